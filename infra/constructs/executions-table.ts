@@ -1,0 +1,48 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, Billing, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { INDEXES, INDEX_SORT_KEY } from '../../lambdas/repository/keys.js';
+
+/** Props of {@link ExecutionsTable}. */
+export interface ExecutionsTableProps {
+  /**
+   * What happens to the table when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Refuse `DeleteTable` until this is turned off.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+}
+
+/**
+ * The single table of the service: execution records, their transition rows (same partition) and
+ * idempotency keys; on-demand, point-in-time recovery, encrypted, TTL on `expires_at`. Its three
+ * indexes (by tenant, by task, by status) all sort by execution id, which is time-ordered.
+ */
+export class ExecutionsTable extends Construct {
+  /** The table. */
+  readonly table: ITableV2;
+
+  constructor(scope: Construct, id: string, props: ExecutionsTableProps = {}) {
+    super(scope, id);
+    const sortKey = { name: INDEX_SORT_KEY, type: AttributeType.STRING };
+    this.table = new TableV2(this, 'Table', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billing: Billing.onDemand(),
+      encryption: TableEncryptionV2.awsManagedKey(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'expires_at',
+      deletionProtection: props.deletionProtection ?? true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      globalSecondaryIndexes: Object.values(INDEXES).map((index) => ({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey,
+      })),
+    });
+  }
+}

@@ -1,0 +1,151 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  DefinitionBody,
+  Fail,
+  IntegrationPattern,
+  JsonPath,
+  LogLevel,
+  QueryLanguage,
+  StateMachine,
+  StateMachineType,
+  TaskInput,
+  Timeout,
+  type IChainable,
+  type INextable,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { Step, TaskDefinition } from '../../lambdas/tasks/dsl.js';
+
+/** Props of {@link TaskStateMachine}. */
+export interface TaskStateMachineProps {
+  /** The task to compile. */
+  readonly task: TaskDefinition;
+  /** Runs every Lambda step (`lambdas/runtime/step-handler.ts`). */
+  readonly stepFunction: IFunction;
+  /** Stores the task token of every wait step (`lambdas/runtime/wait-handler.ts`). */
+  readonly waitFunction: IFunction;
+  /** Physical name of the state machine; the execution ARNs derive from it. */
+  readonly stateMachineName: string;
+  /**
+   * Days of execution log retention.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+/** PascalCase state name of a kebab-case step name. */
+export function stateName(stepName: string): string {
+  return stepName
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/** Transient Lambda service errors are retried on every step; these come first, then the step's own policy. */
+const STEP_ENDED_ERRORS = ['ExecutionEnded'];
+
+/**
+ * One Standard state machine per task (JSONPath, so the local engine runs the very same
+ * definition). Each user step is ONE Task state: a Lambda step invokes the shared step runner
+ * with a per-step retry policy and timeout; a wait step invokes the wait function with
+ * `.waitForTaskToken` and a timeout. Every step catches into its own Fail state
+ * (`<Step>Failed`), so the console shows where an execution failed. The execution name is the
+ * execution id, and the state machine passes the tenant from the execution input.
+ */
+export class TaskStateMachine extends Construct {
+  /** The compiled state machine. */
+  readonly stateMachine: StateMachine;
+
+  constructor(scope: Construct, id: string, props: TaskStateMachineProps) {
+    super(scope, id);
+    const { task } = props;
+    if (props.stateMachineName.length > 80) {
+      throw new Error(`State machine name is longer than 80 characters: ${props.stateMachineName}`);
+    }
+    const states = task.steps.map((step, index) => this.compileStep(props, step, index));
+    let chain: IChainable & INextable = states[0]!;
+    for (const state of states.slice(1)) chain = (chain as LambdaInvoke).next(state);
+
+    const logGroup = new LogGroup(this, 'Logs', {
+      logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
+      stateMachineType: StateMachineType.STANDARD,
+      queryLanguage: QueryLanguage.JSON_PATH,
+      comment: `${task.id}: ${task.description}`,
+      definitionBody: DefinitionBody.fromChainable(states[0]!),
+      tracingEnabled: true,
+      // Execution data stays out of the logs: inputs belong to tenants; the records hold them.
+      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      timeout: Duration.seconds(task.steps.reduce((sum, step) => sum + maxSecondsOf(step), 60)),
+    });
+  }
+
+  private compileStep(props: TaskStateMachineProps, step: Step, index: number): LambdaInvoke {
+    const name = stateName(step.name);
+    const base = {
+      execution_id: JsonPath.stringAt('$$.Execution.Name'),
+      tenant: JsonPath.stringAt('$$.Execution.Input.tenant'),
+      task_id: props.task.id,
+      step_index: index,
+      attempt: JsonPath.numberAt('$$.State.RetryCount'),
+      // The execution input is { tenant, input }; later steps get the previous step's output.
+      input: index === 0 ? JsonPath.objectAt('$.input') : JsonPath.entirePayload,
+    };
+    const failed = new Fail(this, `${name}Failed`, {
+      comment: `Step "${step.name}" (index ${index}) failed`,
+      errorPath: '$.Error',
+      causePath: '$.Cause',
+    });
+    const state =
+      step.kind === 'wait'
+        ? new LambdaInvoke(this, name, {
+            comment: step.prompt ?? `Waits for input (resume) at step "${step.name}"`,
+            lambdaFunction: props.waitFunction,
+            integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload: TaskInput.fromObject({ ...base, task_token: JsonPath.taskToken }),
+            taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
+          })
+        : new LambdaInvoke(this, name, {
+            comment: `Runs step "${step.name}" (index ${index})`,
+            lambdaFunction: props.stepFunction,
+            payloadResponseOnly: true,
+            payload: TaskInput.fromObject(base),
+            taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
+          });
+    // A step of an execution that was cancelled meanwhile must not be retried.
+    state.addRetry({ errors: STEP_ENDED_ERRORS, maxAttempts: 0 });
+    if (step.kind === 'wait') {
+      // A failed attempt to record the wait (e.g. a throttled write) is retried; a timeout is not.
+      state.addRetry({ errors: ['States.TaskFailed'], maxAttempts: 3, interval: Duration.seconds(1), backoffRate: 2 });
+    }
+    if (step.kind === 'step' && step.retry) {
+      state.addRetry({
+        errors: [...step.retry.errors],
+        maxAttempts: step.retry.maxAttempts,
+        interval: Duration.seconds(step.retry.intervalSeconds),
+        backoffRate: step.retry.backoffRate,
+        maxDelay: Duration.seconds(step.retry.maxDelaySeconds),
+      });
+    }
+    state.addCatch(failed, { errors: ['States.ALL'], resultPath: '$' });
+    return state;
+  }
+}
+
+/** Longest time a step can take, retries included, for the state machine's overall timeout. */
+function maxSecondsOf(step: Step): number {
+  if (step.kind === 'wait' || !step.retry) return step.timeoutSeconds;
+  const { maxAttempts, intervalSeconds, backoffRate, maxDelaySeconds } = step.retry;
+  let total = step.timeoutSeconds;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    total += step.timeoutSeconds + Math.min(maxDelaySeconds, intervalSeconds * backoffRate ** attempt);
+  }
+  return Math.ceil(total);
+}

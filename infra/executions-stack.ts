@@ -1,0 +1,61 @@
+import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
+import { TASKS } from '../lambdas/tasks/registry.js';
+import { ExecutionsApi } from './constructs/executions-api.js';
+import { ExecutionsTable } from './constructs/executions-table.js';
+import { StatusEvents } from './constructs/status-events.js';
+import { TaskRuntime } from './constructs/task-runtime.js';
+
+/** Props of {@link ExecutionsStack}. */
+export interface ExecutionsStackProps extends StackProps {
+  /**
+   * Tasks to deploy.
+   * @default every task of `lambdas/tasks/registry.ts`
+   */
+  readonly tasks?: readonly TaskDefinition[];
+  /**
+   * Days finished executions are kept before TTL removes them.
+   * @default 90
+   */
+  readonly retentionDays?: number;
+  /**
+   * What happens to the table when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+}
+
+/** The async execution service. It only wires the constructs together. */
+export class ExecutionsStack extends Stack {
+  constructor(scope: Construct, id: string, props: ExecutionsStackProps = {}) {
+    super(scope, id, props);
+    const tasks = props.tasks ?? [...TASKS.values()];
+    const retentionDays = props.retentionDays ?? 90;
+    if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new Error('retentionDays must be a positive integer');
+
+    const { table } = new ExecutionsTable(this, 'Executions', {
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    const environment = {
+      TABLE_NAME: table.tableName,
+      RETENTION_DAYS: String(retentionDays),
+      // Cursors are signed with the stack's own UUID: unique per deployment, never in source code.
+      CURSOR_SECRET: Fn.select(2, Fn.split('/', Aws.STACK_ID)),
+    };
+    const namePrefix = `${this.stackName}-`;
+    const runtime = new TaskRuntime(this, 'Runtime', { table, tasks, namePrefix, environment });
+    new StatusEvents(this, 'StatusEvents', {
+      table,
+      stateMachines: [...runtime.stateMachines.values()],
+      environment,
+    });
+    new ExecutionsApi(this, 'Api', {
+      table,
+      stateMachines: runtime.stateMachines,
+      stateMachineArnPrefix: `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`,
+      environment,
+    });
+    new CfnOutput(this, 'TableName', { value: table.tableName, description: 'The executions table' });
+  }
+}

@@ -1,0 +1,57 @@
+import { ValidationError } from '../domain/errors.js';
+import { toExecutionView } from '../domain/views.js';
+import { cancelExecution, resumeExecution, taskOf, type ControlDeps } from '../runtime/execution-control.js';
+import { repository } from '../shared/dynamodb.js';
+import { createLogger } from '../shared/logger.js';
+import { sfn } from '../shared/sfn.js';
+import { TASKS } from '../tasks/registry.js';
+import { REGION, stateMachineArnResolver } from './context.js';
+import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
+import { bodyOf, cancelBody, changeStatusBody, executionIdOf, resumeBody } from './requests.js';
+import { parseWith } from './validation.js';
+
+const logger = createLogger('executions-control');
+const deps: ControlDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
+
+async function load(event: ApiEvent) {
+  return repository.get(tenantOf(event), executionIdOf(param(event, 'id')));
+}
+
+async function resume(event: ApiEvent, input: unknown) {
+  const record = await load(event);
+  const task = taskOf(TASKS, record);
+  const step = task.steps[record.stepIndex];
+  const valid =
+    record.status === 'awaiting_input' && step?.kind === 'wait' && step.input
+      ? parseWith(step.input, input, '/input', `resume input of step ${step.name}`)
+      : input;
+  const resumed = await resumeExecution(deps, record, task, valid ?? null);
+  logger.info('execution resumed', { execution_id: record.id });
+  return json(200, toExecutionView(resumed, linksOf(event, REGION)));
+}
+
+async function cancel(event: ApiEvent, reason: string | null | undefined) {
+  const record = await load(event);
+  const cancelled = await cancelExecution(deps, record, reason ?? undefined);
+  logger.info('execution cancelled', { execution_id: record.id });
+  return json(200, toExecutionView(cancelled, linksOf(event, REGION)));
+}
+
+const routes: Record<string, Route> = {
+  'PUT /executions/{id}': (event) => {
+    const status = (event.json as { status?: unknown } | undefined)?.status;
+    if (status !== 'running' && status !== 'cancelled') {
+      throw new ValidationError('PUT /executions/{id} sets status "running" (resume) or "cancelled" (cancel).', [
+        { path: '/status', message: 'must be "running" or "cancelled"' },
+      ]);
+    }
+    const body = bodyOf(changeStatusBody, event.json);
+    return body.status === 'running' ? resume(event, body.input) : cancel(event, body.reason);
+  },
+  'POST /executions/{id}/resume': (event) => resume(event, bodyOf(resumeBody, event.json).input),
+  'POST /executions/{id}/cancel': (event) =>
+    cancel(event, event.json === undefined ? undefined : bodyOf(cancelBody, event.json).reason),
+};
+
+/** Lambda entry of the resume and cancel routes. */
+export const handler = httpHandler(routes, logger);

@@ -1,0 +1,51 @@
+import { NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors.js';
+import { toExecutionView } from '../domain/views.js';
+import { startExecution, type ControlDeps } from '../runtime/execution-control.js';
+import { repository } from '../shared/dynamodb.js';
+import { createLogger } from '../shared/logger.js';
+import { sfn } from '../shared/sfn.js';
+import { TASKS } from '../tasks/registry.js';
+import { REGION, stateMachineArnResolver } from './context.js';
+import { MAX_BODY_BYTES, httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
+import { bodyOf, createBody, createWithTaskBody, idempotencyKeyOf } from './requests.js';
+import { parseWith } from './validation.js';
+
+const logger = createLogger('executions-create');
+const deps: ControlDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
+
+async function create(event: ApiEvent, taskId: string, input: unknown, metadata: Record<string, string> = {}) {
+  const task = TASKS.get(taskId);
+  if (!task) throw new NotFoundError(`No task ${taskId.slice(0, 64)} exists. GET /tasks lists them.`);
+  if (input === undefined) {
+    throw new ValidationError('The body needs an "input".', [{ path: '/input', message: 'is required' }]);
+  }
+  const valid = parseWith(task.input, input, '/input', `input of task ${task.id}`);
+  const tenant = tenantOf(event);
+  if (Buffer.byteLength(JSON.stringify({ tenant, input: valid })) > MAX_BODY_BYTES) {
+    throw new PayloadTooLargeError(`The input is larger than the ${MAX_BODY_BYTES} bytes Step Functions accepts.`);
+  }
+  const { record, replayed } = await startExecution(deps, {
+    tenant,
+    task,
+    input: valid,
+    metadata,
+    idempotencyKey: idempotencyKeyOf(event.headers),
+  });
+  const view = toExecutionView(record, linksOf(event, REGION));
+  logger.info(replayed ? 'idempotent replay' : 'execution created', { execution_id: record.id, task_id: task.id });
+  return json(replayed ? 200 : 201, view, { location: view.status_url });
+}
+
+const routes: Record<string, Route> = {
+  'POST /tasks/{task_id}/executions': (event) => {
+    const body = bodyOf(createBody, event.json);
+    return create(event, param(event, 'task_id'), body.input, body.metadata);
+  },
+  'POST /executions': (event) => {
+    const body = bodyOf(createWithTaskBody, event.json);
+    return create(event, body.task_id, body.input, body.metadata);
+  },
+};
+
+/** Lambda entry of the create routes. */
+export const handler = httpHandler(routes, logger);

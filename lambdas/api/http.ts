@@ -1,0 +1,154 @@
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import {
+  DomainError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+  toProblem,
+} from '../domain/errors.js';
+import type { ViewLinks } from '../domain/views.js';
+import type { Logger } from '../shared/logger.js';
+import type { RouteKey } from './routes.js';
+
+/** Step Functions accepts at most 256 KB of input, so no request body may be larger. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/** The tenant every record belongs to until API keys map callers to tenants. */
+export const DEFAULT_TENANT = 'default';
+
+/** An API Gateway HTTP API (payload 2.0) event, as handlers see it after the middlewares. */
+export interface ApiEvent extends APIGatewayProxyEventV2 {
+  /** The parsed JSON body; undefined when there was none. */
+  json?: unknown;
+}
+
+/** What a route returns. */
+export interface ApiResponse {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A route's handler. */
+export type Route = (event: ApiEvent, context: Context) => Promise<ApiResponse> | ApiResponse;
+
+/** A JSON response. */
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { status, body, headers };
+}
+
+/** The caller's tenant. */
+export function tenantOf(event: APIGatewayProxyEventV2): string {
+  const context = event.requestContext as { authorizer?: { lambda?: { tenant?: unknown } } };
+  const tenant = context.authorizer?.lambda?.tenant;
+  return typeof tenant === 'string' && tenant !== '' ? tenant : DEFAULT_TENANT;
+}
+
+/** Links of views, from where the caller reached the API. */
+export function linksOf(event: APIGatewayProxyEventV2, region: string): ViewLinks {
+  const proto = event.headers['x-forwarded-proto'] ?? 'https';
+  const stage = event.requestContext.stage;
+  const base = `${proto}://${event.requestContext.domainName}${stage && stage !== '$default' ? `/${stage}` : ''}`;
+  return { apiBaseUrl: base, region };
+}
+
+/** A path parameter API Gateway always sets for the route. */
+export function param(event: APIGatewayProxyEventV2, name: string): string {
+  const value = event.pathParameters?.[name];
+  if (value === undefined) throw new NotFoundError('No such resource.');
+  return value;
+}
+
+function problemResponse(error: unknown): APIGatewayProxyStructuredResultV2 {
+  const problem = toProblem(error);
+  const headers: Record<string, string> = {
+    'content-type': 'application/problem+json',
+    'cache-control': 'no-store',
+  };
+  // Julep's SDK retries 409s; a status conflict does not go away by retrying the same request.
+  if (problem.status === 409 || problem.status === 422) headers['x-should-retry'] = 'false';
+  return { statusCode: problem.status, headers, body: JSON.stringify(problem) };
+}
+
+/**
+ * Turns every thrown error into RFC 9457 problem+json. Only {@link DomainError}s (all below 500,
+ * or a deliberate 503) show their message; anything else is logged and answered with a bare 500.
+ */
+export function problemJson(logger: Logger): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
+  return {
+    onError: (request) => {
+      const { error } = request;
+      if (!(error instanceof DomainError)) {
+        logger.error('unhandled error', { error, route: request.event.routeKey });
+      } else if (error.status >= 500) {
+        logger.warn('dependency unavailable', { error, route: request.event.routeKey });
+      }
+      request.response = problemResponse(error);
+    },
+  };
+}
+
+function isJson(contentType: string): boolean {
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+/**
+ * Parses a JSON body into `event.json`: 413 over {@link MAX_BODY_BYTES}, 415 when it is not
+ * declared as JSON, 400 when it does not parse. An empty body leaves `event.json` undefined.
+ */
+export function jsonBody(): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
+  return {
+    before: (request) => {
+      const { event } = request;
+      if (event.body === undefined || event.body === null || event.body === '') return;
+      const bytes = event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64')
+        : Buffer.from(event.body, 'utf8');
+      if (bytes.length > MAX_BODY_BYTES) {
+        throw new PayloadTooLargeError(`The body is ${bytes.length} bytes; at most ${MAX_BODY_BYTES} are accepted.`);
+      }
+      const contentType = event.headers['content-type'] ?? '';
+      if (!isJson(contentType)) {
+        throw new UnsupportedMediaTypeError(
+          `Send the body as application/json${contentType ? `, not ${contentType.split(';')[0]}` : ''}.`,
+        );
+      }
+      try {
+        event.json = JSON.parse(bytes.toString('utf8'));
+      } catch {
+        throw new ValidationError('The body is not valid JSON.', [{ path: '/', message: 'is not valid JSON' }]);
+      }
+    },
+  };
+}
+
+function toResult(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: response.status,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...response.headers },
+    ...(response.body === undefined ? {} : { body: JSON.stringify(response.body) }),
+  };
+}
+
+/**
+ * A Lambda handler for a route group: middlewares first (errors → problem+json, JSON body), then
+ * dispatch by `event.routeKey` to the group's routes.
+ */
+export function httpHandler(routes: Partial<Record<RouteKey, Route>>, logger: Logger) {
+  return middy<ApiEvent, APIGatewayProxyStructuredResultV2>()
+    .use(problemJson(logger))
+    .use(jsonBody())
+    .handler(async (event, context) => {
+      const route = routes[event.routeKey as RouteKey];
+      if (!route) {
+        throw event.routeKey === '$default'
+          ? new NotFoundError(`No route ${event.requestContext.http.method} ${event.rawPath}.`)
+          : new MethodNotAllowedError(`${event.routeKey} is not served here.`);
+      }
+      return toResult(await route(event, context));
+    });
+}

@@ -1,0 +1,227 @@
+import * as z from 'zod/mini';
+import { ValidationError, type FieldError } from '../domain/errors.js';
+import { isExecutionId, transitionSeq } from '../domain/ids.js';
+import { parseStatus, type ExecutionStatus } from '../domain/status.js';
+import type { Direction } from '../repository/executions-repository.js';
+import { parseWith } from './validation.js';
+
+/** Page size bounds. */
+export const LIMIT = { min: 1, max: 100, default: 20 } as const;
+/** Julep-style offsets are read and dropped, so they are bounded. */
+export const MAX_OFFSET = 10_000;
+
+/** Metadata: a small string map. */
+export const metadataSchema = z
+  .record(
+    z.string().check(z.minLength(1), z.maxLength(64), z.regex(/^[A-Za-z0-9_.:-]+$/)),
+    z.string().check(z.maxLength(512)),
+  )
+  .check(
+    z.refine((value) => Object.keys(value).length <= 16, { message: 'at most 16 keys', abort: true }),
+  );
+
+/** Body of `POST /tasks/{task_id}/executions`. Unknown fields are rejected. */
+export const createBody = z.strictObject({
+  input: z.unknown(),
+  metadata: z.optional(metadataSchema),
+});
+
+/** Body of `POST /executions` (the task id travels in the body). */
+export const createWithTaskBody = z.strictObject({
+  task_id: z.string().check(z.minLength(1), z.maxLength(64)),
+  input: z.unknown(),
+  metadata: z.optional(metadataSchema),
+});
+
+const reasonSchema = z.string().check(z.maxLength(2000));
+
+/** Body of `PUT /executions/{id}`: resume (`running`) or cancel (`cancelled`); any other status is a 400. */
+export const changeStatusBody = z.discriminatedUnion('status', [
+  z.strictObject({ status: z.literal('running'), input: z.optional(z.unknown()) }),
+  z.strictObject({ status: z.literal('cancelled'), reason: z.optional(z.nullable(reasonSchema)) }),
+]);
+
+/** Body of `POST /executions/{id}/resume`. */
+export const resumeBody = z.strictObject({ input: z.optional(z.unknown()) });
+
+/** Body of `POST /executions/{id}/cancel` (may be empty). */
+export const cancelBody = z.strictObject({ reason: z.optional(z.nullable(reasonSchema)) });
+
+/** Parses a body that must be present. */
+export function bodyOf<S extends z.ZodMiniType>(schema: S, body: unknown): z.output<S> {
+  if (body === undefined) {
+    throw new ValidationError('A JSON body is required.', [{ path: '/', message: 'is required' }]);
+  }
+  return parseWith(schema, body, '', 'request body');
+}
+
+/** The execution id of a path, checked for the service's id format (400 when malformed). */
+export function executionIdOf(value: string): string {
+  if (!isExecutionId(value)) {
+    throw new ValidationError(`"${value.slice(0, 64)}" is not an execution id.`, [
+      { path: 'path.id', message: 'must be an execution id (a lower-case UUIDv7)' },
+    ]);
+  }
+  return value;
+}
+
+/** The sequence number a transition id of a path carries (400 when malformed). */
+export function transitionSeqOf(value: string): number {
+  const seq = transitionSeq(value);
+  if (seq === undefined) {
+    throw new ValidationError(`"${value.slice(0, 64)}" is not a transition id.`, [
+      { path: 'path.transition_id', message: 'must be a transition id' },
+    ]);
+  }
+  return seq;
+}
+
+/** Common paging parameters of every list. */
+export interface PageParams {
+  readonly limit: number;
+  readonly offset?: number;
+  readonly cursor?: string;
+  readonly direction: Direction;
+}
+
+/** Filters and paging of an executions list. */
+export interface ExecutionListParams extends PageParams {
+  readonly status?: ExecutionStatus;
+  readonly taskId?: string;
+  readonly createdAfter?: number;
+  readonly createdBefore?: number;
+}
+
+type Query = Readonly<Record<string, string | undefined>>;
+
+/** Reads query parameters strictly: unknown names and malformed values are collected as 400 errors. */
+class QueryReader {
+  readonly errors: FieldError[] = [];
+  private readonly used = new Set<string>();
+
+  constructor(private readonly query: Query) {}
+
+  string(name: string, maxLength = 2048): string | undefined {
+    this.used.add(name);
+    const value = this.query[name];
+    if (value === undefined) return undefined;
+    if (value === '' || value.length > maxLength) {
+      this.fail(name, `must be 1 to ${maxLength} characters`);
+      return undefined;
+    }
+    return value;
+  }
+
+  integer(name: string, min: number, max: number): number | undefined {
+    const raw = this.string(name, 12);
+    if (raw === undefined) return undefined;
+    const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.fail(name, `must be an integer from ${min} to ${max}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, values: readonly T[]): T | undefined {
+    const raw = this.string(name, 64);
+    if (raw === undefined) return undefined;
+    if (!(values as readonly string[]).includes(raw)) {
+      this.fail(name, `must be one of: ${values.join(', ')}`);
+      return undefined;
+    }
+    return raw as T;
+  }
+
+  timestamp(name: string): number | undefined {
+    const raw = this.string(name, 40);
+    if (raw === undefined) return undefined;
+    const value = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(raw) ? Date.parse(raw) : Number.NaN;
+    if (Number.isNaN(value)) {
+      this.fail(name, 'must be an ISO 8601 date or date-time, e.g. 2026-01-31T12:00:00Z');
+      return undefined;
+    }
+    return value;
+  }
+
+  fail(name: string, message: string): void {
+    this.errors.push({ path: `query.${name}`, message });
+  }
+
+  /** Throws the collected errors, with unknown parameters among them. */
+  done(): void {
+    for (const name of Object.keys(this.query)) {
+      if (!this.used.has(name)) this.fail(name, 'is not a parameter of this route');
+    }
+    if (this.errors.length > 0) {
+      throw new ValidationError(
+        `The query is not valid: ${this.errors.map((e) => `${e.path} ${e.message}`).join('; ')}.`,
+        this.errors,
+      );
+    }
+  }
+}
+
+function pageParams(reader: QueryReader, sortBy: readonly string[]): PageParams {
+  const limit = reader.integer('limit', LIMIT.min, LIMIT.max) ?? LIMIT.default;
+  const offset = reader.integer('offset', 0, MAX_OFFSET);
+  const cursor = reader.string('cursor');
+  if (offset && cursor) reader.fail('offset', 'cannot be combined with cursor');
+  reader.oneOf('sort_by', sortBy);
+  const direction = reader.oneOf('direction', ['asc', 'desc'] as const);
+  return {
+    limit,
+    direction: direction ?? 'desc',
+    ...(offset ? { offset } : {}),
+    ...(cursor ? { cursor } : {}),
+  };
+}
+
+/**
+ * Query of an executions list. Executions are ordered by creation (their ids are time-ordered);
+ * `sort_by` accepts `created_at` only. Defaults: 20 per page, newest first.
+ */
+export function executionListParams(query: Query | undefined, fixedTaskId?: string): ExecutionListParams {
+  const reader = new QueryReader(query ?? {});
+  const page = pageParams(reader, ['created_at']);
+  const rawStatus = reader.string('status', 32);
+  const status = rawStatus === undefined ? undefined : parseStatus(rawStatus);
+  if (rawStatus !== undefined && status === undefined) {
+    reader.fail('status', 'must be one of: queued, running, awaiting_input, succeeded, failed, cancelled');
+  }
+  const taskId = fixedTaskId ?? reader.string('task_id', 64);
+  const createdAfter = reader.timestamp('created_after');
+  const createdBefore = reader.timestamp('created_before');
+  if (createdAfter !== undefined && createdBefore !== undefined && createdAfter > createdBefore) {
+    reader.fail('created_after', 'must not be later than created_before');
+  }
+  reader.done();
+  return {
+    ...page,
+    ...(status ? { status } : {}),
+    ...(taskId ? { taskId } : {}),
+    ...(createdAfter === undefined ? {} : { createdAfter }),
+    ...(createdBefore === undefined ? {} : { createdBefore }),
+  };
+}
+
+/** Query of a transitions list: ordered by `seq`, oldest first by default. */
+export function transitionListParams(query: Query | undefined): PageParams {
+  const reader = new QueryReader(query ?? {});
+  const page = pageParams(reader, ['seq', 'created_at', 'updated_at']);
+  reader.string('scope_id', 64); // Julep's SDK may send it; every transition has the execution as scope.
+  reader.done();
+  return { ...page, direction: query?.direction === 'desc' ? 'desc' : 'asc' };
+}
+
+/** The Idempotency-Key header, checked for size and characters. */
+export function idempotencyKeyOf(headers: Readonly<Record<string, string | undefined>>): string | undefined {
+  const key = headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw new ValidationError('The Idempotency-Key header must be 1 to 255 visible ASCII characters.', [
+      { path: 'header.idempotency-key', message: 'must be 1 to 255 visible ASCII characters' },
+    ]);
+  }
+  return key;
+}

@@ -1,0 +1,29 @@
+/**
+ * Every route of the HTTP API, by the function (route group) that serves it. The CDK stack, the
+ * handlers' routers and the local gateway all read this table, so they cannot drift apart.
+ */
+export const ROUTES = {
+  /** Creates executions; the only function allowed `states:StartExecution`. */
+  create: ['POST /tasks/{task_id}/executions', 'POST /executions'],
+  /** Reads executions and transitions; read-only on the table. */
+  read: [
+    'GET /executions',
+    'GET /executions/{id}',
+    'GET /tasks/{task_id}/executions',
+    'GET /executions/{id}/transitions',
+    'GET /executions/{id}/transitions/{transition_id}',
+  ],
+  /** Resumes and cancels; the only function allowed `SendTaskSuccess` and `StopExecution`. */
+  control: ['PUT /executions/{id}', 'POST /executions/{id}/cancel', 'POST /executions/{id}/resume'],
+  /** The task catalogue, health and the problem+json 404 for every other path; touches no AWS service. */
+  catalogue: ['GET /tasks', 'GET /tasks/{task_id}', 'GET /health', 'GET /healthz', '$default'],
+} as const;
+
+/** A route group (one Lambda function). */
+export type RouteGroup = keyof typeof ROUTES;
+
+/** A route key as API Gateway sets it in `event.routeKey`. */
+export type RouteKey = (typeof ROUTES)[RouteGroup][number];
+
+/** Routes that answer without authentication. */
+export const PUBLIC_ROUTES: readonly RouteKey[] = ['GET /health', 'GET /healthz'];

@@ -1,0 +1,136 @@
+/** One failing field of a request: where it is and what is wrong with it. */
+export interface FieldError {
+  /** JSON-pointer-like path, e.g. `/input/pages` or `query.limit`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** The RFC 9457 problem document every error response carries. */
+export interface ProblemDetails {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly errors?: readonly FieldError[];
+  readonly [extension: string]: unknown;
+}
+
+/**
+ * A failure the caller can act on. Its message is safe to show: it becomes the problem's `detail`.
+ * Anything that is not a DomainError is an internal fault and is never shown.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly status: number;
+  abstract readonly slug: string;
+  abstract readonly title: string;
+  /** Extra members of the problem document (e.g. `errors`, `execution_id`). */
+  readonly extensions: Readonly<Record<string, unknown>>;
+
+  constructor(message: string, extensions: Readonly<Record<string, unknown>> = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.extensions = extensions;
+  }
+
+  /** The problem+json body for this error. */
+  toProblem(): ProblemDetails {
+    return {
+      type: `/problems/${this.slug}`,
+      title: this.title,
+      status: this.status,
+      detail: this.message,
+      ...this.extensions,
+    };
+  }
+}
+
+/** 400: the request is malformed or fails validation. */
+export class ValidationError extends DomainError {
+  readonly status = 400;
+  readonly slug = 'validation-error';
+  readonly title = 'Your request is not valid.';
+  constructor(message: string, errors: readonly FieldError[] = []) {
+    super(message, errors.length > 0 ? { errors } : {});
+  }
+}
+
+/** 401: no credentials, or credentials that are not valid. */
+export class UnauthorizedError extends DomainError {
+  readonly status = 401;
+  readonly slug = 'unauthorized';
+  readonly title = 'Authentication is required.';
+}
+
+/** 403: valid credentials without the right to do this. */
+export class ForbiddenError extends DomainError {
+  readonly status = 403;
+  readonly slug = 'forbidden';
+  readonly title = 'You may not do this.';
+}
+
+/** 404: no such execution, transition, task or route for this caller. */
+export class NotFoundError extends DomainError {
+  readonly status = 404;
+  readonly slug = 'not-found';
+  readonly title = 'Not found.';
+}
+
+/** 405: the path exists but not with this method. */
+export class MethodNotAllowedError extends DomainError {
+  readonly status = 405;
+  readonly slug = 'method-not-allowed';
+  readonly title = 'Method not allowed.';
+}
+
+/** 409: the change is not allowed from the execution's current status, or a concurrent change won. */
+export class ConflictError extends DomainError {
+  readonly status = 409;
+  readonly slug = 'conflict';
+  readonly title = 'The execution is not in a state that allows this.';
+}
+
+/** 410: the thing the request needed is gone for good (e.g. the wait it resumes expired). */
+export class GoneError extends DomainError {
+  readonly status = 410;
+  readonly slug = 'gone';
+  readonly title = 'No longer available.';
+}
+
+/** 413: the body is larger than Step Functions accepts. */
+export class PayloadTooLargeError extends DomainError {
+  readonly status = 413;
+  readonly slug = 'payload-too-large';
+  readonly title = 'The request body is too large.';
+}
+
+/** 415: the body is not JSON. */
+export class UnsupportedMediaTypeError extends DomainError {
+  readonly status = 415;
+  readonly slug = 'unsupported-media-type';
+  readonly title = 'Send a JSON body.';
+}
+
+/** 422: an Idempotency-Key was reused with a different request. */
+export class IdempotencyMismatchError extends DomainError {
+  readonly status = 422;
+  readonly slug = 'idempotency-key-reused';
+  readonly title = 'This Idempotency-Key was used with a different request.';
+}
+
+/** 503: a dependency refused for now; the same request may succeed later. */
+export class ServiceUnavailableError extends DomainError {
+  readonly status = 503;
+  readonly slug = 'service-unavailable';
+  readonly title = 'The service could not complete this request now.';
+}
+
+/** The problem document for any thrown value; internals never leak past this. */
+export function toProblem(error: unknown): ProblemDetails {
+  if (error instanceof DomainError) return error.toProblem();
+  return {
+    type: '/problems/internal-error',
+    title: 'Internal error.',
+    status: 500,
+    detail: 'The service failed to handle this request. It has been logged.',
+  };
+}

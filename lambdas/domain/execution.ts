@@ -1,0 +1,84 @@
+import type { ExecutionStatus, TransitionType } from './status.js';
+
+/** Identifies a step of a task by its position and name. */
+export interface StepRef {
+  readonly index: number;
+  readonly name: string;
+}
+
+/** Why an execution failed. `step` names the step that failed, when one did. */
+export interface ExecutionError {
+  readonly name: string;
+  readonly message: string;
+  readonly step?: StepRef;
+}
+
+/** Small string map callers attach to an execution. */
+export type Metadata = Readonly<Record<string, string>>;
+
+/** An execution as stored: the source of every API view. */
+export interface ExecutionRecord {
+  readonly tenant: string;
+  readonly id: string;
+  readonly taskId: string;
+  readonly status: ExecutionStatus;
+  readonly input: unknown;
+  readonly output?: unknown;
+  readonly error?: ExecutionError;
+  readonly metadata: Metadata;
+  /** Number of transition rows; the optimistic-lock version of the record. */
+  readonly transitionCount: number;
+  /** Index of the step in progress, or of the last step reached. */
+  readonly stepIndex: number;
+  readonly stepName: string;
+  readonly stepsCompleted: number;
+  readonly totalSteps: number;
+  /** Fraction (0..1) of the current step done, as reported by its handler. */
+  readonly stepFraction: number;
+  readonly progressMessage?: string;
+  readonly executionArn: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly startedAt?: string;
+  readonly completedAt?: string;
+  /** Step Functions task token of the pending wait; never leaves the service. */
+  readonly waitToken?: string;
+  readonly cancelReason?: string;
+}
+
+/** One immutable row of an execution's history. */
+export interface TransitionRecord {
+  readonly id: string;
+  readonly executionId: string;
+  readonly taskId: string;
+  readonly seq: number;
+  readonly type: TransitionType;
+  readonly from: ExecutionStatus | null;
+  readonly to: ExecutionStatus;
+  readonly step: StepRef | null;
+  /** Index of the step reached when the row was written. */
+  readonly currentStep: number;
+  /** Index of the step that runs next, or null when none will. */
+  readonly nextStep: number | null;
+  readonly output: unknown;
+  readonly metadata: Metadata;
+  readonly createdAt: string;
+}
+
+/** What a status change writes besides the status itself. */
+export interface TransitionChange {
+  readonly type: TransitionType;
+  readonly step?: StepRef | null;
+  readonly output?: unknown;
+  readonly metadata?: Metadata;
+  /** Record fields that change with this transition. */
+  readonly record?: {
+    readonly output?: unknown;
+    readonly error?: ExecutionError;
+    readonly stepIndex?: number;
+    readonly stepName?: string;
+    readonly stepsCompleted?: number;
+    readonly waitToken?: string | null;
+    readonly cancelReason?: string;
+  };
+}

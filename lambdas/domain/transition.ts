@@ -1,0 +1,158 @@
+import type { ExecutionError, ExecutionRecord, Metadata, StepRef, TransitionRecord } from './execution.js';
+import { newTransitionId } from './ids.js';
+import { nextStatus, type TransitionType } from './status.js';
+
+/** A status change a writer asks for; {@link planTransition} decides whether it may happen. */
+export interface TransitionRequest {
+  readonly type: Exclude<TransitionType, 'init'>;
+  /** The step this row is about (`start`, `step`, `wait`, `resume`). */
+  readonly step?: StepRef;
+  /** The step the execution moves on to (`step`, `resume`); omitted when it stays or ends. */
+  readonly advanceTo?: StepRef;
+  /** Step output, resume input, final output or error, stored on the row. */
+  readonly output?: unknown;
+  readonly metadata?: Metadata;
+  /** The final output (`finish`). */
+  readonly result?: unknown;
+  /** Why it failed (`error`). */
+  readonly error?: ExecutionError;
+  /** Task token to keep until resume (`wait`). */
+  readonly waitToken?: string;
+  /** Reason given by whoever cancelled (`cancel`). */
+  readonly reason?: string;
+}
+
+/** The record fields a transition changes. */
+export type RecordPatch = Partial<
+  Pick<
+    ExecutionRecord,
+    | 'status'
+    | 'transitionCount'
+    | 'updatedAt'
+    | 'startedAt'
+    | 'completedAt'
+    | 'output'
+    | 'error'
+    | 'stepIndex'
+    | 'stepName'
+    | 'stepsCompleted'
+    | 'stepFraction'
+    | 'progressMessage'
+    | 'waitToken'
+    | 'cancelReason'
+  >
+>;
+
+/** What a writer persists, in one transaction, for one status change. */
+export interface PlannedTransition {
+  /** The record as it is after the change. */
+  readonly record: ExecutionRecord;
+  /** Only the fields that change (`undefined` values are removed from the stored record). */
+  readonly patch: RecordPatch;
+  readonly row: TransitionRecord;
+}
+
+function nextStepOf(type: TransitionType, record: ExecutionRecord, step: StepRef | undefined): number | null {
+  switch (type) {
+    case 'start':
+    case 'wait':
+      return step?.index ?? record.stepIndex;
+    case 'step':
+    case 'resume': {
+      const next = (step?.index ?? record.stepIndex) + 1;
+      return next < record.totalSteps ? next : null;
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * Plans one status change of `record`: checks it against the status table (409 when not
+ * allowed) and computes the new record fields and the transition row, numbered `seq = count + 1`.
+ */
+export function planTransition(record: ExecutionRecord, request: TransitionRequest, now: string): PlannedTransition {
+  const to = nextStatus(request.type, record.status);
+  const seq = record.transitionCount + 1;
+  const patch: {
+    -readonly [K in keyof RecordPatch]: RecordPatch[K];
+  } = { status: to, transitionCount: seq, updatedAt: now };
+
+  switch (request.type) {
+    case 'start':
+      patch.startedAt = now;
+      break;
+    case 'step':
+    case 'resume':
+      patch.stepsCompleted = (request.step?.index ?? record.stepIndex) + 1;
+      patch.stepFraction = 0;
+      patch.progressMessage = undefined;
+      if (request.advanceTo) {
+        patch.stepIndex = request.advanceTo.index;
+        patch.stepName = request.advanceTo.name;
+      }
+      if (request.type === 'resume') patch.waitToken = undefined;
+      break;
+    case 'wait':
+      patch.waitToken = request.waitToken;
+      if (request.step) {
+        patch.stepIndex = request.step.index;
+        patch.stepName = request.step.name;
+      }
+      break;
+    case 'finish':
+      patch.completedAt = now;
+      patch.output = request.result;
+      patch.stepsCompleted = record.totalSteps;
+      patch.stepFraction = 0;
+      patch.progressMessage = undefined;
+      break;
+    case 'error':
+      patch.completedAt = now;
+      patch.error = request.error;
+      patch.waitToken = undefined;
+      break;
+    case 'cancel':
+      patch.completedAt = now;
+      patch.cancelReason = request.reason;
+      patch.waitToken = undefined;
+      break;
+  }
+
+  const step = request.step ?? null;
+  const row: TransitionRecord = {
+    id: newTransitionId(seq, Date.parse(now)),
+    executionId: record.id,
+    taskId: record.taskId,
+    seq,
+    type: request.type,
+    from: record.status,
+    to,
+    step,
+    currentStep: step?.index ?? record.stepIndex,
+    nextStep: nextStepOf(request.type, record, request.step),
+    output: request.output ?? null,
+    metadata: request.metadata ?? {},
+    createdAt: now,
+  };
+  return { record: { ...record, ...patch }, patch, row };
+}
+
+/** The `init` row every new execution starts with. */
+export function initTransition(record: ExecutionRecord): TransitionRecord {
+  return {
+    id: newTransitionId(1, Date.parse(record.createdAt)),
+    executionId: record.id,
+    taskId: record.taskId,
+    seq: 1,
+    type: 'init',
+    from: null,
+    to: 'queued',
+    step: null,
+    currentStep: 0,
+    nextStep: 0,
+    output: record.input,
+    metadata: record.metadata,
+    createdAt: record.createdAt,
+  };
+}

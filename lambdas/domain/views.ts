@@ -1,0 +1,133 @@
+import type { ExecutionError, ExecutionRecord, Metadata, TransitionRecord } from './execution.js';
+import type { ExecutionStatus, TransitionType } from './status.js';
+
+/** How far an execution has come. */
+export interface Progress {
+  /** Index (0-based) of the step in progress, or of the last step reached. */
+  readonly current_step: number;
+  readonly step_name: string;
+  readonly completed_steps: number;
+  readonly total_steps: number;
+  /** 0..100, one decimal; 100 once succeeded. */
+  readonly percentage: number;
+  readonly message: string | null;
+}
+
+/** The Execution resource of the HTTP API (Julep-compatible, plus progress and links). */
+export interface ExecutionView {
+  readonly id: string;
+  readonly task_id: string;
+  readonly status: ExecutionStatus;
+  readonly input: unknown;
+  readonly output: unknown;
+  readonly error: ExecutionError | null;
+  readonly metadata: Metadata;
+  readonly progress: Progress;
+  readonly transition_count: number;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly started_at: string | null;
+  readonly completed_at: string | null;
+  readonly cancel_reason: string | null;
+  readonly console_url: string;
+  readonly status_url: string;
+}
+
+/** Julep's pointer to a place in a workflow. */
+export interface WorkflowPosition {
+  readonly workflow: string;
+  readonly step: number;
+  readonly scope_id: string;
+}
+
+/** The Transition resource of the HTTP API (Julep-compatible). */
+export interface TransitionView {
+  readonly id: string;
+  readonly execution_id: string;
+  readonly seq: number;
+  readonly type: TransitionType;
+  readonly from: ExecutionStatus | null;
+  readonly to: ExecutionStatus;
+  readonly step: { readonly index: number; readonly name: string } | null;
+  readonly output: unknown;
+  readonly metadata: Metadata;
+  readonly current: WorkflowPosition;
+  readonly next: WorkflowPosition | null;
+  readonly step_label: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+/** Progress of an execution, from its stored counters. */
+export function progressOf(record: ExecutionRecord): Progress {
+  const total = Math.max(1, record.totalSteps);
+  const done = record.status === 'succeeded' ? total : Math.min(record.stepsCompleted + record.stepFraction, total);
+  return {
+    current_step: record.stepIndex,
+    step_name: record.stepName,
+    completed_steps: record.status === 'succeeded' ? record.totalSteps : record.stepsCompleted,
+    total_steps: record.totalSteps,
+    percentage: Math.round((done / total) * 1000) / 10,
+    message: record.progressMessage ?? null,
+  };
+}
+
+/** Builds links that depend on where the service is deployed. */
+export interface ViewLinks {
+  /** Base URL of the API as the caller reached it, without a trailing slash. */
+  readonly apiBaseUrl: string;
+  /** AWS region, for the console link. */
+  readonly region: string;
+}
+
+/** The AWS console page of a Step Functions execution. */
+export function consoleUrl(region: string, executionArn: string): string {
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+/** The API view of an execution record; the wait token never appears in it. */
+export function toExecutionView(record: ExecutionRecord, links: ViewLinks): ExecutionView {
+  return {
+    id: record.id,
+    task_id: record.taskId,
+    status: record.status,
+    input: record.input,
+    output: record.output ?? null,
+    error: record.error ?? null,
+    metadata: record.metadata,
+    progress: progressOf(record),
+    transition_count: record.transitionCount,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+    started_at: record.startedAt ?? null,
+    completed_at: record.completedAt ?? null,
+    cancel_reason: record.cancelReason ?? null,
+    console_url: consoleUrl(links.region, record.executionArn),
+    status_url: `${links.apiBaseUrl}/executions/${record.id}`,
+  };
+}
+
+/** The API view of a transition row, with Julep's `current`/`next`/`step_label`. */
+export function toTransitionView(row: TransitionRecord): TransitionView {
+  const position = (step: number): WorkflowPosition => ({
+    workflow: row.taskId,
+    step,
+    scope_id: row.executionId,
+  });
+  return {
+    id: row.id,
+    execution_id: row.executionId,
+    seq: row.seq,
+    type: row.type,
+    from: row.from,
+    to: row.to,
+    step: row.step,
+    output: row.output,
+    metadata: row.metadata,
+    current: position(row.currentStep),
+    next: row.nextStep === null ? null : position(row.nextStep),
+    step_label: row.step?.name ?? null,
+    created_at: row.createdAt,
+    updated_at: row.createdAt,
+  };
+}

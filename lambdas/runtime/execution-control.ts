@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import {
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
+import { canonicalJson } from '../domain/canonical-json.js';
+import { ConflictError, GoneError, NotFoundError, ServiceUnavailableError } from '../domain/errors.js';
+import type { ExecutionRecord, Metadata } from '../domain/execution.js';
+import { newExecutionId } from '../domain/ids.js';
+import type { ExecutionsRepository } from '../repository/executions-repository.js';
+import type { Logger } from '../shared/logger.js';
+import type { TaskDefinition } from '../tasks/dsl.js';
+import { stepAt } from '../tasks/registry.js';
+import { progress } from './progression.js';
+
+/** What starting, resuming and cancelling need. */
+export interface ControlDeps {
+  readonly repository: ExecutionsRepository;
+  readonly sfn: SFNClient;
+  readonly logger: Logger;
+  /** ARN of a task's state machine. */
+  stateMachineArn(taskId: string): string;
+}
+
+/** A validated request to start a task. */
+export interface StartRequest {
+  readonly tenant: string;
+  readonly task: TaskDefinition;
+  readonly input: unknown;
+  readonly metadata: Metadata;
+  /** The caller's Idempotency-Key header, if any. */
+  readonly idempotencyKey?: string;
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url');
+
+/** The ARN of execution `id` of a state machine (execution name = execution id). */
+export function executionArnOf(stateMachineArn: string, id: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}`;
+}
+
+/**
+ * Creates the record (+ `init` row + Idempotency-Key, one transaction), then starts the state
+ * machine with execution name = execution id. When Step Functions refuses, the record is failed
+ * with the cause (never left `queued`) and the caller gets 503.
+ */
+export async function startExecution(
+  deps: ControlDeps,
+  request: StartRequest,
+): Promise<{ record: ExecutionRecord; replayed: boolean }> {
+  const { task } = request;
+  const id = newExecutionId();
+  const now = new Date().toISOString();
+  const stateMachineArn = deps.stateMachineArn(task.id);
+  const first = stepAt(task, 0)!;
+  const record: ExecutionRecord = {
+    tenant: request.tenant,
+    id,
+    taskId: task.id,
+    status: 'queued',
+    input: request.input,
+    metadata: request.metadata,
+    transitionCount: 1,
+    stepIndex: 0,
+    stepName: first.name,
+    stepsCompleted: 0,
+    totalSteps: task.steps.length,
+    stepFraction: 0,
+    executionArn: executionArnOf(stateMachineArn, id),
+    createdAt: now,
+    updatedAt: now,
+  };
+  const idempotency =
+    request.idempotencyKey === undefined
+      ? undefined
+      : {
+          keyHash: sha256(request.idempotencyKey),
+          requestHash: sha256(canonicalJson({ task: task.id, input: request.input, metadata: request.metadata })),
+        };
+  const created = await deps.repository.create(record, idempotency);
+  if (created.replayed) return created;
+
+  try {
+    await deps.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn,
+        name: id,
+        input: JSON.stringify({ tenant: request.tenant, input: request.input }),
+      }),
+    );
+  } catch (error) {
+    deps.logger.error('StartExecution failed; failing the execution', { execution_id: id, error });
+    const cause = error instanceof Error ? error.name : 'Error';
+    await progress(deps.repository, record.tenant, id, (current) =>
+      current.status === 'queued'
+        ? {
+            type: 'error',
+            error: { name: 'StartExecutionFailed', message: `Step Functions refused to start the execution (${cause}).` },
+            output: { name: 'StartExecutionFailed', cause },
+          }
+        : undefined,
+    );
+    throw new ServiceUnavailableError(
+      `The execution could not be started (${cause}); it is recorded as failed. Retry with a new request.`,
+      { execution_id: id },
+    );
+  }
+  return created;
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : '';
+}
+
+/**
+ * Resumes a waiting execution: the conditional `resume` transition comes first, so of two
+ * concurrent resumes exactly one wins (the other gets 409); only the winner sends the stored task
+ * token to Step Functions. The resume input becomes the next step's input.
+ */
+export async function resumeExecution(
+  deps: ControlDeps,
+  record: ExecutionRecord,
+  task: TaskDefinition,
+  input: unknown,
+): Promise<ExecutionRecord> {
+  const waiting = stepAt(task, record.stepIndex);
+  if (record.status !== 'awaiting_input' || !record.waitToken || !waiting) {
+    throw new ConflictError(`Only an execution awaiting input can be resumed; this one is ${record.status}.`);
+  }
+  const token = record.waitToken;
+  const { record: resumed } = await progress(
+    deps.repository,
+    record.tenant,
+    record.id,
+    () => ({ type: 'resume', step: waiting, advanceTo: stepAt(task, waiting.index + 1), output: input }),
+    record,
+  ).catch((error: unknown) => {
+    if (error instanceof ConflictError) {
+      throw new ConflictError('Another request changed this execution first; it is no longer awaiting input.');
+    }
+    throw error;
+  });
+
+  try {
+    await deps.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(input ?? null) }));
+  } catch (error) {
+    const name = errorName(error);
+    if (['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes(name)) {
+      // The wait ended in Step Functions before the resume arrived: record it as the failure it is.
+      await progress(deps.repository, record.tenant, record.id, (current) =>
+        current.status === 'running' && current.transitionCount === resumed.transitionCount
+          ? {
+              type: 'error',
+              error: { name: 'States.Timeout', message: `The wait "${waiting.name}" expired before the resume arrived.`, step: waiting },
+              output: { name, step: waiting },
+            }
+          : undefined,
+      );
+      throw new GoneError(`The wait "${waiting.name}" expired before this resume arrived; the execution has failed.`);
+    }
+    // Step Functions did not take the token: put the execution back to waiting so a retry can win.
+    deps.logger.error('SendTaskSuccess failed; restoring the wait', { execution_id: record.id, error });
+    await progress(deps.repository, record.tenant, record.id, (current) =>
+      current.status === 'running' && current.transitionCount === resumed.transitionCount
+        ? { type: 'wait', step: waiting, waitToken: token, output: { restored_after: name } }
+        : undefined,
+    );
+    throw new ServiceUnavailableError('The resume could not be delivered; the execution is still waiting. Retry.');
+  }
+  return resumed;
+}
+
+/**
+ * Cancels an execution: the conditional `cancel` transition decides (a terminal execution gives
+ * 409, and a concurrent finish or cancel wins at most once), then the state machine execution is
+ * stopped with the reason as its cause. Steps that still run find the record cancelled and stop.
+ */
+export async function cancelExecution(
+  deps: ControlDeps,
+  record: ExecutionRecord,
+  reason: string | undefined,
+): Promise<ExecutionRecord> {
+  const text = reason ?? 'Cancelled through the API';
+  const { record: cancelled } = await progress(
+    deps.repository,
+    record.tenant,
+    record.id,
+    () => ({ type: 'cancel', reason: text, output: { reason: text } }),
+    record,
+  );
+  try {
+    await deps.sfn.send(
+      new StopExecutionCommand({ executionArn: record.executionArn, error: 'Cancelled', cause: text.slice(0, 32_000) }),
+    );
+  } catch (error) {
+    // The record is authoritative: a still-running step sees `cancelled` and ends the state machine.
+    if (errorName(error) !== 'ExecutionDoesNotExist') {
+      deps.logger.error('StopExecution failed after cancel', { execution_id: record.id, error });
+    }
+  }
+  return cancelled;
+}
+
+/** Looks a record's task up; a record of a task no longer deployed is reported as gone. */
+export function taskOf(tasks: ReadonlyMap<string, TaskDefinition>, record: ExecutionRecord): TaskDefinition {
+  const task = tasks.get(record.taskId);
+  if (!task) throw new NotFoundError(`Task ${record.taskId} is no longer deployed.`);
+  return task;
+}

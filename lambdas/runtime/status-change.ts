@@ -1,0 +1,133 @@
+import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { ExecutionError, ExecutionRecord } from '../domain/execution.js';
+import { isTerminal } from '../domain/status.js';
+import type { TransitionRequest } from '../domain/transition.js';
+import type { ExecutionsRepository } from '../repository/executions-repository.js';
+import type { Logger } from '../shared/logger.js';
+import { progress } from './progression.js';
+
+/** The terminal statuses Step Functions reports. */
+export type SfnTerminalStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+/** `detail` of an EventBridge "Step Functions Execution Status Change" event. */
+export interface StatusChangeDetail {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  readonly status: SfnTerminalStatus | 'RUNNING' | 'PENDING_REDRIVE';
+  readonly input?: string | null;
+  readonly output?: string | null;
+  readonly inputDetails?: { readonly included?: boolean };
+  readonly outputDetails?: { readonly included?: boolean };
+  readonly error?: string | null;
+  readonly cause?: string | null;
+}
+
+/** What the status-change handler needs. */
+export interface StatusChangeDeps {
+  readonly repository: ExecutionsRepository;
+  readonly sfn: SFNClient;
+  readonly logger: Logger;
+}
+
+function parseJson(text: string | null | undefined): unknown {
+  if (text === null || text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A short, safe message from a Step Functions failure cause. Lambda causes are JSON with the
+ * error's message and stack; only the message is kept.
+ */
+export function messageOf(cause: string | null | undefined, fallback: string): string {
+  const parsed = parseJson(cause);
+  if (parsed && typeof parsed === 'object' && 'errorMessage' in parsed && typeof parsed.errorMessage === 'string') {
+    return parsed.errorMessage.slice(0, 1000);
+  }
+  return (cause ?? '').trim().slice(0, 1000) || fallback;
+}
+
+/** The error name: a Lambda's own error type when the cause carries one. */
+function nameOf(detail: StatusChangeDetail): string {
+  const parsed = parseJson(detail.cause);
+  if (parsed && typeof parsed === 'object' && 'errorType' in parsed && typeof parsed.errorType === 'string') {
+    return parsed.errorType;
+  }
+  return detail.error || (detail.status === 'TIMED_OUT' ? 'States.Timeout' : 'States.TaskFailed');
+}
+
+/** The failure of an execution, naming the step it was at. */
+export function failureOf(detail: StatusChangeDetail, record: ExecutionRecord): ExecutionError {
+  const step = { index: record.stepIndex, name: record.stepName };
+  const name = nameOf(detail);
+  const fallback =
+    record.status === 'awaiting_input' || name === 'States.Timeout'
+      ? record.status === 'awaiting_input'
+        ? `No input arrived before the wait "${step.name}" timed out.`
+        : `Step "${step.name}" timed out.`
+      : `Step "${step.name}" failed.`;
+  const message = detail.status === 'TIMED_OUT' ? 'The execution exceeded its time limit.' : messageOf(detail.cause, fallback);
+  return { name, message, step };
+}
+
+async function describe(deps: StatusChangeDeps, executionArn: string) {
+  return deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+}
+
+/**
+ * Writes the terminal transition a state machine's end calls for: `finish` (SUCCEEDED), `error`
+ * (FAILED, TIMED_OUT) or `cancel` (ABORTED). Idempotent: duplicate, late and out-of-order events
+ * find the record terminal and change nothing; a cancel through the API wins over a later ABORTED.
+ */
+export async function applyStatusChange(deps: StatusChangeDeps, detail: StatusChangeDetail): Promise<void> {
+  if (!['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'].includes(detail.status)) return;
+  const logger = deps.logger.child({ execution_id: detail.name, sfn_status: detail.status });
+
+  let input = parseJson(detail.input) as { tenant?: unknown } | undefined;
+  let output: unknown = parseJson(detail.output);
+  if (typeof input?.tenant !== 'string' || (detail.status === 'SUCCEEDED' && output === undefined)) {
+    // Payloads over EventBridge's size limit are left out of the event: read them from the source.
+    const described = await describe(deps, detail.executionArn);
+    input = parseJson(described.input) as { tenant?: unknown } | undefined;
+    output = parseJson(described.output);
+  }
+  if (typeof input?.tenant !== 'string') {
+    logger.warn('status change of an execution without a tenant; ignored');
+    return;
+  }
+  const record = await deps.repository.find(input.tenant, detail.name);
+  if (!record) {
+    logger.warn('status change of an unknown execution; ignored');
+    return;
+  }
+  const result = await progress(
+    deps.repository,
+    record.tenant,
+    record.id,
+    (current): TransitionRequest | undefined => {
+      if (isTerminal(current.status)) return undefined;
+      switch (detail.status) {
+        case 'SUCCEEDED':
+          return { type: 'finish', result: output ?? null, output: output ?? null };
+        case 'ABORTED':
+          return {
+            type: 'cancel',
+            reason: detail.cause || 'Stopped outside the API',
+            output: { reason: detail.cause || 'Stopped outside the API' },
+          };
+        default: {
+          const error = failureOf(detail, current);
+          return { type: 'error', error, output: error };
+        }
+      }
+    },
+    record,
+  );
+  logger.info(result.applied ? 'terminal status recorded' : 'already terminal; nothing to do', {
+    status: result.record.status,
+  });
+}

@@ -1,0 +1,52 @@
+import { isTerminal } from '../domain/status.js';
+import type { ExecutionsRepository } from '../repository/executions-repository.js';
+import type { Logger } from '../shared/logger.js';
+import type { TaskDefinition, WaitStep } from '../tasks/dsl.js';
+import { ExecutionEndedError, type WaitPayload } from './payload.js';
+import { progress } from './progression.js';
+import { ensureStarted } from './step-runner.js';
+
+/** What the wait function needs. */
+export interface WaitDeps {
+  readonly repository: ExecutionsRepository;
+  readonly tasks: ReadonlyMap<string, TaskDefinition>;
+  readonly logger: Logger;
+}
+
+/**
+ * Runs as the `.waitForTaskToken` Lambda of a wait step: stores the task token on the record and
+ * writes the `wait` row (running → awaiting_input). The token stays in DynamoDB and never leaves
+ * the service; resume claims it. A repeated invocation for the same wait only refreshes the token.
+ */
+export async function beginWait(deps: WaitDeps, payload: WaitPayload): Promise<void> {
+  const task = deps.tasks.get(payload.task_id);
+  const step = task?.steps[payload.step_index];
+  if (!task || step?.kind !== 'wait') {
+    throw new Error(`No wait step ${payload.step_index} in task ${payload.task_id}: redeploy the state machine`);
+  }
+  const wait: WaitStep = step;
+  const index = payload.step_index;
+  let record = await deps.repository.get(payload.tenant, payload.execution_id);
+  if (isTerminal(record.status)) throw new ExecutionEndedError(`Execution ${record.id} is ${record.status}`);
+  record = await ensureStarted(deps.repository, record, task);
+
+  const result = await progress(
+    deps.repository,
+    record.tenant,
+    record.id,
+    (current) => {
+      if (current.status === 'awaiting_input' && current.stepIndex === index) return undefined;
+      return {
+        type: 'wait',
+        step: { index, name: wait.name },
+        waitToken: payload.task_token,
+        output: { prompt: wait.prompt ?? null, input: payload.input, timeout_seconds: wait.timeoutSeconds },
+      };
+    },
+    record,
+  );
+  if (!result.applied && result.record.waitToken !== payload.task_token) {
+    await deps.repository.replaceWaitToken(result.record, index, payload.task_token);
+  }
+  deps.logger.info('waiting for input', { execution_id: record.id, step: wait.name, written: result.applied });
+}

@@ -1,0 +1,41 @@
+type Level = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** Structured JSON logger: one line per entry, with persistent keys such as `execution_id`. */
+export interface Logger {
+  debug(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+  /** A logger that adds `keys` to every entry. */
+  child(keys: Record<string, unknown>): Logger;
+}
+
+function serialize(value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  return value;
+}
+
+/**
+ * A logger for `service`. Costs a few hundred bytes instead of a logging library: cold start and
+ * bundle size are budgeted (docs/performance.md). Honors `LOG_LEVEL` (default `info`).
+ */
+export function createLogger(service: string, keys: Record<string, unknown> = {}): Logger {
+  const threshold = ORDER[(process.env.LOG_LEVEL?.toLowerCase() as Level | undefined) ?? 'info'] ?? ORDER.info;
+  const write = (level: Level, message: string, extra: Record<string, unknown> = {}): void => {
+    if (ORDER[level] < threshold) return;
+    const entry: Record<string, unknown> = { level, message, service, timestamp: new Date().toISOString(), ...keys };
+    for (const [key, value] of Object.entries(extra)) entry[key] = serialize(value);
+    const line = JSON.stringify(entry);
+    if (level === 'error') console.error(line);
+    else if (level === 'warn') console.warn(line);
+    else console.log(line);
+  };
+  return {
+    debug: (message, extra) => write('debug', message, extra),
+    info: (message, extra) => write('info', message, extra),
+    warn: (message, extra) => write('warn', message, extra),
+    error: (message, extra) => write('error', message, extra),
+    child: (more) => createLogger(service, { ...keys, ...more }),
+  };
+}

@@ -1,0 +1,181 @@
+import type * as z from 'zod/mini';
+
+/** What a step handler can see and do besides its input. */
+export interface StepContext {
+  readonly executionId: string;
+  readonly taskId: string;
+  readonly stepIndex: number;
+  readonly stepName: string;
+  /** How many times Step Functions has retried this step (0 on the first attempt). */
+  readonly attempt: number;
+  /** Records how far this step is (0..1) with an optional message; shown in the execution's progress. */
+  reportProgress(fraction: number, message?: string): Promise<void>;
+}
+
+/** Retry policy of a step, compiled into the state's `Retry`. */
+export interface RetryPolicy {
+  /**
+   * Retries after the first attempt.
+   * @default 2
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Seconds before the first retry.
+   * @default 1
+   */
+  readonly intervalSeconds?: number;
+  /**
+   * Multiplier of the interval after each retry.
+   * @default 2
+   */
+  readonly backoffRate?: number;
+  /**
+   * Cap on the interval, in seconds.
+   * @default 60
+   */
+  readonly maxDelaySeconds?: number;
+  /**
+   * Error names retried.
+   * @default ['States.ALL'] except timeouts of the step itself
+   */
+  readonly errors?: readonly string[];
+}
+
+/** Options of a Lambda step. */
+export interface StepOptions {
+  /** Retries of a failing attempt; `false` for none. */
+  readonly retry?: RetryPolicy | false;
+  /**
+   * Seconds an attempt may take before it fails with `States.Timeout`.
+   * @default 300
+   */
+  readonly timeoutSeconds?: number;
+}
+
+/** Options of a wait-for-input step. */
+export interface WaitOptions<R extends z.ZodMiniType = z.ZodMiniType> {
+  /**
+   * Seconds to wait for the resume before the execution fails.
+   * @default 86400 (one day)
+   */
+  readonly timeoutSeconds?: number;
+  /** What the waiting execution asks for; shown on its `wait` transition. */
+  readonly prompt?: string;
+  /** Schema the resume input must satisfy (400 otherwise). */
+  readonly input?: R;
+}
+
+/** A step that runs code in Lambda. */
+export interface LambdaStep {
+  readonly kind: 'step';
+  readonly name: string;
+  readonly retry: Required<Omit<RetryPolicy, 'errors'>> & { readonly errors: readonly string[] } | false;
+  readonly timeoutSeconds: number;
+  /** Method syntax keeps handlers with typed inputs assignable to the task's step list. */
+  run(input: unknown, context: StepContext): unknown;
+}
+
+/** A step that pauses until the execution is resumed with input. */
+export interface WaitStep {
+  readonly kind: 'wait';
+  readonly name: string;
+  readonly timeoutSeconds: number;
+  readonly prompt?: string;
+  readonly input?: z.ZodMiniType;
+}
+
+/** One step of a task. */
+export type Step = LambdaStep | WaitStep;
+
+/** A named workflow: compiled into one Step Functions state machine. */
+export interface TaskDefinition<S extends z.ZodMiniType = z.ZodMiniType> {
+  /** kebab-case id; also the URL segment and part of the state machine name. */
+  readonly id: string;
+  readonly description: string;
+  /** Free label, e.g. `agent` or `pipeline`. */
+  readonly kind: string;
+  /** Schema of the execution input. */
+  readonly input: S;
+  /** Valid inputs, shown in `GET /tasks/{id}` as the JSON Schema's `examples`. */
+  readonly examples: readonly z.output<S>[];
+  readonly steps: readonly Step[];
+}
+
+const ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const MAX_STEP_SECONDS = 900;
+const MAX_WAIT_SECONDS = 365 * 86_400;
+
+function positiveInteger(value: number, what: string, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new Error(`${what} must be an integer from 1 to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * A step that runs `handler` in Lambda with the previous step's output (or the execution input).
+ * Its return value, JSON-serializable, is the next step's input.
+ */
+export function step<I, O>(
+  name: string,
+  handler: (input: I, context: StepContext) => O | Promise<O>,
+  options: StepOptions = {},
+): LambdaStep {
+  const retry = options.retry ?? {};
+  return {
+    kind: 'step',
+    name,
+    timeoutSeconds: positiveInteger(options.timeoutSeconds ?? 300, `Step ${name}: timeoutSeconds`, MAX_STEP_SECONDS),
+    retry:
+      retry === false
+        ? false
+        : {
+            maxAttempts: retry.maxAttempts ?? 2,
+            intervalSeconds: retry.intervalSeconds ?? 1,
+            backoffRate: retry.backoffRate ?? 2,
+            maxDelaySeconds: retry.maxDelaySeconds ?? 60,
+            errors: retry.errors ?? ['States.ALL'],
+          },
+    run: handler as LambdaStep['run'],
+  };
+}
+
+/**
+ * A step that pauses the execution (`awaiting_input`) until it is resumed; the resume input becomes
+ * the next step's input. When it times out the execution fails with `States.Timeout`.
+ */
+export function waitForInput<R extends z.ZodMiniType>(name: string, options: WaitOptions<R> = {}): WaitStep {
+  return {
+    kind: 'wait',
+    name,
+    timeoutSeconds: positiveInteger(options.timeoutSeconds ?? 86_400, `Wait ${name}: timeoutSeconds`, MAX_WAIT_SECONDS),
+    ...(options.prompt === undefined ? {} : { prompt: options.prompt }),
+    ...(options.input === undefined ? {} : { input: options.input }),
+  };
+}
+
+/**
+ * Declares a task. Throws at definition time (so at synth and at cold start) when the id or step
+ * names are malformed or repeated.
+ */
+export function defineTask<S extends z.ZodMiniType>(definition: TaskDefinition<S>): TaskDefinition<S> {
+  if (!ID_PATTERN.test(definition.id) || definition.id.length > 40) {
+    throw new Error(`Task id must be kebab-case and at most 40 characters: "${definition.id}"`);
+  }
+  if (definition.steps.length === 0) throw new Error(`Task ${definition.id} has no steps`);
+  const seen = new Set<string>();
+  for (const { name } of definition.steps) {
+    if (!ID_PATTERN.test(name) || name.length > 60) {
+      throw new Error(`Task ${definition.id}: step name must be kebab-case: "${name}"`);
+    }
+    if (seen.has(name)) throw new Error(`Task ${definition.id}: step name "${name}" is used twice`);
+    seen.add(name);
+  }
+  if (definition.examples.length === 0) throw new Error(`Task ${definition.id} needs at least one example input`);
+  for (const example of definition.examples) {
+    if (!definition.input.safeParse(example).success) {
+      throw new Error(`Task ${definition.id}: example ${JSON.stringify(example)} does not match its input schema`);
+    }
+  }
+  return definition;
+}
