@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LoggingFormat, Runtime, Tracing, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -29,6 +29,9 @@ export interface ServiceFunctionProps {
    */
   readonly logRetention?: RetentionDays;
 }
+
+/** Template metadata key holding a function's entry module, relative to `lambdas/`. */
+export const ENTRY_METADATA_KEY = 'async-executions:entry';
 
 const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
 const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
@@ -66,6 +69,8 @@ export class ServiceFunction extends NodejsFunction {
       },
       bundling: bundlingOptions(),
     });
+    // The local stack maps each function of the synthesized template back to its handler module.
+    (this.node.defaultChild as CfnFunction).addMetadata(ENTRY_METADATA_KEY, props.entry);
   }
 }
 

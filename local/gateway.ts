@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { LambdaHost } from './lambda-host.js';
+import type { LocalRoute } from './template.js';
+
+/** API Gateway's own payload limit for HTTP APIs. */
+const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|application\/[^;]*\+(json|xml))/i;
+
+interface CompiledRoute {
+  readonly routeKey: string;
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly params: readonly string[];
+  /** Literal segments: more specific routes win, as in API Gateway. */
+  readonly literals: number;
+  readonly functionArn: string;
+}
+
+function compile(route: LocalRoute): CompiledRoute {
+  const [method, path = ''] = route.routeKey.split(' ');
+  const params: string[] = [];
+  let literals = 0;
+  const source = path
+    .split('/')
+    .map((segment) => {
+      const greedy = /^\{(.+)\+\}$/.exec(segment);
+      const param = /^\{(.+)\}$/.exec(segment);
+      if (greedy) {
+        params.push(greedy[1]!);
+        return '(.+)';
+      }
+      if (param) {
+        params.push(param[1]!);
+        return '([^/]+)';
+      }
+      literals++;
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  return { routeKey: route.routeKey, method: method!, pattern: new RegExp(`^${source}$`), params, literals, functionArn: route.functionArn };
+}
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(body);
+}
+
+/**
+ * The local HTTP API: routes exactly the routes of the synthesized API to their functions with
+ * API Gateway v2 (payload format 2.0) events, and writes their responses back.
+ */
+export class LocalGateway {
+  private readonly routes: readonly CompiledRoute[];
+  private readonly fallback?: string;
+
+  constructor(
+    routes: readonly LocalRoute[],
+    private readonly lambdas: LambdaHost,
+    private readonly log: (message: string) => void = () => undefined,
+  ) {
+    this.routes = routes.filter((route) => route.routeKey !== '$default').map(compile);
+    this.fallback = routes.find((route) => route.routeKey === '$default')?.functionArn;
+  }
+
+  private match(method: string, path: string) {
+    const candidates = this.routes
+      .filter((route) => route.method === method || route.method === 'ANY')
+      .map((route) => ({ route, match: route.pattern.exec(path) }))
+      .filter((candidate) => candidate.match !== null)
+      .sort((a, b) => b.route.literals - a.route.literals || a.route.params.length - b.route.params.length);
+    const best = candidates[0];
+    if (!best) return undefined;
+    const pathParameters = Object.fromEntries(
+      best.route.params.map((name, index) => [name, decodeURIComponent(best.match![index + 1]!)]),
+    );
+    return { routeKey: best.route.routeKey, functionArn: best.route.functionArn, pathParameters };
+  }
+
+  /** Node HTTP request listener. */
+  readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
+    void this.handle(req, res).catch((error: unknown) => {
+      this.log(`gateway error: ${error instanceof Error ? error.stack : String(error)}`);
+      if (!res.headersSent) send(res, 500, JSON.stringify({ message: 'Internal Server Error' }));
+      else res.end();
+    });
+  };
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_PAYLOAD_BYTES) {
+        send(res, 413, JSON.stringify({ message: 'Request Entity Too Large' }), { connection: 'close' });
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const url = new URL(req.url ?? '/', 'http://local');
+    const method = (req.method ?? 'GET').toUpperCase();
+    let rawPath: string;
+    try {
+      rawPath = decodeURI(url.pathname);
+    } catch {
+      rawPath = url.pathname;
+    }
+    const matched = this.match(method, url.pathname);
+    const target = matched ?? (this.fallback ? { routeKey: '$default', functionArn: this.fallback, pathParameters: undefined } : undefined);
+    if (!target) {
+      send(res, 404, JSON.stringify({ message: 'Not Found' }));
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value;
+    }
+    headers['x-forwarded-proto'] = 'http';
+    headers['x-forwarded-for'] = req.socket.remoteAddress ?? '127.0.0.1';
+    const query: Record<string, string> = {};
+    for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+    const body = Buffer.concat(chunks);
+    const textual = body.length === 0 || TEXT_TYPES.test(headers['content-type'] ?? '');
+    const now = new Date();
+    const event: APIGatewayProxyEventV2 = {
+      version: '2.0',
+      routeKey: target.routeKey,
+      rawPath,
+      rawQueryString: url.search.slice(1),
+      headers,
+      ...(req.headers.cookie ? { cookies: req.headers.cookie.split(/;\s*/) } : {}),
+      ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
+      ...(target.pathParameters && Object.keys(target.pathParameters).length > 0 ? { pathParameters: target.pathParameters } : {}),
+      requestContext: {
+        accountId: '000000000000',
+        apiId: 'local',
+        domainName: headers.host ?? '127.0.0.1',
+        domainPrefix: (headers.host ?? '127').split('.')[0]!,
+        http: {
+          method,
+          path: rawPath,
+          protocol: `HTTP/${req.httpVersion}`,
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          userAgent: headers['user-agent'] ?? '',
+        },
+        requestId: randomUUID(),
+        routeKey: target.routeKey,
+        stage: '$default',
+        time: now.toUTCString(),
+        timeEpoch: now.getTime(),
+      },
+      ...(body.length > 0 ? { body: textual ? body.toString('utf8') : body.toString('base64') } : {}),
+      isBase64Encoded: !textual,
+    };
+    let result: unknown;
+    try {
+      result = await this.lambdas.invoke(target.functionArn, event);
+    } catch (error) {
+      this.log(`function error on ${target.routeKey}: ${error instanceof Error ? error.message : String(error)}`);
+      send(res, 500, JSON.stringify({ message: 'Internal Server Error' }));
+      return;
+    }
+    this.write(res, result);
+  }
+
+  private write(res: ServerResponse, result: unknown): void {
+    if (result === null || typeof result !== 'object' || !('statusCode' in result)) {
+      // Payload 2.0 without a statusCode: API Gateway answers 200 with the value as JSON.
+      send(res, 200, typeof result === 'string' ? result : JSON.stringify(result));
+      return;
+    }
+    const structured = result as APIGatewayProxyStructuredResultV2;
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(structured.headers ?? {})) headers[name.toLowerCase()] = String(value);
+    if (structured.cookies?.length) headers['set-cookie'] = structured.cookies;
+    res.writeHead(structured.statusCode ?? 200, headers);
+    const body = structured.body ?? '';
+    res.end(structured.isBase64Encoded ? Buffer.from(body, 'base64') : body);
+  }
+}

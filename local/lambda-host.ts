@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
+import type { LocalFunction } from './template.js';
+
+const LAMBDAS_DIR = fileURLToPath(new URL('../lambdas/', import.meta.url));
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** A function error as Lambda reports it: `errorType` and `errorMessage` (and a trace kept out of responses). */
+export class LambdaInvocationError extends Error {
+  constructor(
+    readonly errorType: string,
+    readonly errorMessage: string,
+    readonly trace: readonly string[] = [],
+  ) {
+    super(errorMessage);
+    this.name = errorType;
+  }
+
+  /** The `Cause` Step Functions records for a failed Lambda task. */
+  stepFunctionsCause(): string {
+    return JSON.stringify({ errorType: this.errorType, errorMessage: this.errorMessage, trace: this.trace });
+  }
+}
+
+/**
+ * Runs the template's functions in this process, from their handler modules under `lambdas/`:
+ * the same code that is bundled and deployed. Each invocation gets a Lambda-like context and the
+ * function's configured timeout; a thrown error becomes a {@link LambdaInvocationError}.
+ */
+export class LambdaHost {
+  private readonly byArn = new Map<string, LocalFunction>();
+  private readonly handlers = new Map<string, Promise<Handler>>();
+
+  constructor(functions: readonly LocalFunction[]) {
+    for (const fn of functions) this.byArn.set(fn.arn, fn);
+  }
+
+  /** The function an ARN (or name) refers to. */
+  find(arnOrName: string): LocalFunction | undefined {
+    return this.byArn.get(arnOrName) ?? [...this.byArn.values()].find((fn) => fn.name === arnOrName);
+  }
+
+  /** Imports every handler module now, so the first request does not pay for it. */
+  async warm(): Promise<void> {
+    await Promise.all([...this.byArn.values()].map((fn) => this.handler(fn)));
+  }
+
+  private handler(fn: LocalFunction): Promise<Handler> {
+    let loaded = this.handlers.get(fn.entry);
+    if (!loaded) {
+      loaded = import(pathToFileURL(`${LAMBDAS_DIR}${fn.entry}`).href).then((module: { handler?: Handler }) => {
+        if (typeof module.handler !== 'function') throw new Error(`lambdas/${fn.entry} exports no handler`);
+        return module.handler;
+      });
+      this.handlers.set(fn.entry, loaded);
+    }
+    return loaded;
+  }
+
+  /** Invokes a function by ARN or name with `event`. */
+  async invoke(arnOrName: string, event: unknown): Promise<unknown> {
+    const fn = this.find(arnOrName);
+    if (!fn) throw new LambdaInvocationError('ResourceNotFoundException', `Function not found: ${arnOrName}`);
+    const handler = await this.handler(fn);
+    const deadline = Date.now() + fn.timeoutSeconds * 1000;
+    const context = {
+      callbackWaitsForEmptyEventLoop: false,
+      functionName: fn.name,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: fn.arn,
+      memoryLimitInMB: '512',
+      awsRequestId: randomUUID(),
+      logGroupName: `/aws/lambda/${fn.name}`,
+      logStreamName: 'local',
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    } satisfies Context;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new LambdaInvocationError('Sandbox.Timedout', `Task timed out after ${fn.timeoutSeconds}.00 seconds`)),
+        fn.timeoutSeconds * 1000,
+      );
+    });
+    try {
+      // JSON round trips mirror Lambda: events and results cross a wire as JSON.
+      const result = await Promise.race([handler(JSON.parse(JSON.stringify(event ?? null)), context), timeout]);
+      return result === undefined ? null : JSON.parse(JSON.stringify(result));
+    } catch (error) {
+      if (error instanceof LambdaInvocationError) throw error;
+      const failure = error instanceof Error ? error : new Error(String(error));
+      throw new LambdaInvocationError(failure.name, failure.message, (failure.stack ?? '').split('\n').slice(1, 6));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

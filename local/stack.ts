@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
+import { ensureTables, startDynamoDb } from './dynamodb.js';
+import { LocalGateway } from './gateway.js';
+import { LambdaHost } from './lambda-host.js';
+import { AwsServiceError, LocalStepFunctions } from './step-functions.js';
+import { loadStackModel } from './template.js';
+
+/** Options of {@link startLocalStack}. */
+export interface LocalStackOptions {
+  /** Synthesized template (`cdk.out/<Stack>.template.json`). */
+  readonly templatePath: string;
+  /** Port of the HTTP API; 0 picks a free one. */
+  readonly port: number;
+  /** Keep DynamoDB data in this directory instead of memory. */
+  readonly dataDir?: string;
+  /** Module exporting `tasks: TaskDefinition[]` to serve besides the product tasks (tests). */
+  readonly tasksModule?: string;
+  readonly log?: (message: string) => void;
+}
+
+/** A running local stack. */
+export interface LocalStack {
+  readonly url: string;
+  readonly dynamoDbEndpoint: string;
+  readonly stepFunctionsEndpoint: string;
+  readonly stepFunctions: LocalStepFunctions;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`Port ${port} on 127.0.0.1 is already in use (another npm start?). Stop it or set PORT to a free port.`)
+          : error,
+      ),
+    );
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  const port = await listen(server, 0);
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** AWS JSON 1.0 protocol front of the local Step Functions. */
+function stepFunctionsListener(service: LocalStepFunctions) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const operation = String(req.headers['x-amz-target'] ?? '').replace(/^AWSStepFunctions\./, '');
+      const reply = (status: number, body: unknown, type?: string) => {
+        res.writeHead(status, {
+          'content-type': 'application/x-amz-json-1.0',
+          ...(type ? { 'x-amzn-errortype': type } : {}),
+        });
+        res.end(JSON.stringify(body));
+      };
+      Promise.resolve()
+        .then(() => service.call(operation, JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>))
+        .then(
+          (result) => reply(200, result),
+          (error: unknown) => {
+            const known = error instanceof AwsServiceError;
+            const code = known ? error.code : 'InternalFailure';
+            reply(known ? error.statusCode : 500, { __type: `com.amazonaws.states#${code}`, message: error instanceof Error ? error.message : String(error) }, code);
+          },
+        );
+    });
+  };
+}
+
+/**
+ * Starts the whole service on this machine: DynamoDB Local with the template's tables, a Step
+ * Functions endpoint running the template's state machines, and the HTTP API, all on 127.0.0.1.
+ * The handler modules reach the local services only through `AWS_ENDPOINT_URL_DYNAMODB` and
+ * `AWS_ENDPOINT_URL_SFN`, as deployed code reaches AWS.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const log = options.log ?? (() => undefined);
+  const gatewayServer = createServer();
+  const gatewayPort = await listen(gatewayServer, options.port);
+  // Undone in this order: stop taking requests, let events land, then the services behind.
+  const stopping: Array<() => Promise<void>> = [() => close(gatewayServer)];
+  const stop = async () => {
+    for (const step of stopping.splice(0)) await step().catch(() => undefined);
+  };
+  try {
+    const sfnServer = createServer();
+    const sfnPort = await listen(sfnServer, 0);
+    stopping.push(() => close(sfnServer));
+    const dynamo = await startDynamoDb(await freePort(), options.dataDir);
+    stopping.push(() => dynamo.stop());
+    const stepFunctionsEndpoint = `http://127.0.0.1:${sfnPort}`;
+
+    Object.assign(process.env, {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SFN: stepFunctionsEndpoint,
+    });
+    const stackName = basename(options.templatePath).replace(/\.template\.json$/, '');
+    const model = loadStackModel(options.templatePath, {
+      region: LOCAL_REGION,
+      account: LOCAL_ACCOUNT,
+      stackName,
+      stackId: `arn:aws:cloudformation:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stack/${stackName}/${randomUUID()}`,
+    });
+    await ensureTables(dynamo.client, model.tables, model.ttlAttributes);
+    // The functions share one process: give them the union of their environments.
+    const environment = new Map<string, string>();
+    for (const fn of model.functions) {
+      for (const [name, value] of Object.entries(fn.environment)) {
+        if (name === 'NODE_OPTIONS') continue;
+        if (environment.has(name) && environment.get(name) !== value) {
+          throw new Error(`Functions disagree on ${name}; the local stack runs them in one process`);
+        }
+        environment.set(name, value);
+      }
+    }
+    Object.assign(process.env, Object.fromEntries(environment));
+    if (options.tasksModule) {
+      const module = (await import(pathToFileURL(options.tasksModule).href)) as { tasks?: readonly TaskDefinition[] };
+      const { registerTasks } = await import('../lambdas/tasks/registry.js');
+      registerTasks(module.tasks ?? []);
+    }
+    const lambdas = new LambdaHost(model.functions);
+    await lambdas.warm();
+    const stepFunctions = new LocalStepFunctions(model.stateMachines, model.rules, lambdas, { region: LOCAL_REGION, account: LOCAL_ACCOUNT }, log);
+    sfnServer.on('request', stepFunctionsListener(stepFunctions));
+    gatewayServer.on('request', new LocalGateway(model.routes, lambdas, log).listener);
+    stopping.splice(1, 0, () => stepFunctions.drain());
+    return {
+      url: `http://127.0.0.1:${gatewayPort}`,
+      dynamoDbEndpoint: dynamo.endpoint,
+      stepFunctionsEndpoint,
+      stepFunctions,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

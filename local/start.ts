@@ -1,0 +1,82 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startLocalStack } from './stack.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DEFAULT_TEMPLATE = join(ROOT, 'cdk.out', 'AsyncExecutions.template.json');
+
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(stat.mtimeMs, ...readdirSync(path).map((entry) => newestMtime(join(path, entry))));
+}
+
+/** Synthesizes with the CDK CLI (offline) when the template is missing or older than the sources. */
+function synthIfStale(template: string): void {
+  const sources = ['infra', 'lambdas', 'cdk.json', 'package-lock.json'].map((path) => join(ROOT, path)).filter(existsSync);
+  if (existsSync(template) && statSync(template).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
+  console.log('cdk.out is missing or stale: synthesizing (about 10 s)…');
+  const result = spawnSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' },
+  });
+  if (result.status !== 0) throw new Error(`cdk synth failed:\n${result.stderr.slice(-4000)}`);
+}
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    persist: { type: 'boolean', default: process.env.LOCAL_PERSIST === '1' },
+    template: { type: 'string' },
+    'tasks-module': { type: 'string' },
+    json: { type: 'boolean', default: false },
+    quiet: { type: 'boolean', default: false },
+  },
+});
+
+const started = Date.now();
+const template = values.template ? resolve(values.template) : DEFAULT_TEMPLATE;
+try {
+  if (!values.template) synthIfStale(template);
+  const stack = await startLocalStack({
+    templatePath: template,
+    port: Number(values.port ?? process.env.PORT ?? 3000),
+    ...(values.persist ? { dataDir: join(ROOT, '.local', 'dynamodb') } : {}),
+    ...(values['tasks-module'] ? { tasksModule: resolve(values['tasks-module']) } : {}),
+    log: values.quiet ? () => undefined : (message) => console.error(`[local] ${message}`),
+  });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (values.json) {
+    console.log(JSON.stringify({ ready: true, url: stack.url, dynamodb: stack.dynamoDbEndpoint, sfn: stack.stepFunctionsEndpoint, seconds }));
+  } else {
+    console.log(`
+Async executions service running locally (ready in ${seconds} s)
+
+  API             ${stack.url}
+  DynamoDB Local  ${stack.dynamoDbEndpoint}${values.persist ? ' (data in .local/dynamodb)' : ' (in memory)'}
+  Step Functions  ${stack.stepFunctionsEndpoint}
+
+Try it:
+  curl -s ${stack.url}/tasks
+  curl -s -X POST ${stack.url}/tasks/document-pipeline/executions \\
+    -H 'content-type: application/json' \\
+    -d '{"input":{"document_url":"https://example.com/reports/q3.pdf"}}'
+
+Ctrl-C stops everything.`);
+  }
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    void stack.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+} catch (error) {
+  console.error(`\nCould not start the local stack: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}

@@ -1,0 +1,473 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+
+type JsonValue = Parameters<NonNullable<NonNullable<NonNullable<Parameters<StateMachine['run']>[1]>['overrides']>['taskResourceLocalHandlers']>[string]>[0];
+import type { LambdaHost } from './lambda-host.js';
+import { LambdaInvocationError } from './lambda-host.js';
+import type { Json, LocalRule, LocalStateMachine } from './template.js';
+
+/** An AWS error as the JSON protocol reports it (`__type`), e.g. `TaskTimedOut`. */
+export class AwsServiceError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly statusCode = 400,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+interface HistoryEvent {
+  readonly id: number;
+  readonly timestamp: number;
+  readonly type: string;
+  readonly stateName?: string;
+}
+
+interface Execution {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  readonly input: string;
+  readonly startDate: number;
+  status: ExecutionStatus;
+  stopDate?: number;
+  output?: string;
+  error?: string;
+  cause?: string;
+  abort?: () => void;
+  readonly history: HistoryEvent[];
+  /** Task states entered in a row without success, for `$$.State.RetryCount`. */
+  readonly attempts: Map<string, number>;
+}
+
+interface PendingTask {
+  readonly executionArn: string;
+  readonly resolve: (output: unknown) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer?: NodeJS.Timeout;
+  /** Why the token no longer accepts a response, once it does not. */
+  closed?: 'TaskTimedOut' | 'TaskDoesNotExist';
+}
+
+/** Paths (within a state's Parameters) of values taken from the context object, by context path. */
+type ContextPaths = Array<{ readonly path: readonly string[]; readonly source: string }>;
+
+const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+const LAMBDA_WAIT = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+const TERMINAL_EVENT_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+
+function contextPaths(value: Json | undefined, at: readonly string[] = []): ContextPaths {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  return Object.entries(value).flatMap(([key, item]) => {
+    if (key.endsWith('.$') && typeof item === 'string' && /^\$\$\.(State|Task)\./.test(item)) {
+      return [{ path: [...at, key.slice(0, -2)], source: item }];
+    }
+    return contextPaths(item, [...at, key]);
+  });
+}
+
+function setPath(target: unknown, path: readonly string[], value: unknown): void {
+  let node = target as Record<string, unknown>;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string, unknown>;
+  node[path.at(-1)!] = value;
+}
+
+/** Every Task state of a definition, with nested branches (Parallel, Map) included. */
+function taskStates(definition: Record<string, Json>): Array<[string, Record<string, Json>]> {
+  const states = (definition.States ?? {}) as Record<string, Record<string, Json>>;
+  return Object.entries(states).flatMap(([name, state]): Array<[string, Record<string, Json>]> => {
+    const nested = [
+      ...((state.Branches as Record<string, Json>[] | undefined) ?? []),
+      ...(state.Iterator ? [state.Iterator as Record<string, Json>] : []),
+      ...(state.ItemProcessor ? [state.ItemProcessor as Record<string, Json>] : []),
+    ];
+    return [...(state.Type === 'Task' ? [[name, state] as [string, Record<string, Json>]] : []), ...nested.flatMap(taskStates)];
+  });
+}
+
+function matches(pattern: Json, value: unknown): boolean {
+  if (Array.isArray(pattern)) return pattern.some((candidate) => candidate === value);
+  if (pattern !== null && typeof pattern === 'object') {
+    if (value === null || typeof value !== 'object') return false;
+    return Object.entries(pattern).every(([key, sub]) => matches(sub, (value as Record<string, unknown>)[key]));
+  }
+  return pattern === value;
+}
+
+/**
+ * A local Step Functions: runs the synthesized definitions with `aws-local-stepfunctions`,
+ * routes Lambda ARNs to the local handler modules, mints real task tokens for
+ * `.waitForTaskToken` states, and delivers "Execution Status Change" events to the rules of the
+ * template. It answers the API calls the service makes, in AWS's JSON protocol.
+ */
+export class LocalStepFunctions {
+  private readonly machines = new Map<string, { readonly model: LocalStateMachine; readonly engine: StateMachine }>();
+  private readonly executions = new Map<string, Execution>();
+  private readonly tokens = new Map<string, PendingTask>();
+  private readonly pendingDeliveries = new Set<Promise<void>>();
+
+  constructor(
+    stateMachines: readonly LocalStateMachine[],
+    private readonly rules: readonly LocalRule[],
+    private readonly lambdas: LambdaHost,
+    private readonly env: { readonly region: string; readonly account: string },
+    private readonly log: (message: string) => void = () => undefined,
+  ) {
+    for (const model of stateMachines) {
+      this.checkSupported(model);
+      const engine = new StateMachine(model.definition as unknown as StateMachineDefinition, {
+        validationOptions: { checkArn: false },
+      });
+      this.machines.set(model.arn, { model, engine });
+    }
+  }
+
+  /** Fails at startup, naming the state, for anything the local engine would not run faithfully. */
+  private checkSupported(model: LocalStateMachine): void {
+    if (model.definition.QueryLanguage === 'JSONata') {
+      throw new Error(`State machine ${model.name}: JSONata is not supported locally; use JSONPath`);
+    }
+    for (const [name, state] of taskStates(model.definition)) {
+      const resource = String(state.Resource);
+      const supported = resource.startsWith('arn:aws:lambda:') || resource === LAMBDA_INVOKE || resource === LAMBDA_WAIT;
+      if (!supported) {
+        throw new Error(`State machine ${model.name}, state "${name}": resource ${resource} is not supported locally`);
+      }
+      const functionArn = resource.startsWith('arn:aws:lambda:')
+        ? resource
+        : String((state.Parameters as Record<string, Json> | undefined)?.FunctionName ?? '');
+      if (!this.lambdas.find(functionArn)) {
+        throw new Error(`State machine ${model.name}, state "${name}": no local function for ${functionArn}`);
+      }
+    }
+  }
+
+  /** Executions still running, for shutdown. */
+  get running(): number {
+    return [...this.executions.values()].filter((execution) => execution.status === 'RUNNING').length;
+  }
+
+  /** Waits until every status-change event handed out so far has been delivered. */
+  async drain(): Promise<void> {
+    while (this.pendingDeliveries.size > 0) await Promise.allSettled([...this.pendingDeliveries]);
+  }
+
+  /** Dispatches one API call (`X-Amz-Target` operation) with its JSON body. */
+  async call(operation: string, body: Record<string, unknown>): Promise<unknown> {
+    switch (operation) {
+      case 'StartExecution':
+        return this.startExecution(body);
+      case 'StopExecution':
+        return this.stopExecution(body);
+      case 'DescribeExecution':
+        return this.describeExecution(String(body.executionArn));
+      case 'SendTaskSuccess':
+        return this.respond(String(body.taskToken), { output: String(body.output ?? '') });
+      case 'SendTaskFailure':
+        return this.respond(String(body.taskToken), {
+          error: String(body.error ?? 'States.TaskFailed'),
+          cause: String(body.cause ?? ''),
+        });
+      case 'SendTaskHeartbeat':
+        this.openTask(String(body.taskToken));
+        return {};
+      case 'GetExecutionHistory':
+        return this.history(body);
+      default:
+        throw new AwsServiceError('UnknownOperationException', `Local Step Functions does not implement ${operation}`);
+    }
+  }
+
+  private startExecution(body: Record<string, unknown>): { executionArn: string; startDate: number } {
+    const stateMachineArn = String(body.stateMachineArn);
+    const machine = this.machines.get(stateMachineArn);
+    if (!machine) throw new AwsServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    const name = body.name === undefined ? randomUUID() : String(body.name);
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new AwsServiceError('InvalidName', `Invalid Name: '${name}'`);
+    const input = body.input === undefined ? '{}' : String(body.input);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(input);
+    } catch {
+      throw new AwsServiceError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
+    }
+    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const existing = this.executions.get(executionArn);
+    if (existing) {
+      if (existing.status === 'RUNNING' && existing.input === input) {
+        return { executionArn, startDate: existing.startDate };
+      }
+      throw new AwsServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    const execution: Execution = {
+      executionArn,
+      stateMachineArn,
+      name,
+      input,
+      startDate: Date.now() / 1000,
+      status: 'RUNNING',
+      history: [],
+      attempts: new Map(),
+    };
+    this.executions.set(executionArn, execution);
+    this.run(machine, execution, parsed);
+    return { executionArn, startDate: execution.startDate };
+  }
+
+  private run(machine: { model: LocalStateMachine; engine: StateMachine }, execution: Execution, input: unknown): void {
+    const overrides = Object.fromEntries(
+      taskStates(machine.model.definition).map(([name, state]) => [
+        name,
+        (params: unknown) => this.runTask(execution, name, state, params) as Promise<JsonValue>,
+      ]),
+    );
+    const { result, abort, eventLogs } = machine.engine.run(input as never, {
+      overrides: { taskResourceLocalHandlers: overrides },
+      context: {
+        Execution: { Id: execution.executionArn, Name: execution.name, StartTime: new Date().toISOString() },
+        StateMachine: { Id: machine.model.arn, Name: machine.model.name },
+        // Filled per task by runTask: the engine itself does not know tokens or retry counts.
+        State: { Name: '', EnteredTime: '', RetryCount: 0 },
+        Task: { Token: '' },
+      },
+    });
+    execution.abort = abort;
+    void this.record(execution, eventLogs);
+    result.then(
+      (output: unknown) => this.finish(execution, 'SUCCEEDED', { output: JSON.stringify(output ?? null) }),
+      (error: unknown) => this.finish(execution, ...this.classify(execution, error)),
+    );
+  }
+
+  private async record(execution: Execution, events: AsyncGenerator<{ type: string; timestamp: number; state?: { name: string; type: string } }>) {
+    for await (const event of events) {
+      const type = event.state ? `${event.state.type}${event.type}` : event.type;
+      execution.history.push({
+        id: execution.history.length + 1,
+        timestamp: event.timestamp / 1000,
+        type,
+        ...(event.state ? { stateName: event.state.name } : {}),
+      });
+    }
+  }
+
+  private classify(
+    execution: Execution,
+    error: unknown,
+  ): [Exclude<ExecutionStatus, 'RUNNING'>, { error?: string; cause?: string }] {
+    if (error instanceof Error && error.name === 'ExecutionAbortedError') {
+      return ['ABORTED', { ...(execution.error ? { error: execution.error } : {}), ...(execution.cause ? { cause: execution.cause } : {}) }];
+    }
+    if (error instanceof Error && error.name === 'ExecutionTimeoutError') {
+      return ['TIMED_OUT', { error: 'States.Timeout', cause: 'The execution exceeded its TimeoutSeconds' }];
+    }
+    const failure = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    return [
+      'FAILED',
+      failure instanceof Error ? { error: failure.name, cause: failure.message } : { error: 'States.Runtime', cause: String(failure) },
+    ];
+  }
+
+  private finish(
+    execution: Execution,
+    status: Exclude<ExecutionStatus, 'RUNNING'>,
+    result: { output?: string; error?: string; cause?: string },
+  ): void {
+    if (execution.status !== 'RUNNING') return;
+    execution.status = status;
+    execution.stopDate = Date.now() / 1000;
+    execution.output = result.output;
+    execution.error = result.error;
+    execution.cause = result.cause;
+    for (const [token, task] of this.tokens) {
+      if (task.executionArn === execution.executionArn && !task.closed) {
+        task.closed = 'TaskDoesNotExist';
+        clearTimeout(task.timer);
+        this.tokens.set(token, task);
+      }
+    }
+    this.log(`execution ${execution.name} ${status}`);
+    this.emit(execution);
+  }
+
+  /** Runs one Task state the way Step Functions would, against the local functions. */
+  private async runTask(execution: Execution, stateName: string, state: Record<string, Json>, params: unknown): Promise<unknown> {
+    const attempt = execution.attempts.get(stateName) ?? 0;
+    execution.attempts.set(stateName, attempt + 1);
+    const resource = String(state.Resource);
+    const payload = JSON.parse(JSON.stringify(params ?? null)) as Record<string, unknown>;
+    const token = resource === LAMBDA_WAIT ? `AQ${randomBytes(96).toString('base64url')}` : undefined;
+    for (const { path, source } of contextPaths(state.Parameters)) {
+      if (source === '$$.State.RetryCount') setPath(payload, path, attempt);
+      else if (source === '$$.State.Name') setPath(payload, path, stateName);
+      else if (source === '$$.Task.Token' && token) setPath(payload, path, token);
+    }
+    try {
+      const output = await this.invokeResource(execution, resource, payload, token, Number(state.TimeoutSeconds ?? 0));
+      execution.attempts.delete(stateName);
+      return output;
+    } catch (error) {
+      if (error instanceof LambdaInvocationError) {
+        // As in AWS: Error is the function's error type, Cause the JSON of the function error.
+        const failure = new Error(error.stepFunctionsCause());
+        failure.name = error.errorType;
+        throw failure;
+      }
+      throw error;
+    }
+  }
+
+  private async invokeResource(
+    execution: Execution,
+    resource: string,
+    payload: Record<string, unknown>,
+    token: string | undefined,
+    timeoutSeconds: number,
+  ): Promise<unknown> {
+    if (resource.startsWith('arn:aws:lambda:')) return this.lambdas.invoke(resource, payload);
+    const functionName = String(payload.FunctionName);
+    if (resource === LAMBDA_INVOKE) {
+      const result = await this.lambdas.invoke(functionName, payload.Payload);
+      return { ExecutedVersion: '$LATEST', Payload: result, StatusCode: 200 };
+    }
+    // .waitForTaskToken: the task ends when someone answers the token, not when the function returns.
+    const answered = new Promise<unknown>((resolve, reject) => {
+      const timer =
+        timeoutSeconds > 0
+          ? setTimeout(() => {
+              const task = this.tokens.get(token!);
+              if (task && !task.closed) task.closed = 'TaskTimedOut';
+            }, timeoutSeconds * 1000)
+          : undefined;
+      this.tokens.set(token!, { executionArn: execution.executionArn, resolve, reject, ...(timer ? { timer } : {}) });
+    });
+    await this.lambdas.invoke(functionName, payload.Payload);
+    return answered;
+  }
+
+  private openTask(token: string): PendingTask {
+    const task = this.tokens.get(token);
+    if (!task) {
+      if (!/^AQ[A-Za-z0-9_-]{64,}$/.test(token)) throw new AwsServiceError('InvalidToken', 'Invalid Token');
+      throw new AwsServiceError('TaskDoesNotExist', 'Task Does Not Exist');
+    }
+    if (task.closed === 'TaskTimedOut') throw new AwsServiceError('TaskTimedOut', 'Task Timed Out');
+    if (task.closed) throw new AwsServiceError('TaskDoesNotExist', 'Task Does Not Exist');
+    return task;
+  }
+
+  private respond(token: string, response: { output: string } | { error: string; cause: string }): Record<string, never> {
+    const task = this.openTask(token);
+    if ('output' in response) {
+      let output: unknown;
+      try {
+        output = JSON.parse(response.output);
+      } catch {
+        throw new AwsServiceError('InvalidOutput', 'Invalid Output: not JSON');
+      }
+      task.resolve(output);
+    } else {
+      const error = new Error(response.cause);
+      error.name = response.error;
+      task.reject(error);
+    }
+    task.closed = 'TaskDoesNotExist';
+    clearTimeout(task.timer);
+    return {};
+  }
+
+  private stopExecution(body: Record<string, unknown>): { stopDate: number } {
+    const execution = this.executions.get(String(body.executionArn));
+    if (!execution) throw new AwsServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(body.executionArn)}'`);
+    if (execution.status === 'RUNNING') {
+      if (body.error !== undefined) execution.error = String(body.error);
+      if (body.cause !== undefined) execution.cause = String(body.cause);
+      execution.abort?.();
+    }
+    return { stopDate: execution.stopDate ?? Date.now() / 1000 };
+  }
+
+  private describeExecution(executionArn: string): Record<string, unknown> {
+    const execution = this.executions.get(executionArn);
+    if (!execution) throw new AwsServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    return {
+      executionArn,
+      stateMachineArn: execution.stateMachineArn,
+      name: execution.name,
+      status: execution.status,
+      startDate: execution.startDate,
+      input: execution.input,
+      inputDetails: { included: true },
+      ...(execution.stopDate === undefined ? {} : { stopDate: execution.stopDate }),
+      ...(execution.output === undefined ? {} : { output: execution.output, outputDetails: { included: true } }),
+      ...(execution.error === undefined ? {} : { error: execution.error }),
+      ...(execution.cause === undefined ? {} : { cause: execution.cause }),
+    };
+  }
+
+  private history(body: Record<string, unknown>): { events: unknown[] } {
+    const execution = this.executions.get(String(body.executionArn));
+    if (!execution) throw new AwsServiceError('ExecutionDoesNotExist', 'Execution Does Not Exist');
+    const events = execution.history.map((event) => ({
+      id: event.id,
+      previousEventId: event.id - 1,
+      timestamp: event.timestamp,
+      type: event.type,
+      ...(event.stateName ? { stateEnteredEventDetails: { name: event.stateName } } : {}),
+    }));
+    return { events: body.reverseOrder === true ? events.reverse() : events };
+  }
+
+  /** Sends the terminal "Execution Status Change" event to every matching rule's targets. */
+  private emit(execution: Execution): void {
+    if (!TERMINAL_EVENT_STATUSES.has(execution.status)) return;
+    const event = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: this.env.account,
+      time: new Date().toISOString(),
+      region: this.env.region,
+      resources: [execution.executionArn],
+      detail: {
+        executionArn: execution.executionArn,
+        stateMachineArn: execution.stateMachineArn,
+        name: execution.name,
+        status: execution.status,
+        startDate: Math.round(execution.startDate * 1000),
+        stopDate: Math.round((execution.stopDate ?? 0) * 1000),
+        input: execution.input,
+        inputDetails: { included: true },
+        output: execution.output ?? null,
+        outputDetails: { included: execution.output !== undefined },
+        error: execution.error ?? null,
+        cause: execution.cause ?? null,
+      },
+    };
+    for (const rule of this.rules) {
+      if (!matches(rule.pattern as Json, event)) continue;
+      for (const target of rule.targetArns) {
+        const delivery = this.deliver(target, event).finally(() => this.pendingDeliveries.delete(delivery));
+        this.pendingDeliveries.add(delivery);
+      }
+    }
+  }
+
+  /** Delivers with retries and backoff, as EventBridge does; gives up (a DLQ in AWS) after a few tries. */
+  private async deliver(target: string, event: unknown): Promise<void> {
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      try {
+        await this.lambdas.invoke(target, event);
+        return;
+      } catch (error) {
+        this.log(`event delivery to ${target} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
+  }
+}

@@ -1,0 +1,256 @@
+import { readFileSync } from 'node:fs';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { ENTRY_METADATA_KEY } from '../infra/constructs/service-function.js';
+
+/** JSON as CloudFormation templates hold it. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+interface Resource {
+  readonly Type: string;
+  readonly Properties?: Record<string, Json>;
+  readonly Metadata?: Record<string, Json>;
+}
+
+/** Where the local stack pretends to run. */
+export interface LocalEnvironment {
+  readonly region: string;
+  readonly account: string;
+  readonly stackName: string;
+  readonly stackId: string;
+}
+
+/** A Lambda function of the template, mapped to its handler module. */
+export interface LocalFunction {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+  /** Entry module relative to `lambdas/`. */
+  readonly entry: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly timeoutSeconds: number;
+}
+
+/** A state machine of the template with its definition resolved to plain JSON. */
+export interface LocalStateMachine {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+  readonly definition: Record<string, Json>;
+}
+
+/** An HTTP API route and the function that serves it. */
+export interface LocalRoute {
+  readonly routeKey: string;
+  readonly functionArn: string;
+}
+
+/** An EventBridge rule and the functions it targets. */
+export interface LocalRule {
+  readonly pattern: Record<string, Json>;
+  readonly targetArns: readonly string[];
+}
+
+/** What the local stack needs of a synthesized stack. */
+export interface LocalStackModel {
+  readonly tables: readonly CreateTableCommandInput[];
+  /** Tables that set a TTL attribute, by table name. */
+  readonly ttlAttributes: ReadonlyMap<string, string>;
+  readonly functions: readonly LocalFunction[];
+  readonly stateMachines: readonly LocalStateMachine[];
+  readonly routes: readonly LocalRoute[];
+  readonly rules: readonly LocalRule[];
+}
+
+const PSEUDO = (env: LocalEnvironment): Record<string, string> => ({
+  'AWS::Region': env.region,
+  'AWS::AccountId': env.account,
+  'AWS::Partition': 'aws',
+  'AWS::StackName': env.stackName,
+  'AWS::StackId': env.stackId,
+  'AWS::URLSuffix': 'amazonaws.com',
+});
+
+class Resolver {
+  private readonly refs = new Map<string, string>();
+  private readonly arns = new Map<string, string>();
+  private readonly pseudo: Record<string, string>;
+
+  constructor(
+    private readonly resources: Readonly<Record<string, Resource>>,
+    private readonly env: LocalEnvironment,
+  ) {
+    this.pseudo = PSEUDO(env);
+    for (const [id, resource] of Object.entries(resources)) {
+      const props = resource.Properties ?? {};
+      const base = `arn:aws:%s:${env.region}:${env.account}`;
+      switch (resource.Type) {
+        case 'AWS::DynamoDB::GlobalTable':
+        case 'AWS::DynamoDB::Table': {
+          const name = typeof props.TableName === 'string' ? props.TableName : `${env.stackName}-${id}`;
+          this.refs.set(id, name);
+          this.arns.set(id, `${base.replace('%s', 'dynamodb')}:table/${name}`);
+          break;
+        }
+        case 'AWS::Lambda::Function': {
+          const name = typeof props.FunctionName === 'string' ? props.FunctionName : `${env.stackName}-${id}`;
+          this.refs.set(id, name);
+          this.arns.set(id, `${base.replace('%s', 'lambda')}:function:${name}`);
+          break;
+        }
+        case 'AWS::StepFunctions::StateMachine': {
+          const name = typeof props.StateMachineName === 'string' ? props.StateMachineName : id;
+          const arn = `${base.replace('%s', 'states')}:stateMachine:${name}`;
+          this.refs.set(id, arn);
+          this.arns.set(id, arn);
+          break;
+        }
+        default:
+          this.refs.set(id, id);
+      }
+    }
+  }
+
+  /** Resolves the intrinsic functions CDK emits for this stack. */
+  resolve(value: Json): Json {
+    if (Array.isArray(value)) return value.map((item) => this.resolve(item));
+    if (value === null || typeof value !== 'object') return value;
+    const keys = Object.keys(value);
+    if (keys.length === 1) {
+      const [key] = keys as [string];
+      const arg = value[key]!;
+      switch (key) {
+        case 'Ref': {
+          const name = arg as string;
+          const resolved = this.pseudo[name] ?? this.refs.get(name);
+          if (resolved === undefined) throw new Error(`Local stack cannot resolve Ref ${name}`);
+          return resolved;
+        }
+        case 'Fn::GetAtt': {
+          const [id, attribute] = arg as [string, string];
+          const arn = attribute === 'Arn' ? this.arns.get(id) : undefined;
+          if (arn === undefined) throw new Error(`Local stack cannot resolve Fn::GetAtt ${id}.${attribute}`);
+          return arn;
+        }
+        case 'Fn::Join': {
+          const [separator, parts] = arg as [string, Json[]];
+          return parts.map((part) => String(this.resolve(part))).join(separator);
+        }
+        case 'Fn::Split': {
+          const [separator, text] = arg as [string, Json];
+          return String(this.resolve(text)).split(separator);
+        }
+        case 'Fn::Select': {
+          const [index, list] = arg as [number | string, Json];
+          return (this.resolve(list) as Json[])[Number(index)] ?? null;
+        }
+        default:
+          if (key.startsWith('Fn::')) throw new Error(`Local stack does not support ${key}`);
+      }
+    }
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, this.resolve(item)]));
+  }
+
+  refTarget(value: Json | undefined): string | undefined {
+    const text = JSON.stringify(value ?? null);
+    return /"Ref":"([^"]+)"/.exec(text)?.[1];
+  }
+}
+
+function tableInput(props: Record<string, Json>, name: string): CreateTableCommandInput {
+  const indexes = (props.GlobalSecondaryIndexes as Record<string, Json>[] | undefined) ?? [];
+  return {
+    TableName: name,
+    KeySchema: props.KeySchema as unknown as CreateTableCommandInput['KeySchema'],
+    AttributeDefinitions: props.AttributeDefinitions as unknown as CreateTableCommandInput['AttributeDefinitions'],
+    BillingMode: 'PAY_PER_REQUEST',
+    ...(indexes.length > 0
+      ? {
+          GlobalSecondaryIndexes: indexes.map((index) => ({
+            IndexName: index.IndexName as string,
+            KeySchema: index.KeySchema as unknown as NonNullable<CreateTableCommandInput['KeySchema']>,
+            Projection: (index.Projection as { ProjectionType: 'ALL' } | undefined) ?? { ProjectionType: 'ALL' },
+          })),
+        }
+      : {}),
+  };
+}
+
+/**
+ * Reads a synthesized CloudFormation template into what the local stack runs: tables, functions
+ * (by their entry metadata), state machine definitions, HTTP routes and EventBridge rules, with
+ * every intrinsic resolved for a local account and region.
+ */
+export function loadStackModel(templatePath: string, env: LocalEnvironment): LocalStackModel {
+  const template = JSON.parse(readFileSync(templatePath, 'utf8')) as { Resources: Record<string, Resource> };
+  const resources = template.Resources;
+  const resolver = new Resolver(resources, env);
+  const tables: CreateTableCommandInput[] = [];
+  const ttlAttributes = new Map<string, string>();
+  const functions: LocalFunction[] = [];
+  const stateMachines: LocalStateMachine[] = [];
+  const routes: LocalRoute[] = [];
+  const rules: LocalRule[] = [];
+
+  for (const [id, resource] of Object.entries(resources)) {
+    const props = resource.Properties ?? {};
+    switch (resource.Type) {
+      case 'AWS::DynamoDB::GlobalTable':
+      case 'AWS::DynamoDB::Table': {
+        const name = resolver.resolve({ Ref: id }) as string;
+        tables.push(tableInput(props, name));
+        const ttl = props.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
+        if (ttl?.Enabled && ttl.AttributeName) ttlAttributes.set(name, ttl.AttributeName);
+        break;
+      }
+      case 'AWS::Lambda::Function': {
+        const entry = resource.Metadata?.[ENTRY_METADATA_KEY];
+        if (typeof entry !== 'string') break;
+        const variables = resolver.resolve(
+          ((props.Environment as Record<string, Json> | undefined)?.Variables ?? {}) as Json,
+        ) as Record<string, string>;
+        functions.push({
+          logicalId: id,
+          name: resolver.resolve({ Ref: id }) as string,
+          arn: resolver.resolve({ 'Fn::GetAtt': [id, 'Arn'] }) as string,
+          entry,
+          environment: variables,
+          timeoutSeconds: typeof props.Timeout === 'number' ? props.Timeout : 3,
+        });
+        break;
+      }
+      case 'AWS::StepFunctions::StateMachine': {
+        const raw = props.DefinitionString ?? props.Definition;
+        const resolved = resolver.resolve(raw ?? null);
+        stateMachines.push({
+          logicalId: id,
+          name: String(props.StateMachineName ?? id),
+          arn: resolver.resolve({ Ref: id }) as string,
+          definition: (typeof resolved === 'string' ? JSON.parse(resolved) : resolved) as Record<string, Json>,
+        });
+        break;
+      }
+      case 'AWS::ApiGatewayV2::Route': {
+        const integrationId = resolver.refTarget(props.Target);
+        const integration = integrationId ? resources[integrationId] : undefined;
+        if (!integration?.Properties?.IntegrationUri) {
+          throw new Error(`Route ${String(props.RouteKey)} has no Lambda integration the local stack can follow`);
+        }
+        routes.push({
+          routeKey: String(props.RouteKey),
+          functionArn: resolver.resolve(integration.Properties.IntegrationUri) as string,
+        });
+        break;
+      }
+      case 'AWS::Events::Rule': {
+        if (props.State === 'DISABLED') break;
+        const targets = (props.Targets as Record<string, Json>[] | undefined) ?? [];
+        rules.push({
+          pattern: resolver.resolve(props.EventPattern ?? {}) as Record<string, Json>,
+          targetArns: targets.map((target) => resolver.resolve(target.Arn!) as string),
+        });
+        break;
+      }
+    }
+  }
+  return { tables, ttlAttributes, functions, stateMachines, routes, rules };
+}
