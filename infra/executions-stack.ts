@@ -50,12 +50,14 @@ export class ExecutionsStack extends Stack {
       stateMachines: [...runtime.stateMachines.values()],
       environment,
     });
-    new ExecutionsApi(this, 'Api', {
+    const { httpApi } = new ExecutionsApi(this, 'Api', {
       table,
       stateMachines: runtime.stateMachines,
       stateMachineArnPrefix: `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`,
       environment,
     });
+    // Stack-level outputs keep their plain names (`ApiUrl`, not `ApiApiUrl<hash>`) for scripts and `cdk deploy` output.
+    new CfnOutput(this, 'ApiUrl', { value: httpApi.apiEndpoint, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'The executions table' });
   }
 }

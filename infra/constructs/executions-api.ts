@@ -1,4 +1,3 @@
-import { CfnOutput } from 'aws-cdk-lib';
 import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, type IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -92,7 +91,6 @@ export class ExecutionsApi extends Construct {
         new HttpRoute(this, `Route ${routeKey}`, { httpApi: api, routeKey: key, integration });
       }
     }
-    new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint, description: 'Base URL of the HTTP API' });
   }
 }
 

@@ -134,7 +134,9 @@ export class TaskStateMachine extends Construct {
         maxDelay: Duration.seconds(step.retry.maxDelaySeconds),
       });
     }
-    state.addCatch(failed, { errors: ['States.ALL'], resultPath: '$' });
+    // No ResultPath: the default ($) hands the Fail state exactly { Error, Cause }. (An explicit
+    // "$" means the same in AWS, but aws-local-stepfunctions 3.0 writes it as a literal key.)
+    state.addCatch(failed, { errors: ['States.ALL'] });
     return state;
   }
 }

@@ -48,7 +48,9 @@ export function messageOf(cause: string | null | undefined, fallback: string): s
   if (parsed && typeof parsed === 'object' && 'errorMessage' in parsed && typeof parsed.errorMessage === 'string') {
     return parsed.errorMessage.slice(0, 1000);
   }
-  return (cause ?? '').trim().slice(0, 1000) || fallback;
+  const text = (cause ?? '').trim();
+  // A timeout's cause is empty, or (locally) just its error name: neither tells the caller anything.
+  return text && !/^States\.[A-Za-z]+$/.test(text) ? text.slice(0, 1000) : fallback;
 }
 
 /** The error name: a Lambda's own error type when the cause carries one. */

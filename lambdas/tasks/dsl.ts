@@ -35,8 +35,9 @@ export interface RetryPolicy {
    */
   readonly maxDelaySeconds?: number;
   /**
-   * Error names retried.
-   * @default ['States.ALL'] except timeouts of the step itself
+   * Error names retried. `States.ALL` includes `States.Timeout`, so an attempt that timed out is
+   * retried too; the step runner makes that safe (a step is recorded once, whichever attempt wins).
+   * @default ['States.ALL']
    */
   readonly errors?: readonly string[];
 }

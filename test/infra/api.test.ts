@@ -1,0 +1,83 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
+import { ROUTES, type RouteGroup } from '../../lambdas/api/routes.js';
+import { childOf, logicalIdOf, onlyResource, resourcesOf, synthService } from './support.js';
+
+const { stack, template } = synthService();
+const api = childOf(stack, 'Api', ExecutionsApi);
+const [apiId] = onlyResource(template, 'AWS::ApiGatewayV2::Api');
+const groups = Object.keys(ROUTES) as RouteGroup[];
+const routeKeys = groups.flatMap((group) => ROUTES[group].map((key): [RouteGroup, string] => [group, key]));
+
+/** Logical id of the integration that proxies to a group's function. */
+function integrationOf(group: RouteGroup): string {
+  const functionId = logicalIdOf(stack, api.functions[group]);
+  const matches = Object.entries(resourcesOf(template, 'AWS::ApiGatewayV2::Integration')).filter(
+    ([, integration]) => JSON.stringify(integration.Properties?.IntegrationUri) === JSON.stringify({ 'Fn::GetAtt': [functionId, 'Arn'] }),
+  );
+  expect(matches, group).toHaveLength(1);
+  return matches[0]![0];
+}
+
+describe('HTTP API', () => {
+  it('is a single HTTP (API Gateway v2) API', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+  });
+
+  it('has one route per route key of ROUTES, $default included, and no other', () => {
+    expect(routeKeys.map(([, key]) => key)).toContain('$default');
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', routeKeys.length);
+    const keys = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route')).map((route) => route.Properties?.RouteKey);
+    expect(keys.sort()).toEqual(routeKeys.map(([, key]) => key).sort());
+  });
+
+  it.each(routeKeys)('%s route "%s" is served by its group function', (group, routeKey) => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      ApiId: { Ref: apiId },
+      RouteKey: routeKey,
+      Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationOf(group) }]] },
+    });
+  });
+
+  it('proxies to Lambda with payload format 2.0, one integration per route group', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', groups.length);
+    for (const integration of Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Integration'))) {
+      expect(integration.Properties).toMatchObject({ ApiId: { Ref: apiId }, IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+    }
+    for (const group of groups) integrationOf(group);
+  });
+
+  it('lets API Gateway invoke each group function for each of its routes', () => {
+    for (const group of groups) {
+      const permissions = Object.values(resourcesOf(template, 'AWS::Lambda::Permission')).filter(
+        (permission) =>
+          permission.Properties?.Principal === 'apigateway.amazonaws.com' &&
+          JSON.stringify(permission.Properties.FunctionName) ===
+            JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(stack, api.functions[group]), 'Arn'] }),
+      );
+      expect(permissions, group).toHaveLength(ROUTES[group].length);
+    }
+  });
+
+  it('deploys automatically to a single $default stage throttled at 1000 rps, 2000 burst by default', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: apiId },
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 }),
+    });
+  });
+});
+
+describe('stack outputs', () => {
+  it('exports the API URL as ApiUrl', () => {
+    template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [apiId, 'ApiEndpoint'] } });
+  });
+
+  it('exports the table name as TableName', () => {
+    const [tableId] = onlyResource(template, 'AWS::DynamoDB::GlobalTable');
+    template.hasOutput('TableName', { Value: { Ref: tableId } });
+  });
+});

@@ -1,0 +1,131 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Function as LambdaFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
+import { ServiceFunction } from '../../infra/constructs/service-function.js';
+import { StatusEvents } from '../../infra/constructs/status-events.js';
+import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
+import { TaskStateMachine } from '../../infra/constructs/task-state-machine.js';
+import { ExecutionsStack } from '../../infra/executions-stack.js';
+import type { TaskDefinition } from '../../lambdas/tasks/dsl.js';
+import { TASKS } from '../../lambdas/tasks/registry.js';
+import { testApp } from './support.js';
+
+const task: TaskDefinition = TASKS.get('document-pipeline')!;
+
+function scratch(): { stack: Stack; fn: IFunction } {
+  const stack = new Stack(testApp(), 'Scratch');
+  const fn = LambdaFunction.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:us-east-1:123456789012:function:step');
+  return { stack, fn };
+}
+
+function stateMachine(stateMachineName: string): () => TaskStateMachine {
+  const { stack, fn } = scratch();
+  return () => new TaskStateMachine(stack, 'Machine', { task, stepFunction: fn, waitFunction: fn, stateMachineName });
+}
+
+describe('ExecutionsStack props', () => {
+  it.each([0, -1, 1.5, Number.NaN])('rejects retentionDays %s', (retentionDays) => {
+    expect(() => new ExecutionsStack(testApp(), 'X', { retentionDays })).toThrow(/retentionDays must be a positive integer/);
+  });
+
+  describe('with retentionDays, tableRemovalPolicy and tasks given', () => {
+    let template: Template;
+    beforeAll(() => {
+      template = Template.fromStack(
+        new ExecutionsStack(testApp(), 'X', { retentionDays: 7, tableRemovalPolicy: RemovalPolicy.DESTROY, tasks: [task] }),
+      );
+    });
+
+    it('passes retentionDays to the functions', () => {
+      const functions = Object.values(
+        template.findResources('AWS::Lambda::Function') as Record<string, { Properties: { Environment: { Variables: Record<string, unknown> } } }>,
+      );
+      const retention = functions.map((fn) => fn.Properties.Environment.Variables.RETENTION_DAYS).filter((value) => value !== undefined);
+      expect(retention.length).toBeGreaterThan(0);
+      expect(new Set(retention)).toEqual(new Set(['7']));
+    });
+
+    it('destroys the table with the stack', () => {
+      template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Delete' });
+    });
+
+    it('deploys only the tasks it is given', () => {
+      template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+      template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'X-document-pipeline' });
+    });
+  });
+
+  it('rejects a stack name that makes a state machine name longer than 80 characters', () => {
+    const id = 'S'.repeat(80 - '-document-pipeline'.length + 1);
+    expect(() => new ExecutionsStack(testApp(), id)).toThrow(/longer than 80 characters/);
+  });
+});
+
+describe('TaskStateMachine', () => {
+  it('rejects a state machine name longer than 80 characters', () => {
+    expect(stateMachine('x'.repeat(81))).toThrow(/State machine name is longer than 80 characters/);
+  });
+
+  it('accepts a name of exactly 80 characters', () => {
+    expect(stateMachine('x'.repeat(80))).not.toThrow();
+  });
+});
+
+describe('TaskRuntime', () => {
+  it('rejects an empty task list', () => {
+    const { stack } = scratch();
+    const table = TableV2.fromTableName(stack, 'Table', 'executions');
+    expect(() => new TaskRuntime(stack, 'Runtime', { table, tasks: [], namePrefix: 'P-', environment: {} })).toThrow(
+      /TaskRuntime needs at least one task/,
+    );
+  });
+});
+
+describe('StatusEvents', () => {
+  it('rejects an empty state machine list', () => {
+    const { stack } = scratch();
+    const table = TableV2.fromTableName(stack, 'Table', 'executions');
+    expect(() => new StatusEvents(stack, 'Events', { table, stateMachines: [], environment: {} })).toThrow(
+      /at least one state machine/,
+    );
+  });
+});
+
+describe('ServiceFunction', () => {
+  it.each(['/work/main/lambdas/api/catalogue.ts', '/api/catalogue.ts'])('rejects the absolute entry %s', (entry) => {
+    const { stack } = scratch();
+    expect(() => new ServiceFunction(stack, 'Fn2', { entry, description: 'x' })).toThrow(/relative to lambdas\//);
+  });
+
+  it('rejects an entry that is not a .ts module', () => {
+    const { stack } = scratch();
+    expect(() => new ServiceFunction(stack, 'Fn2', { entry: 'api/catalogue.js', description: 'x' })).toThrow(/\.ts path/);
+  });
+
+  it('accepts an entry relative to lambdas/', () => {
+    const { stack } = scratch();
+    expect(() => new ServiceFunction(stack, 'Fn2', { entry: 'api/catalogue.ts', description: 'x' })).not.toThrow();
+  });
+});
+
+describe('ExecutionsApi', () => {
+  it('throttles its $default stage with the configured limits', () => {
+    const { stack } = scratch();
+    const table = TableV2.fromTableName(stack, 'Table', 'executions');
+    new ExecutionsApi(stack, 'Api', {
+      table,
+      stateMachines: new Map(),
+      stateMachineArnPrefix: 'arn:aws:states:us-east-1:123456789012:stateMachine:P-',
+      environment: {},
+      rateLimit: 50,
+      burstLimit: 100,
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+  });
+});

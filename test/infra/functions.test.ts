@@ -1,0 +1,97 @@
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
+import { StatusEvents } from '../../infra/constructs/status-events.js';
+import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
+import { childOf, logicalIdOf, onlyResource, resourcesOf, STACK_NAME, synthService, tokenPlaceholder } from './support.js';
+
+const { stack, template } = synthService();
+const api = childOf(stack, 'Api', ExecutionsApi);
+const runtime = childOf(stack, 'Runtime', TaskRuntime);
+const statusEvents = childOf(stack, 'StatusEvents', StatusEvents);
+const FUNCTIONS: Record<string, IFunction> = {
+  ...api.functions,
+  stepRunner: runtime.stepFunction,
+  waitForInput: runtime.waitFunction,
+  statusChange: statusEvents.handler,
+};
+const functions = resourcesOf(template, 'AWS::Lambda::Function');
+const [tableId] = onlyResource(template, 'AWS::DynamoDB::GlobalTable');
+
+function environmentOf(name: string): Record<string, unknown> {
+  const fn = functions[logicalIdOf(stack, FUNCTIONS[name]!)];
+  if (!fn) throw new Error(`No function ${name} in the template`);
+  return ((fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
+}
+
+/** A `Fn::Join` value as text, tokens replaced by placeholders. */
+function joined(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, readonly unknown[]] })['Fn::Join'];
+  if (!join) return tokenPlaceholder(value);
+  return join[1].map((part) => (typeof part === 'string' ? part : tokenPlaceholder(part))).join(join[0]);
+}
+
+describe('Lambda functions', () => {
+  it('are exactly the four route group functions, the step runner, the wait function and the status-change function', () => {
+    expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
+    expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'read']);
+  });
+
+  it.each(Object.keys(FUNCTIONS))('%s runs Node.js 24 on arm64 with active tracing and handler index.handler', (name) => {
+    expect(functions[logicalIdOf(stack, FUNCTIONS[name]!)]?.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      Handler: 'index.handler',
+    });
+  });
+
+  it.each(Object.keys(FUNCTIONS))('%s logs to its own log group with a retention', (name) => {
+    const config = functions[logicalIdOf(stack, FUNCTIONS[name]!)]?.Properties?.LoggingConfig as { LogGroup?: { Ref?: string } } | undefined;
+    const logGroupId = config?.LogGroup?.Ref;
+    expect(logGroupId).toBeDefined();
+    expect(resourcesOf(template, 'AWS::Logs::LogGroup')[logGroupId!]?.Properties?.RetentionInDays).toBeGreaterThan(0);
+    const others = Object.keys(FUNCTIONS).filter((other) => other !== name);
+    for (const other of others) {
+      const otherConfig = functions[logicalIdOf(stack, FUNCTIONS[other]!)]?.Properties?.LoggingConfig as { LogGroup?: { Ref?: string } };
+      expect(otherConfig.LogGroup?.Ref, other).not.toBe(logGroupId);
+    }
+  });
+
+  it.each(Object.keys(FUNCTIONS))('%s enables source maps in stack traces', (name) => {
+    expect(environmentOf(name).NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
+  it.each(['create', 'read', 'control', 'stepRunner', 'waitForInput', 'statusChange'])(
+    '%s gets the table name, cursor secret and retention it needs at cold start',
+    (name) => {
+      const environment = environmentOf(name);
+      expect(environment.TABLE_NAME).toEqual({ Ref: tableId });
+      expect(environment.CURSOR_SECRET).toBeDefined();
+      expect(JSON.stringify(environment.CURSOR_SECRET)).toContain('AWS::StackId');
+      expect(environment.RETENTION_DAYS).toBe('90');
+    },
+  );
+
+  it.each(['create', 'control'])('%s gets a state machine ARN prefix that names this stack\'s state machines', (name) => {
+    const prefix = joined(environmentOf(name).STATE_MACHINE_ARN_PREFIX);
+    expect(prefix).toMatch(/^arn:\$\{Ref:AWS::Partition\}:states:\$\{Ref:AWS::Region\}:\$\{Ref:AWS::AccountId\}:stateMachine:/);
+    const namePrefix = prefix.slice(prefix.lastIndexOf(':') + 1);
+    expect(namePrefix).toBe(`${STACK_NAME}-`);
+    for (const machine of runtime.stateMachines.values()) {
+      const resource = resourcesOf(template, 'AWS::StepFunctions::StateMachine')[logicalIdOf(stack, machine)];
+      expect(String(resource?.Properties?.StateMachineName).startsWith(namePrefix)).toBe(true);
+    }
+  });
+
+  it('the catalogue function gets no table, secret or state machine settings', () => {
+    const environment = environmentOf('catalogue');
+    expect(Object.keys(environment)).toEqual(['NODE_OPTIONS']);
+  });
+
+  it('only create and control know the state machine ARN prefix', () => {
+    const withPrefix = Object.keys(FUNCTIONS).filter((name) => 'STATE_MACHINE_ARN_PREFIX' in environmentOf(name));
+    expect(withPrefix.sort()).toEqual(['control', 'create']);
+  });
+});

@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest';
+import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
+import { stateName } from '../../infra/constructs/task-state-machine.js';
+import { TASKS } from '../../lambdas/tasks/registry.js';
+import { childOf, logicalIdOf, resourcesOf, STACK_NAME, stateMachinesByName, synthService, type AslState } from './support.js';
+
+const { stack, template } = synthService();
+const machines = stateMachinesByName(template);
+const runtime = childOf(stack, 'Runtime', TaskRuntime);
+const stepRunnerArn = `\${GetAtt:${logicalIdOf(stack, runtime.stepFunction)}.Arn}`;
+const waitFunctionArn = `\${GetAtt:${logicalIdOf(stack, runtime.waitFunction)}.Arn}`;
+
+function machineOf(taskId: string) {
+  const machine = machines.get(`${STACK_NAME}-${taskId}`);
+  if (!machine) throw new Error(`No state machine named ${STACK_NAME}-${taskId}; found ${[...machines.keys()].join(', ')}`);
+  return machine;
+}
+
+function stateOf(taskId: string, name: string): AslState {
+  const state = machineOf(taskId).definition.States[name];
+  if (!state) throw new Error(`${taskId} has no state ${name}`);
+  return state;
+}
+
+/** The payload the step or wait function receives: a Lambda step's Parameters, or a wait step's Parameters.Payload. */
+function payloadOf(state: AslState): Record<string, unknown> {
+  const parameters = state.Parameters ?? {};
+  return (state.Resource?.endsWith('.waitForTaskToken') ? parameters.Payload : parameters) as Record<string, unknown>;
+}
+
+const tasks = [...TASKS.values()];
+
+describe('task state machines', () => {
+  it('has one state machine per task, named <stack name>-<task id>', () => {
+    expect(tasks.length).toBeGreaterThan(0);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', TASKS.size);
+    expect([...machines.keys()].sort()).toEqual(tasks.map((task) => `${STACK_NAME}-${task.id}`).sort());
+  });
+
+  it.each(tasks.map((task) => [task.id]))('%s is a Standard JSONPath state machine with X-Ray tracing and ALL-level logging', (taskId) => {
+    const { resource, definition } = machineOf(taskId);
+    expect(resource.Properties).toMatchObject({
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+    });
+    expect(definition.QueryLanguage).toBe('JSONPath');
+  });
+
+  it.each(tasks.map((task) => [task.id, task]))('%s logs to its own log group', (taskId) => {
+    const { resource } = machineOf(taskId);
+    const destinations = (resource.Properties?.LoggingConfiguration as { Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }[] })
+      .Destinations;
+    expect(destinations).toHaveLength(1);
+    const logGroupId = destinations[0]!.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    expect(resourcesOf(template, 'AWS::Logs::LogGroup')[logGroupId]?.Properties).toMatchObject({
+      LogGroupName: `/aws/vendedlogs/states/${STACK_NAME}-${taskId}`,
+    });
+  });
+
+  it.each(tasks.map((task) => [task.id, task]))('%s has one Task state and one Fail state per step, chained in step order', (_id, task) => {
+    const { definition } = machineOf(task.id);
+    const names = task.steps.map((step) => stateName(step.name));
+    expect(definition.StartAt).toBe(names[0]);
+    expect(Object.keys(definition.States).sort()).toEqual([...names, ...names.map((name) => `${name}Failed`)].sort());
+    names.forEach((name, index) => {
+      const state = stateOf(task.id, name);
+      expect(state.Type, name).toBe('Task');
+      if (index < names.length - 1) expect(state.Next, name).toBe(names[index + 1]);
+      else expect(state.End, name).toBe(true);
+      expect(stateOf(task.id, `${name}Failed`)).toMatchObject({ Type: 'Fail', ErrorPath: '$.Error', CausePath: '$.Cause' });
+    });
+  });
+
+  it.each(tasks.map((task) => [task.id, task]))('%s: every step catches all errors into its own <State>Failed and has its timeout', (_id, task) => {
+    for (const step of task.steps) {
+      const name = stateName(step.name);
+      const state = stateOf(task.id, name);
+      expect(state.TimeoutSeconds, name).toBe(step.timeoutSeconds);
+      expect(state.Catch, name).toHaveLength(1);
+      expect(state.Catch?.[0], name).toMatchObject({ ErrorEquals: ['States.ALL'], Next: `${name}Failed` });
+      // The Fail state reads $.Error and $.Cause: the error output must replace the state input (ResultPath $, the default).
+      expect(state.Catch?.[0]?.ResultPath ?? '$', name).toBe('$');
+    }
+  });
+
+  it.each(tasks.map((task) => [task.id, task]))('%s: the first step takes $.input, later steps the previous output', (_id, task) => {
+    task.steps.forEach((step, index) => {
+      const payload = payloadOf(stateOf(task.id, stateName(step.name)));
+      expect(payload['input.$'], step.name).toBe(index === 0 ? '$.input' : '$');
+      expect(payload).toMatchObject({
+        'execution_id.$': '$$.Execution.Name',
+        'tenant.$': '$$.Execution.Input.tenant',
+        'attempt.$': '$$.State.RetryCount',
+        task_id: task.id,
+        step_index: index,
+      });
+    });
+  });
+
+  it.each(tasks.map((task) => [task.id, task]))('%s: Lambda steps invoke the step runner and never see a task token', (_id, task) => {
+    for (const step of task.steps.filter((candidate) => candidate.kind === 'step')) {
+      const state = stateOf(task.id, stateName(step.name));
+      expect(state.Resource, step.name).toBe(stepRunnerArn);
+      expect(JSON.stringify(state.Parameters), step.name).not.toContain('Task.Token');
+    }
+  });
+
+  it.each(tasks.map((task) => [task.id, task]))('%s: wait steps invoke the wait function with .waitForTaskToken and pass the token', (_id, task) => {
+    for (const step of task.steps.filter((candidate) => candidate.kind === 'wait')) {
+      const state = stateOf(task.id, stateName(step.name));
+      expect(state.Resource, step.name).toMatch(/:states:::lambda:invoke\.waitForTaskToken$/);
+      expect(state.Parameters?.FunctionName, step.name).toBe(waitFunctionArn);
+      expect(payloadOf(state)['task_token.$'], step.name).toBe('$$.Task.Token');
+    }
+  });
+
+  it.each(tasks.map((task) => [task.id, task]))('%s: steps compile their retry policy, after a no-retry rule for ended executions', (_id, task) => {
+    for (const step of task.steps) {
+      const name = stateName(step.name);
+      const retry = stateOf(task.id, name).Retry ?? [];
+      const ended = retry.findIndex((retrier) => retrier.ErrorEquals.includes('ExecutionEnded'));
+      expect(ended, name).toBeGreaterThanOrEqual(0);
+      expect(retry[ended]?.MaxAttempts, name).toBe(0);
+      // ASL: a retrier naming States.ALL must be the last one (and comes after the ExecutionEnded rule).
+      const all = retry.findIndex((retrier) => retrier.ErrorEquals.includes('States.ALL'));
+      if (all >= 0) {
+        expect(all, name).toBe(retry.length - 1);
+        expect(retry[all]?.ErrorEquals, name).toEqual(['States.ALL']);
+        expect(all, name).toBeGreaterThan(ended);
+      }
+      if (step.kind === 'step' && step.retry) {
+        expect(retry, name).toContainEqual({
+          ErrorEquals: [...step.retry.errors],
+          MaxAttempts: step.retry.maxAttempts,
+          IntervalSeconds: step.retry.intervalSeconds,
+          BackoffRate: step.retry.backoffRate,
+          MaxDelaySeconds: step.retry.maxDelaySeconds,
+        });
+      }
+    }
+  });
+
+  it.each(tasks.map((task) => [task.id, task]))('%s: the overall timeout outlasts every step timeout combined', (_id, task) => {
+    const total = task.steps.reduce((sum, step) => sum + step.timeoutSeconds, 0);
+    expect(machineOf(task.id).definition.TimeoutSeconds).toBeGreaterThan(total);
+  });
+
+  it('the step runner function may run at least as long as any Lambda step state allows', () => {
+    const longest = Math.max(...tasks.flatMap((task) => task.steps.filter((step) => step.kind === 'step').map((step) => step.timeoutSeconds)));
+    const runner = resourcesOf(template, 'AWS::Lambda::Function')[logicalIdOf(stack, runtime.stepFunction)];
+    expect(runner?.Properties?.Timeout).toBeGreaterThanOrEqual(longest);
+  });
+
+  describe('approval-flow', () => {
+    it('waits for a human at review: .waitForTaskToken with task_token.$ = $$.Task.Token', () => {
+      const waits = Object.entries(machineOf('approval-flow').definition.States).filter(([, state]) =>
+        state.Resource?.endsWith('lambda:invoke.waitForTaskToken'),
+      );
+      expect(waits.map(([name]) => name)).toEqual(['Review']);
+      const payload = waits[0]![1].Parameters?.Payload as Record<string, unknown>;
+      expect(payload['task_token.$']).toBe('$$.Task.Token');
+      expect(waits[0]![1].TimeoutSeconds).toBe(7 * 86_400);
+    });
+
+    it('retries a failed attempt to record the wait, but not a wait timeout', () => {
+      const retry = stateOf('approval-flow', 'Review').Retry ?? [];
+      expect(retry).toContainEqual({ ErrorEquals: ['States.TaskFailed'], MaxAttempts: 3, IntervalSeconds: 1, BackoffRate: 2 });
+      expect(retry.flatMap((retrier) => retrier.ErrorEquals)).not.toContain('States.ALL');
+      expect(retry.flatMap((retrier) => retrier.ErrorEquals)).not.toContain('States.Timeout');
+    });
+  });
+
+  describe('document-pipeline', () => {
+    it('has exactly 3 Task states (Extract, Analyze, Summarize) and 3 Fail states', () => {
+      const states = Object.entries(machineOf('document-pipeline').definition.States);
+      expect(states.filter(([, state]) => state.Type === 'Task').map(([name]) => name)).toEqual(['Extract', 'Analyze', 'Summarize']);
+      expect(states.filter(([, state]) => state.Type === 'Fail').map(([name]) => name).sort()).toEqual([
+        'AnalyzeFailed',
+        'ExtractFailed',
+        'SummarizeFailed',
+      ]);
+      expect(states).toHaveLength(6);
+    });
+
+    it('summarize retries 3 times from a 2 s interval; analyze keeps the default policy', () => {
+      expect(stateOf('document-pipeline', 'Summarize').Retry).toContainEqual(
+        expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 3, IntervalSeconds: 2 }),
+      );
+      expect(stateOf('document-pipeline', 'Analyze').Retry).toContainEqual(
+        expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 2, IntervalSeconds: 1 }),
+      );
+      expect(stateOf('document-pipeline', 'Analyze').TimeoutSeconds).toBe(120);
+    });
+  });
+});

@@ -1,0 +1,86 @@
+import { inject } from 'vitest';
+
+/** A JSON response of the local API. */
+export interface Reply<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: T;
+}
+
+/** Execution as the API returns it (the fields the tests read). */
+export interface Execution {
+  readonly id: string;
+  readonly task_id: string;
+  readonly status: string;
+  readonly input: unknown;
+  readonly output: unknown;
+  readonly error: { name: string; message: string; step?: { index: number; name: string } } | null;
+  readonly progress: { percentage: number; completed_steps: number; total_steps: number };
+  readonly transition_count: number;
+  readonly cancel_reason: string | null;
+  readonly console_url: string;
+  readonly status_url: string;
+  readonly created_at: string;
+}
+
+/** Transition as the API returns it. */
+export interface Transition {
+  readonly id: string;
+  readonly seq: number;
+  readonly type: string;
+  readonly from: string | null;
+  readonly to: string;
+  readonly output: unknown;
+  readonly current: { workflow: string; step: number; scope_id: string };
+  readonly next: { step: number } | null;
+}
+
+export const baseUrl = (): string => inject('baseUrl');
+
+/** Calls the local API with a JSON body (when given) and parses the JSON reply. */
+export async function api<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply<T>> {
+  const response = await fetch(`${baseUrl()}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : null) as T };
+}
+
+/** Starts an execution and returns it (asserting 201). */
+export async function start(taskId: string, input: unknown, metadata?: Record<string, string>): Promise<Execution> {
+  const reply = await api<Execution>('POST', `/tasks/${taskId}/executions`, { input, ...(metadata ? { metadata } : {}) });
+  if (reply.status !== 201) throw new Error(`create ${taskId} → ${reply.status}: ${JSON.stringify(reply.body)}`);
+  return reply.body;
+}
+
+/** Polls an execution until `done` holds (or fails after `timeoutMs`). */
+export async function waitFor(
+  id: string,
+  done: (execution: Execution) => boolean,
+  timeoutMs = 15_000,
+): Promise<Execution> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await api<Execution>('GET', `/executions/${id}`);
+    if (done(body)) return body;
+    if (Date.now() > deadline) throw new Error(`execution ${id} stuck at ${body.status}: ${JSON.stringify(body)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Polls until the execution has this status. */
+export const waitForStatus = (id: string, status: string, timeoutMs?: number) =>
+  waitFor(id, (execution) => execution.status === status, timeoutMs);
+
+/** Every transition of an execution, oldest first. */
+export async function transitions(id: string): Promise<Transition[]> {
+  const { body } = await api<{ items: Transition[] }>('GET', `/executions/${id}/transitions?limit=100`);
+  return body.items;
+}

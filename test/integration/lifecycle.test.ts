@@ -1,0 +1,108 @@
+import Julep from '@julep/sdk';
+import { describe, expect, it } from 'vitest';
+import { api, baseUrl, start, transitions, waitForStatus, type Execution } from './client.js';
+
+describe('document-pipeline through the local stack', () => {
+  it('runs to succeeded with progress 100 and transitions init, start, step ×3, finish numbered 1..6', async () => {
+    const created = await start('document-pipeline', { document_url: 'https://example.com/reports/q3.pdf' });
+    expect(created.status).toBe('queued');
+
+    const done = await waitForStatus(created.id, 'succeeded');
+
+    expect(done.progress).toMatchObject({ percentage: 100, completed_steps: 3, total_steps: 3 });
+    expect(done.output).toMatchObject({ keywords: expect.arrayContaining(['quarterly']) });
+    const rows = await transitions(created.id);
+    expect(rows.map((row) => row.type)).toEqual(['init', 'start', 'step', 'step', 'step', 'finish']);
+    expect(rows.map((row) => row.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(done.transition_count).toBe(6);
+    expect(rows.at(-1)).toMatchObject({ from: 'running', to: 'succeeded', output: done.output });
+  });
+
+  it('serves the same execution through the Julep SDK, unchanged', async () => {
+    const client = new Julep({ apiKey: 'local-development-key', baseURL: baseUrl(), maxRetries: 0 });
+    const created = await client.executions.create('document-pipeline', {
+      input: { document_url: 'https://example.com/a.pdf' },
+    });
+    const done = await waitForStatus(created.id, 'succeeded');
+
+    const fetched = await client.executions.get(created.id);
+    const listed = await client.executions.list('document-pipeline', { limit: 100 });
+    const julepTransitions = await client.executions.transitions.list(created.id);
+    const first = julepTransitions.items[0]!;
+    const one = await client.executions.transitions.retrieve(created.id, first.id);
+
+    expect(fetched).toMatchObject({ id: created.id, status: 'succeeded', output: done.output, task_id: 'document-pipeline' });
+    expect(listed.items.map((item) => item.id)).toContain(created.id);
+    expect(julepTransitions.items.map((item) => item.type)).toEqual(['init', 'start', 'step', 'step', 'step', 'finish']);
+    expect(first.current).toEqual({ workflow: 'document-pipeline', step: 0, scope_id: created.id });
+    expect(one).toEqual(first);
+  });
+});
+
+describe('approval-flow through the local stack', () => {
+  it('waits for input, resumes with it, and succeeds with an output built from the resume input', async () => {
+    const created = await start('approval-flow', { title: 'Launch', body: 'We launch next week.' });
+    const waiting = await waitForStatus(created.id, 'awaiting_input');
+    expect(waiting.progress).toMatchObject({ completed_steps: 1 });
+
+    const resumed = await api<Execution>('PUT', `/executions/${created.id}`, {
+      status: 'running',
+      input: { approved: true, comment: 'ship it', reviewer: 'ana' },
+    });
+
+    expect(resumed.status).toBe(200);
+    const done = await waitForStatus(created.id, 'succeeded');
+    expect(done.output).toMatchObject({ decision: 'approved', comment: 'ship it', reviewed_by: 'ana' });
+    const rows = await transitions(created.id);
+    expect(rows.map((row) => row.type)).toEqual(['init', 'start', 'step', 'wait', 'resume', 'step', 'finish']);
+    expect(rows[4]!.output).toEqual({ approved: true, comment: 'ship it', reviewer: 'ana' });
+  });
+
+  it('answers 409 to a resume of an execution that is not awaiting input', async () => {
+    const created = await start('document-pipeline', { document_url: 'https://example.com/b.pdf' });
+    await waitForStatus(created.id, 'succeeded');
+
+    const reply = await api('POST', `/executions/${created.id}/resume`, { input: { approved: true } });
+
+    expect(reply.status).toBe(409);
+    expect(reply.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('answers 400 with the failing path when the resume input breaks the wait step schema', async () => {
+    const created = await start('approval-flow', { title: 'T', body: 'B' });
+    await waitForStatus(created.id, 'awaiting_input');
+
+    const reply = await api<{ errors: Array<{ path: string }> }>('POST', `/executions/${created.id}/resume`, {
+      input: { approved: 'yes' },
+    });
+
+    expect(reply.status).toBe(400);
+    expect(reply.body.errors).toEqual([expect.objectContaining({ path: '/input/approved' })]);
+    expect((await api<Execution>('GET', `/executions/${created.id}`)).body.status).toBe('awaiting_input');
+  });
+});
+
+describe('failures', () => {
+  it('retries a throwing step as configured, then fails naming the step', async () => {
+    const created = await start('test-failing', {});
+
+    const failed = await waitForStatus(created.id, 'failed', 20_000);
+
+    // maxAttempts 2 → three attempts; the last one reports RetryCount 2.
+    expect(failed.error).toEqual({ name: 'Error', message: 'boom on attempt 2', step: { index: 1, name: 'explode' } });
+    const rows = await transitions(created.id);
+    expect(rows.map((row) => row.type)).toEqual(['init', 'start', 'step', 'error']);
+  });
+
+  it('fails a wait that times out with a clear error', async () => {
+    const created = await start('test-short-wait', {});
+    await waitForStatus(created.id, 'awaiting_input');
+
+    const failed = await waitForStatus(created.id, 'failed', 15_000);
+
+    expect(failed.error).toMatchObject({ name: 'States.Timeout', step: { index: 0, name: 'approval' } });
+    expect(failed.error?.message).toMatch(/No input arrived before the wait "approval" timed out/);
+    const late = await api('POST', `/executions/${created.id}/resume`, { input: {} });
+    expect(late.status).toBe(409);
+  });
+});

@@ -1,0 +1,96 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { api, start, waitFor, type Execution } from './client.js';
+
+const COUNT = 250;
+let ids: string[] = [];
+
+interface Page {
+  items: Execution[];
+  next_cursor: string | null;
+}
+
+async function readAll(path: string, limit: number, direction: 'asc' | 'desc'): Promise<string[]> {
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = `limit=${limit}&direction=${direction}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const reply = await api<Page>('GET', `${path}${path.includes('?') ? '&' : '?'}${query}`);
+    expect(reply.status).toBe(200);
+    expect(reply.body.items.length).toBeLessThanOrEqual(limit);
+    seen.push(...reply.body.items.map((item) => item.id));
+    cursor = reply.body.next_cursor;
+  } while (cursor);
+  return seen;
+}
+
+describe('listing executions', () => {
+  beforeAll(async () => {
+    const created: Execution[] = [];
+    for (let batch = 0; batch < COUNT / 25; batch++) {
+      created.push(...(await Promise.all(Array.from({ length: 25 }, (_, i) => start('test-list', { n: batch * 25 + i })))));
+    }
+    ids = created.map((execution) => execution.id).sort();
+    await waitFor(ids.at(-1)!, (execution) => execution.status === 'succeeded');
+  }, 120_000);
+
+  it('pages through 250 executions with every page size from 1 to 100, both orders, without duplicates or gaps', async () => {
+    const limits = Array.from({ length: 100 }, (_, i) => i + 1);
+    const failures: string[] = [];
+    // Eight page sizes at a time: the pages of one size still follow each other by cursor.
+    const worker = async () => {
+      for (let limit = limits.shift(); limit !== undefined; limit = limits.shift()) {
+        const ascending = await readAll('/tasks/test-list/executions', limit, 'asc');
+        const descending = await readAll('/tasks/test-list/executions', limit, 'desc');
+        if (JSON.stringify(ascending) !== JSON.stringify(ids)) failures.push(`asc, limit ${limit}`);
+        if (JSON.stringify(descending) !== JSON.stringify([...ids].reverse())) failures.push(`desc, limit ${limit}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+
+    expect(failures).toEqual([]);
+  }, 180_000);
+
+  it('filters by status and task on the convenience route', async () => {
+    await Promise.all(ids.map((id) => waitFor(id, (execution) => execution.status === 'succeeded')));
+
+    const succeeded = await readAll('/executions?task_id=test-list&status=succeeded', 100, 'asc');
+    const queued = await api<Page>('GET', '/executions?task_id=test-list&status=queued');
+    const aliased = await api<Page>('GET', '/executions?task_id=test-list&status=completed&limit=5');
+
+    expect(succeeded).toEqual(ids);
+    expect(queued.body.items).toEqual([]);
+    expect(aliased.body.items.every((item) => item.status === 'succeeded')).toBe(true);
+    expect(aliased.body.items).toHaveLength(5);
+  });
+
+  it('filters by creation time', async () => {
+    const middle = (await api<Execution>('GET', `/executions/${ids[125]!}`)).body.created_at;
+
+    const after = await readAll(`/tasks/test-list/executions?created_after=${encodeURIComponent(middle)}`, 100, 'asc');
+
+    expect(after.length).toBeGreaterThan(0);
+    expect(after).toContain(ids[125]);
+    expect(after.every((id) => ids.indexOf(id) >= 100)).toBe(true);
+  });
+
+  it('supports Julep offset paging', async () => {
+    const first = await api<Page>('GET', '/tasks/test-list/executions?limit=10&offset=0&direction=asc');
+    const second = await api<Page>('GET', '/tasks/test-list/executions?limit=10&offset=10&direction=asc');
+
+    expect(first.body.items.map((item) => item.id)).toEqual(ids.slice(0, 10));
+    expect(second.body.items.map((item) => item.id)).toEqual(ids.slice(10, 20));
+  });
+
+  it('answers 400 to a bad or foreign cursor', async () => {
+    const page = await api<Page>('GET', '/tasks/test-list/executions?limit=5');
+
+    const tampered = await api('GET', `/tasks/test-list/executions?limit=5&cursor=${page.body.next_cursor!.slice(0, -2)}xx`);
+    const foreign = await api('GET', `/executions?status=failed&limit=5&cursor=${page.body.next_cursor!}`);
+    const garbage = await api('GET', '/executions?cursor=not-a-cursor');
+
+    for (const reply of [tampered, foreign, garbage]) {
+      expect(reply.status).toBe(400);
+      expect(reply.headers.get('content-type')).toBe('application/problem+json');
+    }
+  });
+});

@@ -1,0 +1,72 @@
+import * as z from 'zod/mini';
+import { defineTask, step, waitForInput } from '../../lambdas/tasks/dsl.js';
+
+/**
+ * Tasks that exist only for the integration suite: the global setup synthesizes them into the
+ * test stack and the local stack registers them. They are never deployed.
+ */
+export const tasks = [
+  defineTask({
+    id: 'test-noop',
+    description: 'One trivial step (paging tests).',
+    kind: 'test',
+    input: z.strictObject({ n: z.int() }),
+    examples: [{ n: 1 }],
+    steps: [step('echo', (input: { n: number }) => ({ n: input.n }), { retry: false })],
+  }),
+  defineTask({
+    id: 'test-list',
+    description: 'One trivial step; only the listing tests create it, so its lists are theirs alone.',
+    kind: 'test',
+    input: z.strictObject({ n: z.int() }),
+    examples: [{ n: 1 }],
+    steps: [step('echo', (input: { n: number }) => ({ n: input.n }), { retry: false })],
+  }),
+  defineTask({
+    id: 'test-failing',
+    description: 'A step that always throws, retried twice.',
+    kind: 'test',
+    input: z.strictObject({}),
+    examples: [{}],
+    steps: [
+      step('prepare', () => ({ ok: true })),
+      step(
+        'explode',
+        (_input: unknown, context) => {
+          throw new Error(`boom on attempt ${context.attempt}`);
+        },
+        { retry: { maxAttempts: 2, intervalSeconds: 1, backoffRate: 1 } },
+      ),
+    ],
+  }),
+  defineTask({
+    id: 'test-short-wait',
+    description: 'A wait that times out after 2 seconds.',
+    kind: 'test',
+    input: z.strictObject({}),
+    examples: [{}],
+    steps: [waitForInput('approval', { timeoutSeconds: 2 }), step('after', (input: unknown) => input)],
+  }),
+  defineTask({
+    id: 'test-slow',
+    description: 'A step that runs for a while, reporting progress (cancel while running).',
+    kind: 'test',
+    input: z.strictObject({ ms: z.int().check(z.minimum(0), z.maximum(30_000)) }),
+    examples: [{ ms: 100 }],
+    steps: [
+      step(
+        'work',
+        async (input: { ms: number }, context) => {
+          const slices = 10;
+          for (let i = 1; i <= slices; i++) {
+            await new Promise((resolve) => setTimeout(resolve, input.ms / slices));
+            await context.reportProgress(i / slices, `slice ${i}`);
+          }
+          return { worked_ms: input.ms };
+        },
+        { retry: false, timeoutSeconds: 60 },
+      ),
+      step('after', (input: unknown) => input),
+    ],
+  }),
+];

@@ -1,0 +1,295 @@
+import { describe, expect, it } from 'vitest';
+import { ConflictError } from '../../../lambdas/domain/errors.js';
+import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
+import { idTimestamp, newExecutionId, transitionSeq } from '../../../lambdas/domain/ids.js';
+import { initTransition, planTransition } from '../../../lambdas/domain/transition.js';
+
+const CREATED = '2025-01-02T03:04:05.000Z';
+const NOW = '2025-01-02T03:10:00.000Z';
+const ID = newExecutionId(Date.parse(CREATED));
+
+function record(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
+  return {
+    tenant: 'acme',
+    id: ID,
+    taskId: 'document-pipeline',
+    status: 'running',
+    input: { document: 'a.pdf' },
+    metadata: { source: 'test' },
+    transitionCount: 3,
+    stepIndex: 1,
+    stepName: 'extract',
+    stepsCompleted: 1,
+    totalSteps: 3,
+    stepFraction: 0.5,
+    progressMessage: 'half way',
+    executionArn: `arn:aws:states:us-east-1:123456789012:execution:Test-document-pipeline:${ID}`,
+    createdAt: CREATED,
+    updatedAt: CREATED,
+    startedAt: CREATED,
+    ...overrides,
+  };
+}
+
+describe('planTransition', () => {
+  it('start: moves queued to running, stamps startedAt and points at the first step', () => {
+    const before = record({ status: 'queued', transitionCount: 1, stepIndex: 0, stepName: 'fetch', stepsCompleted: 0, stepFraction: 0, startedAt: undefined });
+
+    const { patch, row, record: after } = planTransition(before, { type: 'start', step: { index: 0, name: 'fetch' } }, NOW);
+
+    expect(patch).toEqual({ status: 'running', transitionCount: 2, updatedAt: NOW, startedAt: NOW });
+    expect(row).toMatchObject({
+      executionId: ID,
+      taskId: 'document-pipeline',
+      seq: 2,
+      type: 'start',
+      from: 'queued',
+      to: 'running',
+      step: { index: 0, name: 'fetch' },
+      currentStep: 0,
+      nextStep: 0,
+      output: null,
+      metadata: {},
+      createdAt: NOW,
+    });
+    expect(after).toEqual({ ...before, status: 'running', transitionCount: 2, updatedAt: NOW, startedAt: NOW });
+  });
+
+  it('start without a step points at the step the record is on', () => {
+    const before = record({ status: 'queued', transitionCount: 1, stepIndex: 0 });
+
+    const { row } = planTransition(before, { type: 'start' }, NOW);
+
+    expect(row).toMatchObject({ step: null, currentStep: 0, nextStep: 0 });
+  });
+
+  it('step: records the output, counts the step done, resets progress and advances to the next step', () => {
+    const before = record();
+
+    const { patch, row, record: after } = planTransition(
+      before,
+      { type: 'step', step: { index: 1, name: 'extract' }, advanceTo: { index: 2, name: 'summarise' }, output: { pages: 12 }, metadata: { attempt: '1' } },
+      NOW,
+    );
+
+    expect(patch).toEqual({
+      status: 'running',
+      transitionCount: 4,
+      updatedAt: NOW,
+      stepsCompleted: 2,
+      stepFraction: 0,
+      progressMessage: undefined,
+      stepIndex: 2,
+      stepName: 'summarise',
+    });
+    expect(patch).toHaveProperty('progressMessage', undefined);
+    expect(row).toMatchObject({
+      seq: 4,
+      type: 'step',
+      from: 'running',
+      to: 'running',
+      step: { index: 1, name: 'extract' },
+      currentStep: 1,
+      nextStep: 2,
+      output: { pages: 12 },
+      metadata: { attempt: '1' },
+    });
+    expect(after.progressMessage).toBeUndefined();
+    expect(after).toMatchObject({ stepIndex: 2, stepName: 'summarise', stepsCompleted: 2, stepFraction: 0, transitionCount: 4 });
+  });
+
+  it('step of the last step has no next step and leaves the step pointer where it is', () => {
+    const before = record({ stepIndex: 2, stepName: 'summarise', stepsCompleted: 2 });
+
+    const { patch, row } = planTransition(before, { type: 'step', step: { index: 2, name: 'summarise' }, output: 'done' }, NOW);
+
+    expect(patch).not.toHaveProperty('stepIndex');
+    expect(patch).not.toHaveProperty('stepName');
+    expect(patch.stepsCompleted).toBe(3);
+    expect(row.nextStep).toBeNull();
+    expect(row.currentStep).toBe(2);
+  });
+
+  it('step without a step reference counts the record\'s current step done', () => {
+    const { patch, row } = planTransition(record({ stepIndex: 0 }), { type: 'step' }, NOW);
+
+    expect(patch.stepsCompleted).toBe(1);
+    expect(row).toMatchObject({ step: null, currentStep: 0, nextStep: 1 });
+  });
+
+  it('wait: moves running to awaiting_input and keeps the task token on the record, not on the row', () => {
+    const before = record({ stepIndex: 1, stepName: 'extract' });
+
+    const { patch, row, record: after } = planTransition(
+      before,
+      { type: 'wait', step: { index: 2, name: 'approve' }, waitToken: 'token-123', output: { prompt: 'Approve?' } },
+      NOW,
+    );
+
+    expect(patch).toEqual({
+      status: 'awaiting_input',
+      transitionCount: 4,
+      updatedAt: NOW,
+      waitToken: 'token-123',
+      stepIndex: 2,
+      stepName: 'approve',
+    });
+    expect(after.waitToken).toBe('token-123');
+    expect(row).toMatchObject({ type: 'wait', from: 'running', to: 'awaiting_input', currentStep: 2, nextStep: 2, output: { prompt: 'Approve?' } });
+    expect(JSON.stringify(row)).not.toContain('token-123');
+  });
+
+  it('wait without a step keeps the step pointer and waits on the current step', () => {
+    const { patch, row } = planTransition(record({ stepIndex: 1 }), { type: 'wait', waitToken: 't' }, NOW);
+
+    expect(patch).not.toHaveProperty('stepIndex');
+    expect(row).toMatchObject({ currentStep: 1, nextStep: 1 });
+  });
+
+  it('resume: moves awaiting_input to running, removes the task token and advances past the wait', () => {
+    const before = record({ status: 'awaiting_input', stepIndex: 1, stepName: 'approve', waitToken: 'token-123' });
+
+    const { patch, row, record: after } = planTransition(
+      before,
+      { type: 'resume', step: { index: 1, name: 'approve' }, advanceTo: { index: 2, name: 'publish' }, output: { approved: true } },
+      NOW,
+    );
+
+    expect(patch).toHaveProperty('waitToken', undefined);
+    expect(patch).toMatchObject({ status: 'running', transitionCount: 4, stepsCompleted: 2, stepFraction: 0, stepIndex: 2, stepName: 'publish' });
+    expect(after.waitToken).toBeUndefined();
+    expect(after.status).toBe('running');
+    expect(row).toMatchObject({ type: 'resume', from: 'awaiting_input', to: 'running', currentStep: 1, nextStep: 2, output: { approved: true } });
+  });
+
+  it('resume of a wait that is the last step has no next step', () => {
+    const before = record({ status: 'awaiting_input', stepIndex: 2, waitToken: 't' });
+
+    const { row } = planTransition(before, { type: 'resume', step: { index: 2, name: 'approve' } }, NOW);
+
+    expect(row.nextStep).toBeNull();
+  });
+
+  it('finish: sets the output and completedAt, counts every step done and ends the row without a next step', () => {
+    const before = record({ stepIndex: 2, stepName: 'summarise', stepsCompleted: 2, stepFraction: 0.9 });
+
+    const { patch, row, record: after } = planTransition(before, { type: 'finish', result: { summary: 'ok' }, output: { summary: 'ok' } }, NOW);
+
+    expect(patch).toEqual({
+      status: 'succeeded',
+      transitionCount: 4,
+      updatedAt: NOW,
+      completedAt: NOW,
+      output: { summary: 'ok' },
+      stepsCompleted: 3,
+      stepFraction: 0,
+      progressMessage: undefined,
+    });
+    expect(after).toMatchObject({ status: 'succeeded', output: { summary: 'ok' }, completedAt: NOW, stepsCompleted: 3 });
+    expect(row).toMatchObject({ type: 'finish', from: 'running', to: 'succeeded', step: null, currentStep: 2, nextStep: null, output: { summary: 'ok' } });
+  });
+
+  it('error: records the error and completedAt and removes a pending task token', () => {
+    const before = record({ status: 'awaiting_input', waitToken: 'token-123' });
+    const error = { name: 'States.Timeout', message: 'No input within 3600 s', step: { index: 1, name: 'approve' } };
+
+    const { patch, row, record: after } = planTransition(before, { type: 'error', error, output: error }, NOW);
+
+    expect(patch).toEqual({
+      status: 'failed',
+      transitionCount: 4,
+      updatedAt: NOW,
+      completedAt: NOW,
+      error,
+      waitToken: undefined,
+    });
+    expect(patch).toHaveProperty('waitToken', undefined);
+    expect(after).toMatchObject({ status: 'failed', error, completedAt: NOW });
+    expect(after.waitToken).toBeUndefined();
+    expect(row).toMatchObject({ type: 'error', from: 'awaiting_input', to: 'failed', step: null, currentStep: 1, nextStep: null, output: error });
+  });
+
+  it('cancel: records the reason and completedAt and removes a pending task token', () => {
+    const before = record({ status: 'awaiting_input', waitToken: 'token-123' });
+
+    const { patch, row, record: after } = planTransition(before, { type: 'cancel', reason: 'no longer needed' }, NOW);
+
+    expect(patch).toEqual({
+      status: 'cancelled',
+      transitionCount: 4,
+      updatedAt: NOW,
+      completedAt: NOW,
+      cancelReason: 'no longer needed',
+      waitToken: undefined,
+    });
+    expect(patch).toHaveProperty('waitToken', undefined);
+    expect(after).toMatchObject({ status: 'cancelled', cancelReason: 'no longer needed', completedAt: NOW });
+    expect(after.waitToken).toBeUndefined();
+    expect(row).toMatchObject({ type: 'cancel', from: 'awaiting_input', to: 'cancelled', nextStep: null });
+  });
+
+  it('cancel of a queued execution is allowed', () => {
+    const { row } = planTransition(record({ status: 'queued', transitionCount: 1 }), { type: 'cancel' }, NOW);
+
+    expect(row).toMatchObject({ seq: 2, from: 'queued', to: 'cancelled' });
+  });
+
+  it('numbers the row count + 1 and gives it an id carrying that seq and the time of the change', () => {
+    const { row } = planTransition(record({ transitionCount: 41 }), { type: 'step' }, NOW);
+
+    expect(row.seq).toBe(42);
+    expect(transitionSeq(row.id)).toBe(42);
+    expect(idTimestamp(row.id)).toBe(Date.parse(NOW));
+  });
+
+  it('does not modify the record it plans from', () => {
+    const before = record({ status: 'awaiting_input', waitToken: 'token-123' });
+    const snapshot = structuredClone(before);
+
+    planTransition(before, { type: 'cancel', reason: 'stop' }, NOW);
+
+    expect(before).toEqual(snapshot);
+  });
+
+  it.each([
+    ['resume', 'running'],
+    ['wait', 'awaiting_input'],
+    ['finish', 'queued'],
+    ['step', 'awaiting_input'],
+    ['start', 'running'],
+  ] as const)('refuses %s while %s with a conflict', (type, status) => {
+    expect(() => planTransition(record({ status }), { type }, NOW)).toThrow(ConflictError);
+  });
+
+  it.each(['succeeded', 'failed', 'cancelled'] as const)('refuses any change of a %s execution', (status) => {
+    for (const type of ['start', 'step', 'wait', 'resume', 'finish', 'error', 'cancel'] as const) {
+      expect(() => planTransition(record({ status }), { type }, NOW)).toThrow(ConflictError);
+    }
+  });
+});
+
+describe('initTransition', () => {
+  it('is row 1: from nothing to queued, carrying the input and metadata, before the first step', () => {
+    const created = record({ status: 'queued', transitionCount: 1, stepIndex: 0, stepsCompleted: 0 });
+
+    const row = initTransition(created);
+
+    expect(row).toEqual({
+      id: row.id,
+      executionId: ID,
+      taskId: 'document-pipeline',
+      seq: 1,
+      type: 'init',
+      from: null,
+      to: 'queued',
+      step: null,
+      currentStep: 0,
+      nextStep: 0,
+      output: { document: 'a.pdf' },
+      metadata: { source: 'test' },
+      createdAt: CREATED,
+    });
+    expect(transitionSeq(row.id)).toBe(1);
+    expect(idTimestamp(row.id)).toBe(Date.parse(CREATED));
+  });
+});

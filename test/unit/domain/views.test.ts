@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import type { ExecutionRecord, TransitionRecord } from '../../../lambdas/domain/execution.js';
+import { consoleUrl, progressOf, toExecutionView, toTransitionView } from '../../../lambdas/domain/views.js';
+
+const ID = '0194283a-3f48-7c1d-9a2b-3c4d5e6f7a8b';
+const ARN = `arn:aws:states:eu-west-1:123456789012:execution:Test-document-pipeline:${ID}`;
+const LINKS = { apiBaseUrl: 'https://api.example.com/v1', region: 'eu-west-1' };
+
+function record(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
+  return {
+    tenant: 'acme',
+    id: ID,
+    taskId: 'document-pipeline',
+    status: 'running',
+    input: { document: 'a.pdf' },
+    metadata: { source: 'test' },
+    transitionCount: 4,
+    stepIndex: 1,
+    stepName: 'extract',
+    stepsCompleted: 1,
+    totalSteps: 4,
+    stepFraction: 0,
+    executionArn: ARN,
+    createdAt: '2025-01-02T03:04:05.000Z',
+    updatedAt: '2025-01-02T03:05:00.000Z',
+    startedAt: '2025-01-02T03:04:06.000Z',
+    ...overrides,
+  };
+}
+
+function row(overrides: Partial<TransitionRecord> = {}): TransitionRecord {
+  return {
+    id: '0194283a-3f49-7aaa-8000-0003bbbbbbbb',
+    executionId: ID,
+    taskId: 'document-pipeline',
+    seq: 3,
+    type: 'step',
+    from: 'running',
+    to: 'running',
+    step: { index: 1, name: 'extract' },
+    currentStep: 1,
+    nextStep: 2,
+    output: { pages: 12 },
+    metadata: { attempt: '1' },
+    createdAt: '2025-01-02T03:05:00.000Z',
+    ...overrides,
+  };
+}
+
+describe('progressOf', () => {
+  it('counts completed steps as a percentage of all steps', () => {
+    expect(progressOf(record({ stepsCompleted: 1, totalSteps: 4 }))).toEqual({
+      current_step: 1,
+      step_name: 'extract',
+      completed_steps: 1,
+      total_steps: 4,
+      percentage: 25,
+      message: null,
+    });
+  });
+
+  it('adds the fraction of the step in progress and its message', () => {
+    const progress = progressOf(record({ stepsCompleted: 1, stepFraction: 0.5, totalSteps: 4, progressMessage: 'page 6 of 12' }));
+
+    expect(progress.percentage).toBe(37.5);
+    expect(progress.completed_steps).toBe(1);
+    expect(progress.message).toBe('page 6 of 12');
+  });
+
+  it('rounds to one decimal', () => {
+    expect(progressOf(record({ stepsCompleted: 1, totalSteps: 3 })).percentage).toBe(33.3);
+    expect(progressOf(record({ stepsCompleted: 2, totalSteps: 3 })).percentage).toBe(66.7);
+  });
+
+  it('never reports more than 100 before the execution succeeded', () => {
+    expect(progressOf(record({ stepsCompleted: 4, stepFraction: 0.7, totalSteps: 4 })).percentage).toBe(100);
+  });
+
+  it('reports 100 and every step completed once succeeded, whatever the counters say', () => {
+    const progress = progressOf(record({ status: 'succeeded', stepsCompleted: 2, stepFraction: 0, totalSteps: 4 }));
+
+    expect(progress.percentage).toBe(100);
+    expect(progress.completed_steps).toBe(4);
+  });
+
+  it('does not report 100 for a failed execution', () => {
+    expect(progressOf(record({ status: 'failed', stepsCompleted: 2, totalSteps: 4 })).percentage).toBe(50);
+  });
+
+  it('reports 0, not NaN, for a task without steps', () => {
+    const progress = progressOf(record({ stepsCompleted: 0, totalSteps: 0, stepIndex: 0 }));
+
+    expect(progress.percentage).toBe(0);
+    expect(progress.total_steps).toBe(0);
+  });
+});
+
+describe('consoleUrl', () => {
+  it('links the Step Functions execution page of the region', () => {
+    expect(consoleUrl('eu-west-1', ARN)).toBe(
+      `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${ARN}`,
+    );
+  });
+});
+
+describe('toExecutionView', () => {
+  it('maps a running record to the snake_case resource with progress and links', () => {
+    const view = toExecutionView(record({ progressMessage: 'working' }), LINKS);
+
+    expect(view).toEqual({
+      id: ID,
+      task_id: 'document-pipeline',
+      status: 'running',
+      input: { document: 'a.pdf' },
+      output: null,
+      error: null,
+      metadata: { source: 'test' },
+      progress: { current_step: 1, step_name: 'extract', completed_steps: 1, total_steps: 4, percentage: 25, message: 'working' },
+      transition_count: 4,
+      created_at: '2025-01-02T03:04:05.000Z',
+      updated_at: '2025-01-02T03:05:00.000Z',
+      started_at: '2025-01-02T03:04:06.000Z',
+      completed_at: null,
+      cancel_reason: null,
+      console_url: `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${ARN}`,
+      status_url: `https://api.example.com/v1/executions/${ID}`,
+    });
+  });
+
+  it('shows output, error, completion time and cancel reason when the record has them', () => {
+    const error = { name: 'StepFailed', message: 'boom', step: { index: 1, name: 'extract' } };
+
+    const view = toExecutionView(
+      record({ status: 'failed', output: { partial: true }, error, completedAt: '2025-01-02T03:06:00.000Z', cancelReason: 'r' }),
+      LINKS,
+    );
+
+    expect(view).toMatchObject({ output: { partial: true }, error, completed_at: '2025-01-02T03:06:00.000Z', cancel_reason: 'r' });
+  });
+
+  it('keeps a falsy output such as 0 or false', () => {
+    expect(toExecutionView(record({ output: 0 }), LINKS).output).toBe(0);
+    expect(toExecutionView(record({ output: false }), LINKS).output).toBe(false);
+  });
+
+  it('never shows the wait token or the tenant', () => {
+    const view = toExecutionView(record({ status: 'awaiting_input', waitToken: 'AQCEAAAAKgAAAAMAAAAAAAAAAR-secret-token' }), LINKS);
+
+    const text = JSON.stringify(view);
+    expect(text).not.toContain('secret-token');
+    expect(Object.keys(view).some((key) => key.includes('token'))).toBe(false);
+    expect(view).not.toHaveProperty('tenant');
+  });
+});
+
+describe('toTransitionView', () => {
+  it('maps a step row with Julep current, next and step_label', () => {
+    expect(toTransitionView(row())).toEqual({
+      id: '0194283a-3f49-7aaa-8000-0003bbbbbbbb',
+      execution_id: ID,
+      seq: 3,
+      type: 'step',
+      from: 'running',
+      to: 'running',
+      step: { index: 1, name: 'extract' },
+      output: { pages: 12 },
+      metadata: { attempt: '1' },
+      current: { workflow: 'document-pipeline', step: 1, scope_id: ID },
+      next: { workflow: 'document-pipeline', step: 2, scope_id: ID },
+      step_label: 'extract',
+      created_at: '2025-01-02T03:05:00.000Z',
+      updated_at: '2025-01-02T03:05:00.000Z',
+    });
+  });
+
+  it('has no next position and no step label on a final row without a step', () => {
+    const view = toTransitionView(row({ type: 'finish', to: 'succeeded', step: null, currentStep: 3, nextStep: null }));
+
+    expect(view.next).toBeNull();
+    expect(view.step_label).toBeNull();
+    expect(view.current).toEqual({ workflow: 'document-pipeline', step: 3, scope_id: ID });
+  });
+
+  it('keeps next step 0 as a position, not as null', () => {
+    const view = toTransitionView(row({ type: 'init', from: null, to: 'queued', step: null, currentStep: 0, nextStep: 0 }));
+
+    expect(view.from).toBeNull();
+    expect(view.next).toEqual({ workflow: 'document-pipeline', step: 0, scope_id: ID });
+  });
+});
