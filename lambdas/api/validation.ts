@@ -6,6 +6,8 @@ type Issue = z.core.$ZodIssue;
 function describe(issue: Issue): string {
   switch (issue.code) {
     case 'invalid_type':
+      // zod reports a missing key whose schema accepts anything (e.g. `input: z.unknown()`) as "nonoptional".
+      if (issue.expected === 'nonoptional') return 'is required';
       return `must be ${issue.expected === 'object' ? 'an object' : `of type ${issue.expected}`}`;
     case 'too_small':
       return issue.origin === 'string'
@@ -27,6 +29,9 @@ function describe(issue: Issue): string {
       return `must be one of: ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
     case 'not_multiple_of':
       return `must be a multiple of ${issue.divisor}`;
+    case 'custom':
+      // A refinement's own message (e.g. metadata's "at most 16 keys"); written by us, safe to show.
+      return issue.message || 'is not valid';
     default:
       return 'is not valid';
   }

@@ -95,6 +95,8 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
       break;
     case 'wait':
       patch.waitToken = request.waitToken;
+      // The wait step itself is not done; this also undoes a resume whose token could not be delivered.
+      patch.stepsCompleted = request.step?.index ?? record.stepIndex;
       if (request.step) {
         patch.stepIndex = request.step.index;
         patch.stepName = request.step.name;

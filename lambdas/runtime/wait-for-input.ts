@@ -36,6 +36,8 @@ export async function beginWait(deps: WaitDeps, payload: WaitPayload): Promise<v
     record.id,
     (current) => {
       if (current.status === 'awaiting_input' && current.stepIndex === index) return undefined;
+      // Ended meanwhile (e.g. cancelled between the read and the write): not retried, like a step.
+      if (isTerminal(current.status)) throw new ExecutionEndedError(`Execution ${current.id} is ${current.status}`);
       return {
         type: 'wait',
         step: { index, name: wait.name },

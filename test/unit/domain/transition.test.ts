@@ -133,10 +133,23 @@ describe('planTransition', () => {
       waitToken: 'token-123',
       stepIndex: 2,
       stepName: 'approve',
+      stepsCompleted: 2,
     });
     expect(after.waitToken).toBe('token-123');
     expect(row).toMatchObject({ type: 'wait', from: 'running', to: 'awaiting_input', currentStep: 2, nextStep: 2, output: { prompt: 'Approve?' } });
     expect(JSON.stringify(row)).not.toContain('token-123');
+  });
+
+  it('wait restores the completed-step count a failed resume delivery had advanced', () => {
+    const resumed = record({ status: 'running', stepIndex: 2, stepName: 'finalize', stepsCompleted: 2 });
+
+    const { record: restored } = planTransition(
+      resumed,
+      { type: 'wait', step: { index: 1, name: 'review' }, waitToken: 'same-token' },
+      NOW,
+    );
+
+    expect(restored).toMatchObject({ status: 'awaiting_input', stepIndex: 1, stepName: 'review', stepsCompleted: 1 });
   });
 
   it('wait without a step keeps the step pointer and waits on the current step', () => {

@@ -1,0 +1,217 @@
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { handler } from '../../../lambdas/api/executions-create.js';
+import { MAX_BODY_BYTES } from '../../../lambdas/api/http.js';
+import type { ExecutionView } from '../../../lambdas/domain/views.js';
+import { FakeTable } from '../support/fake-dynamodb.js';
+import { API_BASE_URL, apiEvent, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
+import { STATE_MACHINE_ARN_PREFIX, TENANT, executionArnFor, storedRecord, storedRows } from '../support/records.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const sfn = mockClient(SFNClient);
+
+let table: FakeTable;
+
+beforeEach(() => {
+  ddb.reset();
+  sfn.reset();
+  table = new FakeTable().install(ddb);
+  sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:started', startDate: new Date() });
+});
+
+const INPUT = { document_url: 'https://example.com/reports/q3.pdf', language: 'en' };
+
+function createForTask(taskId: string, options: RequestOptions) {
+  return handler(apiEvent('POST /tasks/{task_id}/executions', { pathParameters: { task_id: taskId }, ...options }), lambdaContext());
+}
+
+function createWithTaskInBody(options: RequestOptions) {
+  return handler(apiEvent('POST /executions', options), lambdaContext());
+}
+
+describe('POST /tasks/{task_id}/executions', () => {
+  it('creates a queued execution: 201, Location = status_url, the Execution view, and starts the state machine', async () => {
+    const response = parse<ExecutionView>(await createForTask('document-pipeline', { body: { input: INPUT, metadata: { team: 'research' } } }));
+
+    expect(response.status).toBe(201);
+    const view = response.body;
+    expect(view).toMatchObject({
+      task_id: 'document-pipeline',
+      status: 'queued',
+      input: INPUT,
+      output: null,
+      error: null,
+      metadata: { team: 'research' },
+      transition_count: 1,
+      progress: { current_step: 0, step_name: 'extract', completed_steps: 0, total_steps: 3, percentage: 0 },
+      started_at: null,
+      completed_at: null,
+    });
+    expect(view.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(view.status_url).toBe(`${API_BASE_URL}/executions/${view.id}`);
+    expect(response.headers.location).toBe(view.status_url);
+    expect(view.console_url).toContain(executionArnFor('document-pipeline', view.id));
+    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
+      stateMachineArn: `${STATE_MACHINE_ARN_PREFIX}document-pipeline`,
+      name: view.id,
+      input: JSON.stringify({ tenant: TENANT, input: INPUT }),
+    });
+    expect(storedRecord(table, { tenant: TENANT, id: view.id })).toMatchObject({ status: 'queued', task_id: 'document-pipeline' });
+    expect(storedRows(table, { tenant: TENANT, id: view.id }).map((row) => row.type)).toEqual(['init']);
+  });
+
+  it('accepts a JSON content type with parameters', async () => {
+    const response = await createForTask('document-pipeline', {
+      body: { input: INPUT },
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+
+    expect(parse<ExecutionView>(response).status).toBe(201);
+  });
+
+  it('replays an Idempotency-Key used with the same body: 200 and the same execution, started once', async () => {
+    const headers = { 'idempotency-key': 'order-42' };
+    const first = parse<ExecutionView>(await createForTask('document-pipeline', { body: { input: INPUT }, headers }));
+
+    const second = parse<ExecutionView>(await createForTask('document-pipeline', { body: { input: { ...INPUT } }, headers }));
+
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(200);
+    expect(second.body.id).toBe(first.body.id);
+    expect(second.headers.location).toBe(first.body.status_url);
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  });
+
+  it('answers 422 with x-should-retry: false when an Idempotency-Key is reused with another body', async () => {
+    const headers = { 'idempotency-key': 'order-42' };
+    await createForTask('document-pipeline', { body: { input: INPUT }, headers });
+
+    const response = await createForTask('document-pipeline', { body: { input: { ...INPUT, language: 'de' } }, headers });
+
+    const problem = expectProblem(response, 422);
+    expect(problem.type).toBe('/problems/idempotency-key-reused');
+    expect(response.headers?.['x-should-retry']).toBe('false');
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  });
+
+  it('answers 400 listing every failing path under /input when the input does not match the task schema', async () => {
+    const response = await createForTask('document-pipeline', {
+      body: { input: { document_url: 'ftp://example.com/x', language: 'xx', extra: true } },
+    });
+
+    const problem = expectProblem(response, 400);
+    expect(problem.type).toBe('/problems/validation-error');
+    const paths = (problem.errors ?? []).map((error) => error.path);
+    expect(paths).toEqual(expect.arrayContaining(['/input/document_url', '/input/language']));
+    expect(paths.every((path) => path.startsWith('/input'))).toBe(true);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('answers 400 when the body has no input', async () => {
+    const problem = expectProblem(await createForTask('document-pipeline', { body: { metadata: {} } }), 400);
+
+    expect(problem.errors).toEqual([{ path: '/input', message: 'is required' }]);
+  });
+
+  it('answers 400 for unknown body fields and malformed metadata', async () => {
+    const unknown = expectProblem(await createForTask('document-pipeline', { body: { input: INPUT, priority: 1 } }), 400);
+    const metadata = expectProblem(await createForTask('document-pipeline', { body: { input: INPUT, metadata: { team: 7 } } }), 400);
+
+    expect(unknown.errors?.[0]?.message).toContain('priority');
+    expect(metadata.errors?.[0]?.path).toBe('/metadata/team');
+  });
+
+  it('answers 400 when there is no body at all', async () => {
+    expectProblem(await createForTask('document-pipeline', {}), 400);
+  });
+
+  it('answers 400 when the body is not valid JSON', async () => {
+    const problem = expectProblem(await createForTask('document-pipeline', { body: '{"input": ' }), 400);
+
+    expect(problem.detail).toBe('The body is not valid JSON.');
+  });
+
+  it('answers 400 for an Idempotency-Key with characters outside visible ASCII', async () => {
+    const problem = expectProblem(
+      await createForTask('document-pipeline', { body: { input: INPUT }, headers: { 'idempotency-key': 'has space' } }),
+      400,
+    );
+
+    expect(problem.errors?.[0]?.path).toBe('header.idempotency-key');
+  });
+
+  it('answers 404 for a task that does not exist', async () => {
+    const problem = expectProblem(await createForTask('no-such-task', { body: { input: {} } }), 404);
+
+    expect(problem.detail).toContain('no-such-task');
+    expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+
+  it('answers 413 for a body over 256 KiB', async () => {
+    const body = JSON.stringify({ input: { ...INPUT, padding: 'x'.repeat(MAX_BODY_BYTES) } });
+
+    const problem = expectProblem(await createForTask('document-pipeline', { body }), 413);
+
+    expect(problem.type).toBe('/problems/payload-too-large');
+    expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+
+  it('answers 415 for a body that is not declared as JSON', async () => {
+    const response = await createForTask('document-pipeline', {
+      body: JSON.stringify({ input: INPUT }),
+      headers: { 'content-type': 'text/plain' },
+    });
+
+    const problem = expectProblem(response, 415);
+    expect(problem.detail).toContain('text/plain');
+  });
+
+  it('answers 503 naming the execution, recorded as failed, when Step Functions refuses to start it', async () => {
+    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('limit'), { name: 'ExecutionLimitExceeded' }));
+    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+
+    const problem = expectProblem(await createForTask('document-pipeline', { body: { input: INPUT } }), 503);
+
+    const id = problem.execution_id as string;
+    expect(storedRecord(table, { tenant: TENANT, id })).toMatchObject({ status: 'failed' });
+    expect(log).toHaveBeenCalledWith(expect.stringContaining('StartExecution failed'));
+    log.mockRestore();
+  });
+
+  it('answers an unexpected fault with a bare 500 that reveals nothing of it', async () => {
+    const fault = new Error('socket hang up at 10.0.0.7');
+    ddb.on(TransactWriteCommand).rejects(fault);
+    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+
+    const response = await createForTask('document-pipeline', { body: { input: INPUT } });
+
+    const problem = expectProblem(response, 500);
+    expect(problem.type).toBe('/problems/internal-error');
+    expect(response.body).not.toContain('socket hang up');
+    expect(response.body).not.toContain('10.0.0.7');
+    expect(log).toHaveBeenCalledWith(expect.stringContaining('socket hang up'));
+    log.mockRestore();
+  });
+});
+
+describe('POST /executions', () => {
+  it('creates an execution of the task named in the body: 201 with status_url', async () => {
+    const response = parse<ExecutionView>(
+      await createWithTaskInBody({ body: { task_id: 'approval-flow', input: { title: 'T', body: 'B' } } }),
+    );
+
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ task_id: 'approval-flow', status: 'queued', progress: { step_name: 'draft', total_steps: 3 } });
+    expect(response.headers.location).toBe(`${API_BASE_URL}/executions/${response.body.id}`);
+  });
+
+  it('answers 404 for an unknown task id in the body and 400 without one', async () => {
+    expectProblem(await createWithTaskInBody({ body: { task_id: 'no-such-task', input: {} } }), 404);
+    const problem = expectProblem(await createWithTaskInBody({ body: { input: {} } }), 400);
+
+    expect(problem.errors?.[0]?.path).toBe('/task_id');
+  });
+});

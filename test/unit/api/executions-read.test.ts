@@ -1,0 +1,337 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handler } from '../../../lambdas/api/executions-read.js';
+import { ROUTES } from '../../../lambdas/api/routes.js';
+import type { ExecutionRecord, TransitionRecord } from '../../../lambdas/domain/execution.js';
+import { newExecutionId, newTransitionId } from '../../../lambdas/domain/ids.js';
+import type { ExecutionView, TransitionView } from '../../../lambdas/domain/views.js';
+import { FakeTable } from '../support/fake-dynamodb.js';
+import { API_BASE_URL, apiEvent, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
+import { executionRecord, seed, transitionRecord } from '../support/records.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const sfn = mockClient(SFNClient);
+
+let table: FakeTable;
+
+beforeEach(() => {
+  ddb.reset();
+  sfn.reset();
+  table = new FakeTable().install(ddb);
+});
+
+interface Page<T> {
+  readonly items: T[];
+  readonly next_cursor: string | null;
+}
+
+/** Stores an execution created `minute` minutes after 03:00 (ids, and so list order, follow creation time). */
+function storeExecution(minute: number, overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
+  const createdAt = new Date(Date.UTC(2026, 0, 2, 3, minute)).toISOString();
+  const record = executionRecord({ id: newExecutionId(Date.parse(createdAt)), createdAt, updatedAt: createdAt, ...overrides });
+  seed(table, record, [transitionRecord(record)]);
+  return record;
+}
+
+/** A running pipeline whose first step is recorded: init, start and step rows. */
+function storeWithHistory(): { record: ExecutionRecord; rows: TransitionRecord[] } {
+  const record = executionRecord({ status: 'running', transitionCount: 3, stepIndex: 1, stepName: 'analyze', stepsCompleted: 1 });
+  const step0 = { index: 0, name: 'extract' };
+  const rows = [
+    transitionRecord(record),
+    transitionRecord(record, { seq: 2, type: 'start', from: 'queued', to: 'running', step: step0, currentStep: 0, nextStep: 0, output: null }),
+    transitionRecord(record, { seq: 3, type: 'step', from: 'running', to: 'running', step: step0, currentStep: 0, nextStep: 1, output: { pages: 3 } }),
+  ];
+  seed(table, record, rows);
+  return { record, rows };
+}
+
+async function get<T>(routeKey: (typeof ROUTES.read)[number], options: RequestOptions = {}) {
+  return handler(apiEvent(routeKey, options), lambdaContext()).then((response) => ({ response, ...parse<T>(response) }));
+}
+
+describe('GET /executions/{id}', () => {
+  it('returns the Execution view with progress and links, and never the wait token', async () => {
+    const record = storeExecution(0, {
+      status: 'awaiting_input',
+      taskId: 'approval-flow',
+      stepIndex: 1,
+      stepName: 'review',
+      stepsCompleted: 1,
+      transitionCount: 4,
+      waitToken: 'secret-task-token',
+      metadata: { team: 'a' },
+    });
+
+    const { status, body, raw } = await get<ExecutionView>('GET /executions/{id}', { pathParameters: { id: record.id } });
+
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      id: record.id,
+      task_id: 'approval-flow',
+      status: 'awaiting_input',
+      input: record.input,
+      metadata: { team: 'a' },
+      transition_count: 4,
+      progress: { current_step: 1, step_name: 'review', completed_steps: 1, total_steps: 3, percentage: 33.3 },
+      created_at: record.createdAt,
+      status_url: `${API_BASE_URL}/executions/${record.id}`,
+    });
+    expect(body.console_url).toContain(encodeURI(record.executionArn));
+    expect(raw).not.toContain('secret-task-token');
+  });
+
+  it('answers 400 for an id that is not an execution id', async () => {
+    const { response } = await get('GET /executions/{id}', { pathParameters: { id: 'not-an-id' } });
+
+    const problem = expectProblem(response, 400);
+    expect(problem.errors).toEqual([{ path: 'path.id', message: expect.any(String) }]);
+    expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+
+  it('answers 404 for a well-formed id that does not exist', async () => {
+    const { response } = await get('GET /executions/{id}', { pathParameters: { id: newExecutionId() } });
+
+    expectProblem(response, 404);
+  });
+
+  it("answers 404 for another tenant's execution", async () => {
+    const record = storeExecution(0, { tenant: 'someone-else' });
+
+    const { response } = await get('GET /executions/{id}', { pathParameters: { id: record.id } });
+
+    expectProblem(response, 404);
+  });
+});
+
+describe('GET /executions', () => {
+  it('lists the tenant\'s executions newest first, 20 per page by default', async () => {
+    const [a, b, c] = [storeExecution(1), storeExecution(2), storeExecution(3)];
+    storeExecution(4, { tenant: 'someone-else' });
+
+    const { status, body } = await get<Page<ExecutionView>>('GET /executions');
+
+    expect(status).toBe(200);
+    expect(body.items.map((item) => item.id)).toEqual([c!.id, b!.id, a!.id]);
+    expect(body.next_cursor).toBeNull();
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'by-tenant', Limit: 20, ScanIndexForward: false });
+  });
+
+  it('lists oldest first with direction=asc', async () => {
+    const [a, b] = [storeExecution(1), storeExecution(2)];
+
+    const { body } = await get<Page<ExecutionView>>('GET /executions', { query: { direction: 'asc', sort_by: 'created_at' } });
+
+    expect(body.items.map((item) => item.id)).toEqual([a!.id, b!.id]);
+  });
+
+  it('pages with limit and an opaque next_cursor until the last page', async () => {
+    const ids = [1, 2, 3, 4, 5].map((minute) => storeExecution(minute).id).reverse();
+
+    const first = await get<Page<ExecutionView>>('GET /executions', { query: { limit: '2' } });
+    const second = await get<Page<ExecutionView>>('GET /executions', { query: { limit: '2', cursor: first.body.next_cursor ?? '' } });
+    const third = await get<Page<ExecutionView>>('GET /executions', { query: { limit: '2', cursor: second.body.next_cursor ?? '' } });
+
+    expect(first.body.items.map((item) => item.id)).toEqual(ids.slice(0, 2));
+    expect(second.body.items.map((item) => item.id)).toEqual(ids.slice(2, 4));
+    expect(third.body.items.map((item) => item.id)).toEqual(ids.slice(4));
+    expect(first.body.next_cursor).toEqual(expect.any(String));
+    expect(third.body.next_cursor).toBeNull();
+  });
+
+  it('filters by status (accepting the alias pending for queued) and by task', async () => {
+    const queued = storeExecution(1);
+    const running = storeExecution(2, { status: 'running' });
+    const approval = storeExecution(3, { taskId: 'approval-flow', stepName: 'draft' });
+
+    const byStatus = await get<Page<ExecutionView>>('GET /executions', { query: { status: 'running' } });
+    const byAlias = await get<Page<ExecutionView>>('GET /executions', { query: { status: 'pending' } });
+    const byTask = await get<Page<ExecutionView>>('GET /executions', { query: { task_id: 'approval-flow' } });
+
+    expect(byStatus.body.items.map((item) => item.id)).toEqual([running.id]);
+    expect(byAlias.body.items.map((item) => item.id)).toEqual([approval.id, queued.id]);
+    expect(byTask.body.items.map((item) => item.id)).toEqual([approval.id]);
+  });
+
+  it('filters by creation time with created_after and created_before', async () => {
+    storeExecution(1);
+    const middle = storeExecution(5);
+    storeExecution(9);
+
+    const { body } = await get<Page<ExecutionView>>('GET /executions', {
+      query: { created_after: '2026-01-02T03:03:00Z', created_before: '2026-01-02T03:07:00Z' },
+    });
+
+    expect(body.items.map((item) => item.id)).toEqual([middle.id]);
+  });
+
+  it.each([
+    ['limit=0', { limit: '0' }, 'query.limit'],
+    ['limit=101', { limit: '101' }, 'query.limit'],
+    ['limit=ten', { limit: 'ten' }, 'query.limit'],
+    ['an unknown parameter', { colour: 'blue' }, 'query.colour'],
+    ['an unknown status', { status: 'paused' }, 'query.status'],
+    ['an unknown direction', { direction: 'sideways' }, 'query.direction'],
+    ['a malformed date', { created_after: 'yesterday' }, 'query.created_after'],
+    ['offset with cursor', { offset: '5', cursor: 'abc.def' }, 'query.offset'],
+  ])('answers 400 naming the parameter for %s', async (_name, query, path) => {
+    const { response } = await get('GET /executions', { query });
+
+    const problem = expectProblem(response, 400);
+    expect(problem.errors?.map((error) => error.path)).toContain(path);
+    expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+
+  it('answers 400, never 500, for a cursor that was altered or belongs to another query', async () => {
+    [1, 2, 3].forEach((minute) => storeExecution(minute));
+    const { body } = await get<Page<ExecutionView>>('GET /executions', { query: { limit: '1' } });
+    const cursor = body.next_cursor ?? '';
+    const [payload, signature] = cursor.split('.');
+    const altered = `${payload}x.${signature}`;
+
+    const tampered = await get('GET /executions', { query: { limit: '1', cursor: altered } });
+    const foreign = await get('GET /executions', { query: { limit: '1', cursor, status: 'running' } });
+    const garbage = await get('GET /executions', { query: { cursor: 'not-a-cursor' } });
+
+    expectProblem(tampered.response, 400);
+    expectProblem(foreign.response, 400);
+    const problem = expectProblem(garbage.response, 400);
+    expect(problem.errors).toEqual([{ path: 'query.cursor', message: expect.any(String) }]);
+  });
+});
+
+describe('GET /tasks/{task_id}/executions', () => {
+  it("lists only that task's executions", async () => {
+    storeExecution(1);
+    const approval = storeExecution(2, { taskId: 'approval-flow', stepName: 'draft' });
+
+    const { status, body } = await get<Page<ExecutionView>>('GET /tasks/{task_id}/executions', {
+      pathParameters: { task_id: 'approval-flow' },
+    });
+
+    expect(status).toBe(200);
+    expect(body.items.map((item) => item.id)).toEqual([approval.id]);
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'by-task' });
+  });
+
+  it('answers 404 for an unknown task and 400 for a task_id query parameter on this route', async () => {
+    const unknown = await get('GET /tasks/{task_id}/executions', { pathParameters: { task_id: 'no-such-task' } });
+    const duplicate = await get('GET /tasks/{task_id}/executions', {
+      pathParameters: { task_id: 'approval-flow' },
+      query: { task_id: 'document-pipeline' },
+    });
+
+    expectProblem(unknown.response, 404);
+    expectProblem(duplicate.response, 400);
+  });
+});
+
+describe('GET /executions/{id}/transitions', () => {
+  it('lists the transitions in seq order with the Julep fields current, next and step_label', async () => {
+    const { record, rows } = storeWithHistory();
+
+    const { status, body } = await get<Page<TransitionView>>('GET /executions/{id}/transitions', {
+      pathParameters: { id: record.id },
+    });
+
+    expect(status).toBe(200);
+    expect(body.items.map((item) => [item.seq, item.type, item.from, item.to])).toEqual([
+      [1, 'init', null, 'queued'],
+      [2, 'start', 'queued', 'running'],
+      [3, 'step', 'running', 'running'],
+    ]);
+    expect(body.items[2]).toEqual({
+      id: rows[2]!.id,
+      execution_id: record.id,
+      seq: 3,
+      type: 'step',
+      from: 'running',
+      to: 'running',
+      step: { index: 0, name: 'extract' },
+      output: { pages: 3 },
+      metadata: {},
+      current: { workflow: 'document-pipeline', step: 0, scope_id: record.id },
+      next: { workflow: 'document-pipeline', step: 1, scope_id: record.id },
+      step_label: 'extract',
+      created_at: record.createdAt,
+      updated_at: record.createdAt,
+    });
+    expect(body.items[0]).toMatchObject({ current: { step: 0 }, step_label: null });
+    expect(body.next_cursor).toBeNull();
+  });
+
+  it('lists newest first with direction=desc and pages with limit and cursor', async () => {
+    const { record } = storeWithHistory();
+
+    const first = await get<Page<TransitionView>>('GET /executions/{id}/transitions', {
+      pathParameters: { id: record.id },
+      query: { direction: 'desc', limit: '2' },
+    });
+    const second = await get<Page<TransitionView>>('GET /executions/{id}/transitions', {
+      pathParameters: { id: record.id },
+      query: { direction: 'desc', limit: '2', cursor: first.body.next_cursor ?? '' },
+    });
+
+    expect(first.body.items.map((item) => item.seq)).toEqual([3, 2]);
+    expect(second.body.items.map((item) => item.seq)).toEqual([1]);
+    expect(second.body.next_cursor).toBeNull();
+  });
+
+  it("skips Julep's offset items", async () => {
+    const { record } = storeWithHistory();
+
+    const { body } = await get<Page<TransitionView>>('GET /executions/{id}/transitions', {
+      pathParameters: { id: record.id },
+      query: { offset: '1', scope_id: record.id },
+    });
+
+    expect(body.items.map((item) => item.seq)).toEqual([2, 3]);
+  });
+
+  it('answers 404 for an execution that does not exist and 400 for a malformed id or limit', async () => {
+    const unknown = await get('GET /executions/{id}/transitions', { pathParameters: { id: newExecutionId() } });
+    const malformed = await get('GET /executions/{id}/transitions', { pathParameters: { id: 'abc' } });
+    const badLimit = await get('GET /executions/{id}/transitions', { pathParameters: { id: newExecutionId() }, query: { limit: '101' } });
+
+    expectProblem(unknown.response, 404);
+    expectProblem(malformed.response, 400);
+    expectProblem(badLimit.response, 400);
+  });
+});
+
+describe('GET /executions/{id}/transitions/{transition_id}', () => {
+  it('returns one transition by its id', async () => {
+    const { record, rows } = storeWithHistory();
+
+    const { status, body } = await get<TransitionView>('GET /executions/{id}/transitions/{transition_id}', {
+      pathParameters: { id: record.id, transition_id: rows[1]!.id },
+    });
+
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ id: rows[1]!.id, seq: 2, type: 'start', step_label: 'extract' });
+  });
+
+  it('answers 404 for a well-formed transition id the execution does not have', async () => {
+    const { record } = storeWithHistory();
+    const pathFor = (transitionId: string) => ({ pathParameters: { id: record.id, transition_id: transitionId } });
+
+    const missingSeq = await get('GET /executions/{id}/transitions/{transition_id}', pathFor(newTransitionId(9)));
+    const sameSeqOtherId = await get('GET /executions/{id}/transitions/{transition_id}', pathFor(newTransitionId(2)));
+
+    expectProblem(missingSeq.response, 404);
+    expectProblem(sameSeqOtherId.response, 404);
+  });
+
+  it('answers 400 for a malformed transition id', async () => {
+    const { record } = storeWithHistory();
+
+    const { response } = await get('GET /executions/{id}/transitions/{transition_id}', {
+      pathParameters: { id: record.id, transition_id: 'first' },
+    });
+
+    const problem = expectProblem(response, 400);
+    expect(problem.errors?.[0]?.path).toBe('path.transition_id');
+  });
+});

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import {
+  LIMIT,
+  MAX_OFFSET,
+  bodyOf,
+  cancelBody,
+  changeStatusBody,
+  createBody,
+  executionIdOf,
+  executionListParams,
+  idempotencyKeyOf,
+  transitionListParams,
+  transitionSeqOf,
+} from '../../../lambdas/api/requests.js';
+import { ValidationError, type FieldError } from '../../../lambdas/domain/errors.js';
+import { newExecutionId, newTransitionId } from '../../../lambdas/domain/ids.js';
+
+/** The field errors `act` throws as a ValidationError. */
+function fieldErrors(act: () => unknown): readonly FieldError[] {
+  try {
+    act();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ValidationError);
+    return ((error as ValidationError).extensions.errors as FieldError[] | undefined) ?? [];
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('executionListParams', () => {
+  it('defaults to 20 items, newest first, with no filters', () => {
+    expect(executionListParams(undefined)).toEqual({ limit: LIMIT.default, direction: 'desc' });
+  });
+
+  it('reads every filter and paging parameter', () => {
+    const params = executionListParams({
+      limit: '100',
+      cursor: 'abc.def',
+      sort_by: 'created_at',
+      direction: 'asc',
+      status: 'completed',
+      task_id: 'approval-flow',
+      created_after: '2026-01-01',
+      created_before: '2026-01-02T00:00:00Z',
+    });
+
+    expect(params).toEqual({
+      limit: 100,
+      cursor: 'abc.def',
+      direction: 'asc',
+      status: 'succeeded',
+      taskId: 'approval-flow',
+      createdAfter: Date.parse('2026-01-01'),
+      createdBefore: Date.parse('2026-01-02T00:00:00Z'),
+    });
+  });
+
+  it('takes the task from the path and rejects it as a query parameter then', () => {
+    expect(executionListParams({}, 'document-pipeline')).toMatchObject({ taskId: 'document-pipeline' });
+    expect(fieldErrors(() => executionListParams({ task_id: 'x' }, 'document-pipeline'))).toEqual([
+      { path: 'query.task_id', message: 'is not a parameter of this route' },
+    ]);
+  });
+
+  it.each(['0', '101', '-1', '1.5', '1e2', ''])('rejects limit=%j', (limit) => {
+    expect(fieldErrors(() => executionListParams({ limit })).map((error) => error.path)).toEqual(['query.limit']);
+  });
+
+  it('accepts the limit bounds 1 and 100', () => {
+    expect(executionListParams({ limit: '1' }).limit).toBe(1);
+    expect(executionListParams({ limit: '100' }).limit).toBe(100);
+  });
+
+  it('collects every problem of the query at once', () => {
+    const errors = fieldErrors(() =>
+      executionListParams({ limit: '0', sort_by: 'name', status: 'paused', foo: '1', created_after: '2026-02-01', created_before: '2026-01-01' }),
+    );
+
+    expect(errors.map((error) => error.path).sort()).toEqual(
+      ['query.created_after', 'query.foo', 'query.limit', 'query.sort_by', 'query.status'].sort(),
+    );
+  });
+
+  it('bounds offset and refuses it together with a cursor', () => {
+    expect(executionListParams({ offset: String(MAX_OFFSET) }).offset).toBe(MAX_OFFSET);
+    expect(fieldErrors(() => executionListParams({ offset: String(MAX_OFFSET + 1) }))[0]?.path).toBe('query.offset');
+    expect(fieldErrors(() => executionListParams({ offset: '3', cursor: 'abc' }))[0]).toEqual({
+      path: 'query.offset',
+      message: 'cannot be combined with cursor',
+    });
+  });
+
+  it('treats offset=0 as no offset', () => {
+    expect(executionListParams({ offset: '0' })).toEqual({ limit: 20, direction: 'desc' });
+  });
+});
+
+describe('transitionListParams', () => {
+  it('defaults to seq order, oldest first', () => {
+    expect(transitionListParams(undefined)).toEqual({ limit: 20, direction: 'asc' });
+  });
+
+  it("accepts Julep's sort_by values and scope_id, and desc", () => {
+    expect(transitionListParams({ sort_by: 'updated_at', scope_id: 'x', direction: 'desc' })).toEqual({ limit: 20, direction: 'desc' });
+  });
+
+  it('rejects filters that belong to the executions list', () => {
+    expect(fieldErrors(() => transitionListParams({ status: 'running' }))[0]?.path).toBe('query.status');
+  });
+});
+
+describe('ids in paths', () => {
+  it('accepts execution ids the service issues and rejects anything else with a 400', () => {
+    const id = newExecutionId();
+
+    expect(executionIdOf(id)).toBe(id);
+    for (const bad of ['abc', id.toUpperCase(), '00000000-0000-4000-8000-000000000000', `${id}x`]) {
+      expect(() => executionIdOf(bad)).toThrow(ValidationError);
+    }
+  });
+
+  it('reads the seq a transition id carries and rejects malformed ids', () => {
+    expect(transitionSeqOf(newTransitionId(7))).toBe(7);
+    expect(fieldErrors(() => transitionSeqOf('seven'))).toEqual([{ path: 'path.transition_id', message: 'must be a transition id' }]);
+  });
+});
+
+describe('idempotencyKeyOf', () => {
+  it('returns the header when present and undefined when absent', () => {
+    expect(idempotencyKeyOf({ 'idempotency-key': 'order-42' })).toBe('order-42');
+    expect(idempotencyKeyOf({})).toBeUndefined();
+  });
+
+  it.each(['', 'has space', 'é', 'x'.repeat(256)])('rejects %j', (key) => {
+    expect(() => idempotencyKeyOf({ 'idempotency-key': key })).toThrow(ValidationError);
+  });
+});
+
+describe('bodies', () => {
+  it('requires a body where one is needed', () => {
+    expect(fieldErrors(() => bodyOf(createBody, undefined))).toEqual([{ path: '/', message: 'is required' }]);
+  });
+
+  it('reports a missing input as required', () => {
+    expect(fieldErrors(() => bodyOf(createBody, {}))).toEqual([{ path: '/input', message: 'is required' }]);
+  });
+
+  it('accepts only running and cancelled as PUT statuses', () => {
+    expect(bodyOf(changeStatusBody, { status: 'running', input: { a: 1 } })).toEqual({ status: 'running', input: { a: 1 } });
+    expect(bodyOf(changeStatusBody, { status: 'cancelled', reason: null })).toEqual({ status: 'cancelled', reason: null });
+    expect(() => bodyOf(changeStatusBody, { status: 'succeeded' })).toThrow(ValidationError);
+  });
+
+  it('rejects metadata that is not a small string map', () => {
+    const tooMany = Object.fromEntries(Array.from({ length: 17 }, (_, index) => [`k${index}`, 'v']));
+
+    expect(fieldErrors(() => bodyOf(createBody, { input: {}, metadata: { 'bad key': 'v' } }))[0]?.path).toMatch(/^\/metadata/);
+    expect(fieldErrors(() => bodyOf(createBody, { input: {}, metadata: tooMany }))[0]?.message).toBe('at most 16 keys');
+  });
+
+  it('accepts an empty cancel body object', () => {
+    expect(bodyOf(cancelBody, {})).toEqual({});
+  });
+});

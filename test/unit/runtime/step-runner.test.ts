@@ -1,0 +1,276 @@
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
+import { ExecutionEndedError } from '../../../lambdas/runtime/payload.js';
+import { resolveStep, runStep, type StepRunnerDeps } from '../../../lambdas/runtime/step-runner.js';
+import { repository } from '../../../lambdas/shared/dynamodb.js';
+import { FakeTable } from '../support/fake-dynamodb.js';
+import {
+  recordItem,
+  seed,
+  spyLogger,
+  storedPayload,
+  storedRecord,
+  storedRows,
+  transitionItem,
+  transitionRecord,
+  type SpyLogger,
+} from '../support/records.js';
+import { stepPayload, unitRecord, unitTask, type UnitTask } from '../support/unit-task.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+
+let table: FakeTable;
+let unit: UnitTask;
+let logger: SpyLogger;
+let deps: StepRunnerDeps;
+
+beforeEach(() => {
+  ddb.reset();
+  table = new FakeTable().install(ddb);
+  unit = unitTask();
+  logger = spyLogger();
+  deps = { repository, tasks: unit.tasks, logger };
+});
+
+/** A unit-task execution that has started and is at step 0 (init + start rows). */
+function runningAtFirstStep(): ExecutionRecord {
+  const record = unitRecord({ status: 'running', transitionCount: 2, startedAt: '2026-01-02T03:04:06.000Z' });
+  seed(table, record, [
+    transitionRecord(record),
+    transitionRecord(record, { seq: 2, type: 'start', from: 'queued', to: 'running', step: { index: 0, name: 'first' } }),
+  ]);
+  return record;
+}
+
+/** What a concurrent invocation that recorded step 0 first leaves in the table. */
+function recordFirstStepElsewhere(record: ExecutionRecord, output: unknown): void {
+  const advanced: ExecutionRecord = {
+    ...record,
+    transitionCount: 3,
+    stepsCompleted: 1,
+    stepIndex: 1,
+    stepName: 'approve',
+  };
+  table.put(recordItem(advanced));
+  table.put(
+    transitionItem(
+      record.tenant,
+      transitionRecord(record, {
+        seq: 3,
+        type: 'step',
+        from: 'running',
+        to: 'running',
+        step: { index: 0, name: 'first' },
+        currentStep: 0,
+        nextStep: 1,
+        output,
+      }),
+    ),
+  );
+}
+
+describe('runStep', () => {
+  it('records start and then the step in two transactions when step 0 runs on a queued execution', async () => {
+    const record = unitRecord();
+    seed(table, record, [transitionRecord(record)]);
+    unit.first.mockResolvedValue({ doubled: 4 });
+
+    const output = await runStep(deps, stepPayload(record, 0, { n: 2 }));
+
+    expect(output).toEqual({ doubled: 4 });
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
+    const written = ddb
+      .commandCalls(TransactWriteCommand)
+      .map((call) => call.args[0].input.TransactItems?.[1]?.Put?.Item?.type);
+    expect(written).toEqual(['start', 'step']);
+    const rows = storedRows(table, record);
+    expect(rows.map((row) => [row.seq, row.type, row.from, row.to])).toEqual([
+      [1, 'init', null, 'queued'],
+      [2, 'start', 'queued', 'running'],
+      [3, 'step', 'running', 'running'],
+    ]);
+    expect(rows[2]).toMatchObject({ step: { index: 0, name: 'first' }, current_step: 0, next_step: 1 });
+    expect(storedPayload(rows[2]?.output)).toEqual({ doubled: 4 });
+    expect(storedRecord(table, record)).toMatchObject({
+      status: 'running',
+      transition_count: 3,
+      steps_completed: 1,
+      step_index: 1,
+      step_name: 'approve',
+      started_at: expect.any(String),
+    });
+  });
+
+  it('runs the handler once with the step input and a context naming the execution and step', async () => {
+    const record = runningAtFirstStep();
+    unit.first.mockResolvedValue({ doubled: 4 });
+
+    await runStep(deps, stepPayload(record, 0, { n: 2 }, 1));
+
+    expect(unit.first).toHaveBeenCalledTimes(1);
+    expect(unit.first).toHaveBeenCalledWith(
+      { n: 2 },
+      expect.objectContaining({ executionId: record.id, taskId: 'unit-task', stepIndex: 0, stepName: 'first', attempt: 1 }),
+    );
+  });
+
+  it('writes only a step row (no start) for a step of an execution that is already running', async () => {
+    const record = runningAtFirstStep();
+    unit.first.mockResolvedValue({ doubled: 4 });
+
+    await runStep(deps, stepPayload(record, 0, { n: 2 }));
+
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    expect(storedRows(table, record).map((row) => row.type)).toEqual(['init', 'start', 'step']);
+  });
+
+  it('records a handler that returns nothing as a null output', async () => {
+    const record = runningAtFirstStep();
+    unit.first.mockResolvedValue(undefined);
+
+    const output = await runStep(deps, stepPayload(record, 0, { n: 2 }));
+
+    expect(output).toBeNull();
+    expect(storedPayload(storedRows(table, record)[2]?.output)).toBeNull();
+  });
+
+  it('returns the recorded output without running the handler again when the same step is retried after it was recorded', async () => {
+    const record = unitRecord();
+    seed(table, record, [transitionRecord(record)]);
+    unit.first.mockResolvedValueOnce({ doubled: 4 }).mockResolvedValue({ doubled: 'second run' });
+    await runStep(deps, stepPayload(record, 0, { n: 2 }));
+    ddb.resetHistory();
+
+    const retried = await runStep(deps, stepPayload(record, 0, { n: 2 }, 1));
+
+    expect(retried).toEqual({ doubled: 4 });
+    expect(unit.first).toHaveBeenCalledTimes(1);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(ddb).toHaveReceivedCommand(QueryCommand);
+    expect(storedRows(table, record)).toHaveLength(3);
+    expect(storedRecord(table, record)).toMatchObject({ transition_count: 3 });
+  });
+
+  it('re-reads after losing the race to record the step and returns the winner\'s output, writing no second row', async () => {
+    const record = runningAtFirstStep();
+    unit.first.mockResolvedValue({ from: 'this invocation' });
+    table.beforeNextTransaction(() => recordFirstStepElsewhere(record, { from: 'the other invocation' }));
+
+    const output = await runStep(deps, stepPayload(record, 0, { n: 2 }));
+
+    expect(output).toEqual({ from: 'the other invocation' });
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    expect(ddb).toHaveReceivedCommandTimes(GetCommand, 2);
+    const rows = storedRows(table, record);
+    expect(rows.filter((row) => row.type === 'step')).toHaveLength(1);
+    expect(storedRecord(table, record)).toMatchObject({ transition_count: 3, steps_completed: 1 });
+  });
+
+  it('continues with the step after losing the race to start the execution, leaving exactly one start row', async () => {
+    const record = unitRecord();
+    seed(table, record, [transitionRecord(record)]);
+    unit.first.mockResolvedValue({ doubled: 4 });
+    table.beforeNextTransaction(() => {
+      const started: ExecutionRecord = { ...record, status: 'running', transitionCount: 2, startedAt: record.createdAt };
+      seed(table, started, [
+        transitionRecord(record, { seq: 2, type: 'start', from: 'queued', to: 'running', step: { index: 0, name: 'first' } }),
+      ]);
+    });
+
+    const output = await runStep(deps, stepPayload(record, 0, { n: 2 }));
+
+    expect(output).toEqual({ doubled: 4 });
+    expect(storedRows(table, record).map((row) => row.type)).toEqual(['init', 'start', 'step']);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'running', transition_count: 3 });
+  });
+
+  it('refuses to run a step of a cancelled execution: ExecutionEnded, handler not run, nothing written', async () => {
+    const record = unitRecord({ status: 'cancelled', transitionCount: 2, completedAt: '2026-01-02T04:00:00.000Z' });
+    seed(table, record, [transitionRecord(record)]);
+
+    const run = runStep(deps, stepPayload(record, 0, { n: 2 }));
+
+    await expect(run).rejects.toBeInstanceOf(ExecutionEndedError);
+    await expect(run).rejects.toMatchObject({ name: 'ExecutionEnded' });
+    expect(unit.first).not.toHaveBeenCalled();
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('ends with ExecutionEnded and records no step when the execution is cancelled while the handler runs', async () => {
+    const record = runningAtFirstStep();
+    unit.first.mockImplementation(() => {
+      table.put(recordItem({ ...record, status: 'cancelled', transitionCount: 3, completedAt: record.createdAt }));
+      return { doubled: 4 };
+    });
+
+    await expect(runStep(deps, stepPayload(record, 0, { n: 2 }))).rejects.toBeInstanceOf(ExecutionEndedError);
+
+    expect(unit.first).toHaveBeenCalledTimes(1);
+    expect(storedRows(table, record).map((row) => row.type)).toEqual(['init', 'start']);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('does not fail the step when a progress report cannot be stored', async () => {
+    const record = runningAtFirstStep();
+    ddb.on(UpdateCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    unit.first.mockImplementation(async (_input, context) => {
+      await context.reportProgress(0.5, 'half way');
+      return { doubled: 4 };
+    });
+
+    const output = await runStep(deps, stepPayload(record, 0, { n: 2 }));
+
+    expect(output).toEqual({ doubled: 4 });
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(logger.warn).toHaveBeenCalledWith('progress update failed', expect.anything());
+    expect(storedRows(table, record).map((row) => row.type)).toEqual(['init', 'start', 'step']);
+  });
+
+  it('stores progress clamped to 0..1 with the message cut to 200 characters, only while the step is current', async () => {
+    const record = runningAtFirstStep();
+    let stored: unknown;
+    unit.first.mockImplementation(async (_input, context) => {
+      await context.reportProgress(1.7, 'x'.repeat(300));
+      stored = storedRecord(table, record);
+      return { doubled: 4 };
+    });
+
+    await runStep(deps, stepPayload(record, 0, { n: 2 }));
+
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      ConditionExpression: '#status = :running AND step_index = :i',
+      ExpressionAttributeValues: expect.objectContaining({ ':f': 1, ':i': 0, ':m': 'x'.repeat(200) }),
+    });
+    expect(stored).toMatchObject({ step_fraction: 1, progress_message: 'x'.repeat(200) });
+    expect(storedRecord(table, record)).toMatchObject({ step_fraction: 0 });
+    expect(storedRecord(table, record).progress_message).toBeUndefined();
+  });
+
+  it('lets a failing handler fail the attempt without recording a step', async () => {
+    const record = runningAtFirstStep();
+    unit.first.mockRejectedValue(new Error('upstream refused'));
+
+    await expect(runStep(deps, stepPayload(record, 0, { n: 2 }))).rejects.toThrow('upstream refused');
+
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'running', steps_completed: 0 });
+  });
+});
+
+describe('resolveStep', () => {
+  it('names a deployment error when the payload points at a wait step or an unknown task', () => {
+    const record = unitRecord();
+
+    expect(() => resolveStep(unit.tasks, stepPayload(record, 1, {}))).toThrow(/No Lambda step 1 in task unit-task/);
+    expect(() => resolveStep(unit.tasks, { ...stepPayload(record, 0, {}), task_id: 'gone' })).toThrow(/redeploy/);
+  });
+
+  it('finds the Lambda step a payload names', () => {
+    const { task, step } = resolveStep(unit.tasks, stepPayload(unitRecord(), 2, {}));
+
+    expect(task.id).toBe('unit-task');
+    expect(step.name).toBe('last');
+  });
+});

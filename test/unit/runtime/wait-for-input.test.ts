@@ -1,0 +1,139 @@
+import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
+import { ExecutionEndedError } from '../../../lambdas/runtime/payload.js';
+import { beginWait, type WaitDeps } from '../../../lambdas/runtime/wait-for-input.js';
+import { repository } from '../../../lambdas/shared/dynamodb.js';
+import { FakeTable } from '../support/fake-dynamodb.js';
+import { seed, spyLogger, storedPayload, storedRecord, storedRows, transitionRecord } from '../support/records.js';
+import { unitRecord, unitTask, waitPayload } from '../support/unit-task.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+
+let table: FakeTable;
+let deps: WaitDeps;
+
+beforeEach(() => {
+  ddb.reset();
+  table = new FakeTable().install(ddb);
+  deps = { repository, tasks: unitTask().tasks, logger: spyLogger() };
+});
+
+/** A unit-task execution whose first step is recorded, so the wait at index 1 is next. */
+function runningBeforeWait(): ExecutionRecord {
+  const record = unitRecord({
+    status: 'running',
+    transitionCount: 3,
+    stepsCompleted: 1,
+    stepIndex: 1,
+    stepName: 'approve',
+    startedAt: '2026-01-02T03:04:06.000Z',
+  });
+  seed(table, record, [
+    transitionRecord(record),
+    transitionRecord(record, { seq: 2, type: 'start', from: 'queued', to: 'running', step: { index: 0, name: 'first' } }),
+    transitionRecord(record, { seq: 3, type: 'step', from: 'running', to: 'running', step: { index: 0, name: 'first' }, output: { doubled: 4 } }),
+  ]);
+  return record;
+}
+
+describe('beginWait', () => {
+  it('stores the task token on the record with one wait transition to awaiting_input', async () => {
+    const record = runningBeforeWait();
+
+    await beginWait(deps, waitPayload(record, 1, 'token-1', { doubled: 4 }));
+
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    expect(storedRecord(table, record)).toMatchObject({
+      status: 'awaiting_input',
+      wait_token: 'token-1',
+      transition_count: 4,
+      step_index: 1,
+      step_name: 'approve',
+      status_key: `T#${record.tenant}#STATUS#awaiting_input`,
+    });
+    const wait = storedRows(table, record)[3];
+    expect(wait).toMatchObject({ seq: 4, type: 'wait', from: 'running', to: 'awaiting_input', step: { index: 1, name: 'approve' } });
+    expect(storedPayload(wait?.output)).toEqual({ prompt: 'Approve?', input: { doubled: 4 }, timeout_seconds: 3600 });
+  });
+
+  it('keeps the token out of the transition row', async () => {
+    const record = runningBeforeWait();
+
+    await beginWait(deps, waitPayload(record, 1, 'secret-token-value'));
+
+    expect(JSON.stringify(storedRows(table, record))).not.toContain('secret-token-value');
+  });
+
+  it('only replaces the token when the same wait is invoked again with a new token', async () => {
+    const record = runningBeforeWait();
+    await beginWait(deps, waitPayload(record, 1, 'token-1'));
+    ddb.resetHistory();
+
+    await beginWait(deps, waitPayload(record, 1, 'token-2'));
+
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      UpdateExpression: 'SET wait_token = :token',
+      ExpressionAttributeValues: { ':token': 'token-2', ':waiting': 'awaiting_input', ':i': 1 },
+    });
+    expect(storedRecord(table, record)).toMatchObject({ wait_token: 'token-2', transition_count: 4, status: 'awaiting_input' });
+    expect(storedRows(table, record)).toHaveLength(4);
+  });
+
+  it('writes nothing when the same wait is invoked again with the token it already stored', async () => {
+    const record = runningBeforeWait();
+    await beginWait(deps, waitPayload(record, 1, 'token-1'));
+    ddb.resetHistory();
+
+    await beginWait(deps, waitPayload(record, 1, 'token-1'));
+
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('starts a queued execution whose first step is a wait, then waits (start and wait rows)', async () => {
+    const record = unitRecord({ taskId: 'wait-first', stepName: 'gate', totalSteps: 2, input: {} });
+    seed(table, record, [transitionRecord(record)]);
+
+    await beginWait(deps, waitPayload(record, 0, 'token-1', {}));
+
+    expect(storedRows(table, record).map((row) => [row.type, row.from, row.to])).toEqual([
+      ['init', null, 'queued'],
+      ['start', 'queued', 'running'],
+      ['wait', 'running', 'awaiting_input'],
+    ]);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'awaiting_input', wait_token: 'token-1', transition_count: 3 });
+  });
+
+  it('refuses to wait for a cancelled execution and writes nothing', async () => {
+    const record = unitRecord({ status: 'cancelled', transitionCount: 2, stepIndex: 1, stepName: 'approve' });
+    seed(table, record, [transitionRecord(record)]);
+
+    await expect(beginWait(deps, waitPayload(record, 1, 'token-1'))).rejects.toBeInstanceOf(ExecutionEndedError);
+
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('ends with ExecutionEnded, writing no wait, when the execution is cancelled between its read and the wait write', async () => {
+    const record = runningBeforeWait();
+    table.beforeNextTransaction(() =>
+      seed(table, { ...record, status: 'cancelled', transitionCount: 4, completedAt: '2026-01-02T04:00:00.000Z' }),
+    );
+
+    await expect(beginWait(deps, waitPayload(record, 1, 'token-1'))).rejects.toBeInstanceOf(ExecutionEndedError);
+
+    expect(storedRecord(table, record)).toMatchObject({ status: 'cancelled' });
+    expect(storedRecord(table, record).wait_token).toBeUndefined();
+    expect(storedRows(table, record).map((row) => row.type)).not.toContain('wait');
+  });
+
+  it('names a deployment error when the payload points at a Lambda step', async () => {
+    const record = runningBeforeWait();
+
+    await expect(beginWait(deps, waitPayload(record, 0, 'token-1'))).rejects.toThrow(/No wait step 0 in task unit-task/);
+  });
+});

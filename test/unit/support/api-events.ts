@@ -1,0 +1,110 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { expect } from 'vitest';
+import type { ProblemDetails } from '../../../lambdas/domain/errors.js';
+
+/** Host the test requests reach the API at. */
+export const API_DOMAIN = 'api.example.com';
+export const API_BASE_URL = `https://${API_DOMAIN}`;
+
+/** What a test request sets; everything else gets API Gateway's usual values. */
+export interface RequestOptions {
+  readonly pathParameters?: Record<string, string>;
+  readonly query?: Record<string, string>;
+  /** A string is sent as is; anything else as its JSON text. */
+  readonly body?: unknown;
+  /** Lower-case names, as API Gateway delivers them. `content-type: application/json` is added with a body. */
+  readonly headers?: Record<string, string>;
+  /** The path of a `$default` request (other routes derive it from the route key). */
+  readonly rawPath?: string;
+  readonly method?: string;
+}
+
+/** An API Gateway HTTP API (payload format 2.0) event for `routeKey`, e.g. `GET /executions/{id}`. */
+export function apiEvent(routeKey: string, options: RequestOptions = {}): APIGatewayProxyEventV2 {
+  const [routeMethod, template] = routeKey === '$default' ? [options.method ?? 'GET', options.rawPath ?? '/'] : routeKey.split(' ');
+  const method = options.method ?? routeMethod ?? 'GET';
+  const rawPath = (template ?? '/').replace(/\{(\w+)\}/g, (_match, name: string) => options.pathParameters?.[name] ?? `{${name}}`);
+  const body =
+    options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  const query = options.query;
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath,
+    rawQueryString: query ? new URLSearchParams(query).toString() : '',
+    headers: {
+      host: API_DOMAIN,
+      'x-forwarded-proto': 'https',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...options.headers,
+    },
+    ...(query ? { queryStringParameters: query } : {}),
+    ...(options.pathParameters ? { pathParameters: options.pathParameters } : {}),
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abc123',
+      domainName: API_DOMAIN,
+      domainPrefix: 'api',
+      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'vitest' },
+      requestId: 'request-1',
+      routeKey,
+      stage: '$default',
+      time: '02/Jan/2026:03:04:05 +0000',
+      timeEpoch: 1_767_323_045_000,
+    },
+    ...(body === undefined ? {} : { body }),
+    isBase64Encoded: false,
+  };
+}
+
+/** A minimal Lambda context. */
+export function lambdaContext(): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'api-test',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:api-test',
+    memoryLimitInMB: '256',
+    awsRequestId: 'aws-request-1',
+    logGroupName: '/aws/lambda/api-test',
+    logStreamName: 'stream',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** A response with its body parsed. */
+export interface ParsedResponse<T> {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | number | boolean>>;
+  readonly body: T;
+  readonly raw: string;
+}
+
+/** Parses a handler's response; the body is JSON in every response of this API. */
+export function parse<T>(response: APIGatewayProxyStructuredResultV2): ParsedResponse<T> {
+  const raw = response.body ?? '';
+  return {
+    status: response.statusCode ?? 200,
+    headers: response.headers ?? {},
+    body: (raw === '' ? undefined : JSON.parse(raw)) as T,
+    raw,
+  };
+}
+
+/** Asserts an RFC 9457 problem response with `status` and no internals, and returns the problem. */
+export function expectProblem(response: APIGatewayProxyStructuredResultV2, status: number): ProblemDetails {
+  const parsed = parse<ProblemDetails>(response);
+  expect(parsed.status).toBe(status);
+  expect(parsed.headers['content-type']).toBe('application/problem+json');
+  expect(parsed.body).toMatchObject({
+    type: expect.stringMatching(/^\/problems\/[a-z-]+$/),
+    title: expect.any(String),
+    status,
+    detail: expect.any(String),
+  });
+  expect(parsed.raw).not.toMatch(/\bat .+\.(ts|js):\d+|node_modules|stack/i);
+  return parsed.body;
+}

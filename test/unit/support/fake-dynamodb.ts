@@ -1,0 +1,312 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DeleteCommandInput,
+  type DynamoDBDocumentClient,
+  type GetCommandInput,
+  type GetCommandOutput,
+  type PutCommandInput,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+  type TransactWriteCommandInput,
+  type TransactWriteCommandOutput,
+  type UpdateCommandInput,
+  type UpdateCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+
+/** A stored item, as the document client sees it (native JS values). */
+export type Item = Record<string, unknown>;
+type Names = Record<string, string> | undefined;
+type Values = Record<string, unknown> | undefined;
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+const metadata = { httpStatusCode: 200 };
+
+/** Index name → partition key attribute; every index sorts by `id` (mirrors the table's GSIs). */
+const INDEX_PARTITION_KEYS: Readonly<Record<string, string>> = {
+  'by-tenant': 'tenant_key',
+  'by-task': 'task_key',
+  'by-status': 'status_key',
+};
+
+function keyOf(pk: unknown, sk: unknown): string {
+  return `${String(pk)}\u0000${String(sk)}`;
+}
+
+/** Drops `undefined` members like the document client's `removeUndefinedValues`. */
+function clean(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value;
+  if (Array.isArray(value)) return value.map(clean);
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, member]) => member !== undefined)
+      .map(([name, member]) => [name, clean(member)]),
+  );
+}
+
+function copy<T>(value: T): T {
+  return structuredClone(value);
+}
+
+function pathOf(token: string, names: Names): string[] {
+  return token.split('.').map((part) => {
+    if (!part.startsWith('#')) return part;
+    const name = names?.[part];
+    if (name === undefined) throw new Error(`FakeDynamoDB: no ExpressionAttributeNames entry for ${part}`);
+    return name;
+  });
+}
+
+function read(item: Item | undefined, path: readonly string[]): unknown {
+  let current: unknown = item;
+  for (const part of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+function operand(token: string, item: Item | undefined, names: Names, values: Values): unknown {
+  if (token.startsWith(':')) {
+    if (!values || !(token in values)) throw new Error(`FakeDynamoDB: no ExpressionAttributeValues entry for ${token}`);
+    return values[token];
+  }
+  return read(item, pathOf(token, names));
+}
+
+function splitAnd(expression: string): string[] {
+  const parts = expression.trim().split(/\s+AND\s+/);
+  const clauses: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (/\sBETWEEN\s+\S+$/.test(part) && i + 1 < parts.length) {
+      clauses.push(`${part} AND ${parts[++i]!}`);
+    } else {
+      clauses.push(part);
+    }
+  }
+  return clauses;
+}
+
+/** Evaluates the subset of DynamoDB condition syntax the repository uses (conjunctions only). */
+export function evaluate(expression: string | undefined, item: Item | undefined, names: Names, values: Values): boolean {
+  if (!expression) return true;
+  return splitAnd(expression).every((clause) => {
+    let match = /^attribute_not_exists\(\s*(\S+)\s*\)$/.exec(clause);
+    if (match) return read(item, pathOf(match[1]!, names)) === undefined;
+    match = /^attribute_exists\(\s*(\S+)\s*\)$/.exec(clause);
+    if (match) return read(item, pathOf(match[1]!, names)) !== undefined;
+    match = /^begins_with\(\s*(\S+)\s*,\s*(\S+)\s*\)$/.exec(clause);
+    if (match) {
+      const value = operand(match[1]!, item, names, values);
+      const prefix = operand(match[2]!, item, names, values);
+      return typeof value === 'string' && typeof prefix === 'string' && value.startsWith(prefix);
+    }
+    match = /^(\S+)\s+BETWEEN\s+(\S+)\s+AND\s+(\S+)$/.exec(clause);
+    if (match) {
+      const value = operand(match[1]!, item, names, values);
+      const low = operand(match[2]!, item, names, values);
+      const high = operand(match[3]!, item, names, values);
+      return typeof value === 'string' && typeof low === 'string' && typeof high === 'string' && value >= low && value <= high;
+    }
+    match = /^(\S+)\s*=\s*(\S+)$/.exec(clause);
+    if (match) {
+      const left = operand(match[1]!, item, names, values);
+      return left !== undefined && left === operand(match[2]!, item, names, values);
+    }
+    throw new Error(`FakeDynamoDB cannot evaluate "${clause}"`);
+  });
+}
+
+/** Applies `SET a = :a, b = :b REMOVE c, d` to a copy of `item`. */
+function applyUpdate(item: Item, expression: string, names: Names, values: Values): Item {
+  const match = /^SET\s+(.+?)(?:\s+REMOVE\s+(.+))?$/.exec(expression.trim());
+  if (!match) throw new Error(`FakeDynamoDB cannot apply "${expression}"`);
+  const next: Item = copy(item);
+  for (const assignment of match[1]!.split(',')) {
+    const [target, source] = assignment.split('=').map((part) => part.trim());
+    if (!target || !source) throw new Error(`FakeDynamoDB cannot apply "${assignment}"`);
+    const path = pathOf(target, names);
+    if (path.length !== 1) throw new Error('FakeDynamoDB only sets top-level attributes');
+    const value = operand(source, item, names, values);
+    if (value === undefined) throw new Error(`FakeDynamoDB: ${source} has no value (DynamoDB rejects this)`);
+    next[path[0]!] = clean(copy(value));
+  }
+  for (const removed of match[2]?.split(',') ?? []) {
+    const path = pathOf(removed.trim(), names);
+    delete next[path[0]!];
+  }
+  return next;
+}
+
+function transactionCanceled(codes: readonly string[]): TransactionCanceledException {
+  return new TransactionCanceledException({
+    message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes.join(', ')}]`,
+    $metadata: { httpStatusCode: 400 },
+    CancellationReasons: codes.map((code) =>
+      code === 'None' ? { Code: 'None' } : { Code: code, Message: 'The conditional request failed' },
+    ),
+  });
+}
+
+/**
+ * An in-memory table that answers the document client's Get, Put, Update, Delete, Query and
+ * TransactWrite commands with DynamoDB's semantics for what the repository uses: conditions are
+ * evaluated, a transaction applies all or nothing and is cancelled with per-item reasons, a Query
+ * applies `Limit` before its filter and pages with `LastEvaluatedKey`.
+ */
+export class FakeTable {
+  private readonly items = new Map<string, Item>();
+  private readonly beforeTransactHooks: Array<(input: TransactWriteCommandInput) => void> = [];
+
+  /** Answers the stub's commands from this table (call again after `stub.reset()`). */
+  install(stub: AwsClientStub<DynamoDBDocumentClient>): this {
+    stub.on(GetCommand).callsFake(async (input: GetCommandInput) => this.get(input));
+    stub.on(PutCommand).callsFake(async (input: PutCommandInput) => this.putCommand(input));
+    stub.on(UpdateCommand).callsFake(async (input: UpdateCommandInput) => this.update(input));
+    stub.on(DeleteCommand).callsFake(async (input: DeleteCommandInput) => this.deleteCommand(input));
+    stub.on(QueryCommand).callsFake(async (input: QueryCommandInput) => this.query(input));
+    stub.on(TransactWriteCommand).callsFake(async (input: TransactWriteCommandInput) => this.transact(input));
+    return this;
+  }
+
+  /**
+   * Runs `hook` once, just before the next transaction is evaluated: a concurrent writer that
+   * changes the table between this writer's read and its write.
+   */
+  beforeNextTransaction(hook: (input: TransactWriteCommandInput) => void): void {
+    this.beforeTransactHooks.push(hook);
+  }
+
+  /** Stores an item as is (arrangement). */
+  put(item: Item): void {
+    this.items.set(keyOf(item.pk, item.sk), clean(copy(item)) as Item);
+  }
+
+  /** The stored item, if any. */
+  item(pk: string, sk: string): Item | undefined {
+    const found = this.items.get(keyOf(pk, sk));
+    return found ? copy(found) : undefined;
+  }
+
+  /** Every item of a partition, by sort key. */
+  partition(pk: string): Item[] {
+    return [...this.items.values()]
+      .filter((item) => item.pk === pk)
+      .sort((a, b) => (String(a.sk) < String(b.sk) ? -1 : 1))
+      .map(copy);
+  }
+
+  private async get(input: GetCommandInput): Promise<GetCommandOutput> {
+    const key = input.Key ?? {};
+    const found = this.items.get(keyOf(key.pk, key.sk));
+    return { $metadata: metadata, ...(found ? { Item: copy(found) } : {}) };
+  }
+
+  private async putCommand(input: PutCommandInput) {
+    const item = input.Item ?? {};
+    const existing = this.items.get(keyOf(item.pk, item.sk));
+    if (!evaluate(input.ConditionExpression, existing, input.ExpressionAttributeNames, input.ExpressionAttributeValues)) {
+      throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { httpStatusCode: 400 } });
+    }
+    this.put(item);
+    return { $metadata: metadata };
+  }
+
+  private async deleteCommand(input: DeleteCommandInput) {
+    const key = input.Key ?? {};
+    this.items.delete(keyOf(key.pk, key.sk));
+    return { $metadata: metadata };
+  }
+
+  private async update(input: UpdateCommandInput): Promise<UpdateCommandOutput> {
+    const key = input.Key ?? {};
+    const existing = this.items.get(keyOf(key.pk, key.sk));
+    if (!evaluate(input.ConditionExpression, existing, input.ExpressionAttributeNames, input.ExpressionAttributeValues)) {
+      throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { httpStatusCode: 400 } });
+    }
+    const next = applyUpdate(existing ?? { ...key }, input.UpdateExpression ?? '', input.ExpressionAttributeNames, input.ExpressionAttributeValues);
+    this.items.set(keyOf(key.pk, key.sk), next);
+    return { $metadata: metadata };
+  }
+
+  private async transact(input: TransactWriteCommandInput): Promise<TransactWriteCommandOutput> {
+    this.beforeTransactHooks.shift()?.(input);
+    const actions = input.TransactItems ?? [];
+    const codes = actions.map((action) => (this.passes(action) ? 'None' : 'ConditionalCheckFailed'));
+    if (codes.some((code) => code !== 'None')) throw transactionCanceled(codes);
+    for (const action of actions) {
+      if (action.Put) this.put(action.Put.Item ?? {});
+      if (action.Update) {
+        const key = action.Update.Key ?? {};
+        const existing = this.items.get(keyOf(key.pk, key.sk)) ?? { ...key };
+        const { UpdateExpression, ExpressionAttributeNames, ExpressionAttributeValues } = action.Update;
+        this.items.set(keyOf(key.pk, key.sk), applyUpdate(existing, UpdateExpression ?? '', ExpressionAttributeNames, ExpressionAttributeValues));
+      }
+      if (action.Delete) {
+        const key = action.Delete.Key ?? {};
+        this.items.delete(keyOf(key.pk, key.sk));
+      }
+    }
+    return { $metadata: metadata };
+  }
+
+  private passes(action: TransactItem): boolean {
+    const target = action.Put ?? action.Update ?? action.Delete ?? action.ConditionCheck;
+    if (!target) throw new Error('FakeDynamoDB: empty transaction item');
+    const key = action.Put ? action.Put.Item ?? {} : (action.Update ?? action.Delete ?? action.ConditionCheck)!.Key ?? {};
+    const existing = this.items.get(keyOf(key.pk, key.sk));
+    return evaluate(target.ConditionExpression, existing, target.ExpressionAttributeNames, target.ExpressionAttributeValues);
+  }
+
+  private async query(input: QueryCommandInput): Promise<QueryCommandOutput> {
+    const indexKey = input.IndexName === undefined ? undefined : INDEX_PARTITION_KEYS[input.IndexName];
+    if (input.IndexName !== undefined && indexKey === undefined) throw new Error(`FakeDynamoDB: no index ${input.IndexName}`);
+    const sortKey = indexKey === undefined ? 'sk' : 'id';
+    const names = input.ExpressionAttributeNames;
+    const values = input.ExpressionAttributeValues;
+    const matching = [...this.items.values()]
+      .filter((item) => indexKey === undefined || item[indexKey] !== undefined)
+      .filter((item) => evaluate(input.KeyConditionExpression, item, names, values))
+      .sort((a, b) => {
+        const left = `${String(a[sortKey])}\u0000${String(a.pk)}`;
+        const right = `${String(b[sortKey])}\u0000${String(b.pk)}`;
+        return left < right ? -1 : left > right ? 1 : 0;
+      });
+    if (input.ScanIndexForward === false) matching.reverse();
+
+    let start = 0;
+    if (input.ExclusiveStartKey) {
+      const after = input.ExclusiveStartKey;
+      const position = matching.findIndex((item) => item.pk === after.pk && item.sk === after.sk);
+      if (position < 0) throw new Error('FakeDynamoDB: ExclusiveStartKey names no item');
+      start = position + 1;
+    }
+    const limit = input.Limit ?? Number.POSITIVE_INFINITY;
+    const evaluated = matching.slice(start, start + limit);
+    const more = start + evaluated.length < matching.length;
+    const last = evaluated.at(-1);
+    const lastKey =
+      more && last
+        ? {
+            pk: last.pk,
+            sk: last.sk,
+            ...(indexKey === undefined ? {} : { [indexKey]: last[indexKey], id: last.id }),
+          }
+        : undefined;
+    const items = evaluated.filter((item) => evaluate(input.FilterExpression, item, names, values)).map(copy);
+    return {
+      $metadata: metadata,
+      Items: items,
+      Count: items.length,
+      ScannedCount: evaluated.length,
+      ...(lastKey ? { LastEvaluatedKey: lastKey } : {}),
+    };
+  }
+}
