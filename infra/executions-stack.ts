@@ -2,7 +2,7 @@ import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-c
 import type { Construct } from 'constructs';
 import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
 import { TASKS } from '../lambdas/tasks/registry.js';
-import { ExecutionsApi } from './constructs/executions-api.js';
+import { ExecutionsApi, type ApiAuth } from './constructs/executions-api.js';
 import { ExecutionsTable } from './constructs/executions-table.js';
 import { StatusEvents } from './constructs/status-events.js';
 import { TaskRuntime } from './constructs/task-runtime.js';
@@ -19,6 +19,11 @@ export interface ExecutionsStackProps extends StackProps {
    * @default 90
    */
   readonly retentionDays?: number;
+  /**
+   * How callers authenticate: bearer API keys mapped to tenants, or AWS IAM (SigV4).
+   * @default 'api-key'
+   */
+  readonly auth?: ApiAuth;
   /**
    * What happens to the table when the stack is deleted.
    * @default RemovalPolicy.RETAIN
@@ -53,6 +58,7 @@ export class ExecutionsStack extends Stack {
     const { httpApi } = new ExecutionsApi(this, 'Api', {
       table,
       stateMachines: runtime.stateMachines,
+      auth: props.auth ?? 'api-key',
       stateMachineArnPrefix: `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`,
       environment,
     });

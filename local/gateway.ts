@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { LambdaHost } from './lambda-host.js';
-import type { LocalRoute } from './template.js';
+import type { LocalAuthorizer, LocalRoute } from './template.js';
 
 /** API Gateway's own payload limit for HTTP APIs. */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -16,6 +16,7 @@ interface CompiledRoute {
   /** Literal segments: more specific routes win, as in API Gateway. */
   readonly literals: number;
   readonly functionArn: string;
+  readonly authorizer?: LocalAuthorizer;
 }
 
 function compile(route: LocalRoute): CompiledRoute {
@@ -39,7 +40,15 @@ function compile(route: LocalRoute): CompiledRoute {
       return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     })
     .join('/');
-  return { routeKey: route.routeKey, method: method!, pattern: new RegExp(`^${source}$`), params, literals, functionArn: route.functionArn };
+  return {
+    routeKey: route.routeKey,
+    method: method!,
+    pattern: new RegExp(`^${source}$`),
+    params,
+    literals,
+    functionArn: route.functionArn,
+    ...(route.authorizer ? { authorizer: route.authorizer } : {}),
+  };
 }
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -53,7 +62,9 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
  */
 export class LocalGateway {
   private readonly routes: readonly CompiledRoute[];
-  private readonly fallback?: string;
+  private readonly fallback?: CompiledRoute;
+  /** Authorizer verdicts by authorizer and identity, for their TTL, as API Gateway caches them. */
+  private readonly verdicts = new Map<string, { readonly expires: number; readonly context?: Record<string, unknown> }>();
 
   constructor(
     routes: readonly LocalRoute[],
@@ -61,7 +72,8 @@ export class LocalGateway {
     private readonly log: (message: string) => void = () => undefined,
   ) {
     this.routes = routes.filter((route) => route.routeKey !== '$default').map(compile);
-    this.fallback = routes.find((route) => route.routeKey === '$default')?.functionArn;
+    const fallback = routes.find((route) => route.routeKey === '$default');
+    if (fallback) this.fallback = compile(fallback);
   }
 
   private match(method: string, path: string) {
@@ -75,7 +87,7 @@ export class LocalGateway {
     const pathParameters = Object.fromEntries(
       best.route.params.map((name, index) => [name, decodeURIComponent(best.match![index + 1]!)]),
     );
-    return { routeKey: best.route.routeKey, functionArn: best.route.functionArn, pathParameters };
+    return { route: best.route, pathParameters };
   }
 
   /** Node HTTP request listener. */
@@ -108,7 +120,7 @@ export class LocalGateway {
       rawPath = url.pathname;
     }
     const matched = this.match(method, url.pathname);
-    const target = matched ?? (this.fallback ? { routeKey: '$default', functionArn: this.fallback, pathParameters: undefined } : undefined);
+    const target = matched ?? (this.fallback ? { route: this.fallback, pathParameters: undefined } : undefined);
     if (!target) {
       send(res, 404, JSON.stringify({ message: 'Not Found' }));
       return;
@@ -126,7 +138,7 @@ export class LocalGateway {
     const now = new Date();
     const event: APIGatewayProxyEventV2 = {
       version: '2.0',
-      routeKey: target.routeKey,
+      routeKey: target.route.routeKey,
       rawPath,
       rawQueryString: url.search.slice(1),
       headers,
@@ -146,7 +158,7 @@ export class LocalGateway {
           userAgent: headers['user-agent'] ?? '',
         },
         requestId: randomUUID(),
-        routeKey: target.routeKey,
+        routeKey: target.route.routeKey,
         stage: '$default',
         time: now.toUTCString(),
         timeEpoch: now.getTime(),
@@ -154,15 +166,58 @@ export class LocalGateway {
       ...(body.length > 0 ? { body: textual ? body.toString('utf8') : body.toString('base64') } : {}),
       isBase64Encoded: !textual,
     };
+    if (target.route.authorizer) {
+      const verdict = await this.authorize(target.route.authorizer, event, method);
+      if (verdict.status) {
+        send(res, verdict.status, JSON.stringify({ message: verdict.status === 401 ? 'Unauthorized' : 'Forbidden' }));
+        return;
+      }
+      (event.requestContext as { authorizer?: unknown }).authorizer = { lambda: verdict.context ?? {} };
+    }
     let result: unknown;
     try {
-      result = await this.lambdas.invoke(target.functionArn, event);
+      result = await this.lambdas.invoke(target.route.functionArn, event);
     } catch (error) {
-      this.log(`function error on ${target.routeKey}: ${error instanceof Error ? error.message : String(error)}`);
+      this.log(`function error on ${target.route.routeKey}: ${error instanceof Error ? error.message : String(error)}`);
       send(res, 500, JSON.stringify({ message: 'Internal Server Error' }));
       return;
     }
     this.write(res, result);
+  }
+
+  /**
+   * Runs a Lambda REQUEST authorizer as API Gateway does: 401 without the identity source (the
+   * authorizer is not called), cached verdicts per identity for the TTL, 403 when it refuses.
+   */
+  private async authorize(
+    authorizer: LocalAuthorizer,
+    event: APIGatewayProxyEventV2,
+    method: string,
+  ): Promise<{ status?: 401 | 403; context?: Record<string, unknown> }> {
+    const identity = authorizer.identitySource.map((source) => {
+      const header = /^\$request\.header\.(.+)$/.exec(source)?.[1];
+      const query = /^\$request\.querystring\.(.+)$/.exec(source)?.[1];
+      return header ? event.headers[header.toLowerCase()] : query ? event.queryStringParameters?.[query] : undefined;
+    });
+    if (identity.some((value) => value === undefined || value === '')) return { status: 401 };
+    const cacheKey = `${authorizer.functionArn} ${JSON.stringify(identity)}`;
+    const cached = this.verdicts.get(cacheKey);
+    if (cached && cached.expires > Date.now()) return cached.context ? { context: cached.context } : { status: 403 };
+
+    const response = (await this.lambdas.invoke(authorizer.functionArn, {
+      ...event,
+      type: 'REQUEST',
+      routeArn: `arn:aws:execute-api:us-east-1:000000000000:local/$default/${method}${event.rawPath}`,
+      identitySource: identity,
+    })) as { isAuthorized?: boolean; context?: Record<string, unknown>; policyDocument?: { Statement?: Array<{ Effect?: string }> } };
+    const allowed = authorizer.simpleResponses
+      ? response.isAuthorized === true
+      : (response.policyDocument?.Statement ?? []).some((statement) => statement.Effect === 'Allow');
+    const context = allowed ? (response.context ?? {}) : undefined;
+    if (authorizer.ttlSeconds > 0) {
+      this.verdicts.set(cacheKey, { expires: Date.now() + authorizer.ttlSeconds * 1000, ...(context ? { context } : {}) });
+    }
+    return context ? { context } : { status: 403 };
   }
 
   private write(res: ServerResponse, result: unknown): void {

@@ -3,6 +3,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { hashApiKey } from '../lambdas/domain/api-keys.js';
+import { ApiKeysRepository } from '../lambdas/repository/api-keys-repository.js';
 import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
 import { ensureTables, startDynamoDb } from './dynamodb.js';
 import { LocalGateway } from './gateway.js';
@@ -20,12 +24,16 @@ export interface LocalStackOptions {
   readonly dataDir?: string;
   /** Module exporting `tasks: TaskDefinition[]` to serve besides the product tasks (tests). */
   readonly tasksModule?: string;
+  /** The development API key, registered for tenant `default`. */
+  readonly apiKey: string;
   readonly log?: (message: string) => void;
 }
 
 /** A running local stack. */
 export interface LocalStack {
   readonly url: string;
+  /** The executions table in DynamoDB Local. */
+  readonly tableName: string;
   readonly dynamoDbEndpoint: string;
   readonly stepFunctionsEndpoint: string;
   readonly stepFunctions: LocalStepFunctions;
@@ -58,6 +66,19 @@ async function freePort(): Promise<number> {
 function close(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Registers the development key for tenant `default` (idempotent: a persisted table may have it). */
+async function registerDevelopmentKey(client: DynamoDBClient, tableName: string, apiKey: string): Promise<void> {
+  const keys = new ApiKeysRepository(DynamoDBDocumentClient.from(client), tableName);
+  const hash = hashApiKey(apiKey);
+  if (await keys.findActive(hash)) return;
+  try {
+    await keys.put(hash, { keyId: 'local-dev', tenant: 'default', name: 'local development key', createdAt: new Date().toISOString() });
+  } catch (error) {
+    if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+    throw new Error('LOCAL_API_KEY was revoked in the persisted data; choose another key or delete .local/');
+  }
 }
 
 /** AWS JSON 1.0 protocol front of the local Step Functions. */
@@ -126,6 +147,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stackId: `arn:aws:cloudformation:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stack/${stackName}/${randomUUID()}`,
     });
     await ensureTables(dynamo.client, model.tables, model.ttlAttributes);
+    const tableName = model.tables[0]?.TableName;
+    if (!tableName) throw new Error('The template has no DynamoDB table');
+    await registerDevelopmentKey(dynamo.client, tableName, options.apiKey);
     // The functions share one process: give them the union of their environments.
     const environment = new Map<string, string>();
     for (const fn of model.functions) {
@@ -151,6 +175,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stopping.splice(1, 0, () => stepFunctions.drain());
     return {
       url: `http://127.0.0.1:${gatewayPort}`,
+      tableName,
       dynamoDbEndpoint: dynamo.endpoint,
       stepFunctionsEndpoint,
       stepFunctions,

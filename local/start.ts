@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalStack } from './stack.js';
+import { STATE_FILE, type LocalStackState } from './state-file.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DEFAULT_TEMPLATE = join(ROOT, 'cdk.out', 'AsyncExecutions.template.json');
+
 
 function newestMtime(path: string): number {
   const stat = statSync(path);
@@ -38,6 +40,8 @@ const { values } = parseArgs({
   },
 });
 
+/** The development key of tenant `default`; set LOCAL_API_KEY to choose your own. */
+const apiKey = process.env.LOCAL_API_KEY || 'local-development-key';
 const started = Date.now();
 const template = values.template ? resolve(values.template) : DEFAULT_TEMPLATE;
 try {
@@ -47,23 +51,31 @@ try {
     port: Number(values.port ?? process.env.PORT ?? 3000),
     ...(values.persist ? { dataDir: join(ROOT, '.local', 'dynamodb') } : {}),
     ...(values['tasks-module'] ? { tasksModule: resolve(values['tasks-module']) } : {}),
+    apiKey,
     log: values.quiet ? () => undefined : (message) => console.error(`[local] ${message}`),
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const state: LocalStackState = { url: stack.url, dynamodb: stack.dynamoDbEndpoint, sfn: stack.stepFunctionsEndpoint, table: stack.tableName, apiKey };
+  if (!values.template) {
+    // The keys CLI finds this stack here (npm run keys -- … --local).
+    mkdirSync(join(ROOT, '.local'), { recursive: true });
+    writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+  }
   if (values.json) {
-    console.log(JSON.stringify({ ready: true, url: stack.url, dynamodb: stack.dynamoDbEndpoint, sfn: stack.stepFunctionsEndpoint, seconds }));
+    console.log(JSON.stringify({ ready: true, ...state, seconds }));
   } else {
     console.log(`
 Async executions service running locally (ready in ${seconds} s)
 
   API             ${stack.url}
+  API key         ${apiKey}   (tenant "default"; set LOCAL_API_KEY to change it)
   DynamoDB Local  ${stack.dynamoDbEndpoint}${values.persist ? ' (data in .local/dynamodb)' : ' (in memory)'}
   Step Functions  ${stack.stepFunctionsEndpoint}
 
 Try it:
-  curl -s ${stack.url}/tasks
+  curl -s ${stack.url}/tasks -H 'authorization: Bearer ${apiKey}'
   curl -s -X POST ${stack.url}/tasks/document-pipeline/executions \\
-    -H 'content-type: application/json' \\
+    -H 'authorization: Bearer ${apiKey}' -H 'content-type: application/json' \\
     -d '{"input":{"document_url":"https://example.com/reports/q3.pdf"}}'
 
 Ctrl-C stops everything.`);
@@ -72,6 +84,7 @@ Ctrl-C stops everything.`);
   const shutdown = () => {
     if (stopping) return;
     stopping = true;
+    if (!values.template) rmSync(STATE_FILE, { force: true });
     void stack.stop().then(() => process.exit(0));
   };
   process.on('SIGINT', shutdown);

@@ -38,10 +38,21 @@ export interface LocalStateMachine {
   readonly definition: Record<string, Json>;
 }
 
-/** An HTTP API route and the function that serves it. */
+/** A Lambda (REQUEST) authorizer of an HTTP API. */
+export interface LocalAuthorizer {
+  readonly functionArn: string;
+  /** e.g. `$request.header.Authorization`; a request without one is refused with 401 unseen. */
+  readonly identitySource: readonly string[];
+  readonly ttlSeconds: number;
+  readonly simpleResponses: boolean;
+}
+
+/** An HTTP API route, the function that serves it and how it is authorized. */
 export interface LocalRoute {
   readonly routeKey: string;
   readonly functionArn: string;
+  /** Absent for routes without authorization. */
+  readonly authorizer?: LocalAuthorizer;
 }
 
 /** An EventBridge rule and the functions it targets. */
@@ -175,6 +186,31 @@ function tableInput(props: Record<string, Json>, name: string): CreateTableComma
   };
 }
 
+function routeAuthorizer(
+  route: Record<string, Json>,
+  resources: Readonly<Record<string, Resource>>,
+  resolver: Resolver,
+): { authorizer?: LocalAuthorizer } {
+  const type = route.AuthorizationType ?? 'NONE';
+  if (type === 'NONE') return {};
+  if (type !== 'CUSTOM') {
+    throw new Error(`Route ${String(route.RouteKey)}: ${String(type)} authorization is not emulated locally; synthesize with API key auth`);
+  }
+  const id = resolver.refTarget(route.AuthorizerId);
+  const props = id ? resources[id]?.Properties : undefined;
+  const uri = props ? String(resolver.resolve(props.AuthorizerUri ?? null)) : '';
+  const functionArn = /functions\/(arn:[^/]+)\/invocations/.exec(uri)?.[1];
+  if (!props || !functionArn) throw new Error(`Route ${String(route.RouteKey)}: its authorizer has no Lambda function`);
+  return {
+    authorizer: {
+      functionArn,
+      identitySource: (props.IdentitySource as string[] | undefined) ?? [],
+      ttlSeconds: typeof props.AuthorizerResultTtlInSeconds === 'number' ? props.AuthorizerResultTtlInSeconds : 0,
+      simpleResponses: props.EnableSimpleResponses === true,
+    },
+  };
+}
+
 /**
  * Reads a synthesized CloudFormation template into what the local stack runs: tables, functions
  * (by their entry metadata), state machine definitions, HTTP routes and EventBridge rules, with
@@ -238,6 +274,7 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
         routes.push({
           routeKey: String(props.RouteKey),
           functionArn: resolver.resolve(integration.Properties.IntegrationUri) as string,
+          ...routeAuthorizer(props, resources, resolver),
         });
         break;
       }

@@ -1,12 +1,28 @@
-import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, type IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Duration } from 'aws-cdk-lib';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpNoneAuthorizer,
+  HttpRoute,
+  HttpRouteKey,
+  type IHttpApi,
+  type IHttpRouteAuthorizer,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ROUTES, type RouteGroup } from '../../lambdas/api/routes.js';
+import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { ServiceFunction } from './service-function.js';
 import { grantTableAccess } from './table-access.js';
+
+/**
+ * How callers authenticate: bearer API keys mapped to tenants (a Lambda authorizer), or AWS IAM
+ * (SigV4), where the caller's AWS account is its tenant.
+ */
+export type ApiAuth = 'api-key' | 'iam';
 
 /** Props of {@link ExecutionsApi}. */
 export interface ExecutionsApiProps {
@@ -17,6 +33,16 @@ export interface ExecutionsApiProps {
   readonly stateMachineArnPrefix: string;
   /** Environment shared by the service's functions. */
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * How callers authenticate.
+   * @default 'api-key'
+   */
+  readonly auth?: ApiAuth;
+  /**
+   * How long API Gateway caches an API key's verdict (revocation takes at most this long).
+   * @default Duration.minutes(1)
+   */
+  readonly authCacheTtl?: Duration;
   /**
    * Steady-state requests per second of the default stage.
    * @default 1000
@@ -46,6 +72,8 @@ export class ExecutionsApi extends Construct {
   readonly httpApi: IHttpApi;
   /** The function of each route group. */
   readonly functions: Readonly<Record<RouteGroup, IFunction>>;
+  /** The API key authorizer's function (absent with IAM auth). */
+  readonly authorizerFunction?: IFunction;
 
   constructor(scope: Construct, id: string, props: ExecutionsApiProps) {
     super(scope, id);
@@ -84,13 +112,38 @@ export class ExecutionsApi extends Construct {
       throttle: { rateLimit: props.rateLimit ?? 1000, burstLimit: props.burstLimit ?? 2000 },
     });
     this.httpApi = api;
+    const { authorizer, authorizerFunction } = this.authorizer(props);
+    this.authorizerFunction = authorizerFunction;
+    const none = new HttpNoneAuthorizer();
     for (const group of Object.keys(ROUTES) as RouteGroup[]) {
       const integration = new HttpLambdaIntegration(`${group}Integration`, functions[group]);
-      for (const routeKey of ROUTES[group]) {
+      for (const routeKey of ROUTES[group] as readonly RouteKey[]) {
         const key = routeKey === '$default' ? HttpRouteKey.DEFAULT : parseRouteKey(routeKey);
-        new HttpRoute(this, `Route ${routeKey}`, { httpApi: api, routeKey: key, integration });
+        new HttpRoute(this, `Route ${routeKey}`, {
+          httpApi: api,
+          routeKey: key,
+          integration,
+          authorizer: PUBLIC_ROUTES.includes(routeKey) ? none : authorizer,
+        });
       }
     }
+  }
+
+  /** The authorizer of every non-public route. */
+  private authorizer(props: ExecutionsApiProps): { authorizer: IHttpRouteAuthorizer; authorizerFunction?: IFunction } {
+    if ((props.auth ?? 'api-key') === 'iam') return { authorizer: new HttpIamAuthorizer() };
+    const fn = new ServiceFunction(this, 'AuthorizerFunction', {
+      entry: 'api/authorizer.ts',
+      description: 'Maps bearer API keys to tenants',
+      environment: { TABLE_NAME: props.table.tableName },
+    });
+    grantTableAccess(fn, props.table, 'read');
+    const authorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', fn, {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      identitySource: ['$request.header.Authorization'],
+      resultsCacheTtl: props.authCacheTtl ?? Duration.minutes(1),
+    });
+    return { authorizer, authorizerFunction: fn };
   }
 }
 

@@ -5,6 +5,7 @@ import {
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
+  UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,
   toProblem,
@@ -15,9 +16,6 @@ import type { RouteKey } from './routes.js';
 
 /** Step Functions accepts at most 256 KB of input, so no request body may be larger. */
 export const MAX_BODY_BYTES = 256 * 1024;
-
-/** The tenant every record belongs to until API keys map callers to tenants. */
-export const DEFAULT_TENANT = 'default';
 
 /** An API Gateway HTTP API (payload 2.0) event, as handlers see it after the middlewares. */
 export interface ApiEvent extends APIGatewayProxyEventV2 {
@@ -40,11 +38,23 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   return { status, body, headers };
 }
 
-/** The caller's tenant. */
+/**
+ * The caller's tenant, as the authorizer established it: the tenant of a valid API key, or with
+ * IAM auth the caller's AWS account (`aws-<account id>`).
+ * @throws UnauthorizedError (401) when the credentials were missing or not valid.
+ */
 export function tenantOf(event: APIGatewayProxyEventV2): string {
-  const context = event.requestContext as { authorizer?: { lambda?: { tenant?: unknown } } };
+  const context = event.requestContext as {
+    authorizer?: { lambda?: { tenant?: unknown; refused?: unknown }; iam?: { accountId?: unknown } };
+  };
   const tenant = context.authorizer?.lambda?.tenant;
-  return typeof tenant === 'string' && tenant !== '' ? tenant : DEFAULT_TENANT;
+  if (typeof tenant === 'string' && tenant !== '') return tenant;
+  const account = context.authorizer?.iam?.accountId;
+  if (typeof account === 'string' && /^\d{12}$/.test(account)) return `aws-${account}`;
+  const refused = context.authorizer?.lambda?.refused;
+  throw new UnauthorizedError(
+    `Send a valid API key as "Authorization: Bearer <key>"${typeof refused === 'string' && refused ? ` (${refused})` : ''}.`,
+  );
 }
 
 /** Links of views, from where the caller reached the API. */
@@ -70,6 +80,7 @@ function problemResponse(error: unknown): APIGatewayProxyStructuredResultV2 {
   };
   // Julep's SDK retries 409s; a status conflict does not go away by retrying the same request.
   if (problem.status === 409 || problem.status === 422) headers['x-should-retry'] = 'false';
+  if (problem.status === 401) headers['www-authenticate'] = 'Bearer';
   return { statusCode: problem.status, headers, body: JSON.stringify(problem) };
 }
 

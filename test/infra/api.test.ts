@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
-import { ROUTES, type RouteGroup } from '../../lambdas/api/routes.js';
+import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { childOf, logicalIdOf, onlyResource, resourcesOf, synthService } from './support.js';
 
 const { stack, template } = synthService();
@@ -79,5 +79,43 @@ describe('stack outputs', () => {
   it('exports the table name as TableName', () => {
     const [tableId] = onlyResource(template, 'AWS::DynamoDB::GlobalTable');
     template.hasOutput('TableName', { Value: { Ref: tableId } });
+  });
+});
+
+describe('authorization', () => {
+  const routes = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route'));
+  const [authorizerId, authorizer] = onlyResource(template, 'AWS::ApiGatewayV2::Authorizer');
+
+  it('puts the API key authorizer on every route but the public health routes', () => {
+    for (const route of routes) {
+      const key = route.Properties?.RouteKey as RouteKey;
+      if (PUBLIC_ROUTES.includes(key)) {
+        expect(route.Properties?.AuthorizationType ?? 'NONE', key).toBe('NONE');
+      } else {
+        expect(route.Properties, key).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } });
+      }
+    }
+  });
+
+  it('is a Lambda REQUEST authorizer with simple responses, cached for a minute by the Authorization header', () => {
+    expect(authorizer.Properties).toMatchObject({
+      AuthorizerType: 'REQUEST',
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      IdentitySource: ['$request.header.Authorization'],
+      AuthorizerResultTtlInSeconds: 60,
+    });
+    expect(JSON.stringify(authorizer.Properties?.AuthorizerUri)).toContain(logicalIdOf(stack, api.authorizerFunction!));
+  });
+
+  it('uses IAM (SigV4) on every non-public route, and no authorizer function, when auth is iam', () => {
+    const { template: iamTemplate } = synthService({ auth: 'iam' });
+
+    const iamRoutes = Object.values(resourcesOf(iamTemplate, 'AWS::ApiGatewayV2::Route'));
+    for (const route of iamRoutes) {
+      const key = route.Properties?.RouteKey as RouteKey;
+      expect(route.Properties?.AuthorizationType ?? 'NONE', key).toBe(PUBLIC_ROUTES.includes(key) ? 'NONE' : 'AWS_IAM');
+    }
+    iamTemplate.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
   });
 });

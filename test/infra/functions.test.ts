@@ -14,6 +14,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   stepRunner: runtime.stepFunction,
   waitForInput: runtime.waitFunction,
   statusChange: statusEvents.handler,
+  authorizer: api.authorizerFunction!,
 };
 const functions = resourcesOf(template, 'AWS::Lambda::Function');
 const [tableId] = onlyResource(template, 'AWS::DynamoDB::GlobalTable');
@@ -33,7 +34,7 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the four route group functions, the step runner, the wait function and the status-change function', () => {
+  it('are exactly the four route group functions, the authorizer, the step runner, the wait function and the status-change function', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
     expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'read']);
   });

@@ -24,6 +24,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   stepRunner: runtime.stepFunction,
   waitForInput: runtime.waitFunction,
   statusChange: childOf(stack, 'StatusEvents', StatusEvents).handler,
+  authorizer: api.authorizerFunction!,
 };
 const NAMES = Object.keys(FUNCTIONS);
 const statementsOf = (name: string) => statementsOfFunction(template, logicalIdOf(stack, FUNCTIONS[name]!));
@@ -59,8 +60,8 @@ describe('IAM least privilege', () => {
     expect(NAMES.filter((other) => roleOf(other) === roleOf(name))).toEqual([name]);
   });
 
-  it('the read function can get and query but has no write action and no Step Functions action', () => {
-    const statements = statementsOf('read');
+  it.each(['read', 'authorizer'])('the %s function can get and query but has no write action and no Step Functions action', (name) => {
+    const statements = statementsOf(name);
     expect(allows(statements, 'dynamodb:GetItem')).toBe(true);
     expect(allows(statements, 'dynamodb:Query')).toBe(true);
     for (const action of DYNAMODB_WRITES) expect(allows(statements, action), action).toBe(false);

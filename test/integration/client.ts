@@ -36,17 +36,28 @@ export interface Transition {
 }
 
 export const baseUrl = (): string => inject('baseUrl');
+/** The development key of tenant `default`. */
+export const apiKey = (): string => inject('apiKey');
 
-/** Calls the local API with a JSON body (when given) and parses the JSON reply. */
+/**
+ * Calls the local API as tenant `default` (unless `headers` sets another `authorization`, or
+ * `null` to send none) with a JSON body when given, and parses the JSON reply.
+ */
 export async function api<T = Record<string, unknown>>(
   method: string,
   path: string,
   body?: unknown,
-  headers: Record<string, string> = {},
+  headers: Record<string, string | null> = {},
 ): Promise<Reply<T>> {
+  const sent: Record<string, string> = { authorization: `Bearer ${apiKey()}` };
+  if (body !== undefined) sent['content-type'] = 'application/json';
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === null) delete sent[name];
+    else sent[name] = value;
+  }
   const response = await fetch(`${baseUrl()}${path}`, {
     method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    headers: sent,
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await response.text();

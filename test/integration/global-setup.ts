@@ -10,11 +10,16 @@ import { TASKS } from '../../lambdas/tasks/registry.js';
 import { tasks as testTasks } from './test-tasks.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+/** The development key of tenant `default` in the test stack. */
+const API_KEY = 'integration-default-tenant-key';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     baseUrl: string;
     sfnEndpoint: string;
+    dynamoDbEndpoint: string;
+    tableName: string;
+    apiKey: string;
   }
 }
 
@@ -47,24 +52,27 @@ export async function setup(project: TestProject): Promise<void> {
       '0',
       '--json',
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOCAL_API_KEY: API_KEY } },
   );
   let errors = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     errors += chunk.toString();
     if (process.env.LOCAL_STACK_LOGS === '1') process.stderr.write(chunk);
   });
-  const ready = await new Promise<{ url: string; sfn: string }>((resolveReady, reject) => {
+  const ready = await new Promise<{ url: string; sfn: string; dynamodb: string; table: string }>((resolveReady, reject) => {
     const timer = setTimeout(() => reject(new Error(`local stack not ready in 60 s:\n${errors}`)), 60_000);
     child!.once('exit', (code) => reject(new Error(`local stack exited (${code}):\n${errors}`)));
     createInterface({ input: child!.stdout! }).on('line', (line) => {
       if (!line.startsWith('{')) return;
       clearTimeout(timer);
-      resolveReady(JSON.parse(line) as { url: string; sfn: string });
+      resolveReady(JSON.parse(line) as { url: string; sfn: string; dynamodb: string; table: string });
     });
   });
   project.provide('baseUrl', ready.url);
   project.provide('sfnEndpoint', ready.sfn);
+  project.provide('dynamoDbEndpoint', ready.dynamodb);
+  project.provide('tableName', ready.table);
+  project.provide('apiKey', API_KEY);
 }
 
 export async function teardown(): Promise<void> {

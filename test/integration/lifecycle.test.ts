@@ -1,6 +1,6 @@
 import Julep from '@julep/sdk';
 import { describe, expect, it } from 'vitest';
-import { api, baseUrl, start, transitions, waitForStatus, type Execution } from './client.js';
+import { api, apiKey, baseUrl, start, transitions, waitForStatus, type Execution } from './client.js';
 
 describe('document-pipeline through the local stack', () => {
   it('runs to succeeded with progress 100 and transitions init, start, step ×3, finish numbered 1..6', async () => {
@@ -19,7 +19,7 @@ describe('document-pipeline through the local stack', () => {
   });
 
   it('serves the same execution through the Julep SDK, unchanged', async () => {
-    const client = new Julep({ apiKey: 'local-development-key', baseURL: baseUrl(), maxRetries: 0 });
+    const client = new Julep({ apiKey: apiKey(), baseURL: baseUrl(), maxRetries: 0 });
     const created = await client.executions.create('document-pipeline', {
       input: { document_url: 'https://example.com/a.pdf' },
     });

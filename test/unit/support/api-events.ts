@@ -17,6 +17,11 @@ export interface RequestOptions {
   /** The path of a `$default` request (other routes derive it from the route key). */
   readonly rawPath?: string;
   readonly method?: string;
+  /**
+   * What the authorizer established: a tenant (default `default`), or `null` for a request whose
+   * credentials the authorizer refused.
+   */
+  readonly tenant?: string | null;
 }
 
 /** An API Gateway HTTP API (payload format 2.0) event for `routeKey`, e.g. `GET /executions/{id}`. */
@@ -51,7 +56,13 @@ export function apiEvent(routeKey: string, options: RequestOptions = {}): APIGat
       stage: '$default',
       time: '02/Jan/2026:03:04:05 +0000',
       timeEpoch: 1_767_323_045_000,
-    },
+      authorizer: {
+        lambda:
+          options.tenant === null
+            ? { tenant: '', refused: 'unknown or revoked API key' }
+            : { tenant: options.tenant ?? 'default', refused: '' },
+      },
+    } as APIGatewayProxyEventV2['requestContext'],
     ...(body === undefined ? {} : { body }),
     isBase64Encoded: false,
   };

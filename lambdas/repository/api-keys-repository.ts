@@ -1,0 +1,112 @@
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { NotFoundError } from '../domain/errors.js';
+import { INDEXES, INDEX_SORT_KEY } from './keys.js';
+
+/** An API key as stored: never the key itself. */
+export interface ApiKeyRecord {
+  readonly keyId: string;
+  readonly tenant: string;
+  readonly name: string;
+  readonly createdAt: string;
+  readonly revokedAt?: string;
+}
+
+const KEY_SK = 'APIKEY';
+/** Every key sits in this partition of the by-tenant index: keys are few, and listing them is an admin task. */
+const KEYS_PARTITION = 'APIKEYS';
+
+const keyPk = (hash: string): string => `APIKEY#${hash}`;
+
+function fromItem(item: Record<string, unknown>): ApiKeyRecord {
+  return {
+    keyId: item.id as string,
+    tenant: item.tenant as string,
+    name: (item.name as string | undefined) ?? '',
+    createdAt: item.created_at as string,
+    ...(typeof item.revoked_at === 'string' ? { revokedAt: item.revoked_at } : {}),
+  };
+}
+
+/** API keys in the executions table: looked up by the hash of the key, listed and revoked by key id. */
+export class ApiKeysRepository {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** Stores a key's hash for `tenant`. */
+  async put(hash: string, record: Omit<ApiKeyRecord, 'revokedAt'>): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: keyPk(hash),
+          sk: KEY_SK,
+          id: record.keyId,
+          tenant: record.tenant,
+          name: record.name,
+          created_at: record.createdAt,
+          [INDEXES.byTenant.partitionKey]: KEYS_PARTITION,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  /** The active (not revoked) key with this hash, if any. */
+  async findActive(hash: string): Promise<ApiKeyRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: keyPk(hash), sk: KEY_SK } }),
+    );
+    if (!Item || typeof Item.revoked_at === 'string') return undefined;
+    return fromItem(Item);
+  }
+
+  /** Every key (optionally of one tenant), oldest first. */
+  async list(tenant?: string): Promise<ApiKeyRecord[]> {
+    const records: ApiKeyRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const result = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: INDEXES.byTenant.name,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': INDEXES.byTenant.partitionKey },
+          ExpressionAttributeValues: { ':pk': KEYS_PARTITION },
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      records.push(...(result.Items ?? []).map(fromItem));
+      startKey = result.LastEvaluatedKey;
+    } while (startKey);
+    return tenant === undefined ? records : records.filter((record) => record.tenant === tenant);
+  }
+
+  /**
+   * Revokes a key by its public id.
+   * @throws NotFoundError when no key has this id.
+   */
+  async revoke(keyId: string, now: string): Promise<ApiKeyRecord> {
+    const { Items } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: INDEXES.byTenant.name,
+        KeyConditionExpression: '#pk = :pk AND #id = :id',
+        ExpressionAttributeNames: { '#pk': INDEXES.byTenant.partitionKey, '#id': INDEX_SORT_KEY },
+        ExpressionAttributeValues: { ':pk': KEYS_PARTITION, ':id': keyId },
+      }),
+    );
+    const item = Items?.[0];
+    if (!item) throw new NotFoundError(`No API key ${keyId}.`);
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: item.pk, sk: KEY_SK },
+        UpdateExpression: 'SET revoked_at = if_not_exists(revoked_at, :now)',
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
+    return { ...fromItem(item), revokedAt: (item.revoked_at as string | undefined) ?? now };
+  }
+}
