@@ -5,7 +5,11 @@ export const TRANSITION_PREFIX = 'TR#';
 /** Sort key of an idempotency record. */
 export const IDEMPOTENCY_SK = 'IDEMPOTENCY';
 
-/** Global secondary indexes of the table; every one sorts by execution id (UUIDv7 = creation time). */
+/**
+ * Global secondary indexes of the table; every one sorts by execution id (UUIDv7 = creation time).
+ * An index without `include` projects ALL attributes; one with `include` projects the keys plus
+ * those attributes only.
+ */
 export const INDEXES = {
   /** All executions of a tenant. */
   byTenant: { name: 'by-tenant', partitionKey: 'tenant_key' },
@@ -13,6 +17,16 @@ export const INDEXES = {
   byTask: { name: 'by-task', partitionKey: 'task_key' },
   /** Executions in one status. */
   byStatus: { name: 'by-status', partitionKey: 'status_key' },
+  /**
+   * Executions that are not terminal yet, across tenants, for the reconciler. Sparse: `active_key`
+   * is set on create and removed by the transaction that makes the record terminal. Sharded
+   * ({@link ACTIVE_SHARDS}) so no single index partition takes every write.
+   */
+  byActivity: {
+    name: 'by-activity',
+    partitionKey: 'active_key',
+    include: ['tenant', 'status', 'execution_arn', 'task_id'],
+  },
 } as const;
 
 /** Sort key attribute shared by every index. */
@@ -33,13 +47,33 @@ export function idempotencyPk(tenant: string, keyHash: string): string {
   return `IDEM#${tenant}#${keyHash}`;
 }
 
-/** Index partition keys of a record. */
+/** `by-tenant` partition of a tenant's executions. */
 export function tenantKey(tenant: string): string {
   return `T#${tenant}`;
 }
+/** `by-task` partition of a tenant's executions of one task. */
 export function taskKey(tenant: string, taskId: string): string {
   return `T#${tenant}#TASK#${taskId}`;
 }
+/** `by-status` partition of a tenant's executions in one status. */
 export function statusKey(tenant: string, status: string): string {
   return `T#${tenant}#STATUS#${status}`;
+}
+
+/** Number of partitions of the `by-activity` index. */
+export const ACTIVE_SHARDS = 8;
+
+/** The `by-activity` shard of an execution: FNV-1a of its id, modulo {@link ACTIVE_SHARDS}. */
+export function activeShard(executionId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < executionId.length; i++) {
+    hash ^= executionId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % ACTIVE_SHARDS;
+}
+
+/** `by-activity` partition key of shard `shard` (0 ≤ shard < {@link ACTIVE_SHARDS}). */
+export function activeKey(shard: number): string {
+  return `ACTIVE#${shard}`;
 }
