@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+/** Environment of the functions under unit and in-process fuzz tests (read at module load). */
+const UNIT_ENV = { TABLE_NAME: 'executions-test', CURSOR_SECRET: 'test-secret', STATE_MACHINE_ARN_PREFIX: 'arn:aws:states:us-east-1:123456789012:stateMachine:Test-', TASK_IDS: 'document-pipeline,approval-flow,unit-task,wait-first', AWS_REGION: 'us-east-1', LOG_LEVEL: 'error' };
+
 export default defineConfig({
   test: {
     coverage: {
@@ -17,7 +20,17 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           setupFiles: ['test/unit/setup.ts'],
-          env: { TABLE_NAME: 'executions-test', CURSOR_SECRET: 'test-secret', STATE_MACHINE_ARN_PREFIX: 'arn:aws:states:us-east-1:123456789012:stateMachine:Test-', AWS_REGION: 'us-east-1', LOG_LEVEL: 'error' },
+          env: UNIT_ENV,
+        },
+      },
+      {
+        test: {
+          // Property-based fuzzing of the HTTP handlers in process (fast-check; seeds and case counts are printed).
+          name: 'fuzz',
+          include: ['test/fuzz/**/*.fuzz.test.ts'],
+          setupFiles: ['test/unit/setup.ts'],
+          env: { ...UNIT_ENV, TASK_IDS: 'document-pipeline,approval-flow,fuzz-open-wait' },
+          testTimeout: 120_000,
         },
       },
       {
@@ -27,6 +40,15 @@ export default defineConfig({
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'bench',
+          include: ['test/bench/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          env: { LOG_LEVEL: 'warn' },
         },
       },
       {

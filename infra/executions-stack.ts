@@ -1,9 +1,10 @@
-import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, type Duration, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
 import { TASKS } from '../lambdas/tasks/registry.js';
 import { ExecutionsApi, type ApiAuth } from './constructs/executions-api.js';
 import { ExecutionsTable } from './constructs/executions-table.js';
+import { Reconciler } from './constructs/reconciler.js';
 import { StatusEvents } from './constructs/status-events.js';
 import { TaskRuntime } from './constructs/task-runtime.js';
 
@@ -29,6 +30,16 @@ export interface ExecutionsStackProps extends StackProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * How often the reconciler heals executions whose status-change event was lost (whole minutes).
+   * @default Duration.minutes(5)
+   */
+  readonly reconcileEvery?: Duration;
+  /**
+   * Executions younger than this are left to their status-change events by the reconciler.
+   * @default Duration.minutes(1)
+   */
+  readonly reconcileMinAge?: Duration;
 }
 
 /** The async execution service. It only wires the constructs together. */
@@ -54,6 +65,13 @@ export class ExecutionsStack extends Stack {
       table,
       stateMachines: [...runtime.stateMachines.values()],
       environment,
+    });
+    new Reconciler(this, 'Reconciler', {
+      table,
+      stateMachines: [...runtime.stateMachines.values()],
+      environment,
+      ...(props.reconcileEvery ? { every: props.reconcileEvery } : {}),
+      ...(props.reconcileMinAge ? { minAge: props.reconcileMinAge } : {}),
     });
     const { httpApi } = new ExecutionsApi(this, 'Api', {
       table,

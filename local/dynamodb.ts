@@ -5,6 +5,7 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
@@ -72,15 +73,33 @@ export async function startDynamoDb(port: number, dataDir?: string): Promise<Loc
   }
 }
 
-/** Creates the tables of the template (and their TTL) unless they already exist (a persisted data dir). */
+/**
+ * Creates the tables of the template (and their TTL) unless they already exist (a persisted data
+ * dir); an existing table gets the indexes the template added since (items written before lack
+ * the new index keys, as they would in AWS without a backfill).
+ */
 export async function ensureTables(
   client: DynamoDBClient,
   tables: readonly CreateTableCommandInput[],
   ttl: ReadonlyMap<string, string>,
+  log: (message: string) => void = () => undefined,
 ): Promise<void> {
   for (const table of tables) {
     try {
-      await client.send(new DescribeTableCommand({ TableName: table.TableName }));
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: table.TableName }));
+      const existing = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+      for (const index of table.GlobalSecondaryIndexes ?? []) {
+        if (existing.has(index.IndexName)) continue;
+        // One index per UpdateTable, as DynamoDB requires.
+        await client.send(
+          new UpdateTableCommand({
+            TableName: table.TableName,
+            AttributeDefinitions: table.AttributeDefinitions,
+            GlobalSecondaryIndexUpdates: [{ Create: { IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection } }],
+          }),
+        );
+        log(`added index ${index.IndexName} to the persisted table ${table.TableName}`);
+      }
       continue;
     } catch (error) {
       if (!(error instanceof Error && error.name === 'ResourceNotFoundException')) throw error;

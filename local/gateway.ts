@@ -51,6 +51,15 @@ function compile(route: LocalRoute): CompiledRoute {
   };
 }
 
+/** A path parameter, percent-decoded; one with a broken escape (`%zz`) goes to the function as sent. */
+function decodeParam(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(body);
@@ -85,7 +94,7 @@ export class LocalGateway {
     const best = candidates[0];
     if (!best) return undefined;
     const pathParameters = Object.fromEntries(
-      best.route.params.map((name, index) => [name, decodeURIComponent(best.match![index + 1]!)]),
+      best.route.params.map((name, index) => [name, decodeParam(best.match![index + 1]!)]),
     );
     return { route: best.route, pathParameters };
   }

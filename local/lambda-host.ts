@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
@@ -6,6 +7,16 @@ import type { LocalFunction } from './template.js';
 const LAMBDAS_DIR = fileURLToPath(new URL('../lambdas/', import.meta.url));
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** Which function an asynchronous call belongs to (for measurements such as `npm run bench`). */
+export interface Invocation {
+  /** The function's entry module under `lambdas/`, e.g. `api/executions-read.ts`. */
+  readonly entry: string;
+  readonly requestId: string;
+}
+
+/** The invocation every call made inside a handler runs in. */
+export const invocations = new AsyncLocalStorage<Invocation>();
 
 /** A function error as Lambda reports it: `errorType` and `errorMessage` (and a trace kept out of responses). */
 export class LambdaInvocationError extends Error {
@@ -88,7 +99,9 @@ export class LambdaHost {
     });
     try {
       // JSON round trips mirror Lambda: events and results cross a wire as JSON.
-      const result = await Promise.race([handler(JSON.parse(JSON.stringify(event ?? null)), context), timeout]);
+      const invocation = { entry: fn.entry, requestId: context.awsRequestId };
+      const running = invocations.run(invocation, () => handler(JSON.parse(JSON.stringify(event ?? null)), context));
+      const result = await Promise.race([running, timeout]);
       return result === undefined ? null : JSON.parse(JSON.stringify(result));
     } catch (error) {
       if (error instanceof LambdaInvocationError) throw error;

@@ -11,6 +11,7 @@ import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
 import { ensureTables, startDynamoDb } from './dynamodb.js';
 import { LocalGateway } from './gateway.js';
 import { LambdaHost } from './lambda-host.js';
+import { LocalScheduler } from './scheduler.js';
 import { AwsServiceError, LocalStepFunctions } from './step-functions.js';
 import { loadStackModel } from './template.js';
 
@@ -26,6 +27,18 @@ export interface LocalStackOptions {
   readonly tasksModule?: string;
   /** The development API key, registered for tenant `default`. */
   readonly apiKey: string;
+  /**
+   * How many times faster than their `rate(...)` the template's schedules run (e.g. 60: a minute
+   * becomes a second), for tests.
+   * @default 1
+   */
+  readonly scheduleScale?: number;
+  /**
+   * Fault injection for tests: status-change events of state machines whose name contains any of
+   * these strings are dropped, as if EventBridge had lost them.
+   * @default none
+   */
+  readonly dropStatusEventsFor?: readonly string[];
   readonly log?: (message: string) => void;
 }
 
@@ -37,6 +50,8 @@ export interface LocalStack {
   readonly dynamoDbEndpoint: string;
   readonly stepFunctionsEndpoint: string;
   readonly stepFunctions: LocalStepFunctions;
+  /** Runs the template's schedule rules (the reconciler). */
+  readonly scheduler: LocalScheduler;
   stop(): Promise<void>;
 }
 
@@ -111,7 +126,8 @@ function stepFunctionsListener(service: LocalStepFunctions) {
 
 /**
  * Starts the whole service on this machine: DynamoDB Local with the template's tables, a Step
- * Functions endpoint running the template's state machines, and the HTTP API, all on 127.0.0.1.
+ * Functions endpoint running the template's state machines, the template's schedules (the
+ * reconciler), and the HTTP API, all on 127.0.0.1.
  * The handler modules reach the local services only through `AWS_ENDPOINT_URL_DYNAMODB` and
  * `AWS_ENDPOINT_URL_SFN`, as deployed code reaches AWS.
  */
@@ -146,7 +162,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stackName,
       stackId: `arn:aws:cloudformation:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stack/${stackName}/${randomUUID()}`,
     });
-    await ensureTables(dynamo.client, model.tables, model.ttlAttributes);
+    await ensureTables(dynamo.client, model.tables, model.ttlAttributes, log);
     const tableName = model.tables[0]?.TableName;
     if (!tableName) throw new Error('The template has no DynamoDB table');
     await registerDevelopmentKey(dynamo.client, tableName, options.apiKey);
@@ -169,16 +185,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     const lambdas = new LambdaHost(model.functions);
     await lambdas.warm();
-    const stepFunctions = new LocalStepFunctions(model.stateMachines, model.rules, lambdas, { region: LOCAL_REGION, account: LOCAL_ACCOUNT }, log);
+    const stepFunctions = new LocalStepFunctions(model.stateMachines, model.rules, lambdas, { region: LOCAL_REGION, account: LOCAL_ACCOUNT }, log, {
+      dropStatusEventsFor: options.dropStatusEventsFor ?? [],
+    });
+    const scheduler = new LocalScheduler(model.schedules, lambdas, {
+      region: LOCAL_REGION,
+      account: LOCAL_ACCOUNT,
+      scale: options.scheduleScale ?? 1,
+      log,
+    });
     sfnServer.on('request', stepFunctionsListener(stepFunctions));
     gatewayServer.on('request', new LocalGateway(model.routes, lambdas, log).listener);
-    stopping.splice(1, 0, () => stepFunctions.drain());
+    // Stopped in this order after the gateway: no new scheduled runs, then the events in flight.
+    stopping.splice(1, 0, () => scheduler.stop(), () => stepFunctions.drain());
+    scheduler.start();
     return {
       url: `http://127.0.0.1:${gatewayPort}`,
       tableName,
       dynamoDbEndpoint: dynamo.endpoint,
       stepFunctionsEndpoint,
       stepFunctions,
+      scheduler,
       stop,
     };
   } catch (error) {

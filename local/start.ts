@@ -37,6 +37,9 @@ const { values } = parseArgs({
     'tasks-module': { type: 'string' },
     json: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
+    // Test switches (also LOCAL_SCHEDULE_SCALE and LOCAL_DROP_STATUS_EVENTS): see docs/local.md.
+    'schedule-scale': { type: 'string', default: process.env.LOCAL_SCHEDULE_SCALE },
+    'drop-status-events': { type: 'string', default: process.env.LOCAL_DROP_STATUS_EVENTS },
   },
 });
 
@@ -44,7 +47,12 @@ const { values } = parseArgs({
 const apiKey = process.env.LOCAL_API_KEY || 'local-development-key';
 const started = Date.now();
 const template = values.template ? resolve(values.template) : DEFAULT_TEMPLATE;
+const scheduleScale = values['schedule-scale'] ? Number(values['schedule-scale']) : 1;
+const dropStatusEventsFor = (values['drop-status-events'] ?? '').split(',').map((part) => part.trim()).filter(Boolean);
 try {
+  if (!Number.isFinite(scheduleScale) || scheduleScale <= 0) {
+    throw new Error(`--schedule-scale / LOCAL_SCHEDULE_SCALE must be a positive number, got "${values['schedule-scale']}"`);
+  }
   if (!values.template) synthIfStale(template);
   const stack = await startLocalStack({
     templatePath: template,
@@ -52,6 +60,8 @@ try {
     ...(values.persist ? { dataDir: join(ROOT, '.local', 'dynamodb') } : {}),
     ...(values['tasks-module'] ? { tasksModule: resolve(values['tasks-module']) } : {}),
     apiKey,
+    scheduleScale,
+    dropStatusEventsFor,
     log: values.quiet ? () => undefined : (message) => console.error(`[local] ${message}`),
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -64,6 +74,13 @@ try {
   if (values.json) {
     console.log(JSON.stringify({ ready: true, ...state, seconds }));
   } else {
+    const schedules = stack.scheduler.plan.map(
+      ({ schedule, periodMs }) =>
+        `  Schedule        ${schedule.expression} → ${schedule.logicalId}${scheduleScale === 1 ? '' : ` (every ${periodMs / 1000} s here)`}`,
+    );
+    if (dropStatusEventsFor.length > 0) {
+      schedules.push(`  Fault injection status events of state machines matching "${dropStatusEventsFor.join('", "')}" are DROPPED`);
+    }
     console.log(`
 Async executions service running locally (ready in ${seconds} s)
 
@@ -71,6 +88,7 @@ Async executions service running locally (ready in ${seconds} s)
   API key         ${apiKey}   (tenant "default"; set LOCAL_API_KEY to change it)
   DynamoDB Local  ${stack.dynamoDbEndpoint}${values.persist ? ' (data in .local/dynamodb)' : ' (in memory)'}
   Step Functions  ${stack.stepFunctionsEndpoint}
+${schedules.join('\n')}
 
 Try it:
   curl -s ${stack.url}/tasks -H 'authorization: Bearer ${apiKey}'

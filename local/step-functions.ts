@@ -98,6 +98,16 @@ function matches(pattern: Json, value: unknown): boolean {
   return pattern === value;
 }
 
+/** Test switches of {@link LocalStepFunctions}. */
+export interface LocalStepFunctionsOptions {
+  /**
+   * Fault injection: terminal status-change events of state machines whose name contains any of
+   * these strings are dropped (logged, never delivered), as if EventBridge had lost them.
+   * @default none
+   */
+  readonly dropStatusEventsFor?: readonly string[];
+}
+
 /**
  * A local Step Functions: runs the synthesized definitions with `aws-local-stepfunctions`,
  * routes Lambda ARNs to the local handler modules, mints real task tokens for
@@ -116,6 +126,7 @@ export class LocalStepFunctions {
     private readonly lambdas: LambdaHost,
     private readonly env: { readonly region: string; readonly account: string },
     private readonly log: (message: string) => void = () => undefined,
+    private readonly options: LocalStepFunctionsOptions = {},
   ) {
     for (const model of stateMachines) {
       this.checkSupported(model);
@@ -425,6 +436,11 @@ export class LocalStepFunctions {
   /** Sends the terminal "Execution Status Change" event to every matching rule's targets. */
   private emit(execution: Execution): void {
     if (!TERMINAL_EVENT_STATUSES.has(execution.status)) return;
+    const machineName = this.machines.get(execution.stateMachineArn)?.model.name ?? '';
+    if ((this.options.dropStatusEventsFor ?? []).some((part) => part !== '' && machineName.includes(part))) {
+      this.log(`fault injection: dropped the ${execution.status} status event of ${execution.name} (${machineName})`);
+      return;
+    }
     const event = {
       version: '0',
       id: randomUUID(),

@@ -61,6 +61,22 @@ export interface LocalRule {
   readonly targetArns: readonly string[];
 }
 
+/** A function target of a schedule rule, with the constant input it is given, if any. */
+export interface LocalScheduleTarget {
+  readonly arn: string;
+  /** The target's `Input` (JSON text); without it the function gets a "Scheduled Event". */
+  readonly input?: string;
+}
+
+/** An EventBridge schedule rule (`ScheduleExpression`) and the functions it runs. */
+export interface LocalSchedule {
+  readonly logicalId: string;
+  readonly arn: string;
+  /** e.g. `rate(5 minutes)`. */
+  readonly expression: string;
+  readonly targets: readonly LocalScheduleTarget[];
+}
+
 /** What the local stack needs of a synthesized stack. */
 export interface LocalStackModel {
   readonly tables: readonly CreateTableCommandInput[];
@@ -69,7 +85,10 @@ export interface LocalStackModel {
   readonly functions: readonly LocalFunction[];
   readonly stateMachines: readonly LocalStateMachine[];
   readonly routes: readonly LocalRoute[];
+  /** Rules with an event pattern. */
   readonly rules: readonly LocalRule[];
+  /** Rules with a schedule expression. */
+  readonly schedules: readonly LocalSchedule[];
 }
 
 const PSEUDO = (env: LocalEnvironment): Record<string, string> => ({
@@ -213,8 +232,8 @@ function routeAuthorizer(
 
 /**
  * Reads a synthesized CloudFormation template into what the local stack runs: tables, functions
- * (by their entry metadata), state machine definitions, HTTP routes and EventBridge rules, with
- * every intrinsic resolved for a local account and region.
+ * (by their entry metadata), state machine definitions, HTTP routes and EventBridge rules (event
+ * patterns and schedules), with every intrinsic resolved for a local account and region.
  */
 export function loadStackModel(templatePath: string, env: LocalEnvironment): LocalStackModel {
   const template = JSON.parse(readFileSync(templatePath, 'utf8')) as { Resources: Record<string, Resource> };
@@ -226,6 +245,7 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
   const stateMachines: LocalStateMachine[] = [];
   const routes: LocalRoute[] = [];
   const rules: LocalRule[] = [];
+  const schedules: LocalSchedule[] = [];
 
   for (const [id, resource] of Object.entries(resources)) {
     const props = resource.Properties ?? {};
@@ -281,6 +301,18 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
       case 'AWS::Events::Rule': {
         if (props.State === 'DISABLED') break;
         const targets = (props.Targets as Record<string, Json>[] | undefined) ?? [];
+        if (props.ScheduleExpression !== undefined) {
+          schedules.push({
+            logicalId: id,
+            arn: `arn:aws:events:${env.region}:${env.account}:rule/${typeof props.Name === 'string' ? props.Name : `${env.stackName}-${id}`}`,
+            expression: String(resolver.resolve(props.ScheduleExpression)),
+            targets: targets.map((target) => ({
+              arn: resolver.resolve(target.Arn!) as string,
+              ...(typeof target.Input === 'string' ? { input: target.Input } : {}),
+            })),
+          });
+          break;
+        }
         rules.push({
           pattern: resolver.resolve(props.EventPattern ?? {}) as Record<string, Json>,
           targetArns: targets.map((target) => resolver.resolve(target.Arn!) as string),
@@ -289,5 +321,5 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
       }
     }
   }
-  return { tables, ttlAttributes, functions, stateMachines, routes, rules };
+  return { tables, ttlAttributes, functions, stateMachines, routes, rules, schedules };
 }

@@ -46,7 +46,7 @@ const RULES: readonly Rule[] = [
     applies: inDir('lambdas', 'infra'),
     check: (lines) =>
       lines.flatMap((line, index): Array<[number, string]> => {
-        if (!/^export (async )?(function|class|const|interface|type|abstract class)\b/.test(line)) return [];
+        if (!/^export (async )?(function|class|const|interface|type|abstract class) \w/.test(line)) return [];
         let previous = index - 1;
         while (previous >= 0 && /^\s*(\/\/|@)/.test(lines[previous]!)) previous--;
         return /\*\/\s*$/.test(lines[previous] ?? '') ? [] : [[index + 1, 'exports carry JSDoc']];

@@ -1,10 +1,12 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
   HttpRoute,
   HttpRouteKey,
+  LogGroupLogDestination,
   type IHttpApi,
   type IHttpRouteAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -12,9 +14,11 @@ import { HttpIamAuthorizer, HttpLambdaAuthorizer, HttpLambdaResponseType } from 
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
+import { acknowledge, acknowledgeWildcardResources } from './nag.js';
 import { ServiceFunction } from './service-function.js';
 import { grantTableAccess } from './table-access.js';
 
@@ -53,7 +57,35 @@ export interface ExecutionsApiProps {
    * @default 2000
    */
   readonly burstLimit?: number;
+  /**
+   * Days of access log retention.
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly accessLogRetention?: RetentionDays;
 }
+
+/**
+ * One JSON line per request in the access log. No header, query string or body is logged (API keys
+ * and cursors stay out); the tenant comes from the API key authorizer, the account from IAM auth.
+ */
+export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  requestTime: '$context.requestTime',
+  method: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  latency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  error: '$context.error.message',
+  authorizerError: '$context.authorizer.error',
+  tenant: '$context.authorizer.tenant',
+  accountId: '$context.identity.accountId',
+};
 
 const DESCRIPTIONS: Readonly<Record<RouteGroup, string>> = {
   create: 'Creates executions and starts their state machines',
@@ -74,6 +106,8 @@ export class ExecutionsApi extends Construct {
   readonly functions: Readonly<Record<RouteGroup, IFunction>>;
   /** The API key authorizer's function (absent with IAM auth). */
   readonly authorizerFunction?: IFunction;
+  /** The access log of the default stage. */
+  readonly accessLogs: ILogGroup;
 
   constructor(scope: Construct, id: string, props: ExecutionsApiProps) {
     super(scope, id);
@@ -87,7 +121,7 @@ export class ExecutionsApi extends Construct {
       });
     const functions = {
       create: make('create', withStateMachines),
-      read: make('read', props.environment),
+      read: make('read', { ...props.environment, TASK_IDS: [...props.stateMachines.keys()].join(',') }),
       control: make('control', withStateMachines),
       catalogue: make('catalogue', {}),
     };
@@ -99,17 +133,32 @@ export class ExecutionsApi extends Construct {
     for (const machine of machines) {
       machine.grantStartExecution(functions.create);
       machine.grantTaskResponse(functions.control);
-      machine.grantExecution(functions.control, 'states:StopExecution');
+      const stop = machine.grantExecution(functions.control, 'states:StopExecution');
+      acknowledgeWildcardResources(
+        functions.control,
+        stop.principalStatements.flatMap((statement) => statement.resources),
+        '`execution:<state machine>:*` is every execution of one task state machine of this service: execution ARNs end ' +
+          'with the execution id, known only at run time. StopExecution only (cancel).',
+      );
     }
 
     const api = new HttpApi(this, 'HttpApi', {
       description: 'Async executions: start, follow, list, resume and cancel long-running tasks',
       createDefaultStage: false,
     });
+    // Kept when the stack goes: it is the audit trail of who called what (its entries still expire).
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.accessLogRetention ?? RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     api.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
       throttle: { rateLimit: props.rateLimit ?? 1000, burstLimit: props.burstLimit ?? 2000 },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
     });
     this.httpApi = api;
     const { authorizer, authorizerFunction } = this.authorizer(props);
@@ -119,12 +168,20 @@ export class ExecutionsApi extends Construct {
       const integration = new HttpLambdaIntegration(`${group}Integration`, functions[group]);
       for (const routeKey of ROUTES[group] as readonly RouteKey[]) {
         const key = routeKey === '$default' ? HttpRouteKey.DEFAULT : parseRouteKey(routeKey);
-        new HttpRoute(this, `Route ${routeKey}`, {
+        const route = new HttpRoute(this, `Route ${routeKey}`, {
           httpApi: api,
           routeKey: key,
           integration,
           authorizer: PUBLIC_ROUTES.includes(routeKey) ? none : authorizer,
         });
+        if (PUBLIC_ROUTES.includes(routeKey)) {
+          acknowledge(
+            route,
+            'AwsSolutions-APIG4',
+            `${routeKey} is the health check: it answers 200 without credentials by design (load balancers and uptime ` +
+              'probes hold no key), reveals nothing and touches no data; every other route, $default included, has the authorizer.',
+          );
+        }
       }
     }
   }

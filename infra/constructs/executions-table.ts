@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { INDEXES, INDEX_SORT_KEY } from '../../lambdas/repository/keys.js';
 
@@ -19,8 +19,9 @@ export interface ExecutionsTableProps {
 
 /**
  * The single table of the service: execution records, their transition rows (same partition) and
- * idempotency keys; on-demand, point-in-time recovery, encrypted, TTL on `expires_at`. Its three
- * indexes (by tenant, by task, by status) all sort by execution id, which is time-ordered.
+ * idempotency keys; on-demand, point-in-time recovery, encrypted, TTL on `expires_at`. Its indexes
+ * (by tenant, by task, by status, projecting everything; by activity, sparse, projecting what the
+ * reconciler reads) all sort by execution id, which is time-ordered.
  */
 export class ExecutionsTable extends Construct {
   /** The table. */
@@ -42,6 +43,9 @@ export class ExecutionsTable extends Construct {
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey,
+        ...('include' in index
+          ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] }
+          : { projectionType: ProjectionType.ALL }),
       })),
     });
   }

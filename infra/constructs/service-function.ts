@@ -1,9 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
+import { acknowledgeWildcardResources } from './nag.js';
 
 /** Props of {@link ServiceFunction}. */
 export interface ServiceFunctionProps {
@@ -40,6 +42,10 @@ const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
  * A Lambda function of this service: Node.js 24 on arm64, one minified ESM bundle per function
  * built by the local esbuild (no Docker), the AWS SDK bundled and tree-shaken rather than taken
  * from the runtime, X-Ray active tracing, and its own log group.
+ *
+ * Each function runs as its own role, which may write only to the function's log group (instead of
+ * the managed `AWSLambdaBasicExecutionRole`, which lets a function create and write to any log group
+ * of the account). Grant it what it needs on top (`grantTableAccess`, state machine grants).
  */
 export class ServiceFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
@@ -50,6 +56,11 @@ export class ServiceFunction extends NodejsFunction {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the ${id} function: ${props.description}`,
+    });
+    logGroup.grantWrite(role);
     super(scope, id, {
       entry: `${LAMBDAS_DIR}${props.entry}`,
       handler: 'handler',
@@ -59,6 +70,7 @@ export class ServiceFunction extends NodejsFunction {
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: Tracing.ACTIVE,
+      role,
       logGroup,
       loggingFormat: LoggingFormat.TEXT,
       projectRoot: PROJECT_DIR,
@@ -69,6 +81,7 @@ export class ServiceFunction extends NodejsFunction {
       },
       bundling: bundlingOptions(),
     });
+    acknowledgeWildcardResources(role, ['*'], 'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource is "*" (the only actions granted on "*", asserted in test/infra/iam.test.ts).');
     // The local stack maps each function of the synthesized template back to its handler module.
     (this.node.defaultChild as CfnFunction).addMetadata(ENTRY_METADATA_KEY, props.entry);
   }

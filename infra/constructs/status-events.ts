@@ -1,9 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { acknowledge, acknowledgeWildcardResources } from './nag.js';
 import { ServiceFunction } from './service-function.js';
 import { grantTableAccess } from './table-access.js';
 
@@ -13,6 +17,11 @@ export interface StatusEventsProps {
   /** The state machines whose terminal statuses are recorded. */
   readonly stateMachines: readonly IStateMachine[];
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * How long an event that could not be recorded stays in the dead-letter queue.
+   * @default Duration.days(14) (the most SQS keeps)
+   */
+  readonly deadLetterRetention?: Duration;
 }
 
 /** Terminal statuses of Step Functions executions. */
@@ -22,16 +31,45 @@ export const TERMINAL_SFN_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORT
  * Records how executions end: an EventBridge rule on "Step Functions Execution Status Change"
  * for this service's state machines invokes a function that writes `finish`, `error` or `cancel`
  * idempotently.
+ *
+ * An event that cannot be recorded lands in an encrypted SQS dead-letter queue, by either of two
+ * ways that catch different faults: the rule target's DLQ takes events EventBridge could not
+ * deliver (throttled, function missing, no permission) after its retries; the function's
+ * asynchronous on-failure destination takes events the function received but failed on after
+ * Lambda's retries. Neither replays anything: the reconciler heals the records; the queue and
+ * its alarm make the loss visible.
  */
 export class StatusEvents extends Construct {
   /** The function that records terminal statuses. */
   readonly handler: ServiceFunction;
   /** The EventBridge rule. */
   readonly rule: Rule;
+  /** Status-change events that could not be delivered or recorded. */
+  readonly deadLetterQueue: Queue;
+  /** In alarm while the dead-letter queue holds any message. */
+  readonly deadLetterAlarm: Alarm;
+  /** In alarm when the status-change function failed in the last 5 minutes. */
+  readonly errorsAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: StatusEventsProps) {
     super(scope, id);
     if (props.stateMachines.length === 0) throw new Error('StatusEvents needs at least one state machine');
+    const retention = props.deadLetterRetention ?? Duration.days(14);
+    if (retention.toSeconds() < 60 || retention.toSeconds() > Duration.days(14).toSeconds()) {
+      throw new Error('StatusEvents deadLetterRetention must be from 1 minute to 14 days');
+    }
+    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: retention,
+    });
+    acknowledge(
+      this.deadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This queue IS a dead-letter queue: of the status-change rule target (EventBridge DeadLetterConfig) and of the ' +
+        'function\'s asynchronous on-failure destination, which cdk-nag does not recognise as DLQ uses (it only follows ' +
+        'RedrivePolicy of other queues). Nothing consumes it, so it needs no DLQ of its own.',
+    );
     this.handler = new ServiceFunction(this, 'Handler', {
       entry: 'runtime/status-change-handler.ts',
       description: 'Records the terminal status of a Step Functions execution',
@@ -40,8 +78,20 @@ export class StatusEvents extends Construct {
     grantTableAccess(this.handler, props.table, 'write');
     for (const stateMachine of props.stateMachines) {
       // Events leave out payloads over EventBridge's limit; the handler then reads them here.
-      stateMachine.grantExecution(this.handler, 'states:DescribeExecution');
+      const grant = stateMachine.grantExecution(this.handler, 'states:DescribeExecution');
+      acknowledgeWildcardResources(
+        this.handler,
+        grant.principalStatements.flatMap((statement) => statement.resources),
+        '`execution:<state machine>:*` is every execution of one task state machine of this service: execution ARNs end ' +
+          'with the execution id, known only at run time. DescribeExecution only.',
+      );
     }
+    // Lambda retries a failed event twice, then hands it to the dead-letter queue.
+    this.handler.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new SqsDestination(this.deadLetterQueue),
+    });
     this.rule = new Rule(this, 'Rule', {
       description: 'Terminal status changes of the task state machines',
       eventPattern: {
@@ -52,7 +102,31 @@ export class StatusEvents extends Construct {
           stateMachineArn: props.stateMachines.map((stateMachine) => stateMachine.stateMachineArn),
         },
       },
-      targets: [new LambdaFunction(this.handler, { retryAttempts: 10, maxEventAge: Duration.hours(6) })],
+      targets: [
+        new LambdaFunction(this.handler, {
+          retryAttempts: 10,
+          maxEventAge: Duration.hours(6),
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      ],
+    });
+    this.deadLetterAlarm = new Alarm(this, 'DeadLettersAlarm', {
+      alarmDescription:
+        'Status-change events could not be recorded (see the dead-letter queue). The reconciler heals the records; ' +
+        'find out why the events failed.',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.errorsAlarm = new Alarm(this, 'ErrorsAlarm', {
+      alarmDescription: 'The status-change function failed; Lambda retries it, then the event goes to the dead-letter queue.',
+      metric: this.handler.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
   }
 }

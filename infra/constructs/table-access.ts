@@ -1,5 +1,6 @@
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { acknowledgeWildcardResources } from './nag.js';
 
 /** DynamoDB actions by access level; transactions need the per-item actions they contain. */
 const ACTIONS = {
@@ -12,10 +13,12 @@ const ACTIONS = {
  * no DeleteItem, no batch writes, for any function.
  */
 export function grantTableAccess(grantee: IGrantable, table: ITableV2, level: keyof typeof ACTIONS): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new PolicyStatement({
-      actions: [...ACTIONS[level]],
-      resources: [table.tableArn, `${table.tableArn}/index/*`],
-    }),
+  const resources = [table.tableArn, `${table.tableArn}/index/*`];
+  grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: [...ACTIONS[level]], resources }));
+  acknowledgeWildcardResources(
+    grantee,
+    resources,
+    '`<table>/index/*` names the indexes of this one table only (by-tenant, by-task, by-status, and any added later), ' +
+      'which the repository queries; no other table is reachable, and no Scan is granted.',
   );
 }

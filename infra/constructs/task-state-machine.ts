@@ -17,7 +17,8 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import type { Step, TaskDefinition } from '../../lambdas/tasks/dsl.js';
+import { checkExecutionTimeout, type Step, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
+import { acknowledgeWildcardResources } from './nag.js';
 
 /** Props of {@link TaskStateMachine}. */
 export interface TaskStateMachineProps {
@@ -62,6 +63,8 @@ export class TaskStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: TaskStateMachineProps) {
     super(scope, id);
     const { task } = props;
+    // A task built without defineTask is checked here too: the timeout must let its longest step finish.
+    checkExecutionTimeout(task);
     if (props.stateMachineName.length > 80) {
       throw new Error(`State machine name is longer than 80 characters: ${props.stateMachineName}`);
     }
@@ -83,8 +86,26 @@ export class TaskStateMachine extends Construct {
       tracingEnabled: true,
       // Execution data stays out of the logs: inputs belong to tenants; the records hold them.
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
-      timeout: Duration.seconds(task.steps.reduce((sum, step) => sum + maxSecondsOf(step), 60)),
+      timeout: Duration.seconds(task.timeoutSeconds ?? task.steps.reduce((sum, step) => sum + maxSecondsOf(step), 60)),
     });
+    acknowledgeWildcardResources(
+      this.stateMachine,
+      ['*'],
+      'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and CloudWatch Logs ' +
+        'delivery for state machine logging (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ' +
+        'ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) support no resource-level permissions.',
+    );
+    // LambdaInvoke grants the function and its qualifiers (`<fn>:*`); the states call the unqualified function.
+    const invoked = [
+      ...(task.steps.some((step) => step.kind === 'step') ? [props.stepFunction] : []),
+      ...(task.steps.some((step) => step.kind === 'wait') ? [props.waitFunction] : []),
+    ];
+    acknowledgeWildcardResources(
+      this.stateMachine,
+      invoked.flatMap((fn) => fn.resourceArnsForGrantInvoke),
+      'lambda:InvokeFunction on `<function>:*` covers the versions and aliases of one function of this service (the step ' +
+        'runner or the wait function), added by LambdaInvoke; the states invoke the unqualified function, and no other function is reachable.',
+    );
   }
 
   private compileStep(props: TaskStateMachineProps, step: Step, index: number): LambdaInvoke {

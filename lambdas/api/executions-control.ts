@@ -1,15 +1,16 @@
-import { ValidationError } from '../domain/errors.js';
 import { toExecutionView } from '../domain/views.js';
 import { cancelExecution, resumeExecution, taskOf, type ControlDeps } from '../runtime/execution-control.js';
-import { repository } from '../shared/dynamodb.js';
+import { executionStore } from '../shared/stores.js';
 import { createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
 import { TASKS } from '../tasks/registry.js';
 import { REGION, stateMachineArnResolver } from './context.js';
 import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
-import { bodyOf, cancelBody, changeStatusBody, executionIdOf, resumeBody } from './requests.js';
+import { bodyOf, cancelBody, changeStatusBody, resumeBody } from './bodies.js';
+import { executionIdOf } from './queries.js';
 import { parseWith } from './validation.js';
 
+const repository = executionStore();
 const logger = createLogger('executions-control');
 const deps: ControlDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
 
@@ -39,12 +40,6 @@ async function cancel(event: ApiEvent, reason: string | null | undefined) {
 
 const routes: Record<string, Route> = {
   'PUT /executions/{id}': (event) => {
-    const status = (event.json as { status?: unknown } | undefined)?.status;
-    if (status !== 'running' && status !== 'cancelled') {
-      throw new ValidationError('PUT /executions/{id} sets status "running" (resume) or "cancelled" (cancel).', [
-        { path: '/status', message: 'must be "running" or "cancelled"' },
-      ]);
-    }
     const body = bodyOf(changeStatusBody, event.json);
     return body.status === 'running' ? resume(event, body.input) : cancel(event, body.reason);
   },

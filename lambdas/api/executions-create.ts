@@ -1,15 +1,17 @@
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors.js';
 import { toExecutionView } from '../domain/views.js';
 import { startExecution, type ControlDeps } from '../runtime/execution-control.js';
-import { repository } from '../shared/dynamodb.js';
+import { executionStore } from '../shared/stores.js';
 import { createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
 import { TASKS } from '../tasks/registry.js';
 import { REGION, stateMachineArnResolver } from './context.js';
 import { MAX_BODY_BYTES, httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
-import { bodyOf, createBody, createWithTaskBody, idempotencyKeyOf } from './requests.js';
+import { bodyOf, createBody, createWithTaskBody } from './bodies.js';
+import { idempotencyKeyOf } from './headers.js';
 import { parseWith } from './validation.js';
 
+const repository = executionStore();
 const logger = createLogger('executions-create');
 const deps: ControlDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
 

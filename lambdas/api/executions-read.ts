@@ -2,16 +2,18 @@ import { NotFoundError } from '../domain/errors.js';
 import { toExecutionView, toTransitionView } from '../domain/views.js';
 import { repository } from '../shared/dynamodb.js';
 import { createLogger } from '../shared/logger.js';
-import { TASKS } from '../tasks/registry.js';
+import { requireEnv } from '../shared/env.js';
 import { REGION } from './context.js';
 import { httpHandler, json, linksOf, param, tenantOf, type Route } from './http.js';
-import { executionIdOf, executionListParams, transitionListParams, transitionSeqOf } from './requests.js';
+import { executionIdOf, executionListParams, transitionListParams, transitionSeqOf } from './queries.js';
 
 const logger = createLogger('executions-read');
+/** Ids of the deployed tasks, from the stack: importing the task registry would bundle every schema. */
+const TASK_IDS: ReadonlySet<string> = new Set(requireEnv('TASK_IDS').split(','));
 
 const listExecutions: Route = async (event) => {
   const taskId = event.pathParameters?.task_id;
-  if (taskId !== undefined && !TASKS.has(taskId)) throw new NotFoundError(`No task ${taskId.slice(0, 64)} exists.`);
+  if (taskId !== undefined && !TASK_IDS.has(taskId)) throw new NotFoundError(`No task ${taskId.slice(0, 64)} exists.`);
   const params = executionListParams(event.queryStringParameters, taskId);
   const page = await repository.list({ tenant: tenantOf(event), ...params });
   const links = linksOf(event, REGION);
@@ -30,8 +32,9 @@ const routes: Record<string, Route> = {
     const executionId = executionIdOf(param(event, 'id'));
     const params = transitionListParams(event.queryStringParameters);
     const page = await repository.listTransitions({ tenant, executionId, ...params });
-    // An execution always has its init row, so an empty first page means it does not exist here.
-    if (page.items.length === 0 && !params.cursor && !params.offset) await repository.get(tenant, executionId);
+    // An execution always has its init row, so an empty page (e.g. an offset past the end) is only
+    // a 200 when the execution exists here; otherwise it is the 404 of an unknown id.
+    if (page.items.length === 0) await repository.get(tenant, executionId);
     return json(200, { items: page.items.map(toTransitionView), next_cursor: page.nextCursor });
   },
   'GET /executions/{id}/transitions/{transition_id}': async (event) => {

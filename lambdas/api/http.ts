@@ -12,10 +12,28 @@ import {
 } from '../domain/errors.js';
 import type { ViewLinks } from '../domain/views.js';
 import type { Logger } from '../shared/logger.js';
-import type { RouteKey } from './routes.js';
+import { PUBLIC_ROUTES, type RouteKey } from './routes.js';
 
 /** Step Functions accepts at most 256 KB of input, so no request body may be larger. */
 export const MAX_BODY_BYTES = 256 * 1024;
+
+/**
+ * Bodies nested deeper than this are refused (400). 256 KB of `[` parse fine, but storing or
+ * forwarding the value means `JSON.stringify`, which overflows the stack a few thousand levels down.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/** True when `value` nests arrays/objects more than `max` levels deep (iterative: no recursion to overflow). */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const pending: Array<readonly [unknown, number]> = [[value, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [current, depth] = next;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
 
 /** An API Gateway HTTP API (payload 2.0) event, as handlers see it after the middlewares. */
 export interface ApiEvent extends APIGatewayProxyEventV2 {
@@ -102,6 +120,19 @@ export function problemJson(logger: Logger): MiddlewareObj<ApiEvent, APIGatewayP
   };
 }
 
+/**
+ * Refuses a request to any route but the public ones with 401 when the authorizer established no
+ * tenant, before the body is read: an unauthenticated caller learns nothing from validation (which
+ * tasks exist, what a body must look like) and gets the same answer on every route.
+ */
+export function authenticated(): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
+  return {
+    before: (request) => {
+      if (!PUBLIC_ROUTES.includes(request.event.routeKey as RouteKey)) tenantOf(request.event);
+    },
+  };
+}
+
 function isJson(contentType: string): boolean {
   const type = contentType.split(';')[0]!.trim().toLowerCase();
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
@@ -109,7 +140,8 @@ function isJson(contentType: string): boolean {
 
 /**
  * Parses a JSON body into `event.json`: 413 over {@link MAX_BODY_BYTES}, 415 when it is not
- * declared as JSON, 400 when it does not parse. An empty body leaves `event.json` undefined.
+ * declared as JSON, 400 when it does not parse or nests deeper than {@link MAX_JSON_DEPTH}. An
+ * empty body leaves `event.json` undefined.
  */
 export function jsonBody(): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
   return {
@@ -133,6 +165,11 @@ export function jsonBody(): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredRes
       } catch {
         throw new ValidationError('The body is not valid JSON.', [{ path: '/', message: 'is not valid JSON' }]);
       }
+      if (nestedDeeperThan(event.json, MAX_JSON_DEPTH)) {
+        throw new ValidationError(`The body is nested more than ${MAX_JSON_DEPTH} levels deep.`, [
+          { path: '/', message: `is nested more than ${MAX_JSON_DEPTH} levels deep` },
+        ]);
+      }
     },
   };
 }
@@ -146,12 +183,13 @@ function toResult(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
 }
 
 /**
- * A Lambda handler for a route group: middlewares first (errors → problem+json, JSON body), then
- * dispatch by `event.routeKey` to the group's routes.
+ * A Lambda handler for a route group: middlewares first (errors → problem+json, credentials, JSON
+ * body), then dispatch by `event.routeKey` to the group's routes.
  */
 export function httpHandler(routes: Partial<Record<RouteKey, Route>>, logger: Logger) {
   return middy<ApiEvent, APIGatewayProxyStructuredResultV2>()
     .use(problemJson(logger))
+    .use(authenticated())
     .use(jsonBody())
     .handler(async (event, context) => {
       const route = routes[event.routeKey as RouteKey];

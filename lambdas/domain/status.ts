@@ -76,5 +76,6 @@ export function isTerminal(status: ExecutionStatus): boolean {
 /** Resolves a status or one of its aliases; undefined when it is neither. */
 export function parseStatus(value: string): ExecutionStatus | undefined {
   if ((EXECUTION_STATUSES as readonly string[]).includes(value)) return value as ExecutionStatus;
-  return STATUS_ALIASES[value];
+  // Own keys only: `STATUS_ALIASES['valueOf']` would be Object.prototype's function, not a status.
+  return Object.hasOwn(STATUS_ALIASES, value) ? STATUS_ALIASES[value] : undefined;
 }

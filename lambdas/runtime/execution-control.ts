@@ -9,7 +9,7 @@ import { canonicalJson } from '../domain/canonical-json.js';
 import { ConflictError, GoneError, NotFoundError, ServiceUnavailableError } from '../domain/errors.js';
 import type { ExecutionRecord, Metadata } from '../domain/execution.js';
 import { newExecutionId } from '../domain/ids.js';
-import type { ExecutionsRepository } from '../repository/executions-repository.js';
+import type { ExecutionStore } from '../repository/execution-store.js';
 import type { Logger } from '../shared/logger.js';
 import type { TaskDefinition } from '../tasks/dsl.js';
 import { stepAt } from '../tasks/registry.js';
@@ -17,7 +17,7 @@ import { progress } from './progression.js';
 
 /** What starting, resuming and cancelling need. */
 export interface ControlDeps {
-  readonly repository: ExecutionsRepository;
+  readonly repository: ExecutionStore;
   readonly sfn: SFNClient;
   readonly logger: Logger;
   /** ARN of a task's state machine. */

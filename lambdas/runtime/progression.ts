@@ -1,7 +1,7 @@
 import { ConflictError } from '../domain/errors.js';
 import type { ExecutionRecord } from '../domain/execution.js';
 import { planTransition, type TransitionRequest } from '../domain/transition.js';
-import type { ExecutionsRepository } from '../repository/executions-repository.js';
+import type { ExecutionStore } from '../repository/execution-store.js';
 
 /** Lost races re-read and retry this many times before giving up. */
 const ATTEMPTS = 5;
@@ -16,7 +16,7 @@ const ATTEMPTS = 5;
  * @throws ConflictError when the status table forbids the change `decide` asked for.
  */
 export async function progress(
-  repository: ExecutionsRepository,
+  repository: ExecutionStore,
   tenant: string,
   executionId: string,
   decide: (record: ExecutionRecord) => TransitionRequest | undefined,

@@ -1,11 +1,18 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { repository } from '../shared/dynamodb.js';
+import { executionStore } from '../shared/stores.js';
 import { createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
 import { applyStatusChange, type StatusChangeDetail } from './status-change.js';
 
+const repository = executionStore();
 const deps = { repository, sfn, logger: createLogger('status-change') };
 
-/** Lambda entry of the EventBridge rule on "Step Functions Execution Status Change". */
-export const handler = (event: EventBridgeEvent<'Step Functions Execution Status Change', StatusChangeDetail>) =>
-  applyStatusChange(deps, event.detail);
+/**
+ * Lambda entry of the EventBridge rule on "Step Functions Execution Status Change". A thrown error
+ * makes Lambda retry the event, then send it to the dead-letter queue (the reconciler heals the record).
+ */
+export const handler = async (
+  event: EventBridgeEvent<'Step Functions Execution Status Change', StatusChangeDetail>,
+): Promise<void> => {
+  await applyStatusChange(deps, event.detail);
+};

@@ -2,7 +2,7 @@ import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { ExecutionError, ExecutionRecord } from '../domain/execution.js';
 import { isTerminal } from '../domain/status.js';
 import type { TransitionRequest } from '../domain/transition.js';
-import type { ExecutionsRepository } from '../repository/executions-repository.js';
+import type { ExecutionStore } from '../repository/execution-store.js';
 import type { Logger } from '../shared/logger.js';
 import { progress } from './progression.js';
 
@@ -25,7 +25,7 @@ export interface StatusChangeDetail {
 
 /** What the status-change handler needs. */
 export interface StatusChangeDeps {
-  readonly repository: ExecutionsRepository;
+  readonly repository: ExecutionStore;
   readonly sfn: SFNClient;
   readonly logger: Logger;
 }
@@ -84,9 +84,12 @@ async function describe(deps: StatusChangeDeps, executionArn: string) {
  * Writes the terminal transition a state machine's end calls for: `finish` (SUCCEEDED), `error`
  * (FAILED, TIMED_OUT) or `cancel` (ABORTED). Idempotent: duplicate, late and out-of-order events
  * find the record terminal and change nothing; a cancel through the API wins over a later ABORTED.
+ * The reconciler calls it too, with a detail built from `DescribeExecution`.
+ *
+ * @returns true when this call wrote the terminal transition.
  */
-export async function applyStatusChange(deps: StatusChangeDeps, detail: StatusChangeDetail): Promise<void> {
-  if (!['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'].includes(detail.status)) return;
+export async function applyStatusChange(deps: StatusChangeDeps, detail: StatusChangeDetail): Promise<boolean> {
+  if (!['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'].includes(detail.status)) return false;
   const logger = deps.logger.child({ execution_id: detail.name, sfn_status: detail.status });
 
   let input = parseJson(detail.input) as { tenant?: unknown } | undefined;
@@ -99,12 +102,12 @@ export async function applyStatusChange(deps: StatusChangeDeps, detail: StatusCh
   }
   if (typeof input?.tenant !== 'string') {
     logger.warn('status change of an execution without a tenant; ignored');
-    return;
+    return false;
   }
   const record = await deps.repository.find(input.tenant, detail.name);
   if (!record) {
     logger.warn('status change of an unknown execution; ignored');
-    return;
+    return false;
   }
   const result = await progress(
     deps.repository,
@@ -132,4 +135,5 @@ export async function applyStatusChange(deps: StatusChangeDeps, detail: StatusCh
   logger.info(result.applied ? 'terminal status recorded' : 'already terminal; nothing to do', {
     status: result.record.status,
   });
+  return result.applied;
 }

@@ -1,6 +1,7 @@
 import type { ExecutionRecord } from '../domain/execution.js';
 import { isTerminal } from '../domain/status.js';
-import type { ExecutionsRepository } from '../repository/executions-repository.js';
+import type { ExecutionStore } from '../repository/execution-store.js';
+import type { RuntimeStore } from '../repository/runtime-store.js';
 import type { Logger } from '../shared/logger.js';
 import type { LambdaStep, StepContext, TaskDefinition } from '../tasks/dsl.js';
 import { stepAt } from '../tasks/registry.js';
@@ -9,7 +10,7 @@ import { ExecutionEndedError, type StepPayload } from './payload.js';
 
 /** What the step runner needs. */
 export interface StepRunnerDeps {
-  readonly repository: ExecutionsRepository;
+  readonly repository: RuntimeStore;
   readonly tasks: ReadonlyMap<string, TaskDefinition>;
   readonly logger: Logger;
 }
@@ -33,7 +34,7 @@ function ended(record: ExecutionRecord): ExecutionEndedError {
 
 /** Moves a `queued` execution to `running` (the `start` row), once, however many callers race. */
 export async function ensureStarted(
-  repository: ExecutionsRepository,
+  repository: ExecutionStore,
   record: ExecutionRecord,
   task: TaskDefinition,
 ): Promise<ExecutionRecord> {

@@ -1,5 +1,5 @@
 import { isTerminal } from '../domain/status.js';
-import type { ExecutionsRepository } from '../repository/executions-repository.js';
+import type { RuntimeStore } from '../repository/runtime-store.js';
 import type { Logger } from '../shared/logger.js';
 import type { TaskDefinition, WaitStep } from '../tasks/dsl.js';
 import { ExecutionEndedError, type WaitPayload } from './payload.js';
@@ -8,7 +8,7 @@ import { ensureStarted } from './step-runner.js';
 
 /** What the wait function needs. */
 export interface WaitDeps {
-  readonly repository: ExecutionsRepository;
+  readonly repository: RuntimeStore;
   readonly tasks: ReadonlyMap<string, TaskDefinition>;
   readonly logger: Logger;
 }

@@ -100,11 +100,19 @@ export interface TaskDefinition<S extends z.ZodMiniType = z.ZodMiniType> {
   /** Valid inputs, shown in `GET /tasks/{id}` as the JSON Schema's `examples`. */
   readonly examples: readonly z.output<S>[];
   readonly steps: readonly Step[];
+  /**
+   * Seconds an execution may run in all before Step Functions stops it (`TIMED_OUT`: the execution
+   * fails with `States.Timeout`). At least the longest single step's `timeoutSeconds`.
+   * @default the sum of every step's worst case (timeouts, retries and their delays) plus 60
+   */
+  readonly timeoutSeconds?: number;
 }
 
 const ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const MAX_STEP_SECONDS = 900;
 const MAX_WAIT_SECONDS = 365 * 86_400;
+/** Step Functions Standard workflows run for at most a year. */
+const MAX_EXECUTION_SECONDS = 365 * 86_400;
 
 function positiveInteger(value: number, what: string, max: number): number {
   if (!Number.isInteger(value) || value < 1 || value > max) {
@@ -156,8 +164,27 @@ export function waitForInput<R extends z.ZodMiniType>(name: string, options: Wai
 }
 
 /**
+ * Checks a task's own execution timeout, if it sets one: a whole number of seconds, at most a year,
+ * and no shorter than its longest single step (or that step could never finish).
+ * @throws Error naming the task otherwise.
+ */
+export function checkExecutionTimeout(task: Pick<TaskDefinition, 'id' | 'steps' | 'timeoutSeconds'>): void {
+  if (task.timeoutSeconds === undefined) return;
+  positiveInteger(task.timeoutSeconds, `Task ${task.id}: timeoutSeconds`, MAX_EXECUTION_SECONDS);
+  const longest = task.steps.reduce<Step | undefined>(
+    (found, candidate) => (found && found.timeoutSeconds >= candidate.timeoutSeconds ? found : candidate),
+    undefined,
+  );
+  if (longest && task.timeoutSeconds < longest.timeoutSeconds) {
+    throw new Error(
+      `Task ${task.id}: timeoutSeconds (${task.timeoutSeconds}) is shorter than step "${longest.name}" (${longest.timeoutSeconds})`,
+    );
+  }
+}
+
+/**
  * Declares a task. Throws at definition time (so at synth and at cold start) when the id or step
- * names are malformed or repeated.
+ * names are malformed or repeated, or its `timeoutSeconds` is out of range.
  */
 export function defineTask<S extends z.ZodMiniType>(definition: TaskDefinition<S>): TaskDefinition<S> {
   if (!ID_PATTERN.test(definition.id) || definition.id.length > 40) {
@@ -172,6 +199,7 @@ export function defineTask<S extends z.ZodMiniType>(definition: TaskDefinition<S
     if (seen.has(name)) throw new Error(`Task ${definition.id}: step name "${name}" is used twice`);
     seen.add(name);
   }
+  checkExecutionTimeout(definition);
   if (definition.examples.length === 0) throw new Error(`Task ${definition.id} needs at least one example input`);
   for (const example of definition.examples) {
     if (!definition.input.safeParse(example).success) {

@@ -119,3 +119,33 @@ describe('authorization', () => {
     iamTemplate.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
   });
 });
+
+describe('access logs', () => {
+  const [, stage] = onlyResource(template, 'AWS::ApiGatewayV2::Stage');
+  const settings = stage.Properties?.AccessLogSettings as { DestinationArn: unknown; Format: string } | undefined;
+
+  it('the default stage writes one JSON line per request to its own log group, kept three months', () => {
+    const logGroupId = logicalIdOf(stack, api.accessLogs);
+    expect(settings?.DestinationArn).toEqual({ 'Fn::GetAtt': [logGroupId, 'Arn'] });
+    expect(resourcesOf(template, 'AWS::Logs::LogGroup')[logGroupId]?.Properties?.RetentionInDays).toBe(90);
+    template.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', Properties: { RetentionInDays: 90 } });
+  });
+
+  it('records request id, caller ip, route, status, latency, tenant and authorizer error', () => {
+    const fields = JSON.parse(settings?.Format ?? '{}') as Record<string, string>;
+    expect(fields).toMatchObject({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      latency: '$context.responseLatency',
+      authorizerError: '$context.authorizer.error',
+      tenant: '$context.authorizer.tenant',
+    });
+  });
+
+  it('logs no header, query string or body (API keys and cursors stay out)', () => {
+    const values = Object.values(JSON.parse(settings?.Format ?? '{}') as Record<string, string>);
+    for (const value of values) expect(value).not.toMatch(/header|querystring|requestOverride|body|authorization/i);
+  });
+});

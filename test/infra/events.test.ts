@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
 import { TASKS } from '../../lambdas/tasks/registry.js';
-import { childOf, logicalIdOf, onlyResource, resourcesOf, synthService } from './support.js';
+import { childOf, logicalIdOf, resourcesOf, synthService } from './support.js';
 
 const { stack, template } = synthService();
-const handlerId = logicalIdOf(stack, childOf(stack, 'StatusEvents', StatusEvents).handler);
+const statusEvents = childOf(stack, 'StatusEvents', StatusEvents);
+const handlerId = logicalIdOf(stack, statusEvents.handler);
 const stateMachineIds = Object.keys(resourcesOf(template, 'AWS::StepFunctions::StateMachine'));
-const [ruleId, rule] = onlyResource(template, 'AWS::Events::Rule');
+const ruleId = logicalIdOf(stack, statusEvents.rule);
+const rule = resourcesOf(template, 'AWS::Events::Rule')[ruleId]!;
 const pattern = rule.Properties?.EventPattern as { detail: { status: string[]; stateMachineArn: unknown[] } };
 
 describe('terminal status events', () => {

@@ -1,6 +1,7 @@
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
+import { Reconciler } from '../../infra/constructs/reconciler.js';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
 import { childOf, logicalIdOf, onlyResource, resourcesOf, STACK_NAME, synthService, tokenPlaceholder } from './support.js';
@@ -14,6 +15,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   stepRunner: runtime.stepFunction,
   waitForInput: runtime.waitFunction,
   statusChange: statusEvents.handler,
+  reconciler: childOf(stack, 'Reconciler', Reconciler).handler,
   authorizer: api.authorizerFunction!,
 };
 const functions = resourcesOf(template, 'AWS::Lambda::Function');
@@ -34,7 +36,7 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the four route group functions, the authorizer, the step runner, the wait function and the status-change function', () => {
+  it('are exactly the four route group functions, the authorizer, the step runner, the wait function, the status-change function and the reconciler', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
     expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'read']);
   });
@@ -64,7 +66,7 @@ describe('Lambda functions', () => {
     expect(environmentOf(name).NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it.each(['create', 'read', 'control', 'stepRunner', 'waitForInput', 'statusChange'])(
+  it.each(['create', 'read', 'control', 'stepRunner', 'waitForInput', 'statusChange', 'reconciler'])(
     '%s gets the table name, cursor secret and retention it needs at cold start',
     (name) => {
       const environment = environmentOf(name);

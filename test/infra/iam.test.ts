@@ -1,7 +1,9 @@
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
+import { Reconciler } from '../../infra/constructs/reconciler.js';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
+import { flattenCfnReference } from '../../infra/constructs/nag.js';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
 import {
   actionCovers,
@@ -11,9 +13,11 @@ import {
   childOf,
   logicalIdOf,
   onlyResource,
+  resourcesOf,
   roleOfFunction,
   statementsOfFunction,
   synthService,
+  type PolicyStatement,
 } from './support.js';
 
 const { stack, template } = synthService();
@@ -24,6 +28,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   stepRunner: runtime.stepFunction,
   waitForInput: runtime.waitFunction,
   statusChange: childOf(stack, 'StatusEvents', StatusEvents).handler,
+  reconciler: childOf(stack, 'Reconciler', Reconciler).handler,
   authorizer: api.authorizerFunction!,
 };
 const NAMES = Object.keys(FUNCTIONS);
@@ -96,6 +101,15 @@ describe('IAM least privilege', () => {
     expect(actions).toEqual(['states:DescribeExecution']);
   });
 
+  it('the reconciler may only describe executions of this stack\'s state machines, nothing else in Step Functions', () => {
+    const statements = statementsOf('reconciler').filter((statement) => actionsOf([statement]).some((action) => /^states:/i.test(action)));
+    expect(actionsOf(statements)).toEqual(['states:DescribeExecution']);
+    expect(rolesAllowing('states:DescribeExecution')).toEqual([roleOf('statusChange'), roleOf('reconciler')].sort());
+    const resources = JSON.stringify(statements.map((statement) => statement.Resource));
+    expect(resources).toContain(':execution:');
+    for (const ref of stateMachineRefs) expect(resources).toContain(JSON.stringify(ref));
+  });
+
   it('the step runner and the wait function have no Step Functions actions', () => {
     for (const name of ['stepRunner', 'waitForInput']) {
       expect(actionsOf(statementsOf(name)).filter((action) => /^states:|^\*$/i.test(action)), name).toEqual([]);
@@ -131,7 +145,7 @@ describe('IAM least privilege', () => {
   });
 
   it('writers get exactly the item actions the repository\'s transactions need', () => {
-    for (const name of ['create', 'control', 'stepRunner', 'waitForInput', 'statusChange']) {
+    for (const name of ['create', 'control', 'stepRunner', 'waitForInput', 'statusChange', 'reconciler']) {
       const statements = statementsOf(name);
       for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']) {
         expect(allows(statements, action), `${name} ${action}`).toBe(true);
@@ -142,5 +156,74 @@ describe('IAM least privilege', () => {
   it('the catalogue function has no DynamoDB or Step Functions actions', () => {
     const actions = actionsOf(statementsOf('catalogue'));
     expect(actions.filter((action) => /^(dynamodb|states):|^\*$/i.test(action))).toEqual([]);
+  });
+});
+
+describe('IAM least privilege: roles and wildcards', () => {
+  const roles = resourcesOf(template, 'AWS::IAM::Role');
+  const functions = resourcesOf(template, 'AWS::Lambda::Function');
+  const serviceOf = (role: string) =>
+    JSON.stringify((roles[role]?.Properties?.AssumeRolePolicyDocument as { Statement: { Principal?: unknown }[] }).Statement.map((s) => s.Principal));
+  const XRAY = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
+  const STATE_MACHINE_STAR = [
+    ...XRAY,
+    'xray:GetSamplingRules',
+    'xray:GetSamplingTargets',
+    'logs:CreateLogDelivery',
+    'logs:GetLogDelivery',
+    'logs:UpdateLogDelivery',
+    'logs:DeleteLogDelivery',
+    'logs:ListLogDeliveries',
+    'logs:PutResourcePolicy',
+    'logs:DescribeResourcePolicies',
+    'logs:DescribeLogGroups',
+  ];
+  const resourceList = (statement: PolicyStatement): unknown[] =>
+    Array.isArray(statement.Resource) ? [...(statement.Resource as unknown[])] : [statement.Resource];
+
+  it('no role has an AWS managed policy attached', () => {
+    expect(Object.keys(roles).length).toBeGreaterThan(0);
+    for (const [id, role] of Object.entries(roles)) expect(role.Properties?.ManagedPolicyArns, id).toBeUndefined();
+  });
+
+  it('every function may write logs only to its own log group, and create none', () => {
+    expect(Object.keys(functions).length).toBeGreaterThan(0);
+    for (const id of Object.keys(functions)) {
+      const logGroup = (functions[id]?.Properties?.LoggingConfig as { LogGroup?: { Ref?: string } } | undefined)?.LogGroup?.Ref;
+      expect(logGroup, id).toBeDefined();
+      const statements = statementsOfFunction(template, id);
+      expect(allows(statements, 'logs:CreateLogGroup'), id).toBe(false);
+      const writes = statements.filter((statement) => allows([statement], 'logs:PutLogEvents'));
+      expect(writes.flatMap(resourceList), id).toEqual([{ 'Fn::GetAtt': [logGroup, 'Arn'] }]);
+    }
+  });
+
+  it('"*" resources carry only X-Ray actions for functions, and X-Ray plus log delivery for state machines', () => {
+    for (const { role, statement } of allStatements(template)) {
+      if (!resourceList(statement).includes('*')) continue;
+      const allowed = serviceOf(role).includes('states.amazonaws.com') ? STATE_MACHINE_STAR : XRAY;
+      for (const action of actionsOf([statement])) expect(allowed, `${role}: ${action} on *`).toContain(action);
+    }
+  });
+
+  it('every other wildcard resource is a table index, an execution of this stack\'s state machines, or a function qualifier', () => {
+    const tableIndexes = `<${tableId}.Arn>/index/*`;
+    const machines = stateMachineRefs.map((ref) => ref.Ref);
+    const functionQualifiers = Object.keys(functions).map((id) => `<${id}.Arn>:*`);
+    const wildcards = allStatements(template).flatMap(({ role, statement }) =>
+      resourceList(statement)
+        .filter((resource) => resource !== '*')
+        .map((resource) => ({ role, resource: flattenCfnReference(resource) }))
+        .filter(({ resource }) => resource.includes('*')),
+    );
+    expect(wildcards.length).toBeGreaterThan(0);
+    for (const { role, resource } of wildcards) {
+      const execution = /^arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:(.+):\*$/.exec(resource);
+      const ok =
+        resource === tableIndexes ||
+        functionQualifiers.includes(resource) ||
+        (execution !== null && machines.some((machine) => execution[1] === `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}`));
+      expect(ok, `${role}: ${resource}`).toBe(true);
+    }
   });
 });

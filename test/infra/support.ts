@@ -1,4 +1,4 @@
-import { App, CfnElement, type Stack } from 'aws-cdk-lib';
+import { App, CfnElement, type AppProps, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { readFileSync } from 'node:fs';
@@ -9,8 +9,8 @@ const CDK_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.me
   .context;
 
 /** An app with the project's feature flags and bundling skipped (synth without esbuild). */
-export function testApp(): App {
-  return new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+export function testApp(props: Omit<AppProps, 'context'> = {}): App {
+  return new App({ ...props, context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
 }
 
 /** Stack name of the stack under test; state machine names start with it. */

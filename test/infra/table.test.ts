@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { INDEXES, INDEX_SORT_KEY } from '../../lambdas/repository/keys.js';
-import { onlyResource, synthService } from './support.js';
+import { allows, onlyResource, resourcesOf, statementsOfFunction, synthService } from './support.js';
 
 const { template } = synthService();
 const TABLE = 'AWS::DynamoDB::GlobalTable';
@@ -22,10 +22,10 @@ describe('executions table', () => {
     });
   });
 
-  it('has exactly the by-tenant, by-task and by-status indexes, each sorted by id and projecting all attributes', () => {
+  it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id', () => {
     const [, table] = onlyResource(template, TABLE);
     const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
-    expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-status', 'by-task', 'by-tenant']);
+    expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-activity', 'by-status', 'by-task', 'by-tenant']);
     expect(INDEX_SORT_KEY).toBe('id');
     for (const { name, partitionKey } of Object.values(INDEXES)) {
       const index = indexes.find((candidate) => candidate.IndexName === name);
@@ -34,13 +34,29 @@ describe('executions table', () => {
         { AttributeName: partitionKey, KeyType: 'HASH' },
         { AttributeName: 'id', KeyType: 'RANGE' },
       ]);
-      expect(index?.Projection, name).toEqual({ ProjectionType: 'ALL' });
     }
-    for (const attribute of ['tenant_key', 'task_key', 'status_key', 'id']) {
+    for (const name of ['by-tenant', 'by-task', 'by-status']) {
+      expect(indexes.find((index) => index.IndexName === name)?.Projection, name).toEqual({ ProjectionType: 'ALL' });
+    }
+    for (const attribute of ['tenant_key', 'task_key', 'status_key', 'active_key', 'id']) {
       template.hasResourceProperties(TABLE, {
         AttributeDefinitions: Match.arrayWith([{ AttributeName: attribute, AttributeType: 'S' }]),
       });
     }
+  });
+
+  it('has a sparse by-activity index keyed by active_key that projects only what the reconciler reads', () => {
+    const [, table] = onlyResource(template, TABLE);
+    const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: { ProjectionType: string; NonKeyAttributes?: string[] } }[];
+    const index = indexes.find((candidate) => candidate.IndexName === 'by-activity');
+
+    expect(index?.KeySchema).toEqual([
+      { AttributeName: 'active_key', KeyType: 'HASH' },
+      { AttributeName: 'id', KeyType: 'RANGE' },
+    ]);
+    expect(index?.Projection.ProjectionType).toBe('INCLUDE');
+    expect([...(index?.Projection.NonKeyAttributes ?? [])].sort()).toEqual(['execution_arn', 'status', 'task_id', 'tenant']);
+    expect(INDEXES.byActivity.partitionKey).toBe('active_key');
   });
 
   it('bills on demand', () => {
@@ -70,5 +86,27 @@ describe('executions table', () => {
 
   it('is retained when the stack is deleted or the table replaced', () => {
     template.hasResource(TABLE, { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+});
+
+describe('retention', () => {
+  /** RETENTION_DAYS of every function whose role may write the table, by logical id. */
+  function retentionOfWriters(stackTemplate: typeof template): Record<string, unknown> {
+    const functions = resourcesOf(stackTemplate, 'AWS::Lambda::Function');
+    const writers = Object.keys(functions).filter((id) => allows(statementsOfFunction(stackTemplate, id), 'dynamodb:UpdateItem'));
+    expect(writers.length).toBeGreaterThan(0);
+    return Object.fromEntries(
+      writers.map((id) => [id, (functions[id]?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.RETENTION_DAYS]),
+    );
+  }
+
+  it('every function that can write the table gets RETENTION_DAYS (90 by default), so finished executions get expires_at', () => {
+    for (const [id, days] of Object.entries(retentionOfWriters(template))) expect(days, id).toBe('90');
+    template.hasResourceProperties(TABLE, { TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true } });
+  });
+
+  it('a configured retentionDays reaches every function that can write the table', () => {
+    const { template: custom } = synthService({ retentionDays: 30 });
+    for (const [id, days] of Object.entries(retentionOfWriters(custom))) expect(days, id).toBe('30');
   });
 });

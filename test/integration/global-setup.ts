@@ -1,17 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { App } from 'aws-cdk-lib';
 import type { TestProject } from 'vitest/node';
-import { ExecutionsStack } from '../../infra/executions-stack.js';
-import { TASKS } from '../../lambdas/tasks/registry.js';
+import { Duration } from 'aws-cdk-lib';
+import { synthForLocal } from '../../local/synth.js';
 import { tasks as testTasks } from './test-tasks.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 /** The development key of tenant `default` in the test stack. */
 const API_KEY = 'integration-default-tenant-key';
+/** Status-change events of this test task's state machine are dropped (fault injection). */
+const LOST_EVENT_TASK = 'test-lost-event';
+/** The reconciler leaves executions younger than this to their events. */
+const RECONCILE_MIN_AGE = Duration.seconds(5);
+/** The reconciler runs every minute, scaled to every second locally. */
+const SCHEDULE_SCALE = 60;
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,6 +25,10 @@ declare module 'vitest' {
     dynamoDbEndpoint: string;
     tableName: string;
     apiKey: string;
+    /** How old an execution must be before the reconciler looks at it, in ms. */
+    reconcileMinAgeMs: number;
+    /** How often the reconciler runs, in ms. */
+    reconcileEveryMs: number;
   }
 }
 
@@ -28,15 +37,12 @@ let outdir: string | undefined;
 
 /**
  * Synthesizes the stack with the product tasks plus the test-only tasks, then starts the local
- * stack on free ports in a child process, exactly as `npm start` does (same CLI).
+ * stack on free ports in a child process, exactly as `npm start` does (same CLI), with the
+ * reconciler running every second and the status events of `test-lost-event` dropped.
  */
 export async function setup(project: TestProject): Promise<void> {
   outdir = mkdtempSync(join(tmpdir(), 'executions-it-'));
-  const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
-  // Bundling is skipped: the local stack runs the handler modules, not the bundles.
-  const app = new App({ outdir, context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
-  new ExecutionsStack(app, 'AsyncExecutions', { tasks: [...TASKS.values(), ...testTasks] });
-  app.synth();
+  const template = synthForLocal(outdir, testTasks, { reconcileEvery: Duration.minutes(1), reconcileMinAge: RECONCILE_MIN_AGE });
 
   child = spawn(
     process.execPath,
@@ -45,14 +51,23 @@ export async function setup(project: TestProject): Promise<void> {
       'tsx',
       'local/start.ts',
       '--template',
-      join(outdir, 'AsyncExecutions.template.json'),
+      template,
       '--tasks-module',
       'test/integration/test-tasks.ts',
       '--port',
       '0',
       '--json',
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOCAL_API_KEY: API_KEY } },
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        LOCAL_API_KEY: API_KEY,
+        LOCAL_SCHEDULE_SCALE: String(SCHEDULE_SCALE),
+        LOCAL_DROP_STATUS_EVENTS: LOST_EVENT_TASK,
+      },
+    },
   );
   let errors = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -64,8 +79,16 @@ export async function setup(project: TestProject): Promise<void> {
     child!.once('exit', (code) => reject(new Error(`local stack exited (${code}):\n${errors}`)));
     createInterface({ input: child!.stdout! }).on('line', (line) => {
       if (!line.startsWith('{')) return;
+      // Functions log JSON lines to stdout too; only the ready line says so.
+      let parsed: { ready?: boolean; url: string; sfn: string; dynamodb: string; table: string };
+      try {
+        parsed = JSON.parse(line) as typeof parsed;
+      } catch {
+        return;
+      }
+      if (parsed.ready !== true) return;
       clearTimeout(timer);
-      resolveReady(JSON.parse(line) as { url: string; sfn: string; dynamodb: string; table: string });
+      resolveReady(parsed);
     });
   });
   project.provide('baseUrl', ready.url);
@@ -73,6 +96,8 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('dynamoDbEndpoint', ready.dynamodb);
   project.provide('tableName', ready.table);
   project.provide('apiKey', API_KEY);
+  project.provide('reconcileMinAgeMs', RECONCILE_MIN_AGE.toMilliseconds());
+  project.provide('reconcileEveryMs', 60_000 / SCHEDULE_SCALE);
 }
 
 export async function teardown(): Promise<void> {

@@ -40,6 +40,14 @@ export const tasks = [
     ],
   }),
   defineTask({
+    id: 'test-lost-event',
+    description: 'One trivial step; the test stack drops its status-change events (the reconciler heals them).',
+    kind: 'test',
+    input: z.strictObject({ n: z.int() }),
+    examples: [{ n: 1 }],
+    steps: [step('echo', (input: { n: number }) => ({ n: input.n }), { retry: false })],
+  }),
+  defineTask({
     id: 'test-short-wait',
     description: 'A wait that times out after 2 seconds.',
     kind: 'test',

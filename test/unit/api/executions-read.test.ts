@@ -202,6 +202,16 @@ describe('GET /executions', () => {
   });
 });
 
+describe('GET /executions with an inherited object member as status', () => {
+  it.each(['valueOf', 'constructor', '__proto__'])('answers 400 for status=%s (found by fuzzing: it answered 200)', async (status) => {
+    storeExecution(0, { status: 'running' });
+
+    const problem = expectProblem((await get('GET /executions', { query: { status } })).response, 400);
+
+    expect(problem.errors).toEqual([expect.objectContaining({ path: 'query.status' })]);
+  });
+});
+
 describe('GET /tasks/{task_id}/executions', () => {
   it("lists only that task's executions", async () => {
     storeExecution(1);
@@ -298,6 +308,17 @@ describe('GET /executions/{id}/transitions', () => {
     expectProblem(unknown.response, 404);
     expectProblem(malformed.response, 400);
     expectProblem(badLimit.response, 400);
+  });
+
+  it('answers 404, not an empty page, for an unknown execution read with an offset (found by fuzzing)', async () => {
+    const { record } = storeWithHistory();
+
+    const unknown = await get('GET /executions/{id}/transitions', { pathParameters: { id: newExecutionId() }, query: { offset: '2' } });
+    const pastTheEnd = await get<Page<TransitionView>>('GET /executions/{id}/transitions', { pathParameters: { id: record.id }, query: { offset: '50' } });
+
+    expectProblem(unknown.response, 404);
+    expect(pastTheEnd.status).toBe(200);
+    expect(pastTheEnd.body).toEqual({ items: [], next_cursor: null });
   });
 });
 

@@ -66,4 +66,11 @@ describe('status machine', () => {
     expect(parseStatus('running')).toBe('running');
     expect(parseStatus('paused')).toBeUndefined();
   });
+
+  it.each(['valueOf', 'toString', 'constructor', '__proto__', 'hasOwnProperty'])(
+    'resolves the inherited object member %s to no status (found by fuzzing: it listed as a filter)',
+    (name) => {
+      expect(parseStatus(name)).toBeUndefined();
+    },
+  );
 });

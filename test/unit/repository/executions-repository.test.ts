@@ -7,6 +7,7 @@ import {
 import {
   DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -24,6 +25,7 @@ import type { ExecutionRecord, TransitionRecord } from '../../../lambdas/domain/
 import { idBoundAt, newExecutionId, transitionSeq } from '../../../lambdas/domain/ids.js';
 import { planTransition } from '../../../lambdas/domain/transition.js';
 import { ExecutionsRepository, type ExecutionQuery } from '../../../lambdas/repository/executions-repository.js';
+import { ACTIVE_SHARDS, activeKey, activeShard } from '../../../lambdas/repository/keys.js';
 
 type Item = Record<string, unknown>;
 
@@ -90,6 +92,7 @@ function storedItem(r: ExecutionRecord): Item {
     tenant_key: `T#${r.tenant}`,
     task_key: `T#${r.tenant}#TASK#${r.taskId}`,
     status_key: `T#${r.tenant}#STATUS#${r.status}`,
+    ...(['succeeded', 'failed', 'cancelled'].includes(r.status) ? {} : { active_key: `ACTIVE#${activeShard(r.id)}` }),
   };
 }
 
@@ -370,8 +373,8 @@ describe('applyTransition', () => {
             Key: { pk: PK, sk: 'META' },
             UpdateExpression:
               'SET #status = :status, #transition_count = :transition_count, #updated_at = :updated_at, ' +
-              '#step_index = :step_index, #step_name = :step_name, #steps_completed = :steps_completed, ' +
-              '#step_fraction = :step_fraction REMOVE #progress_message',
+              '#steps_completed = :steps_completed, #step_fraction = :step_fraction, ' +
+              '#step_index = :step_index, #step_name = :step_name REMOVE #progress_message',
             ConditionExpression: '#status = :from AND #count = :count',
             ExpressionAttributeNames: {
               '#status': 'status',
@@ -436,8 +439,12 @@ describe('applyTransition', () => {
     expect(update?.UpdateExpression).toContain('#status_key = :status_key');
     expect(update?.UpdateExpression).toContain('#completed_at = :completed_at');
     expect(update?.UpdateExpression).toContain('#expires_at = :expires_at');
-    expect(update?.UpdateExpression).toMatch(/ REMOVE #progress_message$/);
-    expect(update?.ExpressionAttributeNames).toMatchObject({ '#status_key': 'status_key', '#expires_at': 'expires_at' });
+    expect(update?.UpdateExpression).toMatch(/ REMOVE #progress_message, #active_key$/);
+    expect(update?.ExpressionAttributeNames).toMatchObject({
+      '#status_key': 'status_key',
+      '#expires_at': 'expires_at',
+      '#active_key': 'active_key',
+    });
     expect(update?.ExpressionAttributeValues).toMatchObject({
       ':status': 'succeeded',
       ':status_key': `T#${TENANT}#STATUS#succeeded`,
@@ -478,6 +485,35 @@ describe('applyTransition', () => {
     expect(resumeUpdate?.UpdateExpression).toMatch(/ REMOVE .*#wait_token/);
     expect(resumeUpdate?.ExpressionAttributeValues).toMatchObject({ ':from': 'awaiting_input', ':count': 4 });
     expect(resumeUpdate?.ExpressionAttributeValues).not.toHaveProperty(':wait_token');
+  });
+
+  it.each([
+    ['error', { type: 'error', error: { name: 'E', message: 'm' } }],
+    ['cancel', { type: 'cancel', reason: 'stop' }],
+  ] as const)('takes the record out of the by-activity index in the same transaction on %s', async (_type, request) => {
+    ddb.on(TransactWriteCommand).resolves({});
+    const queued = record();
+
+    await repository.applyTransition(queued, planTransition(queued, request, NOW));
+
+    expect(transactItems()).toHaveLength(2);
+    const update = transactItems()[0]?.Update;
+    expect(update?.UpdateExpression).toMatch(/ REMOVE .*#active_key/);
+    expect(update?.ExpressionAttributeNames).toMatchObject({ '#active_key': 'active_key' });
+  });
+
+  it.each([
+    ['start', record(), { type: 'start', step: { index: 0, name: 'extract' } }],
+    ['step', running, { type: 'step', step: { index: 1, name: 'transform' } }],
+    ['wait', running, { type: 'wait', step: { index: 1, name: 'transform' }, waitToken: 't' }],
+  ] as const)('keeps the record in the by-activity index on %s', async (_type, before, request) => {
+    ddb.on(TransactWriteCommand).resolves({});
+
+    await repository.applyTransition(before, planTransition(before, request, NOW));
+
+    const update = transactItems()[0]?.Update;
+    expect(update?.UpdateExpression).not.toContain('active_key');
+    expect(JSON.stringify(update?.ExpressionAttributeNames)).not.toContain('active_key');
   });
 
   it('maps a failed condition to a conflict', async () => {
@@ -1082,5 +1118,153 @@ describe('findStepRow', () => {
     ddb.on(QueryCommand).rejects(throttled());
 
     await expect(repository.findStepRow(TENANT, ID, 2)).rejects.toThrow(ServiceUnavailableError);
+  });
+});
+
+describe('by-activity shards', () => {
+  it('puts every id in one of the shards, always the same one', () => {
+    const id = newExecutionId();
+
+    expect(activeShard(id)).toBe(activeShard(id));
+    expect(activeKey(activeShard(id))).toMatch(/^ACTIVE#[0-7]$/);
+    expect(ACTIVE_SHARDS).toBe(8);
+  });
+
+  it('spreads ids evenly over the shards', () => {
+    const counts = new Array<number>(ACTIVE_SHARDS).fill(0);
+    const base = Date.parse(CREATED);
+
+    for (let i = 0; i < 8000; i++) counts[activeShard(newExecutionId(base + i))]!++;
+
+    for (const count of counts) expect(count).toBeGreaterThan(850);
+    for (const count of counts) expect(count).toBeLessThan(1150);
+  });
+
+  it('puts a new record in its shard of the by-activity index', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+
+    await repository.create(record());
+
+    expect(transactItems()[0]?.Put?.Item).toMatchObject({ active_key: `ACTIVE#${activeShard(ID)}` });
+  });
+});
+
+describe('activeExecutions', () => {
+  const cutoff = Date.parse(NOW);
+  const projectedItem = (r: ExecutionRecord): Item => ({
+    pk: `EXEC#${r.tenant}#${r.id}`,
+    sk: 'META',
+    id: r.id,
+    active_key: `ACTIVE#${activeShard(r.id)}`,
+    tenant: r.tenant,
+    task_id: r.taskId,
+    status: r.status,
+    execution_arn: r.executionArn,
+  });
+
+  async function collect(iterable: AsyncIterable<unknown>, limit = Number.POSITIVE_INFINITY): Promise<unknown[]> {
+    const items: unknown[] = [];
+    for await (const item of iterable) {
+      items.push(item);
+      if (items.length >= limit) break;
+    }
+    return items;
+  }
+
+  it('queries one shard of by-activity oldest first, bounded by creation time, and maps the projected attributes', async () => {
+    const [first, second] = records(2, { status: 'running' });
+    ddb.on(QueryCommand).resolves({ Items: [projectedItem(first!), projectedItem(second!)] });
+
+    const items = await collect(repository.activeExecutions({ shard: 3, createdBefore: cutoff, pageSize: 50 }));
+
+    expect(queryInput()).toEqual({
+      TableName: 't',
+      IndexName: 'by-activity',
+      KeyConditionExpression: '#pk = :pk AND #id BETWEEN :lo AND :hi',
+      ExpressionAttributeNames: { '#pk': 'active_key', '#id': 'id' },
+      ExpressionAttributeValues: { ':pk': 'ACTIVE#3', ':lo': idBoundAt(0, 'min'), ':hi': idBoundAt(cutoff, 'max') },
+      ScanIndexForward: true,
+      Limit: 50,
+    });
+    expect(items).toEqual([first, second].map((r) => ({
+      tenant: TENANT,
+      id: r!.id,
+      taskId: TASK,
+      status: 'running',
+      executionArn: r!.executionArn,
+    })));
+  });
+
+  it('starts at a given id, inclusive', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+
+    await collect(repository.activeExecutions({ shard: 0, createdBefore: cutoff, fromId: ID, pageSize: 10 }));
+
+    expect(queryInput().ExpressionAttributeValues?.[':lo']).toBe(ID);
+  });
+
+  it('reads further pages only as far as the caller iterates', async () => {
+    const [first, second, third] = records(3);
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [projectedItem(first!)], LastEvaluatedKey: { pk: 'a', sk: 'META', active_key: 'ACTIVE#1', id: first!.id } })
+      .resolvesOnce({ Items: [projectedItem(second!)], LastEvaluatedKey: { pk: 'b', sk: 'META', active_key: 'ACTIVE#1', id: second!.id } })
+      .resolvesOnce({ Items: [projectedItem(third!)] });
+
+    const two = await collect(repository.activeExecutions({ shard: 1, createdBefore: cutoff, pageSize: 1 }), 2);
+
+    expect(two).toHaveLength(2);
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
+    expect(queryInput(1).ExclusiveStartKey).toEqual({ pk: 'a', sk: 'META', active_key: 'ACTIVE#1', id: first!.id });
+  });
+
+  it('reads every page to the end when iterated fully', async () => {
+    const [first, second] = records(2);
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [projectedItem(first!)], LastEvaluatedKey: { pk: 'a', sk: 'META', active_key: 'ACTIVE#1', id: first!.id } })
+      .resolvesOnce({ Items: [projectedItem(second!)] });
+
+    expect(await collect(repository.activeExecutions({ shard: 1, createdBefore: cutoff, pageSize: 1 }))).toHaveLength(2);
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
+  });
+
+  it('reads nothing when the start id is newer than the time bound', async () => {
+    const newer = newExecutionId(cutoff + 60_000);
+
+    expect(await collect(repository.activeExecutions({ shard: 0, createdBefore: cutoff, fromId: newer, pageSize: 10 }))).toEqual([]);
+    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+  });
+
+  it('maps throttling to a 503', async () => {
+    ddb.on(QueryCommand).rejects(throttled());
+
+    await expect(collect(repository.activeExecutions({ shard: 0, createdBefore: cutoff, pageSize: 10 }))).rejects.toThrow(ServiceUnavailableError);
+  });
+});
+
+describe('reconcile positions', () => {
+  it('reads the positions item consistently', async () => {
+    ddb.on(GetCommand).resolves({ Item: { pk: 'RECONCILER', sk: 'POSITIONS', positions: { '2': ID } } });
+
+    expect(await repository.reconcilePositions()).toEqual({ '2': ID });
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, { TableName: 't', Key: { pk: 'RECONCILER', sk: 'POSITIONS' }, ConsistentRead: true });
+  });
+
+  it('has no positions before the first save', async () => {
+    ddb.on(GetCommand).resolves({});
+
+    expect(await repository.reconcilePositions()).toEqual({});
+  });
+
+  it('saves the positions in one item of the service, outside every tenant and index', async () => {
+    ddb.on(PutCommand).resolves({});
+
+    await repository.saveReconcilePositions({ '5': ID }, NOW);
+
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 't',
+      Item: { pk: 'RECONCILER', sk: 'POSITIONS', positions: { '5': ID }, updated_at: NOW },
+    });
   });
 });

@@ -127,6 +127,53 @@ describe('startExecution', () => {
     expect(storedRows(table, { tenant: TENANT, id }).map((row) => row.type)).toEqual(['init', 'error']);
   });
 
+  it.each(['ThrottlingException', 'AccessDeniedException', 'ServiceUnavailable'])(
+    'fails the record with the cause and answers 503 when StartExecution fails with %s',
+    async (name) => {
+      sfn.on(StartExecutionCommand).rejects(sfnError(name));
+
+      const error: unknown = await startExecution(deps, { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: {} }).catch(
+        (caught: unknown) => caught,
+      );
+
+      expect(error).toBeInstanceOf(ServiceUnavailableError);
+      const unavailable = error as ServiceUnavailableError;
+      expect(unavailable.status).toBe(503);
+      expect(unavailable.message).toContain(name);
+      expect(unavailable.message).not.toContain('from Step Functions');
+      const id = unavailable.extensions.execution_id as string;
+      const stored = storedRecord(table, { tenant: TENANT, id });
+      expect(stored).toMatchObject({
+        status: 'failed',
+        error: { name: 'StartExecutionFailed', message: `Step Functions refused to start the execution (${name}).` },
+      });
+      expect(stored.active_key).toBeUndefined();
+      const rows = storedRows(table, { tenant: TENANT, id });
+      expect(rows.map((row) => [row.type, row.from, row.to])).toEqual([
+        ['init', null, 'queued'],
+        ['error', 'queued', 'failed'],
+      ]);
+      expect(storedPayload(rows[1]?.output)).toEqual({ name: 'StartExecutionFailed', cause: name });
+    },
+  );
+
+  it('still answers 503 when recording the start failure fails too, leaving a queued record the reconciler fails later', async () => {
+    sfn.on(StartExecutionCommand).rejects(sfnError('ThrottlingException'));
+    table.beforeNextTransaction(() => undefined);
+    table.beforeNextTransaction(() => {
+      throw sfnError('ProvisionedThroughputExceededException');
+    });
+
+    const error: unknown = await startExecution(deps, { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: {} }).catch(
+      (caught: unknown) => caught,
+    );
+
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    const queued = table.all().filter((item) => item.sk === 'META');
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ status: 'queued', active_key: expect.stringMatching(/^ACTIVE#[0-7]$/) });
+  });
+
   it('returns the first execution for a repeated Idempotency-Key with the same request, starting it only once', async () => {
     const request = { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: { a: '1' }, idempotencyKey: 'key-1' };
     const first = await startExecution(deps, request);
@@ -214,6 +261,41 @@ describe('resumeExecution', () => {
       error: { name: 'States.Timeout', step: { index: 1, name: 'review' }, message: expect.stringContaining('review') },
     });
   });
+
+  it.each(['TaskDoesNotExist', 'InvalidToken'])(
+    'records the failure and answers 410 when SendTaskSuccess says %s (the execution is gone)',
+    async (name) => {
+      const record = awaitingReview();
+      sfn.on(SendTaskSuccessCommand).rejects(sfnError(name));
+
+      const resume = resumeExecution(deps, record, approvalFlow, { approved: true });
+
+      await expect(resume).rejects.toBeInstanceOf(GoneError);
+      await expect(resume).rejects.toMatchObject({ status: 410 });
+      expect(storedRows(table, record).map((row) => [row.type, row.to])).toEqual([
+        ['init', 'queued'],
+        ['resume', 'running'],
+        ['error', 'failed'],
+      ]);
+      const stored = storedRecord(table, record);
+      expect(stored).toMatchObject({ status: 'failed', error: { step: { index: 1, name: 'review' } } });
+      expect(stored.wait_token).toBeUndefined();
+      expect(stored.active_key).toBeUndefined();
+    },
+  );
+
+  it.each(['ServiceUnavailable', 'AccessDeniedException', 'InternalServerError'])(
+    'restores the wait and answers 503 when SendTaskSuccess fails with %s',
+    async (name) => {
+      const record = awaitingReview();
+      sfn.on(SendTaskSuccessCommand).rejects(sfnError(name));
+
+      await expect(resumeExecution(deps, record, approvalFlow, { approved: true })).rejects.toMatchObject({ status: 503 });
+
+      expect(storedRecord(table, record)).toMatchObject({ status: 'awaiting_input', wait_token: 'token-1' });
+      expect(storedRows(table, record).at(-1)).toMatchObject({ type: 'wait', from: 'running', to: 'awaiting_input' });
+    },
+  );
 
   it('puts the execution back to waiting with its token and answers 503 when Step Functions does not take the token', async () => {
     const record = awaitingReview();

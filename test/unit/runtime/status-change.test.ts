@@ -81,7 +81,9 @@ describe('applyStatusChange', () => {
     const record = runningAtAnalyze();
     const output = { summary: 'A short summary.', words: 18 };
 
-    await applyStatusChange(deps, detailOf(record, { status: 'SUCCEEDED', output: JSON.stringify(output) }));
+    const wrote = await applyStatusChange(deps, detailOf(record, { status: 'SUCCEEDED', output: JSON.stringify(output) }));
+
+    expect(wrote).toBe(true);
 
     const stored = storedRecord(table, record);
     expect(stored).toMatchObject({ status: 'succeeded', transition_count: 4, steps_completed: 3, completed_at: expect.any(String) });
@@ -189,6 +191,54 @@ describe('applyStatusChange', () => {
 
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
     expect(storedRecord(table, record)).toMatchObject({ status: 'cancelled', cancel_reason: 'no longer needed' });
+  });
+
+  it('ignores a FAILED event arriving after SUCCEEDED was recorded (out of order)', async () => {
+    const record = runningAtAnalyze();
+    await applyStatusChange(deps, detailOf(record, { status: 'SUCCEEDED', output: '{"ok":true}' }));
+    ddb.resetHistory();
+
+    const wrote = await applyStatusChange(deps, detailOf(record, { status: 'FAILED', error: 'States.TaskFailed', cause: 'late' }));
+
+    expect(wrote).toBe(false);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'succeeded' });
+    expect(storedRecord(table, record).error).toBeUndefined();
+    expect(storedRows(table, record).map((row) => row.type)).toEqual(['init', 'finish']);
+  });
+
+  it('ignores a late TIMED_OUT after the execution was cancelled through the API', async () => {
+    const record = runningAtAnalyze({ status: 'cancelled', cancelReason: 'stop', completedAt: '2026-01-02T04:00:00.000Z' });
+
+    const wrote = await applyStatusChange(deps, detailOf(record, { status: 'TIMED_OUT' }));
+
+    expect(wrote).toBe(false);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'cancelled', cancel_reason: 'stop' });
+  });
+
+  it('writes exactly one finish row when the same SUCCEEDED event is delivered twice at once', async () => {
+    const record = runningAtAnalyze();
+    const detail = detailOf(record, { status: 'SUCCEEDED', output: '{"ok":true}' });
+
+    const wrote = await Promise.all([applyStatusChange(deps, detail), applyStatusChange(deps, detail)]);
+
+    expect(wrote.filter(Boolean)).toHaveLength(1);
+    expect(storedRows(table, record).filter((row) => row.type === 'finish')).toHaveLength(1);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'succeeded', transition_count: 4 });
+  });
+
+  it('lets the first of two different terminal events win when they race, and only the first', async () => {
+    const record = runningAtAnalyze();
+
+    await Promise.all([
+      applyStatusChange(deps, detailOf(record, { status: 'ABORTED', cause: 'stopped' })),
+      applyStatusChange(deps, detailOf(record, { status: 'SUCCEEDED', output: '{}' })),
+    ]);
+
+    const terminal = storedRows(table, record).filter((row) => ['finish', 'error', 'cancel'].includes(String(row.type)));
+    expect(terminal).toHaveLength(1);
+    expect(storedRecord(table, record).transition_count).toBe(4);
   });
 
   it('reads the tenant from DescribeExecution when the event leaves the input out', async () => {

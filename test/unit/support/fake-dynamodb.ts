@@ -33,7 +33,21 @@ const INDEX_PARTITION_KEYS: Readonly<Record<string, string>> = {
   'by-tenant': 'tenant_key',
   'by-task': 'task_key',
   'by-status': 'status_key',
+  'by-activity': 'active_key',
 };
+
+/** Non-key attributes of indexes that do not project ALL (the keys are always projected). */
+const INDEX_INCLUDES: Readonly<Record<string, readonly string[]>> = {
+  'by-activity': ['tenant', 'status', 'execution_arn', 'task_id'],
+};
+
+/** What an index returns of an item: everything, or its keys and included attributes. */
+function projected(item: Item, indexName: string | undefined): Item {
+  const include = indexName === undefined ? undefined : INDEX_INCLUDES[indexName];
+  if (!include) return item;
+  const keys = ['pk', 'sk', 'id', INDEX_PARTITION_KEYS[indexName!]!, ...include];
+  return Object.fromEntries(Object.entries(item).filter(([name]) => keys.includes(name)));
+}
 
 function keyOf(pk: unknown, sk: unknown): string {
   return `${String(pk)}\u0000${String(sk)}`;
@@ -203,6 +217,11 @@ export class FakeTable {
       .map(copy);
   }
 
+  /** Every stored item (copies), in no particular order: for whole-table consistency checks. */
+  all(): Item[] {
+    return [...this.items.values()].map(copy);
+  }
+
   private async get(input: GetCommandInput): Promise<GetCommandOutput> {
     const key = input.Key ?? {};
     const found = this.items.get(keyOf(key.pk, key.sk));
@@ -300,7 +319,9 @@ export class FakeTable {
             ...(indexKey === undefined ? {} : { [indexKey]: last[indexKey], id: last.id }),
           }
         : undefined;
-    const items = evaluated.filter((item) => evaluate(input.FilterExpression, item, names, values)).map(copy);
+    const items = evaluated
+      .filter((item) => evaluate(input.FilterExpression, item, names, values))
+      .map((item) => projected(copy(item), input.IndexName));
     return {
       $metadata: metadata,
       Items: items,

@@ -1,6 +1,8 @@
 import { vi } from 'vitest';
 import type { ExecutionRecord, TransitionRecord } from '../../../lambdas/domain/execution.js';
 import { newExecutionId, newTransitionId } from '../../../lambdas/domain/ids.js';
+import { TERMINAL_STATUSES } from '../../../lambdas/domain/status.js';
+import { activeKey, activeShard } from '../../../lambdas/repository/keys.js';
 import type { Logger } from '../../../lambdas/shared/logger.js';
 import type { FakeTable, Item } from './fake-dynamodb.js';
 
@@ -83,6 +85,7 @@ export function recordItem(record: ExecutionRecord): Item {
     tenant_key: `T#${record.tenant}`,
     task_key: `T#${record.tenant}#TASK#${record.taskId}`,
     status_key: `T#${record.tenant}#STATUS#${record.status}`,
+    active_key: TERMINAL_STATUSES.has(record.status) ? undefined : activeKey(activeShard(record.id)),
   };
 }
 

@@ -118,3 +118,27 @@ describe('defineTask', () => {
     expect(() => defineTask(definition({ examples }))).toThrow(/example \{"n":"one"\} does not match its input schema/);
   });
 });
+
+describe('task timeoutSeconds', () => {
+  it('is absent unless given, so the state machine computes one', () => {
+    expect(defineTask(definition()).timeoutSeconds).toBeUndefined();
+  });
+
+  it('accepts a timeout equal to the longest single step', () => {
+    const steps = [step('one', noop, { timeoutSeconds: 30 }), waitForInput('gate', { timeoutSeconds: 600 })];
+
+    expect(defineTask(definition({ steps, timeoutSeconds: 600 })).timeoutSeconds).toBe(600);
+  });
+
+  it('throws for a timeout shorter than the longest single step, naming that step', () => {
+    const steps = [step('one', noop, { timeoutSeconds: 30 }), waitForInput('gate', { timeoutSeconds: 600 })];
+
+    expect(() => defineTask(definition({ steps, timeoutSeconds: 599 }))).toThrow(
+      'Task sample-task: timeoutSeconds (599) is shorter than step "gate" (600)',
+    );
+  });
+
+  it.each([0, -5, 1.5, Number.NaN, 365 * 86_400 + 1])('throws for timeoutSeconds %s', (timeoutSeconds) => {
+    expect(() => defineTask(definition({ timeoutSeconds }))).toThrow(/Task sample-task: timeoutSeconds must be an integer from 1 to 31536000/);
+  });
+});

@@ -1,17 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { bodyOf, cancelBody, changeStatusBody, createBody } from '../../../lambdas/api/bodies.js';
 import {
   LIMIT,
   MAX_OFFSET,
-  bodyOf,
-  cancelBody,
-  changeStatusBody,
-  createBody,
   executionIdOf,
   executionListParams,
-  idempotencyKeyOf,
   transitionListParams,
   transitionSeqOf,
-} from '../../../lambdas/api/requests.js';
+} from '../../../lambdas/api/queries.js';
+import { idempotencyKeyOf } from '../../../lambdas/api/headers.js';
 import { ValidationError, type FieldError } from '../../../lambdas/domain/errors.js';
 import { newExecutionId, newTransitionId } from '../../../lambdas/domain/ids.js';
 

@@ -1,59 +1,15 @@
-import * as z from 'zod/mini';
 import { ValidationError, type FieldError } from '../domain/errors.js';
 import { isExecutionId, transitionSeq } from '../domain/ids.js';
 import { parseStatus, type ExecutionStatus } from '../domain/status.js';
 import type { Direction } from '../repository/executions-repository.js';
-import { parseWith } from './validation.js';
+
+// Paths, queries and headers are checked by hand, without a schema library: the read function
+// needs only these, and its bundle stays free of zod (docs/performance.md).
 
 /** Page size bounds. */
 export const LIMIT = { min: 1, max: 100, default: 20 } as const;
 /** Julep-style offsets are read and dropped, so they are bounded. */
 export const MAX_OFFSET = 10_000;
-
-/** Metadata: a small string map. */
-export const metadataSchema = z
-  .record(
-    z.string().check(z.minLength(1), z.maxLength(64), z.regex(/^[A-Za-z0-9_.:-]+$/)),
-    z.string().check(z.maxLength(512)),
-  )
-  .check(
-    z.refine((value) => Object.keys(value).length <= 16, { message: 'at most 16 keys', abort: true }),
-  );
-
-/** Body of `POST /tasks/{task_id}/executions`. Unknown fields are rejected. */
-export const createBody = z.strictObject({
-  input: z.unknown(),
-  metadata: z.optional(metadataSchema),
-});
-
-/** Body of `POST /executions` (the task id travels in the body). */
-export const createWithTaskBody = z.strictObject({
-  task_id: z.string().check(z.minLength(1), z.maxLength(64)),
-  input: z.unknown(),
-  metadata: z.optional(metadataSchema),
-});
-
-const reasonSchema = z.string().check(z.maxLength(2000));
-
-/** Body of `PUT /executions/{id}`: resume (`running`) or cancel (`cancelled`); any other status is a 400. */
-export const changeStatusBody = z.discriminatedUnion('status', [
-  z.strictObject({ status: z.literal('running'), input: z.optional(z.unknown()) }),
-  z.strictObject({ status: z.literal('cancelled'), reason: z.optional(z.nullable(reasonSchema)) }),
-]);
-
-/** Body of `POST /executions/{id}/resume`. */
-export const resumeBody = z.strictObject({ input: z.optional(z.unknown()) });
-
-/** Body of `POST /executions/{id}/cancel` (may be empty). */
-export const cancelBody = z.strictObject({ reason: z.optional(z.nullable(reasonSchema)) });
-
-/** Parses a body that must be present. */
-export function bodyOf<S extends z.ZodMiniType>(schema: S, body: unknown): z.output<S> {
-  if (body === undefined) {
-    throw new ValidationError('A JSON body is required.', [{ path: '/', message: 'is required' }]);
-  }
-  return parseWith(schema, body, '', 'request body');
-}
 
 /** The execution id of a path, checked for the service's id format (400 when malformed). */
 export function executionIdOf(value: string): string {
@@ -212,16 +168,4 @@ export function transitionListParams(query: Query | undefined): PageParams {
   reader.string('scope_id', 64); // Julep's SDK may send it; every transition has the execution as scope.
   reader.done();
   return { ...page, direction: query?.direction === 'desc' ? 'desc' : 'asc' };
-}
-
-/** The Idempotency-Key header, checked for size and characters. */
-export function idempotencyKeyOf(headers: Readonly<Record<string, string | undefined>>): string | undefined {
-  const key = headers['idempotency-key'];
-  if (key === undefined) return undefined;
-  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
-    throw new ValidationError('The Idempotency-Key header must be 1 to 255 visible ASCII characters.', [
-      { path: 'header.idempotency-key', message: 'must be 1 to 255 visible ASCII characters' },
-    ]);
-  }
-  return key;
 }

@@ -1,0 +1,116 @@
+import { ValidationError, type FieldError } from '../domain/errors.js';
+import type { Metadata } from '../domain/execution.js';
+
+// The request bodies of the API are small and fixed, so they are checked by hand: a schema
+// library here would cost every function that parses a body ~10 KB of bundle (docs/performance.md).
+// Task inputs, which users define, are validated with their zod schemas (lambdas/api/validation.ts).
+
+/** Checks the fields of a body object, collecting failures into `errors`. */
+export type BodySchema<T> = (body: Readonly<Record<string, unknown>>, errors: FieldError[]) => T;
+
+const METADATA_KEY = /^[A-Za-z0-9_.:-]{1,64}$/;
+const MAX_METADATA_KEYS = 16;
+const MAX_METADATA_VALUE = 512;
+const MAX_REASON = 2000;
+
+function metadataOf(value: unknown, errors: FieldError[]): Metadata | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    errors.push({ path: '/metadata', message: 'must be an object' });
+    return undefined;
+  }
+  const entries = Object.entries(value);
+  if (entries.length > MAX_METADATA_KEYS) {
+    errors.push({ path: '/metadata', message: `at most ${MAX_METADATA_KEYS} keys` });
+    return undefined;
+  }
+  for (const [key, item] of entries) {
+    const path = `/metadata/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    if (!METADATA_KEY.test(key)) errors.push({ path, message: 'keys are 1 to 64 of A-Z a-z 0-9 _ . : -' });
+    else if (typeof item !== 'string') errors.push({ path, message: 'must be of type string' });
+    else if (item.length > MAX_METADATA_VALUE) errors.push({ path, message: `must be at most ${MAX_METADATA_VALUE} characters` });
+  }
+  return Object.fromEntries(entries) as Metadata;
+}
+
+function reasonOf(value: unknown, errors: FieldError[]): string | null | undefined {
+  if (value === undefined || value === null) return value;
+  if (typeof value !== 'string') errors.push({ path: '/reason', message: 'must be of type string' });
+  else if (value.length > MAX_REASON) errors.push({ path: '/reason', message: `must be at most ${MAX_REASON} characters` });
+  return value as string;
+}
+
+function required(body: Readonly<Record<string, unknown>>, name: string, errors: FieldError[]): unknown {
+  if (!(name in body) || body[name] === undefined) errors.push({ path: `/${name}`, message: 'is required' });
+  return body[name];
+}
+
+/** Fields each body accepts; anything else is rejected, so a typo never passes silently. */
+const FIELDS = new WeakMap<BodySchema<unknown>, readonly string[]>();
+function schema<T>(fields: readonly string[], check: BodySchema<T>): BodySchema<T> {
+  FIELDS.set(check, fields);
+  return check;
+}
+
+/** Body of `POST /tasks/{task_id}/executions`. */
+export const createBody = schema(['input', 'metadata'], (body, errors) => ({
+  input: required(body, 'input', errors),
+  metadata: metadataOf(body.metadata, errors),
+}));
+
+/** Body of `POST /executions` (the task id travels in the body). */
+export const createWithTaskBody = schema(['task_id', 'input', 'metadata'], (body, errors) => {
+  const taskId = required(body, 'task_id', errors);
+  if (taskId !== undefined && (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 64)) {
+    errors.push({ path: '/task_id', message: 'must be a string of 1 to 64 characters' });
+  }
+  return { task_id: taskId as string, input: required(body, 'input', errors), metadata: metadataOf(body.metadata, errors) };
+});
+
+/** Body of `PUT /executions/{id}`: resume (`running`) or cancel (`cancelled`); any other status is a 400. */
+export const changeStatusBody = schema(['status', 'input', 'reason'], (body, errors) => {
+  if (body.status === 'running') {
+    if ('reason' in body) errors.push({ path: '/reason', message: 'unknown field for status "running"' });
+    return { status: 'running' as const, input: body.input };
+  }
+  if (body.status === 'cancelled') {
+    if ('input' in body) errors.push({ path: '/input', message: 'unknown field for status "cancelled"' });
+    return { status: 'cancelled' as const, reason: reasonOf(body.reason, errors) };
+  }
+  errors.push({ path: '/status', message: 'must be "running" or "cancelled"' });
+  return { status: 'cancelled' as const, reason: undefined };
+});
+
+/** Body of `POST /executions/{id}/resume`. */
+export const resumeBody = schema(['input'], (body) => ({ input: body.input }));
+
+/** Body of `POST /executions/{id}/cancel` (may be empty). */
+export const cancelBody = schema(['reason'], (body, errors) => {
+  const reason = reasonOf(body.reason, errors);
+  return reason === undefined ? {} : { reason };
+});
+
+/**
+ * Parses a body that must be present: a JSON object with only the fields `schema` knows.
+ * @throws ValidationError (400) listing every failing field.
+ */
+export function bodyOf<T>(schema: BodySchema<T>, body: unknown): T {
+  if (body === undefined) throw new ValidationError('A JSON body is required.', [{ path: '/', message: 'is required' }]);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ValidationError('The request body must be a JSON object.', [{ path: '/', message: 'must be an object' }]);
+  }
+  const record = body as Record<string, unknown>;
+  const errors: FieldError[] = [];
+  const unknown = Object.keys(record).filter((key) => !FIELDS.get(schema as BodySchema<unknown>)?.includes(key));
+  if (unknown.length > 0) {
+    errors.push({ path: '', message: `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 10).join(', ')}` });
+  }
+  const value = schema(record, errors);
+  if (errors.length > 0) {
+    throw new ValidationError(
+      `The request body is not valid: ${errors.map((error) => `${error.path || '/'} ${error.message}`).join('; ')}.`,
+      errors,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,251 @@
+import {
+  GetCommand,
+  TransactWriteCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { ConflictError, IdempotencyMismatchError, NotFoundError } from '../domain/errors.js';
+import type { ExecutionRecord } from '../domain/execution.js';
+import { isTerminal } from '../domain/status.js';
+import { initTransition, type PlannedTransition } from '../domain/transition.js';
+import { encodePayload } from './codec.js';
+import { IDEMPOTENCY_SK, INDEXES, META_SK, executionPk, idempotencyPk, statusKey } from './keys.js';
+import {
+  DAY_SECONDS,
+  attributeOf,
+  ROW_EXTRA_SECONDS,
+  cancellationCodes,
+  epochSeconds,
+  fromItem,
+  isThrottle,
+  rowItem,
+  toItem,
+  unavailable,
+} from './items.js';
+
+/** An Idempotency-Key as stored: hashes only. */
+export interface IdempotencyClaim {
+  /** Hash of the caller's key. */
+  readonly keyHash: string;
+  /** Hash of the request it was first used with. */
+  readonly requestHash: string;
+}
+
+/** The result of {@link ExecutionsRepository.create}. */
+export interface CreateResult {
+  readonly record: ExecutionRecord;
+  /** True when an earlier request with the same Idempotency-Key created it. */
+  readonly replayed: boolean;
+}
+
+/** Settings of the repository. */
+export interface RepositoryOptions {
+  readonly tableName: string;
+  /** Key of the HMAC that makes cursors tamper-evident. */
+  readonly cursorSecret: string;
+  /**
+   * Days a finished execution is kept before DynamoDB's TTL removes it.
+   * @default 90
+   */
+  readonly retentionDays?: number;
+  /**
+   * How long an Idempotency-Key is remembered, in hours.
+   * @default 24
+   */
+  readonly idempotencyHours?: number;
+}
+
+const TRANSACTION_ATTEMPTS = 3;
+
+/**
+ * The write core of the repository: creating executions and changing their status. One table
+ * holds execution records (`META`), their transition rows (`TR#<seq>`, same partition) and
+ * idempotency keys. Every status change is one `TransactWriteItems`: the record update,
+ * conditioned on the status and transition count the writer read, and the new row, conditioned
+ * on not existing. Functions that only create, resume or cancel use this class alone, so their
+ * bundles carry no listing code ({@link ExecutionsRepository} adds it).
+ */
+export class ExecutionStore {
+  protected readonly table: string;
+  protected readonly retentionSeconds: number;
+  private readonly idempotencySeconds: number;
+
+  constructor(
+    protected readonly client: DynamoDBDocumentClient,
+    options: RepositoryOptions,
+  ) {
+    this.table = options.tableName;
+    this.retentionSeconds = (options.retentionDays ?? 90) * DAY_SECONDS;
+    this.idempotencySeconds = (options.idempotencyHours ?? 24) * 3600;
+  }
+
+  /**
+   * Writes a new record, its `init` row and (optionally) the Idempotency-Key in one transaction.
+   * A key seen before with the same request returns the first execution (`replayed`);
+   * with a different request it throws {@link IdempotencyMismatchError}.
+   */
+  async create(record: ExecutionRecord, idempotency?: IdempotencyClaim): Promise<CreateResult> {
+    const init = initTransition(record);
+    const created = epochSeconds(record.createdAt);
+    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+      { Put: { TableName: this.table, Item: toItem(record), ConditionExpression: 'attribute_not_exists(pk)' } },
+      {
+        Put: {
+          TableName: this.table,
+          Item: rowItem(record.tenant, init, created + this.retentionSeconds + ROW_EXTRA_SECONDS),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    ];
+    if (idempotency) {
+      items.push({
+        Put: {
+          TableName: this.table,
+          Item: {
+            pk: idempotencyPk(record.tenant, idempotency.keyHash),
+            sk: IDEMPOTENCY_SK,
+            request_hash: idempotency.requestHash,
+            execution_id: record.id,
+            created_at: record.createdAt,
+            expires_at: created + this.idempotencySeconds,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      });
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+        return { record, replayed: false };
+      } catch (error) {
+        const codes = cancellationCodes(error);
+        if (idempotency && codes?.[2] === 'ConditionalCheckFailed') {
+          return this.replay(record.tenant, idempotency);
+        }
+        if (codes?.includes('TransactionConflict') && attempt < TRANSACTION_ATTEMPTS) continue;
+        if (codes || isThrottle(error)) throw unavailable();
+        throw error;
+      }
+    }
+  }
+
+  private async replay(tenant: string, idempotency: IdempotencyClaim): Promise<CreateResult> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: idempotencyPk(tenant, idempotency.keyHash), sk: IDEMPOTENCY_SK },
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) throw unavailable();
+    if (Item.request_hash !== idempotency.requestHash) {
+      throw new IdempotencyMismatchError(
+        'This Idempotency-Key was already used with a different request. Use a new key for a new request.',
+      );
+    }
+    return { record: await this.get(tenant, Item.execution_id as string), replayed: true };
+  }
+
+  /**
+   * Persists a planned status change in ONE transaction: the record update is conditioned on the
+   * status and transition count the plan started from, so of two concurrent writers exactly one
+   * wins; the loser gets {@link ConflictError}.
+   */
+  async applyTransition(before: ExecutionRecord, planned: PlannedTransition): Promise<ExecutionRecord> {
+    const names: Record<string, string> = { '#status': 'status', '#count': 'transition_count' };
+    const values: Record<string, unknown> = {
+      ':from': before.status,
+      ':count': before.transitionCount,
+    };
+    const sets: string[] = [];
+    const removes: string[] = [];
+    for (const [field, raw] of Object.entries(planned.patch)) {
+      const attribute = attributeOf(field);
+      const name = `#${attribute}`;
+      names[name] = attribute;
+      const value = field === 'output' ? encodePayload(raw) : raw;
+      if (value === undefined) {
+        removes.push(name);
+      } else {
+        values[`:${attribute}`] = value;
+        sets.push(`${name} = :${attribute}`);
+      }
+    }
+    if (planned.patch.status !== undefined && planned.patch.status !== before.status) {
+      names['#status_key'] = INDEXES.byStatus.partitionKey;
+      values[':status_key'] = statusKey(before.tenant, planned.patch.status);
+      sets.push('#status_key = :status_key');
+    }
+    if (isTerminal(planned.record.status) && !isTerminal(before.status)) {
+      // Out of `by-activity` in the same transaction that ends the execution.
+      names['#active_key'] = INDEXES.byActivity.partitionKey;
+      removes.push('#active_key');
+    }
+    if (planned.record.completedAt && !before.completedAt) {
+      names['#expires_at'] = 'expires_at';
+      values[':expires_at'] = epochSeconds(planned.record.completedAt) + this.retentionSeconds;
+      sets.push('#expires_at = :expires_at');
+    }
+    const update = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
+    const created = epochSeconds(before.createdAt);
+
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.table,
+                  Key: { pk: executionPk(before.tenant, before.id), sk: META_SK },
+                  UpdateExpression: update,
+                  ConditionExpression: '#status = :from AND #count = :count',
+                  ExpressionAttributeNames: names,
+                  ExpressionAttributeValues: values,
+                },
+              },
+              {
+                Put: {
+                  TableName: this.table,
+                  Item: rowItem(before.tenant, planned.row, created + this.retentionSeconds + ROW_EXTRA_SECONDS),
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+            ],
+          }),
+        );
+        return planned.record;
+      } catch (error) {
+        const codes = cancellationCodes(error);
+        if (codes?.includes('ConditionalCheckFailed')) {
+          throw new ConflictError('The execution changed while this request was handled. Read it again and retry.');
+        }
+        if (codes?.includes('TransactionConflict') && attempt < TRANSACTION_ATTEMPTS) continue;
+        if (codes || isThrottle(error)) throw unavailable();
+        throw error;
+      }
+    }
+  }
+
+  /** Reads a record if it exists in this tenant. */
+  async find(tenant: string, executionId: string): Promise<ExecutionRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: executionPk(tenant, executionId), sk: META_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? fromItem(Item) : undefined;
+  }
+
+  /**
+   * Reads a record.
+   * @throws NotFoundError when no such execution exists in this tenant.
+   */
+  async get(tenant: string, executionId: string): Promise<ExecutionRecord> {
+    const record = await this.find(tenant, executionId);
+    if (!record) throw new NotFoundError(`No execution ${executionId} exists.`);
+    return record;
+  }
+
+}

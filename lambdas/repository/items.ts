@@ -1,0 +1,157 @@
+import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ServiceUnavailableError } from '../domain/errors.js';
+import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
+import { isTerminal, type ExecutionStatus } from '../domain/status.js';
+import { decodePayload, encodePayload } from './codec.js';
+import { INDEXES, META_SK, activeKey, activeShard, executionPk, statusKey, taskKey, tenantKey, transitionSk } from './keys.js';
+
+// How records and rows look in the table, shared by the repository's classes.
+
+/** A stored item. */
+export type Item = Record<string, unknown>;
+
+/** Seconds in a day. */
+export const DAY_SECONDS = 86_400;
+/** Transition rows outlive any possible execution (Standard workflows run at most a year). */
+export const ROW_EXTRA_SECONDS = 366 * DAY_SECONDS;
+
+/** The stored attribute of a record field: snake_case of its name (`stepIndex` → `step_index`). */
+export function attributeOf(field: string): string {
+  return field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+/** Epoch seconds of an ISO timestamp (DynamoDB TTL attributes are in seconds). */
+export function epochSeconds(iso: string): number {
+  return Math.floor(Date.parse(iso) / 1000);
+}
+
+
+/** The cancellation reason codes of a failed transaction, item by item; undefined for other errors. */
+export function cancellationCodes(error: unknown): string[] | undefined {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
+  const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+  return reasons.map((reason) => reason.Code ?? 'None');
+}
+
+/** True for DynamoDB throttling errors. */
+export function isThrottle(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    ['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded'].includes(error.name)
+  );
+}
+
+/** The 503 for a busy or conflicting store. */
+export function unavailable(): ServiceUnavailableError {
+  return new ServiceUnavailableError('The execution store is busy. Retry the request.');
+}
+
+/** The stored form of a record. */
+export function toItem(record: ExecutionRecord): Item {
+  return {
+    pk: executionPk(record.tenant, record.id),
+    sk: META_SK,
+    id: record.id,
+    tenant: record.tenant,
+    task_id: record.taskId,
+    status: record.status,
+    input: encodePayload(record.input),
+    output: encodePayload(record.output),
+    error: record.error,
+    metadata: record.metadata,
+    transition_count: record.transitionCount,
+    step_index: record.stepIndex,
+    step_name: record.stepName,
+    steps_completed: record.stepsCompleted,
+    total_steps: record.totalSteps,
+    step_fraction: record.stepFraction,
+    progress_message: record.progressMessage,
+    execution_arn: record.executionArn,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+    started_at: record.startedAt,
+    completed_at: record.completedAt,
+    wait_token: record.waitToken,
+    cancel_reason: record.cancelReason,
+    [INDEXES.byTenant.partitionKey]: tenantKey(record.tenant),
+    [INDEXES.byTask.partitionKey]: taskKey(record.tenant, record.taskId),
+    [INDEXES.byStatus.partitionKey]: statusKey(record.tenant, record.status),
+    // Sparse: only executions that can still change are in `by-activity`.
+    [INDEXES.byActivity.partitionKey]: isTerminal(record.status) ? undefined : activeKey(activeShard(record.id)),
+  };
+}
+
+/** A string attribute, or undefined. */
+export function str(item: Item, name: string): string | undefined {
+  const value = item[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The domain form of a stored record. */
+export function fromItem(item: Item): ExecutionRecord {
+  return {
+    tenant: item.tenant as string,
+    id: item.id as string,
+    taskId: item.task_id as string,
+    status: item.status as ExecutionStatus,
+    input: decodePayload(item.input) ?? null,
+    output: decodePayload(item.output),
+    error: item.error as ExecutionRecord['error'],
+    metadata: (item.metadata as ExecutionRecord['metadata'] | undefined) ?? {},
+    transitionCount: item.transition_count as number,
+    stepIndex: item.step_index as number,
+    stepName: item.step_name as string,
+    stepsCompleted: item.steps_completed as number,
+    totalSteps: item.total_steps as number,
+    stepFraction: (item.step_fraction as number | undefined) ?? 0,
+    progressMessage: str(item, 'progress_message'),
+    executionArn: item.execution_arn as string,
+    createdAt: item.created_at as string,
+    updatedAt: item.updated_at as string,
+    startedAt: str(item, 'started_at'),
+    completedAt: str(item, 'completed_at'),
+    waitToken: str(item, 'wait_token'),
+    cancelReason: str(item, 'cancel_reason'),
+  };
+}
+
+/** The stored form of a transition row. */
+export function rowItem(tenant: string, row: TransitionRecord, expiresAt: number): Item {
+  return {
+    pk: executionPk(tenant, row.executionId),
+    sk: transitionSk(row.seq),
+    id: row.id,
+    execution_id: row.executionId,
+    task_id: row.taskId,
+    seq: row.seq,
+    type: row.type,
+    from: row.from,
+    to: row.to,
+    step: row.step,
+    current_step: row.currentStep,
+    next_step: row.nextStep,
+    output: encodePayload(row.output),
+    metadata: row.metadata,
+    created_at: row.createdAt,
+    expires_at: expiresAt,
+  };
+}
+
+/** The domain form of a stored transition row. */
+export function fromRowItem(item: Item): TransitionRecord {
+  return {
+    id: item.id as string,
+    executionId: item.execution_id as string,
+    taskId: item.task_id as string,
+    seq: item.seq as number,
+    type: item.type as TransitionRecord['type'],
+    from: (item.from as ExecutionStatus | null | undefined) ?? null,
+    to: item.to as ExecutionStatus,
+    step: (item.step as TransitionRecord['step'] | undefined) ?? null,
+    currentStep: item.current_step as number,
+    nextStep: (item.next_step as number | null | undefined) ?? null,
+    output: decodePayload(item.output) ?? null,
+    metadata: (item.metadata as TransitionRecord['metadata'] | undefined) ?? {},
+    createdAt: item.created_at as string,
+  };
+}

@@ -1,0 +1,52 @@
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { repository } from '../shared/dynamodb.js';
+import { intEnv } from '../shared/env.js';
+import { createLogger } from '../shared/logger.js';
+import { sfn } from '../shared/sfn.js';
+import { reconcile, type ReconcileOptions, type ReconcileSummary } from './reconciler.js';
+
+const logger = createLogger('reconciler');
+const options: ReconcileOptions = {
+  minAgeMs: intEnv('RECONCILE_MIN_AGE_SECONDS', 60) * 1000,
+  startGraceMs: intEnv('RECONCILE_START_GRACE_SECONDS', 300) * 1000,
+  maxChecks: intEnv('RECONCILE_MAX_CHECKS', 400),
+};
+
+/**
+ * Writes the run's counts as CloudWatch embedded metric format. Straight to stdout: the Lambda
+ * runtime prefixes `console` lines in text log format, and CloudWatch only reads whole-JSON lines.
+ */
+function emitMetrics(summary: ReconcileSummary, functionName: string): void {
+  const metrics = {
+    ExecutionsChecked: summary.checked,
+    ExecutionsHealed: summary.healed,
+    ExecutionsFailedMissing: summary.failedMissing,
+    ReconcileErrors: summary.errors,
+  };
+  const emf = {
+    _aws: {
+      Timestamp: Date.now(),
+      CloudWatchMetrics: [
+        {
+          Namespace: 'AsyncExecutions',
+          Dimensions: [['FunctionName']],
+          Metrics: Object.keys(metrics).map((name) => ({ Name: name, Unit: 'Count' })),
+        },
+      ],
+    },
+    FunctionName: functionName,
+    ...metrics,
+  };
+  process.stdout.write(`${JSON.stringify(emf)}\n`);
+}
+
+/**
+ * Lambda entry of the reconciler's schedule. Heals what it can, then fails the invocation when
+ * some check failed, so the function's Errors metric (and its alarm) report it.
+ */
+export const handler = async (_event: ScheduledEvent, context: Context): Promise<ReconcileSummary> => {
+  const summary = await reconcile({ repository, sfn, logger, remainingMs: () => context.getRemainingTimeInMillis() }, options);
+  if (summary.checked > 0 || summary.errors > 0) emitMetrics(summary, context.functionName);
+  if (summary.errors > 0) throw new Error(`${summary.errors} reconciler checks failed; see the log`);
+  return summary;
+};

@@ -1,0 +1,199 @@
+import { DescribeExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import type { ExecutionError } from '../domain/execution.js';
+import { idTimestamp } from '../domain/ids.js';
+import { isTerminal } from '../domain/status.js';
+import type { ActiveExecution, ExecutionsRepository } from '../repository/executions-repository.js';
+import { ACTIVE_SHARDS } from '../repository/keys.js';
+import { progress } from './progression.js';
+import { applyStatusChange, type SfnTerminalStatus, type StatusChangeDeps, type StatusChangeDetail } from './status-change.js';
+
+/** Limits of one reconciler run. */
+export interface ReconcileOptions {
+  /** Executions younger than this (by their time-ordered id) are not looked at: their events may still be on the way. */
+  readonly minAgeMs: number;
+  /** A non-terminal execution that Step Functions does not know is failed once it is this old. */
+  readonly startGraceMs: number;
+  /** Most executions checked (`DescribeExecution` calls) in one run, shared evenly by the shards. */
+  readonly maxChecks: number;
+  /**
+   * Items read per Query of the index.
+   * @default 100
+   */
+  readonly pageSize?: number;
+}
+
+/** What the reconciler needs: the status-change dependencies, a clock and the time left. */
+export interface ReconcileDeps extends StatusChangeDeps {
+  /** The whole repository: the reconciler queries the `by-activity` index and keeps its positions. */
+  readonly repository: ExecutionsRepository;
+  /**
+   * The current time in ms since the epoch.
+   * @default Date.now
+   */
+  readonly now?: () => number;
+  /** Time left in this invocation, ms; the run stops checking when it gets short. */
+  readonly remainingMs?: () => number;
+}
+
+/** What one run did. */
+export interface ReconcileSummary {
+  /** Executions checked against Step Functions. */
+  readonly checked: number;
+  /** Records healed with the terminal transition of a state machine execution that had ended. */
+  readonly healed: number;
+  /** Records failed because Step Functions has no execution for them (never started, or gone). */
+  readonly failedMissing: number;
+  /** Executions still running in Step Functions (left alone). */
+  readonly running: number;
+  /** Executions whose state machine had ended but whose record had followed meanwhile. */
+  readonly unchanged: number;
+  /** Checks that failed (logged); the next run tries again. */
+  readonly errors: number;
+  /** True when Step Functions throttled the run or time ran short, so it stopped early. */
+  readonly stoppedEarly: boolean;
+}
+
+type Outcome = 'healed' | 'failedMissing' | 'running' | 'unchanged';
+
+/** Stop checking when less than this is left of the invocation. */
+const SAFETY_MS = 10_000;
+const THROTTLES = new Set(['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : '';
+}
+
+/** The status-change detail an EventBridge event would have carried, rebuilt from `DescribeExecution`. */
+export function detailFromDescription(candidate: ActiveExecution, described: DescribeExecutionCommandOutput): StatusChangeDetail {
+  return {
+    executionArn: described.executionArn ?? candidate.executionArn,
+    stateMachineArn: described.stateMachineArn ?? '',
+    // Execution name = execution id.
+    name: candidate.id,
+    status: described.status as SfnTerminalStatus,
+    input: described.input ?? null,
+    output: described.output ?? null,
+    ...(described.inputDetails ? { inputDetails: { included: described.inputDetails.included } } : {}),
+    ...(described.outputDetails ? { outputDetails: { included: described.outputDetails.included } } : {}),
+    error: described.error ?? null,
+    cause: described.cause ?? null,
+  };
+}
+
+/** Fails a record whose Step Functions execution does not exist, once it is past the grace period. */
+async function failMissing(deps: ReconcileDeps, candidate: ActiveExecution): Promise<Outcome> {
+  const { applied } = await progress(deps.repository, candidate.tenant, candidate.id, (current) => {
+    if (isTerminal(current.status)) return undefined;
+    const error: ExecutionError =
+      current.status === 'queued'
+        ? {
+            name: 'ExecutionNotStarted',
+            message: 'The execution was never started in Step Functions (its start request did not complete). Start a new execution.',
+          }
+        : {
+            name: 'ExecutionLost',
+            message: 'Step Functions has no record of this execution any more, so it cannot continue. Start a new execution.',
+            step: { index: current.stepIndex, name: current.stepName },
+          };
+    return { type: 'error', error, output: error };
+  });
+  return applied ? 'failedMissing' : 'unchanged';
+}
+
+/** Checks one candidate against Step Functions and heals its record when the two disagree. */
+async function check(deps: ReconcileDeps, candidate: ActiveExecution, now: number, options: ReconcileOptions): Promise<Outcome> {
+  let described: DescribeExecutionCommandOutput;
+  try {
+    described = await deps.sfn.send(new DescribeExecutionCommand({ executionArn: candidate.executionArn }));
+  } catch (error) {
+    if (errorName(error) !== 'ExecutionDoesNotExist') throw error;
+    // Not (yet) started: the create function may still be between its write and StartExecution.
+    if (now - idTimestamp(candidate.id) < options.startGraceMs) return 'running';
+    return failMissing(deps, candidate);
+  }
+  if (!['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'].includes(described.status ?? '')) return 'running';
+  return (await applyStatusChange(deps, detailFromDescription(candidate, described))) ? 'healed' : 'unchanged';
+}
+
+/**
+ * One reconciler run: finds executions whose record is not terminal and checks each against Step
+ * Functions. A state machine that ended without the record following (its status-change event was
+ * lost, or its handler kept failing) gets the transition the event would have written, through
+ * {@link applyStatusChange}: SUCCEEDED → `finish`, FAILED / TIMED_OUT → `error`, ABORTED → `cancel`.
+ * A record whose execution Step Functions does not know after `startGraceMs` (the create function
+ * died between its write and `StartExecution`) is failed with a clear error.
+ *
+ * Candidates come from the sparse, sharded `by-activity` index (no Scan, no list of tenants),
+ * oldest first and only older than `minAgeMs`. Each shard gets an equal share of `maxChecks`; where
+ * a shard's share runs out the run records its position, and the next run continues from there, so
+ * every candidate is reached however many long-running executions there are.
+ */
+export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileSummary> {
+  const now = deps.now?.() ?? Date.now();
+  const perShard = Math.max(1, Math.ceil(options.maxChecks / ACTIVE_SHARDS));
+  const stored = await deps.repository.reconcilePositions();
+  const positions: Record<string, string> = { ...stored };
+  const counts: Record<Outcome | 'errors', number> = { healed: 0, failedMissing: 0, running: 0, unchanged: 0, errors: 0 };
+  let checked = 0;
+  let stoppedEarly = false;
+  const outOfTime = () => deps.remainingMs !== undefined && deps.remainingMs() < SAFETY_MS;
+
+  for (let shard = 0; shard < ACTIVE_SHARDS && !stoppedEarly; shard++) {
+    const from = positions[shard];
+    let last: string | undefined;
+    let exhausted = true;
+    let shardChecks = 0;
+    try {
+      for await (const candidate of deps.repository.activeExecutions({
+        shard,
+        createdBefore: now - options.minAgeMs,
+        ...(from === undefined ? {} : { fromId: from }),
+        pageSize: options.pageSize ?? 100,
+      })) {
+        // The position is inclusive: that execution was checked by the previous run.
+        if (candidate.id === from) continue;
+        if (shardChecks >= perShard || outOfTime()) {
+          exhausted = false;
+          stoppedEarly ||= outOfTime();
+          break;
+        }
+        shardChecks++;
+        checked++;
+        const logger = deps.logger.child({ execution_id: candidate.id });
+        try {
+          const outcome = await check(deps, candidate, now, options);
+          counts[outcome]++;
+          if (outcome === 'healed') logger.warn('record healed from Step Functions: its status event was lost');
+          if (outcome === 'failedMissing') logger.warn('record failed: Step Functions has no such execution');
+        } catch (error) {
+          if (THROTTLES.has(errorName(error))) {
+            // Back off until the next run; this candidate is checked again then.
+            logger.warn('Step Functions throttled the reconciler; stopping this run', { error });
+            checked--;
+            exhausted = false;
+            stoppedEarly = true;
+            break;
+          }
+          counts.errors++;
+          logger.error('reconciling an execution failed', { error });
+        }
+        last = candidate.id;
+      }
+    } catch (error) {
+      // The index could not be read (e.g. throttled): leave this shard's position for the next run.
+      counts.errors++;
+      deps.logger.error('reading the active executions failed', { shard, error });
+      continue;
+    }
+    if (exhausted) delete positions[shard];
+    else if (last !== undefined) positions[shard] = last;
+  }
+
+  if (JSON.stringify(positions) !== JSON.stringify(stored)) {
+    await deps.repository.saveReconcilePositions(positions, new Date(now).toISOString());
+  }
+  const summary: ReconcileSummary = { checked, ...counts, stoppedEarly };
+  if (checked > 0 || counts.errors > 0) deps.logger.info('reconcile run', { ...summary });
+  else deps.logger.debug('reconcile run: nothing to check');
+  return summary;
+}

@@ -1,0 +1,127 @@
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handler } from '../../../lambdas/api/authorizer.js';
+import { hashApiKey, newApiKey } from '../../../lambdas/domain/api-keys.js';
+import { FakeTable } from '../support/fake-dynamodb.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+/** `TABLE_NAME` of the unit project (vitest.config.ts). */
+const TABLE = 'executions-test';
+
+let table: FakeTable;
+
+beforeEach(() => {
+  ddb.reset();
+  table = new FakeTable().install(ddb);
+});
+
+/** Stores a key of `tenant` as the keys CLI does (the hash only). */
+function storeKey(tenant: string, extra: Record<string, unknown> = {}): string {
+  const minted = newApiKey();
+  table.put({
+    pk: `APIKEY#${minted.hash}`,
+    sk: 'APIKEY',
+    id: minted.keyId,
+    tenant,
+    name: 'test',
+    created_at: '2026-01-02T03:04:05.000Z',
+    tenant_key: 'APIKEYS',
+    ...extra,
+  });
+  return minted.key;
+}
+
+/** The REQUEST authorizer event (payload 2.0) API Gateway sends for a request with these headers. */
+function authorizerEvent(headers: Record<string, string> | undefined): APIGatewayRequestAuthorizerEventV2 {
+  return {
+    version: '2.0',
+    type: 'REQUEST',
+    routeArn: 'arn:aws:execute-api:us-east-1:123456789012:abc123/$default/GET/executions',
+    identitySource: headers?.authorization ? [headers.authorization] : [],
+    routeKey: 'GET /executions',
+    rawPath: '/executions',
+    rawQueryString: '',
+    cookies: [],
+    ...(headers ? { headers } : {}),
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abc123',
+      domainName: 'api.example.com',
+      domainPrefix: 'api',
+      http: { method: 'GET', path: '/executions', protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'vitest' },
+      requestId: 'request-1',
+      routeKey: 'GET /executions',
+      stage: '$default',
+      time: '02/Jan/2026:03:04:05 +0000',
+      timeEpoch: 1_767_323_045_000,
+    },
+  } as APIGatewayRequestAuthorizerEventV2;
+}
+
+describe('authorizer', () => {
+  it('maps a valid bearer key to its tenant, looking it up by its hash only', async () => {
+    const key = storeKey('acme');
+
+    const result = await handler(authorizerEvent({ authorization: `Bearer ${key}` }));
+
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: 'acme', refused: '' } });
+    expect(ddb).toHaveReceivedCommandExactlyOnceWith(GetCommand, {
+      TableName: TABLE,
+      Key: { pk: `APIKEY#${hashApiKey(key)}`, sk: 'APIKEY' },
+    });
+    expect(JSON.stringify(ddb.calls().map((call) => call.args[0].input))).not.toContain(key);
+  });
+
+  it('accepts the scheme in any case', async () => {
+    const key = storeKey('acme');
+
+    const result = await handler(authorizerEvent({ authorization: `bearer ${key}` }));
+
+    expect(result.context.tenant).toBe('acme');
+  });
+
+  // Not denied on purpose: a deny would make API Gateway answer 403 with its own body, and the
+  // contract is a problem+json 401, which the route functions send for an empty tenant.
+  it.each([
+    ['no headers at all', undefined],
+    ['no Authorization header', { 'content-type': 'application/json' }],
+    ['an empty Authorization header', { authorization: '' }],
+    ['another scheme', { authorization: 'Basic dXNlcjpwYXNz' }],
+    ['the scheme without a token', { authorization: 'Bearer ' }],
+    ['two tokens', { authorization: 'Bearer one two' }],
+    ['a token over 512 characters', { authorization: `Bearer ${'k'.repeat(513)}` }],
+  ])('lets a request with %s through with an empty tenant and the reason, without reading the table', async (_what, headers) => {
+    const result = await handler(authorizerEvent(headers));
+
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: '', refused: 'missing or malformed bearer token' } });
+    expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+
+  it('lets an unknown key through with an empty tenant and the reason', async () => {
+    storeKey('acme');
+
+    const result = await handler(authorizerEvent({ authorization: `Bearer ${newApiKey().key}` }));
+
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: '', refused: 'unknown or revoked API key' } });
+  });
+
+  it('lets a revoked key through with an empty tenant and the reason', async () => {
+    const key = storeKey('acme', { revoked_at: '2026-01-03T00:00:00.000Z' });
+
+    const result = await handler(authorizerEvent({ authorization: `Bearer ${key}` }));
+
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: '', refused: 'unknown or revoked API key' } });
+  });
+
+  it('never grants a tenant when the key store fails: the error propagates (API Gateway answers 500, not a tenant)', async () => {
+    const key = storeKey('acme');
+    ddb.on(GetCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+
+    await expect(handler(authorizerEvent({ authorization: `Bearer ${key}` }))).rejects.toBeInstanceOf(
+      ProvisionedThroughputExceededException,
+    );
+  });
+});
