@@ -1,0 +1,230 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT, bundle, floorBundle, type Bundle } from './bench/bundle.js';
+import { coldImports, type Timing } from './bench/cold-import.js';
+import { FUNCTIONS } from './bench/functions.js';
+import { startMeteredStack } from './bench/local-stack.js';
+import { measureOperations, type OperationReport } from './bench/operations.js';
+import { endToEnd, latencies, transactionCeiling, type LatencyReport, type ThroughputPoint } from './bench/throughput.js';
+
+/**
+ * `npm run bench [-- --check] [-- --runs N]`: bundle sizes and cold imports against the naive
+ * baseline and each function's floor, DynamoDB and Step Functions work per call and per
+ * execution, and local throughput against DynamoDB Local's ceiling. Writes docs/performance.md;
+ * with --check, exits 1 when a budget is missed.
+ */
+const { values } = parseArgs({
+  options: {
+    check: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '15' },
+    seconds: { type: 'string', default: '8' },
+  },
+});
+const RUNS = Math.max(15, Number(values.runs));
+// The functions run in this process; their info lines would bury the tables.
+process.env.LOG_LEVEL ??= 'warn';
+const SECONDS = Number(values.seconds);
+const BUDGET = { size: 1.15, cold: 1.25, throughput: 0.5, stateTransitionsPerStep: 2 } as const;
+
+interface BudgetResult {
+  readonly budget: string;
+  readonly measured: string;
+  readonly ok: boolean | 'n/a';
+}
+const budgets: BudgetResult[] = [];
+const check = (budget: string, measured: string, ok: boolean | 'n/a') => budgets.push({ budget, measured, ok });
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+const ratio = (value: number) => `${value.toFixed(2)}×`;
+const table = (head: readonly string[], rows: ReadonlyArray<readonly (string | number)[]>) =>
+  [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+
+const sections: string[] = [];
+const section = (title: string, body: string) => {
+  sections.push(`## ${title}\n\n${body}\n`);
+  console.log(`\n## ${title}\n\n${body}`);
+};
+
+// 1–2. Bundles, the naive baseline and the floors.
+const out = mkdtempSync(join(tmpdir(), 'bench-bundles-'));
+const bundles = new Map<string, Bundle>();
+const floors = new Map<string, Bundle>();
+for (const fn of FUNCTIONS) {
+  bundles.set(fn.name, await bundle(fn.name, join(ROOT, 'lambdas', fn.entry), out));
+  floors.set(fn.name, await floorBundle(`floor-${fn.name}`, fn.clients, out));
+}
+const naive = await bundle('naive-create', join(ROOT, 'scripts/bench/reference/naive-create.ts'), out);
+const files = new Map<string, string>([
+  ...[...bundles].map(([name, b]): [string, string] => [name, b.file]),
+  ...[...floors].map(([name, b]): [string, string] => [`floor:${name}`, b.file]),
+  ['naive', naive.file],
+]);
+console.log(`Importing ${files.size} bundles ${RUNS} times each, interleaved…`);
+const cold = await coldImports(files, RUNS);
+const coldOf = (name: string): Timing => cold.get(name)!;
+
+const bundleRows = FUNCTIONS.map((fn) => {
+  const own = bundles.get(fn.name)!;
+  const floor = floors.get(fn.name)!;
+  const t = coldOf(fn.name);
+  const f = coldOf(`floor:${fn.name}`);
+  const sdkFree = fn.clients.length === 0;
+  const sizeRatio = own.bytes / floor.bytes;
+  const coldRatio = t.median / f.median;
+  if (sdkFree) {
+    check(`${fn.name}: size ≤ ${BUDGET.size}× floor`, `floor is an empty module (${kb(floor.bytes)}): not meetable by any handler; ${kb(own.bytes)}`, 'n/a');
+  } else {
+    check(`${fn.name}: size ≤ ${BUDGET.size}× floor`, ratio(sizeRatio), sizeRatio <= BUDGET.size);
+    check(`${fn.name}: cold import median ≤ ${BUDGET.cold}× floor`, ratio(coldRatio), coldRatio <= BUDGET.cold);
+  }
+  return [
+    fn.name,
+    kb(own.bytes),
+    kb(own.gzipBytes),
+    fn.clients.join(' + ') || 'none',
+    kb(floor.bytes),
+    ratio(sizeRatio),
+    ratio(own.bytes / naive.bytes),
+    `${ms(t.median)} (p90 ${ms(t.p90)}, ${ms(t.min)}–${ms(t.max)})`,
+    ms(f.median),
+    ratio(coldRatio),
+    ratio(t.median / coldOf('naive').median),
+  ];
+});
+const n = coldOf('naive');
+section(
+  'Bundles and cold imports',
+  `${table(
+    ['function', 'minified', 'gzip', 'floor clients', 'floor', 'size / floor', 'size / naive', `cold import median (p90, range; ${RUNS} runs)`, 'floor median', 'cold / floor', 'cold / naive'],
+    bundleRows,
+  )}\n\nNaive baseline (create written without care: middy + classic zod + lib-dynamodb + client-sfn): ${kb(naive.bytes)} (${kb(naive.gzipBytes)} gzip), cold import median ${ms(n.median)} (p90 ${ms(n.p90)}).`,
+);
+rmSync(out, { recursive: true, force: true });
+
+// 3–4. Against the local stack.
+console.log('\nStarting the local stack in this process…');
+const metered = await startMeteredStack();
+let operations: OperationReport;
+let ceiling: number;
+const points: ThroughputPoint[] = [];
+let latency: LatencyReport[];
+try {
+  operations = await measureOperations(metered);
+  ceiling = await transactionCeiling(metered, 8, Math.min(SECONDS, 4));
+  for (const concurrency of [1, 8, 32]) {
+    console.log(`Throughput at concurrency ${concurrency} for ${SECONDS} s…`);
+    points.push(await endToEnd(metered, concurrency, SECONDS));
+    await metered.stack.stepFunctions.drain();
+  }
+  latency = await latencies(metered, 8, 25);
+} finally {
+  await metered.stop();
+}
+
+section(
+  'DynamoDB work per API call',
+  table(
+    ['call', 'status', 'operations', 'capacity units'],
+    operations.calls.map((call) => [call.call, call.status, call.operations.join(', ') || 'none', call.capacity]),
+  ),
+);
+section(
+  'Work per execution',
+  table(
+    ['task', 'user steps', 'transitions', 'transactions', 'reads', 'other writes', 'capacity units', 'Step Functions states entered', 'per user step'],
+    operations.executions.map((execution) => [
+      execution.task,
+      execution.userSteps,
+      execution.transitions,
+      execution.transactions,
+      execution.reads,
+      execution.otherWrites,
+      execution.capacity,
+      execution.stateTransitions,
+      (execution.stateTransitions / execution.userSteps).toFixed(2),
+    ]),
+  ),
+);
+for (const execution of operations.executions) {
+  check(`${execution.task}: one transaction per status transition`, `${execution.transactions} transactions / ${execution.transitions} transitions`, execution.transactions === execution.transitions);
+  const perStep = execution.stateTransitions / execution.userSteps;
+  check(`${execution.task}: ≤ ${BUDGET.stateTransitionsPerStep} state transitions per user step`, perStep.toFixed(2), perStep <= BUDGET.stateTransitionsPerStep);
+}
+for (const call of operations.calls.filter((c) => c.call.startsWith('GET '))) {
+  const single = call.call === 'GET /executions/{id}';
+  const expected = single ? 'GetItem' : 'Query';
+  check(
+    single ? 'one read per GET /executions/{id}' : `one query per list page: ${call.call}`,
+    call.operations.join(', '),
+    call.operations.length === 1 && call.operations[0] === expected,
+  );
+}
+check('zero Scans', String(operations.scans), operations.scans === 0);
+
+const pipeline = operations.executions.find((execution) => execution.task === 'document-pipeline')!;
+const writesPerExecution = pipeline.transactions + pipeline.otherWrites;
+const ideal = ceiling / writesPerExecution;
+section(
+  'Local throughput',
+  `${table(
+    ['concurrency', 'executions', 'seconds', 'executions / s', 'fraction of ceiling ÷ writes'],
+    points.map((point) => [point.concurrency, point.completed, point.seconds.toFixed(1), point.perSecond.toFixed(2), `${((point.perSecond / ideal) * 100).toFixed(0)} %`]),
+  )}\n\nCeiling: DynamoDB Local accepts ${ceiling.toFixed(0)} two-item transactions/s on the same table (8 writers). A document-pipeline execution needs ${writesPerExecution} writes (${pipeline.transactions} transactions + ${pipeline.otherWrites} progress updates), so the ceiling allows ${ideal.toFixed(1)} executions/s. Machine: ${cpus().length} cores; everything (API, Step Functions, functions, the benchmark's callers) shares one Node.js process, and DynamoDB Local its Java process.\n\n![throughput](performance-throughput.svg)\n\n${table(
+    ['call', 'concurrency', 'p50', 'p90', 'p99 (max of 200)'],
+    latency.map((report) => [report.call, report.concurrency, ms(report.timing.median), ms(report.timing.p90), ms(report.timing.max)]),
+  )}`,
+);
+const at8 = points.find((point) => point.concurrency === 8)!;
+check(
+  `throughput at concurrency 8 ≥ ${BUDGET.throughput * 100} % of ceiling ÷ writes per execution`,
+  `${at8.perSecond.toFixed(2)}/s vs ${(BUDGET.throughput * ideal).toFixed(2)}/s (${((at8.perSecond / ideal) * 100).toFixed(0)} %)`,
+  at8.perSecond >= BUDGET.throughput * ideal,
+);
+
+// The chart.
+const width = 480;
+const height = 260;
+const pad = 48;
+const maxY = Math.max(ideal, ...points.map((point) => point.perSecond)) * 1.15;
+const x = (index: number) => pad + (index * (width - 2 * pad)) / (points.length - 1);
+const y = (value: number) => height - pad - (value / maxY) * (height - 2 * pad);
+const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="white"/>
+<text x="${width / 2}" y="18" text-anchor="middle" font-size="14">document-pipeline executions/s against concurrency</text>
+<line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${height - pad}" stroke="black"/>
+<line x1="${pad}" y1="${pad}" x2="${pad}" y2="${height - pad}" stroke="black"/>
+<line x1="${pad}" y1="${y(ideal)}" x2="${width - pad}" y2="${y(ideal)}" stroke="#c33" stroke-dasharray="4 4"/>
+<text x="${width - pad}" y="${y(ideal) - 6}" text-anchor="end" fill="#c33">DynamoDB Local ceiling ÷ writes = ${ideal.toFixed(1)}/s</text>
+<polyline fill="none" stroke="#36c" stroke-width="2" points="${points.map((point, index) => `${x(index)},${y(point.perSecond)}`).join(' ')}"/>
+${points
+  .map(
+    (point, index) => `<circle cx="${x(index)}" cy="${y(point.perSecond)}" r="4" fill="#36c"/>
+<text x="${x(index)}" y="${y(point.perSecond) - 10}" text-anchor="middle">${point.perSecond.toFixed(1)}</text>
+<text x="${x(index)}" y="${height - pad + 18}" text-anchor="middle">${point.concurrency}</text>`,
+  )
+  .join('\n')}
+<text x="${width / 2}" y="${height - 10}" text-anchor="middle">concurrent callers</text>
+<text x="14" y="${height / 2}" transform="rotate(-90 14 ${height / 2})" text-anchor="middle">executions / s</text>
+</svg>
+`;
+writeFileSync(join(ROOT, 'docs', 'performance-throughput.svg'), svg);
+
+section(
+  'Budgets',
+  table(
+    ['budget', 'measured', 'result'],
+    budgets.map((budget) => [budget.budget, budget.measured, budget.ok === 'n/a' ? 'n/a' : budget.ok ? 'ok' : '**MISSED**']),
+  ),
+);
+
+const missed = budgets.filter((budget) => budget.ok === false);
+writeFileSync(
+  join(ROOT, 'docs', 'performance.md'),
+  `# Performance\n\nWritten by \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${cpus().length} cores, Node.js ${process.version}). Run it again to refresh; \`npm run bench -- --check\` fails when a budget is missed. Timings on this shared machine are noisy: runs are interleaved and reported as medians with their spread.\n\n${sections.join('\n')}`,
+);
+console.log(`\nWrote docs/performance.md. ${missed.length === 0 ? 'Every budget holds.' : `${missed.length} budget(s) missed.`}`);
+if (values.check && missed.length > 0) process.exit(1);
+process.exit(0);

@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { invocations } from '../../local/lambda-host.js';
+import { startLocalStack, type LocalStack } from '../../local/stack.js';
+import { synthForLocal } from '../../local/synth.js';
+
+/** One DynamoDB call a function made. */
+export interface Operation {
+  readonly command: string;
+  /** The function's entry, or `bench` for the benchmark's own calls. */
+  readonly entry: string;
+  readonly requestId: string;
+  /** Capacity units DynamoDB reports (table and indexes). */
+  readonly capacity: number;
+}
+
+/** A local stack started in this process, with every DynamoDB call recorded. */
+export interface MeteredStack {
+  readonly stack: LocalStack;
+  readonly operations: Operation[];
+  readonly apiKey: string;
+  stop(): Promise<void>;
+}
+
+function capacityOf(output: unknown): number {
+  const consumed = (output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
+  const list = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
+  return list.reduce((sum: number, item: { CapacityUnits?: number }) => sum + (item.CapacityUnits ?? 0), 0);
+}
+
+/**
+ * Starts the local stack in this process (so the handler modules share this process's module
+ * instances) and meters the DynamoDB client they all use.
+ */
+export async function startMeteredStack(): Promise<MeteredStack> {
+  const outdir = mkdtempSync(join(tmpdir(), 'bench-stack-'));
+  const apiKey = 'bench-key';
+  const stack = await startLocalStack({ templatePath: synthForLocal(outdir), port: 0, apiKey });
+  const { documentClient } = (await import('../../lambdas/shared/dynamodb-client.js')) as { documentClient: DynamoDBDocumentClient };
+  const operations: Operation[] = [];
+  documentClient.middlewareStack.add(
+    (next, context) => async (args) => {
+      (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'INDEXES';
+      const result = await next(args);
+      const invocation = invocations.getStore();
+      operations.push({
+        command: String(context.commandName).replace(/Command$/, ''),
+        entry: invocation?.entry ?? 'bench',
+        requestId: invocation?.requestId ?? '',
+        capacity: capacityOf(result.output),
+      });
+      return result;
+    },
+    { step: 'initialize', name: 'benchOperationMeter' },
+  );
+  return {
+    stack,
+    operations,
+    apiKey,
+    stop: async () => {
+      await stack.stop();
+      rmSync(outdir, { recursive: true, force: true });
+    },
+  };
+}

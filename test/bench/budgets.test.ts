@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, bundle, floorBundle, type Bundle } from '../../scripts/bench/bundle.js';
+import { FUNCTIONS } from '../../scripts/bench/functions.js';
+import { startMeteredStack, type MeteredStack } from '../../scripts/bench/local-stack.js';
+import { measureOperations, type OperationReport } from '../../scripts/bench/operations.js';
+
+/**
+ * The deterministic budgets of `npm run bench -- --check` (sizes and operation counts), run in
+ * `npm test`. Timings are reported by the benchmark, never asserted here.
+ */
+const SIZE_BUDGET = 1.15;
+/** The catalogue constructs no AWS client, so its floor is an empty module: it gets an absolute cap. */
+const SDK_FREE_CAP_BYTES = 64 * 1024;
+
+const out = mkdtempSync(join(tmpdir(), 'budget-bundles-'));
+const sizes = new Map<string, { own: Bundle; floor: Bundle }>();
+
+beforeAll(async () => {
+  for (const fn of FUNCTIONS) {
+    sizes.set(fn.name, {
+      own: await bundle(fn.name, join(ROOT, 'lambdas', fn.entry), out),
+      floor: await floorBundle(`floor-${fn.name}`, fn.clients, out),
+    });
+  }
+}, 120_000);
+
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('bundle size budgets', () => {
+  it.each(FUNCTIONS.filter((fn) => fn.clients.length > 0).map((fn) => fn.name))(
+    `%s is at most ${SIZE_BUDGET}× its floor (the SDK clients it uses, and nothing else)`,
+    (name) => {
+      const { own, floor } = sizes.get(name)!;
+      expect(own.bytes / floor.bytes).toBeLessThanOrEqual(SIZE_BUDGET);
+    },
+  );
+
+  it.each(FUNCTIONS.filter((fn) => fn.clients.length === 0).map((fn) => fn.name))('%s, which uses no AWS SDK, stays under 64 KB', (name) => {
+    expect(sizes.get(name)!.own.bytes).toBeLessThanOrEqual(SDK_FREE_CAP_BYTES);
+  });
+});
+
+describe('operation budgets on the local stack', () => {
+  let metered: MeteredStack;
+  let report: OperationReport;
+
+  beforeAll(async () => {
+    metered = await startMeteredStack();
+    report = await measureOperations(metered);
+  }, 120_000);
+
+  afterAll(async () => {
+    await metered?.stop();
+  });
+
+  it('writes exactly one transaction per status transition', () => {
+    for (const execution of report.executions) {
+      expect(execution.transactions, execution.task).toBe(execution.transitions);
+    }
+  });
+
+  it('enters at most two Step Functions states per user step on the success path', () => {
+    for (const execution of report.executions) {
+      expect(execution.stateTransitions / execution.userSteps, execution.task).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('reads an execution with one GetItem and a list page with one Query', () => {
+    const gets = report.calls.filter((call) => call.call.startsWith('GET '));
+    expect(gets.length).toBeGreaterThanOrEqual(5);
+    for (const call of gets) {
+      expect(call.status, call.call).toBe(200);
+      expect(call.operations, call.call).toEqual([call.call === 'GET /executions/{id}' ? 'GetItem' : 'Query']);
+    }
+  });
+
+  it('creates with one transaction', () => {
+    for (const call of report.calls.filter((c) => c.call.startsWith('POST /tasks/'))) {
+      expect(call.operations, call.call).toEqual(['TransactWriteItems']);
+    }
+  });
+
+  it('never scans', () => {
+    expect(report.scans).toBe(0);
+  });
+});
