@@ -45,7 +45,7 @@ export class LocalScheduler {
   private readonly log: (message: string) => void;
 
   constructor(
-    private readonly schedules: readonly LocalSchedule[],
+    schedules: readonly LocalSchedule[],
     private readonly lambdas: Pick<LambdaHost, 'find' | 'invoke'>,
     private readonly options: LocalSchedulerOptions,
   ) {

@@ -106,8 +106,8 @@ class Resolver {
   private readonly pseudo: Record<string, string>;
 
   constructor(
-    private readonly resources: Readonly<Record<string, Resource>>,
-    private readonly env: LocalEnvironment,
+    resources: Readonly<Record<string, Resource>>,
+    env: LocalEnvironment,
   ) {
     this.pseudo = PSEUDO(env);
     for (const [id, resource] of Object.entries(resources)) {

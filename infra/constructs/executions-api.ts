@@ -18,8 +18,9 @@ import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
-import { acknowledge, acknowledgeWildcardResources } from './nag.js';
+import { acknowledge } from './nag.js';
 import { ServiceFunction } from './service-function.js';
+import { grantExecutionAction } from './execution-access.js';
 import { grantTableAccess } from './table-access.js';
 
 /**
@@ -130,16 +131,10 @@ export class ExecutionsApi extends Construct {
     grantTableAccess(functions.create, props.table, 'write');
     grantTableAccess(functions.read, props.table, 'read');
     grantTableAccess(functions.control, props.table, 'write');
+    grantExecutionAction(functions.control, machines, 'states:StopExecution', 'cancel');
     for (const machine of machines) {
       machine.grantStartExecution(functions.create);
       machine.grantTaskResponse(functions.control);
-      const stop = machine.grantExecution(functions.control, 'states:StopExecution');
-      acknowledgeWildcardResources(
-        functions.control,
-        stop.principalStatements.flatMap((statement) => statement.resources),
-        '`execution:<state machine>:*` is every execution of one task state machine of this service: execution ARNs end ' +
-          'with the execution id, known only at run time. StopExecution only (cancel).',
-      );
     }
 
     const api = new HttpApi(this, 'HttpApi', {

@@ -5,8 +5,8 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { acknowledgeWildcardResources } from './nag.js';
 import { ServiceFunction } from './service-function.js';
+import { grantExecutionAction } from './execution-access.js';
 import { grantTableAccess } from './table-access.js';
 
 /** Props of {@link Reconciler}. */
@@ -94,15 +94,7 @@ export class Reconciler extends Construct {
       timeout: Duration.minutes(1),
     });
     grantTableAccess(this.handler, props.table, 'write');
-    for (const stateMachine of props.stateMachines) {
-      const grant = stateMachine.grantExecution(this.handler, 'states:DescribeExecution');
-      acknowledgeWildcardResources(
-        this.handler,
-        grant.principalStatements.flatMap((statement) => statement.resources),
-        '`execution:<state machine>:*` is every execution of one task state machine of this service: execution ARNs end ' +
-          'with the execution id, known only at run time. DescribeExecution only.',
-      );
-    }
+    grantExecutionAction(this.handler, props.stateMachines, 'states:DescribeExecution', 'the reconciler');
     // A failed run is not retried: the next scheduled run is the retry, and a stale one is useless.
     this.handler.configureAsyncInvoke({
       retryAttempts: 0,

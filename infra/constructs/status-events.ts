@@ -7,8 +7,9 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { acknowledge, acknowledgeWildcardResources } from './nag.js';
+import { acknowledge } from './nag.js';
 import { ServiceFunction } from './service-function.js';
+import { grantExecutionAction } from './execution-access.js';
 import { grantTableAccess } from './table-access.js';
 
 /** Props of {@link StatusEvents}. */
@@ -76,16 +77,8 @@ export class StatusEvents extends Construct {
       environment: props.environment,
     });
     grantTableAccess(this.handler, props.table, 'write');
-    for (const stateMachine of props.stateMachines) {
-      // Events leave out payloads over EventBridge's limit; the handler then reads them here.
-      const grant = stateMachine.grantExecution(this.handler, 'states:DescribeExecution');
-      acknowledgeWildcardResources(
-        this.handler,
-        grant.principalStatements.flatMap((statement) => statement.resources),
-        '`execution:<state machine>:*` is every execution of one task state machine of this service: execution ARNs end ' +
-          'with the execution id, known only at run time. DescribeExecution only.',
-      );
-    }
+    // Events leave out payloads over EventBridge's limit; the handler then reads them here.
+    grantExecutionAction(this.handler, props.stateMachines, 'states:DescribeExecution', 'large event payloads');
     // Lambda retries a failed event twice, then hands it to the dead-letter queue.
     this.handler.configureAsyncInvoke({
       retryAttempts: 2,

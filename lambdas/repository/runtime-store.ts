@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand, type QueryCommandInput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { invalidCursor } from '../domain/cursor.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { ExecutionStore } from './execution-store.js';
@@ -21,31 +21,21 @@ export class RuntimeStore extends ExecutionStore {
     message: string | undefined,
     now: string,
   ): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: executionPk(record.tenant, record.id), sk: META_SK },
-          UpdateExpression:
-            message === undefined
-              ? 'SET step_fraction = :f, updated_at = :now REMOVE progress_message'
-              : 'SET step_fraction = :f, updated_at = :now, progress_message = :m',
-          ConditionExpression: '#status = :running AND step_index = :i',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':f': fraction,
-            ':now': now,
-            ':running': 'running',
-            ':i': stepIndex,
-            ...(message === undefined ? {} : { ':m': message }),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
-      throw error;
-    }
+    return this.updateRecordIf(record, {
+      UpdateExpression:
+        message === undefined
+          ? 'SET step_fraction = :f, updated_at = :now REMOVE progress_message'
+          : 'SET step_fraction = :f, updated_at = :now, progress_message = :m',
+      ConditionExpression: '#status = :running AND step_index = :i',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':f': fraction,
+        ':now': now,
+        ':running': 'running',
+        ':i': stepIndex,
+        ...(message === undefined ? {} : { ':m': message }),
+      },
+    });
   }
 
   /**
@@ -57,16 +47,22 @@ export class RuntimeStore extends ExecutionStore {
     stepIndex: number,
     token: string,
   ): Promise<boolean> {
+    return this.updateRecordIf(record, {
+      UpdateExpression: 'SET wait_token = :token',
+      ConditionExpression: '#status = :waiting AND step_index = :i',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':token': token, ':waiting': 'awaiting_input', ':i': stepIndex },
+    });
+  }
+
+  /** Updates a record when `ConditionExpression` holds; false (not an error) when it no longer does. */
+  private async updateRecordIf(
+    record: Pick<ExecutionRecord, 'tenant' | 'id'>,
+    update: Omit<UpdateCommandInput, 'TableName' | 'Key'>,
+  ): Promise<boolean> {
     try {
       await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: executionPk(record.tenant, record.id), sk: META_SK },
-          UpdateExpression: 'SET wait_token = :token',
-          ConditionExpression: '#status = :waiting AND step_index = :i',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':token': token, ':waiting': 'awaiting_input', ':i': stepIndex },
-        }),
+        new UpdateCommand({ ...update, TableName: this.table, Key: { pk: executionPk(record.tenant, record.id), sk: META_SK } }),
       );
       return true;
     } catch (error) {
