@@ -13,11 +13,13 @@ import {
 import { HttpIamAuthorizer, HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
+import { API_KEY_PK_PREFIX } from '../../lambdas/repository/api-keys-repository.js';
 import { acknowledge } from './nag.js';
 import { ServiceFunction } from './service-function.js';
 import { grantExecutionAction } from './execution-access.js';
@@ -113,7 +115,9 @@ export class ExecutionsApi extends Construct {
   constructor(scope: Construct, id: string, props: ExecutionsApiProps) {
     super(scope, id);
     const machines = [...props.stateMachines.values()];
-    const withStateMachines = { ...props.environment, STATE_MACHINE_ARN_PREFIX: props.stateMachineArnPrefix };
+    // Only these tasks have state machines here; the API treats any other as unknown.
+    const TASK_IDS = [...props.stateMachines.keys()].join(',');
+    const withStateMachines = { ...props.environment, TASK_IDS, STATE_MACHINE_ARN_PREFIX: props.stateMachineArnPrefix };
     const make = (group: RouteGroup, environment: Readonly<Record<string, string>>) =>
       new ServiceFunction(this, `${group.charAt(0).toUpperCase()}${group.slice(1)}Function`, {
         entry: group === 'catalogue' ? 'api/catalogue.ts' : `api/executions-${group}.ts`,
@@ -122,9 +126,9 @@ export class ExecutionsApi extends Construct {
       });
     const functions = {
       create: make('create', withStateMachines),
-      read: make('read', { ...props.environment, TASK_IDS: [...props.stateMachines.keys()].join(',') }),
+      read: make('read', { ...props.environment, TASK_IDS }),
       control: make('control', withStateMachines),
-      catalogue: make('catalogue', {}),
+      catalogue: make('catalogue', { TASK_IDS }),
     };
     this.functions = functions;
 
@@ -189,7 +193,14 @@ export class ExecutionsApi extends Construct {
       description: 'Maps bearer API keys to tenants',
       environment: { TABLE_NAME: props.table.tableName },
     });
-    grantTableAccess(fn, props.table, 'read');
+    // GetItem of API key items only: the authorizer can read no execution of any tenant.
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem'],
+        resources: [props.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${API_KEY_PK_PREFIX}*`] } },
+      }),
+    );
     const authorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', fn, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       identitySource: ['$request.header.Authorization'],

@@ -45,7 +45,10 @@ export function stateName(stepName: string): string {
     .join('');
 }
 
-/** Transient Lambda service errors are retried on every step; these come first, then the step's own policy. */
+/**
+ * Errors never retried: a step of an execution that ended meanwhile (e.g. was cancelled). Their
+ * retrier comes before the step's own policy, after CDK's retrier of transient Lambda service errors.
+ */
 const STEP_ENDED_ERRORS = ['ExecutionEnded'];
 
 /**

@@ -5,8 +5,15 @@ import type { Metadata } from '../domain/execution.js';
 // library here would cost every function that parses a body ~10 KB of bundle (docs/performance.md).
 // Task inputs, which users define, are validated with their zod schemas (lambdas/api/validation.ts).
 
-/** Checks the fields of a body object, collecting failures into `errors`. */
-export type BodySchema<T> = (body: Readonly<Record<string, unknown>>, errors: FieldError[]) => T;
+/**
+ * A body: the fields it accepts (anything else is rejected, so a typo never passes silently) and
+ * a check of their values that collects failures into `errors`. Plain objects, so a function's
+ * bundle drops the bodies it never parses.
+ */
+export interface BodySchema<T> {
+  readonly fields: readonly string[];
+  check(body: Readonly<Record<string, unknown>>, errors: FieldError[]): T;
+}
 
 const METADATA_KEY = /^[A-Za-z0-9_.:-]{1,64}$/;
 const MAX_METADATA_KEYS = 16;
@@ -45,50 +52,60 @@ function required(body: Readonly<Record<string, unknown>>, name: string, errors:
   return body[name];
 }
 
-/** Fields each body accepts; anything else is rejected, so a typo never passes silently. */
-const FIELDS = new WeakMap<BodySchema<unknown>, readonly string[]>();
-function schema<T>(fields: readonly string[], check: BodySchema<T>): BodySchema<T> {
-  FIELDS.set(check, fields);
-  return check;
-}
+type Fields = Readonly<Record<string, unknown>>;
 
 /** Body of `POST /tasks/{task_id}/executions`. */
-export const createBody = schema(['input', 'metadata'], (body, errors) => ({
-  input: required(body, 'input', errors),
-  metadata: metadataOf(body.metadata, errors),
-}));
+export const createBody = {
+  fields: ['input', 'metadata'],
+  check: (body: Fields, errors: FieldError[]) => ({
+    input: required(body, 'input', errors),
+    metadata: metadataOf(body.metadata, errors),
+  }),
+} satisfies BodySchema<unknown>;
 
 /** Body of `POST /executions` (the task id travels in the body). */
-export const createWithTaskBody = schema(['task_id', 'input', 'metadata'], (body, errors) => {
-  const taskId = required(body, 'task_id', errors);
-  if (taskId !== undefined && (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 64)) {
-    errors.push({ path: '/task_id', message: 'must be a string of 1 to 64 characters' });
-  }
-  return { task_id: taskId as string, input: required(body, 'input', errors), metadata: metadataOf(body.metadata, errors) };
-});
+export const createWithTaskBody = {
+  fields: ['task_id', 'input', 'metadata'],
+  check: (body: Fields, errors: FieldError[]) => {
+    const taskId = required(body, 'task_id', errors);
+    if (taskId !== undefined && (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 64)) {
+      errors.push({ path: '/task_id', message: 'must be a string of 1 to 64 characters' });
+    }
+    return { task_id: taskId as string, input: required(body, 'input', errors), metadata: metadataOf(body.metadata, errors) };
+  },
+} satisfies BodySchema<unknown>;
 
 /** Body of `PUT /executions/{id}`: resume (`running`) or cancel (`cancelled`); any other status is a 400. */
-export const changeStatusBody = schema(['status', 'input', 'reason'], (body, errors) => {
-  if (body.status === 'running') {
-    if ('reason' in body) errors.push({ path: '/reason', message: 'unknown field for status "running"' });
-    return { status: 'running' as const, input: body.input };
-  }
-  if (body.status === 'cancelled') {
-    if ('input' in body) errors.push({ path: '/input', message: 'unknown field for status "cancelled"' });
-    return { status: 'cancelled' as const, reason: reasonOf(body.reason, errors) };
-  }
-  errors.push({ path: '/status', message: 'must be "running" or "cancelled"' });
-  return { status: 'cancelled' as const, reason: undefined };
-});
+export const changeStatusBody = {
+  fields: ['status', 'input', 'reason'],
+  check: (body: Fields, errors: FieldError[]) => {
+    if (body.status === 'running') {
+      if ('reason' in body) errors.push({ path: '/reason', message: 'unknown field for status "running"' });
+      return { status: 'running' as const, input: body.input };
+    }
+    if (body.status === 'cancelled') {
+      if ('input' in body) errors.push({ path: '/input', message: 'unknown field for status "cancelled"' });
+      return { status: 'cancelled' as const, reason: reasonOf(body.reason, errors) };
+    }
+    errors.push({ path: '/status', message: 'must be "running" or "cancelled"' });
+    return { status: 'cancelled' as const, reason: undefined };
+  },
+} satisfies BodySchema<unknown>;
 
 /** Body of `POST /executions/{id}/resume`. */
-export const resumeBody = schema(['input'], (body) => ({ input: body.input }));
+export const resumeBody = {
+  fields: ['input'],
+  check: (body: Fields) => ({ input: body.input }),
+} satisfies BodySchema<unknown>;
 
 /** Body of `POST /executions/{id}/cancel` (may be empty). */
-export const cancelBody = schema(['reason'], (body, errors) => {
-  const reason = reasonOf(body.reason, errors);
-  return reason === undefined ? {} : { reason };
-});
+export const cancelBody = {
+  fields: ['reason'],
+  check: (body: Fields, errors: FieldError[]) => {
+    const reason = reasonOf(body.reason, errors);
+    return reason === undefined ? {} : { reason };
+  },
+} satisfies BodySchema<unknown>;
 
 /**
  * Parses a body that must be present: a JSON object with only the fields `schema` knows.
@@ -101,11 +118,11 @@ export function bodyOf<T>(schema: BodySchema<T>, body: unknown): T {
   }
   const record = body as Record<string, unknown>;
   const errors: FieldError[] = [];
-  const unknown = Object.keys(record).filter((key) => !FIELDS.get(schema as BodySchema<unknown>)?.includes(key));
+  const unknown = Object.keys(record).filter((key) => !schema.fields.includes(key));
   if (unknown.length > 0) {
     errors.push({ path: '', message: `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 10).join(', ')}` });
   }
-  const value = schema(record, errors);
+  const value = schema.check(record, errors);
   if (errors.length > 0) {
     throw new ValidationError(
       `The request body is not valid: ${errors.map((error) => `${error.path || '/'} ${error.message}`).join('; ')}.`,

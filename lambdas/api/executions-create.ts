@@ -1,11 +1,11 @@
-import { NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors.js';
+import { NotFoundError, PayloadTooLargeError } from '../domain/errors.js';
 import { toExecutionView } from '../domain/views.js';
 import { startExecution, type ControlDeps } from '../runtime/execution-control.js';
 import { executionStore } from '../shared/stores.js';
 import { createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
 import { TASKS } from '../tasks/registry.js';
-import { REGION, stateMachineArnResolver } from './context.js';
+import { REGION, deployedTaskIds, stateMachineArnResolver } from './context.js';
 import { MAX_BODY_BYTES, httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
 import { bodyOf, createBody, createWithTaskBody } from './bodies.js';
 import { idempotencyKeyOf } from './headers.js';
@@ -14,13 +14,11 @@ import { parseWith } from './validation.js';
 const repository = executionStore();
 const logger = createLogger('executions-create');
 const deps: ControlDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
+const DEPLOYED = deployedTaskIds();
 
 async function create(event: ApiEvent, taskId: string, input: unknown, metadata: Record<string, string> = {}) {
-  const task = TASKS.get(taskId);
+  const task = DEPLOYED.has(taskId) ? TASKS.get(taskId) : undefined;
   if (!task) throw new NotFoundError(`No task ${taskId.slice(0, 64)} exists. GET /tasks lists them.`);
-  if (input === undefined) {
-    throw new ValidationError('The body needs an "input".', [{ path: '/input', message: 'is required' }]);
-  }
   const valid = parseWith(task.input, input, '/input', `input of task ${task.id}`);
   const tenant = tenantOf(event);
   if (Buffer.byteLength(JSON.stringify({ tenant, input: valid })) > MAX_BODY_BYTES) {

@@ -2,14 +2,13 @@ import { NotFoundError } from '../domain/errors.js';
 import { toExecutionView, toTransitionView } from '../domain/views.js';
 import { repository } from '../shared/dynamodb.js';
 import { createLogger } from '../shared/logger.js';
-import { requireEnv } from '../shared/env.js';
-import { REGION } from './context.js';
+import { REGION, deployedTaskIds } from './context.js';
 import { httpHandler, json, linksOf, param, tenantOf, type Route } from './http.js';
 import { executionIdOf, executionListParams, transitionListParams, transitionSeqOf } from './queries.js';
 
 const logger = createLogger('executions-read');
-/** Ids of the deployed tasks, from the stack: importing the task registry would bundle every schema. */
-const TASK_IDS: ReadonlySet<string> = new Set(requireEnv('TASK_IDS').split(','));
+/** From the stack, not the task registry: importing the registry would bundle every schema. */
+const TASK_IDS = deployedTaskIds();
 
 const listExecutions: Route = async (event) => {
   const taskId = event.pathParameters?.task_id;

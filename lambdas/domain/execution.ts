@@ -13,6 +13,9 @@ export interface ExecutionError {
   readonly step?: StepRef;
 }
 
+/** Error name of an execution Step Functions refused to start (the caller got a 503). */
+export const START_EXECUTION_FAILED = 'StartExecutionFailed';
+
 /** Small string map callers attach to an execution. */
 export type Metadata = Readonly<Record<string, string>>;
 
@@ -63,22 +66,4 @@ export interface TransitionRecord {
   readonly output: unknown;
   readonly metadata: Metadata;
   readonly createdAt: string;
-}
-
-/** What a status change writes besides the status itself. */
-export interface TransitionChange {
-  readonly type: TransitionType;
-  readonly step?: StepRef | null;
-  readonly output?: unknown;
-  readonly metadata?: Metadata;
-  /** Record fields that change with this transition. */
-  readonly record?: {
-    readonly output?: unknown;
-    readonly error?: ExecutionError;
-    readonly stepIndex?: number;
-    readonly stepName?: string;
-    readonly stepsCompleted?: number;
-    readonly waitToken?: string | null;
-    readonly cancelReason?: string;
-  };
 }

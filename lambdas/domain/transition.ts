@@ -20,6 +20,8 @@ export interface TransitionRequest {
   readonly waitToken?: string;
   /** Reason given by whoever cancelled (`cancel`). */
   readonly reason?: string;
+  /** The task token the writer read (`resume`): the write fails if another wait replaced it. */
+  readonly expectWaitToken?: string;
 }
 
 /** The record fields a transition changes. */
@@ -50,6 +52,8 @@ export interface PlannedTransition {
   /** Only the fields that change (`undefined` values are removed from the stored record). */
   readonly patch: RecordPatch;
   readonly row: TransitionRecord;
+  /** The stored task token must still be this one (see {@link TransitionRequest.expectWaitToken}). */
+  readonly expectWaitToken?: string;
 }
 
 function nextStepOf(type: TransitionType, record: ExecutionRecord, step: StepRef | undefined): number | null {
@@ -137,7 +141,12 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
     metadata: request.metadata ?? {},
     createdAt: now,
   };
-  return { record: { ...record, ...patch }, patch, row };
+  return {
+    record: { ...record, ...patch },
+    patch,
+    row,
+    ...(request.expectWaitToken === undefined ? {} : { expectWaitToken: request.expectWaitToken }),
+  };
 }
 
 /** The `init` row every new execution starts with. */

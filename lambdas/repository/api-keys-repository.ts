@@ -15,7 +15,10 @@ const KEY_SK = 'APIKEY';
 /** Every key sits in this partition of the by-tenant index: keys are few, and listing them is an admin task. */
 const KEYS_PARTITION = 'APIKEYS';
 
-const keyPk = (hash: string): string => `APIKEY#${hash}`;
+/** Partition key prefix of API key items (the authorizer may read nothing else). */
+export const API_KEY_PK_PREFIX = 'APIKEY#';
+
+const keyPk = (hash: string): string => `${API_KEY_PK_PREFIX}${hash}`;
 
 function fromItem(item: Record<string, unknown>): ApiKeyRecord {
   return {

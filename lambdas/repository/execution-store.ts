@@ -3,8 +3,8 @@ import {
   TransactWriteCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, IdempotencyMismatchError, NotFoundError } from '../domain/errors.js';
-import type { ExecutionRecord } from '../domain/execution.js';
+import { ConflictError, IdempotencyMismatchError, NotFoundError, PayloadTooLargeError } from '../domain/errors.js';
+import { START_EXECUTION_FAILED, type ExecutionRecord } from '../domain/execution.js';
 import { isTerminal } from '../domain/status.js';
 import { initTransition, type PlannedTransition } from '../domain/transition.js';
 import { encodePayload } from './codec.js';
@@ -56,6 +56,11 @@ export interface RepositoryOptions {
 
 const TRANSACTION_ATTEMPTS = 3;
 
+/** A transaction DynamoDB refuses as invalid: with this repository's fixed expressions, the 400 KB item limit. */
+function tooLarge(): PayloadTooLargeError {
+  return new PayloadTooLargeError('The execution record would exceed the 400 KB DynamoDB item limit.');
+}
+
 /**
  * The write core of the repository: creating executions and changing their status. One table
  * holds execution records (`META`), their transition rows (`TR#<seq>`, same partition) and
@@ -80,8 +85,9 @@ export class ExecutionStore {
 
   /**
    * Writes a new record, its `init` row and (optionally) the Idempotency-Key in one transaction.
-   * A key seen before with the same request returns the first execution (`replayed`);
-   * with a different request it throws {@link IdempotencyMismatchError}.
+   * A key seen before with the same request returns the first execution (`replayed`), unless that
+   * execution never started, in which case this one takes the key over; with a different request
+   * it throws {@link IdempotencyMismatchError}. An expired key is free again.
    */
   async create(record: ExecutionRecord, idempotency?: IdempotencyClaim): Promise<CreateResult> {
     const init = initTransition(record);
@@ -108,7 +114,9 @@ export class ExecutionStore {
             created_at: record.createdAt,
             expires_at: created + this.idempotencySeconds,
           },
-          ConditionExpression: 'attribute_not_exists(pk)',
+          // DynamoDB deletes expired items lazily: an expired key is free even while it still exists.
+          ConditionExpression: 'attribute_not_exists(pk) OR expires_at < :now',
+          ExpressionAttributeValues: { ':now': created },
         },
       });
     }
@@ -118,10 +126,22 @@ export class ExecutionStore {
         return { record, replayed: false };
       } catch (error) {
         const codes = cancellationCodes(error);
-        if (idempotency && codes?.[2] === 'ConditionalCheckFailed') {
-          return this.replay(record.tenant, idempotency);
+        if (idempotency && codes?.[2] === 'ConditionalCheckFailed' && attempt < TRANSACTION_ATTEMPTS) {
+          const replayed = await this.replay(record.tenant, idempotency);
+          if (replayed.record.error?.name !== START_EXECUTION_FAILED) return replayed;
+          // The first execution under this key never started (the caller got a 503): the retry
+          // takes the key over, unless another retry took it first.
+          items[2] = {
+            Put: {
+              ...items[2]!.Put!,
+              ConditionExpression: 'execution_id = :previous',
+              ExpressionAttributeValues: { ':previous': replayed.record.id },
+            },
+          };
+          continue;
         }
         if (codes?.includes('TransactionConflict') && attempt < TRANSACTION_ATTEMPTS) continue;
+        if (codes?.includes('ValidationError')) throw tooLarge();
         if (codes || isThrottle(error)) throw unavailable();
         throw error;
       }
@@ -185,6 +205,12 @@ export class ExecutionStore {
       values[':expires_at'] = epochSeconds(planned.record.completedAt) + this.retentionSeconds;
       sets.push('#expires_at = :expires_at');
     }
+    let condition = '#status = :from AND #count = :count';
+    if (planned.expectWaitToken !== undefined) {
+      names['#wait_token'] = 'wait_token';
+      values[':expected_token'] = planned.expectWaitToken;
+      condition += ' AND #wait_token = :expected_token';
+    }
     const update = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
     const created = epochSeconds(before.createdAt);
 
@@ -198,7 +224,7 @@ export class ExecutionStore {
                   TableName: this.table,
                   Key: { pk: executionPk(before.tenant, before.id), sk: META_SK },
                   UpdateExpression: update,
-                  ConditionExpression: '#status = :from AND #count = :count',
+                  ConditionExpression: condition,
                   ExpressionAttributeNames: names,
                   ExpressionAttributeValues: values,
                 },
@@ -220,6 +246,7 @@ export class ExecutionStore {
           throw new ConflictError('The execution changed while this request was handled. Read it again and retry.');
         }
         if (codes?.includes('TransactionConflict') && attempt < TRANSACTION_ATTEMPTS) continue;
+        if (codes?.includes('ValidationError')) throw tooLarge();
         if (codes || isThrottle(error)) throw unavailable();
         throw error;
       }

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { canonicalJson } from '../domain/canonical-json.js';
 import { ConflictError, GoneError, NotFoundError, ServiceUnavailableError } from '../domain/errors.js';
-import type { ExecutionRecord, Metadata } from '../domain/execution.js';
+import { START_EXECUTION_FAILED, type ExecutionRecord, type Metadata } from '../domain/execution.js';
 import { newExecutionId } from '../domain/ids.js';
 import type { ExecutionStore } from '../repository/execution-store.js';
 import type { Logger } from '../shared/logger.js';
@@ -97,13 +97,13 @@ export async function startExecution(
       current.status === 'queued'
         ? {
             type: 'error',
-            error: { name: 'StartExecutionFailed', message: `Step Functions refused to start the execution (${cause}).` },
-            output: { name: 'StartExecutionFailed', cause },
+            error: { name: START_EXECUTION_FAILED, message: `Step Functions refused to start the execution (${cause}).` },
+            output: { name: START_EXECUTION_FAILED, cause },
           }
         : undefined,
     );
     throw new ServiceUnavailableError(
-      `The execution could not be started (${cause}); it is recorded as failed. Retry with a new request.`,
+      `The execution could not be started (${cause}); it is recorded as failed. Retry it: the same Idempotency-Key then starts a new execution.`,
       { execution_id: id },
     );
   }
@@ -134,19 +134,27 @@ export async function resumeExecution(
     deps.repository,
     record.tenant,
     record.id,
-    () => ({ type: 'resume', step: waiting, advanceTo: stepAt(task, waiting.index + 1), output: input }),
+    (current) => {
+      // A lost race re-reads the record: resume only the very wait (step and token) this request saw.
+      if (current.status !== 'awaiting_input' || current.stepIndex !== waiting.index || current.waitToken !== token) {
+        throw new ConflictError('Another request changed this execution first; it is no longer awaiting this input.');
+      }
+      return { type: 'resume', step: waiting, advanceTo: stepAt(task, waiting.index + 1), output: input, expectWaitToken: token };
+    },
     record,
-  ).catch((error: unknown) => {
-    if (error instanceof ConflictError) {
-      throw new ConflictError('Another request changed this execution first; it is no longer awaiting input.');
-    }
-    throw error;
-  });
+  );
 
   try {
     await deps.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(input ?? null) }));
   } catch (error) {
     const name = errorName(error);
+    const metadata = (error as { $metadata?: { attempts?: number; httpStatusCode?: number } }).$metadata ?? {};
+    const retried = (metadata.attempts ?? 1) > 1;
+    if (['TaskDoesNotExist', 'InvalidToken'].includes(name) && retried) {
+      // An earlier attempt of this call may have delivered the token: Step Functions has moved on.
+      deps.logger.warn('SendTaskSuccess retry found the task gone; an earlier attempt delivered it', { execution_id: record.id });
+      return resumed;
+    }
     if (['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes(name)) {
       // The wait ended in Step Functions before the resume arrived: record it as the failure it is.
       await progress(deps.repository, record.tenant, record.id, (current) =>
@@ -160,14 +168,23 @@ export async function resumeExecution(
       );
       throw new GoneError(`The wait "${waiting.name}" expired before this resume arrived; the execution has failed.`);
     }
-    // Step Functions did not take the token: put the execution back to waiting so a retry can win.
-    deps.logger.error('SendTaskSuccess failed; restoring the wait', { execution_id: record.id, error });
-    await progress(deps.repository, record.tenant, record.id, (current) =>
-      current.status === 'running' && current.transitionCount === resumed.transitionCount
-        ? { type: 'wait', step: waiting, waitToken: token, output: { restored_after: name } }
-        : undefined,
+    if (metadata.httpStatusCode !== undefined && metadata.httpStatusCode < 500) {
+      // Refused outright (e.g. throttled): the token was not taken, so the execution waits again
+      // and a retry can win.
+      deps.logger.error('SendTaskSuccess refused; restoring the wait', { execution_id: record.id, error });
+      await progress(deps.repository, record.tenant, record.id, (current) =>
+        current.status === 'running' && current.transitionCount === resumed.transitionCount
+          ? { type: 'wait', step: waiting, waitToken: token, output: { restored_after: name } }
+          : undefined,
+      );
+      throw new ServiceUnavailableError('The resume could not be delivered; the execution is still waiting. Retry.');
+    }
+    // A server error or a lost connection: the token may or may not have been taken. The record
+    // stays running; Step Functions' next event (or its wait timeout) settles it either way.
+    deps.logger.error('SendTaskSuccess outcome unknown', { execution_id: record.id, error });
+    throw new ServiceUnavailableError(
+      'The resume was recorded but its delivery could not be confirmed. Read the execution to see how it settles.',
     );
-    throw new ServiceUnavailableError('The resume could not be delivered; the execution is still waiting. Retry.');
   }
   return resumed;
 }

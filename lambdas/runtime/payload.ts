@@ -1,3 +1,5 @@
+import type { Logger } from '../shared/logger.js';
+
 /**
  * What every state of a task's state machine passes to its Lambda (built by the state machine
  * construct from `$$.Execution` and the state's input).
@@ -20,4 +22,23 @@ export interface WaitPayload extends StepPayload {
 /** The error a step raises when the execution ended (e.g. was cancelled) while it ran. */
 export class ExecutionEndedError extends Error {
   override readonly name = 'ExecutionEnded';
+}
+
+/**
+ * What an execution shows when the runtime itself (not the step's handler) fails: the details of
+ * an infrastructure error (ARNs, table names, IAM messages) stay in the logs.
+ */
+export class StepRuntimeError extends Error {
+  override readonly name = 'StepRuntimeError';
+}
+
+/** Runs runtime work; any failure but {@link ExecutionEndedError} is logged and replaced by a {@link StepRuntimeError}. */
+export async function guarded<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ExecutionEndedError) throw error;
+    logger.error('step runtime failed', { error });
+    throw new StepRuntimeError('The step runtime failed; the details are in its logs. The step is retried by its policy.');
+  }
 }

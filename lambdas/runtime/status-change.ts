@@ -1,4 +1,5 @@
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { PayloadTooLargeError } from '../domain/errors.js';
 import type { ExecutionError, ExecutionRecord } from '../domain/execution.js';
 import { isTerminal } from '../domain/status.js';
 import type { TransitionRequest } from '../domain/transition.js';
@@ -109,15 +110,22 @@ export async function applyStatusChange(deps: StatusChangeDeps, detail: StatusCh
     logger.warn('status change of an unknown execution; ignored');
     return false;
   }
-  const result = await progress(
-    deps.repository,
-    record.tenant,
-    record.id,
-    (current): TransitionRequest | undefined => {
+  const decide =
+    (finalOutput: unknown) =>
+    (current: ExecutionRecord): TransitionRequest | undefined => {
       if (isTerminal(current.status)) return undefined;
       switch (detail.status) {
         case 'SUCCEEDED':
-          return { type: 'finish', result: output ?? null, output: output ?? null };
+          if (current.status !== 'running') {
+            // Step Functions ended while the record says otherwise (e.g. a resume whose delivery
+            // was in doubt). The record must still end: `error` is allowed from every live status.
+            const error = {
+              name: 'InconsistentState',
+              message: `Step Functions reports the execution succeeded while its record was ${current.status}.`,
+            };
+            return { type: 'error', error, output: { ...error, result: finalOutput ?? null } };
+          }
+          return { type: 'finish', result: finalOutput ?? null, output: finalOutput ?? null };
         case 'ABORTED':
           return {
             type: 'cancel',
@@ -129,9 +137,18 @@ export async function applyStatusChange(deps: StatusChangeDeps, detail: StatusCh
           return { type: 'error', error, output: error };
         }
       }
-    },
-    record,
-  );
+    };
+  let result;
+  try {
+    result = await progress(deps.repository, record.tenant, record.id, decide(output), record);
+  } catch (error) {
+    if (!(error instanceof PayloadTooLargeError)) throw error;
+    // Input and output together exceed DynamoDB's item limit: the execution still ends, with a
+    // marker in place of the output (the full output stays in the Step Functions console).
+    logger.warn('output too large to store; recording a marker instead');
+    const marker = { output_too_large: true, bytes: Buffer.byteLength(JSON.stringify(output ?? null)) };
+    result = await progress(deps.repository, record.tenant, record.id, decide(marker));
+  }
   logger.info(result.applied ? 'terminal status recorded' : 'already terminal; nothing to do', {
     status: result.record.status,
   });

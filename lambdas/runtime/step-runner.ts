@@ -6,7 +6,7 @@ import type { Logger } from '../shared/logger.js';
 import type { LambdaStep, StepContext, TaskDefinition } from '../tasks/dsl.js';
 import { stepAt } from '../tasks/registry.js';
 import { progress } from './progression.js';
-import { ExecutionEndedError, type StepPayload } from './payload.js';
+import { ExecutionEndedError, guarded, type StepPayload } from './payload.js';
 
 /** What the step runner needs. */
 export interface StepRunnerDeps {
@@ -56,16 +56,19 @@ export async function ensureStarted(
  * Lambda and Step Functions retries never write a second row.
  */
 export async function runStep(deps: StepRunnerDeps, payload: StepPayload): Promise<unknown> {
-  const { task, step } = resolveStep(deps.tasks, payload);
+  const logger = deps.logger.child({ execution_id: payload.execution_id, task_id: payload.task_id, step_index: payload.step_index });
   const index = payload.step_index;
-  const ref = { index, name: step.name };
-  const logger = deps.logger.child({ execution_id: payload.execution_id, task_id: task.id, step: step.name });
-
-  let record = await deps.repository.get(payload.tenant, payload.execution_id);
-  if (record.stepsCompleted > index) return recordedOutput(deps, record, index);
-  if (isTerminal(record.status)) throw ended(record);
-  record = await ensureStarted(deps.repository, record, task);
-  if (record.status !== 'running') throw ended(record);
+  const prepared = await guarded(logger, async () => {
+    const { task, step } = resolveStep(deps.tasks, payload);
+    let record = await deps.repository.get(payload.tenant, payload.execution_id);
+    if (record.stepsCompleted > index) return { done: await recordedOutput(deps, record, index) };
+    if (isTerminal(record.status)) throw ended(record);
+    record = await ensureStarted(deps.repository, record, task);
+    if (record.status !== 'running') throw ended(record);
+    return { task, step, record };
+  });
+  if ('done' in prepared) return prepared.done;
+  const { task, step, record } = prepared;
 
   const context: StepContext = {
     executionId: record.id,
@@ -84,22 +87,25 @@ export async function runStep(deps: StepRunnerDeps, payload: StepPayload): Promi
     },
   };
   logger.info('step started', { attempt: payload.attempt });
+  // The handler's own errors pass through unchanged: they are the step's failure, shown to callers.
   const output = (await step.run(payload.input, context)) ?? null;
 
-  const result = await progress(
-    deps.repository,
-    record.tenant,
-    record.id,
-    (current) => {
-      if (current.stepsCompleted > index) return undefined;
-      if (isTerminal(current.status)) throw ended(current);
-      return { type: 'step', step: ref, advanceTo: stepAt(task, index + 1), output };
-    },
-    record,
-  );
-  if (!result.applied) return recordedOutput(deps, result.record, index);
-  logger.info('step recorded', { seq: result.record.transitionCount });
-  return output;
+  return guarded(logger, async () => {
+    const result = await progress(
+      deps.repository,
+      record.tenant,
+      record.id,
+      (current) => {
+        if (current.stepsCompleted > index) return undefined;
+        if (isTerminal(current.status)) throw ended(current);
+        return { type: 'step', step: { index, name: step.name }, advanceTo: stepAt(task, index + 1), output };
+      },
+      record,
+    );
+    if (!result.applied) return recordedOutput(deps, result.record, index);
+    logger.info('step recorded', { seq: result.record.transitionCount });
+    return output;
+  });
 }
 
 /** The output an earlier invocation recorded for step `index`. */

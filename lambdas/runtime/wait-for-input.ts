@@ -2,7 +2,7 @@ import { isTerminal } from '../domain/status.js';
 import type { RuntimeStore } from '../repository/runtime-store.js';
 import type { Logger } from '../shared/logger.js';
 import type { TaskDefinition, WaitStep } from '../tasks/dsl.js';
-import { ExecutionEndedError, type WaitPayload } from './payload.js';
+import { ExecutionEndedError, guarded, type WaitPayload } from './payload.js';
 import { progress } from './progression.js';
 import { ensureStarted } from './step-runner.js';
 
@@ -18,7 +18,13 @@ export interface WaitDeps {
  * writes the `wait` row (running → awaiting_input). The token stays in DynamoDB and never leaves
  * the service; resume claims it. A repeated invocation for the same wait only refreshes the token.
  */
-export async function beginWait(deps: WaitDeps, payload: WaitPayload): Promise<void> {
+export function beginWait(deps: WaitDeps, payload: WaitPayload): Promise<void> {
+  return guarded(deps.logger.child({ execution_id: payload.execution_id, step_index: payload.step_index }), () =>
+    recordWait(deps, payload),
+  );
+}
+
+async function recordWait(deps: WaitDeps, payload: WaitPayload): Promise<void> {
   const task = deps.tasks.get(payload.task_id);
   const step = task?.steps[payload.step_index];
   if (!task || step?.kind !== 'wait') {
@@ -36,6 +42,10 @@ export async function beginWait(deps: WaitDeps, payload: WaitPayload): Promise<v
     record.id,
     (current) => {
       if (current.status === 'awaiting_input' && current.stepIndex === index) return undefined;
+      // A late duplicate of a wait already resumed must not move the execution back.
+      if (current.stepsCompleted > index) {
+        throw new ExecutionEndedError(`Execution ${current.id} is past wait step ${index}; duplicate call ignored`);
+      }
       // Ended meanwhile (e.g. cancelled between the read and the write): not retried, like a step.
       if (isTerminal(current.status)) throw new ExecutionEndedError(`Execution ${current.id} is ${current.status}`);
       return {

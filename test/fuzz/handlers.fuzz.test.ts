@@ -126,7 +126,7 @@ function installSfn(): void {
   sfnMock.on(SendTaskSuccessCommand).callsFake(async () => {
     sfnCalls.send++;
     if (fault === 'send-timed-out') throw new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} });
-    if (fault === 'send-failed') throw named('ServiceUnavailable', 'try later');
+    if (fault === 'send-failed') throw Object.assign(named('ServiceUnavailable', 'try later'), { $metadata: { httpStatusCode: 503, attempts: 3 } });
     return {};
   });
   sfnMock.on(StopExecutionCommand).callsFake(async () => {
@@ -366,7 +366,8 @@ function faultViolations(request: FuzzRequest, built: Built, status: number, cre
     return status === 503 && stored(created) === 'failed' ? [] : [`StartExecution refused: ${status}, execution left ${String(stored(created))}`];
   }
   if (request.fault === 'send-failed' && sfnCalls.send > 0) {
-    return status === 503 && stored(built.executionId) === 'awaiting_input' ? [] : [`SendTaskSuccess failed: ${status}, execution left ${String(stored(built.executionId))}`];
+    // A 5xx leaves delivery in doubt: the record stays running until Step Functions settles it.
+    return status === 503 && stored(built.executionId) === 'running' ? [] : [`SendTaskSuccess failed: ${status}, execution left ${String(stored(built.executionId))}`];
   }
   if (request.fault === 'send-timed-out' && sfnCalls.send > 0) {
     return status === 410 && stored(built.executionId) === 'failed' ? [] : [`the wait had timed out: ${status}, execution left ${String(stored(built.executionId))}`];

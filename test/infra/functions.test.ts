@@ -88,9 +88,10 @@ describe('Lambda functions', () => {
     }
   });
 
-  it('the catalogue function gets no table, secret or state machine settings', () => {
+  it('the catalogue function gets no table, secret or state machine settings: only the deployed task ids', () => {
     const environment = environmentOf('catalogue');
-    expect(Object.keys(environment)).toEqual(['NODE_OPTIONS']);
+    expect(Object.keys(environment).sort()).toEqual(['NODE_OPTIONS', 'TASK_IDS']);
+    expect(environment.TASK_IDS).toBe('document-pipeline,approval-flow');
   });
 
   it('only create and control know the state machine ARN prefix', () => {

@@ -65,7 +65,7 @@ describe('IAM least privilege', () => {
     expect(NAMES.filter((other) => roleOf(other) === roleOf(name))).toEqual([name]);
   });
 
-  it.each(['read', 'authorizer'])('the %s function can get and query but has no write action and no Step Functions action', (name) => {
+  it.each(['read'])('the %s function can get and query but has no write action and no Step Functions action', (name) => {
     const statements = statementsOf(name);
     expect(allows(statements, 'dynamodb:GetItem')).toBe(true);
     expect(allows(statements, 'dynamodb:Query')).toBe(true);
@@ -138,10 +138,20 @@ describe('IAM least privilege', () => {
 
   it('DynamoDB grants are scoped to the executions table and its indexes', () => {
     const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+    const authorizerRole = roleOf('authorizer');
     for (const { role, statement } of allStatements(template)) {
       if (!actionsOf([statement]).some((action) => /^dynamodb:/i.test(action))) continue;
-      expect(statement.Resource, role).toEqual([tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }]);
+      const expected = role === authorizerRole ? tableArn : [tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }];
+      expect(statement.Resource, role).toEqual(expected);
     }
+  });
+
+  it('the authorizer may only GetItem API key items: no execution of any tenant is readable to it', () => {
+    const statements = statementsOf('authorizer').filter((statement) => actionsOf([statement]).some((a) => a.startsWith('dynamodb:')));
+
+    expect(statements).toHaveLength(1);
+    expect(actionsOf(statements)).toEqual(['dynamodb:GetItem']);
+    expect(statements[0]?.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APIKEY#*'] } });
   });
 
   it('writers get exactly the item actions the repository\'s transactions need', () => {

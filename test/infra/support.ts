@@ -74,6 +74,7 @@ export interface PolicyStatement {
   readonly Action?: string | readonly string[];
   readonly NotAction?: string | readonly string[];
   readonly Resource?: unknown;
+  readonly Condition?: unknown;
 }
 
 interface PolicyDocument {

@@ -159,7 +159,9 @@ describe('POST /executions/{id}/resume', () => {
 
   it('answers 503 and keeps the execution waiting when Step Functions does not take the token', async () => {
     const record = awaitingReview();
-    sfn.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('unavailable'), { name: 'ServiceUnavailable' }));
+    sfn.on(SendTaskSuccessCommand).rejects(
+      Object.assign(new Error('slow down'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400, attempts: 3 } }),
+    );
     const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
 
     expectProblem(await call('POST /executions/{id}/resume', record.id, { body: { input: { approved: true } } }), 503);

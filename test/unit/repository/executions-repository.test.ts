@@ -232,7 +232,8 @@ describe('create', () => {
           created_at: CREATED,
           expires_at: CREATED_S + 24 * 3600,
         },
-        ConditionExpression: 'attribute_not_exists(pk)',
+        ConditionExpression: 'attribute_not_exists(pk) OR expires_at < :now',
+        ExpressionAttributeValues: { ':now': CREATED_S },
       },
     });
   });

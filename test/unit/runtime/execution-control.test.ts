@@ -64,8 +64,9 @@ beforeEach(() => {
 
 const INPUT = { document_url: 'https://example.com/reports/q3.pdf' };
 
-function sfnError(name: string): Error {
-  return Object.assign(new Error(`${name} from Step Functions`), { name });
+/** An SDK error as Step Functions answers it: its name, HTTP status and how many attempts were made. */
+function sfnError(name: string, httpStatusCode = 400, attempts = 1): Error {
+  return Object.assign(new Error(`${name} from Step Functions`), { name, $metadata: { httpStatusCode, attempts } });
 }
 
 /** An approval-flow execution waiting at its `review` step (init, start, step, wait rows). */
@@ -106,6 +107,23 @@ describe('startExecution', () => {
     });
     expect(storedRecord(table, record)).toMatchObject({ status: 'queued', transition_count: 1, metadata: { team: 'a' } });
     expect(storedRows(table, record).map((row) => [row.seq, row.type, row.from, row.to])).toEqual([[1, 'init', null, 'queued']]);
+  });
+
+  it('lets a retry with the same Idempotency-Key start a new execution when the first never started', async () => {
+    sfn.on(StartExecutionCommand).rejectsOnce(sfnError('ThrottlingException')).resolves({});
+    const request = { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: {}, idempotencyKey: 'retry-me' };
+    const first = (await startExecution(deps, request).then(
+      () => expect.fail('the first start must be refused'),
+      (caught: unknown) => caught,
+    )) as ServiceUnavailableError;
+
+    const retried = await startExecution(deps, request);
+    const again = await startExecution(deps, request);
+
+    expect(retried.replayed).toBe(false);
+    expect(retried.record.id).not.toBe(first.extensions.execution_id);
+    expect(again).toMatchObject({ replayed: true, record: { id: retried.record.id } });
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 2);
   });
 
   it('fails the record and answers 503 when Step Functions refuses to start, never leaving it queued', async () => {
@@ -284,11 +302,11 @@ describe('resumeExecution', () => {
     },
   );
 
-  it.each(['ServiceUnavailable', 'AccessDeniedException', 'InternalServerError'])(
-    'restores the wait and answers 503 when SendTaskSuccess fails with %s',
+  it.each(['ThrottlingException', 'AccessDeniedException'])(
+    'restores the wait and answers 503 when Step Functions refuses SendTaskSuccess with %s (a 4xx: the token was not taken)',
     async (name) => {
       const record = awaitingReview();
-      sfn.on(SendTaskSuccessCommand).rejects(sfnError(name));
+      sfn.on(SendTaskSuccessCommand).rejects(sfnError(name, 400));
 
       await expect(resumeExecution(deps, record, approvalFlow, { approved: true })).rejects.toMatchObject({ status: 503 });
 
@@ -296,6 +314,40 @@ describe('resumeExecution', () => {
       expect(storedRows(table, record).at(-1)).toMatchObject({ type: 'wait', from: 'running', to: 'awaiting_input' });
     },
   );
+
+  it.each([
+    ['ServiceUnavailable', 503],
+    ['InternalServerError', 500],
+  ])('leaves the execution running and answers 503 when SendTaskSuccess fails with %s (delivery in doubt)', async (name, status) => {
+    const record = awaitingReview();
+    sfn.on(SendTaskSuccessCommand).rejects(sfnError(name, status));
+
+    await expect(resumeExecution(deps, record, approvalFlow, { approved: true })).rejects.toMatchObject({ status: 503 });
+
+    expect(storedRecord(table, record)).toMatchObject({ status: 'running' });
+    expect(storedRows(table, record).at(-1)).toMatchObject({ type: 'resume' });
+  });
+
+  it('treats a retried SendTaskSuccess that finds the task gone as delivered by its earlier attempt', async () => {
+    const record = awaitingReview();
+    sfn.on(SendTaskSuccessCommand).rejects(sfnError('TaskDoesNotExist', 400, 2));
+
+    const resumed = await resumeExecution(deps, record, approvalFlow, { approved: true });
+
+    expect(resumed.status).toBe('running');
+    expect(storedRows(table, record).at(-1)).toMatchObject({ type: 'resume' });
+  });
+
+  it('answers 409 and sends nothing when a retried wait replaced the token after it was read', async () => {
+    const record = awaitingReview();
+    await repository.replaceWaitToken(record, 1, 'token-2');
+
+    const resume = resumeExecution(deps, record, approvalFlow, { approved: true });
+
+    await expect(resume).rejects.toBeInstanceOf(ConflictError);
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'awaiting_input', wait_token: 'token-2' });
+  });
 
   it('puts the execution back to waiting with its token and answers 503 when Step Functions does not take the token', async () => {
     const record = awaitingReview();

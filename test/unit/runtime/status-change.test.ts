@@ -1,3 +1,4 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -77,6 +78,34 @@ function lastRow(record: ExecutionRecord) {
 }
 
 describe('applyStatusChange', () => {
+  it('ends a record that is not running when Step Functions reports SUCCEEDED, as an InconsistentState error', async () => {
+    const record = runningAtAnalyze({ status: 'awaiting_input', waitToken: 'token-1' });
+
+    const wrote = await applyStatusChange(deps, detailOf(record, { status: 'SUCCEEDED', output: JSON.stringify({ ok: true }) }));
+
+    expect(wrote).toBe(true);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'failed', error: { name: 'InconsistentState' } });
+    expect(lastRow(record)).toMatchObject({ type: 'error', from: 'awaiting_input', to: 'failed' });
+  });
+
+  it('still finishes when the output makes the record too large for DynamoDB, storing a marker instead', async () => {
+    const record = runningAtAnalyze();
+    table.beforeNextTransaction(() => {
+      throw new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'ValidationError' }, { Code: 'None' }],
+      });
+    });
+
+    const wrote = await applyStatusChange(deps, detailOf(record, { status: 'SUCCEEDED', output: JSON.stringify({ big: 'x'.repeat(1000) }) }));
+
+    expect(wrote).toBe(true);
+    const stored = storedRecord(table, record);
+    expect(stored.status).toBe('succeeded');
+    expect(storedPayload(stored.output)).toMatchObject({ output_too_large: true });
+  });
+
   it('records SUCCEEDED as a finish transition carrying the output', async () => {
     const record = runningAtAnalyze();
     const output = { summary: 'A short summary.', words: 18 };

@@ -2,7 +2,7 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand,
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
-import { ExecutionEndedError } from '../../../lambdas/runtime/payload.js';
+import { ExecutionEndedError, StepRuntimeError } from '../../../lambdas/runtime/payload.js';
 import { resolveStep, runStep, type StepRunnerDeps } from '../../../lambdas/runtime/step-runner.js';
 import { repository } from '../../../lambdas/shared/dynamodb.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
@@ -246,6 +246,19 @@ describe('runStep', () => {
     expect(stored).toMatchObject({ step_fraction: 1, progress_message: 'x'.repeat(200) });
     expect(storedRecord(table, record)).toMatchObject({ step_fraction: 0 });
     expect(storedRecord(table, record).progress_message).toBeUndefined();
+  });
+
+  it('hides an infrastructure failure behind a generic StepRuntimeError and logs the details', async () => {
+    const record = runningAtFirstStep();
+    ddb.on(GetCommand).rejects(
+      Object.assign(new Error('User: arn:aws:sts::123456789012:assumed-role/x is not authorized'), { name: 'AccessDeniedException' }),
+    );
+
+    const failure = runStep(deps, stepPayload(record, 0, { n: 2 }));
+
+    await expect(failure).rejects.toBeInstanceOf(StepRuntimeError);
+    await expect(failure).rejects.not.toThrow(/arn:aws/);
+    expect(unit.first).not.toHaveBeenCalled();
   });
 
   it('lets a failing handler fail the attempt without recording a step', async () => {

@@ -1,8 +1,8 @@
 import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
-import { ExecutionEndedError } from '../../../lambdas/runtime/payload.js';
+import { ExecutionEndedError, StepRuntimeError } from '../../../lambdas/runtime/payload.js';
 import { beginWait, type WaitDeps } from '../../../lambdas/runtime/wait-for-input.js';
 import { repository } from '../../../lambdas/shared/dynamodb.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
@@ -108,6 +108,16 @@ describe('beginWait', () => {
     expect(storedRecord(table, record)).toMatchObject({ status: 'awaiting_input', wait_token: 'token-1', transition_count: 3 });
   });
 
+  it('refuses a late duplicate of a wait that was already resumed, leaving the execution where it is', async () => {
+    const record = unitRecord({ status: 'running', transitionCount: 5, stepsCompleted: 2, stepIndex: 2, stepName: 'last' });
+    seed(table, record, [transitionRecord(record)]);
+
+    await expect(beginWait(deps, waitPayload(record, 1, 'token-late'))).rejects.toBeInstanceOf(ExecutionEndedError);
+
+    expect(storedRecord(table, record)).toMatchObject({ status: 'running', steps_completed: 2, step_index: 2 });
+    expect(storedRecord(table, record).wait_token).toBeUndefined();
+  });
+
   it('refuses to wait for a cancelled execution and writes nothing', async () => {
     const record = unitRecord({ status: 'cancelled', transitionCount: 2, stepIndex: 1, stepName: 'approve' });
     seed(table, record, [transitionRecord(record)]);
@@ -131,9 +141,14 @@ describe('beginWait', () => {
     expect(storedRows(table, record).map((row) => row.type)).not.toContain('wait');
   });
 
-  it('names a deployment error when the payload points at a Lambda step', async () => {
+  it('fails with a generic runtime error, and logs the deployment error, when the payload points at a Lambda step', async () => {
     const record = runningBeforeWait();
 
-    await expect(beginWait(deps, waitPayload(record, 0, 'token-1'))).rejects.toThrow(/No wait step 0 in task unit-task/);
+    const failure = beginWait(deps, waitPayload(record, 0, 'token-1'));
+
+    await expect(failure).rejects.toBeInstanceOf(StepRuntimeError);
+    await expect(failure).rejects.not.toThrow(/unit-task/);
+    const logged = vi.mocked(deps.logger.error).mock.calls[0]?.[1] as { error: Error } | undefined;
+    expect(logged?.error.message).toMatch(/No wait step 0 in task unit-task/);
   });
 });

@@ -108,9 +108,15 @@ function splitAnd(expression: string): string[] {
   return clauses;
 }
 
-/** Evaluates the subset of DynamoDB condition syntax the repository uses (conjunctions only). */
+/**
+ * Evaluates the subset of DynamoDB condition syntax the repository uses: conjunctions, or a
+ * top-level disjunction of them (`a OR b`, as the idempotency key's "absent or expired" check).
+ */
 export function evaluate(expression: string | undefined, item: Item | undefined, names: Names, values: Values): boolean {
   if (!expression) return true;
+  if (/\sOR\s/.test(expression)) {
+    return expression.split(/\s+OR\s+/).some((alternative) => evaluate(alternative, item, names, values));
+  }
   return splitAnd(expression).every((clause) => {
     let match = /^attribute_not_exists\(\s*(\S+)\s*\)$/.exec(clause);
     if (match) return read(item, pathOf(match[1]!, names)) === undefined;
@@ -128,6 +134,12 @@ export function evaluate(expression: string | undefined, item: Item | undefined,
       const low = operand(match[2]!, item, names, values);
       const high = operand(match[3]!, item, names, values);
       return typeof value === 'string' && typeof low === 'string' && typeof high === 'string' && value >= low && value <= high;
+    }
+    match = /^(\S+)\s*<\s*(\S+)$/.exec(clause);
+    if (match) {
+      const left = operand(match[1]!, item, names, values);
+      const right = operand(match[2]!, item, names, values);
+      return typeof left === typeof right && left !== undefined && right !== undefined && (left as number) < (right as number);
     }
     match = /^(\S+)\s*=\s*(\S+)$/.exec(clause);
     if (match) {
