@@ -27,6 +27,12 @@ const READY_TIMEOUT_MS = 30_000;
 export async function startDynamoDb(port: number, dataDir?: string): Promise<LocalDynamoDb> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const child: ChildProcess = spawn({ port, sharedDb: true, ...(dataDir ? { path: dataDir } : {}) });
+  // However this process ends (short of SIGKILL), the Java process must not outlive it.
+  const reap = () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', reap);
+  child.once('exit', () => process.off('exit', reap));
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

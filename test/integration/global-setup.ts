@@ -104,7 +104,10 @@ export async function teardown(): Promise<void> {
   if (child && child.exitCode === null) {
     const exited = new Promise((done) => child!.once('exit', done));
     child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((done) => setTimeout(done, 5000))]);
+    // Stopping drains pending event deliveries and DynamoDB Local first; SIGKILL only as a last resort.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((done) => (timer = setTimeout(done, 20_000)))]);
+    clearTimeout(timer);
     if (child.exitCode === null) child.kill('SIGKILL');
   }
   if (outdir) rmSync(outdir, { recursive: true, force: true });
