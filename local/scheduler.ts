@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { LambdaHost } from './lambda-host.js';
 import type { LocalSchedule } from './template.js';
+import { eventEnvelope } from './events.js';
 
 const UNIT_MS: Readonly<Record<string, number>> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
@@ -87,17 +87,7 @@ export class LocalScheduler {
         const event =
           target.input !== undefined
             ? (JSON.parse(target.input) as unknown)
-            : {
-                version: '0',
-                id: randomUUID(),
-                'detail-type': 'Scheduled Event',
-                source: 'aws.events',
-                account: this.options.account,
-                time: new Date().toISOString(),
-                region: this.options.region,
-                resources: [schedule.arn],
-                detail: {},
-              };
+            : eventEnvelope(this.options, 'Scheduled Event', 'aws.events', [schedule.arn], {});
         try {
           await this.lambdas.invoke(target.arn, event);
         } catch (error) {

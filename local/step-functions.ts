@@ -5,6 +5,7 @@ type JsonValue = Parameters<NonNullable<NonNullable<NonNullable<Parameters<State
 import type { LambdaHost } from './lambda-host.js';
 import { LambdaInvocationError } from './lambda-host.js';
 import type { Json, LocalRule, LocalStateMachine } from './template.js';
+import { eventEnvelope } from './events.js';
 
 /** An AWS error as the JSON protocol reports it (`__type`), e.g. `TaskTimedOut`. */
 export class AwsServiceError extends Error {
@@ -441,30 +442,20 @@ export class LocalStepFunctions {
       this.log(`fault injection: dropped the ${execution.status} status event of ${execution.name} (${machineName})`);
       return;
     }
-    const event = {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'Step Functions Execution Status Change',
-      source: 'aws.states',
-      account: this.env.account,
-      time: new Date().toISOString(),
-      region: this.env.region,
-      resources: [execution.executionArn],
-      detail: {
-        executionArn: execution.executionArn,
-        stateMachineArn: execution.stateMachineArn,
-        name: execution.name,
-        status: execution.status,
-        startDate: Math.round(execution.startDate * 1000),
-        stopDate: Math.round((execution.stopDate ?? 0) * 1000),
-        input: execution.input,
-        inputDetails: { included: true },
-        output: execution.output ?? null,
-        outputDetails: { included: execution.output !== undefined },
-        error: execution.error ?? null,
-        cause: execution.cause ?? null,
-      },
-    };
+    const event = eventEnvelope(this.env, 'Step Functions Execution Status Change', 'aws.states', [execution.executionArn], {
+      executionArn: execution.executionArn,
+      stateMachineArn: execution.stateMachineArn,
+      name: execution.name,
+      status: execution.status,
+      startDate: Math.round(execution.startDate * 1000),
+      stopDate: Math.round((execution.stopDate ?? 0) * 1000),
+      input: execution.input,
+      inputDetails: { included: true },
+      output: execution.output ?? null,
+      outputDetails: { included: execution.output !== undefined },
+      error: execution.error ?? null,
+      cause: execution.cause ?? null,
+    });
     for (const rule of this.rules) {
       if (!matches(rule.pattern as Json, event)) continue;
       for (const target of rule.targetArns) {

@@ -1,5 +1,6 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
 import type { Metadata } from '../domain/execution.js';
+import { pointerSegment } from './validation.js';
 
 // The request bodies of the API are small and fixed, so they are checked by hand: a schema
 // library here would cost every function that parses a body ~10 KB of bundle (docs/performance.md).
@@ -32,7 +33,7 @@ function metadataOf(value: unknown, errors: FieldError[]): Metadata | undefined 
     return undefined;
   }
   for (const [key, item] of entries) {
-    const path = `/metadata/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    const path = `/metadata${pointerSegment(key)}`;
     if (!METADATA_KEY.test(key)) errors.push({ path, message: 'keys are 1 to 64 of A-Z a-z 0-9 _ . : -' });
     else if (typeof item !== 'string') errors.push({ path, message: 'must be of type string' });
     else if (item.length > MAX_METADATA_VALUE) errors.push({ path, message: `must be at most ${MAX_METADATA_VALUE} characters` });

@@ -37,9 +37,14 @@ function describe(issue: Issue): string {
   }
 }
 
+/** One JSON-pointer segment (RFC 6901): `~` and `/` escaped. */
+export function pointerSegment(part: PropertyKey): string {
+  return `/${String(part).replaceAll('~', '~0').replaceAll('/', '~1')}`;
+}
+
 /** JSON-pointer path of an issue under `prefix` (e.g. `/input`). */
 function pointer(prefix: string, path: readonly PropertyKey[]): string {
-  return prefix + path.map((part) => `/${String(part).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+  return prefix + path.map(pointerSegment).join('');
 }
 
 /**

@@ -56,9 +56,14 @@ export interface RepositoryOptions {
 
 const TRANSACTION_ATTEMPTS = 3;
 
-/** A transaction DynamoDB refuses as invalid: with this repository's fixed expressions, the 400 KB item limit. */
-function tooLarge(): PayloadTooLargeError {
-  return new PayloadTooLargeError('The execution record would exceed the 400 KB DynamoDB item limit.');
+/** What a failed transaction becomes once each caller has handled its expected cancellations. */
+function writeFailure(error: unknown, codes: readonly string[] | undefined): unknown {
+  // With this repository's fixed expressions, a ValidationError means the 400 KB item limit.
+  if (codes?.includes('ValidationError')) {
+    return new PayloadTooLargeError('The execution record would exceed the 400 KB DynamoDB item limit.');
+  }
+  if (codes || isThrottle(error)) return unavailable();
+  return error;
 }
 
 /**
@@ -141,9 +146,7 @@ export class ExecutionStore {
           continue;
         }
         if (codes?.includes('TransactionConflict') && attempt < TRANSACTION_ATTEMPTS) continue;
-        if (codes?.includes('ValidationError')) throw tooLarge();
-        if (codes || isThrottle(error)) throw unavailable();
-        throw error;
+        throw writeFailure(error, codes);
       }
     }
   }
@@ -246,9 +249,7 @@ export class ExecutionStore {
           throw new ConflictError('The execution changed while this request was handled. Read it again and retry.');
         }
         if (codes?.includes('TransactionConflict') && attempt < TRANSACTION_ATTEMPTS) continue;
-        if (codes?.includes('ValidationError')) throw tooLarge();
-        if (codes || isThrottle(error)) throw unavailable();
-        throw error;
+        throw writeFailure(error, codes);
       }
     }
   }

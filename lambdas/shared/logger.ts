@@ -22,6 +22,11 @@ function serialize(value: unknown): unknown {
  */
 export function createLogger(service: string, keys: Record<string, unknown> = {}): Logger {
   const threshold = ORDER[(process.env.LOG_LEVEL?.toLowerCase() as Level | undefined) ?? 'info'] ?? ORDER.info;
+  return logger(service, keys, threshold);
+}
+
+/** A logger at a resolved level; children share it rather than read the environment again. */
+function logger(service: string, keys: Record<string, unknown>, threshold: number): Logger {
   const write = (level: Level, message: string, extra: Record<string, unknown> = {}): void => {
     if (ORDER[level] < threshold) return;
     const entry: Record<string, unknown> = { level, message, service, timestamp: new Date().toISOString(), ...keys };
@@ -36,6 +41,6 @@ export function createLogger(service: string, keys: Record<string, unknown> = {}
     info: (message, extra) => write('info', message, extra),
     warn: (message, extra) => write('warn', message, extra),
     error: (message, extra) => write('error', message, extra),
-    child: (more) => createLogger(service, { ...keys, ...more }),
+    child: (more) => logger(service, { ...keys, ...more }, threshold),
   };
 }

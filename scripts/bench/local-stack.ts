@@ -21,6 +21,8 @@ export interface MeteredStack {
   readonly stack: LocalStack;
   readonly operations: Operation[];
   readonly apiKey: string;
+  /** Calls the stack's HTTP API as tenant `default` and parses the JSON reply. */
+  api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
 }
 
@@ -55,10 +57,19 @@ export async function startMeteredStack(): Promise<MeteredStack> {
     },
     { step: 'initialize', name: 'benchOperationMeter' },
   );
+  const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
   return {
     stack,
     operations,
     apiKey,
+    api: async <T>(method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${stack.url}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, body: (await response.json()) as T };
+    },
     stop: async () => {
       await stack.stop();
       rmSync(outdir, { recursive: true, force: true });

@@ -31,19 +31,6 @@ export interface OperationReport {
 const RUNTIME = ['runtime/step-handler.ts', 'runtime/wait-handler.ts', 'runtime/status-change-handler.ts'];
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
 
-/** A client of the metered stack's HTTP API. */
-function client(metered: MeteredStack) {
-  const headers = { authorization: `Bearer ${metered.apiKey}`, 'content-type': 'application/json' };
-  return async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
-    const response = await fetch(`${metered.stack.url}${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json()) as T };
-  };
-}
-
 async function until(check: () => Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (!(await check())) {
@@ -57,7 +44,7 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
  * whole executions of both example tasks, and the Step Functions states they enter.
  */
 export async function measureOperations(metered: MeteredStack): Promise<OperationReport> {
-  const api = client(metered);
+  const api = metered.api.bind(metered);
   const ops = metered.operations;
   const ofEntries = (from: number, entries: readonly string[]) =>
     ops.slice(from).filter((op) => entries.includes(op.entry));

@@ -54,14 +54,6 @@ export async function transactionCeiling(metered: MeteredStack, concurrency: num
   return done / ((Date.now() - started) / 1000);
 }
 
-function api(metered: MeteredStack) {
-  const headers = { authorization: `Bearer ${metered.apiKey}`, 'content-type': 'application/json' };
-  return async (method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
-    const response = await fetch(`${metered.stack.url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-  };
-}
-
 const PIPELINE_INPUT = { input: { document_url: 'https://example.com/reports/q3.pdf' } };
 
 /**
@@ -69,7 +61,7 @@ const PIPELINE_INPUT = { input: { document_url: 'https://example.com/reports/q3.
  * a closed loop (each starts one, polls it every 25 ms until it succeeds, starts the next).
  */
 export async function endToEnd(metered: MeteredStack, concurrency: number, seconds: number): Promise<ThroughputPoint> {
-  const call = api(metered);
+  const call = metered.api.bind(metered);
   let completed = 0;
   const end = Date.now() + seconds * 1000;
   const started = Date.now();
@@ -79,9 +71,9 @@ export async function endToEnd(metered: MeteredStack, concurrency: number, secon
       if (created.status !== 201) throw new Error(`create answered ${created.status}`);
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, 25));
-        const { json } = await call('GET', `/executions/${String(created.json.id)}`);
-        if (json.status === 'succeeded') break;
-        if (json.status === 'failed') throw new Error(`execution failed: ${JSON.stringify(json.error)}`);
+        const { body: execution } = await call('GET', `/executions/${String(created.body.id)}`);
+        if (execution.status === 'succeeded') break;
+        if (execution.status === 'failed') throw new Error(`execution failed: ${JSON.stringify(execution.error)}`);
       }
       completed++;
     }
@@ -92,7 +84,7 @@ export async function endToEnd(metered: MeteredStack, concurrency: number, secon
 
 /** Latency of create and get with `concurrency` callers, `perWorker` calls each. */
 export async function latencies(metered: MeteredStack, concurrency: number, perWorker: number): Promise<LatencyReport[]> {
-  const call = api(metered);
+  const call = metered.api.bind(metered);
   const ids: string[] = [];
   const creates: number[] = [];
   await pool(concurrency, async () => {
@@ -100,7 +92,7 @@ export async function latencies(metered: MeteredStack, concurrency: number, perW
       const t0 = performance.now();
       const created = await call('POST', '/tasks/document-pipeline/executions', PIPELINE_INPUT);
       creates.push(performance.now() - t0);
-      ids.push(String(created.json.id));
+      ids.push(String(created.body.id));
     }
   });
   await metered.stack.stepFunctions.drain();

@@ -34,6 +34,8 @@ import {
   text,
   type FuzzRequest,
   type LayerProfile,
+  pick,
+  resolveTask,
 } from './support/arbitraries.js';
 import { replyViolations, ruleViolations, storedViolations } from './support/checks.js';
 import { assertProperty } from './support/run.js';
@@ -210,10 +212,6 @@ function seed(tenant: string, taskId: string, status: ExecutionStatus): string {
   return id;
 }
 
-function pick<T>(values: readonly T[], index: number): T | undefined {
-  return values.length === 0 ? undefined : values[index % values.length];
-}
-
 function resolveId(request: FuzzRequest): string {
   const ref = request.id;
   switch (ref.kind) {
@@ -255,18 +253,6 @@ function resolveTransition(request: FuzzRequest, executionId: string): string {
   }
 }
 
-function resolveTask(request: FuzzRequest): string {
-  const ref = request.taskId;
-  switch (ref.kind) {
-    case 'known':
-      return pick(TASK_IDS, ref.index)!;
-    case 'text':
-      return ref.text;
-    case 'mangled':
-      return mangle(pick(TASK_IDS, ref.index)!, ref.how);
-  }
-}
-
 function authorization(request: FuzzRequest): string | undefined {
   switch (request.auth.kind) {
     case 'valid':
@@ -296,7 +282,7 @@ async function build(request: FuzzRequest): Promise<Built> {
   const pathParameters: Record<string, string> = {};
   if (route.includes('{id}')) pathParameters.id = resolveId(request);
   if (route.includes('{transition_id}')) pathParameters.transition_id = resolveTransition(request, pathParameters.id!);
-  if (route.includes('{task_id}')) pathParameters.task_id = resolveTask(request);
+  if (route.includes('{task_id}')) pathParameters.task_id = resolveTask(request, TASK_IDS);
 
   const query: Record<string, string> = {};
   for (const [name, value] of request.query) {

@@ -17,6 +17,8 @@ import {
   wellFormed,
   type FuzzRequest,
   type LayerProfile,
+  pick,
+  resolveTask,
 } from '../fuzz/support/arbitraries.js';
 import { historyViolations, replyViolations, ruleViolations } from '../fuzz/support/checks.js';
 import { assertProperty } from '../fuzz/support/run.js';
@@ -56,10 +58,6 @@ const known = new Map<string, string[]>([
 const lastSeen = new Map<string, ExecutionStatus>();
 const cursors: string[] = [];
 const stats = { cases: 0, byStatus: new Map<number, number>(), started: Date.now() };
-
-function pick<T>(values: readonly T[], index: number): T | undefined {
-  return values.length === 0 ? undefined : values[index % values.length];
-}
 
 function keyFor(tenant: string): string {
   return tenant === TENANT ? KEYS.valid.key : KEYS.other.key;
@@ -117,18 +115,6 @@ async function resolveTransition(request: FuzzRequest, executionId: string): Pro
   }
 }
 
-function resolveTask(request: FuzzRequest): string {
-  const ref = request.taskId;
-  switch (ref.kind) {
-    case 'known':
-      return pick(TASK_IDS, ref.index)!;
-    case 'text':
-      return ref.text;
-    case 'mangled':
-      return mangle(pick(TASK_IDS, ref.index)!, ref.how);
-  }
-}
-
 function authorization(request: FuzzRequest): string {
   switch (request.auth.kind) {
     case 'valid':
@@ -151,7 +137,7 @@ async function runCase(request: FuzzRequest): Promise<void> {
   const params: Record<string, string> = {};
   if (route.includes('{id}')) params.id = urlSafe(resolveId(request), 1000);
   if (route.includes('{transition_id}')) params.transition_id = urlSafe(await resolveTransition(request, params.id!), 1000);
-  if (route.includes('{task_id}')) params.task_id = urlSafe(resolveTask(request), 1000);
+  if (route.includes('{task_id}')) params.task_id = urlSafe(resolveTask(request, TASK_IDS), 1000);
   const path =
     route === '$default'
       ? `/${encodeURI(urlSafe(template.replace(/^\/+/, ''), 1000))}`

@@ -724,3 +724,21 @@ export const PRODUCT_TASKS: readonly TaskProfile[] = [
     ),
   },
 ];
+
+/** The `index`-th of `values`, wrapping around; undefined when there are none. */
+export function pick<T>(values: readonly T[], index: number): T | undefined {
+  return values.length === 0 ? undefined : values[index % values.length];
+}
+
+/** The task id a fuzz request names, among `taskIds` (the ones the stack under test deploys). */
+export function resolveTask(request: FuzzRequest, taskIds: readonly string[]): string {
+  const ref = request.taskId;
+  switch (ref.kind) {
+    case 'known':
+      return pick(taskIds, ref.index)!;
+    case 'text':
+      return ref.text;
+    case 'mangled':
+      return mangle(pick(taskIds, ref.index)!, ref.how);
+  }
+}
