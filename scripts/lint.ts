@@ -69,6 +69,15 @@ const findings = DIRS.flatMap((dir) => files(join(ROOT, dir))).flatMap((file) =>
     rule.check(lines, path).map(([line, message]) => `${path}:${line} ${rule.name}: ${message}`),
   );
 });
+// The docs ship with the repository and must stand alone: no links to files outside it.
+const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+for (const doc of docs) {
+  readFileSync(join(ROOT, doc), 'utf8')
+    .split('\n')
+    .forEach((line, index) => {
+      if (/\.\.\/(\.\.\/)*shared\//.test(line)) findings.push(`${doc}:${index + 1} docs-stand-alone: point into the repository, not outside it`);
+    });
+}
 for (const finding of findings) console.error(finding);
 console.log(findings.length === 0 ? 'lint: no findings' : `lint: ${findings.length} findings`);
 process.exit(findings.length === 0 ? 0 : 1);
