@@ -253,10 +253,21 @@ describe('task execution timeout', () => {
     expect(timeoutOf(task)).toBe(900);
   });
 
-  it('computes the timeout from the steps when the task sets none', () => {
+  it('computes the timeout from the steps when the task sets none, counting the 242 s Lambda throttling may add per step', () => {
     const task = defineTask({ ...base, id: 'computed-timeout', steps: [step('work', () => 1, { timeoutSeconds: 10, retry: false })] });
 
-    expect(timeoutOf(task)).toBe(10 + 60);
+    expect(timeoutOf(task)).toBe(10 + 242 + 60);
+  });
+
+  it('counts every attempt of a step\'s own retry policy and its delays in the computed timeout', () => {
+    const task = defineTask({
+      ...base,
+      id: 'retried-timeout',
+      steps: [step('work', () => 1, { timeoutSeconds: 10, retry: { maxAttempts: 3, intervalSeconds: 2, backoffRate: 2, maxDelaySeconds: 5 } })],
+    });
+
+    // 4 attempts of 10 s, delays 2 + 4 + 5 (capped), Lambda's refusals 242 s, and a minute.
+    expect(timeoutOf(task)).toBe(4 * 10 + 11 + 242 + 60);
   });
 
   it('refuses a timeout shorter than the longest single step, naming it', () => {
