@@ -40,6 +40,25 @@ export interface ExecutionsStackProps extends StackProps {
    * @default Duration.minutes(1)
    */
   readonly reconcileMinAge?: Duration;
+  /**
+   * Steady-state requests per second of each of the two create routes. Each create starts one
+   * Step Functions execution: the default keeps both routes together within the smallest
+   * Standard-workflow `StartExecution` quota (150 per second refill; see docs/architecture.md).
+   * @default 75
+   */
+  readonly createRateLimit?: number;
+  /**
+   * Burst of each of the two create routes; the default keeps both together within the smallest
+   * `StartExecution` bucket (800).
+   * @default 400
+   */
+  readonly createBurstLimit?: number;
+  /**
+   * Concurrent executions reserved for the status-change function (its guaranteed capacity and its
+   * ceiling). Lambda refuses a reservation that leaves the account less than 100 unreserved.
+   * @default 10
+   */
+  readonly statusChangeConcurrency?: number;
 }
 
 /** The async execution service. It only wires the constructs together. */
@@ -65,6 +84,7 @@ export class ExecutionsStack extends Stack {
       table,
       stateMachines: [...runtime.stateMachines.values()],
       environment,
+      reservedConcurrency: props.statusChangeConcurrency,
     });
     new Reconciler(this, 'Reconciler', {
       table,
@@ -79,6 +99,8 @@ export class ExecutionsStack extends Stack {
       auth: props.auth ?? 'api-key',
       stateMachineArnPrefix: `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`,
       environment,
+      createRateLimit: props.createRateLimit,
+      createBurstLimit: props.createBurstLimit,
     });
     // Stack-level outputs keep their plain names (`ApiUrl`, not `ApiApiUrl<hash>`) for scripts and `cdk deploy` output.
     new CfnOutput(this, 'ApiUrl', { value: httpApi.apiEndpoint, description: 'Base URL of the HTTP API' });

@@ -30,6 +30,11 @@ export interface ServiceFunctionProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * Concurrent executions reserved for (and the most allowed to) this function.
+   * @default - none: the function shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /** Template metadata key holding a function's entry module, relative to `lambdas/`. */
@@ -70,6 +75,7 @@ export class ServiceFunction extends NodejsFunction {
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: Tracing.ACTIVE,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role,
       logGroup,
       loggingFormat: LoggingFormat.TEXT,

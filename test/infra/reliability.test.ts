@@ -226,6 +226,20 @@ describe('status-change dead-letter queue', () => {
     });
   });
 
+  it('reserves 10 concurrent executions for the status-change function, and only for it', () => {
+    const functions = resourcesOf(template, 'AWS::Lambda::Function');
+    expect(functions[statusChangeId]?.Properties?.ReservedConcurrentExecutions).toBe(10);
+    const others = Object.entries(functions).filter(([id, fn]) => id !== statusChangeId && fn.Properties?.ReservedConcurrentExecutions !== undefined);
+    expect(others.map(([id]) => id)).toEqual([]);
+  });
+
+  it('takes the status-change reservation from the stack prop statusChangeConcurrency', () => {
+    const custom = new ExecutionsStack(testApp(), 'Reserved', { statusChangeConcurrency: 3 });
+    const handler = childOf(custom, 'StatusEvents', StatusEvents).handler;
+    const fn = resourcesOf(Template.fromStack(custom), 'AWS::Lambda::Function')[logicalIdOf(custom, handler)];
+    expect(fn?.Properties?.ReservedConcurrentExecutions).toBe(3);
+  });
+
   it('has exactly these three alarms in the stack', () => {
     template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
   });
