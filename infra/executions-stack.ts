@@ -1,7 +1,9 @@
 import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, type Duration, type StackProps } from 'aws-cdk-lib';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
 import { TASKS } from '../lambdas/tasks/registry.js';
+import { AlarmNotifications } from './constructs/alarm-notifications.js';
 import { ExecutionsApi, type ApiAuth } from './constructs/executions-api.js';
 import { ExecutionsTable } from './constructs/executions-table.js';
 import { Reconciler } from './constructs/reconciler.js';
@@ -59,6 +61,18 @@ export interface ExecutionsStackProps extends StackProps {
    * @default 10
    */
   readonly statusChangeConcurrency?: number;
+  /**
+   * SNS topic that receives the ALARM and OK transitions of every alarm of the stack (dead
+   * letters, status-change errors, reconciler errors). Not together with `alarmEmail`.
+   * @default - none: alarms notify no one unless `alarmEmail` is set
+   */
+  readonly alarmTopic?: ITopic;
+  /**
+   * Email address to notify of every alarm: the stack creates an encrypted, TLS-only topic and
+   * subscribes the address (AWS mails a confirmation link first). Not together with `alarmTopic`.
+   * @default - none
+   */
+  readonly alarmEmail?: string;
 }
 
 /** The async execution service. It only wires the constructs together. */
@@ -68,6 +82,8 @@ export class ExecutionsStack extends Stack {
     const tasks = props.tasks ?? [...TASKS.values()];
     const retentionDays = props.retentionDays ?? 90;
     if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new Error('retentionDays must be a positive integer');
+    // First, so its props are checked before anything is built; wired last, once every alarm exists.
+    const alarms = new AlarmNotifications(this, 'Alarms', { topic: props.alarmTopic, email: props.alarmEmail });
 
     const { table } = new ExecutionsTable(this, 'Executions', {
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
@@ -102,6 +118,7 @@ export class ExecutionsStack extends Stack {
       createRateLimit: props.createRateLimit,
       createBurstLimit: props.createBurstLimit,
     });
+    alarms.notifyAlarmsIn(this);
     // Stack-level outputs keep their plain names (`ApiUrl`, not `ApiApiUrl<hash>`) for scripts and `cdk deploy` output.
     new CfnOutput(this, 'ApiUrl', { value: httpApi.apiEndpoint, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'The executions table' });
