@@ -53,7 +53,7 @@ export function stateName(stepName: string): string {
  * transient service errors AWS recommends retrying. Retrying them is safe: a throttled invocation
  * never ran, and the step runner and wait function are idempotent for the others.
  */
-export const LAMBDA_TRANSIENT_ERRORS: readonly string[] = [
+const LAMBDA_TRANSIENT_ERRORS: readonly string[] = [
   'Lambda.TooManyRequestsException',
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
@@ -70,7 +70,7 @@ export const LAMBDA_TRANSIENT_ERRORS: readonly string[] = [
  * to scale out or for running invocations to release concurrency, without hiding an account
  * whose concurrency is simply too small.
  */
-export const LAMBDA_TRANSIENT_RETRY: Readonly<RetryProps> = {
+const LAMBDA_TRANSIENT_RETRY: Readonly<RetryProps> = {
   errors: [...LAMBDA_TRANSIENT_ERRORS],
   interval: Duration.seconds(2),
   backoffRate: 2,
@@ -211,7 +211,7 @@ function retryDelaySeconds(maxAttempts: number, intervalSeconds: number, backoff
 }
 
 /** Longest wait {@link LAMBDA_TRANSIENT_RETRY} adds to a Task state: 242 s. */
-export const LAMBDA_TRANSIENT_RETRY_SECONDS = retryDelaySeconds(
+const LAMBDA_TRANSIENT_RETRY_SECONDS = retryDelaySeconds(
   LAMBDA_TRANSIENT_RETRY.maxAttempts ?? 0,
   LAMBDA_TRANSIENT_RETRY.interval?.toSeconds() ?? 0,
   LAMBDA_TRANSIENT_RETRY.backoffRate ?? 1,
