@@ -1,7 +1,9 @@
 import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, type Duration, type StackProps } from 'aws-cdk-lib';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
 import { TASKS } from '../lambdas/tasks/registry.js';
+import { AlarmNotifications } from './constructs/alarm-notifications.js';
 import { ExecutionsApi, type ApiAuth } from './constructs/executions-api.js';
 import { ExecutionsTable } from './constructs/executions-table.js';
 import { Reconciler } from './constructs/reconciler.js';
@@ -40,6 +42,37 @@ export interface ExecutionsStackProps extends StackProps {
    * @default Duration.minutes(1)
    */
   readonly reconcileMinAge?: Duration;
+  /**
+   * Steady-state requests per second of each of the two create routes. Each create starts one
+   * Step Functions execution: the default keeps both routes together within the smallest
+   * Standard-workflow `StartExecution` quota (150 per second refill; see docs/architecture.md).
+   * @default 75
+   */
+  readonly createRateLimit?: number;
+  /**
+   * Burst of each of the two create routes; the default keeps both together within the smallest
+   * `StartExecution` bucket (800).
+   * @default 400
+   */
+  readonly createBurstLimit?: number;
+  /**
+   * Concurrent executions reserved for the status-change function (its guaranteed capacity and its
+   * ceiling). Lambda refuses a reservation that leaves the account less than 100 unreserved.
+   * @default 10
+   */
+  readonly statusChangeConcurrency?: number;
+  /**
+   * SNS topic that receives the ALARM and OK transitions of every alarm of the stack (dead
+   * letters, status-change errors, reconciler errors). Not together with `alarmEmail`.
+   * @default - none: alarms notify no one unless `alarmEmail` is set
+   */
+  readonly alarmTopic?: ITopic;
+  /**
+   * Email address to notify of every alarm: the stack creates an encrypted, TLS-only topic and
+   * subscribes the address (AWS mails a confirmation link first). Not together with `alarmTopic`.
+   * @default - none
+   */
+  readonly alarmEmail?: string;
 }
 
 /** The async execution service. It only wires the constructs together. */
@@ -49,6 +82,8 @@ export class ExecutionsStack extends Stack {
     const tasks = props.tasks ?? [...TASKS.values()];
     const retentionDays = props.retentionDays ?? 90;
     if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new Error('retentionDays must be a positive integer');
+    // First, so its props are checked before anything is built; wired last, once every alarm exists.
+    const alarms = new AlarmNotifications(this, 'Alarms', { topic: props.alarmTopic, email: props.alarmEmail });
 
     const { table } = new ExecutionsTable(this, 'Executions', {
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
@@ -65,6 +100,7 @@ export class ExecutionsStack extends Stack {
       table,
       stateMachines: [...runtime.stateMachines.values()],
       environment,
+      reservedConcurrency: props.statusChangeConcurrency,
     });
     new Reconciler(this, 'Reconciler', {
       table,
@@ -79,7 +115,10 @@ export class ExecutionsStack extends Stack {
       auth: props.auth ?? 'api-key',
       stateMachineArnPrefix: `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`,
       environment,
+      createRateLimit: props.createRateLimit,
+      createBurstLimit: props.createBurstLimit,
     });
+    alarms.notifyAlarmsIn(this);
     // Stack-level outputs keep their plain names (`ApiUrl`, not `ApiApiUrl<hash>`) for scripts and `cdk deploy` output.
     new CfnOutput(this, 'ApiUrl', { value: httpApi.apiEndpoint, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'The executions table' });

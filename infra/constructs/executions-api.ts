@@ -8,7 +8,9 @@ import {
   HttpRouteKey,
   LogGroupLogDestination,
   type IHttpApi,
+  type CfnStage,
   type IHttpRouteAuthorizer,
+  type ThrottleSettings,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -60,6 +62,21 @@ export interface ExecutionsApiProps {
    * @default 2000
    */
   readonly burstLimit?: number;
+  /**
+   * Steady-state requests per second of EACH create route (`POST /tasks/{task_id}/executions`
+   * and `POST /executions`; API Gateway throttles routes separately, so both together admit
+   * twice this). Every create is one Step Functions `StartExecution`, whose Standard-workflow
+   * quota per account and region refills 150 per second (300 in us-east-1, us-west-2 and
+   * eu-west-1): the default keeps the two routes together at 150.
+   * @default 75
+   */
+  readonly createRateLimit?: number;
+  /**
+   * Burst of EACH create route. `StartExecution`'s bucket holds 800 (1,300 in us-east-1,
+   * us-west-2 and eu-west-1): the default keeps the two routes together at 800.
+   * @default 400
+   */
+  readonly createBurstLimit?: number;
   /**
    * Days of access log retention.
    * @default RetentionDays.THREE_MONTHS
@@ -114,6 +131,8 @@ export class ExecutionsApi extends Construct {
 
   constructor(scope: Construct, id: string, props: ExecutionsApiProps) {
     super(scope, id);
+    const stageThrottle = throttleOf('the stage', props.rateLimit ?? 1000, props.burstLimit ?? 2000);
+    const createThrottle = throttleOf('the create routes', props.createRateLimit ?? 75, props.createBurstLimit ?? 400);
     const machines = [...props.stateMachines.values()];
     // Only these tasks have state machines here; the API treats any other as unknown.
     const TASK_IDS = [...props.stateMachines.keys()].join(',');
@@ -150,10 +169,10 @@ export class ExecutionsApi extends Construct {
       retention: props.accessLogRetention ?? RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    api.addStage('DefaultStage', {
+    const stage = api.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: props.rateLimit ?? 1000, burstLimit: props.burstLimit ?? 2000 },
+      throttle: stageThrottle,
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogs),
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
@@ -163,6 +182,7 @@ export class ExecutionsApi extends Construct {
     const { authorizer, authorizerFunction } = this.authorizer(props);
     this.authorizerFunction = authorizerFunction;
     const none = new HttpNoneAuthorizer();
+    const createRoutes: HttpRoute[] = [];
     for (const group of Object.keys(ROUTES) as RouteGroup[]) {
       const integration = new HttpLambdaIntegration(`${group}Integration`, functions[group]);
       for (const routeKey of ROUTES[group] as readonly RouteKey[]) {
@@ -173,6 +193,7 @@ export class ExecutionsApi extends Construct {
           integration,
           authorizer: PUBLIC_ROUTES.includes(routeKey) ? none : authorizer,
         });
+        if (group === 'create') createRoutes.push(route);
         if (PUBLIC_ROUTES.includes(routeKey)) {
           acknowledge(
             route,
@@ -183,6 +204,16 @@ export class ExecutionsApi extends Construct {
         }
       }
     }
+    // HttpStage has no per-route throttling. CloudFormation refuses the settings of a route that
+    // does not exist yet, hence the dependencies.
+    const cfnStage = stage.node.defaultChild as CfnStage;
+    cfnStage.routeSettings = Object.fromEntries(
+      ROUTES.create.map((routeKey) => [
+        routeKey,
+        { ThrottlingRateLimit: createThrottle.rateLimit, ThrottlingBurstLimit: createThrottle.burstLimit },
+      ]),
+    );
+    for (const route of createRoutes) cfnStage.node.addDependency(route);
   }
 
   /** The authorizer of every non-public route. */
@@ -208,6 +239,13 @@ export class ExecutionsApi extends Construct {
     });
     return { authorizer, authorizerFunction: fn };
   }
+}
+
+/** Throttle settings, refused at synth unless API Gateway would take them. */
+function throttleOf(what: string, rateLimit: number, burstLimit: number): Required<ThrottleSettings> {
+  if (!Number.isFinite(rateLimit) || rateLimit <= 0) throw new Error(`The rate limit of ${what} must be a positive number, got ${rateLimit}`);
+  if (!Number.isInteger(burstLimit) || burstLimit < 1) throw new Error(`The burst limit of ${what} must be a positive integer, got ${burstLimit}`);
+  return { rateLimit, burstLimit };
 }
 
 function parseRouteKey(routeKey: string): HttpRouteKey {

@@ -30,6 +30,11 @@ export interface ServiceFunctionProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * Concurrent executions reserved for (and the most allowed to) this function.
+   * @default - none: the function shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /** Template metadata key holding a function's entry module, relative to `lambdas/`. */
@@ -70,6 +75,7 @@ export class ServiceFunction extends NodejsFunction {
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: Tracing.ACTIVE,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role,
       logGroup,
       loggingFormat: LoggingFormat.TEXT,
@@ -87,13 +93,19 @@ export class ServiceFunction extends NodejsFunction {
   }
 }
 
-/** esbuild options shared by CDK and the benchmark, so both measure the bundles that deploy. */
+/**
+ * esbuild options of every function, the one definition CDK and the benchmark both build from
+ * (`scripts/bench/bundle.ts` maps them to esbuild exactly as CDK does, and refuses any it does not
+ * know), so the benchmark measures the bundles that deploy.
+ */
 export function bundlingOptions(): BundlingOptions {
   return {
     format: OutputFormat.ESM,
     target: 'node24',
-    platform: 'node',
     minify: true,
+    // Minifying renames classes: error names (`this.name = new.target.name`) would differ between
+    // AWS and local runs, and a Retry or Catch naming a task's error class would never match.
+    keepNames: true,
     sourceMap: true,
     sourcesContent: false,
     mainFields: ['module', 'main'],

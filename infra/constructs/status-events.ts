@@ -23,6 +23,14 @@ export interface StatusEventsProps {
    * @default Duration.days(14) (the most SQS keeps)
    */
   readonly deadLetterRetention?: Duration;
+  /**
+   * Concurrent executions reserved for the status-change function: always available to it, and
+   * its ceiling, so a burst of finishing executions never takes concurrency from the step runner
+   * or the API. Events beyond it wait in Lambda's asynchronous queue (throttled events are
+   * retried for up to the 6-hour event age) rather than failing.
+   * @default 10
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /** Terminal statuses of Step Functions executions. */
@@ -59,6 +67,10 @@ export class StatusEvents extends Construct {
     if (retention.toSeconds() < 60 || retention.toSeconds() > Duration.days(14).toSeconds()) {
       throw new Error('StatusEvents deadLetterRetention must be from 1 minute to 14 days');
     }
+    const reservedConcurrency = props.reservedConcurrency ?? 10;
+    if (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1) {
+      throw new Error(`StatusEvents reservedConcurrency must be a positive integer, got ${reservedConcurrency}`);
+    }
     this.deadLetterQueue = new Queue(this, 'DeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -75,6 +87,7 @@ export class StatusEvents extends Construct {
       entry: 'runtime/status-change-handler.ts',
       description: 'Records the terminal status of a Step Functions execution',
       environment: props.environment,
+      reservedConcurrentExecutions: reservedConcurrency,
     });
     grantTableAccess(this.handler, props.table, 'write');
     // Events leave out payloads over EventBridge's limit; the handler then reads them here.

@@ -5,6 +5,7 @@ import {
   DefinitionBody,
   Fail,
   IntegrationPattern,
+  JitterType,
   JsonPath,
   LogLevel,
   QueryLanguage,
@@ -14,6 +15,7 @@ import {
   Timeout,
   type IChainable,
   type INextable,
+  type RetryProps,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -46,8 +48,40 @@ export function stateName(stepName: string): string {
 }
 
 /**
+ * Lambda refusing an invocation rather than the function failing: throttling
+ * (`TooManyRequestsException`: the account's or the function's concurrency is used up) and the
+ * transient service errors AWS recommends retrying. Retrying them is safe: a throttled invocation
+ * never ran, and the step runner and wait function are idempotent for the others.
+ */
+const LAMBDA_TRANSIENT_ERRORS: readonly string[] = [
+  'Lambda.TooManyRequestsException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.ClientExecutionTimeoutException',
+];
+
+/**
+ * The first retrier of every Task state (Step Functions takes the first retrier that matches), so
+ * Lambda's refusals never reach a step's own policy, whose few quick retries are meant for the
+ * step's errors. 8 retries from 2 s, doubling, each delay capped at 60 s and drawn at random
+ * below its cap (full jitter: steps throttled together do not all come back together). At most
+ * 2 + 4 + 8 + 16 + 32 + 60 + 60 + 60 = 242 s of waiting in all, about 4 minutes: time for Lambda
+ * to scale out or for running invocations to release concurrency, without hiding an account
+ * whose concurrency is simply too small.
+ */
+const LAMBDA_TRANSIENT_RETRY: Readonly<RetryProps> = {
+  errors: [...LAMBDA_TRANSIENT_ERRORS],
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxDelay: Duration.seconds(60),
+  maxAttempts: 8,
+  jitterStrategy: JitterType.FULL,
+};
+
+/**
  * Errors never retried: a step of an execution that ended meanwhile (e.g. was cancelled). Their
- * retrier comes before the step's own policy, after CDK's retrier of transient Lambda service errors.
+ * retrier comes before the step's own policy, after the retrier of Lambda's refusals.
  */
 const STEP_ENDED_ERRORS = ['ExecutionEnded'];
 
@@ -135,6 +169,8 @@ export class TaskStateMachine extends Construct {
             integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
             payload: TaskInput.fromObject({ ...base, task_token: JsonPath.taskToken }),
             taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
+            // CDK's own retrier of these errors omits throttling; LAMBDA_TRANSIENT_RETRY replaces it.
+            retryOnServiceExceptions: false,
           })
         : new LambdaInvoke(this, name, {
             comment: `Runs step "${step.name}" (index ${index})`,
@@ -142,7 +178,9 @@ export class TaskStateMachine extends Construct {
             payloadResponseOnly: true,
             payload: TaskInput.fromObject(base),
             taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
+            retryOnServiceExceptions: false,
           });
+    state.addRetry(LAMBDA_TRANSIENT_RETRY);
     // A step of an execution that was cancelled meanwhile must not be retried.
     state.addRetry({ errors: STEP_ENDED_ERRORS, maxAttempts: 0 });
     if (step.kind === 'wait') {
@@ -165,13 +203,28 @@ export class TaskStateMachine extends Construct {
   }
 }
 
-/** Longest time a step can take, retries included, for the state machine's overall timeout. */
+/** Sum of a retrier's delays when every retry happens (jitter only ever shortens them). */
+function retryDelaySeconds(maxAttempts: number, intervalSeconds: number, backoffRate: number, maxDelaySeconds: number): number {
+  let total = 0;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) total += Math.min(maxDelaySeconds, intervalSeconds * backoffRate ** attempt);
+  return total;
+}
+
+/** Longest wait {@link LAMBDA_TRANSIENT_RETRY} adds to a Task state: 242 s. */
+const LAMBDA_TRANSIENT_RETRY_SECONDS = retryDelaySeconds(
+  LAMBDA_TRANSIENT_RETRY.maxAttempts ?? 0,
+  LAMBDA_TRANSIENT_RETRY.interval?.toSeconds() ?? 0,
+  LAMBDA_TRANSIENT_RETRY.backoffRate ?? 1,
+  LAMBDA_TRANSIENT_RETRY.maxDelay?.toSeconds() ?? Number.POSITIVE_INFINITY,
+);
+
+/**
+ * Longest time a step can take, retries included, for the state machine's overall timeout. Lambda's
+ * refusals are counted by their delays only: a refused invocation fails at once.
+ */
 function maxSecondsOf(step: Step): number {
-  if (step.kind === 'wait' || !step.retry) return step.timeoutSeconds;
+  if (step.kind === 'wait' || !step.retry) return step.timeoutSeconds + LAMBDA_TRANSIENT_RETRY_SECONDS;
   const { maxAttempts, intervalSeconds, backoffRate, maxDelaySeconds } = step.retry;
-  let total = step.timeoutSeconds;
-  for (let attempt = 0; attempt < maxAttempts; attempt++) {
-    total += step.timeoutSeconds + Math.min(maxDelaySeconds, intervalSeconds * backoffRate ** attempt);
-  }
-  return Math.ceil(total);
+  const attempts = (maxAttempts + 1) * step.timeoutSeconds;
+  return Math.ceil(attempts + retryDelaySeconds(maxAttempts, intervalSeconds, backoffRate, maxDelaySeconds) + LAMBDA_TRANSIENT_RETRY_SECONDS);
 }

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
+import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { bundlingOptions } from '../../infra/constructs/service-function.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -14,30 +15,52 @@ export interface Bundle {
   readonly gzipBytes: number;
 }
 
-const options = bundlingOptions();
+/**
+ * The esbuild options CDK's NodejsFunction derives from `options` (its esbuild command line:
+ * `--platform=node`, `--sourcemap` for `sourceMap: true`, `--keep-names`…). An option this does not
+ * map throws, so a new bundling option cannot silently make the benchmark measure other bundles
+ * than the ones that deploy.
+ */
+export function esbuildOptionsOf(options: BundlingOptions): BuildOptions {
+  const { format, target, minify, keepNames, sourceMap, sourcesContent, mainFields, externalModules, banner, ...rest } = options;
+  const unmapped = Object.entries(rest).filter(([, value]) => value !== undefined);
+  if (unmapped.length > 0) {
+    throw new Error(`scripts/bench/bundle.ts does not map the bundling options ${unmapped.map(([key]) => key).join(', ')}`);
+  }
+  // CDK's default externals depend on the runtime and feature flags; the project names its own.
+  if (externalModules === undefined) throw new Error('bundlingOptions() must set externalModules');
+  return {
+    bundle: true,
+    platform: 'node',
+    ...(format ? { format: format === OutputFormat.ESM ? 'esm' : 'cjs' } : {}),
+    ...(target ? { target } : {}),
+    minify: minify ?? false,
+    keepNames: keepNames ?? false,
+    // CDK passes a bare `--sourcemap` (linked: the map beside the bundle, its URL in a comment).
+    sourcemap: sourceMap ? 'linked' : false,
+    sourcesContent: sourcesContent ?? true,
+    ...(mainFields ? { mainFields } : {}),
+    external: externalModules,
+    ...(banner ? { banner: { js: banner } } : {}),
+  };
+}
+
+const options = esbuildOptionsOf(bundlingOptions());
 
 /**
  * Bundles `entry` with the options CDK's NodejsFunction passes to esbuild for this project
- * (`bundlingOptions()`: ESM, node24, minified, main fields module/main, the require banner;
- * the source map is written beside it and not counted).
+ * (`bundlingOptions()`: ESM, node24, minified with class and function names kept, main fields
+ * module/main, the require banner; the source map is written beside it and not counted).
  */
 export async function bundle(name: string, entry: string | { readonly contents: string }, outDir: string): Promise<Bundle> {
   const file = join(outDir, name, 'index.mjs');
   mkdirSync(join(outDir, name), { recursive: true });
   await build({
+    ...options,
     ...(typeof entry === 'string'
       ? { entryPoints: [entry] }
       : { stdin: { contents: entry.contents, resolveDir: ROOT, sourcefile: `${name}.mjs`, loader: 'js' as const } }),
     outfile: file,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: options.target,
-    minify: options.minify,
-    sourcemap: options.sourceMap ? 'external' : false,
-    sourcesContent: options.sourcesContent,
-    mainFields: options.mainFields,
-    banner: { js: options.banner ?? '' },
     logLevel: 'error',
     absWorkingDir: ROOT,
   });

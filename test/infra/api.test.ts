@@ -71,6 +71,38 @@ describe('HTTP API', () => {
   });
 });
 
+describe('create route throttling', () => {
+  const [, stage] = onlyResource(template, 'AWS::ApiGatewayV2::Stage');
+  const settings = stage.Properties?.RouteSettings as Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> | undefined;
+
+  it('throttles each create route at 75 rps, 400 burst by default: together within the smallest StartExecution quota (150/s, 800)', () => {
+    expect(Object.keys(settings ?? {}).sort()).toEqual([...ROUTES.create].sort());
+    for (const key of ROUTES.create) expect(settings?.[key], key).toEqual({ ThrottlingRateLimit: 75, ThrottlingBurstLimit: 400 });
+    const together = Object.values(settings ?? {});
+    expect(together.reduce((sum, route) => sum + route.ThrottlingRateLimit, 0)).toBeLessThanOrEqual(150);
+    expect(together.reduce((sum, route) => sum + route.ThrottlingBurstLimit, 0)).toBeLessThanOrEqual(800);
+  });
+
+  it('deploys the stage after the create routes it throttles (CloudFormation refuses settings of a route that does not exist)', () => {
+    const routes = Object.entries(resourcesOf(template, 'AWS::ApiGatewayV2::Route'))
+      .filter(([, route]) => (ROUTES.create as readonly string[]).includes(String(route.Properties?.RouteKey)))
+      .map(([id]) => id);
+    const [stageId] = onlyResource(template, 'AWS::ApiGatewayV2::Stage');
+    const dependsOn = (template.toJSON() as { Resources: Record<string, { DependsOn?: string[] }> }).Resources[stageId]?.DependsOn ?? [];
+    expect(routes).toHaveLength(ROUTES.create.length);
+    expect(dependsOn).toEqual(expect.arrayContaining(routes));
+  });
+
+  it('takes the create routes\' limits from the stack props', () => {
+    const { template: custom } = synthService({ createRateLimit: 20, createBurstLimit: 50 });
+    const [, customStage] = onlyResource(custom, 'AWS::ApiGatewayV2::Stage');
+    for (const key of ROUTES.create) {
+      expect((customStage.Properties?.RouteSettings as Record<string, unknown>)[key], key).toEqual({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 50 });
+    }
+    expect(customStage.Properties?.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 });
+  });
+});
+
 describe('stack outputs', () => {
   it('exports the API URL as ApiUrl', () => {
     template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [apiId, 'ApiEndpoint'] } });

@@ -2,8 +2,9 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Function as LambdaFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
+import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
+import { ExecutionsApi, type ExecutionsApiProps } from '../../infra/constructs/executions-api.js';
 import { ServiceFunction } from '../../infra/constructs/service-function.js';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
@@ -85,6 +86,15 @@ describe('TaskRuntime', () => {
 });
 
 describe('StatusEvents', () => {
+  it.each([0, -1, 2.5, Number.NaN])('rejects reservedConcurrency %s', (reservedConcurrency) => {
+    const { stack } = scratch();
+    const table = TableV2.fromTableName(stack, 'Table', 'executions');
+    const stateMachines = [StateMachine.fromStateMachineName(stack, 'Machine', 'machine')];
+    expect(() => new StatusEvents(stack, 'Events', { table, stateMachines, environment: {}, reservedConcurrency })).toThrow(
+      /reservedConcurrency must be a positive integer/,
+    );
+  });
+
   it('rejects an empty state machine list', () => {
     const { stack } = scratch();
     const table = TableV2.fromTableName(stack, 'Table', 'executions');
@@ -112,6 +122,31 @@ describe('ServiceFunction', () => {
 });
 
 describe('ExecutionsApi', () => {
+  function api(limits: Pick<ExecutionsApiProps, 'rateLimit' | 'burstLimit' | 'createRateLimit' | 'createBurstLimit'>): () => ExecutionsApi {
+    const { stack } = scratch();
+    const table = TableV2.fromTableName(stack, 'Table', 'executions');
+    return () =>
+      new ExecutionsApi(stack, 'Api', {
+        table,
+        stateMachines: new Map(),
+        stateMachineArnPrefix: 'arn:aws:states:us-east-1:123456789012:stateMachine:P-',
+        environment: {},
+        ...limits,
+      });
+  }
+
+  it.each([
+    [{ createRateLimit: -1 }, /rate limit of the create routes must be a positive number/],
+    [{ createRateLimit: 0 }, /rate limit of the create routes must be a positive number/],
+    [{ createRateLimit: Number.NaN }, /rate limit of the create routes must be a positive number/],
+    [{ createBurstLimit: -5 }, /burst limit of the create routes must be a positive integer/],
+    [{ createBurstLimit: 2.5 }, /burst limit of the create routes must be a positive integer/],
+    [{ rateLimit: -1 }, /rate limit of the stage must be a positive number/],
+    [{ burstLimit: 0 }, /burst limit of the stage must be a positive integer/],
+  ] as const)('rejects the throttle %o at synth', (limits, message) => {
+    expect(api(limits)).toThrow(message);
+  });
+
   it('throttles its $default stage with the configured limits', () => {
     const { stack } = scratch();
     const table = TableV2.fromTableName(stack, 'Table', 'executions');

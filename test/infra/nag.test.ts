@@ -83,6 +83,7 @@ function findingsWithoutAcknowledgements(props: ExecutionsStackProps = {}): Find
 const VARIANTS: [string, ExecutionsStackProps][] = [
   ['API key auth (the default)', {}],
   ['IAM auth', { auth: 'iam' }],
+  ['an alarm topic for an email address', { alarmEmail: 'ops@example.com' }],
 ];
 
 describe('cdk-nag AwsSolutions checks', () => {

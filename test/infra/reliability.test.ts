@@ -226,6 +226,20 @@ describe('status-change dead-letter queue', () => {
     });
   });
 
+  it('reserves 10 concurrent executions for the status-change function, and only for it', () => {
+    const functions = resourcesOf(template, 'AWS::Lambda::Function');
+    expect(functions[statusChangeId]?.Properties?.ReservedConcurrentExecutions).toBe(10);
+    const others = Object.entries(functions).filter(([id, fn]) => id !== statusChangeId && fn.Properties?.ReservedConcurrentExecutions !== undefined);
+    expect(others.map(([id]) => id)).toEqual([]);
+  });
+
+  it('takes the status-change reservation from the stack prop statusChangeConcurrency', () => {
+    const custom = new ExecutionsStack(testApp(), 'Reserved', { statusChangeConcurrency: 3 });
+    const handler = childOf(custom, 'StatusEvents', StatusEvents).handler;
+    const fn = resourcesOf(Template.fromStack(custom), 'AWS::Lambda::Function')[logicalIdOf(custom, handler)];
+    expect(fn?.Properties?.ReservedConcurrentExecutions).toBe(3);
+  });
+
   it('has exactly these three alarms in the stack', () => {
     template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
   });
@@ -253,10 +267,21 @@ describe('task execution timeout', () => {
     expect(timeoutOf(task)).toBe(900);
   });
 
-  it('computes the timeout from the steps when the task sets none', () => {
+  it('computes the timeout from the steps when the task sets none, counting the 242 s Lambda throttling may add per step', () => {
     const task = defineTask({ ...base, id: 'computed-timeout', steps: [step('work', () => 1, { timeoutSeconds: 10, retry: false })] });
 
-    expect(timeoutOf(task)).toBe(10 + 60);
+    expect(timeoutOf(task)).toBe(10 + 242 + 60);
+  });
+
+  it('counts every attempt of a step\'s own retry policy and its delays in the computed timeout', () => {
+    const task = defineTask({
+      ...base,
+      id: 'retried-timeout',
+      steps: [step('work', () => 1, { timeoutSeconds: 10, retry: { maxAttempts: 3, intervalSeconds: 2, backoffRate: 2, maxDelaySeconds: 5 } })],
+    });
+
+    // 4 attempts of 10 s, delays 2 + 4 + 5 (capped), Lambda's refusals 242 s, and a minute.
+    expect(timeoutOf(task)).toBe(4 * 10 + 11 + 242 + 60);
   });
 
   it('refuses a timeout shorter than the longest single step, naming it', () => {

@@ -115,6 +115,32 @@ describe('task state machines', () => {
     }
   });
 
+  it.each(tasks.map((task) => [task.id, task]))(
+    '%s: every Task state first retries Lambda throttling and transient service errors, 8 times with full jitter from 2 s up to 60 s',
+    (_id, task) => {
+      for (const step of task.steps) {
+        const name = stateName(step.name);
+        const retry = stateOf(task.id, name).Retry ?? [];
+        expect(retry[0], name).toEqual({
+          ErrorEquals: [
+            'Lambda.TooManyRequestsException',
+            'Lambda.ServiceException',
+            'Lambda.AWSLambdaException',
+            'Lambda.SdkClientException',
+            'Lambda.ClientExecutionTimeoutException',
+          ],
+          IntervalSeconds: 2,
+          BackoffRate: 2,
+          MaxDelaySeconds: 60,
+          MaxAttempts: 8,
+          JitterStrategy: 'FULL',
+        });
+        // No later retrier may name a Lambda error: Step Functions would never reach it for these.
+        expect(retry.slice(1).flatMap((retrier) => retrier.ErrorEquals).filter((error) => error.startsWith('Lambda.')), name).toEqual([]);
+      }
+    },
+  );
+
   it.each(tasks.map((task) => [task.id, task]))('%s: steps compile their retry policy, after a no-retry rule for ended executions', (_id, task) => {
     for (const step of task.steps) {
       const name = stateName(step.name);

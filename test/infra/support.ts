@@ -167,6 +167,7 @@ export interface AslRetrier {
   readonly IntervalSeconds?: number;
   readonly BackoffRate?: number;
   readonly MaxDelaySeconds?: number;
+  readonly JitterStrategy?: 'FULL' | 'NONE';
 }
 
 export interface AslDefinition {
