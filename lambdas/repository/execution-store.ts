@@ -7,6 +7,7 @@ import { ConflictError, IdempotencyMismatchError, NotFoundError, PayloadTooLarge
 import { START_EXECUTION_FAILED, type ExecutionRecord } from '../domain/execution.js';
 import { isTerminal } from '../domain/status.js';
 import { initTransition, type PlannedTransition } from '../domain/transition.js';
+import { isDependencyUnavailable } from '../shared/dependency-errors.js';
 import { encodePayload } from './codec.js';
 import { IDEMPOTENCY_SK, INDEXES, META_SK, executionPk, idempotencyPk, statusKey } from './keys.js';
 import {
@@ -16,7 +17,6 @@ import {
   cancellationCodes,
   epochSeconds,
   fromItem,
-  isThrottle,
   rowItem,
   toItem,
   unavailable,
@@ -62,7 +62,7 @@ function writeFailure(error: unknown, codes: readonly string[] | undefined): unk
   if (codes?.includes('ValidationError')) {
     return new PayloadTooLargeError('The execution record would exceed the 400 KB DynamoDB item limit.');
   }
-  if (codes || isThrottle(error)) return unavailable();
+  if (codes || isDependencyUnavailable(error)) return unavailable();
   return error;
 }
 

@@ -1,5 +1,5 @@
 import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { ServiceUnavailableError } from '../domain/errors.js';
+import { dependencyUnavailable, type ServiceUnavailableError } from '../domain/errors.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { isTerminal, type ExecutionStatus } from '../domain/status.js';
 import { decodePayload, encodePayload } from './codec.js';
@@ -33,17 +33,12 @@ export function cancellationCodes(error: unknown): string[] | undefined {
   return reasons.map((reason) => reason.Code ?? 'None');
 }
 
-/** True for DynamoDB throttling errors. */
-export function isThrottle(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    ['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded'].includes(error.name)
-  );
-}
-
-/** The 503 for a busy or conflicting store. */
+/**
+ * The 503 for a busy or conflicting store: the same answer as a timed-out call, since the caller's
+ * next step is the same (retry later; a create with its Idempotency-Key).
+ */
 export function unavailable(): ServiceUnavailableError {
-  return new ServiceUnavailableError('The execution store is busy. Retry the request.');
+  return dependencyUnavailable();
 }
 
 /** The stored form of a record. */

@@ -2,7 +2,8 @@ import { QueryCommand, UpdateCommand, type QueryCommandInput, type UpdateCommand
 import { invalidCursor } from '../domain/cursor.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { ExecutionStore } from './execution-store.js';
-import { fromRowItem, isThrottle, unavailable } from './items.js';
+import { isDependencyUnavailable } from '../shared/dependency-errors.js';
+import { fromRowItem, unavailable } from './items.js';
 import { META_SK, TRANSITION_PREFIX, executionPk } from './keys.js';
 
 /**
@@ -106,7 +107,7 @@ export class RuntimeStore extends ExecutionStore {
     } catch (error) {
       // A signed cursor whose key still does not fit this query's key schema.
       if (fromCursor && error instanceof Error && error.name === 'ValidationException') throw invalidCursor();
-      if (isThrottle(error)) throw unavailable();
+      if (isDependencyUnavailable(error)) throw unavailable();
       throw error;
     }
   }
