@@ -133,8 +133,8 @@ export const RETRY_AFTER_SECONDS = 2;
  */
 export function dependencyUnavailable(): ServiceUnavailableError {
   return new ServiceUnavailableError(
-    `A dependency timed out or is throttling; the request may have taken effect. Retry after ${RETRY_AFTER_SECONDS} s; ` +
-      'retry a create only with an Idempotency-Key (the same key returns the first execution, never a second).',
+    `A dependency timed out or throttled; the request may have taken effect. Retry after ${RETRY_AFTER_SECONDS} s; ` +
+      'a create is only safe to retry with an Idempotency-Key.',
   );
 }
 

@@ -1,3 +1,4 @@
+import { ConflictError } from './errors.js';
 import type { ExecutionError, ExecutionRecord, Metadata, StepRef, TransitionRecord } from './execution.js';
 import { newTransitionId } from './ids.js';
 import { nextStatus, type TransitionType } from './status.js';
@@ -22,6 +23,11 @@ export interface TransitionRequest {
   readonly reason?: string;
   /** The task token the writer read (`resume`): the write fails if another wait replaced it. */
   readonly expectWaitToken?: string;
+  /**
+   * `cancel` only: Step Functions has already stopped the execution (it reported ABORTED), so the
+   * cancel records what happened and is not refused once every step has completed.
+   */
+  readonly stopped?: boolean;
 }
 
 /** The record fields a transition changes. */
@@ -54,6 +60,16 @@ export interface PlannedTransition {
   readonly row: TransitionRecord;
   /** The stored task token must still be this one (see {@link TransitionRequest.expectWaitToken}). */
   readonly expectWaitToken?: string;
+  /** The stored record must still have a step to run (a requested cancel; see {@link allStepsDone}). */
+  readonly expectStepsPending?: boolean;
+}
+
+/**
+ * True once every step has recorded its output: the execution only waits for Step Functions to
+ * report its success (the `finish`). A cancel then would drop a finished result, so it is refused.
+ */
+export function allStepsDone(record: ExecutionRecord): boolean {
+  return record.stepsCompleted >= record.totalSteps;
 }
 
 function nextStepOf(type: TransitionType, record: ExecutionRecord, step: StepRef | undefined): number | null {
@@ -119,6 +135,9 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
       patch.waitToken = undefined;
       break;
     case 'cancel':
+      if (!request.stopped && allStepsDone(record)) {
+        throw new ConflictError('The execution is finishing: every step has completed, so it ends succeeded and cannot be cancelled.');
+      }
       patch.completedAt = now;
       patch.cancelReason = request.reason;
       patch.waitToken = undefined;
@@ -146,6 +165,8 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
     patch,
     row,
     ...(request.expectWaitToken === undefined ? {} : { expectWaitToken: request.expectWaitToken }),
+    // Checked again in the write: a step recorded after this plan was read must still win.
+    ...(request.type === 'cancel' && !request.stopped ? { expectStepsPending: true } : {}),
   };
 }
 

@@ -214,6 +214,7 @@ export class ExecutionStore {
       values[':expected_token'] = planned.expectWaitToken;
       condition += ' AND #wait_token = :expected_token';
     }
+    if (planned.expectStepsPending) condition += ' AND steps_completed < total_steps';
     const update = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
     const created = epochSeconds(before.createdAt);
 

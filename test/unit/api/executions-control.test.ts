@@ -208,6 +208,19 @@ describe('POST /executions/{id}/cancel', () => {
     expect(sfn).not.toHaveReceivedCommand(StopExecutionCommand);
   });
 
+  it('answers 409 with x-should-retry: false once every step has completed, stopping and writing nothing', async () => {
+    const record = storeRecord({ status: 'running', transitionCount: 5, stepIndex: 2, stepName: 'summarize', stepsCompleted: 3 });
+
+    const response = await call('POST /executions/{id}/cancel', record.id, { body: { reason: 'too late' } });
+
+    const problem = expectProblem(response, 409);
+    expect(problem.detail).toContain('finishing');
+    expect(response.headers?.['x-should-retry']).toBe('false');
+    expect(sfn).not.toHaveReceivedCommand(StopExecutionCommand);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'running', transition_count: 5 });
+    expect(storedRows(table, record)).toHaveLength(1);
+  });
+
   it('answers 415 for a non-JSON body and 413 for one over 256 KiB', async () => {
     const record = storeRecord({ status: 'running', transitionCount: 2 });
 

@@ -24,6 +24,7 @@ import {
   taskOf,
   type ControlDeps,
 } from '../../../lambdas/runtime/execution-control.js';
+import { applyStatusChange } from '../../../lambdas/runtime/status-change.js';
 import { repository } from '../../../lambdas/shared/dynamodb.js';
 import { sfn as sfnClient } from '../../../lambdas/shared/sfn.js';
 import { approvalFlow } from '../../../lambdas/tasks/approval-flow.js';
@@ -443,6 +444,64 @@ describe('cancelExecution', () => {
 
     expect(cancelled).toMatchObject({ status: 'cancelled', transitionCount: 4 });
     expect(storedRecord(table, record)).toMatchObject({ status: 'cancelled', transition_count: 4 });
+  });
+});
+
+describe('a cancel that arrives while the execution finishes', () => {
+  /** A document-pipeline execution running its last step, `summarize`. */
+  function runningLastStep(): ExecutionRecord {
+    const record = executionRecord({
+      status: 'running',
+      transitionCount: 4,
+      stepIndex: 2,
+      stepName: 'summarize',
+      stepsCompleted: 2,
+      startedAt: '2026-01-02T03:04:06.000Z',
+    });
+    seed(table, record, [transitionRecord(record)]);
+    return record;
+  }
+
+  /** What the step runner writes when the last step records its output. */
+  const recordLastStep = (record: ExecutionRecord) => () => seed(table, { ...record, transitionCount: 5, stepsCompleted: 3 });
+
+  it('answers 409 when the last step recorded its output first, and the execution then ends succeeded with it', async () => {
+    const record = runningLastStep();
+    const output = { summary: 'A short summary.' };
+    table.beforeNextTransaction(recordLastStep(record));
+
+    const cancel = cancelExecution(deps, record, 'too late');
+
+    await expect(cancel).rejects.toBeInstanceOf(ConflictError);
+    await expect(cancel).rejects.toThrow(/finishing/);
+    expect(sfn).not.toHaveReceivedCommand(StopExecutionCommand);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'running', steps_completed: 3, transition_count: 5 });
+
+    await applyStatusChange(
+      { repository, sfn: sfnClient, logger },
+      {
+        executionArn: record.executionArn,
+        stateMachineArn: `${STATE_MACHINE_ARN_PREFIX}${record.taskId}`,
+        name: record.id,
+        status: 'SUCCEEDED',
+        input: JSON.stringify({ tenant: record.tenant, input: record.input }),
+        output: JSON.stringify(output),
+      },
+    );
+
+    const stored = storedRecord(table, record);
+    expect(stored).toMatchObject({ status: 'succeeded', transition_count: 6 });
+    expect(storedPayload(stored.output)).toEqual(output);
+    expect(storedRows(table, record).map((row) => row.type)).not.toContain('cancel');
+  });
+
+  it('cancels when it lands before the last step records: that step then ends with ExecutionEnded', async () => {
+    const record = runningLastStep();
+
+    const cancelled = await cancelExecution(deps, record, 'in time');
+
+    expect(cancelled).toMatchObject({ status: 'cancelled', transitionCount: 5 });
+    expect(sfn).toHaveReceivedCommand(StopExecutionCommand);
   });
 });
 

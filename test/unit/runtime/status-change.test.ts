@@ -193,6 +193,15 @@ describe('applyStatusChange', () => {
     expect(storedPayload(lastRow(record)?.output)).toEqual({ reason: 'operator stopped it' });
   });
 
+  it('records ABORTED as a cancel even when every step had completed: the stop already happened, the record must end', async () => {
+    const record = runningAtAnalyze({ stepIndex: 2, stepName: 'summarize', stepsCompleted: 3 });
+
+    const wrote = await applyStatusChange(deps, detailOf(record, { status: 'ABORTED', cause: 'stopped in the console' }));
+
+    expect(wrote).toBe(true);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'cancelled', cancel_reason: 'stopped in the console' });
+  });
+
   it('records ABORTED without a cause as stopped outside the API', async () => {
     const record = runningAtAnalyze();
 
