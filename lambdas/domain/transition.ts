@@ -60,16 +60,11 @@ export interface PlannedTransition {
   readonly row: TransitionRecord;
   /** The stored task token must still be this one (see {@link TransitionRequest.expectWaitToken}). */
   readonly expectWaitToken?: string;
-  /** The stored record must still have a step to run (a requested cancel; see {@link allStepsDone}). */
-  readonly expectStepsPending?: boolean;
-}
-
-/**
- * True once every step has recorded its output: the execution only waits for Step Functions to
- * report its success (the `finish`). A cancel then would drop a finished result, so it is refused.
- */
-export function allStepsDone(record: ExecutionRecord): boolean {
-  return record.stepsCompleted >= record.totalSteps;
+  /**
+   * The stored record must still have a step to run: true for a cancel the API requested, which
+   * must not land once the last step has recorded its output (see {@link planTransition}).
+   */
+  readonly expectStepsPending: boolean;
 }
 
 function nextStepOf(type: TransitionType, record: ExecutionRecord, step: StepRef | undefined): number | null {
@@ -135,8 +130,10 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
       patch.waitToken = undefined;
       break;
     case 'cancel':
-      if (!request.stopped && allStepsDone(record)) {
-        throw new ConflictError('The execution is finishing: every step has completed, so it ends succeeded and cannot be cancelled.');
+      // Once every step has recorded its output, only Step Functions' success (the `finish`) is
+      // still to come: a cancel would drop a finished result. A stop that already happened is exempt.
+      if (!request.stopped && record.stepsCompleted >= record.totalSteps) {
+        throw new ConflictError('Every step has completed: the execution is finishing.');
       }
       patch.completedAt = now;
       patch.cancelReason = request.reason;
@@ -166,7 +163,7 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
     row,
     ...(request.expectWaitToken === undefined ? {} : { expectWaitToken: request.expectWaitToken }),
     // Checked again in the write: a step recorded after this plan was read must still win.
-    ...(request.type === 'cancel' && !request.stopped ? { expectStepsPending: true } : {}),
+    expectStepsPending: request.type === 'cancel' && !request.stopped,
   };
 }
 

@@ -1,5 +1,4 @@
 import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { dependencyUnavailable, type ServiceUnavailableError } from '../domain/errors.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { isTerminal, type ExecutionStatus } from '../domain/status.js';
 import { decodePayload, encodePayload } from './codec.js';
@@ -31,14 +30,6 @@ export function cancellationCodes(error: unknown): string[] | undefined {
   if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
   const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
   return reasons.map((reason) => reason.Code ?? 'None');
-}
-
-/**
- * The 503 for a busy or conflicting store: the same answer as a timed-out call, since the caller's
- * next step is the same (retry later; a create with its Idempotency-Key).
- */
-export function unavailable(): ServiceUnavailableError {
-  return dependencyUnavailable();
 }
 
 /** The stored form of a record. */

@@ -187,7 +187,7 @@ describe('a dependency that fails for now', () => {
   it.each([
     ['an AWS SDK call that timed out', Object.assign(new Error('request timed out'), { name: 'TimeoutError' })],
     ['a throttled DynamoDB call', Object.assign(new Error('Throughput exceeded'), { name: 'ProvisionedThroughputExceededException' })],
-    ['a 429 from Step Functions', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 429 } })],
+    ['a throttled Step Functions call', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } })],
     ['a 5xx from the service', Object.assign(new Error('Internal'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })],
     ['a reset connection (the SDK names it a TimeoutError)', Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET' })],
   ])('answers %s with 503, Retry-After and the Idempotency-Key hint, revealing nothing of it', async (_what, error) => {

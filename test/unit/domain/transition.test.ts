@@ -267,7 +267,7 @@ describe('planTransition', () => {
     const planned = planTransition(finishing, { type: 'cancel', reason: 'stopped in the console', stopped: true }, NOW);
 
     expect(planned.record).toMatchObject({ status: 'cancelled', cancelReason: 'stopped in the console' });
-    expect(planned.expectStepsPending).toBeUndefined();
+    expect(planned.expectStepsPending).toBe(false);
   });
 
   it('numbers the row count + 1 and gives it an id carrying that seq and the time of the change', () => {
