@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
+import { StepOutputTooLargeError } from '../../../lambdas/runtime/payload.js';
 import {
   applyStatusChange,
   messageOf,
@@ -138,6 +139,23 @@ describe('applyStatusChange', () => {
     const everything = JSON.stringify([stored, storedRows(table, record)]);
     expect(everything).not.toContain('index.mjs');
     expect(everything).not.toContain('trace');
+  });
+
+  it('reports a step output over the payload limit as StepOutputTooLarge naming the step and both sizes', async () => {
+    const record = runningAtAnalyze();
+    const refused = new StepOutputTooLargeError('analyze', 300 * 1024);
+    const cause = JSON.stringify({ errorType: refused.name, errorMessage: refused.message, trace: STACK.split('\n') });
+
+    await applyStatusChange(deps, detailOf(record, { status: 'FAILED', error: refused.name, cause }));
+
+    expect(storedRecord(table, record)).toMatchObject({
+      status: 'failed',
+      error: {
+        name: 'StepOutputTooLarge',
+        message: 'Step "analyze" returned 300 KB of JSON; the limit is 250 KB.',
+        step: { index: 1, name: 'analyze' },
+      },
+    });
   });
 
   it('names the failed step when Step Functions gives no cause', async () => {
