@@ -80,10 +80,11 @@ const LAMBDA_TRANSIENT_RETRY: Readonly<RetryProps> = {
 };
 
 /**
- * Errors never retried: a step of an execution that ended meanwhile (e.g. was cancelled). Their
+ * Errors never retried: a step of an execution that ended meanwhile (e.g. was cancelled), and a
+ * step whose output is over the payload limit (the same handler would return it again). Their
  * retrier comes before the step's own policy, after the retrier of Lambda's refusals.
  */
-const STEP_ENDED_ERRORS = ['ExecutionEnded'];
+const NEVER_RETRIED_ERRORS = ['ExecutionEnded', 'StepOutputTooLarge'];
 
 /**
  * One Standard state machine per task (JSONPath, so the local engine runs the very same
@@ -181,8 +182,8 @@ export class TaskStateMachine extends Construct {
             retryOnServiceExceptions: false,
           });
     state.addRetry(LAMBDA_TRANSIENT_RETRY);
-    // A step of an execution that was cancelled meanwhile must not be retried.
-    state.addRetry({ errors: STEP_ENDED_ERRORS, maxAttempts: 0 });
+    // A step of an execution that was cancelled meanwhile, or whose output is too large, must not be retried.
+    state.addRetry({ errors: NEVER_RETRIED_ERRORS, maxAttempts: 0 });
     if (step.kind === 'wait') {
       // A failed attempt to record the wait (e.g. a throttled write) is retried; a timeout is not.
       state.addRetry({ errors: ['States.TaskFailed'], maxAttempts: 3, interval: Duration.seconds(1), backoffRate: 2 });

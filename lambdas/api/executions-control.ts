@@ -1,3 +1,4 @@
+import { checkPayload } from '../domain/payload-limits.js';
 import { toExecutionView } from '../domain/views.js';
 import { cancelExecution, resumeExecution, taskOf, type ControlDeps } from '../runtime/execution-control.js';
 import { executionStore } from '../shared/stores.js';
@@ -26,6 +27,8 @@ async function resume(event: ApiEvent, input: unknown) {
     record.status === 'awaiting_input' && step?.kind === 'wait' && step.input
       ? parseWith(step.input, input, '/input', `resume input of step ${step.name}`)
       : input;
+  // The next step receives it, wrapped in its envelope.
+  checkPayload(valid, 'The resume input');
   const resumed = await resumeExecution(deps, record, task, valid ?? null);
   logger.info('execution resumed', { execution_id: record.id });
   return json(200, toExecutionView(resumed, linksOf(event, REGION)));

@@ -1,4 +1,5 @@
-import { NotFoundError, PayloadTooLargeError } from '../domain/errors.js';
+import { NotFoundError } from '../domain/errors.js';
+import { checkPayload } from '../domain/payload-limits.js';
 import { toExecutionView } from '../domain/views.js';
 import { startExecution, type ControlDeps } from '../runtime/execution-control.js';
 import { executionStore } from '../shared/stores.js';
@@ -6,7 +7,7 @@ import { createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
 import { TASKS } from '../tasks/registry.js';
 import { REGION, deployedTaskIds, stateMachineArnResolver } from './context.js';
-import { MAX_BODY_BYTES, httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
+import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
 import { bodyOf, createBody, createWithTaskBody } from './bodies.js';
 import { idempotencyKeyOf } from './headers.js';
 import { parseWith } from './validation.js';
@@ -20,12 +21,9 @@ async function create(event: ApiEvent, taskId: string, input: unknown, metadata:
   const task = DEPLOYED.has(taskId) ? TASKS.get(taskId) : undefined;
   if (!task) throw new NotFoundError(`No task ${taskId.slice(0, 64)} exists. GET /tasks lists them.`);
   const valid = parseWith(task.input, input, '/input', `input of task ${task.id}`);
-  const tenant = tenantOf(event);
-  if (Buffer.byteLength(JSON.stringify({ tenant, input: valid })) > MAX_BODY_BYTES) {
-    throw new PayloadTooLargeError(`The input is larger than the ${MAX_BODY_BYTES} bytes Step Functions accepts.`);
-  }
+  checkPayload(valid, 'The input');
   const { record, replayed } = await startExecution(deps, {
-    tenant,
+    tenant: tenantOf(event),
     task,
     input: valid,
     metadata,

@@ -3,6 +3,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import {
   DomainError,
   MethodNotAllowedError,
+  RETRY_AFTER_SECONDS,
+  dependencyUnavailable,
   NotFoundError,
   PayloadTooLargeError,
   UnauthorizedError,
@@ -11,6 +13,7 @@ import {
   toProblem,
 } from '../domain/errors.js';
 import type { ViewLinks } from '../domain/views.js';
+import { isDependencyUnavailable } from '../shared/dependency-errors.js';
 import type { Logger } from '../shared/logger.js';
 import { PUBLIC_ROUTES, type RouteKey } from './routes.js';
 
@@ -99,23 +102,26 @@ function problemResponse(error: unknown): APIGatewayProxyStructuredResultV2 {
   // Julep's SDK retries 409s; a status conflict does not go away by retrying the same request.
   if (problem.status === 409 || problem.status === 422) headers['x-should-retry'] = 'false';
   if (problem.status === 401) headers['www-authenticate'] = 'Bearer';
+  if (problem.status === 503) headers['retry-after'] = String(RETRY_AFTER_SECONDS);
   return { statusCode: problem.status, headers, body: JSON.stringify(problem) };
 }
 
 /**
  * Turns every thrown error into RFC 9457 problem+json. Only {@link DomainError}s (all below 500,
- * or a deliberate 503) show their message; anything else is logged and answered with a bare 500.
+ * or a deliberate 503) show their message; an AWS SDK call that timed out or was throttled is a
+ * 503 (with Retry-After, like every 503); anything else is logged and answered with a bare 500.
  */
 export function problemJson(logger: Logger): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
   return {
     onError: (request) => {
       const { error } = request;
-      if (!(error instanceof DomainError)) {
-        logger.error('unhandled error', { error, route: request.event.routeKey });
-      } else if (error.status >= 500) {
+      const unavailable = isDependencyUnavailable(error);
+      if (unavailable || (error instanceof DomainError && error.status >= 500)) {
         logger.warn('dependency unavailable', { error, route: request.event.routeKey });
+      } else if (!(error instanceof DomainError)) {
+        logger.error('unhandled error', { error, route: request.event.routeKey });
       }
-      request.response = problemResponse(error);
+      request.response = problemResponse(unavailable ? dependencyUnavailable() : error);
     },
   };
 }

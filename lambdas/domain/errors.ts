@@ -124,6 +124,20 @@ export class ServiceUnavailableError extends DomainError {
   readonly title = 'The service could not complete this request now.';
 }
 
+/** Seconds a caller should wait before retrying a 503: its `Retry-After` header. */
+export const RETRY_AFTER_SECONDS = 2;
+
+/**
+ * The 503 of a dependency (DynamoDB, Step Functions) that timed out or throttled the call. A
+ * write may still have landed, so only a create that carries an Idempotency-Key is safe to retry.
+ */
+export function dependencyUnavailable(): ServiceUnavailableError {
+  return new ServiceUnavailableError(
+    `A dependency timed out or throttled; the request may have taken effect. Retry after ${RETRY_AFTER_SECONDS} s; ` +
+      'a create is only safe to retry with an Idempotency-Key.',
+  );
+}
+
 /** The problem document for any thrown value; internals never leak past this. */
 export function toProblem(error: unknown): ProblemDetails {
   if (error instanceof DomainError) return error.toProblem();

@@ -1,3 +1,4 @@
+import { ConflictError } from './errors.js';
 import type { ExecutionError, ExecutionRecord, Metadata, StepRef, TransitionRecord } from './execution.js';
 import { newTransitionId } from './ids.js';
 import { nextStatus, type TransitionType } from './status.js';
@@ -22,6 +23,11 @@ export interface TransitionRequest {
   readonly reason?: string;
   /** The task token the writer read (`resume`): the write fails if another wait replaced it. */
   readonly expectWaitToken?: string;
+  /**
+   * `cancel` only: Step Functions has already stopped the execution (it reported ABORTED), so the
+   * cancel records what happened and is not refused once every step has completed.
+   */
+  readonly stopped?: boolean;
 }
 
 /** The record fields a transition changes. */
@@ -54,6 +60,11 @@ export interface PlannedTransition {
   readonly row: TransitionRecord;
   /** The stored task token must still be this one (see {@link TransitionRequest.expectWaitToken}). */
   readonly expectWaitToken?: string;
+  /**
+   * The stored record must still have a step to run: true for a cancel the API requested, which
+   * must not land once the last step has recorded its output (see {@link planTransition}).
+   */
+  readonly expectStepsPending: boolean;
 }
 
 function nextStepOf(type: TransitionType, record: ExecutionRecord, step: StepRef | undefined): number | null {
@@ -119,6 +130,11 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
       patch.waitToken = undefined;
       break;
     case 'cancel':
+      // Once every step has recorded its output, only Step Functions' success (the `finish`) is
+      // still to come: a cancel would drop a finished result. A stop that already happened is exempt.
+      if (!request.stopped && record.stepsCompleted >= record.totalSteps) {
+        throw new ConflictError('Every step has completed: the execution is finishing.');
+      }
       patch.completedAt = now;
       patch.cancelReason = request.reason;
       patch.waitToken = undefined;
@@ -146,6 +162,8 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
     patch,
     row,
     ...(request.expectWaitToken === undefined ? {} : { expectWaitToken: request.expectWaitToken }),
+    // Checked again in the write: a step recorded after this plan was read must still win.
+    expectStepsPending: request.type === 'cancel' && !request.stopped,
   };
 }
 

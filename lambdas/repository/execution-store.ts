@@ -3,10 +3,17 @@ import {
   TransactWriteCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, IdempotencyMismatchError, NotFoundError, PayloadTooLargeError } from '../domain/errors.js';
+import {
+  ConflictError,
+  IdempotencyMismatchError,
+  NotFoundError,
+  PayloadTooLargeError,
+  dependencyUnavailable,
+} from '../domain/errors.js';
 import { START_EXECUTION_FAILED, type ExecutionRecord } from '../domain/execution.js';
 import { isTerminal } from '../domain/status.js';
 import { initTransition, type PlannedTransition } from '../domain/transition.js';
+import { isDependencyUnavailable } from '../shared/dependency-errors.js';
 import { encodePayload } from './codec.js';
 import { IDEMPOTENCY_SK, INDEXES, META_SK, executionPk, idempotencyPk, statusKey } from './keys.js';
 import {
@@ -16,10 +23,8 @@ import {
   cancellationCodes,
   epochSeconds,
   fromItem,
-  isThrottle,
   rowItem,
   toItem,
-  unavailable,
 } from './items.js';
 
 /** An Idempotency-Key as stored: hashes only. */
@@ -62,7 +67,7 @@ function writeFailure(error: unknown, codes: readonly string[] | undefined): unk
   if (codes?.includes('ValidationError')) {
     return new PayloadTooLargeError('The execution record would exceed the 400 KB DynamoDB item limit.');
   }
-  if (codes || isThrottle(error)) return unavailable();
+  if (codes || isDependencyUnavailable(error)) return dependencyUnavailable();
   return error;
 }
 
@@ -159,7 +164,7 @@ export class ExecutionStore {
         ConsistentRead: true,
       }),
     );
-    if (!Item) throw unavailable();
+    if (!Item) throw dependencyUnavailable();
     if (Item.request_hash !== idempotency.requestHash) {
       throw new IdempotencyMismatchError(
         'This Idempotency-Key was already used with a different request. Use a new key for a new request.',
@@ -214,6 +219,7 @@ export class ExecutionStore {
       values[':expected_token'] = planned.expectWaitToken;
       condition += ' AND #wait_token = :expected_token';
     }
+    if (planned.expectStepsPending) condition += ' AND steps_completed < total_steps';
     const update = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
     const created = epochSeconds(before.createdAt);
 

@@ -1,5 +1,4 @@
 import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { ServiceUnavailableError } from '../domain/errors.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { isTerminal, type ExecutionStatus } from '../domain/status.js';
 import { decodePayload, encodePayload } from './codec.js';
@@ -31,19 +30,6 @@ export function cancellationCodes(error: unknown): string[] | undefined {
   if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
   const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
   return reasons.map((reason) => reason.Code ?? 'None');
-}
-
-/** True for DynamoDB throttling errors. */
-export function isThrottle(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    ['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded'].includes(error.name)
-  );
-}
-
-/** The 503 for a busy or conflicting store. */
-export function unavailable(): ServiceUnavailableError {
-  return new ServiceUnavailableError('The execution store is busy. Retry the request.');
 }
 
 /** The stored form of a record. */

@@ -1,8 +1,10 @@
 import { QueryCommand, UpdateCommand, type QueryCommandInput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { invalidCursor } from '../domain/cursor.js';
+import { dependencyUnavailable } from '../domain/errors.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
+import { isDependencyUnavailable } from '../shared/dependency-errors.js';
 import { ExecutionStore } from './execution-store.js';
-import { fromRowItem, isThrottle, unavailable } from './items.js';
+import { fromRowItem } from './items.js';
 import { META_SK, TRANSITION_PREFIX, executionPk } from './keys.js';
 
 /**
@@ -106,7 +108,7 @@ export class RuntimeStore extends ExecutionStore {
     } catch (error) {
       // A signed cursor whose key still does not fit this query's key schema.
       if (fromCursor && error instanceof Error && error.name === 'ValidationException') throw invalidCursor();
-      if (isThrottle(error)) throw unavailable();
+      if (isDependencyUnavailable(error)) throw dependencyUnavailable();
       throw error;
     }
   }

@@ -44,7 +44,9 @@ export function executionArnOf(stateMachineArn: string, id: string): string {
 /**
  * Creates the record (+ `init` row + Idempotency-Key, one transaction), then starts the state
  * machine with execution name = execution id. When Step Functions refuses, the record is failed
- * with the cause (never left `queued`) and the caller gets 503.
+ * with the cause (never left `queued`) and the caller gets 503. A replay (same Idempotency-Key and
+ * request) of an execution still queued starts it too: its first attempt may have stalled after
+ * the write, and a retry with the key must then run it rather than return it stranded.
  */
 export async function startExecution(
   deps: ControlDeps,
@@ -80,20 +82,25 @@ export async function startExecution(
           requestHash: sha256(canonicalJson({ task: task.id, input: request.input, metadata: request.metadata })),
         };
   const created = await deps.repository.create(record, idempotency);
-  if (created.replayed) return created;
+  if (created.replayed && created.record.status !== 'queued') return created;
+  // The stored input of a replay: the same text the first attempt sent, so Step Functions takes a
+  // second StartExecution for a running execution as the same one.
+  const { id: startedId, input } = created.record;
 
   try {
     await deps.sfn.send(
       new StartExecutionCommand({
         stateMachineArn,
-        name: id,
-        input: JSON.stringify({ tenant: request.tenant, input: request.input }),
+        name: startedId,
+        input: JSON.stringify({ tenant: request.tenant, input }),
       }),
     );
   } catch (error) {
-    deps.logger.error('StartExecution failed; failing the execution', { execution_id: id, error });
+    // The name is this execution's id: whoever started it first was an attempt of this request.
+    if (errorName(error) === 'ExecutionAlreadyExists') return created;
+    deps.logger.error('StartExecution failed; failing the execution', { execution_id: startedId, error });
     const cause = error instanceof Error ? error.name : 'Error';
-    await progress(deps.repository, record.tenant, id, (current) =>
+    await progress(deps.repository, record.tenant, startedId, (current) =>
       current.status === 'queued'
         ? {
             type: 'error',
@@ -104,7 +111,7 @@ export async function startExecution(
     );
     throw new ServiceUnavailableError(
       `The execution could not be started (${cause}); it is recorded as failed. Retry it: the same Idempotency-Key then starts a new execution.`,
-      { execution_id: id },
+      { execution_id: startedId },
     );
   }
   return created;

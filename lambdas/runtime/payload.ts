@@ -1,3 +1,4 @@
+import { MAX_PAYLOAD_BYTES, kilobytes } from '../domain/payload-limits.js';
 import type { Logger } from '../shared/logger.js';
 
 /**
@@ -22,6 +23,20 @@ export interface WaitPayload extends StepPayload {
 /** The error a step raises when the execution ended (e.g. was cancelled) while it ran. */
 export class ExecutionEndedError extends Error {
   override readonly name = 'ExecutionEnded';
+}
+
+/**
+ * A step returned more JSON than {@link MAX_PAYLOAD_BYTES}. Passed on, Step Functions would fail
+ * the execution with `States.DataLimitExceeded`, which no Retry or Catch handles; this error is
+ * raised before anything is recorded, caught like any step failure, and never retried (the same
+ * handler would return the same output). The execution's error names the step and both sizes.
+ */
+export class StepOutputTooLargeError extends Error {
+  override readonly name = 'StepOutputTooLarge';
+
+  constructor(step: string, bytes: number) {
+    super(`Step "${step}" returned ${kilobytes(bytes)} KB of JSON; the limit is ${kilobytes(MAX_PAYLOAD_BYTES)} KB.`);
+  }
 }
 
 /**

@@ -131,6 +131,7 @@ export async function applyStatusChange(deps: StatusChangeDeps, detail: StatusCh
             type: 'cancel',
             reason: detail.cause || 'Stopped outside the API',
             output: { reason: detail.cause || 'Stopped outside the API' },
+            stopped: true,
           };
         default: {
           const error = failureOf(detail, current);

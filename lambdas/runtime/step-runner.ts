@@ -1,4 +1,5 @@
 import type { ExecutionRecord } from '../domain/execution.js';
+import { MAX_PAYLOAD_BYTES, jsonBytes } from '../domain/payload-limits.js';
 import { isTerminal } from '../domain/status.js';
 import type { ExecutionStore } from '../repository/execution-store.js';
 import type { RuntimeStore } from '../repository/runtime-store.js';
@@ -6,7 +7,7 @@ import type { Logger } from '../shared/logger.js';
 import type { LambdaStep, StepContext, TaskDefinition } from '../tasks/dsl.js';
 import { stepAt } from '../tasks/registry.js';
 import { progress } from './progression.js';
-import { ExecutionEndedError, guarded, type StepPayload } from './payload.js';
+import { ExecutionEndedError, StepOutputTooLargeError, guarded, type StepPayload } from './payload.js';
 
 /** What the step runner needs. */
 export interface StepRunnerDeps {
@@ -89,6 +90,9 @@ export async function runStep(deps: StepRunnerDeps, payload: StepPayload): Promi
   logger.info('step started', { attempt: payload.attempt });
   // The handler's own errors pass through unchanged: they are the step's failure, shown to callers.
   const output = (await step.run(payload.input, context)) ?? null;
+  // Refused before it is recorded: the next state's payload would exceed Step Functions' quota.
+  const bytes = jsonBytes(output);
+  if (bytes > MAX_PAYLOAD_BYTES) throw new StepOutputTooLargeError(step.name, bytes);
 
   return guarded(logger, async () => {
     const result = await progress(

@@ -1,10 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CLIENT_CONFIG } from './client-config.js';
 
 /**
- * The DynamoDB document client, built once at module load. It honours
- * `AWS_ENDPOINT_URL_DYNAMODB`, which is how the local stack points the same code at DynamoDB Local.
+ * The DynamoDB document client, built once at module load, with bounded calls ({@link CLIENT_CONFIG}).
+ * It honours `AWS_ENDPOINT_URL_DYNAMODB`, which is how the local stack points the same code at
+ * DynamoDB Local.
  */
-export const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+export const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient(CLIENT_CONFIG), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
 });

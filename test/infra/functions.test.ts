@@ -4,6 +4,7 @@ import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { Reconciler } from '../../infra/constructs/reconciler.js';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
+import { WORST_CASE_CALL_MS } from '../../lambdas/shared/client-config.js';
 import { childOf, logicalIdOf, onlyResource, resourcesOf, STACK_NAME, synthService, tokenPlaceholder } from './support.js';
 
 const { stack, template } = synthService();
@@ -97,5 +98,13 @@ describe('Lambda functions', () => {
   it('only create and control know the state machine ARN prefix', () => {
     const withPrefix = Object.keys(FUNCTIONS).filter((name) => 'STATE_MACHINE_ARN_PREFIX' in environmentOf(name));
     expect(withPrefix.sort()).toEqual(['control', 'create']);
+  });
+});
+
+describe('AWS SDK call bounds', () => {
+  it.each(Object.keys(FUNCTIONS))('%s runs at least twice as long as one SDK call can stall, so a stalled call still gets its 503', (name) => {
+    const timeoutSeconds = functions[logicalIdOf(stack, FUNCTIONS[name]!)]?.Properties?.Timeout as number;
+
+    expect(timeoutSeconds * 1000).toBeGreaterThanOrEqual(2 * WORST_CASE_CALL_MS);
   });
 });

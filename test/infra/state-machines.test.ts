@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod/mini';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
 import { stateName } from '../../infra/constructs/task-state-machine.js';
+import { newExecutionId } from '../../lambdas/domain/ids.js';
+import { MAX_PAYLOAD_BYTES, STATES_PAYLOAD_QUOTA_BYTES, jsonBytes } from '../../lambdas/domain/payload-limits.js';
+import { StepOutputTooLargeError } from '../../lambdas/runtime/payload.js';
+import { defineTask, step as lambdaStep, waitForInput } from '../../lambdas/tasks/dsl.js';
 import { TASKS } from '../../lambdas/tasks/registry.js';
 import { childOf, logicalIdOf, resourcesOf, STACK_NAME, stateMachinesByName, synthService, type AslState } from './support.js';
 
@@ -218,5 +223,84 @@ describe('task state machines', () => {
       );
       expect(stateOf('document-pipeline', 'Analyze').TimeoutSeconds).toBe(120);
     });
+  });
+
+  it.each(tasks.map((task) => [task.id, task]))('%s: a step whose output is over the payload limit is not retried', (_id, task) => {
+    const name = new StepOutputTooLargeError('step', MAX_PAYLOAD_BYTES + 1).name;
+    for (const step of task.steps.filter((candidate) => candidate.kind === 'step')) {
+      const retry = stateOf(task.id, stateName(step.name)).Retry ?? [];
+      const refused = retry.findIndex((retrier) => retrier.ErrorEquals.includes(name));
+      expect(refused, step.name).toBeGreaterThanOrEqual(0);
+      expect(retry[refused]?.MaxAttempts, step.name).toBe(0);
+    }
+  });
+});
+
+describe('state payloads', () => {
+  /** A task at the edge of what defineTask allows: the longest id, Lambda and wait steps at two-digit indexes. */
+  const longest = defineTask({
+    id: 'x'.repeat(40),
+    description: 'Every field of its states at its longest.',
+    kind: 'test',
+    input: z.object({}),
+    examples: [{}],
+    steps: Array.from({ length: 12 }, (_, index) =>
+      index % 2 === 0 ? lambdaStep(`step-${index}`, (input: unknown) => input) : waitForInput(`wait-${index}`),
+    ),
+  });
+  const { template: edgeTemplate } = synthService({ tasks: [...tasks, longest] });
+  const edgeMachines = stateMachinesByName(edgeTemplate);
+
+  /** The longest value of each context field a step state reads. */
+  const LONGEST: Readonly<Record<string, unknown>> = {
+    '$$.Execution.Name': newExecutionId(),
+    // assertTenant allows 48 characters; IAM tenants (aws-<account>) are 16.
+    '$$.Execution.Input.tenant': 'x'.repeat(48),
+    // The largest MaxAttempts ASL accepts.
+    '$$.State.RetryCount': 99_999_999,
+    // SendTaskSuccess accepts task tokens of up to 2048 characters.
+    '$$.Task.Token': 'x'.repeat(2048),
+  };
+  /** The longest Lambda ARN: the longest partition and region, a 64-character function name. */
+  const LONGEST_FUNCTION_ARN = `arn:aws-iso-b:lambda:us-isob-east-1:123456789012:function:${'x'.repeat(64)}`;
+
+  /** A state's effective input as Step Functions builds it from Parameters, every field at its longest. */
+  function effectiveInput(parameters: unknown, input: unknown): unknown {
+    if (typeof parameters === 'string') return parameters.startsWith('${') ? LONGEST_FUNCTION_ARN : parameters;
+    if (parameters === null || typeof parameters !== 'object') return parameters;
+    return Object.fromEntries(
+      Object.entries(parameters).map(([key, value]) => {
+        if (!key.endsWith('.$')) return [key, effectiveInput(value, input)];
+        const path = String(value);
+        if (path === '$' || path === '$.input') return [key.slice(0, -2), input];
+        if (!(path in LONGEST)) throw new Error(`No longest value for ${path}: add one`);
+        return [key.slice(0, -2), LONGEST[path]];
+      }),
+    );
+  }
+
+  /** A JSON value whose text is exactly `bytes` long. */
+  const valueOf = (bytes: number): string => 'x'.repeat(bytes - 2);
+
+  it('measures the value it builds exactly', () => {
+    expect(jsonBytes(valueOf(MAX_PAYLOAD_BYTES))).toBe(MAX_PAYLOAD_BYTES);
+  });
+
+  it.each([...edgeMachines.keys()])(
+    '%s: every step state, given the largest input or step output the API and step runner let through, stays under the 256 KiB quota',
+    (name) => {
+      const states = Object.entries(edgeMachines.get(name)!.definition.States).filter(([, state]) => state.Type === 'Task');
+      expect(states.length).toBeGreaterThan(0);
+      for (const [stateName, state] of states) {
+        const bytes = jsonBytes(effectiveInput(state.Parameters, valueOf(MAX_PAYLOAD_BYTES)));
+        expect(bytes, stateName).toBeLessThanOrEqual(STATES_PAYLOAD_QUOTA_BYTES);
+      }
+    },
+  );
+
+  it('an execution input of the largest size stays under the quota with the tenant around it', () => {
+    expect(jsonBytes({ tenant: LONGEST['$$.Execution.Input.tenant'], input: valueOf(MAX_PAYLOAD_BYTES) })).toBeLessThanOrEqual(
+      STATES_PAYLOAD_QUOTA_BYTES,
+    );
   });
 });

@@ -21,6 +21,7 @@ export interface Execution {
   readonly console_url: string;
   readonly status_url: string;
   readonly created_at: string;
+  readonly completed_at: string | null;
 }
 
 /** Transition as the API returns it. */

@@ -2,6 +2,9 @@ import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { describe, expect, inject, it } from 'vitest';
 import { api, start, transitions, waitFor, waitForStatus, type Execution } from './client.js';
 
+/** Time for the reconciler to finish an execution whose status event was dropped: a few runs past its minimum age. */
+const HEAL_WITHIN_MS = inject('reconcileMinAgeMs') + 5 * inject('reconcileEveryMs') + 5_000;
+
 const sfn = new SFNClient({
   endpoint: inject('sfnEndpoint'),
   region: 'us-east-1',
@@ -45,6 +48,22 @@ describe('cancel', () => {
     expect(rows.at(-1)!.type).toBe('cancel');
     expect(rows.filter((row) => row.type === 'cancel')).toHaveLength(1);
     expect(rows.map((row) => row.type)).not.toContain('step');
+  });
+
+  it('answers 409 once every step has recorded its output, and the execution ends succeeded with that output', async () => {
+    // The status events of test-lost-event are dropped: its record stays running, every step
+    // recorded, until the reconciler finishes it. That is the window a late cancel used to land in.
+    const created = await start('test-lost-event', { n: 11 });
+    await waitFor(created.id, (execution) => execution.progress.completed_steps === execution.progress.total_steps);
+
+    const reply = await api<{ detail: string }>('POST', `/executions/${created.id}/cancel`, { reason: 'too late' });
+
+    expect(reply.status).toBe(409);
+    expect(reply.headers.get('x-should-retry')).toBe('false');
+    expect(reply.body.detail).toContain('finishing');
+    const done = await waitForStatus(created.id, 'succeeded', HEAL_WITHIN_MS);
+    expect(done.output).toEqual({ n: 11 });
+    expect((await transitions(created.id)).map((row) => row.type)).toEqual(['init', 'start', 'step', 'finish']);
   });
 
   it('answers 409 to cancelling a finished execution', async () => {

@@ -77,4 +77,13 @@ export const tasks = [
       step('after', (input: unknown) => input),
     ],
   }),
+  defineTask({
+    id: 'test-large-output',
+    description: 'A step that returns `kb` KiB of text: over 250 it exceeds the step payload limit.',
+    kind: 'test',
+    input: z.strictObject({ kb: z.int().check(z.minimum(1), z.maximum(1024)) }),
+    examples: [{ kb: 1 }],
+    // The default retry policy (States.ALL): the refusal must still not be retried.
+    steps: [step('summarize', (input: { kb: number }) => ({ text: 'x'.repeat(input.kb * 1024) }))],
+  }),
 ];

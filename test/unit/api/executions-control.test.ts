@@ -6,13 +6,19 @@ import { handler } from '../../../lambdas/api/executions-control.js';
 import { ROUTES } from '../../../lambdas/api/routes.js';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
+import { MAX_PAYLOAD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-limits.js';
 import type { ExecutionView } from '../../../lambdas/domain/views.js';
+import { registerTasks } from '../../../lambdas/tasks/registry.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { apiEvent, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
 import { executionRecord, seed, storedRecord, storedRows, transitionRecord } from '../support/records.js';
+import { unitTask } from '../support/unit-task.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
+
+/** `wait-first` waits for input without a schema: a resume input reaches the next step as sent. */
+registerTasks([unitTask().tasks.get('wait-first')!]);
 
 let table: FakeTable;
 
@@ -170,6 +176,17 @@ describe('POST /executions/{id}/resume', () => {
     log.mockRestore();
   });
 
+  it('answers 413 for a resume input over the 250 KiB step payload limit, sending nothing and leaving the execution waiting', async () => {
+    const record = storeRecord({ taskId: 'wait-first', status: 'awaiting_input', stepName: 'gate', totalSteps: 2, waitToken: 'token-1' });
+    const input = { text: 'x'.repeat(MAX_PAYLOAD_BYTES + 1 - jsonBytes({ text: '' })) };
+
+    const problem = expectProblem(await call('POST /executions/{id}/resume', record.id, { body: { input } }), 413);
+
+    expect(problem.detail).toBe(`The resume input is ${MAX_PAYLOAD_BYTES + 1} bytes of JSON; a step takes at most ${MAX_PAYLOAD_BYTES}.`);
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'awaiting_input', wait_token: 'token-1', transition_count: 1 });
+  });
+
   it('answers 400 without a body', async () => {
     const record = awaitingReview();
 
@@ -206,6 +223,19 @@ describe('POST /executions/{id}/cancel', () => {
     expect(problem.detail).toContain('already succeeded');
     expect(response.headers?.['x-should-retry']).toBe('false');
     expect(sfn).not.toHaveReceivedCommand(StopExecutionCommand);
+  });
+
+  it('answers 409 with x-should-retry: false once every step has completed, stopping and writing nothing', async () => {
+    const record = storeRecord({ status: 'running', transitionCount: 5, stepIndex: 2, stepName: 'summarize', stepsCompleted: 3 });
+
+    const response = await call('POST /executions/{id}/cancel', record.id, { body: { reason: 'too late' } });
+
+    const problem = expectProblem(response, 409);
+    expect(problem.detail).toContain('finishing');
+    expect(response.headers?.['x-should-retry']).toBe('false');
+    expect(sfn).not.toHaveReceivedCommand(StopExecutionCommand);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'running', transition_count: 5 });
+    expect(storedRows(table, record)).toHaveLength(1);
   });
 
   it('answers 415 for a non-JSON body and 413 for one over 256 KiB', async () => {

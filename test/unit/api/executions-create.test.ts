@@ -2,15 +2,36 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import * as z from 'zod/mini';
 import { handler } from '../../../lambdas/api/executions-create.js';
 import { MAX_BODY_BYTES } from '../../../lambdas/api/http.js';
+import { MAX_PAYLOAD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-limits.js';
 import type { ExecutionView } from '../../../lambdas/domain/views.js';
+import { defineTask, step } from '../../../lambdas/tasks/dsl.js';
+import { registerTasks } from '../../../lambdas/tasks/registry.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { API_BASE_URL, apiEvent, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
 import { STATE_MACHINE_ARN_PREFIX, TENANT, executionArnFor, storedRecord, storedRows } from '../support/records.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
+
+/** `unit-task` here takes any text, so an input can be made as large as a test needs. */
+registerTasks([
+  defineTask({
+    id: 'unit-task',
+    description: 'Echoes a text of any length.',
+    kind: 'test',
+    input: z.strictObject({ text: z.string() }),
+    examples: [{ text: 'a' }],
+    steps: [step('echo', (input: unknown) => input)],
+  }),
+]);
+
+/** An input of `unit-task` whose JSON is exactly `bytes` long. */
+function textInputOf(bytes: number): { text: string } {
+  return { text: 'x'.repeat(bytes - jsonBytes({ text: '' })) };
+}
 
 let table: FakeTable;
 
@@ -71,7 +92,7 @@ describe('POST /tasks/{task_id}/executions', () => {
     expect(parse<ExecutionView>(response).status).toBe(201);
   });
 
-  it('replays an Idempotency-Key used with the same body: 200 and the same execution, started once', async () => {
+  it('replays an Idempotency-Key used with the same body: 200 and the same execution, never a second one', async () => {
     const headers = { 'idempotency-key': 'order-42' };
     const first = parse<ExecutionView>(await createForTask('document-pipeline', { body: { input: INPUT }, headers }));
 
@@ -81,7 +102,9 @@ describe('POST /tasks/{task_id}/executions', () => {
     expect(second.status).toBe(200);
     expect(second.body.id).toBe(first.body.id);
     expect(second.headers.location).toBe(first.body.status_url);
-    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    // Still queued here (nothing runs), so the replay starts it again: the same name, the same execution.
+    const names = sfn.commandCalls(StartExecutionCommand).map((call) => call.args[0].input.name);
+    expect(new Set(names)).toEqual(new Set([first.body.id]));
   });
 
   it('answers 422 with x-should-retry: false when an Idempotency-Key is reused with another body', async () => {
@@ -157,6 +180,24 @@ describe('POST /tasks/{task_id}/executions', () => {
 
     expect(problem.type).toBe('/problems/payload-too-large');
     expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+
+  it('answers 413 naming both sizes for an input over the 250 KiB step payload limit, though its body is under 256 KiB', async () => {
+    const input = textInputOf(MAX_PAYLOAD_BYTES + 1);
+    expect(JSON.stringify({ input }).length).toBeLessThan(MAX_BODY_BYTES);
+
+    const problem = expectProblem(await createForTask('unit-task', { body: { input } }), 413);
+
+    expect(problem.detail).toBe(`The input is ${MAX_PAYLOAD_BYTES + 1} bytes of JSON; a step takes at most ${MAX_PAYLOAD_BYTES}.`);
+    expect(ddb).not.toHaveReceivedAnyCommand();
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('starts an execution whose input is exactly the 250 KiB step payload limit', async () => {
+    const response = await createForTask('unit-task', { body: { input: textInputOf(MAX_PAYLOAD_BYTES) } });
+
+    expect(parse<ExecutionView>(response).status).toBe(201);
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
   });
 
   it('answers 415 for a body that is not declared as JSON', async () => {

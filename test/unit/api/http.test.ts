@@ -7,7 +7,7 @@ import { handler as catalogueHandler } from '../../../lambdas/api/catalogue.js';
 import { handler as controlHandler } from '../../../lambdas/api/executions-control.js';
 import { handler as readHandler } from '../../../lambdas/api/executions-read.js';
 import { MAX_JSON_DEPTH, httpHandler, json, tenantOf } from '../../../lambdas/api/http.js';
-import { UnauthorizedError } from '../../../lambdas/domain/errors.js';
+import { RETRY_AFTER_SECONDS, ServiceUnavailableError, UnauthorizedError } from '../../../lambdas/domain/errors.js';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
 import { registerTasks } from '../../../lambdas/tasks/registry.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
@@ -177,5 +177,39 @@ describe('the JSON body limits', () => {
     expect(storedRecord(table, record)).toMatchObject({ status: 'awaiting_input', transition_count: 1 });
     expect(storedRows(table, record)).toHaveLength(1);
     expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+});
+
+describe('a dependency that fails for now', () => {
+  const failing = (error: Error) => httpHandler({ 'GET /executions': () => Promise.reject(error) }, spyLogger());
+  const call = (error: Error) => failing(error)(apiEvent('GET /executions'), lambdaContext());
+
+  it.each([
+    ['an AWS SDK call that timed out', Object.assign(new Error('request timed out'), { name: 'TimeoutError' })],
+    ['a throttled DynamoDB call', Object.assign(new Error('Throughput exceeded'), { name: 'ProvisionedThroughputExceededException' })],
+    ['a throttled Step Functions call', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } })],
+    ['a 5xx from the service', Object.assign(new Error('Internal'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })],
+    ['a reset connection (the SDK names it a TimeoutError)', Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET' })],
+  ])('answers %s with 503, Retry-After and the Idempotency-Key hint, revealing nothing of it', async (_what, error) => {
+    const response = await call(error);
+
+    const problem = expectProblem(response, 503);
+    expect(response.headers?.['retry-after']).toBe(String(RETRY_AFTER_SECONDS));
+    expect(problem.detail).toContain('Idempotency-Key');
+    expect(response.body).not.toContain(error.message);
+  });
+
+  it('sends Retry-After with every 503, also a deliberate one', async () => {
+    const response = await call(new ServiceUnavailableError('The resume could not be delivered; the execution is still waiting. Retry.'));
+
+    expectProblem(response, 503);
+    expect(response.headers?.['retry-after']).toBe(String(RETRY_AFTER_SECONDS));
+  });
+
+  it('keeps a fault that retrying cannot fix a bare 500 without Retry-After', async () => {
+    const response = await call(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
+
+    expectProblem(response, 500);
+    expect(response.headers?.['retry-after']).toBeUndefined();
   });
 });

@@ -247,6 +247,29 @@ describe('planTransition', () => {
     expect(row).toMatchObject({ seq: 2, from: 'queued', to: 'cancelled' });
   });
 
+  it('refuses a cancel with a conflict once every step has recorded its output: the execution is finishing', () => {
+    const finishing = record({ stepIndex: 2, stepName: 'summarise', stepsCompleted: 3 });
+
+    expect(() => planTransition(finishing, { type: 'cancel', reason: 'too late' }, NOW)).toThrow(ConflictError);
+    expect(() => planTransition(finishing, { type: 'cancel', reason: 'too late' }, NOW)).toThrow(/finishing/);
+  });
+
+  it('plans a cancel while a step is still to run on the condition that one still is when it is written', () => {
+    const planned = planTransition(record({ stepIndex: 2, stepName: 'summarise', stepsCompleted: 2 }), { type: 'cancel' }, NOW);
+
+    expect(planned.record.status).toBe('cancelled');
+    expect(planned.expectStepsPending).toBe(true);
+  });
+
+  it('records a stop Step Functions already made (ABORTED) as a cancel even once every step had completed', () => {
+    const finishing = record({ stepIndex: 2, stepName: 'summarise', stepsCompleted: 3 });
+
+    const planned = planTransition(finishing, { type: 'cancel', reason: 'stopped in the console', stopped: true }, NOW);
+
+    expect(planned.record).toMatchObject({ status: 'cancelled', cancelReason: 'stopped in the console' });
+    expect(planned.expectStepsPending).toBe(false);
+  });
+
   it('numbers the row count + 1 and gives it an id carrying that seq and the time of the change', () => {
     const { row } = planTransition(record({ transitionCount: 41 }), { type: 'step' }, NOW);
 

@@ -26,6 +26,8 @@ import { idBoundAt, newExecutionId, transitionSeq } from '../../../lambdas/domai
 import { planTransition } from '../../../lambdas/domain/transition.js';
 import { ExecutionsRepository, type ExecutionQuery } from '../../../lambdas/repository/executions-repository.js';
 import { ACTIVE_SHARDS, activeKey, activeShard } from '../../../lambdas/repository/keys.js';
+import { FakeTable } from '../support/fake-dynamodb.js';
+import { recordItem } from '../support/records.js';
 
 type Item = Record<string, unknown>;
 
@@ -529,6 +531,18 @@ describe('applyTransition', () => {
 
     await expect(repository.applyTransition(running, planned)).rejects.toThrow(ConflictError);
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+  });
+
+  it('refuses a requested cancel as a conflict when the stored record shows every step done, even with the status and count it was planned from', async () => {
+    const table = new FakeTable().install(ddb);
+    const read = record({ status: 'running', transitionCount: 5, stepIndex: 2, stepName: 'summarize', stepsCompleted: 2 });
+    table.put(recordItem({ ...read, stepsCompleted: 3 }));
+    const planned = planTransition(read, { type: 'cancel', reason: 'too late' }, NOW);
+
+    await expect(repository.applyTransition(read, planned)).rejects.toThrow(ConflictError);
+
+    expect(table.item(PK, 'META')).toMatchObject({ status: 'running', steps_completed: 3, transition_count: 5 });
+    expect(table.partition(PK).filter((item) => String(item.sk).startsWith('TR#'))).toEqual([]);
   });
 
   it('maps an existing row (a concurrent writer took the seq) to a conflict', async () => {

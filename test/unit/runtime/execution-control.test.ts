@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   SFNClient,
   SendTaskSuccessCommand,
@@ -8,6 +9,7 @@ import {
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../../lambdas/domain/canonical-json.js';
 import {
   ConflictError,
   GoneError,
@@ -16,6 +18,7 @@ import {
   ServiceUnavailableError,
 } from '../../../lambdas/domain/errors.js';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
+import { newExecutionId } from '../../../lambdas/domain/ids.js';
 import {
   cancelExecution,
   executionArnOf,
@@ -24,6 +27,7 @@ import {
   taskOf,
   type ControlDeps,
 } from '../../../lambdas/runtime/execution-control.js';
+import { applyStatusChange } from '../../../lambdas/runtime/status-change.js';
 import { repository } from '../../../lambdas/shared/dynamodb.js';
 import { sfn as sfnClient } from '../../../lambdas/shared/sfn.js';
 import { approvalFlow } from '../../../lambdas/tasks/approval-flow.js';
@@ -63,6 +67,11 @@ beforeEach(() => {
 });
 
 const INPUT = { document_url: 'https://example.com/reports/q3.pdf' };
+
+/** How the create hashes the request an Idempotency-Key stands for (its task, input and metadata). */
+function requestHashOf(request: { task: { id: string }; input: unknown; metadata: unknown }): string {
+  return createHash('sha256').update(canonicalJson({ task: request.task.id, input: request.input, metadata: request.metadata })).digest('base64url');
+}
 
 /** An SDK error as Step Functions answers it: its name, HTTP status and how many attempts were made. */
 function sfnError(name: string, httpStatusCode = 400, attempts = 1): Error {
@@ -123,7 +132,9 @@ describe('startExecution', () => {
     expect(retried.replayed).toBe(false);
     expect(retried.record.id).not.toBe(first.extensions.execution_id);
     expect(again).toMatchObject({ replayed: true, record: { id: retried.record.id } });
-    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 2);
+    // The replay found it still queued (nothing runs here) and started the same execution again.
+    const started = sfn.commandCalls(StartExecutionCommand).map((call) => call.args[0].input.name);
+    expect(started).toEqual([first.extensions.execution_id, retried.record.id, retried.record.id]);
   });
 
   it('fails the record and answers 503 when Step Functions refuses to start, never leaving it queued', async () => {
@@ -195,14 +206,46 @@ describe('startExecution', () => {
   it('returns the first execution for a repeated Idempotency-Key with the same request, starting it only once', async () => {
     const request = { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: { a: '1' }, idempotencyKey: 'key-1' };
     const first = await startExecution(deps, request);
+    // Its first step has run: the record is no longer queued.
+    seed(table, { ...first.record, status: 'running', transitionCount: 2, startedAt: first.record.createdAt });
 
     const second = await startExecution(deps, { ...request, input: { ...INPUT }, metadata: { a: '1' } });
 
     expect(second.replayed).toBe(true);
     expect(second.record.id).toBe(first.record.id);
-    expect(second.record.status).toBe('queued');
+    expect(second.record.status).toBe('running');
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
+  });
+
+  it('starts a replayed execution that is still queued: the first attempt\'s answer stalled after its write, before StartExecution', async () => {
+    const request = { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: {}, idempotencyKey: 'stalled' };
+    // What the stalled first attempt left a moment ago: the record, its init row and the key, and no execution.
+    const now = new Date().toISOString();
+    const stalled = await repository.create(
+      executionRecord({ id: newExecutionId(), input: INPUT, createdAt: now, updatedAt: now }),
+      { keyHash: createHash('sha256').update('stalled').digest('base64url'), requestHash: requestHashOf(request) },
+    );
+
+    const retried = await startExecution(deps, request);
+
+    expect(retried).toMatchObject({ replayed: true, record: { id: stalled.record.id, status: 'queued' } });
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
+      stateMachineArn: `${STATE_MACHINE_ARN_PREFIX}document-pipeline`,
+      name: stalled.record.id,
+      input: JSON.stringify({ tenant: TENANT, input: INPUT }),
+    });
+  });
+
+  it('counts an execution Step Functions already has as started, replay or not, and fails nothing', async () => {
+    sfn.on(StartExecutionCommand).rejects(sfnError('ExecutionAlreadyExists'));
+
+    const started = await startExecution(deps, { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: {} });
+
+    expect(started.replayed).toBe(false);
+    expect(storedRecord(table, started.record)).toMatchObject({ status: 'queued' });
+    expect(storedRows(table, started.record).map((row) => row.type)).toEqual(['init']);
   });
 
   it('rejects a repeated Idempotency-Key with a different input as a 422 mismatch', async () => {
@@ -443,6 +486,64 @@ describe('cancelExecution', () => {
 
     expect(cancelled).toMatchObject({ status: 'cancelled', transitionCount: 4 });
     expect(storedRecord(table, record)).toMatchObject({ status: 'cancelled', transition_count: 4 });
+  });
+});
+
+describe('a cancel that arrives while the execution finishes', () => {
+  /** A document-pipeline execution running its last step, `summarize`. */
+  function runningLastStep(): ExecutionRecord {
+    const record = executionRecord({
+      status: 'running',
+      transitionCount: 4,
+      stepIndex: 2,
+      stepName: 'summarize',
+      stepsCompleted: 2,
+      startedAt: '2026-01-02T03:04:06.000Z',
+    });
+    seed(table, record, [transitionRecord(record)]);
+    return record;
+  }
+
+  /** What the step runner writes when the last step records its output. */
+  const recordLastStep = (record: ExecutionRecord) => () => seed(table, { ...record, transitionCount: 5, stepsCompleted: 3 });
+
+  it('answers 409 when the last step recorded its output first, and the execution then ends succeeded with it', async () => {
+    const record = runningLastStep();
+    const output = { summary: 'A short summary.' };
+    table.beforeNextTransaction(recordLastStep(record));
+
+    const cancel = cancelExecution(deps, record, 'too late');
+
+    await expect(cancel).rejects.toBeInstanceOf(ConflictError);
+    await expect(cancel).rejects.toThrow(/finishing/);
+    expect(sfn).not.toHaveReceivedCommand(StopExecutionCommand);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'running', steps_completed: 3, transition_count: 5 });
+
+    await applyStatusChange(
+      { repository, sfn: sfnClient, logger },
+      {
+        executionArn: record.executionArn,
+        stateMachineArn: `${STATE_MACHINE_ARN_PREFIX}${record.taskId}`,
+        name: record.id,
+        status: 'SUCCEEDED',
+        input: JSON.stringify({ tenant: record.tenant, input: record.input }),
+        output: JSON.stringify(output),
+      },
+    );
+
+    const stored = storedRecord(table, record);
+    expect(stored).toMatchObject({ status: 'succeeded', transition_count: 6 });
+    expect(storedPayload(stored.output)).toEqual(output);
+    expect(storedRows(table, record).map((row) => row.type)).not.toContain('cancel');
+  });
+
+  it('cancels when it lands before the last step records: that step then ends with ExecutionEnded', async () => {
+    const record = runningLastStep();
+
+    const cancelled = await cancelExecution(deps, record, 'in time');
+
+    expect(cancelled).toMatchObject({ status: 'cancelled', transitionCount: 5 });
+    expect(sfn).toHaveReceivedCommand(StopExecutionCommand);
   });
 });
 

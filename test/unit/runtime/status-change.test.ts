@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
+import { StepOutputTooLargeError } from '../../../lambdas/runtime/payload.js';
 import {
   applyStatusChange,
   messageOf,
@@ -140,6 +141,23 @@ describe('applyStatusChange', () => {
     expect(everything).not.toContain('trace');
   });
 
+  it('reports a step output over the payload limit as StepOutputTooLarge naming the step and both sizes', async () => {
+    const record = runningAtAnalyze();
+    const refused = new StepOutputTooLargeError('analyze', 300 * 1024);
+    const cause = JSON.stringify({ errorType: refused.name, errorMessage: refused.message, trace: STACK.split('\n') });
+
+    await applyStatusChange(deps, detailOf(record, { status: 'FAILED', error: refused.name, cause }));
+
+    expect(storedRecord(table, record)).toMatchObject({
+      status: 'failed',
+      error: {
+        name: 'StepOutputTooLarge',
+        message: 'Step "analyze" returned 300 KB of JSON; the limit is 250 KB.',
+        step: { index: 1, name: 'analyze' },
+      },
+    });
+  });
+
   it('names the failed step when Step Functions gives no cause', async () => {
     const record = runningAtAnalyze();
 
@@ -191,6 +209,15 @@ describe('applyStatusChange', () => {
     expect(storedRecord(table, record)).toMatchObject({ status: 'cancelled', cancel_reason: 'operator stopped it' });
     expect(lastRow(record)).toMatchObject({ type: 'cancel', from: 'running', to: 'cancelled' });
     expect(storedPayload(lastRow(record)?.output)).toEqual({ reason: 'operator stopped it' });
+  });
+
+  it('records ABORTED as a cancel even when every step had completed: the stop already happened, the record must end', async () => {
+    const record = runningAtAnalyze({ stepIndex: 2, stepName: 'summarize', stepsCompleted: 3 });
+
+    const wrote = await applyStatusChange(deps, detailOf(record, { status: 'ABORTED', cause: 'stopped in the console' }));
+
+    expect(wrote).toBe(true);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'cancelled', cancel_reason: 'stopped in the console' });
   });
 
   it('records ABORTED without a cause as stopped outside the API', async () => {

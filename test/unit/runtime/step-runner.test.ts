@@ -2,7 +2,8 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand,
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
-import { ExecutionEndedError, StepRuntimeError } from '../../../lambdas/runtime/payload.js';
+import { MAX_PAYLOAD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-limits.js';
+import { ExecutionEndedError, StepOutputTooLargeError, StepRuntimeError } from '../../../lambdas/runtime/payload.js';
 import { resolveStep, runStep, type StepRunnerDeps } from '../../../lambdas/runtime/step-runner.js';
 import { repository } from '../../../lambdas/shared/dynamodb.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
@@ -259,6 +260,31 @@ describe('runStep', () => {
     await expect(failure).rejects.toBeInstanceOf(StepRuntimeError);
     await expect(failure).rejects.not.toThrow(/arn:aws/);
     expect(unit.first).not.toHaveBeenCalled();
+  });
+
+  it('refuses an output over the 250 KiB step payload limit with StepOutputTooLarge naming the step and both sizes, recording nothing', async () => {
+    const record = runningAtFirstStep();
+    unit.first.mockResolvedValue({ text: 'x'.repeat(300 * 1024) });
+
+    const run = runStep(deps, stepPayload(record, 0, { n: 2 }));
+
+    await expect(run).rejects.toBeInstanceOf(StepOutputTooLargeError);
+    await expect(run).rejects.toMatchObject({
+      name: 'StepOutputTooLarge',
+      message: 'Step "first" returned 300.1 KB of JSON; the limit is 250 KB.',
+    });
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'running', steps_completed: 0 });
+  });
+
+  it('records an output of exactly the 250 KiB step payload limit', async () => {
+    const record = runningAtFirstStep();
+    const output = { text: 'x'.repeat(MAX_PAYLOAD_BYTES - jsonBytes({ text: '' })) };
+    unit.first.mockResolvedValue(output);
+
+    await expect(runStep(deps, stepPayload(record, 0, { n: 2 }))).resolves.toEqual(output);
+
+    expect(storedRecord(table, record)).toMatchObject({ steps_completed: 1 });
   });
 
   it('lets a failing handler fail the attempt without recording a step', async () => {
