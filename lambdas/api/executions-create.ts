@@ -1,8 +1,8 @@
 import { NotFoundError } from '../domain/errors.js';
 import { checkPayload } from '../domain/payload-limits.js';
 import { toExecutionView } from '../domain/views.js';
-import { startExecution, type ControlDeps } from '../runtime/execution-control.js';
-import { executionStore } from '../shared/stores.js';
+import { startExecution, type CreateDeps } from '../runtime/execution-control.js';
+import { createStore } from '../shared/stores.js';
 import { createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
 import { TASKS } from '../tasks/registry.js';
@@ -12,9 +12,9 @@ import { bodyOf, createBody, createWithTaskBody } from './bodies.js';
 import { idempotencyKeyOf } from './headers.js';
 import { parseWith } from './validation.js';
 
-const repository = executionStore();
+const repository = createStore();
 const logger = createLogger('executions-create');
-const deps: ControlDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
+const deps: CreateDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
 const DEPLOYED = deployedTaskIds();
 
 async function create(event: ApiEvent, taskId: string, input: unknown, metadata: Record<string, string> = {}) {

@@ -3,44 +3,14 @@ import {
   TransactWriteCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import {
-  ConflictError,
-  IdempotencyMismatchError,
-  NotFoundError,
-  PayloadTooLargeError,
-  dependencyUnavailable,
-} from '../domain/errors.js';
-import { START_EXECUTION_FAILED, type ExecutionRecord } from '../domain/execution.js';
+import { ConflictError, NotFoundError, PayloadTooLargeError, dependencyUnavailable } from '../domain/errors.js';
+import type { ExecutionRecord } from '../domain/execution.js';
 import { isTerminal } from '../domain/status.js';
-import { initTransition, type PlannedTransition } from '../domain/transition.js';
+import type { PlannedTransition } from '../domain/transition.js';
 import { isDependencyUnavailable } from '../shared/dependency-errors.js';
 import { encodePayload } from './codec.js';
-import { IDEMPOTENCY_SK, INDEXES, META_SK, executionPk, idempotencyPk, statusKey } from './keys.js';
-import {
-  DAY_SECONDS,
-  attributeOf,
-  ROW_EXTRA_SECONDS,
-  cancellationCodes,
-  epochSeconds,
-  fromItem,
-  rowItem,
-  toItem,
-} from './items.js';
-
-/** An Idempotency-Key as stored: hashes only. */
-export interface IdempotencyClaim {
-  /** Hash of the caller's key. */
-  readonly keyHash: string;
-  /** Hash of the request it was first used with. */
-  readonly requestHash: string;
-}
-
-/** The result of {@link ExecutionsRepository.create}. */
-export interface CreateResult {
-  readonly record: ExecutionRecord;
-  /** True when an earlier request with the same Idempotency-Key created it. */
-  readonly replayed: boolean;
-}
+import { INDEXES, META_SK, executionPk, statusKey } from './keys.js';
+import { DAY_SECONDS, attributeOf, ROW_EXTRA_SECONDS, cancellationCodes, epochSeconds, fromItem, rowItem } from './items.js';
 
 /** Settings of the repository. */
 export interface RepositoryOptions {
@@ -59,10 +29,11 @@ export interface RepositoryOptions {
   readonly idempotencyHours?: number;
 }
 
-const TRANSACTION_ATTEMPTS = 3;
+/** Attempts of a transaction that DynamoDB cancelled for a conflicting concurrent transaction. */
+export const TRANSACTION_ATTEMPTS = 3;
 
 /** What a failed transaction becomes once each caller has handled its expected cancellations. */
-function writeFailure(error: unknown, codes: readonly string[] | undefined): unknown {
+export function writeFailure(error: unknown, codes: readonly string[] | undefined): unknown {
   // With this repository's fixed expressions, a ValidationError means the 400 KB item limit.
   if (codes?.includes('ValidationError')) {
     return new PayloadTooLargeError('The execution record would exceed the 400 KB DynamoDB item limit.');
@@ -72,17 +43,17 @@ function writeFailure(error: unknown, codes: readonly string[] | undefined): unk
 }
 
 /**
- * The write core of the repository: creating executions and changing their status. One table
+ * The write core of the repository: reading an execution and changing its status. One table
  * holds execution records (`META`), their transition rows (`TR#<seq>`, same partition) and
  * idempotency keys. Every status change is one `TransactWriteItems`: the record update,
  * conditioned on the status and transition count the writer read, and the new row, conditioned
- * on not existing. Functions that only create, resume or cancel use this class alone, so their
- * bundles carry no listing code ({@link ExecutionsRepository} adds it).
+ * on not existing. Functions that only resume, cancel or record a status change use this class
+ * alone, so their bundles carry neither creating ({@link CreateStore}) nor listing
+ * ({@link ExecutionsRepository}) code.
  */
 export class ExecutionStore {
   protected readonly table: string;
   protected readonly retentionSeconds: number;
-  private readonly idempotencySeconds: number;
 
   constructor(
     protected readonly client: DynamoDBDocumentClient,
@@ -90,87 +61,6 @@ export class ExecutionStore {
   ) {
     this.table = options.tableName;
     this.retentionSeconds = (options.retentionDays ?? 90) * DAY_SECONDS;
-    this.idempotencySeconds = (options.idempotencyHours ?? 24) * 3600;
-  }
-
-  /**
-   * Writes a new record, its `init` row and (optionally) the Idempotency-Key in one transaction.
-   * A key seen before with the same request returns the first execution (`replayed`), unless that
-   * execution never started, in which case this one takes the key over; with a different request
-   * it throws {@link IdempotencyMismatchError}. An expired key is free again.
-   */
-  async create(record: ExecutionRecord, idempotency?: IdempotencyClaim): Promise<CreateResult> {
-    const init = initTransition(record);
-    const created = epochSeconds(record.createdAt);
-    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
-      { Put: { TableName: this.table, Item: toItem(record), ConditionExpression: 'attribute_not_exists(pk)' } },
-      {
-        Put: {
-          TableName: this.table,
-          Item: rowItem(record.tenant, init, created + this.retentionSeconds + ROW_EXTRA_SECONDS),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      },
-    ];
-    if (idempotency) {
-      items.push({
-        Put: {
-          TableName: this.table,
-          Item: {
-            pk: idempotencyPk(record.tenant, idempotency.keyHash),
-            sk: IDEMPOTENCY_SK,
-            request_hash: idempotency.requestHash,
-            execution_id: record.id,
-            created_at: record.createdAt,
-            expires_at: created + this.idempotencySeconds,
-          },
-          // DynamoDB deletes expired items lazily: an expired key is free even while it still exists.
-          ConditionExpression: 'attribute_not_exists(pk) OR expires_at < :now',
-          ExpressionAttributeValues: { ':now': created },
-        },
-      });
-    }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-        return { record, replayed: false };
-      } catch (error) {
-        const codes = cancellationCodes(error);
-        if (idempotency && codes?.[2] === 'ConditionalCheckFailed' && attempt < TRANSACTION_ATTEMPTS) {
-          const replayed = await this.replay(record.tenant, idempotency);
-          if (replayed.record.error?.name !== START_EXECUTION_FAILED) return replayed;
-          // The first execution under this key never started (the caller got a 503): the retry
-          // takes the key over, unless another retry took it first.
-          items[2] = {
-            Put: {
-              ...items[2]!.Put!,
-              ConditionExpression: 'execution_id = :previous',
-              ExpressionAttributeValues: { ':previous': replayed.record.id },
-            },
-          };
-          continue;
-        }
-        if (codes?.includes('TransactionConflict') && attempt < TRANSACTION_ATTEMPTS) continue;
-        throw writeFailure(error, codes);
-      }
-    }
-  }
-
-  private async replay(tenant: string, idempotency: IdempotencyClaim): Promise<CreateResult> {
-    const { Item } = await this.client.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: { pk: idempotencyPk(tenant, idempotency.keyHash), sk: IDEMPOTENCY_SK },
-        ConsistentRead: true,
-      }),
-    );
-    if (!Item) throw dependencyUnavailable();
-    if (Item.request_hash !== idempotency.requestHash) {
-      throw new IdempotencyMismatchError(
-        'This Idempotency-Key was already used with a different request. Use a new key for a new request.',
-      );
-    }
-    return { record: await this.get(tenant, Item.execution_id as string), replayed: true };
   }
 
   /**

@@ -19,7 +19,7 @@ import {
 } from './keys.js';
 import { RuntimeStore } from './runtime-store.js';
 
-export type { CreateResult, IdempotencyClaim, RepositoryOptions } from './execution-store.js';
+export type { RepositoryOptions } from './execution-store.js';
 
 /** Sort direction of a list. */
 export type Direction = 'asc' | 'desc';

@@ -9,6 +9,7 @@ import { canonicalJson } from '../domain/canonical-json.js';
 import { ConflictError, GoneError, NotFoundError, ServiceUnavailableError } from '../domain/errors.js';
 import { START_EXECUTION_FAILED, type ExecutionRecord, type Metadata } from '../domain/execution.js';
 import { newExecutionId } from '../domain/ids.js';
+import type { CreateStore } from '../repository/create-store.js';
 import type { ExecutionStore } from '../repository/execution-store.js';
 import type { Logger } from '../shared/logger.js';
 import type { TaskDefinition } from '../tasks/dsl.js';
@@ -22,6 +23,11 @@ export interface ControlDeps {
   readonly logger: Logger;
   /** ARN of a task's state machine. */
   stateMachineArn(taskId: string): string;
+}
+
+/** What starting needs: the store that can create. */
+export interface CreateDeps extends ControlDeps {
+  readonly repository: CreateStore;
 }
 
 /** A validated request to start a task. */
@@ -49,7 +55,7 @@ export function executionArnOf(stateMachineArn: string, id: string): string {
  * the write, and a retry with the key must then run it rather than return it stranded.
  */
 export async function startExecution(
-  deps: ControlDeps,
+  deps: CreateDeps,
   request: StartRequest,
 ): Promise<{ record: ExecutionRecord; replayed: boolean }> {
   const { task } = request;

@@ -1,3 +1,4 @@
+import { CreateStore } from '../repository/create-store.js';
 import { ExecutionStore } from '../repository/execution-store.js';
 import { RuntimeStore } from '../repository/runtime-store.js';
 import { documentClient } from './dynamodb-client.js';
@@ -6,7 +7,10 @@ import { repositoryOptions } from './repository-options.js';
 // Factories rather than instances: a module-level instance would be bundled into every function
 // that imports this module, whichever store it uses.
 
-/** The write core (create, read one, change status): create, control and status-change. */
+/** The write core plus creating executions: the create function. */
+export const createStore = (): CreateStore => new CreateStore(documentClient, repositoryOptions);
+
+/** The write core (read one, change status): control and status-change. */
 export const executionStore = (): ExecutionStore => new ExecutionStore(documentClient, repositoryOptions);
 
 /** The write core plus progress, wait tokens and recorded step outputs: the step and wait functions. */

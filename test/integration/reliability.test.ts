@@ -4,14 +4,14 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { ExecutionRecord } from '../../lambdas/domain/execution.js';
 import { newExecutionId } from '../../lambdas/domain/ids.js';
-import { ExecutionsRepository } from '../../lambdas/repository/executions-repository.js';
+import { CreateStore } from '../../lambdas/repository/create-store.js';
 import { api, start, transitions, waitFor, waitForStatus, type Execution } from './client.js';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const sfn = new SFNClient({ endpoint: inject('sfnEndpoint'), region: 'us-east-1', credentials });
 const dynamo = new DynamoDBClient({ endpoint: inject('dynamoDbEndpoint'), region: 'us-east-1', credentials });
 /** The repository, pointed at DynamoDB Local: to plant a record no request could create. */
-const repository = new ExecutionsRepository(DynamoDBDocumentClient.from(dynamo), {
+const repository = new CreateStore(DynamoDBDocumentClient.from(dynamo), {
   tableName: inject('tableName'),
   cursorSecret: 'unused-here',
 });

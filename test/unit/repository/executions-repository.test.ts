@@ -24,6 +24,7 @@ import {
 import type { ExecutionRecord, TransitionRecord } from '../../../lambdas/domain/execution.js';
 import { idBoundAt, newExecutionId, transitionSeq } from '../../../lambdas/domain/ids.js';
 import { planTransition } from '../../../lambdas/domain/transition.js';
+import { CreateStore } from '../../../lambdas/repository/create-store.js';
 import { ExecutionsRepository, type ExecutionQuery } from '../../../lambdas/repository/executions-repository.js';
 import { ACTIVE_SHARDS, activeKey, activeShard } from '../../../lambdas/repository/keys.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
@@ -162,13 +163,14 @@ function queryInput(call = 0) {
 }
 
 let repository: ExecutionsRepository;
+/** The store of the create function, over the same table. */
+let creator: CreateStore;
 
 beforeEach(() => {
   ddb.reset();
-  repository = new ExecutionsRepository(DynamoDBDocumentClient.from(new DynamoDBClient({})), {
-    tableName: 't',
-    cursorSecret: 's',
-  });
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  repository = new ExecutionsRepository(client, { tableName: 't', cursorSecret: 's' });
+  creator = new CreateStore(client, { tableName: 't', cursorSecret: 's' });
 });
 
 describe('create', () => {
@@ -176,7 +178,7 @@ describe('create', () => {
     ddb.on(TransactWriteCommand).resolves({});
     const r = record();
 
-    const result = await repository.create(r);
+    const result = await creator.create(r);
 
     expect(result).toEqual({ record: r, replayed: false });
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
@@ -216,7 +218,7 @@ describe('create', () => {
   it('adds the Idempotency-Key item, hashes only, to the same transaction', async () => {
     ddb.on(TransactWriteCommand).resolves({});
 
-    await repository.create(record(), { keyHash: 'key-hash', requestHash: 'request-hash' });
+    await creator.create(record(), { keyHash: 'key-hash', requestHash: 'request-hash' });
 
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
     const items = transactItems();
@@ -242,7 +244,7 @@ describe('create', () => {
 
   it('keeps rows and idempotency keys as long as configured', async () => {
     ddb.on(TransactWriteCommand).resolves({});
-    const custom = new ExecutionsRepository(DynamoDBDocumentClient.from(new DynamoDBClient({})), {
+    const custom = new CreateStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), {
       tableName: 'other',
       cursorSecret: 's',
       retentionDays: 7,
@@ -259,7 +261,7 @@ describe('create', () => {
   it('stores a large input gzipped', async () => {
     ddb.on(TransactWriteCommand).resolves({});
 
-    await repository.create(record({ input: { text: 'x'.repeat(10_000) } }));
+    await creator.create(record({ input: { text: 'x'.repeat(10_000) } }));
 
     expect(transactItems()[0]?.Put?.Item?.input).toBeInstanceOf(Uint8Array);
     expect(transactItems()[1]?.Put?.Item?.output).toBeInstanceOf(Uint8Array);
@@ -274,7 +276,7 @@ describe('create', () => {
       .on(GetCommand, { Key: { pk: `EXEC#${TENANT}#${first.id}`, sk: 'META' } })
       .resolves({ Item: storedItem(first) });
 
-    const result = await repository.create(record(), { keyHash: 'key-hash', requestHash: 'request-hash' });
+    const result = await creator.create(record(), { keyHash: 'key-hash', requestHash: 'request-hash' });
 
     expect(result).toEqual({ record: first, replayed: true });
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
@@ -289,7 +291,7 @@ describe('create', () => {
     ddb.on(TransactWriteCommand).rejects(cancelled('None', 'None', 'ConditionalCheckFailed'));
     ddb.on(GetCommand).resolves({ Item: { request_hash: 'another-request-hash', execution_id: ID } });
 
-    await expect(repository.create(record(), { keyHash: 'key-hash', requestHash: 'request-hash' })).rejects.toThrow(
+    await expect(creator.create(record(), { keyHash: 'key-hash', requestHash: 'request-hash' })).rejects.toThrow(
       IdempotencyMismatchError,
     );
     expect(ddb).toHaveReceivedCommandTimes(GetCommand, 1);
@@ -299,13 +301,13 @@ describe('create', () => {
     ddb.on(TransactWriteCommand).rejects(cancelled('None', 'None', 'ConditionalCheckFailed'));
     ddb.on(GetCommand).resolves({});
 
-    await expect(repository.create(record(), { keyHash: 'k', requestHash: 'r' })).rejects.toThrow(ServiceUnavailableError);
+    await expect(creator.create(record(), { keyHash: 'k', requestHash: 'r' })).rejects.toThrow(ServiceUnavailableError);
   });
 
   it('retries a transaction conflict and succeeds', async () => {
     ddb.on(TransactWriteCommand).rejectsOnce(cancelled('TransactionConflict', 'None')).resolves({});
 
-    const result = await repository.create(record());
+    const result = await creator.create(record());
 
     expect(result.replayed).toBe(false);
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
@@ -314,14 +316,14 @@ describe('create', () => {
   it('gives up after three conflicting attempts with a 503', async () => {
     ddb.on(TransactWriteCommand).rejects(cancelled('TransactionConflict', 'None'));
 
-    await expect(repository.create(record())).rejects.toThrow(ServiceUnavailableError);
+    await expect(creator.create(record())).rejects.toThrow(ServiceUnavailableError);
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 3);
   });
 
   it('reports a cancelled transaction that is no idempotency replay as unavailable, without retrying', async () => {
     ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
 
-    await expect(repository.create(record())).rejects.toThrow(ServiceUnavailableError);
+    await expect(creator.create(record())).rejects.toThrow(ServiceUnavailableError);
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
     expect(ddb).toHaveReceivedCommandTimes(GetCommand, 0);
   });
@@ -333,14 +335,14 @@ describe('create', () => {
   ])('maps throttling (%s) to a 503', async (_label, error) => {
     ddb.on(TransactWriteCommand).rejects(error);
 
-    await expect(repository.create(record())).rejects.toThrow(ServiceUnavailableError);
+    await expect(creator.create(record())).rejects.toThrow(ServiceUnavailableError);
   });
 
   it('lets any other failure through unchanged', async () => {
     ddb.on(TransactWriteCommand).rejects(namedError('AccessDeniedException', 'not allowed'));
 
-    await expect(repository.create(record())).rejects.toThrow('not allowed');
-    await expect(repository.create(record())).rejects.not.toThrow(ServiceUnavailableError);
+    await expect(creator.create(record())).rejects.toThrow('not allowed');
+    await expect(creator.create(record())).rejects.not.toThrow(ServiceUnavailableError);
   });
 });
 
@@ -619,7 +621,7 @@ describe('find and get', () => {
       cancelReason: 'because',
       stepFraction: 0.25,
     });
-    await repository.create(r);
+    await creator.create(r);
     ddb.on(GetCommand).resolves({ Item: transactItems()[0]?.Put?.Item });
 
     expect(await repository.get(TENANT, ID)).toEqual(r);
@@ -1158,7 +1160,7 @@ describe('by-activity shards', () => {
   it('puts a new record in its shard of the by-activity index', async () => {
     ddb.on(TransactWriteCommand).resolves({});
 
-    await repository.create(record());
+    await creator.create(record());
 
     expect(transactItems()[0]?.Put?.Item).toMatchObject({ active_key: `ACTIVE#${activeShard(ID)}` });
   });

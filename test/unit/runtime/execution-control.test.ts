@@ -25,11 +25,12 @@ import {
   resumeExecution,
   startExecution,
   taskOf,
-  type ControlDeps,
+  type CreateDeps,
 } from '../../../lambdas/runtime/execution-control.js';
 import { applyStatusChange } from '../../../lambdas/runtime/status-change.js';
 import { repository } from '../../../lambdas/shared/dynamodb.js';
 import { sfn as sfnClient } from '../../../lambdas/shared/sfn.js';
+import { createStore } from '../../../lambdas/shared/stores.js';
 import { approvalFlow } from '../../../lambdas/tasks/approval-flow.js';
 import { documentPipeline } from '../../../lambdas/tasks/document-pipeline.js';
 import { TASKS } from '../../../lambdas/tasks/registry.js';
@@ -53,7 +54,7 @@ const sfn = mockClient(SFNClient);
 
 let table: FakeTable;
 let logger: SpyLogger;
-let deps: ControlDeps;
+let deps: CreateDeps;
 
 beforeEach(() => {
   ddb.reset();
@@ -63,7 +64,7 @@ beforeEach(() => {
   sfn.on(SendTaskSuccessCommand).resolves({});
   sfn.on(StopExecutionCommand).resolves({ stopDate: new Date() });
   logger = spyLogger();
-  deps = { repository, sfn: sfnClient, logger, stateMachineArn: (taskId) => `${STATE_MACHINE_ARN_PREFIX}${taskId}` };
+  deps = { repository: createStore(), sfn: sfnClient, logger, stateMachineArn: (taskId) => `${STATE_MACHINE_ARN_PREFIX}${taskId}` };
 });
 
 const INPUT = { document_url: 'https://example.com/reports/q3.pdf' };
@@ -222,7 +223,7 @@ describe('startExecution', () => {
     const request = { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: {}, idempotencyKey: 'stalled' };
     // What the stalled first attempt left a moment ago: the record, its init row and the key, and no execution.
     const now = new Date().toISOString();
-    const stalled = await repository.create(
+    const stalled = await deps.repository.create(
       executionRecord({ id: newExecutionId(), input: INPUT, createdAt: now, updatedAt: now }),
       { keyHash: createHash('sha256').update('stalled').digest('base64url'), requestHash: requestHashOf(request) },
     );
