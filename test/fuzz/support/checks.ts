@@ -206,7 +206,7 @@ export function storedViolations(items: readonly Item[]): string[] {
     // The reconciler's sparse index holds exactly the executions that are not terminal yet.
     const activeKeyWanted = TERMINAL_STATUSES.has(status) ? undefined : activeKey(activeShard(id));
     if (record.active_key !== activeKeyWanted) found.push(`${pk}: active_key ${String(record.active_key)} for status ${status}`);
-    if (!decodes(record.input) || !decodes(record.output)) found.push(`${pk}: a payload does not decode`);
+    if (!decodes(record.input) || !decodes(record.output) || !decodes(record.metadata)) found.push(`${pk}: a payload does not decode`);
     const terminal = TERMINAL_STATUSES.has(status);
     if (terminal && typeof record.completed_at !== 'string') found.push(`${pk}: ${status} without completed_at`);
     if (!terminal && record.completed_at !== undefined) found.push(`${pk}: ${status} with completed_at`);
@@ -216,7 +216,7 @@ export function storedViolations(items: readonly Item[]): string[] {
     for (const row of rows) {
       if (row.sk !== transitionSk(Number(row.seq))) found.push(`${pk}: row ${String(row.sk)} has seq ${String(row.seq)}`);
       if (row.execution_id !== id) found.push(`${pk}: row ${String(row.sk)} of execution ${String(row.execution_id)}`);
-      if (!decodes(row.output)) found.push(`${pk}: row ${String(row.sk)} output does not decode`);
+      if (!decodes(row.output) || !decodes(row.metadata)) found.push(`${pk}: row ${String(row.sk)} output or metadata does not decode`);
     }
   }
   return found;

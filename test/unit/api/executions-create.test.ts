@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynam
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../lambdas/api/executions-create.js';
+import { handler as read } from '../../../lambdas/api/executions-read.js';
 import { MAX_BODY_BYTES } from '../../../lambdas/api/http.js';
 import type { ExecutionView } from '../../../lambdas/domain/views.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
@@ -122,6 +123,22 @@ describe('POST /tasks/{task_id}/executions', () => {
 
     expect(unknown.errors?.[0]?.message).toContain('priority');
     expect(metadata.errors?.[0]?.path).toBe('/metadata/team');
+  });
+
+  it('stores metadata keys named like Object.prototype members and reads them back as given (they answered 500)', async () => {
+    // As text: JSON.parse makes `__proto__` an own key, as it does for every request body.
+    const metadataText = '{"constructor":"c","__proto__":"p","prototype":"x","toString":"t","hasOwnProperty":"h","valueOf":"v"}';
+
+    const created = parse<ExecutionView>(await createForTask('document-pipeline', { body: `{"input":${JSON.stringify(INPUT)},"metadata":${metadataText}}` }));
+    const readBack = parse<ExecutionView>(
+      await read(apiEvent('GET /executions/{id}', { pathParameters: { id: created.body.id } }), lambdaContext()),
+    );
+
+    const given = Object.entries(JSON.parse(metadataText) as object);
+    expect(created.status).toBe(201);
+    expect(Object.entries(created.body.metadata)).toEqual(given);
+    expect(readBack.status).toBe(200);
+    expect(Object.entries(readBack.body.metadata)).toEqual(given);
   });
 
   it('answers 400 when there is no body at all', async () => {
