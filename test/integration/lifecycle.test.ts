@@ -18,6 +18,21 @@ describe('document-pipeline through the local stack', () => {
     expect(rows.at(-1)).toMatchObject({ from: 'running', to: 'succeeded', output: done.output });
   });
 
+  it('keeps metadata of any JSON, prototype-named keys included, exactly as sent through DynamoDB Local', async () => {
+    // Text, so `__proto__` is an own key of what the service parses (a literal here would set a prototype).
+    const metadata = '{"__proto__":{"a":1},"constructor":"c","toString":[1,2],"key with space":null,"valueOf":{"constructor":{"name":"x"}}}';
+
+    const created = await api<Execution>('POST', '/tasks/document-pipeline/executions', `{"input":{"document_url":"https://example.com/m.pdf"},"metadata":${metadata}}`);
+    const fetched = await api<Execution>('GET', `/executions/${created.body.id}`);
+    const init = await api<{ metadata: object }>('GET', `/executions/${created.body.id}/transitions/${(await transitions(created.body.id))[0]!.id}`);
+
+    const given = Object.entries(JSON.parse(metadata) as object);
+    expect(created.status).toBe(201);
+    expect(Object.entries(created.body.metadata)).toEqual(given);
+    expect(Object.entries(fetched.body.metadata)).toEqual(given);
+    expect(Object.entries(init.body.metadata)).toEqual(given);
+  });
+
   it('serves the same execution through the Julep SDK, unchanged', async () => {
     const client = new Julep({ apiKey: apiKey(), baseURL: baseUrl(), maxRetries: 0 });
     const created = await client.executions.create('document-pipeline', {

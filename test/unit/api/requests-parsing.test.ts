@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bodyOf, cancelBody, changeStatusBody, createBody } from '../../../lambdas/api/bodies.js';
+import { METADATA_LIMITS, bodyOf, cancelBody, changeStatusBody, createBody, createWithTaskBody } from '../../../lambdas/api/bodies.js';
 import {
   LIMIT,
   MAX_OFFSET,
@@ -147,11 +147,41 @@ describe('bodies', () => {
     expect(() => bodyOf(changeStatusBody, { status: 'succeeded' })).toThrow(ValidationError);
   });
 
-  it('rejects metadata that is not a small string map', () => {
-    const tooMany = Object.fromEntries(Array.from({ length: 17 }, (_, index) => [`k${index}`, 'v']));
+  it("accepts Julep's metadata: JSON values and keys of every kind, and null as none", () => {
+    const metadata = { jobs: [1, 2], count: 3, 'a key with spaces': { nested: [true, null] }, 'émoji 😀': 'x' };
 
-    expect(fieldErrors(() => bodyOf(createBody, { input: {}, metadata: { 'bad key': 'v' } }))[0]?.path).toMatch(/^\/metadata/);
-    expect(fieldErrors(() => bodyOf(createBody, { input: {}, metadata: tooMany }))[0]?.message).toBe('at most 16 keys');
+    expect(bodyOf(createBody, { input: {}, metadata }).metadata).toEqual(metadata);
+    expect(bodyOf(createWithTaskBody, { task_id: 't', input: {}, metadata }).metadata).toEqual(metadata);
+    expect(bodyOf(createBody, { input: {}, metadata: null }).metadata).toBeUndefined();
+  });
+
+  it('accepts metadata at its bounds: the most keys, the longest key, the most bytes', () => {
+    const keys = Object.fromEntries(Array.from({ length: METADATA_LIMITS.keys }, (_, index) => [`k${index}`, index]));
+    const longKey = { ['k'.repeat(METADATA_LIMITS.keyLength)]: 1 };
+    const big = { v: 'x'.repeat(METADATA_LIMITS.bytes - '{"v":""}'.length) };
+
+    for (const metadata of [keys, longKey, big]) expect(bodyOf(createBody, { input: {}, metadata }).metadata).toBe(metadata);
+  });
+
+  it.each([
+    ['an array', ['a'], 'must be an object'],
+    ['a string', 'team', 'must be an object'],
+    ['one key too many', Object.fromEntries(Array.from({ length: METADATA_LIMITS.keys + 1 }, (_, index) => [`k${index}`, 1])), `must have at most ${METADATA_LIMITS.keys} keys`],
+    ['an empty key', { '': 1 }, 'has a key of 0 characters'],
+    ['a key one character too long', { ['k'.repeat(METADATA_LIMITS.keyLength + 1)]: 1 }, `has a key of ${METADATA_LIMITS.keyLength + 1} characters`],
+    ['one byte too many as JSON', { v: 'x'.repeat(METADATA_LIMITS.bytes - '{"v":""}'.length + 1) }, `must be at most ${METADATA_LIMITS.bytes} bytes as JSON`],
+  ])('rejects metadata that is %s, naming the rule and the limit', (_what, metadata, message) => {
+    const errors = fieldErrors(() => bodyOf(createBody, { input: {}, metadata }));
+
+    expect(errors).toEqual([{ path: '/metadata', message: expect.stringContaining(message) }]);
+  });
+
+  it('never echoes a metadata key in an error, however long', () => {
+    const key = 'k'.repeat(100_000);
+
+    const errors = fieldErrors(() => bodyOf(createBody, { input: {}, metadata: { [key]: 1 } }));
+
+    expect(JSON.stringify(errors).length).toBeLessThan(200);
   });
 
   it('accepts an empty cancel body object', () => {
