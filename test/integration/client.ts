@@ -15,7 +15,8 @@ export interface Execution {
   readonly input: unknown;
   readonly output: unknown;
   readonly metadata: Readonly<Record<string, unknown>>;
-  readonly error: { name: string; message: string; step?: { index: number; name: string } } | null;
+  readonly error: string | null;
+  readonly error_details: { name: string; message: string; step?: { index: number; name: string } } | null;
   readonly progress: { percentage: number; completed_steps: number; total_steps: number };
   readonly transition_count: number;
   readonly cancel_reason: string | null;

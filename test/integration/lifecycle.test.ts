@@ -104,7 +104,8 @@ describe('failures', () => {
     const failed = await waitForStatus(created.id, 'failed', 20_000);
 
     // maxAttempts 2 → three attempts; the last one reports RetryCount 2.
-    expect(failed.error).toEqual({ name: 'Error', message: 'boom on attempt 2', step: { index: 1, name: 'explode' } });
+    expect(failed.error).toBe('boom on attempt 2');
+    expect(failed.error_details).toEqual({ name: 'Error', message: 'boom on attempt 2', step: { index: 1, name: 'explode' } });
     const rows = await transitions(created.id);
     expect(rows.map((row) => row.type)).toEqual(['init', 'start', 'step', 'error']);
   });
@@ -115,8 +116,9 @@ describe('failures', () => {
 
     const failed = await waitForStatus(created.id, 'failed', 15_000);
 
-    expect(failed.error).toMatchObject({ name: 'States.Timeout', step: { index: 0, name: 'approval' } });
-    expect(failed.error?.message).toMatch(/No input arrived before the wait "approval" timed out/);
+    expect(failed.error_details).toMatchObject({ name: 'States.Timeout', step: { index: 0, name: 'approval' } });
+    expect(failed.error).toMatch(/No input arrived before the wait "approval" timed out/);
+    expect(failed.error_details?.message).toBe(failed.error);
     const late = await api('POST', `/executions/${created.id}/resume`, { input: {} });
     expect(late.status).toBe(409);
   });

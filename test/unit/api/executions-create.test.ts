@@ -44,6 +44,7 @@ describe('POST /tasks/{task_id}/executions', () => {
       input: INPUT,
       output: null,
       error: null,
+      error_details: null,
       metadata: { team: 'research' },
       transition_count: 1,
       progress: { current_step: 0, step_name: 'extract', completed_steps: 0, total_steps: 3, percentage: 0 },
