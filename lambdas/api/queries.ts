@@ -6,8 +6,11 @@ import type { Direction } from '../repository/executions-repository.js';
 // Paths, queries and headers are checked by hand, without a schema library: the read function
 // needs only these, and its bundle stays free of zod (docs/performance.md).
 
-/** Page size bounds. */
-export const LIMIT = { min: 1, max: 100, default: 20 } as const;
+/**
+ * Page size bounds. Julep's routes default to Julep's 100: its SDK does not follow pages on its
+ * own, so a smaller default silently hides executions from `executions.list(taskId)`.
+ */
+export const LIMIT = { min: 1, max: 100, default: 20, julepDefault: 100 } as const;
 /** Julep-style offsets are read and dropped, so they are bounded. */
 export const MAX_OFFSET = 10_000;
 
@@ -118,8 +121,8 @@ class QueryReader {
   }
 }
 
-function pageParams(reader: QueryReader, sortBy: readonly string[]): PageParams {
-  const limit = reader.integer('limit', LIMIT.min, LIMIT.max) ?? LIMIT.default;
+function pageParams(reader: QueryReader, sortBy: readonly string[], defaultLimit: number = LIMIT.default): PageParams {
+  const limit = reader.integer('limit', LIMIT.min, LIMIT.max) ?? defaultLimit;
   const offset = reader.integer('offset', 0, MAX_OFFSET);
   const cursor = reader.string('cursor');
   if (offset && cursor) reader.fail('offset', 'cannot be combined with cursor');
@@ -135,11 +138,12 @@ function pageParams(reader: QueryReader, sortBy: readonly string[]): PageParams 
 
 /**
  * Query of an executions list. Executions are ordered by creation (their ids are time-ordered);
- * `sort_by` accepts `created_at` only. Defaults: 20 per page, newest first.
+ * `sort_by` accepts `created_at` only. Defaults: newest first, {@link LIMIT}`.default` per page, or
+ * `julepDefault` on Julep's route, `GET /tasks/{task_id}/executions`, whose task is `fixedTaskId`.
  */
 export function executionListParams(query: Query | undefined, fixedTaskId?: string): ExecutionListParams {
   const reader = new QueryReader(query ?? {});
-  const page = pageParams(reader, ['created_at']);
+  const page = pageParams(reader, ['created_at'], fixedTaskId === undefined ? LIMIT.default : LIMIT.julepDefault);
   const rawStatus = reader.string('status', 32);
   const status = rawStatus === undefined ? undefined : parseStatus(rawStatus);
   if (rawStatus !== undefined && status === undefined) {

@@ -28,6 +28,11 @@ describe('executionListParams', () => {
     expect(executionListParams(undefined)).toEqual({ limit: LIMIT.default, direction: 'desc' });
   });
 
+  it("defaults to Julep's 100 items on Julep's route, whose task comes from the path", () => {
+    expect(executionListParams(undefined, 'document-pipeline')).toEqual({ limit: LIMIT.julepDefault, direction: 'desc', taskId: 'document-pipeline' });
+    expect(executionListParams({ limit: '7' }, 'document-pipeline').limit).toBe(7);
+  });
+
   it('reads every filter and paging parameter', () => {
     const params = executionListParams({
       limit: '100',
