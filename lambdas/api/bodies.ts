@@ -1,5 +1,6 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
 import type { Metadata } from '../domain/execution.js';
+import { quoteNames } from './validation.js';
 
 // The request bodies of the API are small and fixed, so they are checked by hand: a schema
 // library here would cost every function that parses a body ~10 KB of bundle (docs/performance.md).
@@ -123,7 +124,7 @@ export function bodyOf<T>(schema: BodySchema<T>, body: unknown): T {
   const errors: FieldError[] = [];
   const unknown = Object.keys(record).filter((key) => !schema.fields.includes(key));
   if (unknown.length > 0) {
-    errors.push({ path: '', message: `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 10).join(', ')}` });
+    errors.push({ path: '', message: `unknown field${unknown.length > 1 ? 's' : ''}: ${quoteNames(unknown)}` });
   }
   const value = schema.check(record, errors);
   if (errors.length > 0) {

@@ -53,6 +53,9 @@ export interface ExecutionListParams extends PageParams {
 
 type Query = Readonly<Record<string, string | undefined>>;
 
+/** How many unknown query parameters a 400 names, and how many characters of each name. */
+export const UNKNOWN_ECHO = { names: 10, length: 64 } as const;
+
 /** Reads query parameters strictly: unknown names and malformed values are collected as 400 errors. */
 class QueryReader {
   readonly errors: FieldError[] = [];
@@ -107,11 +110,18 @@ class QueryReader {
     this.errors.push({ path: `query.${name}`, message });
   }
 
-  /** Throws the collected errors, with unknown parameters among them. */
+  /**
+   * Throws the collected errors, with unknown parameters among them: at most
+   * {@link UNKNOWN_ECHO}`.names` of them, each name cut to `.length`, so that an 11 KB query of
+   * made-up names cannot make a 170 KB answer.
+   */
   done(): void {
-    for (const name of Object.keys(this.query)) {
-      if (!this.used.has(name)) this.fail(name, 'is not a parameter of this route');
+    const unknown = Object.keys(this.query).filter((name) => !this.used.has(name));
+    for (const name of unknown.slice(0, UNKNOWN_ECHO.names)) {
+      this.fail(name.length > UNKNOWN_ECHO.length ? `${name.slice(0, UNKNOWN_ECHO.length)}…` : name, 'is not a parameter of this route');
     }
+    const more = unknown.length - UNKNOWN_ECHO.names;
+    if (more > 0) this.errors.push({ path: 'query', message: `has ${more} more unknown parameter${more === 1 ? '' : 's'}` });
     if (this.errors.length > 0) {
       throw new ValidationError(
         `The query is not valid: ${this.errors.map((e) => `${e.path} ${e.message}`).join('; ')}.`,

@@ -24,7 +24,7 @@ function describe(issue: Issue): string {
     case 'invalid_format':
       return `must be a valid ${issue.format}`;
     case 'unrecognized_keys':
-      return `unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}`;
+      return `unknown field${issue.keys.length > 1 ? 's' : ''}: ${quoteNames(issue.keys)}`;
     case 'invalid_value':
       return `must be one of: ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
     case 'not_multiple_of':
@@ -35,6 +35,15 @@ function describe(issue: Issue): string {
     default:
       return 'is not valid';
   }
+}
+
+/**
+ * Names a caller sent (unknown fields), quoted for a message: at most 10, each cut to 64
+ * characters, so a 400 stays small whatever the request held.
+ */
+export function quoteNames(names: readonly string[]): string {
+  const shown = names.slice(0, 10).map((name) => JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name));
+  return `${shown.join(', ')}${names.length > 10 ? ` and ${names.length - 10} more` : ''}`;
 }
 
 /** One JSON-pointer segment (RFC 6901): `~` and `/` escaped. */

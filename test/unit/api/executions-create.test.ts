@@ -112,6 +112,13 @@ describe('POST /tasks/{task_id}/executions', () => {
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
+  it('answers a 200 KB unknown input field with a problem of at most 2 KB (it echoed the name twice: 400 KB)', async () => {
+    const response = await createForTask('document-pipeline', { body: { input: { ...INPUT, ['x'.repeat(200_000)]: 1 } } });
+
+    expectProblem(response, 400);
+    expect(Buffer.byteLength(response.body ?? '')).toBeLessThanOrEqual(2048);
+  });
+
   it('answers 400 when the body has no input', async () => {
     const problem = expectProblem(await createForTask('document-pipeline', { body: { metadata: {} } }), 400);
 

@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../lambdas/api/executions-read.js';
-import { LIMIT } from '../../../lambdas/api/queries.js';
+import { LIMIT, UNKNOWN_ECHO } from '../../../lambdas/api/queries.js';
 import { ROUTES } from '../../../lambdas/api/routes.js';
 import type { ExecutionRecord, TransitionRecord } from '../../../lambdas/domain/execution.js';
 import { newExecutionId, newTransitionId } from '../../../lambdas/domain/ids.js';
@@ -183,6 +183,17 @@ describe('GET /executions', () => {
     const problem = expectProblem(response, 400);
     expect(problem.errors?.map((error) => error.path)).toContain(path);
     expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+
+  it('answers an 11 KB query of unknown parameters with a problem of at most 2 KB (it echoed every name: 174 KB)', async () => {
+    const parts: string[] = [];
+    for (let index = 0; parts.join('&').length < 11 * 1024; index++) parts.push(`p${index}=1`);
+
+    const { response } = await get('GET /executions', { query: Object.fromEntries(new URLSearchParams(parts.join('&'))) });
+
+    const problem = expectProblem(response, 400);
+    expect(Buffer.byteLength(response.body ?? '')).toBeLessThanOrEqual(2048);
+    expect(problem.errors?.at(-1)).toEqual({ path: 'query', message: `has ${parts.length - UNKNOWN_ECHO.names} more unknown parameters` });
   });
 
   it('answers 400, never 500, for a cursor that was altered or belongs to another query', async () => {

@@ -3,6 +3,7 @@ import { METADATA_LIMITS, bodyOf, cancelBody, changeStatusBody, createBody, crea
 import {
   LIMIT,
   MAX_OFFSET,
+  UNKNOWN_ECHO,
   executionIdOf,
   executionListParams,
   transitionListParams,
@@ -80,6 +81,20 @@ describe('executionListParams', () => {
     expect(errors.map((error) => error.path).sort()).toEqual(
       ['query.created_after', 'query.foo', 'query.limit', 'query.sort_by', 'query.status'].sort(),
     );
+  });
+
+  it('names at most 10 unknown parameters, each cut to 64 characters, and counts the rest (it echoed every name)', () => {
+    const names = Array.from({ length: 1500 }, (_, index) => `p${index}`);
+    const long = 'x'.repeat(11 * 1024);
+
+    const many = fieldErrors(() => executionListParams(Object.fromEntries(names.map((name) => [name, '1']))));
+    const one = fieldErrors(() => executionListParams({ [long]: '1' }));
+
+    expect(many).toEqual([
+      ...names.slice(0, UNKNOWN_ECHO.names).map((name) => ({ path: `query.${name}`, message: 'is not a parameter of this route' })),
+      { path: 'query', message: `has ${names.length - UNKNOWN_ECHO.names} more unknown parameters` },
+    ]);
+    expect(one).toEqual([{ path: `query.${long.slice(0, UNKNOWN_ECHO.length)}…`, message: 'is not a parameter of this route' }]);
   });
 
   it('bounds offset and refuses it together with a cursor', () => {
@@ -187,6 +202,20 @@ describe('bodies', () => {
     const errors = fieldErrors(() => bodyOf(createBody, { input: {}, metadata: { [key]: 1 } }));
 
     expect(JSON.stringify(errors).length).toBeLessThan(200);
+  });
+
+  it('quotes at most 10 unknown body fields, each cut to 64 characters (a 200 KB field name made a 400 KB answer)', () => {
+    const long = 'f'.repeat(200_000);
+    const fields = Object.fromEntries(Array.from({ length: 25 }, (_, index) => [`f${index}`, 1]));
+
+    const [longError] = fieldErrors(() => bodyOf(createBody, { input: {}, [long]: 1 }));
+    const [manyError] = fieldErrors(() => bodyOf(createBody, { input: {}, ...fields }));
+
+    expect(longError?.message).toContain(`"${long.slice(0, 64)}…"`);
+    expect(longError?.message.length).toBeLessThan(100);
+    expect(manyError?.message).toContain('"f9"');
+    expect(manyError?.message).not.toContain('"f10"');
+    expect(manyError?.message).toContain('and 15 more');
   });
 
   it('accepts an empty cancel body object', () => {
