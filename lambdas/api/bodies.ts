@@ -1,6 +1,6 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
 import type { Metadata } from '../domain/execution.js';
-import { quoteNames } from './validation.js';
+import { invalid, unknownFields } from './validation.js';
 
 // The request bodies of the API are small and fixed, so they are checked by hand: a schema
 // library here would cost every function that parses a body ~10 KB of bundle (docs/performance.md).
@@ -46,7 +46,7 @@ function metadataOf(value: unknown, errors: FieldError[]): Metadata | undefined 
 
 function reasonOf(value: unknown, errors: FieldError[]): string | null | undefined {
   if (value === undefined || value === null) return value;
-  if (typeof value !== 'string') errors.push({ path: '/reason', message: 'must be of type string' });
+  if (typeof value !== 'string') errors.push({ path: '/reason', message: 'must be a string' });
   else if (value.length > MAX_REASON) errors.push({ path: '/reason', message: `must be at most ${MAX_REASON} characters` });
   return value as string;
 }
@@ -84,11 +84,11 @@ export const changeStatusBody = {
   fields: ['status', 'input', 'reason'],
   check: (body: Fields, errors: FieldError[]) => {
     if (body.status === 'running') {
-      if ('reason' in body) errors.push({ path: '/reason', message: 'unknown field for status "running"' });
+      if ('reason' in body) errors.push({ path: '/reason', message: 'is only accepted with status "cancelled"' });
       return { status: 'running' as const, input: body.input };
     }
     if (body.status === 'cancelled') {
-      if ('input' in body) errors.push({ path: '/input', message: 'unknown field for status "cancelled"' });
+      if ('input' in body) errors.push({ path: '/input', message: 'is only accepted with status "running"' });
       return { status: 'cancelled' as const, reason: reasonOf(body.reason, errors) };
     }
     errors.push({ path: '/status', message: 'must be "running" or "cancelled"' });
@@ -116,22 +116,18 @@ export const cancelBody = {
  * @throws ValidationError (400) listing every failing field.
  */
 export function bodyOf<T>(schema: BodySchema<T>, body: unknown): T {
-  if (body === undefined) throw new ValidationError('A JSON body is required.', [{ path: '/', message: 'is required' }]);
+  // The body itself is the root, whose JSON pointer is "" (RFC 6901).
+  if (body === undefined) throw new ValidationError('A JSON body is required.', [{ path: '', message: 'is required' }]);
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ValidationError('The request body must be a JSON object.', [{ path: '/', message: 'must be an object' }]);
+    throw new ValidationError('The request body must be a JSON object.', [{ path: '', message: 'must be a JSON object' }]);
   }
   const record = body as Record<string, unknown>;
   const errors: FieldError[] = [];
   const unknown = Object.keys(record).filter((key) => !schema.fields.includes(key));
   if (unknown.length > 0) {
-    errors.push({ path: '', message: `unknown field${unknown.length > 1 ? 's' : ''}: ${quoteNames(unknown)}` });
+    errors.push({ path: '', message: unknownFields(unknown) });
   }
   const value = schema.check(record, errors);
-  if (errors.length > 0) {
-    throw new ValidationError(
-      `The request body is not valid: ${errors.map((error) => `${error.path || '/'} ${error.message}`).join('; ')}.`,
-      errors,
-    );
-  }
+  if (errors.length > 0) throw invalid('request body', errors);
   return value;
 }

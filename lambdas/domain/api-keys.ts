@@ -52,7 +52,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 export function assertTenant(tenant: string): string {
   if (!TENANT_PATTERN.test(tenant)) {
     throw new ValidationError(
-      `"${tenant.slice(0, 64)}" is not a tenant name: use lower-case letters, digits and hyphens, at most 48.`,
+      `"${tenant.slice(0, 64)}" is not a tenant name: use 1 to 48 lower-case letters, digits and inner hyphens.`,
     );
   }
   return tenant;

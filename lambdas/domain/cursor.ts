@@ -25,7 +25,7 @@ export function encodeCursor(state: CursorState, secret: string): string {
 /** The 400 for a cursor that cannot continue this query. */
 export function invalidCursor(): ValidationError {
   return new ValidationError('The cursor is not valid for this query. Start again without a cursor.', [
-    { path: 'query.cursor', message: 'unknown, altered or from another query' },
+    { path: 'query.cursor', message: 'must be a next_cursor this same query returned, unaltered' },
   ]);
 }
 

@@ -87,12 +87,13 @@ describe('approval-flow through the local stack', () => {
     const created = await start('approval-flow', { title: 'T', body: 'B' });
     await waitForStatus(created.id, 'awaiting_input');
 
-    const reply = await api<{ errors: Array<{ path: string }> }>('POST', `/executions/${created.id}/resume`, {
+    const reply = await api<{ detail: string; errors: Array<{ path: string }> }>('POST', `/executions/${created.id}/resume`, {
       input: { approved: 'yes' },
     });
 
     expect(reply.status).toBe(400);
-    expect(reply.body.errors).toEqual([expect.objectContaining({ path: '/input/approved' })]);
+    expect(reply.body.errors).toEqual([{ path: '/input/approved', message: 'must be true or false' }]);
+    expect(reply.body.detail).toBe('The resume input of step review is not valid: /input/approved must be true or false.');
     expect((await api<Execution>('GET', `/executions/${created.id}`)).body.status).toBe('awaiting_input');
   });
 });

@@ -154,7 +154,7 @@ describe('idempotencyKeyOf', () => {
 
 describe('bodies', () => {
   it('requires a body where one is needed', () => {
-    expect(fieldErrors(() => bodyOf(createBody, undefined))).toEqual([{ path: '/', message: 'is required' }]);
+    expect(fieldErrors(() => bodyOf(createBody, undefined))).toEqual([{ path: '', message: 'is required' }]);
   });
 
   it('reports a missing input as required', () => {
