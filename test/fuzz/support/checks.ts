@@ -25,7 +25,8 @@ const INTERNALS: readonly RegExp[] = [
   /node_modules/,
   /(?:\/work\/|\/home\/|\/var\/task\/|\/var\/runtime\/|file:\/\/)/,
   /\.(?:ts|js|mjs|cjs):\d+/,
-  /(?:^|[^A-Za-z])[A-Za-z]*(?:Error|Exception): /,
+  // A lookbehind, not a consumed character: an echoed name such as `query.TypeError: x` matches as the request's own text.
+  /(?<![A-Za-z])[A-Za-z]*(?:Error|Exception): /,
   /"stack"\s*:/,
   // SDK plumbing. (A dependency's error name, e.g. ThrottlingException, is the documented cause of a
   // failed start, so it is not on this list.)
@@ -82,6 +83,19 @@ export function replyViolations(reply: Reply, context: ReplyContext): string[] {
     }
   }
   return [...new Set(found)];
+}
+
+/**
+ * What is wrong with the metadata of a new execution: the view or the stored record does not
+ * hold exactly what the caller sent (`null` or nothing being `{}`), compared as JSON text, so
+ * key order and own prototype-named keys count.
+ */
+export function metadataViolations(sent: unknown, shown: unknown, stored: unknown): string[] {
+  const expected = JSON.stringify(sent ?? {});
+  const found: string[] = [];
+  if (JSON.stringify(shown) !== expected) found.push(`metadata shown as ${JSON.stringify(shown)?.slice(0, 200)}, sent ${expected.slice(0, 200)}`);
+  if (JSON.stringify(stored) !== expected) found.push(`metadata stored as ${JSON.stringify(stored)?.slice(0, 200)}, sent ${expected.slice(0, 200)}`);
+  return found;
 }
 
 /** One transition row, as stored or as the API shows it. */
