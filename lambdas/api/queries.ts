@@ -1,6 +1,6 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
 import { isExecutionId, transitionSeq } from '../domain/ids.js';
-import { parseStatus, type ExecutionStatus } from '../domain/status.js';
+import { EXECUTION_STATUSES, parseStatus, type ExecutionStatus } from '../domain/status.js';
 import type { Direction } from '../repository/executions-repository.js';
 
 // Paths, queries and headers are checked by hand, without a schema library: the read function
@@ -89,7 +89,7 @@ class QueryReader {
     const raw = this.string(name, 64);
     if (raw === undefined) return undefined;
     if (!(values as readonly string[]).includes(raw)) {
-      this.fail(name, `must be one of: ${values.join(', ')}`);
+      this.fail(name, `must be one of ${values.map((value) => `"${value}"`).join(', ')}`);
       return undefined;
     }
     return raw as T;
@@ -157,7 +157,7 @@ export function executionListParams(query: Query | undefined, fixedTaskId?: stri
   const rawStatus = reader.string('status', 32);
   const status = rawStatus === undefined ? undefined : parseStatus(rawStatus);
   if (rawStatus !== undefined && status === undefined) {
-    reader.fail('status', 'must be one of: queued, running, awaiting_input, succeeded, failed, cancelled');
+    reader.fail('status', `must be one of ${EXECUTION_STATUSES.map((value) => `"${value}"`).join(', ')}`);
   }
   const taskId = fixedTaskId ?? reader.string('task_id', 64);
   const createdAfter = reader.timestamp('created_after');

@@ -97,6 +97,15 @@ describe('executionListParams', () => {
     expect(one).toEqual([{ path: `query.${long.slice(0, UNKNOWN_ECHO.length)}…`, message: 'is not a parameter of this route' }]);
   });
 
+  it('lists the accepted values quoted, in the same words as body errors (it wrote "must be one of: asc, desc")', () => {
+    const errors = fieldErrors(() => executionListParams({ direction: 'up', status: 'paused' }));
+
+    expect(errors).toEqual([
+      { path: 'query.direction', message: 'must be one of "asc", "desc"' },
+      { path: 'query.status', message: 'must be one of "queued", "running", "awaiting_input", "succeeded", "failed", "cancelled"' },
+    ]);
+  });
+
   it('bounds offset and refuses it together with a cursor', () => {
     expect(executionListParams({ offset: String(MAX_OFFSET) }).offset).toBe(MAX_OFFSET);
     expect(fieldErrors(() => executionListParams({ offset: String(MAX_OFFSET + 1) }))[0]?.path).toBe('query.offset');
