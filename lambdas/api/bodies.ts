@@ -1,6 +1,6 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
 import type { Metadata } from '../domain/execution.js';
-import { pointerSegment } from './validation.js';
+import { invalid, unknownFields } from './validation.js';
 
 // The request bodies of the API are small and fixed, so they are checked by hand: a schema
 // library here would cost every function that parses a body ~10 KB of bundle (docs/performance.md).
@@ -16,34 +16,37 @@ export interface BodySchema<T> {
   check(body: Readonly<Record<string, unknown>>, errors: FieldError[]): T;
 }
 
-const METADATA_KEY = /^[A-Za-z0-9_.:-]{1,64}$/;
-const MAX_METADATA_KEYS = 16;
-const MAX_METADATA_VALUE = 512;
+/** Metadata bounds. Julep allows every JSON object; these keep it small, as it is stored on every record. */
+export const METADATA_LIMITS = { keys: 64, keyLength: 256, bytes: 16 * 1024 } as const;
 const MAX_REASON = 2000;
 
 function metadataOf(value: unknown, errors: FieldError[]): Metadata | undefined {
-  if (value === undefined) return undefined;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  // Julep's SDK sends null for "no metadata".
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
     errors.push({ path: '/metadata', message: 'must be an object' });
     return undefined;
   }
-  const entries = Object.entries(value);
-  if (entries.length > MAX_METADATA_KEYS) {
-    errors.push({ path: '/metadata', message: `at most ${MAX_METADATA_KEYS} keys` });
-    return undefined;
+  const keys = Object.keys(value);
+  const badKey = keys.find((key) => key.length === 0 || key.length > METADATA_LIMITS.keyLength);
+  const bytes = Buffer.byteLength(JSON.stringify(value));
+  // One error each, naming no key: a key may be long, and the answer must stay small.
+  if (keys.length > METADATA_LIMITS.keys) {
+    errors.push({ path: '/metadata', message: `must have at most ${METADATA_LIMITS.keys} keys, not ${keys.length}` });
   }
-  for (const [key, item] of entries) {
-    const path = `/metadata${pointerSegment(key)}`;
-    if (!METADATA_KEY.test(key)) errors.push({ path, message: 'keys are 1 to 64 of A-Z a-z 0-9 _ . : -' });
-    else if (typeof item !== 'string') errors.push({ path, message: 'must be of type string' });
-    else if (item.length > MAX_METADATA_VALUE) errors.push({ path, message: `must be at most ${MAX_METADATA_VALUE} characters` });
+  if (badKey !== undefined) {
+    errors.push({ path: '/metadata', message: `has a key of ${badKey.length} characters; keys must be 1 to ${METADATA_LIMITS.keyLength} characters` });
   }
-  return Object.fromEntries(entries) as Metadata;
+  if (bytes > METADATA_LIMITS.bytes) {
+    errors.push({ path: '/metadata', message: `must be at most ${METADATA_LIMITS.bytes} bytes as JSON, not ${bytes}` });
+  }
+  // The parsed object itself: a copy made with `obj[key] = value` would turn an own `__proto__` key into a prototype.
+  return value as Metadata;
 }
 
 function reasonOf(value: unknown, errors: FieldError[]): string | null | undefined {
   if (value === undefined || value === null) return value;
-  if (typeof value !== 'string') errors.push({ path: '/reason', message: 'must be of type string' });
+  if (typeof value !== 'string') errors.push({ path: '/reason', message: 'must be a string' });
   else if (value.length > MAX_REASON) errors.push({ path: '/reason', message: `must be at most ${MAX_REASON} characters` });
   return value as string;
 }
@@ -81,11 +84,11 @@ export const changeStatusBody = {
   fields: ['status', 'input', 'reason'],
   check: (body: Fields, errors: FieldError[]) => {
     if (body.status === 'running') {
-      if ('reason' in body) errors.push({ path: '/reason', message: 'unknown field for status "running"' });
+      if ('reason' in body) errors.push({ path: '/reason', message: 'is only accepted with status "cancelled"' });
       return { status: 'running' as const, input: body.input };
     }
     if (body.status === 'cancelled') {
-      if ('input' in body) errors.push({ path: '/input', message: 'unknown field for status "cancelled"' });
+      if ('input' in body) errors.push({ path: '/input', message: 'is only accepted with status "running"' });
       return { status: 'cancelled' as const, reason: reasonOf(body.reason, errors) };
     }
     errors.push({ path: '/status', message: 'must be "running" or "cancelled"' });
@@ -113,22 +116,18 @@ export const cancelBody = {
  * @throws ValidationError (400) listing every failing field.
  */
 export function bodyOf<T>(schema: BodySchema<T>, body: unknown): T {
-  if (body === undefined) throw new ValidationError('A JSON body is required.', [{ path: '/', message: 'is required' }]);
+  // The body itself is the root, whose JSON pointer is "" (RFC 6901).
+  if (body === undefined) throw new ValidationError('A JSON body is required.', [{ path: '', message: 'is required' }]);
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ValidationError('The request body must be a JSON object.', [{ path: '/', message: 'must be an object' }]);
+    throw new ValidationError('The request body must be a JSON object.', [{ path: '', message: 'must be a JSON object' }]);
   }
   const record = body as Record<string, unknown>;
   const errors: FieldError[] = [];
   const unknown = Object.keys(record).filter((key) => !schema.fields.includes(key));
   if (unknown.length > 0) {
-    errors.push({ path: '', message: `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.slice(0, 10).join(', ')}` });
+    errors.push({ path: '', message: unknownFields(unknown) });
   }
   const value = schema.check(record, errors);
-  if (errors.length > 0) {
-    throw new ValidationError(
-      `The request body is not valid: ${errors.map((error) => `${error.path || '/'} ${error.message}`).join('; ')}.`,
-      errors,
-    );
-  }
+  if (errors.length > 0) throw invalid('request body', errors);
   return value;
 }

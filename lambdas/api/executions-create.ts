@@ -1,4 +1,5 @@
 import { NotFoundError } from '../domain/errors.js';
+import type { Metadata } from '../domain/execution.js';
 import { checkPayload } from '../domain/payload-limits.js';
 import { toExecutionView } from '../domain/views.js';
 import { startExecution, type CreateDeps } from '../runtime/execution-control.js';
@@ -17,7 +18,7 @@ const logger = createLogger('executions-create');
 const deps: CreateDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
 const DEPLOYED = deployedTaskIds();
 
-async function create(event: ApiEvent, taskId: string, input: unknown, metadata: Record<string, string> = {}) {
+async function create(event: ApiEvent, taskId: string, input: unknown, metadata: Metadata = {}) {
   const task = DEPLOYED.has(taskId) ? TASKS.get(taskId) : undefined;
   if (!task) throw new NotFoundError(`No task ${taskId.slice(0, 64)} exists. GET /tasks lists them.`);
   const valid = parseWith(task.input, input, '/input', `input of task ${task.id}`);

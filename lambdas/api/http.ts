@@ -169,11 +169,11 @@ export function jsonBody(): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredRes
       try {
         event.json = JSON.parse(bytes.toString('utf8'));
       } catch {
-        throw new ValidationError('The body is not valid JSON.', [{ path: '/', message: 'is not valid JSON' }]);
+        throw new ValidationError('The body is not valid JSON.', [{ path: '', message: 'is not valid JSON' }]);
       }
       if (nestedDeeperThan(event.json, MAX_JSON_DEPTH)) {
         throw new ValidationError(`The body is nested more than ${MAX_JSON_DEPTH} levels deep.`, [
-          { path: '/', message: `is nested more than ${MAX_JSON_DEPTH} levels deep` },
+          { path: '', message: `is nested more than ${MAX_JSON_DEPTH} levels deep` },
         ]);
       }
     },
@@ -201,7 +201,7 @@ export function httpHandler(routes: Partial<Record<RouteKey, Route>>, logger: Lo
       const route = routes[event.routeKey as RouteKey];
       if (!route) {
         throw event.routeKey === '$default'
-          ? new NotFoundError(`No route ${event.requestContext.http.method} ${event.rawPath}.`)
+          ? new NotFoundError(`No route ${event.requestContext.http.method} ${event.rawPath.slice(0, 200)}.`)
           : new MethodNotAllowedError(`${event.routeKey} is not served here.`);
       }
       return toResult(await route(event, context));

@@ -1,13 +1,16 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
 import { isExecutionId, transitionSeq } from '../domain/ids.js';
-import { parseStatus, type ExecutionStatus } from '../domain/status.js';
+import { EXECUTION_STATUSES, parseStatus, type ExecutionStatus } from '../domain/status.js';
 import type { Direction } from '../repository/executions-repository.js';
 
 // Paths, queries and headers are checked by hand, without a schema library: the read function
 // needs only these, and its bundle stays free of zod (docs/performance.md).
 
-/** Page size bounds. */
-export const LIMIT = { min: 1, max: 100, default: 20 } as const;
+/**
+ * Page size bounds. Julep's routes default to Julep's 100: its SDK does not follow pages on its
+ * own, so a smaller default silently hides executions from `executions.list(taskId)`.
+ */
+export const LIMIT = { min: 1, max: 100, default: 20, julepDefault: 100 } as const;
 /** Julep-style offsets are read and dropped, so they are bounded. */
 export const MAX_OFFSET = 10_000;
 
@@ -50,6 +53,9 @@ export interface ExecutionListParams extends PageParams {
 
 type Query = Readonly<Record<string, string | undefined>>;
 
+/** How many unknown query parameters a 400 names, and how many characters of each name. */
+export const UNKNOWN_ECHO = { names: 10, length: 64 } as const;
+
 /** Reads query parameters strictly: unknown names and malformed values are collected as 400 errors. */
 class QueryReader {
   readonly errors: FieldError[] = [];
@@ -83,7 +89,7 @@ class QueryReader {
     const raw = this.string(name, 64);
     if (raw === undefined) return undefined;
     if (!(values as readonly string[]).includes(raw)) {
-      this.fail(name, `must be one of: ${values.join(', ')}`);
+      this.fail(name, `must be one of ${values.map((value) => `"${value}"`).join(', ')}`);
       return undefined;
     }
     return raw as T;
@@ -104,11 +110,18 @@ class QueryReader {
     this.errors.push({ path: `query.${name}`, message });
   }
 
-  /** Throws the collected errors, with unknown parameters among them. */
+  /**
+   * Throws the collected errors, with unknown parameters among them: at most
+   * {@link UNKNOWN_ECHO}`.names` of them, each name cut to `.length`, so that an 11 KB query of
+   * made-up names cannot make a 170 KB answer.
+   */
   done(): void {
-    for (const name of Object.keys(this.query)) {
-      if (!this.used.has(name)) this.fail(name, 'is not a parameter of this route');
+    const unknown = Object.keys(this.query).filter((name) => !this.used.has(name));
+    for (const name of unknown.slice(0, UNKNOWN_ECHO.names)) {
+      this.fail(name.length > UNKNOWN_ECHO.length ? `${name.slice(0, UNKNOWN_ECHO.length)}…` : name, 'is not a parameter of this route');
     }
+    const more = unknown.length - UNKNOWN_ECHO.names;
+    if (more > 0) this.errors.push({ path: 'query', message: `has ${more} more unknown parameter${more === 1 ? '' : 's'}` });
     if (this.errors.length > 0) {
       throw new ValidationError(
         `The query is not valid: ${this.errors.map((e) => `${e.path} ${e.message}`).join('; ')}.`,
@@ -118,8 +131,8 @@ class QueryReader {
   }
 }
 
-function pageParams(reader: QueryReader, sortBy: readonly string[]): PageParams {
-  const limit = reader.integer('limit', LIMIT.min, LIMIT.max) ?? LIMIT.default;
+function pageParams(reader: QueryReader, sortBy: readonly string[], defaultLimit: number = LIMIT.default): PageParams {
+  const limit = reader.integer('limit', LIMIT.min, LIMIT.max) ?? defaultLimit;
   const offset = reader.integer('offset', 0, MAX_OFFSET);
   const cursor = reader.string('cursor');
   if (offset && cursor) reader.fail('offset', 'cannot be combined with cursor');
@@ -135,15 +148,16 @@ function pageParams(reader: QueryReader, sortBy: readonly string[]): PageParams 
 
 /**
  * Query of an executions list. Executions are ordered by creation (their ids are time-ordered);
- * `sort_by` accepts `created_at` only. Defaults: 20 per page, newest first.
+ * `sort_by` accepts `created_at` only. Defaults: newest first, {@link LIMIT}`.default` per page, or
+ * `julepDefault` on Julep's route, `GET /tasks/{task_id}/executions`, whose task is `fixedTaskId`.
  */
 export function executionListParams(query: Query | undefined, fixedTaskId?: string): ExecutionListParams {
   const reader = new QueryReader(query ?? {});
-  const page = pageParams(reader, ['created_at']);
+  const page = pageParams(reader, ['created_at'], fixedTaskId === undefined ? LIMIT.default : LIMIT.julepDefault);
   const rawStatus = reader.string('status', 32);
   const status = rawStatus === undefined ? undefined : parseStatus(rawStatus);
   if (rawStatus !== undefined && status === undefined) {
-    reader.fail('status', 'must be one of: queued, running, awaiting_input, succeeded, failed, cancelled');
+    reader.fail('status', `must be one of ${EXECUTION_STATUSES.map((value) => `"${value}"`).join(', ')}`);
   }
   const taskId = fixedTaskId ?? reader.string('task_id', 64);
   const createdAfter = reader.timestamp('created_after');

@@ -32,10 +32,16 @@ export function keyIdOf(key: string): string | undefined {
   return KEY_PATTERN.exec(key)?.[1];
 }
 
-/** The bearer token of an `Authorization` header, or undefined when there is none or it is malformed. */
+/**
+ * The bearer token of an `Authorization` header, or undefined when there is none or it is
+ * malformed. Only `<scheme> <token>` with a single space is accepted: API Gateway caches verdicts by
+ * the header's exact text, so each accepted spelling of one key (a tab, two spaces, a trailing
+ * blank) was a cache miss and a database read. The scheme's case stays free (RFC 9110); the
+ * token is RFC 6750's b64token, at most 512 characters.
+ */
 export function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer\s+(\S{1,512})\s*$/i.exec(header ?? '');
-  return match?.[1];
+  const token = /^bearer ([\w.~+/-]+=*)$/i.exec(header ?? '')?.[1];
+  return token !== undefined && token.length <= 512 ? token : undefined;
 }
 
 /**
@@ -46,7 +52,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 export function assertTenant(tenant: string): string {
   if (!TENANT_PATTERN.test(tenant)) {
     throw new ValidationError(
-      `"${tenant.slice(0, 64)}" is not a tenant name: use lower-case letters, digits and hyphens, at most 48.`,
+      `"${tenant.slice(0, 64)}" is not a tenant name: use 1 to 48 lower-case letters, digits and inner hyphens.`,
     );
   }
   return tenant;

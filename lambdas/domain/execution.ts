@@ -16,8 +16,8 @@ export interface ExecutionError {
 /** Error name of an execution Step Functions refused to start (the caller got a 503). */
 export const START_EXECUTION_FAILED = 'StartExecutionFailed';
 
-/** Small string map callers attach to an execution. */
-export type Metadata = Readonly<Record<string, string>>;
+/** A small JSON object callers attach to an execution, returned exactly as they sent it. */
+export type Metadata = Readonly<Record<string, unknown>>;
 
 /** An execution as stored: the source of every API view. */
 export interface ExecutionRecord {

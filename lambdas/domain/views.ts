@@ -20,7 +20,10 @@ export interface ExecutionView {
   readonly status: ExecutionStatus;
   readonly input: unknown;
   readonly output: unknown;
-  readonly error: ExecutionError | null;
+  /** Why it failed, in words (Julep's `error` is a string); null unless it failed. */
+  readonly error: string | null;
+  /** The same failure as data: its name, message and the step that failed. */
+  readonly error_details: ExecutionError | null;
   readonly metadata: Metadata;
   readonly progress: Progress;
   readonly transition_count: number;
@@ -93,7 +96,9 @@ export function toExecutionView(record: ExecutionRecord, links: ViewLinks): Exec
     status: record.status,
     input: record.input,
     output: record.output ?? null,
-    error: record.error ?? null,
+    // A failure without a message still shows as a failure: Julep clients test `error`.
+    error: record.error ? record.error.message || record.error.name : null,
+    error_details: record.error ?? null,
     metadata: record.metadata,
     progress: progressOf(record),
     transition_count: record.transitionCount,

@@ -1,4 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Metadata } from '../domain/execution.js';
 
 /** Payloads at least this large (bytes of JSON) are stored gzipped. */
 export const COMPRESS_FROM_BYTES = 8 * 1024;
@@ -21,4 +22,14 @@ export function decodePayload(stored: unknown): unknown {
   if (typeof stored === 'string') return JSON.parse(stored);
   if (stored instanceof Uint8Array) return JSON.parse(gunzipSync(stored).toString('utf8'));
   throw new TypeError('Stored payload has an unexpected type');
+}
+
+/**
+ * Reads back metadata. It is stored like a payload (JSON text): as a DynamoDB map, a `constructor`
+ * key made the marshaller throw and an own `__proto__` key was dropped. Items written before that
+ * still hold a map of strings, which reads as it is.
+ */
+export function decodeMetadata(stored: unknown): Metadata {
+  const value = typeof stored === 'string' || stored instanceof Uint8Array ? decodePayload(stored) : stored;
+  return (value ?? {}) as Metadata;
 }

@@ -1,10 +1,10 @@
-import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { IdempotencyMismatchError, dependencyUnavailable } from '../domain/errors.js';
 import { START_EXECUTION_FAILED, type ExecutionRecord } from '../domain/execution.js';
 import { initTransition } from '../domain/transition.js';
-import { ExecutionStore, TRANSACTION_ATTEMPTS, writeFailure, type RepositoryOptions } from './execution-store.js';
+import { ExecutionStore, type RepositoryOptions, type TransactItems } from './execution-store.js';
 import { IDEMPOTENCY_SK, idempotencyPk } from './keys.js';
-import { ROW_EXTRA_SECONDS, cancellationCodes, epochSeconds, rowItem, toItem } from './items.js';
+import { ROW_EXTRA_SECONDS, epochSeconds, rowItem, toItem } from './items.js';
 
 /** An Idempotency-Key as stored: hashes only. */
 export interface IdempotencyClaim {
@@ -42,7 +42,7 @@ export class CreateStore extends ExecutionStore {
   async create(record: ExecutionRecord, idempotency?: IdempotencyClaim): Promise<CreateResult> {
     const init = initTransition(record);
     const created = epochSeconds(record.createdAt);
-    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+    const items: TransactItems = [
       { Put: { TableName: this.table, Item: toItem(record), ConditionExpression: 'attribute_not_exists(pk)' } },
       {
         Put: {
@@ -70,30 +70,23 @@ export class CreateStore extends ExecutionStore {
         },
       });
     }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-        return { record, replayed: false };
-      } catch (error) {
-        const codes = cancellationCodes(error);
-        if (idempotency && codes?.[2] === 'ConditionalCheckFailed' && attempt < TRANSACTION_ATTEMPTS) {
-          const replayed = await this.replay(record.tenant, idempotency);
-          if (replayed.record.error?.name !== START_EXECUTION_FAILED) return replayed;
-          // The first execution under this key never started (the caller got a 503): the retry
-          // takes the key over, unless another retry took it first.
-          items[2] = {
-            Put: {
-              ...items[2]!.Put!,
-              ConditionExpression: 'execution_id = :previous',
-              ExpressionAttributeValues: { ':previous': replayed.record.id },
-            },
-          };
-          continue;
-        }
-        if (codes?.includes('TransactionConflict') && attempt < TRANSACTION_ATTEMPTS) continue;
-        throw writeFailure(error, codes);
-      }
-    }
+    let replayed: CreateResult | undefined;
+    const written = await this.transact(items, async (codes) => {
+      if (!idempotency || codes?.[2] !== 'ConditionalCheckFailed') return undefined;
+      replayed = await this.replay(record.tenant, idempotency);
+      if (replayed.record.error?.name !== START_EXECUTION_FAILED) return 'settled';
+      // The first execution under this key never started (the caller got a 503): the retry
+      // takes the key over, unless another retry took it first.
+      items[2] = {
+        Put: {
+          ...items[2]!.Put!,
+          ConditionExpression: 'execution_id = :previous',
+          ExpressionAttributeValues: { ':previous': replayed.record.id },
+        },
+      };
+      return 'retry';
+    });
+    return written ? { record, replayed: false } : replayed!;
   }
 
   private async replay(tenant: string, idempotency: IdempotencyClaim): Promise<CreateResult> {

@@ -29,11 +29,13 @@ export interface RepositoryOptions {
   readonly idempotencyHours?: number;
 }
 
-/** Attempts of a transaction that DynamoDB cancelled for a conflicting concurrent transaction. */
-export const TRANSACTION_ATTEMPTS = 3;
+/** The items of one `TransactWriteItems`. */
+export type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
+
+const TRANSACTION_ATTEMPTS = 3;
 
 /** What a failed transaction becomes once each caller has handled its expected cancellations. */
-export function writeFailure(error: unknown, codes: readonly string[] | undefined): unknown {
+function writeFailure(error: unknown, codes: readonly string[] | undefined): unknown {
   // With this repository's fixed expressions, a ValidationError means the 400 KB item limit.
   if (codes?.includes('ValidationError')) {
     return new PayloadTooLargeError('The execution record would exceed the 400 KB DynamoDB item limit.');
@@ -113,38 +115,57 @@ export class ExecutionStore {
     const update = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
     const created = epochSeconds(before.createdAt);
 
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: this.table,
-                  Key: { pk: executionPk(before.tenant, before.id), sk: META_SK },
-                  UpdateExpression: update,
-                  ConditionExpression: condition,
-                  ExpressionAttributeNames: names,
-                  ExpressionAttributeValues: values,
-                },
-              },
-              {
-                Put: {
-                  TableName: this.table,
-                  Item: rowItem(before.tenant, planned.row, created + this.retentionSeconds + ROW_EXTRA_SECONDS),
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
-            ],
-          }),
-        );
-        return planned.record;
-      } catch (error) {
-        const codes = cancellationCodes(error);
+    await this.transact(
+      [
+        {
+          Update: {
+            TableName: this.table,
+            Key: { pk: executionPk(before.tenant, before.id), sk: META_SK },
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          },
+        },
+        {
+          Put: {
+            TableName: this.table,
+            Item: rowItem(before.tenant, planned.row, created + this.retentionSeconds + ROW_EXTRA_SECONDS),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+      ],
+      (codes) => {
         if (codes?.includes('ConditionalCheckFailed')) {
           throw new ConflictError('The execution changed while this request was handled. Read it again and retry.');
         }
-        if (codes?.includes('TransactionConflict') && attempt < TRANSACTION_ATTEMPTS) continue;
+        return undefined;
+      },
+    );
+    return planned.record;
+  }
+
+  /**
+   * Sends one transaction, again while DynamoDB cancels it for a concurrent transaction on the same
+   * items (`TransactionConflict`), {@link TRANSACTION_ATTEMPTS} times at most. `cancelled` sees the
+   * cancellation codes of a failed attempt first: it may throw the caller's own error, answer
+   * `'retry'` to send `items` again (which it may have changed) or `'settled'` when the caller has
+   * its answer without the write (then this returns false).
+   * @returns true when the transaction was written.
+   */
+  protected async transact(
+    items: TransactItems,
+    cancelled: (codes: readonly string[] | undefined) => Promise<'retry' | 'settled' | undefined> | 'retry' | 'settled' | undefined,
+  ): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+        return true;
+      } catch (error) {
+        const codes = cancellationCodes(error);
+        const next = await cancelled(codes);
+        if (next === 'settled') return false;
+        if (attempt < TRANSACTION_ATTEMPTS && (next === 'retry' || codes?.includes('TransactionConflict'))) continue;
         throw writeFailure(error, codes);
       }
     }

@@ -1,7 +1,7 @@
 import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { isTerminal, type ExecutionStatus } from '../domain/status.js';
-import { decodePayload, encodePayload } from './codec.js';
+import { decodeMetadata, decodePayload, encodePayload } from './codec.js';
 import { INDEXES, META_SK, activeKey, activeShard, executionPk, statusKey, taskKey, tenantKey, transitionSk } from './keys.js';
 
 // How records and rows look in the table, shared by the repository's classes.
@@ -44,7 +44,7 @@ export function toItem(record: ExecutionRecord): Item {
     input: encodePayload(record.input),
     output: encodePayload(record.output),
     error: record.error,
-    metadata: record.metadata,
+    metadata: encodePayload(record.metadata),
     transition_count: record.transitionCount,
     step_index: record.stepIndex,
     step_name: record.stepName,
@@ -83,7 +83,7 @@ export function fromItem(item: Item): ExecutionRecord {
     input: decodePayload(item.input) ?? null,
     output: decodePayload(item.output),
     error: item.error as ExecutionRecord['error'],
-    metadata: (item.metadata as ExecutionRecord['metadata'] | undefined) ?? {},
+    metadata: decodeMetadata(item.metadata),
     transitionCount: item.transition_count as number,
     stepIndex: item.step_index as number,
     stepName: item.step_name as string,
@@ -117,7 +117,7 @@ export function rowItem(tenant: string, row: TransitionRecord, expiresAt: number
     current_step: row.currentStep,
     next_step: row.nextStep,
     output: encodePayload(row.output),
-    metadata: row.metadata,
+    metadata: encodePayload(row.metadata),
     created_at: row.createdAt,
     expires_at: expiresAt,
   };
@@ -137,7 +137,7 @@ export function fromRowItem(item: Item): TransitionRecord {
     currentStep: item.current_step as number,
     nextStep: (item.next_step as number | null | undefined) ?? null,
     output: decodePayload(item.output) ?? null,
-    metadata: (item.metadata as TransitionRecord['metadata'] | undefined) ?? {},
+    metadata: decodeMetadata(item.metadata),
     createdAt: item.created_at as string,
   };
 }

@@ -3,7 +3,7 @@ import { defineTask, step, type StepContext } from './dsl.js';
 
 const input = z.strictObject({
   // A pattern, not z.url(): zod's URL check costs every API function 2.2 KB (docs/performance.md).
-  document_url: z.string().check(z.maxLength(2048), z.regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s]*)?$/)),
+  document_url: z.string().check(z.maxLength(2048), z.regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s]*)?$/, 'must be an http(s) URL')),
   language: z.optional(z.enum(['en', 'de', 'fr', 'es'])),
   max_summary_words: z.optional(z.int().check(z.minimum(10), z.maximum(500))),
 });
@@ -54,7 +54,7 @@ async function analyze(extracted: Extracted, context: StepContext): Promise<Anal
 }
 
 function summarize(analyzed: Analyzed): { summary: string; keywords: readonly string[]; words: number } {
-  const summary = `A ${analyzed.words}-word document about ${analyzed.keywords.join(', ')}.`;
+  const summary = `${analyzed.words} word${analyzed.words === 1 ? '' : 's'} about ${analyzed.keywords.join(', ')}.`;
   return {
     summary: summary.split(' ').slice(0, analyzed.max_summary_words).join(' '),
     keywords: analyzed.keywords,

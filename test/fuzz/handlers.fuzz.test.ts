@@ -17,6 +17,7 @@ import type { ExecutionRecord, TransitionRecord } from '../../lambdas/domain/exe
 import { newExecutionId } from '../../lambdas/domain/ids.js';
 import { initTransition, planTransition, type TransitionRequest } from '../../lambdas/domain/transition.js';
 import { EXECUTION_STATUSES, type ExecutionStatus } from '../../lambdas/domain/status.js';
+import { decodeMetadata } from '../../lambdas/repository/codec.js';
 import { executionPk } from '../../lambdas/repository/keys.js';
 import { executionArnOf } from '../../lambdas/runtime/execution-control.js';
 import { defineTask, step, waitForInput, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
@@ -25,8 +26,10 @@ import { apiEvent, lambdaContext } from '../unit/support/api-events.js';
 import { FakeTable } from '../unit/support/fake-dynamodb.js';
 import { seed as storeExecution } from '../unit/support/records.js';
 import {
+  PROTOTYPE_KEYS,
   PRODUCT_TASKS,
   bodyText,
+  callerValue,
   jsonish,
   mangle,
   requestArbitrary,
@@ -36,8 +39,9 @@ import {
   type LayerProfile,
   pick,
   resolveTask,
+  withPrototypeKeys,
 } from './support/arbitraries.js';
-import { replyViolations, ruleViolations, storedViolations } from './support/checks.js';
+import { metadataViolations, replyViolations, ruleViolations, storedViolations } from './support/checks.js';
 import { assertProperty } from './support/run.js';
 
 /**
@@ -56,12 +60,15 @@ const sfnMock = mockClient(SFNClient);
 /** A fresh table per route keeps every case fast (the fake scans its items) and each run's checks its own. */
 let table = new FakeTable();
 
-/** A task whose wait takes any input (no schema): resume inputs reach storage unvalidated. */
+/**
+ * A task that takes any JSON as its input and whose wait takes any input (no schema): inputs and
+ * resume inputs, prototype-named keys and all, reach storage unvalidated.
+ */
 const openWait: TaskDefinition = defineTask({
   id: 'fuzz-open-wait',
-  description: 'Waits for any input, then echoes it (fuzzing only).',
+  description: 'Takes any input, waits for any input, then echoes it (fuzzing only).',
   kind: 'test',
-  input: z.strictObject({ note: z.optional(z.string().check(z.maxLength(100))) }),
+  input: z.unknown(),
   examples: [{}],
   steps: [waitForInput('gate'), step('after', (input: unknown) => input)],
 });
@@ -75,8 +82,8 @@ const PROFILE: LayerProfile = {
     ...PRODUCT_TASKS,
     {
       id: 'fuzz-open-wait',
-      valid: fc.record({ note: fc.string({ maxLength: 100 }) }, { requiredKeys: [] }),
-      input: fc.record({ note: fc.oneof(jsonish, text()) }, { requiredKeys: [] }),
+      valid: fc.oneof(jsonish, withPrototypeKeys(jsonish), withPrototypeKeys(fc.record({ note: text() }))),
+      input: callerValue,
     },
   ],
 };
@@ -105,7 +112,7 @@ const known = new Map<string, string[]>([
 const cursors: string[] = [];
 /** The authorizer's verdicts by Authorization header. */
 const verdicts = new Map<string, AuthorizerContext>();
-const stats = { cases: 0, byRoute: new Map<string, number>(), byStatus: new Map<number, number>(), faults: 0, seeded: 0 };
+const stats = { cases: 0, byRoute: new Map<string, number>(), byStatus: new Map<number, number>(), faults: 0, seeded: 0, metadataChecked: 0, prototypeKeyed: 0 };
 let tokens = 0;
 
 const stateMachineArn = stateMachineArnResolver();
@@ -284,14 +291,16 @@ async function build(request: FuzzRequest): Promise<Built> {
   if (route.includes('{transition_id}')) pathParameters.transition_id = resolveTransition(request, pathParameters.id!);
   if (route.includes('{task_id}')) pathParameters.task_id = resolveTask(request, TASK_IDS);
 
-  const query: Record<string, string> = {};
+  // Maps, then own keys: `name in object` and `object[name] = value` misread prototype-named names
+  // (`__proto__`, `toString`), which API Gateway delivers as ordinary parameters and headers.
+  const joined = new Map<string, string>();
   for (const [name, value] of request.query) {
     const resolved = typeof value === 'string' ? value : tamperCursor(pick(cursors, value.cursor) ?? 'no.cursor', value.tamper);
-    query[name] = name in query ? `${query[name]},${resolved}` : resolved;
+    joined.set(name, joined.has(name) ? `${joined.get(name)},${resolved}` : resolved);
   }
+  const query: Record<string, string> = Object.fromEntries(joined);
   const body = bodyText(request.body);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of request.headers) headers[name] = value;
+  const headers: Record<string, string> = Object.fromEntries(request.headers);
   const auth = authorization(request);
   if (auth !== undefined) headers.authorization = auth;
   if (request.idempotencyKey) {
@@ -405,6 +414,13 @@ async function runCase(request: FuzzRequest): Promise<void> {
     }),
   );
   const created = learn(built, status, body);
+  if (status === 201 && request.body.kind === 'value' && created !== undefined) {
+    const stored = table.item(executionPk(built.tenant, created), 'META');
+    const sent = (request.body.value as { metadata?: unknown }).metadata;
+    stats.metadataChecked++;
+    if (sent !== null && typeof sent === 'object' && PROTOTYPE_KEYS.some((key) => Object.hasOwn(sent, key))) stats.prototypeKeyed++;
+    violations.push(...metadataViolations((request.body.value as { metadata?: unknown }).metadata, (body as { metadata?: unknown }).metadata, decodeMetadata(stored?.metadata)));
+  }
   violations.push(
     ...faultViolations(request, built, status, created),
     ...partitionViolations(built.tenant, built.executionId),
@@ -471,7 +487,7 @@ afterAll(() => {
   const routes = [...stats.byRoute.entries()].map(([route, count]) => `${route}: ${count}`).join(', ');
   const statuses = [...stats.byStatus.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join(' ');
   process.stdout.write(
-    `[fuzz in-process] seed ${SEED}: ${stats.cases} cases over ${stats.byRoute.size} routes (${routes}); statuses ${statuses}; ${stats.faults} with an injected fault; ${stats.seeded} executions seeded\n`,
+    `[fuzz in-process] seed ${SEED}: ${stats.cases} cases over ${stats.byRoute.size} routes (${routes}); statuses ${statuses}; ${stats.faults} with an injected fault; ${stats.seeded} executions seeded; metadata of ${stats.metadataChecked} creates read back (${stats.prototypeKeyed} with prototype-named keys)\n`,
   );
 });
 

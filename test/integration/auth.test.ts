@@ -83,6 +83,15 @@ describe('tenant isolation with keys made by the keys CLI', () => {
     expect(seen).not.toContain(ofA.id);
   });
 
+  it('answers 401 to a valid key spelled with a tab or two spaces after the scheme, and 200 to "bearer" in any case', async () => {
+    const spellings = [`Bearer  ${tenantB}`, `Bearer\t${tenantB}`, `BEARER ${tenantB}`, `bearer ${tenantB}`];
+
+    const replies = await Promise.all(spellings.map((authorization) => api('GET', '/executions?limit=1', undefined, { authorization })));
+
+    expect(replies.map((reply) => reply.status)).toEqual([401, 401, 200, 200]);
+    expect(replies[0]!.headers.get('content-type')).toBe('application/problem+json');
+  });
+
   it('refuses a revoked key', async () => {
     const created = await keysCli('create', '--tenant', 'tenant-c');
     const key = created.trim().split('\n').at(-1)!;

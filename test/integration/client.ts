@@ -14,7 +14,9 @@ export interface Execution {
   readonly status: string;
   readonly input: unknown;
   readonly output: unknown;
-  readonly error: { name: string; message: string; step?: { index: number; name: string } } | null;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly error: string | null;
+  readonly error_details: { name: string; message: string; step?: { index: number; name: string } } | null;
   readonly progress: { percentage: number; completed_steps: number; total_steps: number };
   readonly transition_count: number;
   readonly cancel_reason: string | null;
@@ -66,7 +68,7 @@ export async function api<T = Record<string, unknown>>(
 }
 
 /** Starts an execution and returns it (asserting 201). */
-export async function start(taskId: string, input: unknown, metadata?: Record<string, string>): Promise<Execution> {
+export async function start(taskId: string, input: unknown, metadata?: Record<string, unknown>): Promise<Execution> {
   const reply = await api<Execution>('POST', `/tasks/${taskId}/executions`, { input, ...(metadata ? { metadata } : {}) });
   if (reply.status !== 201) throw new Error(`create ${taskId} → ${reply.status}: ${JSON.stringify(reply.body)}`);
   return reply.body;

@@ -56,6 +56,8 @@ const known = new Map<string, string[]>([
   [OTHER_TENANT, []],
 ]);
 const lastSeen = new Map<string, ExecutionStatus>();
+/** The metadata each created execution was sent with, as JSON text (`{}` for none): read back at the end. */
+const sentMetadata = new Map<string, string>();
 const cursors: string[] = [];
 const stats = { cases: 0, byStatus: new Map<number, number>(), started: Date.now() };
 
@@ -153,15 +155,16 @@ async function runCase(request: FuzzRequest): Promise<void> {
         });
 
   const search = new URLSearchParams();
-  const query: Record<string, string> = {};
+  // Maps, then own keys: `name in object` and `object[name] = value` misread prototype-named names (`__proto__`, `toString`).
+  const joined = new Map<string, string>();
   for (const [rawName, value] of request.query) {
     const name = urlSafe(rawName, 300);
     const resolved = urlSafe(typeof value === 'string' ? value : tamperCursor(pick(cursors, value.cursor) ?? 'no.cursor', value.tamper), 1000);
     search.append(name, resolved);
-    query[name] = name in query ? `${query[name]},${resolved}` : resolved;
+    joined.set(name, joined.has(name) ? `${joined.get(name)},${resolved}` : resolved);
   }
-  const headers: Record<string, string> = {};
-  for (const [name, value] of request.headers) headers[name] = value;
+  const query: Record<string, string> = Object.fromEntries(joined);
+  const headers: Record<string, string> = Object.fromEntries(request.headers);
   const auth = authorization(request);
   headers.authorization = auth;
   if (request.idempotencyKey) {
@@ -208,6 +211,11 @@ async function runCase(request: FuzzRequest): Promise<void> {
   const view = (body ?? {}) as { id?: unknown; status?: unknown; next_cursor?: unknown };
   if (typeof view.next_cursor === 'string' && cursors.length < 200) cursors.push(view.next_cursor);
   if (status === 201 && typeof view.id === 'string' && authenticated) known.get(tenant)!.push(view.id);
+  if (status === 201 && typeof view.id === 'string' && text !== undefined) {
+    // What the service parsed: the body as sent, lone surrogates replaced as fetch sends them.
+    const sent = (JSON.parse(wellFormed(text)) as { metadata?: unknown }).metadata;
+    sentMetadata.set(view.id, JSON.stringify(sent ?? {}));
+  }
   if (status >= 200 && status < 300 && typeof view.id === 'string' && typeof view.status === 'string') lastSeen.set(view.id, view.status as ExecutionStatus);
 
   stats.cases++;
@@ -287,7 +295,7 @@ beforeAll(async () => {
 afterAll(() => {
   const statuses = [...stats.byStatus.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join(' ');
   process.stdout.write(
-    `[fuzz http] seed ${SEED}: ${stats.cases} cases over ${ALL_ROUTES.length} routes through the local stack in ${((Date.now() - stats.started) / 1000).toFixed(1)} s; statuses ${statuses}\n`,
+    `[fuzz http] seed ${SEED}: ${stats.cases} cases over ${ALL_ROUTES.length} routes through the local stack in ${((Date.now() - stats.started) / 1000).toFixed(1)} s; statuses ${statuses}; metadata of ${sentMetadata.size} creates read back\n`,
   );
 });
 
@@ -300,7 +308,7 @@ describe('fuzzing every route through HTTP', () => {
     120_000,
   );
 
-  it('leaves every execution of the fuzz tenant with a consistent history, as read back through the API', async () => {
+  it('leaves every execution of the fuzz tenant with a consistent history and the metadata it was sent, as read back through the API', async () => {
     const listed = await listAll(TENANT);
     expect(new Set(listed.map((execution) => execution.id))).toEqual(new Set(known.get(TENANT)));
 
@@ -310,6 +318,10 @@ describe('fuzzing every route through HTTP', () => {
     );
 
     expect(violations).toEqual([]);
+    const metadataMismatches = listed
+      .filter((execution) => sentMetadata.has(execution.id) && JSON.stringify(execution.metadata) !== sentMetadata.get(execution.id))
+      .map((execution) => `${execution.id}: ${JSON.stringify(execution.metadata).slice(0, 200)} ≠ sent ${sentMetadata.get(execution.id)!.slice(0, 200)}`);
+    expect(metadataMismatches).toEqual([]);
     expect(stats.cases).toBe(ALL_ROUTES.length * RUNS_PER_ROUTE);
   }, 120_000);
 });

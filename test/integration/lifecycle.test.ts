@@ -18,6 +18,21 @@ describe('document-pipeline through the local stack', () => {
     expect(rows.at(-1)).toMatchObject({ from: 'running', to: 'succeeded', output: done.output });
   });
 
+  it('keeps metadata of any JSON, prototype-named keys included, exactly as sent through DynamoDB Local', async () => {
+    // Text, so `__proto__` is an own key of what the service parses (a literal here would set a prototype).
+    const metadata = '{"__proto__":{"a":1},"constructor":"c","toString":[1,2],"key with space":null,"valueOf":{"constructor":{"name":"x"}}}';
+
+    const created = await api<Execution>('POST', '/tasks/document-pipeline/executions', `{"input":{"document_url":"https://example.com/m.pdf"},"metadata":${metadata}}`);
+    const fetched = await api<Execution>('GET', `/executions/${created.body.id}`);
+    const init = await api<{ metadata: object }>('GET', `/executions/${created.body.id}/transitions/${(await transitions(created.body.id))[0]!.id}`);
+
+    const given = Object.entries(JSON.parse(metadata) as object);
+    expect(created.status).toBe(201);
+    expect(Object.entries(created.body.metadata)).toEqual(given);
+    expect(Object.entries(fetched.body.metadata)).toEqual(given);
+    expect(Object.entries(init.body.metadata)).toEqual(given);
+  });
+
   it('serves the same execution through the Julep SDK, unchanged', async () => {
     const client = new Julep({ apiKey: apiKey(), baseURL: baseUrl(), maxRetries: 0 });
     const created = await client.executions.create('document-pipeline', {
@@ -72,12 +87,13 @@ describe('approval-flow through the local stack', () => {
     const created = await start('approval-flow', { title: 'T', body: 'B' });
     await waitForStatus(created.id, 'awaiting_input');
 
-    const reply = await api<{ errors: Array<{ path: string }> }>('POST', `/executions/${created.id}/resume`, {
+    const reply = await api<{ detail: string; errors: Array<{ path: string }> }>('POST', `/executions/${created.id}/resume`, {
       input: { approved: 'yes' },
     });
 
     expect(reply.status).toBe(400);
-    expect(reply.body.errors).toEqual([expect.objectContaining({ path: '/input/approved' })]);
+    expect(reply.body.errors).toEqual([{ path: '/input/approved', message: 'must be true or false' }]);
+    expect(reply.body.detail).toBe('The resume input of step review is not valid: /input/approved must be true or false.');
     expect((await api<Execution>('GET', `/executions/${created.id}`)).body.status).toBe('awaiting_input');
   });
 });
@@ -89,7 +105,8 @@ describe('failures', () => {
     const failed = await waitForStatus(created.id, 'failed', 20_000);
 
     // maxAttempts 2 → three attempts; the last one reports RetryCount 2.
-    expect(failed.error).toEqual({ name: 'Error', message: 'boom on attempt 2', step: { index: 1, name: 'explode' } });
+    expect(failed.error).toBe('boom on attempt 2');
+    expect(failed.error_details).toEqual({ name: 'Error', message: 'boom on attempt 2', step: { index: 1, name: 'explode' } });
     const rows = await transitions(created.id);
     expect(rows.map((row) => row.type)).toEqual(['init', 'start', 'step', 'error']);
   });
@@ -115,8 +132,9 @@ describe('failures', () => {
 
     const failed = await waitForStatus(created.id, 'failed', 15_000);
 
-    expect(failed.error).toMatchObject({ name: 'States.Timeout', step: { index: 0, name: 'approval' } });
-    expect(failed.error?.message).toMatch(/No input arrived before the wait "approval" timed out/);
+    expect(failed.error_details).toMatchObject({ name: 'States.Timeout', step: { index: 0, name: 'approval' } });
+    expect(failed.error).toMatch(/No input arrived before the wait "approval" timed out/);
+    expect(failed.error_details?.message).toBe(failed.error);
     const late = await api('POST', `/executions/${created.id}/resume`, { input: {} });
     expect(late.status).toBe(409);
   });

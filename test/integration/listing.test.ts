@@ -1,5 +1,7 @@
+import Julep from '@julep/sdk';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, start, waitFor, type Execution } from './client.js';
+import { LIMIT } from '../../lambdas/api/queries.js';
+import { api, apiKey, baseUrl, start, waitFor, type Execution } from './client.js';
 
 const COUNT = 250;
 let ids: string[] = [];
@@ -71,6 +73,16 @@ describe('listing executions', () => {
     expect(after.length).toBeGreaterThan(0);
     expect(after).toContain(ids[125]);
     expect(after.every((id) => ids.indexOf(id) >= 100)).toBe(true);
+  });
+
+  it("gives the Julep SDK Julep's default of 100 executions of a task without a limit (it got 20); the convenience route keeps 20", async () => {
+    const client = new Julep({ apiKey: apiKey(), baseURL: baseUrl(), maxRetries: 0 });
+
+    const julep = await client.executions.list('test-list');
+    const convenience = await api<Page>('GET', '/executions?task_id=test-list');
+
+    expect(julep.items).toHaveLength(LIMIT.julepDefault);
+    expect(convenience.body.items).toHaveLength(LIMIT.default);
   });
 
   it('supports Julep offset paging', async () => {

@@ -102,7 +102,8 @@ describe('executions that were never started', () => {
 
     const failed = await waitFor(id, (execution) => execution.status === 'failed', HEAL_WITHIN_MS);
 
-    expect(failed.error).toMatchObject({ name: 'ExecutionNotStarted', message: expect.stringContaining('never started') });
+    expect(failed.error).toContain('never started');
+    expect(failed.error_details).toMatchObject({ name: 'ExecutionNotStarted', message: failed.error });
     const rows = await transitions(id);
     expect(rows.map((row) => [row.type, row.from, row.to])).toEqual([
       ['init', null, 'queued'],

@@ -122,9 +122,16 @@ export const HOSTILE_STRINGS: readonly string[] = [
   '\ud800',
   'lone \udc00 low surrogate',
   'pair \ud83d\ude00 emoji',
+  '\ud83d\udc69\u200d\ud83d\udcbb zwj emoji',
+  '\ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d\udc67\u200d\ud83d\udc66',
+  '\ud83c\udff3\ufe0f\u200d\ud83c\udf08',
   'é',
   'e\u0301',
   '\u202eright-to-left',
+  '\u200fright-to-left mark',
+  '\u2066isolate\u2069',
+  'line\u2028separator\u2029',
+  '\uffff\ufffe',
   '\ufeffbom',
   '日本語',
   '../../etc/passwd',
@@ -183,10 +190,14 @@ export function huge(min: number, max: number): fc.Arbitrary<string> {
     .map(([unit, count]) => unit.repeat(Math.max(1, Math.floor(count / unit.length))));
 }
 
+/** Keys named like members of Object.prototype: copying an object with `obj[key] = value` loses or misreads them. */
+export const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf'] as const;
+
 /** Object keys that have broken object handling before. */
 const hostileKey = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '', ' ', '\u0000', 'a.b', 'a/b', '~0', '$where', 'input', 'status', 'metadata', 'reason', 'task_id'),
-  text(12),
+  { weight: 3, arbitrary: fc.constantFrom(...PROTOTYPE_KEYS) },
+  { weight: 2, arbitrary: fc.constantFrom('', ' ', '\u0000', 'a.b', 'a/b', '~0', '$where', 'input', 'status', 'metadata', 'reason', 'task_id', '\u202ekey', '\ud800', '\ud83d\udc69\u200d\ud83d\udcbb') },
+  { weight: 3, arbitrary: text(12) },
 );
 
 const scalar: fc.Arbitrary<unknown> = fc.oneof(
@@ -204,6 +215,49 @@ export const jsonish: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown; array:
   array: fc.array(tie('value'), { maxLength: 5 }),
   object: fc.array(fc.tuple(hostileKey, tie('value')), { maxLength: 5 }).map((entries) => Object.fromEntries(entries)),
 })).value;
+
+/**
+ * `base` with one to three prototype-named keys added as OWN data keys, as JSON.parse makes them
+ * (an object literal or `obj[key] = value` would set a prototype instead).
+ */
+export function withPrototypeKeys(base: fc.Arbitrary<unknown>): fc.Arbitrary<Record<string, unknown>> {
+  return fc
+    .tuple(base, fc.uniqueArray(fc.tuple(fc.constantFrom(...PROTOTYPE_KEYS), jsonish), { minLength: 1, maxLength: 3, selector: ([key]) => key }))
+    .map(([object, extra]) => Object.fromEntries([...(object !== null && typeof object === 'object' && !Array.isArray(object) ? Object.entries(object) : []), ...extra]));
+}
+
+/**
+ * A value nested `depth` levels, objects (under prototype-named keys) and arrays in turn, around
+ * the body's 100-level limit: inside a body it is one level deeper still. (Deeper ones travel as
+ * text, {@link deepJsonText}: the harness's own JSON.stringify overflows a few thousand levels down.)
+ */
+export const deepValue: fc.Arbitrary<unknown> = fc
+  .tuple(fc.oneof(fc.integer({ min: 1, max: 98 }), fc.constantFrom(97, 98, 99, 100, 101, 150)), fc.constantFrom(...PROTOTYPE_KEYS, 'a'), scalar)
+  .map(([depth, key, leaf]) => {
+    let value: unknown = leaf;
+    for (let level = 0; level < depth; level++) value = level % 2 === 1 ? [value] : Object.fromEntries([[key, value]]);
+    return value;
+  });
+
+/**
+ * An object of many keys (hundreds to thousands), prototype-named ones among them. Its one value
+ * is small, as it is repeated: under API Gateway's 10 MB cap, which answers with its own body.
+ */
+export const wideObject: fc.Arbitrary<Record<string, unknown>> = fc
+  .tuple(fc.integer({ min: 60, max: 5000 }), fc.oneof(fc.integer(), fc.string({ maxLength: 8 }), fc.constantFrom(null, true, '\u0000', '\ud800', '\u202e')))
+  .map(([count, value]) => Object.fromEntries([...PROTOTYPE_KEYS.map((key) => [key, value] as const), ...Array.from({ length: count }, (_, index) => [`k${index}`, value] as const)]));
+
+/**
+ * What a caller may send as any JSON value (task input, metadata value, resume input): hostile
+ * scalars and small structures, objects with prototype-named keys, deep, wide and huge values.
+ */
+export const callerValue: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 6, arbitrary: jsonish },
+  { weight: 4, arbitrary: withPrototypeKeys(jsonish) },
+  { weight: 1, arbitrary: deepValue },
+  { weight: 1, arbitrary: wideObject },
+  { weight: 1, arbitrary: huge(10_000, 300_000) },
+);
 
 /** An object with `__proto__` (and friends) as OWN keys, as JSON.parse produces them. */
 export const pollutingObject: fc.Arbitrary<Record<string, unknown>> = fc
@@ -360,7 +414,22 @@ function queryValue(name: string, taskIds: readonly string[]): fc.Arbitrary<Quer
 }
 
 const QUERY_NAMES = ['limit', 'offset', 'cursor', 'sort_by', 'direction', 'status', 'task_id', 'created_after', 'created_before', 'scope_id'];
-const UNKNOWN_QUERY_NAMES = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', 'LIMIT', 'Limit', 'limit ', 'page', 'per_page', '', 'status[]', 'filter[status]', 'x'.repeat(300)];
+const UNKNOWN_QUERY_NAMES = [
+  ...PROTOTYPE_KEYS,
+  'LIMIT',
+  'Limit',
+  'limit ',
+  'page',
+  'per_page',
+  '',
+  'status[]',
+  'filter[status]',
+  'x'.repeat(300),
+  '\u202elimit',
+  'li\u0000mit',
+  '\ud800',
+  '\ud83d\udc69\u200d\ud83d\udcbb',
+];
 
 function queryArb(taskIds: readonly string[]): fc.Arbitrary<ReadonlyArray<readonly [string, QueryValue]>> {
   const name = fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...QUERY_NAMES) }, { weight: 1, arbitrary: fc.constantFrom(...UNKNOWN_QUERY_NAMES) }, { weight: 1, arbitrary: text(12) });
@@ -368,20 +437,38 @@ function queryArb(taskIds: readonly string[]): fc.Arbitrary<ReadonlyArray<readon
   return fc.oneof({ weight: 1, arbitrary: fc.constant([]) }, { weight: 4, arbitrary: fc.array(entry, { maxLength: 5 }) });
 }
 
-/** Metadata: valid maps, and every way one can break the bounds. */
+/** Short strings any schema without a format accepts, NUL and lone surrogates included (they reach storage). */
+const storedText = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: codeUnit, maxLength: 20 }), fc.constantFrom(...HOSTILE_STRINGS));
+
+/** Metadata keys: prototype-named, hostile and odd Unicode ones, and any text of 1 to 256 characters. */
+const metadataKey = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...PROTOTYPE_KEYS) },
+  { weight: 3, arbitrary: hostileKey.filter((key) => key.length >= 1 && key.length <= 256) },
+  { weight: 2, arbitrary: fc.string({ minLength: 1, maxLength: 256 }) },
+  { weight: 1, arbitrary: fc.constantFrom('k'.repeat(256), 'a key with spaces', 'jobs') },
+);
+
+/** Metadata a create accepts: every JSON object within the bounds (64 keys of 1 to 256 characters, 16 KB). */
+const validMetadata: fc.Arbitrary<Record<string, unknown>> = fc
+  .array(fc.tuple(metadataKey, fc.oneof(storedText, fc.integer(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 }), withPrototypeKeys(fc.constant({})), jsonish)), { maxLength: 12 })
+  .map((entries) => Object.fromEntries(entries))
+  .filter((metadata) => Buffer.byteLength(JSON.stringify(metadata)) <= 16 * 1024);
+
+/** Metadata: valid objects (null too), and every way one can break the bounds. */
 const metadataArb: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 6, arbitrary: fc.dictionary(fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/), fc.string({ maxLength: 40 }), { maxKeys: 16 }) },
+  { weight: 6, arbitrary: validMetadata },
+  { weight: 1, arbitrary: fc.constant(null) },
   {
     weight: 4,
     arbitrary: fc.oneof(
-      fc.dictionary(fc.stringMatching(/^[a-z]{1,8}$/), fc.string({ maxLength: 4 }), { minKeys: 17, maxKeys: 20 }),
-      fc.constant({ ['k'.repeat(65)]: 'v' }),
-      fc.constant({ key: 'v'.repeat(513) }),
-      fc.constant({ 'bad key': 'v' }),
+      wideObject,
+      fc.constant({ ['k'.repeat(257)]: 'v' }),
       fc.constant({ '': 'v' }),
-      fc.dictionary(hostileKey, jsonish, { maxKeys: 4 }),
+      huge(16_000, 40_000).map((value) => ({ value })),
+      deepValue.map((value) => ({ deep: value })),
+      fc.dictionary(hostileKey, callerValue, { maxKeys: 4 }),
       pollutingObject,
-      jsonish,
+      callerValue,
     ),
   },
 );
@@ -390,7 +477,8 @@ const metadataArb: fc.Arbitrary<unknown> = fc.oneof(
 const decisionArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.record({ approved: fc.boolean(), comment: fc.string({ maxLength: 60 }), reviewer: fc.string({ maxLength: 20 }) }, { requiredKeys: ['approved'] }),
   fc.record({ approved: scalar, comment: fc.oneof(text(), huge(1990, 2010)) }, { requiredKeys: [] }),
-  jsonish,
+  withPrototypeKeys(fc.record({ approved: fc.boolean() })),
+  callerValue,
 );
 
 /** A leaf whose JSON text replaces the placeholder: deep, huge or plain hostile. */
@@ -410,20 +498,16 @@ const fragment: fc.Arbitrary<{ text: string; label: string }> = fc.oneof(
   },
 );
 
-/** Short strings any schema without a format accepts, NUL and lone surrogates included (they reach storage). */
-const storedText = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: codeUnit, maxLength: 20 }));
-
-const validMetadata = fc.dictionary(fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/), storedText, { maxKeys: 16 });
 
 /** Bodies a route accepts (given an execution in the right status), with the task they are for. */
 function validBodies(route: RouteKey, profile: LayerProfile): fc.Arbitrary<{ value: unknown; task?: number }> {
-  const forTask = (build: (task: TaskProfile, input: unknown, metadata: Record<string, string> | undefined) => unknown) =>
+  const forTask = (build: (task: TaskProfile, input: unknown, metadata: Record<string, unknown> | undefined) => unknown) =>
     fc.nat({ max: profile.tasks.length - 1 }).chain((index) =>
       fc
         .tuple(profile.tasks[index]!.valid, fc.option(validMetadata, { nil: undefined }))
         .map(([input, metadata]) => ({ value: build(profile.tasks[index]!, input, metadata), task: index })),
     );
-  const decision = fc.record({ approved: fc.boolean(), comment: storedText }, { requiredKeys: ['approved'] });
+  const decision = fc.oneof(fc.record({ approved: fc.boolean(), comment: storedText }, { requiredKeys: ['approved'] }), withPrototypeKeys(fc.record({ approved: fc.boolean() })));
   switch (route) {
     case 'POST /tasks/{task_id}/executions':
       return forTask((_task, input, metadata) => ({ input, ...(metadata ? { metadata } : {}) }));
@@ -445,7 +529,7 @@ function validBodies(route: RouteKey, profile: LayerProfile): fc.Arbitrary<{ val
 
 /** Route-specific envelopes: where a valid request carries what. */
 function envelopes(route: RouteKey, profile: LayerProfile): fc.Arbitrary<unknown> {
-  const taskInput = fc.oneof(...profile.tasks.map((task) => task.input), jsonish);
+  const taskInput = fc.oneof(...profile.tasks.map((task) => task.input), callerValue);
   const taskIds = profile.tasks.map((task) => task.id);
   switch (route) {
     case 'POST /tasks/{task_id}/executions':
@@ -513,7 +597,7 @@ function bodyArb(route: RouteKey, profile: LayerProfile): fc.Arbitrary<BodyChoic
     {
       weight: 20,
       arbitrary: fc
-        .tuple(envelope, fc.nat(), fc.oneof(jsonish, pollutingObject, text()), hostileKey)
+        .tuple(envelope, fc.nat(), fc.oneof(callerValue, pollutingObject, text()), hostileKey)
         .map(([value, how, replacement, key]): BodyChoice => ({ kind: 'value', value: mutate(value, how, replacement, key), label: 'mutated' })),
     },
     { weight: 12, arbitrary: fc.oneof(jsonish, pollutingObject).map((value): BodyChoice => ({ kind: 'value', value, label: 'hostile-value' })) },
@@ -681,6 +765,15 @@ export function wellFormed(value: string): string {
   return value.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }
 
+/** Near misses of an input: as given, with prototype-named keys added, or made deep or wide. */
+function nearMisses(input: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    { weight: 6, arbitrary: input },
+    { weight: 3, arbitrary: withPrototypeKeys(input) },
+    { weight: 1, arbitrary: fc.oneof(deepValue, wideObject) },
+  );
+}
+
 /** The product tasks (lambdas/tasks): valid inputs and near misses. */
 export const PRODUCT_TASKS: readonly TaskProfile[] = [
   {
@@ -695,13 +788,15 @@ export const PRODUCT_TASKS: readonly TaskProfile[] = [
       },
       { requiredKeys: ['document_url'] },
     ),
-    input: fc.record(
-      {
-        document_url: fc.oneof(fc.webUrl(), fc.constantFrom('https://example.com/a.pdf', 'ftp://x/y', 'javascript:alert(1)', 'https://'), text()),
-        language: fc.oneof(fc.constantFrom('en', 'de', 'fr', 'es', 'xx'), jsonish),
-        max_summary_words: fc.oneof(fc.integer({ min: 0, max: 600 }), fc.constantFrom(10.5, '50', null)),
-      },
-      { requiredKeys: ['document_url'] },
+    input: nearMisses(
+      fc.record(
+        {
+          document_url: fc.oneof(fc.webUrl(), fc.constantFrom('https://example.com/a.pdf', 'ftp://x/y', 'javascript:alert(1)', 'https://'), text()),
+          language: fc.oneof(fc.constantFrom('en', 'de', 'fr', 'es', 'xx'), jsonish),
+          max_summary_words: fc.oneof(fc.integer({ min: 0, max: 600 }), fc.constantFrom(10.5, '50', null)),
+        },
+        { requiredKeys: ['document_url'] },
+      ),
     ),
   },
   {
@@ -714,13 +809,15 @@ export const PRODUCT_TASKS: readonly TaskProfile[] = [
       },
       { requiredKeys: ['title', 'body'] },
     ),
-    input: fc.record(
-      {
-        title: fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), text(), huge(150, 250)),
-        body: fc.oneof(fc.string({ minLength: 1, maxLength: 60 }), text(), huge(19_990, 20_010)),
-        reviewer: fc.oneof(fc.emailAddress(), text()),
-      },
-      { requiredKeys: ['title', 'body'] },
+    input: nearMisses(
+      fc.record(
+        {
+          title: fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), text(), huge(150, 250)),
+          body: fc.oneof(fc.string({ minLength: 1, maxLength: 60 }), text(), huge(19_990, 20_010)),
+          reviewer: fc.oneof(fc.emailAddress(), text()),
+        },
+        { requiredKeys: ['title', 'body'] },
+      ),
     ),
   },
 ];

@@ -25,7 +25,8 @@ const INTERNALS: readonly RegExp[] = [
   /node_modules/,
   /(?:\/work\/|\/home\/|\/var\/task\/|\/var\/runtime\/|file:\/\/)/,
   /\.(?:ts|js|mjs|cjs):\d+/,
-  /(?:^|[^A-Za-z])[A-Za-z]*(?:Error|Exception): /,
+  // A lookbehind, not a consumed character: an echoed name such as `query.TypeError: x` matches as the request's own text.
+  /(?<![A-Za-z])[A-Za-z]*(?:Error|Exception): /,
   /"stack"\s*:/,
   // SDK plumbing. (A dependency's error name, e.g. ThrottlingException, is the documented cause of a
   // failed start, so it is not on this list.)
@@ -82,6 +83,19 @@ export function replyViolations(reply: Reply, context: ReplyContext): string[] {
     }
   }
   return [...new Set(found)];
+}
+
+/**
+ * What is wrong with the metadata of a new execution: the view or the stored record does not
+ * hold exactly what the caller sent (`null` or nothing being `{}`), compared as JSON text, so
+ * key order and own prototype-named keys count.
+ */
+export function metadataViolations(sent: unknown, shown: unknown, stored: unknown): string[] {
+  const expected = JSON.stringify(sent ?? {});
+  const found: string[] = [];
+  if (JSON.stringify(shown) !== expected) found.push(`metadata shown as ${JSON.stringify(shown)?.slice(0, 200)}, sent ${expected.slice(0, 200)}`);
+  if (JSON.stringify(stored) !== expected) found.push(`metadata stored as ${JSON.stringify(stored)?.slice(0, 200)}, sent ${expected.slice(0, 200)}`);
+  return found;
 }
 
 /** One transition row, as stored or as the API shows it. */
@@ -206,7 +220,7 @@ export function storedViolations(items: readonly Item[]): string[] {
     // The reconciler's sparse index holds exactly the executions that are not terminal yet.
     const activeKeyWanted = TERMINAL_STATUSES.has(status) ? undefined : activeKey(activeShard(id));
     if (record.active_key !== activeKeyWanted) found.push(`${pk}: active_key ${String(record.active_key)} for status ${status}`);
-    if (!decodes(record.input) || !decodes(record.output)) found.push(`${pk}: a payload does not decode`);
+    if (!decodes(record.input) || !decodes(record.output) || !decodes(record.metadata)) found.push(`${pk}: a payload does not decode`);
     const terminal = TERMINAL_STATUSES.has(status);
     if (terminal && typeof record.completed_at !== 'string') found.push(`${pk}: ${status} without completed_at`);
     if (!terminal && record.completed_at !== undefined) found.push(`${pk}: ${status} with completed_at`);
@@ -216,7 +230,7 @@ export function storedViolations(items: readonly Item[]): string[] {
     for (const row of rows) {
       if (row.sk !== transitionSk(Number(row.seq))) found.push(`${pk}: row ${String(row.sk)} has seq ${String(row.seq)}`);
       if (row.execution_id !== id) found.push(`${pk}: row ${String(row.sk)} of execution ${String(row.execution_id)}`);
-      if (!decodes(row.output)) found.push(`${pk}: row ${String(row.sk)} output does not decode`);
+      if (!decodes(row.output) || !decodes(row.metadata)) found.push(`${pk}: row ${String(row.sk)} output or metadata does not decode`);
     }
   }
   return found;

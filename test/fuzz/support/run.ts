@@ -1,8 +1,16 @@
 import fc from 'fast-check';
 
-/** A value as JSON text with long strings cut short (a counterexample can carry 300 KB bodies). */
+/** `value` with what lies deeper than `levels` replaced by a marker: counterexamples nest thousands of levels. */
+function pruned(value: unknown, levels: number): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (levels === 0) return '… (deeper)';
+  if (Array.isArray(value)) return value.slice(0, 50).map((item) => pruned(item, levels - 1));
+  return Object.fromEntries(Object.entries(value).slice(0, 50).map(([key, item]) => [key, pruned(item, levels - 1)]));
+}
+
+/** A value as JSON text with long strings cut short (a counterexample can carry 300 KB bodies) and deep or wide values pruned. */
 export function preview(value: unknown, max = 160): string {
-  return JSON.stringify(value, (_key, item: unknown) =>
+  return JSON.stringify(pruned(value, 40), (_key, item: unknown) =>
     typeof item === 'string' && item.length > max ? `${item.slice(0, max)}… (${item.length} chars)` : item,
   );
 }

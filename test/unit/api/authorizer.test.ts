@@ -100,6 +100,21 @@ describe('authorizer', () => {
     expect(ddb).not.toHaveReceivedAnyCommand();
   });
 
+  it.each([
+    ['two spaces after the scheme', (key: string) => `Bearer  ${key}`],
+    ['a tab after the scheme', (key: string) => `Bearer\t${key}`],
+    ['a leading space', (key: string) => ` Bearer ${key}`],
+    ['a trailing space', (key: string) => `Bearer ${key} `],
+    ['a trailing tab', (key: string) => `Bearer ${key}\t`],
+  ])('refuses a valid key sent with %s, without reading the table (each spelling was a cache miss and a read)', async (_what, spell) => {
+    const key = storeKey('acme');
+
+    const result = await handler(authorizerEvent({ authorization: spell(key) }));
+
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: '', refused: 'missing or malformed bearer token' } });
+    expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+
   it('lets an unknown key through with an empty tenant and the reason', async () => {
     storeKey('acme');
 

@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod/mini';
 import { handler } from '../../../lambdas/api/executions-create.js';
+import { handler as read } from '../../../lambdas/api/executions-read.js';
 import { MAX_BODY_BYTES } from '../../../lambdas/api/http.js';
 import { MAX_PAYLOAD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-limits.js';
 import type { ExecutionView } from '../../../lambdas/domain/views.js';
@@ -64,6 +65,7 @@ describe('POST /tasks/{task_id}/executions', () => {
       input: INPUT,
       output: null,
       error: null,
+      error_details: null,
       metadata: { team: 'research' },
       transition_count: 1,
       progress: { current_step: 0, step_name: 'extract', completed_steps: 0, total_steps: 3, percentage: 0 },
@@ -133,6 +135,13 @@ describe('POST /tasks/{task_id}/executions', () => {
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
+  it('answers a 200 KB unknown input field with a problem of at most 2 KB (it echoed the name twice: 400 KB)', async () => {
+    const response = await createForTask('document-pipeline', { body: { input: { ...INPUT, ['x'.repeat(200_000)]: 1 } } });
+
+    expectProblem(response, 400);
+    expect(Buffer.byteLength(response.body ?? '')).toBeLessThanOrEqual(2048);
+  });
+
   it('answers 400 when the body has no input', async () => {
     const problem = expectProblem(await createForTask('document-pipeline', { body: { metadata: {} } }), 400);
 
@@ -141,10 +150,42 @@ describe('POST /tasks/{task_id}/executions', () => {
 
   it('answers 400 for unknown body fields and malformed metadata', async () => {
     const unknown = expectProblem(await createForTask('document-pipeline', { body: { input: INPUT, priority: 1 } }), 400);
-    const metadata = expectProblem(await createForTask('document-pipeline', { body: { input: INPUT, metadata: { team: 7 } } }), 400);
+    const metadata = expectProblem(await createForTask('document-pipeline', { body: { input: INPUT, metadata: ['team'] } }), 400);
 
     expect(unknown.errors?.[0]?.message).toContain('priority');
-    expect(metadata.errors?.[0]?.path).toBe('/metadata/team');
+    expect(metadata.errors?.[0]?.path).toBe('/metadata');
+  });
+
+  it('stores metadata keys named like Object.prototype members and reads them back as given (they answered 500)', async () => {
+    // As text: JSON.parse makes `__proto__` an own key, as it does for every request body.
+    const metadataText = '{"constructor":"c","__proto__":"p","prototype":"x","toString":"t","hasOwnProperty":"h","valueOf":"v"}';
+
+    const created = parse<ExecutionView>(await createForTask('document-pipeline', { body: `{"input":${JSON.stringify(INPUT)},"metadata":${metadataText}}` }));
+    const readBack = parse<ExecutionView>(
+      await read(apiEvent('GET /executions/{id}', { pathParameters: { id: created.body.id } }), lambdaContext()),
+    );
+
+    const given = Object.entries(JSON.parse(metadataText) as object);
+    expect(created.status).toBe(201);
+    expect(Object.entries(created.body.metadata)).toEqual(given);
+    expect(readBack.status).toBe(200);
+    expect(Object.entries(readBack.body.metadata)).toEqual(given);
+  });
+
+  it("stores Julep's metadata (any JSON values, any keys) and reads it back as given; null is none (they answered 400)", async () => {
+    const metadata = { jobs: [1, 2], count: 3, 'key with a space': { deep: { er: [null, true, 1.5] } }, '\u202eRTL': '\u0000' };
+
+    const created = parse<ExecutionView>(await createForTask('document-pipeline', { body: { input: INPUT, metadata } }));
+    const none = parse<ExecutionView>(await createForTask('document-pipeline', { body: { input: INPUT, metadata: null } }));
+    const readBack = parse<ExecutionView>(
+      await read(apiEvent('GET /executions/{id}', { pathParameters: { id: created.body.id } }), lambdaContext()),
+    );
+
+    expect(created.status).toBe(201);
+    expect(created.body.metadata).toEqual(metadata);
+    expect(readBack.body.metadata).toEqual(metadata);
+    expect(none.status).toBe(201);
+    expect(none.body.metadata).toEqual({});
   });
 
   it('answers 400 when there is no body at all', async () => {

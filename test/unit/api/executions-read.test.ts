@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../lambdas/api/executions-read.js';
+import { LIMIT, UNKNOWN_ECHO } from '../../../lambdas/api/queries.js';
 import { ROUTES } from '../../../lambdas/api/routes.js';
 import type { ExecutionRecord, TransitionRecord } from '../../../lambdas/domain/execution.js';
 import { newExecutionId, newTransitionId } from '../../../lambdas/domain/ids.js';
@@ -184,6 +185,17 @@ describe('GET /executions', () => {
     expect(ddb).not.toHaveReceivedAnyCommand();
   });
 
+  it('answers an 11 KB query of unknown parameters with a problem of at most 2 KB (it echoed every name: 174 KB)', async () => {
+    const parts: string[] = [];
+    for (let index = 0; parts.join('&').length < 11 * 1024; index++) parts.push(`p${index}=1`);
+
+    const { response } = await get('GET /executions', { query: Object.fromEntries(new URLSearchParams(parts.join('&'))) });
+
+    const problem = expectProblem(response, 400);
+    expect(Buffer.byteLength(response.body ?? '')).toBeLessThanOrEqual(2048);
+    expect(problem.errors?.at(-1)).toEqual({ path: 'query', message: `has ${parts.length - UNKNOWN_ECHO.names} more unknown parameters` });
+  });
+
   it('answers 400, never 500, for a cursor that was altered or belongs to another query', async () => {
     [1, 2, 3].forEach((minute) => storeExecution(minute));
     const { body } = await get<Page<ExecutionView>>('GET /executions', { query: { limit: '1' } });
@@ -224,6 +236,19 @@ describe('GET /tasks/{task_id}/executions', () => {
     expect(status).toBe(200);
     expect(body.items.map((item) => item.id)).toEqual([approval.id]);
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'by-task' });
+  });
+
+  it("returns up to 100 by default, as Julep's SDK does not page on its own (it returned 20 of 27), while GET /executions keeps 20", async () => {
+    const stored = Array.from({ length: 27 }, (_, minute) => storeExecution(minute));
+
+    const julep = await get<Page<ExecutionView>>('GET /tasks/{task_id}/executions', { pathParameters: { task_id: 'document-pipeline' } });
+    const convenience = await get<Page<ExecutionView>>('GET /executions');
+
+    expect(julep.body.items).toHaveLength(stored.length);
+    expect(julep.body.next_cursor).toBeNull();
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'by-task', Limit: LIMIT.julepDefault });
+    expect(convenience.body.items).toHaveLength(LIMIT.default);
+    expect(convenience.body.next_cursor).toEqual(expect.any(String));
   });
 
   it('answers 404 for an unknown task and 400 for a task_id query parameter on this route', async () => {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { bodyOf, cancelBody, changeStatusBody, createBody } from '../../../lambdas/api/bodies.js';
+import { METADATA_LIMITS, bodyOf, cancelBody, changeStatusBody, createBody, createWithTaskBody } from '../../../lambdas/api/bodies.js';
 import {
   LIMIT,
   MAX_OFFSET,
+  UNKNOWN_ECHO,
   executionIdOf,
   executionListParams,
   transitionListParams,
@@ -26,6 +27,11 @@ function fieldErrors(act: () => unknown): readonly FieldError[] {
 describe('executionListParams', () => {
   it('defaults to 20 items, newest first, with no filters', () => {
     expect(executionListParams(undefined)).toEqual({ limit: LIMIT.default, direction: 'desc' });
+  });
+
+  it("defaults to Julep's 100 items on Julep's route, whose task comes from the path", () => {
+    expect(executionListParams(undefined, 'document-pipeline')).toEqual({ limit: LIMIT.julepDefault, direction: 'desc', taskId: 'document-pipeline' });
+    expect(executionListParams({ limit: '7' }, 'document-pipeline').limit).toBe(7);
   });
 
   it('reads every filter and paging parameter', () => {
@@ -75,6 +81,29 @@ describe('executionListParams', () => {
     expect(errors.map((error) => error.path).sort()).toEqual(
       ['query.created_after', 'query.foo', 'query.limit', 'query.sort_by', 'query.status'].sort(),
     );
+  });
+
+  it('names at most 10 unknown parameters, each cut to 64 characters, and counts the rest (it echoed every name)', () => {
+    const names = Array.from({ length: 1500 }, (_, index) => `p${index}`);
+    const long = 'x'.repeat(11 * 1024);
+
+    const many = fieldErrors(() => executionListParams(Object.fromEntries(names.map((name) => [name, '1']))));
+    const one = fieldErrors(() => executionListParams({ [long]: '1' }));
+
+    expect(many).toEqual([
+      ...names.slice(0, UNKNOWN_ECHO.names).map((name) => ({ path: `query.${name}`, message: 'is not a parameter of this route' })),
+      { path: 'query', message: `has ${names.length - UNKNOWN_ECHO.names} more unknown parameters` },
+    ]);
+    expect(one).toEqual([{ path: `query.${long.slice(0, UNKNOWN_ECHO.length)}…`, message: 'is not a parameter of this route' }]);
+  });
+
+  it('lists the accepted values quoted, in the same words as body errors (it wrote "must be one of: asc, desc")', () => {
+    const errors = fieldErrors(() => executionListParams({ direction: 'up', status: 'paused' }));
+
+    expect(errors).toEqual([
+      { path: 'query.direction', message: 'must be one of "asc", "desc"' },
+      { path: 'query.status', message: 'must be one of "queued", "running", "awaiting_input", "succeeded", "failed", "cancelled"' },
+    ]);
   });
 
   it('bounds offset and refuses it together with a cursor', () => {
@@ -134,7 +163,7 @@ describe('idempotencyKeyOf', () => {
 
 describe('bodies', () => {
   it('requires a body where one is needed', () => {
-    expect(fieldErrors(() => bodyOf(createBody, undefined))).toEqual([{ path: '/', message: 'is required' }]);
+    expect(fieldErrors(() => bodyOf(createBody, undefined))).toEqual([{ path: '', message: 'is required' }]);
   });
 
   it('reports a missing input as required', () => {
@@ -147,11 +176,55 @@ describe('bodies', () => {
     expect(() => bodyOf(changeStatusBody, { status: 'succeeded' })).toThrow(ValidationError);
   });
 
-  it('rejects metadata that is not a small string map', () => {
-    const tooMany = Object.fromEntries(Array.from({ length: 17 }, (_, index) => [`k${index}`, 'v']));
+  it("accepts Julep's metadata: JSON values and keys of every kind, and null as none", () => {
+    const metadata = { jobs: [1, 2], count: 3, 'a key with spaces': { nested: [true, null] }, 'émoji 😀': 'x' };
 
-    expect(fieldErrors(() => bodyOf(createBody, { input: {}, metadata: { 'bad key': 'v' } }))[0]?.path).toMatch(/^\/metadata/);
-    expect(fieldErrors(() => bodyOf(createBody, { input: {}, metadata: tooMany }))[0]?.message).toBe('at most 16 keys');
+    expect(bodyOf(createBody, { input: {}, metadata }).metadata).toEqual(metadata);
+    expect(bodyOf(createWithTaskBody, { task_id: 't', input: {}, metadata }).metadata).toEqual(metadata);
+    expect(bodyOf(createBody, { input: {}, metadata: null }).metadata).toBeUndefined();
+  });
+
+  it('accepts metadata at its bounds: the most keys, the longest key, the most bytes', () => {
+    const keys = Object.fromEntries(Array.from({ length: METADATA_LIMITS.keys }, (_, index) => [`k${index}`, index]));
+    const longKey = { ['k'.repeat(METADATA_LIMITS.keyLength)]: 1 };
+    const big = { v: 'x'.repeat(METADATA_LIMITS.bytes - '{"v":""}'.length) };
+
+    for (const metadata of [keys, longKey, big]) expect(bodyOf(createBody, { input: {}, metadata }).metadata).toBe(metadata);
+  });
+
+  it.each([
+    ['an array', ['a'], 'must be an object'],
+    ['a string', 'team', 'must be an object'],
+    ['one key too many', Object.fromEntries(Array.from({ length: METADATA_LIMITS.keys + 1 }, (_, index) => [`k${index}`, 1])), `must have at most ${METADATA_LIMITS.keys} keys`],
+    ['an empty key', { '': 1 }, 'has a key of 0 characters'],
+    ['a key one character too long', { ['k'.repeat(METADATA_LIMITS.keyLength + 1)]: 1 }, `has a key of ${METADATA_LIMITS.keyLength + 1} characters`],
+    ['one byte too many as JSON', { v: 'x'.repeat(METADATA_LIMITS.bytes - '{"v":""}'.length + 1) }, `must be at most ${METADATA_LIMITS.bytes} bytes as JSON`],
+  ])('rejects metadata that is %s, naming the rule and the limit', (_what, metadata, message) => {
+    const errors = fieldErrors(() => bodyOf(createBody, { input: {}, metadata }));
+
+    expect(errors).toEqual([{ path: '/metadata', message: expect.stringContaining(message) }]);
+  });
+
+  it('never echoes a metadata key in an error, however long', () => {
+    const key = 'k'.repeat(100_000);
+
+    const errors = fieldErrors(() => bodyOf(createBody, { input: {}, metadata: { [key]: 1 } }));
+
+    expect(JSON.stringify(errors).length).toBeLessThan(200);
+  });
+
+  it('quotes at most 10 unknown body fields, each cut to 64 characters (a 200 KB field name made a 400 KB answer)', () => {
+    const long = 'f'.repeat(200_000);
+    const fields = Object.fromEntries(Array.from({ length: 25 }, (_, index) => [`f${index}`, 1]));
+
+    const [longError] = fieldErrors(() => bodyOf(createBody, { input: {}, [long]: 1 }));
+    const [manyError] = fieldErrors(() => bodyOf(createBody, { input: {}, ...fields }));
+
+    expect(longError?.message).toContain(`"${long.slice(0, 64)}…"`);
+    expect(longError?.message.length).toBeLessThan(100);
+    expect(manyError?.message).toContain('"f9"');
+    expect(manyError?.message).not.toContain('"f10"');
+    expect(manyError?.message).toContain('and 15 more');
   });
 
   it('accepts an empty cancel body object', () => {

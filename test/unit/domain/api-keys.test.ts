@@ -74,9 +74,8 @@ describe('bearerToken', () => {
   it.each([
     ['a lower-case scheme', 'bearer abc', 'abc'],
     ['an upper-case scheme', 'BEARER abc', 'abc'],
-    ['several spaces after the scheme', 'Bearer    abc', 'abc'],
-    ['a tab after the scheme', 'Bearer\tabc', 'abc'],
-    ['trailing whitespace', 'Bearer abc  ', 'abc'],
+    ['a mixed-case scheme', 'bEaReR abc', 'abc'],
+    ['every b64token character and trailing "="', 'Bearer aZ09-._~+/==', 'aZ09-._~+/=='],
     ['a token of 512 characters', `Bearer ${'x'.repeat(512)}`, 'x'.repeat(512)],
   ])('accepts %s', (_what, header, token) => {
     expect(bearerToken(header)).toBe(token);
@@ -92,6 +91,15 @@ describe('bearerToken', () => {
     ['a token without a scheme', 'ak_0123456789_secret'],
     ['two tokens', 'Bearer abc def'],
     ['leading whitespace', ' Bearer abc'],
+    ['several spaces after the scheme', 'Bearer    abc'],
+    ['a tab after the scheme', 'Bearer\tabc'],
+    ['trailing spaces', 'Bearer abc  '],
+    ['a trailing tab', 'Bearer abc\t'],
+    ['a line break', 'Bearer\nabc'],
+    ['a no-break space after the scheme', 'Bearer\u00a0abc'],
+    ['a character outside b64token', 'Bearer abc,def'],
+    ['a non-ASCII token', 'Bearer abcé'],
+    ['"=" inside the token', 'Bearer ab=c'],
     ['a token of 513 characters', `Bearer ${'x'.repeat(513)}`],
     ['a repeated header joined with a comma', 'Bearer abc, Bearer def'],
   ])('returns undefined for %s', (_what, header) => {

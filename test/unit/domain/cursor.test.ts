@@ -58,6 +58,29 @@ describe('cursors', () => {
     expectInvalid(`${body}.${alterFirst(signature)}`);
   });
 
+  it('accepts only the spelling it issued of the last signature character (it accepted 16, differing in unused bits)', () => {
+    const [body, signature] = encodeCursor(STATE, SECRET).split('.') as [string, string];
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+    const accepted = [...alphabet].filter((last) => {
+      try {
+        decodeCursor(`${body}.${signature.slice(0, -1)}${last}`, SECRET, STATE.scope);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+
+    expect(accepted).toEqual([signature.at(-1)]);
+  });
+
+  it('refuses a signature with characters outside base64url, which decoding would skip', () => {
+    const [body, signature] = encodeCursor(STATE, SECRET).split('.') as [string, string];
+
+    expectInvalid(`${body}.${signature.slice(0, 5)}!${signature.slice(5)}`);
+    expectInvalid(`${body}.${signature}=`);
+  });
+
   it('refuses a cursor whose signature was truncated', () => {
     const [body, signature] = encodeCursor(STATE, SECRET).split('.') as [string, string];
 

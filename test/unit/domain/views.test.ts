@@ -114,6 +114,7 @@ describe('toExecutionView', () => {
       input: { document: 'a.pdf' },
       output: null,
       error: null,
+      error_details: null,
       metadata: { source: 'test' },
       progress: { current_step: 1, step_name: 'extract', completed_steps: 1, total_steps: 4, percentage: 25, message: 'working' },
       transition_count: 4,
@@ -135,7 +136,23 @@ describe('toExecutionView', () => {
       LINKS,
     );
 
-    expect(view).toMatchObject({ output: { partial: true }, error, completed_at: '2025-01-02T03:06:00.000Z', cancel_reason: 'r' });
+    expect(view).toMatchObject({ output: { partial: true }, completed_at: '2025-01-02T03:06:00.000Z', cancel_reason: 'r' });
+  });
+
+  it("shows a failure as Julep's error string, its message, with the name and step under error_details", () => {
+    const error = { name: 'StepFailed', message: 'boom', step: { index: 1, name: 'extract' } };
+
+    const view = toExecutionView(record({ status: 'failed', error }), LINKS);
+
+    expect(view.error).toBe(error.message);
+    expect(view.error_details).toEqual(error);
+  });
+
+  it('shows the name as the error string of a failure without a message', () => {
+    const view = toExecutionView(record({ status: 'failed', error: { name: 'States.TaskFailed', message: '' } }), LINKS);
+
+    expect(view.error).toBe('States.TaskFailed');
+    expect(view.error_details).toEqual({ name: 'States.TaskFailed', message: '' });
   });
 
   it('keeps a falsy output such as 0 or false', () => {

@@ -77,7 +77,7 @@ function storedItem(r: ExecutionRecord): Item {
     input: JSON.stringify(r.input),
     ...(r.output === undefined ? {} : { output: JSON.stringify(r.output) }),
     ...(r.error === undefined ? {} : { error: r.error }),
-    metadata: r.metadata,
+    metadata: JSON.stringify(r.metadata),
     transition_count: r.transitionCount,
     step_index: r.stepIndex,
     step_name: r.stepName,
@@ -114,7 +114,7 @@ function storedRow(seq: number, overrides: Item = {}): Item {
     current_step: seq - 3,
     next_step: seq - 2,
     output: JSON.stringify({ seq }),
-    metadata: {},
+    metadata: '{}',
     created_at: CREATED,
     expires_at: CREATED_S + 456 * DAY,
     ...overrides,
@@ -202,7 +202,7 @@ describe('create', () => {
               current_step: 0,
               next_step: 0,
               output: '{"document":"a.pdf"}',
-              metadata: { source: 'test' },
+              metadata: '{"source":"test"}',
               created_at: CREATED,
               expires_at: CREATED_S + 90 * DAY + 366 * DAY,
             },
@@ -422,7 +422,7 @@ describe('applyTransition', () => {
               current_step: 1,
               next_step: 2,
               output: '{"rows":3}',
-              metadata: {},
+              metadata: '{}',
               created_at: NOW,
               expires_at: CREATED_S + 90 * DAY + 366 * DAY,
             },
@@ -634,6 +634,14 @@ describe('find and get', () => {
     const found = await repository.get(TENANT, ID);
 
     expect(found).toMatchObject({ metadata: {}, stepFraction: 0, input: null });
+  });
+
+  it('reads the metadata of an item stored before metadata became JSON text, a map of strings', async () => {
+    ddb.on(GetCommand).resolves({ Item: { ...storedItem(record()), metadata: { source: 'old' } } });
+
+    const found = await repository.get(TENANT, ID);
+
+    expect(found?.metadata).toEqual({ source: 'old' });
   });
 
   it('finds nothing for an unknown id', async () => {

@@ -115,7 +115,7 @@ describe('startExecution', () => {
       name: record.id,
       input: JSON.stringify({ tenant: TENANT, input: INPUT }),
     });
-    expect(storedRecord(table, record)).toMatchObject({ status: 'queued', transition_count: 1, metadata: { team: 'a' } });
+    expect(storedRecord(table, record)).toMatchObject({ status: 'queued', transition_count: 1, metadata: '{"team":"a"}' });
     expect(storedRows(table, record).map((row) => [row.seq, row.type, row.from, row.to])).toEqual([[1, 'init', null, 'queued']]);
   });
 

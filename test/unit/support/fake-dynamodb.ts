@@ -18,7 +18,9 @@ import {
   type UpdateCommandInput,
   type UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { MARSHALL_OPTIONS } from '../../../lambdas/shared/dynamodb-client.js';
 
 /** A stored item, as the document client sees it (native JS values). */
 export type Item = Record<string, unknown>;
@@ -53,15 +55,13 @@ function keyOf(pk: unknown, sk: unknown): string {
   return `${String(pk)}\u0000${String(sk)}`;
 }
 
-/** Drops `undefined` members like the document client's `removeUndefinedValues`. */
+/**
+ * A value as DynamoDB gets it back: through the real marshaller with the document client's
+ * options and back. So what the client refuses (a map with a `constructor` key, an unsafe number)
+ * throws here too, and what it silently drops (an own `__proto__` key, `undefined`) is gone.
+ */
 function clean(value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value;
-  if (Array.isArray(value)) return value.map(clean);
-  return Object.fromEntries(
-    Object.entries(value)
-      .filter(([, member]) => member !== undefined)
-      .map(([name, member]) => [name, clean(member)]),
-  );
+  return unmarshall(marshall({ value }, MARSHALL_OPTIONS)).value;
 }
 
 function copy<T>(value: T): T {

@@ -67,7 +67,7 @@ export function recordItem(record: ExecutionRecord): Item {
     input: payload(record.input),
     output: payload(record.output),
     error: record.error,
-    metadata: record.metadata,
+    metadata: payload(record.metadata),
     transition_count: record.transitionCount,
     step_index: record.stepIndex,
     step_name: record.stepName,
@@ -126,7 +126,7 @@ export function transitionItem(tenant: string, row: TransitionRecord): Item {
     current_step: row.currentStep,
     next_step: row.nextStep,
     output: payload(row.output),
-    metadata: row.metadata,
+    metadata: payload(row.metadata),
     created_at: row.createdAt,
     expires_at: 1_900_000_000,
   };

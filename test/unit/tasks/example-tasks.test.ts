@@ -113,14 +113,22 @@ describe('document-pipeline', () => {
 
     const summary = lambdaStep(documentPipeline, 2).run(analyzed, contextFor(documentPipeline, 2).context);
 
-    expect(summary).toEqual({ summary: 'A 18-word document', keywords: ['growth', 'outlook'], words: 18 });
+    expect(summary).toEqual({ summary: '18 words about', keywords: ['growth', 'outlook'], words: 18 });
+  });
+
+  it('counts words in good English: "1 word", "18 words" (it wrote "A 18-word document")', () => {
+    const run = (words: number) =>
+      lambdaStep(documentPipeline, 2).run({ document_url: 'u', language: 'en', max_summary_words: 50, words, keywords: ['growth'] }, contextFor(documentPipeline, 2).context);
+
+    expect(run(1)).toMatchObject({ summary: '1 word about growth.' });
+    expect(run(18)).toMatchObject({ summary: '18 words about growth.' });
   });
 
   it('produces the documented summary from its example input end to end', async () => {
     const output = await runAll(documentPipeline, documentPipeline.examples[0]);
 
     expect(output).toEqual({
-      summary: 'A 18-word document about growth, outlook, page, quarterly, results.',
+      summary: '18 words about growth, outlook, page, quarterly, results.',
       keywords: ['growth', 'outlook', 'page', 'quarterly', 'results'],
       words: 18,
     });
