@@ -116,7 +116,8 @@ describe('failures', () => {
 
     const failed = await waitForStatus(created.id, 'failed');
 
-    expect(failed.error).toEqual({
+    expect(failed.error).toBe('Step "summarize" returned 300.1 KB of JSON; the limit is 250 KB.');
+    expect(failed.error_details).toEqual({
       name: 'StepOutputTooLarge',
       message: 'Step "summarize" returned 300.1 KB of JSON; the limit is 250 KB.',
       step: { index: 0, name: 'summarize' },
