@@ -48,6 +48,7 @@ const apiKey = process.env.LOCAL_API_KEY || 'local-development-key';
 const started = Date.now();
 const template = values.template ? resolve(values.template) : DEFAULT_TEMPLATE;
 const scheduleScale = values['schedule-scale'] ? Number(values['schedule-scale']) : 1;
+const log = values.quiet ? () => undefined : (message: string) => console.error(`[local] ${message}`);
 const dropStatusEventsFor = (values['drop-status-events'] ?? '').split(',').map((part) => part.trim()).filter(Boolean);
 try {
   if (!Number.isFinite(scheduleScale) || scheduleScale <= 0) {
@@ -62,7 +63,12 @@ try {
     apiKey,
     scheduleScale,
     dropStatusEventsFor,
-    log: values.quiet ? () => undefined : (message) => console.error(`[local] ${message}`),
+    log,
+    onListening: (url) => {
+      // Callers may poll from here on: every request is answered (503 until ready).
+      if (values.json) console.log(JSON.stringify({ starting: true, url, pid: process.pid }));
+      else log(`API listening on ${url}; it answers 503 until the stack is ready`);
+    },
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const state: LocalStackState = { url: stack.url, dynamodb: stack.dynamoDbEndpoint, sfn: stack.stepFunctionsEndpoint, table: stack.tableName, apiKey };
