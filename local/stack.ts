@@ -54,6 +54,8 @@ export interface LocalStack {
   /** The executions table in DynamoDB Local. */
   readonly tableName: string;
   readonly dynamoDbEndpoint: string;
+  /** DynamoDB Local's Java process (it never outlives this process). */
+  readonly dynamoDbPid: number;
   readonly stepFunctionsEndpoint: string;
   readonly stepFunctions: LocalStepFunctions;
   /** Runs the template's schedule rules (the reconciler). */
@@ -237,6 +239,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       url: `http://127.0.0.1:${gatewayPort}`,
       tableName,
       dynamoDbEndpoint: dynamo.endpoint,
+      dynamoDbPid: dynamo.pid,
       stepFunctionsEndpoint,
       stepFunctions,
       scheduler,

@@ -65,6 +65,8 @@ export async function setup(project: TestProject): Promise<void> {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
+        // Its state file goes with the template, not into the checkout's .local/.
+        LOCAL_DIR: outdir,
         LOCAL_API_KEY: API_KEY,
         LOCAL_SCHEDULE_SCALE: String(SCHEDULE_SCALE),
         LOCAL_DROP_STATUS_EVENTS: LOST_EVENT_TASK,
