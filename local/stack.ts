@@ -24,6 +24,11 @@ export interface LocalStackOptions {
   readonly port: number;
   /** Keep DynamoDB data in this directory instead of memory. */
   readonly dataDir?: string;
+  /**
+   * The local Step Functions' journal (kept with `dataDir`): at startup, executions a previous
+   * process was running end FAILED with `ExecutionLost` (see `LocalStepFunctions.recover`).
+   */
+  readonly stepFunctionsJournal?: string;
   /** Module exporting `tasks: TaskDefinition[]` to serve besides the product tasks (tests). */
   readonly tasksModule?: string;
   /** The development API key, registered for tenant `default`. */
@@ -223,6 +228,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await lambdas.warm();
     const stepFunctions = new LocalStepFunctions(model.stateMachines, model.rules, lambdas, { region: LOCAL_REGION, account: LOCAL_ACCOUNT }, log, {
       dropStatusEventsFor: options.dropStatusEventsFor ?? [],
+      ...(options.stepFunctionsJournal ? { journalPath: options.stepFunctionsJournal } : {}),
     });
     const scheduler = new LocalScheduler(model.schedules, lambdas, {
       region: LOCAL_REGION,
@@ -231,6 +237,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log,
     });
     sfnServer.on('request', stepFunctionsListener(stepFunctions));
+    // Before the API serves: records of executions a previous process lost end failed first,
+    // so no caller sees them waiting for a resume that cannot work.
+    const recovered = stepFunctions.recover();
+    await stepFunctions.drain();
+    if (recovered.lost > 0 || recovered.redelivered > 0) {
+      log(
+        `the previous run of the local Step Functions left ${recovered.lost} executions unfinished (failed now with ExecutionLost) ` +
+          `and ${recovered.redelivered} status events undelivered (delivered now)`,
+      );
+    }
     answer = new LocalGateway(model.routes, lambdas, log).listener;
     // Stopped in this order after the gateway: no new scheduled runs, then the events in flight.
     stopping.splice(1, 0, () => scheduler.stop(), () => stepFunctions.drain());

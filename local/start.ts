@@ -92,7 +92,9 @@ try {
   stack = await startLocalStack({
     templatePath: template,
     port: Number(values.port ?? process.env.PORT ?? 3000),
-    ...(values.persist ? { dataDir: join(LOCAL_DIR, 'dynamodb') } : {}),
+    ...(values.persist
+      ? { dataDir: join(LOCAL_DIR, 'dynamodb'), stepFunctionsJournal: join(LOCAL_DIR, 'step-functions', 'executions.jsonl') }
+      : {}),
     ...(values['tasks-module'] ? { tasksModule: resolve(values['tasks-module']) } : {}),
     apiKey,
     scheduleScale,

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { commandLine, isRunning, killStartedStacks, spawnStack, waitUntil } from './stack-process.js';
+import type { Execution, Transition } from './client.js';
+import { commandLine, isRunning, killStartedStacks, PROCESS_API_KEY, spawnStack, waitUntil } from './stack-process.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -105,6 +106,56 @@ describe('DynamoDB Local never outlives its stack', () => {
     await waitUntil(() => !isRunning(ready.dynamodbPid), 5000, `java ${ready.dynamodbPid} after SIGHUP`);
     expect(existsSync(join(dir, 'stack.json'))).toBe(false);
   }, 90_000);
+});
+
+/** Calls a stack started here as tenant `default`. */
+async function call<T>(url: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${PROCESS_API_KEY}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+async function statusOf(url: string, id: string, status: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while ((await call<Execution>(url, 'GET', `/executions/${id}`)).body.status !== status) {
+    if (Date.now() > deadline) throw new Error(`execution ${id} never reached ${status}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('executions across a --persist restart', () => {
+  it('ends those that were waiting or running when the stack was killed as failed with ExecutionLost, before the API serves', async () => {
+    const dir = localDir();
+    const first = spawnStack(dir, ['--persist']);
+    const { url, dynamodbPid } = await first.ready;
+    const waiting = (await call<Execution>(url, 'POST', '/executions', { task_id: 'approval-flow', input: { title: 'Launch', body: 'Next week.' } })).body;
+    const running = (await call<Execution>(url, 'POST', '/tasks/test-slow/executions', { input: { ms: 30_000 } })).body;
+    await statusOf(url, waiting.id, 'awaiting_input');
+    await statusOf(url, running.id, 'running');
+    first.child.kill('SIGKILL');
+    await waitUntil(() => !isRunning(dynamodbPid), 10_000, 'DynamoDB Local of the killed stack');
+
+    const second = spawnStack(dir, ['--persist']);
+    const next = await second.ready;
+    const afterWait = (await call<Execution>(next.url, 'GET', `/executions/${waiting.id}`)).body;
+    const afterRun = (await call<Execution>(next.url, 'GET', `/executions/${running.id}`)).body;
+    const resume = await call<{ status: number }>(next.url, 'POST', `/executions/${waiting.id}/resume`, { input: { approved: true } });
+
+    for (const [execution, from] of [[afterWait, 'awaiting_input'], [afterRun, 'running']] as const) {
+      expect(execution.status).toBe('failed');
+      expect(execution.error).toMatchObject({ name: 'ExecutionLost', message: expect.stringContaining('local Step Functions engine was restarted') });
+      const rows = (await call<{ items: Transition[] }>(next.url, 'GET', `/executions/${execution.id}/transitions?limit=100`)).body.items;
+      expect(rows.at(-1)).toMatchObject({ type: 'error', from, to: 'failed' });
+      expect(rows.filter((row) => row.type === 'error')).toHaveLength(1);
+    }
+    expect(resume.status).toBe(409);
+    expect(second.errors()).toContain('left 2 executions unfinished');
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  }, 120_000);
 });
 
 describe('the keys CLI', () => {
