@@ -8,6 +8,10 @@
  * away, cleanly or not, this process sees the channel disconnect and stops Java (SIGTERM, then
  * SIGKILL after {@link KILL_AFTER_MS}). Java itself cannot notice: it never reads its stdin.
  * It sends `{ pid }` of Java over the channel first, so the stack can report and reap it.
+ *
+ * SIGTERM, not SIGKILL, on purpose: DynamoDB Local answers a write before its SQLite commit has
+ * run (the commit is queued on its database thread), and only a JVM that shuts down runs the
+ * queue to the end. A killed JVM can lose writes it had acknowledged.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
@@ -21,13 +25,10 @@ if (!command || !process.send) {
   process.exit(2);
 }
 
-// A terminal's Ctrl-C or hang-up goes to the whole process group. Java must ignore them: the
-// stack stops DynamoDB itself, after draining the writes still in flight. Node resets signal
-// dispositions in its children, so a shell sets them and then becomes Java (`exec`, same pid).
-const java =
-  process.platform === 'win32'
-    ? spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] })
-    : spawn('/bin/sh', ['-c', 'trap "" INT HUP; exec "$0" "$@"', command, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+// Java is this process's child, so it shares this process's session, which `startDynamoDb`
+// detached from the stack's: a terminal's Ctrl-C or hang-up, or a kill of the stack's process
+// group, never reaches it directly. It stops when this process stops it: gracefully.
+const java = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'], windowsHide: true });
 
 java.once('error', (error) => {
   process.stderr.write(`dynamodb-watchdog: ${error.message}\n`);
@@ -45,6 +46,5 @@ function stop(): void {
 }
 process.on('disconnect', stop);
 process.on('SIGTERM', stop);
-// The stack handles these (they reached it too) and closes the channel when it is done.
-process.on('SIGINT', () => undefined);
-process.on('SIGHUP', () => undefined);
+process.on('SIGINT', stop);
+process.on('SIGHUP', stop);

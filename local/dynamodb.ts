@@ -66,8 +66,14 @@ export async function startDynamoDb(port: number, dataDir?: string): Promise<Loc
     '-disableTelemetry',
   ];
   const tsx = pathToFileURL(require.resolve('tsx')).href;
+  // Detached (its own session and process group): signals meant for the stack's group (Ctrl-C,
+  // a closed terminal, kill -9 of the group) stop the stack, which then stops DynamoDB Local in
+  // order, or which dies and leaves the watchdog to stop it; they never SIGKILL Java, which can
+  // lose acknowledged writes (see dynamodb-watchdog.ts).
   const child = spawn(process.execPath, ['--import', tsx, WATCHDOG, 'java', ...javaArgs], {
     cwd,
+    detached: true,
+    windowsHide: true,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   // The channel must not keep this process alive: it lives exactly as long as this process.
@@ -81,11 +87,12 @@ export async function startDynamoDb(port: number, dataDir?: string): Promise<Loc
       resolve(message.pid);
     }),
   );
-  // On a clean exit, kill Java at once rather than leave it to the watchdog's SIGTERM.
+  // On any exit that did not stop it first (a crash), stop Java at once rather than when the
+  // watchdog notices. SIGTERM: a killed JVM can lose writes it acknowledged.
   const reap = () => {
     if (javaPid === undefined) return;
     try {
-      process.kill(javaPid, 'SIGKILL');
+      process.kill(javaPid, 'SIGTERM');
     } catch {
       // Already gone.
     }
@@ -124,7 +131,14 @@ export async function startDynamoDb(port: number, dataDir?: string): Promise<Loc
     await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)))]);
     clearTimeout(timer);
     if (child.exitCode === null && child.signalCode === null) {
-      reap();
+      // Java did not stop within 5 s of SIGTERM (the watchdog has SIGKILLed it by now): end both.
+      if (javaPid !== undefined) {
+        try {
+          process.kill(javaPid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
       child.kill('SIGKILL');
     }
   };

@@ -47,7 +47,7 @@ const CLOSED_RETENTION_SECONDS = 90 * 86_400;
  * stopped. Executions themselves cannot survive a restart: they are promises in that process.
  *
  * Appends are plain writes without fsync: they survive the process being killed (the kernel has
- * them), not the machine losing power, which is the same promise DynamoDB Local makes.
+ * them), not the machine losing power.
  */
 export class ExecutionJournal {
   constructor(private readonly path: string) {

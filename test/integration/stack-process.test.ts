@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Execution, Transition } from './client.js';
-import { commandLine, isRunning, killStartedStacks, PROCESS_API_KEY, spawnStack, waitUntil } from './stack-process.js';
+import { commandLine, isRunning, killStartedStacks, PROCESS_API_KEY, processGroup, spawnStack, waitUntil } from './stack-process.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -93,6 +93,21 @@ describe('DynamoDB Local never outlives its stack', () => {
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
   }, 120_000);
+
+  it('is not SIGKILLed with its stack\'s process group, but stopped by its watchdog within seconds', async () => {
+    const stack = spawnStack(localDir(), [], { ownProcessGroup: true });
+    const ready = await stack.ready;
+    const group = processGroup(ready.pid);
+
+    const javaGroup = processGroup(ready.dynamodbPid);
+    process.kill(-ready.pid, 'SIGKILL');
+    await stack.exited;
+
+    // SIGKILL would lose writes DynamoDB Local had acknowledged but not yet committed.
+    expect(group).toBe(ready.pid);
+    expect(javaGroup).not.toBe(group);
+    await waitUntil(() => !isRunning(ready.dynamodbPid), 5000, `java ${ready.dynamodbPid} after kill -9 of the stack's process group`);
+  }, 90_000);
 
   it('stops cleanly on SIGHUP, as on SIGINT and SIGTERM: exit 0, no Java left, no state file', async () => {
     const dir = localDir();

@@ -36,11 +36,17 @@ const started = new Set<StackProcess>();
  * Starts the local stack in a child process exactly as `npm start` does (same CLI, `--json`), on
  * the integration template with the test tasks, on free ports, keeping its files in `localDir`.
  */
-export function spawnStack(localDir: string, args: readonly string[] = []): StackProcess {
+export function spawnStack(localDir: string, args: readonly string[] = [], options: { readonly ownProcessGroup?: boolean } = {}): StackProcess {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'local/start.ts', '--template', inject('templatePath'), '--tasks-module', 'test/integration/test-tasks.ts', '--port', '0', '--json', ...args],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOCAL_DIR: localDir, LOCAL_API_KEY: PROCESS_API_KEY } },
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LOCAL_DIR: localDir, LOCAL_API_KEY: PROCESS_API_KEY },
+      // As a terminal's job is: a kill of its process group reaches the stack and nothing of the tests.
+      detached: options.ownProcessGroup === true,
+    },
   );
   let stderr = '';
   let ready = false;
@@ -93,6 +99,15 @@ export function isRunning(pid: number): boolean {
   } catch {
     // ps exits 1 when there is no such process.
     return false;
+  }
+}
+
+/** The process group of a running process (undefined when there is none). */
+export function processGroup(pid: number): number | undefined {
+  try {
+    return Number(execFileSync('ps', ['-o', 'pgid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+  } catch {
+    return undefined;
   }
 }
 
