@@ -7,6 +7,8 @@ import { LOCAL_DIR, readStackState, STATE_FILE, staleReason, type LocalStackStat
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DEFAULT_TEMPLATE = join(ROOT, 'cdk.out', 'AsyncExecutions.template.json');
+/** Measured on a 2-core machine (README, docs/local.md): it depends mostly on the CPU and its load. */
+const SYNTH_ESTIMATE = 'it bundles every function with esbuild: 9-20 s measured on 2 cores, longer on a busy machine';
 
 
 function newestMtime(path: string): number {
@@ -19,7 +21,8 @@ function newestMtime(path: string): number {
 function synthIfStale(template: string): void {
   const sources = ['infra', 'lambdas', 'cdk.json', 'package-lock.json'].map((path) => join(ROOT, path)).filter(existsSync);
   if (existsSync(template) && statSync(template).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
-  console.log('cdk.out is missing or stale: synthesizing (about 10 s)…');
+  console.log(`cdk.out is missing or stale: synthesizing (${SYNTH_ESTIMATE})…`);
+  const since = Date.now();
   const result = spawnSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -27,6 +30,7 @@ function synthIfStale(template: string): void {
     env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' },
   });
   if (result.status !== 0) throw new Error(`cdk synth failed:\n${result.stderr.slice(-4000)}`);
+  console.log(`synthesized in ${((Date.now() - since) / 1000).toFixed(1)} s; starting…`);
 }
 
 /**
@@ -62,7 +66,6 @@ const { values } = parseArgs({
 
 /** The development key of tenant `default`; set LOCAL_API_KEY to choose your own. */
 const apiKey = process.env.LOCAL_API_KEY || 'local-development-key';
-const started = Date.now();
 const template = values.template ? resolve(values.template) : DEFAULT_TEMPLATE;
 const scheduleScale = values['schedule-scale'] ? Number(values['schedule-scale']) : 1;
 const log = values.quiet ? () => undefined : (message: string) => console.error(`[local] ${message}`);
@@ -106,7 +109,8 @@ try {
       else log(`API listening on ${url}; it answers 503 until the stack is ready`);
     },
   });
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  // From the process start, so the figure includes loading the modules and any synthesis.
+  const seconds = process.uptime().toFixed(1);
   const state: LocalStackState = {
     url: stack.url,
     dynamodb: stack.dynamoDbEndpoint,

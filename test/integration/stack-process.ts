@@ -15,6 +15,8 @@ export interface ReadyLine {
   readonly table: string;
   readonly pid: number;
   readonly dynamodbPid: number;
+  /** What it reports as its startup time, in seconds (one decimal). */
+  readonly seconds: string;
 }
 
 /** A `local/start.ts` child process and what it printed. */
@@ -25,6 +27,8 @@ export interface StackProcess {
   readonly ready: Promise<ReadyLine>;
   /** True once the ready line has been read. */
   isReady(): boolean;
+  /** When the ready line was read, in ms since it was spawned. */
+  readyAfterMs(): number | undefined;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Everything it wrote to stderr so far. */
   errors(): string;
@@ -48,8 +52,10 @@ export function spawnStack(localDir: string, args: readonly string[] = [], optio
       detached: options.ownProcessGroup === true,
     },
   );
+  const spawnedAt = performance.now();
   let stderr = '';
   let ready = false;
+  let readyAfterMs: number | undefined;
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
     child.once('exit', (code, signal) => done({ code, signal })),
@@ -73,7 +79,10 @@ export function spawnStack(localDir: string, args: readonly string[] = [], optio
         }
         if (parsed[key] !== true) return;
         clearTimeout(timer);
-        if (key === 'ready') ready = true;
+        if (key === 'ready') {
+          ready = true;
+          readyAfterMs = performance.now() - spawnedAt;
+        }
         resolveLine(parsed as T);
       });
     });
@@ -82,6 +91,7 @@ export function spawnStack(localDir: string, args: readonly string[] = [], optio
     starting: line<{ url: string }>('starting').then((parsed) => parsed.url),
     ready: line<ReadyLine>('ready'),
     isReady: () => ready,
+    readyAfterMs: () => readyAfterMs,
     exited,
     errors: () => stderr,
   };
