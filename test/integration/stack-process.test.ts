@@ -69,7 +69,9 @@ describe('a request sent while the stack starts', () => {
     await stack.ready;
     const after = await fetch(`${url}/health`);
     expect(after.status).toBe(200);
-  });
+    stack.child.kill('SIGTERM');
+    expect((await stack.exited).code).toBe(0);
+  }, 90_000);
 });
 
 describe('the startup time the stack reports', () => {
