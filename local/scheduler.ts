@@ -34,9 +34,10 @@ export interface LocalSchedulerOptions {
 }
 
 /**
- * Runs the template's EventBridge schedule rules: every `rate(...)` period (divided by `scale`),
- * each target function gets a "Scheduled Event" (or the target's constant input), as EventBridge
- * would send it. A run still in progress skips the next tick instead of piling up.
+ * Runs the template's EventBridge schedule rules: once at start, then every `rate(...)` period
+ * (divided by `scale`), each target function gets a "Scheduled Event" (or the target's constant
+ * input), as EventBridge would send it. A run still in progress skips the next tick instead of
+ * piling up.
  */
 export class LocalScheduler {
   private readonly periods = new Map<LocalSchedule, number>();
@@ -67,14 +68,20 @@ export class LocalScheduler {
     return [...this.periods].map(([schedule, periodMs]) => ({ schedule, periodMs }));
   }
 
-  /** Starts the timers; the first run comes one period from now, as in EventBridge. */
+  /**
+   * Runs every schedule once now, then every period. EventBridge's first run comes one period
+   * after the rule is created; a local stack is restarted often, and a restart is when records
+   * most need the reconciler, so it does not wait (5 minutes for the reconciler) here.
+   */
   start(): void {
     for (const [schedule, period] of this.periods) {
-      const timer = setInterval(() => {
+      const tick = () => {
         if (this.inFlight.has(schedule)) return;
         const run = this.fire(schedule).finally(() => this.inFlight.delete(schedule));
         this.inFlight.set(schedule, run);
-      }, period);
+      };
+      tick();
+      const timer = setInterval(tick, period);
       timer.unref();
       this.timers.push(timer);
     }

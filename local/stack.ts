@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { hashApiKey } from '../lambdas/domain/api-keys.js';
+import { ServiceUnavailableError } from '../lambdas/domain/errors.js';
 import { ApiKeysRepository } from '../lambdas/repository/api-keys-repository.js';
 import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
 import { ensureTables, startDynamoDb } from './dynamodb.js';
@@ -23,6 +24,11 @@ export interface LocalStackOptions {
   readonly port: number;
   /** Keep DynamoDB data in this directory instead of memory. */
   readonly dataDir?: string;
+  /**
+   * The local Step Functions' journal (kept with `dataDir`): at startup, executions a previous
+   * process was running end FAILED with `ExecutionLost` (see `LocalStepFunctions.recover`).
+   */
+  readonly stepFunctionsJournal?: string;
   /** Module exporting `tasks: TaskDefinition[]` to serve besides the product tasks (tests). */
   readonly tasksModule?: string;
   /** The development API key, registered for tenant `default`. */
@@ -40,6 +46,11 @@ export interface LocalStackOptions {
    */
   readonly dropStatusEventsFor?: readonly string[];
   readonly log?: (message: string) => void;
+  /**
+   * Called once the API port is open, before the stack is ready: from then on every request is
+   * answered (503 until ready), so a caller may start polling `url`.
+   */
+  readonly onListening?: (url: string) => void;
 }
 
 /** A running local stack. */
@@ -48,6 +59,8 @@ export interface LocalStack {
   /** The executions table in DynamoDB Local. */
   readonly tableName: string;
   readonly dynamoDbEndpoint: string;
+  /** DynamoDB Local's Java process (it never outlives this process). */
+  readonly dynamoDbPid: number;
   readonly stepFunctionsEndpoint: string;
   readonly stepFunctions: LocalStepFunctions;
   /** Runs the template's schedule rules (the reconciler). */
@@ -81,6 +94,30 @@ async function freePort(): Promise<number> {
 function close(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Health routes of the API: while starting they say so instead of answering a problem. */
+const HEALTH_PATHS = new Set(['/health', '/healthz']);
+
+/**
+ * Answers a request that arrives while the stack starts, at once: the port is open before
+ * DynamoDB Local and the functions are, and a connection left unanswered would hang its caller.
+ * 503 with `Retry-After: 1` is what a load balancer and the Julep SDK retry; health checks get
+ * the `{"status":"starting"}` body they can tell apart from a failure.
+ */
+function answerStarting(req: IncomingMessage, res: ServerResponse): void {
+  // The body is not needed; reading it lets the connection be reused for the retry.
+  req.resume();
+  const path = new URL(req.url ?? '/', 'http://local').pathname;
+  const headers = { 'retry-after': '1', 'cache-control': 'no-store' };
+  if (req.method === 'GET' && HEALTH_PATHS.has(path)) {
+    res.writeHead(503, { ...headers, 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'starting' }));
+    return;
+  }
+  const problem = new ServiceUnavailableError('The local stack is starting; retry in a second.').toProblem();
+  res.writeHead(503, { ...headers, 'content-type': 'application/problem+json' });
+  res.end(JSON.stringify(problem));
 }
 
 /** Registers the development key for tenant `default` (idempotent: a persisted table may have it). */
@@ -134,7 +171,11 @@ function stepFunctionsListener(service: LocalStepFunctions) {
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? (() => undefined);
   const gatewayServer = createServer();
+  // Swapped for the gateway once everything behind it is ready.
+  let answer: (req: IncomingMessage, res: ServerResponse) => void = answerStarting;
+  gatewayServer.on('request', (req: IncomingMessage, res: ServerResponse) => answer(req, res));
   const gatewayPort = await listen(gatewayServer, options.port);
+  options.onListening?.(`http://127.0.0.1:${gatewayPort}`);
   // Undone in this order: stop taking requests, let events land, then the services behind.
   const stopping: Array<() => Promise<void>> = [() => close(gatewayServer)];
   const stop = async () => {
@@ -187,6 +228,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await lambdas.warm();
     const stepFunctions = new LocalStepFunctions(model.stateMachines, model.rules, lambdas, { region: LOCAL_REGION, account: LOCAL_ACCOUNT }, log, {
       dropStatusEventsFor: options.dropStatusEventsFor ?? [],
+      ...(options.stepFunctionsJournal ? { journalPath: options.stepFunctionsJournal } : {}),
     });
     const scheduler = new LocalScheduler(model.schedules, lambdas, {
       region: LOCAL_REGION,
@@ -195,7 +237,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log,
     });
     sfnServer.on('request', stepFunctionsListener(stepFunctions));
-    gatewayServer.on('request', new LocalGateway(model.routes, lambdas, log).listener);
+    // Before the API serves: records of executions a previous process lost end failed first,
+    // so no caller sees them waiting for a resume that cannot work.
+    const recovered = stepFunctions.recover();
+    await stepFunctions.drain();
+    if (recovered.lost > 0 || recovered.redelivered > 0) {
+      log(
+        `the previous run of the local Step Functions left ${recovered.lost} executions unfinished (failed now with ExecutionLost) ` +
+          `and ${recovered.redelivered} status events undelivered (delivered now)`,
+      );
+    }
+    answer = new LocalGateway(model.routes, lambdas, log).listener;
     // Stopped in this order after the gateway: no new scheduled runs, then the events in flight.
     stopping.splice(1, 0, () => scheduler.stop(), () => stepFunctions.drain());
     scheduler.start();
@@ -203,6 +255,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       url: `http://127.0.0.1:${gatewayPort}`,
       tableName,
       dynamoDbEndpoint: dynamo.endpoint,
+      dynamoDbPid: dynamo.pid,
       stepFunctionsEndpoint,
       stepFunctions,
       scheduler,

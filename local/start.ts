@@ -2,11 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLocalStack } from './stack.js';
-import { STATE_FILE, type LocalStackState } from './state-file.js';
+import { startLocalStack, type LocalStack } from './stack.js';
+import { LOCAL_DIR, readStackState, STATE_FILE, staleReason, type LocalStackState } from './state-file.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DEFAULT_TEMPLATE = join(ROOT, 'cdk.out', 'AsyncExecutions.template.json');
+/** Measured on a 2-core machine (README, docs/local.md): it depends mostly on the CPU and its load. */
+const SYNTH_ESTIMATE = 'it bundles every function with esbuild: 9-20 s measured on 2 cores, longer on a busy machine';
 
 
 function newestMtime(path: string): number {
@@ -19,7 +21,8 @@ function newestMtime(path: string): number {
 function synthIfStale(template: string): void {
   const sources = ['infra', 'lambdas', 'cdk.json', 'package-lock.json'].map((path) => join(ROOT, path)).filter(existsSync);
   if (existsSync(template) && statSync(template).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
-  console.log('cdk.out is missing or stale: synthesizing (about 10 s)…');
+  console.log(`cdk.out is missing or stale: synthesizing (${SYNTH_ESTIMATE})…`);
+  const since = Date.now();
   const result = spawnSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -27,6 +30,24 @@ function synthIfStale(template: string): void {
     env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' },
   });
   if (result.status !== 0) throw new Error(`cdk synth failed:\n${result.stderr.slice(-4000)}`);
+  console.log(`synthesized in ${((Date.now() - since) / 1000).toFixed(1)} s; starting…`);
+}
+
+/**
+ * Refuses to start next to a running stack of the same LOCAL_DIR (they would share its data and
+ * state file), and removes a state file a killed stack left behind.
+ */
+async function replaceStaleState(): Promise<void> {
+  const previous = readStackState();
+  if (!previous) return;
+  const stale = await staleReason(previous);
+  if (!stale) {
+    throw new Error(
+      `Another local stack is running (pid ${previous.pid ?? 'unknown'}, ${previous.url}); stop it, or set LOCAL_DIR to another directory to run a second one.`,
+    );
+  }
+  log(`replacing the stale ${STATE_FILE} (${stale})`);
+  rmSync(STATE_FILE, { force: true });
 }
 
 const { values } = parseArgs({
@@ -45,32 +66,63 @@ const { values } = parseArgs({
 
 /** The development key of tenant `default`; set LOCAL_API_KEY to choose your own. */
 const apiKey = process.env.LOCAL_API_KEY || 'local-development-key';
-const started = Date.now();
 const template = values.template ? resolve(values.template) : DEFAULT_TEMPLATE;
 const scheduleScale = values['schedule-scale'] ? Number(values['schedule-scale']) : 1;
+const log = values.quiet ? () => undefined : (message: string) => console.error(`[local] ${message}`);
 const dropStatusEventsFor = (values['drop-status-events'] ?? '').split(',').map((part) => part.trim()).filter(Boolean);
+let stack: LocalStack | undefined;
+let stopping = false;
+/**
+ * Stops the stack in order (no new requests, events delivered, then DynamoDB Local) and exits.
+ * Installed before anything starts: a signal that arrived between the ready line and its handler
+ * would otherwise kill the process outright. Before the stack is up there is nothing to drain.
+ */
+function shutdown(): void {
+  if (stopping) return;
+  stopping = true;
+  if (!stack) process.exit(0);
+  if (readStackState()?.pid === process.pid) rmSync(STATE_FILE, { force: true });
+  void stack.stop().then(() => process.exit(0));
+}
+// SIGHUP too: a closed terminal must stop the stack as cleanly as Ctrl-C does.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, shutdown);
 try {
   if (!Number.isFinite(scheduleScale) || scheduleScale <= 0) {
     throw new Error(`--schedule-scale / LOCAL_SCHEDULE_SCALE must be a positive number, got "${values['schedule-scale']}"`);
   }
+  await replaceStaleState();
   if (!values.template) synthIfStale(template);
-  const stack = await startLocalStack({
+  stack = await startLocalStack({
     templatePath: template,
     port: Number(values.port ?? process.env.PORT ?? 3000),
-    ...(values.persist ? { dataDir: join(ROOT, '.local', 'dynamodb') } : {}),
+    ...(values.persist
+      ? { dataDir: join(LOCAL_DIR, 'dynamodb'), stepFunctionsJournal: join(LOCAL_DIR, 'step-functions', 'executions.jsonl') }
+      : {}),
     ...(values['tasks-module'] ? { tasksModule: resolve(values['tasks-module']) } : {}),
     apiKey,
     scheduleScale,
     dropStatusEventsFor,
-    log: values.quiet ? () => undefined : (message) => console.error(`[local] ${message}`),
+    log,
+    onListening: (url) => {
+      // Callers may poll from here on: every request is answered (503 until ready).
+      if (values.json) console.log(JSON.stringify({ starting: true, url, pid: process.pid }));
+      else log(`API listening on ${url}; it answers 503 until the stack is ready`);
+    },
   });
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  const state: LocalStackState = { url: stack.url, dynamodb: stack.dynamoDbEndpoint, sfn: stack.stepFunctionsEndpoint, table: stack.tableName, apiKey };
-  if (!values.template) {
-    // The keys CLI finds this stack here (npm run keys -- … --local).
-    mkdirSync(join(ROOT, '.local'), { recursive: true });
-    writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
-  }
+  // From the process start, so the figure includes loading the modules and any synthesis.
+  const seconds = process.uptime().toFixed(1);
+  const state: LocalStackState = {
+    url: stack.url,
+    dynamodb: stack.dynamoDbEndpoint,
+    sfn: stack.stepFunctionsEndpoint,
+    table: stack.tableName,
+    apiKey,
+    pid: process.pid,
+    dynamodbPid: stack.dynamoDbPid,
+  };
+  // The keys CLI finds this stack here.
+  mkdirSync(LOCAL_DIR, { recursive: true });
+  writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
   if (values.json) {
     console.log(JSON.stringify({ ready: true, ...state, seconds }));
   } else {
@@ -86,7 +138,7 @@ Async executions service running locally (ready in ${seconds} s)
 
   API             ${stack.url}
   API key         ${apiKey}   (tenant "default"; set LOCAL_API_KEY to change it)
-  DynamoDB Local  ${stack.dynamoDbEndpoint}${values.persist ? ' (data in .local/dynamodb)' : ' (in memory)'}
+  DynamoDB Local  ${stack.dynamoDbEndpoint}${values.persist ? ` (data in ${join(LOCAL_DIR, 'dynamodb')})` : ' (in memory)'}
   Step Functions  ${stack.stepFunctionsEndpoint}
 ${schedules.join('\n')}
 
@@ -98,15 +150,6 @@ Try it:
 
 Ctrl-C stops everything.`);
   }
-  let stopping = false;
-  const shutdown = () => {
-    if (stopping) return;
-    stopping = true;
-    if (!values.template) rmSync(STATE_FILE, { force: true });
-    void stack.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
 } catch (error) {
   console.error(`\nCould not start the local stack: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

@@ -6,6 +6,7 @@ import type { LambdaHost } from './lambda-host.js';
 import { LambdaInvocationError } from './lambda-host.js';
 import type { Json, LocalRule, LocalStateMachine } from './template.js';
 import { eventEnvelope } from './events.js';
+import { ExecutionJournal, type JournalDelivery } from './execution-journal.js';
 
 /** An AWS error as the JSON protocol reports it (`__type`), e.g. `TaskTimedOut`. */
 export class AwsServiceError extends Error {
@@ -61,6 +62,11 @@ const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 const LAMBDA_WAIT = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 const TERMINAL_EVENT_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
 
+/** The error of an execution a previous process of the engine was running when it stopped. */
+export const EXECUTION_LOST = 'ExecutionLost';
+const EXECUTION_LOST_CAUSE =
+  "The local Step Functions engine was restarted; this execution's state was lost (the engine keeps executions in memory). Start a new execution.";
+
 function contextPaths(value: Json | undefined, at: readonly string[] = []): ContextPaths {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
   return Object.entries(value).flatMap(([key, item]) => {
@@ -107,6 +113,20 @@ export interface LocalStepFunctionsOptions {
    * @default none
    */
   readonly dropStatusEventsFor?: readonly string[];
+  /**
+   * Journal of started and ended executions (with `--persist`): a restarted engine reads it in
+   * {@link LocalStepFunctions.recover} to tell which executions its previous process lost.
+   * @default none: nothing is known of a previous process
+   */
+  readonly journalPath?: string;
+}
+
+/** What {@link LocalStepFunctions.recover} found of the previous process. */
+export interface RecoverySummary {
+  /** Executions that were running when it stopped: now FAILED with `ExecutionLost`. */
+  readonly lost: number;
+  /** Ended executions whose status event it had not delivered: delivered now. */
+  readonly redelivered: number;
 }
 
 /**
@@ -120,6 +140,7 @@ export class LocalStepFunctions {
   private readonly executions = new Map<string, Execution>();
   private readonly tokens = new Map<string, PendingTask>();
   private readonly pendingDeliveries = new Set<Promise<void>>();
+  private readonly journal?: ExecutionJournal;
 
   constructor(
     stateMachines: readonly LocalStateMachine[],
@@ -129,6 +150,7 @@ export class LocalStepFunctions {
     private readonly log: (message: string) => void = () => undefined,
     private readonly options: LocalStepFunctionsOptions = {},
   ) {
+    if (options.journalPath) this.journal = new ExecutionJournal(options.journalPath);
     for (const model of stateMachines) {
       this.checkSupported(model);
       const engine = new StateMachine(model.definition as unknown as StateMachineDefinition, {
@@ -156,6 +178,33 @@ export class LocalStepFunctions {
         throw new Error(`State machine ${model.name}, state "${name}": no local function for ${functionArn}`);
       }
     }
+  }
+
+  /**
+   * Takes over from the previous process of this engine, as its journal recorded it. Its
+   * executions cannot go on (they lived in that process), so each one that had not ended now
+   * ends FAILED with `ExecutionLost`, and sends the status-change event any end sends: the
+   * service records the failure through its usual path, and `DescribeExecution` (what the
+   * reconciler asks) reports the same. Ended executions whose event was never delivered get it
+   * now (EventBridge delivers at least once). Call it once the functions can take events.
+   */
+  recover(): RecoverySummary {
+    let lost = 0;
+    let redelivered = 0;
+    for (const { start, end, delivery } of this.journal?.recover() ?? []) {
+      const execution: Execution = { ...start, status: 'RUNNING', history: [], attempts: new Map() };
+      this.executions.set(start.executionArn, execution);
+      if (!end) {
+        lost++;
+        this.finish(execution, 'FAILED', { error: EXECUTION_LOST, cause: EXECUTION_LOST_CAUSE });
+        continue;
+      }
+      Object.assign(execution, end);
+      if (delivery) continue;
+      redelivered++;
+      this.emit(execution);
+    }
+    return { lost, redelivered };
   }
 
   /** Executions still running, for shutdown. */
@@ -225,6 +274,9 @@ export class LocalStepFunctions {
       history: [],
       attempts: new Map(),
     };
+    // Journaled before it runs and before StartExecution answers: whatever was acknowledged as
+    // started is known to the next process.
+    this.journal?.started({ executionArn, stateMachineArn, name, input, startDate: execution.startDate });
     this.executions.set(executionArn, execution);
     this.run(machine, execution, parsed);
     return { executionArn, startDate: execution.startDate };
@@ -295,6 +347,13 @@ export class LocalStepFunctions {
     execution.output = result.output;
     execution.error = result.error;
     execution.cause = result.cause;
+    this.journal?.ended(execution.executionArn, {
+      status,
+      stopDate: execution.stopDate,
+      ...(result.output === undefined ? {} : { output: result.output }),
+      ...(result.error === undefined ? {} : { error: result.error }),
+      ...(result.cause === undefined ? {} : { cause: result.cause }),
+    });
     for (const [token, task] of this.tokens) {
       if (task.executionArn === execution.executionArn && !task.closed) {
         task.closed = 'TaskDoesNotExist';
@@ -440,6 +499,7 @@ export class LocalStepFunctions {
     const machineName = this.machines.get(execution.stateMachineArn)?.model.name ?? '';
     if ((this.options.dropStatusEventsFor ?? []).some((part) => part !== '' && machineName.includes(part))) {
       this.log(`fault injection: dropped the ${execution.status} status event of ${execution.name} (${machineName})`);
+      this.journal?.settled(execution.executionArn, 'undelivered');
       return;
     }
     const event = eventEnvelope(this.env, 'Step Functions Execution Status Change', 'aws.states', [execution.executionArn], {
@@ -456,25 +516,35 @@ export class LocalStepFunctions {
       error: execution.error ?? null,
       cause: execution.cause ?? null,
     });
+    const deliveries: Array<Promise<boolean>> = [];
     for (const rule of this.rules) {
       if (!matches(rule.pattern as Json, event)) continue;
-      for (const target of rule.targetArns) {
-        const delivery = this.deliver(target, event).finally(() => this.pendingDeliveries.delete(delivery));
-        this.pendingDeliveries.add(delivery);
-      }
+      for (const target of rule.targetArns) deliveries.push(this.deliver(target, event));
     }
+    const settled: Promise<void> = Promise.all(deliveries)
+      .then((results) => {
+        const outcome: JournalDelivery = results.every(Boolean) ? 'delivered' : 'undelivered';
+        this.journal?.settled(execution.executionArn, outcome);
+      })
+      .catch((error: unknown) => this.log(`journaling the event of ${execution.name} failed: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => this.pendingDeliveries.delete(settled));
+    this.pendingDeliveries.add(settled);
   }
 
-  /** Delivers with retries and backoff, as EventBridge does; gives up (a DLQ in AWS) after a few tries. */
-  private async deliver(target: string, event: unknown): Promise<void> {
+  /**
+   * Delivers with retries and backoff, as EventBridge does; gives up (a DLQ in AWS) after a few
+   * tries. True when delivered.
+   */
+  private async deliver(target: string, event: unknown): Promise<boolean> {
     for (let attempt = 1; attempt <= 4; attempt++) {
       try {
         await this.lambdas.invoke(target, event);
-        return;
+        return true;
       } catch (error) {
         this.log(`event delivery to ${target} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`);
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
       }
     }
+    return false;
   }
 }

@@ -1,10 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { assertTenant, newApiKey } from '../lambdas/domain/api-keys.js';
 import { ApiKeysRepository } from '../lambdas/repository/api-keys-repository.js';
-import { STATE_FILE, type LocalStackState } from '../local/state-file.js';
+import { readStackState, STATE_FILE, staleReason } from '../local/state-file.js';
 
 const USAGE = `Manage API keys (only their SHA-256 hashes are stored).
 
@@ -27,7 +26,7 @@ const { values, positionals } = parseArgs({
   },
 });
 
-function target(): { client: DynamoDBClient; table: string; where: string } {
+async function target(): Promise<{ client: DynamoDBClient; table: string; where: string }> {
   if (values.table) {
     const local = values.endpoint !== undefined;
     const client = new DynamoDBClient({
@@ -37,10 +36,15 @@ function target(): { client: DynamoDBClient; table: string; where: string } {
     });
     return { client, table: values.table, where: local ? `${values.endpoint} (${values.table})` : `table ${values.table}` };
   }
-  if (!existsSync(STATE_FILE)) {
+  const state = readStackState();
+  if (!state) {
     throw new Error('No local stack is running (start one with npm start) and no --table was given.');
   }
-  const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as LocalStackState;
+  // A stack killed outright leaves its state file behind: say so rather than time out on a dead endpoint.
+  const stale = await staleReason(state);
+  if (stale) {
+    throw new Error(`No local stack is running (${STATE_FILE} is stale: ${stale}); start one with npm start.`);
+  }
   const client = new DynamoDBClient({
     endpoint: state.dynamodb,
     region: 'us-east-1',
@@ -55,7 +59,7 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const { client, table, where } = target();
+  const { client, table, where } = await target();
   const keys = new ApiKeysRepository(DynamoDBDocumentClient.from(client), table);
   try {
     switch (command) {

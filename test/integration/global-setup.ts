@@ -25,6 +25,8 @@ declare module 'vitest' {
     dynamoDbEndpoint: string;
     tableName: string;
     apiKey: string;
+    /** The synthesized test template (product and test tasks), for tests that start stacks of their own. */
+    templatePath: string;
     /** How old an execution must be before the reconciler looks at it, in ms. */
     reconcileMinAgeMs: number;
     /** How often the reconciler runs, in ms. */
@@ -63,6 +65,8 @@ export async function setup(project: TestProject): Promise<void> {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
+        // Its state file goes with the template, not into the checkout's .local/.
+        LOCAL_DIR: outdir,
         LOCAL_API_KEY: API_KEY,
         LOCAL_SCHEDULE_SCALE: String(SCHEDULE_SCALE),
         LOCAL_DROP_STATUS_EVENTS: LOST_EVENT_TASK,
@@ -96,6 +100,7 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('dynamoDbEndpoint', ready.dynamodb);
   project.provide('tableName', ready.table);
   project.provide('apiKey', API_KEY);
+  project.provide('templatePath', template);
   project.provide('reconcileMinAgeMs', RECONCILE_MIN_AGE.toMilliseconds());
   project.provide('reconcileEveryMs', 60_000 / SCHEDULE_SCALE);
 }

@@ -95,6 +95,17 @@ describe('LocalScheduler', () => {
     expect(lambdas.invoke.mock.calls.length).toBe(runs);
   });
 
+  it('runs each schedule once right after start, without waiting for its first period', async () => {
+    const lambdas = host();
+    const scheduler = new LocalScheduler([schedule('rate(5 minutes)')], lambdas, options);
+
+    scheduler.start();
+    await scheduler.stop();
+
+    expect(lambdas.invoke).toHaveBeenCalledTimes(1);
+    expect(lambdas.invoke).toHaveBeenCalledWith(FUNCTION_ARN, expect.objectContaining({ 'detail-type': 'Scheduled Event' }));
+  });
+
   it('skips a tick while the previous run is still going', async () => {
     let release: () => void = () => undefined;
     const lambdas = host(() => new Promise((resolve) => (release = () => resolve(null))));
