@@ -120,6 +120,9 @@ function answerStarting(req: IncomingMessage, res: ServerResponse): void {
   res.end(JSON.stringify(problem));
 }
 
+/** `1 execution`, `2 executions`. */
+const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /** Registers the development key for tenant `default` (idempotent: a persisted table may have it). */
 async function registerDevelopmentKey(client: DynamoDBClient, tableName: string, apiKey: string): Promise<void> {
   const keys = new ApiKeysRepository(DynamoDBDocumentClient.from(client), tableName);
@@ -243,8 +246,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stepFunctions.drain();
     if (recovered.lost > 0 || recovered.redelivered > 0) {
       log(
-        `the previous run of the local Step Functions left ${recovered.lost} executions unfinished (failed now with ExecutionLost) ` +
-          `and ${recovered.redelivered} status events undelivered (delivered now)`,
+        `the previous run of the local Step Functions left ${count(recovered.lost, 'execution')} unfinished (failed now with ExecutionLost) ` +
+          `and ${count(recovered.redelivered, 'status event')} undelivered (delivered now)`,
       );
     }
     answer = new LocalGateway(model.routes, lambdas, log).listener;
