@@ -43,7 +43,7 @@ const started = new Set<StackProcess>();
 export function spawnStack(localDir: string, args: readonly string[] = [], options: { readonly ownProcessGroup?: boolean } = {}): StackProcess {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'local/start.ts', '--template', inject('templatePath'), '--tasks-module', 'test/integration/test-tasks.ts', '--port', '0', '--json', ...args],
+    ['--import', 'tsx', 'local/start.ts', '--template', inject('templatePath'), '--port', '0', '--json', ...args],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
