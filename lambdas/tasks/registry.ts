@@ -1,10 +1,11 @@
 // `#tasks` is the chosen tasks module: esbuild aliases it to that file in every bundle, the local
 // stack resolves it to the same file, and package.json maps it to the example tasks otherwise.
-import * as chosen from '#tasks';
+// Its `tasks` were checked when the stack was synthesized from that very file (loadTasksModule),
+// so the functions do not pay for the check again (every API bundle carries this module).
+import { tasks } from '#tasks';
 import type { TaskDefinition } from './dsl.js';
-import { tasksOf } from './task-list.js';
 
-const registry = new Map<string, TaskDefinition>(tasksOf(chosen, '#tasks').map((task): [string, TaskDefinition] => [task.id, task]));
+const registry = new Map<string, TaskDefinition>(tasks.map((task): [string, TaskDefinition] => [task.id, task]));
 
 /** Every task of the chosen tasks module, by id (what this deployment serves). */
 export const TASKS: ReadonlyMap<string, TaskDefinition> = registry;

@@ -8,9 +8,9 @@ function isTask(value: unknown): value is TaskDefinition {
 
 /**
  * The `tasks` export of a tasks module, checked: an array of task definitions (`defineTask`) with
- * distinct ids, at least one. Both the CDK app and every function run this on the same module,
- * so a bad module fails the synth before it could fail a cold start.
- * @param source names the module in the error (its path, or `#tasks` in a function).
+ * distinct ids, at least one. The CDK app and the local stack's synthesis run it on the module
+ * the functions then bundle, so a bad module fails the synth, never a cold start.
+ * @param source names the module in the error (its path).
  * @throws Error naming `source` and what is wrong.
  */
 export function tasksOf(module: unknown, source: string): readonly TaskDefinition[] {
