@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkoutTempDir } from '../../support/checkout-temp.js';
 import { loadTasksModule } from '../../../infra/tasks-module.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-// Inside the checkout, where a user's tasks file would be: `async-executions/tasks` resolves there.
-const dir = mkdtempSync(join(ROOT, 'test', '.tmp-readme-'));
+const dir = checkoutTempDir('readme-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The first TypeScript block of the README's "Define a task" section. */

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkoutTempDir } from '../../support/checkout-temp.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-// Anywhere inside the checkout: Node, tsx and esbuild find the package's own exports from there.
-const dir = mkdtempSync(join(ROOT, 'test', '.tmp-self-reference-'));
+const dir = checkoutTempDir('self-reference-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const file = join(dir, 'my-tasks.ts');

@@ -1,13 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkoutTempDir } from '../../support/checkout-temp.js';
 import { chooseTasksModule, DEFAULT_TASKS_MODULE, loadTasksModule, resolveTemplatePath, templatePathOf } from '../../../infra/tasks-module.js';
 import { tasksOf } from '../../../lambdas/tasks/task-list.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const FIXTURE = join(ROOT, 'test/infra/fixtures/one-task.ts');
-// Inside the checkout, so the files resolve the package's own `async-executions/tasks`.
-const dir = mkdtempSync(join(ROOT, 'test', '.tmp-tasks-'));
+const dir = checkoutTempDir('tasks-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function moduleFile(name: string, source: string): string {
