@@ -1,7 +1,16 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { tasks as sampleTasks } from './test/support/sample-tasks.js';
+
+/**
+ * Unit, fuzz and infra tests load the test-owned sample tasks as `#tasks` (the functions' tasks
+ * module), so no product test depends on the example tasks.
+ */
+const TASKS_ALIAS = { '#tasks': fileURLToPath(new URL('test/support/sample-tasks.ts', import.meta.url)) };
+const SAMPLE_IDS = sampleTasks.map((task) => task.id);
 
 /** Environment of the functions under unit and in-process fuzz tests (read at module load). */
-const UNIT_ENV = { TABLE_NAME: 'executions-test', CURSOR_SECRET: 'test-secret', STATE_MACHINE_ARN_PREFIX: 'arn:aws:states:us-east-1:123456789012:stateMachine:Test-', TASK_IDS: 'document-pipeline,approval-flow,unit-task,wait-first', AWS_REGION: 'us-east-1', LOG_LEVEL: 'error' };
+const UNIT_ENV = { TABLE_NAME: 'executions-test', CURSOR_SECRET: 'test-secret', STATE_MACHINE_ARN_PREFIX: 'arn:aws:states:us-east-1:123456789012:stateMachine:Test-', TASK_IDS: [...SAMPLE_IDS, 'unit-task', 'wait-first'].join(','), AWS_REGION: 'us-east-1', LOG_LEVEL: 'error' };
 
 export default defineConfig({
   test: {
@@ -16,6 +25,7 @@ export default defineConfig({
     },
     projects: [
       {
+        resolve: { alias: TASKS_ALIAS },
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
@@ -24,12 +34,13 @@ export default defineConfig({
         },
       },
       {
+        resolve: { alias: TASKS_ALIAS },
         test: {
           // Property-based fuzzing of the HTTP handlers in process (fast-check; seeds and case counts are printed).
           name: 'fuzz',
           include: ['test/fuzz/**/*.fuzz.test.ts'],
           setupFiles: ['test/unit/setup.ts'],
-          env: { ...UNIT_ENV, TASK_IDS: 'document-pipeline,approval-flow,fuzz-open-wait' },
+          env: { ...UNIT_ENV, TASK_IDS: [...SAMPLE_IDS, 'fuzz-open-wait'].join(',') },
           testTimeout: 120_000,
         },
       },
@@ -44,6 +55,14 @@ export default defineConfig({
       },
       {
         test: {
+          // The example tasks, what `npm start` and `cdk deploy` use by default; their tests may name them.
+          name: 'examples',
+          include: ['test/examples/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'bench',
           include: ['test/bench/**/*.test.ts'],
           testTimeout: 60_000,
@@ -52,6 +71,7 @@ export default defineConfig({
         },
       },
       {
+        resolve: { alias: TASKS_ALIAS },
         test: {
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],

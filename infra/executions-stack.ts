@@ -1,22 +1,25 @@
 import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, type Duration, type StackProps } from 'aws-cdk-lib';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
-import { TASKS } from '../lambdas/tasks/registry.js';
+import { tasks as exampleTasks } from '../examples/tasks/index.js';
+import { tasksOf } from '../lambdas/tasks/task-list.js';
 import { AlarmNotifications } from './constructs/alarm-notifications.js';
 import { ExecutionsApi, type ApiAuth } from './constructs/executions-api.js';
 import { ExecutionsTable } from './constructs/executions-table.js';
 import { Reconciler } from './constructs/reconciler.js';
 import { StatusEvents } from './constructs/status-events.js';
+import { TASKS_MODULE_CONTEXT } from './constructs/service-function.js';
 import { TaskRuntime } from './constructs/task-runtime.js';
+import { DEFAULT_TASKS_MODULE, type TasksModule } from './tasks-module.js';
 
 /** Props of {@link ExecutionsStack}. */
 export interface ExecutionsStackProps extends StackProps {
   /**
-   * Tasks to deploy.
-   * @default every task of `lambdas/tasks/registry.ts`
+   * The tasks to deploy: a tasks module loaded with `loadTasksModule`. Each task gets a state
+   * machine, and every function bundles this module as `#tasks`.
+   * @default the example tasks (`examples/tasks/index.ts`)
    */
-  readonly tasks?: readonly TaskDefinition[];
+  readonly tasksModule?: TasksModule;
   /**
    * Days finished executions are kept before TTL removes them.
    * @default 90
@@ -79,7 +82,12 @@ export interface ExecutionsStackProps extends StackProps {
 export class ExecutionsStack extends Stack {
   constructor(scope: Construct, id: string, props: ExecutionsStackProps = {}) {
     super(scope, id, props);
-    const tasks = props.tasks ?? [...TASKS.values()];
+    const { path: tasksModule, tasks } = props.tasksModule ?? {
+      path: DEFAULT_TASKS_MODULE,
+      tasks: tasksOf({ tasks: exampleTasks }, DEFAULT_TASKS_MODULE),
+    };
+    // Before any child exists (CDK refuses context after): every ServiceFunction below reads it.
+    this.node.setContext(TASKS_MODULE_CONTEXT, tasksModule);
     const retentionDays = props.retentionDays ?? 90;
     if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new Error('retentionDays must be a positive integer');
     // First, so its props are checked before anything is built; wired last, once every alarm exists.

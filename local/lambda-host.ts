@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import { registerHooks } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import type { LocalFunction } from './template.js';
@@ -7,6 +8,26 @@ import type { LocalFunction } from './template.js';
 const LAMBDAS_DIR = fileURLToPath(new URL('../lambdas/', import.meta.url));
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+let resolvedTasksModule: string | undefined;
+
+/**
+ * Resolves `#tasks` to `tasksModule` in this process, as esbuild's alias does in the bundles, so the
+ * handler modules run with the tasks the template was synthesized with. Modules are cached, so a
+ * process can serve only one tasks module: another one is refused.
+ * @throws when this process already resolves `#tasks` to another module.
+ */
+export function resolveTasksModuleTo(tasksModule: string): void {
+  if (resolvedTasksModule === tasksModule) return;
+  if (resolvedTasksModule !== undefined) {
+    throw new Error(`This process already runs the functions with tasks module ${resolvedTasksModule}; start another process for ${tasksModule}`);
+  }
+  resolvedTasksModule = tasksModule;
+  const url = pathToFileURL(tasksModule).href;
+  registerHooks({
+    resolve: (specifier, context, nextResolve) => (specifier === '#tasks' ? { url, shortCircuit: true } : nextResolve(specifier, context)),
+  });
+}
 
 /** Which function an asynchronous call belongs to (for measurements such as `npm run bench`). */
 export interface Invocation {
@@ -44,7 +65,9 @@ export class LambdaHost {
   private readonly byArn = new Map<string, LocalFunction>();
   private readonly handlers = new Map<string, Promise<Handler>>();
 
-  constructor(functions: readonly LocalFunction[]) {
+  /** `tasksModule` is what the handlers' `#tasks` resolves to (see {@link resolveTasksModuleTo}). */
+  constructor(functions: readonly LocalFunction[], tasksModule: string) {
+    resolveTasksModuleTo(tasksModule);
     for (const fn of functions) this.byArn.set(fn.arn, fn);
   }
 

@@ -2,13 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { hashApiKey } from '../lambdas/domain/api-keys.js';
 import { ServiceUnavailableError } from '../lambdas/domain/errors.js';
 import { ApiKeysRepository } from '../lambdas/repository/api-keys-repository.js';
-import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
 import { ensureTables, startDynamoDb } from './dynamodb.js';
 import { LocalGateway } from './gateway.js';
 import { LambdaHost } from './lambda-host.js';
@@ -29,7 +27,11 @@ export interface LocalStackOptions {
    * process was running end FAILED with `ExecutionLost` (see `LocalStepFunctions.recover`).
    */
   readonly stepFunctionsJournal?: string;
-  /** Module exporting `tasks: TaskDefinition[]` to serve besides the product tasks (tests). */
+  /**
+   * The tasks module the caller expects (absolute path): a template synthesized with another one is
+   * refused. The functions always run the template's own tasks module.
+   * @default - whichever tasks module the template was synthesized with
+   */
   readonly tasksModule?: string;
   /** The development API key, registered for tenant `default`. */
   readonly apiKey: string;
@@ -136,6 +138,19 @@ async function registerDevelopmentKey(client: DynamoDBClient, tableName: string,
   }
 }
 
+/**
+ * Refuses to serve when the functions' registry holds other tasks than the template deploys (a
+ * process that resolved `#tasks` before, or a runner such as vitest that resolves it itself).
+ */
+async function checkServedTasks(tasksModule: string, deployed: string | undefined): Promise<void> {
+  const { TASKS } = await import('../lambdas/tasks/registry.js');
+  const served = [...TASKS.keys()].sort().join(',');
+  const expected = (deployed ?? '').split(',').filter(Boolean).sort().join(',');
+  if (served !== expected) {
+    throw new Error(`The functions loaded tasks [${served}], but the template deploys [${expected}] from ${tasksModule}`);
+  }
+}
+
 /** AWS JSON 1.0 protocol front of the local Step Functions. */
 function stepFunctionsListener(service: LocalStepFunctions) {
   return (req: IncomingMessage, res: ServerResponse): void => {
@@ -222,13 +237,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }
     }
     Object.assign(process.env, Object.fromEntries(environment));
-    if (options.tasksModule) {
-      const module = (await import(pathToFileURL(options.tasksModule).href)) as { tasks?: readonly TaskDefinition[] };
-      const { registerTasks } = await import('../lambdas/tasks/registry.js');
-      registerTasks(module.tasks ?? []);
+    if (options.tasksModule && options.tasksModule !== model.tasksModule) {
+      throw new Error(`${options.templatePath} was synthesized with tasks module ${model.tasksModule}, not ${options.tasksModule}`);
     }
-    const lambdas = new LambdaHost(model.functions);
+    const lambdas = new LambdaHost(model.functions, model.tasksModule);
     await lambdas.warm();
+    await checkServedTasks(model.tasksModule, environment.get('TASK_IDS'));
     const stepFunctions = new LocalStepFunctions(model.stateMachines, model.rules, lambdas, { region: LOCAL_REGION, account: LOCAL_ACCOUNT }, log, {
       dropStatusEventsFor: options.dropStatusEventsFor ?? [],
       ...(options.stepFunctionsJournal ? { journalPath: options.stepFunctionsJournal } : {}),

@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { chooseTasksModule, TASKS_CONTEXT_KEY } from '../infra/tasks-module.js';
 import { startLocalStack, type LocalStack } from './stack.js';
 import { LOCAL_DIR, readStackState, STATE_FILE, staleReason, type LocalStackState } from './state-file.js';
+import { templateTasksModule } from './template.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DEFAULT_TEMPLATE = join(ROOT, 'cdk.out', 'AsyncExecutions.template.json');
@@ -17,13 +19,19 @@ function newestMtime(path: string): number {
   return Math.max(stat.mtimeMs, ...readdirSync(path).map((entry) => newestMtime(join(path, entry))));
 }
 
-/** Synthesizes with the CDK CLI (offline) when the template is missing or older than the sources. */
-function synthIfStale(template: string): void {
-  const sources = ['infra', 'lambdas', 'cdk.json', 'package-lock.json'].map((path) => join(ROOT, path)).filter(existsSync);
-  if (existsSync(template) && statSync(template).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
+/**
+ * Synthesizes with the CDK CLI (offline, `-c tasks=<tasksModule>`) when the template is missing,
+ * was synthesized with another tasks module, or is older than the sources (the tasks module's
+ * folder included, unless that is the project root itself).
+ */
+function synthIfStale(template: string, tasksModule: string): void {
+  const tasksFolder = dirname(tasksModule) === ROOT ? tasksModule : dirname(tasksModule);
+  const sources = ['infra', 'lambdas', 'examples', 'cdk.json', 'package-lock.json'].map((path) => join(ROOT, path)).concat(tasksFolder).filter(existsSync);
+  const sameTasks = templateTasksModule(template) === tasksModule;
+  if (sameTasks && existsSync(template) && statSync(template).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
   console.log(`cdk.out is missing or stale: synthesizing (${SYNTH_ESTIMATE})…`);
   const since = Date.now();
-  const result = spawnSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet'], {
+  const result = spawnSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '-c', `${TASKS_CONTEXT_KEY}=${tasksModule}`], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
@@ -55,7 +63,8 @@ const { values } = parseArgs({
     port: { type: 'string' },
     persist: { type: 'boolean', default: process.env.LOCAL_PERSIST === '1' },
     template: { type: 'string' },
-    'tasks-module': { type: 'string' },
+    // The tasks module (also TASKS_MODULE); the example tasks by default.
+    tasks: { type: 'string' },
     json: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
     // Test switches (also LOCAL_SCHEDULE_SCALE and LOCAL_DROP_STATUS_EVENTS): see docs/local.md.
@@ -91,14 +100,16 @@ try {
     throw new Error(`--schedule-scale / LOCAL_SCHEDULE_SCALE must be a positive number, got "${values['schedule-scale']}"`);
   }
   await replaceStaleState();
-  if (!values.template) synthIfStale(template);
+  // With --template, the template names its tasks module; --tasks or TASKS_MODULE must then agree.
+  const tasksModule = values.template && !values.tasks && !process.env.TASKS_MODULE ? undefined : chooseTasksModule(values.tasks);
+  if (!values.template) synthIfStale(template, chooseTasksModule(values.tasks));
   stack = await startLocalStack({
     templatePath: template,
     port: Number(values.port ?? process.env.PORT ?? 3000),
     ...(values.persist
       ? { dataDir: join(LOCAL_DIR, 'dynamodb'), stepFunctionsJournal: join(LOCAL_DIR, 'step-functions', 'executions.jsonl') }
       : {}),
-    ...(values['tasks-module'] ? { tasksModule: resolve(values['tasks-module']) } : {}),
+    ...(tasksModule ? { tasksModule } : {}),
     apiKey,
     scheduleScale,
     dropStatusEventsFor,
@@ -130,6 +141,10 @@ try {
       ({ schedule, periodMs }) =>
         `  Schedule        ${schedule.expression} → ${schedule.logicalId}${scheduleScale === 1 ? '' : ` (every ${periodMs / 1000} s here)`}`,
     );
+    // The first task served and its first example: whatever tasks module was chosen.
+    const { TASKS } = await import('../lambdas/tasks/registry.js');
+    const [first] = [...TASKS.values()];
+    if (!first) throw new Error('The local stack serves no task');
     if (dropStatusEventsFor.length > 0) {
       schedules.push(`  Fault injection status events of state machines matching "${dropStatusEventsFor.join('", "')}" are DROPPED`);
     }
@@ -144,9 +159,9 @@ ${schedules.join('\n')}
 
 Try it:
   curl -s ${stack.url}/tasks -H 'authorization: Bearer ${apiKey}'
-  curl -s -X POST ${stack.url}/tasks/document-pipeline/executions \\
+  curl -s -X POST ${stack.url}/tasks/${first.id}/executions \\
     -H 'authorization: Bearer ${apiKey}' -H 'content-type: application/json' \\
-    -d '{"input":{"document_url":"https://example.com/reports/q3.pdf"}}'
+    -d '${JSON.stringify({ input: first.examples[0] ?? {} })}'
 
 Ctrl-C stops everything.`);
   }

@@ -2,25 +2,21 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { ExecutionsStack, type ExecutionsStackProps } from '../infra/executions-stack.js';
-import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
-import { TASKS } from '../lambdas/tasks/registry.js';
+import type { TasksModule } from '../infra/tasks-module.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
 /**
- * Synthesizes the stack in-process into `outdir` with the product tasks plus `extraTasks`, and
- * returns the template path. Bundling is skipped: the local stack runs the handler modules, so it
- * needs the template, not the bundles (their asset paths in this template are not deployable).
- * `props` sets other stack props (e.g. a faster reconciler for tests).
+ * Synthesizes the stack in-process into `outdir` with `tasksModule` (loaded with
+ * `loadTasksModule`; the example tasks when omitted) and returns the template path. Bundling is
+ * skipped: the local stack runs the handler modules, so it needs the template, not the bundles
+ * (their asset paths in this template are not deployable). `props` sets other stack props (e.g. a
+ * faster reconciler for tests).
  */
-export function synthForLocal(
-  outdir: string,
-  extraTasks: readonly TaskDefinition[] = [],
-  props: Omit<ExecutionsStackProps, 'tasks'> = {},
-): string {
+export function synthForLocal(outdir: string, tasksModule?: TasksModule, props: Omit<ExecutionsStackProps, 'tasksModule'> = {}): string {
   const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
   const app = new App({ outdir, context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
-  new ExecutionsStack(app, 'AsyncExecutions', { ...props, tasks: [...TASKS.values(), ...extraTasks] });
+  new ExecutionsStack(app, 'AsyncExecutions', { ...props, ...(tasksModule ? { tasksModule } : {}) });
   app.synth();
   return join(outdir, 'AsyncExecutions.template.json');
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { ENTRY_METADATA_KEY } from '../infra/constructs/service-function.js';
+import { ENTRY_METADATA_KEY, TASKS_MODULE_METADATA_KEY } from '../infra/constructs/service-function.js';
+import { resolveTemplatePath } from '../infra/tasks-module.js';
 
 /** JSON as CloudFormation templates hold it. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -83,6 +84,8 @@ export interface LocalStackModel {
   /** Tables that set a TTL attribute, by table name. */
   readonly ttlAttributes: ReadonlyMap<string, string>;
   readonly functions: readonly LocalFunction[];
+  /** Absolute path of the tasks module the functions were synthesized with (their `#tasks`). */
+  readonly tasksModule: string;
   readonly stateMachines: readonly LocalStateMachine[];
   readonly routes: readonly LocalRoute[];
   /** Rules with an event pattern. */
@@ -231,8 +234,23 @@ function routeAuthorizer(
 }
 
 /**
+ * The tasks module a synthesized template's functions bundle, or undefined when the template is
+ * missing or names none (an older synthesis).
+ */
+export function templateTasksModule(templatePath: string): string | undefined {
+  let template: { Resources?: Record<string, Resource> };
+  try {
+    template = JSON.parse(readFileSync(templatePath, 'utf8')) as typeof template;
+  } catch {
+    return undefined;
+  }
+  const recorded = Object.values(template.Resources ?? {}).map((resource) => resource.Metadata?.[TASKS_MODULE_METADATA_KEY]).find((value) => typeof value === 'string');
+  return typeof recorded === 'string' ? resolveTemplatePath(recorded) : undefined;
+}
+
+/**
  * Reads a synthesized CloudFormation template into what the local stack runs: tables, functions
- * (by their entry metadata), state machine definitions, HTTP routes and EventBridge rules (event
+ * (by their entry metadata) and their tasks module, state machine definitions, HTTP routes and EventBridge rules (event
  * patterns and schedules), with every intrinsic resolved for a local account and region.
  */
 export function loadStackModel(templatePath: string, env: LocalEnvironment): LocalStackModel {
@@ -246,6 +264,7 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
   const routes: LocalRoute[] = [];
   const rules: LocalRule[] = [];
   const schedules: LocalSchedule[] = [];
+  const tasksModules = new Set<string>();
 
   for (const [id, resource] of Object.entries(resources)) {
     const props = resource.Properties ?? {};
@@ -261,6 +280,9 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
       case 'AWS::Lambda::Function': {
         const entry = resource.Metadata?.[ENTRY_METADATA_KEY];
         if (typeof entry !== 'string') break;
+        const tasksModule = resource.Metadata?.[TASKS_MODULE_METADATA_KEY];
+        if (typeof tasksModule !== 'string') throw new Error(`Function ${id} of ${templatePath} names no tasks module (${TASKS_MODULE_METADATA_KEY}); synthesize it again`);
+        tasksModules.add(resolveTemplatePath(tasksModule));
         const variables = resolver.resolve(
           ((props.Environment as Record<string, Json> | undefined)?.Variables ?? {}) as Json,
         ) as Record<string, string>;
@@ -321,5 +343,9 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
       }
     }
   }
-  return { tables, ttlAttributes, functions, stateMachines, routes, rules, schedules };
+  const [tasksModule, ...others] = [...tasksModules];
+  if (!tasksModule || others.length > 0) {
+    throw new Error(`${templatePath}: its functions must share one tasks module, found ${tasksModules.size === 0 ? 'none' : [...tasksModules].join(', ')}`);
+  }
+  return { tables, ttlAttributes, functions, tasksModule, stateMachines, routes, rules, schedules };
 }

@@ -4,7 +4,9 @@ import { Architecture, LoggingFormat, Runtime, Tracing, type CfnFunction } from 
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_TASKS_MODULE, templatePathOf } from '../tasks-module.js';
 import { acknowledgeWildcardResources } from './nag.js';
 
 /** Props of {@link ServiceFunction}. */
@@ -40,6 +42,15 @@ export interface ServiceFunctionProps {
 /** Template metadata key holding a function's entry module, relative to `lambdas/`. */
 export const ENTRY_METADATA_KEY = 'async-executions:entry';
 
+/** Template metadata key holding the tasks module a function bundles as `#tasks` (relative to the project root). */
+export const TASKS_MODULE_METADATA_KEY = 'async-executions:tasks-module';
+
+/**
+ * Construct context key naming the tasks module (absolute path) that functions in its scope bundle
+ * as `#tasks`; `ExecutionsStack` sets it, so no construct between them has to pass it on.
+ */
+export const TASKS_MODULE_CONTEXT = 'async-executions:tasks-module';
+
 const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
 const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -66,6 +77,7 @@ export class ServiceFunction extends NodejsFunction {
       description: `Runs the ${id} function: ${props.description}`,
     });
     logGroup.grantWrite(role);
+    const tasksModule = tasksModuleIn(scope);
     super(scope, id, {
       entry: `${LAMBDAS_DIR}${props.entry}`,
       handler: 'handler',
@@ -85,20 +97,32 @@ export class ServiceFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: bundlingOptions(),
+      bundling: bundlingOptions(tasksModule),
     });
     acknowledgeWildcardResources(role, ['*'], 'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource is "*" (the only actions granted on "*", asserted in test/infra/iam.test.ts).');
     // The local stack maps each function of the synthesized template back to its handler module.
     (this.node.defaultChild as CfnFunction).addMetadata(ENTRY_METADATA_KEY, props.entry);
+    (this.node.defaultChild as CfnFunction).addMetadata(TASKS_MODULE_METADATA_KEY, templatePathOf(tasksModule));
   }
 }
 
+/** The tasks module of `scope` (its `TASKS_MODULE_CONTEXT`), or the package's default `#tasks` outside a stack that sets one. */
+function tasksModuleIn(scope: Construct): string {
+  const chosen: unknown = scope.node.tryGetContext(TASKS_MODULE_CONTEXT);
+  if (chosen === undefined) return DEFAULT_TASKS_MODULE;
+  if (typeof chosen !== 'string' || !isAbsolute(chosen)) {
+    throw new Error(`Context ${TASKS_MODULE_CONTEXT} must be the absolute path of a tasks module, got ${JSON.stringify(chosen)}`);
+  }
+  return chosen;
+}
+
 /**
- * esbuild options of every function, the one definition CDK and the benchmark both build from
+ * esbuild options of every function bundling `tasksModule` as `#tasks`, the one definition CDK and
+ * the benchmark both build from
  * (`scripts/bench/bundle.ts` maps them to esbuild exactly as CDK does, and refuses any it does not
  * know), so the benchmark measures the bundles that deploy.
  */
-export function bundlingOptions(): BundlingOptions {
+export function bundlingOptions(tasksModule: string): BundlingOptions {
   return {
     format: OutputFormat.ESM,
     target: 'node24',
@@ -112,5 +136,7 @@ export function bundlingOptions(): BundlingOptions {
     externalModules: [],
     // ESM bundles have no `require`; some CommonJS dependencies still call it for Node built-ins.
     banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+    // The registry imports the chosen tasks module as `#tasks`; package.json's mapping is only the default.
+    esbuildArgs: { '--alias': `#tasks=${tasksModule}` },
   };
 }

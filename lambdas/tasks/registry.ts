@@ -1,16 +1,18 @@
-import { approvalFlow } from './approval-flow.js';
-import { documentPipeline } from './document-pipeline.js';
+// `#tasks` is the chosen tasks module: esbuild aliases it to that file in every bundle, the local
+// stack resolves it to the same file, and package.json maps it to the example tasks otherwise.
+// Its `tasks` were checked when the stack was synthesized from that very file (loadTasksModule),
+// so the functions do not pay for the check again (every API bundle carries this module).
+import { tasks } from '#tasks';
 import type { TaskDefinition } from './dsl.js';
 
-const registry = new Map<string, TaskDefinition>(
-  [documentPipeline, approvalFlow].map((task): [string, TaskDefinition] => [task.id, task]),
-);
+const registry = new Map<string, TaskDefinition>(tasks.map((task): [string, TaskDefinition] => [task.id, task]));
 
-/** Every task this deployment serves, by id. Add a task here and it gets a state machine and routes. */
+/** Every task of the chosen tasks module, by id (what this deployment serves). */
 export const TASKS: ReadonlyMap<string, TaskDefinition> = registry;
 
 /**
- * Adds tasks at startup of a local stack (test-only tasks); deployed functions never call it.
+ * Adds tasks in unit tests that need a task of their own next to the loaded ones; deployed
+ * functions and the local stack never call it.
  * @throws when a task id is taken.
  */
 export function registerTasks(tasks: readonly TaskDefinition[]): void {

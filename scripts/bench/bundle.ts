@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
 import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { bundlingOptions } from '../../infra/constructs/service-function.js';
+import { DEFAULT_TASKS_MODULE } from '../../infra/tasks-module.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -22,11 +23,17 @@ export interface Bundle {
  * than the ones that deploy.
  */
 export function esbuildOptionsOf(options: BundlingOptions): BuildOptions {
-  const { format, target, minify, keepNames, sourceMap, sourcesContent, mainFields, externalModules, banner, ...rest } = options;
+  const { format, target, minify, keepNames, sourceMap, sourcesContent, mainFields, externalModules, banner, esbuildArgs, ...rest } = options;
   const unmapped = Object.entries(rest).filter(([, value]) => value !== undefined);
   if (unmapped.length > 0) {
     throw new Error(`scripts/bench/bundle.ts does not map the bundling options ${unmapped.map(([key]) => key).join(', ')}`);
   }
+  const { '--alias': alias, ...otherArgs } = esbuildArgs ?? {};
+  if (Object.keys(otherArgs).length > 0) {
+    throw new Error(`scripts/bench/bundle.ts does not map the esbuild arguments ${Object.keys(otherArgs).join(', ')}`);
+  }
+  // CDK passes `--alias` as `--alias:<name>=<path>`.
+  const aliases = typeof alias === 'string' ? Object.fromEntries([alias.split(/=(.*)/s).slice(0, 2) as [string, string]]) : undefined;
   // CDK's default externals depend on the runtime and feature flags; the project names its own.
   if (externalModules === undefined) throw new Error('bundlingOptions() must set externalModules');
   return {
@@ -42,14 +49,16 @@ export function esbuildOptionsOf(options: BundlingOptions): BuildOptions {
     ...(mainFields ? { mainFields } : {}),
     external: externalModules,
     ...(banner ? { banner: { js: banner } } : {}),
+    ...(aliases ? { alias: aliases } : {}),
   };
 }
 
-const options = esbuildOptionsOf(bundlingOptions());
+// The benchmark measures the bundles of the default tasks (the example tasks).
+const options = esbuildOptionsOf(bundlingOptions(DEFAULT_TASKS_MODULE));
 
 /**
  * Bundles `entry` with the options CDK's NodejsFunction passes to esbuild for this project
- * (`bundlingOptions()`: ESM, node24, minified with class and function names kept, main fields
+ * (`bundlingOptions()` with the default tasks module: ESM, node24, minified with class and function names kept, main fields
  * module/main, the require banner; the source map is written beside it and not counted).
  */
 export async function bundle(name: string, entry: string | { readonly contents: string }, outDir: string): Promise<Bundle> {

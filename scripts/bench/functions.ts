@@ -1,3 +1,4 @@
+import { tasks as defaultTasks } from '../../examples/tasks/index.js';
 import type { Client } from './bundle.js';
 
 /** A deployed function: its entry under `lambdas/` and the AWS SDK clients it constructs (its floor). */
@@ -20,13 +21,13 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'reconciler', entry: 'runtime/reconciler-handler.ts', clients: ['dynamodb', 'sfn'] },
 ];
 
-/** Environment a bundle needs to load (its module scope reads these, as at a cold start). */
+/** Environment a bundle of the default tasks needs to load (its module scope reads these, as at a cold start). */
 export const LOAD_ENV: Readonly<Record<string, string>> = {
   TABLE_NAME: 'bench',
   CURSOR_SECRET: 'bench',
   STATE_MACHINE_ARN_PREFIX: 'arn:aws:states:us-east-1:000000000000:stateMachine:Bench-',
-  STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Bench-document-pipeline',
-  TASK_IDS: 'document-pipeline,approval-flow',
+  STATE_MACHINE_ARN: `arn:aws:states:us-east-1:000000000000:stateMachine:Bench-${defaultTasks[0]?.id ?? 'task'}`,
+  TASK_IDS: defaultTasks.map((task) => task.id).join(','),
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',

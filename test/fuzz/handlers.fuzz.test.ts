@@ -74,7 +74,7 @@ const openWait: TaskDefinition = defineTask({
 });
 registerTasks([openWait]);
 
-const TASK_IDS = ['document-pipeline', 'approval-flow', 'fuzz-open-wait'] as const;
+const TASK_IDS = ['sample-pipeline', 'sample-approval', 'fuzz-open-wait'] as const;
 const PROFILE: LayerProfile = {
   faults: true,
   httpSafe: false,
@@ -175,8 +175,8 @@ function path(task: TaskDefinition, status: ExecutionStatus): TransitionRequest[
 }
 
 const INPUTS: Readonly<Record<string, unknown>> = {
-  'document-pipeline': { document_url: 'https://example.com/a.pdf' },
-  'approval-flow': { title: 'T', body: 'B' },
+  'sample-pipeline': { document_url: 'https://example.com/a.pdf' },
+  'sample-approval': { title: 'T', body: 'B' },
   'fuzz-open-wait': {},
 };
 
@@ -223,7 +223,7 @@ function resolveId(request: FuzzRequest): string {
   const ref = request.id;
   switch (ref.kind) {
     case 'known':
-      return pick(known.get(TENANT)!, ref.index) ?? seed(TENANT, 'document-pipeline', 'queued');
+      return pick(known.get(TENANT)!, ref.index) ?? seed(TENANT, 'sample-pipeline', 'queued');
     case 'fresh':
       return seed(TENANT, pick(TASK_IDS, ref.task)!, ref.status);
     case 'foreign':

@@ -12,9 +12,9 @@ import { TaskStateMachine } from '../../infra/constructs/task-state-machine.js';
 import { ExecutionsStack } from '../../infra/executions-stack.js';
 import type { TaskDefinition } from '../../lambdas/tasks/dsl.js';
 import { TASKS } from '../../lambdas/tasks/registry.js';
-import { testApp } from './support.js';
+import { SAMPLE_TASKS, testApp } from './support.js';
 
-const task: TaskDefinition = TASKS.get('document-pipeline')!;
+const task: TaskDefinition = TASKS.get('sample-pipeline')!;
 
 function scratch(): { stack: Stack; fn: IFunction } {
   const stack = new Stack(testApp(), 'Scratch');
@@ -36,7 +36,7 @@ describe('ExecutionsStack props', () => {
     let template: Template;
     beforeAll(() => {
       template = Template.fromStack(
-        new ExecutionsStack(testApp(), 'X', { retentionDays: 7, tableRemovalPolicy: RemovalPolicy.DESTROY, tasks: [task] }),
+        new ExecutionsStack(testApp(), 'X', { retentionDays: 7, tableRemovalPolicy: RemovalPolicy.DESTROY, tasksModule: { ...SAMPLE_TASKS, tasks: [task] } }),
       );
     });
 
@@ -55,12 +55,12 @@ describe('ExecutionsStack props', () => {
 
     it('deploys only the tasks it is given', () => {
       template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
-      template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'X-document-pipeline' });
+      template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'X-sample-pipeline' });
     });
   });
 
   it('rejects a stack name that makes a state machine name longer than 80 characters', () => {
-    const id = 'S'.repeat(80 - '-document-pipeline'.length + 1);
+    const id = 'S'.repeat(80 - '-sample-pipeline'.length + 1);
     expect(() => new ExecutionsStack(testApp(), id)).toThrow(/longer than 80 characters/);
   });
 });

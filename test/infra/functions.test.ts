@@ -5,7 +5,7 @@ import { Reconciler } from '../../infra/constructs/reconciler.js';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
 import { WORST_CASE_CALL_MS } from '../../lambdas/shared/client-config.js';
-import { childOf, logicalIdOf, onlyResource, resourcesOf, STACK_NAME, synthService, tokenPlaceholder } from './support.js';
+import { childOf, logicalIdOf, onlyResource, resourcesOf, SAMPLE_TASKS, STACK_NAME, synthService, tokenPlaceholder } from './support.js';
 
 const { stack, template } = synthService();
 const api = childOf(stack, 'Api', ExecutionsApi);
@@ -92,7 +92,7 @@ describe('Lambda functions', () => {
   it('the catalogue function gets no table, secret or state machine settings: only the deployed task ids', () => {
     const environment = environmentOf('catalogue');
     expect(Object.keys(environment).sort()).toEqual(['NODE_OPTIONS', 'TASK_IDS']);
-    expect(environment.TASK_IDS).toBe('document-pipeline,approval-flow');
+    expect(environment.TASK_IDS).toBe(SAMPLE_TASKS.tasks.map((task) => task.id).join(','));
   });
 
   it('only create and control know the state machine ARN prefix', () => {

@@ -7,7 +7,7 @@ import { MAX_PAYLOAD_BYTES, STATES_PAYLOAD_QUOTA_BYTES, jsonBytes } from '../../
 import { StepOutputTooLargeError } from '../../lambdas/runtime/payload.js';
 import { defineTask, step as lambdaStep, waitForInput } from '../../lambdas/tasks/dsl.js';
 import { TASKS } from '../../lambdas/tasks/registry.js';
-import { childOf, logicalIdOf, resourcesOf, STACK_NAME, stateMachinesByName, synthService, type AslState } from './support.js';
+import { childOf, logicalIdOf, resourcesOf, SAMPLE_TASKS, STACK_NAME, stateMachinesByName, synthService, type AslState } from './support.js';
 
 const { stack, template } = synthService();
 const machines = stateMachinesByName(template);
@@ -183,9 +183,9 @@ describe('task state machines', () => {
     expect(runner?.Properties?.Timeout).toBeGreaterThanOrEqual(longest);
   });
 
-  describe('approval-flow', () => {
+  describe('sample-approval', () => {
     it('waits for a human at review: .waitForTaskToken with task_token.$ = $$.Task.Token', () => {
-      const waits = Object.entries(machineOf('approval-flow').definition.States).filter(([, state]) =>
+      const waits = Object.entries(machineOf('sample-approval').definition.States).filter(([, state]) =>
         state.Resource?.endsWith('lambda:invoke.waitForTaskToken'),
       );
       expect(waits.map(([name]) => name)).toEqual(['Review']);
@@ -195,16 +195,16 @@ describe('task state machines', () => {
     });
 
     it('retries a failed attempt to record the wait, but not a wait timeout', () => {
-      const retry = stateOf('approval-flow', 'Review').Retry ?? [];
+      const retry = stateOf('sample-approval', 'Review').Retry ?? [];
       expect(retry).toContainEqual({ ErrorEquals: ['States.TaskFailed'], MaxAttempts: 3, IntervalSeconds: 1, BackoffRate: 2 });
       expect(retry.flatMap((retrier) => retrier.ErrorEquals)).not.toContain('States.ALL');
       expect(retry.flatMap((retrier) => retrier.ErrorEquals)).not.toContain('States.Timeout');
     });
   });
 
-  describe('document-pipeline', () => {
+  describe('sample-pipeline', () => {
     it('has exactly 3 Task states (Extract, Analyze, Summarize) and 3 Fail states', () => {
-      const states = Object.entries(machineOf('document-pipeline').definition.States);
+      const states = Object.entries(machineOf('sample-pipeline').definition.States);
       expect(states.filter(([, state]) => state.Type === 'Task').map(([name]) => name)).toEqual(['Extract', 'Analyze', 'Summarize']);
       expect(states.filter(([, state]) => state.Type === 'Fail').map(([name]) => name).sort()).toEqual([
         'AnalyzeFailed',
@@ -215,13 +215,13 @@ describe('task state machines', () => {
     });
 
     it('summarize retries 3 times from a 2 s interval; analyze keeps the default policy', () => {
-      expect(stateOf('document-pipeline', 'Summarize').Retry).toContainEqual(
+      expect(stateOf('sample-pipeline', 'Summarize').Retry).toContainEqual(
         expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 3, IntervalSeconds: 2 }),
       );
-      expect(stateOf('document-pipeline', 'Analyze').Retry).toContainEqual(
+      expect(stateOf('sample-pipeline', 'Analyze').Retry).toContainEqual(
         expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 2, IntervalSeconds: 1 }),
       );
-      expect(stateOf('document-pipeline', 'Analyze').TimeoutSeconds).toBe(120);
+      expect(stateOf('sample-pipeline', 'Analyze').TimeoutSeconds).toBe(120);
     });
   });
 
@@ -248,7 +248,7 @@ describe('state payloads', () => {
       index % 2 === 0 ? lambdaStep(`step-${index}`, (input: unknown) => input) : waitForInput(`wait-${index}`),
     ),
   });
-  const { template: edgeTemplate } = synthService({ tasks: [...tasks, longest] });
+  const { template: edgeTemplate } = synthService({ tasksModule: { ...SAMPLE_TASKS, tasks: [...tasks, longest] } });
   const edgeMachines = stateMachinesByName(edgeTemplate);
 
   /** The longest value of each context field a step state reads. */

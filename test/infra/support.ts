@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import { ExecutionsStack, type ExecutionsStackProps } from '../../infra/executions-stack.js';
+import { loadTasksModule } from '../../infra/tasks-module.js';
 
 /** Context of `cdk.json` (feature flags), so tests synthesize what `cdk synth` does. */
 const CDK_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> })
@@ -13,19 +14,22 @@ export function testApp(props: Omit<AppProps, 'context'> = {}): App {
   return new App({ ...props, context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
 }
 
+/** The test-owned sample tasks, also what `#tasks` resolves to in infra tests (vitest.config.ts). */
+export const SAMPLE_TASKS = await loadTasksModule(new URL('../support/sample-tasks.ts', import.meta.url).pathname);
+
 /** Stack name of the stack under test; state machine names start with it. */
 export const STACK_NAME = 'ExecTest';
 
 let defaultService: { stack: ExecutionsStack; template: Template } | undefined;
 
 /**
- * Synthesizes the service stack; call at module level or in `beforeAll`. The default stack (no
+ * Synthesizes the service stack with the sample tasks unless `props` names a tasks module; call at module level or in `beforeAll`. The default stack (no
  * props) is synthesized once per worker and shared by the files that run there (`isolate: false`);
  * tests only read it.
  */
 export function synthService(props?: ExecutionsStackProps): { stack: ExecutionsStack; template: Template } {
   if (props === undefined && defaultService) return defaultService;
-  const stack = new ExecutionsStack(testApp(), STACK_NAME, props ?? {});
+  const stack = new ExecutionsStack(testApp(), STACK_NAME, { tasksModule: SAMPLE_TASKS, ...props });
   const service = { stack, template: Template.fromStack(stack) };
   if (props === undefined) defaultService = service;
   return service;

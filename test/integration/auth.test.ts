@@ -45,7 +45,7 @@ describe('tenant isolation with keys made by the keys CLI', () => {
   beforeAll(async () => {
     const created = await keysCli('create', '--tenant', 'tenant-b', '--name', 'integration');
     tenantB = created.trim().split('\n').at(-1)!;
-    ofA = await start('approval-flow', { title: 'A only', body: 'Private to tenant default.' });
+    ofA = await start('sample-approval', { title: 'A only', body: 'Private to tenant default.' });
     await waitForStatus(ofA.id, 'awaiting_input');
   }, 60_000);
 
@@ -69,10 +69,10 @@ describe('tenant isolation with keys made by the keys CLI', () => {
   });
 
   it('shows tenant B none of tenant A executions in any list', async () => {
-    const own = await api<Execution>('POST', '/tasks/document-pipeline/executions', { input: { document_url: 'https://b.example/x.pdf' } }, bearer(tenantB));
+    const own = await api<Execution>('POST', '/tasks/sample-pipeline/executions', { input: { document_url: 'https://b.example/x.pdf' } }, bearer(tenantB));
 
     const lists = await Promise.all(
-      ['/executions?limit=100', '/tasks/approval-flow/executions?limit=100', '/executions?status=awaiting_input&limit=100', '/tasks/document-pipeline/executions?limit=100'].map(
+      ['/executions?limit=100', '/tasks/sample-approval/executions?limit=100', '/executions?status=awaiting_input&limit=100', '/tasks/sample-pipeline/executions?limit=100'].map(
         (path) => api<{ items: Execution[] }>('GET', path, undefined, bearer(tenantB)),
       ),
     );

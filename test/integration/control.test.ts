@@ -20,7 +20,7 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 1500));
 
 describe('cancel', () => {
   it('cancels an execution awaiting input, keeps the reason, aborts the state machine and writes nothing after', async () => {
-    const created = await start('approval-flow', { title: 'T', body: 'B' });
+    const created = await start('sample-approval', { title: 'T', body: 'B' });
     await waitForStatus(created.id, 'awaiting_input');
 
     const reply = await api<Execution>('PUT', `/executions/${created.id}`, { status: 'cancelled', reason: 'no longer needed' });
@@ -79,7 +79,7 @@ describe('cancel', () => {
 
 describe('concurrent resumes', () => {
   it('lets exactly one of 20 concurrent resumes win; the rest get 409 and the execution finishes once', async () => {
-    const created = await start('approval-flow', { title: 'T', body: 'B' });
+    const created = await start('sample-approval', { title: 'T', body: 'B' });
     await waitForStatus(created.id, 'awaiting_input');
 
     const replies = await Promise.all(

@@ -275,10 +275,10 @@ beforeAll(async () => {
 
   // Executions to aim at: waiting ones (resume, cancel), finished ones, and another tenant's.
   await Promise.all([
-    ...Array.from({ length: 12 }, (_, i) => start(TENANT, 'approval-flow', { title: `Fuzz ${i}`, body: 'Waiting for a decision.' })),
-    ...Array.from({ length: 3 }, (_, i) => start(TENANT, 'document-pipeline', { document_url: `https://example.com/fuzz-${i}.pdf` })),
+    ...Array.from({ length: 12 }, (_, i) => start(TENANT, 'sample-approval', { title: `Fuzz ${i}`, body: 'Waiting for a decision.' })),
+    ...Array.from({ length: 3 }, (_, i) => start(TENANT, 'sample-pipeline', { document_url: `https://example.com/fuzz-${i}.pdf` })),
     start(TENANT, 'test-noop', { n: 1 }),
-    start(OTHER_TENANT, 'approval-flow', { title: 'Other', body: 'Not yours.' }),
+    start(OTHER_TENANT, 'sample-approval', { title: 'Other', body: 'Not yours.' }),
     start(OTHER_TENANT, 'test-noop', { n: 2 }),
   ]);
   for (const id of [...known.get(TENANT)!, ...known.get(OTHER_TENANT)!]) {

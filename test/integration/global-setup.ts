@@ -5,10 +5,12 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { TestProject } from 'vitest/node';
 import { Duration } from 'aws-cdk-lib';
+import { loadTasksModule } from '../../infra/tasks-module.js';
 import { synthForLocal } from '../../local/synth.js';
-import { tasks as testTasks } from './test-tasks.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+/** The suite's tasks module: the local stack serves exactly its tasks. */
+export const TASKS_MODULE = join(ROOT, 'test/integration/test-tasks.ts');
 /** The development key of tenant `default` in the test stack. */
 const API_KEY = 'integration-default-tenant-key';
 /** Status-change events of this test task's state machine are dropped (fault injection). */
@@ -25,7 +27,7 @@ declare module 'vitest' {
     dynamoDbEndpoint: string;
     tableName: string;
     apiKey: string;
-    /** The synthesized test template (product and test tasks), for tests that start stacks of their own. */
+    /** The synthesized test template (the suite's tasks module), for tests that start stacks of their own. */
     templatePath: string;
     /** How old an execution must be before the reconciler looks at it, in ms. */
     reconcileMinAgeMs: number;
@@ -38,13 +40,13 @@ let child: ChildProcess | undefined;
 let outdir: string | undefined;
 
 /**
- * Synthesizes the stack with the product tasks plus the test-only tasks, then starts the local
+ * Synthesizes the stack with the suite's tasks module (`test-tasks.ts`), then starts the local
  * stack on free ports in a child process, exactly as `npm start` does (same CLI), with the
  * reconciler running every second and the status events of `test-lost-event` dropped.
  */
 export async function setup(project: TestProject): Promise<void> {
   outdir = mkdtempSync(join(tmpdir(), 'executions-it-'));
-  const template = synthForLocal(outdir, testTasks, { reconcileEvery: Duration.minutes(1), reconcileMinAge: RECONCILE_MIN_AGE });
+  const template = synthForLocal(outdir, await loadTasksModule(TASKS_MODULE), { reconcileEvery: Duration.minutes(1), reconcileMinAge: RECONCILE_MIN_AGE });
 
   child = spawn(
     process.execPath,
@@ -54,8 +56,8 @@ export async function setup(project: TestProject): Promise<void> {
       'local/start.ts',
       '--template',
       template,
-      '--tasks-module',
-      'test/integration/test-tasks.ts',
+      '--tasks',
+      TASKS_MODULE,
       '--port',
       '0',
       '--json',

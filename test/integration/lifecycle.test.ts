@@ -2,9 +2,9 @@ import Julep from '@julep/sdk';
 import { describe, expect, it } from 'vitest';
 import { api, apiKey, baseUrl, start, transitions, waitForStatus, type Execution } from './client.js';
 
-describe('document-pipeline through the local stack', () => {
+describe('sample-pipeline through the local stack', () => {
   it('runs to succeeded with progress 100 and transitions init, start, step ×3, finish numbered 1..6', async () => {
-    const created = await start('document-pipeline', { document_url: 'https://example.com/reports/q3.pdf' });
+    const created = await start('sample-pipeline', { document_url: 'https://example.com/reports/q3.pdf' });
     expect(created.status).toBe('queued');
 
     const done = await waitForStatus(created.id, 'succeeded');
@@ -22,7 +22,7 @@ describe('document-pipeline through the local stack', () => {
     // Text, so `__proto__` is an own key of what the service parses (a literal here would set a prototype).
     const metadata = '{"__proto__":{"a":1},"constructor":"c","toString":[1,2],"key with space":null,"valueOf":{"constructor":{"name":"x"}}}';
 
-    const created = await api<Execution>('POST', '/tasks/document-pipeline/executions', `{"input":{"document_url":"https://example.com/m.pdf"},"metadata":${metadata}}`);
+    const created = await api<Execution>('POST', '/tasks/sample-pipeline/executions', `{"input":{"document_url":"https://example.com/m.pdf"},"metadata":${metadata}}`);
     const fetched = await api<Execution>('GET', `/executions/${created.body.id}`);
     const init = await api<{ metadata: object }>('GET', `/executions/${created.body.id}/transitions/${(await transitions(created.body.id))[0]!.id}`);
 
@@ -35,28 +35,28 @@ describe('document-pipeline through the local stack', () => {
 
   it('serves the same execution through the Julep SDK, unchanged', async () => {
     const client = new Julep({ apiKey: apiKey(), baseURL: baseUrl(), maxRetries: 0 });
-    const created = await client.executions.create('document-pipeline', {
+    const created = await client.executions.create('sample-pipeline', {
       input: { document_url: 'https://example.com/a.pdf' },
     });
     const done = await waitForStatus(created.id, 'succeeded');
 
     const fetched = await client.executions.get(created.id);
-    const listed = await client.executions.list('document-pipeline', { limit: 100 });
+    const listed = await client.executions.list('sample-pipeline', { limit: 100 });
     const julepTransitions = await client.executions.transitions.list(created.id);
     const first = julepTransitions.items[0]!;
     const one = await client.executions.transitions.retrieve(created.id, first.id);
 
-    expect(fetched).toMatchObject({ id: created.id, status: 'succeeded', output: done.output, task_id: 'document-pipeline' });
+    expect(fetched).toMatchObject({ id: created.id, status: 'succeeded', output: done.output, task_id: 'sample-pipeline' });
     expect(listed.items.map((item) => item.id)).toContain(created.id);
     expect(julepTransitions.items.map((item) => item.type)).toEqual(['init', 'start', 'step', 'step', 'step', 'finish']);
-    expect(first.current).toEqual({ workflow: 'document-pipeline', step: 0, scope_id: created.id });
+    expect(first.current).toEqual({ workflow: 'sample-pipeline', step: 0, scope_id: created.id });
     expect(one).toEqual(first);
   });
 });
 
-describe('approval-flow through the local stack', () => {
+describe('sample-approval through the local stack', () => {
   it('waits for input, resumes with it, and succeeds with an output built from the resume input', async () => {
-    const created = await start('approval-flow', { title: 'Launch', body: 'We launch next week.' });
+    const created = await start('sample-approval', { title: 'Launch', body: 'We launch next week.' });
     const waiting = await waitForStatus(created.id, 'awaiting_input');
     expect(waiting.progress).toMatchObject({ completed_steps: 1 });
 
@@ -74,7 +74,7 @@ describe('approval-flow through the local stack', () => {
   });
 
   it('answers 409 to a resume of an execution that is not awaiting input', async () => {
-    const created = await start('document-pipeline', { document_url: 'https://example.com/b.pdf' });
+    const created = await start('sample-pipeline', { document_url: 'https://example.com/b.pdf' });
     await waitForStatus(created.id, 'succeeded');
 
     const reply = await api('POST', `/executions/${created.id}/resume`, { input: { approved: true } });
@@ -84,7 +84,7 @@ describe('approval-flow through the local stack', () => {
   });
 
   it('answers 400 with the failing path when the resume input breaks the wait step schema', async () => {
-    const created = await start('approval-flow', { title: 'T', body: 'B' });
+    const created = await start('sample-approval', { title: 'T', body: 'B' });
     await waitForStatus(created.id, 'awaiting_input');
 
     const reply = await api<{ detail: string; errors: Array<{ path: string }> }>('POST', `/executions/${created.id}/resume`, {

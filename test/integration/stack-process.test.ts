@@ -162,7 +162,7 @@ describe('executions across a --persist restart', () => {
     const dir = localDir();
     const first = spawnStack(dir, ['--persist']);
     const { url, dynamodbPid } = await first.ready;
-    const waiting = (await call<Execution>(url, 'POST', '/executions', { task_id: 'approval-flow', input: { title: 'Launch', body: 'Next week.' } })).body;
+    const waiting = (await call<Execution>(url, 'POST', '/executions', { task_id: 'sample-approval', input: { title: 'Launch', body: 'Next week.' } })).body;
     const running = (await call<Execution>(url, 'POST', '/tasks/test-slow/executions', { input: { ms: 30_000 } })).body;
     await statusOf(url, waiting.id, 'awaiting_input');
     await statusOf(url, running.id, 'running');

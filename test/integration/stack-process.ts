@@ -38,12 +38,17 @@ const started = new Set<StackProcess>();
 
 /**
  * Starts the local stack in a child process exactly as `npm start` does (same CLI, `--json`), on
- * the integration template with the test tasks, on free ports, keeping its files in `localDir`.
+ * the integration template (its tasks module, test-tasks.ts) unless `options.template` names
+ * another, on free ports, keeping its files in `localDir`.
  */
-export function spawnStack(localDir: string, args: readonly string[] = [], options: { readonly ownProcessGroup?: boolean } = {}): StackProcess {
+export function spawnStack(
+  localDir: string,
+  args: readonly string[] = [],
+  options: { readonly ownProcessGroup?: boolean; /** Another synthesized template (default: the suite's). */ readonly template?: string } = {},
+): StackProcess {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'local/start.ts', '--template', inject('templatePath'), '--tasks-module', 'test/integration/test-tasks.ts', '--port', '0', '--json', ...args],
+    ['--import', 'tsx', 'local/start.ts', '--template', options.template ?? inject('templatePath'), '--port', '0', '--json', ...args],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

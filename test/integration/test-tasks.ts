@@ -1,11 +1,13 @@
 import * as z from 'zod/mini';
 import { defineTask, step, waitForInput } from '../../lambdas/tasks/dsl.js';
+import { tasks as sampleTasks } from '../support/sample-tasks.js';
 
 /**
- * Tasks that exist only for the integration suite: the global setup synthesizes them into the
- * test stack and the local stack registers them. They are never deployed.
+ * The integration suite's tasks module: the global setup synthesizes the test stack with it and
+ * the local stack serves exactly these tasks (the sample tasks, then tasks for single behaviours).
  */
 export const tasks = [
+  ...sampleTasks,
   defineTask({
     id: 'test-noop',
     description: 'One trivial step (paging tests).',

@@ -473,7 +473,7 @@ const metadataArb: fc.Arbitrary<unknown> = fc.oneof(
   },
 );
 
-/** Resume decisions (approval-flow's wait input) and near misses. */
+/** Resume decisions (sample-approval's wait input) and near misses. */
 const decisionArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.record({ approved: fc.boolean(), comment: fc.string({ maxLength: 60 }), reviewer: fc.string({ maxLength: 20 }) }, { requiredKeys: ['approved'] }),
   fc.record({ approved: scalar, comment: fc.oneof(text(), huge(1990, 2010)) }, { requiredKeys: [] }),
@@ -777,7 +777,7 @@ function nearMisses(input: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
 /** The product tasks (lambdas/tasks): valid inputs and near misses. */
 export const PRODUCT_TASKS: readonly TaskProfile[] = [
   {
-    id: 'document-pipeline',
+    id: 'sample-pipeline',
     valid: fc.record(
       {
         document_url: fc
@@ -800,7 +800,7 @@ export const PRODUCT_TASKS: readonly TaskProfile[] = [
     ),
   },
   {
-    id: 'approval-flow',
+    id: 'sample-approval',
     valid: fc.record(
       {
         title: fc.string({ minLength: 1, maxLength: 60, unit: 'grapheme-composite' }),

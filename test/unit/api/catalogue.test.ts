@@ -51,7 +51,7 @@ describe('catalogue handler', () => {
 
   it('returns a task with its input JSON Schema, whose examples are valid inputs, and its steps', async () => {
     const response = parse<TaskView>(
-      await handler(apiEvent('GET /tasks/{task_id}', { pathParameters: { task_id: 'document-pipeline' } }), lambdaContext()),
+      await handler(apiEvent('GET /tasks/{task_id}', { pathParameters: { task_id: 'sample-pipeline' } }), lambdaContext()),
     );
 
     expect(response.status).toBe(200);
@@ -60,7 +60,7 @@ describe('catalogue handler', () => {
     expect(schema.required).toEqual(['document_url']);
     expect(Object.keys(schema.properties ?? {})).toEqual(['document_url', 'language', 'max_summary_words']);
     expect(schema.examples?.length).toBeGreaterThanOrEqual(1);
-    const task = TASKS.get('document-pipeline')!;
+    const task = TASKS.get('sample-pipeline')!;
     for (const example of schema.examples ?? []) expect(task.input.safeParse(example).success).toBe(true);
     expect(response.body.steps.map((step) => [step.index, step.name, step.kind])).toEqual([
       [0, 'extract', 'step'],
@@ -71,7 +71,7 @@ describe('catalogue handler', () => {
 
   it('shows a wait step with its prompt and resume input schema', async () => {
     const response = parse<TaskView>(
-      await handler(apiEvent('GET /tasks/{task_id}', { pathParameters: { task_id: 'approval-flow' } }), lambdaContext()),
+      await handler(apiEvent('GET /tasks/{task_id}', { pathParameters: { task_id: 'sample-approval' } }), lambdaContext()),
     );
 
     const review = response.body.steps[1];
@@ -103,7 +103,7 @@ describe('catalogue handler', () => {
   it('serves every route the catalogue group declares', async () => {
     const served = await Promise.all(
       ROUTES.catalogue.map(async (routeKey) => {
-        const event = apiEvent(routeKey, { pathParameters: { task_id: 'approval-flow' }, rawPath: '/unknown' });
+        const event = apiEvent(routeKey, { pathParameters: { task_id: 'sample-approval' }, rawPath: '/unknown' });
         return parse<unknown>(await handler(event, lambdaContext())).status;
       }),
     );

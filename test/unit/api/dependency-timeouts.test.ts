@@ -69,7 +69,7 @@ describe('a stalled dependency', () => {
     async () => {
       const { handler } = (await import('../../../lambdas/api/executions-create.js')) as { handler: Handler };
       const event = apiEvent('POST /tasks/{task_id}/executions', {
-        pathParameters: { task_id: 'document-pipeline' },
+        pathParameters: { task_id: 'sample-pipeline' },
         body: { input: { document_url: 'https://example.com/reports/q3.pdf' } },
       });
 

@@ -30,10 +30,10 @@ beforeEach(() => {
   sfn.on(StopExecutionCommand).resolves({ stopDate: new Date() });
 });
 
-/** An approval-flow execution waiting at `review` for a decision. */
+/** An sample-approval execution waiting at `review` for a decision. */
 function awaitingReview(): ExecutionRecord {
   const record = executionRecord({
-    taskId: 'approval-flow',
+    taskId: 'sample-approval',
     status: 'awaiting_input',
     input: { title: 'T', body: 'B' },
     transitionCount: 4,

@@ -55,12 +55,12 @@ function createWithTaskInBody(options: RequestOptions) {
 
 describe('POST /tasks/{task_id}/executions', () => {
   it('creates a queued execution: 201, Location = status_url, the Execution view, and starts the state machine', async () => {
-    const response = parse<ExecutionView>(await createForTask('document-pipeline', { body: { input: INPUT, metadata: { team: 'research' } } }));
+    const response = parse<ExecutionView>(await createForTask('sample-pipeline', { body: { input: INPUT, metadata: { team: 'research' } } }));
 
     expect(response.status).toBe(201);
     const view = response.body;
     expect(view).toMatchObject({
-      task_id: 'document-pipeline',
+      task_id: 'sample-pipeline',
       status: 'queued',
       input: INPUT,
       output: null,
@@ -75,18 +75,18 @@ describe('POST /tasks/{task_id}/executions', () => {
     expect(view.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(view.status_url).toBe(`${API_BASE_URL}/executions/${view.id}`);
     expect(response.headers.location).toBe(view.status_url);
-    expect(view.console_url).toContain(executionArnFor('document-pipeline', view.id));
+    expect(view.console_url).toContain(executionArnFor('sample-pipeline', view.id));
     expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
-      stateMachineArn: `${STATE_MACHINE_ARN_PREFIX}document-pipeline`,
+      stateMachineArn: `${STATE_MACHINE_ARN_PREFIX}sample-pipeline`,
       name: view.id,
       input: JSON.stringify({ tenant: TENANT, input: INPUT }),
     });
-    expect(storedRecord(table, { tenant: TENANT, id: view.id })).toMatchObject({ status: 'queued', task_id: 'document-pipeline' });
+    expect(storedRecord(table, { tenant: TENANT, id: view.id })).toMatchObject({ status: 'queued', task_id: 'sample-pipeline' });
     expect(storedRows(table, { tenant: TENANT, id: view.id }).map((row) => row.type)).toEqual(['init']);
   });
 
   it('accepts a JSON content type with parameters', async () => {
-    const response = await createForTask('document-pipeline', {
+    const response = await createForTask('sample-pipeline', {
       body: { input: INPUT },
       headers: { 'content-type': 'application/json; charset=utf-8' },
     });
@@ -96,9 +96,9 @@ describe('POST /tasks/{task_id}/executions', () => {
 
   it('replays an Idempotency-Key used with the same body: 200 and the same execution, never a second one', async () => {
     const headers = { 'idempotency-key': 'order-42' };
-    const first = parse<ExecutionView>(await createForTask('document-pipeline', { body: { input: INPUT }, headers }));
+    const first = parse<ExecutionView>(await createForTask('sample-pipeline', { body: { input: INPUT }, headers }));
 
-    const second = parse<ExecutionView>(await createForTask('document-pipeline', { body: { input: { ...INPUT } }, headers }));
+    const second = parse<ExecutionView>(await createForTask('sample-pipeline', { body: { input: { ...INPUT } }, headers }));
 
     expect(first.status).toBe(201);
     expect(second.status).toBe(200);
@@ -111,9 +111,9 @@ describe('POST /tasks/{task_id}/executions', () => {
 
   it('answers 422 with x-should-retry: false when an Idempotency-Key is reused with another body', async () => {
     const headers = { 'idempotency-key': 'order-42' };
-    await createForTask('document-pipeline', { body: { input: INPUT }, headers });
+    await createForTask('sample-pipeline', { body: { input: INPUT }, headers });
 
-    const response = await createForTask('document-pipeline', { body: { input: { ...INPUT, language: 'de' } }, headers });
+    const response = await createForTask('sample-pipeline', { body: { input: { ...INPUT, language: 'de' } }, headers });
 
     const problem = expectProblem(response, 422);
     expect(problem.type).toBe('/problems/idempotency-key-reused');
@@ -122,7 +122,7 @@ describe('POST /tasks/{task_id}/executions', () => {
   });
 
   it('answers 400 listing every failing path under /input when the input does not match the task schema', async () => {
-    const response = await createForTask('document-pipeline', {
+    const response = await createForTask('sample-pipeline', {
       body: { input: { document_url: 'ftp://example.com/x', language: 'xx', extra: true } },
     });
 
@@ -136,21 +136,21 @@ describe('POST /tasks/{task_id}/executions', () => {
   });
 
   it('answers a 200 KB unknown input field with a problem of at most 2 KB (it echoed the name twice: 400 KB)', async () => {
-    const response = await createForTask('document-pipeline', { body: { input: { ...INPUT, ['x'.repeat(200_000)]: 1 } } });
+    const response = await createForTask('sample-pipeline', { body: { input: { ...INPUT, ['x'.repeat(200_000)]: 1 } } });
 
     expectProblem(response, 400);
     expect(Buffer.byteLength(response.body ?? '')).toBeLessThanOrEqual(2048);
   });
 
   it('answers 400 when the body has no input', async () => {
-    const problem = expectProblem(await createForTask('document-pipeline', { body: { metadata: {} } }), 400);
+    const problem = expectProblem(await createForTask('sample-pipeline', { body: { metadata: {} } }), 400);
 
     expect(problem.errors).toEqual([{ path: '/input', message: 'is required' }]);
   });
 
   it('answers 400 for unknown body fields and malformed metadata', async () => {
-    const unknown = expectProblem(await createForTask('document-pipeline', { body: { input: INPUT, priority: 1 } }), 400);
-    const metadata = expectProblem(await createForTask('document-pipeline', { body: { input: INPUT, metadata: ['team'] } }), 400);
+    const unknown = expectProblem(await createForTask('sample-pipeline', { body: { input: INPUT, priority: 1 } }), 400);
+    const metadata = expectProblem(await createForTask('sample-pipeline', { body: { input: INPUT, metadata: ['team'] } }), 400);
 
     expect(unknown.errors?.[0]?.message).toContain('priority');
     expect(metadata.errors?.[0]?.path).toBe('/metadata');
@@ -160,7 +160,7 @@ describe('POST /tasks/{task_id}/executions', () => {
     // As text: JSON.parse makes `__proto__` an own key, as it does for every request body.
     const metadataText = '{"constructor":"c","__proto__":"p","prototype":"x","toString":"t","hasOwnProperty":"h","valueOf":"v"}';
 
-    const created = parse<ExecutionView>(await createForTask('document-pipeline', { body: `{"input":${JSON.stringify(INPUT)},"metadata":${metadataText}}` }));
+    const created = parse<ExecutionView>(await createForTask('sample-pipeline', { body: `{"input":${JSON.stringify(INPUT)},"metadata":${metadataText}}` }));
     const readBack = parse<ExecutionView>(
       await read(apiEvent('GET /executions/{id}', { pathParameters: { id: created.body.id } }), lambdaContext()),
     );
@@ -175,8 +175,8 @@ describe('POST /tasks/{task_id}/executions', () => {
   it("stores Julep's metadata (any JSON values, any keys) and reads it back as given; null is none (they answered 400)", async () => {
     const metadata = { jobs: [1, 2], count: 3, 'key with a space': { deep: { er: [null, true, 1.5] } }, '\u202eRTL': '\u0000' };
 
-    const created = parse<ExecutionView>(await createForTask('document-pipeline', { body: { input: INPUT, metadata } }));
-    const none = parse<ExecutionView>(await createForTask('document-pipeline', { body: { input: INPUT, metadata: null } }));
+    const created = parse<ExecutionView>(await createForTask('sample-pipeline', { body: { input: INPUT, metadata } }));
+    const none = parse<ExecutionView>(await createForTask('sample-pipeline', { body: { input: INPUT, metadata: null } }));
     const readBack = parse<ExecutionView>(
       await read(apiEvent('GET /executions/{id}', { pathParameters: { id: created.body.id } }), lambdaContext()),
     );
@@ -189,18 +189,18 @@ describe('POST /tasks/{task_id}/executions', () => {
   });
 
   it('answers 400 when there is no body at all', async () => {
-    expectProblem(await createForTask('document-pipeline', {}), 400);
+    expectProblem(await createForTask('sample-pipeline', {}), 400);
   });
 
   it('answers 400 when the body is not valid JSON', async () => {
-    const problem = expectProblem(await createForTask('document-pipeline', { body: '{"input": ' }), 400);
+    const problem = expectProblem(await createForTask('sample-pipeline', { body: '{"input": ' }), 400);
 
     expect(problem.detail).toBe('The body is not valid JSON.');
   });
 
   it('answers 400 for an Idempotency-Key with characters outside visible ASCII', async () => {
     const problem = expectProblem(
-      await createForTask('document-pipeline', { body: { input: INPUT }, headers: { 'idempotency-key': 'has space' } }),
+      await createForTask('sample-pipeline', { body: { input: INPUT }, headers: { 'idempotency-key': 'has space' } }),
       400,
     );
 
@@ -217,7 +217,7 @@ describe('POST /tasks/{task_id}/executions', () => {
   it('answers 413 for a body over 256 KiB', async () => {
     const body = JSON.stringify({ input: { ...INPUT, padding: 'x'.repeat(MAX_BODY_BYTES) } });
 
-    const problem = expectProblem(await createForTask('document-pipeline', { body }), 413);
+    const problem = expectProblem(await createForTask('sample-pipeline', { body }), 413);
 
     expect(problem.type).toBe('/problems/payload-too-large');
     expect(ddb).not.toHaveReceivedAnyCommand();
@@ -242,7 +242,7 @@ describe('POST /tasks/{task_id}/executions', () => {
   });
 
   it('answers 415 for a body that is not declared as JSON', async () => {
-    const response = await createForTask('document-pipeline', {
+    const response = await createForTask('sample-pipeline', {
       body: JSON.stringify({ input: INPUT }),
       headers: { 'content-type': 'text/plain' },
     });
@@ -255,7 +255,7 @@ describe('POST /tasks/{task_id}/executions', () => {
     sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('limit'), { name: 'ExecutionLimitExceeded' }));
     const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
 
-    const problem = expectProblem(await createForTask('document-pipeline', { body: { input: INPUT } }), 503);
+    const problem = expectProblem(await createForTask('sample-pipeline', { body: { input: INPUT } }), 503);
 
     const id = problem.execution_id as string;
     expect(storedRecord(table, { tenant: TENANT, id })).toMatchObject({ status: 'failed' });
@@ -268,7 +268,7 @@ describe('POST /tasks/{task_id}/executions', () => {
     ddb.on(TransactWriteCommand).rejects(fault);
     const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
 
-    const response = await createForTask('document-pipeline', { body: { input: INPUT } });
+    const response = await createForTask('sample-pipeline', { body: { input: INPUT } });
 
     const problem = expectProblem(response, 500);
     expect(problem.type).toBe('/problems/internal-error');
@@ -282,11 +282,11 @@ describe('POST /tasks/{task_id}/executions', () => {
 describe('POST /executions', () => {
   it('creates an execution of the task named in the body: 201 with status_url', async () => {
     const response = parse<ExecutionView>(
-      await createWithTaskInBody({ body: { task_id: 'approval-flow', input: { title: 'T', body: 'B' } } }),
+      await createWithTaskInBody({ body: { task_id: 'sample-approval', input: { title: 'T', body: 'B' } } }),
     );
 
     expect(response.status).toBe(201);
-    expect(response.body).toMatchObject({ task_id: 'approval-flow', status: 'queued', progress: { step_name: 'draft', total_steps: 3 } });
+    expect(response.body).toMatchObject({ task_id: 'sample-approval', status: 'queued', progress: { step_name: 'draft', total_steps: 3 } });
     expect(response.headers.location).toBe(`${API_BASE_URL}/executions/${response.body.id}`);
   });
 

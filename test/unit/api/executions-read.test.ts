@@ -57,7 +57,7 @@ describe('GET /executions/{id}', () => {
   it('returns the Execution view with progress and links, and never the wait token', async () => {
     const record = storeExecution(0, {
       status: 'awaiting_input',
-      taskId: 'approval-flow',
+      taskId: 'sample-approval',
       stepIndex: 1,
       stepName: 'review',
       stepsCompleted: 1,
@@ -71,7 +71,7 @@ describe('GET /executions/{id}', () => {
     expect(status).toBe(200);
     expect(body).toMatchObject({
       id: record.id,
-      task_id: 'approval-flow',
+      task_id: 'sample-approval',
       status: 'awaiting_input',
       input: record.input,
       metadata: { team: 'a' },
@@ -145,11 +145,11 @@ describe('GET /executions', () => {
   it('filters by status (accepting the alias pending for queued) and by task', async () => {
     const queued = storeExecution(1);
     const running = storeExecution(2, { status: 'running' });
-    const approval = storeExecution(3, { taskId: 'approval-flow', stepName: 'draft' });
+    const approval = storeExecution(3, { taskId: 'sample-approval', stepName: 'draft' });
 
     const byStatus = await get<Page<ExecutionView>>('GET /executions', { query: { status: 'running' } });
     const byAlias = await get<Page<ExecutionView>>('GET /executions', { query: { status: 'pending' } });
-    const byTask = await get<Page<ExecutionView>>('GET /executions', { query: { task_id: 'approval-flow' } });
+    const byTask = await get<Page<ExecutionView>>('GET /executions', { query: { task_id: 'sample-approval' } });
 
     expect(byStatus.body.items.map((item) => item.id)).toEqual([running.id]);
     expect(byAlias.body.items.map((item) => item.id)).toEqual([approval.id, queued.id]);
@@ -227,10 +227,10 @@ describe('GET /executions with an inherited object member as status', () => {
 describe('GET /tasks/{task_id}/executions', () => {
   it("lists only that task's executions", async () => {
     storeExecution(1);
-    const approval = storeExecution(2, { taskId: 'approval-flow', stepName: 'draft' });
+    const approval = storeExecution(2, { taskId: 'sample-approval', stepName: 'draft' });
 
     const { status, body } = await get<Page<ExecutionView>>('GET /tasks/{task_id}/executions', {
-      pathParameters: { task_id: 'approval-flow' },
+      pathParameters: { task_id: 'sample-approval' },
     });
 
     expect(status).toBe(200);
@@ -241,7 +241,7 @@ describe('GET /tasks/{task_id}/executions', () => {
   it("returns up to 100 by default, as Julep's SDK does not page on its own (it returned 20 of 27), while GET /executions keeps 20", async () => {
     const stored = Array.from({ length: 27 }, (_, minute) => storeExecution(minute));
 
-    const julep = await get<Page<ExecutionView>>('GET /tasks/{task_id}/executions', { pathParameters: { task_id: 'document-pipeline' } });
+    const julep = await get<Page<ExecutionView>>('GET /tasks/{task_id}/executions', { pathParameters: { task_id: 'sample-pipeline' } });
     const convenience = await get<Page<ExecutionView>>('GET /executions');
 
     expect(julep.body.items).toHaveLength(stored.length);
@@ -254,8 +254,8 @@ describe('GET /tasks/{task_id}/executions', () => {
   it('answers 404 for an unknown task and 400 for a task_id query parameter on this route', async () => {
     const unknown = await get('GET /tasks/{task_id}/executions', { pathParameters: { task_id: 'no-such-task' } });
     const duplicate = await get('GET /tasks/{task_id}/executions', {
-      pathParameters: { task_id: 'approval-flow' },
-      query: { task_id: 'document-pipeline' },
+      pathParameters: { task_id: 'sample-approval' },
+      query: { task_id: 'sample-pipeline' },
     });
 
     expectProblem(unknown.response, 404);
@@ -287,8 +287,8 @@ describe('GET /executions/{id}/transitions', () => {
       step: { index: 0, name: 'extract' },
       output: { pages: 3 },
       metadata: {},
-      current: { workflow: 'document-pipeline', step: 0, scope_id: record.id },
-      next: { workflow: 'document-pipeline', step: 1, scope_id: record.id },
+      current: { workflow: 'sample-pipeline', step: 0, scope_id: record.id },
+      next: { workflow: 'sample-pipeline', step: 1, scope_id: record.id },
       step_label: 'extract',
       created_at: record.createdAt,
       updated_at: record.createdAt,

@@ -30,8 +30,8 @@ describe('executionListParams', () => {
   });
 
   it("defaults to Julep's 100 items on Julep's route, whose task comes from the path", () => {
-    expect(executionListParams(undefined, 'document-pipeline')).toEqual({ limit: LIMIT.julepDefault, direction: 'desc', taskId: 'document-pipeline' });
-    expect(executionListParams({ limit: '7' }, 'document-pipeline').limit).toBe(7);
+    expect(executionListParams(undefined, 'sample-pipeline')).toEqual({ limit: LIMIT.julepDefault, direction: 'desc', taskId: 'sample-pipeline' });
+    expect(executionListParams({ limit: '7' }, 'sample-pipeline').limit).toBe(7);
   });
 
   it('reads every filter and paging parameter', () => {
@@ -41,7 +41,7 @@ describe('executionListParams', () => {
       sort_by: 'created_at',
       direction: 'asc',
       status: 'completed',
-      task_id: 'approval-flow',
+      task_id: 'sample-approval',
       created_after: '2026-01-01',
       created_before: '2026-01-02T00:00:00Z',
     });
@@ -51,15 +51,15 @@ describe('executionListParams', () => {
       cursor: 'abc.def',
       direction: 'asc',
       status: 'succeeded',
-      taskId: 'approval-flow',
+      taskId: 'sample-approval',
       createdAfter: Date.parse('2026-01-01'),
       createdBefore: Date.parse('2026-01-02T00:00:00Z'),
     });
   });
 
   it('takes the task from the path and rejects it as a query parameter then', () => {
-    expect(executionListParams({}, 'document-pipeline')).toMatchObject({ taskId: 'document-pipeline' });
-    expect(fieldErrors(() => executionListParams({ task_id: 'x' }, 'document-pipeline'))).toEqual([
+    expect(executionListParams({}, 'sample-pipeline')).toMatchObject({ taskId: 'sample-pipeline' });
+    expect(fieldErrors(() => executionListParams({ task_id: 'x' }, 'sample-pipeline'))).toEqual([
       { path: 'query.task_id', message: 'is not a parameter of this route' },
     ]);
   });

@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import { bodyOf, createBody } from '../../../lambdas/api/bodies.js';
 import { parseWith } from '../../../lambdas/api/validation.js';
 import { ValidationError, type FieldError } from '../../../lambdas/domain/errors.js';
-import { documentPipeline } from '../../../lambdas/tasks/document-pipeline.js';
+import { samplePipeline } from '../../support/sample-tasks.js';
 
 /** The ValidationError `act` throws. */
 function refusal(act: () => unknown): ValidationError {
@@ -27,10 +27,10 @@ function messageFor(schema: z.ZodMiniType, value: unknown): string | undefined {
 
 describe('validation messages', () => {
   it('says an invalid document_url must be an http(s) URL, the task\'s own words (it said "must be a valid regex")', () => {
-    const error = refusal(() => parseWith(documentPipeline.input, { document_url: 'ftp://example.com/x' }, '/input', 'input of task document-pipeline'));
+    const error = refusal(() => parseWith(samplePipeline.input, { document_url: 'ftp://example.com/x' }, '/input', 'input of task sample-pipeline'));
 
     expect(error.extensions.errors).toEqual([{ path: '/input/document_url', message: 'must be an http(s) URL' }]);
-    expect(error.message).toBe('The input of task document-pipeline is not valid: /input/document_url must be an http(s) URL.');
+    expect(error.message).toBe('The input of task sample-pipeline is not valid: /input/document_url must be an http(s) URL.');
   });
 
   it('says a pattern without a message of its own is not matched, without naming zod\'s format', () => {

@@ -12,7 +12,7 @@ function record(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
   return {
     tenant: 'acme',
     id: ID,
-    taskId: 'document-pipeline',
+    taskId: 'sample-pipeline',
     status: 'running',
     input: { document: 'a.pdf' },
     metadata: { source: 'test' },
@@ -23,7 +23,7 @@ function record(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
     totalSteps: 3,
     stepFraction: 0.5,
     progressMessage: 'half way',
-    executionArn: `arn:aws:states:us-east-1:123456789012:execution:Test-document-pipeline:${ID}`,
+    executionArn: `arn:aws:states:us-east-1:123456789012:execution:Test-sample-pipeline:${ID}`,
     createdAt: CREATED,
     updatedAt: CREATED,
     startedAt: CREATED,
@@ -40,7 +40,7 @@ describe('planTransition', () => {
     expect(patch).toEqual({ status: 'running', transitionCount: 2, updatedAt: NOW, startedAt: NOW });
     expect(row).toMatchObject({
       executionId: ID,
-      taskId: 'document-pipeline',
+      taskId: 'sample-pipeline',
       seq: 2,
       type: 'start',
       from: 'queued',
@@ -313,7 +313,7 @@ describe('initTransition', () => {
     expect(row).toEqual({
       id: row.id,
       executionId: ID,
-      taskId: 'document-pipeline',
+      taskId: 'sample-pipeline',
       seq: 1,
       type: 'init',
       from: null,

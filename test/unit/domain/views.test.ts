@@ -3,14 +3,14 @@ import type { ExecutionRecord, TransitionRecord } from '../../../lambdas/domain/
 import { consoleUrl, progressOf, toExecutionView, toTransitionView } from '../../../lambdas/domain/views.js';
 
 const ID = '0194283a-3f48-7c1d-9a2b-3c4d5e6f7a8b';
-const ARN = `arn:aws:states:eu-west-1:123456789012:execution:Test-document-pipeline:${ID}`;
+const ARN = `arn:aws:states:eu-west-1:123456789012:execution:Test-sample-pipeline:${ID}`;
 const LINKS = { apiBaseUrl: 'https://api.example.com/v1', region: 'eu-west-1' };
 
 function record(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
   return {
     tenant: 'acme',
     id: ID,
-    taskId: 'document-pipeline',
+    taskId: 'sample-pipeline',
     status: 'running',
     input: { document: 'a.pdf' },
     metadata: { source: 'test' },
@@ -32,7 +32,7 @@ function row(overrides: Partial<TransitionRecord> = {}): TransitionRecord {
   return {
     id: '0194283a-3f49-7aaa-8000-0003bbbbbbbb',
     executionId: ID,
-    taskId: 'document-pipeline',
+    taskId: 'sample-pipeline',
     seq: 3,
     type: 'step',
     from: 'running',
@@ -109,7 +109,7 @@ describe('toExecutionView', () => {
 
     expect(view).toEqual({
       id: ID,
-      task_id: 'document-pipeline',
+      task_id: 'sample-pipeline',
       status: 'running',
       input: { document: 'a.pdf' },
       output: null,
@@ -182,8 +182,8 @@ describe('toTransitionView', () => {
       step: { index: 1, name: 'extract' },
       output: { pages: 12 },
       metadata: { attempt: '1' },
-      current: { workflow: 'document-pipeline', step: 1, scope_id: ID },
-      next: { workflow: 'document-pipeline', step: 2, scope_id: ID },
+      current: { workflow: 'sample-pipeline', step: 1, scope_id: ID },
+      next: { workflow: 'sample-pipeline', step: 2, scope_id: ID },
       step_label: 'extract',
       created_at: '2025-01-02T03:05:00.000Z',
       updated_at: '2025-01-02T03:05:00.000Z',
@@ -195,13 +195,13 @@ describe('toTransitionView', () => {
 
     expect(view.next).toBeNull();
     expect(view.step_label).toBeNull();
-    expect(view.current).toEqual({ workflow: 'document-pipeline', step: 3, scope_id: ID });
+    expect(view.current).toEqual({ workflow: 'sample-pipeline', step: 3, scope_id: ID });
   });
 
   it('keeps next step 0 as a position, not as null', () => {
     const view = toTransitionView(row({ type: 'init', from: null, to: 'queued', step: null, currentStep: 0, nextStep: 0 }));
 
     expect(view.from).toBeNull();
-    expect(view.next).toEqual({ workflow: 'document-pipeline', step: 0, scope_id: ID });
+    expect(view.next).toEqual({ workflow: 'sample-pipeline', step: 0, scope_id: ID });
   });
 });

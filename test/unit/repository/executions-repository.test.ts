@@ -35,7 +35,7 @@ type Item = Record<string, unknown>;
 const ddb = mockClient(DynamoDBDocumentClient);
 
 const TENANT = 'acme';
-const TASK = 'document-pipeline';
+const TASK = 'sample-pipeline';
 const CREATED = '2025-01-02T03:04:05.000Z';
 const CREATED_S = Date.parse(CREATED) / 1000;
 const NOW = '2025-01-02T03:10:00.000Z';
@@ -880,7 +880,7 @@ describe('list', () => {
 
   it.each<[string, Partial<ExecutionQuery>]>([
     ['the other direction', { direction: 'asc' }],
-    ['another task', { taskId: 'approval-flow' }],
+    ['another task', { taskId: 'sample-approval' }],
     ['a status filter', { status: 'running' }],
     ['another tenant', { tenant: 'globex' }],
     ['a time range', { createdAfter: 0 }],

@@ -31,8 +31,7 @@ import { applyStatusChange } from '../../../lambdas/runtime/status-change.js';
 import { repository } from '../../../lambdas/shared/dynamodb.js';
 import { sfn as sfnClient } from '../../../lambdas/shared/sfn.js';
 import { createStore } from '../../../lambdas/shared/stores.js';
-import { approvalFlow } from '../../../lambdas/tasks/approval-flow.js';
-import { documentPipeline } from '../../../lambdas/tasks/document-pipeline.js';
+import { sampleApproval, samplePipeline } from '../../support/sample-tasks.js';
 import { TASKS } from '../../../lambdas/tasks/registry.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import {
@@ -79,10 +78,10 @@ function sfnError(name: string, httpStatusCode = 400, attempts = 1): Error {
   return Object.assign(new Error(`${name} from Step Functions`), { name, $metadata: { httpStatusCode, attempts } });
 }
 
-/** An approval-flow execution waiting at its `review` step (init, start, step, wait rows). */
+/** An sample-approval execution waiting at its `review` step (init, start, step, wait rows). */
 function awaitingReview(): ExecutionRecord {
   const record = executionRecord({
-    taskId: 'approval-flow',
+    taskId: 'sample-approval',
     status: 'awaiting_input',
     input: { title: 'T', body: 'B' },
     transitionCount: 4,
@@ -104,14 +103,14 @@ function runningPipeline(): ExecutionRecord {
 
 describe('startExecution', () => {
   it('writes the queued record with its init row, then starts the state machine named after the execution id', async () => {
-    const { record, replayed } = await startExecution(deps, { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: { team: 'a' } });
+    const { record, replayed } = await startExecution(deps, { tenant: TENANT, task: samplePipeline, input: INPUT, metadata: { team: 'a' } });
 
     expect(replayed).toBe(false);
-    expect(record).toMatchObject({ status: 'queued', taskId: 'document-pipeline', transitionCount: 1, totalSteps: 3, stepName: 'extract' });
-    expect(record.executionArn).toBe(executionArnFor('document-pipeline', record.id));
+    expect(record).toMatchObject({ status: 'queued', taskId: 'sample-pipeline', transitionCount: 1, totalSteps: 3, stepName: 'extract' });
+    expect(record.executionArn).toBe(executionArnFor('sample-pipeline', record.id));
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
     expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
-      stateMachineArn: `${STATE_MACHINE_ARN_PREFIX}document-pipeline`,
+      stateMachineArn: `${STATE_MACHINE_ARN_PREFIX}sample-pipeline`,
       name: record.id,
       input: JSON.stringify({ tenant: TENANT, input: INPUT }),
     });
@@ -121,7 +120,7 @@ describe('startExecution', () => {
 
   it('lets a retry with the same Idempotency-Key start a new execution when the first never started', async () => {
     sfn.on(StartExecutionCommand).rejectsOnce(sfnError('ThrottlingException')).resolves({});
-    const request = { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: {}, idempotencyKey: 'retry-me' };
+    const request = { tenant: TENANT, task: samplePipeline, input: INPUT, metadata: {}, idempotencyKey: 'retry-me' };
     const first = (await startExecution(deps, request).then(
       () => expect.fail('the first start must be refused'),
       (caught: unknown) => caught,
@@ -141,7 +140,7 @@ describe('startExecution', () => {
   it('fails the record and answers 503 when Step Functions refuses to start, never leaving it queued', async () => {
     sfn.on(StartExecutionCommand).rejects(sfnError('ExecutionLimitExceeded'));
 
-    const started = startExecution(deps, { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: {} });
+    const started = startExecution(deps, { tenant: TENANT, task: samplePipeline, input: INPUT, metadata: {} });
 
     const error: unknown = await started.catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ServiceUnavailableError);
@@ -162,7 +161,7 @@ describe('startExecution', () => {
     async (name) => {
       sfn.on(StartExecutionCommand).rejects(sfnError(name));
 
-      const error: unknown = await startExecution(deps, { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: {} }).catch(
+      const error: unknown = await startExecution(deps, { tenant: TENANT, task: samplePipeline, input: INPUT, metadata: {} }).catch(
         (caught: unknown) => caught,
       );
 
@@ -194,7 +193,7 @@ describe('startExecution', () => {
       throw sfnError('ProvisionedThroughputExceededException');
     });
 
-    const error: unknown = await startExecution(deps, { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: {} }).catch(
+    const error: unknown = await startExecution(deps, { tenant: TENANT, task: samplePipeline, input: INPUT, metadata: {} }).catch(
       (caught: unknown) => caught,
     );
 
@@ -205,7 +204,7 @@ describe('startExecution', () => {
   });
 
   it('returns the first execution for a repeated Idempotency-Key with the same request, starting it only once', async () => {
-    const request = { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: { a: '1' }, idempotencyKey: 'key-1' };
+    const request = { tenant: TENANT, task: samplePipeline, input: INPUT, metadata: { a: '1' }, idempotencyKey: 'key-1' };
     const first = await startExecution(deps, request);
     // Its first step has run: the record is no longer queued.
     seed(table, { ...first.record, status: 'running', transitionCount: 2, startedAt: first.record.createdAt });
@@ -220,7 +219,7 @@ describe('startExecution', () => {
   });
 
   it('starts a replayed execution that is still queued: the first attempt\'s answer stalled after its write, before StartExecution', async () => {
-    const request = { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: {}, idempotencyKey: 'stalled' };
+    const request = { tenant: TENANT, task: samplePipeline, input: INPUT, metadata: {}, idempotencyKey: 'stalled' };
     // What the stalled first attempt left a moment ago: the record, its init row and the key, and no execution.
     const now = new Date().toISOString();
     const stalled = await deps.repository.create(
@@ -233,7 +232,7 @@ describe('startExecution', () => {
     expect(retried).toMatchObject({ replayed: true, record: { id: stalled.record.id, status: 'queued' } });
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
     expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
-      stateMachineArn: `${STATE_MACHINE_ARN_PREFIX}document-pipeline`,
+      stateMachineArn: `${STATE_MACHINE_ARN_PREFIX}sample-pipeline`,
       name: stalled.record.id,
       input: JSON.stringify({ tenant: TENANT, input: INPUT }),
     });
@@ -242,7 +241,7 @@ describe('startExecution', () => {
   it('counts an execution Step Functions already has as started, replay or not, and fails nothing', async () => {
     sfn.on(StartExecutionCommand).rejects(sfnError('ExecutionAlreadyExists'));
 
-    const started = await startExecution(deps, { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: {} });
+    const started = await startExecution(deps, { tenant: TENANT, task: samplePipeline, input: INPUT, metadata: {} });
 
     expect(started.replayed).toBe(false);
     expect(storedRecord(table, started.record)).toMatchObject({ status: 'queued' });
@@ -250,7 +249,7 @@ describe('startExecution', () => {
   });
 
   it('rejects a repeated Idempotency-Key with a different input as a 422 mismatch', async () => {
-    const request = { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: {}, idempotencyKey: 'key-1' };
+    const request = { tenant: TENANT, task: samplePipeline, input: INPUT, metadata: {}, idempotencyKey: 'key-1' };
     await startExecution(deps, request);
 
     const reused = startExecution(deps, { ...request, input: { document_url: 'https://example.com/other.pdf' } });
@@ -261,7 +260,7 @@ describe('startExecution', () => {
   });
 
   it('counts metadata as part of the request an Idempotency-Key stands for', async () => {
-    const request = { tenant: TENANT, task: documentPipeline, input: INPUT, metadata: { a: '1' }, idempotencyKey: 'key-1' };
+    const request = { tenant: TENANT, task: samplePipeline, input: INPUT, metadata: { a: '1' }, idempotencyKey: 'key-1' };
     await startExecution(deps, request);
 
     await expect(startExecution(deps, { ...request, metadata: { a: '2' } })).rejects.toBeInstanceOf(IdempotencyMismatchError);
@@ -272,7 +271,7 @@ describe('resumeExecution', () => {
   it('writes the resume transition, then hands the stored token and the input to Step Functions', async () => {
     const record = awaitingReview();
 
-    const resumed = await resumeExecution(deps, record, approvalFlow, { approved: true });
+    const resumed = await resumeExecution(deps, record, sampleApproval, { approved: true });
 
     expect(resumed).toMatchObject({ status: 'running', stepIndex: 2, stepName: 'finalize', stepsCompleted: 2 });
     expect(resumed.waitToken).toBeUndefined();
@@ -289,8 +288,8 @@ describe('resumeExecution', () => {
     const record = awaitingReview();
 
     const results = await Promise.allSettled([
-      resumeExecution(deps, record, approvalFlow, { approved: true }),
-      resumeExecution(deps, record, approvalFlow, { approved: false }),
+      resumeExecution(deps, record, sampleApproval, { approved: true }),
+      resumeExecution(deps, record, sampleApproval, { approved: false }),
     ]);
 
     const fulfilled = results.filter((result) => result.status === 'fulfilled');
@@ -305,7 +304,7 @@ describe('resumeExecution', () => {
   it('refuses with 409 to resume an execution that is not awaiting input, sending and writing nothing', async () => {
     const record = runningPipeline();
 
-    await expect(resumeExecution(deps, record, documentPipeline, {})).rejects.toBeInstanceOf(ConflictError);
+    await expect(resumeExecution(deps, record, samplePipeline, {})).rejects.toBeInstanceOf(ConflictError);
 
     expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
@@ -315,7 +314,7 @@ describe('resumeExecution', () => {
     const record = awaitingReview();
     sfn.on(SendTaskSuccessCommand).rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));
 
-    await expect(resumeExecution(deps, record, approvalFlow, { approved: true })).rejects.toBeInstanceOf(GoneError);
+    await expect(resumeExecution(deps, record, sampleApproval, { approved: true })).rejects.toBeInstanceOf(GoneError);
 
     expect(storedRows(table, record).map((row) => row.type)).toEqual(['init', 'resume', 'error']);
     expect(storedRecord(table, record)).toMatchObject({
@@ -330,7 +329,7 @@ describe('resumeExecution', () => {
       const record = awaitingReview();
       sfn.on(SendTaskSuccessCommand).rejects(sfnError(name));
 
-      const resume = resumeExecution(deps, record, approvalFlow, { approved: true });
+      const resume = resumeExecution(deps, record, sampleApproval, { approved: true });
 
       await expect(resume).rejects.toBeInstanceOf(GoneError);
       await expect(resume).rejects.toMatchObject({ status: 410 });
@@ -352,7 +351,7 @@ describe('resumeExecution', () => {
       const record = awaitingReview();
       sfn.on(SendTaskSuccessCommand).rejects(sfnError(name, 400));
 
-      await expect(resumeExecution(deps, record, approvalFlow, { approved: true })).rejects.toMatchObject({ status: 503 });
+      await expect(resumeExecution(deps, record, sampleApproval, { approved: true })).rejects.toMatchObject({ status: 503 });
 
       expect(storedRecord(table, record)).toMatchObject({ status: 'awaiting_input', wait_token: 'token-1' });
       expect(storedRows(table, record).at(-1)).toMatchObject({ type: 'wait', from: 'running', to: 'awaiting_input' });
@@ -366,7 +365,7 @@ describe('resumeExecution', () => {
     const record = awaitingReview();
     sfn.on(SendTaskSuccessCommand).rejects(sfnError(name, status));
 
-    await expect(resumeExecution(deps, record, approvalFlow, { approved: true })).rejects.toMatchObject({ status: 503 });
+    await expect(resumeExecution(deps, record, sampleApproval, { approved: true })).rejects.toMatchObject({ status: 503 });
 
     expect(storedRecord(table, record)).toMatchObject({ status: 'running' });
     expect(storedRows(table, record).at(-1)).toMatchObject({ type: 'resume' });
@@ -376,7 +375,7 @@ describe('resumeExecution', () => {
     const record = awaitingReview();
     sfn.on(SendTaskSuccessCommand).rejects(sfnError('TaskDoesNotExist', 400, 2));
 
-    const resumed = await resumeExecution(deps, record, approvalFlow, { approved: true });
+    const resumed = await resumeExecution(deps, record, sampleApproval, { approved: true });
 
     expect(resumed.status).toBe('running');
     expect(storedRows(table, record).at(-1)).toMatchObject({ type: 'resume' });
@@ -386,7 +385,7 @@ describe('resumeExecution', () => {
     const record = awaitingReview();
     await repository.replaceWaitToken(record, 1, 'token-2');
 
-    const resume = resumeExecution(deps, record, approvalFlow, { approved: true });
+    const resume = resumeExecution(deps, record, sampleApproval, { approved: true });
 
     await expect(resume).rejects.toBeInstanceOf(ConflictError);
     expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
@@ -397,7 +396,7 @@ describe('resumeExecution', () => {
     const record = awaitingReview();
     sfn.on(SendTaskSuccessCommand).rejects(sfnError('ThrottlingException'));
 
-    const resume = resumeExecution(deps, record, approvalFlow, { approved: true });
+    const resume = resumeExecution(deps, record, sampleApproval, { approved: true });
 
     await expect(resume).rejects.toBeInstanceOf(ServiceUnavailableError);
     await expect(resume).rejects.toMatchObject({ status: 503 });
@@ -412,10 +411,10 @@ describe('resumeExecution', () => {
   it('can be retried after a restored wait and then succeeds', async () => {
     const record = awaitingReview();
     sfn.on(SendTaskSuccessCommand).rejectsOnce(sfnError('ThrottlingException')).resolves({});
-    await resumeExecution(deps, record, approvalFlow, { approved: true }).catch(() => undefined);
+    await resumeExecution(deps, record, sampleApproval, { approved: true }).catch(() => undefined);
     const restored = await repository.get(TENANT, record.id);
 
-    const resumed = await resumeExecution(deps, restored, approvalFlow, { approved: true });
+    const resumed = await resumeExecution(deps, restored, sampleApproval, { approved: true });
 
     expect(resumed.status).toBe('running');
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
@@ -491,7 +490,7 @@ describe('cancelExecution', () => {
 });
 
 describe('a cancel that arrives while the execution finishes', () => {
-  /** A document-pipeline execution running its last step, `summarize`. */
+  /** A sample-pipeline execution running its last step, `summarize`. */
   function runningLastStep(): ExecutionRecord {
     const record = executionRecord({
       status: 'running',
@@ -550,7 +549,7 @@ describe('a cancel that arrives while the execution finishes', () => {
 
 describe('taskOf and executionArnOf', () => {
   it('finds the task of a record and reports a task no longer deployed as not found', () => {
-    expect(taskOf(TASKS, executionRecord())).toBe(documentPipeline);
+    expect(taskOf(TASKS, executionRecord())).toBe(samplePipeline);
     expect(() => taskOf(TASKS, executionRecord({ taskId: 'retired-task' }))).toThrow(NotFoundError);
   });
 

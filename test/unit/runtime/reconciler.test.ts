@@ -43,7 +43,7 @@ beforeEach(() => {
   deps = { repository, sfn: sfnClient, logger, now: () => NOW };
 });
 
-/** A seeded execution of document-pipeline (init + the rows its status implies, summarized as one). */
+/** A seeded execution of sample-pipeline (init + the rows its status implies, summarized as one). */
 function seeded(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
   const running = overrides.status === undefined || overrides.status !== 'queued';
   const record = executionRecord({
@@ -158,7 +158,7 @@ describe('reconcile: ended state machines', () => {
   });
 
   it('heals a record awaiting input whose wait timed out, dropping its task token', async () => {
-    const record = seeded({ taskId: 'approval-flow', status: 'awaiting_input', stepName: 'review', waitToken: 'token-1' });
+    const record = seeded({ taskId: 'sample-approval', status: 'awaiting_input', stepName: 'review', waitToken: 'token-1' });
     onDescribe(record, 'FAILED', { error: 'States.Timeout' });
 
     await reconcile(deps, OPTIONS);

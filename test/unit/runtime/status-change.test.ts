@@ -44,7 +44,7 @@ beforeEach(() => {
 
 const STACK = 'TypeError: boom\n    at analyze (/var/task/index.mjs:10:5)';
 
-/** A document-pipeline execution running its second step. */
+/** A sample-pipeline execution running its second step. */
 function runningAtAnalyze(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
   const record = executionRecord({
     status: 'running',
@@ -183,7 +183,7 @@ describe('applyStatusChange', () => {
 
   it('explains a wait that timed out while awaiting input and drops its token', async () => {
     const record = runningAtAnalyze({
-      taskId: 'approval-flow',
+      taskId: 'sample-approval',
       status: 'awaiting_input',
       stepIndex: 1,
       stepName: 'review',

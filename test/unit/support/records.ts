@@ -27,10 +27,10 @@ export function executionArnFor(taskId: string, id: string): string {
   return `${STATE_MACHINE_ARN_PREFIX.replace(':stateMachine:', ':execution:')}${taskId}:${id}`;
 }
 
-/** A queued `document-pipeline` execution, with `overrides` applied. */
+/** A queued `sample-pipeline` execution, with `overrides` applied. */
 export function executionRecord(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
   const id = overrides.id ?? newExecutionId(Date.parse(CREATED_AT));
-  const taskId = overrides.taskId ?? 'document-pipeline';
+  const taskId = overrides.taskId ?? 'sample-pipeline';
   return {
     tenant: TENANT,
     id,

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { defineTask, step, waitForInput, type StepContext } from './dsl.js';
+import { defineTask, step, waitForInput, type StepContext } from 'async-executions/tasks';
 
 const input = z.strictObject({
   title: z.string().check(z.minLength(1), z.maxLength(200)),

@@ -1,0 +1,8 @@
+import { approvalFlow } from './approval-flow.js';
+import { documentPipeline } from './document-pipeline.js';
+
+/**
+ * The example tasks, the default tasks module (`npm start`, `cdk deploy` without `--tasks`,
+ * `-c tasks=` or `TASKS_MODULE`). A tasks module is any file that exports `tasks` like this one.
+ */
+export const tasks = [documentPipeline, approvalFlow];

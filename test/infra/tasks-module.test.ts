@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_TASKS_MODULE, loadTasksModule, PROJECT_DIR } from '../../infra/tasks-module.js';
+import { TASKS_MODULE_METADATA_KEY } from '../../infra/constructs/service-function.js';
+import { ExecutionsStack } from '../../infra/executions-stack.js';
+import { tasks as exampleTasks } from '../../examples/tasks/index.js';
+import { resourcesOf, testApp } from './support.js';
+
+const FIXTURE = join(PROJECT_DIR, 'test/infra/fixtures/one-task.ts');
+
+function synth(stack: ExecutionsStack) {
+  const template = Template.fromStack(stack);
+  const functions = Object.values(template.findResources('AWS::Lambda::Function') as Record<string, { Metadata?: Record<string, unknown>; Properties: { Environment?: { Variables?: Record<string, unknown> } } }>);
+  const machines = Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine')).map((machine) => String(machine.Properties?.StateMachineName));
+  return { functions, machines };
+}
+
+describe('the tasks module of a stack', () => {
+  it('with a chosen module (as -c tasks= loads it): one state machine per task of that module, and every function bundles it', async () => {
+    const { functions, machines } = synth(new ExecutionsStack(testApp(), 'Chosen', { tasksModule: await loadTasksModule(FIXTURE) }));
+    expect(machines).toEqual(['Chosen-fixture-only']);
+    expect(functions.length).toBeGreaterThan(0);
+    for (const fn of functions) expect(fn.Metadata?.[TASKS_MODULE_METADATA_KEY]).toBe('test/infra/fixtures/one-task.ts');
+    const deployed = functions.map((fn) => fn.Properties.Environment?.Variables?.TASK_IDS).filter((ids) => ids !== undefined);
+    expect(new Set(deployed)).toEqual(new Set(['fixture-only']));
+  });
+
+  it('without one: the example tasks, bundled from examples/tasks/index.ts', () => {
+    const { functions, machines } = synth(new ExecutionsStack(testApp(), 'Default'));
+    expect(machines.sort()).toEqual(exampleTasks.map((task) => `Default-${task.id}`).sort());
+    for (const fn of functions) expect(fn.Metadata?.[TASKS_MODULE_METADATA_KEY]).toBe('examples/tasks/index.ts');
+    expect(DEFAULT_TASKS_MODULE).toBe(join(PROJECT_DIR, 'examples/tasks/index.ts'));
+  });
+});
