@@ -1,8 +1,6 @@
 import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, type Duration, type StackProps } from 'aws-cdk-lib';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { tasks as exampleTasks } from '../examples/tasks/index.js';
-import { tasksOf } from '../lambdas/tasks/task-list.js';
 import { AlarmNotifications } from './constructs/alarm-notifications.js';
 import { ExecutionsApi, type ApiAuth } from './constructs/executions-api.js';
 import { ExecutionsTable } from './constructs/executions-table.js';
@@ -10,16 +8,16 @@ import { Reconciler } from './constructs/reconciler.js';
 import { StatusEvents } from './constructs/status-events.js';
 import { TASKS_MODULE_CONTEXT } from './constructs/service-function.js';
 import { TaskRuntime } from './constructs/task-runtime.js';
-import { DEFAULT_TASKS_MODULE, type TasksModule } from './tasks-module.js';
+import type { TasksModule } from './tasks-module.js';
 
 /** Props of {@link ExecutionsStack}. */
 export interface ExecutionsStackProps extends StackProps {
   /**
    * The tasks to deploy: a tasks module loaded with `loadTasksModule`. Each task gets a state
-   * machine, and every function bundles this module as `#tasks`.
-   * @default the example tasks (`examples/tasks/index.ts`)
+   * machine, and every function bundles this module as `#tasks`. Required: the service ships no
+   * tasks of its own (`infra/app.ts` passes the examples when nothing else is chosen).
    */
-  readonly tasksModule?: TasksModule;
+  readonly tasksModule: TasksModule;
   /**
    * Days finished executions are kept before TTL removes them.
    * @default 90
@@ -80,12 +78,9 @@ export interface ExecutionsStackProps extends StackProps {
 
 /** The async execution service. It only wires the constructs together. */
 export class ExecutionsStack extends Stack {
-  constructor(scope: Construct, id: string, props: ExecutionsStackProps = {}) {
+  constructor(scope: Construct, id: string, props: ExecutionsStackProps) {
     super(scope, id, props);
-    const { path: tasksModule, tasks } = props.tasksModule ?? {
-      path: DEFAULT_TASKS_MODULE,
-      tasks: tasksOf({ tasks: exampleTasks }, DEFAULT_TASKS_MODULE),
-    };
+    const { path: tasksModule, tasks } = props.tasksModule;
     // Before any child exists (CDK refuses context after): every ServiceFunction below reads it.
     this.node.setContext(TASKS_MODULE_CONTEXT, tasksModule);
     const retentionDays = props.retentionDays ?? 90;

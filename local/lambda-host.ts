@@ -17,7 +17,7 @@ let resolvedTasksModule: string | undefined;
  * process can serve only one tasks module: another one is refused.
  * @throws when this process already resolves `#tasks` to another module.
  */
-export function resolveTasksModuleTo(tasksModule: string): void {
+function resolveTasksModuleTo(tasksModule: string): void {
   if (resolvedTasksModule === tasksModule) return;
   if (resolvedTasksModule !== undefined) {
     throw new Error(`This process already runs the functions with tasks module ${resolvedTasksModule}; start another process for ${tasksModule}`);

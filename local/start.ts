@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, lstatSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chooseTasksModule, TASKS_CONTEXT_KEY } from '../infra/tasks-module.js';
+import { chooseTasksModule, TASKS_CONTEXT_KEY, TASKS_MODULE_ENV } from '../infra/tasks-module.js';
 import { startLocalStack, type LocalStack } from './stack.js';
 import { LOCAL_DIR, readStackState, STATE_FILE, staleReason, type LocalStackState } from './state-file.js';
 import { templateTasksModule } from './template.js';
@@ -14,9 +14,11 @@ const SYNTH_ESTIMATE = 'it bundles every function with esbuild: 9-20 s measured 
 
 
 function newestMtime(path: string): number {
-  const stat = statSync(path);
+  // lstat: a link is not followed, so a dangling link or a loop cannot fail or hang the start.
+  const stat = lstatSync(path);
   if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(stat.mtimeMs, ...readdirSync(path).map((entry) => newestMtime(join(path, entry))));
+  const entries = readdirSync(path).filter((entry) => entry !== 'node_modules');
+  return Math.max(stat.mtimeMs, ...entries.map((entry) => newestMtime(join(path, entry))));
 }
 
 /**
@@ -25,7 +27,10 @@ function newestMtime(path: string): number {
  * folder included, unless that is the project root itself).
  */
 function synthIfStale(template: string, tasksModule: string): void {
-  const tasksFolder = dirname(tasksModule) === ROOT ? tasksModule : dirname(tasksModule);
+  // The module's folder when it lives in the checkout (its imports may change); outside it only the
+  // file itself: a folder such as the home directory is no source tree to walk.
+  const inside = dirname(tasksModule).startsWith(`${ROOT}${sep}`);
+  const tasksFolder = inside ? dirname(tasksModule) : tasksModule;
   const sources = ['infra', 'lambdas', 'examples', 'cdk.json', 'package-lock.json'].map((path) => join(ROOT, path)).concat(tasksFolder).filter(existsSync);
   const sameTasks = templateTasksModule(template) === tasksModule;
   if (sameTasks && existsSync(template) && statSync(template).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
@@ -101,8 +106,9 @@ try {
   }
   await replaceStaleState();
   // With --template, the template names its tasks module; --tasks or TASKS_MODULE must then agree.
-  const tasksModule = values.template && !values.tasks && !process.env.TASKS_MODULE ? undefined : chooseTasksModule(values.tasks);
-  if (!values.template) synthIfStale(template, chooseTasksModule(values.tasks));
+  const chosen = chooseTasksModule(values.tasks);
+  const tasksModule = values.template && !values.tasks && !process.env[TASKS_MODULE_ENV] ? undefined : chosen;
+  if (!values.template) synthIfStale(template, chosen);
   stack = await startLocalStack({
     templatePath: template,
     port: Number(values.port ?? process.env.PORT ?? 3000),
@@ -133,7 +139,9 @@ try {
   };
   // The keys CLI finds this stack here.
   mkdirSync(LOCAL_DIR, { recursive: true });
-  writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
+  // Written aside, then renamed: a kill mid-write leaves the old file or the new one, never half.
+  writeFileSync(`${STATE_FILE}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(`${STATE_FILE}.tmp`, STATE_FILE);
   if (values.json) {
     console.log(JSON.stringify({ ready: true, ...state, seconds }));
   } else {

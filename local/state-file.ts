@@ -24,10 +24,17 @@ export interface LocalStackState {
   readonly dynamodbPid?: number;
 }
 
-/** The recorded state, or undefined when there is no state file. */
+/**
+ * The recorded state, or undefined when there is none: no state file, or one that does not parse
+ * (a stack killed while writing it recorded nothing usable).
+ */
 export function readStackState(file = STATE_FILE): LocalStackState | undefined {
   if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as LocalStackState;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LocalStackState;
+  } catch {
+    return undefined;
+  }
 }
 
 function processExists(pid: number): boolean {

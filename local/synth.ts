@@ -8,15 +8,15 @@ const ROOT = resolve(import.meta.dirname, '..');
 
 /**
  * Synthesizes the stack in-process into `outdir` with `tasksModule` (loaded with
- * `loadTasksModule`; the example tasks when omitted) and returns the template path. Bundling is
+ * `loadTasksModule`) and returns the template path. Bundling is
  * skipped: the local stack runs the handler modules, so it needs the template, not the bundles
  * (their asset paths in this template are not deployable). `props` sets other stack props (e.g. a
  * faster reconciler for tests).
  */
-export function synthForLocal(outdir: string, tasksModule?: TasksModule, props: Omit<ExecutionsStackProps, 'tasksModule'> = {}): string {
+export function synthForLocal(outdir: string, tasksModule: TasksModule, props: Omit<ExecutionsStackProps, 'tasksModule'> = {}): string {
   const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
   const app = new App({ outdir, context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
-  new ExecutionsStack(app, 'AsyncExecutions', { ...props, ...(tasksModule ? { tasksModule } : {}) });
+  new ExecutionsStack(app, 'AsyncExecutions', { ...props, tasksModule });
   app.synth();
   return join(outdir, 'AsyncExecutions.template.json');
 }

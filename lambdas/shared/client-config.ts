@@ -1,15 +1,15 @@
 /** Milliseconds to establish a connection (TLS included) to an AWS endpoint; in-region it takes tens. */
-export const CONNECTION_TIMEOUT_MS = 1_000;
+const CONNECTION_TIMEOUT_MS = 1_000;
 
 /**
  * Milliseconds one attempt of an AWS SDK call may take, from sending the request to the response
  * headers (and the longest the socket may then sit idle while the body arrives). DynamoDB and Step
  * Functions answer in tens of milliseconds; DynamoDB Local on a loaded laptop in hundreds.
  */
-export const REQUEST_TIMEOUT_MS = 2_000;
+const REQUEST_TIMEOUT_MS = 2_000;
 
 /** Attempts per call: the first and one retry (the SDK's default is more than the API can wait for). */
-export const MAX_ATTEMPTS = 2;
+const MAX_ATTEMPTS = 2;
 
 /**
  * The longest the SDK waits between two attempts: its throttling backoff base (1 s, jittered; 50 ms

@@ -1,7 +1,7 @@
 // `#tasks` is the chosen tasks module: esbuild aliases it to that file in every bundle, the local
 // stack resolves it to the same file, and package.json maps it to the example tasks otherwise.
 // Its `tasks` were checked when the stack was synthesized from that very file (loadTasksModule),
-// so the functions do not pay for the check again (every API bundle carries this module).
+// so the functions do not pay for the check again (the create, control and catalogue bundles carry this module).
 import { tasks } from '#tasks';
 import type { TaskDefinition } from './dsl.js';
 

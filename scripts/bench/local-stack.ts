@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { invocations } from '../../local/lambda-host.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
+import { DEFAULT_TASKS_MODULE, loadTasksModule } from '../../infra/tasks-module.js';
 import { synthForLocal } from '../../local/synth.js';
 
 /** One DynamoDB call a function made. */
@@ -39,7 +40,7 @@ function capacityOf(output: unknown): number {
 export async function startMeteredStack(): Promise<MeteredStack> {
   const outdir = mkdtempSync(join(tmpdir(), 'bench-stack-'));
   const apiKey = 'bench-key';
-  const stack = await startLocalStack({ templatePath: synthForLocal(outdir), port: 0, apiKey });
+  const stack = await startLocalStack({ templatePath: synthForLocal(outdir, await loadTasksModule(DEFAULT_TASKS_MODULE)), port: 0, apiKey });
   const { documentClient } = (await import('../../lambdas/shared/dynamodb-client.js')) as { documentClient: DynamoDBDocumentClient };
   const operations: Operation[] = [];
   documentClient.middlewareStack.add(

@@ -4,7 +4,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { AlarmNotifications } from '../../infra/constructs/alarm-notifications.js';
 import { ExecutionsStack } from '../../infra/executions-stack.js';
-import { onlyResource, resourcesOf, synthService, testApp, type PolicyStatement } from './support.js';
+import { onlyResource, resourcesOf, synthService, testApp, type PolicyStatement, SAMPLE_TASKS } from './support.js';
 
 const TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:on-call';
 
@@ -20,7 +20,7 @@ function actionsOfAlarms(template: Template): Array<[string, { alarm: unknown; o
 function stackWithTopic(): Template {
   const app = testApp({ builtinCloudFormationValidation: false });
   const topic = Topic.fromTopicArn(new Stack(app, 'OnCall'), 'Topic', TOPIC_ARN);
-  return Template.fromStack(new ExecutionsStack(app, 'WithTopic', { alarmTopic: topic }));
+  return Template.fromStack(new ExecutionsStack(app, 'WithTopic', { tasksModule: SAMPLE_TASKS, alarmTopic: topic }));
 }
 
 describe('alarm notifications', () => {
@@ -94,7 +94,7 @@ describe('alarm notifications', () => {
     const app = testApp();
     const topic = Topic.fromTopicArn(new Stack(app, 'OnCall'), 'Topic', TOPIC_ARN);
 
-    expect(() => new ExecutionsStack(app, 'Both', { alarmTopic: topic, alarmEmail: 'ops@example.com' })).toThrow(/a topic or an email, not both/);
+    expect(() => new ExecutionsStack(app, 'Both', { tasksModule: SAMPLE_TASKS, alarmTopic: topic, alarmEmail: 'ops@example.com' })).toThrow(/a topic or an email, not both/);
   });
 
   it.each(['', 'ops', 'ops@example', 'two words@example.com'])('refuses the alarmEmail %j', (email) => {

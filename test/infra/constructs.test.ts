@@ -29,7 +29,7 @@ function stateMachine(stateMachineName: string): () => TaskStateMachine {
 
 describe('ExecutionsStack props', () => {
   it.each([0, -1, 1.5, Number.NaN])('rejects retentionDays %s', (retentionDays) => {
-    expect(() => new ExecutionsStack(testApp(), 'X', { retentionDays })).toThrow(/retentionDays must be a positive integer/);
+    expect(() => new ExecutionsStack(testApp(), 'X', { tasksModule: SAMPLE_TASKS, retentionDays })).toThrow(/retentionDays must be a positive integer/);
   });
 
   describe('with retentionDays, tableRemovalPolicy and tasks given', () => {
@@ -61,7 +61,7 @@ describe('ExecutionsStack props', () => {
 
   it('rejects a stack name that makes a state machine name longer than 80 characters', () => {
     const id = 'S'.repeat(80 - '-sample-pipeline'.length + 1);
-    expect(() => new ExecutionsStack(testApp(), id)).toThrow(/longer than 80 characters/);
+    expect(() => new ExecutionsStack(testApp(), id, { tasksModule: SAMPLE_TASKS })).toThrow(/longer than 80 characters/);
   });
 });
 

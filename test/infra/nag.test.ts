@@ -5,8 +5,8 @@ import type { IConstruct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { flattenCfnReference } from '../../infra/constructs/nag.js';
-import { ExecutionsStack, type ExecutionsStackProps } from '../../infra/executions-stack.js';
-import { STACK_NAME, testApp } from './support.js';
+import { ExecutionsStack } from '../../infra/executions-stack.js';
+import { STACK_NAME, testApp, SAMPLE_TASKS, type ServiceProps } from './support.js';
 
 /** One resource reported by one rule (a bracketed rule id names one finding of a multi-finding rule). */
 interface Finding {
@@ -66,12 +66,12 @@ function appWithChecks(): App {
   return app;
 }
 
-function serviceStack(props: ExecutionsStackProps = {}): ExecutionsStack {
-  return new ExecutionsStack(testApp(), STACK_NAME, props);
+function serviceStack(props: ServiceProps = {}): ExecutionsStack {
+  return new ExecutionsStack(testApp(), STACK_NAME, { tasksModule: SAMPLE_TASKS, ...props });
 }
 
 /** The findings the service stack would have with no acknowledgement at all. */
-function findingsWithoutAcknowledgements(props: ExecutionsStackProps = {}): Finding[] {
+function findingsWithoutAcknowledgements(props: ServiceProps = {}): Finding[] {
   const spy = vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation(() => undefined);
   try {
     return findingsOf(serviceStack(props));
@@ -80,7 +80,7 @@ function findingsWithoutAcknowledgements(props: ExecutionsStackProps = {}): Find
   }
 }
 
-const VARIANTS: [string, ExecutionsStackProps][] = [
+const VARIANTS: [string, ServiceProps][] = [
   ['API key auth (the default)', {}],
   ['IAM auth', { auth: 'iam' }],
   ['an alarm topic for an email address', { alarmEmail: 'ops@example.com' }],
@@ -93,7 +93,7 @@ describe('cdk-nag AwsSolutions checks', () => {
 
   it('the service stack synthesizes with the checks registered as a validation plugin, as `cdk synth` runs them', () => {
     const app = appWithChecks();
-    new ExecutionsStack(app, STACK_NAME);
+    new ExecutionsStack(app, STACK_NAME, { tasksModule: SAMPLE_TASKS });
     expect(() => app.synth()).not.toThrow();
   });
 

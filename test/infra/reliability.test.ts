@@ -23,6 +23,7 @@ import {
   synthService,
   testApp,
   type CfnResource,
+  SAMPLE_TASKS,
 } from './support.js';
 
 const { stack, template } = synthService();
@@ -118,7 +119,7 @@ describe('reconciler', () => {
     let custom: Template;
     beforeAll(() => {
       custom = Template.fromStack(
-        new ExecutionsStack(testApp(), 'Custom', { reconcileEvery: Duration.minutes(1), reconcileMinAge: Duration.seconds(2) }),
+        new ExecutionsStack(testApp(), 'Custom', { tasksModule: SAMPLE_TASKS, reconcileEvery: Duration.minutes(1), reconcileMinAge: Duration.seconds(2) }),
       );
     });
 
@@ -234,7 +235,7 @@ describe('status-change dead-letter queue', () => {
   });
 
   it('takes the status-change reservation from the stack prop statusChangeConcurrency', () => {
-    const custom = new ExecutionsStack(testApp(), 'Reserved', { statusChangeConcurrency: 3 });
+    const custom = new ExecutionsStack(testApp(), 'Reserved', { tasksModule: SAMPLE_TASKS, statusChangeConcurrency: 3 });
     const handler = childOf(custom, 'StatusEvents', StatusEvents).handler;
     const fn = resourcesOf(Template.fromStack(custom), 'AWS::Lambda::Function')[logicalIdOf(custom, handler)];
     expect(fn?.Properties?.ReservedConcurrentExecutions).toBe(3);

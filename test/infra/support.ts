@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import { ExecutionsStack, type ExecutionsStackProps } from '../../infra/executions-stack.js';
-import { loadTasksModule } from '../../infra/tasks-module.js';
+import { loadTasksModule, type TasksModule } from '../../infra/tasks-module.js';
 
 /** Context of `cdk.json` (feature flags), so tests synthesize what `cdk synth` does. */
 const CDK_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> })
@@ -22,12 +22,15 @@ export const STACK_NAME = 'ExecTest';
 
 let defaultService: { stack: ExecutionsStack; template: Template } | undefined;
 
+/** Stack props of a test: the sample tasks unless `tasksModule` names others. */
+export type ServiceProps = Omit<ExecutionsStackProps, 'tasksModule'> & { readonly tasksModule?: TasksModule };
+
 /**
  * Synthesizes the service stack with the sample tasks unless `props` names a tasks module; call at module level or in `beforeAll`. The default stack (no
  * props) is synthesized once per worker and shared by the files that run there (`isolate: false`);
  * tests only read it.
  */
-export function synthService(props?: ExecutionsStackProps): { stack: ExecutionsStack; template: Template } {
+export function synthService(props?: ServiceProps): { stack: ExecutionsStack; template: Template } {
   if (props === undefined && defaultService) return defaultService;
   const stack = new ExecutionsStack(testApp(), STACK_NAME, { tasksModule: SAMPLE_TASKS, ...props });
   const service = { stack, template: Template.fromStack(stack) };

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TASKS_MODULE, loadTasksModule, PROJECT_DIR } from '../../infra/tasks-module.js';
+import { chooseTasksModule, DEFAULT_TASKS_MODULE, loadTasksModule, PROJECT_DIR } from '../../infra/tasks-module.js';
 import { TASKS_MODULE_METADATA_KEY } from '../../infra/constructs/service-function.js';
 import { ExecutionsStack } from '../../infra/executions-stack.js';
 import { tasks as exampleTasks } from '../../examples/tasks/index.js';
@@ -26,8 +26,8 @@ describe('the tasks module of a stack', () => {
     expect(new Set(deployed)).toEqual(new Set(['fixture-only']));
   });
 
-  it('without one: the example tasks, bundled from examples/tasks/index.ts', () => {
-    const { functions, machines } = synth(new ExecutionsStack(testApp(), 'Default'));
+  it('the default module: the example tasks, bundled from examples/tasks/index.ts', async () => {
+    const { functions, machines } = synth(new ExecutionsStack(testApp(), 'Default', { tasksModule: await loadTasksModule(chooseTasksModule(undefined, {})) }));
     expect(machines.sort()).toEqual(exampleTasks.map((task) => `Default-${task.id}`).sort());
     for (const fn of functions) expect(fn.Metadata?.[TASKS_MODULE_METADATA_KEY]).toBe('examples/tasks/index.ts');
     expect(DEFAULT_TASKS_MODULE).toBe(join(PROJECT_DIR, 'examples/tasks/index.ts'));

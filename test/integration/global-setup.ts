@@ -80,7 +80,7 @@ export async function setup(project: TestProject): Promise<void> {
     errors += chunk.toString();
     if (process.env.LOCAL_STACK_LOGS === '1') process.stderr.write(chunk);
   });
-  const ready = await new Promise<{ url: string; sfn: string; dynamodb: string; table: string }>((resolveReady, reject) => {
+  const readiness = new Promise<{ url: string; sfn: string; dynamodb: string; table: string }>((resolveReady, reject) => {
     const timer = setTimeout(() => reject(new Error(`local stack not ready in 60 s:\n${errors}`)), 60_000);
     child!.once('exit', (code) => reject(new Error(`local stack exited (${code}):\n${errors}`)));
     createInterface({ input: child!.stdout! }).on('line', (line) => {
@@ -96,6 +96,11 @@ export async function setup(project: TestProject): Promise<void> {
       clearTimeout(timer);
       resolveReady(parsed);
     });
+  });
+  // A stack that never got ready must not outlive the failed run.
+  const ready = await readiness.catch((error: unknown) => {
+    child?.kill('SIGTERM');
+    throw error;
   });
   project.provide('baseUrl', ready.url);
   project.provide('sfnEndpoint', ready.sfn);

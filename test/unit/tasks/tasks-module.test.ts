@@ -2,8 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkoutTempDir } from '../../support/checkout-temp.js';
-import { chooseTasksModule, DEFAULT_TASKS_MODULE, loadTasksModule, resolveTemplatePath, templatePathOf } from '../../../infra/tasks-module.js';
-import { tasksOf } from '../../../lambdas/tasks/task-list.js';
+import { chooseTasksModule, DEFAULT_TASKS_MODULE, loadTasksModule, resolveTemplatePath, tasksOf, templatePathOf } from '../../../infra/tasks-module.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const FIXTURE = join(ROOT, 'test/infra/fixtures/one-task.ts');
@@ -25,6 +24,12 @@ describe('choosing the tasks module', () => {
     expect(chooseTasksModule(undefined, { TASKS_MODULE: 'b.ts' })).toBe(resolve('b.ts'));
     expect(chooseTasksModule(undefined, {})).toBe(DEFAULT_TASKS_MODULE);
     expect(DEFAULT_TASKS_MODULE).toBe(join(ROOT, 'examples/tasks/index.ts'));
+  });
+
+  it('reads a relative path from the directory the user ran npm in (INIT_CWD), not the project root npm runs scripts in', () => {
+    expect(chooseTasksModule('my-tasks.ts', { INIT_CWD: '/home/ana/work' })).toBe('/home/ana/work/my-tasks.ts');
+    expect(chooseTasksModule(undefined, { INIT_CWD: '/home/ana/work', TASKS_MODULE: '../t.ts' })).toBe('/home/ana/t.ts');
+    expect(chooseTasksModule('/abs/t.ts', { INIT_CWD: '/home/ana/work' })).toBe('/abs/t.ts');
   });
 
   it('records a module in the template relative to the project, and reads it back', () => {
