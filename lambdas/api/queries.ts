@@ -2,6 +2,7 @@ import { ValidationError, type FieldError } from '../domain/errors.js';
 import { isExecutionId, transitionSeq } from '../domain/ids.js';
 import { EXECUTION_STATUSES, parseStatus, type ExecutionStatus } from '../domain/status.js';
 import type { Direction } from '../repository/executions-repository.js';
+import { cut, ECHO_LENGTH, invalid } from './validation.js';
 
 // Paths, queries and headers are checked by hand, without a schema library: the read function
 // needs only these, and its bundle stays free of zod (docs/performance.md).
@@ -53,8 +54,8 @@ export interface ExecutionListParams extends PageParams {
 
 type Query = Readonly<Record<string, string | undefined>>;
 
-/** How many unknown query parameters a 400 names, and how many characters of each name. */
-export const UNKNOWN_ECHO = { names: 10, length: 64 } as const;
+/** How many unknown query parameters a 400 names (each cut to 64 characters, as body fields are). */
+export const UNKNOWN_ECHO = { names: 10, length: ECHO_LENGTH } as const;
 
 /** Reads query parameters strictly: unknown names and malformed values are collected as 400 errors. */
 class QueryReader {
@@ -117,17 +118,10 @@ class QueryReader {
    */
   done(): void {
     const unknown = Object.keys(this.query).filter((name) => !this.used.has(name));
-    for (const name of unknown.slice(0, UNKNOWN_ECHO.names)) {
-      this.fail(name.length > UNKNOWN_ECHO.length ? `${name.slice(0, UNKNOWN_ECHO.length)}…` : name, 'is not a parameter of this route');
-    }
+    for (const name of unknown.slice(0, UNKNOWN_ECHO.names)) this.fail(cut(name), 'is not a parameter of this route');
     const more = unknown.length - UNKNOWN_ECHO.names;
     if (more > 0) this.errors.push({ path: 'query', message: `has ${more} more unknown parameter${more === 1 ? '' : 's'}` });
-    if (this.errors.length > 0) {
-      throw new ValidationError(
-        `The query is not valid: ${this.errors.map((e) => `${e.path} ${e.message}`).join('; ')}.`,
-        this.errors,
-      );
-    }
+    if (this.errors.length > 0) throw invalid('query', this.errors);
   }
 }
 

@@ -27,9 +27,12 @@ const FORMATS: Readonly<Record<string, string>> = {
   date: 'an ISO 8601 date',
 };
 
-/** At most 64 characters of a text the caller chose, so a 400 stays small whatever the request held. */
-function cut(text: string): string {
-  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
+/** How much of a name the caller chose a 400 repeats, so it stays small whatever the request held. */
+export const ECHO_LENGTH = 64;
+
+/** At most {@link ECHO_LENGTH} characters of a text the caller chose. */
+export function cut(text: string): string {
+  return text.length > ECHO_LENGTH ? `${text.slice(0, ECHO_LENGTH)}…` : text;
 }
 
 /** A bound in words: "must be at least 1 character", "must have exactly 2 items", "must be less than 10". */
