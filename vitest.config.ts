@@ -1,16 +1,20 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-import { tasks as sampleTasks } from './test/support/sample-tasks.js';
+import type { TaskDefinition } from './lambdas/tasks/dsl.js';
+import { tasks as fuzzTasks } from './test/support/fuzz-tasks.js';
+import { tasks as unitTasks } from './test/support/unit-tasks.js';
 
 /**
- * Unit, fuzz and infra tests load the test-owned sample tasks as `#tasks` (the functions' tasks
- * module), so no product test depends on the example tasks.
+ * Unit, fuzz and infra tests load a test-owned tasks module as `#tasks` (the functions' tasks
+ * module), so no product test depends on the example tasks: the sample tasks for infra, and the
+ * sample tasks plus what their tests need for unit and fuzz (so no test adds a task at run time).
  */
-const TASKS_ALIAS = { '#tasks': fileURLToPath(new URL('test/support/sample-tasks.ts', import.meta.url)) };
-const SAMPLE_IDS = sampleTasks.map((task) => task.id);
+const tasksAlias = (module: string) => ({ '#tasks': fileURLToPath(new URL(module, import.meta.url)) });
+/** `TASK_IDS` as CDK sets it: every task of the module deployed. */
+const taskIds = (tasks: readonly TaskDefinition[]) => tasks.map((task) => task.id).join(',');
 
 /** Environment of the functions under unit and in-process fuzz tests (read at module load). */
-const UNIT_ENV = { TABLE_NAME: 'executions-test', CURSOR_SECRET: 'test-secret', STATE_MACHINE_ARN_PREFIX: 'arn:aws:states:us-east-1:123456789012:stateMachine:Test-', TASK_IDS: [...SAMPLE_IDS, 'unit-task', 'wait-first'].join(','), AWS_REGION: 'us-east-1', LOG_LEVEL: 'error' };
+const UNIT_ENV = { TABLE_NAME: 'executions-test', CURSOR_SECRET: 'test-secret', STATE_MACHINE_ARN_PREFIX: 'arn:aws:states:us-east-1:123456789012:stateMachine:Test-', TASK_IDS: taskIds(unitTasks), AWS_REGION: 'us-east-1', LOG_LEVEL: 'error' };
 
 export default defineConfig({
   test: {
@@ -25,7 +29,7 @@ export default defineConfig({
     },
     projects: [
       {
-        resolve: { alias: TASKS_ALIAS },
+        resolve: { alias: tasksAlias('test/support/unit-tasks.ts') },
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
@@ -34,13 +38,13 @@ export default defineConfig({
         },
       },
       {
-        resolve: { alias: TASKS_ALIAS },
+        resolve: { alias: tasksAlias('test/support/fuzz-tasks.ts') },
         test: {
           // Property-based fuzzing of the HTTP handlers in process (fast-check; seeds and case counts are printed).
           name: 'fuzz',
           include: ['test/fuzz/**/*.fuzz.test.ts'],
           setupFiles: ['test/unit/setup.ts'],
-          env: { ...UNIT_ENV, TASK_IDS: [...SAMPLE_IDS, 'fuzz-open-wait'].join(',') },
+          env: { ...UNIT_ENV, TASK_IDS: taskIds(fuzzTasks) },
           testTimeout: 120_000,
         },
       },
@@ -71,7 +75,7 @@ export default defineConfig({
         },
       },
       {
-        resolve: { alias: TASKS_ALIAS },
+        resolve: { alias: tasksAlias('test/support/sample-tasks.ts') },
         test: {
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],

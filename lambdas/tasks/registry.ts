@@ -5,22 +5,8 @@
 import { tasks } from '#tasks';
 import type { TaskDefinition } from './dsl.js';
 
-const registry = new Map<string, TaskDefinition>(tasks.map((task): [string, TaskDefinition] => [task.id, task]));
-
 /** Every task of the chosen tasks module, by id (what this deployment serves). */
-export const TASKS: ReadonlyMap<string, TaskDefinition> = registry;
-
-/**
- * Adds tasks in unit tests that need a task of their own next to the loaded ones; deployed
- * functions and the local stack never call it.
- * @throws when a task id is taken.
- */
-export function registerTasks(tasks: readonly TaskDefinition[]): void {
-  for (const task of tasks) {
-    if (registry.has(task.id)) throw new Error(`Task ${task.id} is already registered`);
-    registry.set(task.id, task);
-  }
-}
+export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map(tasks.map((task): [string, TaskDefinition] => [task.id, task]));
 
 /** The step at `index` of `task`, as a reference, or undefined past the last step. */
 export function stepAt(task: TaskDefinition, index: number): { index: number; name: string } | undefined {

@@ -4,7 +4,6 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, APIGate
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import * as z from 'zod/mini';
 import { handler as authorizer, type AuthorizerContext } from '../../lambdas/api/authorizer.js';
 import { handler as catalogue } from '../../lambdas/api/catalogue.js';
 import { stateMachineArnResolver } from '../../lambdas/api/context.js';
@@ -20,8 +19,9 @@ import { EXECUTION_STATUSES, type ExecutionStatus } from '../../lambdas/domain/s
 import { decodeMetadata } from '../../lambdas/repository/codec.js';
 import { executionPk } from '../../lambdas/repository/keys.js';
 import { executionArnOf } from '../../lambdas/runtime/execution-control.js';
-import { defineTask, step, waitForInput, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
-import { TASKS, registerTasks, stepAt } from '../../lambdas/tasks/registry.js';
+import type { TaskDefinition } from '../../lambdas/tasks/dsl.js';
+import { TASKS, stepAt } from '../../lambdas/tasks/registry.js';
+import { openWait, tasks } from '../support/fuzz-tasks.js';
 import { apiEvent, lambdaContext } from '../unit/support/api-events.js';
 import { FakeTable } from '../unit/support/fake-dynamodb.js';
 import { seed as storeExecution } from '../unit/support/records.js';
@@ -60,21 +60,8 @@ const sfnMock = mockClient(SFNClient);
 /** A fresh table per route keeps every case fast (the fake scans its items) and each run's checks its own. */
 let table = new FakeTable();
 
-/**
- * A task that takes any JSON as its input and whose wait takes any input (no schema): inputs and
- * resume inputs, prototype-named keys and all, reach storage unvalidated.
- */
-const openWait: TaskDefinition = defineTask({
-  id: 'fuzz-open-wait',
-  description: 'Takes any input, waits for any input, then echoes it (fuzzing only).',
-  kind: 'test',
-  input: z.unknown(),
-  examples: [{}],
-  steps: [waitForInput('gate'), step('after', (input: unknown) => input)],
-});
-registerTasks([openWait]);
-
-const TASK_IDS = ['sample-pipeline', 'sample-approval', 'fuzz-open-wait'] as const;
+/** The tasks `#tasks` serves in this project (test/support/fuzz-tasks.ts: the sample tasks and `fuzz-open-wait`). */
+const TASK_IDS = tasks.map((task) => task.id);
 const PROFILE: LayerProfile = {
   faults: true,
   httpSafe: false,

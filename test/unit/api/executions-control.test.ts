@@ -8,17 +8,12 @@ import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
 import { MAX_PAYLOAD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-limits.js';
 import type { ExecutionView } from '../../../lambdas/domain/views.js';
-import { registerTasks } from '../../../lambdas/tasks/registry.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { apiEvent, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
 import { executionRecord, seed, storedRecord, storedRows, transitionRecord } from '../support/records.js';
-import { unitTask } from '../support/unit-task.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
-
-/** `wait-first` waits for input without a schema: a resume input reaches the next step as sent. */
-registerTasks([unitTask().tasks.get('wait-first')!]);
 
 let table: FakeTable;
 
@@ -177,6 +172,7 @@ describe('POST /executions/{id}/resume', () => {
   });
 
   it('answers 413 for a resume input over the 250 KiB step payload limit, sending nothing and leaving the execution waiting', async () => {
+    // wait-first's wait has no schema (test/support/unit-tasks.ts): only the size rule can refuse the input.
     const record = storeRecord({ taskId: 'wait-first', status: 'awaiting_input', stepName: 'gate', totalSteps: 2, waitToken: 'token-1' });
     const input = { text: 'x'.repeat(MAX_PAYLOAD_BYTES + 1 - jsonBytes({ text: '' })) };
 

@@ -2,14 +2,11 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import * as z from 'zod/mini';
 import { handler } from '../../../lambdas/api/executions-create.js';
 import { handler as read } from '../../../lambdas/api/executions-read.js';
 import { MAX_BODY_BYTES } from '../../../lambdas/api/http.js';
 import { MAX_PAYLOAD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-limits.js';
 import type { ExecutionView } from '../../../lambdas/domain/views.js';
-import { defineTask, step } from '../../../lambdas/tasks/dsl.js';
-import { registerTasks } from '../../../lambdas/tasks/registry.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { API_BASE_URL, apiEvent, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
 import { STATE_MACHINE_ARN_PREFIX, TENANT, executionArnFor, storedRecord, storedRows } from '../support/records.js';
@@ -17,19 +14,7 @@ import { STATE_MACHINE_ARN_PREFIX, TENANT, executionArnFor, storedRecord, stored
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
 
-/** `unit-task` here takes any text, so an input can be made as large as a test needs. */
-registerTasks([
-  defineTask({
-    id: 'unit-task',
-    description: 'Echoes a text of any length.',
-    kind: 'test',
-    input: z.strictObject({ text: z.string() }),
-    examples: [{ text: 'a' }],
-    steps: [step('echo', (input: unknown) => input)],
-  }),
-]);
-
-/** An input of `unit-task` whose JSON is exactly `bytes` long. */
+/** An input of `unit-echo` (test/support/unit-tasks.ts: it takes any text) whose JSON is exactly `bytes` long. */
 function textInputOf(bytes: number): { text: string } {
   return { text: 'x'.repeat(bytes - jsonBytes({ text: '' })) };
 }
@@ -227,7 +212,7 @@ describe('POST /tasks/{task_id}/executions', () => {
     const input = textInputOf(MAX_PAYLOAD_BYTES + 1);
     expect(JSON.stringify({ input }).length).toBeLessThan(MAX_BODY_BYTES);
 
-    const problem = expectProblem(await createForTask('unit-task', { body: { input } }), 413);
+    const problem = expectProblem(await createForTask('unit-echo', { body: { input } }), 413);
 
     expect(problem.detail).toBe(`The input is ${MAX_PAYLOAD_BYTES + 1} bytes of JSON; a step takes at most ${MAX_PAYLOAD_BYTES}.`);
     expect(ddb).not.toHaveReceivedAnyCommand();
@@ -235,7 +220,7 @@ describe('POST /tasks/{task_id}/executions', () => {
   });
 
   it('starts an execution whose input is exactly the 250 KiB step payload limit', async () => {
-    const response = await createForTask('unit-task', { body: { input: textInputOf(MAX_PAYLOAD_BYTES) } });
+    const response = await createForTask('unit-echo', { body: { input: textInputOf(MAX_PAYLOAD_BYTES) } });
 
     expect(parse<ExecutionView>(response).status).toBe(201);
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);

@@ -9,18 +9,13 @@ import { handler as readHandler } from '../../../lambdas/api/executions-read.js'
 import { MAX_JSON_DEPTH, httpHandler, json, tenantOf } from '../../../lambdas/api/http.js';
 import { RETRY_AFTER_SECONDS, ServiceUnavailableError, UnauthorizedError } from '../../../lambdas/domain/errors.js';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
-import { registerTasks } from '../../../lambdas/tasks/registry.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { apiEvent, expectProblem, lambdaContext, parse } from '../support/api-events.js';
 import { executionRecord, seed, spyLogger, storedRecord, storedRows, transitionRecord } from '../support/records.js';
-import { unitTask } from '../support/unit-task.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
 let table: FakeTable;
-
-/** `wait-first` waits for input without a schema: a resume input reaches storage as sent. */
-registerTasks([unitTask().tasks.get('wait-first')!]);
 
 beforeEach(() => {
   ddb.reset();
@@ -165,6 +160,7 @@ describe('the JSON body limits', () => {
   });
 
   it('answers 400, not 500, to a resume whose input is 10,000 levels deep, and leaves the execution waiting (found by fuzzing)', async () => {
+    // wait-first's wait has no schema (test/support/unit-tasks.ts): only the depth rule can refuse the input.
     const record = executionRecord({ taskId: 'wait-first', status: 'awaiting_input', stepName: 'gate', totalSteps: 2, waitToken: 'token-1' });
     seed(table, record, [transitionRecord(record)]);
 

@@ -1,12 +1,11 @@
 import { vi } from 'vitest';
-import * as z from 'zod/mini';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import type { StepPayload, WaitPayload } from '../../../lambdas/runtime/payload.js';
-import { defineTask, step, waitForInput, type StepContext, type TaskDefinition } from '../../../lambdas/tasks/dsl.js';
+import type { TaskDefinition } from '../../../lambdas/tasks/dsl.js';
+import { unitStepHandlers, unitTaskDefinition, waitFirst, type StepHandler } from '../../support/unit-tasks.js';
 import { executionRecord } from './records.js';
 
-/** A step handler the test controls. */
-export type StepHandler = (input: unknown, context: StepContext) => unknown;
+export type { StepHandler };
 
 /** A three-step task (Lambda step, wait, Lambda step) whose handlers are mocks. */
 export interface UnitTask {
@@ -16,31 +15,17 @@ export interface UnitTask {
   readonly last: ReturnType<typeof vi.fn<StepHandler>>;
 }
 
-/** Builds `unit-task`: `first` (Lambda) → `approve` (wait) → `last` (Lambda), plus `wait-first` (wait → Lambda). */
+/**
+ * `unit-task`: `first` (Lambda) → `approve` (wait) → `last` (Lambda), plus `wait-first` (wait →
+ * Lambda), with fresh mocks as their Lambda steps. The tasks are the ones the unit project's `#tasks`
+ * serves (test/support/unit-tasks.ts), so the mocks of the latest call are the ones that run.
+ */
 export function unitTask(): UnitTask {
   const first = vi.fn<StepHandler>();
   const last = vi.fn<StepHandler>();
-  const task = defineTask({
-    id: 'unit-task',
-    description: 'A task for unit tests.',
-    kind: 'pipeline',
-    input: z.strictObject({ n: z.number() }),
-    examples: [{ n: 2 }],
-    steps: [
-      step('first', (input: unknown, context: StepContext) => first(input, context)),
-      waitForInput('approve', { timeoutSeconds: 3600, prompt: 'Approve?' }),
-      step('last', (input: unknown, context: StepContext) => last(input, context)),
-    ],
-  });
-  const waitFirst = defineTask({
-    id: 'wait-first',
-    description: 'Waits before doing anything.',
-    kind: 'agent',
-    input: z.object({}),
-    examples: [{}],
-    steps: [waitForInput('gate'), step('after', (input: unknown, context: StepContext) => last(input, context))],
-  });
-  return { task, tasks: new Map([[task.id, task], [waitFirst.id, waitFirst]]), first, last };
+  unitStepHandlers.first = first;
+  unitStepHandlers.last = last;
+  return { task: unitTaskDefinition, tasks: new Map([[unitTaskDefinition.id, unitTaskDefinition], [waitFirst.id, waitFirst]]), first, last };
 }
 
 /** A queued execution of `unit-task`. */
