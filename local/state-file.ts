@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -47,6 +48,34 @@ function processExists(pid: number): boolean {
   }
 }
 
+/**
+ * True while `pid` runs. A zombie (exited, not yet reaped) counts as gone: it holds no port, file
+ * or lock any more, and DynamoDB Local's Java, orphaned when its stack dies, stays one for good
+ * where the init process does not reap (as in some containers), so a wait for it to go would
+ * never end.
+ */
+export function isRunning(pid: number): boolean {
+  if (!processExists(pid)) return false;
+  const state = processState(pid);
+  return state !== undefined && state !== 'Z';
+}
+
+/** The state letter of a process (R, S, Z, …), or undefined when there is no such process. */
+function processState(pid: number): string | undefined {
+  try {
+    // Linux: the state follows the command name, which is in parentheses and may hold anything.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    // No /proc (macOS), or the process ended meanwhile; ps exits 1 when there is no such process.
+    try {
+      return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().charAt(0) || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
 function answers(url: string, timeoutMs: number): Promise<boolean> {
   const { hostname, port } = new URL(url);
   return new Promise((done) => {
@@ -66,7 +95,7 @@ function answers(url: string, timeoutMs: number): Promise<boolean> {
  * answer: a stack killed with SIGKILL cannot remove its state file), or undefined when it runs.
  */
 export async function staleReason(state: LocalStackState, timeoutMs = 1000): Promise<string | undefined> {
-  if (state.pid !== undefined && !processExists(state.pid)) return `its process ${state.pid} has exited`;
+  if (state.pid !== undefined && !isRunning(state.pid)) return `its process ${state.pid} has exited`;
   if (!(await answers(state.dynamodb, timeoutMs))) return `nothing answers at ${state.dynamodb}`;
   return undefined;
 }

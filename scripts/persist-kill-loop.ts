@@ -1,9 +1,9 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { spawnLocalStack, stopLocalStack, type SpawnedLocalStack } from '../local/spawn-stack.js';
+import { isRunning } from '../local/state-file.js';
 
 /**
  * Measures what `--persist` keeps when the local stack is killed: each cycle starts the stack
@@ -26,7 +26,6 @@ const { values } = parseArgs({
     kill: { type: 'string', default: 'stack' },
   },
 });
-const ROOT = resolve(import.meta.dirname, '..');
 const KEY = 'kill-loop-key';
 const cycles = Number(values.cycles);
 const clients = Number(values.clients);
@@ -35,36 +34,15 @@ const mode = values.kill;
 if (!['stack', 'group', 'java'].includes(mode)) throw new Error('--kill is stack, group or java');
 const localDir = mkdtempSync(join(tmpdir(), 'persist-kill-loop-'));
 
-interface Ready {
-  readonly url: string;
-  readonly pid: number;
-  readonly dynamodbPid: number;
-  readonly seconds: string;
-}
+/** The stack of the current cycle: stopped in `finally` whatever happened. */
+let stack: SpawnedLocalStack | undefined;
 
-function start(): Promise<{ child: ChildProcess; ready: Ready }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', '--port', '0', '--json', '--persist', '--quiet'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOCAL_DIR: localDir, LOCAL_API_KEY: KEY },
-    detached: mode === 'group',
+function start(): SpawnedLocalStack {
+  stack = spawnLocalStack(['--port', '0', '--persist', '--quiet'], {
+    env: { LOCAL_DIR: localDir, LOCAL_API_KEY: KEY },
+    ownProcessGroup: mode === 'group',
   });
-  let errors = '';
-  child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-  return new Promise((resolveReady, reject) => {
-    child.once('exit', (code) => reject(new Error(`the stack exited (${code}):\n${errors}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('{"ready"')) resolveReady({ child, ready: JSON.parse(line) as Ready });
-    });
-  });
-}
-
-function running(pid: number): boolean {
-  try {
-    return !execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().startsWith('Z');
-  } catch {
-    return false;
-  }
+  return stack;
 }
 
 const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
@@ -72,7 +50,8 @@ const acknowledged: string[] = [];
 let missing: string[] = [];
 try {
   for (let cycle = 1; cycle <= cycles + 1; cycle++) {
-    const { child, ready } = await start();
+    const { child, ready: readiness, exited } = start();
+    const ready = await readiness;
     missing = [];
     for (const id of acknowledged) {
       const response = await fetch(`${ready.url}/executions/${id}`, { headers });
@@ -80,10 +59,8 @@ try {
       else if (response.status !== 200) throw new Error(`GET /executions/${id} answered ${response.status}`);
     }
     console.log(`cycle ${cycle}: ready in ${ready.seconds} s; ${missing.length} of ${acknowledged.length} acknowledged executions missing`);
-    if (cycle > cycles) {
-      child.kill('SIGTERM');
-      break;
-    }
+    // The last start only reads; `finally` stops it.
+    if (cycle > cycles) break;
     let creating = true;
     let created = 0;
     const client = async () => {
@@ -112,10 +89,20 @@ try {
     if (mode === 'java') process.kill(ready.dynamodbPid, 'SIGKILL');
     creating = false;
     await Promise.allSettled(workers);
-    while (running(ready.dynamodbPid)) await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+    await exited;
+    while (isRunning(ready.dynamodbPid)) await new Promise((resolveWait) => setTimeout(resolveWait, 20));
     console.log(`  ${created} created (201) before kill -9 (${mode}); Java gone ${Date.now() - killedAt} ms after it`);
   }
   console.log(`${cycles} cycles, kill ${mode}: ${missing.length} of ${acknowledged.length} acknowledged executions lost${missing.length ? `: ${missing.join(', ')}` : ''}`);
 } finally {
+  // Stopped and exited before its LOCAL_DIR goes: a stack still running would write into a removed
+  // directory, and a throw above must not leave one behind.
+  if (stack) {
+    await stopLocalStack(stack);
+    // Its DynamoDB Local writes into LOCAL_DIR too; after a kill -9 of the stack its watchdog stops it within seconds.
+    const ready = await stack.ready.catch(() => undefined);
+    const until = Date.now() + 10_000;
+    while (ready && isRunning(ready.dynamodbPid) && Date.now() < until) await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+  }
   rmSync(localDir, { recursive: true, force: true });
 }

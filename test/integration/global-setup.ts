@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { TestProject } from 'vitest/node';
 import { Duration } from 'aws-cdk-lib';
 import { loadTasksModule } from '../../infra/tasks-module.js';
+import { spawnLocalStack, stopLocalStack, type SpawnedLocalStack } from '../../local/spawn-stack.js';
 import { synthForLocal } from '../../local/synth.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -36,7 +35,7 @@ declare module 'vitest' {
   }
 }
 
-let child: ChildProcess | undefined;
+let stack: SpawnedLocalStack | undefined;
 let outdir: string | undefined;
 
 /**
@@ -48,60 +47,19 @@ export async function setup(project: TestProject): Promise<void> {
   outdir = mkdtempSync(join(tmpdir(), 'executions-it-'));
   const template = synthForLocal(outdir, await loadTasksModule(TASKS_MODULE), { reconcileEvery: Duration.minutes(1), reconcileMinAge: RECONCILE_MIN_AGE });
 
-  child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'local/start.ts',
-      '--template',
-      template,
-      '--tasks',
-      TASKS_MODULE,
-      '--port',
-      '0',
-      '--json',
-    ],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        // Its state file goes with the template, not into the checkout's .local/.
-        LOCAL_DIR: outdir,
-        LOCAL_API_KEY: API_KEY,
-        LOCAL_SCHEDULE_SCALE: String(SCHEDULE_SCALE),
-        LOCAL_DROP_STATUS_EVENTS: LOST_EVENT_TASK,
-      },
+  stack = spawnLocalStack(['--template', template, '--tasks', TASKS_MODULE, '--port', '0'], {
+    env: {
+      // Its state file goes with the template, not into the checkout's .local/.
+      LOCAL_DIR: outdir,
+      LOCAL_API_KEY: API_KEY,
+      LOCAL_SCHEDULE_SCALE: String(SCHEDULE_SCALE),
+      LOCAL_DROP_STATUS_EVENTS: LOST_EVENT_TASK,
     },
-  );
-  let errors = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    errors += chunk.toString();
-    if (process.env.LOCAL_STACK_LOGS === '1') process.stderr.write(chunk);
+    timeoutMs: 60_000,
+    echoErrors: process.env.LOCAL_STACK_LOGS === '1',
   });
-  const readiness = new Promise<{ url: string; sfn: string; dynamodb: string; table: string }>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`local stack not ready in 60 s:\n${errors}`)), 60_000);
-    child!.once('exit', (code) => reject(new Error(`local stack exited (${code}):\n${errors}`)));
-    createInterface({ input: child!.stdout! }).on('line', (line) => {
-      if (!line.startsWith('{')) return;
-      // Functions log JSON lines to stdout too; only the ready line says so.
-      let parsed: { ready?: boolean; url: string; sfn: string; dynamodb: string; table: string };
-      try {
-        parsed = JSON.parse(line) as typeof parsed;
-      } catch {
-        return;
-      }
-      if (parsed.ready !== true) return;
-      clearTimeout(timer);
-      resolveReady(parsed);
-    });
-  });
-  // A stack that never got ready must not outlive the failed run.
-  const ready = await readiness.catch((error: unknown) => {
-    child?.kill('SIGTERM');
-    throw error;
-  });
+  // A stack that never gets ready is stopped before this rejects: it cannot outlive the failed run.
+  const ready = await stack.ready;
   project.provide('baseUrl', ready.url);
   project.provide('sfnEndpoint', ready.sfn);
   project.provide('dynamoDbEndpoint', ready.dynamodb);
@@ -112,15 +70,8 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('reconcileEveryMs', 60_000 / SCHEDULE_SCALE);
 }
 
+/** Stops the stack (SIGTERM, so it drains event deliveries and DynamoDB Local first) and removes its files. */
 export async function teardown(): Promise<void> {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((done) => child!.once('exit', done));
-    child.kill('SIGTERM');
-    // Stopping drains pending event deliveries and DynamoDB Local first; SIGKILL only as a last resort.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise((done) => (timer = setTimeout(done, 20_000)))]);
-    clearTimeout(timer);
-    if (child.exitCode === null) child.kill('SIGKILL');
-  }
+  if (stack) await stopLocalStack(stack, 20_000);
   if (outdir) rmSync(outdir, { recursive: true, force: true });
 }

@@ -3,9 +3,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { spawnLocalStack } from '../../local/spawn-stack.js';
+import { isRunning } from '../../local/state-file.js';
 import type { Execution, Transition } from './client.js';
-import { commandLine, isRunning, killStartedStacks, PROCESS_API_KEY, processGroup, spawnStack, waitUntil } from './stack-process.js';
+import { commandLine, killStartedStacks, PROCESS_API_KEY, processGroup, spawnStack, waitUntil } from './stack-process.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -37,7 +39,7 @@ async function keysCli(dir: string, ...args: string[]): Promise<{ code: number; 
 describe('a request sent while the stack starts', () => {
   it('is answered within a second: 503 problem+json with Retry-After, and the health check says starting', async () => {
     const stack = spawnStack(localDir());
-    const url = await stack.starting;
+    const { url } = await stack.starting;
 
     const since = performance.now();
     const [health, create] = await Promise.all([
@@ -72,6 +74,31 @@ describe('a request sent while the stack starts', () => {
     stack.child.kill('SIGTERM');
     expect((await stack.exited).code).toBe(0);
   }, 90_000);
+});
+
+describe('a stack spawned to be waited for', () => {
+  it('is stopped when it is not ready in time, before its ready line is given up on', async () => {
+    // Loading the modules alone takes longer than this: the timeout strikes while it starts.
+    const stack = spawnLocalStack(['--template', inject('templatePath'), '--port', '0'], {
+      env: { LOCAL_DIR: localDir(), LOCAL_API_KEY: PROCESS_API_KEY },
+      timeoutMs: 300,
+    });
+
+    await expect(stack.ready).rejects.toThrow('printed no ready line in 0.3 s');
+    expect(stack.child.exitCode !== null || stack.child.signalCode !== null).toBe(true);
+    await expect(stack.starting).rejects.toThrow('printed no ready line');
+  });
+
+  it('gives up on its ready line when it exits first, with what it wrote to stderr', async () => {
+    const stack = spawnLocalStack(['--template', join(localDir(), 'missing.template.json'), '--port', '0'], {
+      env: { LOCAL_DIR: localDir(), LOCAL_API_KEY: PROCESS_API_KEY },
+    });
+
+    const failure = await stack.ready.catch((error: unknown) => error as Error);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).message).toMatch(/the local stack exited \(1\) before its ready line:\n.*missing\.template\.json/s);
+    expect((await stack.exited).code).toBe(1);
+  });
 });
 
 describe('the startup time the stack reports', () => {
