@@ -4,7 +4,8 @@ import { Architecture, LoggingFormat, Runtime, Tracing, type CfnFunction } from 
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { isAbsolute } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_TASKS_MODULE, templatePathOf } from '../tasks-module.js';
 import { acknowledgeWildcardResources } from './nag.js';
@@ -52,7 +53,26 @@ export const TASKS_MODULE_METADATA_KEY = 'async-executions:tasks-module';
 export const TASKS_MODULE_CONTEXT = 'async-executions:tasks-module';
 
 const LAMBDAS_DIR = fileURLToPath(new URL('../../lambdas/', import.meta.url));
-const PROJECT_DIR = fileURLToPath(new URL('../../', import.meta.url));
+const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
+/** Lock files CDK knows (it picks the package manager by the file's name). */
+const LOCK_FILES = ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock', 'bun.lockb'];
+
+/**
+ * The lock file bundling is given, and the project root it implies (its folder): the nearest up from
+ * this package. In a checkout that is the package's own; an installed copy ships none (npm pack
+ * leaves it out), so there it is the lock file of the app that installed the package. CDK requires
+ * every entry and the lock file under the project root, which the app's root folder satisfies.
+ * @throws Error when no folder from the package up holds a lock file.
+ */
+function bundlingRoot(from: string = PACKAGE_DIR): { readonly projectRoot: string; readonly depsLockFilePath: string } {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const lockFile = LOCK_FILES.map((name) => join(dir, name)).find((path) => existsSync(path));
+    if (lockFile) return { projectRoot: dir, depsLockFilePath: lockFile };
+    if (dirname(dir) === dir) {
+      throw new Error(`No lock file (${LOCK_FILES.join(', ')}) in ${from} or any folder above it: install async-executions with a package manager that writes one`);
+    }
+  }
+}
 
 /**
  * A Lambda function of this service: Node.js 24 on arm64, one minified ESM bundle per function
@@ -91,8 +111,7 @@ export class ServiceFunction extends NodejsFunction {
       role,
       logGroup,
       loggingFormat: LoggingFormat.TEXT,
-      projectRoot: PROJECT_DIR,
-      depsLockFilePath: `${PROJECT_DIR}package-lock.json`,
+      ...bundlingRoot(),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,

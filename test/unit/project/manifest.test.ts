@@ -12,6 +12,7 @@ describe('package manifest and lock', () => {
 
     expect(root?.dependencies).toEqual(manifest.dependencies);
     expect(root?.devDependencies).toEqual(manifest.devDependencies);
+    expect(root?.peerDependencies).toEqual(manifest.peerDependencies);
   });
 
   it('pins every direct dependency to one exact version', () => {
@@ -19,5 +20,16 @@ describe('package manifest and lock', () => {
     const ranges = Object.entries({ ...(manifest.dependencies as object), ...(manifest.devDependencies as object) });
 
     expect(ranges.filter(([, range]) => !/^\d+\.\d+\.\d+$/.test(String(range)))).toEqual([]);
+  });
+
+  it('takes aws-cdk-lib, constructs and esbuild as peers from the app (one copy of the construct classes; the esbuild CDK bundles with), each a caret range on the version the checkout pins and tests', () => {
+    const manifest = read('package.json');
+    const devDependencies = manifest.devDependencies as Record<string, string>;
+
+    expect(manifest.peerDependencies).toEqual({
+      'aws-cdk-lib': `^${devDependencies['aws-cdk-lib']}`,
+      constructs: `^${devDependencies.constructs}`,
+      esbuild: `^${devDependencies.esbuild}`,
+    });
   });
 });
