@@ -26,7 +26,7 @@ const summarize = (analyzed: { words: number; keywords: readonly string[] }) => 
 /** A three-step pipeline (extract → analyze → summarize) that reports progress as it goes. */
 export const samplePipeline = defineTask({
   id: 'sample-pipeline',
-  description: 'Extracts a document, analyzes its text and writes a short summary.',
+  description: 'Fixture: three steps that report progress.',
   kind: 'pipeline',
   input: pipelineInput,
   examples: [{ document_url: 'https://example.com/reports/q3.pdf', language: 'en', max_summary_words: 40 }],
@@ -59,16 +59,13 @@ const finalize = (review: z.output<typeof decision>) => ({
   reviewed_by: review.reviewer ?? null,
 });
 
-/**
- * An agent-style flow with a human in the loop: it drafts, waits (`awaiting_input`) for a decision
- * sent with resume, then finalizes using that decision.
- */
+/** Fixture: a step, a wait for a decision (with a schema and a prompt), a step that uses it. */
 export const sampleApproval = defineTask({
   id: 'sample-approval',
-  description: 'Drafts a document, waits for a human decision, then publishes or rejects it.',
+  description: 'Fixture: drafts, waits for a decision, finalizes.',
   kind: 'agent',
   input: approvalInput,
-  examples: [{ title: 'Launch announcement', body: 'We are launching the new API next week.', reviewer: 'lead@example.com' }],
+  examples: [{ title: 'Fixture', body: 'A body.', reviewer: 'reviewer@example.com' }],
   steps: [
     step('draft', draft, { timeoutSeconds: 60 }),
     waitForInput('review', {
