@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, lstatSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chooseTasksModule, TASKS_CONTEXT_KEY, TASKS_MODULE_ENV } from '../infra/tasks-module.js';
 import { startLocalStack, type LocalStack } from './stack.js';
-import { LOCAL_DIR, readStackState, STATE_FILE, staleReason, type LocalStackState } from './state-file.js';
+import { LOCAL_DIR, readStackState, STATE_FILE, staleReason, writeStackState, type LocalStackState } from './state-file.js';
 import { templateTasksModule } from './template.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -138,10 +138,7 @@ try {
     dynamodbPid: stack.dynamoDbPid,
   };
   // The keys CLI finds this stack here.
-  mkdirSync(LOCAL_DIR, { recursive: true });
-  // Written aside, then renamed: a kill mid-write leaves the old file or the new one, never half.
-  writeFileSync(`${STATE_FILE}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(`${STATE_FILE}.tmp`, STATE_FILE);
+  writeStackState(state);
   if (values.json) {
     console.log(JSON.stringify({ ready: true, ...state, seconds }));
   } else {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /**
  * Where `npm start` keeps what it writes: the state file, and with `--persist` the data.
@@ -23,6 +23,16 @@ export interface LocalStackState {
   readonly pid?: number;
   /** DynamoDB Local's Java process. */
   readonly dynamodbPid?: number;
+}
+
+/**
+ * Records a ready stack in {@link STATE_FILE}: written aside, then renamed, so a kill mid-write
+ * leaves the old file or the new one, never half of one.
+ */
+export function writeStackState(state: LocalStackState, file = STATE_FILE): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
 }
 
 /**

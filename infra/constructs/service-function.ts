@@ -57,6 +57,9 @@ const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
 /** Lock files CDK knows (it picks the package manager by the file's name). */
 const LOCK_FILES = ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock', 'bun.lockb'];
 
+/** {@link bundlingRoot}, looked up once per process: every function of a synth shares it. */
+let bundlingRootOnce: ReturnType<typeof bundlingRoot> | undefined;
+
 /**
  * The lock file bundling is given, and the project root it implies (its folder): the nearest up from
  * this package. In a checkout that is the package's own; an installed copy ships none (npm pack
@@ -111,7 +114,7 @@ export class ServiceFunction extends NodejsFunction {
       role,
       logGroup,
       loggingFormat: LoggingFormat.TEXT,
-      ...bundlingRoot(),
+      ...(bundlingRootOnce ??= bundlingRoot()),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,

@@ -2,7 +2,7 @@ import { ValidationError, type FieldError } from '../domain/errors.js';
 import { isExecutionId, transitionSeq } from '../domain/ids.js';
 import { EXECUTION_STATUSES, parseStatus, type ExecutionStatus } from '../domain/status.js';
 import type { Direction } from '../repository/executions-repository.js';
-import { cut, ECHO_LENGTH, invalid } from './validation.js';
+import { cut, ECHO_LENGTH, ECHO_NAMES, invalid } from './validation.js';
 
 // Paths, queries and headers are checked by hand, without a schema library: the read function
 // needs only these, and its bundle stays free of zod (docs/performance.md).
@@ -55,7 +55,7 @@ export interface ExecutionListParams extends PageParams {
 type Query = Readonly<Record<string, string | undefined>>;
 
 /** How many unknown query parameters a 400 names (each cut to 64 characters, as body fields are). */
-export const UNKNOWN_ECHO = { names: 10, length: ECHO_LENGTH } as const;
+export const UNKNOWN_ECHO = { names: ECHO_NAMES, length: ECHO_LENGTH } as const;
 
 /** Reads query parameters strictly: unknown names and malformed values are collected as 400 errors. */
 class QueryReader {

@@ -30,6 +30,9 @@ const FORMATS: Readonly<Record<string, string>> = {
 /** How much of a name the caller chose a 400 repeats, so it stays small whatever the request held. */
 export const ECHO_LENGTH = 64;
 
+/** How many unknown names (body fields, query parameters) a 400 quotes; it counts the rest. */
+export const ECHO_NAMES = 10;
+
 /** At most {@link ECHO_LENGTH} characters of a text the caller chose. */
 export function cut(text: string): string {
   return text.length > ECHO_LENGTH ? `${text.slice(0, ECHO_LENGTH)}…` : text;
@@ -78,11 +81,12 @@ function describe(issue: Issue): string {
 
 /**
  * The message for fields an object should not have: `has an unknown field "x"`, quoting at most
- * 10 names, each cut to 64 characters, so a 400 stays small whatever the request held.
+ * {@link ECHO_NAMES} names, each {@link cut}.
  */
 export function unknownFields(names: readonly string[]): string {
-  const shown = names.slice(0, 10).map((name) => JSON.stringify(cut(name)));
-  return `has ${names.length > 1 ? 'unknown fields' : 'an unknown field'} ${shown.join(', ')}${names.length > 10 ? ` and ${names.length - 10} more` : ''}`;
+  const shown = names.slice(0, ECHO_NAMES).map((name) => JSON.stringify(cut(name)));
+  const more = names.length - ECHO_NAMES;
+  return `has ${names.length > 1 ? 'unknown fields' : 'an unknown field'} ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
 /**
