@@ -42,7 +42,10 @@ interface Execution {
   cause?: string;
   abort?: () => void;
   readonly history: HistoryEvent[];
-  /** Task states entered in a row without success, for `$$.State.RetryCount`. */
+  /**
+   * Task states entered in a row without success, for `$$.State.RetryCount`, by state and resolved
+   * parameters: the same state runs for many map items and branches at once, each with its own count.
+   */
   readonly attempts: Map<string, number>;
 }
 
@@ -87,13 +90,44 @@ function setPath(target: unknown, path: readonly string[], value: unknown): void
 function taskStates(definition: Record<string, Json>): Array<[string, Record<string, Json>]> {
   const states = (definition.States ?? {}) as Record<string, Record<string, Json>>;
   return Object.entries(states).flatMap(([name, state]): Array<[string, Record<string, Json>]> => {
-    const nested = [
-      ...((state.Branches as Record<string, Json>[] | undefined) ?? []),
-      ...(state.Iterator ? [state.Iterator as Record<string, Json>] : []),
-      ...(state.ItemProcessor ? [state.ItemProcessor as Record<string, Json>] : []),
-    ];
-    return [...(state.Type === 'Task' ? [[name, state] as [string, Record<string, Json>]] : []), ...nested.flatMap(taskStates)];
+    return [...(state.Type === 'Task' ? [[name, state] as [string, Record<string, Json>]] : []), ...nestedDefinitions(state).flatMap(taskStates)];
   });
+}
+
+/**
+ * Node's timers hold at most 2^31 - 1 ms (about 24.8 days); a longer one fires at once. The engine
+ * times executions and states with them, so their timeouts are capped at that locally (a task's
+ * default timeout is a year). See docs/local.md.
+ */
+export const MAX_LOCAL_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/** A copy of a definition whose `TimeoutSeconds`, everywhere, are at most {@link MAX_LOCAL_TIMER_SECONDS}. */
+function withLocalTimers(value: Json): Json {
+  if (Array.isArray(value)) return value.map(withLocalTimers);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [
+      key,
+      key === 'TimeoutSeconds' && typeof item === 'number' ? Math.min(item, MAX_LOCAL_TIMER_SECONDS) : withLocalTimers(item),
+    ]),
+  );
+}
+
+/** Every Map state of a definition, nested ones included. */
+function mapStates(definition: Record<string, Json>): Array<[string, Record<string, Json>]> {
+  const states = (definition.States ?? {}) as Record<string, Record<string, Json>>;
+  return Object.entries(states).flatMap(([name, state]): Array<[string, Record<string, Json>]> => [
+    ...(state.Type === 'Map' ? [[name, state] as [string, Record<string, Json>]] : []),
+    ...nestedDefinitions(state).flatMap(mapStates),
+  ]);
+}
+
+function nestedDefinitions(state: Record<string, Json>): Array<Record<string, Json>> {
+  return [
+    ...((state.Branches as Record<string, Json>[] | undefined) ?? []),
+    ...(state.Iterator ? [state.Iterator as Record<string, Json>] : []),
+    ...(state.ItemProcessor ? [state.ItemProcessor as Record<string, Json>] : []),
+  ];
 }
 
 function matches(pattern: Json, value: unknown): boolean {
@@ -153,7 +187,7 @@ export class LocalStepFunctions {
     if (options.journalPath) this.journal = new ExecutionJournal(options.journalPath);
     for (const model of stateMachines) {
       this.checkSupported(model);
-      const engine = new StateMachine(model.definition as unknown as StateMachineDefinition, {
+      const engine = new StateMachine(withLocalTimers(model.definition) as unknown as StateMachineDefinition, {
         validationOptions: { checkArn: false },
       });
       this.machines.set(model.arn, { model, engine });
@@ -164,6 +198,15 @@ export class LocalStepFunctions {
   private checkSupported(model: LocalStateMachine): void {
     if (model.definition.QueryLanguage === 'JSONata') {
       throw new Error(`State machine ${model.name}: JSONata is not supported locally; use JSONPath`);
+    }
+    for (const [name, state] of mapStates(model.definition)) {
+      const config = (state.ItemProcessor as Record<string, Json> | undefined)?.ProcessorConfig as Record<string, Json> | undefined;
+      if (config?.Mode === 'DISTRIBUTED' || state.ItemReader !== undefined) {
+        throw new Error(
+          `State machine ${model.name}, state "${name}": a Distributed Map is not supported by the local stack ` +
+            '(the local engine runs maps inline, where its items would not be executions of their own); use map() without distributed locally',
+        );
+      }
     }
     for (const [name, state] of taskStates(model.definition)) {
       const resource = String(state.Resource);
@@ -367,8 +410,10 @@ export class LocalStepFunctions {
 
   /** Runs one Task state the way Step Functions would, against the local functions. */
   private async runTask(execution: Execution, stateName: string, state: Record<string, Json>, params: unknown): Promise<unknown> {
-    const attempt = execution.attempts.get(stateName) ?? 0;
-    execution.attempts.set(stateName, attempt + 1);
+    // A retry resolves the same parameters again (its retry count is filled in below, not by the engine).
+    const key = `${stateName}\n${JSON.stringify(params ?? null)}`;
+    const attempt = execution.attempts.get(key) ?? 0;
+    execution.attempts.set(key, attempt + 1);
     const resource = String(state.Resource);
     const payload = JSON.parse(JSON.stringify(params ?? null)) as Record<string, unknown>;
     const token = resource === LAMBDA_WAIT ? `AQ${randomBytes(96).toString('base64url')}` : undefined;
@@ -379,7 +424,7 @@ export class LocalStepFunctions {
     }
     try {
       const output = await this.invokeResource(execution, resource, payload, token, Number(state.TimeoutSeconds ?? 0));
-      execution.attempts.delete(stateName);
+      execution.attempts.delete(key);
       return output;
     } catch (error) {
       if (error instanceof LambdaInvocationError) {
@@ -412,7 +457,7 @@ export class LocalStepFunctions {
           ? setTimeout(() => {
               const task = this.tokens.get(token!);
               if (task && !task.closed) task.closed = 'TaskTimedOut';
-            }, timeoutSeconds * 1000)
+            }, Math.min(timeoutSeconds, MAX_LOCAL_TIMER_SECONDS) * 1000)
           : undefined;
       this.tokens.set(token!, { executionArn: execution.executionArn, resolve, reject, ...(timer ? { timer } : {}) });
     });

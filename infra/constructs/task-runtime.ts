@@ -1,8 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { TaskDefinition } from '../../lambdas/tasks/dsl.js';
+import { lambdaStepsOf, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
 import { ServiceFunction } from './service-function.js';
 import { grantTableAccess } from './table-access.js';
 import { TaskStateMachine } from './task-state-machine.js';
@@ -17,6 +18,11 @@ export interface TaskRuntimeProps {
   readonly namePrefix: string;
   /** Environment shared by the service's functions (table name, retention…). */
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Functions `invoke` steps may name instead of an ARN.
+   * @default - none
+   */
+  readonly functions?: Readonly<Record<string, IFunction>>;
 }
 
 /**
@@ -28,15 +34,15 @@ export class TaskRuntime extends Construct {
   readonly stepFunction: ServiceFunction;
   /** Stores wait tokens. */
   readonly waitFunction: ServiceFunction;
+  /** Records parallel, map, choice, invoke and runTask steps, and begins sleeps. */
+  readonly recordFunction: ServiceFunction;
   /** State machines by task id. */
   readonly stateMachines: ReadonlyMap<string, StateMachine>;
 
   constructor(scope: Construct, id: string, props: TaskRuntimeProps) {
     super(scope, id);
     if (props.tasks.length === 0) throw new Error('TaskRuntime needs at least one task');
-    const longestStep = Math.max(
-      ...props.tasks.flatMap((task) => task.steps.map((step) => (step.kind === 'step' ? step.timeoutSeconds : 1))),
-    );
+    const longestStep = Math.max(1, ...props.tasks.flatMap((task) => lambdaStepsOf(task).map((step) => step.timeoutSeconds)));
     this.stepFunction = new ServiceFunction(this, 'StepRunner', {
       entry: 'runtime/step-handler.ts',
       description: 'Runs a step of a task and records its transition',
@@ -50,16 +56,24 @@ export class TaskRuntime extends Construct {
       description: 'Stores the task token of a wait step and records the wait transition',
       environment: props.environment,
     });
+    this.recordFunction = new ServiceFunction(this, 'Recorder', {
+      entry: 'runtime/record-handler.ts',
+      description: 'Records the parallel, map, choice, invoke and runTask steps of a task, and begins its sleeps',
+      environment: props.environment,
+    });
     grantTableAccess(this.stepFunction, props.table, 'write');
     grantTableAccess(this.waitFunction, props.table, 'write');
+    grantTableAccess(this.recordFunction, props.table, 'write');
 
     this.stateMachines = new Map(
       props.tasks.map((task) => [
         task.id,
         new TaskStateMachine(this, `Task-${task.id}`, {
           task,
-          stepFunction: this.stepFunction,
+          stepFunctions: new Map(lambdaStepsOf(task).map((step) => [step, this.stepFunction])),
           waitFunction: this.waitFunction,
+          recordFunction: this.recordFunction,
+          ...(props.functions ? { functions: props.functions } : {}),
           stateMachineName: `${props.namePrefix}${task.id}`,
         }).stateMachine,
       ]),

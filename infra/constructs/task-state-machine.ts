@@ -1,35 +1,65 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Function as LambdaFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
+  Choice,
+  Condition,
   DefinitionBody,
+  DistributedMap,
   Fail,
   IntegrationPattern,
   JitterType,
   JsonPath,
   LogLevel,
+  Map as MapState,
+  Parallel,
   QueryLanguage,
   StateMachine,
   StateMachineType,
   TaskInput,
   Timeout,
+  Wait,
+  WaitTime,
   type IChainable,
   type INextable,
   type RetryProps,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { checkExecutionTimeout, type Step, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
+import {
+  checkExecutionTimeout,
+  lambdaStepsOf,
+  type ChoiceStep,
+  type Condition as StepCondition,
+  type InvokeStep,
+  type LambdaStep,
+  type MapStep,
+  type ParallelStep,
+  type RunTaskStep,
+  type SleepStep,
+  type Step,
+  type TaskDefinition,
+  type WaitStep,
+} from '../../lambdas/tasks/dsl.js';
 import { acknowledgeWildcardResources } from './nag.js';
 
 /** Props of {@link TaskStateMachine}. */
 export interface TaskStateMachineProps {
   /** The task to compile. */
   readonly task: TaskDefinition;
-  /** Runs every Lambda step (`lambdas/runtime/step-handler.ts`). */
-  readonly stepFunction: IFunction;
+  /** The function of each Lambda step of the task (`lambdas/runtime/step-handler.ts` around the step's handler). */
+  readonly stepFunctions: ReadonlyMap<LambdaStep, IFunction>;
   /** Stores the task token of every wait step (`lambdas/runtime/wait-handler.ts`). */
   readonly waitFunction: IFunction;
+  /** Records parallel, map, choice, invoke and runTask steps and begins sleeps (`lambdas/runtime/record-handler.ts`). */
+  readonly recordFunction: IFunction;
+  /** Starts the child execution of a runTask step (`.waitForTaskToken`); required when the task has one. */
+  readonly childStartFunction?: IFunction;
+  /**
+   * Functions `invoke` steps may name instead of an ARN.
+   * @default - none
+   */
+  readonly functions?: Readonly<Record<string, IFunction>>;
   /** Physical name of the state machine; the execution ARNs derive from it. */
   readonly stateMachineName: string;
   /**
@@ -80,25 +110,97 @@ const LAMBDA_TRANSIENT_RETRY: Readonly<RetryProps> = {
 };
 
 /**
- * Errors never retried: a step of an execution that ended meanwhile (e.g. was cancelled), and a
- * step whose output is over the payload limit (the same handler would return it again). Their
- * retrier comes before the step's own policy, after the retrier of Lambda's refusals.
+ * Errors never retried: a step of an execution that ended meanwhile (e.g. was cancelled), a step
+ * whose output is over the payload limit (the same handler would return it again), and a sleep
+ * whose seconds in the input are invalid. Their retrier comes before the step's own policy, after
+ * the retrier of Lambda's refusals.
  */
-const NEVER_RETRIED_ERRORS = ['ExecutionEnded', 'StepOutputTooLarge'];
+const NEVER_RETRIED_ERRORS = ['ExecutionEnded', 'StepOutputTooLarge', 'SleepSecondsInvalid'];
+
+/** Error of a choice none of whose cases matched, with no `otherwise`. */
+export const NO_CHOICE_MATCHED = 'NoChoiceMatched';
+
+/** Where a state sits while compiling: what it reads its place and execution from. */
+interface Place {
+  /** Inside a map item: the place is `$.scope` of the state data; else the top level (null). */
+  readonly scopeFromData: boolean;
+  /** Parallel branches and choice cases below that, outermost first (known when compiling). */
+  readonly segments: ReadonlyArray<{ readonly name: string; readonly index: number; readonly total?: number }>;
+  /**
+   * Inside a map item or parallel branch the execution's id and tenant are read from `$.execution`
+   * of the state data, put there by the Map's ItemSelector or the Parallel's Parameters: a
+   * Distributed Map's items are executions of their own (their `$$.Execution` is not the
+   * parent's), and the local engine gives every branch and item the branch's input as
+   * `$$.Execution.Input`. Only the top level (and choice cases in it) reads `$$.Execution`.
+   */
+  readonly executionFromData: boolean;
+  readonly topLevel: boolean;
+}
+
+const TOP: Place = { scopeFromData: false, segments: [], executionFromData: false, topLevel: true };
+
+/** The first and last state of a compiled step or sequence. */
+interface Compiled {
+  readonly start: IChainable;
+  readonly end: INextable;
+}
+
+/** JSONPath of a dotted path into the state's input (`batch.items` → `$.input.batch.items`, `pages.0` → `$.input.pages[0]`). */
+function inputPath(path: string | undefined): string {
+  if (!path) return '$.input';
+  return path.split('.').reduce((json, segment) => (/^\d+$/.test(segment) ? `${json}[${segment}]` : `${json}.${segment}`), '$.input');
+}
+
+/**
+ * A condition of a choice as Step Functions rules. Each comparison first checks the value is
+ * present and of the compared type: a rule on a missing path fails the execution in AWS
+ * (`States.Runtime`), and a mismatched type must simply not match.
+ */
+function conditionOf(condition: StepCondition): Condition {
+  if ('and' in condition) return Condition.and(...condition.and.map(conditionOf));
+  if ('or' in condition) return Condition.or(...condition.or.map(conditionOf));
+  if ('not' in condition) return Condition.not(conditionOf(condition.not));
+  const variable = inputPath(condition.path);
+  if ('present' in condition) return condition.present ? Condition.isPresent(variable) : Condition.isNotPresent(variable);
+  const numeric = (rule: Condition) => Condition.and(Condition.isPresent(variable), Condition.isNumeric(variable), rule);
+  if ('greaterThan' in condition) return numeric(Condition.numberGreaterThan(variable, condition.greaterThan));
+  if ('greaterThanOrEquals' in condition) return numeric(Condition.numberGreaterThanEquals(variable, condition.greaterThanOrEquals));
+  if ('lessThan' in condition) return numeric(Condition.numberLessThan(variable, condition.lessThan));
+  if ('lessThanOrEquals' in condition) return numeric(Condition.numberLessThanEquals(variable, condition.lessThanOrEquals));
+  const { equals } = condition;
+  if (typeof equals === 'string') {
+    return Condition.and(Condition.isPresent(variable), Condition.isString(variable), Condition.stringEquals(variable, equals));
+  }
+  if (typeof equals === 'boolean') {
+    return Condition.and(Condition.isPresent(variable), Condition.isBoolean(variable), Condition.booleanEquals(variable, equals));
+  }
+  return numeric(Condition.numberEquals(variable, equals));
+}
 
 /**
  * One Standard state machine per task (JSONPath, so the local engine runs the very same
- * definition). Each user step is ONE Task state: a Lambda step invokes the shared step runner
- * with a per-step retry policy and timeout; a wait step invokes the wait function with
- * `.waitForTaskToken` and a timeout. Every step catches into its own Fail state
- * (`<Step>Failed`), so the console shows where an execution failed. The execution name is the
- * execution id, and the state machine passes the tenant from the execution input.
+ * definition). The state data between states is `{ input, scope }`: `input` is the step's input
+ * (the previous step's output), `scope` the map item the state runs in (null at the top level).
+ *
+ * Each user step costs at most two state transitions: a Lambda step is ONE Task state invoking the
+ * step's own function, which records its transition; a wait step one `.waitForTaskToken` Task; a
+ * sleep a Task (the recorder notes until when) and a Wait state; an invoke of an existing function
+ * or a runTask the Task that does the work and a Task of the recorder; a parallel, map or choice
+ * its own state and a Task of the recorder after it (their nested steps count as steps of their
+ * own). Every Task catches into its own Fail state (`<Step>Failed`), so the console shows where an
+ * execution failed. The execution name is the execution id, and the state machine passes the
+ * tenant from the execution input.
  */
 export class TaskStateMachine extends Construct {
   /** The compiled state machine. */
   readonly stateMachine: StateMachine;
+  private readonly invoked = new Set<IFunction>();
 
-  constructor(scope: Construct, id: string, props: TaskStateMachineProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: TaskStateMachineProps,
+  ) {
     super(scope, id);
     const { task } = props;
     // A task built without defineTask is checked here too: the timeout must let its longest step finish.
@@ -106,9 +208,10 @@ export class TaskStateMachine extends Construct {
     if (props.stateMachineName.length > 80) {
       throw new Error(`State machine name is longer than 80 characters: ${props.stateMachineName}`);
     }
-    const states = task.steps.map((step, index) => this.compileStep(props, step, index));
-    let chain: IChainable & INextable = states[0]!;
-    for (const state of states.slice(1)) chain = (chain as LambdaInvoke).next(state);
+    for (const step of lambdaStepsOf(task)) {
+      if (!props.stepFunctions.has(step)) throw new Error(`Task ${task.id}: no function for Lambda step "${step.name}"`);
+    }
+    const body = this.compileSequence(task.steps, TOP, 0, 0);
 
     const logGroup = new LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
@@ -120,11 +223,11 @@ export class TaskStateMachine extends Construct {
       stateMachineType: StateMachineType.STANDARD,
       queryLanguage: QueryLanguage.JSON_PATH,
       comment: `${task.id}: ${task.description}`,
-      definitionBody: DefinitionBody.fromChainable(states[0]!),
+      definitionBody: DefinitionBody.fromChainable(body.start),
       tracingEnabled: true,
       // Execution data stays out of the logs: inputs belong to tenants; the records hold them.
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
-      timeout: Duration.seconds(task.timeoutSeconds ?? task.steps.reduce((sum, step) => sum + maxSecondsOf(step), 60)),
+      timeout: Duration.seconds(task.timeoutSeconds ?? defaultTimeoutSeconds(task.steps)),
     });
     acknowledgeWildcardResources(
       this.stateMachine,
@@ -134,73 +237,334 @@ export class TaskStateMachine extends Construct {
         'ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) support no resource-level permissions.',
     );
     // LambdaInvoke grants the function and its qualifiers (`<fn>:*`); the states call the unqualified function.
-    const invoked = [
-      ...(task.steps.some((step) => step.kind === 'step') ? [props.stepFunction] : []),
-      ...(task.steps.some((step) => step.kind === 'wait') ? [props.waitFunction] : []),
-    ];
     acknowledgeWildcardResources(
       this.stateMachine,
-      invoked.flatMap((fn) => fn.resourceArnsForGrantInvoke),
-      'lambda:InvokeFunction on `<function>:*` covers the versions and aliases of one function of this service (the step ' +
-        'runner or the wait function), added by LambdaInvoke; the states invoke the unqualified function, and no other function is reachable.',
+      [...this.invoked].flatMap((fn) => fn.resourceArnsForGrantInvoke),
+      'lambda:InvokeFunction on `<function>:*` covers the versions and aliases of the functions this task invokes (its ' +
+        'step functions, the wait, recorder and child-start functions of this service, and the functions its invoke steps name), ' +
+        'added by LambdaInvoke; the states invoke the unqualified function, and no other function is reachable.',
     );
   }
 
-  private compileStep(props: TaskStateMachineProps, step: Step, index: number): LambdaInvoke {
-    const name = stateName(step.name);
-    const base = {
-      execution_id: JsonPath.stringAt('$$.Execution.Name'),
-      tenant: JsonPath.stringAt('$$.Execution.Input.tenant'),
-      task_id: props.task.id,
+  /** Compiles a sequence of steps; its first state opens `opens` levels of its place, its last closes `closes`. */
+  private compileSequence(steps: readonly Step[], place: Place, opens: number, closes: number): Compiled {
+    const compiled = steps.map((step, index) =>
+      this.compileStep(step, index, place, index === 0 ? opens : 0, index === steps.length - 1 ? closes : 0, place.topLevel && index === steps.length - 1),
+    );
+    for (let i = 1; i < compiled.length; i++) compiled[i - 1]!.end.next(compiled[i]!.start);
+    return { start: compiled[0]!.start, end: compiled.at(-1)!.end };
+  }
+
+  private compileStep(step: Step, index: number, place: Place, opens: number, closes: number, last: boolean): Compiled {
+    switch (step.kind) {
+      case 'step':
+        return this.lambdaStep(step, index, place, opens, closes, last);
+      case 'wait':
+        return this.waitStep(step, index, last);
+      case 'sleep':
+        return this.sleepStep(step, index, place, opens);
+      case 'invoke':
+        return this.invokeStep(step, index, place, opens, closes, last);
+      case 'run-task':
+        return this.runTaskStep(step, index, place, opens, closes, last);
+      case 'parallel':
+        return this.parallelStep(step, index, place, opens, closes, last);
+      case 'map':
+        return this.mapStep(step, index, place, opens, closes, last);
+      case 'choice':
+        return this.choiceStep(step, index, place, opens, closes, last);
+    }
+  }
+
+  /** What every function of the runtime is told about the step and its place. */
+  private base(step: Step, index: number, place: Place, opens = 0, closes = 0): Record<string, unknown> {
+    return {
+      execution_id: JsonPath.stringAt(place.executionFromData ? '$.execution.id' : '$$.Execution.Name'),
+      tenant: JsonPath.stringAt(place.executionFromData ? '$.execution.tenant' : '$$.Execution.Input.tenant'),
+      task_id: this.props.task.id,
+      step: step.name,
       step_index: index,
       attempt: JsonPath.numberAt('$$.State.RetryCount'),
-      // The execution input is { tenant, input }; later steps get the previous step's output.
-      input: index === 0 ? JsonPath.objectAt('$.input') : JsonPath.entirePayload,
+      // The execution input is { tenant, input }; each later state's data is { input, scope }.
+      input: JsonPath.objectAt('$.input'),
+      ...(place.topLevel ? {} : { scope: place.scopeFromData ? JsonPath.objectAt('$.scope') : null }),
+      ...(place.segments.length > 0 ? { segments: place.segments } : {}),
+      ...(opens > 0 ? { opens } : {}),
+      ...(closes > 0 ? { closes } : {}),
     };
-    const failed = new Fail(this, `${name}Failed`, {
+  }
+
+  /** The execution's id and tenant, for the state data of the branches and items below `place`. */
+  private executionData(place: Place): unknown {
+    return place.executionFromData
+      ? JsonPath.objectAt('$.execution')
+      : { id: JsonPath.stringAt('$$.Execution.Name'), tenant: JsonPath.stringAt('$$.Execution.Input.tenant') };
+  }
+
+  private failed(step: Step, index: number): Fail {
+    return new Fail(this, `${stateName(step.name)}Failed`, {
       comment: `Step "${step.name}" (index ${index}) failed`,
       errorPath: '$.Error',
       causePath: '$.Cause',
     });
-    const state =
-      step.kind === 'wait'
-        ? new LambdaInvoke(this, name, {
-            comment: step.prompt ?? `Waits for input (resume) at step "${step.name}"`,
-            lambdaFunction: props.waitFunction,
-            integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-            payload: TaskInput.fromObject({ ...base, task_token: JsonPath.taskToken }),
-            taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
-            // CDK's own retrier of these errors omits throttling; LAMBDA_TRANSIENT_RETRY replaces it.
-            retryOnServiceExceptions: false,
-          })
-        : new LambdaInvoke(this, name, {
-            comment: `Runs step "${step.name}" (index ${index})`,
-            lambdaFunction: props.stepFunction,
-            payloadResponseOnly: true,
-            payload: TaskInput.fromObject(base),
-            taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
-            retryOnServiceExceptions: false,
-          });
+  }
+
+  /** A Task state invoking `fn`, with the retriers and the catch every Task state has. */
+  private task(
+    id: string,
+    step: Step,
+    index: number,
+    props: Omit<ConstructorParameters<typeof LambdaInvoke>[2], 'lambdaFunction'>,
+    fn: IFunction,
+    retry?: Step & { retry: LambdaStep['retry'] },
+  ): LambdaInvoke {
+    this.invoked.add(fn);
+    const state = new LambdaInvoke(this, id, {
+      ...props,
+      lambdaFunction: fn,
+      // CDK's own retrier of these errors omits throttling; LAMBDA_TRANSIENT_RETRY replaces it.
+      retryOnServiceExceptions: false,
+    });
     state.addRetry(LAMBDA_TRANSIENT_RETRY);
     // A step of an execution that was cancelled meanwhile, or whose output is too large, must not be retried.
     state.addRetry({ errors: NEVER_RETRIED_ERRORS, maxAttempts: 0 });
-    if (step.kind === 'wait') {
-      // A failed attempt to record the wait (e.g. a throttled write) is retried; a timeout is not.
+    if (retry?.retry) {
+      state.addRetry({
+        errors: [...retry.retry.errors],
+        maxAttempts: retry.retry.maxAttempts,
+        interval: Duration.seconds(retry.retry.intervalSeconds),
+        backoffRate: retry.retry.backoffRate,
+        maxDelay: Duration.seconds(retry.retry.maxDelaySeconds),
+      });
+    } else if (!retry) {
+      // The service's own functions are idempotent: a failed attempt to record (e.g. a throttled write) is retried.
       state.addRetry({ errors: ['States.TaskFailed'], maxAttempts: 3, interval: Duration.seconds(1), backoffRate: 2 });
     }
-    if (step.kind === 'step' && step.retry) {
-      state.addRetry({
-        errors: [...step.retry.errors],
-        maxAttempts: step.retry.maxAttempts,
-        interval: Duration.seconds(step.retry.intervalSeconds),
-        backoffRate: step.retry.backoffRate,
-        maxDelay: Duration.seconds(step.retry.maxDelaySeconds),
-      });
-    }
-    // No ResultPath: the default ($) hands the Fail state exactly { Error, Cause }. (An explicit
-    // "$" means the same in AWS, but aws-local-stepfunctions 3.0 writes it as a literal key.)
-    state.addCatch(failed, { errors: ['States.ALL'] });
+    // No ResultPath on the catch: the default ($) hands the Fail state exactly { Error, Cause }. (An
+    // explicit "$" means the same in AWS, but aws-local-stepfunctions 3.0 writes it as a literal key.)
+    state.addCatch(this.failed(step, index), { errors: ['States.ALL'] });
     return state;
+  }
+
+  /** The recorder's Task after a step whose work ran in Step Functions; its result replaces the state data. */
+  private record(step: Step, index: number, place: Place, output: string, closes: number, last: boolean, opens = 0): LambdaInvoke {
+    return this.task(
+      `${stateName(step.name)}Record`,
+      step,
+      index,
+      {
+        comment: `Records step "${step.name}"`,
+        payloadResponseOnly: true,
+        payload: TaskInput.fromObject({
+          ...this.base(step, index, place, opens, closes),
+          action: 'record',
+          output: JsonPath.objectAt(output),
+          ...(output === '$.results' ? { unwrap: true } : {}),
+          ...(place.executionFromData ? { execution: JsonPath.objectAt('$.execution') } : {}),
+        }),
+        ...(last ? { outputPath: '$.input' } : {}),
+      },
+      this.props.recordFunction,
+    );
+  }
+
+  private lambdaStep(step: LambdaStep, index: number, place: Place, opens: number, closes: number, last: boolean): Compiled {
+    const state = this.task(
+      stateName(step.name),
+      step,
+      index,
+      {
+        comment: `Runs step "${step.name}" (index ${index})`,
+        payloadResponseOnly: true,
+        payload: TaskInput.fromObject(this.base(step, index, place, opens, closes)),
+        // The output becomes the next step's input; the place stays in the state data.
+        resultPath: '$.input',
+        taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
+        ...(last ? { outputPath: '$.input' } : {}),
+      },
+      this.props.stepFunctions.get(step)!,
+      step,
+    );
+    return { start: state, end: state };
+  }
+
+  private waitStep(step: WaitStep, index: number, last: boolean): Compiled {
+    const state = this.task(
+      stateName(step.name),
+      step,
+      index,
+      {
+        comment: step.prompt ?? `Waits for input (resume) at step "${step.name}"`,
+        integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload: TaskInput.fromObject({ ...this.base(step, index, TOP), task_token: JsonPath.taskToken }),
+        resultPath: '$.input',
+        taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
+        ...(last ? { outputPath: '$.input' } : {}),
+      },
+      this.props.waitFunction,
+    );
+    return { start: state, end: state };
+  }
+
+  private sleepStep(step: SleepStep, index: number, place: Place, opens: number): Compiled {
+    const begin = this.task(
+      `${stateName(step.name)}Begin`,
+      step,
+      index,
+      {
+        comment: `Records that step "${step.name}" sleeps, and until when`,
+        payloadResponseOnly: true,
+        payload: TaskInput.fromObject({
+          ...this.base(step, index, place, opens),
+          action: 'sleep',
+          ...(step.seconds === undefined ? { seconds_path: step.secondsPath } : { seconds: step.seconds }),
+        }),
+        resultPath: '$.until',
+      },
+      this.props.recordFunction,
+    );
+    const wait = new Wait(this, stateName(step.name), {
+      comment: `Sleeps (step "${step.name}")`,
+      time: WaitTime.timestampPath('$.until'),
+    });
+    begin.next(wait);
+    return { start: begin, end: wait };
+  }
+
+  private invokeStep(step: InvokeStep, index: number, place: Place, opens: number, closes: number, last: boolean): Compiled {
+    const fn = step.target.startsWith('arn:')
+      ? LambdaFunction.fromFunctionArn(this, `${stateName(step.name)}Function`, step.target)
+      : this.props.functions?.[step.target];
+    if (!fn) {
+      throw new Error(`Task ${this.props.task.id}: invoke "${step.name}" names function "${step.target}", which the stack was not given (functions: { ${step.target}: fn })`);
+    }
+    const call = this.task(
+      stateName(step.name),
+      step,
+      index,
+      {
+        comment: `Invokes ${step.target} (step "${step.name}")`,
+        payloadResponseOnly: true,
+        // The documented contract of an invoked function (docs/tasks.md).
+        payload: TaskInput.fromObject({
+          input: JsonPath.objectAt('$.input'),
+          execution_id: JsonPath.stringAt(place.executionFromData ? '$.execution.id' : '$$.Execution.Name'),
+          task_id: this.props.task.id,
+          step: step.name,
+          attempt: JsonPath.numberAt('$$.State.RetryCount'),
+        }),
+        resultPath: '$.result',
+        taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
+      },
+      fn,
+      step,
+    );
+    const record = this.record(step, index, place, '$.result', closes, last, opens);
+    call.next(record);
+    return { start: call, end: record };
+  }
+
+  private runTaskStep(step: RunTaskStep, index: number, place: Place, opens: number, closes: number, last: boolean): Compiled {
+    const fn = this.props.childStartFunction;
+    if (!fn) throw new Error(`Task ${this.props.task.id}: runTask "${step.name}" needs the child-start function`);
+    const start = this.task(
+      stateName(step.name),
+      step,
+      index,
+      {
+        comment: `Runs task ${step.taskId} as a child execution and waits for it (step "${step.name}")`,
+        integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload: TaskInput.fromObject({
+          ...this.base(step, index, place),
+          child_task_id: step.taskId,
+          input: JsonPath.objectAt(inputPath(step.inputPath)),
+          task_token: JsonPath.taskToken,
+        }),
+        resultPath: '$.result',
+        taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
+      },
+      fn,
+    );
+    const record = this.record(step, index, place, '$.result', closes, last, opens);
+    start.next(record);
+    return { start, end: record };
+  }
+
+  private parallelStep(step: ParallelStep, index: number, place: Place, opens: number, closes: number, last: boolean): Compiled {
+    const state = new Parallel(this, stateName(step.name), {
+      comment: `Runs the ${step.branches.length} branches of step "${step.name}" together`,
+      // Each branch gets the state data with the execution in it (see Place.executionFromData).
+      parameters: {
+        input: JsonPath.objectAt('$.input'),
+        scope: place.scopeFromData ? JsonPath.objectAt('$.scope') : null,
+        execution: this.executionData(place),
+      },
+      resultPath: '$.results',
+    });
+    for (const [branch, steps] of step.branches.entries()) {
+      const inner: Place = {
+        ...place,
+        executionFromData: true,
+        topLevel: false,
+        segments: [...place.segments, { name: step.name, index: branch, total: step.branches.length }],
+      };
+      state.branch(this.compileSequence(steps, inner, opens + 1, 1).start);
+    }
+    const record = this.record(step, index, place, '$.results', closes, last);
+    state.next(record);
+    return { start: state, end: record };
+  }
+
+  private mapStep(step: MapStep, index: number, place: Place, opens: number, closes: number, last: boolean): Compiled {
+    const items = inputPath(step.items);
+    // The item's place: this map under the levels it is in (the static segments fold into the chain here).
+    let parent: unknown = place.scopeFromData ? JsonPath.objectAt('$.scope') : null;
+    for (const segment of place.segments) {
+      parent = { parent, name: segment.name, index: segment.index, ...(segment.total === undefined ? { unit: 'cases' } : { total: segment.total, unit: 'branches' }) };
+    }
+    const itemSelector = {
+      input: JsonPath.objectAt('$$.Map.Item.Value'),
+      scope: { parent, name: step.name, index: JsonPath.numberAt('$$.Map.Item.Index'), total: JsonPath.arrayLength(JsonPath.listAt(items)) },
+      execution: this.executionData(place),
+    };
+    const common = {
+      comment: `Runs the steps of "${step.name}" for each item of ${items}, ${step.maxConcurrency} at a time`,
+      itemsPath: items,
+      itemSelector,
+      maxConcurrency: step.maxConcurrency,
+      resultPath: '$.results',
+    };
+    const inner: Place = { scopeFromData: true, segments: [], executionFromData: true, topLevel: false };
+    const body = this.compileSequence(step.steps, inner, opens + 1, 1).start;
+    const state = step.distributed
+      ? new DistributedMap(this, stateName(step.name), common).itemProcessor(body)
+      : new MapState(this, stateName(step.name), common).itemProcessor(body);
+    const record = this.record(step, index, place, '$.results', closes, last);
+    state.next(record);
+    return { start: state, end: record };
+  }
+
+  private choiceStep(step: ChoiceStep, index: number, place: Place, opens: number, closes: number, last: boolean): Compiled {
+    const state = new Choice(this, stateName(step.name), { comment: `Chooses the case of step "${step.name}" from its input` });
+    const record = this.record(step, index, place, '$.input', closes, last);
+    const sequences = [...step.cases.map((entry) => entry.steps), ...(step.otherwise ? [step.otherwise] : [])];
+    const bodies = sequences.map((steps, position) => {
+      const inner: Place = { ...place, topLevel: false, segments: [...place.segments, { name: step.name, index: position }] };
+      const body = this.compileSequence(steps, inner, opens + 1, 1);
+      body.end.next(record);
+      return body.start;
+    });
+    for (const [position, entry] of step.cases.entries()) state.when(conditionOf(entry.when), bodies[position]!);
+    state.otherwise(
+      step.otherwise
+        ? bodies.at(-1)!
+        : new Fail(this, `${stateName(step.name)}NoMatch`, {
+            comment: `No case of step "${step.name}" matched`,
+            error: NO_CHOICE_MATCHED,
+            cause: `No case of choice "${step.name}" matched its input, and it has no otherwise.`,
+          }),
+    );
+    return { start: state, end: record };
   }
 }
 
@@ -219,13 +583,56 @@ const LAMBDA_TRANSIENT_RETRY_SECONDS = retryDelaySeconds(
   LAMBDA_TRANSIENT_RETRY.maxDelay?.toSeconds() ?? Number.POSITIVE_INFINITY,
 );
 
+/** Step Functions Standard workflows run for at most a year. */
+const MAX_EXECUTION_SECONDS = 365 * 86_400;
+
+/** Longest time a Task state with this timeout and retry policy can take, retries included. */
+function taskSeconds(timeoutSeconds: number, retry: LambdaStep['retry']): number {
+  if (!retry) return timeoutSeconds + LAMBDA_TRANSIENT_RETRY_SECONDS;
+  const { maxAttempts, intervalSeconds, backoffRate, maxDelaySeconds } = retry;
+  return Math.ceil((maxAttempts + 1) * timeoutSeconds + retryDelaySeconds(maxAttempts, intervalSeconds, backoffRate, maxDelaySeconds) + LAMBDA_TRANSIENT_RETRY_SECONDS);
+}
+
+/** Longest time a sequence can take, or undefined when that depends on the input (a map's items, a sleep's seconds from input). */
+function sequenceSeconds(steps: readonly Step[]): number | undefined {
+  let total = 0;
+  for (const step of steps) {
+    const seconds = maxSecondsOf(step);
+    if (seconds === undefined) return undefined;
+    total += seconds;
+  }
+  return total;
+}
+
 /**
  * Longest time a step can take, retries included, for the state machine's overall timeout. Lambda's
  * refusals are counted by their delays only: a refused invocation fails at once.
  */
-function maxSecondsOf(step: Step): number {
-  if (step.kind === 'wait' || !step.retry) return step.timeoutSeconds + LAMBDA_TRANSIENT_RETRY_SECONDS;
-  const { maxAttempts, intervalSeconds, backoffRate, maxDelaySeconds } = step.retry;
-  const attempts = (maxAttempts + 1) * step.timeoutSeconds;
-  return Math.ceil(attempts + retryDelaySeconds(maxAttempts, intervalSeconds, backoffRate, maxDelaySeconds) + LAMBDA_TRANSIENT_RETRY_SECONDS);
+function maxSecondsOf(step: Step): number | undefined {
+  switch (step.kind) {
+    case 'step':
+    case 'invoke':
+      return taskSeconds(step.timeoutSeconds, step.retry);
+    case 'wait':
+    case 'run-task':
+      return step.timeoutSeconds + LAMBDA_TRANSIENT_RETRY_SECONDS;
+    case 'sleep':
+      return step.seconds;
+    case 'map':
+      return undefined;
+    case 'parallel':
+    case 'choice': {
+      const branches = (step.kind === 'parallel' ? step.branches : [...step.cases.map((entry) => entry.steps), step.otherwise ?? []]).map(sequenceSeconds);
+      return branches.includes(undefined) ? undefined : Math.max(0, ...(branches as number[]));
+    }
+  }
+}
+
+/**
+ * A task's execution timeout when it sets none: the sum of every step's worst case plus 60 s, or
+ * the Standard maximum (a year) when that depends on the input (a map, a sleep from input).
+ */
+function defaultTimeoutSeconds(steps: readonly Step[]): number {
+  const seconds = sequenceSeconds(steps);
+  return seconds === undefined ? MAX_EXECUTION_SECONDS : Math.min(MAX_EXECUTION_SECONDS, seconds + 60);
 }

@@ -89,6 +89,18 @@ export class ConflictError extends DomainError {
   readonly title = 'The execution is not in a state that allows this.';
 }
 
+/**
+ * Not an HTTP error: the change a writer planned was already recorded by another invocation of the
+ * same work (its marker exists), so nothing was written. The writer reads what was recorded instead.
+ */
+export class AlreadyRecordedError extends Error {
+  override readonly name = 'AlreadyRecorded';
+
+  constructor(readonly marker: string) {
+    super(`Already recorded: ${marker}`);
+  }
+}
+
 /** 410: the thing the request needed is gone for good (e.g. the wait it resumes expired). */
 export class GoneError extends DomainError {
   readonly status = 410;

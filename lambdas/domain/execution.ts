@@ -47,6 +47,8 @@ export interface ExecutionRecord {
   /** Step Functions task token of the pending wait; never leaves the service. */
   readonly waitToken?: string;
   readonly cancelReason?: string;
+  /** Branches or items of the current top-level parallel or map step that have finished. */
+  readonly branchesDone?: number;
 }
 
 /** One immutable row of an execution's history. */
@@ -59,7 +61,12 @@ export interface TransitionRecord {
   readonly from: ExecutionStatus | null;
   readonly to: ExecutionStatus;
   readonly step: StepRef | null;
-  /** Index of the step reached when the row was written. */
+  /**
+   * Where nested work ran: the path of parallel branches, map items and choice cases from the top
+   * level (`summarize[3]/both[1]`); absent for top-level rows.
+   */
+  readonly scope?: string;
+  /** Index of the top-level step reached when the row was written. */
   readonly currentStep: number;
   /** Index of the step that runs next, or null when none will. */
   readonly nextStep: number | null;

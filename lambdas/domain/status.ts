@@ -17,7 +17,18 @@ export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** Every kind of transition row. */
-export const TRANSITION_TYPES = ['init', 'start', 'step', 'wait', 'resume', 'finish', 'error', 'cancel'] as const;
+export const TRANSITION_TYPES = [
+  'init',
+  'start',
+  'step',
+  'init_branch',
+  'finish_branch',
+  'wait',
+  'resume',
+  'finish',
+  'error',
+  'cancel',
+] as const;
 
 /** A kind of transition row. */
 export type TransitionType = (typeof TRANSITION_TYPES)[number];
@@ -35,6 +46,9 @@ export const TRANSITION_TABLE: Readonly<Record<TransitionType, Rule>> = {
   init: { from: [], to: 'queued' },
   start: { from: ['queued'], to: 'running' },
   step: { from: ['running'], to: 'running' },
+  // A parallel branch, map item or choice case opening and closing (Julep's types): nested work of a running execution.
+  init_branch: { from: ['running'], to: 'running' },
+  finish_branch: { from: ['running'], to: 'running' },
   wait: { from: ['running'], to: 'awaiting_input' },
   resume: { from: ['awaiting_input'], to: 'running' },
   finish: { from: ['running'], to: 'succeeded' },

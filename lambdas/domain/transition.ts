@@ -28,6 +28,24 @@ export interface TransitionRequest {
    * cancel records what happened and is not refused once every step has completed.
    */
   readonly stopped?: boolean;
+  /**
+   * Nested rows (`step`, `init_branch`, `finish_branch` inside a parallel, map or choice): the scope
+   * path they ran in. They leave the top-level step counters alone.
+   */
+  readonly scope?: string;
+  /**
+   * Idempotency key of this change within the execution (e.g. `step:summarize[3]:summarize-doc`):
+   * the write also creates a marker item that must not exist yet, so a retried or duplicated
+   * writer of the same change never writes a second row (it gets {@link AlreadyRecordedError}).
+   */
+  readonly marker?: string;
+  /** Progress message to show after this change (e.g. "sleeping until …"). */
+  readonly message?: string;
+  /**
+   * `finish_branch` of a branch or item of the current top-level step: counts it done out of
+   * `total`, and shows that as the step's progress.
+   */
+  readonly countsToward?: { readonly total: number; readonly unit: 'items' | 'branches' };
 }
 
 /** The record fields a transition changes. */
@@ -48,6 +66,7 @@ export type RecordPatch = Partial<
     | 'progressMessage'
     | 'waitToken'
     | 'cancelReason'
+    | 'branchesDone'
   >
 >;
 
@@ -65,6 +84,8 @@ export interface PlannedTransition {
    * must not land once the last step has recorded its output (see {@link planTransition}).
    */
   readonly expectStepsPending: boolean;
+  /** Key of the marker item the write creates (see {@link TransitionRequest.marker}). */
+  readonly marker?: string;
 }
 
 function nextStepOf(type: TransitionType, record: ExecutionRecord, step: StepRef | undefined): number | null {
@@ -93,12 +114,27 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
     -readonly [K in keyof RecordPatch]: RecordPatch[K];
   } = { status: to, transitionCount: seq, updatedAt: now };
 
+  const nested = request.scope !== undefined;
   switch (request.type) {
+    case 'init_branch':
+      break;
+    case 'finish_branch':
+      if (request.countsToward) {
+        const done = (record.branchesDone ?? 0) + 1;
+        const { total, unit } = request.countsToward;
+        patch.branchesDone = done;
+        patch.stepFraction = Math.min(1, done / Math.max(1, total));
+        patch.progressMessage = `${done} of ${total} ${unit} done`;
+      }
+      break;
     case 'start':
       patch.startedAt = now;
       break;
     case 'step':
     case 'resume':
+      if (nested) break;
+      // The branch count belonged to the step now done.
+      if (record.branchesDone !== undefined) patch.branchesDone = undefined;
       patch.stepsCompleted = (request.step?.index ?? record.stepIndex) + 1;
       patch.stepFraction = 0;
       patch.progressMessage = undefined;
@@ -141,6 +177,8 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
       break;
   }
 
+  if (request.message !== undefined) patch.progressMessage = request.message;
+
   const step = request.step ?? null;
   const row: TransitionRecord = {
     id: newTransitionId(seq, Date.parse(now)),
@@ -151,8 +189,10 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
     from: record.status,
     to,
     step,
-    currentStep: step?.index ?? record.stepIndex,
-    nextStep: nextStepOf(request.type, record, request.step),
+    ...(nested ? { scope: request.scope } : {}),
+    // A nested row is inside the top-level step the execution is at, which is also what runs next.
+    currentStep: nested ? record.stepIndex : (step?.index ?? record.stepIndex),
+    nextStep: nested ? record.stepIndex : nextStepOf(request.type, record, request.step),
     output: request.output ?? null,
     metadata: request.metadata ?? {},
     createdAt: now,
@@ -164,6 +204,7 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
     ...(request.expectWaitToken === undefined ? {} : { expectWaitToken: request.expectWaitToken }),
     // Checked again in the write: a step recorded after this plan was read must still win.
     expectStepsPending: request.type === 'cancel' && !request.stopped,
+    ...(request.marker === undefined ? {} : { marker: request.marker }),
   };
 }
 

@@ -52,6 +52,8 @@ export interface TransitionView {
   readonly from: ExecutionStatus | null;
   readonly to: ExecutionStatus;
   readonly step: { readonly index: number; readonly name: string } | null;
+  /** Where nested work ran (`summarize[3]/both[1]`: map items and branches from the top level); null at the top level. */
+  readonly scope: string | null;
   readonly output: unknown;
   readonly metadata: Metadata;
   readonly current: WorkflowPosition;
@@ -112,12 +114,17 @@ export function toExecutionView(record: ExecutionRecord, links: ViewLinks): Exec
   };
 }
 
-/** The API view of a transition row, with Julep's `current`/`next`/`step_label`. */
+/**
+ * The API view of a transition row, with Julep's `current`/`next`/`step_label`. A top-level row's
+ * scope is the execution; a nested row's is the execution and its branch or item path, its
+ * `current.step` is the step's index within that branch, and it has no `next`.
+ */
 export function toTransitionView(row: TransitionRecord): TransitionView {
+  const scopeId = row.scope === undefined ? row.executionId : `${row.executionId}/${row.scope}`;
   const position = (step: number): WorkflowPosition => ({
     workflow: row.taskId,
     step,
-    scope_id: row.executionId,
+    scope_id: scopeId,
   });
   return {
     id: row.id,
@@ -127,10 +134,12 @@ export function toTransitionView(row: TransitionRecord): TransitionView {
     from: row.from,
     to: row.to,
     step: row.step,
+    scope: row.scope ?? null,
     output: row.output,
     metadata: row.metadata,
-    current: position(row.currentStep),
-    next: row.nextStep === null ? null : position(row.nextStep),
+    current: position(row.scope === undefined ? row.currentStep : (row.step?.index ?? 0)),
+    // What runs next inside a branch is up to Step Functions: a nested row names no next position.
+    next: row.nextStep === null || row.scope !== undefined ? null : position(row.nextStep),
     step_label: row.step?.name ?? null,
     created_at: row.createdAt,
     updated_at: row.createdAt,

@@ -3,13 +3,13 @@ import {
   TransactWriteCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, NotFoundError, PayloadTooLargeError, dependencyUnavailable } from '../domain/errors.js';
+import { AlreadyRecordedError, ConflictError, NotFoundError, PayloadTooLargeError, dependencyUnavailable } from '../domain/errors.js';
 import type { ExecutionRecord } from '../domain/execution.js';
 import { isTerminal } from '../domain/status.js';
 import type { PlannedTransition } from '../domain/transition.js';
 import { isDependencyUnavailable } from '../shared/dependency-errors.js';
 import { encodePayload } from './codec.js';
-import { INDEXES, META_SK, executionPk, statusKey } from './keys.js';
+import { INDEXES, META_SK, executionPk, markerSk, statusKey } from './keys.js';
 import { DAY_SECONDS, attributeOf, ROW_EXTRA_SECONDS, cancellationCodes, epochSeconds, fromItem, rowItem } from './items.js';
 
 /** Settings of the repository. */
@@ -115,33 +115,47 @@ export class ExecutionStore {
     const update = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
     const created = epochSeconds(before.createdAt);
 
-    await this.transact(
-      [
-        {
-          Update: {
-            TableName: this.table,
-            Key: { pk: executionPk(before.tenant, before.id), sk: META_SK },
-            UpdateExpression: update,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          },
+    const items: TransactItems = [
+      {
+        Update: {
+          TableName: this.table,
+          Key: { pk: executionPk(before.tenant, before.id), sk: META_SK },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         },
-        {
-          Put: {
-            TableName: this.table,
-            Item: rowItem(before.tenant, planned.row, created + this.retentionSeconds + ROW_EXTRA_SECONDS),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
-      ],
-      (codes) => {
-        if (codes?.includes('ConditionalCheckFailed')) {
-          throw new ConflictError('The execution changed while this request was handled. Read it again and retry.');
-        }
-        return undefined;
       },
-    );
+      {
+        Put: {
+          TableName: this.table,
+          Item: rowItem(before.tenant, planned.row, created + this.retentionSeconds + ROW_EXTRA_SECONDS),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    ];
+    if (planned.marker !== undefined) {
+      items.push({
+        Put: {
+          TableName: this.table,
+          Item: {
+            pk: executionPk(before.tenant, before.id),
+            sk: markerSk(planned.marker),
+            seq: planned.row.seq,
+            expires_at: created + this.retentionSeconds + ROW_EXTRA_SECONDS,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      });
+    }
+    await this.transact(items, (codes) => {
+      // The marker first: once the change is recorded, a stale count is beside the point.
+      if (planned.marker !== undefined && codes?.[2] === 'ConditionalCheckFailed') throw new AlreadyRecordedError(planned.marker);
+      if (codes?.includes('ConditionalCheckFailed')) {
+        throw new ConflictError('The execution changed while this request was handled. Read it again and retry.');
+      }
+      return undefined;
+    });
     return planned.record;
   }
 

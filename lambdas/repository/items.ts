@@ -59,6 +59,7 @@ export function toItem(record: ExecutionRecord): Item {
     completed_at: record.completedAt,
     wait_token: record.waitToken,
     cancel_reason: record.cancelReason,
+    branches_done: record.branchesDone,
     [INDEXES.byTenant.partitionKey]: tenantKey(record.tenant),
     [INDEXES.byTask.partitionKey]: taskKey(record.tenant, record.taskId),
     [INDEXES.byStatus.partitionKey]: statusKey(record.tenant, record.status),
@@ -98,6 +99,7 @@ export function fromItem(item: Item): ExecutionRecord {
     completedAt: str(item, 'completed_at'),
     waitToken: str(item, 'wait_token'),
     cancelReason: str(item, 'cancel_reason'),
+    ...(typeof item.branches_done === 'number' ? { branchesDone: item.branches_done } : {}),
   };
 }
 
@@ -114,6 +116,7 @@ export function rowItem(tenant: string, row: TransitionRecord, expiresAt: number
     from: row.from,
     to: row.to,
     step: row.step,
+    scope: row.scope,
     current_step: row.currentStep,
     next_step: row.nextStep,
     output: encodePayload(row.output),
@@ -134,6 +137,7 @@ export function fromRowItem(item: Item): TransitionRecord {
     from: (item.from as ExecutionStatus | null | undefined) ?? null,
     to: item.to as ExecutionStatus,
     step: (item.step as TransitionRecord['step'] | undefined) ?? null,
+    ...(typeof item.scope === 'string' ? { scope: item.scope } : {}),
     currentStep: item.current_step as number,
     nextStep: (item.next_step as number | null | undefined) ?? null,
     output: decodePayload(item.output) ?? null,

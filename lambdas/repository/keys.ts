@@ -2,6 +2,8 @@
 export const META_SK = 'META';
 /** Sort key prefix of transition rows. */
 export const TRANSITION_PREFIX = 'TR#';
+/** Sort key prefix of the markers of changes recorded once (see `TransitionRequest.marker`). */
+export const MARKER_PREFIX = 'MARK#';
 /** Sort key of an idempotency record. */
 export const IDEMPOTENCY_SK = 'IDEMPOTENCY';
 
@@ -40,6 +42,11 @@ export function executionPk(tenant: string, executionId: string): string {
 /** Sort key of transition `seq`, zero-padded so rows sort by number. */
 export function transitionSk(seq: number): string {
   return `${TRANSITION_PREFIX}${String(seq).padStart(10, '0')}`;
+}
+
+/** Sort key of the marker of a change recorded once. */
+export function markerSk(marker: string): string {
+  return `${MARKER_PREFIX}${marker}`;
 }
 
 /** Partition key of an idempotency record (the key is hashed: callers choose its text). */

@@ -1,11 +1,11 @@
-import { QueryCommand, UpdateCommand, type QueryCommandInput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand, type QueryCommandInput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { invalidCursor } from '../domain/cursor.js';
 import { dependencyUnavailable } from '../domain/errors.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { isDependencyUnavailable } from '../shared/dependency-errors.js';
 import { ExecutionStore } from './execution-store.js';
 import { fromRowItem } from './items.js';
-import { META_SK, TRANSITION_PREFIX, executionPk } from './keys.js';
+import { META_SK, TRANSITION_PREFIX, executionPk, markerSk, transitionSk } from './keys.js';
 
 /**
  * What the step and wait functions need besides status changes: progress within a step, wait
@@ -81,8 +81,9 @@ export class RuntimeStore extends ExecutionStore {
         {
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          FilterExpression: '#type = :step AND #step.#index = :index',
-          ExpressionAttributeNames: { '#type': 'type', '#step': 'step', '#index': 'index' },
+          // Top-level rows only: a nested step's row carries its scope and an index within it.
+          FilterExpression: '#type = :step AND #step.#index = :index AND attribute_not_exists(#scope)',
+          ExpressionAttributeNames: { '#type': 'type', '#step': 'step', '#index': 'index', '#scope': 'scope' },
           ExpressionAttributeValues: {
             ':pk': executionPk(tenant, executionId),
             ':prefix': TRANSITION_PREFIX,
@@ -100,6 +101,19 @@ export class RuntimeStore extends ExecutionStore {
       startKey = result.LastEvaluatedKey;
     } while (startKey);
     return undefined;
+  }
+
+  /** The row a change recorded once wrote (see `TransitionRequest.marker`), if it was recorded. */
+  async findMarkedRow(tenant: string, executionId: string, marker: string): Promise<TransitionRecord | undefined> {
+    const pk = executionPk(tenant, executionId);
+    const { Item: mark } = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk, sk: markerSk(marker) }, ConsistentRead: true }),
+    );
+    if (typeof mark?.seq !== 'number') return undefined;
+    const { Item: row } = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk, sk: transitionSk(mark.seq) }, ConsistentRead: true }),
+    );
+    return row ? fromRowItem(row) : undefined;
   }
 
   protected async query(input: QueryCommandInput, fromCursor: boolean) {

@@ -1,5 +1,6 @@
 import { MAX_PAYLOAD_BYTES, kilobytes } from '../domain/payload-limits.js';
 import type { Logger } from '../shared/logger.js';
+import type { ScopeChain, ScopeSegment } from './scope.js';
 
 /**
  * What every state of a task's state machine passes to its Lambda (built by the state machine
@@ -9,10 +10,39 @@ export interface StepPayload {
   readonly execution_id: string;
   readonly tenant: string;
   readonly task_id: string;
+  /** Index of the step within its sequence (the task's steps, a branch, a map's or a case's steps). */
   readonly step_index: number;
+  /** The step's name (unique in its task); absent in payloads of top-level steps compiled before nesting existed. */
+  readonly step?: string;
   /** `$$.State.RetryCount`: 0 on the first attempt. */
   readonly attempt: number;
   readonly input: unknown;
+  /** The map item the step runs in (`$.scope` of the state data); null or absent at the top level. */
+  readonly scope?: ScopeChain | null;
+  /** Parallel branches and choice cases below `scope`, outermost first. */
+  readonly segments?: readonly ScopeSegment[];
+  /** How many of the innermost levels of its place this state is the first to reach: it opens them (`init_branch`). */
+  readonly opens?: number;
+  /** How many of the innermost levels this state is the last of: it closes them (`finish_branch`) after its row. */
+  readonly closes?: number;
+}
+
+/** What the state machine passes to the recorder after a parallel, map, choice, invoke or runTask step. */
+export interface RecordPayload extends StepPayload {
+  readonly action: 'record';
+  /** The step's output: for parallel and map the array of each branch's or item's state data, unwrapped here. */
+  readonly output: unknown;
+  readonly unwrap?: boolean;
+  /** Inside a Distributed Map: `{ id, tenant }` of the parent execution, handed back in the state data. */
+  readonly execution?: unknown;
+}
+
+/** What the state machine passes to the recorder before a sleep's Wait state. */
+export interface SleepPayload extends StepPayload {
+  readonly action: 'sleep';
+  readonly seconds?: number;
+  /** Dotted path of the seconds in the input. */
+  readonly seconds_path?: string;
 }
 
 /** Payload of a `.waitForTaskToken` state. */
@@ -37,6 +67,11 @@ export class StepOutputTooLargeError extends Error {
   constructor(step: string, bytes: number) {
     super(`Step "${step}" returned ${kilobytes(bytes)} KB of JSON; the limit is ${kilobytes(MAX_PAYLOAD_BYTES)} KB.`);
   }
+}
+
+/** A sleep whose seconds, read from its input, are not a whole number from 0 to a year. */
+export class SleepSecondsInvalidError extends Error {
+  override readonly name = 'SleepSecondsInvalid';
 }
 
 /**

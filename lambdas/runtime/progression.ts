@@ -3,8 +3,21 @@ import type { ExecutionRecord } from '../domain/execution.js';
 import { planTransition, type TransitionRequest } from '../domain/transition.js';
 import type { ExecutionStore } from '../repository/execution-store.js';
 
-/** Lost races re-read and retry this many times before giving up. */
-const ATTEMPTS = 5;
+/**
+ * Lost races re-read and retry this many times before giving up. Concurrent writers of one
+ * execution (branches and map items, at most 40 at once) serialize on its transition count: each
+ * round lets one of them through, so a burst of 10 needs up to 10 rounds; the jittered pause
+ * below spreads the losers out so they do not collide again in lockstep.
+ */
+const ATTEMPTS = 12;
+/** Cap of the pause before a retry, in milliseconds. */
+const MAX_PAUSE_MS = 200;
+
+/** Full jitter: a pause drawn below min(cap, 10 ms × 2^attempt). */
+function pause(attempt: number): Promise<void> {
+  const ceiling = Math.min(MAX_PAUSE_MS, 10 * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
 
 /**
  * Applies a status change to the latest record. `decide` sees the record as stored and returns the
@@ -12,8 +25,10 @@ const ATTEMPTS = 5;
  * concurrent writer wins the race, the record is read again and `decide` asked again, so retried
  * or duplicated callers converge on one row per change.
  *
- * @returns the record after the change (or as found when nothing was done) and whether this call wrote.
- * @throws ConflictError when the status table forbids the change `decide` asked for.
+ * @returns the record after the change (or as found when nothing was done), whether this call
+ * wrote, and how many races it lost on the way (contention, for logs and the benchmark).
+ * @throws ConflictError when the status table forbids the change `decide` asked for, or when the
+ * races are still lost after {@link ATTEMPTS} tries; AlreadyRecordedError when the change's marker exists.
  */
 export async function progress(
   repository: ExecutionStore,
@@ -21,16 +36,18 @@ export async function progress(
   executionId: string,
   decide: (record: ExecutionRecord) => TransitionRequest | undefined,
   initial?: ExecutionRecord,
-): Promise<{ record: ExecutionRecord; applied: boolean }> {
+): Promise<{ record: ExecutionRecord; applied: boolean; conflicts: number }> {
   let record = initial ?? (await repository.get(tenant, executionId));
   for (let attempt = 1; ; attempt++) {
     const request = decide(record);
-    if (!request) return { record, applied: false };
+    if (!request) return { record, applied: false, conflicts: attempt - 1 };
     const planned = planTransition(record, request, new Date().toISOString());
     try {
-      return { record: await repository.applyTransition(record, planned), applied: true };
+      return { record: await repository.applyTransition(record, planned), applied: true, conflicts: attempt - 1 };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= ATTEMPTS) throw error;
+      // The first retry re-reads at once: most losses are to a single writer that has finished.
+      if (attempt > 1) await pause(attempt);
       record = await repository.get(tenant, executionId);
     }
   }

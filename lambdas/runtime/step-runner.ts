@@ -1,13 +1,16 @@
+import { AlreadyRecordedError } from '../domain/errors.js';
 import type { ExecutionRecord } from '../domain/execution.js';
 import { MAX_PAYLOAD_BYTES, jsonBytes } from '../domain/payload-limits.js';
 import { isTerminal } from '../domain/status.js';
+import type { TransitionRequest } from '../domain/transition.js';
 import type { ExecutionStore } from '../repository/execution-store.js';
 import type { RuntimeStore } from '../repository/runtime-store.js';
 import type { Logger } from '../shared/logger.js';
-import type { LambdaStep, StepContext, TaskDefinition } from '../tasks/dsl.js';
+import { sequencesOf, type LambdaStep, type Step, type StepContext, type TaskDefinition } from '../tasks/dsl.js';
 import { stepAt } from '../tasks/registry.js';
 import { progress } from './progression.js';
 import { ExecutionEndedError, StepOutputTooLargeError, guarded, type StepPayload } from './payload.js';
+import { scopeLevels, type ScopeLevel } from './scope.js';
 
 /** What the step runner needs. */
 export interface StepRunnerDeps {
@@ -16,17 +19,52 @@ export interface StepRunnerDeps {
   readonly logger: Logger;
 }
 
-/** Finds the Lambda step a payload names; a mismatch is a deployment error, not bad input. */
-export function resolveStep(tasks: ReadonlyMap<string, TaskDefinition>, payload: StepPayload): {
-  task: TaskDefinition;
-  step: LambdaStep;
-} {
-  const task = tasks.get(payload.task_id);
-  const step = task?.steps[payload.step_index];
-  if (!task || step?.kind !== 'step') {
-    throw new Error(`No Lambda step ${payload.step_index} in task ${payload.task_id}: redeploy the state machine`);
+/** A step of a task and where it sits. */
+export interface LocatedStep<S extends Step = Step> {
+  readonly task: TaskDefinition;
+  readonly step: S;
+  /** Index within its own sequence. */
+  readonly index: number;
+  /** Index of the top-level step it is, or is nested in. */
+  readonly topIndex: number;
+  readonly nested: boolean;
+}
+
+function find(steps: readonly Step[], name: string): { step: Step; index: number } | undefined {
+  for (const [index, candidate] of steps.entries()) {
+    if (candidate.name === name) return { step: candidate, index };
+    for (const sequence of sequencesOf(candidate)) {
+      const found = find(sequence, name);
+      if (found) return found;
+    }
   }
-  return { task, step };
+  return undefined;
+}
+
+/**
+ * Finds the step a payload names (by name, nested steps included; by top-level index in payloads
+ * without a name). A mismatch is a deployment error, not bad input.
+ */
+export function locateStep(tasks: ReadonlyMap<string, TaskDefinition>, payload: StepPayload): LocatedStep | undefined {
+  const task = tasks.get(payload.task_id);
+  if (!task) return undefined;
+  if (payload.step === undefined) {
+    const step = task.steps[payload.step_index];
+    return step ? { task, step, index: payload.step_index, topIndex: payload.step_index, nested: false } : undefined;
+  }
+  const topIndex = task.steps.findIndex((top) => top.name === payload.step || find(sequencesOf(top).flat(), payload.step!) !== undefined);
+  const found = find(task.steps, payload.step);
+  if (!found || found.index !== payload.step_index) return undefined;
+  return { task, step: found.step, index: found.index, topIndex, nested: task.steps[topIndex] !== found.step };
+}
+
+/** Finds the Lambda step a payload names; a mismatch is a deployment error, not bad input. */
+export function resolveStep(tasks: ReadonlyMap<string, TaskDefinition>, payload: StepPayload): LocatedStep<LambdaStep> {
+  const located = locateStep(tasks, payload);
+  if (located?.step.kind !== 'step') {
+    throw new Error(`No Lambda step ${payload.step ?? payload.step_index} in task ${payload.task_id}: redeploy the state machine`);
+  }
+  return located as LocatedStep<LambdaStep>;
 }
 
 function ended(record: ExecutionRecord): ExecutionEndedError {
@@ -50,26 +88,154 @@ export async function ensureStarted(
   return result.record;
 }
 
+/** The marker of a nested step's row: one per step per place. */
+const stepMarker = (levels: readonly ScopeLevel[], name: string) => `step:${levels.at(-1)?.path ?? ''}:${name}`;
+
 /**
- * Runs one Lambda step of an execution: records `start` before the first step, runs the handler,
- * then records a `step` row with its output and the progress. A retried or duplicated invocation
- * of a step already recorded returns the recorded output without running the handler again, so
- * Lambda and Step Functions retries never write a second row.
+ * The recording side of a step, shared by the step runner (around a handler) and the recorder
+ * (after parallel, map, choice, invoke, runTask and before a sleep): finds out whether the step is
+ * already recorded, opens the branches it is the first to reach, records its row, and closes the
+ * branches it is the last of. Top-level steps are recorded once by the execution's step counter;
+ * nested ones by a marker item written in the same transaction as their row.
+ */
+export class StepRecording {
+  readonly levels: ScopeLevel[];
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly repository: RuntimeStore,
+    readonly located: LocatedStep,
+    private readonly payload: StepPayload,
+    logger: Logger,
+  ) {
+    this.levels = located.nested ? scopeLevels(payload.scope, payload.segments) : [];
+    this.logger = logger;
+  }
+
+  /** The output an earlier invocation recorded for this step, if one did. */
+  async recorded(record: ExecutionRecord): Promise<{ output: unknown } | undefined> {
+    const { located } = this;
+    if (!located.nested) {
+      if (record.stepsCompleted <= located.index) return undefined;
+      const row = await this.repository.findStepRow(record.tenant, record.id, located.index);
+      if (!row) throw new Error(`Step ${located.index} of execution ${record.id} is marked done but has no row`);
+      return { output: row.output };
+    }
+    const row = await this.repository.findMarkedRow(record.tenant, record.id, stepMarker(this.levels, located.step.name));
+    return row ? { output: row.output } : undefined;
+  }
+
+  /**
+   * Reads the execution and gets it ready for the step: `done` with the recorded output when the
+   * step was already recorded, else the running record (started if it was queued, its branches opened).
+   * @throws ExecutionEndedError when the execution has ended.
+   */
+  async prepare(): Promise<{ done: unknown } | { record: ExecutionRecord }> {
+    const { payload, located } = this;
+    let record = await this.repository.get(payload.tenant, payload.execution_id);
+    const recorded = await this.recorded(record);
+    if (recorded) {
+      this.logger.info('step already recorded; returning its output');
+      return { done: recorded.output };
+    }
+    if (isTerminal(record.status)) throw ended(record);
+    record = await ensureStarted(this.repository, record, located.task);
+    if (record.status !== 'running') throw ended(record);
+    for (const level of this.levels.slice(this.levels.length - (payload.opens ?? 0))) {
+      record = await this.change(record, { type: 'init_branch', scope: level.path, marker: `open:${level.path}`, output: branchOf(level) });
+    }
+    return { record };
+  }
+
+  /**
+   * Records the step's output (once), then closes the branches it ends.
+   * @returns the output recorded: this call's, or the one an earlier invocation recorded.
+   */
+  async finish(record: ExecutionRecord, output: unknown, message?: string): Promise<unknown> {
+    const { located, levels } = this;
+    const step = { index: located.index, name: located.step.name };
+    let recorded = output;
+    if (located.nested) {
+      const marker = stepMarker(levels, step.name);
+      try {
+        record = await this.change(record, { type: 'step', step, scope: levels.at(-1)!.path, marker, output, ...(message ? { message } : {}) }, false);
+      } catch (error) {
+        if (!(error instanceof AlreadyRecordedError)) throw error;
+        recorded = (await this.repository.findMarkedRow(record.tenant, record.id, marker))?.output ?? output;
+      }
+    } else {
+      const result = await progress(
+        this.repository,
+        record.tenant,
+        record.id,
+        (current) => {
+          if (current.stepsCompleted > located.index) return undefined;
+          if (isTerminal(current.status)) throw ended(current);
+          return { type: 'step', step, advanceTo: stepAt(located.task, located.index + 1), output, ...(message ? { message } : {}) };
+        },
+        record,
+      );
+      if (!result.applied) return (await this.recorded(result.record))?.output ?? output;
+      record = result.record;
+      this.logger.info('step recorded', { seq: record.transitionCount, conflicts: result.conflicts });
+    }
+    const closing = this.levels.slice(this.levels.length - (this.payload.closes ?? 0)).reverse();
+    for (const level of closing) {
+      const top = level === levels[0];
+      record = await this.change(record, {
+        type: 'finish_branch',
+        scope: level.path,
+        marker: `close:${level.path}`,
+        output: branchOf(level),
+        ...(top && level.unit !== 'cases' && level.total !== undefined ? { countsToward: { total: level.total, unit: level.unit } } : {}),
+      });
+    }
+    return recorded;
+  }
+
+  /**
+   * Writes one nested change unless its marker says it happened. With `swallow` false, the
+   * caller handles {@link AlreadyRecordedError} itself.
+   */
+  private async change(record: ExecutionRecord, request: TransitionRequest, swallow = true): Promise<ExecutionRecord> {
+    try {
+      const result = await progress(
+        this.repository,
+        record.tenant,
+        record.id,
+        (current) => {
+          if (isTerminal(current.status)) throw ended(current);
+          return request;
+        },
+        record,
+      );
+      this.logger.info(`${request.type} recorded`, { scope: request.scope, seq: result.record.transitionCount, conflicts: result.conflicts });
+      return result.record;
+    } catch (error) {
+      if (!swallow || !(error instanceof AlreadyRecordedError)) throw error;
+      return this.repository.get(record.tenant, record.id);
+    }
+  }
+}
+
+function branchOf(level: ScopeLevel): Record<string, unknown> {
+  return { [level.unit === 'items' ? 'map' : level.unit === 'branches' ? 'parallel' : 'choice']: level.name, index: level.index, ...(level.total === undefined ? {} : { total: level.total }) };
+}
+
+/**
+ * Runs one Lambda step of an execution: records `start` before the first step (and opens the
+ * branches it is first in), runs the handler, then records a `step` row with its output (and
+ * closes the branches it ends). A retried or duplicated invocation of a step already recorded
+ * returns the recorded output without running the handler again, so Lambda and Step Functions
+ * retries never write a second row.
  */
 export async function runStep(deps: StepRunnerDeps, payload: StepPayload): Promise<unknown> {
-  const logger = deps.logger.child({ execution_id: payload.execution_id, task_id: payload.task_id, step_index: payload.step_index });
-  const index = payload.step_index;
-  const prepared = await guarded(logger, async () => {
-    const { task, step } = resolveStep(deps.tasks, payload);
-    let record = await deps.repository.get(payload.tenant, payload.execution_id);
-    if (record.stepsCompleted > index) return { done: await recordedOutput(deps, record, index) };
-    if (isTerminal(record.status)) throw ended(record);
-    record = await ensureStarted(deps.repository, record, task);
-    if (record.status !== 'running') throw ended(record);
-    return { task, step, record };
-  });
+  const logger = deps.logger.child({ execution_id: payload.execution_id, task_id: payload.task_id, step: payload.step ?? payload.step_index });
+  const recording = await guarded(logger, async () => new StepRecording(deps.repository, resolveStep(deps.tasks, payload), payload, logger));
+  const prepared = await guarded(logger, () => recording.prepare());
   if ('done' in prepared) return prepared.done;
-  const { task, step, record } = prepared;
+  const { record } = prepared;
+  const { task, step, index, topIndex, nested } = recording.located as LocatedStep<LambdaStep>;
 
   const context: StepContext = {
     executionId: record.id,
@@ -78,9 +244,12 @@ export async function runStep(deps: StepRunnerDeps, payload: StepPayload): Promi
     stepName: step.name,
     attempt: payload.attempt,
     reportProgress: async (fraction, message) => {
+      // A nested step shares the execution's progress with its siblings: the branch and item
+      // counts say how far the top-level step is, so its own fraction is only logged.
+      if (nested) return logger.info('nested step progress', { fraction, message });
       const clamped = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
       try {
-        await deps.repository.updateProgress(record, index, clamped, message?.slice(0, 200), new Date().toISOString());
+        await deps.repository.updateProgress(record, topIndex, clamped, message?.slice(0, 200), new Date().toISOString());
       } catch (error) {
         // Progress is advisory: losing one update must not fail the step.
         logger.warn('progress update failed', { error });
@@ -93,29 +262,5 @@ export async function runStep(deps: StepRunnerDeps, payload: StepPayload): Promi
   // Refused before it is recorded: the next state's payload would exceed Step Functions' quota.
   const bytes = jsonBytes(output);
   if (bytes > MAX_PAYLOAD_BYTES) throw new StepOutputTooLargeError(step.name, bytes);
-
-  return guarded(logger, async () => {
-    const result = await progress(
-      deps.repository,
-      record.tenant,
-      record.id,
-      (current) => {
-        if (current.stepsCompleted > index) return undefined;
-        if (isTerminal(current.status)) throw ended(current);
-        return { type: 'step', step: { index, name: step.name }, advanceTo: stepAt(task, index + 1), output };
-      },
-      record,
-    );
-    if (!result.applied) return recordedOutput(deps, result.record, index);
-    logger.info('step recorded', { seq: result.record.transitionCount });
-    return output;
-  });
-}
-
-/** The output an earlier invocation recorded for step `index`. */
-async function recordedOutput(deps: StepRunnerDeps, record: ExecutionRecord, index: number): Promise<unknown> {
-  const row = await deps.repository.findStepRow(record.tenant, record.id, index);
-  if (!row) throw new Error(`Step ${index} of execution ${record.id} is marked done but has no row`);
-  deps.logger.info('step already recorded; returning its output', { execution_id: record.id, step_index: index });
-  return row.output;
+  return guarded(logger, () => recording.finish(record, output));
 }

@@ -1,15 +1,33 @@
 import * as z from 'zod/mini';
-import type { Step, TaskDefinition } from './dsl.js';
+import type { Condition, Step, TaskDefinition } from './dsl.js';
 
-/** A step as `GET /tasks/{id}` shows it. */
+/** A step as `GET /tasks/{id}` shows it; nested steps are indexed within their own sequence. */
 export interface StepView {
   readonly index: number;
   readonly name: string;
   readonly kind: Step['kind'];
-  readonly timeout_seconds: number;
+  readonly timeout_seconds?: number;
   readonly retry?: unknown;
   readonly prompt?: string;
   readonly input_schema?: unknown;
+  /** `invoke`: the function it calls. */
+  readonly target?: string;
+  /** `run-task`: the child task. */
+  readonly task_id?: string;
+  /** `run-task`: where the child's input comes from; `sleep`: where the seconds come from; `map`: where the items are. */
+  readonly path?: string;
+  /** `sleep`: fixed seconds. */
+  readonly seconds?: number;
+  /** `map`. */
+  readonly max_concurrency?: number;
+  readonly distributed?: boolean;
+  /** `parallel`: the branches. */
+  readonly branches?: readonly (readonly StepView[])[];
+  /** `map`: the steps run per item. */
+  readonly steps?: readonly StepView[];
+  /** `choice`: the cases, in order, and the fallback. */
+  readonly cases?: ReadonlyArray<{ readonly when: Condition; readonly steps: readonly StepView[] }>;
+  readonly otherwise?: readonly StepView[];
 }
 
 /** A task as `GET /tasks` and `GET /tasks/{id}` show it. */
@@ -34,18 +52,47 @@ export function toTaskView(task: TaskDefinition): TaskView {
     description: task.description,
     kind: task.kind,
     input_schema: jsonSchema(task.input, task.examples),
-    steps: task.steps.map((step, index): StepView => {
-      if (step.kind === 'wait') {
-        return {
-          index,
-          name: step.name,
-          kind: 'wait',
-          timeout_seconds: step.timeoutSeconds,
-          ...(step.prompt ? { prompt: step.prompt } : {}),
-          ...(step.input ? { input_schema: jsonSchema(step.input) } : {}),
-        };
-      }
-      return { index, name: step.name, kind: 'step', timeout_seconds: step.timeoutSeconds, retry: step.retry };
-    }),
+    steps: viewsOf(task.steps),
   };
+}
+
+function viewsOf(steps: readonly Step[]): StepView[] {
+  return steps.map((step, index) => viewOf(step, index));
+}
+
+function viewOf(step: Step, index: number): StepView {
+  const base = { index, name: step.name, kind: step.kind };
+  switch (step.kind) {
+    case 'wait':
+      return {
+        ...base,
+        timeout_seconds: step.timeoutSeconds,
+        ...(step.prompt ? { prompt: step.prompt } : {}),
+        ...(step.input ? { input_schema: jsonSchema(step.input) } : {}),
+      };
+    case 'step':
+      return { ...base, timeout_seconds: step.timeoutSeconds, retry: step.retry };
+    case 'invoke':
+      return { ...base, target: step.target, timeout_seconds: step.timeoutSeconds, retry: step.retry };
+    case 'run-task':
+      return { ...base, task_id: step.taskId, timeout_seconds: step.timeoutSeconds, ...(step.inputPath ? { path: step.inputPath } : {}) };
+    case 'sleep':
+      return { ...base, ...(step.seconds === undefined ? { path: step.secondsPath } : { seconds: step.seconds }) };
+    case 'parallel':
+      return { ...base, branches: step.branches.map(viewsOf) };
+    case 'map':
+      return {
+        ...base,
+        ...(step.items ? { path: step.items } : {}),
+        max_concurrency: step.maxConcurrency,
+        distributed: step.distributed,
+        steps: viewsOf(step.steps),
+      };
+    case 'choice':
+      return {
+        ...base,
+        cases: step.cases.map((entry) => ({ when: entry.when, steps: viewsOf(entry.steps) })),
+        ...(step.otherwise ? { otherwise: viewsOf(step.otherwise) } : {}),
+      };
+  }
 }

@@ -15,6 +15,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   ...api.functions,
   stepRunner: runtime.stepFunction,
   waitForInput: runtime.waitFunction,
+  recorder: runtime.recordFunction,
   statusChange: statusEvents.handler,
   reconciler: childOf(stack, 'Reconciler', Reconciler).handler,
   authorizer: api.authorizerFunction!,
@@ -37,7 +38,7 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the four route group functions, the authorizer, the step runner, the wait function, the status-change function and the reconciler', () => {
+  it('are exactly the four route group functions, the authorizer, the step runner, the wait function, the recorder, the status-change function and the reconciler', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
     expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'read']);
   });

@@ -10,7 +10,7 @@ import { Reconciler, type ReconcilerProps } from '../../infra/constructs/reconci
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { TaskStateMachine } from '../../infra/constructs/task-state-machine.js';
 import { ExecutionsStack } from '../../infra/executions-stack.js';
-import { defineTask, step, waitForInput, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
+import { defineTask, lambdaStepsOf, step, waitForInput, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
 import { TASKS } from '../../lambdas/tasks/registry.js';
 import {
   actionsOf,
@@ -257,7 +257,13 @@ describe('task execution timeout', () => {
   function timeoutOf(task: TaskDefinition): number | undefined {
     const scope = new Stack(testApp(), 'Timeouts');
     const fn = LambdaFunction.fromFunctionArn(scope, 'Fn', 'arn:aws:lambda:us-east-1:123456789012:function:step');
-    new TaskStateMachine(scope, 'Machine', { task, stepFunction: fn, waitFunction: fn, stateMachineName: `timeouts-${task.id}` });
+    new TaskStateMachine(scope, 'Machine', {
+      task,
+      stepFunctions: new Map(lambdaStepsOf(task).map((entry) => [entry, fn])),
+      waitFunction: fn,
+      recordFunction: fn,
+      stateMachineName: `timeouts-${task.id}`,
+    });
     const [, machine] = onlyResource(Template.fromStack(scope), 'AWS::StepFunctions::StateMachine');
     return decodeDefinition(machine.Properties?.DefinitionString).TimeoutSeconds;
   }

@@ -81,7 +81,7 @@ describe('task state machines', () => {
     for (const step of task.steps) {
       const name = stateName(step.name);
       const state = stateOf(task.id, name);
-      expect(state.TimeoutSeconds, name).toBe(step.timeoutSeconds);
+      expect(state.TimeoutSeconds, name).toBe('timeoutSeconds' in step ? step.timeoutSeconds : undefined);
       expect(state.Catch, name).toHaveLength(1);
       expect(state.Catch?.[0], name).toMatchObject({ ErrorEquals: ['States.ALL'], Next: `${name}Failed` });
       // The Fail state reads $.Error and $.Cause: the error output must replace the state input (ResultPath $, the default).
@@ -89,10 +89,14 @@ describe('task state machines', () => {
     }
   });
 
-  it.each(tasks.map((task) => [task.id, task]))('%s: the first step takes $.input, later steps the previous output', (_id, task) => {
+  it.each(tasks.map((task) => [task.id, task]))('%s: every step takes $.input and puts its output there for the next', (_id, task) => {
     task.steps.forEach((step, index) => {
-      const payload = payloadOf(stateOf(task.id, stateName(step.name)));
-      expect(payload['input.$'], step.name).toBe(index === 0 ? '$.input' : '$');
+      const state = stateOf(task.id, stateName(step.name));
+      const payload = payloadOf(state);
+      expect(payload['input.$'], step.name).toBe('$.input');
+      // The last step hands the execution its output alone; the others keep the state data around it.
+      expect(state.ResultPath, step.name).toBe('$.input');
+      expect(state.OutputPath, step.name).toBe(index === task.steps.length - 1 ? '$.input' : undefined);
       expect(payload).toMatchObject({
         'execution_id.$': '$$.Execution.Name',
         'tenant.$': '$$.Execution.Input.tenant',
@@ -173,7 +177,7 @@ describe('task state machines', () => {
   });
 
   it.each(tasks.map((task) => [task.id, task]))('%s: the overall timeout outlasts every step timeout combined', (_id, task) => {
-    const total = task.steps.reduce((sum, step) => sum + step.timeoutSeconds, 0);
+    const total = task.steps.reduce((sum, step) => sum + ('timeoutSeconds' in step ? step.timeoutSeconds : 0), 0);
     expect(machineOf(task.id).definition.TimeoutSeconds).toBeGreaterThan(total);
   });
 

@@ -166,6 +166,17 @@ export interface AslState {
   readonly Catch?: readonly { ErrorEquals: readonly string[]; Next: string; ResultPath?: string }[];
   readonly ErrorPath?: string;
   readonly CausePath?: string;
+  readonly ResultPath?: string;
+  readonly OutputPath?: string;
+  readonly ItemsPath?: string;
+  readonly ItemSelector?: Record<string, unknown>;
+  readonly MaxConcurrency?: number;
+  readonly Branches?: readonly AslDefinition[];
+  readonly ItemProcessor?: AslDefinition & { readonly ProcessorConfig?: Record<string, unknown> };
+  readonly Choices?: readonly Record<string, unknown>[];
+  readonly Default?: string;
+  readonly TimestampPath?: string;
+  readonly Error?: string;
 }
 
 export interface AslRetrier {

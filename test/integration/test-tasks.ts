@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { defineTask, step, waitForInput } from '../../lambdas/tasks/dsl.js';
 import { tasks as sampleTasks } from '../support/sample-tasks.js';
+import { flowTasks } from './flow-tasks.js';
 
 /**
  * The integration suite's tasks module: the global setup synthesizes the test stack with it and
@@ -8,6 +9,7 @@ import { tasks as sampleTasks } from '../support/sample-tasks.js';
  */
 export const tasks = [
   ...sampleTasks,
+  ...flowTasks,
   defineTask({
     id: 'test-noop',
     description: 'One trivial step (paging tests).',

@@ -285,6 +285,7 @@ describe('GET /executions/{id}/transitions', () => {
       from: 'running',
       to: 'running',
       step: { index: 0, name: 'extract' },
+      scope: null,
       output: { pages: 3 },
       metadata: {},
       current: { workflow: 'sample-pipeline', step: 0, scope_id: record.id },

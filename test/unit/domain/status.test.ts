@@ -16,6 +16,9 @@ import {
 const ALLOWED: ReadonlyArray<[TransitionType, ExecutionStatus, ExecutionStatus]> = [
   ['start', 'queued', 'running'],
   ['step', 'running', 'running'],
+  // Julep's branch rows: a parallel branch, map item or choice case opening and closing inside a running execution.
+  ['init_branch', 'running', 'running'],
+  ['finish_branch', 'running', 'running'],
   ['wait', 'running', 'awaiting_input'],
   ['resume', 'awaiting_input', 'running'],
   ['finish', 'running', 'succeeded'],

@@ -180,6 +180,7 @@ describe('toTransitionView', () => {
       from: 'running',
       to: 'running',
       step: { index: 1, name: 'extract' },
+      scope: null,
       output: { pages: 12 },
       metadata: { attempt: '1' },
       current: { workflow: 'sample-pipeline', step: 1, scope_id: ID },
@@ -188,6 +189,14 @@ describe('toTransitionView', () => {
       created_at: '2025-01-02T03:05:00.000Z',
       updated_at: '2025-01-02T03:05:00.000Z',
     });
+  });
+
+  it('places a nested row in its branch: scope_id is the execution and the scope path, current.step its index there, no next', () => {
+    const view = toTransitionView(row({ scope: 'summarize[3]/both[1]', step: { index: 0, name: 'keywords' }, currentStep: 2, nextStep: 2 }));
+
+    expect(view.scope).toBe('summarize[3]/both[1]');
+    expect(view.current).toEqual({ workflow: 'sample-pipeline', step: 0, scope_id: `${ID}/summarize[3]/both[1]` });
+    expect(view.next).toBeNull();
   });
 
   it('has no next position and no step label on a final row without a step', () => {

@@ -1123,8 +1123,8 @@ describe('findStepRow', () => {
     expect(queryInput(0)).toEqual({
       TableName: 't',
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      FilterExpression: '#type = :step AND #step.#index = :index',
-      ExpressionAttributeNames: { '#type': 'type', '#step': 'step', '#index': 'index' },
+      FilterExpression: '#type = :step AND #step.#index = :index AND attribute_not_exists(#scope)',
+      ExpressionAttributeNames: { '#type': 'type', '#step': 'step', '#index': 'index', '#scope': 'scope' },
       ExpressionAttributeValues: { ':pk': PK, ':prefix': 'TR#', ':step': 'step', ':index': 2 },
       ScanIndexForward: false,
       ConsistentRead: true,

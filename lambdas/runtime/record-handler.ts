@@ -1,0 +1,15 @@
+import { createLogger } from '../shared/logger.js';
+import { runtimeStore } from '../shared/stores.js';
+import { TASKS } from '../tasks/registry.js';
+import type { RecordPayload, SleepPayload } from './payload.js';
+import { beginSleep, recordStep, type StateData } from './recorder.js';
+
+const repository = runtimeStore();
+const deps = { repository, tasks: TASKS, logger: createLogger('recorder') };
+
+/**
+ * Lambda entry of the recorder, shared by every task: records parallel, map, choice, invoke and
+ * runTask steps after they ran, and begins sleeps (the payload's `seconds`/`seconds_path` say which).
+ */
+export const handler = (payload: RecordPayload | SleepPayload): Promise<StateData | string> =>
+  payload.action === 'sleep' ? beginSleep(deps, payload) : recordStep(deps, payload);

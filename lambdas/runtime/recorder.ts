@@ -1,0 +1,79 @@
+import { MAX_PAYLOAD_BYTES, jsonBytes } from '../domain/payload-limits.js';
+import { StepOutputTooLargeError, SleepSecondsInvalidError, guarded, type RecordPayload, type SleepPayload } from './payload.js';
+import type { ScopeChain } from './scope.js';
+import { StepRecording, locateStep, type StepRunnerDeps } from './step-runner.js';
+
+/** The state data the recorder hands back: the step's output as the next step's input, and the place. */
+export interface StateData {
+  readonly input: unknown;
+  readonly scope: ScopeChain | null;
+  /** Inside a Distributed Map (whose items are executions of their own): the parent execution. */
+  readonly execution?: unknown;
+}
+
+/** Seconds a sleep may last: a Standard workflow runs for at most a year. */
+const MAX_SLEEP_SECONDS = 365 * 86_400;
+
+function recordingOf(deps: StepRunnerDeps, payload: RecordPayload | SleepPayload, kinds: readonly string[]) {
+  const logger = deps.logger.child({ execution_id: payload.execution_id, task_id: payload.task_id, step: payload.step });
+  return guarded(logger, async () => {
+    const located = locateStep(deps.tasks, payload);
+    if (!located || !kinds.includes(located.step.kind)) {
+      throw new Error(`No ${kinds.join('/')} step ${payload.step ?? payload.step_index} in task ${payload.task_id}: redeploy the state machine`);
+    }
+    return new StepRecording(deps.repository, located, payload, logger);
+  });
+}
+
+/**
+ * Records a step whose work ran in Step Functions rather than in a step function of its own: a
+ * parallel or map (its output is the array of the branches' or items' results), a choice (the
+ * output of the case that ran), an invoke of an existing function, or a child task. Idempotent
+ * like a Lambda step: a retried call finds the row and writes nothing.
+ */
+export async function recordStep(deps: StepRunnerDeps, payload: RecordPayload): Promise<StateData> {
+  const recording = await recordingOf(deps, payload, ['parallel', 'map', 'choice', 'invoke', 'run-task']);
+  const output = payload.unwrap && Array.isArray(payload.output)
+    ? payload.output.map((data: unknown) => (data !== null && typeof data === 'object' ? (data as { input?: unknown }).input ?? null : null))
+    : (payload.output ?? null);
+  const bytes = jsonBytes(output);
+  if (bytes > MAX_PAYLOAD_BYTES) throw new StepOutputTooLargeError(recording.located.step.name, bytes);
+  const logger = deps.logger.child({ execution_id: payload.execution_id, step: payload.step });
+  const prepared = await guarded(logger, () => recording.prepare());
+  const recorded = 'done' in prepared ? prepared.done : await guarded(logger, () => recording.finish(prepared.record, output));
+  return { input: recorded, scope: payload.scope ?? null, ...(payload.execution === undefined ? {} : { execution: payload.execution }) };
+}
+
+function secondsOf(payload: SleepPayload): number {
+  let seconds: unknown = payload.seconds;
+  if (payload.seconds_path !== undefined) {
+    seconds = payload.seconds_path.split('.').reduce<unknown>(
+      (value, key) => (value !== null && typeof value === 'object' && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined),
+      payload.input,
+    );
+  }
+  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0 || seconds > MAX_SLEEP_SECONDS) {
+    throw new SleepSecondsInvalidError(
+      `Sleep "${payload.step}": ${payload.seconds_path ? `input.${payload.seconds_path}` : 'seconds'} must be a whole number of seconds from 0 to ${MAX_SLEEP_SECONDS}, got ${JSON.stringify(seconds) ?? 'nothing'}`,
+    );
+  }
+  return seconds;
+}
+
+/**
+ * Starts a sleep: records its row (output `{ sleep_until }`) and shows "sleeping until …" as the
+ * execution's progress, then returns the instant the Wait state sleeps until. A retried call
+ * returns the instant first recorded, so a retry never extends the sleep.
+ */
+export async function beginSleep(deps: StepRunnerDeps, payload: SleepPayload): Promise<string> {
+  const recording = await recordingOf(deps, payload, ['sleep']);
+  const seconds = secondsOf(payload);
+  const until = new Date(Date.now() + seconds * 1000).toISOString();
+  const logger = deps.logger.child({ execution_id: payload.execution_id, step: payload.step });
+  const prepared = await guarded(logger, () => recording.prepare());
+  const recorded = 'done' in prepared
+    ? prepared.done
+    : await guarded(logger, () => recording.finish(prepared.record, { sleep_until: until }, `${payload.step}: sleeping until ${until}`));
+  const instant = recorded !== null && typeof recorded === 'object' ? (recorded as { sleep_until?: unknown }).sleep_until : undefined;
+  return typeof instant === 'string' ? instant : until;
+}

@@ -1,0 +1,82 @@
+import * as z from 'zod/mini';
+import { choice, defineTask, map, parallel, sleep, step } from '../../lambdas/tasks/dsl.js';
+
+const document = z.strictObject({ title: z.string().check(z.minLength(1)), words: z.int().check(z.minimum(0)) });
+
+interface Document {
+  readonly title: string;
+  readonly words: number;
+}
+
+interface Summary {
+  readonly title: string;
+  readonly summary: string;
+}
+
+/**
+ * Every control-flow construct in one task: a sleep, a map with a choice inside each item, and a
+ * parallel with two branches, for the local-stack tests of nesting, progress and `seq`.
+ */
+export const flowTask = defineTask({
+  id: 'test-flow',
+  description: 'Sleeps, summarizes each document (long and short ones differently), then joins and counts in parallel.',
+  kind: 'test',
+  input: z.strictObject({ documents: z.array(document).check(z.maxLength(40)) }),
+  examples: [{ documents: [{ title: 'a', words: 10 }] }],
+  steps: [
+    step('prepare', (input: { documents: readonly Document[] }) => ({ documents: input.documents, count: input.documents.length }), { retry: false }),
+    sleep('rate-limit', 1),
+    map('summarize-each', { items: 'documents', maxConcurrency: 10 }, [
+      choice(
+        'by-size',
+        [{ when: { path: 'words', greaterThan: 1000 }, steps: [step('summarize-long', (doc: Document): Summary => ({ title: doc.title, summary: `long: ${doc.words} words` }))] }],
+        [step('summarize-short', (doc: Document): Summary => ({ title: doc.title, summary: `short: ${doc.words} words` }))],
+      ),
+    ]),
+    parallel('finish', [
+      [step('join', (summaries: readonly Summary[]) => summaries.map((entry) => entry.summary).join('; '))],
+      [step('count', (summaries: readonly Summary[]) => summaries.length)],
+    ]),
+  ],
+});
+
+/** A map whose items fail on a marker document: the execution fails with the step's error. */
+export const flowFailingTask = defineTask({
+  id: 'test-flow-failing',
+  description: 'A map item that throws on a document titled "boom".',
+  kind: 'test',
+  input: z.strictObject({ documents: z.array(document) }),
+  examples: [{ documents: [{ title: 'a', words: 1 }] }],
+  steps: [
+    map('check-each', { items: 'documents', maxConcurrency: 4 }, [
+      step(
+        'check',
+        (doc: Document) => {
+          if (doc.title === 'boom') throw new RangeError(`document ${doc.title} exploded`);
+          return doc.title;
+        },
+        { retry: false },
+      ),
+    ]),
+    step('done', (titles: readonly string[]) => titles.length, { retry: false }),
+  ],
+});
+
+/** A choice without otherwise: an input no case matches fails the execution with NoChoiceMatched. */
+export const flowChoiceTask = defineTask({
+  id: 'test-flow-choice',
+  description: 'Routes on a mode; an unknown mode matches no case.',
+  kind: 'test',
+  input: z.strictObject({ mode: z.string() }),
+  examples: [{ mode: 'a' }],
+  steps: [
+    choice('route', [
+      { when: { path: 'mode', equals: 'a' }, steps: [step('route-a', () => 'a')] },
+      { when: { or: [{ path: 'mode', equals: 'b' }, { path: 'mode', equals: 'bee' }] }, steps: [step('route-b', () => 'b')] },
+    ]),
+    step('after', (routed: string) => ({ routed }), { retry: false }),
+  ],
+});
+
+/** The flow tasks of the integration suite. */
+export const flowTasks = [flowTask, flowFailingTask, flowChoiceTask];
