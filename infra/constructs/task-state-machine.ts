@@ -287,7 +287,7 @@ export class TaskStateMachine extends Construct {
       attempt: JsonPath.numberAt('$$.State.RetryCount'),
       // The execution input is { tenant, input }; each later state's data is { input, scope }.
       input: JsonPath.objectAt('$.input'),
-      ...(place.topLevel ? {} : { scope: place.scopeFromData ? JsonPath.objectAt('$.scope') : null }),
+      ...(place.scopeFromData ? { scope: JsonPath.objectAt('$.scope') } : {}),
       ...(place.segments.length > 0 ? { segments: place.segments } : {}),
       ...(opens > 0 ? { opens } : {}),
       ...(closes > 0 ? { closes } : {}),
@@ -301,7 +301,10 @@ export class TaskStateMachine extends Construct {
       : { id: JsonPath.stringAt('$$.Execution.Name'), tenant: JsonPath.stringAt('$$.Execution.Input.tenant') };
   }
 
+  /** The step's Fail state, shared by its Task states (an invoke's call and record). */
   private failed(step: Step, index: number): Fail {
+    const existing = this.node.tryFindChild(`${stateName(step.name)}Failed`);
+    if (existing instanceof Fail) return existing;
     return new Fail(this, `${stateName(step.name)}Failed`, {
       comment: `Step "${step.name}" (index ${index}) failed`,
       errorPath: '$.Error',
@@ -496,7 +499,7 @@ export class TaskStateMachine extends Construct {
       // Each branch gets the state data with the execution in it (see Place.executionFromData).
       parameters: {
         input: JsonPath.objectAt('$.input'),
-        scope: place.scopeFromData ? JsonPath.objectAt('$.scope') : null,
+        ...(place.scopeFromData ? { scope: JsonPath.objectAt('$.scope') } : {}),
         execution: this.executionData(place),
       },
       resultPath: '$.results',
@@ -518,13 +521,13 @@ export class TaskStateMachine extends Construct {
   private mapStep(step: MapStep, index: number, place: Place, opens: number, closes: number, last: boolean): Compiled {
     const items = inputPath(step.items);
     // The item's place: this map under the levels it is in (the static segments fold into the chain here).
-    let parent: unknown = place.scopeFromData ? JsonPath.objectAt('$.scope') : null;
+    let parent: unknown = place.scopeFromData ? JsonPath.objectAt('$.scope') : undefined;
     for (const segment of place.segments) {
-      parent = { parent, name: segment.name, index: segment.index, ...(segment.total === undefined ? { unit: 'cases' } : { total: segment.total, unit: 'branches' }) };
+      parent = { ...(parent === undefined ? {} : { parent }), name: segment.name, index: segment.index, ...(segment.total === undefined ? { unit: 'cases' } : { total: segment.total, unit: 'branches' }) };
     }
     const itemSelector = {
       input: JsonPath.objectAt('$$.Map.Item.Value'),
-      scope: { parent, name: step.name, index: JsonPath.numberAt('$$.Map.Item.Index'), total: JsonPath.arrayLength(JsonPath.listAt(items)) },
+      scope: { ...(parent === undefined ? {} : { parent }), name: step.name, index: JsonPath.numberAt('$$.Map.Item.Index'), total: JsonPath.arrayLength(JsonPath.listAt(items)) },
       execution: this.executionData(place),
     };
     const common = {

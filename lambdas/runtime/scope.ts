@@ -10,7 +10,7 @@
  * levels it is nested in (a map inside a parallel branch has that branch as its parent link).
  */
 export interface ScopeChain {
-  readonly parent: ScopeChain | null;
+  readonly parent?: ScopeChain | null;
   /** The map (or parallel, or choice) step's name. */
   readonly name: string;
   readonly index: number;

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { api, start, transitions, waitFor, waitForStatus, type Transition } from './client.js';
+
+interface Document {
+  readonly title: string;
+  readonly words: number;
+}
+
+const documents = (count: number): Document[] =>
+  Array.from({ length: count }, (_, index) => ({ title: `doc-${index}`, words: index % 3 === 0 ? 5000 : 10 + index }));
+
+/** Rows of one type, by scope. */
+const scopesOf = (rows: readonly Transition[], type: string) =>
+  rows.filter((row) => row.type === type).map((row) => (row as Transition & { scope: string | null }).scope);
+
+function expectGapless(rows: readonly Transition[], count: number): void {
+  expect(rows.map((row) => row.seq)).toEqual(Array.from({ length: count }, (_, index) => index + 1));
+}
+
+describe('control flow through the local stack', () => {
+  it('runs sleep, map with a choice per item and parallel to the right output, every branch opened and closed once', async () => {
+    const created = await start('test-flow', { documents: documents(3) });
+
+    const sleeping = await waitFor(created.id, (execution) => /sleeping until/.test(String((execution.progress as { message?: string }).message)));
+    expect(sleeping.status).toBe('running');
+    expect((sleeping.progress as { message: string }).message).toMatch(/^rate-limit: sleeping until \d{4}-\d\d-\d\dT/);
+    const done = await waitForStatus(created.id, 'succeeded');
+
+    expect(done.output).toEqual(['long: 5000 words; short: 11 words; short: 12 words', 3]);
+    expect(done.progress).toMatchObject({ percentage: 100, completed_steps: 4, total_steps: 4 });
+    const rows = await transitions(created.id);
+    expectGapless(rows, rows.length);
+    expect(rows.length).toBe(done.transition_count);
+    // Top level: init, start, prepare, rate-limit, summarize-each, finish (step rows) and finish.
+    expect(rows.filter((row) => (row as Transition & { scope: string | null }).scope === null).map((row) => row.type)).toEqual([
+      'init',
+      'start',
+      'step',
+      'step',
+      'step',
+      'step',
+      'finish',
+    ]);
+    expect(scopesOf(rows, 'init_branch').sort()).toEqual(
+      ['summarize-each[0]', 'summarize-each[0]/by-size[0]', 'summarize-each[1]', 'summarize-each[1]/by-size[1]', 'summarize-each[2]', 'summarize-each[2]/by-size[1]', 'finish[0]', 'finish[1]'].sort(),
+    );
+    expect(scopesOf(rows, 'finish_branch').sort()).toEqual(scopesOf(rows, 'init_branch').sort());
+    const item = rows.find((row) => row.type === 'step' && (row as Transition & { scope: string | null }).scope === 'summarize-each[0]/by-size[0]');
+    expect(item).toMatchObject({ output: { title: 'doc-0', summary: 'long: 5000 words' }, current: { step: 0, scope_id: `${created.id}/summarize-each[0]/by-size[0]` }, next: null });
+    // Every branch opens before its steps and closes after them.
+    for (const scope of scopesOf(rows, 'init_branch')) {
+      const inScope = rows.filter((row) => ((row as Transition & { scope: string | null }).scope ?? '').startsWith(scope!));
+      expect(inScope[0]?.type, scope!).toBe('init_branch');
+      expect(inScope.at(-1)?.type, scope!).toBe('finish_branch');
+    }
+  });
+
+  it('keeps seq gapless and unique with 10 map items writing at once, one row per nested change', async () => {
+    const created = await start('test-flow', { documents: documents(10) });
+    const done = await waitForStatus(created.id, 'succeeded', 30_000);
+
+    const rows = await transitions(created.id);
+    expectGapless(rows, done.transition_count);
+    expect(new Set(rows.map((row) => row.id)).size).toBe(rows.length);
+    // Per item: open item, open case, case step, close case, choice row, close item.
+    const nested = rows.filter((row) => ((row as Transition & { scope: string | null }).scope ?? '').startsWith('summarize-each['));
+    expect(nested).toHaveLength(60);
+    expect(new Set(scopesOf(rows, 'finish_branch').filter((scope) => /^summarize-each\[\d+\]$/.test(scope!))).size).toBe(10);
+    expect((done.output as [string, number])[1]).toBe(10);
+  });
+
+  it('fails the execution with the error of a map item\'s step', async () => {
+    const created = await start('test-flow-failing', { documents: [{ title: 'fine', words: 1 }, { title: 'boom', words: 1 }] });
+
+    const failed = await waitForStatus(created.id, 'failed');
+
+    expect(failed).toMatchObject({ error: 'document boom exploded', error_details: { name: 'RangeError', step: { name: 'check-each' } } });
+    const rows = await transitions(created.id);
+    expectGapless(rows, rows.length);
+    expect(rows.at(-1)?.type).toBe('error');
+  });
+
+  it('routes a choice by its conditions and fails with NoChoiceMatched when no case matches', async () => {
+    const routed = await start('test-flow-choice', { mode: 'bee' });
+    const unmatched = await start('test-flow-choice', { mode: 'zzz' });
+
+    expect((await waitForStatus(routed.id, 'succeeded')).output).toEqual({ routed: 'b' });
+    expect(await waitForStatus(unmatched.id, 'failed')).toMatchObject({ error_details: { name: 'NoChoiceMatched' } });
+  });
+
+  it('shows the nested step structure in GET /tasks/{id}', async () => {
+    const { status, body } = await api<{ steps: Array<Record<string, unknown>> }>('GET', '/tasks/test-flow');
+
+    expect(status).toBe(200);
+    expect(body.steps.map((entry) => [entry.name, entry.kind])).toEqual([
+      ['prepare', 'step'],
+      ['rate-limit', 'sleep'],
+      ['summarize-each', 'map'],
+      ['finish', 'parallel'],
+    ]);
+    expect(body.steps[2]).toMatchObject({ path: 'documents', max_concurrency: 10, steps: [{ name: 'by-size', kind: 'choice', cases: [{ when: { path: 'words', greaterThan: 1000 } }] }] });
+    expect(body.steps[3]).toMatchObject({ branches: [[{ name: 'join' }], [{ name: 'count' }]] });
+  });
+});
