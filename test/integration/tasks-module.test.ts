@@ -48,6 +48,15 @@ describe('npm start -- --tasks <file>', () => {
     expect(execution).toMatchObject({ status: 'succeeded', output: task!.examples[0] });
   });
 
+  it('refuses at start a task with a Distributed Map, naming the state and saying why', async () => {
+    const fixture = join(ROOT, 'test/infra/fixtures/distributed-map.ts');
+    const distributed = synthForLocal(join(base, 'distributed.out'), await loadTasksModule(fixture));
+    const stack = spawnStack(join(base, 'distributed'), ['--tasks', fixture], { template: distributed });
+    const { code } = await stack.exited;
+    expect(code).toBe(1);
+    expect(stack.errors()).toMatch(/state "Each": a Distributed Map is not supported by the local stack/);
+  });
+
   it('refuses a template synthesized with another tasks module, naming both', async () => {
     const other = join(ROOT, 'examples/tasks/index.ts');
     const stack = spawnStack(join(base, 'refused'), ['--tasks', other], { template });
