@@ -1,8 +1,9 @@
 import { approvalFlow } from './approval-flow.js';
+import { batchSummarize } from './batch-summarize.js';
 import { documentPipeline } from './document-pipeline.js';
 
 /**
  * The example tasks, the default tasks module (`npm start`, `cdk deploy` without `--tasks`,
  * `-c tasks=` or `TASKS_MODULE`). A tasks module is any file that exports `tasks` like this one.
  */
-export const tasks = [documentPipeline, approvalFlow];
+export const tasks = [documentPipeline, approvalFlow, batchSummarize];

@@ -17,7 +17,7 @@ export interface Execution {
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly error: string | null;
   readonly error_details: { name: string; message: string; step?: { index: number; name: string } } | null;
-  readonly progress: { percentage: number; completed_steps: number; total_steps: number };
+  readonly progress: { percentage: number; completed_steps: number; total_steps: number; message: string | null };
   readonly transition_count: number;
   readonly cancel_reason: string | null;
   readonly console_url: string;
@@ -34,6 +34,8 @@ export interface Transition {
   readonly from: string | null;
   readonly to: string;
   readonly output: unknown;
+  /** Where a nested row ran (`map[3]/branch[1]`); null at the top level. */
+  readonly scope: string | null;
   readonly current: { workflow: string; step: number; scope_id: string };
   readonly next: { step: number } | null;
 }

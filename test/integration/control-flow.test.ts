@@ -11,7 +11,7 @@ const documents = (count: number): Document[] =>
 
 /** Rows of one type, by scope. */
 const scopesOf = (rows: readonly Transition[], type: string) =>
-  rows.filter((row) => row.type === type).map((row) => (row as Transition & { scope: string | null }).scope);
+  rows.filter((row) => row.type === type).map((row) => row.scope);
 
 function expectGapless(rows: readonly Transition[], count: number): void {
   expect(rows.map((row) => row.seq)).toEqual(Array.from({ length: count }, (_, index) => index + 1));
@@ -21,9 +21,9 @@ describe('control flow through the local stack', () => {
   it('runs sleep, map with a choice per item and parallel to the right output, every branch opened and closed once', async () => {
     const created = await start('test-flow', { documents: documents(3) });
 
-    const sleeping = await waitFor(created.id, (execution) => /sleeping until/.test(String((execution.progress as { message?: string }).message)));
+    const sleeping = await waitFor(created.id, (execution) => /sleeping until/.test(execution.progress.message ?? ''));
     expect(sleeping.status).toBe('running');
-    expect((sleeping.progress as { message: string }).message).toMatch(/^rate-limit: sleeping until \d{4}-\d\d-\d\dT/);
+    expect(sleeping.progress.message).toMatch(/^rate-limit: sleeping until \d{4}-\d\d-\d\dT/);
     const done = await waitForStatus(created.id, 'succeeded');
 
     expect(done.output).toEqual(['long: 5000 words; short: 11 words; short: 12 words', 3]);
@@ -32,7 +32,7 @@ describe('control flow through the local stack', () => {
     expectGapless(rows, rows.length);
     expect(rows.length).toBe(done.transition_count);
     // Top level: init, start, prepare, rate-limit, summarize-each, finish (step rows) and finish.
-    expect(rows.filter((row) => (row as Transition & { scope: string | null }).scope === null).map((row) => row.type)).toEqual([
+    expect(rows.filter((row) => row.scope === null).map((row) => row.type)).toEqual([
       'init',
       'start',
       'step',
@@ -45,13 +45,13 @@ describe('control flow through the local stack', () => {
       ['summarize-each[0]', 'summarize-each[0]/by-size[0]', 'summarize-each[1]', 'summarize-each[1]/by-size[1]', 'summarize-each[2]', 'summarize-each[2]/by-size[1]', 'finish[0]', 'finish[1]'].sort(),
     );
     expect(scopesOf(rows, 'finish_branch').sort()).toEqual(scopesOf(rows, 'init_branch').sort());
-    const item = rows.find((row) => row.type === 'step' && (row as Transition & { scope: string | null }).scope === 'summarize-each[0]/by-size[0]');
+    const item = rows.find((row) => row.type === 'step' && row.scope === 'summarize-each[0]/by-size[0]');
     expect(item).toMatchObject({ output: { title: 'doc-0', summary: 'long: 5000 words' }, current: { step: 0, scope_id: `${created.id}/summarize-each[0]/by-size[0]` }, next: null });
     // Every branch opens before its steps and closes after them.
     for (const scope of scopesOf(rows, 'init_branch')) {
-      const inScope = rows.filter((row) => ((row as Transition & { scope: string | null }).scope ?? '').startsWith(scope!));
-      expect(inScope[0]?.type, scope!).toBe('init_branch');
-      expect(inScope.at(-1)?.type, scope!).toBe('finish_branch');
+      const inScope = rows.filter((row) => (row.scope ?? '').startsWith(scope ?? '-'));
+      expect(inScope[0]?.type, String(scope)).toBe('init_branch');
+      expect(inScope.at(-1)?.type, String(scope)).toBe('finish_branch');
     }
   });
 
@@ -63,9 +63,9 @@ describe('control flow through the local stack', () => {
     expectGapless(rows, done.transition_count);
     expect(new Set(rows.map((row) => row.id)).size).toBe(rows.length);
     // Per item: open item, open case, case step, close case, choice row, close item.
-    const nested = rows.filter((row) => ((row as Transition & { scope: string | null }).scope ?? '').startsWith('summarize-each['));
+    const nested = rows.filter((row) => (row.scope ?? '').startsWith('summarize-each['));
     expect(nested).toHaveLength(60);
-    expect(new Set(scopesOf(rows, 'finish_branch').filter((scope) => /^summarize-each\[\d+\]$/.test(scope!))).size).toBe(10);
+    expect(new Set(scopesOf(rows, 'finish_branch').filter((scope) => /^summarize-each\[\d+\]$/.test(scope ?? ''))).size).toBe(10);
     expect((done.output as [string, number])[1]).toBe(10);
   });
 
