@@ -4,7 +4,7 @@ import { planTransition, type TransitionRequest } from '../domain/transition.js'
 import type { ExecutionStore } from '../repository/execution-store.js';
 
 /**
- * Lost races re-read and retry this many times before giving up. Concurrent writers of one
+ * Attempts at a change whose races are lost (so 11 retries) before giving up. Concurrent writers of one
  * execution (branches and map items, at most 40 at once) serialize on its transition count: each
  * round lets one of them through, so a burst of 10 needs up to 10 rounds; the jittered pause
  * below spreads the losers out so they do not collide again in lockstep.

@@ -136,6 +136,9 @@ export class StepRecording {
     const recorded = await this.recorded(record);
     if (recorded) {
       this.logger.info('step already recorded; returning its output');
+      // An earlier attempt may have recorded the row and then failed before closing its branches
+      // (a lost or throttled write, a timeout): close them now; their markers keep each close once.
+      if (!isTerminal(record.status)) await this.close(record);
       return { done: recorded.output };
     }
     if (isTerminal(record.status)) throw ended(record);
@@ -161,7 +164,9 @@ export class StepRecording {
         record = await this.change(record, { type: 'step', step, scope: levels.at(-1)!.path, marker, output, ...(message ? { message } : {}) }, false);
       } catch (error) {
         if (!(error instanceof AlreadyRecordedError)) throw error;
-        recorded = (await this.repository.findMarkedRow(record.tenant, record.id, marker))?.output ?? output;
+        // The row's output as recorded, null included (`??` would put this call's output in its place).
+        const row = await this.repository.findMarkedRow(record.tenant, record.id, marker);
+        recorded = row ? row.output : output;
       }
     } else {
       const result = await progress(
@@ -175,11 +180,21 @@ export class StepRecording {
         },
         record,
       );
-      if (!result.applied) return (await this.recorded(result.record))?.output ?? output;
+      if (!result.applied) {
+        const found = await this.recorded(result.record);
+        return found ? found.output : output;
+      }
       record = result.record;
       this.logger.info('step recorded', { seq: record.transitionCount, conflicts: result.conflicts });
     }
-    const closing = this.levels.slice(this.levels.length - (this.payload.closes ?? 0)).reverse();
+    await this.close(record);
+    return recorded;
+  }
+
+  /** Closes the branches this step is the last of, innermost first (each once, by its marker). */
+  private async close(record: ExecutionRecord): Promise<void> {
+    const { levels } = this;
+    const closing = levels.slice(levels.length - (this.payload.closes ?? 0)).reverse();
     for (const level of closing) {
       const top = level === levels[0];
       record = await this.change(record, {
@@ -190,7 +205,6 @@ export class StepRecording {
         ...(top && level.unit !== 'cases' && level.total !== undefined ? { countsToward: { total: level.total, unit: level.unit } } : {}),
       });
     }
-    return recorded;
   }
 
   /**

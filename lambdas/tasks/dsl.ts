@@ -441,6 +441,13 @@ export function checkExecutionTimeout(task: Pick<TaskDefinition, 'id' | 'steps' 
   }
 }
 
+/** How an error names a nested sequence: `branch 1`, `case 0`, `otherwise`, `steps`. */
+function sequenceLabel(entry: Step, position: number): string {
+  if (entry.kind === 'parallel') return `branch ${position}`;
+  if (entry.kind === 'choice') return position < entry.cases.length ? `case ${position}` : 'otherwise';
+  return 'steps';
+}
+
 /** Checks one sequence of steps (the task's, a branch, a map's, a case's) and what it nests. */
 function checkSequence(taskId: string, steps: readonly Step[], where: string, depth: number, seen: Set<string>): void {
   if (steps.length === 0) throw new Error(`Task ${taskId}: ${where} has no steps`);
@@ -461,7 +468,7 @@ function checkSequence(taskId: string, steps: readonly Step[], where: string, de
       throw new Error(`Task ${taskId}: "${entry.name}" nests parallel, map and choice steps more than ${MAX_NESTING} deep`);
     }
     for (const [position, sequence] of nested.entries()) {
-      checkSequence(taskId, sequence, `${entry.kind} "${entry.name}" (${entry.kind === 'parallel' ? 'branch' : entry.kind === 'choice' ? 'case' : 'steps'} ${position})`, depth + 1, seen);
+      checkSequence(taskId, sequence, `${entry.kind} "${entry.name}" (${sequenceLabel(entry, position)})`, depth + 1, seen);
     }
   }
 }

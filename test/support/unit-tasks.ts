@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { defineTask, step, waitForInput, type StepContext } from '../../lambdas/tasks/dsl.js';
+import { choice, defineTask, invoke, map, parallel, sleep, step, waitForInput, type StepContext } from '../../lambdas/tasks/dsl.js';
 import { tasks as sampleTasks } from './sample-tasks.js';
 
 /** A Lambda step handler of a unit task, which the test sets. */
@@ -14,10 +14,15 @@ const notSet =
 
 /**
  * What the unit tasks' Lambda steps call: `first` runs unit-task's first step, `last` its last step
- * and wait-first's step after the wait. The registry holds the task objects for a whole test file,
- * so tests swap these handlers rather than the tasks (unitTask() installs fresh mocks).
+ * and wait-first's step after the wait, `nested` every Lambda step of unit-nested (its context names
+ * the step). The registry holds the task objects for a whole test file, so tests swap these
+ * handlers rather than the tasks (unitTask() and nestedTask() install fresh mocks).
  */
-export const unitStepHandlers: { first: StepHandler; last: StepHandler } = { first: notSet('first'), last: notSet('last') };
+export const unitStepHandlers: { first: StepHandler; last: StepHandler; nested: StepHandler } = {
+  first: notSet('first'),
+  last: notSet('last'),
+  nested: notSet('nested'),
+};
 
 /** `unit-task`: `first` (Lambda) → `approve` (wait) → `last` (Lambda). */
 export const unitTaskDefinition = defineTask({
@@ -53,8 +58,36 @@ export const unitEcho = defineTask({
   steps: [step('echo', (input: unknown) => input)],
 });
 
+const nested = (input: unknown, context: StepContext) => unitStepHandlers.nested(input, context);
+
+/**
+ * `unit-nested`: every kind of nesting the step runner and the recorder handle. Top level: the map
+ * `each-doc` (its items run `summarize-doc` then `tag-doc`), the parallel `both` (branch 0 runs
+ * `left`; branch 1 sleeps `pause` for `pause_seconds` of its input, then invokes `lookup`; branch 2
+ * maps `each-part` over `parts` with `read-part`), the choice `route` (`fast-path` when `fast` is
+ * true, else `slow-path`), the sleep `nap` (60 s) and `finalize`.
+ */
+export const unitNested = defineTask({
+  id: 'unit-nested',
+  description: 'Nested steps for unit tests.',
+  kind: 'test',
+  input: z.strictObject({ docs: z.array(z.string()) }),
+  examples: [{ docs: ['a.pdf', 'b.pdf'] }],
+  steps: [
+    map('each-doc', { items: 'docs', maxConcurrency: 4 }, [step('summarize-doc', nested), step('tag-doc', nested)]),
+    parallel('both', [
+      [step('left', nested)],
+      [sleep('pause', { path: 'pause_seconds' }), invoke('lookup', 'lookup-fn')],
+      [map('each-part', { items: 'parts' }, [step('read-part', nested)])],
+    ]),
+    choice('route', [{ when: { path: 'fast', equals: true }, steps: [step('fast-path', nested)] }], [step('slow-path', nested)]),
+    sleep('nap', 60),
+    step('finalize', nested),
+  ],
+});
+
 /**
  * The unit project's tasks module (vitest.config.ts aliases the functions' `#tasks` to it): the
  * sample tasks, then the tasks single unit tests need, so no test has to add a task to the registry.
  */
-export const tasks = [...sampleTasks, unitTaskDefinition, waitFirst, unitEcho];
+export const tasks = [...sampleTasks, unitTaskDefinition, waitFirst, unitEcho, unitNested];

@@ -79,6 +79,32 @@ describe('catalogue handler', () => {
     expect(review?.input_schema).toMatchObject({ type: 'object', required: ['approved'] });
   });
 
+  it('shows a task\'s nested steps: a map\'s steps, a parallel\'s branches, a choice\'s cases and fallback', async () => {
+    const response = parse<TaskView>(
+      await handler(apiEvent('GET /tasks/{task_id}', { pathParameters: { task_id: 'unit-nested' } }), lambdaContext()),
+    );
+
+    expect(response.status).toBe(200);
+    const [eachDoc, both, route, nap] = response.body.steps;
+    expect(eachDoc).toMatchObject({ kind: 'map', path: 'docs', max_concurrency: 4, distributed: false });
+    expect(eachDoc?.steps?.map((entry) => [entry.index, entry.name, entry.kind])).toEqual([
+      [0, 'summarize-doc', 'step'],
+      [1, 'tag-doc', 'step'],
+    ]);
+    expect(both?.branches?.map((branch) => branch.map((entry) => [entry.index, entry.name, entry.kind]))).toEqual([
+      [[0, 'left', 'step']],
+      [
+        [0, 'pause', 'sleep'],
+        [1, 'lookup', 'invoke'],
+      ],
+      [[0, 'each-part', 'map']],
+    ]);
+    expect(both?.branches?.[1]?.[0]).toMatchObject({ path: 'pause_seconds' });
+    expect(route?.cases).toEqual([{ when: { path: 'fast', equals: true }, steps: [expect.objectContaining({ index: 0, name: 'fast-path' })] }]);
+    expect(route?.otherwise).toEqual([expect.objectContaining({ index: 0, name: 'slow-path' })]);
+    expect(nap).toEqual({ index: 3, name: 'nap', kind: 'sleep', seconds: 60 });
+  });
+
   it('answers an unknown task with a problem+json 404', async () => {
     const response = await handler(apiEvent('GET /tasks/{task_id}', { pathParameters: { task_id: 'no-such-task' } }), lambdaContext());
 

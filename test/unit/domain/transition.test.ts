@@ -304,6 +304,129 @@ describe('planTransition', () => {
   });
 });
 
+describe('planTransition of nested work', () => {
+  const atMap = () => record({ stepIndex: 1, stepName: 'each-doc', stepsCompleted: 1, stepFraction: 0, progressMessage: undefined });
+
+  it('init_branch opens a scope inside the running execution, leaving every top-level counter alone', () => {
+    const before = atMap();
+
+    const { patch, row, record: after } = planTransition(
+      before,
+      { type: 'init_branch', scope: 'each-doc[3]', marker: 'open:each-doc[3]', output: { map: 'each-doc', index: 3, total: 5 } },
+      NOW,
+    );
+
+    expect(patch).toEqual({ status: 'running', transitionCount: 4, updatedAt: NOW });
+    expect(row).toMatchObject({ type: 'init_branch', from: 'running', to: 'running', scope: 'each-doc[3]', step: null, currentStep: 1, nextStep: 1, output: { map: 'each-doc', index: 3, total: 5 } });
+    expect(after).toEqual({ ...before, transitionCount: 4, updatedAt: NOW });
+  });
+
+  it('a nested step row carries its scope and its index within the branch, and points at the top-level step it is in', () => {
+    const before = atMap();
+
+    const { patch, row } = planTransition(
+      before,
+      { type: 'step', step: { index: 0, name: 'summarize-doc' }, scope: 'each-doc[3]', output: 'summary', advanceTo: { index: 2, name: 'never' } },
+      NOW,
+    );
+
+    expect(patch).toEqual({ status: 'running', transitionCount: 4, updatedAt: NOW });
+    expect(row).toMatchObject({ type: 'step', step: { index: 0, name: 'summarize-doc' }, scope: 'each-doc[3]', currentStep: 1, nextStep: 1, output: 'summary' });
+  });
+
+  it('a nested step keeps the branch count of the top-level step it is in', () => {
+    const { patch } = planTransition({ ...atMap(), branchesDone: 2 }, { type: 'step', step: { index: 0, name: 'left' }, scope: 'both[0]' }, NOW);
+
+    expect(patch).not.toHaveProperty('branchesDone');
+  });
+
+  it('a top-level row has no scope at all', () => {
+    const { row } = planTransition(atMap(), { type: 'step', step: { index: 1, name: 'each-doc' } }, NOW);
+
+    expect(row).not.toHaveProperty('scope');
+  });
+
+  it('finish_branch counting toward the items counts one more done and shows it as the step\'s progress', () => {
+    const { patch, record: after } = planTransition(
+      { ...atMap(), branchesDone: 2 },
+      { type: 'finish_branch', scope: 'each-doc[0]', countsToward: { total: 5, unit: 'items' } },
+      NOW,
+    );
+
+    expect(patch).toEqual({ status: 'running', transitionCount: 4, updatedAt: NOW, branchesDone: 3, stepFraction: 0.6, progressMessage: '3 of 5 items done' });
+    expect(after).toMatchObject({ branchesDone: 3, stepFraction: 0.6, stepsCompleted: 1, stepIndex: 1 });
+  });
+
+  it('finish_branch counts the first branch from none done', () => {
+    const { patch } = planTransition(atMap(), { type: 'finish_branch', scope: 'both[1]', countsToward: { total: 2, unit: 'branches' } }, NOW);
+
+    expect(patch).toMatchObject({ branchesDone: 1, stepFraction: 0.5, progressMessage: '1 of 2 branches done' });
+  });
+
+  it('finish_branch never shows more than the whole step, nor divides by a zero total', () => {
+    const over = planTransition({ ...atMap(), branchesDone: 4 }, { type: 'finish_branch', scope: 'm[0]', countsToward: { total: 4, unit: 'items' } }, NOW);
+    const empty = planTransition(atMap(), { type: 'finish_branch', scope: 'm[0]', countsToward: { total: 0, unit: 'items' } }, NOW);
+
+    expect(over.patch).toMatchObject({ branchesDone: 5, stepFraction: 1, progressMessage: '5 of 4 items done' });
+    expect(empty.patch).toMatchObject({ branchesDone: 1, stepFraction: 1 });
+  });
+
+  it('finish_branch without countsToward (an inner level or a choice case) changes no progress', () => {
+    const before = { ...atMap(), branchesDone: 1, stepFraction: 0.5, progressMessage: '1 of 2 branches done' };
+
+    const { patch } = planTransition(before, { type: 'finish_branch', scope: 'both[0]/route[1]', output: { choice: 'route', index: 1 } }, NOW);
+
+    expect(patch).toEqual({ status: 'running', transitionCount: 4, updatedAt: NOW });
+  });
+
+  it('a top-level step resets the branch count of the step it completes', () => {
+    const { patch, record: after } = planTransition(
+      { ...atMap(), branchesDone: 5, stepFraction: 1, progressMessage: '5 of 5 items done' },
+      { type: 'step', step: { index: 1, name: 'each-doc' }, advanceTo: { index: 2, name: 'both' }, output: [] },
+      NOW,
+    );
+
+    expect(patch).toHaveProperty('branchesDone', undefined);
+    expect(after.branchesDone).toBeUndefined();
+    expect(after).toMatchObject({ stepsCompleted: 2, stepIndex: 2, stepFraction: 0 });
+    expect(after.progressMessage).toBeUndefined();
+  });
+
+  it('a top-level step of a record without a branch count does not touch it', () => {
+    const { patch } = planTransition(atMap(), { type: 'step', step: { index: 1, name: 'each-doc' } }, NOW);
+
+    expect(patch).not.toHaveProperty('branchesDone');
+  });
+
+  it('a message becomes the progress message after the change, top-level or nested', () => {
+    const top = planTransition(atMap(), { type: 'step', step: { index: 1, name: 'nap' }, output: { sleep_until: NOW }, message: `nap: sleeping until ${NOW}` }, NOW);
+    const inner = planTransition(atMap(), { type: 'step', step: { index: 0, name: 'pause' }, scope: 'both[1]', message: 'pause: sleeping until then' }, NOW);
+
+    expect(top.record.progressMessage).toBe(`nap: sleeping until ${NOW}`);
+    expect(top.patch.stepFraction).toBe(0);
+    expect(inner.patch).toEqual({ status: 'running', transitionCount: 4, updatedAt: NOW, progressMessage: 'pause: sleeping until then' });
+  });
+
+  it('a message overrides the count\'s own progress message', () => {
+    const { patch } = planTransition(atMap(), { type: 'finish_branch', scope: 'm[0]', countsToward: { total: 2, unit: 'items' }, message: 'custom' }, NOW);
+
+    expect(patch).toMatchObject({ branchesDone: 1, progressMessage: 'custom' });
+  });
+
+  it('passes the marker on to the write, and plans none without one', () => {
+    const marked = planTransition(atMap(), { type: 'step', step: { index: 0, name: 'left' }, scope: 'both[0]', marker: 'step:both[0]:left' }, NOW);
+    const unmarked = planTransition(atMap(), { type: 'step', step: { index: 1, name: 'each-doc' } }, NOW);
+
+    expect(marked.marker).toBe('step:both[0]:left');
+    expect(unmarked).not.toHaveProperty('marker');
+  });
+
+  it.each(['queued', 'awaiting_input', 'succeeded', 'failed', 'cancelled'] as const)('refuses init_branch and finish_branch while %s', (status) => {
+    expect(() => planTransition(record({ status }), { type: 'init_branch', scope: 'm[0]' }, NOW)).toThrow(ConflictError);
+    expect(() => planTransition(record({ status }), { type: 'finish_branch', scope: 'm[0]' }, NOW)).toThrow(ConflictError);
+  });
+});
+
 describe('initTransition', () => {
   it('is row 1: from nothing to queued, carrying the input and metadata, before the first step', () => {
     const created = record({ status: 'queued', transitionCount: 1, stepIndex: 0, stepsCompleted: 0 });

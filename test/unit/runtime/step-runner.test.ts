@@ -169,6 +169,17 @@ describe('runStep', () => {
     expect(storedRecord(table, record)).toMatchObject({ transition_count: 3, steps_completed: 1 });
   });
 
+  it('returns the winner\'s output even when it recorded null, after losing the race to record the step', async () => {
+    const record = runningAtFirstStep();
+    unit.first.mockResolvedValue({ from: 'this invocation' });
+    table.beforeNextTransaction(() => recordFirstStepElsewhere(record, null));
+
+    const output = await runStep(deps, stepPayload(record, 0, { n: 2 }));
+
+    expect(output).toBeNull();
+    expect(storedRows(table, record).filter((row) => row.type === 'step')).toHaveLength(1);
+  });
+
   it('continues with the step after losing the race to start the execution, leaving exactly one start row', async () => {
     const record = unitRecord();
     seed(table, record, [transitionRecord(record)]);

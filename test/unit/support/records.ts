@@ -82,6 +82,7 @@ export function recordItem(record: ExecutionRecord): Item {
     completed_at: record.completedAt,
     wait_token: record.waitToken,
     cancel_reason: record.cancelReason,
+    branches_done: record.branchesDone,
     tenant_key: `T#${record.tenant}`,
     task_key: `T#${record.tenant}#TASK#${record.taskId}`,
     status_key: `T#${record.tenant}#STATUS#${record.status}`,
@@ -123,6 +124,7 @@ export function transitionItem(tenant: string, row: TransitionRecord): Item {
     from: row.from,
     to: row.to,
     step: row.step,
+    scope: row.scope,
     current_step: row.currentStep,
     next_step: row.nextStep,
     output: payload(row.output),
@@ -148,6 +150,12 @@ export function storedRecord(table: FakeTable, record: Pick<ExecutionRecord, 'te
 /** The stored transition rows of an execution, by seq. */
 export function storedRows(table: FakeTable, record: Pick<ExecutionRecord, 'tenant' | 'id'>): Item[] {
   return table.partition(executionPk(record.tenant, record.id)).filter((item) => String(item.sk).startsWith('TR#'));
+}
+
+/** The stored marker items of an execution (`MARK#<marker>` → the seq of the row it recorded). */
+export function storedMarkers(table: FakeTable, record: Pick<ExecutionRecord, 'tenant' | 'id'>): Record<string, unknown> {
+  const markers = table.partition(executionPk(record.tenant, record.id)).filter((item) => String(item.sk).startsWith('MARK#'));
+  return Object.fromEntries(markers.map((item) => [String(item.sk).slice('MARK#'.length), item.seq]));
 }
 
 /** A stored payload (JSON text) read back. */

@@ -1,8 +1,9 @@
 import { vi } from 'vitest';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
-import type { StepPayload, WaitPayload } from '../../../lambdas/runtime/payload.js';
+import type { RecordPayload, SleepPayload, StepPayload, WaitPayload } from '../../../lambdas/runtime/payload.js';
+import type { ScopeChain, ScopeSegment } from '../../../lambdas/runtime/scope.js';
 import type { TaskDefinition } from '../../../lambdas/tasks/dsl.js';
-import { unitStepHandlers, unitTaskDefinition, waitFirst, type StepHandler } from '../../support/unit-tasks.js';
+import { unitNested, unitStepHandlers, unitTaskDefinition, waitFirst, type StepHandler } from '../../support/unit-tasks.js';
 import { executionRecord } from './records.js';
 
 export type { StepHandler };
@@ -41,4 +42,78 @@ export function stepPayload(record: ExecutionRecord, stepIndex: number, input: u
 /** What the state machine passes to the `.waitForTaskToken` Lambda of wait step `stepIndex`. */
 export function waitPayload(record: ExecutionRecord, stepIndex: number, token: string, input: unknown = { doubled: 4 }): WaitPayload {
   return { ...stepPayload(record, stepIndex, input), task_token: token };
+}
+
+/** `unit-nested` (test/support/unit-tasks.ts) with a fresh mock as every one of its Lambda steps. */
+export interface NestedTask {
+  readonly task: TaskDefinition;
+  readonly tasks: ReadonlyMap<string, TaskDefinition>;
+  /** Runs for every nested Lambda step; `context.stepName` says which. */
+  readonly handler: ReturnType<typeof vi.fn<StepHandler>>;
+}
+
+/** Installs a fresh mock as unit-nested's Lambda steps. */
+export function nestedTask(): NestedTask {
+  const handler = vi.fn<StepHandler>();
+  unitStepHandlers.nested = handler;
+  return { task: unitNested, tasks: new Map([[unitNested.id, unitNested]]), handler };
+}
+
+/** A running execution of `unit-nested` at its top-level step `stepIndex` (the map `each-doc` by default). */
+export function nestedRecord(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
+  const stepIndex = overrides.stepIndex ?? 0;
+  return executionRecord({
+    taskId: 'unit-nested',
+    status: 'running',
+    transitionCount: 2,
+    stepIndex,
+    stepName: unitNested.steps[stepIndex]!.name,
+    stepsCompleted: stepIndex,
+    totalSteps: unitNested.steps.length,
+    input: { docs: ['a.pdf', 'b.pdf', 'c.pdf'] },
+    startedAt: '2026-01-02T03:04:06.000Z',
+    ...overrides,
+  });
+}
+
+/** Where a nested state runs and which levels it opens and closes, as the state machine passes it. */
+export interface Place {
+  readonly scope?: ScopeChain | null;
+  readonly segments?: readonly ScopeSegment[];
+  readonly opens?: number;
+  readonly closes?: number;
+}
+
+/** Item `index` of map `name` (of `total` items), below `parent` (none at the top level, as the state machine leaves it out). */
+export function itemOf(name: string, index: number, total: number, parent?: ScopeChain): ScopeChain {
+  return { ...(parent === undefined ? {} : { parent }), name, index, total };
+}
+
+/** What the state machine passes to the Lambda of the step named `step` (index `stepIndex` in its sequence). */
+export function namedPayload(record: ExecutionRecord, step: string, stepIndex: number, input: unknown, place: Place = {}, attempt = 0): StepPayload {
+  return { ...stepPayload(record, stepIndex, input, attempt), step, ...place };
+}
+
+/** What the state machine passes to the recorder after step `step` ran in Step Functions. */
+export function recordPayload(
+  record: ExecutionRecord,
+  step: string,
+  stepIndex: number,
+  output: unknown,
+  extra: Place & { readonly unwrap?: boolean; readonly execution?: unknown; readonly input?: unknown } = {},
+): RecordPayload {
+  const { input, ...rest } = extra;
+  return { ...namedPayload(record, step, stepIndex, input ?? {}), action: 'record', output, ...rest };
+}
+
+/** What the state machine passes to the recorder before sleep `step`'s Wait state. */
+export function sleepPayload(
+  record: ExecutionRecord,
+  step: string,
+  stepIndex: number,
+  input: unknown,
+  seconds: { readonly seconds?: number; readonly seconds_path?: string },
+  place: Place = {},
+): SleepPayload {
+  return { ...namedPayload(record, step, stepIndex, input, place), action: 'sleep', ...seconds };
 }
