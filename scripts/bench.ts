@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, bundle, floorBundle, type Bundle } from './bench/bundle.js';
 import { coldImports, type Timing } from './bench/cold-import.js';
+import { constructCosts } from './bench/constructs.js';
 import { FUNCTIONS } from './bench/functions.js';
 import { startMeteredStack } from './bench/local-stack.js';
 import { measureOperations, type OperationReport } from './bench/operations.js';
+import { DEFAULT_TASKS_MODULE, loadTasksModule } from '../infra/tasks-module.js';
 import { endToEnd, latencies, transactionCeiling, type LatencyReport, type ThroughputPoint } from './bench/throughput.js';
 
 /**
@@ -111,6 +113,7 @@ let operations: OperationReport;
 let ceiling: number;
 const points: ThroughputPoint[] = [];
 let latency: LatencyReport[];
+let costs: ReturnType<typeof constructCosts>;
 try {
   operations = await measureOperations(metered);
   ceiling = await transactionCeiling(metered, 8, Math.min(SECONDS, 4));
@@ -120,6 +123,7 @@ try {
     await metered.stack.stepFunctions.drain();
   }
   latency = await latencies(metered, 8, 25);
+  costs = constructCosts(metered.templatePath, (await loadTasksModule(DEFAULT_TASKS_MODULE)).tasks);
 } finally {
   await metered.stop();
 }
@@ -133,21 +137,36 @@ section(
 );
 section(
   'Work per execution',
-  table(
-    ['task', 'user steps', 'transitions', 'transactions', 'reads', 'other writes', 'capacity units', 'Step Functions states entered', 'per user step'],
+  `${table(
+    ['task', 'steps run', 'transitions', 'transactions', 'lost races', 'reads', 'other writes', 'capacity units', 'Step Functions states entered', 'per step run'],
     operations.executions.map((execution) => [
       execution.task,
       execution.userSteps,
       execution.transitions,
       execution.transactions,
+      execution.lostRaces,
       execution.reads,
       execution.otherWrites,
       execution.capacity,
       execution.stateTransitions,
       (execution.stateTransitions / execution.userSteps).toFixed(2),
     ]),
-  ),
+  )}
+
+Steps run counts nested steps (each writes one \`step\` row). Lost races: transactions DynamoDB cancelled because another writer of the same execution won (the loser re-reads and retries, at most 12 times with jittered pauses); batch-summarize runs 10 map items at once. Transactions count the ones that were written.`,
 );
+section(
+  'State transitions per step, by construct',
+  `${table(
+    ['construct', 'steps', 'state transitions per run of the step'],
+    [...costs].map(([kind, counts]) => [kind, counts.length, [...new Set(counts)].join(', ')]),
+  )}
+
+Read from the synthesized definitions of the example tasks and the construct showcase (infra/state-transitions.ts): a step's own states, without the nested steps of a parallel, map or choice (steps of their own) and without its Fail state.`,
+);
+for (const [kind, counts] of costs) {
+  check(`${kind}: ≤ ${BUDGET.stateTransitionsPerStep} state transitions per step`, String(Math.max(...counts)), Math.max(...counts) <= BUDGET.stateTransitionsPerStep);
+}
 for (const execution of operations.executions) {
   check(`${execution.task}: one transaction per status transition`, `${execution.transactions} transactions / ${execution.transitions} transitions`, execution.transactions === execution.transitions);
   const perStep = execution.stateTransitions / execution.userSteps;

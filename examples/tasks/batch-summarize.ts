@@ -61,12 +61,12 @@ function report(results: ReadonlyArray<{ summary: string; keywords: readonly str
 }
 
 /**
- * Summarizes a batch of documents: waits for the rate limit, then for each document (5 at a time)
+ * Summarizes a batch of documents: waits for the rate limit, then for each document (10 at a time)
  * chunks it if it is long, and writes its summary and keywords in parallel; finally one report.
  */
 export const batchSummarize = defineTask({
   id: 'batch-summarize',
-  description: 'Summarizes a batch of documents, five at a time: long ones are chunked first, summary and keywords run in parallel.',
+  description: 'Summarizes a batch of documents, ten at a time: long ones are chunked first, summary and keywords run in parallel.',
   kind: 'pipeline',
   input,
   examples: [
@@ -81,7 +81,7 @@ export const batchSummarize = defineTask({
   steps: [
     step('fetch-batch', fetchBatch, { timeoutSeconds: 120 }),
     sleep('respect-rate-limit', { path: 'pause' }),
-    map('each-document', { items: 'documents', maxConcurrency: 5 }, [
+    map('each-document', { items: 'documents', maxConcurrency: 10 }, [
       choice('by-length', [{ when: { path: 'words', greaterThan: LONG_DOCUMENT_WORDS }, steps: [step('chunk', chunk)] }], [step('take-whole', whole)]),
       parallel('analyze', [[step('summarize', summarize, { timeoutSeconds: 120 })], [step('extract-keywords', keywords)]]),
       step('combine', combine),

@@ -21,6 +21,10 @@ export interface Operation {
 export interface MeteredStack {
   readonly stack: LocalStack;
   readonly operations: Operation[];
+  /** DynamoDB calls that failed (e.g. a transaction cancelled because another writer won the race). */
+  readonly failures: Operation[];
+  /** The synthesized template the stack runs. */
+  readonly templatePath: string;
   readonly apiKey: string;
   /** Calls the stack's HTTP API as tenant `default` and parses the JSON reply. */
   api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
@@ -40,21 +44,29 @@ function capacityOf(output: unknown): number {
 export async function startMeteredStack(): Promise<MeteredStack> {
   const outdir = mkdtempSync(join(tmpdir(), 'bench-stack-'));
   const apiKey = 'bench-key';
-  const stack = await startLocalStack({ templatePath: synthForLocal(outdir, await loadTasksModule(DEFAULT_TASKS_MODULE)), port: 0, apiKey });
+  const templatePath = synthForLocal(outdir, await loadTasksModule(DEFAULT_TASKS_MODULE));
+  const stack = await startLocalStack({ templatePath, port: 0, apiKey });
   const { documentClient } = (await import('../../lambdas/shared/dynamodb-client.js')) as { documentClient: DynamoDBDocumentClient };
   const operations: Operation[] = [];
+  const failures: Operation[] = [];
   documentClient.middlewareStack.add(
     (next, context) => async (args) => {
       (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'INDEXES';
-      const result = await next(args);
       const invocation = invocations.getStore();
-      operations.push({
+      const operation = (capacity: number): Operation => ({
         command: String(context.commandName).replace(/Command$/, ''),
         entry: invocation?.entry ?? 'bench',
         requestId: invocation?.requestId ?? '',
-        capacity: capacityOf(result.output),
+        capacity,
       });
-      return result;
+      try {
+        const result = await next(args);
+        operations.push(operation(capacityOf(result.output)));
+        return result;
+      } catch (error) {
+        failures.push(operation(0));
+        throw error;
+      }
     },
     { step: 'initialize', name: 'benchOperationMeter' },
   );
@@ -62,6 +74,8 @@ export async function startMeteredStack(): Promise<MeteredStack> {
   return {
     stack,
     operations,
+    failures,
+    templatePath,
     apiKey,
     api: async <T>(method: string, path: string, body?: unknown) => {
       const response = await fetch(`${stack.url}${path}`, {
