@@ -98,6 +98,7 @@ export function fromItem(item: Item): ExecutionRecord {
     completedAt: str(item, 'completed_at'),
     waitToken: str(item, 'wait_token'),
     cancelReason: str(item, 'cancel_reason'),
+    parentExecutionId: str(item, 'parent_execution_id'),
   };
 }
 
