@@ -17,6 +17,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'authorizer', entry: 'api/authorizer.ts', clients: ['dynamodb'] },
   { name: 'step-runner', entry: 'runtime/step-handler.ts', clients: ['dynamodb'] },
   { name: 'wait-for-input', entry: 'runtime/wait-handler.ts', clients: ['dynamodb'] },
+  { name: 'child-start', entry: 'runtime/child-start-handler.ts', clients: ['dynamodb', 'sfn'] },
   { name: 'status-change', entry: 'runtime/status-change-handler.ts', clients: ['dynamodb', 'sfn'] },
   { name: 'reconciler', entry: 'runtime/reconciler-handler.ts', clients: ['dynamodb', 'sfn'] },
 ];
