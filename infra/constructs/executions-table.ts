@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { INDEXES, INDEX_SORT_KEY } from '../../lambdas/repository/keys.js';
+import { INDEXES, INDEX_SORT_KEY, PARENT_INDEX } from '../../lambdas/repository/keys.js';
 
 /** Props of {@link ExecutionsTable}. */
 export interface ExecutionsTableProps {
@@ -21,7 +21,8 @@ export interface ExecutionsTableProps {
  * The single table of the service: execution records, their transition rows (same partition) and
  * idempotency keys; on-demand, point-in-time recovery, encrypted, TTL on `expires_at`. Its indexes
  * (by tenant, by task, by status, projecting everything; by activity, sparse, projecting what the
- * reconciler reads) all sort by execution id, which is time-ordered.
+ * reconciler reads) all sort by execution id, which is time-ordered; by parent (sparse, the
+ * children of an execution, projecting everything) sorts by `created_at`.
  */
 export class ExecutionsTable extends Construct {
   /** The table. */
@@ -39,14 +40,22 @@ export class ExecutionsTable extends Construct {
       timeToLiveAttribute: 'expires_at',
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-      globalSecondaryIndexes: Object.values(INDEXES).map((index) => ({
-        indexName: index.name,
-        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
-        sortKey,
-        ...('include' in index
-          ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] }
-          : { projectionType: ProjectionType.ALL }),
-      })),
+      globalSecondaryIndexes: [
+        ...Object.values(INDEXES).map((index) => ({
+          indexName: index.name,
+          partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+          sortKey,
+          ...('include' in index
+            ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] }
+            : { projectionType: ProjectionType.ALL }),
+        })),
+        {
+          indexName: PARENT_INDEX.name,
+          partitionKey: { name: PARENT_INDEX.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: PARENT_INDEX.sortKey, type: AttributeType.STRING },
+          projectionType: ProjectionType.ALL,
+        },
+      ],
     });
   }
 }

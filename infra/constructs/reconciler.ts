@@ -6,7 +6,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ServiceFunction } from './service-function.js';
-import { grantExecutionAction } from './execution-access.js';
+import { grantExecutionAction, grantFamilyFollowUps } from './execution-access.js';
 import { grantTableAccess } from './table-access.js';
 
 /** Props of {@link Reconciler}. */
@@ -48,8 +48,9 @@ function wholeSeconds(duration: Duration): boolean {
  * Heals executions whose state machine ended without the record following (a lost or failed
  * status-change event): an EventBridge schedule runs a function that reads the non-terminal
  * executions from the sparse `by-activity` index and checks each against Step Functions
- * (`lambdas/runtime/reconciler.ts`). It may write records and describe executions of this
- * service's state machines, nothing else.
+ * (`lambdas/runtime/reconciler.ts`), and does the family follow-ups a lost event left undone. It
+ * may write records, and describe, answer the task tokens of and stop executions of this service's
+ * state machines, nothing else.
  */
 export class Reconciler extends Construct {
   /** The reconciler function. */
@@ -95,6 +96,8 @@ export class Reconciler extends Construct {
     });
     grantTableAccess(this.handler, props.table, 'write');
     grantExecutionAction(this.handler, props.stateMachines, 'states:DescribeExecution', 'the reconciler');
+    // An ended child answers its parent's runTask state; an ended parent cancels its children.
+    grantFamilyFollowUps(this.handler, props.stateMachines, 'the reconciler');
     // A failed run is not retried: the next scheduled run is the retry, and a stale one is useless.
     this.handler.configureAsyncInvoke({
       retryAttempts: 0,

@@ -9,7 +9,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag.js';
 import { ServiceFunction } from './service-function.js';
-import { grantExecutionAction } from './execution-access.js';
+import { grantExecutionAction, grantFamilyFollowUps } from './execution-access.js';
 import { grantTableAccess } from './table-access.js';
 
 /** Props of {@link StatusEvents}. */
@@ -39,7 +39,8 @@ export const TERMINAL_SFN_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORT
 /**
  * Records how executions end: an EventBridge rule on "Step Functions Execution Status Change"
  * for this service's state machines invokes a function that writes `finish`, `error` or `cancel`
- * idempotently.
+ * idempotently, then does the ended execution's family follow-ups (a child answers its parent's
+ * `runTask` state, a parent's children are cancelled and stopped).
  *
  * An event that cannot be recorded lands in an encrypted SQS dead-letter queue, by either of two
  * ways that catch different faults: the rule target's DLQ takes events EventBridge could not
@@ -92,6 +93,8 @@ export class StatusEvents extends Construct {
     grantTableAccess(this.handler, props.table, 'write');
     // Events leave out payloads over EventBridge's limit; the handler then reads them here.
     grantExecutionAction(this.handler, props.stateMachines, 'states:DescribeExecution', 'large event payloads');
+    // An ended child answers its parent's runTask state; an ended parent cancels its children.
+    grantFamilyFollowUps(this.handler, props.stateMachines, 'status changes');
     // Lambda retries a failed event twice, then hands it to the dead-letter queue.
     this.handler.configureAsyncInvoke({
       retryAttempts: 2,

@@ -1,10 +1,11 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { lambdaStepsOf, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
 import { ServiceFunction } from './service-function.js';
+import { grantStateMachinesByPrefix } from './execution-access.js';
 import { grantTableAccess } from './table-access.js';
 import { TaskStateMachine } from './task-state-machine.js';
 
@@ -26,8 +27,8 @@ export interface TaskRuntimeProps {
 }
 
 /**
- * The Step Functions side of the service: the step runner and wait functions shared by every
- * task, and one state machine per task.
+ * The Step Functions side of the service: the step runner, wait and child-start functions shared
+ * by every task, and one state machine per task.
  */
 export class TaskRuntime extends Construct {
   /** Runs every Lambda step. */
@@ -36,6 +37,11 @@ export class TaskRuntime extends Construct {
   readonly waitFunction: ServiceFunction;
   /** Records parallel, map, choice, invoke and runTask steps, and begins sleeps. */
   readonly recordFunction: ServiceFunction;
+  /**
+   * Starts the child execution of a `runTask` state (`lambda:invoke.waitForTaskToken`, payload
+   * `ChildStartPayload` of `lambdas/runtime/child-start.ts`); the child's end answers the token.
+   */
+  readonly childStartFunction: ServiceFunction;
   /** State machines by task id. */
   readonly stateMachines: ReadonlyMap<string, StateMachine>;
 
@@ -65,6 +71,23 @@ export class TaskRuntime extends Construct {
     grantTableAccess(this.waitFunction, props.table, 'write');
     grantTableAccess(this.recordFunction, props.table, 'write');
 
+    // Built from the names, not the state machines: they invoke this function, so a reference to
+    // them from its policy would make a dependency cycle.
+    const stateMachineArnPrefix = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${props.namePrefix}`;
+    this.childStartFunction = new ServiceFunction(this, 'ChildStart', {
+      entry: 'runtime/child-start-handler.ts',
+      description: 'Starts the child execution of a runTask state and links it to its parent',
+      environment: { ...props.environment, STATE_MACHINE_ARN_PREFIX: stateMachineArnPrefix },
+    });
+    grantTableAccess(this.childStartFunction, props.table, 'write');
+    grantStateMachinesByPrefix(
+      this.childStartFunction,
+      stateMachineArnPrefix,
+      ['states:StartExecution', 'states:SendTaskSuccess', 'states:SendTaskFailure'],
+      'StartExecution of the child task (any task of this stack may be a child) and, when a retried runTask state finds ' +
+        'its child already ended, SendTaskSuccess/SendTaskFailure of the parent\'s new task token',
+    );
+
     this.stateMachines = new Map(
       props.tasks.map((task) => [
         task.id,
@@ -73,6 +96,7 @@ export class TaskRuntime extends Construct {
           stepFunctions: new Map(lambdaStepsOf(task).map((step) => [step, this.stepFunction])),
           waitFunction: this.waitFunction,
           recordFunction: this.recordFunction,
+          childStartFunction: this.childStartFunction,
           ...(props.functions ? { functions: props.functions } : {}),
           stateMachineName: `${props.namePrefix}${task.id}`,
         }).stateMachine,

@@ -41,6 +41,7 @@ import {
   type TaskDefinition,
   type WaitStep,
 } from '../../lambdas/tasks/dsl.js';
+import { CHILD_START_FINAL_ERRORS } from '../../lambdas/domain/children.js';
 import { acknowledgeWildcardResources } from './nag.js';
 
 /** Props of {@link TaskStateMachine}. */
@@ -113,9 +114,10 @@ const LAMBDA_TRANSIENT_RETRY: Readonly<RetryProps> = {
  * Errors never retried: a step of an execution that ended meanwhile (e.g. was cancelled), a step
  * whose output is over the payload limit (the same handler would return it again), and a sleep
  * whose seconds in the input are invalid. Their retrier comes before the step's own policy, after
- * the retrier of Lambda's refusals.
+ * the retrier of Lambda's refusals. A child task that cannot start (unknown task, invalid input)
+ * would not start on a retry either.
  */
-const NEVER_RETRIED_ERRORS = ['ExecutionEnded', 'StepOutputTooLarge', 'SleepSecondsInvalid'];
+const NEVER_RETRIED_ERRORS = ['ExecutionEnded', 'StepOutputTooLarge', 'SleepSecondsInvalid', ...CHILD_START_FINAL_ERRORS];
 
 /** Error of a choice none of whose cases matched, with no `otherwise`. */
 export const NO_CHOICE_MATCHED = 'NoChoiceMatched';
@@ -320,6 +322,7 @@ export class TaskStateMachine extends Construct {
     props: Omit<ConstructorParameters<typeof LambdaInvoke>[2], 'lambdaFunction'>,
     fn: IFunction,
     retry?: Step & { retry: LambdaStep['retry'] },
+    serviceRetryErrors: readonly string[] = ['States.TaskFailed'],
   ): LambdaInvoke {
     this.invoked.add(fn);
     const state = new LambdaInvoke(this, id, {
@@ -341,7 +344,7 @@ export class TaskStateMachine extends Construct {
       });
     } else if (!retry) {
       // The service's own functions are idempotent: a failed attempt to record (e.g. a throttled write) is retried.
-      state.addRetry({ errors: ['States.TaskFailed'], maxAttempts: 3, interval: Duration.seconds(1), backoffRate: 2 });
+      state.addRetry({ errors: [...serviceRetryErrors], maxAttempts: 3, interval: Duration.seconds(1), backoffRate: 2 });
     }
     // No ResultPath on the catch: the default ($) hands the Fail state exactly { Error, Cause }. (An
     // explicit "$" means the same in AWS, but aws-local-stepfunctions 3.0 writes it as a literal key.)
@@ -487,6 +490,10 @@ export class TaskStateMachine extends Construct {
         taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
       },
       fn,
+      undefined,
+      // Only the function's own failure to start the child: a failed child answers with its error
+      // (which `States.TaskFailed` would match too), and that must fail the step, not start it again.
+      ['StepRuntimeError'],
     );
     const record = this.record(step, index, place, '$.result', closes, last, opens);
     start.next(record);

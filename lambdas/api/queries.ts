@@ -48,6 +48,8 @@ export interface PageParams {
 export interface ExecutionListParams extends PageParams {
   readonly status?: ExecutionStatus;
   readonly taskId?: string;
+  /** Only the children of this execution (combinable with every other filter). */
+  readonly parentId?: string;
   readonly createdAfter?: number;
   readonly createdBefore?: number;
 }
@@ -141,8 +143,8 @@ function pageParams(reader: QueryReader, sortBy: readonly string[], defaultLimit
 }
 
 /**
- * Query of an executions list. Executions are ordered by creation (their ids are time-ordered);
- * `sort_by` accepts `created_at` only. Defaults: newest first, {@link LIMIT}`.default` per page, or
+ * Query of an executions list. Executions are ordered by creation (their ids are time-ordered;
+ * `parent_id`'s children by their `created_at`); `sort_by` accepts `created_at` only. Defaults: newest first, {@link LIMIT}`.default` per page, or
  * `julepDefault` on Julep's route, `GET /tasks/{task_id}/executions`, whose task is `fixedTaskId`.
  */
 export function executionListParams(query: Query | undefined, fixedTaskId?: string): ExecutionListParams {
@@ -154,6 +156,8 @@ export function executionListParams(query: Query | undefined, fixedTaskId?: stri
     reader.fail('status', `must be one of ${EXECUTION_STATUSES.map((value) => `"${value}"`).join(', ')}`);
   }
   const taskId = fixedTaskId ?? reader.string('task_id', 64);
+  const parentId = reader.string('parent_id', 64);
+  if (parentId !== undefined && !isExecutionId(parentId)) reader.fail('parent_id', 'must be an execution id (a lower-case UUIDv7)');
   const createdAfter = reader.timestamp('created_after');
   const createdBefore = reader.timestamp('created_before');
   if (createdAfter !== undefined && createdBefore !== undefined && createdAfter > createdBefore) {
@@ -164,6 +168,7 @@ export function executionListParams(query: Query | undefined, fixedTaskId?: stri
     ...page,
     ...(status ? { status } : {}),
     ...(taskId ? { taskId } : {}),
+    ...(parentId ? { parentId } : {}),
     ...(createdAfter === undefined ? {} : { createdAfter }),
     ...(createdBefore === undefined ? {} : { createdBefore }),
   };

@@ -49,6 +49,24 @@ export interface ExecutionRecord {
   readonly cancelReason?: string;
   /** Branches or items of the current top-level parallel or map step that have finished. */
   readonly branchesDone?: number;
+  /** The execution whose `runTask` step started this one (a child execution); absent for others. */
+  readonly parentExecutionId?: string;
+}
+
+/**
+ * An execution with what its family's follow-ups need (read by `FamilyStore` only, so the functions
+ * that never deal with children do not carry the code).
+ */
+export interface FamilyRecord extends ExecutionRecord {
+  /**
+   * Task token of the parent's `runTask` state that waits for this child; answered when the child
+   * ends. Never leaves the service.
+   */
+  readonly parentToken?: string;
+  /** The Step Functions attempt (`$$.State.RetryCount`) that stored {@link parentToken}. */
+  readonly parentAttempt?: number;
+  /** Children created under this execution so far. */
+  readonly childCount: number;
 }
 
 /** One immutable row of an execution's history. */

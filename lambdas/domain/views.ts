@@ -32,6 +32,8 @@ export interface ExecutionView {
   readonly started_at: string | null;
   readonly completed_at: string | null;
   readonly cancel_reason: string | null;
+  /** The execution that started this one with `runTask`, or null. */
+  readonly parent_execution_id: string | null;
   readonly console_url: string;
   readonly status_url: string;
 }
@@ -109,6 +111,7 @@ export function toExecutionView(record: ExecutionRecord, links: ViewLinks): Exec
     started_at: record.startedAt ?? null,
     completed_at: record.completedAt ?? null,
     cancel_reason: record.cancelReason ?? null,
+    parent_execution_id: record.parentExecutionId ?? null,
     console_url: consoleUrl(links.region, record.executionArn),
     status_url: `${links.apiBaseUrl}/executions/${record.id}`,
   };

@@ -5,19 +5,22 @@ import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { idBoundAt } from '../domain/ids.js';
 import type { ExecutionStatus } from '../domain/status.js';
 import type { RepositoryOptions } from './execution-store.js';
+import { FamilyStore } from './family-store.js';
 import { fromItem, fromRowItem, type Item } from './items.js';
 import {
+  FOLLOW_UP_SK,
   INDEXES,
   INDEX_SORT_KEY,
+  PARENT_INDEX,
   TRANSITION_PREFIX,
   activeKey,
   executionPk,
+  parentKey,
   statusKey,
   taskKey,
   tenantKey,
   transitionSk,
 } from './keys.js';
-import { RuntimeStore } from './runtime-store.js';
 
 export type { RepositoryOptions } from './execution-store.js';
 
@@ -35,6 +38,8 @@ export interface ExecutionQuery {
   readonly tenant: string;
   readonly taskId?: string;
   readonly status?: ExecutionStatus;
+  /** Only the children of this execution (the `by-parent` index; status and task become filters). */
+  readonly parentId?: string;
   /** Inclusive bounds on creation time, ms since the epoch. */
   readonly createdAfter?: number;
   readonly createdBefore?: number;
@@ -57,13 +62,19 @@ export interface TransitionQuery {
 
 
 
-/** An execution that is not terminal, as the `by-activity` index projects it. */
+/**
+ * An execution that is not terminal, as the `by-activity` index projects it; or (`followUp`) the
+ * follow-up item of an execution that may owe its family something once it ends, which carries
+ * neither status nor ARN.
+ */
 export interface ActiveExecution {
   readonly tenant: string;
   readonly id: string;
   readonly taskId: string;
   readonly status: ExecutionStatus;
   readonly executionArn: string;
+  /** True for a follow-up item (see `FOLLOW_UP_SK`) rather than the record itself. */
+  readonly followUp: boolean;
 }
 
 /** What {@link ExecutionsRepository.activeExecutions} reads from one shard of `by-activity`. */
@@ -90,11 +101,11 @@ function scopeOf(parts: readonly unknown[]): string {
 
 /**
  * The whole repository: status changes ({@link ExecutionStore}), the runtime's reads and writes
- * ({@link RuntimeStore}), plus tenant-scoped lists with signed cursors and the reconciler's scan
- * of active executions (an index query, never a Scan). The only code that talks to DynamoDB is in
- * this folder.
+ * ({@link RuntimeStore}), child executions ({@link FamilyStore}), plus tenant-scoped lists with
+ * signed cursors and the reconciler's scan of active executions (an index query, never a Scan).
+ * The only code that talks to DynamoDB is in this folder.
  */
-export class ExecutionsRepository extends RuntimeStore {
+export class ExecutionsRepository extends FamilyStore {
   private readonly secret: string;
 
   constructor(client: DynamoDBDocumentClient, options: RepositoryOptions) {
@@ -139,6 +150,7 @@ export class ExecutionsRepository extends RuntimeStore {
           taskId: item.task_id as string,
           status: item.status as ExecutionStatus,
           executionArn: item.execution_arn as string,
+          followUp: item.sk === FOLLOW_UP_SK,
         };
       }
       startKey = result.LastEvaluatedKey;
@@ -161,22 +173,35 @@ export class ExecutionsRepository extends RuntimeStore {
     );
   }
 
-  /** One page of a tenant's executions, newest or oldest first, optionally by task, status and time. */
+  /**
+   * One page of a tenant's executions, newest or oldest first, optionally by task, status, time, or
+   * parent. Children of a parent come from `by-parent` (by `created_at`; status and task filter it);
+   * otherwise the index is chosen from the status and task (status + task filters by task).
+   */
   async list(query: ExecutionQuery): Promise<Page<ExecutionRecord>> {
-    const index = query.status ? INDEXES.byStatus : query.taskId ? INDEXES.byTask : INDEXES.byTenant;
-    const partition = query.status
-      ? statusKey(query.tenant, query.status)
-      : query.taskId
-        ? taskKey(query.tenant, query.taskId)
-        : tenantKey(query.tenant);
+    const { index, partition, sortKey } = query.parentId
+      ? { index: PARENT_INDEX, partition: parentKey(query.tenant, query.parentId), sortKey: PARENT_INDEX.sortKey }
+      : query.status
+        ? { index: INDEXES.byStatus, partition: statusKey(query.tenant, query.status), sortKey: INDEX_SORT_KEY }
+        : query.taskId
+          ? { index: INDEXES.byTask, partition: taskKey(query.tenant, query.taskId), sortKey: INDEX_SORT_KEY }
+          : { index: INDEXES.byTenant, partition: tenantKey(query.tenant), sortKey: INDEX_SORT_KEY };
     const names: Record<string, string> = { '#pk': index.partitionKey };
     const values: Record<string, unknown> = { ':pk': partition };
     let condition = '#pk = :pk';
     if (query.createdAfter !== undefined || query.createdBefore !== undefined) {
-      names['#id'] = INDEX_SORT_KEY;
-      values[':lo'] = idBoundAt(query.createdAfter ?? 0, 'min');
-      values[':hi'] = idBoundAt(query.createdBefore ?? 2 ** 48 - 1, 'max');
-      condition += ' AND #id BETWEEN :lo AND :hi';
+      const sortName = sortKey === INDEX_SORT_KEY ? '#id' : '#created_at';
+      names[sortName] = sortKey;
+      // Ids carry their creation time (UUIDv7); `created_at` is ISO 8601 text of 4-digit years,
+      // which sorts as time does (an open end is the last such text, not Date's largest year, '+275760…').
+      values[':lo'] = sortKey === INDEX_SORT_KEY ? idBoundAt(query.createdAfter ?? 0, 'min') : new Date(query.createdAfter ?? 0).toISOString();
+      values[':hi'] =
+        sortKey === INDEX_SORT_KEY
+          ? idBoundAt(query.createdBefore ?? 2 ** 48 - 1, 'max')
+          : query.createdBefore === undefined
+            ? '9999-12-31T23:59:59.999Z'
+            : new Date(query.createdBefore).toISOString();
+      condition += ` AND ${sortName} BETWEEN :lo AND :hi`;
     }
     const input: QueryCommandInput = {
       TableName: this.table,
@@ -186,11 +211,18 @@ export class ExecutionsRepository extends RuntimeStore {
       ExpressionAttributeValues: values,
       ScanIndexForward: query.direction === 'asc',
     };
-    if (query.status && query.taskId) {
+    const filters: string[] = [];
+    if (query.parentId && query.status) {
+      names['#status'] = 'status';
+      values[':status'] = query.status;
+      filters.push('#status = :status');
+    }
+    if (query.taskId && (query.status || query.parentId)) {
       names['#task_id'] = 'task_id';
       values[':task_id'] = query.taskId;
-      input.FilterExpression = '#task_id = :task_id';
+      filters.push('#task_id = :task_id');
     }
+    if (filters.length > 0) input.FilterExpression = filters.join(' AND ');
     const scope = scopeOf(['executions', query.tenant, index.name, partition, condition, values, query.direction]);
     const page = await this.page(input, scope, query);
     return { items: page.items.map(fromItem), nextCursor: page.nextCursor };
@@ -259,6 +291,11 @@ export class ExecutionsRepository extends RuntimeStore {
   /** The ExclusiveStartKey that resumes a query right after `item`. */
   private keyOf(item: Item, indexName: string | undefined): Record<string, string> {
     const key: Record<string, string> = { pk: item.pk as string, sk: item.sk as string };
+    if (indexName === PARENT_INDEX.name) {
+      key[PARENT_INDEX.partitionKey] = item[PARENT_INDEX.partitionKey] as string;
+      key[PARENT_INDEX.sortKey] = item[PARENT_INDEX.sortKey] as string;
+      return key;
+    }
     const index = Object.values(INDEXES).find((candidate) => candidate.name === indexName);
     if (index) {
       key[index.partitionKey] = item[index.partitionKey] as string;

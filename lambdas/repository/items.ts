@@ -100,6 +100,7 @@ export function fromItem(item: Item): ExecutionRecord {
     waitToken: str(item, 'wait_token'),
     cancelReason: str(item, 'cancel_reason'),
     ...(typeof item.branches_done === 'number' ? { branchesDone: item.branches_done } : {}),
+    parentExecutionId: str(item, 'parent_execution_id'),
   };
 }
 

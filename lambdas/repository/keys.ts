@@ -31,8 +31,30 @@ export const INDEXES = {
   },
 } as const;
 
-/** Sort key attribute shared by every index. */
+/** Sort key attribute shared by every index of {@link INDEXES}. */
 export const INDEX_SORT_KEY = 'id';
+
+/**
+ * The children of an execution (`GET /executions?parent_id=`), sparse: only child executions have
+ * `parent_key`. Sorted by `created_at`, not by id: a child's id carries its parent's creation time
+ * (see `childExecutionId`), so siblings' ids do not say which came first. Projects ALL, so a page is
+ * one Query. Kept out of {@link INDEXES}, which the create function bundles (its size budget has no
+ * room for an index it never writes); the table builds it from here.
+ */
+export const PARENT_INDEX = { name: 'by-parent', partitionKey: 'parent_key', sortKey: 'created_at' } as const;
+
+/** `by-parent` partition of a tenant's children of one execution. */
+export function parentKey(tenant: string, parentId: string): string {
+  return `T#${tenant}#PARENT#${parentId}`;
+}
+
+/**
+ * Sort key of an execution's follow-up item, in its partition: present while the execution owes its
+ * family something once it ends (answer the parent's `runTask` state, cancel its children). It
+ * carries `active_key`, so the reconciler finds follow-ups a lost event left undone; settling them
+ * removes the key.
+ */
+export const FOLLOW_UP_SK = 'FOLLOW_UP';
 
 /** Partition key of an execution and its transitions: the tenant is part of every key. */
 export function executionPk(tenant: string, executionId: string): string {

@@ -58,7 +58,7 @@ export class RuntimeStore extends ExecutionStore {
   }
 
   /** Updates a record when `ConditionExpression` holds; false (not an error) when it no longer does. */
-  private async updateRecordIf(
+  protected async updateRecordIf(
     record: Pick<ExecutionRecord, 'tenant' | 'id'>,
     update: Omit<UpdateCommandInput, 'TableName' | 'Key'>,
   ): Promise<boolean> {

@@ -43,9 +43,36 @@ export interface StartRequest {
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url');
 
 /** The ARN of execution `id` of a state machine (execution name = execution id). */
-export function executionArnOf(stateMachineArn: string, id: string): string {
-  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}`;
-}
+export const executionArnOf = (stateMachineArn: string, id: string): string =>
+  `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}`;
+
+/**
+ * The record of a new execution, `queued` at its first step: an API create's (a new id) or a child
+ * execution's (an id derived from its parent). An arrow function, like {@link executionArnOf}: the
+ * create function's bundle is at its size budget, and `keepNames` wraps a declaration in more bytes.
+ */
+export const queuedRecord = (
+  request: Omit<StartRequest, 'idempotencyKey'>,
+  stateMachineArn: string,
+  id: string = newExecutionId(),
+  now: string = new Date().toISOString(),
+): ExecutionRecord => ({
+  tenant: request.tenant,
+  id,
+  taskId: request.task.id,
+  status: 'queued',
+  input: request.input,
+  metadata: request.metadata,
+  transitionCount: 1,
+  stepIndex: 0,
+  stepName: stepAt(request.task, 0)!.name,
+  stepsCompleted: 0,
+  totalSteps: request.task.steps.length,
+  stepFraction: 0,
+  executionArn: executionArnOf(stateMachineArn, id),
+  createdAt: now,
+  updatedAt: now,
+});
 
 /**
  * Creates the record (+ `init` row + Idempotency-Key, one transaction), then starts the state
@@ -58,34 +85,14 @@ export async function startExecution(
   deps: CreateDeps,
   request: StartRequest,
 ): Promise<{ record: ExecutionRecord; replayed: boolean }> {
-  const { task } = request;
-  const id = newExecutionId();
-  const now = new Date().toISOString();
-  const stateMachineArn = deps.stateMachineArn(task.id);
-  const first = stepAt(task, 0)!;
-  const record: ExecutionRecord = {
-    tenant: request.tenant,
-    id,
-    taskId: task.id,
-    status: 'queued',
-    input: request.input,
-    metadata: request.metadata,
-    transitionCount: 1,
-    stepIndex: 0,
-    stepName: first.name,
-    stepsCompleted: 0,
-    totalSteps: task.steps.length,
-    stepFraction: 0,
-    executionArn: executionArnOf(stateMachineArn, id),
-    createdAt: now,
-    updatedAt: now,
-  };
+  const stateMachineArn = deps.stateMachineArn(request.task.id);
+  const record = queuedRecord(request, stateMachineArn);
   const idempotency =
     request.idempotencyKey === undefined
       ? undefined
       : {
           keyHash: sha256(request.idempotencyKey),
-          requestHash: sha256(canonicalJson({ task: task.id, input: request.input, metadata: request.metadata })),
+          requestHash: sha256(canonicalJson({ task: request.task.id, input: request.input, metadata: request.metadata })),
         };
   const created = await deps.repository.create(record, idempotency);
   if (created.replayed && created.record.status !== 'queued') return created;
@@ -105,7 +112,7 @@ export async function startExecution(
     // The name is this execution's id: whoever started it first was an attempt of this request.
     if (errorName(error) === 'ExecutionAlreadyExists') return created;
     deps.logger.error('StartExecution failed; failing the execution', { execution_id: startedId, error });
-    const cause = error instanceof Error ? error.name : 'Error';
+    const cause = errorName(error) || 'Error';
     await progress(deps.repository, record.tenant, startedId, (current) =>
       current.status === 'queued'
         ? {
@@ -121,6 +128,28 @@ export async function startExecution(
     );
   }
   return created;
+}
+
+/**
+ * Starts the state machine of a stored record that may not have started yet: execution name =
+ * execution id, and the stored input, so Step Functions takes a repeated start as the same execution,
+ * and `ExecutionAlreadyExists` means an earlier attempt started it. Any other refusal is thrown and
+ * the record stays `queued` (the child start's retry starts it; see {@link startExecution} for how
+ * an API create fails it instead, sending the same request inline: the create function's bundle is
+ * at its size budget).
+ */
+export async function startStateMachine(deps: Pick<ControlDeps, 'sfn' | 'stateMachineArn'>, record: ExecutionRecord): Promise<void> {
+  try {
+    await deps.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: deps.stateMachineArn(record.taskId),
+        name: record.id,
+        input: JSON.stringify({ tenant: record.tenant, input: record.input }),
+      }),
+    );
+  } catch (error) {
+    if (errorName(error) !== 'ExecutionAlreadyExists') throw error;
+  }
 }
 
 function errorName(error: unknown): string {

@@ -21,6 +21,7 @@ function emitMetrics(summary: ReconcileSummary, functionName: string): void {
     ExecutionsChecked: summary.checked,
     ExecutionsHealed: summary.healed,
     ExecutionsFailedMissing: summary.failedMissing,
+    FollowUpsSettled: summary.settled,
     ReconcileErrors: summary.errors,
   };
   const emf = {

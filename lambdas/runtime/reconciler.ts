@@ -4,6 +4,7 @@ import { idTimestamp } from '../domain/ids.js';
 import { isTerminal } from '../domain/status.js';
 import type { ActiveExecution, ExecutionsRepository } from '../repository/executions-repository.js';
 import { ACTIVE_SHARDS } from '../repository/keys.js';
+import { hasFamily, settleFamily } from './family.js';
 import { progress } from './progression.js';
 import { applyStatusChange, type SfnTerminalStatus, type StatusChangeDeps, type StatusChangeDetail } from './status-change.js';
 
@@ -47,13 +48,18 @@ export interface ReconcileSummary {
   readonly running: number;
   /** Executions whose state machine had ended but whose record had followed meanwhile. */
   readonly unchanged: number;
+  /**
+   * Ended executions whose family follow-ups (answer the parent, cancel the children) were left
+   * undone by a lost or failed event, and are done now.
+   */
+  readonly settled: number;
   /** Checks that failed (logged); the next run tries again. */
   readonly errors: number;
   /** True when Step Functions throttled the run or time ran short, so it stopped early. */
   readonly stoppedEarly: boolean;
 }
 
-type Outcome = 'healed' | 'failedMissing' | 'running' | 'unchanged';
+type Outcome = 'healed' | 'failedMissing' | 'running' | 'unchanged' | 'settled';
 
 /** Stop checking when less than this is left of the invocation. */
 const SAFETY_MS = 10_000;
@@ -80,10 +86,14 @@ export function detailFromDescription(candidate: ActiveExecution, described: Des
   };
 }
 
-/** Fails a record whose Step Functions execution does not exist, once it is past the grace period. */
-async function failMissing(deps: ReconcileDeps, candidate: ActiveExecution): Promise<Outcome> {
-  const { applied } = await progress(deps.repository, candidate.tenant, candidate.id, (current) => {
-    if (isTerminal(current.status)) return undefined;
+/**
+ * Fails a record whose Step Functions execution does not exist, once it is past the grace period
+ * (counted from its `created_at`: a child's id carries its parent's creation time, not its own).
+ * A failed child answers its parent at once.
+ */
+async function failMissing(deps: ReconcileDeps, candidate: ActiveExecution, now: number, options: ReconcileOptions): Promise<Outcome> {
+  const { record, applied } = await progress(deps.repository, candidate.tenant, candidate.id, (current) => {
+    if (isTerminal(current.status) || now - Date.parse(current.createdAt) < options.startGraceMs) return undefined;
     const error: ExecutionError =
       current.status === 'queued'
         ? {
@@ -97,11 +107,17 @@ async function failMissing(deps: ReconcileDeps, candidate: ActiveExecution): Pro
           };
     return { type: 'error', error, output: error };
   });
-  return applied ? 'failedMissing' : 'unchanged';
+  if (applied && hasFamily(record)) await settleFamily(deps, record.tenant, record.id);
+  return applied ? 'failedMissing' : isTerminal(record.status) ? 'unchanged' : 'running';
 }
 
 /** Checks one candidate against Step Functions and heals its record when the two disagree. */
 async function check(deps: ReconcileDeps, candidate: ActiveExecution, now: number, options: ReconcileOptions): Promise<Outcome> {
+  if (candidate.followUp) {
+    // A follow-up item: only the record says whether the execution has ended (and what it owes).
+    const outcome = await settleFamily(deps, candidate.tenant, candidate.id);
+    return outcome === 'active' ? 'running' : outcome === 'settled' ? 'settled' : 'unchanged';
+  }
   let described: DescribeExecutionCommandOutput;
   try {
     described = await deps.sfn.send(new DescribeExecutionCommand({ executionArn: candidate.executionArn }));
@@ -109,7 +125,7 @@ async function check(deps: ReconcileDeps, candidate: ActiveExecution, now: numbe
     if (errorName(error) !== 'ExecutionDoesNotExist') throw error;
     // Not (yet) started: the create function may still be between its write and StartExecution.
     if (now - idTimestamp(candidate.id) < options.startGraceMs) return 'running';
-    return failMissing(deps, candidate);
+    return failMissing(deps, candidate, now, options);
   }
   if (!['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'].includes(described.status ?? '')) return 'running';
   return (await applyStatusChange(deps, detailFromDescription(candidate, described))) ? 'healed' : 'unchanged';
@@ -123,6 +139,11 @@ async function check(deps: ReconcileDeps, candidate: ActiveExecution, now: numbe
  * A record whose execution Step Functions does not know after `startGraceMs` (the create function
  * died between its write and `StartExecution`) is failed with a clear error.
  *
+ * The index also holds the follow-up items of executions with a family (`FOLLOW_UP_SK`) until their
+ * follow-ups are done: one whose execution has ended gets them now ({@link settleFamily}), so a
+ * child whose end was recorded still answers its parent, and a parent's children are still
+ * cancelled, when the event that should have done it was lost or kept failing.
+ *
  * Candidates come from the sparse, sharded `by-activity` index (no Scan, no list of tenants),
  * oldest first and only older than `minAgeMs`. Each shard gets an equal share of `maxChecks`; where
  * a shard's share runs out the run records its position, and the next run continues from there, so
@@ -133,7 +154,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   const perShard = Math.max(1, Math.ceil(options.maxChecks / ACTIVE_SHARDS));
   const stored = await deps.repository.reconcilePositions();
   const positions: Record<string, string> = { ...stored };
-  const counts: Record<Outcome | 'errors', number> = { healed: 0, failedMissing: 0, running: 0, unchanged: 0, errors: 0 };
+  const counts: Record<Outcome | 'errors', number> = { healed: 0, failedMissing: 0, running: 0, unchanged: 0, settled: 0, errors: 0 };
   let checked = 0;
   let stoppedEarly = false;
   const outOfTime = () => deps.remainingMs !== undefined && deps.remainingMs() < SAFETY_MS;
@@ -152,6 +173,8 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       })) {
         // The position is inclusive: that execution was checked by the previous run.
         if (candidate.id === from) continue;
+        // A follow-up item right after its own record (same id): that check did what it could.
+        if (candidate.followUp && candidate.id === last) continue;
         if (shardChecks >= perShard || outOfTime()) {
           exhausted = false;
           stoppedEarly ||= outOfTime();
@@ -165,6 +188,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
           counts[outcome]++;
           if (outcome === 'healed') logger.warn('record healed from Step Functions: its status event was lost');
           if (outcome === 'failedMissing') logger.warn('record failed: Step Functions has no such execution');
+          if (outcome === 'settled') logger.warn('family follow-ups of an ended execution done (parent answered, children cancelled)');
         } catch (error) {
           if (THROTTLES.has(errorName(error))) {
             // Back off until the next run; this candidate is checked again then.

@@ -1,10 +1,10 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { executionStore } from '../shared/stores.js';
+import { familyStore } from '../shared/stores.js';
 import { createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
 import { applyStatusChange, type StatusChangeDetail } from './status-change.js';
 
-const repository = executionStore();
+const repository = familyStore();
 const deps = { repository, sfn, logger: createLogger('status-change') };
 
 /**

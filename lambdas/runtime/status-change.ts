@@ -3,8 +3,9 @@ import { PayloadTooLargeError } from '../domain/errors.js';
 import type { ExecutionError, ExecutionRecord } from '../domain/execution.js';
 import { isTerminal } from '../domain/status.js';
 import type { TransitionRequest } from '../domain/transition.js';
-import type { ExecutionStore } from '../repository/execution-store.js';
+import type { FamilyStore } from '../repository/family-store.js';
 import type { Logger } from '../shared/logger.js';
+import { hasFamily, settleFamily } from './family.js';
 import { progress } from './progression.js';
 
 /** The terminal statuses Step Functions reports. */
@@ -24,9 +25,9 @@ export interface StatusChangeDetail {
   readonly cause?: string | null;
 }
 
-/** What the status-change handler needs. */
+/** What the status-change handler needs (the family store: an ended execution may owe its parent or children). */
 export interface StatusChangeDeps {
-  readonly repository: ExecutionStore;
+  readonly repository: FamilyStore;
   readonly sfn: SFNClient;
   readonly logger: Logger;
 }
@@ -86,6 +87,11 @@ async function describe(deps: StatusChangeDeps, executionArn: string) {
  * (FAILED, TIMED_OUT) or `cancel` (ABORTED). Idempotent: duplicate, late and out-of-order events
  * find the record terminal and change nothing; a cancel through the API wins over a later ABORTED.
  * The reconciler calls it too, with a detail built from `DescribeExecution`.
+ *
+ * Then, written now or before (a cancel through the API is recorded first, its ABORTED event after),
+ * an execution with a family gets its follow-ups ({@link settleFamily}): a child answers its parent's
+ * `runTask` state, a parent cancels its children that still run. They are idempotent too, so a
+ * failure throws and the event's retry (or the reconciler) does them again.
  *
  * @returns true when this call wrote the terminal transition.
  */
@@ -153,5 +159,9 @@ export async function applyStatusChange(deps: StatusChangeDeps, detail: StatusCh
   logger.info(result.applied ? 'terminal status recorded' : 'already terminal; nothing to do', {
     status: result.record.status,
   });
+  if (isTerminal(result.record.status) && hasFamily(result.record)) {
+    const outcome = await settleFamily(deps, result.record.tenant, result.record.id);
+    logger.info('family follow-ups done', { outcome });
+  }
   return result.applied;
 }

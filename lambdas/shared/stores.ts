@@ -1,5 +1,6 @@
 import { CreateStore } from '../repository/create-store.js';
 import { ExecutionStore } from '../repository/execution-store.js';
+import { FamilyStore } from '../repository/family-store.js';
 import { RuntimeStore } from '../repository/runtime-store.js';
 import { documentClient } from './dynamodb-client.js';
 import { repositoryOptions } from './repository-options.js';
@@ -10,8 +11,14 @@ import { repositoryOptions } from './repository-options.js';
 /** The write core plus creating executions: the create function. */
 export const createStore = (): CreateStore => new CreateStore(documentClient, repositoryOptions);
 
-/** The write core (read one, change status): control and status-change. */
+/** The write core (read one, change status): the control function. */
 export const executionStore = (): ExecutionStore => new ExecutionStore(documentClient, repositoryOptions);
+
+/**
+ * The runtime store plus child executions (create a child, parent tokens, children, follow-ups): the
+ * child-start and status-change functions.
+ */
+export const familyStore = (): FamilyStore => new FamilyStore(documentClient, repositoryOptions);
 
 /** The write core plus progress, wait tokens and recorded step outputs: the step and wait functions. */
 export const runtimeStore = (): RuntimeStore => new RuntimeStore(documentClient, repositoryOptions);

@@ -18,6 +18,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'step-runner', entry: 'runtime/step-handler.ts', clients: ['dynamodb'] },
   { name: 'wait-for-input', entry: 'runtime/wait-handler.ts', clients: ['dynamodb'] },
   { name: 'recorder', entry: 'runtime/record-handler.ts', clients: ['dynamodb'] },
+  { name: 'child-start', entry: 'runtime/child-start-handler.ts', clients: ['dynamodb', 'sfn'] },
   { name: 'status-change', entry: 'runtime/status-change-handler.ts', clients: ['dynamodb', 'sfn'] },
   { name: 'reconciler', entry: 'runtime/reconciler-handler.ts', clients: ['dynamodb', 'sfn'] },
 ];

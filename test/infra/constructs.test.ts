@@ -1,11 +1,12 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Function as LambdaFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
-import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Function as LambdaFunction, type CfnFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
+import { DefinitionBody, IntegrationPattern, JsonPath, StateMachine, TaskInput } from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExecutionsApi, type ExecutionsApiProps } from '../../infra/constructs/executions-api.js';
-import { ServiceFunction } from '../../infra/constructs/service-function.js';
+import { ENTRY_METADATA_KEY, ServiceFunction } from '../../infra/constructs/service-function.js';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
 import { TaskStateMachine } from '../../infra/constructs/task-state-machine.js';
@@ -82,6 +83,49 @@ describe('TaskRuntime', () => {
     expect(() => new TaskRuntime(stack, 'Runtime', { table, tasks: [], namePrefix: 'P-', environment: {} })).toThrow(
       /TaskRuntime needs at least one task/,
     );
+  });
+
+  it('exposes the child-start function, which a state machine of the runtime can invoke without a dependency cycle', () => {
+    const { stack } = scratch();
+    const table = TableV2.fromTableName(stack, 'Table', 'executions');
+    const runtime = new TaskRuntime(stack, 'Runtime', { table, tasks: [task], namePrefix: 'Scratch-', environment: {} });
+    // What the compiler of runTask states does: a state machine of the stack invoking the function,
+    // while the function may start (and answer) every state machine of the stack.
+    new StateMachine(stack, 'Parent', {
+      stateMachineName: 'Scratch-parent',
+      definitionBody: DefinitionBody.fromChainable(
+        new LambdaInvoke(stack, 'RunChild', {
+          lambdaFunction: runtime.childStartFunction,
+          integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+          payload: TaskInput.fromObject({ task_token: JsonPath.taskToken }),
+        }),
+      ),
+    });
+
+    // CDK validates the template as it synthesizes: a dependency cycle would throw here.
+    const template = Template.fromStack(stack);
+
+    expect(runtime.childStartFunction).toBeInstanceOf(ServiceFunction);
+    expect((runtime.childStartFunction.node.defaultChild as CfnFunction).getMetadata(ENTRY_METADATA_KEY)).toBe('runtime/child-start-handler.ts');
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('child execution of a runTask') });
+  });
+
+  it('would make a dependency cycle with a grant naming the state machines (why the grant names them by prefix)', () => {
+    const { stack } = scratch();
+    const table = TableV2.fromTableName(stack, 'Table', 'executions');
+    const runtime = new TaskRuntime(stack, 'Runtime', { table, tasks: [task], namePrefix: 'Scratch-', environment: {} });
+    const parent = new StateMachine(stack, 'Parent', {
+      definitionBody: DefinitionBody.fromChainable(
+        new LambdaInvoke(stack, 'RunChild', {
+          lambdaFunction: runtime.childStartFunction,
+          integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+          payload: TaskInput.fromObject({ task_token: JsonPath.taskToken }),
+        }),
+      ),
+    });
+    parent.grantStartExecution(runtime.childStartFunction);
+
+    expect(() => Template.fromStack(stack)).toThrow(/Circular dependency/);
   });
 });
 

@@ -16,6 +16,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   stepRunner: runtime.stepFunction,
   waitForInput: runtime.waitFunction,
   recorder: runtime.recordFunction,
+  childStart: runtime.childStartFunction,
   statusChange: statusEvents.handler,
   reconciler: childOf(stack, 'Reconciler', Reconciler).handler,
   authorizer: api.authorizerFunction!,
@@ -38,7 +39,7 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the four route group functions, the authorizer, the step runner, the wait function, the recorder, the status-change function and the reconciler', () => {
+  it('are exactly the four route group functions, the authorizer, the step runner, the wait function, the recorder, the child-start function, the status-change function and the reconciler', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
     expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'read']);
   });
@@ -68,7 +69,7 @@ describe('Lambda functions', () => {
     expect(environmentOf(name).NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it.each(['create', 'read', 'control', 'stepRunner', 'waitForInput', 'statusChange', 'reconciler'])(
+  it.each(['create', 'read', 'control', 'stepRunner', 'waitForInput', 'childStart', 'statusChange', 'reconciler'])(
     '%s gets the table name, cursor secret and retention it needs at cold start',
     (name) => {
       const environment = environmentOf(name);
@@ -79,7 +80,7 @@ describe('Lambda functions', () => {
     },
   );
 
-  it.each(['create', 'control'])('%s gets a state machine ARN prefix that names this stack\'s state machines', (name) => {
+  it.each(['create', 'control', 'childStart'])('%s gets a state machine ARN prefix that names this stack\'s state machines', (name) => {
     const prefix = joined(environmentOf(name).STATE_MACHINE_ARN_PREFIX);
     expect(prefix).toMatch(/^arn:\$\{Ref:AWS::Partition\}:states:\$\{Ref:AWS::Region\}:\$\{Ref:AWS::AccountId\}:stateMachine:/);
     const namePrefix = prefix.slice(prefix.lastIndexOf(':') + 1);
@@ -96,9 +97,9 @@ describe('Lambda functions', () => {
     expect(environment.TASK_IDS).toBe(SAMPLE_TASKS.tasks.map((task) => task.id).join(','));
   });
 
-  it('only create and control know the state machine ARN prefix', () => {
+  it('only create, control and child start know the state machine ARN prefix', () => {
     const withPrefix = Object.keys(FUNCTIONS).filter((name) => 'STATE_MACHINE_ARN_PREFIX' in environmentOf(name));
-    expect(withPrefix.sort()).toEqual(['control', 'create']);
+    expect(withPrefix.sort()).toEqual(['childStart', 'control', 'create']);
   });
 });
 

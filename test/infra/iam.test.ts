@@ -27,6 +27,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   ...api.functions,
   stepRunner: runtime.stepFunction,
   waitForInput: runtime.waitFunction,
+  childStart: runtime.childStartFunction,
   statusChange: childOf(stack, 'StatusEvents', StatusEvents).handler,
   reconciler: childOf(stack, 'Reconciler', Reconciler).handler,
   authorizer: api.authorizerFunction!,
@@ -73,8 +74,8 @@ describe('IAM least privilege', () => {
     expect(actionsOf(statements).filter((action) => /^states:|^\*$/i.test(action))).toEqual([]);
   });
 
-  it('only the create function may start executions, and only of this stack\'s state machines', () => {
-    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create')]);
+  it('only the create function may start executions by name, and only of this stack\'s state machines', () => {
+    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('childStart')].sort());
     expect(rolesAllowing('states:StartSyncExecution')).toEqual([]);
     const start = statementsOf('create').filter((statement) => allows([statement], 'states:StartExecution'));
     expect(start).toHaveLength(1);
@@ -82,33 +83,50 @@ describe('IAM least privilege', () => {
     expect(start[0]!.Resource).toHaveLength(stateMachineRefs.length);
   });
 
-  it('only the control function may send task results and stop executions', () => {
-    for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:StopExecution']) {
-      expect(rolesAllowing(action), action).toEqual([roleOf('control')]);
-    }
+  it('the child-start function may start executions and answer task tokens of this stack\'s state machines, named by prefix (they invoke it)', () => {
+    const statements = statementsOf('childStart').filter((statement) => actionsOf([statement]).some((action) => /^states:/i.test(action)));
+    expect(statements).toHaveLength(1);
+    expect(actionsOf(statements).sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess', 'states:StartExecution']);
+    expect(flattenCfnReference(statements[0]!.Resource)).toBe(
+      `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${stack.stackName}-*`,
+    );
+    // No reference to a state machine: they will invoke this function, and a reference back would be a cycle.
+    expect(JSON.stringify(statementsOf('childStart'))).not.toMatch(/"Ref":"[^"]*StateMachine/);
   });
 
-  it('StopExecution is scoped to executions of this stack\'s state machines', () => {
-    const stop = statementsOf('control').filter((statement) => allows([statement], 'states:StopExecution'));
+  it('only the control, status-change, reconciler and child-start functions may send task results; the first three stop executions', () => {
+    const answering = [roleOf('control'), roleOf('statusChange'), roleOf('reconciler')].sort();
+    expect(rolesAllowing('states:SendTaskSuccess')).toEqual([...answering, roleOf('childStart')].sort());
+    expect(rolesAllowing('states:SendTaskFailure')).toEqual([...answering, roleOf('childStart')].sort());
+    expect(rolesAllowing('states:StopExecution')).toEqual(answering);
+  });
+
+  it.each(['control', 'statusChange', 'reconciler'])('StopExecution of the %s function is scoped to executions of this stack\'s state machines', (name) => {
+    const stop = statementsOf(name).filter((statement) => allows([statement], 'states:StopExecution'));
     expect(stop).toHaveLength(1);
     const resources = JSON.stringify(stop[0]!.Resource);
     expect(resources).toContain(':execution:');
     for (const ref of stateMachineRefs) expect(resources).toContain(JSON.stringify(ref));
   });
 
-  it('the status-change function may only describe executions, nothing else in Step Functions', () => {
-    const actions = actionsOf(statementsOf('statusChange')).filter((action) => /^states:/i.test(action));
-    expect(actions).toEqual(['states:DescribeExecution']);
-  });
-
-  it('the reconciler may only describe executions of this stack\'s state machines, nothing else in Step Functions', () => {
-    const statements = statementsOf('reconciler').filter((statement) => actionsOf([statement]).some((action) => /^states:/i.test(action)));
-    expect(actionsOf(statements)).toEqual(['states:DescribeExecution']);
-    expect(rolesAllowing('states:DescribeExecution')).toEqual([roleOf('statusChange'), roleOf('reconciler')].sort());
-    const resources = JSON.stringify(statements.map((statement) => statement.Resource));
-    expect(resources).toContain(':execution:');
-    for (const ref of stateMachineRefs) expect(resources).toContain(JSON.stringify(ref));
-  });
+  it.each(['statusChange', 'reconciler'])(
+    'the %s function may only describe and stop executions and answer task tokens of this stack\'s state machines in Step Functions',
+    (name) => {
+      const statements = statementsOf(name).filter((statement) => actionsOf([statement]).some((action) => /^states:/i.test(action)));
+      expect([...new Set(actionsOf(statements))].sort()).toEqual([
+        'states:DescribeExecution',
+        'states:SendTaskFailure',
+        'states:SendTaskHeartbeat',
+        'states:SendTaskSuccess',
+        'states:StopExecution',
+      ]);
+      for (const statement of statements) {
+        const resources = JSON.stringify(statement.Resource);
+        for (const ref of stateMachineRefs) expect(resources).toContain(JSON.stringify(ref));
+      }
+      expect(rolesAllowing('states:DescribeExecution')).toEqual([roleOf('statusChange'), roleOf('reconciler')].sort());
+    },
+  );
 
   it('the step runner and the wait function have no Step Functions actions', () => {
     for (const name of ['stepRunner', 'waitForInput']) {
@@ -155,7 +173,7 @@ describe('IAM least privilege', () => {
   });
 
   it('writers get exactly the item actions the repository\'s transactions need', () => {
-    for (const name of ['create', 'control', 'stepRunner', 'waitForInput', 'statusChange', 'reconciler']) {
+    for (const name of ['create', 'control', 'stepRunner', 'waitForInput', 'childStart', 'statusChange', 'reconciler']) {
       const statements = statementsOf(name);
       for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']) {
         expect(allows(statements, action), `${name} ${action}`).toBe(true);
@@ -216,8 +234,9 @@ describe('IAM least privilege: roles and wildcards', () => {
     }
   });
 
-  it('every other wildcard resource is a table index, an execution of this stack\'s state machines, or a function qualifier', () => {
+  it('every other wildcard resource is a table index, an execution of this stack\'s state machines, a function qualifier, or (child start) this stack\'s state machines by name', () => {
     const tableIndexes = `<${tableId}.Arn>/index/*`;
+    const stackMachines = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${stack.stackName}-*`;
     const machines = stateMachineRefs.map((ref) => ref.Ref);
     const functionQualifiers = Object.keys(functions).map((id) => `<${id}.Arn>:*`);
     const wildcards = allStatements(template).flatMap(({ role, statement }) =>
@@ -231,6 +250,7 @@ describe('IAM least privilege: roles and wildcards', () => {
       const execution = /^arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:(.+):\*$/.exec(resource);
       const ok =
         resource === tableIndexes ||
+        (resource === stackMachines && role === roleOf('childStart')) ||
         functionQualifiers.includes(resource) ||
         (execution !== null && machines.some((machine) => execution[1] === `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}`));
       expect(ok, `${role}: ${resource}`).toBe(true);

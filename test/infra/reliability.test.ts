@@ -94,11 +94,17 @@ describe('reconciler', () => {
     });
   });
 
-  it('may describe executions of this stack\'s state machines and nothing else in Step Functions', () => {
+  it('may describe (and, for family follow-ups, stop and answer) executions of this stack\'s state machines and nothing else in Step Functions', () => {
     const statements = statementsOfFunction(template, reconcilerId);
     const states = actionsOf(statements).filter((action) => /^states:/i.test(action));
 
-    expect(states).toEqual(['states:DescribeExecution']);
+    expect([...new Set(states)].sort()).toEqual([
+      'states:DescribeExecution',
+      'states:SendTaskFailure',
+      'states:SendTaskHeartbeat',
+      'states:SendTaskSuccess',
+      'states:StopExecution',
+    ]);
     const resources = JSON.stringify(statements.filter((statement) => actionsOf([statement]).includes('states:DescribeExecution')));
     expect(resources).toContain(':execution:');
     expect(resources).not.toContain('stateMachine:*');

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { INDEXES, INDEX_SORT_KEY } from '../../lambdas/repository/keys.js';
+import { INDEXES, INDEX_SORT_KEY, PARENT_INDEX } from '../../lambdas/repository/keys.js';
 import { allows, onlyResource, resourcesOf, statementsOfFunction, synthService } from './support.js';
 
 const { template } = synthService();
@@ -22,10 +22,10 @@ describe('executions table', () => {
     });
   });
 
-  it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id', () => {
+  it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id, and by-parent', () => {
     const [, table] = onlyResource(template, TABLE);
     const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
-    expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-activity', 'by-status', 'by-task', 'by-tenant']);
+    expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-activity', 'by-parent', 'by-status', 'by-task', 'by-tenant']);
     expect(INDEX_SORT_KEY).toBe('id');
     for (const { name, partitionKey } of Object.values(INDEXES)) {
       const index = indexes.find((candidate) => candidate.IndexName === name);
@@ -57,6 +57,24 @@ describe('executions table', () => {
     expect(index?.Projection.ProjectionType).toBe('INCLUDE');
     expect([...(index?.Projection.NonKeyAttributes ?? [])].sort()).toEqual(['execution_arn', 'status', 'task_id', 'tenant']);
     expect(INDEXES.byActivity.partitionKey).toBe('active_key');
+  });
+
+  it('has a sparse by-parent index of the children of an execution, sorted by created_at, projecting everything', () => {
+    const [, table] = onlyResource(template, TABLE);
+    const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
+    const index = indexes.find((candidate) => candidate.IndexName === PARENT_INDEX.name);
+
+    expect(PARENT_INDEX).toEqual({ name: 'by-parent', partitionKey: 'parent_key', sortKey: 'created_at' });
+    expect(index?.KeySchema).toEqual([
+      { AttributeName: 'parent_key', KeyType: 'HASH' },
+      { AttributeName: 'created_at', KeyType: 'RANGE' },
+    ]);
+    expect(index?.Projection).toEqual({ ProjectionType: 'ALL' });
+    for (const attribute of ['parent_key', 'created_at']) {
+      template.hasResourceProperties(TABLE, {
+        AttributeDefinitions: Match.arrayWith([{ AttributeName: attribute, AttributeType: 'S' }]),
+      });
+    }
   });
 
   it('bills on demand', () => {

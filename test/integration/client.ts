@@ -20,6 +20,7 @@ export interface Execution {
   readonly progress: { percentage: number; completed_steps: number; total_steps: number; message: string | null };
   readonly transition_count: number;
   readonly cancel_reason: string | null;
+  readonly parent_execution_id: string | null;
   readonly console_url: string;
   readonly status_url: string;
   readonly created_at: string;

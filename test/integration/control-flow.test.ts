@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { api, start, transitions, waitFor, waitForStatus, type Transition } from './client.js';
+import { api, start, transitions, waitFor, waitForStatus, type Execution, type Transition } from './client.js';
 
 interface Document {
   readonly title: string;
@@ -100,5 +100,54 @@ describe('control flow through the local stack', () => {
     ]);
     expect(body.steps[2]).toMatchObject({ path: 'documents', max_concurrency: 10, steps: [{ name: 'by-size', kind: 'choice', cases: [{ when: { path: 'words', greaterThan: 1000 } }] }] });
     expect(body.steps[3]).toMatchObject({ branches: [[{ name: 'join' }], [{ name: 'count' }]] });
+  });
+});
+
+describe('child executions (runTask) through the local stack', () => {
+  it('runs a child per map item, lists them under the parent, and hands their outputs on in item order', async () => {
+    const created = await start('test-parent', { questions: [{ question: 'a' }, { question: 'bb' }, { question: 'ccc' }] });
+
+    const done = await waitForStatus(created.id, 'succeeded');
+
+    expect(done.output).toEqual({
+      total: 6,
+      answers: [
+        { question: 'a', answer: 1 },
+        { question: 'bb', answer: 2 },
+        { question: 'ccc', answer: 3 },
+      ],
+    });
+    const children = await api<{ items: Array<Execution & { parent_execution_id: string | null }> }>('GET', `/executions?parent_id=${created.id}`);
+    expect(children.status).toBe(200);
+    expect(children.body.items).toHaveLength(3);
+    for (const child of children.body.items) expect(child).toMatchObject({ task_id: 'test-child-answer', status: 'succeeded', parent_execution_id: created.id });
+    const rows = await transitions(created.id);
+    expectGapless(rows, rows.length);
+    expect(scopesOf(rows, 'step').filter((scope) => scope !== null).sort()).toEqual(['ask-each[0]', 'ask-each[1]', 'ask-each[2]']);
+  });
+
+  it('fails the parent step with the child\'s error when the child fails', async () => {
+    const created = await start('test-parent-failing', {});
+
+    const failed = await waitForStatus(created.id, 'failed');
+
+    expect(failed).toMatchObject({ error: 'child exploded', error_details: { name: 'TypeError', step: { name: 'doomed' } } });
+  });
+
+  it('cancels the running child when the parent is cancelled', async () => {
+    const created = await start('test-parent-waiting', {});
+    const listChildren = async () => (await api<{ items: Execution[] }>('GET', `/executions?parent_id=${created.id}`)).body.items;
+    let children: Execution[] = [];
+    for (let tries = 0; tries < 200 && children[0]?.status !== 'awaiting_input'; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      children = await listChildren();
+    }
+    expect(children).toHaveLength(1);
+
+    const cancelled = await api<Execution>('POST', `/executions/${created.id}/cancel`, { reason: 'no longer needed' });
+
+    expect(cancelled.body.status).toBe('cancelled');
+    const child = await waitForStatus(children[0]!.id, 'cancelled');
+    expect(child.cancel_reason).toMatch(created.id);
   });
 });

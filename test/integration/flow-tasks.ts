@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { choice, defineTask, map, parallel, sleep, step } from '../../lambdas/tasks/dsl.js';
+import { choice, defineTask, map, parallel, runTask, sleep, step, waitForInput } from '../../lambdas/tasks/dsl.js';
 
 const document = z.strictObject({ title: z.string().check(z.minLength(1)), words: z.int().check(z.minimum(0)) });
 
@@ -78,5 +78,86 @@ export const flowChoiceTask = defineTask({
   ],
 });
 
+/** A child task: answers one question. */
+export const childAnswerTask = defineTask({
+  id: 'test-child-answer',
+  description: 'Answers one question (a child of test-parent).',
+  kind: 'test',
+  input: z.strictObject({ question: z.string() }),
+  examples: [{ question: 'why?' }],
+  steps: [step('answer', (input: { question: string }) => ({ question: input.question, answer: input.question.length }), { retry: false })],
+});
+
+/** A child task that always fails. */
+export const childFailingTask = defineTask({
+  id: 'test-child-failing',
+  description: 'Throws a TypeError (a child whose failure fails its parent).',
+  kind: 'test',
+  input: z.strictObject({}),
+  examples: [{}],
+  steps: [
+    step(
+      'explode',
+      () => {
+        throw new TypeError('child exploded');
+      },
+      { retry: false },
+    ),
+  ],
+});
+
+/** A child task that waits for input until it is resumed or cancelled. */
+export const childWaitingTask = defineTask({
+  id: 'test-child-waiting',
+  description: 'Waits for input (a child to cancel through its parent).',
+  kind: 'test',
+  input: z.strictObject({}),
+  examples: [{}],
+  steps: [waitForInput('hold', { timeoutSeconds: 300 }), step('after-hold', (value: unknown) => value, { retry: false })],
+});
+
+/** Runs a child task per question, three at a time, then collects the answers. */
+export const parentTask = defineTask({
+  id: 'test-parent',
+  description: 'A map of child executions.',
+  kind: 'test',
+  input: z.strictObject({ questions: z.array(z.strictObject({ question: z.string() })).check(z.maxLength(20)) }),
+  examples: [{ questions: [{ question: 'why?' }] }],
+  steps: [
+    map('ask-each', { items: 'questions', maxConcurrency: 3 }, [runTask('investigate', 'test-child-answer')]),
+    step('collect', (answers: ReadonlyArray<{ answer: number }>) => ({ total: answers.reduce((sum, entry) => sum + entry.answer, 0), answers }), { retry: false }),
+  ],
+});
+
+/** A parent whose only child fails. */
+export const parentFailingTask = defineTask({
+  id: 'test-parent-failing',
+  description: 'Runs a child that fails.',
+  kind: 'test',
+  input: z.strictObject({}),
+  examples: [{}],
+  steps: [runTask('doomed', 'test-child-failing'), step('never', (value: unknown) => value, { retry: false })],
+});
+
+/** A parent whose child waits: cancelling the parent cancels the child. */
+export const parentWaitingTask = defineTask({
+  id: 'test-parent-waiting',
+  description: 'Runs a child that waits for input.',
+  kind: 'test',
+  input: z.strictObject({}),
+  examples: [{}],
+  steps: [runTask('hold-child', 'test-child-waiting'), step('after-child', (value: unknown) => value, { retry: false })],
+});
+
 /** The flow tasks of the integration suite. */
-export const flowTasks = [flowTask, flowFailingTask, flowChoiceTask];
+export const flowTasks = [
+  flowTask,
+  flowFailingTask,
+  flowChoiceTask,
+  childAnswerTask,
+  childFailingTask,
+  childWaitingTask,
+  parentTask,
+  parentFailingTask,
+  parentWaitingTask,
+];

@@ -60,6 +60,15 @@ export const tasks = [
     steps: [waitForInput('approval', { timeoutSeconds: 2 }), step('after', (input: unknown) => input)],
   }),
   defineTask({
+    id: 'test-child-holder',
+    description:
+      'One wait step: a .waitForTaskToken state whose token stands in for a runTask state\'s (the child-start tests answer it through a child).',
+    kind: 'test',
+    input: z.strictObject({}),
+    examples: [{}],
+    steps: [waitForInput('child', { timeoutSeconds: 300 })],
+  }),
+  defineTask({
     id: 'test-slow',
     description: 'A step that runs for a while, reporting progress (cancel while running).',
     kind: 'test',

@@ -168,8 +168,41 @@ describe('GET /executions', () => {
     expect(body.items.map((item) => item.id)).toEqual([middle.id]);
   });
 
+  it('lists the children of an execution with parent_id, combinable with the other filters; an unknown parent has none', async () => {
+    const parent = storeExecution(1, { status: 'running' });
+    const other = storeExecution(2);
+    const child = (minute: number, of: ExecutionRecord, overrides: Partial<ExecutionRecord> = {}) => {
+      const record = storeExecution(minute, { parentExecutionId: of.id, ...overrides });
+      // The child start writes the by-parent key with the record.
+      table.put({ ...table.item(`EXEC#${record.tenant}#${record.id}`, 'META'), parent_execution_id: of.id, parent_key: `T#${record.tenant}#PARENT#${of.id}` });
+      return record;
+    };
+    const first = child(3, parent);
+    const second = child(4, parent, { status: 'running' });
+    child(5, other);
+
+    const all = await get<Page<ExecutionView>>('GET /executions', { query: { parent_id: parent.id } });
+    const running = await get<Page<ExecutionView>>('GET /executions', { query: { parent_id: parent.id, status: 'running', direction: 'asc' } });
+    const early = await get<Page<ExecutionView>>('GET /executions', { query: { parent_id: parent.id, created_before: '2026-01-02T03:03:30Z' } });
+    const none = await get<Page<ExecutionView>>('GET /executions', { query: { parent_id: newExecutionId() } });
+    const paged = await get<Page<ExecutionView>>('GET /executions', { query: { parent_id: parent.id, limit: '1' } });
+    const next = await get<Page<ExecutionView>>('GET /executions', { query: { parent_id: parent.id, limit: '1', cursor: paged.body.next_cursor! } });
+
+    expect(all.response.statusCode).toBe(200);
+    expect(all.body.items.map((item) => [item.id, item.parent_execution_id])).toEqual([
+      [second.id, parent.id],
+      [first.id, parent.id],
+    ]);
+    expect(running.body.items.map((item) => item.id)).toEqual([second.id]);
+    expect(early.body.items.map((item) => item.id)).toEqual([first.id]);
+    expect(none.body).toEqual({ items: [], next_cursor: null });
+    expect([...paged.body.items, ...next.body.items].map((item) => item.id)).toEqual([second.id, first.id]);
+    expect(next.body.next_cursor).toBeNull();
+  });
+
   it.each([
     ['limit=0', { limit: '0' }, 'query.limit'],
+    ['a parent_id that is not an execution id', { parent_id: 'not-an-id' }, 'query.parent_id'],
     ['limit=101', { limit: '101' }, 'query.limit'],
     ['limit=ten', { limit: 'ten' }, 'query.limit'],
     ['an unknown parameter', { colour: 'blue' }, 'query.colour'],

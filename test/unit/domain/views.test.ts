@@ -123,6 +123,7 @@ describe('toExecutionView', () => {
       started_at: '2025-01-02T03:04:06.000Z',
       completed_at: null,
       cancel_reason: null,
+      parent_execution_id: null,
       console_url: `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${ARN}`,
       status_url: `https://api.example.com/v1/executions/${ID}`,
     });
@@ -137,6 +138,12 @@ describe('toExecutionView', () => {
     );
 
     expect(view).toMatchObject({ output: { partial: true }, completed_at: '2025-01-02T03:06:00.000Z', cancel_reason: 'r' });
+  });
+
+  it('shows the parent of a child execution', () => {
+    const parent = '01942500-0000-7000-8000-000000000001';
+
+    expect(toExecutionView(record({ parentExecutionId: parent }), LINKS).parent_execution_id).toBe(parent);
   });
 
   it("shows a failure as Julep's error string, its message, with the name and step under error_details", () => {

@@ -603,7 +603,8 @@ describe('find and get', () => {
 
     const found = await repository.get(TENANT, ID);
 
-    expect(found).toEqual(r);
+    // The whole repository reads an execution's family fields too (no parent, no children here).
+    expect(found).toEqual({ ...r, childCount: 0 });
     expect(ddb).toHaveReceivedCommandWith(GetCommand, { TableName: 't', Key: { pk: PK, sk: 'META' }, ConsistentRead: true });
   });
 
@@ -624,7 +625,8 @@ describe('find and get', () => {
     await creator.create(r);
     ddb.on(GetCommand).resolves({ Item: transactItems()[0]?.Put?.Item });
 
-    expect(await repository.get(TENANT, ID)).toEqual(r);
+    expect(await repository.get(TENANT, ID)).toEqual({ ...r, childCount: 0 });
+    expect(await creator.get(TENANT, ID)).toEqual(r);
   });
 
   it('fills defaults for attributes an old item lacks', async () => {
@@ -849,6 +851,68 @@ describe('list', () => {
       ExclusiveStartKey: { pk: `EXEC#${TENANT}#${b!.id}`, sk: 'META', tenant_key: `T#${TENANT}`, id: b!.id },
     });
     expect(second).toEqual({ items: [c], nextCursor: null });
+  });
+
+  it('lists the children of a parent from by-parent, status and task as filters, the time range on created_at', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    const after = Date.parse('2025-01-01T00:00:00.000Z');
+    const before = Date.parse('2025-01-31T23:59:59.999Z');
+
+    await repository.list({ ...base, parentId: ID, status: 'running', taskId: TASK, createdAfter: after, createdBefore: before });
+
+    expect(queryInput()).toEqual({
+      TableName: 't',
+      IndexName: 'by-parent',
+      KeyConditionExpression: '#pk = :pk AND #created_at BETWEEN :lo AND :hi',
+      FilterExpression: '#status = :status AND #task_id = :task_id',
+      ExpressionAttributeNames: { '#pk': 'parent_key', '#created_at': 'created_at', '#status': 'status', '#task_id': 'task_id' },
+      ExpressionAttributeValues: {
+        ':pk': `T#${TENANT}#PARENT#${ID}`,
+        ':lo': '2025-01-01T00:00:00.000Z',
+        ':hi': '2025-01-31T23:59:59.999Z',
+        ':status': 'running',
+        ':task_id': TASK,
+      },
+      ScanIndexForward: false,
+      Limit: 20,
+    });
+  });
+
+  it('lists the children of a parent without a filter, and leaves the open end of their time range unbounded', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+
+    await repository.list({ ...base, parentId: ID });
+    await repository.list({ ...base, parentId: ID, createdAfter: Date.parse(CREATED) });
+
+    expect(queryInput(0)).toEqual({
+      TableName: 't',
+      IndexName: 'by-parent',
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'parent_key' },
+      ExpressionAttributeValues: { ':pk': `T#${TENANT}#PARENT#${ID}` },
+      ScanIndexForward: false,
+      Limit: 20,
+    });
+    expect(queryInput(1).ExpressionAttributeValues).toMatchObject({ ':lo': CREATED, ':hi': '9999-12-31T23:59:59.999Z' });
+  });
+
+  it('continues a page of children after the last one, with the by-parent keys in the cursor', async () => {
+    const [a, b] = records(2);
+    const child = (r: ExecutionRecord) => ({ ...storedItem(r), parent_key: `T#${TENANT}#PARENT#${ID}` });
+    ddb.on(QueryCommand).resolvesOnce({ Items: [child(a!)], LastEvaluatedKey: { pk: 'x' } }).resolves({ Items: [child(b!)] });
+
+    const first = await repository.list({ ...base, parentId: ID, limit: 1 });
+    const second = await repository.list({ ...base, parentId: ID, limit: 1, cursor: first.nextCursor ?? undefined });
+
+    expect(queryInput(1).ExclusiveStartKey).toEqual({
+      pk: `EXEC#${TENANT}#${a!.id}`,
+      sk: 'META',
+      parent_key: `T#${TENANT}#PARENT#${ID}`,
+      created_at: a!.createdAt,
+    });
+    expect(second.items.map((item) => item.id)).toEqual([b!.id]);
+    // A cursor continues only its own query: not the tenant's list.
+    await expect(repository.list({ ...base, cursor: first.nextCursor ?? undefined })).rejects.toBeInstanceOf(ValidationError);
   });
 
   it('puts the index keys of the query into the cursor key', async () => {
@@ -1217,6 +1281,7 @@ describe('activeExecutions', () => {
       taskId: TASK,
       status: 'running',
       executionArn: r!.executionArn,
+      followUp: false,
     })));
   });
 

@@ -30,13 +30,17 @@ type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[numb
 
 const metadata = { httpStatusCode: 200 };
 
-/** Index name → partition key attribute; every index sorts by `id` (mirrors the table's GSIs). */
+/** Index name → partition key attribute (mirrors the table's GSIs). */
 const INDEX_PARTITION_KEYS: Readonly<Record<string, string>> = {
   'by-tenant': 'tenant_key',
   'by-task': 'task_key',
   'by-status': 'status_key',
   'by-activity': 'active_key',
+  'by-parent': 'parent_key',
 };
+
+/** Index name → sort key attribute, for the indexes that do not sort by `id`. */
+const INDEX_SORT_KEYS: Readonly<Record<string, string>> = { 'by-parent': 'created_at' };
 
 /** Non-key attributes of indexes that do not project ALL (the keys are always projected). */
 const INDEX_INCLUDES: Readonly<Record<string, readonly string[]>> = {
@@ -135,6 +139,17 @@ export function evaluate(expression: string | undefined, item: Item | undefined,
       const high = operand(match[3]!, item, names, values);
       return typeof value === 'string' && typeof low === 'string' && typeof high === 'string' && value >= low && value <= high;
     }
+    match = /^(\S+)\s+IN\s*\(([^)]*)\)$/.exec(clause);
+    if (match) {
+      const left = operand(match[1]!, item, names, values);
+      return left !== undefined && match[2]!.split(',').some((candidate) => operand(candidate.trim(), item, names, values) === left);
+    }
+    match = /^(\S+)\s*<=\s*(\S+)$/.exec(clause);
+    if (match) {
+      const left = operand(match[1]!, item, names, values);
+      const right = operand(match[2]!, item, names, values);
+      return typeof left === typeof right && left !== undefined && right !== undefined && (left as number) <= (right as number);
+    }
     match = /^(\S+)\s*<\s*(\S+)$/.exec(clause);
     if (match) {
       const left = operand(match[1]!, item, names, values);
@@ -150,23 +165,31 @@ export function evaluate(expression: string | undefined, item: Item | undefined,
   });
 }
 
-/** Applies `SET a = :a, b = :b REMOVE c, d` to a copy of `item`. */
+/** Applies `SET a = :a, b = :b`, `REMOVE c, d` and `ADD n :one` clauses (in any order) to a copy of `item`. */
 function applyUpdate(item: Item, expression: string, names: Names, values: Values): Item {
-  const match = /^SET\s+(.+?)(?:\s+REMOVE\s+(.+))?$/.exec(expression.trim());
-  if (!match) throw new Error(`FakeDynamoDB cannot apply "${expression}"`);
+  const clauses = [...expression.trim().matchAll(/(SET|REMOVE|ADD)\s+(.+?)(?=\s+(?:SET|REMOVE|ADD)\s|$)/g)];
+  if (clauses.length === 0) throw new Error(`FakeDynamoDB cannot apply "${expression}"`);
   const next: Item = copy(item);
-  for (const assignment of match[1]!.split(',')) {
-    const [target, source] = assignment.split('=').map((part) => part.trim());
-    if (!target || !source) throw new Error(`FakeDynamoDB cannot apply "${assignment}"`);
-    const path = pathOf(target, names);
-    if (path.length !== 1) throw new Error('FakeDynamoDB only sets top-level attributes');
-    const value = operand(source, item, names, values);
-    if (value === undefined) throw new Error(`FakeDynamoDB: ${source} has no value (DynamoDB rejects this)`);
-    next[path[0]!] = clean(copy(value));
-  }
-  for (const removed of match[2]?.split(',') ?? []) {
-    const path = pathOf(removed.trim(), names);
-    delete next[path[0]!];
+  for (const [, action, body] of clauses) {
+    for (const part of body!.split(',')) {
+      if (action === 'REMOVE') {
+        delete next[pathOf(part.trim(), names)[0]!];
+        continue;
+      }
+      const [target, source] = action === 'SET' ? part.split('=').map((text) => text.trim()) : part.trim().split(/\s+/);
+      if (!target || !source) throw new Error(`FakeDynamoDB cannot apply "${part}"`);
+      const path = pathOf(target, names);
+      if (path.length !== 1) throw new Error('FakeDynamoDB only updates top-level attributes');
+      const value = operand(source, item, names, values);
+      if (value === undefined) throw new Error(`FakeDynamoDB: ${source} has no value (DynamoDB rejects this)`);
+      if (action === 'ADD') {
+        const current = next[path[0]!] ?? 0;
+        if (typeof current !== 'number' || typeof value !== 'number') throw new Error('FakeDynamoDB only ADDs numbers');
+        next[path[0]!] = current + value;
+      } else {
+        next[path[0]!] = clean(copy(value));
+      }
+    }
   }
   return next;
 }
@@ -299,7 +322,7 @@ export class FakeTable {
   private async query(input: QueryCommandInput): Promise<QueryCommandOutput> {
     const indexKey = input.IndexName === undefined ? undefined : INDEX_PARTITION_KEYS[input.IndexName];
     if (input.IndexName !== undefined && indexKey === undefined) throw new Error(`FakeDynamoDB: no index ${input.IndexName}`);
-    const sortKey = indexKey === undefined ? 'sk' : 'id';
+    const sortKey = indexKey === undefined ? 'sk' : (INDEX_SORT_KEYS[input.IndexName!] ?? 'id');
     const names = input.ExpressionAttributeNames;
     const values = input.ExpressionAttributeValues;
     const matching = [...this.items.values()]
@@ -328,7 +351,7 @@ export class FakeTable {
         ? {
             pk: last.pk,
             sk: last.sk,
-            ...(indexKey === undefined ? {} : { [indexKey]: last[indexKey], id: last.id }),
+            ...(indexKey === undefined ? {} : { [indexKey]: last[indexKey], [sortKey]: last[sortKey] }),
           }
         : undefined;
     const items = evaluated
