@@ -74,3 +74,18 @@ describe('the example tasks on the local stack (npm start)', () => {
     });
   });
 });
+
+describe('the research agent example', () => {
+  it('researches each planned question as a child execution listed under it, then reports', async () => {
+    const created = await call<Execution>('POST', '/tasks/research-agent/executions', { input: { topic: 'tidal power', max_questions: 2 } });
+
+    const done = await settle(created.id);
+
+    expect(done).toMatchObject({ status: 'succeeded', output: { findings: 2, gaps: [] } });
+    const children = await call<{ items: Array<Execution & { task_id: string; parent_execution_id: string }> }>('GET', `/executions?parent_id=${created.id}`);
+    expect(children.items.map((child) => [child.task_id, child.status, child.parent_execution_id])).toEqual([
+      ['research-question', 'succeeded', created.id],
+      ['research-question', 'succeeded', created.id],
+    ]);
+  });
+});
