@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, bundle, floorBundle, type Bundle } from './bench/bundle.js';
 import { coldImports, type Timing } from './bench/cold-import.js';
-import { FUNCTIONS } from './bench/functions.js';
+import { FUNCTIONS, taskImportsOf } from './bench/functions.js';
 import { startMeteredStack } from './bench/local-stack.js';
 import { measureOperations, type OperationReport } from './bench/operations.js';
 import { endToEnd, latencies, transactionCeiling, type LatencyReport, type ThroughputPoint } from './bench/throughput.js';
@@ -53,7 +53,7 @@ const out = mkdtempSync(join(tmpdir(), 'bench-bundles-'));
 const bundles = new Map<string, Bundle>();
 const floors = new Map<string, Bundle>();
 for (const fn of FUNCTIONS) {
-  bundles.set(fn.name, await bundle(fn.name, join(ROOT, 'lambdas', fn.entry), out));
+  bundles.set(fn.name, await bundle(fn.name, join(ROOT, 'lambdas', fn.entry), out, taskImportsOf(fn, out)));
   floors.set(fn.name, await floorBundle(`floor-${fn.name}`, fn.clients, out));
 }
 const naive = await bundle('naive-create', join(ROOT, 'scripts/bench/reference/naive-create.ts'), out);

@@ -44,11 +44,14 @@ export class TaskRuntime extends Construct {
       // The state's own timeout ends an attempt first; the function must not cut it shorter.
       timeout: Duration.seconds(Math.min(900, longestStep + 5)),
       memorySize: 1024,
+      runsTasks: true,
     });
     this.waitFunction = new ServiceFunction(this, 'WaitForInput', {
       entry: 'runtime/wait-handler.ts',
       description: 'Stores the task token of a wait step and records the wait transition',
       environment: props.environment,
+      // It reads its wait step's definition from the tasks module.
+      runsTasks: true,
     });
     grantTableAccess(this.stepFunction, props.table, 'write');
     grantTableAccess(this.waitFunction, props.table, 'write');
