@@ -145,8 +145,11 @@ export function invalid(what: string, errors: readonly FieldError[]): Validation
  * each with the task author's words for the rule or the API's.
  */
 export function validateWith(checked: CheckedSchema, value: unknown, prefix: string, what: string): void {
-  const issues = validateSchema(checked.schema, value);
+  // A missing value (a resume without input) goes on as null: it is checked as null, and if null
+  // is refused, it is missing.
+  const issues = validateSchema(checked.schema, value === undefined ? null : value);
   if (issues.length === 0) return;
+  if (value === undefined) throw invalid(what, [{ path: prefix, message: 'is required' }]);
   throw invalid(
     what,
     issues.map((issue) => ({ path: prefix + issue.path.map(pointerSegment).join(''), message: describe(issue, checked.messages) })),

@@ -149,6 +149,15 @@ describe('POST /executions/{id}/resume', () => {
     expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
   });
 
+  it('answers 400 "is required" to a resume without input when the wait step has a schema', async () => {
+    const record = awaitingReview();
+
+    const problem = expectProblem(await call('POST /executions/{id}/resume', record.id, { body: {} }), 400);
+
+    expect(problem.errors).toEqual([{ path: '/input', message: 'is required' }]);
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+
   it('hands a wait without a schema its resume input exactly as sent, prototype-named keys and all', async () => {
     const record = storeRecord({ taskId: 'wait-first', status: 'awaiting_input', stepIndex: 0, stepName: 'gate', totalSteps: 2, input: {}, waitToken: 'token-w' });
     const input = '{"__proto__":{"a":1},"constructor":"c"}';
