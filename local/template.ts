@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { ENTRY_METADATA_KEY, TASK_CATALOGUE_METADATA_KEY, TASKS_MODULE_METADATA_KEY } from '../infra/constructs/service-function.js';
@@ -252,6 +252,22 @@ export function templateTasksModule(templatePath: string): string | undefined {
 }
 
 /**
+ * Whether every task catalogue a synthesized template's functions name is still beside it (a
+ * cloud assembly cleaned by hand may have lost it); false when the template is missing.
+ */
+export function templateCataloguesPresent(templatePath: string): boolean {
+  let template: { Resources?: Record<string, Resource> };
+  try {
+    template = JSON.parse(readFileSync(templatePath, 'utf8')) as typeof template;
+  } catch {
+    return false;
+  }
+  return Object.values(template.Resources ?? {})
+    .map((resource) => resource.Metadata?.[TASK_CATALOGUE_METADATA_KEY])
+    .every((recorded) => typeof recorded !== 'string' || existsSync(resolve(dirname(templatePath), recorded)));
+}
+
+/**
  * Reads a synthesized CloudFormation template into what the local stack runs: tables, functions
  * (by their entry metadata) with their tasks module and task catalogue, state machine definitions,
  * HTTP routes and EventBridge rules (event patterns and schedules), with every intrinsic resolved
@@ -358,5 +374,6 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
   if (!taskCatalogue || otherCatalogues.length > 0) {
     throw new Error(`${templatePath}: its API functions must share one task catalogue (${TASK_CATALOGUE_METADATA_KEY}), found ${taskCatalogues.size === 0 ? 'none; synthesize it again' : [...taskCatalogues].join(', ')}`);
   }
+  if (!existsSync(taskCatalogue)) throw new Error(`${templatePath}: its task catalogue ${taskCatalogue} is missing; synthesize it again`);
   return { tables, ttlAttributes, functions, tasksModule, taskCatalogue, stateMachines, routes, rules, schedules };
 }
