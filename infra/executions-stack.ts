@@ -1,4 +1,4 @@
-import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, type Duration, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, Stage, type Duration, type StackProps } from 'aws-cdk-lib';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { AlarmNotifications } from './constructs/alarm-notifications.js';
@@ -8,14 +8,16 @@ import { Reconciler } from './constructs/reconciler.js';
 import { StatusEvents } from './constructs/status-events.js';
 import { TASKS_MODULE_CONTEXT } from './constructs/service-function.js';
 import { TaskRuntime } from './constructs/task-runtime.js';
+import { writeTaskCatalogue } from './task-catalogue.js';
 import type { TasksModule } from './tasks-module.js';
 
 /** Props of {@link ExecutionsStack}. */
 export interface ExecutionsStackProps extends StackProps {
   /**
    * The tasks to deploy: a tasks module loaded with `loadTasksModule`. Each task gets a state
-   * machine, and every function bundles this module as `#tasks`. Required: the service ships no
-   * tasks of its own (`infra/app.ts` passes the examples when nothing else is chosen).
+   * machine; the functions that run steps bundle this module as `#tasks`, and the API functions
+   * the task catalogue computed from it. Required: the service ships no tasks of its own
+   * (`infra/app.ts` passes the examples when nothing else is chosen).
    */
   readonly tasksModule: TasksModule;
   /**
@@ -98,6 +100,11 @@ export class ExecutionsStack extends Stack {
       CURSOR_SECRET: Fn.select(2, Fn.split('/', Aws.STACK_ID)),
     };
     const namePrefix = `${this.stackName}-`;
+    // What the API functions know of the tasks, as JSON in the cloud assembly beside the template:
+    // they bundle it instead of the tasks module (docs/architecture.md).
+    const outdir = Stage.of(this)?.outdir;
+    if (!outdir) throw new Error('ExecutionsStack must be created inside a CDK App (or Stage)');
+    const taskCatalogue = writeTaskCatalogue(outdir, tasks);
     const runtime = new TaskRuntime(this, 'Runtime', { table, tasks, namePrefix, environment });
     new StatusEvents(this, 'StatusEvents', {
       table,
@@ -118,6 +125,7 @@ export class ExecutionsStack extends Stack {
       auth: props.auth ?? 'api-key',
       stateMachineArnPrefix: `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`,
       environment,
+      taskCatalogue,
       createRateLimit: props.createRateLimit,
       createBurstLimit: props.createBurstLimit,
     });

@@ -9,23 +9,39 @@ const LAMBDAS_DIR = fileURLToPath(new URL('../lambdas/', import.meta.url));
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
-let resolvedTasksModule: string | undefined;
+/** What the handler modules import of the deployed tasks, as the template's functions bundle it. */
+export interface TaskImportPaths {
+  /** The tasks module, `#tasks` of the functions that run steps. */
+  readonly tasksModule: string;
+  /** The task catalogue (JSON), `#task-catalogue` of the API functions. */
+  readonly taskCatalogue: string;
+}
+
+let resolved: TaskImportPaths | undefined;
 
 /**
- * Resolves `#tasks` to `tasksModule` in this process, as esbuild's alias does in the bundles, so the
- * handler modules run with the tasks the template was synthesized with. Modules are cached, so a
- * process can serve only one tasks module: another one is refused.
- * @throws when this process already resolves `#tasks` to another module.
+ * Resolves `#tasks` to the tasks module and `#task-catalogue` to the task catalogue in this
+ * process, as esbuild's aliases do in the bundles, so the handler modules run with the tasks the
+ * template was synthesized with. Modules are cached, so a process can serve only one of each:
+ * others are refused.
+ * @throws when this process already resolves them to other files.
  */
-function resolveTasksModuleTo(tasksModule: string): void {
-  if (resolvedTasksModule === tasksModule) return;
-  if (resolvedTasksModule !== undefined) {
-    throw new Error(`This process already runs the functions with tasks module ${resolvedTasksModule}; start another process for ${tasksModule}`);
+function resolveTaskImportsTo(paths: TaskImportPaths): void {
+  if (resolved?.tasksModule === paths.tasksModule && resolved.taskCatalogue === paths.taskCatalogue) return;
+  if (resolved !== undefined) {
+    const [now, wanted] = resolved.tasksModule === paths.tasksModule ? [resolved.taskCatalogue, paths.taskCatalogue] : [resolved.tasksModule, paths.tasksModule];
+    throw new Error(`This process already runs the functions with ${now}; start another process for ${wanted}`);
   }
-  resolvedTasksModule = tasksModule;
-  const url = pathToFileURL(tasksModule).href;
+  resolved = paths;
+  const tasksUrl = pathToFileURL(paths.tasksModule).href;
+  const catalogueUrl = pathToFileURL(paths.taskCatalogue).href;
   registerHooks({
-    resolve: (specifier, context, nextResolve) => (specifier === '#tasks' ? { url, shortCircuit: true } : nextResolve(specifier, context)),
+    resolve: (specifier, context, nextResolve) => {
+      if (specifier === '#tasks') return { url: tasksUrl, shortCircuit: true };
+      // A JSON module, imported without `with { type: 'json' }` (esbuild needs none): the hook says it.
+      if (specifier === '#task-catalogue') return { url: catalogueUrl, format: 'json', importAttributes: { type: 'json' }, shortCircuit: true };
+      return nextResolve(specifier, context);
+    },
   });
 }
 
@@ -65,9 +81,9 @@ export class LambdaHost {
   private readonly byArn = new Map<string, LocalFunction>();
   private readonly handlers = new Map<string, Promise<Handler>>();
 
-  /** `tasksModule` is what the handlers' `#tasks` resolves to (see {@link resolveTasksModuleTo}). */
-  constructor(functions: readonly LocalFunction[], tasksModule: string) {
-    resolveTasksModuleTo(tasksModule);
+  /** `imports` are what the handlers' `#tasks` and `#task-catalogue` resolve to (see {@link resolveTaskImportsTo}). */
+  constructor(functions: readonly LocalFunction[], imports: TaskImportPaths) {
+    resolveTaskImportsTo(imports);
     for (const fn of functions) this.byArn.set(fn.arn, fn);
   }
 

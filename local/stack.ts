@@ -139,15 +139,21 @@ async function registerDevelopmentKey(client: DynamoDBClient, tableName: string,
 }
 
 /**
- * Refuses to serve when the functions' registry holds other tasks than the template deploys (a
- * process that resolved `#tasks` before, or a runner such as vitest that resolves it itself).
+ * Refuses to serve when the functions' registry (`#tasks`) or task catalogue (`#task-catalogue`)
+ * holds other tasks than the template deploys (a process that resolved them before, or a runner
+ * such as vitest that resolves them itself).
  */
 async function checkServedTasks(tasksModule: string, deployed: string | undefined): Promise<void> {
   const { TASKS } = await import('../lambdas/tasks/registry.js');
-  const served = [...TASKS.keys()].sort().join(',');
+  const { default: catalogue } = await import('#task-catalogue');
   const expected = (deployed ?? '').split(',').filter(Boolean).sort().join(',');
+  const served = [...TASKS.keys()].sort().join(',');
   if (served !== expected) {
     throw new Error(`The functions loaded tasks [${served}], but the template deploys [${expected}] from ${tasksModule}`);
+  }
+  const described = catalogue.tasks.map((task) => task.id).sort().join(',');
+  if (described !== expected) {
+    throw new Error(`The API functions' task catalogue describes tasks [${described}], but the template deploys [${expected}] from ${tasksModule}`);
   }
 }
 
@@ -240,7 +246,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (options.tasksModule && options.tasksModule !== model.tasksModule) {
       throw new Error(`${options.templatePath} was synthesized with tasks module ${model.tasksModule}, not ${options.tasksModule}`);
     }
-    const lambdas = new LambdaHost(model.functions, model.tasksModule);
+    const lambdas = new LambdaHost(model.functions, { tasksModule: model.tasksModule, taskCatalogue: model.taskCatalogue });
     await lambdas.warm();
     await checkServedTasks(model.tasksModule, environment.get('TASK_IDS'));
     const stepFunctions = new LocalStepFunctions(model.stateMachines, model.rules, lambdas, { region: LOCAL_REGION, account: LOCAL_ACCOUNT }, log, {

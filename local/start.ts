@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { chooseTasksModule, TASKS_CONTEXT_KEY, TASKS_MODULE_ENV } from '../infra/tasks-module.js';
 import { startLocalStack, type LocalStack } from './stack.js';
 import { LOCAL_DIR, readStackState, STATE_FILE, staleReason, writeStackState, type LocalStackState } from './state-file.js';
-import { templateTasksModule } from './template.js';
+import { templateCataloguesPresent, templateTasksModule } from './template.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DEFAULT_TEMPLATE = join(ROOT, 'cdk.out', 'AsyncExecutions.template.json');
@@ -23,8 +23,8 @@ function newestMtime(path: string): number {
 
 /**
  * Synthesizes with the CDK CLI (offline, `-c tasks=<tasksModule>`) when the template is missing,
- * was synthesized with another tasks module, or is older than the sources (the tasks module's
- * folder included, unless that is the project root itself).
+ * was synthesized with another tasks module, lost its task catalogue, or is older than the sources
+ * (the tasks module's folder included, unless that is the project root itself).
  */
 function synthIfStale(template: string, tasksModule: string): void {
   // The module's folder when it lives in the checkout (its imports may change); outside it only the
@@ -32,7 +32,7 @@ function synthIfStale(template: string, tasksModule: string): void {
   const inside = dirname(tasksModule).startsWith(`${ROOT}${sep}`);
   const tasksFolder = inside ? dirname(tasksModule) : tasksModule;
   const sources = ['infra', 'lambdas', 'examples', 'cdk.json', 'package-lock.json'].map((path) => join(ROOT, path)).concat(tasksFolder).filter(existsSync);
-  const sameTasks = templateTasksModule(template) === tasksModule;
+  const sameTasks = templateTasksModule(template) === tasksModule && templateCataloguesPresent(template);
   if (sameTasks && existsSync(template) && statSync(template).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
   console.log(`cdk.out is missing or stale: synthesizing (${SYNTH_ESTIMATE})…`);
   const since = Date.now();

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { ENTRY_METADATA_KEY, TASKS_MODULE_METADATA_KEY } from '../infra/constructs/service-function.js';
+import { ENTRY_METADATA_KEY, TASK_CATALOGUE_METADATA_KEY, TASKS_MODULE_METADATA_KEY } from '../infra/constructs/service-function.js';
 import { resolveTemplatePath } from '../infra/tasks-module.js';
 
 /** JSON as CloudFormation templates hold it. */
@@ -84,8 +85,10 @@ export interface LocalStackModel {
   /** Tables that set a TTL attribute, by table name. */
   readonly ttlAttributes: ReadonlyMap<string, string>;
   readonly functions: readonly LocalFunction[];
-  /** Absolute path of the tasks module the functions were synthesized with (their `#tasks`). */
+  /** Absolute path of the tasks module the functions were synthesized with (the `#tasks` of those that run steps). */
   readonly tasksModule: string;
+  /** Absolute path of the task catalogue the API functions bundle as `#task-catalogue` (beside the template). */
+  readonly taskCatalogue: string;
   readonly stateMachines: readonly LocalStateMachine[];
   readonly routes: readonly LocalRoute[];
   /** Rules with an event pattern. */
@@ -249,9 +252,26 @@ export function templateTasksModule(templatePath: string): string | undefined {
 }
 
 /**
+ * Whether every task catalogue a synthesized template's functions name is still beside it (a
+ * cloud assembly cleaned by hand may have lost it); false when the template is missing.
+ */
+export function templateCataloguesPresent(templatePath: string): boolean {
+  let template: { Resources?: Record<string, Resource> };
+  try {
+    template = JSON.parse(readFileSync(templatePath, 'utf8')) as typeof template;
+  } catch {
+    return false;
+  }
+  return Object.values(template.Resources ?? {})
+    .map((resource) => resource.Metadata?.[TASK_CATALOGUE_METADATA_KEY])
+    .every((recorded) => typeof recorded !== 'string' || existsSync(resolve(dirname(templatePath), recorded)));
+}
+
+/**
  * Reads a synthesized CloudFormation template into what the local stack runs: tables, functions
- * (by their entry metadata) and their tasks module, state machine definitions, HTTP routes and EventBridge rules (event
- * patterns and schedules), with every intrinsic resolved for a local account and region.
+ * (by their entry metadata) with their tasks module and task catalogue, state machine definitions,
+ * HTTP routes and EventBridge rules (event patterns and schedules), with every intrinsic resolved
+ * for a local account and region.
  */
 export function loadStackModel(templatePath: string, env: LocalEnvironment): LocalStackModel {
   const template = JSON.parse(readFileSync(templatePath, 'utf8')) as { Resources: Record<string, Resource> };
@@ -265,6 +285,7 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
   const rules: LocalRule[] = [];
   const schedules: LocalSchedule[] = [];
   const tasksModules = new Set<string>();
+  const taskCatalogues = new Set<string>();
 
   for (const [id, resource] of Object.entries(resources)) {
     const props = resource.Properties ?? {};
@@ -280,9 +301,11 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
       case 'AWS::Lambda::Function': {
         const entry = resource.Metadata?.[ENTRY_METADATA_KEY];
         if (typeof entry !== 'string') break;
+        // The functions that run steps name the tasks module; the API functions the task catalogue.
         const tasksModule = resource.Metadata?.[TASKS_MODULE_METADATA_KEY];
-        if (typeof tasksModule !== 'string') throw new Error(`Function ${id} of ${templatePath} names no tasks module (${TASKS_MODULE_METADATA_KEY}); synthesize it again`);
-        tasksModules.add(resolveTemplatePath(tasksModule));
+        if (typeof tasksModule === 'string') tasksModules.add(resolveTemplatePath(tasksModule));
+        const taskCatalogue = resource.Metadata?.[TASK_CATALOGUE_METADATA_KEY];
+        if (typeof taskCatalogue === 'string') taskCatalogues.add(resolve(dirname(templatePath), taskCatalogue));
         const variables = resolver.resolve(
           ((props.Environment as Record<string, Json> | undefined)?.Variables ?? {}) as Json,
         ) as Record<string, string>;
@@ -345,7 +368,12 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
   }
   const [tasksModule, ...others] = [...tasksModules];
   if (!tasksModule || others.length > 0) {
-    throw new Error(`${templatePath}: its functions must share one tasks module, found ${tasksModules.size === 0 ? 'none' : [...tasksModules].join(', ')}`);
+    throw new Error(`${templatePath}: its functions must share one tasks module (${TASKS_MODULE_METADATA_KEY}), found ${tasksModules.size === 0 ? 'none; synthesize it again' : [...tasksModules].join(', ')}`);
   }
-  return { tables, ttlAttributes, functions, tasksModule, stateMachines, routes, rules, schedules };
+  const [taskCatalogue, ...otherCatalogues] = [...taskCatalogues];
+  if (!taskCatalogue || otherCatalogues.length > 0) {
+    throw new Error(`${templatePath}: its API functions must share one task catalogue (${TASK_CATALOGUE_METADATA_KEY}), found ${taskCatalogues.size === 0 ? 'none; synthesize it again' : [...taskCatalogues].join(', ')}`);
+  }
+  if (!existsSync(taskCatalogue)) throw new Error(`${templatePath}: its task catalogue ${taskCatalogue} is missing; synthesize it again`);
+  return { tables, ttlAttributes, functions, tasksModule, taskCatalogue, stateMachines, routes, rules, schedules };
 }

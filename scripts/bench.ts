@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { ROOT, bundle, floorBundle, type Bundle } from './bench/bundle.js';
 import { coldImports, type Timing } from './bench/cold-import.js';
 import { constructCosts } from './bench/constructs.js';
-import { FUNCTIONS } from './bench/functions.js';
+import { FUNCTIONS, taskImportsOf } from './bench/functions.js';
 import { startMeteredStack } from './bench/local-stack.js';
 import { measureOperations, type OperationReport } from './bench/operations.js';
 import { DEFAULT_TASKS_MODULE, loadTasksModule } from '../infra/tasks-module.js';
@@ -55,7 +55,7 @@ const out = mkdtempSync(join(tmpdir(), 'bench-bundles-'));
 const bundles = new Map<string, Bundle>();
 const floors = new Map<string, Bundle>();
 for (const fn of FUNCTIONS) {
-  bundles.set(fn.name, await bundle(fn.name, join(ROOT, 'lambdas', fn.entry), out));
+  bundles.set(fn.name, await bundle(fn.name, join(ROOT, 'lambdas', fn.entry), out, taskImportsOf(fn, out)));
   floors.set(fn.name, await floorBundle(`floor-${fn.name}`, fn.clients, out));
 }
 const naive = await bundle('naive-create', join(ROOT, 'scripts/bench/reference/naive-create.ts'), out);

@@ -43,6 +43,12 @@ export interface ExecutionsApiProps {
   /** Environment shared by the service's functions. */
   readonly environment: Readonly<Record<string, string>>;
   /**
+   * Path of the task catalogue of the deployed tasks (`writeTaskCatalogue`): the create, control
+   * and catalogue functions bundle it instead of the tasks module, so no API function carries
+   * task code.
+   */
+  readonly taskCatalogue: string;
+  /**
    * How callers authenticate.
    * @default 'api-key'
    */
@@ -137,11 +143,13 @@ export class ExecutionsApi extends Construct {
     // Only these tasks have state machines here; the API treats any other as unknown.
     const TASK_IDS = [...props.stateMachines.keys()].join(',');
     const withStateMachines = { ...props.environment, TASK_IDS, STATE_MACHINE_ARN_PREFIX: props.stateMachineArnPrefix };
+    // Reading executions needs only the deployed task ids (TASK_IDS), no catalogue.
     const make = (group: RouteGroup, environment: Readonly<Record<string, string>>) =>
       new ServiceFunction(this, `${group.charAt(0).toUpperCase()}${group.slice(1)}Function`, {
         entry: group === 'catalogue' ? 'api/catalogue.ts' : `api/executions-${group}.ts`,
         description: DESCRIPTIONS[group],
         environment,
+        ...(group === 'read' ? {} : { taskCatalogue: props.taskCatalogue }),
       });
     const functions = {
       create: make('create', withStateMachines),

@@ -1,11 +1,11 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stage } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_TASKS_MODULE, templatePathOf } from '../tasks-module.js';
 import { acknowledgeWildcardResources } from './nag.js';
@@ -38,6 +38,18 @@ export interface ServiceFunctionProps {
    * @default - none: the function shares the account's unreserved concurrency
    */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * Whether the function runs task code (steps): it then bundles the stack's tasks module as
+   * `#tasks` (see {@link TASKS_MODULE_CONTEXT}).
+   * @default false
+   */
+  readonly runsTasks?: boolean;
+  /**
+   * Path of the task catalogue (`writeTaskCatalogue`) the function bundles as `#task-catalogue`:
+   * for API functions, which need the tasks' ids, schemas and views but none of their code.
+   * @default - none
+   */
+  readonly taskCatalogue?: string;
 }
 
 /** Template metadata key holding a function's entry module, relative to `lambdas/`. */
@@ -46,9 +58,13 @@ export const ENTRY_METADATA_KEY = 'async-executions:entry';
 /** Template metadata key holding the tasks module a function bundles as `#tasks` (relative to the project root). */
 export const TASKS_MODULE_METADATA_KEY = 'async-executions:tasks-module';
 
+/** Template metadata key holding the task catalogue a function bundles as `#task-catalogue` (relative to the template's folder). */
+export const TASK_CATALOGUE_METADATA_KEY = 'async-executions:task-catalogue';
+
 /**
- * Construct context key naming the tasks module (absolute path) that functions in its scope bundle
- * as `#tasks`; `ExecutionsStack` sets it, so no construct between them has to pass it on.
+ * Construct context key naming the tasks module (absolute path) that functions in its scope that
+ * run task code bundle as `#tasks`; `ExecutionsStack` sets it, so no construct between them has
+ * to pass it on.
  */
 export const TASKS_MODULE_CONTEXT = 'async-executions:tasks-module';
 
@@ -100,7 +116,7 @@ export class ServiceFunction extends NodejsFunction {
       description: `Runs the ${id} function: ${props.description}`,
     });
     logGroup.grantWrite(role);
-    const tasksModule = tasksModuleIn(scope);
+    const tasksModule = props.runsTasks ? tasksModuleIn(scope) : undefined;
     super(scope, id, {
       entry: `${LAMBDAS_DIR}${props.entry}`,
       handler: 'handler',
@@ -119,12 +135,19 @@ export class ServiceFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: bundlingOptions(tasksModule),
+      bundling: bundlingOptions({ tasksModule, taskCatalogue: props.taskCatalogue }),
     });
     acknowledgeWildcardResources(role, ['*'], 'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource is "*" (the only actions granted on "*", asserted in test/infra/iam.test.ts).');
     // The local stack maps each function of the synthesized template back to its handler module.
-    (this.node.defaultChild as CfnFunction).addMetadata(ENTRY_METADATA_KEY, props.entry);
-    (this.node.defaultChild as CfnFunction).addMetadata(TASKS_MODULE_METADATA_KEY, templatePathOf(tasksModule));
+    const resource = this.node.defaultChild as CfnFunction;
+    resource.addMetadata(ENTRY_METADATA_KEY, props.entry);
+    if (tasksModule) resource.addMetadata(TASKS_MODULE_METADATA_KEY, templatePathOf(tasksModule));
+    if (props.taskCatalogue) {
+      // The catalogue lives in the cloud assembly, beside the template: recorded relative to it.
+      const outdir = Stage.of(this)?.outdir;
+      const recorded = outdir ? relative(outdir, props.taskCatalogue) : props.taskCatalogue;
+      resource.addMetadata(TASK_CATALOGUE_METADATA_KEY, isAbsolute(recorded) ? recorded : recorded.split(sep).join('/'));
+    }
   }
 }
 
@@ -138,13 +161,23 @@ function tasksModuleIn(scope: Construct): string {
   return chosen;
 }
 
+/** What a function bundles of the deployed tasks: the tasks module as `#tasks`, the task catalogue as `#task-catalogue`. */
+export interface TaskImports {
+  readonly tasksModule?: string | undefined;
+  readonly taskCatalogue?: string | undefined;
+}
+
 /**
- * esbuild options of every function bundling `tasksModule` as `#tasks`, the one definition CDK and
+ * esbuild options of every function, bundling what `imports` names, the one definition CDK and
  * the benchmark both build from
  * (`scripts/bench/bundle.ts` maps them to esbuild exactly as CDK does, and refuses any it does not
  * know), so the benchmark measures the bundles that deploy.
  */
-export function bundlingOptions(tasksModule: string): BundlingOptions {
+export function bundlingOptions(imports: TaskImports = {}): BundlingOptions {
+  const aliases = [
+    ...(imports.tasksModule ? [`#tasks=${imports.tasksModule}`] : []),
+    ...(imports.taskCatalogue ? [`#task-catalogue=${imports.taskCatalogue}`] : []),
+  ];
   return {
     format: OutputFormat.ESM,
     target: 'node24',
@@ -158,7 +191,9 @@ export function bundlingOptions(tasksModule: string): BundlingOptions {
     externalModules: [],
     // ESM bundles have no `require`; some CommonJS dependencies still call it for Node built-ins.
     banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
-    // The registry imports the chosen tasks module as `#tasks`; package.json's mapping is only the default.
-    esbuildArgs: { '--alias': `#tasks=${tasksModule}` },
+    // The registry imports the chosen tasks module as `#tasks`, the API functions the task catalogue
+    // as `#task-catalogue`; package.json's mappings are only defaults for tools without an alias. A
+    // function given neither (nor importing either) bundles neither.
+    ...(aliases.length > 0 ? { esbuildArgs: { '--alias': aliases } } : {}),
   };
 }

@@ -56,11 +56,14 @@ export class TaskRuntime extends Construct {
       // The state's own timeout ends an attempt first; the function must not cut it shorter.
       timeout: Duration.seconds(Math.min(900, longestStep + 5)),
       memorySize: 1024,
+      runsTasks: true,
     });
     this.waitFunction = new ServiceFunction(this, 'WaitForInput', {
       entry: 'runtime/wait-handler.ts',
       description: 'Stores the task token of a wait step and records the wait transition',
       environment: props.environment,
+      // It reads its wait step's definition from the tasks module.
+      runsTasks: true,
     });
     this.recordFunction = new ServiceFunction(this, 'Recorder', {
       entry: 'runtime/record-handler.ts',

@@ -1,16 +1,12 @@
 import { NotFoundError } from '../domain/errors.js';
 import { createLogger } from '../shared/logger.js';
-import { toTaskView, type TaskView } from '../tasks/catalogue.js';
-import { TASKS } from '../tasks/registry.js';
-import { deployedTaskIds } from './context.js';
+import type { TaskView } from '../tasks/catalogue.js';
+import { deployedTasks } from './deployed-tasks.js';
 import { httpHandler, json, param, type Route } from './http.js';
 
 const logger = createLogger('catalogue');
-/** Built once per container: the catalogue only changes with a deployment. */
-const DEPLOYED = deployedTaskIds();
-const VIEWS: ReadonlyMap<string, TaskView> = new Map(
-  [...TASKS.values()].filter((task) => DEPLOYED.has(task.id)).map((task) => [task.id, toTaskView(task)]),
-);
+/** The views were computed at synth (the task catalogue): serving them takes no task code. */
+const VIEWS: ReadonlyMap<string, TaskView> = new Map([...deployedTasks().values()].map((task) => [task.id, task.view]));
 
 const health: Route = () => json(200, { status: 'ok' });
 

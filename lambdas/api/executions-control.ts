@@ -4,16 +4,18 @@ import { cancelExecution, resumeExecution, taskOf, type ControlDeps } from '../r
 import { executionStore } from '../shared/stores.js';
 import { createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
-import { TASKS } from '../tasks/registry.js';
+import { stepAt } from '../tasks/task-catalogue.js';
 import { REGION, stateMachineArnResolver } from './context.js';
+import { deployedTasks } from './deployed-tasks.js';
 import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
 import { bodyOf, cancelBody, changeStatusBody, resumeBody } from './bodies.js';
 import { executionIdOf } from './queries.js';
-import { parseWith } from './validation.js';
+import { validateWith } from './validation.js';
 
 const repository = executionStore();
 const logger = createLogger('executions-control');
 const deps: ControlDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
+const TASKS = deployedTasks();
 
 async function load(event: ApiEvent) {
   return repository.get(tenantOf(event), executionIdOf(param(event, 'id')));
@@ -22,14 +24,12 @@ async function load(event: ApiEvent) {
 async function resume(event: ApiEvent, input: unknown) {
   const record = await load(event);
   const task = taskOf(TASKS, record);
-  const step = task.steps[record.stepIndex];
-  const valid =
-    record.status === 'awaiting_input' && step?.kind === 'wait' && step.input
-      ? parseWith(step.input, input, '/input', `resume input of step ${step.name}`)
-      : input;
+  const waiting = String(record.stepIndex);
+  const schema = record.status === 'awaiting_input' && Object.hasOwn(task.resume, waiting) ? task.resume[waiting] : undefined;
+  if (schema) validateWith(schema, input, '/input', `resume input of step ${stepAt(task, record.stepIndex)?.name ?? record.stepName}`);
   // The next step receives it, wrapped in its envelope.
-  checkPayload(valid, 'The resume input');
-  const resumed = await resumeExecution(deps, record, task, valid ?? null);
+  checkPayload(input, 'The resume input');
+  const resumed = await resumeExecution(deps, record, task, input ?? null);
   logger.info('execution resumed', { execution_id: record.id });
   return json(200, toExecutionView(resumed, linksOf(event, REGION)));
 }

@@ -6,27 +6,28 @@ import { startExecution, type CreateDeps } from '../runtime/execution-control.js
 import { createStore } from '../shared/stores.js';
 import { createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
-import { TASKS } from '../tasks/registry.js';
-import { REGION, deployedTaskIds, stateMachineArnResolver } from './context.js';
+import { REGION, stateMachineArnResolver } from './context.js';
+import { deployedTasks } from './deployed-tasks.js';
 import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
 import { bodyOf, createBody, createWithTaskBody } from './bodies.js';
 import { idempotencyKeyOf } from './headers.js';
-import { parseWith } from './validation.js';
+import { validateWith } from './validation.js';
 
 const repository = createStore();
 const logger = createLogger('executions-create');
 const deps: CreateDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
-const DEPLOYED = deployedTaskIds();
+const TASKS = deployedTasks();
 
 async function create(event: ApiEvent, taskId: string, input: unknown, metadata: Metadata = {}) {
-  const task = DEPLOYED.has(taskId) ? TASKS.get(taskId) : undefined;
+  const task = TASKS.get(taskId);
   if (!task) throw new NotFoundError(`No task ${taskId.slice(0, 64)} exists. GET /tasks lists them.`);
-  const valid = parseWith(task.input, input, '/input', `input of task ${task.id}`);
-  checkPayload(valid, 'The input');
+  // A valid input goes on exactly as sent (JSON Schema checks; it does not transform).
+  validateWith(task.input, input, '/input', `input of task ${task.id}`);
+  checkPayload(input, 'The input');
   const { record, replayed } = await startExecution(deps, {
     tenant: tenantOf(event),
     task,
-    input: valid,
+    input,
     metadata,
     idempotencyKey: idempotencyKeyOf(event.headers),
   });

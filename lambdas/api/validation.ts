@@ -1,30 +1,30 @@
-import type * as z from 'zod/mini';
 import { ValidationError, type FieldError } from '../domain/errors.js';
+import { validateSchema, type SchemaIssue } from '../domain/json-schema.js';
+import type { CheckedSchema, SchemaMessages } from '../tasks/task-catalogue.js';
 
-type Issue = z.core.$ZodIssue;
-
-/**
- * The message {@link parseWith} has zod give an issue whose schema brings none of its own, so a
- * task author's message (`z.regex(pattern, 'must be an http(s) URL')`) can be told from zod's.
- */
-const NO_MESSAGE = '\u0000';
-
-/** How a value must be, by zod's name of its type. */
+/** How a value must be, by JSON Schema type. */
 const TYPES: Readonly<Record<string, string>> = {
-  int: 'an integer',
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
   object: 'an object',
-  record: 'an object',
   array: 'an array',
   boolean: 'true or false',
   null: 'null',
 };
 
-/** What string formats must be, by zod's name of the format; a regex without a message is described apart. */
+/** What strings of a JSON Schema `format` must be; the format's pattern does the checking. */
 const FORMATS: Readonly<Record<string, string>> = {
   email: 'an email address',
-  url: 'a URL',
-  datetime: 'an ISO 8601 date-time',
+  uri: 'a URL',
+  'date-time': 'an ISO 8601 date-time',
   date: 'an ISO 8601 date',
+  duration: 'an ISO 8601 duration',
+  uuid: 'a UUID',
+  ipv4: 'an IPv4 address',
+  ipv6: 'an IPv6 address',
+  lowercase: 'lowercase',
+  uppercase: 'uppercase',
 };
 
 /** How much of a name the caller chose a 400 repeats, so it stays small whatever the request held. */
@@ -39,41 +39,75 @@ export function cut(text: string): string {
 }
 
 /** A bound in words: "must be at least 1 character", "must have exactly 2 items", "must be less than 10". */
-function bound(issue: Extract<Issue, { code: 'too_small' | 'too_big' }>, limit: number | bigint, small: boolean): string {
-  const unit = issue.origin === 'string' ? 'character' : issue.origin === 'array' || issue.origin === 'set' ? 'item' : '';
-  const how = issue.exact ? 'exactly' : issue.inclusive || unit ? (small ? 'at least' : 'at most') : small ? 'more than' : 'less than';
-  return `must ${unit === 'item' ? 'have' : 'be'} ${how} ${limit}${unit && ` ${unit}${Number(limit) === 1 ? '' : 's'}`}`;
+function bound(schema: SchemaIssue['schema'], keyword: string): string {
+  const limit = Number(schema[keyword]);
+  const counted = /Length$/.test(keyword) ? 'character' : /Items$/.test(keyword) ? 'item' : '';
+  const small = keyword.startsWith('min') || keyword === 'exclusiveMinimum';
+  // zod's exact length is a minimum and a maximum of one value.
+  const other = counted && schema[small ? keyword.replace('min', 'max') : keyword.replace('max', 'min')];
+  const how = other === limit ? 'exactly' : keyword.startsWith('exclusive') ? (small ? 'more than' : 'less than') : small ? 'at least' : 'at most';
+  return `must ${counted === 'item' ? 'have' : 'be'} ${how} ${limit}${counted && ` ${counted}${limit === 1 ? '' : 's'}`}`;
+}
+
+/** The author's words at a pointer, if any (own keys only: pointers come from the caller's field names). */
+function wordsAt(words: Readonly<Record<string, string>> | undefined, pointer: string): string | undefined {
+  return words && Object.hasOwn(words, pointer) ? words[pointer] : undefined;
 }
 
 /** What is wrong, completing a sentence whose subject is the failing path ("/input/title must …"). */
-function describe(issue: Issue): string {
+function describe(issue: SchemaIssue, messages: SchemaMessages | undefined): string {
+  const { keyword, schema, at } = issue;
+  if (keyword === 'budget') return 'is too large or too deeply nested to be checked against its schema';
+  // A missing field gets the words of the field's own schema, as zod gives them.
+  if (keyword === 'required') {
+    const field = String(issue.path[issue.path.length - 1]).replaceAll('~', '~0').replaceAll('/', '~1');
+    return wordsAt(messages?.nodes, `${at}/properties/${field}`) ?? 'is required';
+  }
   // The task author's own words for a rule win: they know what it means (e.g. "must be an http(s) URL").
-  if (issue.message !== NO_MESSAGE) return issue.message;
-  switch (issue.code) {
-    case 'invalid_type':
-      // A missing field (zod says "nonoptional" when its schema accepts anything, e.g. `z.unknown()`).
-      if (issue.input === undefined) return 'is required';
-      return `must be ${TYPES[issue.expected] ?? `a ${issue.expected}`}`;
-    case 'too_small':
-      return bound(issue, issue.minimum, true);
-    case 'too_big':
-      return bound(issue, issue.maximum, false);
-    case 'invalid_format': {
-      // zod's issue type leaves out the text starts_with, ends_with and includes look for.
-      const { prefix, suffix, includes } = issue as { prefix?: string; suffix?: string; includes?: string };
-      const part = prefix ?? suffix ?? includes;
-      if (part !== undefined) return `must ${prefix ? 'start with' : suffix ? 'end with' : 'contain'} ${JSON.stringify(part)}`;
-      if (issue.format === 'regex') return 'does not match the required pattern';
-      return `must be ${FORMATS[issue.format] ?? `a valid ${issue.format}`}`;
+  const own = wordsAt(messages?.keywords, `${at}/${keyword}`) ?? wordsAt(messages?.nodes, at);
+  if (own !== undefined) return own;
+  switch (keyword) {
+    case 'type': {
+      const types = Array.isArray(schema.type) ? (schema.type as unknown[]) : [schema.type];
+      return `must be ${types.map((type) => TYPES[String(type)] ?? `a ${String(type)}`).join(' or ')}`;
     }
-    case 'unrecognized_keys':
-      return unknownFields(issue.keys);
-    case 'invalid_value':
-      return `must be ${issue.values.length > 1 ? 'one of ' : ''}${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
-    case 'not_multiple_of':
-      return `must be a multiple of ${issue.divisor}`;
-    case 'invalid_union':
+    case 'minLength':
+    case 'maxLength':
+    case 'minItems':
+    case 'maxItems':
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return bound(schema, keyword);
+    case 'multipleOf':
+      return `must be a multiple of ${String(schema.multipleOf)}`;
+    case 'pattern':
+    case 'format': {
+      const format = typeof schema.format === 'string' ? schema.format : undefined;
+      if (format === undefined) return 'does not match the required pattern';
+      return `must be ${FORMATS[format] ?? `a valid ${format}`}`;
+    }
+    case 'const':
+      return `must be ${JSON.stringify(schema.const)}`;
+    case 'enum': {
+      const values = Array.isArray(schema.enum) ? (schema.enum as unknown[]) : [];
+      return `must be ${values.length > 1 ? 'one of ' : ''}${values.map((value) => JSON.stringify(value)).join(', ')}`;
+    }
+    case 'additionalProperties':
+      return unknownFields(issue.names ?? []);
+    case 'items':
+      return `must have at most ${Array.isArray(schema.prefixItems) ? schema.prefixItems.length : 0} items`;
+    case 'propertyNames':
+      return 'is not an accepted field name';
+    case 'anyOf':
+    case 'oneOf':
       return 'matches none of the accepted forms';
+    case 'oneOfMany':
+      return 'matches more than one of the accepted forms';
+    case 'not':
+    case 'false':
+      return 'is not allowed';
     default:
       return 'is not valid';
   }
@@ -106,20 +140,18 @@ export function invalid(what: string, errors: readonly FieldError[]): Validation
 }
 
 /**
- * Parses `value` with `schema`.
- * @throws ValidationError (400) listing every failing path, prefixed by `prefix`.
+ * Checks `value` against a schema of the task catalogue (an execution input, a resume input).
+ * @throws ValidationError (400) listing every failing path (at most 20), prefixed by `prefix`,
+ * each with the task author's words for the rule or the API's.
  */
-export function parseWith<S extends z.ZodMiniType>(
-  schema: S,
-  value: unknown,
-  prefix: string,
-  what: string,
-): z.output<S> {
-  // The input is reported only to tell a missing field from a wrong one; it is never shown.
-  const result = schema.safeParse(value, { error: () => NO_MESSAGE, reportInput: true });
-  if (result.success) return result.data;
+export function validateWith(checked: CheckedSchema, value: unknown, prefix: string, what: string): void {
+  // A missing value (a resume without input) goes on as null: it is checked as null, and if null
+  // is refused, it is missing.
+  const issues = validateSchema(checked.schema, value === undefined ? null : value);
+  if (issues.length === 0) return;
+  if (value === undefined) throw invalid(what, [{ path: prefix, message: 'is required' }]);
   throw invalid(
     what,
-    result.error.issues.slice(0, 20).map((issue) => ({ path: prefix + issue.path.map(pointerSegment).join(''), message: describe(issue) })),
+    issues.map((issue) => ({ path: prefix + issue.path.map(pointerSegment).join(''), message: describe(issue, checked.messages) })),
   );
 }

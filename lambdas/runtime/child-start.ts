@@ -4,9 +4,12 @@ import { ConflictError, DomainError } from '../domain/errors.js';
 import type { FamilyRecord } from '../domain/execution.js';
 import { checkPayload } from '../domain/payload-limits.js';
 import { isTerminal } from '../domain/status.js';
-import { parseWith } from '../api/validation.js';
+import { validateWith } from '../api/validation.js';
 import type { FamilyStore } from '../repository/family-store.js';
 import type { Logger } from '../shared/logger.js';
+import { toTaskView } from '../tasks/catalogue.js';
+import { checkedSchemaOf } from '../tasks/checked-schema.js';
+import type { CheckedSchema } from '../tasks/task-catalogue.js';
 import type { TaskDefinition } from '../tasks/dsl.js';
 import { queuedRecord, startStateMachine } from './execution-control.js';
 import { answerParent, type AnswerOutcome } from './family.js';
@@ -77,6 +80,18 @@ function checkShape(payload: ChildStartPayload): void {
   }
 }
 
+/** The checked input schemas of the tasks children were started of, built once per container. */
+const inputSchemas = new Map<string, CheckedSchema>();
+
+function inputSchemaOf(task: TaskDefinition): CheckedSchema {
+  let checked = inputSchemas.get(task.id);
+  if (!checked) {
+    checked = checkedSchemaOf(task.input, toTaskView(task).input_schema, `Task ${task.id}: its input`);
+    inputSchemas.set(task.id, checked);
+  }
+  return checked;
+}
+
 /**
  * Runs as the `.waitForTaskToken` Lambda of a `runTask` state: starts the child execution and
  * returns; the child's end answers the token (see `settleFamily`). The child is created through the
@@ -99,7 +114,9 @@ export async function startChild(deps: ChildStartDeps, payload: ChildStartPayloa
   if (!task) throw new ChildTaskNotFoundError(`No task ${payload.child_task_id.slice(0, 64)} is deployed; runTask cannot start it.`);
   let input: unknown;
   try {
-    input = parseWith(task.input, payload.input, '/input', `input of task ${task.id}`);
+    // The same check, with the same words, as POST /tasks/{id}/executions makes.
+    input = payload.input;
+    validateWith(inputSchemaOf(task), input, '/input', `input of task ${task.id}`);
     checkPayload(input, `The input of task ${task.id}`);
   } catch (error) {
     if (error instanceof DomainError) throw new ChildInputInvalidError(error.message);

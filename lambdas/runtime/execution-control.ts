@@ -12,8 +12,7 @@ import { newExecutionId } from '../domain/ids.js';
 import type { CreateStore } from '../repository/create-store.js';
 import type { ExecutionStore } from '../repository/execution-store.js';
 import type { Logger } from '../shared/logger.js';
-import type { TaskDefinition } from '../tasks/dsl.js';
-import { stepAt } from '../tasks/registry.js';
+import { stepAt, type TaskOutline } from '../tasks/task-catalogue.js';
 import { progress } from './progression.js';
 
 /** What starting, resuming and cancelling need. */
@@ -33,7 +32,7 @@ export interface CreateDeps extends ControlDeps {
 /** A validated request to start a task. */
 export interface StartRequest {
   readonly tenant: string;
-  readonly task: TaskDefinition;
+  readonly task: TaskOutline;
   readonly input: unknown;
   readonly metadata: Metadata;
   /** The caller's Idempotency-Key header, if any. */
@@ -164,7 +163,7 @@ function errorName(error: unknown): string {
 export async function resumeExecution(
   deps: ControlDeps,
   record: ExecutionRecord,
-  task: TaskDefinition,
+  task: TaskOutline,
   input: unknown,
 ): Promise<ExecutionRecord> {
   const waiting = stepAt(task, record.stepIndex);
@@ -263,7 +262,7 @@ export async function cancelExecution(
 }
 
 /** Looks a record's task up; a record of a task no longer deployed is reported as gone. */
-export function taskOf(tasks: ReadonlyMap<string, TaskDefinition>, record: ExecutionRecord): TaskDefinition {
+export function taskOf<T extends TaskOutline>(tasks: ReadonlyMap<string, T>, record: ExecutionRecord): T {
   const task = tasks.get(record.taskId);
   if (!task) throw new NotFoundError(`Task ${record.taskId} is no longer deployed.`);
   return task;

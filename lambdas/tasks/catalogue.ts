@@ -1,5 +1,7 @@
 import * as z from 'zod/mini';
+import { checkedSchemaOf } from './checked-schema.js';
 import type { Condition, Step, TaskDefinition } from './dsl.js';
+import type { CatalogueTask, CheckedSchema, TaskCatalogue } from './task-catalogue.js';
 
 /** A step as `GET /tasks/{id}` shows it; nested steps are indexed within their own sequence. */
 export interface StepView {
@@ -40,7 +42,8 @@ export interface TaskView {
   readonly steps: readonly StepView[];
 }
 
-function jsonSchema(schema: z.ZodMiniType, examples?: readonly unknown[]): unknown {
+/** The JSON Schema (draft 2020-12) the catalogue publishes for a zod schema, with `examples` when given. */
+export function jsonSchema(schema: z.ZodMiniType, examples?: readonly unknown[]): unknown {
   const generated = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return examples ? { ...generated, examples } : generated;
 }
@@ -95,4 +98,32 @@ function viewOf(step: Step, index: number): StepView {
         ...(step.otherwise ? { otherwise: viewsOf(step.otherwise) } : {}),
       };
   }
+}
+
+/**
+ * The task catalogue of `tasks`: for each, its view (what `GET /tasks/{id}` serves), its top-level
+ * step names, and the JSON Schemas (with their authors' words) its input and resume inputs are
+ * checked against. Plain JSON: the stack writes it at synth for the API functions, which so learn
+ * the tasks without bundling their code (docs/architecture.md).
+ * @throws Error naming the task when one of its schemas has rules its JSON Schema cannot enforce.
+ */
+export function buildTaskCatalogue(tasks: readonly TaskDefinition[]): TaskCatalogue {
+  return {
+    tasks: tasks.map((task): CatalogueTask => {
+      const view = toTaskView(task);
+      const resume: Record<string, CheckedSchema> = {};
+      task.steps.forEach((step, index) => {
+        if (step.kind !== 'wait' || !step.input) return;
+        const served = view.steps.find((candidate) => candidate.index === index && candidate.name === step.name)?.input_schema;
+        resume[String(index)] = checkedSchemaOf(step.input, served, `Task ${task.id}: the resume input of step ${step.name}`);
+      });
+      return {
+        id: task.id,
+        steps: task.steps.map((step) => ({ name: step.name })),
+        view,
+        input: checkedSchemaOf(task.input, view.input_schema, `Task ${task.id}: its input`),
+        resume,
+      };
+    }),
+  };
 }

@@ -1,15 +1,12 @@
-// `#tasks` is the chosen tasks module: esbuild aliases it to that file in every bundle, the local
-// stack resolves it to the same file, and package.json maps it to the example tasks otherwise.
-// Its `tasks` were checked when the stack was synthesized from that very file (loadTasksModule),
-// so the functions do not pay for the check again (the create, control and catalogue bundles carry this module).
+// `#tasks` is the chosen tasks module: esbuild aliases it to that file in the bundles of the
+// functions that run task code (the step runner and the wait function), the local stack resolves it
+// to the same file, and package.json maps it to the example tasks otherwise. Its `tasks` were
+// checked when the stack was synthesized from that very file (loadTasksModule), so the functions
+// do not pay for the check again. API functions never import this: they get the task catalogue.
 import { tasks } from '#tasks';
 import type { TaskDefinition } from './dsl.js';
 
+export { stepAt } from './task-catalogue.js';
+
 /** Every task of the chosen tasks module, by id (what this deployment serves). */
 export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map(tasks.map((task): [string, TaskDefinition] => [task.id, task]));
-
-/** The step at `index` of `task`, as a reference, or undefined past the last step. */
-export function stepAt(task: TaskDefinition, index: number): { index: number; name: string } | undefined {
-  const step = task.steps[index];
-  return step ? { index, name: step.name } : undefined;
-}

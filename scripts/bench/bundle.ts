@@ -3,8 +3,7 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
 import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { bundlingOptions } from '../../infra/constructs/service-function.js';
-import { DEFAULT_TASKS_MODULE } from '../../infra/tasks-module.js';
+import { bundlingOptions, type TaskImports } from '../../infra/constructs/service-function.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -32,8 +31,9 @@ export function esbuildOptionsOf(options: BundlingOptions): BuildOptions {
   if (Object.keys(otherArgs).length > 0) {
     throw new Error(`scripts/bench/bundle.ts does not map the esbuild arguments ${Object.keys(otherArgs).join(', ')}`);
   }
-  // CDK passes `--alias` as `--alias:<name>=<path>`.
-  const aliases = typeof alias === 'string' ? Object.fromEntries([alias.split(/=(.*)/s).slice(0, 2) as [string, string]]) : undefined;
+  // CDK passes each `--alias` (a string, or each item of an array) as `--alias:<name>=<path>`.
+  const aliasList = typeof alias === 'string' ? [alias] : Array.isArray(alias) ? alias : [];
+  const aliases = aliasList.length > 0 ? Object.fromEntries(aliasList.map((item) => item.split(/=(.*)/s).slice(0, 2) as [string, string])) : undefined;
   // CDK's default externals depend on the runtime and feature flags; the project names its own.
   if (externalModules === undefined) throw new Error('bundlingOptions() must set externalModules');
   return {
@@ -53,19 +53,16 @@ export function esbuildOptionsOf(options: BundlingOptions): BuildOptions {
   };
 }
 
-// The benchmark measures the bundles of the default tasks (the example tasks).
-const options = esbuildOptionsOf(bundlingOptions(DEFAULT_TASKS_MODULE));
-
 /**
  * Bundles `entry` with the options CDK's NodejsFunction passes to esbuild for this project
- * (`bundlingOptions()` with the default tasks module: ESM, node24, minified with class and function names kept, main fields
- * module/main, the require banner; the source map is written beside it and not counted).
+ * (`bundlingOptions(imports)`: ESM, node24, minified with class and function names kept, main fields
+ * module/main, the require banner, `imports` aliased; the source map is written beside it and not counted).
  */
-export async function bundle(name: string, entry: string | { readonly contents: string }, outDir: string): Promise<Bundle> {
+export async function bundle(name: string, entry: string | { readonly contents: string }, outDir: string, imports: TaskImports = {}): Promise<Bundle> {
   const file = join(outDir, name, 'index.mjs');
   mkdirSync(join(outDir, name), { recursive: true });
   await build({
-    ...options,
+    ...esbuildOptionsOf(bundlingOptions(imports)),
     ...(typeof entry === 'string'
       ? { entryPoints: [entry] }
       : { stdin: { contents: entry.contents, resolveDir: ROOT, sourcefile: `${name}.mjs`, loader: 'js' as const } }),

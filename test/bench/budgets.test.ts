@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, bundle, floorBundle, type Bundle } from '../../scripts/bench/bundle.js';
-import { FUNCTIONS } from '../../scripts/bench/functions.js';
+import { FUNCTIONS, taskImportsOf } from '../../scripts/bench/functions.js';
 import { startMeteredStack, type MeteredStack } from '../../scripts/bench/local-stack.js';
 import { measureOperations, type OperationReport } from '../../scripts/bench/operations.js';
 
@@ -21,7 +21,7 @@ const sizes = new Map<string, { own: Bundle; floor: Bundle }>();
 beforeAll(async () => {
   for (const fn of FUNCTIONS) {
     sizes.set(fn.name, {
-      own: await bundle(fn.name, join(ROOT, 'lambdas', fn.entry), out),
+      own: await bundle(fn.name, join(ROOT, 'lambdas', fn.entry), out, taskImportsOf(fn, out)),
       floor: await floorBundle(`floor-${fn.name}`, fn.clients, out),
     });
   }

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Function as LambdaFunction, type CfnFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -11,6 +11,7 @@ import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
 import { TaskStateMachine } from '../../infra/constructs/task-state-machine.js';
 import { ExecutionsStack } from '../../infra/executions-stack.js';
+import { writeTaskCatalogue } from '../../infra/task-catalogue.js';
 import { lambdaStepsOf, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
 import { TASKS } from '../../lambdas/tasks/registry.js';
 import { SAMPLE_TASKS, testApp } from './support.js';
@@ -175,6 +176,7 @@ describe('ExecutionsApi', () => {
         stateMachines: new Map(),
         stateMachineArnPrefix: 'arn:aws:states:us-east-1:123456789012:stateMachine:P-',
         environment: {},
+        taskCatalogue: writeTaskCatalogue(Stage.of(stack)!.outdir, []),
         ...limits,
       });
   }
@@ -199,6 +201,7 @@ describe('ExecutionsApi', () => {
       stateMachines: new Map(),
       stateMachineArnPrefix: 'arn:aws:states:us-east-1:123456789012:stateMachine:P-',
       environment: {},
+      taskCatalogue: writeTaskCatalogue(Stage.of(stack)!.outdir, []),
       rateLimit: 50,
       burstLimit: 100,
     });

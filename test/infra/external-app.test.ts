@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ENTRY_METADATA_KEY } from '../../infra/constructs/service-function.js';
 
 /**
  * A user's own CDK app outside the checkout, deploying the service with its own tasks, as the
@@ -69,19 +70,29 @@ app.synth();
 }
 
 describe('a CDK app of its own that installed the package', () => {
-  it('synthesizes the stack with its tasks, every function bundled (esbuild, #tasks aliased to its tasks file)', () => {
+  it('synthesizes the stack with its tasks, every function bundled (esbuild, #tasks aliased to its tasks file where steps run)', () => {
     const app = buildApp();
     const outdir = join(work, 'cdk.out');
     execFileSync(process.execPath, ['--import', 'tsx', 'app.ts'], { cwd: app, env: { ...process.env, OUTDIR: outdir }, stdio: ['ignore', 'ignore', 'pipe'] });
 
-    const template = JSON.parse(readFileSync(join(outdir, 'AsyncExecutions.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+    const template = JSON.parse(readFileSync(join(outdir, 'AsyncExecutions.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, string> }>;
+    };
     const resources = Object.values(template.Resources);
     const machines = resources.filter((resource) => resource.Type === 'AWS::StepFunctions::StateMachine').map((machine) => machine.Properties?.StateMachineName);
     expect(machines).toEqual(['AsyncExecutions-user-greeting']);
 
     const bundles = readdirSync(outdir).filter((name) => name.startsWith('asset.')).map((name) => readFileSync(join(outdir, name, 'index.mjs'), 'utf8'));
     expect(bundles).toHaveLength(resources.filter((resource) => resource.Type === 'AWS::Lambda::Function').length);
-    // Only the functions that run steps or read task definitions bundle the step code, but some must.
-    expect(bundles.filter((code) => code.includes(MARKER)).length).toBeGreaterThan(0);
+    // Exactly the functions that run steps bundle the step code; the API functions get the task catalogue.
+    const withStepCode = resources
+      .filter((resource) => resource.Type === 'AWS::Lambda::Function')
+      // A function's code is the asset its S3 key names: `<hash>.zip`, staged as `asset.<hash>`.
+      .filter((fn) => {
+        const key = String((fn.Properties?.Code as { S3Key?: unknown } | undefined)?.S3Key);
+        return readFileSync(join(outdir, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8').includes(MARKER);
+      })
+      .map((fn) => fn.Metadata![ENTRY_METADATA_KEY]);
+    expect(withStepCode.sort()).toEqual(['runtime/step-handler.ts', 'runtime/wait-handler.ts']);
   });
 });

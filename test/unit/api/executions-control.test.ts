@@ -137,6 +137,37 @@ describe('POST /executions/{id}/resume', () => {
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
   });
 
+  it('answers 400, never 500, to a resume input with fields named like Object.prototype members, in the words of the step', async () => {
+    const record = awaitingReview();
+    // As text: JSON.parse makes `__proto__` an own key, as it does for every request body.
+    const body = '{"input":{"approved":true,"__proto__":{"polluted":true},"constructor":1}}';
+
+    const problem = expectProblem(await call('POST /executions/{id}/resume', record.id, { body }), 400);
+
+    expect(problem.errors).toEqual([{ path: '/input', message: 'has unknown fields "__proto__", "constructor"' }]);
+    expect(problem.detail).toBe('The resume input of step review is not valid: /input has unknown fields "__proto__", "constructor".');
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+
+  it('answers 400 "is required" to a resume without input when the wait step has a schema', async () => {
+    const record = awaitingReview();
+
+    const problem = expectProblem(await call('POST /executions/{id}/resume', record.id, { body: {} }), 400);
+
+    expect(problem.errors).toEqual([{ path: '/input', message: 'is required' }]);
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+
+  it('hands a wait without a schema its resume input exactly as sent, prototype-named keys and all', async () => {
+    const record = storeRecord({ taskId: 'wait-first', status: 'awaiting_input', stepIndex: 0, stepName: 'gate', totalSteps: 2, input: {}, waitToken: 'token-w' });
+    const input = '{"__proto__":{"a":1},"constructor":"c"}';
+
+    const response = parse<ExecutionView>(await call('POST /executions/{id}/resume', record.id, { body: `{"input":${input}}` }));
+
+    expect(response.status).toBe(200);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-w', output: input });
+  });
+
   it('answers 409 to the loser of two concurrent resumes; exactly one SendTaskSuccess', async () => {
     const record = awaitingReview();
 

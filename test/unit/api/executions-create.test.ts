@@ -120,6 +120,37 @@ describe('POST /tasks/{task_id}/executions', () => {
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
+  it('answers 400, never 500, to an input with fields named like Object.prototype members, naming them as unknown', async () => {
+    // As text: JSON.parse makes `__proto__` an own key, as it does for every request body.
+    const input = `{"document_url":"https://example.com/a.pdf","__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}`;
+
+    const problem = expectProblem(await createForTask('sample-pipeline', { body: `{"input":${input}}` }), 400);
+
+    expect(problem.errors).toEqual([{ path: '/input', message: 'has unknown fields "__proto__", "constructor"' }]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('answers 400, never 500, to a field nested 97 levels deep or a 100,000-item array where a string belongs', async () => {
+    let deep: unknown = 'x';
+    for (let level = 0; level < 97; level++) deep = [deep];
+
+    const nested = expectProblem(await createForTask('sample-pipeline', { body: { input: { document_url: deep } } }), 400);
+    const huge = expectProblem(await createForTask('unit-echo', { body: { input: { text: Array.from({ length: 100_000 }, () => 0) } } }), 400);
+
+    expect(nested.errors).toEqual([{ path: '/input/document_url', message: 'must be a string' }]);
+    expect(huge.errors).toEqual([{ path: '/input/text', message: 'must be a string' }]);
+  });
+
+  it('passes a valid input on exactly as sent: no field is added, dropped or rewritten', async () => {
+    const input = { document_url: 'https://example.com/a.pdf', max_summary_words: 10 };
+
+    const created = parse<ExecutionView>(await createForTask('sample-pipeline', { body: { input } }));
+
+    expect(created.body.input).toEqual(input);
+    expect(JSON.parse(String(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input))).toEqual({ tenant: TENANT, input });
+  });
+
   it('answers a 200 KB unknown input field with a problem of at most 2 KB (it echoed the name twice: 400 KB)', async () => {
     const response = await createForTask('sample-pipeline', { body: { input: { ...INPUT, ['x'.repeat(200_000)]: 1 } } });
 

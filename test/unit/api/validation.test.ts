@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { bodyOf, createBody } from '../../../lambdas/api/bodies.js';
-import { parseWith } from '../../../lambdas/api/validation.js';
+import { validateWith } from '../../../lambdas/api/validation.js';
 import { ValidationError, type FieldError } from '../../../lambdas/domain/errors.js';
+import { jsonSchema } from '../../../lambdas/tasks/catalogue.js';
+import { checkedSchemaOf } from '../../../lambdas/tasks/checked-schema.js';
 import { samplePipeline } from '../../support/sample-tasks.js';
 
 /** The ValidationError `act` throws. */
@@ -18,6 +20,14 @@ function refusal(act: () => unknown): ValidationError {
 
 function errorsOf(act: () => unknown): readonly FieldError[] {
   return (refusal(act).extensions.errors as FieldError[] | undefined) ?? [];
+}
+
+/**
+ * Checks `value` as the API does (`validateWith`) against the catalogue's form of `schema`: its
+ * JSON Schema and its author's words, computed at synth (`checkedSchemaOf`) as for a task.
+ */
+function parseWith(schema: z.ZodMiniType, value: unknown, prefix: string, what: string): void {
+  validateWith(checkedSchemaOf(schema, jsonSchema(schema), 'the test schema'), value, prefix, what);
 }
 
 /** The message for `value` under `schema`, at `/input/value`. */
@@ -37,9 +47,26 @@ describe('validation messages', () => {
     expect(messageFor(z.string().check(z.regex(/^a+$/)), 'b')).toBe('does not match the required pattern');
   });
 
-  it("prefers the author's message for any rule", () => {
+  it("prefers the author's message for any rule JSON Schema carries", () => {
     expect(messageFor(z.string().check(z.minLength(3, 'needs three letters')), 'ab')).toBe('needs three letters');
-    expect(messageFor(z.string().check(z.refine((text) => text === 'ok', 'must say ok')), 'no')).toBe('must say ok');
+    expect(messageFor(z.int().check(z.maximum(9, 'one digit only')), 10)).toBe('one digit only');
+    expect(messageFor(z.array(z.string()).check(z.minLength(1, 'name someone')), [])).toBe('name someone');
+    expect(messageFor(z.enum(['en', 'de'], 'pick a language we speak'), 'fr')).toBe('pick a language we speak');
+  });
+
+  it("gives a schema's own message to each of its rules without one, and to a missing field", () => {
+    const title = z.string('must be a title').check(z.maxLength(3));
+
+    expect(messageFor(title, 5)).toBe('must be a title');
+    expect(messageFor(title, 'long')).toBe('must be a title');
+    expect(errorsOf(() => parseWith(z.strictObject({ title }), {}, '/input', 'input'))).toEqual([{ path: '/input/title', message: 'must be a title' }]);
+  });
+
+  it('keeps each message on its own pattern when a string has two', () => {
+    const code = z.string().check(z.regex(/^[A-Z]/, 'must start with a capital'), z.regex(/\d$/, 'must end with a digit'));
+
+    expect(messageFor(code, 'a1')).toBe('must start with a capital');
+    expect(messageFor(code, 'Ab')).toBe('must end with a digit');
   });
 
   it.each([
@@ -70,9 +97,24 @@ describe('validation messages', () => {
     ['one value', z.literal('x'), 'y', 'must be "x"'],
     ['one of several values', z.enum(['en', 'de']), 'fr', 'must be one of "en", "de"'],
     ['a multiple', z.number().check(z.multipleOf(5)), 7, 'must be a multiple of 5'],
-    ['a union', z.union([z.string(), z.number()]), true, 'matches none of the accepted forms'],
+    ['a union', z.union([z.string().check(z.minLength(2)), z.number()]), true, 'matches none of the accepted forms'],
+    ['a union of plain types', z.union([z.string(), z.number()]), true, 'must be a string or a number'],
+    ['a string or null', z.nullable(z.string()), 1, 'must be a string or null'],
+    ['a suffix', z.string().check(z.endsWith('.pdf')), 'x.doc', 'must end with ".pdf"'],
+    ['an ISO date', z.iso.date(), '2024-13-01', 'must be an ISO 8601 date'],
   ])('says what the value must be: %s', (_what, schema, value, message) => {
     expect(messageFor(schema, value)).toBe(message);
+  });
+
+  it('names the failing rule of the one branch a value is meant for: a nullable string that is too short', () => {
+    expect(messageFor(z.nullable(z.string().check(z.minLength(3))), 'ab')).toBe('must be at least 3 characters');
+  });
+
+  it('names the failing field of the branch a tagged union value is meant for', () => {
+    const shape = z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('circle'), r: z.number() }), z.strictObject({ kind: z.literal('square'), side: z.number() })]);
+
+    expect(errorsOf(() => parseWith(shape, { kind: 'square' }, '/input', 'input'))).toEqual([{ path: '/input/side', message: 'is required' }]);
+    expect(errorsOf(() => parseWith(shape, { kind: 'oval' }, '/input', 'input'))).toEqual([{ path: '/input', message: 'matches none of the accepted forms' }]);
   });
 
   it('says a missing field is required, rather than of the wrong type', () => {
