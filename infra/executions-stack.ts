@@ -1,4 +1,5 @@
 import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, type Duration, type StackProps } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { AlarmNotifications } from './constructs/alarm-notifications.js';
@@ -14,10 +15,20 @@ import type { TasksModule } from './tasks-module.js';
 export interface ExecutionsStackProps extends StackProps {
   /**
    * The tasks to deploy: a tasks module loaded with `loadTasksModule`. Each task gets a state
-   * machine, and every function bundles this module as `#tasks`. Required: the service ships no
-   * tasks of its own (`infra/app.ts` passes the examples when nothing else is chosen).
+   * machine and each of its Lambda steps a function; the API functions bundle this module as
+   * `#tasks`, a step function only its own task (see `TasksModule.taskExports`). Required: the
+   * service ships no tasks of its own (`infra/app.ts` passes the examples when nothing else is chosen).
    */
   readonly tasksModule: TasksModule;
+  /**
+   * Grants that need CDK objects, by Lambda step (`'<task id>/<step name>'`): each is called once
+   * with that step's function, whose role is its own, e.g.
+   * `{ 'document-pipeline/extract': (fn) => bucket.grantRead(fn) }`. Statements that are plain
+   * data belong in the step's `permissions` option, in the tasks module.
+   * @default - none
+   * @throws at synth when a key names no Lambda step of the tasks.
+   */
+  readonly stepGrants?: Readonly<Record<string, (fn: IFunction) => void>>;
   /**
    * Days finished executions are kept before TTL removes them.
    * @default 90
@@ -80,7 +91,7 @@ export interface ExecutionsStackProps extends StackProps {
 export class ExecutionsStack extends Stack {
   constructor(scope: Construct, id: string, props: ExecutionsStackProps) {
     super(scope, id, props);
-    const { path: tasksModule, tasks } = props.tasksModule;
+    const { path: tasksModule, tasks, taskExports } = props.tasksModule;
     // Before any child exists (CDK refuses context after): every ServiceFunction below reads it.
     this.node.setContext(TASKS_MODULE_CONTEXT, tasksModule);
     const retentionDays = props.retentionDays ?? 90;
@@ -98,7 +109,14 @@ export class ExecutionsStack extends Stack {
       CURSOR_SECRET: Fn.select(2, Fn.split('/', Aws.STACK_ID)),
     };
     const namePrefix = `${this.stackName}-`;
-    const runtime = new TaskRuntime(this, 'Runtime', { table, tasks, namePrefix, environment });
+    const runtime = new TaskRuntime(this, 'Runtime', {
+      table,
+      tasks,
+      namePrefix,
+      environment,
+      ...(taskExports ? { taskExports } : {}),
+      ...(props.stepGrants ? { stepGrants: props.stepGrants } : {}),
+    });
     new StatusEvents(this, 'StatusEvents', {
       table,
       stateMachines: [...runtime.stateMachines.values()],

@@ -38,13 +38,30 @@ export interface ServiceFunctionProps {
    * @default - none: the function shares the account's unreserved concurrency
    */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * The module this function's bundle takes as `#tasks`: a step function's generated module of its
+   * one task (the template metadata still names the scope's tasks module, whose tasks these are).
+   * @default - the scope's tasks module, whole
+   */
+  readonly bundledTasksModule?: string;
 }
 
 /** Template metadata key holding a function's entry module, relative to `lambdas/`. */
 export const ENTRY_METADATA_KEY = 'async-executions:entry';
 
-/** Template metadata key holding the tasks module a function bundles as `#tasks` (relative to the project root). */
+/**
+ * Template metadata key holding the tasks module whose tasks a function runs (relative to the project
+ * root): what it bundles as `#tasks`, whole, or (a step function) through the generated module of
+ * its one task; the local stack resolves `#tasks` to it.
+ */
 export const TASKS_MODULE_METADATA_KEY = 'async-executions:tasks-module';
+
+/** Why every function's role has statements on `*`: acknowledged for cdk-nag on each role. */
+export const XRAY_STAR_REASON =
+  'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource is "*" (the only actions granted on "*" by the service itself, asserted in test/infra/iam.test.ts).';
+
+/** Template metadata key of a step function: the Lambda step it runs, `<task id>/<step name>`. */
+export const STEP_METADATA_KEY = 'async-executions:step';
 
 /**
  * Construct context key naming the tasks module (absolute path) that functions in its scope bundle
@@ -119,9 +136,9 @@ export class ServiceFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: bundlingOptions(tasksModule),
+      bundling: bundlingOptions(props.bundledTasksModule ?? tasksModule),
     });
-    acknowledgeWildcardResources(role, ['*'], 'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource is "*" (the only actions granted on "*", asserted in test/infra/iam.test.ts).');
+    acknowledgeWildcardResources(role, ['*'], XRAY_STAR_REASON);
     // The local stack maps each function of the synthesized template back to its handler module.
     (this.node.defaultChild as CfnFunction).addMetadata(ENTRY_METADATA_KEY, props.entry);
     (this.node.defaultChild as CfnFunction).addMetadata(TASKS_MODULE_METADATA_KEY, templatePathOf(tasksModule));

@@ -19,15 +19,16 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { checkExecutionTimeout, type Step, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
+import { checkExecutionTimeout, type LambdaStep, type Step, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
+import { lambdaStepsOf } from '../../lambdas/tasks/walk.js';
 import { acknowledgeWildcardResources } from './nag.js';
 
 /** Props of {@link TaskStateMachine}. */
 export interface TaskStateMachineProps {
   /** The task to compile. */
   readonly task: TaskDefinition;
-  /** Runs every Lambda step (`lambdas/runtime/step-handler.ts`). */
-  readonly stepFunction: IFunction;
+  /** The function of each Lambda step of the task (`lambdas/runtime/step-handler.ts`), by the step of the task definition. */
+  readonly stepFunctions: ReadonlyMap<LambdaStep, IFunction>;
   /** Stores the task token of every wait step (`lambdas/runtime/wait-handler.ts`). */
   readonly waitFunction: IFunction;
   /** Physical name of the state machine; the execution ARNs derive from it. */
@@ -88,7 +89,7 @@ const NEVER_RETRIED_ERRORS = ['ExecutionEnded', 'StepOutputTooLarge'];
 
 /**
  * One Standard state machine per task (JSONPath, so the local engine runs the very same
- * definition). Each user step is ONE Task state: a Lambda step invokes the shared step runner
+ * definition). Each user step is ONE Task state: a Lambda step invokes its own function
  * with a per-step retry policy and timeout; a wait step invokes the wait function with
  * `.waitForTaskToken` and a timeout. Every step catches into its own Fail state
  * (`<Step>Failed`), so the console shows where an execution failed. The execution name is the
@@ -135,14 +136,14 @@ export class TaskStateMachine extends Construct {
     );
     // LambdaInvoke grants the function and its qualifiers (`<fn>:*`); the states call the unqualified function.
     const invoked = [
-      ...(task.steps.some((step) => step.kind === 'step') ? [props.stepFunction] : []),
+      ...lambdaStepsOf(task).map((step) => stepFunctionOf(props, step)),
       ...(task.steps.some((step) => step.kind === 'wait') ? [props.waitFunction] : []),
     ];
     acknowledgeWildcardResources(
       this.stateMachine,
       invoked.flatMap((fn) => fn.resourceArnsForGrantInvoke),
-      'lambda:InvokeFunction on `<function>:*` covers the versions and aliases of one function of this service (the step ' +
-        'runner or the wait function), added by LambdaInvoke; the states invoke the unqualified function, and no other function is reachable.',
+      'lambda:InvokeFunction on `<function>:*` covers the versions and aliases of one function of this service (a step ' +
+        'function of this task or the wait function), added by LambdaInvoke; the states invoke the unqualified function, and no other function is reachable.',
     );
   }
 
@@ -175,7 +176,7 @@ export class TaskStateMachine extends Construct {
           })
         : new LambdaInvoke(this, name, {
             comment: `Runs step "${step.name}" (index ${index})`,
-            lambdaFunction: props.stepFunction,
+            lambdaFunction: stepFunctionOf(props, step),
             payloadResponseOnly: true,
             payload: TaskInput.fromObject(base),
             taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
@@ -202,6 +203,13 @@ export class TaskStateMachine extends Construct {
     state.addCatch(failed, { errors: ['States.ALL'] });
     return state;
   }
+}
+
+/** The function of a Lambda step of the task; a step without one is a wiring error. */
+function stepFunctionOf(props: TaskStateMachineProps, step: LambdaStep): IFunction {
+  const fn = props.stepFunctions.get(step);
+  if (!fn) throw new Error(`Task ${props.task.id}: no function for Lambda step "${step.name}" in stepFunctions`);
+  return fn;
 }
 
 /** Sum of a retrier's delays when every retry happens (jitter only ever shortens them). */

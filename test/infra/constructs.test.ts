@@ -11,6 +11,7 @@ import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
 import { TaskStateMachine } from '../../infra/constructs/task-state-machine.js';
 import { ExecutionsStack } from '../../infra/executions-stack.js';
 import type { TaskDefinition } from '../../lambdas/tasks/dsl.js';
+import { lambdaStepsOf } from '../../lambdas/tasks/walk.js';
 import { TASKS } from '../../lambdas/tasks/registry.js';
 import { SAMPLE_TASKS, testApp } from './support.js';
 
@@ -24,7 +25,7 @@ function scratch(): { stack: Stack; fn: IFunction } {
 
 function stateMachine(stateMachineName: string): () => TaskStateMachine {
   const { stack, fn } = scratch();
-  return () => new TaskStateMachine(stack, 'Machine', { task, stepFunction: fn, waitFunction: fn, stateMachineName });
+  return () => new TaskStateMachine(stack, 'Machine', { task, stepFunctions: new Map(lambdaStepsOf(task).map((step) => [step, fn])), waitFunction: fn, stateMachineName });
 }
 
 describe('ExecutionsStack props', () => {

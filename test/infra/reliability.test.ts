@@ -12,6 +12,7 @@ import { TaskStateMachine } from '../../infra/constructs/task-state-machine.js';
 import { ExecutionsStack } from '../../infra/executions-stack.js';
 import { defineTask, step, waitForInput, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
 import { TASKS } from '../../lambdas/tasks/registry.js';
+import { lambdaStepsOf } from '../../lambdas/tasks/walk.js';
 import {
   actionsOf,
   childOf,
@@ -257,7 +258,12 @@ describe('task execution timeout', () => {
   function timeoutOf(task: TaskDefinition): number | undefined {
     const scope = new Stack(testApp(), 'Timeouts');
     const fn = LambdaFunction.fromFunctionArn(scope, 'Fn', 'arn:aws:lambda:us-east-1:123456789012:function:step');
-    new TaskStateMachine(scope, 'Machine', { task, stepFunction: fn, waitFunction: fn, stateMachineName: `timeouts-${task.id}` });
+    new TaskStateMachine(scope, 'Machine', {
+      task,
+      stepFunctions: new Map(lambdaStepsOf(task).map((lambdaStep) => [lambdaStep, fn])),
+      waitFunction: fn,
+      stateMachineName: `timeouts-${task.id}`,
+    });
     const [, machine] = onlyResource(Template.fromStack(scope), 'AWS::StepFunctions::StateMachine');
     return decodeDefinition(machine.Properties?.DefinitionString).TimeoutSeconds;
   }
