@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { ENTRY_METADATA_KEY, TASKS_MODULE_METADATA_KEY } from '../infra/constructs/service-function.js';
+import { ENTRY_METADATA_KEY, STEP_METADATA_KEY, TASKS_MODULE_METADATA_KEY } from '../infra/constructs/service-function.js';
 import { resolveTemplatePath } from '../infra/tasks-module.js';
 
 /** JSON as CloudFormation templates hold it. */
@@ -27,8 +27,13 @@ export interface LocalFunction {
   readonly arn: string;
   /** Entry module relative to `lambdas/`. */
   readonly entry: string;
+  /** Its environment variables, as the template sets them. */
   readonly environment: Readonly<Record<string, string>>;
   readonly timeoutSeconds: number;
+  /** Its memory in MB (Lambda's default, 128, when the template sets none). */
+  readonly memoryMb: number;
+  /** The Lambda step a step function runs (`<task id>/<step name>`); absent for the service's other functions. */
+  readonly step?: string;
 }
 
 /** A state machine of the template with its definition resolved to plain JSON. */
@@ -283,6 +288,7 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
         const tasksModule = resource.Metadata?.[TASKS_MODULE_METADATA_KEY];
         if (typeof tasksModule !== 'string') throw new Error(`Function ${id} of ${templatePath} names no tasks module (${TASKS_MODULE_METADATA_KEY}); synthesize it again`);
         tasksModules.add(resolveTemplatePath(tasksModule));
+        const step = resource.Metadata?.[STEP_METADATA_KEY];
         const variables = resolver.resolve(
           ((props.Environment as Record<string, Json> | undefined)?.Variables ?? {}) as Json,
         ) as Record<string, string>;
@@ -293,6 +299,8 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
           entry,
           environment: variables,
           timeoutSeconds: typeof props.Timeout === 'number' ? props.Timeout : 3,
+          memoryMb: typeof props.MemorySize === 'number' ? props.MemorySize : 128,
+          ...(typeof step === 'string' ? { step } : {}),
         });
         break;
       }
