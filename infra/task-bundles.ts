@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
 import type { TaskExport } from './tasks-module.js';
 
 /** Folder, under the cloud assembly's output, of the modules {@link writeTaskModule} generates. */
@@ -43,4 +44,15 @@ export function writeTaskModule(dir: string, taskId: string, exported: TaskExpor
   writeFileSync(partial, source);
   renameSync(partial, path);
   return path;
+}
+
+/**
+ * The module the step functions of `task` bundle as `#tasks`: the generated module of `task` alone
+ * (written under `dir`, the cloud assembly's output), or undefined, so they bundle the whole tasks
+ * module, when the file that defined the task does not export it (or no such file was found). The
+ * deployment (`TaskRuntime`) and the benchmark both choose through this.
+ */
+export function stepTasksModule(dir: string, task: TaskDefinition, taskExports: ReadonlyMap<TaskDefinition, TaskExport> | undefined): string | undefined {
+  const exported = taskExports?.get(task);
+  return exported ? writeTaskModule(dir, task.id, exported) : undefined;
 }

@@ -5,7 +5,7 @@ import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { LambdaStep, TaskDefinition } from '../../lambdas/tasks/dsl.js';
 import { lambdaStepsOf } from '../../lambdas/tasks/walk.js';
-import { writeTaskModule } from '../task-bundles.js';
+import { stepTasksModule } from '../task-bundles.js';
 import type { TaskExport } from '../tasks-module.js';
 import { ServiceFunction } from './service-function.js';
 import { grantTableAccess } from './table-access.js';
@@ -81,8 +81,10 @@ export class TaskRuntime extends Construct {
 
     const stepFunctions = new Map<string, TaskStepFunction>();
     const stateMachines = new Map<string, StateMachine>();
+    // Generated per-task modules go in the cloud assembly (cdk.out), inside the project.
+    const outdir = Stage.of(this)?.outdir;
     for (const task of props.tasks) {
-      const bundledTasksModule = this.bundledTasksModuleOf(task, props.taskExports);
+      const bundledTasksModule = outdir === undefined ? undefined : stepTasksModule(outdir, task, props.taskExports);
       const functions = new Map<LambdaStep, IFunction>();
       for (const step of lambdaStepsOf(task)) {
         const key = stepKey(task.id, step.name);
@@ -109,17 +111,6 @@ export class TaskRuntime extends Construct {
     }
     this.stepFunctions = stepFunctions;
     this.stateMachines = stateMachines;
-  }
-
-  /**
-   * The generated tasks module of `task` alone (written under the cloud assembly's output), or
-   * undefined, so its step functions bundle the whole tasks module, when the file that defined it
-   * does not export it (or no such file was found).
-   */
-  private bundledTasksModuleOf(task: TaskDefinition, taskExports: ReadonlyMap<TaskDefinition, TaskExport> | undefined): string | undefined {
-    const exported = taskExports?.get(task);
-    const outdir = Stage.of(this)?.outdir;
-    return exported && outdir ? writeTaskModule(outdir, task.id, exported) : undefined;
   }
 }
 

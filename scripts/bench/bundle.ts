@@ -53,19 +53,23 @@ export function esbuildOptionsOf(options: BundlingOptions): BuildOptions {
   };
 }
 
-// The benchmark measures the bundles of the default tasks (the example tasks).
-const options = esbuildOptionsOf(bundlingOptions(DEFAULT_TASKS_MODULE));
-
 /**
  * Bundles `entry` with the options CDK's NodejsFunction passes to esbuild for this project
- * (`bundlingOptions()` with the default tasks module: ESM, node24, minified with class and function names kept, main fields
- * module/main, the require banner; the source map is written beside it and not counted).
+ * (`bundlingOptions(tasksModule)`: ESM, node24, minified with class and function names kept, main fields
+ * module/main, the require banner, `#tasks` as `tasksModule`; the source map is written beside it and
+ * not counted). The benchmark measures the bundles of the default tasks (the example tasks) unless
+ * told otherwise: a step function's bundle takes its task's generated module (`stepTasksModule`).
  */
-export async function bundle(name: string, entry: string | { readonly contents: string }, outDir: string): Promise<Bundle> {
+export async function bundle(
+  name: string,
+  entry: string | { readonly contents: string },
+  outDir: string,
+  tasksModule: string = DEFAULT_TASKS_MODULE,
+): Promise<Bundle> {
   const file = join(outDir, name, 'index.mjs');
   mkdirSync(join(outDir, name), { recursive: true });
   await build({
-    ...options,
+    ...esbuildOptionsOf(bundlingOptions(tasksModule)),
     ...(typeof entry === 'string'
       ? { entryPoints: [entry] }
       : { stdin: { contents: entry.contents, resolveDir: ROOT, sourcefile: `${name}.mjs`, loader: 'js' as const } }),

@@ -1,25 +1,66 @@
 import { tasks as defaultTasks } from '../../examples/tasks/index.js';
-import type { Client } from './bundle.js';
+import { stepTasksModule } from '../../infra/task-bundles.js';
+import { loadTasksModule } from '../../infra/tasks-module.js';
+import { lambdaStepsOf } from '../../lambdas/tasks/walk.js';
+import { join } from 'node:path';
+import { bundle, ROOT, type Bundle, type Client } from './bundle.js';
 
 /** A deployed function: its entry under `lambdas/` and the AWS SDK clients it constructs (its floor). */
 export interface FunctionSpec {
   readonly name: string;
   readonly entry: string;
   readonly clients: readonly Client[];
+  /**
+   * What its bundle takes as `#tasks`.
+   * @default - the default tasks module (the example tasks)
+   */
+  readonly tasksModule?: string;
 }
 
-/** Every Lambda function of the stack (infra/), as the benchmark measures them. */
+/** The service's own functions (infra/), as the benchmark measures them; each Lambda step adds one ({@link stepFunctionsOf}). */
 export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'create', entry: 'api/executions-create.ts', clients: ['dynamodb', 'sfn'] },
   { name: 'read', entry: 'api/executions-read.ts', clients: ['dynamodb'] },
   { name: 'control', entry: 'api/executions-control.ts', clients: ['dynamodb', 'sfn'] },
   { name: 'catalogue', entry: 'api/catalogue.ts', clients: [] },
   { name: 'authorizer', entry: 'api/authorizer.ts', clients: ['dynamodb'] },
-  { name: 'step-runner', entry: 'runtime/step-handler.ts', clients: ['dynamodb'] },
   { name: 'wait-for-input', entry: 'runtime/wait-handler.ts', clients: ['dynamodb'] },
   { name: 'status-change', entry: 'runtime/status-change-handler.ts', clients: ['dynamodb', 'sfn'] },
   { name: 'reconciler', entry: 'runtime/reconciler-handler.ts', clients: ['dynamodb', 'sfn'] },
 ];
+
+/**
+ * The function of every Lambda step of a tasks module, `step:<task id>/<step name>`, bundled as the
+ * deployment bundles it: with its task's generated module (written under `dir`, as the deployment
+ * writes it under cdk.out) when the file that defined the task exports it, else the whole module.
+ * The steps of one task share one bundle.
+ */
+export async function stepFunctionsOf(tasksModulePath: string, dir: string): Promise<FunctionSpec[]> {
+  const { path, tasks, taskExports } = await loadTasksModule(tasksModulePath);
+  return tasks.flatMap((task) => {
+    const tasksModule = stepTasksModule(dir, task, taskExports) ?? path;
+    return lambdaStepsOf(task).map((step) => ({ name: `step:${task.id}/${step.name}`, entry: 'runtime/step-handler.ts', clients: ['dynamodb'] as const, tasksModule }));
+  });
+}
+
+/**
+ * Bundles every function of `specs` into `outDir` (each `<name>`), by name; functions with the same
+ * entry and tasks module (the steps of one task) share one build, as CDK builds them once.
+ */
+export async function bundleFunctions(specs: readonly FunctionSpec[], outDir: string): Promise<Map<string, Bundle>> {
+  const builds = new Map<string, Bundle>();
+  const byName = new Map<string, Bundle>();
+  for (const spec of specs) {
+    const key = `${spec.entry}\0${spec.tasksModule ?? ''}`;
+    let built = builds.get(key);
+    if (!built) {
+      built = await bundle(spec.name.replace(/[:/]/g, '-'), join(ROOT, 'lambdas', spec.entry), outDir, ...(spec.tasksModule ? [spec.tasksModule] : []));
+      builds.set(key, built);
+    }
+    byName.set(spec.name, built);
+  }
+  return byName;
+}
 
 /** Environment a bundle of the default tasks needs to load (its module scope reads these, as at a cold start). */
 export const LOAD_ENV: Readonly<Record<string, string>> = {

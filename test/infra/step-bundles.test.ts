@@ -12,6 +12,8 @@ import { loadTasksModule, PROJECT_DIR } from '../../infra/tasks-module.js';
 import { HEAVY_MARKER } from '../../scripts/bench/reference/split-tasks/heavy-task.js';
 import { INLINE_MARKER } from '../../scripts/bench/reference/split-tasks/index.js';
 import { LIGHT_MARKER } from '../../scripts/bench/reference/split-tasks/light-task.js';
+import { bundle, ROOT } from '../../scripts/bench/bundle.js';
+import { stepFunctionsOf } from '../../scripts/bench/functions.js';
 
 /**
  * The step functions' bundles, built by CDK as for a deployment (esbuild, the project's options), for
@@ -75,6 +77,15 @@ describe('step function bundles', () => {
     expect(inline).toContain(INLINE_MARKER);
     expect(inline).toContain(LIGHT_MARKER);
     expect(inline).toContain(HEAVY_MARKER);
+  });
+
+  it('the benchmark builds a step function byte for byte as CDK bundles it for deployment', async () => {
+    const benchDir = join(out, 'bench');
+    const spec = (await stepFunctionsOf(SPLIT_TASKS, benchDir)).find((fn) => fn.name === 'step:light-task/echo')!;
+
+    const benchmarked = await bundle('light', join(ROOT, 'lambdas', spec.entry), benchDir, spec.tasksModule);
+
+    expect(readFileSync(benchmarked.file, 'utf8')).toBe(bundleOf('light-task/echo'));
   });
 
   it('generates a tasks module per task exported from its own file, in the cloud assembly, importing that file relative to itself', () => {
