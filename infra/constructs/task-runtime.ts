@@ -10,7 +10,7 @@ import type { TaskExport } from '../tasks-module.js';
 import { ServiceFunction } from './service-function.js';
 import { grantTableAccess } from './table-access.js';
 import { stateName, TaskStateMachine } from './task-state-machine.js';
-import { TaskStepFunction } from './task-step-function.js';
+import { stepKey, TaskStepFunction } from './task-step-function.js';
 
 /** Props of {@link TaskRuntime}. */
 export interface TaskRuntimeProps {
@@ -36,11 +36,6 @@ export interface TaskRuntimeProps {
    * @throws at synth when a key names no Lambda step of the tasks.
    */
   readonly stepGrants?: Readonly<Record<string, (fn: IFunction) => void>>;
-}
-
-/** `<task id>/<step name>`: how a Lambda step is named in `stepGrants`, the functions' metadata and {@link TaskRuntime.stepFunctions}. */
-export function stepKey(taskId: string, stepName: string): string {
-  return `${taskId}/${stepName}`;
 }
 
 /**

@@ -27,6 +27,11 @@ export interface TaskStepFunctionProps {
   readonly bundledTasksModule?: string;
 }
 
+/** `<task id>/<step name>`: how a Lambda step is named in `stepGrants`, `TaskRuntime.stepFunctions` and its function's metadata. */
+export function stepKey(taskId: string, stepName: string): string {
+  return `${taskId}/${stepName}`;
+}
+
 /** Set on every function by `ServiceFunction`, so no step may set it either. */
 const SERVICE_OWN_VARIABLES = ['NODE_OPTIONS'];
 
@@ -89,6 +94,6 @@ export class TaskStepFunction extends ServiceFunction {
       if (permission.resources.includes('*')) acknowledgeWildcardResources(this, ['*'], `${XRAY_STAR_REASON} ${reason}`);
       acknowledgeWildcardActions(this, [...permission.actions], reason);
     }
-    (this.node.defaultChild as CfnFunction).addMetadata(STEP_METADATA_KEY, `${taskId}/${step.name}`);
+    (this.node.defaultChild as CfnFunction).addMetadata(STEP_METADATA_KEY, stepKey(taskId, step.name));
   }
 }

@@ -52,6 +52,7 @@ export interface StepPermission {
   /** Resource ARNs (wildcards allowed, e.g. `arn:aws:s3:::my-bucket/*`). */
   readonly resources: readonly string[];
   /**
+   * Whether the statement grants the actions or denies them (a Deny wins over any Allow).
    * @default 'Allow'
    */
   readonly effect?: 'Allow' | 'Deny';
@@ -59,7 +60,7 @@ export interface StepPermission {
 
 /**
  * How a Lambda step's own function is configured: each Lambda step runs as a function of its own.
- * Kept on the step as given, and checked and defaulted at synth (`checkStepFunctionOptions`).
+ * Kept on the step as given, and checked and defaulted at synth (`stepFunctionConfig` in `step-options.ts`).
  */
 export interface StepFunctionOptions {
   /**
@@ -246,7 +247,7 @@ export function definitionTraceOf(definition: object): Error | undefined {
 /**
  * Declares a task. Throws at definition time (so at synth and at cold start) when the id or step
  * names are malformed or repeated, or its `timeoutSeconds` is out of range (the options of each
- * Lambda step's function are checked at synth: `checkStepFunctionOptions`). Records where it was
+ * Lambda step's function are checked at synth: `stepFunctionConfig`). Records where it was
  * called, so each step function can bundle the defining file's export of the task rather than the
  * whole tasks module.
  */
