@@ -1,4 +1,5 @@
 import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, Stage, type Duration, type StackProps } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { AlarmNotifications } from './constructs/alarm-notifications.js';
@@ -15,11 +16,28 @@ import type { TasksModule } from './tasks-module.js';
 export interface ExecutionsStackProps extends StackProps {
   /**
    * The tasks to deploy: a tasks module loaded with `loadTasksModule`. Each task gets a state
-   * machine; the functions that run steps bundle this module as `#tasks`, and the API functions
-   * the task catalogue computed from it. Required: the service ships no tasks of its own
-   * (`infra/app.ts` passes the examples when nothing else is chosen).
+   * machine and each of its Lambda steps a function of its own, which bundles this module as
+   * `#tasks` (only its own task when the task is exported from the file that defined it, see
+   * `TasksModule.taskExports`); the API functions bundle the task catalogue computed from it, no
+   * task code. Required: the service ships no tasks of its own (`infra/app.ts` passes the examples
+   * when nothing else is chosen).
    */
   readonly tasksModule: TasksModule;
+  /**
+   * Grants that need CDK objects, by Lambda step (`'<task id>/<step name>'`): each is called once
+   * with that step's function, whose role is its own, e.g.
+   * `{ 'document-pipeline/extract': (fn) => bucket.grantRead(fn) }`. Statements that are plain
+   * data belong in the step's `permissions` option, in the tasks module.
+   * @default - none
+   * @throws at synth when a key names no Lambda step of the tasks.
+   */
+  readonly stepGrants?: Readonly<Record<string, (fn: IFunction) => void>>;
+  /**
+   * Existing Lambda functions `invoke` steps may name instead of an ARN: `invoke('score', 'scorer')`
+   * with `functions: { scorer: fn }`. The state machines of the tasks that name one may invoke it.
+   * @default - none
+   */
+  readonly functions?: Readonly<Record<string, IFunction>>;
   /**
    * Days finished executions are kept before TTL removes them.
    * @default 90
@@ -82,7 +100,7 @@ export interface ExecutionsStackProps extends StackProps {
 export class ExecutionsStack extends Stack {
   constructor(scope: Construct, id: string, props: ExecutionsStackProps) {
     super(scope, id, props);
-    const { path: tasksModule, tasks } = props.tasksModule;
+    const { path: tasksModule, tasks, taskExports } = props.tasksModule;
     // Before any child exists (CDK refuses context after): every ServiceFunction below reads it.
     this.node.setContext(TASKS_MODULE_CONTEXT, tasksModule);
     const retentionDays = props.retentionDays ?? 90;
@@ -105,7 +123,15 @@ export class ExecutionsStack extends Stack {
     const outdir = Stage.of(this)?.outdir;
     if (!outdir) throw new Error('ExecutionsStack must be created inside a CDK App (or Stage)');
     const taskCatalogue = writeTaskCatalogue(outdir, tasks);
-    const runtime = new TaskRuntime(this, 'Runtime', { table, tasks, namePrefix, environment });
+    const runtime = new TaskRuntime(this, 'Runtime', {
+      table,
+      tasks,
+      namePrefix,
+      environment,
+      ...(taskExports ? { taskExports } : {}),
+      ...(props.stepGrants ? { stepGrants: props.stepGrants } : {}),
+      ...(props.functions ? { functions: props.functions } : {}),
+    });
     new StatusEvents(this, 'StatusEvents', {
       table,
       stateMachines: [...runtime.stateMachines.values()],

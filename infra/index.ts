@@ -4,4 +4,4 @@
  */
 export { ExecutionsStack, type ExecutionsStackProps } from './executions-stack.js';
 export type { ApiAuth } from './constructs/executions-api.js';
-export { chooseTasksModule, DEFAULT_TASKS_MODULE, loadTasksModule, TASKS_CONTEXT_KEY, TASKS_MODULE_ENV, type TasksModule } from './tasks-module.js';
+export { chooseTasksModule, DEFAULT_TASKS_MODULE, loadTasksModule, TASKS_CONTEXT_KEY, TASKS_MODULE_ENV, type TaskExport, type TasksModule } from './tasks-module.js';

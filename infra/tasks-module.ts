@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { definitionSiteOf } from '../lambdas/tasks/definition-site.js';
 import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
 
 /** The checkout (or installed package) root: relative tasks module paths in templates start here. */
@@ -15,12 +16,26 @@ export const TASKS_MODULE_ENV = 'TASKS_MODULE';
 /** CDK context key choosing the tasks module: `cdk deploy -c tasks=<file>`. */
 export const TASKS_CONTEXT_KEY = 'tasks';
 
+/** Where a task is exported from the file that defined it: what its step functions bundle. */
+export interface TaskExport {
+  /** Absolute path of the file that called `defineTask` for it. */
+  readonly file: string;
+  /** The name it is exported under there (`default` for a default export). */
+  readonly name: string;
+}
+
 /** A tasks module and the tasks it exports, as the stack deploys them. */
 export interface TasksModule {
-  /** Absolute path of the module; every function bundles it as `#tasks`. */
+  /** Absolute path of the module; the API functions bundle it as `#tasks`. */
   readonly path: string;
   /** Its `tasks`, checked (definitions with distinct ids). */
   readonly tasks: readonly TaskDefinition[];
+  /**
+   * Where each task is exported from the file that defined it, found by `loadTasksModule`: the
+   * step functions of such a task bundle only that export (see `docs/architecture.md`).
+   * @default - none: every step function bundles the whole tasks module
+   */
+  readonly taskExports?: ReadonlyMap<TaskDefinition, TaskExport>;
 }
 
 /**
@@ -50,7 +65,44 @@ export async function loadTasksModule(path: string): Promise<TasksModule> {
   } catch (error) {
     throw new Error(`Tasks module ${absolute} could not be loaded: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  return { path: absolute, tasks: tasksOf(module, absolute) };
+  const tasks = tasksOf(module, absolute);
+  return { path: absolute, tasks, taskExports: await findTaskExports(tasks) };
+}
+
+/**
+ * Where each task is exported from the file that defined it (`defineTask` records the file): the
+ * export holding that very definition, else one holding a task with its id (a file loaded twice
+ * under two URLs holds equal definitions, not the same objects). Tasks with no recorded file, a
+ * file that no longer loads, or no such export (a task defined inline in an array, or through a
+ * helper in another file) are left out: their step functions bundle the whole tasks module.
+ * Importing a defining file again is free: it was loaded when the tasks module was.
+ */
+export async function findTaskExports(tasks: readonly TaskDefinition[]): Promise<ReadonlyMap<TaskDefinition, TaskExport>> {
+  const found = new Map<TaskDefinition, TaskExport>();
+  const modules = new Map<string, Promise<Record<string, unknown> | undefined>>();
+  for (const task of tasks) {
+    const file = definitionSiteOf(task);
+    if (file === undefined || !existsSync(file)) continue;
+    let loading = modules.get(file);
+    if (!loading) {
+      loading = import(pathToFileURL(file).href).then(
+        (namespace: Record<string, unknown>) => namespace,
+        () => undefined,
+      );
+      modules.set(file, loading);
+    }
+    const namespace = await loading;
+    if (!namespace) continue;
+    const names = Object.keys(namespace);
+    const name =
+      names.find((candidate) => namespace[candidate] === task) ??
+      names.find((candidate) => {
+        const value = namespace[candidate];
+        return isTask(value) && value.id === task.id;
+      });
+    if (name !== undefined) found.set(task, { file, name });
+  }
+  return found;
 }
 
 /** `path` as the template records it: relative to the project root with `/`, so templates do not depend on the checkout's location. */

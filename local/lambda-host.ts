@@ -24,6 +24,12 @@ let resolved: TaskImportPaths | undefined;
  * process, as esbuild's aliases do in the bundles, so the handler modules run with the tasks the
  * template was synthesized with. Modules are cached, so a process can serve only one of each:
  * others are refused.
+ *
+ * Every function sees the whole tasks module here, a step function included, where in AWS its
+ * bundle holds only its own task (see docs/local.md). One module graph per function would need
+ * every handler module loaded again per function (under a distinct URL), runtime and SDK included;
+ * and seeing more is harmless: a step function finds its step by the task id and step name of its
+ * payload, the very same definition object the generated module of its task re-exports.
  * @throws when this process already resolves them to other files.
  */
 function resolveTaskImportsTo(paths: TaskImportPaths): void {
@@ -50,10 +56,38 @@ export interface Invocation {
   /** The function's entry module under `lambdas/`, e.g. `api/executions-read.ts`. */
   readonly entry: string;
   readonly requestId: string;
+  /** The function's own environment variables: what `process.env` shows its code over the process's. */
+  readonly environment: Readonly<Record<string, string>>;
 }
 
 /** The invocation every call made inside a handler runs in. */
 export const invocations = new AsyncLocalStorage<Invocation>();
+
+let overlaid = false;
+
+/**
+ * Makes `process.env` show the code of each invocation its own function's variables over the
+ * process's, as each Lambda function has an environment of its own. The functions share this
+ * process, whose environment holds only what the service's functions agree on (local/stack.ts):
+ * without this, one step's variables would reach every other step. Reads outside any invocation
+ * (a module's top level, which runs once for all functions here) see the process's environment
+ * only; writes go to the process's. Installed once per process.
+ */
+function overlayFunctionEnvironments(): void {
+  if (overlaid) return;
+  overlaid = true;
+  const own = (name: string | symbol): string | undefined => (typeof name === 'string' ? invocations.getStore()?.environment[name] : undefined);
+  const environment = new Proxy(process.env, {
+    get: (target, name) => own(name) ?? Reflect.get(target, name),
+    has: (target, name) => own(name) !== undefined || Reflect.has(target, name),
+    ownKeys: (target) => [...new Set([...Reflect.ownKeys(target), ...Object.keys(invocations.getStore()?.environment ?? {})])],
+    getOwnPropertyDescriptor: (target, name) => {
+      const value = own(name);
+      return value === undefined ? Reflect.getOwnPropertyDescriptor(target, name) : { value, writable: true, enumerable: true, configurable: true };
+    },
+  });
+  Object.defineProperty(process, 'env', { value: environment, writable: true, enumerable: true, configurable: true });
+}
 
 /** A function error as Lambda reports it: `errorType` and `errorMessage` (and a trace kept out of responses). */
 export class LambdaInvocationError extends Error {
@@ -81,9 +115,14 @@ export class LambdaHost {
   private readonly byArn = new Map<string, LocalFunction>();
   private readonly handlers = new Map<string, Promise<Handler>>();
 
-  /** `imports` are what the handlers' `#tasks` and `#task-catalogue` resolve to (see {@link resolveTaskImportsTo}). */
+  /**
+   * `imports` are what the handlers' `#tasks` and `#task-catalogue` resolve to (see
+   * {@link resolveTaskImportsTo}); each invocation sees its function's environment over the
+   * process's (see {@link overlayFunctionEnvironments}).
+   */
   constructor(functions: readonly LocalFunction[], imports: TaskImportPaths) {
     resolveTaskImportsTo(imports);
+    overlayFunctionEnvironments();
     for (const fn of functions) this.byArn.set(fn.arn, fn);
   }
 
@@ -120,7 +159,7 @@ export class LambdaHost {
       functionName: fn.name,
       functionVersion: '$LATEST',
       invokedFunctionArn: fn.arn,
-      memoryLimitInMB: '512',
+      memoryLimitInMB: String(fn.memoryMb),
       awsRequestId: randomUUID(),
       logGroupName: `/aws/lambda/${fn.name}`,
       logStreamName: 'local',
@@ -138,7 +177,7 @@ export class LambdaHost {
     });
     try {
       // JSON round trips mirror Lambda: events and results cross a wire as JSON.
-      const invocation = { entry: fn.entry, requestId: context.awsRequestId };
+      const invocation = { entry: fn.entry, requestId: context.awsRequestId, environment: fn.environment };
       const running = invocations.run(invocation, () => handler(JSON.parse(JSON.stringify(event ?? null)), context));
       const result = await Promise.race([running, timeout]);
       return result === undefined ? null : JSON.parse(JSON.stringify(result));

@@ -231,9 +231,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const tableName = model.tables[0]?.TableName;
     if (!tableName) throw new Error('The template has no DynamoDB table');
     await registerDevelopmentKey(dynamo.client, tableName, options.apiKey);
-    // The functions share one process: give them the union of their environments.
+    // The functions share one process: give it the union of the service functions' environments,
+    // which must agree. A step function's own variables are not in it: each invocation sees its
+    // function's variables over it (LambdaHost), so one step's variables never reach another.
     const environment = new Map<string, string>();
-    for (const fn of model.functions) {
+    for (const fn of model.functions.filter((candidate) => candidate.step === undefined)) {
       for (const [name, value] of Object.entries(fn.environment)) {
         if (name === 'NODE_OPTIONS') continue;
         if (environment.has(name) && environment.get(name) !== value) {

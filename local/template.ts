@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { ENTRY_METADATA_KEY, TASK_CATALOGUE_METADATA_KEY, TASKS_MODULE_METADATA_KEY } from '../infra/constructs/service-function.js';
+import { ENTRY_METADATA_KEY, STEP_METADATA_KEY, TASK_CATALOGUE_METADATA_KEY, TASKS_MODULE_METADATA_KEY } from '../infra/constructs/service-function.js';
 import { resolveTemplatePath } from '../infra/tasks-module.js';
 
 /** JSON as CloudFormation templates hold it. */
@@ -28,8 +28,13 @@ export interface LocalFunction {
   readonly arn: string;
   /** Entry module relative to `lambdas/`. */
   readonly entry: string;
+  /** Its environment variables, as the template sets them. */
   readonly environment: Readonly<Record<string, string>>;
   readonly timeoutSeconds: number;
+  /** Its memory in MB (Lambda's default, 128, when the template sets none). */
+  readonly memoryMb: number;
+  /** The Lambda step a step function runs (`<task id>/<step name>`); absent for the service's other functions. */
+  readonly step?: string;
 }
 
 /** A state machine of the template with its definition resolved to plain JSON. */
@@ -306,6 +311,7 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
         if (typeof tasksModule === 'string') tasksModules.add(resolveTemplatePath(tasksModule));
         const taskCatalogue = resource.Metadata?.[TASK_CATALOGUE_METADATA_KEY];
         if (typeof taskCatalogue === 'string') taskCatalogues.add(resolve(dirname(templatePath), taskCatalogue));
+        const step = resource.Metadata?.[STEP_METADATA_KEY];
         const variables = resolver.resolve(
           ((props.Environment as Record<string, Json> | undefined)?.Variables ?? {}) as Json,
         ) as Record<string, string>;
@@ -316,6 +322,8 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
           entry,
           environment: variables,
           timeoutSeconds: typeof props.Timeout === 'number' ? props.Timeout : 3,
+          memoryMb: typeof props.MemorySize === 'number' ? props.MemorySize : 128,
+          ...(typeof step === 'string' ? { step } : {}),
         });
         break;
       }

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, bundle, floorBundle, type Bundle } from './bench/bundle.js';
+import { ROOT, bundle, floorBundle, type Bundle, type Client } from './bench/bundle.js';
 import { coldImports, type Timing } from './bench/cold-import.js';
 import { constructCosts } from './bench/constructs.js';
-import { FUNCTIONS, taskImportsOf } from './bench/functions.js';
+import { bundleFunctions, FUNCTIONS, stepFunctionsOf } from './bench/functions.js';
 import { startMeteredStack } from './bench/local-stack.js';
 import { measureOperations, type OperationReport } from './bench/operations.js';
 import { DEFAULT_TASKS_MODULE, loadTasksModule } from '../infra/tasks-module.js';
@@ -29,6 +29,8 @@ const RUNS = Math.max(15, Number(values.runs));
 process.env.LOG_LEVEL ??= 'warn';
 const SECONDS = Number(values.seconds);
 const BUDGET = { size: 1.15, cold: 1.25, throughput: 0.5, stateTransitionsPerStep: 2 } as const;
+/** A tasks module with a heavy import in one task, whose step function bundles are reported. */
+const SPLIT_TASKS = 'scripts/bench/reference/split-tasks/index.ts';
 
 interface BudgetResult {
   readonly budget: string;
@@ -50,29 +52,30 @@ const section = (title: string, body: string) => {
   console.log(`\n## ${title}\n\n${body}`);
 };
 
-// 1–2. Bundles, the naive baseline and the floors.
+// 1–2. Bundles, the naive baseline and the floors: the service's functions and one function per
+// Lambda step of the example tasks (the steps of one task share a bundle: it is built and imported once).
 const out = mkdtempSync(join(tmpdir(), 'bench-bundles-'));
-const bundles = new Map<string, Bundle>();
+const ALL = [...FUNCTIONS, ...(await stepFunctionsOf(DEFAULT_TASKS_MODULE, out))];
+const bundles = await bundleFunctions(ALL, out);
 const floors = new Map<string, Bundle>();
-for (const fn of FUNCTIONS) {
-  bundles.set(fn.name, await bundle(fn.name, join(ROOT, 'lambdas', fn.entry), out, taskImportsOf(fn, out)));
-  floors.set(fn.name, await floorBundle(`floor-${fn.name}`, fn.clients, out));
+for (const clients of new Set(ALL.map((fn) => fn.clients.join('+')))) {
+  floors.set(clients, await floorBundle(`floor-${clients || 'none'}`, clients ? (clients.split('+') as Client[]) : [], out));
 }
+const floorOf = (fn: (typeof ALL)[number]): Bundle => floors.get(fn.clients.join('+'))!;
 const naive = await bundle('naive-create', join(ROOT, 'scripts/bench/reference/naive-create.ts'), out);
-const files = new Map<string, string>([
-  ...[...bundles].map(([name, b]): [string, string] => [name, b.file]),
-  ...[...floors].map(([name, b]): [string, string] => [`floor:${name}`, b.file]),
-  ['naive', naive.file],
-]);
+// Keyed by file: each distinct bundle is imported RUNS times, whichever functions share it.
+const files = new Map<string, string>(
+  [...bundles.values(), ...floors.values(), naive].map((b): [string, string] => [b.file, b.file]),
+);
 console.log(`Importing ${files.size} bundles ${RUNS} times each, interleaved…`);
 const cold = await coldImports(files, RUNS);
-const coldOf = (name: string): Timing => cold.get(name)!;
+const coldOf = (b: Bundle): Timing => cold.get(b.file)!;
 
-const bundleRows = FUNCTIONS.map((fn) => {
+const bundleRows = ALL.map((fn) => {
   const own = bundles.get(fn.name)!;
-  const floor = floors.get(fn.name)!;
-  const t = coldOf(fn.name);
-  const f = coldOf(`floor:${fn.name}`);
+  const floor = floorOf(fn);
+  const t = coldOf(own);
+  const f = coldOf(floor);
   const sdkFree = fn.clients.length === 0;
   const sizeRatio = own.bytes / floor.bytes;
   const coldRatio = t.median / f.median;
@@ -93,16 +96,32 @@ const bundleRows = FUNCTIONS.map((fn) => {
     `${ms(t.median)} (p90 ${ms(t.p90)}, ${ms(t.min)}–${ms(t.max)})`,
     ms(f.median),
     ratio(coldRatio),
-    ratio(t.median / coldOf('naive').median),
+    ratio(t.median / coldOf(naive).median),
   ];
 });
-const n = coldOf('naive');
+const n = coldOf(naive);
 section(
   'Bundles and cold imports',
   `${table(
     ['function', 'minified', 'gzip', 'floor clients', 'floor', 'size / floor', 'size / naive', `cold import median (p90, range; ${RUNS} runs)`, 'floor median', 'cold / floor', 'cold / naive'],
     bundleRows,
-  )}\n\nNaive baseline (create written without care: middy + classic zod + lib-dynamodb + client-sfn): ${kb(naive.bytes)} (${kb(naive.gzipBytes)} gzip), cold import median ${ms(n.median)} (p90 ${ms(n.p90)}).`,
+  )}\n\nNaive baseline (create written without care: middy + classic zod + lib-dynamodb + client-sfn): ${kb(naive.bytes)} (${kb(naive.gzipBytes)} gzip), cold import median ${ms(n.median)} (p90 ${ms(n.p90)}).\n\nEach \`step:<task>/<step>\` row is the function of one Lambda step of the example tasks: its bundle holds the step runtime and its own task's file only (the steps of a task share it), so it is held to the same budgets as the service's own functions.`,
+);
+
+// Step functions of a tasks module with a heavy import in one task: reported, not budgeted (task
+// code is the deployer's; what is measured is that only its own steps carry it).
+const splitSteps = await stepFunctionsOf(join(ROOT, SPLIT_TASKS), out);
+const splitBundles = await bundleFunctions(splitSteps, out);
+const dynamodbFloor = floors.get('dynamodb')!;
+section(
+  'Step function bundles of a tasks module with a heavy import',
+  `${table(
+    ['function', 'bundles as #tasks', 'minified', 'gzip', 'size / floor'],
+    splitSteps.map((fn) => {
+      const own = splitBundles.get(fn.name)!;
+      return [fn.name, fn.tasksModule?.endsWith('.mjs') ? 'its task\'s file' : 'the whole tasks module', kb(own.bytes), kb(own.gzipBytes), ratio(own.bytes / dynamodbFloor.bytes)];
+    }),
+  )}\n\n\`${SPLIT_TASKS}\`: \`light-task\` and \`heavy-task\` (which imports classic zod whole) are each exported from a file of their own, so each step function bundles only its task's file; \`inline-task\` is defined inline in the \`tasks\` array, which no file exports by name, so its step function falls back to the whole module, heavy import included. Reported only: a task's own code is the deployer's.`,
 );
 rmSync(out, { recursive: true, force: true });
 

@@ -38,6 +38,19 @@ export function acknowledgeWildcardResources(grantee: IGrantable, resources: rea
 }
 
 /**
+ * Acknowledges the `AwsSolutions-IAM5` finding of each wildcard action among `actions` (e.g.
+ * `s3:Get*`) on the policies of `grantee`'s principal; actions without a wildcard are skipped.
+ * @returns the ids acknowledged
+ */
+export function acknowledgeWildcardActions(grantee: IGrantable, actions: readonly string[], reason: string): NagRuleId[] {
+  const principal = grantee.grantPrincipal;
+  if (!Construct.isConstruct(principal)) return [];
+  const ids = actions.filter((action) => action.includes('*')).map((action): NagRuleId => `AwsSolutions-IAM5[Action::${action}]`);
+  for (const id of new Set(ids)) acknowledge(principal, id, reason);
+  return ids;
+}
+
+/**
  * A resolved CloudFormation value as the flat text cdk-nag puts in finding ids: `Ref` as `<Id>`,
  * `Fn::GetAtt` as `<Id.Attr>`, `Fn::Join` joined, `${}` of `Fn::Sub` as `<>`, anything else as JSON.
  * (The same rules as cdk-nag's internal `flattenCfnReference`; the nag test proves they agree.)

@@ -50,16 +50,33 @@ export interface ServiceFunctionProps {
    * @default - none
    */
   readonly taskCatalogue?: string;
+  /**
+   * The module this function's bundle takes as `#tasks`: a step function's generated module of its
+   * one task (the template metadata still names the scope's tasks module, whose tasks these are).
+   * @default - the scope's tasks module, whole
+   */
+  readonly bundledTasksModule?: string;
 }
 
 /** Template metadata key holding a function's entry module, relative to `lambdas/`. */
 export const ENTRY_METADATA_KEY = 'async-executions:entry';
 
-/** Template metadata key holding the tasks module a function bundles as `#tasks` (relative to the project root). */
+/**
+ * Template metadata key holding the tasks module whose tasks a function runs (relative to the project
+ * root): what it bundles as `#tasks`, whole, or (a step function) through the generated module of
+ * its one task; the local stack resolves `#tasks` to it.
+ */
 export const TASKS_MODULE_METADATA_KEY = 'async-executions:tasks-module';
 
 /** Template metadata key holding the task catalogue a function bundles as `#task-catalogue` (relative to the template's folder). */
 export const TASK_CATALOGUE_METADATA_KEY = 'async-executions:task-catalogue';
+
+/** Why every function's role has statements on `*`: acknowledged for cdk-nag on each role. */
+export const XRAY_STAR_REASON =
+  'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource is "*" (the only actions granted on "*" by the service itself, asserted in test/infra/iam.test.ts).';
+
+/** Template metadata key of a step function: the Lambda step it runs, `<task id>/<step name>`. */
+export const STEP_METADATA_KEY = 'async-executions:step';
 
 /**
  * Construct context key naming the tasks module (absolute path) that functions in its scope that
@@ -135,9 +152,9 @@ export class ServiceFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: bundlingOptions({ tasksModule, taskCatalogue: props.taskCatalogue }),
+      bundling: bundlingOptions({ tasksModule: props.bundledTasksModule ?? tasksModule, taskCatalogue: props.taskCatalogue }),
     });
-    acknowledgeWildcardResources(role, ['*'], 'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource is "*" (the only actions granted on "*", asserted in test/infra/iam.test.ts).');
+    acknowledgeWildcardResources(role, ['*'], XRAY_STAR_REASON);
     // The local stack maps each function of the synthesized template back to its handler module.
     const resource = this.node.defaultChild as CfnFunction;
     resource.addMetadata(ENTRY_METADATA_KEY, props.entry);

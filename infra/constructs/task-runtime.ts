@@ -1,19 +1,22 @@
-import { Aws, Duration } from 'aws-cdk-lib';
+import { Aws, Stage } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { lambdaStepsOf, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
+import { lambdaStepsOf, type LambdaStep, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
+import { stepTasksModule } from '../task-bundles.js';
+import type { TaskExport } from '../tasks-module.js';
 import { ServiceFunction } from './service-function.js';
 import { grantStateMachinesByPrefix } from './execution-access.js';
 import { grantTableAccess } from './table-access.js';
-import { TaskStateMachine } from './task-state-machine.js';
+import { stateName, TaskStateMachine } from './task-state-machine.js';
+import { stepKey, TaskStepFunction } from './task-step-function.js';
 
 /** Props of {@link TaskRuntime}. */
 export interface TaskRuntimeProps {
   /** The executions table. */
   readonly table: ITableV2;
-  /** Tasks to compile; each gets a state machine. */
+  /** Tasks to compile; each gets a state machine, and each of their Lambda steps a function. */
   readonly tasks: readonly TaskDefinition[];
   /** State machine names are this prefix plus the task id. */
   readonly namePrefix: string;
@@ -24,15 +27,30 @@ export interface TaskRuntimeProps {
    * @default - none
    */
   readonly functions?: Readonly<Record<string, IFunction>>;
+  /**
+   * Where each task is exported from the file that defined it (`TasksModule.taskExports`, found by
+   * `loadTasksModule`): the step functions of such a task bundle that export, not the whole tasks module.
+   * @default - none: every step function bundles the whole tasks module
+   */
+  readonly taskExports?: ReadonlyMap<TaskDefinition, TaskExport>;
+  /**
+   * Grants that need CDK objects, by Lambda step (`'<task id>/<step name>'`): each is called once
+   * with that step's function, e.g. `{ 'document-pipeline/extract': (fn) => bucket.grantRead(fn) }`.
+   * Statements that are plain data belong in the step's own `permissions`.
+   * @default - none
+   * @throws at synth when a key names no Lambda step of the tasks.
+   */
+  readonly stepGrants?: Readonly<Record<string, (fn: IFunction) => void>>;
 }
 
 /**
- * The Step Functions side of the service: the step runner, wait and child-start functions shared
- * by every task, and one state machine per task.
+ * The Step Functions side of the service: one function per Lambda step of every task (its own
+ * role, memory, timeout, environment and log group), the wait, recorder and child-start functions
+ * shared by every task, and one state machine per task.
  */
 export class TaskRuntime extends Construct {
-  /** Runs every Lambda step. */
-  readonly stepFunction: ServiceFunction;
+  /** The function of each Lambda step, by `<task id>/<step name>`. */
+  readonly stepFunctions: ReadonlyMap<string, TaskStepFunction>;
   /** Stores wait tokens. */
   readonly waitFunction: ServiceFunction;
   /** Records parallel, map, choice, invoke and runTask steps, and begins sleeps. */
@@ -48,16 +66,19 @@ export class TaskRuntime extends Construct {
   constructor(scope: Construct, id: string, props: TaskRuntimeProps) {
     super(scope, id);
     if (props.tasks.length === 0) throw new Error('TaskRuntime needs at least one task');
-    const longestStep = Math.max(1, ...props.tasks.flatMap((task) => lambdaStepsOf(task).map((step) => step.timeoutSeconds)));
-    this.stepFunction = new ServiceFunction(this, 'StepRunner', {
-      entry: 'runtime/step-handler.ts',
-      description: 'Runs a step of a task and records its transition',
-      environment: props.environment,
-      // The state's own timeout ends an attempt first; the function must not cut it shorter.
-      timeout: Duration.seconds(Math.min(900, longestStep + 5)),
-      memorySize: 1024,
-      runsTasks: true,
-    });
+    const steps = props.tasks.flatMap((task) => lambdaStepsOf(task).map((step) => ({ task, step, key: stepKey(task.id, step.name) })));
+    const unknown = Object.keys(props.stepGrants ?? {}).filter((key) => !steps.some((candidate) => candidate.key === key));
+    if (unknown.length > 0) {
+      throw new Error(`stepGrants names no Lambda step: ${unknown.join(', ')} (the Lambda steps are ${steps.map((candidate) => candidate.key).join(', ') || 'none'})`);
+    }
+    const ids = new Map<string, string>();
+    for (const { task, step, key } of steps) {
+      const functionId = stepFunctionId(task.id, step.name);
+      const other = ids.get(functionId);
+      if (other !== undefined) throw new Error(`Lambda steps ${other} and ${key} would both be function ${functionId}: rename one`);
+      ids.set(functionId, key);
+    }
+
     this.waitFunction = new ServiceFunction(this, 'WaitForInput', {
       entry: 'runtime/wait-handler.ts',
       description: 'Stores the task token of a wait step and records the wait transition',
@@ -69,8 +90,9 @@ export class TaskRuntime extends Construct {
       entry: 'runtime/record-handler.ts',
       description: 'Records the parallel, map, choice, invoke and runTask steps of a task, and begins its sleeps',
       environment: props.environment,
+      // It finds the step it records in the tasks module.
+      runsTasks: true,
     });
-    grantTableAccess(this.stepFunction, props.table, 'write');
     grantTableAccess(this.waitFunction, props.table, 'write');
     grantTableAccess(this.recordFunction, props.table, 'write');
 
@@ -81,6 +103,8 @@ export class TaskRuntime extends Construct {
       entry: 'runtime/child-start-handler.ts',
       description: 'Starts the child execution of a runTask state and links it to its parent',
       environment: { ...props.environment, STATE_MACHINE_ARN_PREFIX: stateMachineArnPrefix },
+      // It checks a child's input against its task's schema.
+      runsTasks: true,
     });
     grantTableAccess(this.childStartFunction, props.table, 'write');
     grantStateMachinesByPrefix(
@@ -91,19 +115,45 @@ export class TaskRuntime extends Construct {
         'its child already ended, SendTaskSuccess/SendTaskFailure of the parent\'s new task token',
     );
 
-    this.stateMachines = new Map(
-      props.tasks.map((task) => [
+    const stepFunctions = new Map<string, TaskStepFunction>();
+    const stateMachines = new Map<string, StateMachine>();
+    // Generated per-task modules go in the cloud assembly (cdk.out), inside the project.
+    const outdir = Stage.of(this)?.outdir;
+    for (const task of props.tasks) {
+      const bundledTasksModule = outdir === undefined ? undefined : stepTasksModule(outdir, task, props.taskExports);
+      const functions = new Map<LambdaStep, IFunction>();
+      for (const step of lambdaStepsOf(task)) {
+        const key = stepKey(task.id, step.name);
+        const fn = new TaskStepFunction(this, stepFunctionId(task.id, step.name), {
+          taskId: task.id,
+          step,
+          table: props.table,
+          environment: props.environment,
+          ...(bundledTasksModule === undefined ? {} : { bundledTasksModule }),
+        });
+        props.stepGrants?.[key]?.(fn);
+        functions.set(step, fn);
+        stepFunctions.set(key, fn);
+      }
+      stateMachines.set(
         task.id,
         new TaskStateMachine(this, `Task-${task.id}`, {
           task,
-          stepFunctions: new Map(lambdaStepsOf(task).map((step) => [step, this.stepFunction])),
+          stepFunctions: functions,
           waitFunction: this.waitFunction,
           recordFunction: this.recordFunction,
           childStartFunction: this.childStartFunction,
           ...(props.functions ? { functions: props.functions } : {}),
           stateMachineName: `${props.namePrefix}${task.id}`,
         }).stateMachine,
-      ]),
-    );
+      );
+    }
+    this.stepFunctions = stepFunctions;
+    this.stateMachines = stateMachines;
   }
+}
+
+/** Construct id (and so the readable start of the logical id) of a Lambda step's function: `Step<Task><Step>`. */
+function stepFunctionId(taskId: string, stepName: string): string {
+  return `Step${stateName(taskId)}${stateName(stepName)}`;
 }

@@ -210,9 +210,8 @@ export class TaskStateMachine extends Construct {
     if (props.stateMachineName.length > 80) {
       throw new Error(`State machine name is longer than 80 characters: ${props.stateMachineName}`);
     }
-    for (const step of lambdaStepsOf(task)) {
-      if (!props.stepFunctions.has(step)) throw new Error(`Task ${task.id}: no function for Lambda step "${step.name}"`);
-    }
+    // Every Lambda step needs its function, checked before anything is built.
+    for (const step of lambdaStepsOf(task)) stepFunctionOf(props, step);
     const body = this.compileSequence(task.steps, TOP, 0, 0);
 
     const logGroup = new LogGroup(this, 'Logs', {
@@ -388,7 +387,7 @@ export class TaskStateMachine extends Construct {
         taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
         ...(last ? { outputPath: '$.input' } : {}),
       },
-      this.props.stepFunctions.get(step)!,
+      stepFunctionOf(this.props, step),
       step,
     );
     return { start: state, end: state };
@@ -576,6 +575,13 @@ export class TaskStateMachine extends Construct {
     );
     return { start: state, end: record };
   }
+}
+
+/** The function of a Lambda step of the task; a step without one is a wiring error. */
+function stepFunctionOf(props: TaskStateMachineProps, step: LambdaStep): IFunction {
+  const fn = props.stepFunctions.get(step);
+  if (!fn) throw new Error(`Task ${props.task.id}: no function for Lambda step "${step.name}" in stepFunctions`);
+  return fn;
 }
 
 /** Sum of a retrier's delays when every retry happens (jitter only ever shortens them). */

@@ -42,12 +42,56 @@ export interface RetryPolicy {
   readonly errors?: readonly string[];
 }
 
+/**
+ * An IAM policy statement as plain data (this module is bundled into the functions, so it names no
+ * CDK type): the deployment turns it into a statement of the step's own role, and no other role.
+ */
+export interface StepPermission {
+  /** IAM actions, e.g. `s3:GetObject`; `*` alone is refused (name what the step needs). */
+  readonly actions: readonly string[];
+  /** Resource ARNs (wildcards allowed, e.g. `arn:aws:s3:::my-bucket/*`). */
+  readonly resources: readonly string[];
+  /**
+   * Whether the statement grants the actions or denies them (a Deny wins over any Allow).
+   * @default 'Allow'
+   */
+  readonly effect?: 'Allow' | 'Deny';
+}
+
+/**
+ * How a Lambda step's own function is configured: each Lambda step runs as a function of its own.
+ * Kept on the step as given, and checked and defaulted at synth (`stepFunctionConfig` in `step-options.ts`).
+ */
+export interface StepFunctionOptions {
+  /**
+   * Memory of the step's function in MB, from 128 to 10240; Lambda gives CPU in proportion (one
+   * full vCPU at 1769 MB).
+   * @default 1024
+   */
+  readonly memoryMb?: number;
+  /**
+   * Environment variables of the step's function, besides the service's own (which it may not
+   * redefine). Names are letters, digits and `_`, start with a letter, are at least 2 characters
+   * and not one of Lambda's reserved names; all of the function's variables together, as JSON, are
+   * at most 4 KB.
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * IAM statements added to the step's own role (the step's table access is granted anyway). For
+   * grants that need CDK objects (`bucket.grantRead(fn)`), see the stack's `stepGrants`.
+   * @default - none
+   */
+  readonly permissions?: readonly StepPermission[];
+}
+
 /** Options of a Lambda step. */
-export interface StepOptions {
+export interface StepOptions extends StepFunctionOptions {
   /** Retries of a failing attempt; `false` for none. */
   readonly retry?: RetryPolicy | false;
   /**
-   * Seconds an attempt may take before it fails with `States.Timeout`.
+   * Seconds an attempt may take before it fails with `States.Timeout` (the step's function gets 5 s
+   * more, so the state's timeout always ends an attempt first).
    * @default 300
    */
   readonly timeoutSeconds?: number;
@@ -66,8 +110,8 @@ export interface WaitOptions<R extends z.ZodMiniType = z.ZodMiniType> {
   readonly input?: R;
 }
 
-/** A step that runs code in Lambda. */
-export interface LambdaStep {
+/** A step that runs code in Lambda, as a function of its own. */
+export interface LambdaStep extends StepFunctionOptions {
   readonly kind: 'step';
   readonly name: string;
   readonly retry: Required<Omit<RetryPolicy, 'errors'>> & { readonly errors: readonly string[] } | false;
@@ -261,7 +305,8 @@ function retryOf(retry: RetryPolicy | false | undefined): LambdaStep['retry'] {
 
 /**
  * A step that runs `handler` in Lambda with the previous step's output (or the execution input).
- * Its return value, JSON-serializable, is the next step's input.
+ * Its return value, JSON-serializable, is the next step's input. The step runs as a function of its
+ * own (its role, memory, environment and log group; see {@link StepOptions}).
  */
 export function step<I, O>(
   name: string,
@@ -269,6 +314,10 @@ export function step<I, O>(
   options: StepOptions = {},
 ): LambdaStep {
   return {
+    // The function options (memory, environment, permissions) as given: checked and defaulted at
+    // synth, where an error can name the task too. Spread, not copied one by one: every function
+    // that loads the tasks carries this code, and the API functions are at their size budget.
+    ...options,
     kind: 'step',
     name,
     timeoutSeconds: positiveInteger(options.timeoutSeconds ?? 300, `Step ${name}: timeoutSeconds`, MAX_STEP_SECONDS),
@@ -474,9 +523,25 @@ function checkSequence(taskId: string, steps: readonly Step[], where: string, de
 }
 
 /**
+ * A trace made (never thrown) where each task was defined, kept beside the definition rather than
+ * on it. V8 records the call stack when an error is made but builds no text until `.stack` is read,
+ * which only the deployment does (`definition-site.ts`: it bundles each step function with the
+ * defining file's export of its task): in a function this costs a few bytes and microseconds.
+ */
+const definitionTraces = new WeakMap<object, Error>();
+
+/** The trace `defineTask` recorded for `definition` (see `definition-site.ts`), if it made it. */
+export function definitionTraceOf(definition: object): Error | undefined {
+  return definitionTraces.get(definition);
+}
+
+/**
  * Declares a task. Throws at definition time (so at synth and at cold start) when the id or step
  * names are malformed or repeated (names are unique across nested steps too), a sequence is empty,
- * a wait is nested, a sleep ends a sequence, steps nest too deep, or its `timeoutSeconds` is out of range.
+ * a wait is nested, a sleep ends a sequence, steps nest too deep, or its `timeoutSeconds` is out of
+ * range (the options of each Lambda step's function are checked at synth: `stepFunctionConfig`).
+ * Records where it was called, so each step function can bundle the defining file's export of the
+ * task rather than the whole tasks module.
  */
 export function defineTask<S extends z.ZodMiniType>(definition: TaskDefinition<S>): TaskDefinition<S> {
   if (!ID_PATTERN.test(definition.id) || definition.id.length > 40) {
@@ -491,5 +556,6 @@ export function defineTask<S extends z.ZodMiniType>(definition: TaskDefinition<S
       throw new Error(`Task ${definition.id}: example ${JSON.stringify(example)} does not match its input schema`);
     }
   }
+  definitionTraces.set(definition, new Error());
   return definition;
 }

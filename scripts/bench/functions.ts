@@ -1,26 +1,33 @@
 import { tasks as defaultTasks } from '../../examples/tasks/index.js';
+import { join } from 'node:path';
 import type { TaskImports } from '../../infra/constructs/service-function.js';
+import { stepTasksModule } from '../../infra/task-bundles.js';
 import { writeTaskCatalogue } from '../../infra/task-catalogue.js';
-import { DEFAULT_TASKS_MODULE } from '../../infra/tasks-module.js';
-import type { Client } from './bundle.js';
+import { DEFAULT_TASKS_MODULE, loadTasksModule } from '../../infra/tasks-module.js';
+import { lambdaStepsOf } from '../../lambdas/tasks/dsl.js';
+import { bundle, ROOT, type Bundle, type Client } from './bundle.js';
 
 /** A deployed function: its entry under `lambdas/`, the AWS SDK clients it constructs (its floor) and what it bundles of the tasks. */
 export interface FunctionSpec {
   readonly name: string;
   readonly entry: string;
   readonly clients: readonly Client[];
-  /** `code`: the tasks module as `#tasks` (it runs steps); `catalogue`: the task catalogue as `#task-catalogue`. */
+  /** `code`: a tasks module as `#tasks` (it runs steps); `catalogue`: the task catalogue as `#task-catalogue`. */
   readonly tasks?: 'code' | 'catalogue';
+  /**
+   * With `tasks: 'code'`, the module its bundle takes as `#tasks`.
+   * @default - the default tasks module (the example tasks)
+   */
+  readonly tasksModule?: string;
 }
 
-/** Every Lambda function of the stack (infra/), as the benchmark measures them. */
+/** The service's own functions (infra/), as the benchmark measures them; each Lambda step adds one ({@link stepFunctionsOf}). */
 export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'create', entry: 'api/executions-create.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
   { name: 'read', entry: 'api/executions-read.ts', clients: ['dynamodb'] },
   { name: 'control', entry: 'api/executions-control.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
   { name: 'catalogue', entry: 'api/catalogue.ts', clients: [], tasks: 'catalogue' },
   { name: 'authorizer', entry: 'api/authorizer.ts', clients: ['dynamodb'] },
-  { name: 'step-runner', entry: 'runtime/step-handler.ts', clients: ['dynamodb'], tasks: 'code' },
   { name: 'wait-for-input', entry: 'runtime/wait-handler.ts', clients: ['dynamodb'], tasks: 'code' },
   { name: 'recorder', entry: 'runtime/record-handler.ts', clients: ['dynamodb'], tasks: 'code' },
   { name: 'child-start', entry: 'runtime/child-start-handler.ts', clients: ['dynamodb', 'sfn'], tasks: 'code' },
@@ -33,9 +40,42 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
  * stack gives it (infra/): the tasks module, or their catalogue, written into `outDir`.
  */
 export function taskImportsOf(fn: FunctionSpec, outDir: string): TaskImports {
-  if (fn.tasks === 'code') return { tasksModule: DEFAULT_TASKS_MODULE };
+  if (fn.tasks === 'code') return { tasksModule: fn.tasksModule ?? DEFAULT_TASKS_MODULE };
   if (fn.tasks === 'catalogue') return { taskCatalogue: writeTaskCatalogue(outDir, defaultTasks) };
   return {};
+}
+
+/**
+ * The function of every Lambda step of a tasks module, `step:<task id>/<step name>`, bundled as the
+ * deployment bundles it: with its task's generated module (written under `dir`, as the deployment
+ * writes it under cdk.out) when the file that defined the task exports it, else the whole module.
+ * The steps of one task share one bundle.
+ */
+export async function stepFunctionsOf(tasksModulePath: string, dir: string): Promise<FunctionSpec[]> {
+  const { path, tasks, taskExports } = await loadTasksModule(tasksModulePath);
+  return tasks.flatMap((task) => {
+    const tasksModule = stepTasksModule(dir, task, taskExports) ?? path;
+    return lambdaStepsOf(task).map((step) => ({ name: `step:${task.id}/${step.name}`, entry: 'runtime/step-handler.ts', clients: ['dynamodb'] as const, tasks: 'code' as const, tasksModule }));
+  });
+}
+
+/**
+ * Bundles every function of `specs` into `outDir` (each `<name>`), by name; functions with the same
+ * entry and tasks module (the steps of one task) share one build, as CDK builds them once.
+ */
+export async function bundleFunctions(specs: readonly FunctionSpec[], outDir: string): Promise<Map<string, Bundle>> {
+  const builds = new Map<string, Bundle>();
+  const byName = new Map<string, Bundle>();
+  for (const spec of specs) {
+    const key = `${spec.entry}\0${spec.tasks ?? ''}\0${spec.tasksModule ?? ''}`;
+    let built = builds.get(key);
+    if (!built) {
+      built = await bundle(spec.name.replace(/[:/]/g, '-'), join(ROOT, 'lambdas', spec.entry), outDir, taskImportsOf(spec, outDir));
+      builds.set(key, built);
+    }
+    byName.set(spec.name, built);
+  }
+  return byName;
 }
 
 /** Environment a bundle of the default tasks needs to load (its module scope reads these, as at a cold start). */

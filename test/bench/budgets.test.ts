@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, bundle, floorBundle, type Bundle } from '../../scripts/bench/bundle.js';
-import { FUNCTIONS, taskImportsOf } from '../../scripts/bench/functions.js';
+import { DEFAULT_TASKS_MODULE } from '../../infra/tasks-module.js';
+import { floorBundle, type Bundle } from '../../scripts/bench/bundle.js';
+import { bundleFunctions, FUNCTIONS, stepFunctionsOf, type FunctionSpec } from '../../scripts/bench/functions.js';
 import { startMeteredStack, type MeteredStack } from '../../scripts/bench/local-stack.js';
 import { measureOperations, type OperationReport } from '../../scripts/bench/operations.js';
 
@@ -17,20 +18,33 @@ const SDK_FREE_CAP_BYTES = 64 * 1024;
 
 const out = mkdtempSync(join(tmpdir(), 'budget-bundles-'));
 const sizes = new Map<string, { own: Bundle; floor: Bundle }>();
+/** The service's functions and the function of each Lambda step of the example tasks (the default tasks module). */
+const functions: readonly FunctionSpec[] = [...FUNCTIONS, ...(await stepFunctionsOf(DEFAULT_TASKS_MODULE, out))];
 
 beforeAll(async () => {
-  for (const fn of FUNCTIONS) {
-    sizes.set(fn.name, {
-      own: await bundle(fn.name, join(ROOT, 'lambdas', fn.entry), out, taskImportsOf(fn, out)),
-      floor: await floorBundle(`floor-${fn.name}`, fn.clients, out),
-    });
+  const bundles = await bundleFunctions(functions, out);
+  const floors = new Map<string, Bundle>();
+  for (const fn of functions) {
+    const clients = fn.clients.join('+');
+    if (!floors.has(clients)) floors.set(clients, await floorBundle(`floor-${clients || 'none'}`, fn.clients, out));
+    sizes.set(fn.name, { own: bundles.get(fn.name)!, floor: floors.get(clients)! });
   }
 }, 120_000);
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('bundle size budgets', () => {
-  it.each(FUNCTIONS.filter((fn) => fn.clients.length > 0).map((fn) => fn.name))(
+  it('measures a function per Lambda step of the example tasks', () => {
+    expect(functions.filter((fn) => fn.name.startsWith('step:')).map((fn) => fn.name)).toEqual([
+      'step:document-pipeline/extract',
+      'step:document-pipeline/analyze',
+      'step:document-pipeline/summarize',
+      'step:approval-flow/draft',
+      'step:approval-flow/finalize',
+    ]);
+  });
+
+  it.each(functions.filter((fn) => fn.clients.length > 0).map((fn) => fn.name))(
     `%s is at most ${SIZE_BUDGET}× its floor (the SDK clients it uses, and nothing else)`,
     (name) => {
       const { own, floor } = sizes.get(name)!;

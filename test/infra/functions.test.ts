@@ -11,9 +11,11 @@ const { stack, template } = synthService();
 const api = childOf(stack, 'Api', ExecutionsApi);
 const runtime = childOf(stack, 'Runtime', TaskRuntime);
 const statusEvents = childOf(stack, 'StatusEvents', StatusEvents);
+/** The function of each Lambda step, named `step:<task id>/<step name>`. */
+const STEP_FUNCTIONS: Record<string, IFunction> = Object.fromEntries([...runtime.stepFunctions].map(([key, fn]) => [`step:${key}`, fn]));
 const FUNCTIONS: Record<string, IFunction> = {
   ...api.functions,
-  stepRunner: runtime.stepFunction,
+  ...STEP_FUNCTIONS,
   waitForInput: runtime.waitFunction,
   recorder: runtime.recordFunction,
   childStart: runtime.childStartFunction,
@@ -39,7 +41,7 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the four route group functions, the authorizer, the step runner, the wait function, the recorder, the child-start function, the status-change function and the reconciler', () => {
+  it('are exactly the four route group functions, the authorizer, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function and the reconciler', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
     expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'read']);
   });
@@ -69,7 +71,7 @@ describe('Lambda functions', () => {
     expect(environmentOf(name).NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it.each(['create', 'read', 'control', 'stepRunner', 'waitForInput', 'childStart', 'statusChange', 'reconciler'])(
+  it.each(['create', 'read', 'control', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler'])(
     '%s gets the table name, cursor secret and retention it needs at cold start',
     (name) => {
       const environment = environmentOf(name);

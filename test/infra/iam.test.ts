@@ -23,10 +23,13 @@ import {
 const { stack, template } = synthService();
 const api = childOf(stack, 'Api', ExecutionsApi);
 const runtime = childOf(stack, 'Runtime', TaskRuntime);
+/** The function of each Lambda step, named `step:<task id>/<step name>`. */
+const STEP_FUNCTIONS = [...runtime.stepFunctions.keys()].map((key) => `step:${key}`);
 const FUNCTIONS: Record<string, IFunction> = {
   ...api.functions,
-  stepRunner: runtime.stepFunction,
+  ...Object.fromEntries([...runtime.stepFunctions].map(([key, fn]) => [`step:${key}`, fn] as const)),
   waitForInput: runtime.waitFunction,
+  recorder: runtime.recordFunction,
   childStart: runtime.childStartFunction,
   statusChange: childOf(stack, 'StatusEvents', StatusEvents).handler,
   reconciler: childOf(stack, 'Reconciler', Reconciler).handler,
@@ -128,8 +131,8 @@ describe('IAM least privilege', () => {
     },
   );
 
-  it('the step runner and the wait function have no Step Functions actions', () => {
-    for (const name of ['stepRunner', 'waitForInput']) {
+  it('the step functions and the wait function have no Step Functions actions', () => {
+    for (const name of [...STEP_FUNCTIONS, 'waitForInput']) {
       expect(actionsOf(statementsOf(name)).filter((action) => /^states:|^\*$/i.test(action)), name).toEqual([]);
     }
   });
@@ -173,7 +176,7 @@ describe('IAM least privilege', () => {
   });
 
   it('writers get exactly the item actions the repository\'s transactions need', () => {
-    for (const name of ['create', 'control', 'stepRunner', 'waitForInput', 'childStart', 'statusChange', 'reconciler']) {
+    for (const name of ['create', 'control', ...STEP_FUNCTIONS, 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler']) {
       const statements = statementsOf(name);
       for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']) {
         expect(allows(statements, action), `${name} ${action}`).toBe(true);

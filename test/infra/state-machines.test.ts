@@ -12,7 +12,8 @@ import { childOf, logicalIdOf, resourcesOf, SAMPLE_TASKS, STACK_NAME, stateMachi
 const { stack, template } = synthService();
 const machines = stateMachinesByName(template);
 const runtime = childOf(stack, 'Runtime', TaskRuntime);
-const stepRunnerArn = `\${GetAtt:${logicalIdOf(stack, runtime.stepFunction)}.Arn}`;
+/** The ARN of a Lambda step's own function, as the definitions hold it. */
+const stepFunctionArn = (taskId: string, stepName: string) => `\${GetAtt:${logicalIdOf(stack, runtime.stepFunctions.get(`${taskId}/${stepName}`)!)}.Arn}`;
 const waitFunctionArn = `\${GetAtt:${logicalIdOf(stack, runtime.waitFunction)}.Arn}`;
 
 function machineOf(taskId: string) {
@@ -107,10 +108,10 @@ describe('task state machines', () => {
     });
   });
 
-  it.each(tasks.map((task) => [task.id, task]))('%s: Lambda steps invoke the step runner and never see a task token', (_id, task) => {
+  it.each(tasks.map((task) => [task.id, task]))('%s: each Lambda step invokes its own function and never sees a task token', (_id, task) => {
     for (const step of task.steps.filter((candidate) => candidate.kind === 'step')) {
       const state = stateOf(task.id, stateName(step.name));
-      expect(state.Resource, step.name).toBe(stepRunnerArn);
+      expect(state.Resource, step.name).toBe(stepFunctionArn(task.id, step.name));
       expect(JSON.stringify(state.Parameters), step.name).not.toContain('Task.Token');
     }
   });
@@ -181,10 +182,11 @@ describe('task state machines', () => {
     expect(machineOf(task.id).definition.TimeoutSeconds).toBeGreaterThan(total);
   });
 
-  it('the step runner function may run at least as long as any Lambda step state allows', () => {
-    const longest = Math.max(...tasks.flatMap((task) => task.steps.filter((step) => step.kind === 'step').map((step) => step.timeoutSeconds)));
-    const runner = resourcesOf(template, 'AWS::Lambda::Function')[logicalIdOf(stack, runtime.stepFunction)];
-    expect(runner?.Properties?.Timeout).toBeGreaterThanOrEqual(longest);
+  it.each(tasks.map((task) => [task.id, task]))('%s: each step\'s function may run at least as long as its state allows', (_id, task) => {
+    for (const step of task.steps.filter((candidate) => candidate.kind === 'step')) {
+      const fn = resourcesOf(template, 'AWS::Lambda::Function')[logicalIdOf(stack, runtime.stepFunctions.get(`${task.id}/${step.name}`)!)];
+      expect(fn?.Properties?.Timeout, step.name).toBeGreaterThanOrEqual(step.timeoutSeconds);
+    }
   });
 
   describe('sample-approval', () => {

@@ -98,6 +98,16 @@ describe('sample-approval through the local stack', () => {
   });
 });
 
+describe('Lambda steps as functions of their own', () => {
+  it('gives each step its own environment variables: the step that declares one sees it, the next does not', async () => {
+    const created = await start('test-step-environment', {});
+
+    const done = await waitForStatus(created.id, 'succeeded');
+
+    expect(done.output).toEqual({ declares: 'declares', inherits: null });
+  });
+});
+
 describe('failures', () => {
   it('retries a throwing step as configured, then fails naming the step', async () => {
     const created = await start('test-failing', {});

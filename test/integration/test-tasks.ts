@@ -99,4 +99,15 @@ export const tasks = [
     // The default retry policy (States.ALL): the refusal must still not be retried.
     steps: [step('summarize', (input: { kb: number }) => ({ text: 'x'.repeat(input.kb * 1024) }))],
   }),
+  defineTask({
+    id: 'test-step-environment',
+    description: 'Each step reports the variables it sees: only the first declares one, as its function\'s own.',
+    kind: 'test',
+    input: z.strictObject({}),
+    examples: [{}],
+    steps: [
+      step('declares', () => ({ declares: process.env.STEP_MARKER ?? null }), { environment: { STEP_MARKER: 'declares' }, retry: false }),
+      step('inherits', (seen: { declares: string | null }) => ({ ...seen, inherits: process.env.STEP_MARKER ?? null }), { retry: false }),
+    ],
+  }),
 ];

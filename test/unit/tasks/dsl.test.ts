@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
+import { definitionSiteOf } from '../../../lambdas/tasks/definition-site.js';
 import {
   MAX_NESTING,
   allSteps,
@@ -128,6 +129,17 @@ describe('defineTask', () => {
 
   it('throws without an example input', () => {
     expect(() => defineTask(definition({ examples: [] }))).toThrow('Task sample-task needs at least one example input');
+  });
+
+  it('records the file that defined the task, beside it: the definition is unchanged, and other objects have no site', () => {
+    const valid = definition();
+
+    const defined = defineTask(valid);
+
+    expect(definitionSiteOf(defined)).toBe(import.meta.filename);
+    expect(Object.keys(defined).sort()).toEqual(['description', 'examples', 'id', 'input', 'kind', 'steps']);
+    expect(definitionSiteOf({ ...defined })).toBeUndefined();
+    expect(definitionSiteOf(definition())).toBeUndefined();
   });
 
   it('throws for an example that does not match the input schema', () => {

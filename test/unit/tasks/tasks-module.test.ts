@@ -66,6 +66,28 @@ describe('loading a tasks module', () => {
   });
 });
 
+describe('where each task is exported from the file that defined it (what its step functions bundle)', () => {
+  it('finds named and default exports of the defining file, and leaves out tasks defined inline or through a helper in another file', async () => {
+    const alphaFile = moduleFile('exports-alpha.ts', `${HEADER}export const alpha = ${TASK('alpha')};\n`);
+    const betaFile = moduleFile('exports-beta.ts', `${HEADER}export default ${TASK('beta')};\n`);
+    moduleFile('exports-helper.ts', `${HEADER}export const make = (id: string) => ${TASK("' + id + '")};\n`);
+    moduleFile('exports-gamma.ts', `import { make } from './exports-helper.js';\nexport const gamma = make('gamma');\n`);
+    const index = moduleFile(
+      'exports-index.ts',
+      `${HEADER}import { alpha } from './exports-alpha.js';\nimport beta from './exports-beta.js';\nimport { gamma } from './exports-gamma.js';\n` +
+        `export const tasks = [alpha, beta, gamma, ${TASK('inline')}];\n`,
+    );
+
+    const loaded = await loadTasksModule(index);
+
+    const byId = new Map(loaded.tasks.map((task) => [task.id, loaded.taskExports?.get(task)]));
+    expect(byId.get('alpha')).toEqual({ file: alphaFile, name: 'alpha' });
+    expect(byId.get('beta')).toEqual({ file: betaFile, name: 'default' });
+    expect(byId.get('gamma')).toBeUndefined();
+    expect(byId.get('inline')).toBeUndefined();
+  });
+});
+
 describe('checking the tasks export', () => {
   it('refuses an empty list and entries that are not task definitions', () => {
     expect(() => tasksOf({ tasks: [] }, 'm.ts')).toThrow('Tasks module m.ts exports an empty "tasks" array');

@@ -1,0 +1,32 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadTasksModule, PROJECT_DIR } from '../../infra/tasks-module.js';
+import { synthForLocal } from '../../local/synth.js';
+import { loadStackModel } from '../../local/template.js';
+
+/**
+ * What the local stack reads of a template whose step functions bundle their own task each: it maps
+ * every step function to the step handler with its step, memory and timeout, and resolves `#tasks`
+ * of every function, step functions included, to the one whole tasks module (docs/local.md).
+ */
+const SPLIT_TASKS = join(PROJECT_DIR, 'scripts/bench/reference/split-tasks/index.ts');
+const out = mkdtempSync(join(tmpdir(), 'local-model-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('the local stack model of per-step functions', async () => {
+  const template = synthForLocal(out, await loadTasksModule(SPLIT_TASKS));
+  const model = loadStackModel(template, { region: 'us-east-1', account: '000000000000', stackName: 'AsyncExecutions', stackId: 'stack-id' });
+  const steps = model.functions.filter((fn) => fn.step !== undefined);
+
+  it('maps each step function to the step handler, with its step, memory and timeout', () => {
+    expect(steps.map((fn) => fn.step).sort()).toEqual(['heavy-task/parse', 'inline-task/echo', 'light-task/echo']);
+    for (const fn of steps) expect(fn).toMatchObject({ entry: 'runtime/step-handler.ts', memoryMb: 1024, timeoutSeconds: 305 });
+    expect(model.functions.filter((fn) => fn.step === undefined).map((fn) => fn.entry)).not.toContain('runtime/step-handler.ts');
+  });
+
+  it('resolves #tasks of every function, step functions included, to the whole tasks module', () => {
+    expect(model.tasksModule).toBe(SPLIT_TASKS);
+  });
+});
