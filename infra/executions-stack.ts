@@ -128,6 +128,7 @@ export class ExecutionsStack extends Stack {
       tasks,
       namePrefix,
       environment,
+      taskCatalogue,
       ...(taskExports ? { taskExports } : {}),
       ...(props.stepGrants ? { stepGrants: props.stepGrants } : {}),
       ...(props.functions ? { functions: props.functions } : {}),

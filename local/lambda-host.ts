@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { registerHooks } from 'node:module';
+import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import type { LocalFunction } from './template.js';
@@ -139,8 +140,9 @@ export class LambdaHost {
   private handler(fn: LocalFunction): Promise<Handler> {
     let loaded = this.handlers.get(fn.entry);
     if (!loaded) {
-      loaded = import(pathToFileURL(`${LAMBDAS_DIR}${fn.entry}`).href).then((module: { handler?: Handler }) => {
-        if (typeof module.handler !== 'function') throw new Error(`lambdas/${fn.entry} exports no handler`);
+      const file = isAbsolute(fn.entry) ? fn.entry : `${LAMBDAS_DIR}${fn.entry}`;
+      loaded = import(pathToFileURL(file).href).then((module: { handler?: Handler }) => {
+        if (typeof module.handler !== 'function') throw new Error(`${isAbsolute(fn.entry) ? fn.entry : `lambdas/${fn.entry}`} exports no handler`);
         return module.handler;
       });
       this.handlers.set(fn.entry, loaded);

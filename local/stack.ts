@@ -47,6 +47,12 @@ export interface LocalStackOptions {
    * @default none
    */
   readonly dropStatusEventsFor?: readonly string[];
+  /**
+   * Local stand-ins for the existing functions `invoke` steps call by ARN: each ARN runs the
+   * `handler` export of its module (absolute path), as Lambda would run the real function.
+   * @default none: a task that invokes an existing function is refused at start
+   */
+  readonly externalFunctions?: ReadonlyArray<{ readonly arn: string; readonly module: string }>;
   readonly log?: (message: string) => void;
   /**
    * Called once the API port is open, before the stack is ready: from then on every request is
@@ -248,7 +254,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (options.tasksModule && options.tasksModule !== model.tasksModule) {
       throw new Error(`${options.templatePath} was synthesized with tasks module ${model.tasksModule}, not ${options.tasksModule}`);
     }
-    const lambdas = new LambdaHost(model.functions, { tasksModule: model.tasksModule, taskCatalogue: model.taskCatalogue });
+    const standIns = (options.externalFunctions ?? []).map((external) => ({
+      logicalId: external.arn,
+      name: external.arn.split(':')[6] ?? external.arn,
+      arn: external.arn,
+      entry: external.module,
+      environment: {},
+      timeoutSeconds: 900,
+      memoryMb: 128,
+    }));
+    const lambdas = new LambdaHost([...model.functions, ...standIns], { tasksModule: model.tasksModule, taskCatalogue: model.taskCatalogue });
     await lambdas.warm();
     await checkServedTasks(model.tasksModule, environment.get('TASK_IDS'));
     const stepFunctions = new LocalStepFunctions(model.stateMachines, model.rules, lambdas, { region: LOCAL_REGION, account: LOCAL_ACCOUNT }, log, {

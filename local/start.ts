@@ -70,6 +70,8 @@ const { values } = parseArgs({
     template: { type: 'string' },
     // The tasks module (also TASKS_MODULE); the example tasks by default.
     tasks: { type: 'string' },
+    // Local stand-ins for existing functions invoke steps call: --function <arn>=<module>, repeatable.
+    function: { type: 'string', multiple: true, default: [] },
     json: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
     // Test switches (also LOCAL_SCHEDULE_SCALE and LOCAL_DROP_STATUS_EVENTS): see docs/local.md.
@@ -77,6 +79,21 @@ const { values } = parseArgs({
     'drop-status-events': { type: 'string', default: process.env.LOCAL_DROP_STATUS_EVENTS },
   },
 });
+
+/**
+ * `--function <arn>=<module>` values as stand-ins: the module (relative to where the command was
+ * typed, like --tasks) runs for that ARN.
+ * @throws Error naming the value when it is not of that form or the module does not exist.
+ */
+function standInsOf(values: readonly string[]): Array<{ arn: string; module: string }> {
+  return values.map((value) => {
+    const match = /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(?::[A-Za-z0-9_$-]+)?)=(.+)$/.exec(value);
+    if (!match) throw new Error(`--function must be <function ARN>=<module exporting handler>, got "${value}"`);
+    const module = resolve(process.env.INIT_CWD ?? process.cwd(), match[2]!);
+    if (!existsSync(module)) throw new Error(`--function ${match[1]}: no such module ${module}`);
+    return { arn: match[1]!, module };
+  });
+}
 
 /** The development key of tenant `default`; set LOCAL_API_KEY to choose your own. */
 const apiKey = process.env.LOCAL_API_KEY || 'local-development-key';
@@ -119,6 +136,7 @@ try {
     apiKey,
     scheduleScale,
     dropStatusEventsFor,
+    externalFunctions: standInsOf(values.function ?? []),
     log,
     onListening: (url) => {
       // Callers may poll from here on: every request is answered (503 until ready).

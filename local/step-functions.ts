@@ -218,7 +218,10 @@ export class LocalStepFunctions {
         ? resource
         : String((state.Parameters as Record<string, Json> | undefined)?.FunctionName ?? '');
       if (!this.lambdas.find(functionArn)) {
-        throw new Error(`State machine ${model.name}, state "${name}": no local function for ${functionArn}`);
+        throw new Error(
+          `State machine ${model.name}, state "${name}": no local function for ${functionArn}` +
+            (functionArn.startsWith('arn:') ? `; give it a local stand-in: npm start -- --function ${functionArn}=<module exporting handler>` : ''),
+        );
       }
     }
   }

@@ -26,7 +26,7 @@ export interface LocalFunction {
   readonly logicalId: string;
   readonly name: string;
   readonly arn: string;
-  /** Entry module relative to `lambdas/`. */
+  /** Entry module relative to `lambdas/`, or the absolute path of a stand-in for an existing function (`--function`). */
   readonly entry: string;
   /** Its environment variables, as the template sets them. */
   readonly environment: Readonly<Record<string, string>>;

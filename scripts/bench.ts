@@ -172,7 +172,7 @@ section(
     ]),
   )}
 
-Steps run counts nested steps (each writes one \`step\` row). Lost races: transactions DynamoDB cancelled because another writer of the same execution won (the loser re-reads and retries, at most 12 times with jittered pauses); batch-summarize runs 10 map items at once. Transactions count the ones that were written.`,
+Steps run counts nested steps (each writes one \`step\` row). Lost races: transactions DynamoDB cancelled because another writer of the same execution won (the loser re-reads and retries, at most 29 times with jittered pauses); batch-summarize runs 10 map items at once. Transactions count the ones that were written.`,
 );
 section(
   'State transitions per step, by construct',

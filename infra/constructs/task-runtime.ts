@@ -23,6 +23,12 @@ export interface TaskRuntimeProps {
   /** Environment shared by the service's functions (table name, retention…). */
   readonly environment: Readonly<Record<string, string>>;
   /**
+   * The task catalogue of `tasks` (`writeTaskCatalogue`): the wait, recorder and child-start
+   * functions bundle it as `#task-catalogue` and so know the tasks' structure and schemas without
+   * their code.
+   */
+  readonly taskCatalogue: string;
+  /**
    * Functions `invoke` steps may name instead of an ARN.
    * @default - none
    */
@@ -83,15 +89,15 @@ export class TaskRuntime extends Construct {
       entry: 'runtime/wait-handler.ts',
       description: 'Stores the task token of a wait step and records the wait transition',
       environment: props.environment,
-      // It reads its wait step's definition from the tasks module.
-      runsTasks: true,
+      // Its wait step's prompt and timeout, from the catalogue.
+      taskCatalogue: props.taskCatalogue,
     });
     this.recordFunction = new ServiceFunction(this, 'Recorder', {
       entry: 'runtime/record-handler.ts',
       description: 'Records the parallel, map, choice, invoke and runTask steps of a task, and begins its sleeps',
       environment: props.environment,
-      // It finds the step it records in the tasks module.
-      runsTasks: true,
+      // It finds the step it records in the tasks' structure, from the catalogue.
+      taskCatalogue: props.taskCatalogue,
     });
     grantTableAccess(this.waitFunction, props.table, 'write');
     grantTableAccess(this.recordFunction, props.table, 'write');
@@ -103,8 +109,8 @@ export class TaskRuntime extends Construct {
       entry: 'runtime/child-start-handler.ts',
       description: 'Starts the child execution of a runTask state and links it to its parent',
       environment: { ...props.environment, STATE_MACHINE_ARN_PREFIX: stateMachineArnPrefix },
-      // It checks a child's input against its task's schema.
-      runsTasks: true,
+      // It checks a child's input against its task's schema, from the catalogue, as create does.
+      taskCatalogue: props.taskCatalogue,
     });
     grantTableAccess(this.childStartFunction, props.table, 'write');
     grantStateMachinesByPrefix(

@@ -2,7 +2,7 @@ import { stateMachineArnResolver } from '../api/context.js';
 import { createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
 import { familyStore } from '../shared/stores.js';
-import { TASKS } from '../tasks/registry.js';
+import { CATALOGUE } from '../tasks/catalogue-registry.js';
 import { startChild, type ChildStartResult } from './child-start.js';
 import type { StepPayload } from './payload.js';
 import { scopeLevels } from './scope.js';
@@ -11,7 +11,7 @@ const deps = {
   repository: familyStore(),
   sfn,
   logger: createLogger('child-start'),
-  tasks: TASKS,
+  tasks: CATALOGUE,
   stateMachineArn: stateMachineArnResolver(),
 };
 

@@ -7,10 +7,7 @@ import { isTerminal } from '../domain/status.js';
 import { validateWith } from '../api/validation.js';
 import type { FamilyStore } from '../repository/family-store.js';
 import type { Logger } from '../shared/logger.js';
-import { toTaskView } from '../tasks/catalogue.js';
-import { checkedSchemaOf } from '../tasks/checked-schema.js';
-import type { CheckedSchema } from '../tasks/task-catalogue.js';
-import type { TaskDefinition } from '../tasks/dsl.js';
+import type { CatalogueTask } from '../tasks/task-catalogue.js';
 import { queuedRecord, startStateMachine } from './execution-control.js';
 import { answerParent, type AnswerOutcome } from './family.js';
 import { ExecutionEndedError, guarded } from './payload.js';
@@ -55,8 +52,8 @@ export interface ChildStartDeps {
   readonly repository: FamilyStore;
   readonly sfn: SFNClient;
   readonly logger: Logger;
-  /** The tasks this stack deploys, by id. */
-  readonly tasks: ReadonlyMap<string, TaskDefinition>;
+  /** The tasks this stack deploys, by id, as the task catalogue describes them (schemas, no code). */
+  readonly tasks: ReadonlyMap<string, CatalogueTask>;
   /** ARN of a task's state machine. */
   stateMachineArn(taskId: string): string;
 }
@@ -78,18 +75,6 @@ function checkShape(payload: ChildStartPayload): void {
     // A deployment error (a state machine built for another contract), not bad input.
     throw new Error(`Malformed child-start payload (${[...missing, ...(Number.isInteger(payload.attempt) ? [] : ['attempt'])].join(', ')}): redeploy the state machine`);
   }
-}
-
-/** The checked input schemas of the tasks children were started of, built once per container. */
-const inputSchemas = new Map<string, CheckedSchema>();
-
-function inputSchemaOf(task: TaskDefinition): CheckedSchema {
-  let checked = inputSchemas.get(task.id);
-  if (!checked) {
-    checked = checkedSchemaOf(task.input, toTaskView(task).input_schema, `Task ${task.id}: its input`);
-    inputSchemas.set(task.id, checked);
-  }
-  return checked;
 }
 
 /**
@@ -116,7 +101,7 @@ export async function startChild(deps: ChildStartDeps, payload: ChildStartPayloa
   try {
     // The same check, with the same words, as POST /tasks/{id}/executions makes.
     input = payload.input;
-    validateWith(inputSchemaOf(task), input, '/input', `input of task ${task.id}`);
+    validateWith(task.input, input, '/input', `input of task ${task.id}`);
     checkPayload(input, `The input of task ${task.id}`);
   } catch (error) {
     if (error instanceof DomainError) throw new ChildInputInvalidError(error.message);
@@ -125,7 +110,7 @@ export async function startChild(deps: ChildStartDeps, payload: ChildStartPayloa
   return guarded(logger, () => start(deps, payload, task, input, logger));
 }
 
-async function start(deps: ChildStartDeps, payload: ChildStartPayload, task: TaskDefinition, input: unknown, logger: Logger): Promise<ChildStartResult> {
+async function start(deps: ChildStartDeps, payload: ChildStartPayload, task: CatalogueTask, input: unknown, logger: Logger): Promise<ChildStartResult> {
   const parent = await deps.repository.get(payload.tenant, payload.execution_id);
   const ended = () => new ExecutionEndedError(`Parent execution ${parent.id} has ended; it starts no child.`);
   if (isTerminal(parent.status)) throw ended();

@@ -1,11 +1,12 @@
 import { createLogger } from '../shared/logger.js';
 import { runtimeStore } from '../shared/stores.js';
-import { TASKS } from '../tasks/registry.js';
+import { CATALOGUE } from '../tasks/catalogue-registry.js';
 import type { RecordPayload, SleepPayload } from './payload.js';
 import { beginSleep, recordStep, type StateData } from './recorder.js';
 
 const repository = runtimeStore();
-const deps = { repository, tasks: TASKS, logger: createLogger('recorder') };
+// The tasks' structure from their catalogue views: the recorder runs no task code.
+const deps = { repository, tasks: new Map([...CATALOGUE].map(([id, task]) => [id, task.view])), logger: createLogger('recorder') };
 
 /**
  * Lambda entry of the recorder, shared by every task: records parallel, map, choice, invoke and

@@ -1,7 +1,10 @@
 import { MAX_PAYLOAD_BYTES, jsonBytes } from '../domain/payload-limits.js';
 import { StepOutputTooLargeError, SleepSecondsInvalidError, guarded, type RecordPayload, type SleepPayload } from './payload.js';
 import type { ScopeChain } from './scope.js';
-import { StepRecording, locateStep, type StepRunnerDeps } from './step-runner.js';
+import type { RuntimeStore } from '../repository/runtime-store.js';
+import type { Logger } from '../shared/logger.js';
+import type { TaskShape } from '../tasks/dsl.js';
+import { StepRecording, locateStep } from './step-runner.js';
 
 /** The state data the recorder hands back: the step's output as the next step's input, and the place. */
 export interface StateData {
@@ -11,10 +14,17 @@ export interface StateData {
   readonly execution?: unknown;
 }
 
+/** What the recorder needs: the tasks' structure (their catalogue views), not their code. */
+export interface RecorderDeps {
+  readonly repository: RuntimeStore;
+  readonly tasks: ReadonlyMap<string, TaskShape>;
+  readonly logger: Logger;
+}
+
 /** Seconds a sleep may last: a Standard workflow runs for at most a year. */
 const MAX_SLEEP_SECONDS = 365 * 86_400;
 
-function recordingOf(deps: StepRunnerDeps, payload: RecordPayload | SleepPayload, kinds: readonly string[]) {
+function recordingOf(deps: RecorderDeps, payload: RecordPayload | SleepPayload, kinds: readonly string[]) {
   const logger = deps.logger.child({ execution_id: payload.execution_id, task_id: payload.task_id, step: payload.step });
   return guarded(logger, async () => {
     const located = locateStep(deps.tasks, payload);
@@ -31,7 +41,7 @@ function recordingOf(deps: StepRunnerDeps, payload: RecordPayload | SleepPayload
  * output of the case that ran), an invoke of an existing function, or a child task. Idempotent
  * like a Lambda step: a retried call finds the row and writes nothing.
  */
-export async function recordStep(deps: StepRunnerDeps, payload: RecordPayload): Promise<StateData> {
+export async function recordStep(deps: RecorderDeps, payload: RecordPayload): Promise<StateData> {
   const recording = await recordingOf(deps, payload, ['parallel', 'map', 'choice', 'invoke', 'run-task']);
   const output = payload.unwrap && Array.isArray(payload.output)
     ? payload.output.map((data: unknown) => (data !== null && typeof data === 'object' ? (data as { input?: unknown }).input ?? null : null))
@@ -65,7 +75,7 @@ function secondsOf(payload: SleepPayload): number {
  * execution's progress, then returns the instant the Wait state sleeps until. A retried call
  * returns the instant first recorded, so a retry never extends the sleep.
  */
-export async function beginSleep(deps: StepRunnerDeps, payload: SleepPayload): Promise<string> {
+export async function beginSleep(deps: RecorderDeps, payload: SleepPayload): Promise<string> {
   const recording = await recordingOf(deps, payload, ['sleep']);
   const seconds = secondsOf(payload);
   const until = new Date(Date.now() + seconds * 1000).toISOString();

@@ -6,8 +6,8 @@ import type { TransitionRequest } from '../domain/transition.js';
 import type { ExecutionStore } from '../repository/execution-store.js';
 import type { RuntimeStore } from '../repository/runtime-store.js';
 import type { Logger } from '../shared/logger.js';
-import { sequencesOf, type LambdaStep, type Step, type StepContext, type TaskDefinition } from '../tasks/dsl.js';
-import { stepAt } from '../tasks/registry.js';
+import { sequencesOf, type LambdaStep, type StepContext, type StepShape, type TaskDefinition, type TaskShape } from '../tasks/dsl.js';
+import { stepAt } from '../tasks/task-catalogue.js';
 import { progress } from './progression.js';
 import { ExecutionEndedError, StepOutputTooLargeError, guarded, type StepPayload } from './payload.js';
 import { scopeLevels, type ScopeLevel } from './scope.js';
@@ -20,8 +20,8 @@ export interface StepRunnerDeps {
 }
 
 /** A step of a task and where it sits. */
-export interface LocatedStep<S extends Step = Step> {
-  readonly task: TaskDefinition;
+export interface LocatedStep<S extends StepShape = StepShape, T extends TaskShape = TaskShape> {
+  readonly task: T;
   readonly step: S;
   /** Index within its own sequence. */
   readonly index: number;
@@ -30,7 +30,7 @@ export interface LocatedStep<S extends Step = Step> {
   readonly nested: boolean;
 }
 
-function find(steps: readonly Step[], name: string): { step: Step; index: number } | undefined {
+function find<S extends StepShape>(steps: readonly S[], name: string): { step: S; index: number } | undefined {
   for (const [index, candidate] of steps.entries()) {
     if (candidate.name === name) return { step: candidate, index };
     for (const sequence of sequencesOf(candidate)) {
@@ -45,7 +45,7 @@ function find(steps: readonly Step[], name: string): { step: Step; index: number
  * Finds the step a payload names (by name, nested steps included; by top-level index in payloads
  * without a name). A mismatch is a deployment error, not bad input.
  */
-export function locateStep(tasks: ReadonlyMap<string, TaskDefinition>, payload: StepPayload): LocatedStep | undefined {
+export function locateStep<T extends TaskShape>(tasks: ReadonlyMap<string, T>, payload: StepPayload): LocatedStep<T['steps'][number], T> | undefined {
   const task = tasks.get(payload.task_id);
   if (!task) return undefined;
   if (payload.step === undefined) {
@@ -59,12 +59,12 @@ export function locateStep(tasks: ReadonlyMap<string, TaskDefinition>, payload: 
 }
 
 /** Finds the Lambda step a payload names; a mismatch is a deployment error, not bad input. */
-export function resolveStep(tasks: ReadonlyMap<string, TaskDefinition>, payload: StepPayload): LocatedStep<LambdaStep> {
+export function resolveStep(tasks: ReadonlyMap<string, TaskDefinition>, payload: StepPayload): LocatedStep<LambdaStep, TaskDefinition> {
   const located = locateStep(tasks, payload);
   if (located?.step.kind !== 'step') {
     throw new Error(`No Lambda step ${payload.step ?? payload.step_index} in task ${payload.task_id}: redeploy the state machine`);
   }
-  return located as LocatedStep<LambdaStep>;
+  return located as LocatedStep<LambdaStep, TaskDefinition>;
 }
 
 function ended(record: ExecutionRecord): ExecutionEndedError {
@@ -75,7 +75,7 @@ function ended(record: ExecutionRecord): ExecutionEndedError {
 export async function ensureStarted(
   repository: ExecutionStore,
   record: ExecutionRecord,
-  task: TaskDefinition,
+  task: TaskShape,
 ): Promise<ExecutionRecord> {
   if (record.status !== 'queued') return record;
   const result = await progress(
@@ -249,7 +249,7 @@ export async function runStep(deps: StepRunnerDeps, payload: StepPayload): Promi
   const prepared = await guarded(logger, () => recording.prepare());
   if ('done' in prepared) return prepared.done;
   const { record } = prepared;
-  const { task, step, index, topIndex, nested } = recording.located as LocatedStep<LambdaStep>;
+  const { task, step, index, topIndex, nested } = recording.located as LocatedStep<LambdaStep, TaskDefinition>;
 
   const context: StepContext = {
     executionId: record.id,

@@ -1,7 +1,7 @@
 import { isTerminal } from '../domain/status.js';
 import type { RuntimeStore } from '../repository/runtime-store.js';
 import type { Logger } from '../shared/logger.js';
-import type { TaskDefinition, WaitStep } from '../tasks/dsl.js';
+import type { StepView, TaskView } from '../tasks/catalogue.js';
 import { ExecutionEndedError, guarded, type WaitPayload } from './payload.js';
 import { progress } from './progression.js';
 import { ensureStarted } from './step-runner.js';
@@ -9,7 +9,8 @@ import { ensureStarted } from './step-runner.js';
 /** What the wait function needs. */
 export interface WaitDeps {
   readonly repository: RuntimeStore;
-  readonly tasks: ReadonlyMap<string, TaskDefinition>;
+  /** The tasks' catalogue views: their structure and each wait's prompt and timeout, no code. */
+  readonly tasks: ReadonlyMap<string, TaskView>;
   readonly logger: Logger;
 }
 
@@ -30,7 +31,7 @@ async function recordWait(deps: WaitDeps, payload: WaitPayload): Promise<void> {
   if (!task || step?.kind !== 'wait') {
     throw new Error(`No wait step ${payload.step_index} in task ${payload.task_id}: redeploy the state machine`);
   }
-  const wait: WaitStep = step;
+  const wait: StepView = step;
   const index = payload.step_index;
   let record = await deps.repository.get(payload.tenant, payload.execution_id);
   if (isTerminal(record.status)) throw new ExecutionEndedError(`Execution ${record.id} is ${record.status}`);
@@ -52,7 +53,7 @@ async function recordWait(deps: WaitDeps, payload: WaitPayload): Promise<void> {
         type: 'wait',
         step: { index, name: wait.name },
         waitToken: payload.task_token,
-        output: { prompt: wait.prompt ?? null, input: payload.input, timeout_seconds: wait.timeoutSeconds },
+        output: { prompt: wait.prompt ?? null, input: payload.input, timeout_seconds: wait.timeout_seconds ?? null },
       };
     },
     record,

@@ -1,11 +1,12 @@
 import { runtimeStore } from '../shared/stores.js';
 import { createLogger } from '../shared/logger.js';
-import { TASKS } from '../tasks/registry.js';
+import { CATALOGUE } from '../tasks/catalogue-registry.js';
 import type { WaitPayload } from './payload.js';
 import { beginWait } from './wait-for-input.js';
 
 const repository = runtimeStore();
-const deps = { repository, tasks: TASKS, logger: createLogger('wait-for-input') };
+const tasks = new Map([...CATALOGUE].map(([id, task]) => [id, task.view]));
+const deps = { repository, tasks, logger: createLogger('wait-for-input') };
 
 /** Lambda entry of every wait step (`lambda:invoke.waitForTaskToken`). */
 export const handler = (payload: WaitPayload): Promise<void> => beginWait(deps, payload);

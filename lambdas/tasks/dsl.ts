@@ -442,23 +442,44 @@ export function runTask(
   };
 }
 
+/**
+ * The structure of a step, nested steps included, without its code: what a step definition and its
+ * catalogue view (`StepView`) share. The runtime functions that only record steps (the recorder,
+ * the wait function) walk the catalogue's views by it, so they bundle no task code.
+ */
+export interface StepShape {
+  readonly kind: Step['kind'];
+  readonly name: string;
+  readonly branches?: readonly (readonly StepShape[])[];
+  readonly steps?: readonly StepShape[];
+  readonly cases?: ReadonlyArray<{ readonly steps: readonly StepShape[] }>;
+  readonly otherwise?: readonly StepShape[];
+}
+
+/** The structure of a task: its id and steps (a definition, or its catalogue view). */
+export interface TaskShape {
+  readonly id: string;
+  readonly steps: readonly StepShape[];
+}
+
 /** The step sequences nested directly in a step (branches, map steps, cases), in order. */
-export function sequencesOf(step: Step): readonly (readonly Step[])[] {
-  switch (step.kind) {
+export function sequencesOf<S extends StepShape>(step: S): readonly (readonly S[])[] {
+  const nested = step as StepShape;
+  switch (nested.kind) {
     case 'parallel':
-      return step.branches;
+      return (nested.branches ?? []) as readonly (readonly S[])[];
     case 'map':
-      return [step.steps];
+      return [(nested.steps ?? []) as readonly S[]];
     case 'choice':
-      return [...step.cases.map((entry) => entry.steps), ...(step.otherwise ? [step.otherwise] : [])];
+      return [...(nested.cases ?? []).map((entry) => entry.steps), ...(nested.otherwise ? [nested.otherwise] : [])] as unknown as readonly (readonly S[])[];
     default:
       return [];
   }
 }
 
 /** Every step of a task, nested ones included, depth first in definition order. */
-export function allSteps(steps: readonly Step[]): Step[] {
-  return steps.flatMap((entry) => [entry, ...sequencesOf(entry).flatMap(allSteps)]);
+export function allSteps<S extends StepShape>(steps: readonly S[]): S[] {
+  return steps.flatMap((entry) => [entry, ...sequencesOf(entry).flatMap((sequence) => allSteps(sequence))]);
 }
 
 /** The Lambda steps of a task, nested ones included: each gets its own function. */

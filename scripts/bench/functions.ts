@@ -28,9 +28,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'control', entry: 'api/executions-control.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
   { name: 'catalogue', entry: 'api/catalogue.ts', clients: [], tasks: 'catalogue' },
   { name: 'authorizer', entry: 'api/authorizer.ts', clients: ['dynamodb'] },
-  { name: 'wait-for-input', entry: 'runtime/wait-handler.ts', clients: ['dynamodb'], tasks: 'code' },
-  { name: 'recorder', entry: 'runtime/record-handler.ts', clients: ['dynamodb'], tasks: 'code' },
-  { name: 'child-start', entry: 'runtime/child-start-handler.ts', clients: ['dynamodb', 'sfn'], tasks: 'code' },
+  { name: 'wait-for-input', entry: 'runtime/wait-handler.ts', clients: ['dynamodb'], tasks: 'catalogue' },
+  { name: 'recorder', entry: 'runtime/record-handler.ts', clients: ['dynamodb'], tasks: 'catalogue' },
+  { name: 'child-start', entry: 'runtime/child-start-handler.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
   { name: 'status-change', entry: 'runtime/status-change-handler.ts', clients: ['dynamodb', 'sfn'] },
   { name: 'reconciler', entry: 'runtime/reconciler-handler.ts', clients: ['dynamodb', 'sfn'] },
 ];

@@ -81,7 +81,14 @@ export async function measureOperations(metered: MeteredStack): Promise<Operatio
     await metered.stack.stepFunctions.drain();
     const own = ofEntries(from, ['api/executions-create.ts', 'api/executions-control.ts', ...RUNTIME]);
     const view = (await api<{ transition_count: number; console_url: string }>('GET', `/executions/${created.id}`)).body;
-    const rows = (await api<{ items: Array<{ type: string }> }>('GET', `/executions/${created.id}/transitions?limit=1000`)).body.items;
+    const rows: Array<{ type: string }> = [];
+    for (let cursor: string | null = ''; cursor !== null; ) {
+      const page: { items: Array<{ type: string }>; next_cursor: string | null } = (
+        await api<{ items: Array<{ type: string }>; next_cursor: string | null }>('GET', `/executions/${created.id}/transitions?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+      ).body;
+      rows.push(...page.items);
+      cursor = page.next_cursor;
+    }
     const arn = decodeURIComponent(view.console_url.split('/details/')[1]!);
     const history = (await metered.stack.stepFunctions.call('GetExecutionHistory', { executionArn: arn })) as { events: Array<{ type: string }> };
     executions.push({

@@ -81,7 +81,7 @@ describe('TaskRuntime', () => {
   it('rejects an empty task list', () => {
     const { stack } = scratch();
     const table = TableV2.fromTableName(stack, 'Table', 'executions');
-    expect(() => new TaskRuntime(stack, 'Runtime', { table, tasks: [], namePrefix: 'P-', environment: {} })).toThrow(
+    expect(() => new TaskRuntime(stack, 'Runtime', { table, tasks: [], namePrefix: 'P-', environment: {}, taskCatalogue: writeTaskCatalogue(Stage.of(stack)!.outdir, []) })).toThrow(
       /TaskRuntime needs at least one task/,
     );
   });
@@ -89,7 +89,7 @@ describe('TaskRuntime', () => {
   it('exposes the child-start function, which a state machine of the runtime can invoke without a dependency cycle', () => {
     const { stack } = scratch();
     const table = TableV2.fromTableName(stack, 'Table', 'executions');
-    const runtime = new TaskRuntime(stack, 'Runtime', { table, tasks: [task], namePrefix: 'Scratch-', environment: {} });
+    const runtime = new TaskRuntime(stack, 'Runtime', { table, tasks: [task], namePrefix: 'Scratch-', environment: {}, taskCatalogue: writeTaskCatalogue(Stage.of(stack)!.outdir, [task]) });
     // What the compiler of runTask states does: a state machine of the stack invoking the function,
     // while the function may start (and answer) every state machine of the stack.
     new StateMachine(stack, 'Parent', {
@@ -114,7 +114,7 @@ describe('TaskRuntime', () => {
   it('would make a dependency cycle with a grant naming the state machines (why the grant names them by prefix)', () => {
     const { stack } = scratch();
     const table = TableV2.fromTableName(stack, 'Table', 'executions');
-    const runtime = new TaskRuntime(stack, 'Runtime', { table, tasks: [task], namePrefix: 'Scratch-', environment: {} });
+    const runtime = new TaskRuntime(stack, 'Runtime', { table, tasks: [task], namePrefix: 'Scratch-', environment: {}, taskCatalogue: writeTaskCatalogue(Stage.of(stack)!.outdir, [task]) });
     const parent = new StateMachine(stack, 'Parent', {
       definitionBody: DefinitionBody.fromChainable(
         new LambdaInvoke(stack, 'RunChild', {

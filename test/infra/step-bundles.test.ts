@@ -1,3 +1,4 @@
+import { writeTaskCatalogue } from '../../infra/task-catalogue.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,7 @@ beforeAll(async () => {
     tasks: tasksModule.tasks,
     namePrefix: 'Bundles-',
     environment: { TABLE_NAME: table.tableName },
+    taskCatalogue: writeTaskCatalogue(app.outdir, tasksModule.tasks),
     ...(tasksModule.taskExports ? { taskExports: tasksModule.taskExports } : {}),
   });
 }, 120_000);

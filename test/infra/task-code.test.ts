@@ -87,13 +87,28 @@ describe('what the functions bundle of the tasks', () => {
     expect(bundled.includes('$ZodType'), 'zod').toBe(false);
   });
 
-  it.each(['runtime/step-handler.ts', 'runtime/wait-handler.ts'])('%s, which runs task code, bundles the tasks module', (entry) => {
-    expect(code.get(entry)!.includes(MARKER)).toBe(true);
+  it('the step functions, which run task code, bundle the tasks module', () => {
+    expect(code.get('runtime/step-handler.ts')!.includes(MARKER)).toBe(true);
   });
 
-  it('create, control and catalogue bundle the task catalogue the stack wrote beside its template, which holds the schemas and the author\'s words', () => {
+  it.each(['runtime/wait-handler.ts', 'runtime/record-handler.ts', 'runtime/child-start-handler.ts'])(
+    '%s, which records steps or starts children but runs no task code, bundles the catalogue and no task code or zod',
+    (entry) => {
+      expect(code.get(entry)!.includes(MARKER)).toBe(false);
+      expect(code.get(entry)!.includes('$ZodType')).toBe(false);
+    },
+  );
+
+  it('create, control, catalogue, wait, recorder and child start bundle the task catalogue the stack wrote beside its template, which holds the schemas and the author\'s words', () => {
     const withCatalogue = functions.filter((fn) => fn.taskCatalogue);
-    expect(withCatalogue.map((fn) => fn.entry).sort()).toEqual(['api/catalogue.ts', 'api/executions-control.ts', 'api/executions-create.ts']);
+    expect(withCatalogue.map((fn) => fn.entry).sort()).toEqual([
+      'api/catalogue.ts',
+      'api/executions-control.ts',
+      'api/executions-create.ts',
+      'runtime/child-start-handler.ts',
+      'runtime/record-handler.ts',
+      'runtime/wait-handler.ts',
+    ]);
     const [path] = new Set(withCatalogue.map((fn) => fn.taskCatalogue!));
     const catalogue = JSON.parse(readFileSync(path!, 'utf8')) as TaskCatalogue;
 
@@ -104,12 +119,7 @@ describe('what the functions bundle of the tasks', () => {
   });
 
   it('only the functions that run steps name the tasks module', () => {
-    expect([...new Set(functions.filter((fn) => fn.tasksModule).map((fn) => fn.entry))].sort()).toEqual([
-      'runtime/child-start-handler.ts',
-      'runtime/record-handler.ts',
-      'runtime/step-handler.ts',
-      'runtime/wait-handler.ts',
-    ]);
+    expect([...new Set(functions.filter((fn) => fn.tasksModule).map((fn) => fn.entry))]).toEqual(['runtime/step-handler.ts']);
     for (const fn of functions.filter((candidate) => candidate.tasksModule)) expect(fn.tasksModule).toBe(TASKS_FILE);
   });
 

@@ -17,7 +17,7 @@ function synth(stack: ExecutionsStack) {
 }
 
 /** The functions that run task code: they bundle the tasks module; every other function bundles none of it. */
-const RUNS_TASKS = ['runtime/step-handler.ts', 'runtime/wait-handler.ts', 'runtime/record-handler.ts', 'runtime/child-start-handler.ts'];
+const RUNS_TASKS = ['runtime/step-handler.ts'];
 
 describe('the tasks module of a stack', () => {
   it('with a chosen module (as -c tasks= loads it): one state machine per task of that module, and the functions that run steps bundle it', async () => {

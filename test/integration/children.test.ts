@@ -1,3 +1,4 @@
+import { buildTaskCatalogue } from '../../lambdas/tasks/catalogue.js';
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
@@ -45,7 +46,7 @@ async function holder(): Promise<{ parent: Execution; token: string; deps: Child
     repository,
     sfn,
     logger: silent,
-    tasks: new Map(tasks.map((task) => [task.id, task])),
+    tasks: new Map(buildTaskCatalogue(tasks).tasks.map((task) => [task.id, task])),
     stateMachineArn: (taskId) => `${prefix}${taskId}`,
   };
   return { parent, token, deps };

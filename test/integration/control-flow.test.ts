@@ -151,3 +151,27 @@ describe('child executions (runTask) through the local stack', () => {
     expect(child.cancel_reason).toMatch(created.id);
   });
 });
+
+describe('invoke of an existing function through the local stack', () => {
+  it('calls the function by ARN with the documented event and records its output as the step\'s', async () => {
+    const created = await start('test-invoke', { text: 'hello' });
+
+    const done = await waitForStatus(created.id, 'succeeded');
+
+    expect(done.output).toEqual({ score: 5, scored_by: 'score', execution_id: created.id, grade: 'long' });
+    const rows = await transitions(created.id);
+    expect(rows.map((row) => [row.type, (row as Transition & { step: { name: string } | null }).step?.name ?? null])).toEqual([
+      ['init', null],
+      ['start', 'score'],
+      ['step', 'score'],
+      ['step', 'grade'],
+      ['finish', null],
+    ]);
+  });
+
+  it('fails the step with the function\'s own error', async () => {
+    const created = await start('test-invoke', { text: 'reject' });
+
+    expect(await waitForStatus(created.id, 'failed')).toMatchObject({ error: 'the scorer rejects this text', error_details: { name: 'RangeError', step: { name: 'score' } } });
+  });
+});

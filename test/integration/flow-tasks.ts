@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { choice, defineTask, map, parallel, runTask, sleep, step, waitForInput } from '../../lambdas/tasks/dsl.js';
+import { choice, defineTask, invoke, map, parallel, runTask, sleep, step, waitForInput } from '../../lambdas/tasks/dsl.js';
 
 const document = z.strictObject({ title: z.string().check(z.minLength(1)), words: z.int().check(z.minimum(0)) });
 
@@ -149,6 +149,19 @@ export const parentWaitingTask = defineTask({
   steps: [runTask('hold-child', 'test-child-waiting'), step('after-child', (value: unknown) => value, { retry: false })],
 });
 
+/** The existing function the invoke task calls; the suite's stack runs `stand-ins/legacy-scorer.ts` for it. */
+export const LEGACY_SCORER_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:legacy-scorer';
+
+/** Invokes an existing function by ARN, then uses its output. */
+export const invokeTask = defineTask({
+  id: 'test-invoke',
+  description: 'Scores a text with an existing Lambda function.',
+  kind: 'test',
+  input: z.strictObject({ text: z.string() }),
+  examples: [{ text: 'hello' }],
+  steps: [invoke('score', LEGACY_SCORER_ARN, { retry: false }), step('grade', (scored: { score: number }) => ({ ...scored, grade: scored.score > 3 ? 'long' : 'short' }), { retry: false })],
+});
+
 /** The flow tasks of the integration suite. */
 export const flowTasks = [
   flowTask,
@@ -160,4 +173,5 @@ export const flowTasks = [
   parentTask,
   parentFailingTask,
   parentWaitingTask,
+  invokeTask,
 ];

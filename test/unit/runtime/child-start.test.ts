@@ -1,3 +1,4 @@
+import { buildTaskCatalogue } from '../../../lambdas/tasks/catalogue.js';
 import {
   ExecutionAlreadyExists,
   SFNClient,
@@ -37,6 +38,8 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
 
 let table: FakeTable;
+/** The unit project's tasks as the child-start function knows them: their catalogue (schemas, no code). */
+const CATALOGUE_TASKS = new Map(buildTaskCatalogue([...TASKS.values()]).tasks.map((task) => [task.id, task]));
 let deps: ChildStartDeps;
 let parent: ExecutionRecord;
 
@@ -45,7 +48,7 @@ beforeEach(() => {
   sfn.reset();
   table = new FakeTable().install(ddb);
   sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });
-  deps = { repository, sfn: sfnClient, logger: spyLogger(), tasks: TASKS, stateMachineArn: (taskId) => `${STATE_MACHINE_ARN_PREFIX}${taskId}` };
+  deps = { repository, sfn: sfnClient, logger: spyLogger(), tasks: CATALOGUE_TASKS, stateMachineArn: (taskId) => `${STATE_MACHINE_ARN_PREFIX}${taskId}` };
   parent = executionRecord({ status: 'running', transitionCount: 2, startedAt: '2026-01-02T03:04:06.000Z' });
   seed(table, parent, [transitionRecord(parent)]);
 });

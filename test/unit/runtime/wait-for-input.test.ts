@@ -5,6 +5,7 @@ import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { ExecutionEndedError, StepRuntimeError } from '../../../lambdas/runtime/payload.js';
 import { beginWait, type WaitDeps } from '../../../lambdas/runtime/wait-for-input.js';
 import { repository } from '../../../lambdas/shared/dynamodb.js';
+import { toTaskView } from '../../../lambdas/tasks/catalogue.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { seed, spyLogger, storedPayload, storedRecord, storedRows, transitionRecord } from '../support/records.js';
 import { unitRecord, unitTask, waitPayload } from '../support/unit-task.js';
@@ -17,7 +18,8 @@ let deps: WaitDeps;
 beforeEach(() => {
   ddb.reset();
   table = new FakeTable().install(ddb);
-  deps = { repository, tasks: unitTask().tasks, logger: spyLogger() };
+  // The wait function knows the tasks by their catalogue views, as it bundles them.
+  deps = { repository, tasks: new Map([...unitTask().tasks].map(([id, task]) => [id, toTaskView(task)])), logger: spyLogger() };
 });
 
 /** A unit-task execution whose first step is recorded, so the wait at index 1 is next. */
