@@ -6,7 +6,7 @@ import { Duration } from 'aws-cdk-lib';
 import { loadTasksModule } from '../../infra/tasks-module.js';
 import { spawnLocalStack, stopLocalStack, type SpawnedLocalStack } from '../../local/spawn-stack.js';
 import { synthForLocal } from '../../local/synth.js';
-import { LEGACY_SCORER_ARN } from './flow-tasks.js';
+import { STAND_IN_ARGS } from './stand-ins.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 /** The suite's tasks module: the local stack serves exactly its tasks. */
@@ -48,8 +48,7 @@ export async function setup(project: TestProject): Promise<void> {
   outdir = mkdtempSync(join(tmpdir(), 'executions-it-'));
   const template = synthForLocal(outdir, await loadTasksModule(TASKS_MODULE), { reconcileEvery: Duration.minutes(1), reconcileMinAge: RECONCILE_MIN_AGE });
 
-  const standIn = `${LEGACY_SCORER_ARN}=${join(ROOT, 'test/integration/stand-ins/legacy-scorer.ts')}`;
-  stack = spawnLocalStack(['--template', template, '--tasks', TASKS_MODULE, '--function', standIn, '--port', '0'], {
+  stack = spawnLocalStack(['--template', template, '--tasks', TASKS_MODULE, ...STAND_IN_ARGS, '--port', '0'], {
     env: {
       // Its state file goes with the template, not into the checkout's .local/.
       LOCAL_DIR: outdir,

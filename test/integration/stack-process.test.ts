@@ -8,6 +8,7 @@ import { spawnLocalStack } from '../../local/spawn-stack.js';
 import { isRunning } from '../../local/state-file.js';
 import type { Execution, Transition } from './client.js';
 import { commandLine, killStartedStacks, PROCESS_API_KEY, processGroup, spawnStack, waitUntil } from './stack-process.js';
+import { STAND_IN_ARGS } from './stand-ins.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -79,7 +80,7 @@ describe('a request sent while the stack starts', () => {
 describe('a stack spawned to be waited for', () => {
   it('is stopped when it is not ready in time, before its ready line is given up on', async () => {
     // Loading the modules alone takes longer than this: the timeout strikes while it starts.
-    const stack = spawnLocalStack(['--template', inject('templatePath'), '--port', '0'], {
+    const stack = spawnLocalStack(['--template', inject('templatePath'), ...STAND_IN_ARGS, '--port', '0'], {
       env: { LOCAL_DIR: localDir(), LOCAL_API_KEY: PROCESS_API_KEY },
       timeoutMs: 300,
     });

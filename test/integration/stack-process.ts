@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { inject } from 'vitest';
 import { spawnLocalStack, type SpawnedLocalStack } from '../../local/spawn-stack.js';
 import { isRunning } from '../../local/state-file.js';
+import { STAND_IN_ARGS } from './stand-ins.js';
 
 /** The development key of the stacks these tests start. */
 export const PROCESS_API_KEY = 'process-test-key';
@@ -27,7 +28,9 @@ export function spawnStack(
   options: { readonly ownProcessGroup?: boolean; /** Another synthesized template (default: the suite's). */ readonly template?: string } = {},
 ): StackProcess {
   const spawnedAt = performance.now();
-  const spawned = spawnLocalStack(['--template', options.template ?? inject('templatePath'), '--port', '0', ...args], {
+  // The suite's template needs its stand-ins; another template brings its own arguments.
+  const template = options.template === undefined ? ['--template', inject('templatePath'), ...STAND_IN_ARGS] : ['--template', options.template];
+  const spawned = spawnLocalStack([...template, '--port', '0', ...args], {
     env: { LOCAL_DIR: localDir, LOCAL_API_KEY: PROCESS_API_KEY },
     ownProcessGroup: options.ownProcessGroup === true,
   });
