@@ -181,8 +181,10 @@ function conditionOf(condition: StepCondition): Condition {
 
 /**
  * One Standard state machine per task (JSONPath, so the local engine runs the very same
- * definition). The state data between states is `{ input, scope }`: `input` is the step's input
- * (the previous step's output), `scope` the map item the state runs in (null at the top level).
+ * definition). The state data between states is `{ input, scope, execution }`: `input` is the
+ * step's input (the previous step's output), `scope` the map item the state runs in, `execution`
+ * the execution's id and tenant inside map items and parallel branches (both absent at the top
+ * level, see {@link Place}).
  *
  * Each user step costs at most two state transitions: a Lambda step is ONE Task state invoking the
  * step's own function, which records its transition; a wait step one `.waitForTaskToken` Task; a

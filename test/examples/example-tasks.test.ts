@@ -4,7 +4,8 @@ import { documentPipeline } from '../../examples/tasks/document-pipeline.js';
 import { tasks } from '../../examples/tasks/index.js';
 import { toTaskView } from '../../lambdas/tasks/catalogue.js';
 import type { LambdaStep, StepContext, TaskDefinition } from '../../lambdas/tasks/dsl.js';
-import { TASKS, stepAt } from '../../lambdas/tasks/registry.js';
+import { TASKS } from '../../lambdas/tasks/registry.js';
+import { stepAt } from '../../lambdas/tasks/task-catalogue.js';
 
 type Progress = StepContext['reportProgress'];
 
