@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Policy } from 'aws-cdk-lib/aws-iam';
 import { Function as LambdaFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -27,6 +28,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import {
+  allSteps,
   checkExecutionTimeout,
   lambdaStepsOf,
   type ChoiceStep,
@@ -42,7 +44,7 @@ import {
   type WaitStep,
 } from '../../lambdas/tasks/dsl.js';
 import { CHILD_START_FINAL_ERRORS } from '../../lambdas/domain/children.js';
-import { acknowledgeWildcardResources } from './nag.js';
+import { acknowledge, acknowledgeWildcardResources, flattenCfnReference } from './nag.js';
 
 /** Props of {@link TaskStateMachine}. */
 export interface TaskStateMachineProps {
@@ -239,6 +241,7 @@ export class TaskStateMachine extends Construct {
         'delivery for state machine logging (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ' +
         'ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) support no resource-level permissions.',
     );
+    if (allSteps(task.steps).some((step) => step.kind === 'map' && step.distributed)) this.acknowledgeMapRuns();
     // LambdaInvoke grants the function and its qualifiers (`<fn>:*`); the states call the unqualified function.
     acknowledgeWildcardResources(
       this.stateMachine,
@@ -247,6 +250,26 @@ export class TaskStateMachine extends Construct {
         'step functions, the wait, recorder and child-start functions of this service, and the functions its invoke steps name), ' +
         'added by LambdaInvoke; the states invoke the unqualified function, and no other function is reachable.',
     );
+  }
+
+  /**
+   * A Distributed Map runs its items as child executions of this state machine: CDK's
+   * `DistributedMapPolicy` lets it start, describe, stop and redrive its own executions and map
+   * runs, whose ids are known only at run time.
+   */
+  private acknowledgeMapRuns(): void {
+    const policy = this.stateMachine.node.tryFindChild('DistributedMapPolicy');
+    if (!(policy instanceof Policy)) return;
+    const statements = (Stack.of(policy).resolve(policy.document.toJSON()) as { Statement?: Array<{ Resource?: unknown }> }).Statement ?? [];
+    const wildcards = new Set(statements.flatMap((statement) => [statement.Resource ?? []].flat()).map(flattenCfnReference).filter((flat) => flat.includes('*')));
+    for (const flat of wildcards) {
+      acknowledge(
+        policy,
+        `AwsSolutions-IAM5[Resource::${flat}]`,
+        'A Distributed Map runs its items as child executions of this very state machine (granted by CDK\'s DistributedMap): ' +
+          'its own executions and map runs, whose ids are known only at run time.',
+      );
+    }
   }
 
   /** Compiles a sequence of steps; its first state opens `opens` levels of its place, its last closes `closes`. */

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { flattenCfnReference } from '../../infra/constructs/nag.js';
 import { ExecutionsStack } from '../../infra/executions-stack.js';
+import { loadTasksModule } from '../../infra/tasks-module.js';
 import { STACK_NAME, testApp, SAMPLE_TASKS, type ServiceProps } from './support.js';
 
 /** One resource reported by one rule (a bracketed rule id names one finding of a multi-finding rule). */
@@ -80,10 +81,16 @@ function findingsWithoutAcknowledgements(props: ServiceProps = {}): Finding[] {
   }
 }
 
+/** The integration suite's tasks (every construct but a Distributed Map: invokes by ARN, child tasks…) and a Distributed Map. */
+const CONSTRUCTS = await loadTasksModule(new URL('../integration/test-tasks.ts', import.meta.url).pathname);
+const DISTRIBUTED = await loadTasksModule(new URL('fixtures/distributed-map.ts', import.meta.url).pathname);
+
 const VARIANTS: [string, ServiceProps][] = [
   ['API key auth (the default)', {}],
   ['IAM auth', { auth: 'iam' }],
   ['an alarm topic for an email address', { alarmEmail: 'ops@example.com' }],
+  ['tasks using every construct', { tasksModule: CONSTRUCTS }],
+  ['a task with a Distributed Map', { tasksModule: DISTRIBUTED }],
 ];
 
 describe('cdk-nag AwsSolutions checks', () => {
