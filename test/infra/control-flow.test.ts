@@ -18,7 +18,8 @@ import {
   waitForInput,
   type TaskDefinition,
 } from '../../lambdas/tasks/dsl.js';
-import { decodeDefinition, onlyResource, testApp, type AslDefinition, type AslState } from './support.js';
+import { ExecutionsStack } from '../../infra/executions-stack.js';
+import { decodeDefinition, onlyResource, SAMPLE_TASKS, testApp, type AslDefinition, type AslState } from './support.js';
 
 const noop = (value: unknown) => value;
 const EXTERNAL_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:legacy-scorer';
@@ -276,5 +277,30 @@ describe('compiled control flow', () => {
       ((policy.Properties as { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } }).PolicyDocument.Statement).flatMap((statement) => statement.Action),
     );
     expect(actions).toEqual(expect.arrayContaining(['states:StartExecution']));
+  });
+});
+
+describe('invoke steps in a stack', () => {
+  it('invoke a function given to ExecutionsStack by name, which its state machine may invoke', () => {
+    // The function lives elsewhere (here: a reference in a stack of its own, which CloudFormation would find empty).
+    const app = testApp({ builtinCloudFormationValidation: false });
+    const external = new Stack(app, 'Elsewhere');
+    const enricher = LambdaFunction.fromFunctionArn(external, 'Enricher', 'arn:aws:lambda:us-east-1:123456789012:function:enricher');
+    const task = defineTask({
+      id: 'enrich-orders',
+      description: 'Calls an existing function by name.',
+      kind: 'test',
+      input: z.object({}),
+      examples: [{}],
+      steps: [invoke('enrich', 'enricher'), step('after', noop)],
+    });
+    const stack = new ExecutionsStack(app, 'WithFunctions', { tasksModule: { path: SAMPLE_TASKS.path, tasks: [task] }, functions: { enricher } });
+
+    const template = Template.fromStack(stack);
+    const [, machine] = onlyResource(template, 'AWS::StepFunctions::StateMachine');
+    const state = decodeDefinition(machine.Properties?.DefinitionString).States.Enrich!;
+    expect(state.Resource).toBe('arn:aws:lambda:us-east-1:123456789012:function:enricher');
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('arn:aws:lambda:us-east-1:123456789012:function:enricher');
   });
 });
