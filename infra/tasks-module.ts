@@ -26,7 +26,7 @@ export interface TaskExport {
 
 /** A tasks module and the tasks it exports, as the stack deploys them. */
 export interface TasksModule {
-  /** Absolute path of the module; the API functions bundle it as `#tasks`. */
+  /** Absolute path of the module; the step functions bundle it (or their task's export of it) as `#tasks`. */
   readonly path: string;
   /** Its `tasks`, checked (definitions with distinct ids). */
   readonly tasks: readonly TaskDefinition[];

@@ -1,9 +1,9 @@
-import { Aws, Stage } from 'aws-cdk-lib';
+import { Aws, Duration, Stage } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { lambdaStepsOf, type LambdaStep, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
+import { allSteps, lambdaStepsOf, type LambdaStep, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
 import { stepTasksModule } from '../task-bundles.js';
 import type { TaskExport } from '../tasks-module.js';
 import { ServiceFunction } from './service-function.js';
@@ -72,6 +72,15 @@ export class TaskRuntime extends Construct {
   constructor(scope: Construct, id: string, props: TaskRuntimeProps) {
     super(scope, id);
     if (props.tasks.length === 0) throw new Error('TaskRuntime needs at least one task');
+    // A child task that is not deployed here would fail every execution that reaches it: refuse it now.
+    const deployed = new Set(props.tasks.map((task) => task.id));
+    for (const task of props.tasks) {
+      for (const child of allSteps(task.steps).filter((step) => step.kind === 'run-task')) {
+        if (!deployed.has(child.taskId)) {
+          throw new Error(`Task ${task.id}: runTask "${child.name}" runs task ${child.taskId}, which is not among the tasks deployed (${[...deployed].join(', ')})`);
+        }
+      }
+    }
     const steps = props.tasks.flatMap((task) => lambdaStepsOf(task).map((step) => ({ task, step, key: stepKey(task.id, step.name) })));
     const unknown = Object.keys(props.stepGrants ?? {}).filter((key) => !steps.some((candidate) => candidate.key === key));
     if (unknown.length > 0) {
@@ -96,6 +105,8 @@ export class TaskRuntime extends Construct {
       entry: 'runtime/record-handler.ts',
       description: 'Records the parallel, map, choice, invoke and runTask steps of a task, and begins its sleeps',
       environment: props.environment,
+      // Branches and map items recording at once take turns on the record (up to 7.8 s of backoff).
+      timeout: Duration.seconds(30),
       // It finds the step it records in the tasks' structure, from the catalogue.
       taskCatalogue: props.taskCatalogue,
     });
@@ -108,6 +119,8 @@ export class TaskRuntime extends Construct {
     this.childStartFunction = new ServiceFunction(this, 'ChildStart', {
       entry: 'runtime/child-start-handler.ts',
       description: 'Starts the child execution of a runTask state and links it to its parent',
+      // Children of many map items start at once and take turns on the parent's record.
+      timeout: Duration.seconds(30),
       environment: { ...props.environment, STATE_MACHINE_ARN_PREFIX: stateMachineArnPrefix },
       // It checks a child's input against its task's schema, from the catalogue, as create does.
       taskCatalogue: props.taskCatalogue,

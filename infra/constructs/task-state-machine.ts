@@ -30,6 +30,8 @@ import { Construct } from 'constructs';
 import {
   allSteps,
   checkExecutionTimeout,
+  MAX_EXECUTION_SECONDS,
+  pascalCase,
   lambdaStepsOf,
   type ChoiceStep,
   type Condition as StepCondition,
@@ -43,7 +45,7 @@ import {
   type TaskDefinition,
   type WaitStep,
 } from '../../lambdas/tasks/dsl.js';
-import { CHILD_START_FINAL_ERRORS } from '../../lambdas/domain/children.js';
+import { CHILD_ERRORS, CHILD_START_FINAL_ERRORS } from '../../lambdas/domain/children.js';
 import { acknowledge, acknowledgeWildcardResources, flattenCfnReference } from './nag.js';
 
 /** Props of {@link TaskStateMachine}. */
@@ -72,13 +74,8 @@ export interface TaskStateMachineProps {
   readonly logRetention?: RetentionDays;
 }
 
-/** PascalCase state name of a kebab-case step name. */
-export function stateName(stepName: string): string {
-  return stepName
-    .split('-')
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join('');
-}
+/** PascalCase state name of a kebab-case step name (the DSL refuses two steps whose states would share one). */
+export const stateName = pascalCase;
 
 /**
  * Lambda refusing an invocation rather than the function failing: throttling
@@ -216,7 +213,7 @@ export class TaskStateMachine extends Construct {
     }
     // Every Lambda step needs its function, checked before anything is built.
     for (const step of lambdaStepsOf(task)) stepFunctionOf(props, step);
-    const body = this.compileSequence(task.steps, TOP, 0, 0);
+    const body = this.compileSequence(task.steps, TOP, 0, 0, true);
 
     const logGroup = new LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
@@ -272,10 +269,16 @@ export class TaskStateMachine extends Construct {
     }
   }
 
-  /** Compiles a sequence of steps; its first state opens `opens` levels of its place, its last closes `closes`. */
-  private compileSequence(steps: readonly Step[], place: Place, opens: number, closes: number): Compiled {
+  /**
+   * Compiles a sequence of steps; its first state opens `opens` levels of its place, its last closes
+   * `closes`. With `trim`, the last state hands on only its output (`OutputPath: $.input`): the
+   * execution's output, or a branch's or map item's result in the array its parallel or map
+   * collects, which so carries no state data of its own (a choice case's last state keeps it: the
+   * choice's record after it reads the place from it).
+   */
+  private compileSequence(steps: readonly Step[], place: Place, opens: number, closes: number, trim: boolean): Compiled {
     const compiled = steps.map((step, index) =>
-      this.compileStep(step, index, place, index === 0 ? opens : 0, index === steps.length - 1 ? closes : 0, place.topLevel && index === steps.length - 1),
+      this.compileStep(step, index, place, index === 0 ? opens : 0, index === steps.length - 1 ? closes : 0, trim && index === steps.length - 1),
     );
     for (let i = 1; i < compiled.length; i++) compiled[i - 1]!.end.next(compiled[i]!.start);
     return { start: compiled[0]!.start, end: compiled.at(-1)!.end };
@@ -302,8 +305,8 @@ export class TaskStateMachine extends Construct {
     }
   }
 
-  /** What every function of the runtime is told about the step and its place. */
-  private base(step: Step, index: number, place: Place, opens = 0, closes = 0): Record<string, unknown> {
+  /** What every function of the runtime is told about the step and its place (and, unless `withInput` is false, its input). */
+  private base(step: Step, index: number, place: Place, opens = 0, closes = 0, withInput = true): Record<string, unknown> {
     return {
       execution_id: JsonPath.stringAt(place.executionFromData ? '$.execution.id' : '$$.Execution.Name'),
       tenant: JsonPath.stringAt(place.executionFromData ? '$.execution.tenant' : '$$.Execution.Input.tenant'),
@@ -311,8 +314,8 @@ export class TaskStateMachine extends Construct {
       step: step.name,
       step_index: index,
       attempt: JsonPath.numberAt('$$.State.RetryCount'),
-      // The execution input is { tenant, input }; each later state's data is { input, scope }.
-      input: JsonPath.objectAt('$.input'),
+      // The execution input is { tenant, input }; each later state's data is { input, scope, execution }.
+      ...(withInput ? { input: JsonPath.objectAt('$.input') } : {}),
       ...(place.scopeFromData ? { scope: JsonPath.objectAt('$.scope') } : {}),
       ...(place.segments.length > 0 ? { segments: place.segments } : {}),
       ...(opens > 0 ? { opens } : {}),
@@ -376,8 +379,12 @@ export class TaskStateMachine extends Construct {
     return state;
   }
 
-  /** The recorder's Task after a step whose work ran in Step Functions; its result replaces the state data. */
-  private record(step: Step, index: number, place: Place, output: string, closes: number, last: boolean, opens = 0): LambdaInvoke {
+  /**
+   * The recorder's Task after a step whose work ran elsewhere: the step's output is in `$.input`
+   * (the invoked function's, the child's, the branches' or items' results, the case's last output),
+   * and the recorder's result (that output with the place) replaces the state data.
+   */
+  private record(step: Step, index: number, place: Place, opens: number, closes: number, last: boolean): LambdaInvoke {
     return this.task(
       `${stateName(step.name)}Record`,
       step,
@@ -386,10 +393,9 @@ export class TaskStateMachine extends Construct {
         comment: `Records step "${step.name}"`,
         payloadResponseOnly: true,
         payload: TaskInput.fromObject({
-          ...this.base(step, index, place, opens, closes),
+          ...this.base(step, index, place, opens, closes, false),
           action: 'record',
-          output: JsonPath.objectAt(output),
-          ...(output === '$.results' ? { unwrap: true } : {}),
+          output: JsonPath.objectAt('$.input'),
           ...(place.executionFromData ? { execution: JsonPath.objectAt('$.execution') } : {}),
         }),
         ...(last ? { outputPath: '$.input' } : {}),
@@ -483,13 +489,14 @@ export class TaskStateMachine extends Construct {
           step: step.name,
           attempt: JsonPath.numberAt('$$.State.RetryCount'),
         }),
-        resultPath: '$.result',
+        // The output replaces the input: both side by side could pass Step Functions' payload limit.
+        resultPath: '$.input',
         taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
       },
       fn,
       step,
     );
-    const record = this.record(step, index, place, '$.result', closes, last, opens);
+    const record = this.record(step, index, place, opens, closes, last);
     call.next(record);
     return { start: call, end: record };
   }
@@ -510,16 +517,16 @@ export class TaskStateMachine extends Construct {
           input: JsonPath.objectAt(inputPath(step.inputPath)),
           task_token: JsonPath.taskToken,
         }),
-        resultPath: '$.result',
+        resultPath: '$.input',
         taskTimeout: Timeout.duration(Duration.seconds(step.timeoutSeconds)),
       },
       fn,
       undefined,
       // Only the function's own failure to start the child: a failed child answers with its error
       // (which `States.TaskFailed` would match too), and that must fail the step, not start it again.
-      ['StepRuntimeError'],
+      [CHILD_ERRORS.startFailed],
     );
-    const record = this.record(step, index, place, '$.result', closes, last, opens);
+    const record = this.record(step, index, place, opens, closes, last);
     start.next(record);
     return { start, end: record };
   }
@@ -533,7 +540,7 @@ export class TaskStateMachine extends Construct {
         ...(place.scopeFromData ? { scope: JsonPath.objectAt('$.scope') } : {}),
         execution: this.executionData(place),
       },
-      resultPath: '$.results',
+      resultPath: '$.input',
     });
     for (const [branch, steps] of step.branches.entries()) {
       const inner: Place = {
@@ -542,9 +549,9 @@ export class TaskStateMachine extends Construct {
         topLevel: false,
         segments: [...place.segments, { name: step.name, index: branch, total: step.branches.length }],
       };
-      state.branch(this.compileSequence(steps, inner, opens + 1, 1).start);
+      state.branch(this.compileSequence(steps, inner, opens + 1, 1, true).start);
     }
-    const record = this.record(step, index, place, '$.results', closes, last);
+    const record = this.record(step, index, place, opens, closes, last);
     state.next(record);
     return { start: state, end: record };
   }
@@ -566,25 +573,25 @@ export class TaskStateMachine extends Construct {
       itemsPath: items,
       itemSelector,
       maxConcurrency: step.maxConcurrency,
-      resultPath: '$.results',
+      resultPath: '$.input',
     };
     const inner: Place = { scopeFromData: true, segments: [], executionFromData: true, topLevel: false };
-    const body = this.compileSequence(step.steps, inner, opens + 1, 1).start;
+    const body = this.compileSequence(step.steps, inner, opens + 1, 1, true).start;
     const state = step.distributed
       ? new DistributedMap(this, stateName(step.name), common).itemProcessor(body)
       : new MapState(this, stateName(step.name), common).itemProcessor(body);
-    const record = this.record(step, index, place, '$.results', closes, last);
+    const record = this.record(step, index, place, opens, closes, last);
     state.next(record);
     return { start: state, end: record };
   }
 
   private choiceStep(step: ChoiceStep, index: number, place: Place, opens: number, closes: number, last: boolean): Compiled {
     const state = new Choice(this, stateName(step.name), { comment: `Chooses the case of step "${step.name}" from its input` });
-    const record = this.record(step, index, place, '$.input', closes, last);
+    const record = this.record(step, index, place, opens, closes, last);
     const sequences = [...step.cases.map((entry) => entry.steps), ...(step.otherwise ? [step.otherwise] : [])];
     const bodies = sequences.map((steps, position) => {
       const inner: Place = { ...place, topLevel: false, segments: [...place.segments, { name: step.name, index: position }] };
-      const body = this.compileSequence(steps, inner, opens + 1, 1);
+      const body = this.compileSequence(steps, inner, opens + 1, 1, false);
       body.end.next(record);
       return body.start;
     });
@@ -624,8 +631,6 @@ const LAMBDA_TRANSIENT_RETRY_SECONDS = retryDelaySeconds(
   LAMBDA_TRANSIENT_RETRY.maxDelay?.toSeconds() ?? Number.POSITIVE_INFINITY,
 );
 
-/** Step Functions Standard workflows run for at most a year. */
-const MAX_EXECUTION_SECONDS = 365 * 86_400;
 
 /** Longest time a Task state with this timeout and retry policy can take, retries included. */
 function taskSeconds(timeoutSeconds: number, retry: LambdaStep['retry']): number {

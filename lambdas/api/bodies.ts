@@ -4,7 +4,8 @@ import { invalid, unknownFields } from './validation.js';
 
 // The request bodies of the API are small and fixed, so they are checked by hand: a schema
 // library here would cost every function that parses a body ~10 KB of bundle (docs/performance.md).
-// Task inputs, which users define, are validated with their zod schemas (lambdas/api/validation.ts).
+// Task inputs, which users define, are checked against their JSON Schemas from the task catalogue
+// (lambdas/api/validation.ts).
 
 /**
  * A body: the fields it accepts (anything else is rejected, so a typo never passes silently) and

@@ -4,7 +4,7 @@ import { requireEnv } from '../shared/env.js';
 export const REGION = process.env.AWS_REGION ?? 'us-east-1';
 
 /**
- * Ids of the tasks this stack deployed (`TASK_IDS`, set by CDK). A task in the registry but not
+ * Ids of the tasks this stack deployed (`TASK_IDS`, set by CDK). A task in the catalogue but not
  * deployed here has no state machine: the API treats it as unknown.
  */
 export function deployedTaskIds(): ReadonlySet<string> {

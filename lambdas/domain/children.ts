@@ -21,8 +21,14 @@ export const CHILD_ERRORS = {
   cancelled: 'ChildCancelled',
   /** The child exceeded its time limit (its own error is `States.Timeout`, a name only Step Functions may raise). */
   timedOut: 'ChildTimedOut',
-  /** The child failed with an error named `States.*` (which only Step Functions may raise) other than a timeout. */
+  /**
+   * The child failed with an error whose name the parent's `runTask` state must not see as its
+   * own: `States.*` (which only Step Functions may raise) other than a timeout, `Lambda.*` (which
+   * the state retries as Lambda refusing the invocation) or {@link CHILD_ERRORS.startFailed}.
+   */
   failed: 'ChildFailed',
+  /** The child-start function itself failed (DynamoDB or Step Functions): the one error its state retries. */
+  startFailed: 'ChildStartFailed',
 } as const;
 
 /** Errors of the child-start function that the same call would raise again: never worth a retry. */
@@ -69,7 +75,9 @@ export function parentAnswerOf(child: ExecutionRecord): ParentAnswer {
   }
   const name = child.error?.name || 'Error';
   const message = child.error?.message || name;
-  if (!name.startsWith('States.')) return { succeeded: false, error: name.slice(0, ERROR_MAX), cause: message.slice(0, CAUSE_MAX) };
+  // A name the parent's state would retry (or that only Step Functions may raise) is passed on inside the cause.
+  const reserved = name.startsWith('States.') || name.startsWith('Lambda.') || name === CHILD_ERRORS.startFailed;
+  if (!reserved) return { succeeded: false, error: name.slice(0, ERROR_MAX), cause: message.slice(0, CAUSE_MAX) };
   const error = name === 'States.Timeout' ? CHILD_ERRORS.timedOut : CHILD_ERRORS.failed;
   return { succeeded: false, error, cause: `${name}: ${message}`.slice(0, CAUSE_MAX) };
 }

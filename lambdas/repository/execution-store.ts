@@ -151,7 +151,9 @@ export class ExecutionStore {
     await this.transact(items, (codes) => {
       // The marker first: once the change is recorded, a stale count is beside the point.
       if (planned.marker !== undefined && codes?.[2] === 'ConditionalCheckFailed') throw new AlreadyRecordedError(planned.marker);
-      if (codes?.includes('ConditionalCheckFailed')) {
+      // A transaction conflict is a race lost to a concurrent transaction on the record: the caller
+      // re-reads and retries with its own backoff (`progress`), rather than retrying blind here.
+      if (codes?.includes('ConditionalCheckFailed') || codes?.includes('TransactionConflict')) {
         throw new ConflictError('The execution changed while this request was handled. Read it again and retry.');
       }
       return undefined;

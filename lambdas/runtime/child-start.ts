@@ -10,16 +10,16 @@ import type { Logger } from '../shared/logger.js';
 import type { CatalogueTask } from '../tasks/task-catalogue.js';
 import { queuedRecord, startStateMachine } from './execution-control.js';
 import { answerParent, type AnswerOutcome } from './family.js';
-import { ExecutionEndedError, guarded } from './payload.js';
+import { ExecutionEndedError, StepRuntimeError, guarded } from './payload.js';
 
 /**
  * What a parent's `runTask` state sends the child-start function (`lambda:invoke.waitForTaskToken`).
  * The state waits until the child's end answers `task_token`.
  */
 export interface ChildStartPayload {
-  /** The parent execution (`$$.Execution.Name`). */
+  /** The parent execution (`$$.Execution.Name`, or `$.execution.id` inside map items and branches). */
   readonly execution_id: string;
-  /** `$$.Execution.Input.tenant`: the child runs in its parent's tenant. */
+  /** The parent's tenant (from its execution input, or `$.execution.tenant`): the child runs in it. */
   readonly tenant: string;
   /** The parent's task. */
   readonly task_id: string;
@@ -63,6 +63,25 @@ export class ChildTaskNotFoundError extends Error {
   override readonly name = CHILD_ERRORS.taskNotFound;
 }
 
+/**
+ * `ChildStartFailed`: DynamoDB or Step Functions failed while starting the child. The one error the
+ * `runTask` state retries (a retry finds the child it created, and starts it if it is still queued);
+ * a name of its own, so a child's failure (answered with the child's error name) never matches it.
+ */
+export class ChildStartFailedError extends Error {
+  override readonly name = CHILD_ERRORS.startFailed;
+}
+
+/** Runs the child-start function's own work: its failures are {@link ChildStartFailedError}. */
+async function startGuarded<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
+  try {
+    return await guarded(logger, work);
+  } catch (error) {
+    if (error instanceof StepRuntimeError) throw new ChildStartFailedError('Starting the child execution failed; the details are in the logs. The step retries it.');
+    throw error;
+  }
+}
+
 /** `ChildInputInvalid`: the input fails the child task's schema (or its size limit). */
 export class ChildInputInvalidError extends Error {
   override readonly name = CHILD_ERRORS.inputInvalid;
@@ -92,7 +111,7 @@ function checkShape(payload: ChildStartPayload): void {
  */
 export async function startChild(deps: ChildStartDeps, payload: ChildStartPayload): Promise<ChildStartResult> {
   const logger = deps.logger.child({ execution_id: payload.execution_id, child_task_id: payload.child_task_id, instance: payload.instance });
-  const task = await guarded(logger, async () => {
+  const task = await startGuarded(logger, async () => {
     checkShape(payload);
     return deps.tasks.get(payload.child_task_id);
   });
@@ -107,7 +126,7 @@ export async function startChild(deps: ChildStartDeps, payload: ChildStartPayloa
     if (error instanceof DomainError) throw new ChildInputInvalidError(error.message);
     throw error;
   }
-  return guarded(logger, () => start(deps, payload, task, input, logger));
+  return startGuarded(logger, () => start(deps, payload, task, input, logger));
 }
 
 async function start(deps: ChildStartDeps, payload: ChildStartPayload, task: CatalogueTask, input: unknown, logger: Logger): Promise<ChildStartResult> {

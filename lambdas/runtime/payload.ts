@@ -27,13 +27,15 @@ export interface StepPayload {
   readonly closes?: number;
 }
 
+/** Which step of which execution a payload is about, and where it runs: a payload without the step's input. */
+export type StepAddress = Omit<StepPayload, 'input'>;
+
 /** What the state machine passes to the recorder after a parallel, map, choice, invoke or runTask step. */
-export interface RecordPayload extends StepPayload {
+export interface RecordPayload extends StepAddress {
   readonly action: 'record';
-  /** The step's output: for parallel and map the array of each branch's or item's state data, unwrapped here. */
+  /** The step's output (for parallel and map, the array of each branch's or item's output). */
   readonly output: unknown;
-  readonly unwrap?: boolean;
-  /** Inside a Distributed Map: `{ id, tenant }` of the parent execution, handed back in the state data. */
+  /** Inside map items and parallel branches: `{ id, tenant }` of the execution, handed back in the state data. */
   readonly execution?: unknown;
 }
 

@@ -10,7 +10,7 @@ const deps = { repository, tasks: new Map([...CATALOGUE].map(([id, task]) => [id
 
 /**
  * Lambda entry of the recorder, shared by every task: records parallel, map, choice, invoke and
- * runTask steps after they ran, and begins sleeps (the payload's `seconds`/`seconds_path` say which).
+ * runTask steps after they ran, and begins sleeps (the payload's `action` says which).
  */
 export const handler = (payload: RecordPayload | SleepPayload): Promise<StateData | string> =>
   payload.action === 'sleep' ? beginSleep(deps, payload) : recordStep(deps, payload);

@@ -3,14 +3,14 @@ import { StepOutputTooLargeError, SleepSecondsInvalidError, guarded, type Record
 import type { ScopeChain } from './scope.js';
 import type { RuntimeStore } from '../repository/runtime-store.js';
 import type { Logger } from '../shared/logger.js';
-import type { TaskShape } from '../tasks/dsl.js';
+import { MAX_EXECUTION_SECONDS, type TaskShape } from '../tasks/dsl.js';
 import { StepRecording, locateStep } from './step-runner.js';
 
 /** The state data the recorder hands back: the step's output as the next step's input, and the place. */
 export interface StateData {
   readonly input: unknown;
   readonly scope: ScopeChain | null;
-  /** Inside a Distributed Map (whose items are executions of their own): the parent execution. */
+  /** Inside map items and parallel branches: the execution's id and tenant (see the compiler's `Place`). */
   readonly execution?: unknown;
 }
 
@@ -21,8 +21,6 @@ export interface RecorderDeps {
   readonly logger: Logger;
 }
 
-/** Seconds a sleep may last: a Standard workflow runs for at most a year. */
-const MAX_SLEEP_SECONDS = 365 * 86_400;
 
 function recordingOf(deps: RecorderDeps, payload: RecordPayload | SleepPayload, kinds: readonly string[]) {
   const logger = deps.logger.child({ execution_id: payload.execution_id, task_id: payload.task_id, step: payload.step });
@@ -38,14 +36,14 @@ function recordingOf(deps: RecorderDeps, payload: RecordPayload | SleepPayload, 
 /**
  * Records a step whose work ran in Step Functions rather than in a step function of its own: a
  * parallel or map (its output is the array of the branches' or items' results), a choice (the
- * output of the case that ran), an invoke of an existing function, or a child task. Idempotent
+ * output of the case that ran), an invoke of an existing function, or a child task. The output
+ * is the state's `$.input`: the step's own input is not sent (it is not recorded, and both together
+ * could pass the payload limit). Idempotent
  * like a Lambda step: a retried call finds the row and writes nothing.
  */
 export async function recordStep(deps: RecorderDeps, payload: RecordPayload): Promise<StateData> {
   const recording = await recordingOf(deps, payload, ['parallel', 'map', 'choice', 'invoke', 'run-task']);
-  const output = payload.unwrap && Array.isArray(payload.output)
-    ? payload.output.map((data: unknown) => (data !== null && typeof data === 'object' ? (data as { input?: unknown }).input ?? null : null))
-    : (payload.output ?? null);
+  const output = payload.output ?? null;
   const bytes = jsonBytes(output);
   if (bytes > MAX_PAYLOAD_BYTES) throw new StepOutputTooLargeError(recording.located.step.name, bytes);
   const logger = deps.logger.child({ execution_id: payload.execution_id, step: payload.step });
@@ -62,9 +60,9 @@ function secondsOf(payload: SleepPayload): number {
       payload.input,
     );
   }
-  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0 || seconds > MAX_SLEEP_SECONDS) {
+  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0 || seconds > MAX_EXECUTION_SECONDS) {
     throw new SleepSecondsInvalidError(
-      `Sleep "${payload.step}": ${payload.seconds_path ? `input.${payload.seconds_path}` : 'seconds'} must be a whole number of seconds from 0 to ${MAX_SLEEP_SECONDS}, got ${JSON.stringify(seconds) ?? 'nothing'}`,
+      `Sleep "${payload.step}": ${payload.seconds_path ? `input.${payload.seconds_path}` : 'seconds'} must be a whole number of seconds from 0 to ${MAX_EXECUTION_SECONDS}, got ${JSON.stringify(seconds) ?? 'nothing'}`,
     );
   }
   return seconds;

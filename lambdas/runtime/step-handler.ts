@@ -7,5 +7,5 @@ import { runStep } from './step-runner.js';
 const repository = runtimeStore();
 const deps = { repository, tasks: TASKS, logger: createLogger('step-runner') };
 
-/** Lambda entry of every Lambda step of every task (the state machines pass the step index). */
+/** Lambda entry of every step function (the state machines pass the task id and the step's name and index). */
 export const handler = (payload: StepPayload): Promise<unknown> => runStep(deps, payload);

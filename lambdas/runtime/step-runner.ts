@@ -9,7 +9,7 @@ import type { Logger } from '../shared/logger.js';
 import { sequencesOf, type LambdaStep, type StepContext, type StepShape, type TaskDefinition, type TaskShape } from '../tasks/dsl.js';
 import { stepAt } from '../tasks/task-catalogue.js';
 import { progress } from './progression.js';
-import { ExecutionEndedError, StepOutputTooLargeError, guarded, type StepPayload } from './payload.js';
+import { ExecutionEndedError, StepOutputTooLargeError, guarded, type StepAddress, type StepPayload } from './payload.js';
 import { scopeLevels, type ScopeLevel } from './scope.js';
 
 /** What the step runner needs. */
@@ -45,7 +45,7 @@ function find<S extends StepShape>(steps: readonly S[], name: string): { step: S
  * Finds the step a payload names (by name, nested steps included; by top-level index in payloads
  * without a name). A mismatch is a deployment error, not bad input.
  */
-export function locateStep<T extends TaskShape>(tasks: ReadonlyMap<string, T>, payload: StepPayload): LocatedStep<T['steps'][number], T> | undefined {
+export function locateStep<T extends TaskShape>(tasks: ReadonlyMap<string, T>, payload: StepAddress): LocatedStep<T['steps'][number], T> | undefined {
   const task = tasks.get(payload.task_id);
   if (!task) return undefined;
   if (payload.step === undefined) {
@@ -105,7 +105,7 @@ export class StepRecording {
   constructor(
     private readonly repository: RuntimeStore,
     readonly located: LocatedStep,
-    private readonly payload: StepPayload,
+    private readonly payload: StepAddress,
     logger: Logger,
   ) {
     this.levels = located.nested ? scopeLevels(payload.scope, payload.segments) : [];

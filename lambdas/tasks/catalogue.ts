@@ -12,8 +12,6 @@ export interface StepView {
   readonly retry?: unknown;
   readonly prompt?: string;
   readonly input_schema?: unknown;
-  /** `invoke`: the function it calls. */
-  readonly target?: string;
   /** `run-task`: the child task. */
   readonly task_id?: string;
   /** `run-task`: where the child's input comes from; `sleep`: where the seconds come from; `map`: where the items are. */
@@ -76,7 +74,8 @@ function viewOf(step: Step, index: number): StepView {
     case 'step':
       return { ...base, timeout_seconds: step.timeoutSeconds, retry: step.retry };
     case 'invoke':
-      return { ...base, target: step.target, timeout_seconds: step.timeoutSeconds, retry: step.retry };
+      // Not the target: a function ARN names the account and the function, which callers need not know.
+      return { ...base, timeout_seconds: step.timeoutSeconds, retry: step.retry };
     case 'run-task':
       return { ...base, task_id: step.taskId, timeout_seconds: step.timeoutSeconds, ...(step.inputPath ? { path: step.inputPath } : {}) };
     case 'sleep':

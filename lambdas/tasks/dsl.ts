@@ -263,8 +263,8 @@ export interface TaskDefinition<S extends z.ZodMiniType = z.ZodMiniType> {
 const ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const MAX_STEP_SECONDS = 900;
 const MAX_WAIT_SECONDS = 365 * 86_400;
-/** Step Functions Standard workflows run for at most a year. */
-const MAX_EXECUTION_SECONDS = 365 * 86_400;
+/** Step Functions Standard workflows run for at most a year (so no execution, step or sleep may last longer). */
+export const MAX_EXECUTION_SECONDS = 365 * 86_400;
 /** Parallel, map and choice steps inside one another, at most. */
 export const MAX_NESTING = 4;
 /** Inline Map states run at most 40 items at once in Step Functions. */
@@ -556,6 +556,36 @@ export function definitionTraceOf(definition: object): Error | undefined {
   return definitionTraces.get(definition);
 }
 
+/** States the compiler adds after a step's own (PascalCase) state name. */
+const STATE_SUFFIXES = ['Begin', 'Record', 'Failed', 'NoMatch', 'Function'];
+
+/** PascalCase of a kebab-case name, as the compiler names a step's states (`pause-from-input` → `PauseFromInput`). */
+export function pascalCase(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/**
+ * Two step names whose states would share a name (`a-1b` and `a1b` are both `A1b`; `score` has
+ * a state `ScoreRecord`, which is also the state of a step `score-record`) would stop the synth
+ * with CDK's generic error: refused here, naming both.
+ */
+function checkStateNames(taskId: string, names: ReadonlySet<string>): void {
+  const owners = new Map<string, string>();
+  for (const name of names) {
+    const own = pascalCase(name);
+    for (const state of [own, ...STATE_SUFFIXES.map((suffix) => own + suffix)]) {
+      const other = owners.get(state);
+      if (other !== undefined && other !== name) {
+        throw new Error(`Task ${taskId}: steps "${other}" and "${name}" would both have a state named ${state}: rename one`);
+      }
+      owners.set(state, name);
+    }
+  }
+}
+
 /**
  * Declares a task. Throws at definition time (so at synth and at cold start) when the id or step
  * names are malformed or repeated (names are unique across nested steps too), a sequence is empty,
@@ -569,7 +599,9 @@ export function defineTask<S extends z.ZodMiniType>(definition: TaskDefinition<S
     throw new Error(`Task id must be kebab-case and at most 40 characters: "${definition.id}"`);
   }
   if (definition.steps.length === 0) throw new Error(`Task ${definition.id} has no steps`);
-  checkSequence(definition.id, definition.steps, 'the task', 0, new Set());
+  const names = new Set<string>();
+  checkSequence(definition.id, definition.steps, 'the task', 0, names);
+  checkStateNames(definition.id, names);
   checkExecutionTimeout(definition);
   if (definition.examples.length === 0) throw new Error(`Task ${definition.id} needs at least one example input`);
   for (const example of definition.examples) {

@@ -3,7 +3,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import * as z from 'zod/mini';
 import { TaskStateMachine } from '../../infra/constructs/task-state-machine.js';
-import { transitionsPerStep } from '../../infra/state-transitions.js';
+import { transitionsPerStep } from './state-transitions.js';
 import { choice, defineTask, invoke, lambdaStepsOf, map, parallel, runTask, sleep, step, waitForInput, type Step, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
 
 type Definition = Parameters<typeof transitionsPerStep>[1];

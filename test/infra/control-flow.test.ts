@@ -4,7 +4,7 @@ import { Function as LambdaFunction, type IFunction } from 'aws-cdk-lib/aws-lamb
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
 import { NO_CHOICE_MATCHED, TaskStateMachine } from '../../infra/constructs/task-state-machine.js';
-import { transitionsPerStep } from '../../infra/state-transitions.js';
+import { transitionsPerStep } from '../../scripts/bench/state-transitions.js';
 import {
   choice,
   defineTask,
@@ -128,7 +128,7 @@ describe('compiled control flow', () => {
     expect(payloadOf(stateOf('PauseFromInputBegin'))).toMatchObject({ action: 'sleep', seconds_path: 'delay' });
   });
 
-  it('invokes an existing function by ARN with the documented payload, then records its result', () => {
+  it('invokes an existing function by ARN with the documented payload, its result in place of its input, then records it', () => {
     const call = stateOf('Score');
     expect(functionOf(call)).toBe(EXTERNAL_ARN);
     expect(payloadOf(call)).toEqual({
@@ -138,9 +138,11 @@ describe('compiled control flow', () => {
       step: 'score',
       'attempt.$': '$$.State.RetryCount',
     });
-    expect(call).toMatchObject({ ResultPath: '$.result', TimeoutSeconds: 30, Next: 'ScoreRecord' });
+    // Input and result side by side could pass Step Functions' payload limit: the result replaces the input.
+    expect(call).toMatchObject({ ResultPath: '$.input', TimeoutSeconds: 30, Next: 'ScoreRecord' });
     expect(call.Retry?.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], MaxAttempts: 1 });
-    expect(payloadOf(stateOf('ScoreRecord'))).toMatchObject({ action: 'record', 'output.$': '$.result', step: 'score' });
+    expect(payloadOf(stateOf('ScoreRecord'))).toMatchObject({ action: 'record', 'output.$': '$.input', step: 'score' });
+    expect(payloadOf(stateOf('ScoreRecord'))).not.toHaveProperty('input.$');
   });
 
   it('invokes a function given to the stack by name', () => {
@@ -152,10 +154,12 @@ describe('compiled control flow', () => {
     expect(start.Resource).toContain('waitForTaskToken');
     expect(functionOf(start)).toBe('arn:aws:lambda:us-east-1:123456789012:function:child');
     expect(payloadOf(start)).toMatchObject({ child_task_id: 'child-task', 'input.$': '$.input.items', 'task_token.$': '$$.Task.Token' });
-    expect(start).toMatchObject({ ResultPath: '$.result', Next: 'ResearchRecord' });
+    expect(start).toMatchObject({ ResultPath: '$.input', Next: 'ResearchRecord' });
+    // Only the function's own failure is retried: a failed child answers with its own error name.
+    expect(start.Retry?.at(-1)).toMatchObject({ ErrorEquals: ['ChildStartFailed'], MaxAttempts: 3 });
   });
 
-  it('runs parallel branches on state data that carries the execution, results into $.results, then records them unwrapped', () => {
+  it('runs parallel branches on state data that carries the execution, their outputs in place of its input, then records them', () => {
     const state = stateOf('Both');
     expect(state.Type).toBe('Parallel');
     expect(state.Branches).toHaveLength(2);
@@ -164,8 +168,12 @@ describe('compiled control flow', () => {
       'input.$': '$.input',
       execution: { 'id.$': '$$.Execution.Name', 'tenant.$': '$$.Execution.Input.tenant' },
     });
-    expect(state).toMatchObject({ ResultPath: '$.results', Next: 'BothRecord' });
-    expect(payloadOf(stateOf('BothRecord'))).toMatchObject({ action: 'record', 'output.$': '$.results', unwrap: true });
+    expect(state).toMatchObject({ ResultPath: '$.input', Next: 'BothRecord' });
+    expect(payloadOf(stateOf('BothRecord'))).toMatchObject({ action: 'record', 'output.$': '$.input' });
+    // Each branch's last state hands on its output alone: the array the parallel collects holds outputs only.
+    expect(stateOf('Left').OutputPath).toBe('$.input');
+    expect(stateOf('RightAfter').OutputPath).toBe('$.input');
+    expect(stateOf('Right').OutputPath).toBeUndefined();
   });
 
   it('tells the first step of each branch to open it and the last to close it, reading the execution from the data', () => {
@@ -184,7 +192,8 @@ describe('compiled control flow', () => {
 
   it('maps over the items path with its concurrency, each item carrying its place and the execution', () => {
     const state = stateOf('Each');
-    expect(state).toMatchObject({ Type: 'Map', ItemsPath: '$.input.items', MaxConcurrency: 7, ResultPath: '$.results', Next: 'EachRecord' });
+    expect(state).toMatchObject({ Type: 'Map', ItemsPath: '$.input.items', MaxConcurrency: 7, ResultPath: '$.input', Next: 'EachRecord' });
+    expect(stateOf('ItemBothRecord').OutputPath).toBe('$.input');
     expect(state.ItemProcessor?.ProcessorConfig).toMatchObject({ Mode: 'INLINE' });
     expect(state.ItemSelector).toEqual({
       'input.$': '$$.Map.Item.Value',
@@ -225,8 +234,23 @@ describe('compiled control flow', () => {
     });
     expect(state.Default).toBe('Small');
     for (const name of ['Big', 'Pdf', 'Small']) expect(stateOf(name).Next, name).toBe('BySizeRecord');
+    // A case's last state keeps the state data: the choice's record reads the place from it.
+    expect(stateOf('Small').OutputPath).toBeUndefined();
     expect(payloadOf(stateOf('Small'))).toMatchObject({ segments: [{ name: 'by-size', index: 2 }], opens: 1, closes: 1 });
     expect(payloadOf(stateOf('BySizeRecord'))).toMatchObject({ 'output.$': '$.input' });
+  });
+
+  it('has the record of a map that opens a branch open it too: an empty map runs no state that would', () => {
+    const task = defineTask({
+      ...everything,
+      id: 'empty-map-first',
+      steps: [parallel('outer', [[map('inner', { items: 'items' }, [step('per', noop)]), step('after', noop)], [step('other', noop)]])],
+    });
+    const compiled = compile(task).definition;
+    const record = find('InnerRecord', compiled)!;
+
+    expect(payloadOf(record)).toMatchObject({ opens: 1, segments: [{ name: 'outer', index: 0, total: 2 }] });
+    expect(payloadOf(record)).not.toHaveProperty('closes');
   });
 
   it('fails a choice without otherwise with NoChoiceMatched when no case matches', () => {

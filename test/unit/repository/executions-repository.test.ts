@@ -554,23 +554,12 @@ describe('applyTransition', () => {
     await expect(repository.applyTransition(running, planned)).rejects.toThrow(ConflictError);
   });
 
-  it('retries a transaction conflict and succeeds', async () => {
-    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('TransactionConflict', 'None')).resolves({});
-    const planned = planTransition(running, { type: 'step' }, NOW);
-
-    const result = await repository.applyTransition(running, planned);
-
-    expect(result.transitionCount).toBe(4);
-    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
-    expect(transactItems(1)).toEqual(transactItems(0));
-  });
-
-  it('gives up after three conflicting attempts with a 503', async () => {
+  it('maps a transaction conflict (a concurrent transaction on the record) to a conflict at once: the caller re-reads and backs off', async () => {
     ddb.on(TransactWriteCommand).rejects(cancelled('TransactionConflict', 'None'));
     const planned = planTransition(running, { type: 'step' }, NOW);
 
-    await expect(repository.applyTransition(running, planned)).rejects.toThrow(ServiceUnavailableError);
-    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 3);
+    await expect(repository.applyTransition(running, planned)).rejects.toThrow(ConflictError);
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
   });
 
   it('maps throttling to a 503', async () => {

@@ -90,13 +90,11 @@ describe('applyTransition with a marker', () => {
     await expect(store.applyTransition(record, planTransition(record, STEP, NOW))).rejects.toBeInstanceOf(ConflictError);
   });
 
-  it('retries a transaction conflict on the marker and succeeds', async () => {
-    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('None', 'None', 'TransactionConflict')).resolves({});
+  it('reports a transaction conflict on the marker as a lost race (a conflict), for the caller to retry with backoff', async () => {
+    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'None', 'TransactionConflict'));
 
-    await store.applyTransition(record, planTransition(record, STEP, NOW));
-
-    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
-    expect(transactItems(1)).toEqual(transactItems(0));
+    await expect(store.applyTransition(record, planTransition(record, STEP, NOW))).rejects.toBeInstanceOf(ConflictError);
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
   });
 
   it('refuses the same change a second time against the table, leaving one row and one marker', async () => {

@@ -14,8 +14,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { childExecutionId } from '../../../lambdas/domain/children.js';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { handler, instanceOf } from '../../../lambdas/runtime/child-start-handler.js';
-import { ChildInputInvalidError, ChildTaskNotFoundError, startChild, type ChildStartDeps, type ChildStartPayload } from '../../../lambdas/runtime/child-start.js';
-import { ExecutionEndedError, StepRuntimeError } from '../../../lambdas/runtime/payload.js';
+import { ChildInputInvalidError, ChildStartFailedError, ChildTaskNotFoundError, startChild, type ChildStartDeps, type ChildStartPayload } from '../../../lambdas/runtime/child-start.js';
+import { ExecutionEndedError } from '../../../lambdas/runtime/payload.js';
 import { repository } from '../../../lambdas/shared/dynamodb.js';
 import { sfn as sfnClient } from '../../../lambdas/shared/sfn.js';
 import { TASKS } from '../../../lambdas/tasks/registry.js';
@@ -138,7 +138,7 @@ describe('startChild: retries of the same runTask step instance', () => {
 
   it('starts a child that an earlier attempt created but never started (it died in between)', async () => {
     sfn.on(StartExecutionCommand).rejectsOnce(named(new Error('stalled'), 'TimeoutError'));
-    await expect(startChild(deps, payload())).rejects.toBeInstanceOf(StepRuntimeError);
+    await expect(startChild(deps, payload())).rejects.toBeInstanceOf(ChildStartFailedError);
     expect(child().status).toBe('queued');
 
     const retried = await startChild(deps, payload({ attempt: 1, task_token: 'token-1' }));
@@ -270,18 +270,18 @@ describe('startChild: refusals', () => {
     expect(table.item(executionPk(TENANT, childId()), 'META')).toBeUndefined();
   });
 
-  it('fails the state with StepRuntimeError (retried) when Step Functions refuses the start, leaving the child queued', async () => {
+  it('fails the state with ChildStartFailed (the one error its state retries) when Step Functions refuses the start, leaving the child queued', async () => {
     sfn.on(StartExecutionCommand).rejects(named(new Error('Rate exceeded'), 'ThrottlingException'));
 
-    await expect(startChild(deps, payload())).rejects.toBeInstanceOf(StepRuntimeError);
+    await expect(startChild(deps, payload())).rejects.toBeInstanceOf(ChildStartFailedError);
     expect(child().status).toBe('queued');
   });
 
-  it('fails the state with StepRuntimeError for a malformed payload (a state machine built for another contract)', async () => {
+  it('fails the state with ChildStartFailed for a malformed payload (a state machine built for another contract)', async () => {
     const malformed = { ...payload(), instance: undefined } as unknown as ChildStartPayload;
 
-    await expect(startChild(deps, malformed)).rejects.toBeInstanceOf(StepRuntimeError);
-    await expect(startChild(deps, payload({ attempt: -1 }))).rejects.toBeInstanceOf(StepRuntimeError);
+    await expect(startChild(deps, malformed)).rejects.toBeInstanceOf(ChildStartFailedError);
+    await expect(startChild(deps, payload({ attempt: -1 }))).rejects.toBeInstanceOf(ChildStartFailedError);
     expect(table.item(executionPk(TENANT, childId()), 'META')).toBeUndefined();
   });
 });

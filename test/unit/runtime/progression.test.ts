@@ -74,7 +74,7 @@ describe('progress', () => {
     expect(storedRows(table, record).at(-1)).toMatchObject({ seq: 7, type: 'init_branch', scope: 'both[0]' });
   });
 
-  it('gives up with a conflict after 30 lost races, having paused with full jitter under a 500 ms cap', async () => {
+  it('gives up with a conflict after 30 lost races, having paused with full jitter under a 300 ms cap', async () => {
     loseRaces(50);
     vi.spyOn(Math, 'random').mockReturnValue(0.999_999);
     const decide = vi.fn((_current: ExecutionRecord) => OPEN);
@@ -90,11 +90,11 @@ describe('progress', () => {
     expect(decide).toHaveBeenCalledTimes(30);
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 30);
     expect(ddb).toHaveReceivedCommandTimes(GetCommand, 29);
-    // No pause before the first retry; then just below min(500, 10 × 2^attempt) ms each (the fake
-    // clock drops the fraction): 40 + 80 + 160 + 320 + 24 × 500 = 12,600 at most, 28 × 1 ms less here.
+    // No pause before the first retry; then just below min(300, 10 × 2^attempt) ms each (the fake
+    // clock drops the fraction): 40 + 80 + 160 + 25 × 300 = 7,780 at most, 28 × 1 ms less here.
     const paused = Date.now() - START;
-    expect(paused).toBeLessThanOrEqual(12_600);
-    expect(paused).toBeGreaterThanOrEqual(12_572);
+    expect(paused).toBeLessThanOrEqual(7_780);
+    expect(paused).toBeGreaterThanOrEqual(7_752);
     expect(storedRows(table, record)).toHaveLength(2);
   });
 

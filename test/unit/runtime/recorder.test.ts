@@ -64,15 +64,11 @@ const branchOne = { segments: [{ name: 'both', index: 1, total: 3 }] };
 const later = (seconds: number) => new Date(Date.parse(NOW) + seconds * 1000).toISOString();
 
 describe('recordStep', () => {
-  it('records a top-level map with the items\' results unwrapped from their state data, moving the execution to its next step', async () => {
+  it('records a top-level map with the items\' results, moving the execution to its next step', async () => {
     const record = running({ branchesDone: 3, stepFraction: 1, progressMessage: '3 of 3 items done' });
-    const items = [
-      { input: 'summary a', scope: itemOf('each-doc', 0, 3) },
-      { input: { tags: ['b'] }, scope: itemOf('each-doc', 1, 3) },
-      { input: false, scope: itemOf('each-doc', 2, 3) },
-    ];
+    const items = ['summary a', { tags: ['b'] }, false];
 
-    const data = await recordStep(deps, recordPayload(record, 'each-doc', 0, items, { unwrap: true }));
+    const data = await recordStep(deps, recordPayload(record, 'each-doc', 0, items));
 
     expect(data).toEqual({ input: ['summary a', { tags: ['b'] }, false], scope: null });
     const [row] = storedRows(table, record).slice(2);
@@ -85,16 +81,14 @@ describe('recordStep', () => {
     expect(stored.progress_message).toBeUndefined();
   });
 
-  it('unwraps what is not state data to null, and leaves an output alone without unwrap', async () => {
+  it('records an output exactly as the state gives it', async () => {
     const record = running();
     const odd = [{ scope: null }, 7, null, 'text', { input: null }];
 
-    const unwrapped = await recordStep(deps, recordPayload(record, 'each-doc', 0, odd, { unwrap: true }));
-    const other = running({ id: '01900000-0000-7000-8000-000000000001' });
-    const kept = await recordStep(deps, recordPayload(other, 'each-doc', 0, odd));
+    const kept = await recordStep(deps, recordPayload(record, 'each-doc', 0, odd));
 
-    expect(unwrapped.input).toEqual([null, null, null, null, null]);
     expect(kept.input).toEqual(odd);
+    expect(storedPayload(storedRows(table, record)[2]?.output)).toEqual(odd);
   });
 
   it('records an undefined output as null', async () => {
@@ -125,7 +119,7 @@ describe('recordStep', () => {
     const record = running({ stepIndex: 1 });
     const scope = itemOf('each-part', 0, 2, { name: 'both', index: 2, total: 3, unit: 'branches' });
 
-    const data = await recordStep(deps, recordPayload(record, 'each-part', 0, [{ input: 1 }], { segments: [{ name: 'both', index: 2, total: 3 }], unwrap: true }));
+    const data = await recordStep(deps, recordPayload(record, 'each-part', 0, [1], { segments: [{ name: 'both', index: 2, total: 3 }] }));
     const inner = await recordStep(deps, { ...recordPayload(record, 'lookup', 1, 'x', branchOne), scope });
 
     expect(data).toEqual({ input: [1], scope: null });
@@ -134,10 +128,10 @@ describe('recordStep', () => {
 
   it('returns the first recorded output when the recorder is invoked again for a recorded step, writing nothing', async () => {
     const record = running();
-    await recordStep(deps, recordPayload(record, 'each-doc', 0, [{ input: 'first' }], { unwrap: true }));
+    await recordStep(deps, recordPayload(record, 'each-doc', 0, ['first']));
     const before = table.all();
 
-    const again = await recordStep(deps, recordPayload(record, 'each-doc', 0, [{ input: 'second' }], { unwrap: true }));
+    const again = await recordStep(deps, recordPayload(record, 'each-doc', 0, ['second']));
 
     expect(again.input).toEqual(['first']);
     expect(table.all()).toEqual(before);
@@ -145,7 +139,7 @@ describe('recordStep', () => {
 
   it('finds a recorded top-level step\'s own row, not a later nested row with the same index', async () => {
     const record = running();
-    await recordStep(deps, recordPayload(record, 'each-doc', 0, [{ input: 'the map' }], { unwrap: true }));
+    await recordStep(deps, recordPayload(record, 'each-doc', 0, ['the map']));
     // A step of the next top-level step's first branch, also at index 0, recorded afterwards.
     const after = { ...record, transitionCount: 3 };
     table.put({ ...storedRecord(table, record), transition_count: 4 });
@@ -156,7 +150,7 @@ describe('recordStep', () => {
       ),
     );
 
-    const again = await recordStep(deps, recordPayload(record, 'each-doc', 0, [{ input: 'retried' }], { unwrap: true }));
+    const again = await recordStep(deps, recordPayload(record, 'each-doc', 0, ['retried']));
 
     expect(again.input).toEqual(['the map']);
   });
@@ -164,7 +158,7 @@ describe('recordStep', () => {
   it('refuses an output over the 250 KiB step payload limit with StepOutputTooLarge, recording nothing', async () => {
     const record = running();
 
-    const recording = recordStep(deps, recordPayload(record, 'each-doc', 0, [{ input: 'x'.repeat(300 * 1024) }], { unwrap: true }));
+    const recording = recordStep(deps, recordPayload(record, 'each-doc', 0, ['x'.repeat(300 * 1024)]));
 
     await expect(recording).rejects.toBeInstanceOf(StepOutputTooLargeError);
     await expect(recording).rejects.toThrow(/^Step "each-doc" returned 300\.\d KB of JSON/);

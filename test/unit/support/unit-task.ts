@@ -100,10 +100,11 @@ export function recordPayload(
   step: string,
   stepIndex: number,
   output: unknown,
-  extra: Place & { readonly unwrap?: boolean; readonly execution?: unknown; readonly input?: unknown } = {},
+  extra: Place & { readonly execution?: unknown } = {},
 ): RecordPayload {
-  const { input, ...rest } = extra;
-  return { ...namedPayload(record, step, stepIndex, input ?? {}), action: 'record', output, ...rest };
+  // The recorder gets no input: the output is what it records.
+  const { input: _input, ...address } = namedPayload(record, step, stepIndex, null);
+  return { ...address, action: 'record', output, ...extra };
 }
 
 /** What the state machine passes to the recorder before sleep `step`'s Wait state. */

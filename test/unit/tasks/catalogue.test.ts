@@ -61,7 +61,7 @@ describe('toTaskView of nested steps', () => {
       steps: [
         { index: 0, name: 'summarize', kind: 'step', timeout_seconds: 300, retry: DEFAULT_RETRY },
         { index: 1, name: 'pause', kind: 'sleep', path: 'pause_seconds' },
-        { index: 2, name: 'lookup', kind: 'invoke', target: 'lookup-fn', timeout_seconds: 300, retry: DEFAULT_RETRY },
+        { index: 2, name: 'lookup', kind: 'invoke', timeout_seconds: 300, retry: DEFAULT_RETRY },
       ],
     });
   });

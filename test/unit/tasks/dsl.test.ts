@@ -477,3 +477,12 @@ describe('defineTask with nested steps', () => {
     expect(() => defineTask(definition({ steps, timeoutSeconds: 300 }))).toThrow('Task sample-task: timeoutSeconds (300) is shorter than step "slow" (600)');
   });
 });
+
+describe('state names of a task', () => {
+  it('refuses two steps whose states would share a name, naming both', () => {
+    expect(() => defineTask(definition({ steps: [step('a-1b', noop), step('a1b', noop)] }))).toThrow('steps "a-1b" and "a1b" would both have a state named A1b');
+    expect(() => defineTask(definition({ steps: [invoke('score', 'scorer'), step('score-record', noop)] }))).toThrow(
+      'steps "score" and "score-record" would both have a state named ScoreRecord',
+    );
+  });
+});

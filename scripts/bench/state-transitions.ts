@@ -1,5 +1,5 @@
-import { allSteps, type Step, type TaskDefinition } from '../lambdas/tasks/dsl.js';
-import { stateName } from './constructs/task-state-machine.js';
+import { allSteps, type Step, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
+import { stateName } from '../../infra/constructs/task-state-machine.js';
 
 /** A state machine definition as far as this module reads it. */
 interface Definition {
