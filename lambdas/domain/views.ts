@@ -36,6 +36,8 @@ export interface ExecutionView {
   readonly parent_execution_id: string | null;
   readonly console_url: string;
   readonly status_url: string;
+  /** Its server-sent events (`GET /executions/{id}/events`). */
+  readonly events_url: string;
 }
 
 /** Julep's pointer to a place in a workflow. */
@@ -114,6 +116,7 @@ export function toExecutionView(record: ExecutionRecord, links: ViewLinks): Exec
     parent_execution_id: record.parentExecutionId ?? null,
     console_url: consoleUrl(links.region, record.executionArn),
     status_url: `${links.apiBaseUrl}/executions/${record.id}`,
+    events_url: `${links.apiBaseUrl}/executions/${record.id}/events`,
   };
 }
 
