@@ -83,6 +83,13 @@ export interface ExecutionsStackProps extends StackProps {
    */
   readonly statusChangeConcurrency?: number;
   /**
+   * How long a request to an execution's event stream waits for events before it answers with a
+   * heartbeat (whole seconds, 1 to 25: API Gateway ends every request after 30 s, and the last
+   * poll needs room). An `EventSource` then reconnects; Julep's SDK retries.
+   * @default Duration.seconds(25)
+   */
+  readonly eventsWindow?: Duration;
+  /**
    * SNS topic that receives the ALARM and OK transitions of every alarm of the stack (dead
    * letters, status-change errors, reconciler errors). Not together with `alarmEmail`.
    * @default - none: alarms notify no one unless `alarmEmail` is set
@@ -155,6 +162,7 @@ export class ExecutionsStack extends Stack {
       taskCatalogue,
       createRateLimit: props.createRateLimit,
       createBurstLimit: props.createBurstLimit,
+      eventsWindow: props.eventsWindow,
     });
     alarms.notifyAlarmsIn(this);
     // Stack-level outputs keep their plain names (`ApiUrl`, not `ApiApiUrl<hash>`) for scripts and `cdk deploy` output.

@@ -23,7 +23,7 @@ import { Construct } from 'constructs';
 import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { API_KEY_PK_PREFIX } from '../../lambdas/repository/api-keys-repository.js';
 import { acknowledge } from './nag.js';
-import { ServiceFunction } from './service-function.js';
+import { ServiceFunction, type ServiceFunctionProps } from './service-function.js';
 import { grantExecutionAction } from './execution-access.js';
 import { grantTableAccess } from './table-access.js';
 
@@ -84,6 +84,11 @@ export interface ExecutionsApiProps {
    */
   readonly createBurstLimit?: number;
   /**
+   * How long a request to an execution's event stream waits for events (whole seconds, 1 to 25).
+   * @default Duration.seconds(25)
+   */
+  readonly eventsWindow?: Duration;
+  /**
    * Days of access log retention.
    * @default RetentionDays.THREE_MONTHS
    */
@@ -118,7 +123,17 @@ const DESCRIPTIONS: Readonly<Record<RouteGroup, string>> = {
   read: 'Reads executions and transitions',
   control: 'Resumes and cancels executions',
   catalogue: 'Task catalogue, health, and the 404 of unknown routes',
+  events: 'Server-sent events of executions (polls the table)',
 };
+
+/** The longest an events window may be: API Gateway's 30 s integration limit less the last poll and the answer. */
+export const MAX_EVENTS_WINDOW_SECONDS = 25;
+
+/**
+ * The events function's timeout: API Gateway's longest integration (29 s as CDK sets it), so a
+ * response can wait its whole window; the handler stops polling a stalled call's length before it.
+ */
+export const EVENTS_FUNCTION_TIMEOUT = Duration.seconds(29);
 
 /**
  * The HTTP API: one small function per route group (`lambdas/api/routes.ts`), each granted only
@@ -144,23 +159,35 @@ export class ExecutionsApi extends Construct {
     const TASK_IDS = [...props.stateMachines.keys()].join(',');
     const withStateMachines = { ...props.environment, TASK_IDS, STATE_MACHINE_ARN_PREFIX: props.stateMachineArnPrefix };
     // Reading executions needs only the deployed task ids (TASK_IDS), no catalogue.
-    const make = (group: RouteGroup, environment: Readonly<Record<string, string>>) =>
+    const make = (group: RouteGroup, environment: Readonly<Record<string, string>>, extra: Partial<ServiceFunctionProps> = {}) =>
       new ServiceFunction(this, `${group.charAt(0).toUpperCase()}${group.slice(1)}Function`, {
         entry: group === 'catalogue' ? 'api/catalogue.ts' : `api/executions-${group}.ts`,
         description: DESCRIPTIONS[group],
         environment,
-        ...(group === 'read' ? {} : { taskCatalogue: props.taskCatalogue }),
+        ...(group === 'read' || group === 'events' ? {} : { taskCatalogue: props.taskCatalogue }),
+        ...extra,
       });
+    const eventsWindow = props.eventsWindow?.toSeconds({ integral: false }) ?? MAX_EVENTS_WINDOW_SECONDS;
+    if (!Number.isInteger(eventsWindow) || eventsWindow < 1 || eventsWindow > MAX_EVENTS_WINDOW_SECONDS) {
+      throw new Error(`eventsWindow must be whole seconds from 1 to ${MAX_EVENTS_WINDOW_SECONDS}, got ${eventsWindow}`);
+    }
     const functions = {
       create: make('create', withStateMachines),
       read: make('read', { ...props.environment, TASK_IDS }),
       control: make('control', withStateMachines),
       catalogue: make('catalogue', { TASK_IDS }),
+      // A watcher mostly sleeps between polls and costs its function's duration: half the memory
+      // of the other API functions halves that cost, and its CPU share still formats 1 MB of events.
+      events: make('events', { ...props.environment, EVENTS_WINDOW_SECONDS: String(eventsWindow) }, {
+        timeout: EVENTS_FUNCTION_TIMEOUT,
+        memorySize: 256,
+      }),
     };
     this.functions = functions;
 
     grantTableAccess(functions.create, props.table, 'write');
     grantTableAccess(functions.read, props.table, 'read');
+    grantTableAccess(functions.events, props.table, 'read');
     grantTableAccess(functions.control, props.table, 'write');
     grantExecutionAction(functions.control, machines, 'states:StopExecution', 'cancel');
     for (const machine of machines) {

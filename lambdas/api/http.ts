@@ -47,7 +47,10 @@ export interface ApiEvent extends APIGatewayProxyEventV2 {
 /** What a route returns. */
 export interface ApiResponse {
   readonly status: number;
+  /** Sent as JSON. */
   readonly body?: unknown;
+  /** Sent as it is instead of `body` (e.g. a text/event-stream); set its `content-type` in `headers`. */
+  readonly text?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -102,6 +105,11 @@ function problemResponse(error: unknown): APIGatewayProxyStructuredResultV2 {
   // Julep's SDK retries 409s; a status conflict does not go away by retrying the same request.
   if (problem.status === 409 || problem.status === 422) headers['x-should-retry'] = 'false';
   if (problem.status === 401) headers['www-authenticate'] = 'Bearer';
+  // A 408 is answered by sending the same request again: Julep's SDK does so on this header.
+  if (problem.status === 408) {
+    headers['x-should-retry'] = 'true';
+    headers['retry-after'] = '1';
+  }
   if (problem.status === 503) headers['retry-after'] = String(RETRY_AFTER_SECONDS);
   return { statusCode: problem.status, headers, body: JSON.stringify(problem) };
 }
@@ -183,8 +191,17 @@ export function jsonBody(): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredRes
 function toResult(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
   return {
     statusCode: response.status,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...response.headers },
-    ...(response.body === undefined ? {} : { body: JSON.stringify(response.body) }),
+    headers: {
+      // A 204 has no content, so no type.
+      ...(response.status === 204 ? {} : { 'content-type': 'application/json' }),
+      'cache-control': 'no-store',
+      ...response.headers,
+    },
+    ...(response.text !== undefined
+      ? { body: response.text }
+      : response.body === undefined
+        ? {}
+        : { body: JSON.stringify(response.body) }),
   };
 }
 

@@ -1,5 +1,5 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
-import { isExecutionId, transitionSeq } from '../domain/ids.js';
+import { MAX_SEQ, isExecutionId, transitionSeq } from '../domain/ids.js';
 import { EXECUTION_STATUSES, parseStatus, type ExecutionStatus } from '../domain/status.js';
 import type { Direction } from '../repository/executions-repository.js';
 import { cut, ECHO_LENGTH, ECHO_NAMES, invalid } from './validation.js';
@@ -65,6 +65,12 @@ class QueryReader {
   private readonly used = new Set<string>();
 
   constructor(private readonly query: Query) {}
+
+  /** The value as sent, empty included. */
+  raw(name: string): string | undefined {
+    this.used.add(name);
+    return this.query[name];
+  }
 
   string(name: string, maxLength = 2048): string | undefined {
     this.used.add(name);
@@ -181,4 +187,41 @@ export function transitionListParams(query: Query | undefined): PageParams {
   reader.string('scope_id', 64); // Julep's SDK may send it; every transition has the execution as scope.
   reader.done();
   return { ...page, direction: query?.direction === 'desc' ? 'desc' : 'asc' };
+}
+
+/** Where an event stream resumes, and which field of the request said so. */
+export interface StreamPosition {
+  /** The last event (`seq`) the caller has; undefined: none, the stream starts at the first. */
+  readonly after: number | undefined;
+  /** The field `after` came from, as a 400 names it. */
+  readonly from: string;
+}
+
+const EVENT_ID = /^\d{1,10}$/;
+
+/**
+ * Where an event stream resumes: the `Last-Event-ID` header an `EventSource` sends when it
+ * reconnects, else the query parameter `name` (`last_event_id`, or Julep's `next_page_token`), for
+ * clients that cannot set headers. The header wins: an `EventSource` keeps the URL it was opened
+ * with, query included, and sends the header on every reconnect. An empty value is no position.
+ * Any other query parameter, and a position that is not an integer from 0 to the largest `seq`,
+ * is a 400.
+ */
+export function streamPositionOf(
+  headers: Readonly<Record<string, string | undefined>>,
+  query: Query | undefined,
+  name: 'last_event_id' | 'next_page_token',
+): StreamPosition {
+  const reader = new QueryReader(query ?? {});
+  const fromQuery = reader.raw(name);
+  reader.done();
+  const header = headers['last-event-id'];
+  const [raw, from] = header !== undefined && header !== '' ? [header, 'header.last-event-id'] : [fromQuery, `query.${name}`];
+  if (raw === undefined || raw === '') return { after: undefined, from };
+  if (!EVENT_ID.test(raw) || Number(raw) > MAX_SEQ) {
+    throw new ValidationError(`"${cut(raw)}" is not an event id of this stream.`, [
+      { path: from, message: `must be an event id: an integer from 0 to ${MAX_SEQ}` },
+    ]);
+  }
+  return { after: Number(raw), from };
 }

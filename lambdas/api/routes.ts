@@ -13,6 +13,11 @@ export const ROUTES = {
     'GET /executions/{id}/transitions',
     'GET /executions/{id}/transitions/{transition_id}',
   ],
+  /**
+   * Server-sent events of an execution (and Julep's two streams): polls the table, read-only, for
+   * up to ~25 s per request, so its time and concurrency are its own, not the read function's.
+   */
+  events: ['GET /executions/{id}/events', 'GET /executions/{id}/status.stream', 'GET /executions/{id}/transitions.stream'],
   /** Resumes and cancels; the only function allowed `SendTaskSuccess` and `StopExecution`. */
   control: ['PUT /executions/{id}', 'POST /executions/{id}/cancel', 'POST /executions/{id}/resume'],
   /** The task catalogue, health and the problem+json 404 for every other path; touches no AWS service. */

@@ -82,6 +82,17 @@ export class MethodNotAllowedError extends DomainError {
   readonly title = 'Method not allowed.';
 }
 
+/**
+ * 408: the request waited as long as one response may (API Gateway ends every request within 30 s)
+ * without its answer being ready, e.g. a stream that is answered whole once its execution ends.
+ * The same request, sent again, continues the wait.
+ */
+export class RequestTimeoutError extends DomainError {
+  readonly status = 408;
+  readonly slug = 'request-timeout';
+  readonly title = 'The answer was not ready within the time one request may take.';
+}
+
 /** 409: the change is not allowed from the execution's current status, or a concurrent change won. */
 export class ConflictError extends DomainError {
   readonly status = 409;

@@ -2,6 +2,7 @@ import { CreateStore } from '../repository/create-store.js';
 import { ExecutionStore } from '../repository/execution-store.js';
 import { FamilyStore } from '../repository/family-store.js';
 import { RuntimeStore } from '../repository/runtime-store.js';
+import { WatchStore } from '../repository/watch-store.js';
 import { documentClient } from './dynamodb-client.js';
 import { repositoryOptions } from './repository-options.js';
 
@@ -22,3 +23,6 @@ export const familyStore = (): FamilyStore => new FamilyStore(documentClient, re
 
 /** The write core plus progress, wait tokens and recorded step outputs: the step and wait functions. */
 export const runtimeStore = (): RuntimeStore => new RuntimeStore(documentClient, repositoryOptions);
+
+/** The record and the rows after a position, read consistently: the events function. */
+export const watchStore = (): WatchStore => new WatchStore(documentClient, repositoryOptions);

@@ -25,6 +25,7 @@ export interface FunctionSpec {
 export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'create', entry: 'api/executions-create.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
   { name: 'read', entry: 'api/executions-read.ts', clients: ['dynamodb'] },
+  { name: 'events', entry: 'api/executions-events.ts', clients: ['dynamodb'] },
   { name: 'control', entry: 'api/executions-control.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
   { name: 'catalogue', entry: 'api/catalogue.ts', clients: [], tasks: 'catalogue' },
   { name: 'authorizer', entry: 'api/authorizer.ts', clients: ['dynamodb'] },

@@ -9,6 +9,7 @@ import { handler as catalogue } from '../../lambdas/api/catalogue.js';
 import { stateMachineArnResolver } from '../../lambdas/api/context.js';
 import { handler as control } from '../../lambdas/api/executions-control.js';
 import { handler as create } from '../../lambdas/api/executions-create.js';
+import { eventsHandler } from '../../lambdas/api/executions-events.js';
 import { handler as read } from '../../lambdas/api/executions-read.js';
 import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { newApiKey } from '../../lambdas/domain/api-keys.js';
@@ -81,6 +82,8 @@ const HANDLERS: Readonly<Record<RouteGroup, (event: APIGatewayProxyEventV2, cont
   read,
   control,
   catalogue,
+  // No wait: nothing changes the table while a case runs, so a stream answers with what it has at once.
+  events: eventsHandler({ windowMs: 0 }),
 };
 const GROUP_OF = new Map<string, RouteGroup>(
   (Object.entries(ROUTES) as Array<[RouteGroup, readonly RouteKey[]]>).flatMap(([group, keys]) => keys.map((key) => [key, group] as const)),

@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
@@ -41,9 +42,9 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the four route group functions, the authorizer, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function and the reconciler', () => {
+  it('are exactly the five route group functions, the authorizer, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function and the reconciler', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
-    expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'read']);
+    expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'events', 'read']);
   });
 
   it.each(Object.keys(FUNCTIONS))('%s runs Node.js 24 on arm64 with active tracing and handler index.handler', (name) => {
@@ -71,7 +72,7 @@ describe('Lambda functions', () => {
     expect(environmentOf(name).NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it.each(['create', 'read', 'control', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler'])(
+  it.each(['create', 'read', 'control', 'events', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler'])(
     '%s gets the table name, cursor secret and retention it needs at cold start',
     (name) => {
       const environment = environmentOf(name);
@@ -102,6 +103,26 @@ describe('Lambda functions', () => {
   it('only create, control and child start know the state machine ARN prefix', () => {
     const withPrefix = Object.keys(FUNCTIONS).filter((name) => 'STATE_MACHINE_ARN_PREFIX' in environmentOf(name));
     expect(withPrefix.sort()).toEqual(['childStart', 'control', 'create']);
+  });
+});
+
+describe('the events function', () => {
+  it('waits 25 s per response by default and runs up to API Gateway\'s 29 s, at 256 MB (a watcher mostly sleeps)', () => {
+    const properties = functions[logicalIdOf(stack, api.functions.events)]?.Properties;
+
+    expect(environmentOf('events').EVENTS_WINDOW_SECONDS).toBe('25');
+    expect(properties).toMatchObject({ Timeout: 29, MemorySize: 256 });
+  });
+
+  it('takes the window from the stack prop eventsWindow, and refuses one API Gateway could not wait for', () => {
+    const { stack: short, template: shortTemplate } = synthService({ eventsWindow: Duration.seconds(3) });
+    const shortApi = childOf(short, 'Api', ExecutionsApi);
+    const variables = resourcesOf(shortTemplate, 'AWS::Lambda::Function')[logicalIdOf(short, shortApi.functions.events)]?.Properties
+      ?.Environment as { Variables: Record<string, string> };
+
+    expect(variables.Variables.EVENTS_WINDOW_SECONDS).toBe('3');
+    expect(() => synthService({ eventsWindow: Duration.seconds(26) })).toThrow('eventsWindow must be whole seconds from 1 to 25, got 26');
+    expect(() => synthService({ eventsWindow: Duration.millis(1500) })).toThrow('eventsWindow must be whole seconds');
   });
 });
 

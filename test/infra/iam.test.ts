@@ -69,7 +69,7 @@ describe('IAM least privilege', () => {
     expect(NAMES.filter((other) => roleOf(other) === roleOf(name))).toEqual([name]);
   });
 
-  it.each(['read'])('the %s function can get and query but has no write action and no Step Functions action', (name) => {
+  it.each(['read', 'events'])('the %s function can get and query but has no write action and no Step Functions action', (name) => {
     const statements = statementsOf(name);
     expect(allows(statements, 'dynamodb:GetItem')).toBe(true);
     expect(allows(statements, 'dynamodb:Query')).toBe(true);

@@ -73,7 +73,7 @@ beforeAll(async () => {
   }
 }, 120_000);
 
-const API_ENTRIES = ['api/executions-create.ts', 'api/executions-read.ts', 'api/executions-control.ts', 'api/catalogue.ts', 'api/authorizer.ts'];
+const API_ENTRIES = ['api/executions-create.ts', 'api/executions-read.ts', 'api/executions-events.ts', 'api/executions-control.ts', 'api/catalogue.ts', 'api/authorizer.ts'];
 
 describe('what the functions bundle of the tasks', () => {
   it('the stack has every API function and both functions that run steps', () => {

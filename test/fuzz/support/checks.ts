@@ -57,13 +57,22 @@ export function replyViolations(reply: Reply, context: ReplyContext): string[] {
   const { status } = reply;
   if (!Number.isInteger(status) || status < 200 || status > 599) found.push(`status ${status} is not an HTTP status`);
   if (status >= 500 && !(status === 503 && context.allowUnavailable)) found.push(`status ${status}`);
-  let body: unknown;
-  try {
-    body = reply.raw === '' ? undefined : JSON.parse(reply.raw);
-  } catch {
-    found.push('body is not JSON');
-  }
   const contentType = reply.headers['content-type'] ?? '';
+  if (status === 204) {
+    if (reply.raw !== '') found.push('a 204 with a body');
+    return found;
+  }
+  let body: unknown;
+  if (status === 200 && contentType.startsWith('text/event-stream')) {
+    found.push(...eventStreamViolations(reply.raw));
+    body = eventStreamData(reply.raw);
+  } else {
+    try {
+      body = reply.raw === '' ? undefined : JSON.parse(reply.raw);
+    } catch {
+      found.push('body is not JSON');
+    }
+  }
   if (status >= 300) {
     if (contentType !== 'application/problem+json') found.push(`error content-type is "${contentType}"`);
     const problem = (body ?? {}) as Record<string, unknown>;
@@ -73,7 +82,7 @@ export function replyViolations(reply: Reply, context: ReplyContext): string[] {
     if (problem.status !== status) found.push(`problem status ${String(problem.status)} ≠ HTTP ${status}`);
     if (typeof problem.detail !== 'string' || problem.detail === '') found.push('problem has no detail');
     if (status === 401 && reply.headers['www-authenticate'] !== 'Bearer') found.push('401 without www-authenticate: Bearer');
-  } else if (!contentType.startsWith('application/json')) {
+  } else if (!contentType.startsWith('application/json') && !contentType.startsWith('text/event-stream')) {
     found.push(`content-type is "${contentType}"`);
   }
   for (const text of strings(body, [reply.raw])) {
@@ -83,6 +92,48 @@ export function replyViolations(reply: Reply, context: ReplyContext): string[] {
     }
   }
   return [...new Set(found)];
+}
+
+/** The data of every event of a text/event-stream body, parsed (a data line that is not JSON as its text). */
+function eventStreamData(raw: string): unknown[] {
+  return raw
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => {
+      try {
+        return JSON.parse(line.slice(6)) as unknown;
+      } catch {
+        return line;
+      }
+    });
+}
+
+/**
+ * What is wrong with a text/event-stream body: a line that is neither blank, a comment nor one of
+ * the fields `id` (a whole number), `event`, `data` (JSON) and `retry` (a whole number), or a body
+ * that does not end its last block with a blank line.
+ */
+export function eventStreamViolations(raw: string): string[] {
+  const found: string[] = [];
+  if (raw !== '' && !raw.endsWith('\n\n')) found.push('event stream does not end with a blank line');
+  for (const line of raw.split('\n')) {
+    if (line === '' || line.startsWith(':')) continue;
+    const match = /^(id|event|data|retry): (.*)$/.exec(line);
+    if (!match) {
+      found.push(`event stream line ${JSON.stringify(line.slice(0, 80))}`);
+      continue;
+    }
+    const [, field, value] = match;
+    if ((field === 'id' || field === 'retry') && !/^\d+$/.test(value!)) found.push(`event stream ${field} ${JSON.stringify(value)}`);
+    if (field === 'data') {
+      try {
+        JSON.parse(value!);
+      } catch {
+        found.push('event data is not JSON');
+      }
+    }
+  }
+  return found;
 }
 
 /**
