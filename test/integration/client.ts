@@ -23,6 +23,7 @@ export interface Execution {
   readonly parent_execution_id: string | null;
   readonly console_url: string;
   readonly status_url: string;
+  readonly events_url: string;
   readonly created_at: string;
   readonly completed_at: string | null;
 }

@@ -17,6 +17,12 @@ const API_KEY = 'integration-default-tenant-key';
 const LOST_EVENT_TASK = 'test-lost-event';
 /** The reconciler leaves executions younger than this to their events. */
 const RECONCILE_MIN_AGE = Duration.seconds(5);
+/**
+ * How long an event stream request waits for events (25 s deployed): short, so the tests and the
+ * fuzzing of Julep's streams (answered whole, or 408 when the window ends first) of waiting
+ * executions do not wait 25 s per request. The behaviour is the same at any length.
+ */
+const EVENTS_WINDOW = Duration.seconds(2);
 /** The reconciler runs every minute, scaled to every second locally. */
 const SCHEDULE_SCALE = 60;
 
@@ -33,6 +39,8 @@ declare module 'vitest' {
     reconcileMinAgeMs: number;
     /** How often the reconciler runs, in ms. */
     reconcileEveryMs: number;
+    /** How long an event stream request waits for events, in ms. */
+    eventsWindowMs: number;
   }
 }
 
@@ -46,7 +54,7 @@ let outdir: string | undefined;
  */
 export async function setup(project: TestProject): Promise<void> {
   outdir = mkdtempSync(join(tmpdir(), 'executions-it-'));
-  const template = synthForLocal(outdir, await loadTasksModule(TASKS_MODULE), { reconcileEvery: Duration.minutes(1), reconcileMinAge: RECONCILE_MIN_AGE });
+  const template = synthForLocal(outdir, await loadTasksModule(TASKS_MODULE), { reconcileEvery: Duration.minutes(1), reconcileMinAge: RECONCILE_MIN_AGE, eventsWindow: EVENTS_WINDOW });
 
   stack = spawnLocalStack(['--template', template, '--tasks', TASKS_MODULE, ...STAND_IN_ARGS, '--port', '0'], {
     env: {
@@ -69,6 +77,7 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('templatePath', template);
   project.provide('reconcileMinAgeMs', RECONCILE_MIN_AGE.toMilliseconds());
   project.provide('reconcileEveryMs', 60_000 / SCHEDULE_SCALE);
+  project.provide('eventsWindowMs', EVENTS_WINDOW.toMilliseconds());
 }
 
 /** Stops the stack (SIGTERM, so it drains event deliveries and DynamoDB Local first) and removes its files. */
