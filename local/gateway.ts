@@ -16,6 +16,7 @@ interface CompiledRoute {
   /** Literal segments: more specific routes win, as in API Gateway. */
   readonly literals: number;
   readonly functionArn: string;
+  readonly timeoutMs: number;
   readonly authorizer?: LocalAuthorizer;
 }
 
@@ -47,6 +48,7 @@ function compile(route: LocalRoute): CompiledRoute {
     params,
     literals,
     functionArn: route.functionArn,
+    timeoutMs: route.timeoutMs,
     ...(route.authorizer ? { authorizer: route.authorizer } : {}),
   };
 }
@@ -184,12 +186,26 @@ export class LocalGateway {
       (event.requestContext as { authorizer?: unknown }).authorizer = { lambda: verdict.context ?? {} };
     }
     let result: unknown;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      result = await this.lambdas.invoke(target.route.functionArn, event);
+      // API Gateway stops waiting after the integration's timeout and answers 503 itself, while
+      // the function runs on; an events request must answer before it (its window, its timeout).
+      const timedOut = Symbol('timed out');
+      const limit = new Promise<typeof timedOut>((resolve) => {
+        timer = setTimeout(() => resolve(timedOut), target.route.timeoutMs);
+      });
+      result = await Promise.race([this.lambdas.invoke(target.route.functionArn, event), limit]);
+      if (result === timedOut) {
+        this.log(`integration timeout on ${target.route.routeKey} after ${target.route.timeoutMs} ms`);
+        send(res, 503, JSON.stringify({ message: 'Service Unavailable' }));
+        return;
+      }
     } catch (error) {
       this.log(`function error on ${target.route.routeKey}: ${error instanceof Error ? error.message : String(error)}`);
       send(res, 500, JSON.stringify({ message: 'Internal Server Error' }));
       return;
+    } finally {
+      clearTimeout(timer);
     }
     this.write(res, result);
   }

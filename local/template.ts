@@ -58,9 +58,14 @@ export interface LocalAuthorizer {
 export interface LocalRoute {
   readonly routeKey: string;
   readonly functionArn: string;
+  /** How long API Gateway waits for the function (the integration's `TimeoutInMillis`; 30 s without one). */
+  readonly timeoutMs: number;
   /** Absent for routes without authorization. */
   readonly authorizer?: LocalAuthorizer;
 }
+
+/** API Gateway's wait for an HTTP API integration without a `TimeoutInMillis` of its own. */
+export const DEFAULT_INTEGRATION_TIMEOUT_MS = 30_000;
 
 /** An EventBridge rule and the functions it targets. */
 export interface LocalRule {
@@ -347,6 +352,7 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
         routes.push({
           routeKey: String(props.RouteKey),
           functionArn: resolver.resolve(integration.Properties.IntegrationUri) as string,
+          timeoutMs: typeof integration.Properties.TimeoutInMillis === 'number' ? integration.Properties.TimeoutInMillis : DEFAULT_INTEGRATION_TIMEOUT_MS,
           ...routeAuthorizer(props, resources, resolver),
         });
         break;
