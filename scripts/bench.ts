@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ROOT, bundle, floorBundle, type Bundle, type Client } from './bench/bundle.js';
 import { coldImports, type Timing } from './bench/cold-import.js';
 import { constructCosts } from './bench/constructs.js';
+import { measureEvents, type EventsReport, type WatchCost } from './bench/events.js';
 import { bundleFunctions, FUNCTIONS, stepFunctionsOf } from './bench/functions.js';
 import { startMeteredStack } from './bench/local-stack.js';
 import { measureOperations, type OperationReport } from './bench/operations.js';
@@ -28,7 +29,7 @@ const RUNS = Math.max(15, Number(values.runs));
 // The functions run in this process; their info lines would bury the tables.
 process.env.LOG_LEVEL ??= 'warn';
 const SECONDS = Number(values.seconds);
-const BUDGET = { size: 1.15, cold: 1.25, throughput: 0.5, stateTransitionsPerStep: 2 } as const;
+const BUDGET = { size: 1.15, cold: 1.25, throughput: 0.5, stateTransitionsPerStep: 2, eventLatencyP95Ms: 1000 } as const;
 /** A tasks module with a heavy import in one task, whose step function bundles are reported. */
 const SPLIT_TASKS = 'scripts/bench/reference/split-tasks/index.ts';
 
@@ -133,6 +134,7 @@ let ceiling: number;
 const points: ThroughputPoint[] = [];
 let latency: LatencyReport[];
 let costs: ReturnType<typeof constructCosts>;
+let events: EventsReport;
 try {
   operations = await measureOperations(metered);
   ceiling = await transactionCeiling(metered, 8, Math.min(SECONDS, 4));
@@ -142,6 +144,8 @@ try {
     await metered.stack.stepFunctions.drain();
   }
   latency = await latencies(metered, 8, 25);
+  console.log('Event streams: idle watchers for a minute, then watchers of batch-summarize executions…');
+  events = await measureEvents(metered);
   costs = constructCosts(metered.templatePath, (await loadTasksModule(DEFAULT_TASKS_MODULE)).tasks);
 } finally {
   await metered.stop();
@@ -215,6 +219,32 @@ section(
     latency.map((report) => [report.call, report.concurrency, ms(report.timing.median), ms(report.timing.p90), ms(report.timing.max)]),
   )}`,
 );
+const perWatcherMinute = (cost: WatchCost, value: number) => (value / (cost.watchers * cost.minutes)).toFixed(1);
+section(
+  'Event streams',
+  `${table(
+    ['watching', 'watchers', 'minutes each', 'requests', 'Queries', 'GetItems', 'capacity units', 'per watcher-minute: requests', 'Queries', 'GetItems', 'capacity units'],
+    [events.idle, events.active].map((cost) => [
+      cost.what,
+      cost.watchers,
+      cost.minutes.toFixed(2),
+      cost.requests,
+      cost.queries,
+      cost.gets,
+      cost.capacity.toFixed(1),
+      perWatcherMinute(cost, cost.requests),
+      perWatcherMinute(cost, cost.queries),
+      perWatcherMinute(cost, cost.gets),
+      perWatcherMinute(cost, cost.capacity),
+    ]),
+  )}
+
+Watchers read \`GET /executions/{id}/events\` as an \`EventSource\` does: reconnecting with Last-Event-ID after each response, after its \`retry\`. The first row watches an execution that waits for input (nothing happens: each response lasts the 25 s window); the second watches batch-summarize executions (a 1 s sleep, then 10 documents at once) from start to end, two watchers each, started 1.5 s apart. Capacity units are what DynamoDB Local reports, which charges nothing for a Query that finds no row; DynamoDB charges a strongly consistent Query at least one read unit.
+
+Event latency, from a transition's \`created_at\` to its arrival at a watcher, over ${events.latency.samples} transitions of the second row: p50 ${ms(events.latency.p50)}, p95 ${ms(events.latency.p95)}, max ${ms(events.latency.max)}.`,
+);
+check(`event latency p95 ≤ ${BUDGET.eventLatencyP95Ms} ms (transition written → arrival at a watcher)`, ms(events.latency.p95), events.latency.p95 <= BUDGET.eventLatencyP95Ms);
+
 const at8 = points.find((point) => point.concurrency === 8)!;
 check(
   `throughput at concurrency 8 ≥ ${BUDGET.throughput * 100} % of ceiling ÷ writes per execution`,
