@@ -239,7 +239,7 @@ section(
     ]),
   )}
 
-Watchers read \`GET /executions/{id}/events\` as an \`EventSource\` does: reconnecting with Last-Event-ID after each response, after its \`retry\`. The first row watches an execution that waits for input (nothing happens: each response lasts the 25 s window); the second watches batch-summarize executions (a 1 s sleep, then 10 documents at once) from start to end, two watchers each, started 1.5 s apart. Capacity units are what DynamoDB Local reports, which charges nothing for a Query that finds no row; DynamoDB charges a strongly consistent Query at least one read unit.
+Watchers read \`GET /executions/{id}/events\` as an \`EventSource\` does: reconnecting with Last-Event-ID after each response, after its \`retry\`. The first row watches an execution that waits for input (nothing happens: each response lasts the 25 s window); the second watches batch-summarize executions (a 1 s sleep, then 10 documents at once) from start to end, two watchers each, started 1.5 s apart. Capacity units are what DynamoDB Local reports, which counts nothing for a Query that finds no row; DynamoDB rounds every read up to 4 KB, so count each Query as at least one read unit (strongly consistent).
 
 Event latency, from a transition's \`created_at\` to its arrival at a watcher, over ${events.latency.samples} transitions of the second row: p50 ${ms(events.latency.p50)}, p95 ${ms(events.latency.p95)}, max ${ms(events.latency.max)}.`,
 );

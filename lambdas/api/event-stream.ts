@@ -141,9 +141,9 @@ export async function watchExecution(
   let text = formatRetry(RETRY_MS);
   let bytes = 0;
   let sent = 0;
-  /** Adds the events of `first` and of the rows after them up to the record's count, within the byte budget. */
-  const catchUp = async (current: ExecutionRecord, first: readonly TransitionRecord[]): Promise<void> => {
-    let rows = first;
+  /** Adds the events of `given` and of the rows after them up to the record's count, within the byte budget. */
+  const catchUp = async (current: ExecutionRecord, given: readonly TransitionRecord[]): Promise<void> => {
+    let rows = given;
     for (;;) {
       const next = advance(kind, state, rows, current, links, MAX_RESPONSE_BYTES - bytes);
       state = next.state;
