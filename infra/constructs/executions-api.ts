@@ -20,6 +20,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { MAX_WAIT_SECONDS } from '../../lambdas/api/long-poll.js';
 import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { API_KEY_PK_PREFIX } from '../../lambdas/repository/api-keys-repository.js';
 import { acknowledge } from './nag.js';
@@ -113,6 +114,16 @@ export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   accountId: '$context.identity.accountId',
 };
 
+/**
+ * Timeout of the read function, whose `GET /executions/{id}` may be held up to `MAX_WAIT_SECONDS`
+ * (`Prefer: wait`; a last poll at the deadline gets 1 s, and the handler keeps 2 s of its remaining
+ * time back to answer in). Within API Gateway's integration timeout, which HTTP APIs default to
+ * 30 s, their maximum (left unset here: CDK accepts at most 29 s): a held request is answered by
+ * the function, never cut off by the gateway. The other read routes share it but hold nothing:
+ * each of their calls gives up within 5 s (`WORST_CASE_CALL_MS`) and answers 503.
+ */
+export const READ_FUNCTION_TIMEOUT = Duration.seconds(MAX_WAIT_SECONDS + 4);
+
 const DESCRIPTIONS: Readonly<Record<RouteGroup, string>> = {
   create: 'Creates executions and starts their state machines',
   read: 'Reads executions and transitions',
@@ -149,7 +160,7 @@ export class ExecutionsApi extends Construct {
         entry: group === 'catalogue' ? 'api/catalogue.ts' : `api/executions-${group}.ts`,
         description: DESCRIPTIONS[group],
         environment,
-        ...(group === 'read' ? {} : { taskCatalogue: props.taskCatalogue }),
+        ...(group === 'read' ? { timeout: READ_FUNCTION_TIMEOUT } : { taskCatalogue: props.taskCatalogue }),
       });
     const functions = {
       create: make('create', withStateMachines),

@@ -1,9 +1,13 @@
 import { NotFoundError } from '../domain/errors.js';
-import { toExecutionView, toTransitionView } from '../domain/views.js';
+import type { ExecutionRecord } from '../domain/execution.js';
+import { isTerminal } from '../domain/status.js';
+import { toExecutionView, toTransitionView, type ViewLinks } from '../domain/views.js';
 import { repository } from '../shared/dynamodb.js';
 import { createLogger } from '../shared/logger.js';
+import { entityTag, ifNoneMatchOf, matchesCurrent, type NoneMatchCondition } from './conditional.js';
 import { REGION, deployedTaskIds } from './context.js';
 import { httpHandler, json, linksOf, param, tenantOf, type Route } from './http.js';
+import { ANSWER_RESERVE_MS, holdUntilChanged, preferredWait } from './long-poll.js';
 import { executionIdOf, executionListParams, transitionListParams, transitionSeqOf } from './queries.js';
 
 const logger = createLogger('executions-read');
@@ -19,13 +23,53 @@ const listExecutions: Route = async (event) => {
   return json(200, { items: page.items.map((record) => toExecutionView(record, links)), next_cursor: page.nextCursor });
 };
 
+/** The execution's view as the JSON text a 200 sends, and the entity tag of that text. */
+interface Representation {
+  readonly text: string;
+  readonly etag: string;
+  /** A finished execution never changes again. */
+  readonly final: boolean;
+}
+
+function representationOf(record: ExecutionRecord, links: ViewLinks): Representation {
+  const text = JSON.stringify(toExecutionView(record, links));
+  return { text, etag: entityTag(text, record.transitionCount), final: isTerminal(record.status) };
+}
+
+/**
+ * One execution, with its ETag; 304 when `If-None-Match` matches it. `Prefer: wait=N` holds the
+ * request until the execution differs from what the caller has (the tags it sent, or without any,
+ * the execution as it was when the request arrived) or N seconds pass (docs/contract.md).
+ */
+const readExecution: Route = async (event, context) => {
+  const arrived = Date.now();
+  const remaining = context.getRemainingTimeInMillis();
+  const tenant = tenantOf(event);
+  const id = executionIdOf(param(event, 'id'));
+  const links = linksOf(event, REGION);
+  const read = async (signal?: AbortSignal) => representationOf(await repository.get(tenant, id, signal ? { abortSignal: signal } : {}), links);
+  let current = await read();
+  const condition = ifNoneMatchOf(event.headers);
+  const known: NoneMatchCondition = condition ?? { any: false, tags: [current.etag] };
+  // Never past what the function has left (its timeout outlasts the longest wait: infra/constructs/executions-api.ts).
+  const seconds = Math.min(preferredWait(event.headers)?.seconds ?? 0, Math.floor((remaining - ANSWER_RESERVE_MS) / 1000));
+  const headers: Record<string, string> = {};
+  // Held only while the answer can still change: not for a finished execution, nor for `*`
+  // (which matches whatever the execution becomes), nor once it differs from what the caller has.
+  if (seconds >= 1 && !current.final && !known.any && matchesCurrent(known, current.etag)) {
+    headers['preference-applied'] = `wait=${seconds}`;
+    const deadline = arrived + seconds * 1000;
+    current = await holdUntilChanged(current, { read, changed: (next) => !matchesCurrent(known, next.etag), deadline });
+  }
+  headers.etag = current.etag;
+  if (condition && matchesCurrent(condition, current.etag)) return { status: 304, headers };
+  return { status: 200, text: current.text, headers };
+};
+
 const routes: Record<string, Route> = {
   'GET /executions': listExecutions,
   'GET /tasks/{task_id}/executions': listExecutions,
-  'GET /executions/{id}': async (event) => {
-    const record = await repository.get(tenantOf(event), executionIdOf(param(event, 'id')));
-    return json(200, toExecutionView(record, linksOf(event, REGION)));
-  },
+  'GET /executions/{id}': readExecution,
   'GET /executions/{id}/transitions': async (event) => {
     const tenant = tenantOf(event);
     const executionId = executionIdOf(param(event, 'id'));
@@ -34,7 +78,13 @@ const routes: Record<string, Route> = {
     // An execution always has its init row, so an empty page (e.g. an offset past the end) is only
     // a 200 when the execution exists here; otherwise it is the 404 of an unknown id.
     if (page.items.length === 0) await repository.get(tenant, executionId);
-    return json(200, { items: page.items.map(toTransitionView), next_cursor: page.nextCursor });
+    // Rows never change, but a page grows and its cursor moves as rows are added: the tag is the
+    // page's own text. It saves the caller the body, not the read.
+    const text = JSON.stringify({ items: page.items.map(toTransitionView), next_cursor: page.nextCursor });
+    const etag = entityTag(text);
+    const condition = ifNoneMatchOf(event.headers);
+    if (condition && matchesCurrent(condition, etag)) return { status: 304, headers: { etag } };
+    return { status: 200, text, headers: { etag } };
   },
   'GET /executions/{id}/transitions/{transition_id}': async (event) => {
     const executionId = executionIdOf(param(event, 'id'));

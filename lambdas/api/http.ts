@@ -48,6 +48,8 @@ export interface ApiEvent extends APIGatewayProxyEventV2 {
 export interface ApiResponse {
   readonly status: number;
   readonly body?: unknown;
+  /** The body already as JSON text (a route that hashed it for its ETag), sent instead of `body`. */
+  readonly text?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -181,10 +183,15 @@ export function jsonBody(): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredRes
 }
 
 function toResult(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
+  // A 304 has no body, so nothing to type (RFC 9110 §15.4.5: it repeats the ETag and Cache-Control a 200 would send).
+  if (response.status === 304) {
+    return { statusCode: 304, headers: { 'cache-control': 'no-store', ...response.headers } };
+  }
+  const body = response.text ?? (response.body === undefined ? undefined : JSON.stringify(response.body));
   return {
     statusCode: response.status,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...response.headers },
-    ...(response.body === undefined ? {} : { body: JSON.stringify(response.body) }),
+    ...(body === undefined ? {} : { body }),
   };
 }
 

@@ -29,6 +29,12 @@ export interface RepositoryOptions {
   readonly idempotencyHours?: number;
 }
 
+/** How a read is made. */
+export interface ReadOptions {
+  /** Aborts the read (a held GET that must answer by its deadline). */
+  readonly abortSignal?: AbortSignal;
+}
+
 /** The items of one `TransactWriteItems`. */
 export type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 
@@ -188,13 +194,14 @@ export class ExecutionStore {
   }
 
   /** Reads a record if it exists in this tenant. */
-  async find(tenant: string, executionId: string): Promise<ExecutionRecord | undefined> {
+  async find(tenant: string, executionId: string, options: ReadOptions = {}): Promise<ExecutionRecord | undefined> {
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.table,
         Key: { pk: executionPk(tenant, executionId), sk: META_SK },
         ConsistentRead: true,
       }),
+      options,
     );
     return Item ? fromItem(Item) : undefined;
   }
@@ -203,8 +210,8 @@ export class ExecutionStore {
    * Reads a record.
    * @throws NotFoundError when no such execution exists in this tenant.
    */
-  async get(tenant: string, executionId: string): Promise<ExecutionRecord> {
-    const record = await this.find(tenant, executionId);
+  async get(tenant: string, executionId: string, options: ReadOptions = {}): Promise<ExecutionRecord> {
+    const record = await this.find(tenant, executionId, options);
     if (!record) throw new NotFoundError(`No execution ${executionId} exists.`);
     return record;
   }

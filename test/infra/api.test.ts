@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
+import { ANSWER_RESERVE_MS, MAX_WAIT_SECONDS, POLL_GRACE_MS } from '../../lambdas/api/long-poll.js';
 import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { childOf, logicalIdOf, onlyResource, resourcesOf, synthService } from './support.js';
 
@@ -8,6 +9,8 @@ const { stack, template } = synthService();
 const api = childOf(stack, 'Api', ExecutionsApi);
 const [apiId] = onlyResource(template, 'AWS::ApiGatewayV2::Api');
 const groups = Object.keys(ROUTES) as RouteGroup[];
+/** What an HTTP API integration without `TimeoutInMillis` waits for its function: 30 s, the most HTTP APIs allow. */
+const HTTP_API_DEFAULT_INTEGRATION_TIMEOUT_MS = 30_000;
 const routeKeys = groups.flatMap((group) => ROUTES[group].map((key): [RouteGroup, string] => [group, key]));
 
 /** Logical id of the integration that proxies to a group's function. */
@@ -46,6 +49,17 @@ describe('HTTP API', () => {
       expect(integration.Properties).toMatchObject({ ApiId: { Ref: apiId }, IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
     }
     for (const group of groups) integrationOf(group);
+  });
+
+  it("answers a held GET (Prefer: wait) from the read function: it outlasts the longest wait, and API Gateway's integration timeout (30 s by default) outlasts the function", () => {
+    const readFunction = resourcesOf(template, 'AWS::Lambda::Function')[logicalIdOf(stack, api.functions.read)];
+    const timeoutMs = (readFunction?.Properties?.Timeout as number) * 1000;
+    const integration = resourcesOf(template, 'AWS::ApiGatewayV2::Integration')[integrationOf('read')];
+    const integrationTimeoutMs = (integration?.Properties?.TimeoutInMillis as number | undefined) ?? HTTP_API_DEFAULT_INTEGRATION_TIMEOUT_MS;
+
+    // The handler ends a hold ANSWER_RESERVE_MS before the function would be stopped: 25 s must fit.
+    expect(timeoutMs - ANSWER_RESERVE_MS).toBeGreaterThanOrEqual(MAX_WAIT_SECONDS * 1000 + POLL_GRACE_MS);
+    expect(timeoutMs).toBeLessThanOrEqual(integrationTimeoutMs);
   });
 
   it('lets API Gateway invoke each group function for each of its routes', () => {
