@@ -4,7 +4,7 @@ import { checkPayload } from '../domain/payload-limits.js';
 import { toExecutionView } from '../domain/views.js';
 import { cancelExecution, linkedWait, resumeByLink, resumeExecution, taskOf, type ControlDeps } from '../runtime/execution-control.js';
 import { repositoryOptions } from '../shared/repository-options.js';
-import { executionStore } from '../shared/stores.js';
+import { callbackStore } from '../shared/stores.js';
 import { createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
 import { stepAt, type CatalogueTask } from '../tasks/task-catalogue.js';
@@ -15,7 +15,7 @@ import { bodyOf, cancelBody, changeStatusBody, resumeBody } from './bodies.js';
 import { executionIdOf } from './queries.js';
 import { validateWith } from './validation.js';
 
-const repository = executionStore();
+const repository = callbackStore();
 const logger = createLogger('executions-control');
 const deps: ControlDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
 const TASKS = deployedTasks();

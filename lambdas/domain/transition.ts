@@ -102,7 +102,10 @@ export interface PlannedTransition {
   readonly expectStepsPending: boolean;
   /** Key of the marker item the write creates (see {@link TransitionRequest.marker}). */
   readonly marker?: string;
-  /** The resume link's lookup item the write creates, in the same transaction (a `wait`), keyed by `hash`. */
+  /**
+   * The resume link's lookup item to create in the same transaction (a `wait`), keyed by `hash`:
+   * the wait function's store (`WaitStore`) writes it; no other function writes a wait that creates a link.
+   */
   readonly callback?: CallbackLookup & { readonly hash: string };
 }
 

@@ -4,13 +4,12 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { AlreadyRecordedError, ConflictError, NotFoundError, PayloadTooLargeError, dependencyUnavailable } from '../domain/errors.js';
-import type { CallbackLookup } from '../domain/callbacks.js';
 import type { ExecutionRecord } from '../domain/execution.js';
 import { isTerminal } from '../domain/status.js';
 import type { PlannedTransition } from '../domain/transition.js';
 import { isDependencyUnavailable } from '../shared/dependency-errors.js';
 import { encodePayload } from './codec.js';
-import { CALLBACK_SK, INDEXES, META_SK, callbackPk, executionPk, markerSk, statusKey } from './keys.js';
+import { INDEXES, META_SK, executionPk, markerSk, statusKey } from './keys.js';
 import { DAY_SECONDS, attributeOf, ROW_EXTRA_SECONDS, cancellationCodes, epochSeconds, fromItem, rowItem } from './items.js';
 
 /** Settings of the repository. */
@@ -28,19 +27,6 @@ export interface RepositoryOptions {
    * @default 24
    */
   readonly idempotencyHours?: number;
-}
-
-/** The stored lookup item of a resume link (its TTL, `expires_at`, is when the link expires). */
-export function callbackItem(link: CallbackLookup & { readonly hash: string }): Record<string, unknown> {
-  return {
-    pk: callbackPk(link.hash),
-    sk: CALLBACK_SK,
-    tenant: link.tenant,
-    execution_id: link.executionId,
-    step_index: link.stepIndex,
-    nonce: link.nonce,
-    expires_at: link.expiresAt,
-  };
 }
 
 /** The items of one `TransactWriteItems`. */
@@ -82,9 +68,10 @@ export class ExecutionStore {
   /**
    * Persists a planned status change in ONE transaction: the record update is conditioned on the
    * status and transition count the plan started from, so of two concurrent writers exactly one
-   * wins; the loser gets {@link ConflictError}.
+   * wins; the loser gets {@link ConflictError}. `extra` items join the same transaction (a wait's
+   * resume link: see `WaitStore`).
    */
-  async applyTransition(before: ExecutionRecord, planned: PlannedTransition): Promise<ExecutionRecord> {
+  async applyTransition(before: ExecutionRecord, planned: PlannedTransition, extra?: TransactItems): Promise<ExecutionRecord> {
     const names: Record<string, string> = { '#status': 'status', '#count': 'transition_count' };
     const values: Record<string, unknown> = {
       ':from': before.status,
@@ -162,11 +149,7 @@ export class ExecutionStore {
         },
       });
     }
-    const link = planned.callback;
-    if (link) {
-      // The wait's resume link exists exactly when its wait does: both in this one transaction.
-      items.push({ Put: { TableName: this.table, Item: callbackItem(link), ConditionExpression: 'attribute_not_exists(pk)' } });
-    }
+    if (extra) items.push(...extra);
     await this.transact(items, (codes) => {
       // The marker first: once the change is recorded, a stale count is beside the point.
       if (planned.marker !== undefined && codes?.[2] === 'ConditionalCheckFailed') throw new AlreadyRecordedError(planned.marker);
@@ -204,23 +187,6 @@ export class ExecutionStore {
         throw writeFailure(error, codes);
       }
     }
-  }
-
-  /**
-   * The wait a resume link's token leads to, found by the token's hash; undefined when there is no
-   * such item (TTL may keep an expired one a while: the caller checks `expiresAt`).
-   */
-  async findCallback(hash: string): Promise<CallbackLookup | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: { pk: callbackPk(hash), sk: CALLBACK_SK }, ConsistentRead: true }),
-    );
-    return Item && {
-      tenant: Item.tenant as string,
-      executionId: Item.execution_id as string,
-      stepIndex: Item.step_index as number,
-      nonce: Item.nonce as string,
-      expiresAt: Item.expires_at as number,
-    };
   }
 
   /** Reads a record if it exists in this tenant. */

@@ -1,10 +1,9 @@
 import { GetCommand, QueryCommand, UpdateCommand, type QueryCommandInput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { CallbackLookup } from '../domain/callbacks.js';
 import { invalidCursor } from '../domain/cursor.js';
 import { dependencyUnavailable } from '../domain/errors.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { isDependencyUnavailable } from '../shared/dependency-errors.js';
-import { ExecutionStore, callbackItem } from './execution-store.js';
+import { ExecutionStore } from './execution-store.js';
 import { fromRowItem } from './items.js';
 import { META_SK, TRANSITION_PREFIX, executionPk, markerSk, transitionSk } from './keys.js';
 
@@ -44,30 +43,18 @@ export class RuntimeStore extends ExecutionStore {
   /**
    * Swaps the stored task token of a wait that Step Functions invoked again (a new token for the
    * same wait). Not a status change, so no row; ignored when the execution is no longer waiting there.
-   * With `callback`, the wait's resume link (the same link: its nonce is the record's) is written
-   * again in the same transaction with the new attempt's expiry, since a retried wait starts its
-   * timeout afresh.
    */
   async replaceWaitToken(
     record: Pick<ExecutionRecord, 'tenant' | 'id'>,
     stepIndex: number,
     token: string,
-    callback?: CallbackLookup & { readonly hash: string },
   ): Promise<boolean> {
-    const update = {
+    return this.updateRecordIf(record, {
       UpdateExpression: 'SET wait_token = :token',
       ConditionExpression: '#status = :waiting AND step_index = :i',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: { ':token': token, ':waiting': 'awaiting_input', ':i': stepIndex },
-    };
-    if (!callback) return this.updateRecordIf(record, update);
-    return this.transact(
-      [
-        { Update: { ...update, TableName: this.table, Key: { pk: executionPk(record.tenant, record.id), sk: META_SK } } },
-        { Put: { TableName: this.table, Item: callbackItem(callback) } },
-      ],
-      (codes) => (codes?.[0] === 'ConditionalCheckFailed' ? 'settled' : undefined),
-    );
+    });
   }
 
   /** Updates a record when `ConditionExpression` holds; false (not an error) when it no longer does. */

@@ -10,6 +10,7 @@ import { callbackHash, isCallbackToken, tokenMatches, type CallbackLookup } from
 import { ConflictError, GoneError, NotFoundError, ServiceUnavailableError, type DomainError } from '../domain/errors.js';
 import { START_EXECUTION_FAILED, type ExecutionRecord, type Metadata } from '../domain/execution.js';
 import { newExecutionId } from '../domain/ids.js';
+import type { CallbackStore } from '../repository/callback-store.js';
 import type { CreateStore } from '../repository/create-store.js';
 import type { ExecutionStore } from '../repository/execution-store.js';
 import type { Logger } from '../shared/logger.js';
@@ -268,7 +269,7 @@ function spentLink(record: ExecutionRecord | undefined, link: CallbackLookup): D
  * there with the link's nonce.
  * @throws NotFoundError (404, one answer for every cause) or ConflictError (409: already resumed).
  */
-export async function linkedWait(repository: ExecutionStore, key: Uint8Array, token: string, now = Date.now()): Promise<LinkedWait> {
+export async function linkedWait(repository: CallbackStore, key: Uint8Array, token: string, now = Date.now()): Promise<LinkedWait> {
   if (!isCallbackToken(token)) throw deadLink();
   const link = await repository.findCallback(callbackHash(token));
   if (!link || link.expiresAt * 1000 <= now || !tokenMatches(key, token, link)) throw deadLink();

@@ -1,6 +1,6 @@
 import { callbackHash, callbackToken, newCallbackNonce } from '../domain/callbacks.js';
 import { isTerminal } from '../domain/status.js';
-import type { RuntimeStore } from '../repository/runtime-store.js';
+import type { WaitStore } from '../repository/wait-store.js';
 import type { Logger } from '../shared/logger.js';
 import type { StepView, TaskView } from '../tasks/catalogue.js';
 import { ExecutionEndedError, guarded, type WaitPayload } from './payload.js';
@@ -9,7 +9,7 @@ import { ensureStarted } from './step-runner.js';
 
 /** What the wait function needs. */
 export interface WaitDeps {
-  readonly repository: RuntimeStore;
+  readonly repository: WaitStore;
   /** The tasks' catalogue views: their structure and each wait's prompt and timeout, no code. */
   readonly tasks: ReadonlyMap<string, TaskView>;
   readonly logger: Logger;

@@ -5,7 +5,7 @@ import { callbackHash, callbackToken } from '../../../lambdas/domain/callbacks.j
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { ExecutionEndedError, StepRuntimeError } from '../../../lambdas/runtime/payload.js';
 import { beginWait, type WaitDeps } from '../../../lambdas/runtime/wait-for-input.js';
-import { repository } from '../../../lambdas/shared/dynamodb.js';
+import { waitStore } from '../../../lambdas/shared/stores.js';
 import { toTaskView } from '../../../lambdas/tasks/catalogue.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { CALLBACK_KEY, seed, spyLogger, storedPayload, storedRecord, storedRows, transitionRecord } from '../support/records.js';
@@ -21,7 +21,7 @@ beforeEach(() => {
   table = new FakeTable().install(ddb);
   // The wait function knows the tasks by their catalogue views, as it bundles them.
   deps = {
-    repository,
+    repository: waitStore(),
     tasks: new Map([...unitTask().tasks].map(([id, task]) => [id, toTaskView(task)])),
     logger: spyLogger(),
     callbackKey: CALLBACK_KEY,
