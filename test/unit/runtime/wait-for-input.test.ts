@@ -154,6 +154,20 @@ describe('beginWait', () => {
     expect(callbackItems()).toHaveLength(1);
   });
 
+  it('writes neither token nor link when the execution leaves the wait between the retried wait\'s read and its write', async () => {
+    const record = runningBeforeWait();
+    await beginWait(deps, waitPayload(record, 1, 'token-1'));
+    const [link] = callbackItems();
+    const waiting = storedRecord(table, record);
+    table.beforeNextTransaction(() => table.put({ ...waiting, status: 'running', step_index: 2, wait_token: undefined, callback_nonce: undefined }));
+
+    await beginWait(deps, waitPayload(record, 1, 'token-2'));
+
+    expect(storedRecord(table, record)).toMatchObject({ status: 'running', step_index: 2 });
+    expect(storedRecord(table, record).wait_token).toBeUndefined();
+    expect(callbackItems()).toEqual([link]);
+  });
+
   it('replaces only the token of a wait written before resume links existed (no nonce, no link)', async () => {
     const record = unitRecord({ status: 'awaiting_input', transitionCount: 4, stepsCompleted: 1, stepIndex: 1, stepName: 'approve', waitToken: 'token-1' });
     seed(table, record, [transitionRecord(record)]);
