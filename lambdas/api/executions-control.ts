@@ -2,7 +2,15 @@ import { callbackKey } from '../domain/callbacks.js';
 import type { ExecutionRecord } from '../domain/execution.js';
 import { checkPayload } from '../domain/payload-limits.js';
 import { toExecutionView } from '../domain/views.js';
-import { cancelExecution, linkedWait, resumeByLink, resumeExecution, taskOf, type ControlDeps } from '../runtime/execution-control.js';
+import {
+  cancelExecution,
+  deadLink,
+  linkedWait,
+  resumeByLink,
+  resumeExecution,
+  taskOf,
+  type ControlDeps,
+} from '../runtime/execution-control.js';
 import { repositoryOptions } from '../shared/repository-options.js';
 import { callbackStore } from '../shared/stores.js';
 import { createLogger } from '../shared/logger.js';
@@ -58,7 +66,9 @@ async function cancel(event: ApiEvent, reason: string | null | undefined) {
 async function callback(event: ApiEvent) {
   const waiting = await linkedWait(repository, CALLBACK_KEY, param(event, 'token'));
   const { record } = waiting;
-  const task = taskOf(TASKS, record);
+  // A task no longer deployed cannot be resumed: a dead link, answered as every other one.
+  const task = TASKS.get(record.taskId);
+  if (!task) throw deadLink();
   checkResumeInput(task, record, event.json, '');
   const resumed = await resumeByLink(deps, waiting, task, event.json ?? null);
   logger.info('execution resumed through its link', { execution_id: record.id });

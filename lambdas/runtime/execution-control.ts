@@ -246,7 +246,8 @@ export interface LinkedWait {
 }
 
 /** The one answer to every link that resumes nothing, whatever the reason: a guesser learns nothing. */
-const deadLink = () => new NotFoundError('This link resumes nothing: it is unknown or has expired, or its wait has ended.');
+export const deadLink = (): NotFoundError =>
+  new NotFoundError('This link resumes nothing: it is unknown or has expired, or its wait has ended.');
 
 /**
  * Where a link stands once its wait is not pending: its wait was resumed (through the link or the

@@ -538,6 +538,15 @@ describe('POST /callbacks/{token}', () => {
     expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
   });
 
+  it('answers the same 404 to the link of an execution whose task is no longer deployed', async () => {
+    const { token } = linkedReview({ taskId: 'retired-task' });
+
+    const problem = expectProblem(await post(token, { approved: true }), 404);
+
+    expect(problem.detail).toBe('This link resumes nothing: it is unknown or has expired, or its wait has ended.');
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+
   it('reads nothing for a token that does not have the shape of one', async () => {
     ddb.resetHistory();
 
