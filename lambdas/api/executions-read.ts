@@ -1,16 +1,34 @@
 import { NotFoundError } from '../domain/errors.js';
-import type { ExecutionRecord } from '../domain/execution.js';
+import { callbackPath, callbackToken, callbackKey } from '../domain/callbacks.js';
+import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { isTerminal } from '../domain/status.js';
-import { toExecutionView, toTransitionView, type ViewLinks } from '../domain/views.js';
+import { toExecutionView, toTransitionView, type TransitionView, type ViewLinks } from '../domain/views.js';
 import { repository } from '../shared/dynamodb.js';
+import { repositoryOptions } from '../shared/repository-options.js';
 import { createLogger } from '../shared/logger.js';
 import { entityTag, ifNoneMatchOf, matchesCurrent, type NoneMatchCondition } from './conditional.js';
 import { REGION, deployedTaskIds } from './context.js';
-import { httpHandler, json, linksOf, param, tenantOf, type Route } from './http.js';
+import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
 import { ANSWER_RESERVE_MS, holdUntilChanged, preferredWait } from './long-poll.js';
 import { executionIdOf, executionListParams, transitionListParams, transitionSeqOf } from './queries.js';
 
 const logger = createLogger('executions-read');
+const CALLBACK_KEY = callbackKey(repositoryOptions.cursorSecret);
+
+/**
+ * The view of a row, with the resume link of a `wait` row minted from its nonce: an absolute URL
+ * on the base the caller reached the API at, as `status_url` (so the wait function needs no URL
+ * of the API, which would tie the runtime to the API in the stack).
+ */
+function transitionView(event: ApiEvent, tenant: string): (row: TransitionRecord) => TransitionView {
+  const base = linksOf(event, REGION).apiBaseUrl;
+  return (row) => {
+    const nonce = row.type === 'wait' ? row.callbackNonce : undefined;
+    if (nonce === undefined || !row.step) return toTransitionView(row);
+    const token = callbackToken(CALLBACK_KEY, { tenant, executionId: row.executionId, stepIndex: row.step.index, nonce });
+    return toTransitionView(row, `${base}${callbackPath(token)}`);
+  };
+}
 /** From the stack, not the task registry: importing the registry would bundle every schema. */
 const TASK_IDS = deployedTaskIds();
 
@@ -80,18 +98,19 @@ const routes: Record<string, Route> = {
     if (page.items.length === 0) await repository.get(tenant, executionId);
     // Rows never change, but a page grows and its cursor moves as rows are added: the tag is the
     // page's own text. It saves the caller the body, not the read.
-    const text = JSON.stringify({ items: page.items.map(toTransitionView), next_cursor: page.nextCursor });
+    const text = JSON.stringify({ items: page.items.map(transitionView(event, tenant)), next_cursor: page.nextCursor });
     const etag = entityTag(text);
     const condition = ifNoneMatchOf(event.headers);
     if (condition && matchesCurrent(condition, etag)) return { status: 304, headers: { etag } };
     return { status: 200, text, headers: { etag } };
   },
   'GET /executions/{id}/transitions/{transition_id}': async (event) => {
+    const tenant = tenantOf(event);
     const executionId = executionIdOf(param(event, 'id'));
     const transitionId = param(event, 'transition_id');
-    const row = await repository.findTransition(tenantOf(event), executionId, transitionSeqOf(transitionId));
+    const row = await repository.findTransition(tenant, executionId, transitionSeqOf(transitionId));
     if (!row || row.id !== transitionId) throw new NotFoundError(`No transition ${transitionId} in execution ${executionId}.`);
-    return json(200, toTransitionView(row));
+    return json(200, transitionView(event, tenant)(row));
   },
 };
 

@@ -74,9 +74,10 @@ export class ExecutionStore {
   /**
    * Persists a planned status change in ONE transaction: the record update is conditioned on the
    * status and transition count the plan started from, so of two concurrent writers exactly one
-   * wins; the loser gets {@link ConflictError}.
+   * wins; the loser gets {@link ConflictError}. `extra` items join the same transaction (a wait's
+   * resume link: see `WaitStore`).
    */
-  async applyTransition(before: ExecutionRecord, planned: PlannedTransition): Promise<ExecutionRecord> {
+  async applyTransition(before: ExecutionRecord, planned: PlannedTransition, extra?: TransactItems): Promise<ExecutionRecord> {
     const names: Record<string, string> = { '#status': 'status', '#count': 'transition_count' };
     const values: Record<string, unknown> = {
       ':from': before.status,
@@ -154,6 +155,7 @@ export class ExecutionStore {
         },
       });
     }
+    if (extra) items.push(...extra);
     await this.transact(items, (codes) => {
       // The marker first: once the change is recorded, a stale count is beside the point.
       if (planned.marker !== undefined && codes?.[2] === 'ConditionalCheckFailed') throw new AlreadyRecordedError(planned.marker);
