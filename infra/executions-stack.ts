@@ -77,6 +77,17 @@ export interface ExecutionsStackProps extends StackProps {
    */
   readonly createBurstLimit?: number;
   /**
+   * Steady-state requests per second of the resume link route (`POST /callbacks/{token}`), which
+   * answers without credentials and so is throttled on its own.
+   * @default 50
+   */
+  readonly callbackRateLimit?: number;
+  /**
+   * Burst of the resume link route.
+   * @default 100
+   */
+  readonly callbackBurstLimit?: number;
+  /**
    * Concurrent executions reserved for the status-change function (its guaranteed capacity and its
    * ceiling). Lambda refuses a reservation that leaves the account less than 100 unreserved.
    * @default 10
@@ -162,6 +173,8 @@ export class ExecutionsStack extends Stack {
       taskCatalogue,
       createRateLimit: props.createRateLimit,
       createBurstLimit: props.createBurstLimit,
+      callbackRateLimit: props.callbackRateLimit,
+      callbackBurstLimit: props.callbackBurstLimit,
       eventsWindow: props.eventsWindow,
     });
     alarms.notifyAlarmsIn(this);

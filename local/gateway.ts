@@ -255,7 +255,13 @@ export class LocalGateway {
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(structured.headers ?? {})) headers[name.toLowerCase()] = String(value);
     if (structured.cookies?.length) headers['set-cookie'] = structured.cookies;
-    res.writeHead(structured.statusCode ?? 200, headers);
+    const status = structured.statusCode ?? 200;
+    res.writeHead(status, headers);
+    // A 204 or 304 has no body (RFC 9110 §15.3.5, §15.4.5): API Gateway sends none, whatever the function returned.
+    if (status === 204 || status === 304) {
+      res.end();
+      return;
+    }
     const body = structured.body ?? '';
     res.end(structured.isBase64Encoded ? Buffer.from(body, 'base64') : body);
   }

@@ -20,6 +20,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { MAX_WAIT_SECONDS } from '../../lambdas/api/long-poll.js';
 import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { API_KEY_PK_PREFIX } from '../../lambdas/repository/api-keys-repository.js';
 import { acknowledge } from './nag.js';
@@ -84,6 +85,18 @@ export interface ExecutionsApiProps {
    */
   readonly createBurstLimit?: number;
   /**
+   * Steady-state requests per second of the resume link route (`POST /callbacks/{token}`). It
+   * answers without credentials, so anyone can call it: its own limit bounds what calls with made-up
+   * tokens cost (each a function invocation and a read), apart from the stage's.
+   * @default 50
+   */
+  readonly callbackRateLimit?: number;
+  /**
+   * Burst of the resume link route.
+   * @default 100
+   */
+  readonly callbackBurstLimit?: number;
+  /**
    * How long a request to an execution's event stream waits for events (whole seconds, 1 to 25).
    * @default Duration.seconds(25)
    */
@@ -97,7 +110,8 @@ export interface ExecutionsApiProps {
 
 /**
  * One JSON line per request in the access log. No header, query string or body is logged (API keys
- * and cursors stay out); the tenant comes from the API key authorizer, the account from IAM auth.
+ * and cursors stay out), nor the path: a resume link's token is in its path (`routeKey` names the
+ * route). The tenant comes from the API key authorizer, the account from IAM auth.
  */
 export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   requestId: '$context.requestId',
@@ -105,7 +119,6 @@ export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   requestTime: '$context.requestTime',
   method: '$context.httpMethod',
   routeKey: '$context.routeKey',
-  path: '$context.path',
   protocol: '$context.protocol',
   status: '$context.status',
   responseLength: '$context.responseLength',
@@ -118,10 +131,37 @@ export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   accountId: '$context.identity.accountId',
 };
 
+/**
+ * Timeout of the read function, whose `GET /executions/{id}` may be held up to `MAX_WAIT_SECONDS`
+ * (`Prefer: wait`; a last poll at the deadline gets 1 s, and the handler keeps 2 s of its remaining
+ * time back to answer in). Within API Gateway's integration timeout, which HTTP APIs default to
+ * 30 s, their maximum (left unset here: CDK accepts at most 29 s): a held request is answered by
+ * the function, never cut off by the gateway. The other read routes share it but hold nothing:
+ * each of their calls gives up within 5 s (`WORST_CASE_CALL_MS`) and answers 503.
+ */
+export const READ_FUNCTION_TIMEOUT = Duration.seconds(MAX_WAIT_SECONDS + 4);
+
+/** The resume link route: public (the token is the credential) and throttled on its own. */
+const CALLBACK_ROUTE: RouteKey = 'POST /callbacks/{token}';
+
+/** Why each public route has no authorizer (cdk-nag AwsSolutions-APIG4). */
+const PUBLIC_REASONS: Partial<Record<RouteKey, string>> = {
+  'GET /health':
+    'GET /health is the health check: it answers 200 without credentials by design (load balancers and uptime probes ' +
+    'hold no key), reveals nothing and touches no data; every other route but the resume links has the authorizer.',
+  'GET /healthz':
+    'GET /healthz is the health check: it answers 200 without credentials by design (load balancers and uptime probes ' +
+    'hold no key), reveals nothing and touches no data; every other route but the resume links has the authorizer.',
+  [CALLBACK_ROUTE]:
+    'POST /callbacks/{token} is a resume link: the unguessable token in its path is the credential (a 256-bit HMAC, ' +
+    'only its hash stored), for one wait of one execution, once, until the wait times out; a wrong, expired or spent ' +
+    'token answers 404. The route is throttled on its own (callbackRateLimit/callbackBurstLimit). See docs/security.md.',
+};
+
 const DESCRIPTIONS: Readonly<Record<RouteGroup, string>> = {
   create: 'Creates executions and starts their state machines',
   read: 'Reads executions and transitions',
-  control: 'Resumes and cancels executions',
+  control: 'Resumes and cancels executions (resume links too)',
   catalogue: 'Task catalogue, health, and the 404 of unknown routes',
   events: 'Server-sent events of executions (polls the table)',
 };
@@ -154,6 +194,7 @@ export class ExecutionsApi extends Construct {
     super(scope, id);
     const stageThrottle = throttleOf('the stage', props.rateLimit ?? 1000, props.burstLimit ?? 2000);
     const createThrottle = throttleOf('the create routes', props.createRateLimit ?? 75, props.createBurstLimit ?? 400);
+    const callbackThrottle = throttleOf('the resume link route', props.callbackRateLimit ?? 50, props.callbackBurstLimit ?? 100);
     const machines = [...props.stateMachines.values()];
     // Only these tasks have state machines here; the API treats any other as unknown.
     const TASK_IDS = [...props.stateMachines.keys()].join(',');
@@ -164,7 +205,7 @@ export class ExecutionsApi extends Construct {
         entry: group === 'catalogue' ? 'api/catalogue.ts' : `api/executions-${group}.ts`,
         description: DESCRIPTIONS[group],
         environment,
-        ...(group === 'read' || group === 'events' ? {} : { taskCatalogue: props.taskCatalogue }),
+        ...(group === 'read' ? { timeout: READ_FUNCTION_TIMEOUT } : group === 'events' ? {} : { taskCatalogue: props.taskCatalogue }),
         ...extra,
       });
     const eventsWindow = props.eventsWindow?.toSeconds({ integral: false }) ?? MAX_EVENTS_WINDOW_SECONDS;
@@ -217,7 +258,7 @@ export class ExecutionsApi extends Construct {
     const { authorizer, authorizerFunction } = this.authorizer(props);
     this.authorizerFunction = authorizerFunction;
     const none = new HttpNoneAuthorizer();
-    const createRoutes: HttpRoute[] = [];
+    const throttledRoutes: HttpRoute[] = [];
     for (const group of Object.keys(ROUTES) as RouteGroup[]) {
       const integration = new HttpLambdaIntegration(`${group}Integration`, functions[group]);
       for (const routeKey of ROUTES[group] as readonly RouteKey[]) {
@@ -228,27 +269,22 @@ export class ExecutionsApi extends Construct {
           integration,
           authorizer: PUBLIC_ROUTES.includes(routeKey) ? none : authorizer,
         });
-        if (group === 'create') createRoutes.push(route);
-        if (PUBLIC_ROUTES.includes(routeKey)) {
-          acknowledge(
-            route,
-            'AwsSolutions-APIG4',
-            `${routeKey} is the health check: it answers 200 without credentials by design (load balancers and uptime ` +
-              'probes hold no key), reveals nothing and touches no data; every other route, $default included, has the authorizer.',
-          );
-        }
+        if (group === 'create' || routeKey === CALLBACK_ROUTE) throttledRoutes.push(route);
+        if (PUBLIC_ROUTES.includes(routeKey)) acknowledge(route, 'AwsSolutions-APIG4', PUBLIC_REASONS[routeKey]!);
       }
     }
     // HttpStage has no per-route throttling. CloudFormation refuses the settings of a route that
     // does not exist yet, hence the dependencies.
     const cfnStage = stage.node.defaultChild as CfnStage;
-    cfnStage.routeSettings = Object.fromEntries(
-      ROUTES.create.map((routeKey) => [
-        routeKey,
-        { ThrottlingRateLimit: createThrottle.rateLimit, ThrottlingBurstLimit: createThrottle.burstLimit },
-      ]),
-    );
-    for (const route of createRoutes) cfnStage.node.addDependency(route);
+    const settings = (throttle: Required<ThrottleSettings>) => ({
+      ThrottlingRateLimit: throttle.rateLimit,
+      ThrottlingBurstLimit: throttle.burstLimit,
+    });
+    cfnStage.routeSettings = {
+      ...Object.fromEntries(ROUTES.create.map((routeKey) => [routeKey, settings(createThrottle)])),
+      [CALLBACK_ROUTE]: settings(callbackThrottle),
+    };
+    for (const route of throttledRoutes) cfnStage.node.addDependency(route);
   }
 
   /** The authorizer of every non-public route. */

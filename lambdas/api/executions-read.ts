@@ -1,12 +1,34 @@
 import { NotFoundError } from '../domain/errors.js';
-import { toExecutionView, toTransitionView } from '../domain/views.js';
+import { callbackPath, callbackToken, callbackKey } from '../domain/callbacks.js';
+import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
+import { isTerminal } from '../domain/status.js';
+import { toExecutionView, toTransitionView, type TransitionView, type ViewLinks } from '../domain/views.js';
 import { repository } from '../shared/dynamodb.js';
+import { repositoryOptions } from '../shared/repository-options.js';
 import { createLogger } from '../shared/logger.js';
+import { entityTag, ifNoneMatchOf, matchesCurrent, type NoneMatchCondition } from './conditional.js';
 import { REGION, deployedTaskIds } from './context.js';
-import { httpHandler, json, linksOf, param, tenantOf, type Route } from './http.js';
+import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
+import { ANSWER_RESERVE_MS, holdUntilChanged, preferredWait } from './long-poll.js';
 import { executionIdOf, executionListParams, transitionListParams, transitionSeqOf } from './queries.js';
 
 const logger = createLogger('executions-read');
+const CALLBACK_KEY = callbackKey(repositoryOptions.cursorSecret);
+
+/**
+ * The view of a row, with the resume link of a `wait` row minted from its nonce: an absolute URL
+ * on the base the caller reached the API at, as `status_url` (so the wait function needs no URL
+ * of the API, which would tie the runtime to the API in the stack).
+ */
+function transitionView(event: ApiEvent, tenant: string): (row: TransitionRecord) => TransitionView {
+  const base = linksOf(event, REGION).apiBaseUrl;
+  return (row) => {
+    const nonce = row.type === 'wait' ? row.callbackNonce : undefined;
+    if (nonce === undefined || !row.step) return toTransitionView(row);
+    const token = callbackToken(CALLBACK_KEY, { tenant, executionId: row.executionId, stepIndex: row.step.index, nonce });
+    return toTransitionView(row, `${base}${callbackPath(token)}`);
+  };
+}
 /** From the stack, not the task registry: importing the registry would bundle every schema. */
 const TASK_IDS = deployedTaskIds();
 
@@ -19,13 +41,53 @@ const listExecutions: Route = async (event) => {
   return json(200, { items: page.items.map((record) => toExecutionView(record, links)), next_cursor: page.nextCursor });
 };
 
+/** The execution's view as the JSON text a 200 sends, and the entity tag of that text. */
+interface Representation {
+  readonly text: string;
+  readonly etag: string;
+  /** A finished execution never changes again. */
+  readonly final: boolean;
+}
+
+function representationOf(record: ExecutionRecord, links: ViewLinks): Representation {
+  const text = JSON.stringify(toExecutionView(record, links));
+  return { text, etag: entityTag(text, record.transitionCount), final: isTerminal(record.status) };
+}
+
+/**
+ * One execution, with its ETag; 304 when `If-None-Match` matches it. `Prefer: wait=N` holds the
+ * request until the execution differs from what the caller has (the tags it sent, or without any,
+ * the execution as it was when the request arrived) or N seconds pass (docs/contract.md).
+ */
+const readExecution: Route = async (event, context) => {
+  const arrived = Date.now();
+  const remaining = context.getRemainingTimeInMillis();
+  const tenant = tenantOf(event);
+  const id = executionIdOf(param(event, 'id'));
+  const links = linksOf(event, REGION);
+  const read = async (signal?: AbortSignal) => representationOf(await repository.get(tenant, id, signal ? { abortSignal: signal } : {}), links);
+  let current = await read();
+  const condition = ifNoneMatchOf(event.headers);
+  const known: NoneMatchCondition = condition ?? { any: false, tags: [current.etag] };
+  // Never past what the function has left (its timeout outlasts the longest wait: infra/constructs/executions-api.ts).
+  const seconds = Math.min(preferredWait(event.headers)?.seconds ?? 0, Math.floor((remaining - ANSWER_RESERVE_MS) / 1000));
+  const headers: Record<string, string> = {};
+  // Held only while the answer can still change: not for a finished execution, nor for `*`
+  // (which matches whatever the execution becomes), nor once it differs from what the caller has.
+  if (seconds >= 1 && !current.final && !known.any && matchesCurrent(known, current.etag)) {
+    headers['preference-applied'] = `wait=${seconds}`;
+    const deadline = arrived + seconds * 1000;
+    current = await holdUntilChanged(current, { read, changed: (next) => !matchesCurrent(known, next.etag), deadline });
+  }
+  headers.etag = current.etag;
+  if (condition && matchesCurrent(condition, current.etag)) return { status: 304, headers };
+  return { status: 200, text: current.text, headers };
+};
+
 const routes: Record<string, Route> = {
   'GET /executions': listExecutions,
   'GET /tasks/{task_id}/executions': listExecutions,
-  'GET /executions/{id}': async (event) => {
-    const record = await repository.get(tenantOf(event), executionIdOf(param(event, 'id')));
-    return json(200, toExecutionView(record, linksOf(event, REGION)));
-  },
+  'GET /executions/{id}': readExecution,
   'GET /executions/{id}/transitions': async (event) => {
     const tenant = tenantOf(event);
     const executionId = executionIdOf(param(event, 'id'));
@@ -34,14 +96,21 @@ const routes: Record<string, Route> = {
     // An execution always has its init row, so an empty page (e.g. an offset past the end) is only
     // a 200 when the execution exists here; otherwise it is the 404 of an unknown id.
     if (page.items.length === 0) await repository.get(tenant, executionId);
-    return json(200, { items: page.items.map(toTransitionView), next_cursor: page.nextCursor });
+    // Rows never change, but a page grows and its cursor moves as rows are added: the tag is the
+    // page's own text. It saves the caller the body, not the read.
+    const text = JSON.stringify({ items: page.items.map(transitionView(event, tenant)), next_cursor: page.nextCursor });
+    const etag = entityTag(text);
+    const condition = ifNoneMatchOf(event.headers);
+    if (condition && matchesCurrent(condition, etag)) return { status: 304, headers: { etag } };
+    return { status: 200, text, headers: { etag } };
   },
   'GET /executions/{id}/transitions/{transition_id}': async (event) => {
+    const tenant = tenantOf(event);
     const executionId = executionIdOf(param(event, 'id'));
     const transitionId = param(event, 'transition_id');
-    const row = await repository.findTransition(tenantOf(event), executionId, transitionSeqOf(transitionId));
+    const row = await repository.findTransition(tenant, executionId, transitionSeqOf(transitionId));
     if (!row || row.id !== transitionId) throw new NotFoundError(`No transition ${transitionId} in execution ${executionId}.`);
-    return json(200, toTransitionView(row));
+    return json(200, transitionView(event, tenant)(row));
   },
 };
 

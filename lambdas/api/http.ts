@@ -49,7 +49,10 @@ export interface ApiResponse {
   readonly status: number;
   /** Sent as JSON. */
   readonly body?: unknown;
-  /** Sent as it is instead of `body` (e.g. a text/event-stream); set its `content-type` in `headers`. */
+  /**
+   * Sent as it is instead of `body`: JSON text a route already made (one that hashed it for its
+   * ETag), or another type (a text/event-stream), whose `content-type` the route sets in `headers`.
+   */
   readonly text?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -189,6 +192,11 @@ export function jsonBody(): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredRes
 }
 
 function toResult(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
+  // A 304 has no body, so nothing to type (RFC 9110 §15.4.5: it repeats the ETag and Cache-Control a 200 would send).
+  if (response.status === 304) {
+    return { statusCode: 304, headers: { 'cache-control': 'no-store', ...response.headers } };
+  }
+  const body = response.text ?? (response.body === undefined ? undefined : JSON.stringify(response.body));
   return {
     statusCode: response.status,
     headers: {
@@ -197,11 +205,7 @@ function toResult(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
       'cache-control': 'no-store',
       ...response.headers,
     },
-    ...(response.text !== undefined
-      ? { body: response.text }
-      : response.body === undefined
-        ? {}
-        : { body: JSON.stringify(response.body) }),
+    ...(body === undefined ? {} : { body }),
   };
 }
 

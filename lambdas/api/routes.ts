@@ -18,8 +18,11 @@ export const ROUTES = {
    * up to ~25 s per request, so its time and concurrency are its own, not the read function's.
    */
   events: ['GET /executions/{id}/events', 'GET /executions/{id}/status.stream', 'GET /executions/{id}/transitions.stream'],
-  /** Resumes and cancels; the only function allowed `SendTaskSuccess` and `StopExecution`. */
-  control: ['PUT /executions/{id}', 'POST /executions/{id}/cancel', 'POST /executions/{id}/resume'],
+  /**
+   * Resumes and cancels; the only function allowed `SendTaskSuccess` and `StopExecution`. Resume
+   * links (`POST /callbacks/{token}`) are resumes too.
+   */
+  control: ['PUT /executions/{id}', 'POST /executions/{id}/cancel', 'POST /executions/{id}/resume', 'POST /callbacks/{token}'],
   /** The task catalogue, health and the problem+json 404 for every other path; touches no AWS service. */
   catalogue: ['GET /tasks', 'GET /tasks/{task_id}', 'GET /health', 'GET /healthz', '$default'],
 } as const;
@@ -30,5 +33,5 @@ export type RouteGroup = keyof typeof ROUTES;
 /** A route key as API Gateway sets it in `event.routeKey`. */
 export type RouteKey = (typeof ROUTES)[RouteGroup][number];
 
-/** Routes that answer without authentication. */
-export const PUBLIC_ROUTES: readonly RouteKey[] = ['GET /health', 'GET /healthz'];
+/** Routes that answer without authentication: the health checks, and resume links, whose token is their credential. */
+export const PUBLIC_ROUTES: readonly RouteKey[] = ['GET /health', 'GET /healthz', 'POST /callbacks/{token}'];

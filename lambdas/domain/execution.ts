@@ -46,6 +46,11 @@ export interface ExecutionRecord {
   readonly completedAt?: string;
   /** Step Functions task token of the pending wait; never leaves the service. */
   readonly waitToken?: string;
+  /**
+   * Nonce of the pending wait's resume link (`lambdas/domain/callbacks.ts`): a link works only while
+   * the record waits with this nonce. Kept as long as the wait token.
+   */
+  readonly callbackNonce?: string;
   readonly cancelReason?: string;
   /** Branches or items of the current top-level parallel or map step that have finished. */
   readonly branchesDone?: number;
@@ -91,4 +96,6 @@ export interface TransitionRecord {
   readonly output: unknown;
   readonly metadata: Metadata;
   readonly createdAt: string;
+  /** `wait` rows: the nonce its resume link is minted from (the view shows the link, never the nonce). */
+  readonly callbackNonce?: string;
 }

@@ -1,3 +1,4 @@
+import type { CallbackLookup } from './callbacks.js';
 import { ConflictError } from './errors.js';
 import type { ExecutionError, ExecutionRecord, Metadata, StepRef, TransitionRecord } from './execution.js';
 import { newTransitionId } from './ids.js';
@@ -19,6 +20,8 @@ export interface TransitionRequest {
   readonly error?: ExecutionError;
   /** Task token to keep until resume (`wait`). */
   readonly waitToken?: string;
+  /** The wait's resume link (`wait`): its nonce, and the lookup item when this change creates the link. */
+  readonly callback?: WaitCallback;
   /** Reason given by whoever cancelled (`cancel`). */
   readonly reason?: string;
   /** The task token the writer read (`resume`): the write fails if another wait replaced it. */
@@ -48,6 +51,18 @@ export interface TransitionRequest {
   readonly countsToward?: { readonly total: number; readonly unit: 'items' | 'branches' };
 }
 
+/** A wait's resume link, as its `wait` transition records it (see `lambdas/domain/callbacks.ts`). */
+export interface WaitCallback {
+  /** Kept on the record while it waits, and on the row, which shows the link minted from it. */
+  readonly nonce: string;
+  /**
+   * When this change creates the link (a wait's first row, not one restored after a resume that
+   * could not be delivered): the token's hash, which keys the lookup item, and when the link
+   * expires (epoch seconds; the item's TTL).
+   */
+  readonly lookup?: { readonly hash: string; readonly expiresAt: number };
+}
+
 /** The record fields a transition changes. */
 export type RecordPatch = Partial<
   Pick<
@@ -65,6 +80,7 @@ export type RecordPatch = Partial<
     | 'stepFraction'
     | 'progressMessage'
     | 'waitToken'
+    | 'callbackNonce'
     | 'cancelReason'
     | 'branchesDone'
   >
@@ -86,6 +102,11 @@ export interface PlannedTransition {
   readonly expectStepsPending: boolean;
   /** Key of the marker item the write creates (see {@link TransitionRequest.marker}). */
   readonly marker?: string;
+  /**
+   * The resume link's lookup item to create in the same transaction (a `wait`), keyed by `hash`:
+   * the wait function's store (`WaitStore`) writes it; no other function writes a wait that creates a link.
+   */
+  readonly callback?: CallbackLookup & { readonly hash: string };
 }
 
 function nextStepOf(type: TransitionType, record: ExecutionRecord, step: StepRef | undefined): number | null {
@@ -142,10 +163,15 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
         patch.stepIndex = request.advanceTo.index;
         patch.stepName = request.advanceTo.name;
       }
-      if (request.type === 'resume') patch.waitToken = undefined;
+      if (request.type === 'resume') {
+        patch.waitToken = undefined;
+        // The link dies with the wait it resumes (by whichever path).
+        if (record.callbackNonce !== undefined) patch.callbackNonce = undefined;
+      }
       break;
     case 'wait':
       patch.waitToken = request.waitToken;
+      if (request.callback) patch.callbackNonce = request.callback.nonce;
       // The wait step itself is not done; this also undoes a resume whose token could not be delivered.
       patch.stepsCompleted = request.step?.index ?? record.stepIndex;
       if (request.step) {
@@ -164,6 +190,7 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
       patch.completedAt = now;
       patch.error = request.error;
       patch.waitToken = undefined;
+      if (record.callbackNonce !== undefined) patch.callbackNonce = undefined;
       break;
     case 'cancel':
       // Once every step has recorded its output, only Step Functions' success (the `finish`) is
@@ -174,6 +201,7 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
       patch.completedAt = now;
       patch.cancelReason = request.reason;
       patch.waitToken = undefined;
+      if (record.callbackNonce !== undefined) patch.callbackNonce = undefined;
       break;
   }
 
@@ -196,7 +224,9 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
     output: request.output ?? null,
     metadata: request.metadata ?? {},
     createdAt: now,
+    ...(request.callback ? { callbackNonce: request.callback.nonce } : {}),
   };
+  const lookup = request.callback?.lookup;
   return {
     record: { ...record, ...patch },
     patch,
@@ -205,6 +235,9 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
     // Checked again in the write: a step recorded after this plan was read must still win.
     expectStepsPending: request.type === 'cancel' && !request.stopped,
     ...(request.marker === undefined ? {} : { marker: request.marker }),
+    ...(lookup && step
+      ? { callback: { ...lookup, tenant: record.tenant, executionId: record.id, stepIndex: step.index, nonce: request.callback!.nonce } }
+      : {}),
   };
 }
 

@@ -63,6 +63,11 @@ export interface TransitionView {
   readonly current: WorkflowPosition;
   readonly next: WorkflowPosition | null;
   readonly step_label: string | null;
+  /**
+   * `wait` rows: the wait's resume link, which resumes it once with the JSON body POSTed to it, no
+   * API key needed, until its timeout; dead once the wait has ended. Null on every other row.
+   */
+  readonly callback_url: string | null;
   readonly created_at: string;
   readonly updated_at: string;
 }
@@ -123,9 +128,10 @@ export function toExecutionView(record: ExecutionRecord, links: ViewLinks): Exec
 /**
  * The API view of a transition row, with Julep's `current`/`next`/`step_label`. A top-level row's
  * scope is the execution; a nested row's is the execution and its branch or item path, its
- * `current.step` is the step's index within that branch, and it has no `next`.
+ * `current.step` is the step's index within that branch, and it has no `next`. `callbackUrl` is the
+ * resume link of a `wait` row (minted by the caller, which holds the key: the row has its nonce only).
  */
-export function toTransitionView(row: TransitionRecord): TransitionView {
+export function toTransitionView(row: TransitionRecord, callbackUrl: string | null = null): TransitionView {
   const scopeId = row.scope === undefined ? row.executionId : `${row.executionId}/${row.scope}`;
   const position = (step: number): WorkflowPosition => ({
     workflow: row.taskId,
@@ -147,6 +153,7 @@ export function toTransitionView(row: TransitionRecord): TransitionView {
     // What runs next inside a branch is up to Step Functions: a nested row names no next position.
     next: row.nextStep === null || row.scope !== undefined ? null : position(row.nextStep),
     step_label: row.step?.name ?? null,
+    callback_url: callbackUrl,
     created_at: row.createdAt,
     updated_at: row.createdAt,
   };

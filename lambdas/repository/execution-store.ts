@@ -29,6 +29,12 @@ export interface RepositoryOptions {
   readonly idempotencyHours?: number;
 }
 
+/** How a read is made. */
+export interface ReadOptions {
+  /** Aborts the read (a held GET that must answer by its deadline). */
+  readonly abortSignal?: AbortSignal;
+}
+
 /** The items of one `TransactWriteItems`. */
 export type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 
@@ -68,9 +74,10 @@ export class ExecutionStore {
   /**
    * Persists a planned status change in ONE transaction: the record update is conditioned on the
    * status and transition count the plan started from, so of two concurrent writers exactly one
-   * wins; the loser gets {@link ConflictError}.
+   * wins; the loser gets {@link ConflictError}. `extra` items join the same transaction (a wait's
+   * resume link: see `WaitStore`).
    */
-  async applyTransition(before: ExecutionRecord, planned: PlannedTransition): Promise<ExecutionRecord> {
+  async applyTransition(before: ExecutionRecord, planned: PlannedTransition, extra?: TransactItems): Promise<ExecutionRecord> {
     const names: Record<string, string> = { '#status': 'status', '#count': 'transition_count' };
     const values: Record<string, unknown> = {
       ':from': before.status,
@@ -148,6 +155,7 @@ export class ExecutionStore {
         },
       });
     }
+    if (extra) items.push(...extra);
     await this.transact(items, (codes) => {
       // The marker first: once the change is recorded, a stale count is beside the point.
       if (planned.marker !== undefined && codes?.[2] === 'ConditionalCheckFailed') throw new AlreadyRecordedError(planned.marker);
@@ -188,13 +196,14 @@ export class ExecutionStore {
   }
 
   /** Reads a record if it exists in this tenant. */
-  async find(tenant: string, executionId: string): Promise<ExecutionRecord | undefined> {
+  async find(tenant: string, executionId: string, options: ReadOptions = {}): Promise<ExecutionRecord | undefined> {
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.table,
         Key: { pk: executionPk(tenant, executionId), sk: META_SK },
         ConsistentRead: true,
       }),
+      options,
     );
     return Item ? fromItem(Item) : undefined;
   }
@@ -203,8 +212,8 @@ export class ExecutionStore {
    * Reads a record.
    * @throws NotFoundError when no such execution exists in this tenant.
    */
-  async get(tenant: string, executionId: string): Promise<ExecutionRecord> {
-    const record = await this.find(tenant, executionId);
+  async get(tenant: string, executionId: string, options: ReadOptions = {}): Promise<ExecutionRecord> {
+    const record = await this.find(tenant, executionId, options);
     if (!record) throw new NotFoundError(`No execution ${executionId} exists.`);
     return record;
   }

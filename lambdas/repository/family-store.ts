@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError } from '../domain/errors.js';
 import type { ExecutionRecord, FamilyRecord } from '../domain/execution.js';
 import type { ExecutionStatus } from '../domain/status.js';
 import { initTransition } from '../domain/transition.js';
-import type { TransactItems } from './execution-store.js';
+import type { ReadOptions, TransactItems } from './execution-store.js';
 import { ROW_EXTRA_SECONDS, epochSeconds, fromItem, rowItem, str, toItem, type Item } from './items.js';
 import { FOLLOW_UP_SK, INDEXES, META_SK, PARENT_INDEX, activeKey, activeShard, executionPk, parentKey } from './keys.js';
 import { RuntimeStore } from './runtime-store.js';
@@ -53,9 +53,10 @@ function familyOf(item: Item): FamilyRecord {
  */
 export class FamilyStore extends RuntimeStore {
   /** Reads a record, with its family fields, if it exists in this tenant. */
-  override async find(tenant: string, executionId: string): Promise<FamilyRecord | undefined> {
+  override async find(tenant: string, executionId: string, options: ReadOptions = {}): Promise<FamilyRecord | undefined> {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.table, Key: { pk: executionPk(tenant, executionId), sk: META_SK }, ConsistentRead: true }),
+      options,
     );
     return Item ? familyOf(Item) : undefined;
   }
@@ -64,8 +65,8 @@ export class FamilyStore extends RuntimeStore {
    * Reads a record with its family fields.
    * @throws NotFoundError when no such execution exists in this tenant.
    */
-  override async get(tenant: string, executionId: string): Promise<FamilyRecord> {
-    const record = await this.find(tenant, executionId);
+  override async get(tenant: string, executionId: string, options: ReadOptions = {}): Promise<FamilyRecord> {
+    const record = await this.find(tenant, executionId, options);
     if (!record) throw new NotFoundError(`No execution ${executionId} exists.`);
     return record;
   }

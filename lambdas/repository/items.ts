@@ -58,6 +58,7 @@ export function toItem(record: ExecutionRecord): Item {
     started_at: record.startedAt,
     completed_at: record.completedAt,
     wait_token: record.waitToken,
+    callback_nonce: record.callbackNonce,
     cancel_reason: record.cancelReason,
     branches_done: record.branchesDone,
     [INDEXES.byTenant.partitionKey]: tenantKey(record.tenant),
@@ -98,6 +99,7 @@ export function fromItem(item: Item): ExecutionRecord {
     startedAt: str(item, 'started_at'),
     completedAt: str(item, 'completed_at'),
     waitToken: str(item, 'wait_token'),
+    callbackNonce: str(item, 'callback_nonce'),
     cancelReason: str(item, 'cancel_reason'),
     ...(typeof item.branches_done === 'number' ? { branchesDone: item.branches_done } : {}),
     parentExecutionId: str(item, 'parent_execution_id'),
@@ -124,6 +126,7 @@ export function rowItem(tenant: string, row: TransitionRecord, expiresAt: number
     metadata: encodePayload(row.metadata),
     created_at: row.createdAt,
     expires_at: expiresAt,
+    callback_nonce: row.callbackNonce,
   };
 }
 
@@ -144,5 +147,6 @@ export function fromRowItem(item: Item): TransitionRecord {
     output: decodePayload(item.output) ?? null,
     metadata: decodeMetadata(item.metadata),
     createdAt: item.created_at as string,
+    ...(typeof item.callback_nonce === 'string' ? { callbackNonce: item.callback_nonce } : {}),
   };
 }

@@ -56,6 +56,17 @@ export function parentKey(tenant: string, parentId: string): string {
  */
 export const FOLLOW_UP_SK = 'FOLLOW_UP';
 
+/**
+ * Partition key of the item that finds a resume link's wait, by the SHA-256 of the link's token. No
+ * tenant in it: the caller of a link has no tenant, only the token (as with `APIKEY#` items); the
+ * item names the tenant and execution.
+ */
+export function callbackPk(hash: string): string {
+  return `CALLBACK#${hash}`;
+}
+/** Sort key of a resume link's lookup item. */
+export const CALLBACK_SK = 'CALLBACK';
+
 /** Partition key of an execution and its transitions: the tenant is part of every key. */
 export function executionPk(tenant: string, executionId: string): string {
   return `EXEC#${tenant}#${executionId}`;

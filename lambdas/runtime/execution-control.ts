@@ -6,9 +6,11 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { canonicalJson } from '../domain/canonical-json.js';
-import { ConflictError, GoneError, NotFoundError, ServiceUnavailableError } from '../domain/errors.js';
+import { callbackHash, isCallbackToken, tokenMatches, type CallbackLookup } from '../domain/callbacks.js';
+import { ConflictError, GoneError, NotFoundError, ServiceUnavailableError, type DomainError } from '../domain/errors.js';
 import { START_EXECUTION_FAILED, type ExecutionRecord, type Metadata } from '../domain/execution.js';
 import { newExecutionId } from '../domain/ids.js';
+import type { CallbackStore } from '../repository/callback-store.js';
 import type { CreateStore } from '../repository/create-store.js';
 import type { ExecutionStore } from '../repository/execution-store.js';
 import type { Logger } from '../shared/logger.js';
@@ -215,7 +217,14 @@ export async function resumeExecution(
       deps.logger.error('SendTaskSuccess refused; restoring the wait', { execution_id: record.id, error });
       await progress(deps.repository, record.tenant, record.id, (current) =>
         current.status === 'running' && current.transitionCount === resumed.transitionCount
-          ? { type: 'wait', step: waiting, waitToken: token, output: { restored_after: name } }
+          ? {
+              type: 'wait',
+              step: waiting,
+              waitToken: token,
+              // The same resume link works again: its lookup item was never touched.
+              ...(record.callbackNonce === undefined ? {} : { callback: { nonce: record.callbackNonce } }),
+              output: { restored_after: name },
+            }
           : undefined,
       );
       throw new ServiceUnavailableError('The resume could not be delivered; the execution is still waiting. Retry.');
@@ -228,6 +237,64 @@ export async function resumeExecution(
     );
   }
   return resumed;
+}
+
+/** A wait a resume link leads to, still pending. */
+export interface LinkedWait {
+  readonly record: ExecutionRecord;
+  readonly link: CallbackLookup;
+}
+
+/** The one answer to every link that resumes nothing, whatever the reason: a guesser learns nothing. */
+export const deadLink = (): NotFoundError =>
+  new NotFoundError('This link resumes nothing: it is unknown or has expired, or its wait has ended.');
+
+/**
+ * Where a link stands once its wait is not pending: its wait was resumed (through the link or the
+ * API; a wait completes only through a resume, unless it failed there) → 409, since a link resumes
+ * once; anything else (cancelled, failed, timed out, the execution gone) → the 404 of an unknown link.
+ */
+function spentLink(record: ExecutionRecord | undefined, link: CallbackLookup): DomainError {
+  const resumed =
+    record !== undefined &&
+    record.stepsCompleted > link.stepIndex &&
+    !(record.status === 'failed' && record.error?.step?.index === link.stepIndex);
+  return resumed ? new ConflictError('This link was used: its wait has been resumed, and a link resumes its wait once.') : deadLink();
+}
+
+/**
+ * Follows a resume link's token to the wait it belongs to: by the token's hash to the lookup item,
+ * then to that one execution's record (the item names its tenant; nothing in the request does).
+ * The token must have its shape, the item must not have expired (TTL removes items late) and must
+ * be the one the token was minted for (compared in constant time), and the record must still wait
+ * there with the link's nonce.
+ * @throws NotFoundError (404, one answer for every cause) or ConflictError (409: already resumed).
+ */
+export async function linkedWait(repository: CallbackStore, key: Uint8Array, token: string, now = Date.now()): Promise<LinkedWait> {
+  if (!isCallbackToken(token)) throw deadLink();
+  const link = await repository.findCallback(callbackHash(token));
+  if (!link || link.expiresAt * 1000 <= now || !tokenMatches(key, token, link)) throw deadLink();
+  const record = await repository.find(link.tenant, link.executionId);
+  if (record?.status === 'awaiting_input' && record.stepIndex === link.stepIndex && record.callbackNonce === link.nonce) {
+    return { record, link };
+  }
+  throw spentLink(record, link);
+}
+
+/**
+ * Resumes a wait through its link: exactly {@link resumeExecution}, so the same transaction
+ * (conditioned on the wait token) decides between this link, the API, a cancel and a timeout. A
+ * lost race is answered as the link now stands (409 resumed, else 404), and a wait that Step
+ * Functions had already timed out (410 on the API) as the 404 of an expired link.
+ */
+export async function resumeByLink(deps: ControlDeps, waiting: LinkedWait, task: TaskOutline, input: unknown): Promise<ExecutionRecord> {
+  try {
+    return await resumeExecution(deps, waiting.record, task, input);
+  } catch (error) {
+    if (error instanceof GoneError) throw deadLink();
+    if (!(error instanceof ConflictError)) throw error;
+    throw spentLink(await deps.repository.find(waiting.link.tenant, waiting.link.executionId), waiting.link);
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
+import { CallbackStore } from '../repository/callback-store.js';
 import { CreateStore } from '../repository/create-store.js';
-import { ExecutionStore } from '../repository/execution-store.js';
 import { FamilyStore } from '../repository/family-store.js';
 import { RuntimeStore } from '../repository/runtime-store.js';
+import { WaitStore } from '../repository/wait-store.js';
 import { WatchStore } from '../repository/watch-store.js';
 import { documentClient } from './dynamodb-client.js';
 import { repositoryOptions } from './repository-options.js';
@@ -12,8 +13,8 @@ import { repositoryOptions } from './repository-options.js';
 /** The write core plus creating executions: the create function. */
 export const createStore = (): CreateStore => new CreateStore(documentClient, repositoryOptions);
 
-/** The write core (read one, change status): the control function. */
-export const executionStore = (): ExecutionStore => new ExecutionStore(documentClient, repositoryOptions);
+/** The write core (read one, change status) plus the lookup of resume links: the control function. */
+export const callbackStore = (): CallbackStore => new CallbackStore(documentClient, repositoryOptions);
 
 /**
  * The runtime store plus child executions (create a child, parent tokens, children, follow-ups): the
@@ -21,8 +22,11 @@ export const executionStore = (): ExecutionStore => new ExecutionStore(documentC
  */
 export const familyStore = (): FamilyStore => new FamilyStore(documentClient, repositoryOptions);
 
-/** The write core plus progress, wait tokens and recorded step outputs: the step and wait functions. */
+/** The write core plus progress, wait tokens and recorded step outputs: the step functions. */
 export const runtimeStore = (): RuntimeStore => new RuntimeStore(documentClient, repositoryOptions);
+
+/** The runtime store plus the resume links a wait writes: the wait function. */
+export const waitStore = (): WaitStore => new WaitStore(documentClient, repositoryOptions);
 
 /** The record and the rows after a position, read consistently: the events function. */
 export const watchStore = (): WatchStore => new WatchStore(documentClient, repositoryOptions);

@@ -26,8 +26,16 @@ export interface MeteredStack {
   /** The synthesized template the stack runs. */
   readonly templatePath: string;
   readonly apiKey: string;
-  /** Calls the stack's HTTP API as tenant `default` and parses the JSON reply. */
-  api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /**
+   * Calls the stack's HTTP API as tenant `default` (with `headers` besides) and parses the JSON
+   * reply (`null` when it has no body, as a 304).
+   */
+  api<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: T; headers: Headers }>;
   stop(): Promise<void>;
 }
 
@@ -77,13 +85,14 @@ export async function startMeteredStack(): Promise<MeteredStack> {
     failures,
     templatePath,
     apiKey,
-    api: async <T>(method: string, path: string, body?: unknown) => {
+    api: async <T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}) => {
       const response = await fetch(`${stack.url}${path}`, {
         method,
-        headers,
+        headers: { ...headers, ...extra },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
-      return { status: response.status, body: (await response.json()) as T };
+      const text = await response.text();
+      return { status: response.status, body: (text ? JSON.parse(text) : null) as T, headers: response.headers };
     },
     stop: async () => {
       await stack.stop();

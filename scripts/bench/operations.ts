@@ -1,3 +1,4 @@
+import { POLL_DELAYS_MS } from '../../lambdas/api/long-poll.js';
 import type { MeteredStack, Operation } from './local-stack.js';
 
 /** DynamoDB work of one API call (the authorizer's, when its verdict was not cached, listed apart). */
@@ -23,11 +24,41 @@ export interface ExecutionCost {
   readonly lostRaces: number;
 }
 
+/** A GET held with `Prefer: wait` on an execution that did not change. */
+export interface HeldCost extends CallCost {
+  /** The wait asked for, in seconds. */
+  readonly waitSeconds: number;
+  /** How long the request was held, in ms. */
+  readonly heldMs: number;
+}
+
 /** Everything section 3 of the benchmark reports. */
 export interface OperationReport {
   readonly calls: readonly CallCost[];
   readonly executions: readonly ExecutionCost[];
+  /** The held GET (`Prefer: wait`), also listed in `calls`. */
+  readonly held: HeldCost;
   readonly scans: number;
+}
+
+/** What {@link measureOperations} measures besides the fixed calls. */
+export interface OperationOptions {
+  /**
+   * Seconds a GET is held (`Prefer: wait`) on an execution that does not change: its reads are the
+   * poll schedule's. The benchmark holds the longest wait, the budget test a short one.
+   * @default 25
+   */
+  readonly holdSeconds?: number;
+}
+
+/**
+ * Polls a hold of `ms` makes when it sees no change (`POLL_DELAYS_MS`, the poll at the deadline
+ * included): the budget of a held GET's reads, besides the one on arrival.
+ */
+export function scheduledPolls(ms: number): number {
+  let polls = 0;
+  for (let at = 0; at < ms; polls++) at = Math.min(ms, at + POLL_DELAYS_MS[Math.min(polls, POLL_DELAYS_MS.length - 1)]!);
+  return polls;
 }
 
 const RUNTIME = ['runtime/step-handler.ts', 'runtime/wait-handler.ts', 'runtime/record-handler.ts', 'runtime/status-change-handler.ts'];
@@ -45,16 +76,16 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
  * Counts, against the local stack, the DynamoDB operations and capacity of each API call and of
  * whole executions of both example tasks, and the Step Functions states they enter.
  */
-export async function measureOperations(metered: MeteredStack): Promise<OperationReport> {
+export async function measureOperations(metered: MeteredStack, options: OperationOptions = {}): Promise<OperationReport> {
   const api = metered.api.bind(metered);
   const ops = metered.operations;
   const ofEntries = (from: number, entries: readonly string[]) =>
     ops.slice(from).filter((op) => entries.includes(op.entry));
 
   const calls: CallCost[] = [];
-  const measure = async <T>(call: string, entry: string, method: string, path: string, body?: unknown): Promise<T> => {
+  const measure = async <T>(call: string, entry: string, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> => {
     const from = ops.length;
-    const reply = await api<T>(method, path, body);
+    const reply = await api<T>(method, path, body, headers);
     const own = ofEntries(from, [entry]);
     calls.push({ call, status: reply.status, operations: own.map((op) => op.command), capacity: sum(own) });
     return reply.body;
@@ -119,10 +150,19 @@ export async function measureOperations(metered: MeteredStack): Promise<Operatio
   await measure('GET /executions/{id}/transitions', 'api/executions-read.ts', 'GET', `/executions/${id}/transitions`);
   const waiting = await api<{ id: string }>('POST', '/tasks/approval-flow/executions', { input: { title: 'T', body: 'B' } });
   await until(async () => (await status(waiting.body.id)) === 'awaiting_input', 'awaiting_input');
+  // Held the whole wait: the execution waits for input and nothing resumes it meanwhile.
+  const waitSeconds = options.holdSeconds ?? 25;
+  const etag = (await api('GET', `/executions/${waiting.body.id}`)).headers.get('etag') ?? '';
+  const heldFrom = Date.now();
+  await measure(`GET /executions/{id} held (Prefer: wait=${waitSeconds}, no change)`, 'api/executions-read.ts', 'GET', `/executions/${waiting.body.id}`, undefined, {
+    'if-none-match': etag,
+    prefer: `wait=${waitSeconds}`,
+  });
+  const held: HeldCost = { ...calls.at(-1)!, waitSeconds, heldMs: Date.now() - heldFrom };
   await measure('POST /executions/{id}/cancel', 'api/executions-control.ts', 'POST', `/executions/${waiting.body.id}/cancel`, { reason: 'bench' });
   await metered.stack.stepFunctions.drain();
 
-  return { calls, executions, scans: ops.filter((op) => op.command === 'Scan').length };
+  return { calls, executions, held, scans: ops.filter((op) => op.command === 'Scan').length };
 }
 
 function sum(operations: readonly Operation[]): number {

@@ -7,7 +7,7 @@ import { lambdaStepsOf } from '../../lambdas/tasks/dsl.js';
 import { floorBundle, type Bundle } from '../../scripts/bench/bundle.js';
 import { bundleFunctions, FUNCTIONS, stepFunctionsOf, type FunctionSpec } from '../../scripts/bench/functions.js';
 import { startMeteredStack, type MeteredStack } from '../../scripts/bench/local-stack.js';
-import { measureOperations, type OperationReport } from '../../scripts/bench/operations.js';
+import { measureOperations, scheduledPolls, type OperationReport } from '../../scripts/bench/operations.js';
 
 /**
  * The deterministic budgets of `npm run bench -- --check` (sizes and operation counts), run in
@@ -16,6 +16,8 @@ import { measureOperations, type OperationReport } from '../../scripts/bench/ope
 const SIZE_BUDGET = 1.15;
 /** The catalogue constructs no AWS client, so its floor is an empty module: it gets an absolute cap. */
 const SDK_FREE_CAP_BYTES = 64 * 1024;
+/** Seconds the held GET is held: short, as this runs in `npm test` (the benchmark holds 25 s). */
+const HOLD_SECONDS = 3;
 
 const out = mkdtempSync(join(tmpdir(), 'budget-bundles-'));
 const sizes = new Map<string, { own: Bundle; floor: Bundle }>();
@@ -62,7 +64,7 @@ describe('operation budgets on the local stack', () => {
 
   beforeAll(async () => {
     metered = await startMeteredStack();
-    report = await measureOperations(metered);
+    report = await measureOperations(metered, { holdSeconds: HOLD_SECONDS });
   }, 120_000);
 
   afterAll(async () => {
@@ -82,12 +84,22 @@ describe('operation budgets on the local stack', () => {
   });
 
   it('reads an execution with one GetItem and a list page with one Query', () => {
-    const gets = report.calls.filter((call) => call.call.startsWith('GET '));
+    const gets = report.calls.filter((call) => call.call.startsWith('GET ') && call.call !== report.held.call);
     expect(gets.length).toBeGreaterThanOrEqual(5);
     for (const call of gets) {
       expect(call.status, call.call).toBe(200);
       expect(call.operations, call.call).toEqual([call.call === 'GET /executions/{id}' ? 'GetItem' : 'Query']);
     }
+  });
+
+  it('holds a GET (Prefer: wait) with one GetItem on arrival and one per scheduled poll at most, and answers 304 at the deadline', () => {
+    const { held } = report;
+
+    expect(held.status).toBe(304);
+    expect(held.heldMs).toBeGreaterThanOrEqual(HOLD_SECONDS * 1000);
+    expect(new Set(held.operations)).toEqual(new Set(['GetItem']));
+    expect(held.operations.length).toBeGreaterThanOrEqual(2);
+    expect(held.operations.length).toBeLessThanOrEqual(1 + scheduledPolls(HOLD_SECONDS * 1000));
   });
 
   it('creates with one transaction', () => {

@@ -13,6 +13,7 @@ import { eventsHandler } from '../../lambdas/api/executions-events.js';
 import { handler as read } from '../../lambdas/api/executions-read.js';
 import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { newApiKey } from '../../lambdas/domain/api-keys.js';
+import { callbackHash, callbackToken, newCallbackNonce } from '../../lambdas/domain/callbacks.js';
 import type { ExecutionRecord, TransitionRecord } from '../../lambdas/domain/execution.js';
 import { newExecutionId } from '../../lambdas/domain/ids.js';
 import { initTransition, planTransition, type TransitionRequest } from '../../lambdas/domain/transition.js';
@@ -26,7 +27,7 @@ import { stepAt } from '../../lambdas/tasks/task-catalogue.js';
 import { openWait, tasks } from '../support/fuzz-tasks.js';
 import { apiEvent, lambdaContext } from '../unit/support/api-events.js';
 import { FakeTable } from '../unit/support/fake-dynamodb.js';
-import { seed as storeExecution } from '../unit/support/records.js';
+import { CALLBACK_KEY, seed as storeExecution } from '../unit/support/records.js';
 import {
   PROTOTYPE_KEYS,
   PRODUCT_TASKS,
@@ -272,7 +273,39 @@ interface Built {
   readonly event: APIGatewayProxyEventV2;
   readonly tenant: string;
   readonly executionId?: string;
+  /** The tenant of `executionId`: the caller's, or for a resume link (no caller tenant) the link's. */
+  readonly owner: string;
+  /** The `{token}` is a link the service made (the only kind a resume link may answer 2xx to). */
+  readonly liveLink: boolean;
   readonly requestText: string;
+}
+
+/** Resume links handed out so far (resumed ones stay: their second use must resume nothing). */
+const links: Array<{ readonly token: string; readonly executionId: string }> = [];
+
+/**
+ * A link of a waiting execution of the caller's tenant, as the wait function makes one (the nonce
+ * on the record, the lookup item by the token's hash), or one made before; or any other text.
+ */
+function resolveToken(request: FuzzRequest): { token: string; executionId?: string } {
+  const ref = request.token;
+  switch (ref.kind) {
+    case 'live': {
+      if (!ref.fresh && links.length > 0) return pick(links, ref.index)!;
+      const executionId = seed(TENANT, pick(TASK_IDS, ref.index)!, 'awaiting_input');
+      const record = table.item(executionPk(TENANT, executionId), 'META')!;
+      const target = { tenant: TENANT, executionId, stepIndex: record.step_index as number, nonce: newCallbackNonce() };
+      const token = callbackToken(CALLBACK_KEY, target);
+      table.put({ ...record, callback_nonce: target.nonce });
+      table.put({ pk: `CALLBACK#${callbackHash(token)}`, sk: 'CALLBACK', tenant: TENANT, execution_id: executionId, step_index: target.stepIndex, nonce: target.nonce, expires_at: 4_000_000_000 });
+      links.push({ token, executionId });
+      return { token, executionId };
+    }
+    case 'unknown':
+      return { token: ref.token };
+    case 'malformed':
+      return { token: ref.text };
+  }
 }
 
 async function build(request: FuzzRequest): Promise<Built> {
@@ -281,6 +314,8 @@ async function build(request: FuzzRequest): Promise<Built> {
   if (route.includes('{id}')) pathParameters.id = resolveId(request);
   if (route.includes('{transition_id}')) pathParameters.transition_id = resolveTransition(request, pathParameters.id!);
   if (route.includes('{task_id}')) pathParameters.task_id = resolveTask(request, TASK_IDS);
+  const link = route.includes('{token}') ? resolveToken(request) : undefined;
+  if (link) pathParameters.token = link.token;
 
   // Maps, then own keys: `name in object` and `object[name] = value` misread prototype-named names
   // (`__proto__`, `toString`), which API Gateway delivers as ordinary parameters and headers.
@@ -329,7 +364,15 @@ async function build(request: FuzzRequest): Promise<Built> {
     tenant = context.tenant;
   }
   const requestText = [event.rawPath, ...Object.entries(query).flat(), ...Object.entries(event.headers).flat(), body ?? '', ...Object.values(pathParameters)].join('\n');
-  return { event, tenant, requestText, ...(pathParameters.id === undefined ? {} : { executionId: pathParameters.id }) };
+  const executionId = link?.executionId ?? pathParameters.id;
+  return {
+    event,
+    tenant,
+    owner: link?.executionId === undefined ? tenant : TENANT,
+    liveLink: link?.executionId !== undefined,
+    requestText,
+    ...(executionId === undefined ? {} : { executionId }),
+  };
 }
 
 function own(tenant: string, id: string | undefined): boolean {
@@ -347,7 +390,7 @@ function learn(built: Built, status: number, body: unknown): string | undefined 
 
 /** Injected Step Functions failures must leave nothing stranded: what each one must leave behind. */
 function faultViolations(request: FuzzRequest, built: Built, status: number, created: string | undefined): string[] {
-  const stored = (id: string | undefined) => (id === undefined ? undefined : table.item(executionPk(built.tenant, id), 'META')?.status);
+  const stored = (id: string | undefined) => (id === undefined ? undefined : table.item(executionPk(built.owner, id), 'META')?.status);
   if (request.fault === 'start-throttled' && sfnCalls.start > 0) {
     return status === 503 && stored(created) === 'failed' ? [] : [`StartExecution refused: ${status}, execution left ${String(stored(created))}`];
   }
@@ -356,7 +399,9 @@ function faultViolations(request: FuzzRequest, built: Built, status: number, cre
     return status === 503 && stored(built.executionId) === 'running' ? [] : [`SendTaskSuccess failed: ${status}, execution left ${String(stored(built.executionId))}`];
   }
   if (request.fault === 'send-timed-out' && sfnCalls.send > 0) {
-    return status === 410 && stored(built.executionId) === 'failed' ? [] : [`the wait had timed out: ${status}, execution left ${String(stored(built.executionId))}`];
+    // A resume link answers a wait Step Functions already ended as every dead link: 404.
+    const gone = built.liveLink ? 404 : 410;
+    return status === gone && stored(built.executionId) === 'failed' ? [] : [`the wait had timed out: ${status}, execution left ${String(stored(built.executionId))}`];
   }
   if (request.fault === 'stop-failed' && sfnCalls.stop > 0) {
     return status === 200 && stored(built.executionId) === 'cancelled' ? [] : [`StopExecution failed: ${status}, execution left ${String(stored(built.executionId))}`];
@@ -401,6 +446,7 @@ async function runCase(request: FuzzRequest): Promise<void> {
       query: (built.event.queryStringParameters ?? {}) as Record<string, string>,
       status,
       body,
+      liveLink: built.liveLink,
       isOwn: (id) => own(built.tenant, id),
     }),
   );
@@ -414,7 +460,7 @@ async function runCase(request: FuzzRequest): Promise<void> {
   }
   violations.push(
     ...faultViolations(request, built, status, created),
-    ...partitionViolations(built.tenant, built.executionId),
+    ...partitionViolations(built.owner, built.executionId),
     ...partitionViolations(built.tenant, created),
   );
   if (logged.some((line) => line.includes('"unhandled error"'))) violations.push('an unhandled error was logged');
@@ -436,6 +482,7 @@ function resetTable(): void {
   table = new FakeTable().install(ddb);
   for (const ids of known.values()) ids.length = 0;
   cursors.length = 0;
+  links.length = 0;
   verdicts.clear();
   for (const [key, tenant, revoked] of [
     [KEYS.valid, TENANT, false],

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
+import { ANSWER_RESERVE_MS, MAX_WAIT_SECONDS, POLL_GRACE_MS } from '../../lambdas/api/long-poll.js';
 import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { childOf, logicalIdOf, onlyResource, resourcesOf, synthService } from './support.js';
 
@@ -8,6 +9,9 @@ const { stack, template } = synthService();
 const api = childOf(stack, 'Api', ExecutionsApi);
 const [apiId] = onlyResource(template, 'AWS::ApiGatewayV2::Api');
 const groups = Object.keys(ROUTES) as RouteGroup[];
+/** What an HTTP API integration without `TimeoutInMillis` waits for its function: 30 s, the most HTTP APIs allow. */
+const HTTP_API_DEFAULT_INTEGRATION_TIMEOUT_MS = 30_000;
+const CALLBACK_ROUTE: RouteKey = 'POST /callbacks/{token}';
 const routeKeys = groups.flatMap((group) => ROUTES[group].map((key): [RouteGroup, string] => [group, key]));
 
 /** Logical id of the integration that proxies to a group's function. */
@@ -48,6 +52,17 @@ describe('HTTP API', () => {
     for (const group of groups) integrationOf(group);
   });
 
+  it("answers a held GET (Prefer: wait) from the read function: it outlasts the longest wait, and API Gateway's integration timeout (30 s by default) outlasts the function", () => {
+    const readFunction = resourcesOf(template, 'AWS::Lambda::Function')[logicalIdOf(stack, api.functions.read)];
+    const timeoutMs = (readFunction?.Properties?.Timeout as number) * 1000;
+    const integration = resourcesOf(template, 'AWS::ApiGatewayV2::Integration')[integrationOf('read')];
+    const integrationTimeoutMs = (integration?.Properties?.TimeoutInMillis as number | undefined) ?? HTTP_API_DEFAULT_INTEGRATION_TIMEOUT_MS;
+
+    // The handler ends a hold ANSWER_RESERVE_MS before the function would be stopped: 25 s must fit.
+    expect(timeoutMs - ANSWER_RESERVE_MS).toBeGreaterThanOrEqual(MAX_WAIT_SECONDS * 1000 + POLL_GRACE_MS);
+    expect(timeoutMs).toBeLessThanOrEqual(integrationTimeoutMs);
+  });
+
   it('lets API Gateway invoke each group function for each of its routes', () => {
     for (const group of groups) {
       const permissions = Object.values(resourcesOf(template, 'AWS::Lambda::Permission')).filter(
@@ -76,9 +91,9 @@ describe('create route throttling', () => {
   const settings = stage.Properties?.RouteSettings as Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> | undefined;
 
   it('throttles each create route at 75 rps, 400 burst by default: together within the smallest StartExecution quota (150/s, 800)', () => {
-    expect(Object.keys(settings ?? {}).sort()).toEqual([...ROUTES.create].sort());
+    expect(Object.keys(settings ?? {}).sort()).toEqual([...ROUTES.create, CALLBACK_ROUTE].sort());
     for (const key of ROUTES.create) expect(settings?.[key], key).toEqual({ ThrottlingRateLimit: 75, ThrottlingBurstLimit: 400 });
-    const together = Object.values(settings ?? {});
+    const together = ROUTES.create.map((key) => settings![key]!);
     expect(together.reduce((sum, route) => sum + route.ThrottlingRateLimit, 0)).toBeLessThanOrEqual(150);
     expect(together.reduce((sum, route) => sum + route.ThrottlingBurstLimit, 0)).toBeLessThanOrEqual(800);
   });
@@ -103,6 +118,33 @@ describe('create route throttling', () => {
   });
 });
 
+describe('resume links', () => {
+  const [, stage] = onlyResource(template, 'AWS::ApiGatewayV2::Stage');
+  const settings = stage.Properties?.RouteSettings as Record<string, unknown> | undefined;
+  const route = Object.entries(resourcesOf(template, 'AWS::ApiGatewayV2::Route')).find(([, candidate]) => candidate.Properties?.RouteKey === CALLBACK_ROUTE);
+
+  it('POST /callbacks/{token} exists, served by the control function, without any authorizer (the token is the credential)', () => {
+    expect(route).toBeDefined();
+    expect(ROUTES.control).toContain(CALLBACK_ROUTE);
+    expect(PUBLIC_ROUTES).toContain(CALLBACK_ROUTE);
+    expect(route![1].Properties?.AuthorizationType ?? 'NONE').toBe('NONE');
+    expect(route![1].Properties).not.toHaveProperty('AuthorizerId');
+  });
+
+  it('is throttled on its own, at 50 rps and a burst of 100 by default, and from the stack props', () => {
+    expect(settings?.[CALLBACK_ROUTE]).toEqual({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+    const { template: custom } = synthService({ callbackRateLimit: 5, callbackBurstLimit: 10 });
+    const [, customStage] = onlyResource(custom, 'AWS::ApiGatewayV2::Stage');
+    expect((customStage.Properties?.RouteSettings as Record<string, unknown>)[CALLBACK_ROUTE]).toEqual({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 });
+  });
+
+  it('deploys the stage after the link route it throttles', () => {
+    const [stageId] = onlyResource(template, 'AWS::ApiGatewayV2::Stage');
+    const dependsOn = (template.toJSON() as { Resources: Record<string, { DependsOn?: string[] }> }).Resources[stageId]?.DependsOn ?? [];
+    expect(dependsOn).toContain(route![0]);
+  });
+});
+
 describe('stack outputs', () => {
   it('exports the API URL as ApiUrl', () => {
     template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [apiId, 'ApiEndpoint'] } });
@@ -118,7 +160,8 @@ describe('authorization', () => {
   const routes = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route'));
   const [authorizerId, authorizer] = onlyResource(template, 'AWS::ApiGatewayV2::Authorizer');
 
-  it('puts the API key authorizer on every route but the public health routes', () => {
+  it('puts the API key authorizer on every route but the public ones: health, and resume links', () => {
+    expect([...PUBLIC_ROUTES].sort()).toEqual(['GET /health', 'GET /healthz', CALLBACK_ROUTE].sort());
     for (const route of routes) {
       const key = route.Properties?.RouteKey as RouteKey;
       if (PUBLIC_ROUTES.includes(key)) {
@@ -179,5 +222,10 @@ describe('access logs', () => {
   it('logs no header, query string or body (API keys and cursors stay out)', () => {
     const values = Object.values(JSON.parse(settings?.Format ?? '{}') as Record<string, string>);
     for (const value of values) expect(value).not.toMatch(/header|querystring|requestOverride|body|authorization/i);
+  });
+
+  it('logs no path: a resume link carries its token there (the route key names the route)', () => {
+    const values = Object.values(JSON.parse(settings?.Format ?? '{}') as Record<string, string>);
+    for (const value of values) expect(value).not.toMatch(/\$context\.(path|resourcePath|http\.path)|pathParameters/i);
   });
 });

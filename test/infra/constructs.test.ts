@@ -167,7 +167,9 @@ describe('ServiceFunction', () => {
 });
 
 describe('ExecutionsApi', () => {
-  function api(limits: Pick<ExecutionsApiProps, 'rateLimit' | 'burstLimit' | 'createRateLimit' | 'createBurstLimit'>): () => ExecutionsApi {
+  function api(
+    limits: Pick<ExecutionsApiProps, 'rateLimit' | 'burstLimit' | 'createRateLimit' | 'createBurstLimit' | 'callbackRateLimit' | 'callbackBurstLimit'>,
+  ): () => ExecutionsApi {
     const { stack } = scratch();
     const table = TableV2.fromTableName(stack, 'Table', 'executions');
     return () =>
@@ -189,6 +191,8 @@ describe('ExecutionsApi', () => {
     [{ createBurstLimit: 2.5 }, /burst limit of the create routes must be a positive integer/],
     [{ rateLimit: -1 }, /rate limit of the stage must be a positive number/],
     [{ burstLimit: 0 }, /burst limit of the stage must be a positive integer/],
+    [{ callbackRateLimit: 0 }, /rate limit of the resume link route must be a positive number/],
+    [{ callbackBurstLimit: 1.5 }, /burst limit of the resume link route must be a positive integer/],
   ] as const)('rejects the throttle %o at synth', (limits, message) => {
     expect(api(limits)).toThrow(message);
   });

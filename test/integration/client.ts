@@ -40,6 +40,8 @@ export interface Transition {
   readonly scope: string | null;
   readonly current: { workflow: string; step: number; scope_id: string };
   readonly next: { step: number } | null;
+  /** A wait row's resume link (null on other rows). */
+  readonly callback_url: string | null;
 }
 
 export const baseUrl = (): string => inject('baseUrl');

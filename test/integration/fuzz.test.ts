@@ -59,6 +59,12 @@ const lastSeen = new Map<string, ExecutionStatus>();
 /** The metadata each created execution was sent with, as JSON text (`{}` for none): read back at the end. */
 const sentMetadata = new Map<string, string>();
 const cursors: string[] = [];
+/**
+ * The bodies of the creates that were taken: what they held (inputs, metadata) comes back in later
+ * reads and lists, so a text there that looks like internals (a generated key `TypeError: x…`) is the
+ * caller's own, not a leak.
+ */
+const storedTexts: string[] = [];
 const stats = { cases: 0, byStatus: new Map<number, number>(), started: Date.now() };
 
 function keyFor(tenant: string): string {
@@ -117,6 +123,27 @@ async function resolveTransition(request: FuzzRequest, executionId: string): Pro
   }
 }
 
+/** Resume links read from the wait rows of the fuzz tenant's executions, by execution (a used one stays: its second use must resume nothing). */
+const links = new Map<string, string>();
+
+/** The token of a real link (read from an own waiting execution's wait row), else any text. */
+async function resolveToken(request: FuzzRequest): Promise<{ token: string; live: boolean }> {
+  const ref = request.token;
+  if (ref.kind === 'unknown') return { token: ref.token, live: false };
+  if (ref.kind === 'malformed') return { token: ref.text, live: false };
+  const own = known.get(TENANT)!;
+  const waiting = own.filter((id) => lastSeen.get(id) === 'awaiting_input' && !links.has(id));
+  const id = (ref.fresh ? pick(waiting, ref.index) : undefined) ?? pick([...links.keys()], ref.index) ?? pick(waiting, ref.index);
+  if (id === undefined) return { token: 'A'.repeat(43), live: false };
+  if (!links.has(id)) {
+    const reply = await api<{ items?: Transition[] }>('GET', `/executions/${id}/transitions?limit=100`, undefined, { authorization: `Bearer ${KEYS.valid.key}` });
+    const url = (reply.body?.items ?? []).findLast((row) => row.type === 'wait')?.callback_url;
+    if (!url) return { token: 'A'.repeat(43), live: false };
+    links.set(id, url.slice(url.lastIndexOf('/') + 1));
+  }
+  return { token: links.get(id)!, live: true };
+}
+
 function authorization(request: FuzzRequest): string {
   switch (request.auth.kind) {
     case 'valid':
@@ -140,6 +167,8 @@ async function runCase(request: FuzzRequest): Promise<void> {
   if (route.includes('{id}')) params.id = urlSafe(resolveId(request), 1000);
   if (route.includes('{transition_id}')) params.transition_id = urlSafe(await resolveTransition(request, params.id!), 1000);
   if (route.includes('{task_id}')) params.task_id = urlSafe(resolveTask(request, TASK_IDS), 1000);
+  const link = route.includes('{token}') ? await resolveToken(request) : undefined;
+  if (link) params.token = urlSafe(link.token, 1000);
   const path =
     route === '$default'
       ? `/${encodeURI(urlSafe(template.replace(/^\/+/, ''), 1000))}`
@@ -149,7 +178,8 @@ async function runCase(request: FuzzRequest): Promise<void> {
           const freeText =
             (name === 'id' && request.id.kind === 'malformed') ||
             (name === 'transition_id' && request.transitionId.kind === 'malformed') ||
-            (name === 'task_id' && request.taskId.kind === 'text');
+            (name === 'task_id' && request.taskId.kind === 'text') ||
+            (name === 'token' && request.token.kind === 'malformed');
           const raw = freeText && /^[\x21-\x7e]+$/.test(value) && !/[/?#\\]/.test(value) && value !== '.' && value !== '..';
           return raw ? value : encodeURIComponent(value);
         });
@@ -184,7 +214,7 @@ async function runCase(request: FuzzRequest): Promise<void> {
   const raw = await response.text();
   const replyHeaders = Object.fromEntries([...response.headers.entries()].map(([name, value]) => [name.toLowerCase(), value]));
   const status = response.status;
-  const requestText = [path, ...Object.entries(query).flat(), ...Object.entries(headers).flat(), text ?? '', ...Object.values(params)].join('\n');
+  const requestText = [path, ...Object.entries(query).flat(), ...Object.entries(headers).flat(), text ?? '', ...Object.values(params), ...storedTexts].join('\n');
   const violations = replyViolations({ status, headers: replyHeaders, raw }, { requestText, allowUnavailable: false });
   let body: unknown;
   try {
@@ -203,6 +233,7 @@ async function runCase(request: FuzzRequest): Promise<void> {
       query,
       status,
       body,
+      liveLink: link?.live ?? false,
       isOwn: (id) => known.get(tenant)!.includes(id),
     }),
   );
@@ -215,6 +246,7 @@ async function runCase(request: FuzzRequest): Promise<void> {
     // What the service parsed: the body as sent, lone surrogates replaced as fetch sends them.
     const sent = (JSON.parse(wellFormed(text)) as { metadata?: unknown }).metadata;
     sentMetadata.set(view.id, JSON.stringify(sent ?? {}));
+    storedTexts.push(wellFormed(text));
   }
   if (status >= 200 && status < 300 && typeof view.id === 'string' && typeof view.status === 'string') lastSeen.set(view.id, view.status as ExecutionStatus);
 

@@ -36,6 +36,15 @@ export type TransitionRef =
   | { readonly kind: 'unknown'; readonly id: string }
   | { readonly kind: 'malformed'; readonly text: string };
 
+/** Which resume link a path `{token}` names. */
+export type TokenRef =
+  /** The link of a waiting execution: a new one, or (by index) one handed out before, maybe spent. */
+  | { readonly kind: 'live'; readonly index: number; readonly fresh: boolean }
+  /** A well-formed token nobody was given. */
+  | { readonly kind: 'unknown'; readonly token: string }
+  /** Any text. */
+  | { readonly kind: 'malformed'; readonly text: string };
+
 /** Which task a path `{task_id}` names. */
 export type TaskRef =
   | { readonly kind: 'known'; readonly index: number }
@@ -79,6 +88,7 @@ export interface FuzzRequest {
   readonly id: IdRef;
   readonly transitionId: TransitionRef;
   readonly taskId: TaskRef;
+  readonly token: TokenRef;
   readonly query: ReadonlyArray<readonly [string, QueryValue]>;
   readonly body: BodyChoice;
   /** null: no content-type header at all. */
@@ -346,6 +356,22 @@ const transitionRef: fc.Arbitrary<TransitionRef> = fc.oneof(
   { weight: 20, arbitrary: fc.oneof(text(80), idLike).map((value): TransitionRef => ({ kind: 'malformed', text: value })) },
 );
 
+const tokenRef: fc.Arbitrary<TokenRef> = fc.oneof(
+  { weight: 40, arbitrary: fc.record({ index: fc.nat(), fresh: fc.boolean() }).map((ref): TokenRef => ({ kind: 'live', ...ref })) },
+  {
+    weight: 20,
+    arbitrary: fc
+      .string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'), minLength: 43, maxLength: 43 })
+      .map((token): TokenRef => ({ kind: 'unknown', token })),
+  },
+  {
+    weight: 40,
+    arbitrary: fc
+      .oneof(text(80), brokenEscapes, idLike, fc.constantFrom('', '..', '__proto__', 'A'.repeat(42), `${'A'.repeat(42)}=`, `${'A'.repeat(41)}+/`, `${'A'.repeat(43)}A`), huge(2000, 4000))
+      .map((value): TokenRef => ({ kind: 'malformed', text: value })),
+  },
+);
+
 const taskRef: fc.Arbitrary<TaskRef> = fc.oneof(
   { weight: 60, arbitrary: fc.nat().map((index): TaskRef => ({ kind: 'known', index })) },
   { weight: 25, arbitrary: fc.oneof(text(80), brokenEscapes).map((value): TaskRef => ({ kind: 'text', text: value })) },
@@ -520,6 +546,9 @@ function validBodies(route: RouteKey, profile: LayerProfile): fc.Arbitrary<{ val
       );
     case 'POST /executions/{id}/resume':
       return decision.map((input) => ({ value: { input } }));
+    case 'POST /callbacks/{token}':
+      // A link's body is the resume input itself.
+      return decision.map((input) => ({ value: input }));
     case 'POST /executions/{id}/cancel':
       return fc.option(storedText, { nil: undefined }).map((reason) => ({ value: reason === undefined ? {} : { reason } }));
     default:
@@ -547,6 +576,8 @@ function envelopes(route: RouteKey, profile: LayerProfile): fc.Arbitrary<unknown
       );
     case 'POST /executions/{id}/resume':
       return fc.record({ input: fc.oneof(decisionArb, taskInput) }, { requiredKeys: [] });
+    case 'POST /callbacks/{token}':
+      return fc.oneof(decisionArb, taskInput);
     case 'POST /executions/{id}/cancel':
       return fc.record({ reason: fc.oneof(text(), fc.constant(null), huge(1990, 2010), scalar) }, { requiredKeys: [] });
     default:
@@ -699,6 +730,7 @@ export function requestArbitrary(route: RouteKey, profile: LayerProfile): fc.Arb
     id: idRef(changes),
     transitionId: transitionRef,
     taskId: taskRef,
+    token: tokenRef,
     query: queryArb(profile.tasks.map((task) => task.id)),
     body: bodyArb(route, profile),
     contentType: contentTypeArb(profile.httpSafe),

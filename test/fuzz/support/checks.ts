@@ -232,6 +232,15 @@ export function storedViolations(items: readonly Item[]): string[] {
   const found: string[] = [];
   for (const [pk, partition] of partitions) {
     if (pk.startsWith('APIKEY#')) continue;
+    if (pk.startsWith('CALLBACK#')) {
+      // A resume link's lookup item: it names an execution of its tenant, and expires.
+      for (const link of partition) {
+        const execution = partitions.get(executionPk(String(link.tenant), String(link.execution_id)));
+        if (link.sk !== 'CALLBACK' || !execution?.some((item) => item.sk === 'META')) found.push(`${pk}: a link to a missing execution ${String(link.execution_id)}`);
+        if (typeof link.expires_at !== 'number' || typeof link.step_index !== 'number') found.push(`${pk}: a link without expiry or step`);
+      }
+      continue;
+    }
     if (pk.startsWith('IDEM#')) {
       for (const claim of partition) {
         const tenant = pk.split('#')[1]!;
@@ -278,6 +287,8 @@ export function storedViolations(items: readonly Item[]): string[] {
     if ((status === 'awaiting_input') !== (typeof record.wait_token === 'string')) {
       found.push(`${pk}: ${status} ${record.wait_token === undefined ? 'without' : 'with'} a wait token`);
     }
+    // A link works only while its wait does: its nonce leaves the record with the wait.
+    if (record.callback_nonce !== undefined && status !== 'awaiting_input') found.push(`${pk}: ${status} with a resume link nonce`);
     for (const row of rows) {
       if (row.sk !== transitionSk(Number(row.seq))) found.push(`${pk}: row ${String(row.sk)} has seq ${String(row.seq)}`);
       if (row.execution_id !== id) found.push(`${pk}: row ${String(row.sk)} of execution ${String(row.execution_id)}`);
@@ -300,6 +311,8 @@ export interface Exchange {
   readonly query: Readonly<Record<string, string>>;
   readonly status: number;
   readonly body: unknown;
+  /** `POST /callbacks/{token}`: the token is a link the service made (not made up, not damaged). */
+  readonly liveLink?: boolean;
   /** True for the caller's own executions. */
   isOwn(id: string): boolean;
 }
@@ -313,6 +326,7 @@ export function ruleViolations(exchange: Exchange): string[] {
   const found: string[] = [];
   const { route, status, query } = exchange;
   if (!PUBLIC_ROUTES.includes(route) && !exchange.authenticated && status !== 401) found.push(`refused credentials answered ${status}, not 401`);
+  if (status >= 200 && status < 300 && route.includes('{token}') && !exchange.liveLink) found.push(`${status} for a resume link nobody was given`);
   if (status >= 200 && status < 300 && route.includes('{id}') && !(exchange.executionId !== undefined && exchange.isOwn(exchange.executionId))) {
     found.push(`${status} for execution ${JSON.stringify(exchange.executionId)}, which is not the caller's`);
   }

@@ -6,11 +6,12 @@ import { handler } from '../../../lambdas/api/executions-read.js';
 import { LIMIT, UNKNOWN_ECHO } from '../../../lambdas/api/queries.js';
 import { ROUTES } from '../../../lambdas/api/routes.js';
 import type { ExecutionRecord, TransitionRecord } from '../../../lambdas/domain/execution.js';
+import { callbackToken } from '../../../lambdas/domain/callbacks.js';
 import { newExecutionId, newTransitionId } from '../../../lambdas/domain/ids.js';
 import type { ExecutionView, TransitionView } from '../../../lambdas/domain/views.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { API_BASE_URL, apiEvent, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
-import { executionRecord, seed, transitionRecord } from '../support/records.js';
+import { CALLBACK_KEY, executionRecord, seed, transitionRecord } from '../support/records.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
@@ -324,6 +325,7 @@ describe('GET /executions/{id}/transitions', () => {
       current: { workflow: 'sample-pipeline', step: 0, scope_id: record.id },
       next: { workflow: 'sample-pipeline', step: 1, scope_id: record.id },
       step_label: 'extract',
+      callback_url: null,
       created_at: record.createdAt,
       updated_at: record.createdAt,
     });
@@ -378,6 +380,83 @@ describe('GET /executions/{id}/transitions', () => {
     expectProblem(unknown.response, 404);
     expect(pastTheEnd.status).toBe(200);
     expect(pastTheEnd.body).toEqual({ items: [], next_cursor: null });
+  });
+});
+
+describe('resume links on wait rows', () => {
+  /** An approval waiting at `review` (step 1) since its wait row, seq 4, with the link nonce `nonce`. */
+  function storeWaiting(tenant = 'default', nonce = 'waitnonce-waitnonce-00'): { record: ExecutionRecord; rows: TransitionRecord[] } {
+    const record = executionRecord({
+      tenant,
+      taskId: 'sample-approval',
+      status: 'awaiting_input',
+      transitionCount: 4,
+      stepIndex: 1,
+      stepName: 'review',
+      stepsCompleted: 1,
+      waitToken: 'token-1',
+      callbackNonce: nonce,
+    });
+    const rows = [
+      transitionRecord(record),
+      transitionRecord(record, { seq: 2, type: 'start', from: 'queued', to: 'running', step: { index: 0, name: 'draft' } }),
+      transitionRecord(record, { seq: 3, type: 'step', from: 'running', to: 'running', step: { index: 0, name: 'draft' }, nextStep: 1 }),
+      transitionRecord(record, {
+        seq: 4,
+        type: 'wait',
+        from: 'running',
+        to: 'awaiting_input',
+        step: { index: 1, name: 'review' },
+        currentStep: 1,
+        nextStep: 1,
+        callbackNonce: nonce,
+      }),
+    ];
+    seed(table, record, rows);
+    return { record, rows };
+  }
+
+  it('shows the wait row its callback_url: the link minted from its nonce, on the base URL the caller used; null on every other row', async () => {
+    const { record } = storeWaiting();
+
+    const { body, raw } = await get<Page<TransitionView>>('GET /executions/{id}/transitions', { pathParameters: { id: record.id } });
+
+    const token = callbackToken(CALLBACK_KEY, { tenant: 'default', executionId: record.id, stepIndex: 1, nonce: 'waitnonce-waitnonce-00' });
+    expect(body.items.map((item) => item.callback_url)).toEqual([null, null, null, `${API_BASE_URL}/callbacks/${token}`]);
+    expect(raw).not.toContain('waitnonce-waitnonce-00');
+  });
+
+  it('shows the same link on the single transition route', async () => {
+    const { record, rows } = storeWaiting();
+
+    const { body } = await get<TransitionView>('GET /executions/{id}/transitions/{transition_id}', {
+      pathParameters: { id: record.id, transition_id: rows[3]!.id },
+    });
+
+    const token = callbackToken(CALLBACK_KEY, { tenant: 'default', executionId: record.id, stepIndex: 1, nonce: 'waitnonce-waitnonce-00' });
+    expect(body.callback_url).toBe(`${API_BASE_URL}/callbacks/${token}`);
+  });
+
+  it('mints a tenant\'s links for that tenant: the same nonce and id under another tenant give another link', async () => {
+    const { record } = storeWaiting('acme');
+
+    const { body } = await get<Page<TransitionView>>('GET /executions/{id}/transitions', { pathParameters: { id: record.id }, tenant: 'acme' });
+
+    const url = body.items[3]!.callback_url!;
+    const other = callbackToken(CALLBACK_KEY, { tenant: 'default', executionId: record.id, stepIndex: 1, nonce: 'waitnonce-waitnonce-00' });
+    expect(url).toBe(`${API_BASE_URL}/callbacks/${callbackToken(CALLBACK_KEY, { tenant: 'acme', executionId: record.id, stepIndex: 1, nonce: 'waitnonce-waitnonce-00' })}`);
+    expect(url).not.toContain(other);
+  });
+
+  it('shows no link on a wait row written before resume links existed', async () => {
+    const { record, rows } = storeWaiting();
+    seed(table, record, [{ ...rows[3]!, callbackNonce: undefined }]);
+
+    const { body } = await get<TransitionView>('GET /executions/{id}/transitions/{transition_id}', {
+      pathParameters: { id: record.id, transition_id: rows[3]!.id },
+    });
+
+    expect(body.callback_url).toBeNull();
   });
 });
 

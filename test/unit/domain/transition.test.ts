@@ -140,6 +140,51 @@ describe('planTransition', () => {
     expect(JSON.stringify(row)).not.toContain('token-123');
   });
 
+  it('wait with a resume link: the nonce on the record and the row, and the lookup item planned for the same write', () => {
+    const { patch, row, callback } = planTransition(
+      record(),
+      {
+        type: 'wait',
+        step: { index: 2, name: 'approve' },
+        waitToken: 'token-123',
+        callback: { nonce: 'nonce-1', lookup: { hash: 'ab'.repeat(32), expiresAt: 1_900_000_000 } },
+      },
+      NOW,
+    );
+
+    expect(patch.callbackNonce).toBe('nonce-1');
+    expect(row.callbackNonce).toBe('nonce-1');
+    expect(callback).toEqual({ hash: 'ab'.repeat(32), expiresAt: 1_900_000_000, tenant: 'acme', executionId: ID, stepIndex: 2, nonce: 'nonce-1' });
+  });
+
+  it('a restored wait keeps its link: the nonce again, and no lookup item to write (it is still there)', () => {
+    const resumed = record({ status: 'running', stepIndex: 2, stepName: 'finalize', stepsCompleted: 2 });
+
+    const { patch, row, callback } = planTransition(
+      resumed,
+      { type: 'wait', step: { index: 1, name: 'review' }, waitToken: 'same-token', callback: { nonce: 'nonce-1' } },
+      NOW,
+    );
+
+    expect(patch.callbackNonce).toBe('nonce-1');
+    expect(row.callbackNonce).toBe('nonce-1');
+    expect(callback).toBeUndefined();
+  });
+
+  it.each([
+    ['resume', { type: 'resume', step: { index: 1, name: 'approve' } }],
+    ['cancel', { type: 'cancel', reason: 'no' }],
+    ['error', { type: 'error', error: { name: 'States.Timeout', message: 'late' } }],
+  ] as const)('%s ends the resume link with the wait: the nonce leaves the record', (_type, request) => {
+    const before = record({ status: 'awaiting_input', waitToken: 'token-123', callbackNonce: 'nonce-1' });
+
+    const { patch, record: after, row } = planTransition(before, request, NOW);
+
+    expect(patch).toHaveProperty('callbackNonce', undefined);
+    expect(after.callbackNonce).toBeUndefined();
+    expect(row).not.toHaveProperty('callbackNonce');
+  });
+
   it('wait restores the completed-step count a failed resume delivery had advanced', () => {
     const resumed = record({ status: 'running', stepIndex: 2, stepName: 'finalize', stepsCompleted: 2 });
 

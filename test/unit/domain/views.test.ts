@@ -194,6 +194,7 @@ describe('toTransitionView', () => {
       current: { workflow: 'sample-pipeline', step: 1, scope_id: ID },
       next: { workflow: 'sample-pipeline', step: 2, scope_id: ID },
       step_label: 'extract',
+      callback_url: null,
       created_at: '2025-01-02T03:05:00.000Z',
       updated_at: '2025-01-02T03:05:00.000Z',
     });
@@ -213,6 +214,16 @@ describe('toTransitionView', () => {
     expect(view.next).toBeNull();
     expect(view.step_label).toBeNull();
     expect(view.current).toEqual({ workflow: 'sample-pipeline', step: 3, scope_id: ID });
+  });
+
+  it('shows the resume link it is given on a wait row, and never the nonce it was minted from', () => {
+    const wait = row({ type: 'wait', to: 'awaiting_input', step: { index: 1, name: 'approve' }, callbackNonce: 'nonce-that-stays-inside' });
+
+    const view = toTransitionView(wait, 'https://api.example.com/callbacks/abc');
+
+    expect(view.callback_url).toBe('https://api.example.com/callbacks/abc');
+    expect(JSON.stringify(view)).not.toContain('nonce-that-stays-inside');
+    expect(toTransitionView(row()).callback_url).toBeNull();
   });
 
   it('keeps next step 0 as a position, not as null', () => {

@@ -647,6 +647,18 @@ describe('find and get', () => {
     await expect(repository.get('other-tenant', ID)).rejects.toThrow(NotFoundError);
     expect(ddb).toHaveReceivedCommandWith(GetCommand, { Key: { pk: `EXEC#other-tenant#${ID}`, sk: 'META' } });
   });
+
+  it('hands the SDK the abort signal of a read that may have to give up (a held GET at its deadline)', async () => {
+    ddb.on(GetCommand).resolves({ Item: storedItem(record()) });
+    const controller = new AbortController();
+
+    await repository.get(TENANT, ID, { abortSignal: controller.signal });
+    await creator.get(TENANT, ID, { abortSignal: controller.signal });
+
+    // The stub types `send` with its command only; the SDK's second argument is its HTTP options.
+    const options = ddb.send.getCalls().map((call) => (call.args as unknown[])[1] as { abortSignal?: AbortSignal } | undefined);
+    expect(options.map((option) => option?.abortSignal)).toEqual([controller.signal, controller.signal]);
+  });
 });
 
 describe('updateProgress', () => {

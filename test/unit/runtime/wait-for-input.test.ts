@@ -1,13 +1,14 @@
 import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { callbackHash, callbackToken } from '../../../lambdas/domain/callbacks.js';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { ExecutionEndedError, StepRuntimeError } from '../../../lambdas/runtime/payload.js';
 import { beginWait, type WaitDeps } from '../../../lambdas/runtime/wait-for-input.js';
-import { repository } from '../../../lambdas/shared/dynamodb.js';
+import { waitStore } from '../../../lambdas/shared/stores.js';
 import { toTaskView } from '../../../lambdas/tasks/catalogue.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
-import { seed, spyLogger, storedPayload, storedRecord, storedRows, transitionRecord } from '../support/records.js';
+import { CALLBACK_KEY, seed, spyLogger, storedPayload, storedRecord, storedRows, transitionRecord } from '../support/records.js';
 import { unitRecord, unitTask, waitPayload } from '../support/unit-task.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -19,10 +20,20 @@ beforeEach(() => {
   ddb.reset();
   table = new FakeTable().install(ddb);
   // The wait function knows the tasks by their catalogue views, as it bundles them.
-  deps = { repository, tasks: new Map([...unitTask().tasks].map(([id, task]) => [id, toTaskView(task)])), logger: spyLogger() };
+  deps = {
+    repository: waitStore(),
+    tasks: new Map([...unitTask().tasks].map(([id, task]) => [id, toTaskView(task)])),
+    logger: spyLogger(),
+    callbackKey: CALLBACK_KEY,
+  };
 });
 
 /** A unit-task execution whose first step is recorded, so the wait at index 1 is next. */
+/** The stored lookup items of resume links. */
+function callbackItems() {
+  return table.all().filter((item) => String(item.pk).startsWith('CALLBACK#'));
+}
+
 function runningBeforeWait(): ExecutionRecord {
   const record = unitRecord({
     status: 'running',
@@ -60,6 +71,51 @@ describe('beginWait', () => {
     expect(storedPayload(wait?.output)).toEqual({ prompt: 'Approve?', input: { doubled: 4 }, timeout_seconds: 3600 });
   });
 
+  it('writes the resume link with the wait, in the same transaction: a lookup item by the token hash, expiring with the wait', async () => {
+    const record = runningBeforeWait();
+    vi.useFakeTimers({ now: Date.parse('2026-01-02T05:00:00.000Z'), toFake: ['Date'] });
+
+    await beginWait(deps, waitPayload(record, 1, 'token-1'));
+    vi.useRealTimers();
+
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    const { TransactItems = [] } = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input;
+    expect(TransactItems.map((item) => Object.keys(item)[0])).toEqual(['Update', 'Put', 'Put']);
+    const nonce = storedRecord(table, record).callback_nonce as string;
+    const wait = storedRows(table, record)[3]!;
+    // The row carries the nonce the view mints the link from; the record the nonce a link must match.
+    expect(nonce).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(wait.callback_nonce).toBe(nonce);
+    const token = callbackToken(CALLBACK_KEY, { tenant: record.tenant, executionId: record.id, stepIndex: 1, nonce });
+    expect(callbackItems()).toEqual([
+      {
+        pk: `CALLBACK#${callbackHash(token)}`,
+        sk: 'CALLBACK',
+        tenant: record.tenant,
+        execution_id: record.id,
+        step_index: 1,
+        nonce,
+        // The wait's timeout (3600 s in unit-task) from now: the link expires with the wait, and TTL removes it.
+        expires_at: Date.parse('2026-01-02T05:00:00.000Z') / 1000 + 3600,
+      },
+    ]);
+    // Only the token's hash is stored, never the token.
+    expect(JSON.stringify(table.all())).not.toContain(token);
+  });
+
+  it('gives each wait a link of its own', async () => {
+    const first = runningBeforeWait();
+    const second = runningBeforeWait();
+
+    await beginWait(deps, waitPayload(first, 1, 'token-1'));
+    await beginWait(deps, waitPayload(second, 1, 'token-2'));
+
+    const items = callbackItems();
+    expect(items.map((item) => item.execution_id)).toEqual(expect.arrayContaining([first.id, second.id]));
+    expect(new Set(items.map((item) => item.pk)).size).toBe(2);
+    expect(storedRecord(table, first).callback_nonce).not.toBe(storedRecord(table, second).callback_nonce);
+  });
+
   it('keeps the token out of the transition row', async () => {
     const record = runningBeforeWait();
 
@@ -68,21 +124,60 @@ describe('beginWait', () => {
     expect(JSON.stringify(storedRows(table, record))).not.toContain('secret-token-value');
   });
 
-  it('only replaces the token when the same wait is invoked again with a new token', async () => {
+  it('only replaces the token when the same wait is invoked again with a new token, keeping its link and moving its expiry', async () => {
+    const record = runningBeforeWait();
+    vi.useFakeTimers({ now: Date.parse('2026-01-02T05:00:00.000Z'), toFake: ['Date'] });
+    await beginWait(deps, waitPayload(record, 1, 'token-1'));
+    const [link] = callbackItems();
+    ddb.resetHistory();
+    vi.setSystemTime(Date.parse('2026-01-02T05:03:00.000Z'));
+
+    await beginWait(deps, waitPayload(record, 1, 'token-2'));
+    vi.useRealTimers();
+
+    // One transaction: the token, and the same link refreshed (a retried wait starts its timeout afresh).
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(TransactWriteCommand, {
+      TransactItems: [
+        {
+          Update: expect.objectContaining({
+            UpdateExpression: 'SET wait_token = :token',
+            ConditionExpression: '#status = :waiting AND step_index = :i',
+            ExpressionAttributeValues: { ':token': 'token-2', ':waiting': 'awaiting_input', ':i': 1 },
+          }),
+        },
+        { Put: expect.objectContaining({ Item: { ...link, expires_at: link!.expires_at as number + 180 } }) },
+      ],
+    });
+    expect(storedRecord(table, record)).toMatchObject({ wait_token: 'token-2', transition_count: 4, status: 'awaiting_input' });
+    expect(storedRows(table, record)).toHaveLength(4);
+    expect(callbackItems()).toHaveLength(1);
+  });
+
+  it('writes neither token nor link when the execution leaves the wait between the retried wait\'s read and its write', async () => {
     const record = runningBeforeWait();
     await beginWait(deps, waitPayload(record, 1, 'token-1'));
-    ddb.resetHistory();
+    const [link] = callbackItems();
+    const waiting = storedRecord(table, record);
+    table.beforeNextTransaction(() => table.put({ ...waiting, status: 'running', step_index: 2, wait_token: undefined, callback_nonce: undefined }));
+
+    await beginWait(deps, waitPayload(record, 1, 'token-2'));
+
+    expect(storedRecord(table, record)).toMatchObject({ status: 'running', step_index: 2 });
+    expect(storedRecord(table, record).wait_token).toBeUndefined();
+    expect(callbackItems()).toEqual([link]);
+  });
+
+  it('replaces only the token of a wait written before resume links existed (no nonce, no link)', async () => {
+    const record = unitRecord({ status: 'awaiting_input', transitionCount: 4, stepsCompleted: 1, stepIndex: 1, stepName: 'approve', waitToken: 'token-1' });
+    seed(table, record, [transitionRecord(record)]);
 
     await beginWait(deps, waitPayload(record, 1, 'token-2'));
 
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      UpdateExpression: 'SET wait_token = :token',
-      ExpressionAttributeValues: { ':token': 'token-2', ':waiting': 'awaiting_input', ':i': 1 },
-    });
-    expect(storedRecord(table, record)).toMatchObject({ wait_token: 'token-2', transition_count: 4, status: 'awaiting_input' });
-    expect(storedRows(table, record)).toHaveLength(4);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { UpdateExpression: 'SET wait_token = :token' });
+    expect(storedRecord(table, record)).toMatchObject({ wait_token: 'token-2' });
+    expect(callbackItems()).toHaveLength(0);
   });
 
   it('writes nothing when the same wait is invoked again with the token it already stored', async () => {

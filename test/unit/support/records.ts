@@ -1,4 +1,5 @@
 import { vi } from 'vitest';
+import { callbackHash, callbackKey, callbackToken } from '../../../lambdas/domain/callbacks.js';
 import type { ExecutionRecord, TransitionRecord } from '../../../lambdas/domain/execution.js';
 import { newExecutionId, newTransitionId } from '../../../lambdas/domain/ids.js';
 import { TERMINAL_STATUSES } from '../../../lambdas/domain/status.js';
@@ -81,6 +82,7 @@ export function recordItem(record: ExecutionRecord): Item {
     started_at: record.startedAt,
     completed_at: record.completedAt,
     wait_token: record.waitToken,
+    callback_nonce: record.callbackNonce,
     cancel_reason: record.cancelReason,
     branches_done: record.branchesDone,
     tenant_key: `T#${record.tenant}`,
@@ -131,7 +133,31 @@ export function transitionItem(tenant: string, row: TransitionRecord): Item {
     metadata: payload(row.metadata),
     created_at: row.createdAt,
     expires_at: 1_900_000_000,
+    callback_nonce: row.callbackNonce,
   };
+}
+
+/** The key resume links are minted with in the unit project (`CURSOR_SECRET` is `test-secret`, vitest.config.ts). */
+export const CALLBACK_KEY = callbackKey('test-secret');
+
+/**
+ * Gives a record waiting with a `callbackNonce` its resume link, as the wait function writes it: the
+ * lookup item keyed by the token's SHA-256, expiring at `expiresAt` (epoch seconds). Returns the token.
+ */
+export function storeCallback(table: FakeTable, record: ExecutionRecord, expiresAt = 2_000_000_000): string {
+  if (record.callbackNonce === undefined) throw new Error('the record has no callback nonce');
+  const target = { tenant: record.tenant, executionId: record.id, stepIndex: record.stepIndex, nonce: record.callbackNonce };
+  const token = callbackToken(CALLBACK_KEY, target);
+  table.put({
+    pk: `CALLBACK#${callbackHash(token)}`,
+    sk: 'CALLBACK',
+    tenant: record.tenant,
+    execution_id: record.id,
+    step_index: record.stepIndex,
+    nonce: record.callbackNonce,
+    expires_at: expiresAt,
+  });
+  return token;
 }
 
 /** Stores `record` and its rows in the fake table. */
