@@ -1,9 +1,9 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { bearerToken, hashApiKey } from '../domain/api-keys.js';
 import { ApiKeysRepository } from '../repository/api-keys-repository.js';
 import { documentClient } from '../shared/dynamodb-client.js';
 import { requireEnv } from '../shared/env.js';
 import { createLogger } from '../shared/logger.js';
+import { credentialsOf } from './api-key-auth.js';
 
 /** What the authorizer tells the route functions (`requestContext.authorizer.lambda`). */
 export interface AuthorizerContext {
@@ -26,12 +26,7 @@ const logger = createLogger('authorizer');
 export async function handler(
   event: APIGatewayRequestAuthorizerEventV2,
 ): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>> {
-  const token = bearerToken(event.headers?.authorization);
-  if (!token) return { isAuthorized: true, context: { tenant: '', refused: 'missing or malformed bearer token' } };
-  const key = await keys.findActive(hashApiKey(token));
-  if (!key) {
-    logger.info('unknown or revoked API key', { route: event.routeKey });
-    return { isAuthorized: true, context: { tenant: '', refused: 'unknown or revoked API key' } };
-  }
-  return { isAuthorized: true, context: { tenant: key.tenant, refused: '' } };
+  const credentials = await credentialsOf(keys, event.headers?.authorization);
+  if (credentials.refused) logger.info('credentials refused', { route: event.routeKey, refused: credentials.refused });
+  return { isAuthorized: true, context: { ...credentials } };
 }

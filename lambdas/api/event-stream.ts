@@ -90,12 +90,13 @@ export interface StreamLimits {
 
 /**
  * What the stream came to:
- * - `stream`: a text/event-stream body (`ended` once the execution's last event is in it);
+ * - `stream`: a text/event-stream body (`ended` once the execution's last event is in it; `seq`
+ *   the last event's id in it, or the watcher's position when it has none);
  * - `exhausted`: nothing can ever follow the watcher's position (204, so `EventSource` stops);
  * - `window-elapsed`: a `whole` stream whose execution did not end within the window.
  */
 export type StreamOutcome =
-  | { readonly kind: 'stream'; readonly text: string; readonly ended: boolean }
+  | { readonly kind: 'stream'; readonly text: string; readonly ended: boolean; readonly seq: number }
   | { readonly kind: 'exhausted' }
   | { readonly kind: 'window-elapsed' };
 
@@ -195,7 +196,7 @@ export async function watchExecution(
       break;
     }
   }
-  if (done()) return { kind: 'stream', text, ended: state.ended };
+  if (done()) return { kind: 'stream', text, ended: state.ended, seq: state.seq };
   if (mode === 'whole') return { kind: 'window-elapsed' };
-  return { kind: 'stream', text: sent > 0 ? text : text + formatComment('keep-alive'), ended: false };
+  return { kind: 'stream', text: sent > 0 ? text : text + formatComment('keep-alive'), ended: false, seq: state.seq };
 }

@@ -1,0 +1,21 @@
+import { bearerToken, hashApiKey } from '../domain/api-keys.js';
+import type { ApiKeysRepository } from '../repository/api-keys-repository.js';
+
+/** Who a request's credentials name: its tenant, or why they were refused (then `tenant` is empty). */
+export interface Credentials {
+  readonly tenant: string;
+  readonly refused: string;
+}
+
+/**
+ * Maps an `Authorization` header to the tenant of its bearer API key. Both the HTTP API's
+ * authorizer and the streaming Function URL (which has no authorizer in front of it) use this, so
+ * one key means one tenant on every entry.
+ */
+export async function credentialsOf(keys: Pick<ApiKeysRepository, 'findActive'>, authorization: string | undefined): Promise<Credentials> {
+  const token = bearerToken(authorization);
+  if (!token) return { tenant: '', refused: 'missing or malformed bearer token' };
+  const key = await keys.findActive(hashApiKey(token));
+  if (!key) return { tenant: '', refused: 'unknown or revoked API key' };
+  return { tenant: key.tenant, refused: '' };
+}
