@@ -164,7 +164,7 @@ export class ExecutionsStack extends Stack {
       ...(props.reconcileEvery ? { every: props.reconcileEvery } : {}),
       ...(props.reconcileMinAge ? { minAge: props.reconcileMinAge } : {}),
     });
-    const { httpApi } = new ExecutionsApi(this, 'Api', {
+    const { httpApi, eventsStreamUrl } = new ExecutionsApi(this, 'Api', {
       table,
       stateMachines: runtime.stateMachines,
       auth: props.auth ?? 'api-key',
@@ -181,5 +181,11 @@ export class ExecutionsStack extends Stack {
     // Stack-level outputs keep their plain names (`ApiUrl`, not `ApiApiUrl<hash>`) for scripts and `cdk deploy` output.
     new CfnOutput(this, 'ApiUrl', { value: httpApi.apiEndpoint, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'The executions table' });
+    if (eventsStreamUrl) {
+      new CfnOutput(this, 'EventsStreamUrl', {
+        value: eventsStreamUrl.url,
+        description: 'Streaming Function URL of the events: GET <url>executions/{id}/events (bearer API key)',
+      });
+    }
   }
 }

@@ -4,6 +4,7 @@ import { registerHooks } from 'node:module';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { isStreamingHandler, type LocalResponseStream } from './response-streaming.js';
 import type { LocalFunction } from './template.js';
 
 const LAMBDAS_DIR = fileURLToPath(new URL('../lambdas/', import.meta.url));
@@ -155,21 +156,7 @@ export class LambdaHost {
     const fn = this.find(arnOrName);
     if (!fn) throw new LambdaInvocationError('ResourceNotFoundException', `Function not found: ${arnOrName}`);
     const handler = await this.handler(fn);
-    const deadline = Date.now() + fn.timeoutSeconds * 1000;
-    const context = {
-      callbackWaitsForEmptyEventLoop: false,
-      functionName: fn.name,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: fn.arn,
-      memoryLimitInMB: String(fn.memoryMb),
-      awsRequestId: randomUUID(),
-      logGroupName: `/aws/lambda/${fn.name}`,
-      logStreamName: 'local',
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    } satisfies Context;
+    const context = contextOf(fn);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -191,4 +178,40 @@ export class LambdaHost {
       clearTimeout(timer);
     }
   }
+
+  /**
+   * Invokes a streaming function (`awslambda.streamifyResponse`, local/response-streaming.ts) by
+   * ARN or name with `event`, writing its response to `stream` as it goes. It ends by itself (the
+   * service's handler closes before its time is up), so no timeout races it here.
+   */
+  async invokeStreaming(arnOrName: string, event: unknown, stream: LocalResponseStream): Promise<void> {
+    const fn = this.find(arnOrName);
+    if (!fn) throw new LambdaInvocationError('ResourceNotFoundException', `Function not found: ${arnOrName}`);
+    const handler = await this.handler(fn);
+    if (!isStreamingHandler(handler)) throw new Error(`lambdas/${fn.entry} is not a streaming handler (awslambda.streamifyResponse)`);
+    const streaming = handler as unknown as (event: unknown, stream: LocalResponseStream, context: Context) => Promise<void>;
+    const context = contextOf(fn);
+    const invocation = { entry: fn.entry, requestId: context.awsRequestId, environment: fn.environment };
+    await invocations.run(invocation, () => streaming(JSON.parse(JSON.stringify(event ?? null)), stream, context));
+  }
+}
+
+/** The Lambda context of one invocation of `fn`. */
+function contextOf(fn: LocalFunction): Context {
+  const deadline = Date.now() + fn.timeoutSeconds * 1000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: fn.name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: fn.arn,
+    memoryLimitInMB: String(fn.memoryMb),
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${fn.name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+
 }

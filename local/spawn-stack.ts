@@ -25,6 +25,8 @@ export interface LocalStackStarting {
 export type LocalStackReady = Required<LocalStackState> & {
   /** Seconds from the stack's process start to ready, one decimal. */
   readonly seconds: string;
+  /** The streaming Function URLs (the events stream), each on its own port. */
+  readonly streamingUrls: readonly string[];
 };
 
 /** How a spawned stack process ended. */

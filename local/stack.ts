@@ -10,6 +10,7 @@ import { ApiKeysRepository } from '../lambdas/repository/api-keys-repository.js'
 import { ensureTables, startDynamoDb } from './dynamodb.js';
 import { LocalGateway } from './gateway.js';
 import { LambdaHost } from './lambda-host.js';
+import { installAwsLambdaShim, streamingUrlListener } from './response-streaming.js';
 import { LocalScheduler } from './scheduler.js';
 import { AwsServiceError, LocalStepFunctions } from './step-functions.js';
 import { loadStackModel } from './template.js';
@@ -73,6 +74,11 @@ export interface LocalStack {
   readonly stepFunctions: LocalStepFunctions;
   /** Runs the template's schedule rules (the reconciler). */
   readonly scheduler: LocalScheduler;
+  /**
+   * The streaming Function URLs of the template (the events stream), each on a port of its own, as
+   * each Function URL has a host of its own: `GET <url>/executions/{id}/events`.
+   */
+  readonly streamingUrls: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -227,12 +233,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_SFN: stepFunctionsEndpoint,
     });
     const stackName = basename(options.templatePath).replace(/\.template\.json$/, '');
-    const model = loadStackModel(options.templatePath, {
+    const loaded = loadStackModel(options.templatePath, {
       region: LOCAL_REGION,
       account: LOCAL_ACCOUNT,
       stackName,
       stackId: `arn:aws:cloudformation:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stack/${stackName}/${randomUUID()}`,
     });
+    // Links in the streaming function's status events point to the HTTP API: here, the gateway.
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    const model = {
+      ...loaded,
+      functions: loaded.functions.map((fn) => (fn.environment.API_BASE_URL === undefined ? fn : { ...fn, environment: { ...fn.environment, API_BASE_URL: gatewayUrl } })),
+    };
     await ensureTables(dynamo.client, model.tables, model.ttlAttributes, log);
     const tableName = model.tables[0]?.TableName;
     if (!tableName) throw new Error('The template has no DynamoDB table');
@@ -263,6 +275,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       timeoutSeconds: 900,
       memoryMb: 128,
     }));
+    // Streaming handlers call `awslambda.streamifyResponse` as their module loads (at warm-up).
+    installAwsLambdaShim();
     const lambdas = new LambdaHost([...model.functions, ...standIns], { tasksModule: model.tasksModule, taskCatalogue: model.taskCatalogue });
     await lambdas.warm();
     await checkServedTasks(model.tasksModule, environment.get('TASK_IDS'));
@@ -287,6 +301,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           `and ${count(recovered.redelivered, 'status event')} undelivered (delivered now)`,
       );
     }
+    const streamingUrls: string[] = [];
+    for (const url of model.streamingUrls) {
+      const fn = model.functions.find((candidate) => candidate.logicalId === url.functionLogicalId);
+      if (!fn) throw new Error(`A Function URL invokes ${url.functionLogicalId}, which the template does not define`);
+      const server = createServer(streamingUrlListener(url, fn.arn, lambdas, log));
+      // Closed with the gateway: a stream left open would hold the process.
+      stopping.splice(1, 0, () => close(server));
+      streamingUrls.push(`http://127.0.0.1:${await listen(server, 0)}`);
+    }
     answer = new LocalGateway(model.routes, lambdas, log).listener;
     // Stopped in this order after the gateway: no new scheduled runs, then the events in flight.
     stopping.splice(1, 0, () => scheduler.stop(), () => stepFunctions.drain());
@@ -299,6 +322,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stepFunctionsEndpoint,
       stepFunctions,
       scheduler,
+      streamingUrls,
       stop,
     };
   } catch (error) {

@@ -158,7 +158,7 @@ try {
   // The keys CLI finds this stack here.
   writeStackState(state);
   if (values.json) {
-    console.log(JSON.stringify({ ready: true, ...state, seconds }));
+    console.log(JSON.stringify({ ready: true, ...state, streamingUrls: stack.streamingUrls, seconds }));
   } else {
     const schedules = stack.scheduler.plan.map(
       ({ schedule, periodMs }) =>
@@ -175,7 +175,7 @@ try {
 Async executions service running locally (ready in ${seconds} s)
 
   API             ${stack.url}
-  API key         ${apiKey}   (tenant "default"; set LOCAL_API_KEY to change it)
+${stack.streamingUrls.map((url) => `  Events stream   ${url}/executions/{id}/events   (Function URL, streamed)\n`).join('')}  API key         ${apiKey}   (tenant "default"; set LOCAL_API_KEY to change it)
   DynamoDB Local  ${stack.dynamoDbEndpoint}${values.persist ? ` (data in ${join(LOCAL_DIR, 'dynamodb')})` : ' (in memory)'}
   Step Functions  ${stack.stepFunctionsEndpoint}
 ${schedules.join('\n')}

@@ -105,6 +105,16 @@ export interface LocalStackModel {
   readonly rules: readonly LocalRule[];
   /** Rules with a schedule expression. */
   readonly schedules: readonly LocalSchedule[];
+  /** The Function URLs (`AWS::Lambda::Url`) in RESPONSE_STREAM mode: what the local stack serves on ports of their own. */
+  readonly streamingUrls: readonly LocalStreamingUrl[];
+}
+
+/** A streaming Function URL of the template. */
+export interface LocalStreamingUrl {
+  /** The logical id of the function it invokes. */
+  readonly functionLogicalId: string;
+  /** Its CORS settings, as the template sets them (`Cors`). */
+  readonly cors: { readonly allowOrigins: readonly string[]; readonly allowMethods: readonly string[]; readonly allowHeaders: readonly string[] };
 }
 
 const PSEUDO = (env: LocalEnvironment): Record<string, string> => ({
@@ -294,6 +304,7 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
   const routes: LocalRoute[] = [];
   const rules: LocalRule[] = [];
   const schedules: LocalSchedule[] = [];
+  const streamingUrls: LocalStreamingUrl[] = [];
   const tasksModules = new Set<string>();
   const taskCatalogues = new Set<string>();
 
@@ -357,6 +368,18 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
         });
         break;
       }
+      case 'AWS::Lambda::Url': {
+        // A BUFFERED URL would need the HTTP API's buffering; the service declares none.
+        if (props.InvokeMode !== 'RESPONSE_STREAM') break;
+        const target = /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(JSON.stringify(props.TargetFunctionArn ?? null))?.[1] ?? resolver.refTarget(props.TargetFunctionArn);
+        if (!target) throw new Error(`Function URL ${id} has no function the local stack can follow`);
+        const cors = (props.Cors ?? {}) as { AllowOrigins?: string[]; AllowMethods?: string[]; AllowHeaders?: string[] };
+        streamingUrls.push({
+          functionLogicalId: target,
+          cors: { allowOrigins: cors.AllowOrigins ?? [], allowMethods: cors.AllowMethods ?? [], allowHeaders: cors.AllowHeaders ?? [] },
+        });
+        break;
+      }
       case 'AWS::Events::Rule': {
         if (props.State === 'DISABLED') break;
         const targets = (props.Targets as Record<string, Json>[] | undefined) ?? [];
@@ -389,5 +412,5 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
     throw new Error(`${templatePath}: its API functions must share one task catalogue (${TASK_CATALOGUE_METADATA_KEY}), found ${taskCatalogues.size === 0 ? 'none; synthesize it again' : [...taskCatalogues].join(', ')}`);
   }
   if (!existsSync(taskCatalogue)) throw new Error(`${templatePath}: its task catalogue ${taskCatalogue} is missing; synthesize it again`);
-  return { tables, ttlAttributes, functions, tasksModule, taskCatalogue, stateMachines, routes, rules, schedules };
+  return { tables, ttlAttributes, functions, tasksModule, taskCatalogue, stateMachines, routes, rules, schedules, streamingUrls };
 }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -16,7 +16,7 @@ import { HttpIamAuthorizer, HttpLambdaAuthorizer, HttpLambdaResponseType } from 
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { FunctionUrlAuthType, HttpMethod as UrlMethod, InvokeMode, type FunctionUrl, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -176,6 +176,12 @@ export const MAX_EVENTS_WINDOW_SECONDS = 25;
 export const EVENTS_FUNCTION_TIMEOUT = Duration.seconds(29);
 
 /**
+ * The streaming events function's timeout: Lambda's longest. A watcher costs the same per minute
+ * whatever the timeout; a longer one only means fewer reconnects (each a record read and a Query).
+ */
+export const EVENTS_STREAM_FUNCTION_TIMEOUT = Duration.minutes(15);
+
+/**
  * The HTTP API: one small function per route group (`lambdas/api/routes.ts`), each granted only
  * what its routes need. Readers cannot write; only the create function may start executions;
  * only the control function may send task tokens and stop executions.
@@ -189,6 +195,13 @@ export class ExecutionsApi extends Construct {
   readonly authorizerFunction?: IFunction;
   /** The access log of the default stage. */
   readonly accessLogs: ILogGroup;
+  /**
+   * The streaming Function URL of the events (RESPONSE_STREAM, `GET <url>/executions/{id}/events`);
+   * absent with IAM auth, where there are no API keys for it to check.
+   */
+  readonly eventsStreamUrl?: FunctionUrl;
+  /** The function behind {@link eventsStreamUrl}. */
+  readonly eventsStreamFunction?: IFunction;
 
   constructor(scope: Construct, id: string, props: ExecutionsApiProps) {
     super(scope, id);
@@ -257,6 +270,11 @@ export class ExecutionsApi extends Construct {
     this.httpApi = api;
     const { authorizer, authorizerFunction } = this.authorizer(props);
     this.authorizerFunction = authorizerFunction;
+    if (authorizerFunction) {
+      const { fn, url } = this.eventsStream(props, api);
+      this.eventsStreamFunction = fn;
+      this.eventsStreamUrl = url;
+    }
     const none = new HttpNoneAuthorizer();
     const throttledRoutes: HttpRoute[] = [];
     for (const group of Object.keys(ROUTES) as RouteGroup[]) {
@@ -285,6 +303,38 @@ export class ExecutionsApi extends Construct {
       [CALLBACK_ROUTE]: settings(callbackThrottle),
     };
     for (const route of throttledRoutes) cfnStage.node.addDependency(route);
+  }
+
+  /**
+   * The events as a true stream: API Gateway buffers whole responses, so the stream is a Function
+   * URL in RESPONSE_STREAM mode. It has no authorizer in front of it (auth NONE: browsers and
+   * `curl` cannot sign SigV4), so its handler checks the bearer API key itself, as the authorizer does.
+   */
+  private eventsStream(props: ExecutionsApiProps, api: HttpApi): { fn: IFunction; url: FunctionUrl } {
+    const fn = new ServiceFunction(this, 'EventsStreamFunction', {
+      entry: 'api/events-stream-handler.ts',
+      description: 'Server-sent events of executions, streamed (Function URL)',
+      // Status events link to the HTTP API: the Function URL serves only the stream. Built from the
+      // API's id (a Ref) rather than its ApiEndpoint attribute, which the local stack cannot resolve
+      // (it sets its gateway's URL instead).
+      environment: { ...props.environment, API_BASE_URL: `https://${api.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}` },
+      timeout: EVENTS_STREAM_FUNCTION_TIMEOUT,
+      // As the bounded events function: a watcher mostly sleeps between polls.
+      memorySize: 256,
+    });
+    // Reads executions (its tenant's partitions, as the events function) and API key items (as the authorizer).
+    grantTableAccess(fn, props.table, 'read');
+    const url = fn.addFunctionUrl({
+      authType: FunctionUrlAuthType.NONE,
+      invokeMode: InvokeMode.RESPONSE_STREAM,
+      cors: {
+        allowedOrigins: ['*'],
+        allowedMethods: [UrlMethod.GET],
+        allowedHeaders: ['authorization', 'last-event-id'],
+        maxAge: Duration.hours(1),
+      },
+    });
+    return { fn, url };
   }
 
   /** The authorizer of every non-public route. */

@@ -15,8 +15,10 @@ export interface Timing {
 }
 
 // A fresh process per sample: import the bundle, touch its handler, print the elapsed ms. Node's
-// own start-up is outside the measurement, as it is outside our control.
+// own start-up is outside the measurement, as it is outside our control. Lambda's Node.js runtime
+// gives streaming handlers the \`awslambda\` global before the import; the probe gives a stand-in.
 const PROBE = `
+globalThis.awslambda ??= { streamifyResponse: (handler) => handler, HttpResponseStream: { from: (stream) => stream } };
 const t0 = performance.now();
 const m = await import(process.argv[1]);
 if (typeof m.handler !== 'function') process.exit(3);

@@ -29,6 +29,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'control', entry: 'api/executions-control.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
   { name: 'catalogue', entry: 'api/catalogue.ts', clients: [], tasks: 'catalogue' },
   { name: 'authorizer', entry: 'api/authorizer.ts', clients: ['dynamodb'] },
+  { name: 'events-stream', entry: 'api/events-stream-handler.ts', clients: ['dynamodb'] },
   { name: 'wait-for-input', entry: 'runtime/wait-handler.ts', clients: ['dynamodb'], tasks: 'catalogue' },
   { name: 'recorder', entry: 'runtime/record-handler.ts', clients: ['dynamodb'], tasks: 'catalogue' },
   { name: 'child-start', entry: 'runtime/child-start-handler.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
@@ -82,6 +83,7 @@ export async function bundleFunctions(specs: readonly FunctionSpec[], outDir: st
 /** Environment a bundle of the default tasks needs to load (its module scope reads these, as at a cold start). */
 export const LOAD_ENV: Readonly<Record<string, string>> = {
   TABLE_NAME: 'bench',
+  API_BASE_URL: 'https://bench.execute-api.us-east-1.amazonaws.com',
   CURSOR_SECRET: 'bench',
   STATE_MACHINE_ARN_PREFIX: 'arn:aws:states:us-east-1:000000000000:stateMachine:Bench-',
   STATE_MACHINE_ARN: `arn:aws:states:us-east-1:000000000000:stateMachine:Bench-${defaultTasks[0]?.id ?? 'task'}`,

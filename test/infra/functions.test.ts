@@ -23,6 +23,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   statusChange: statusEvents.handler,
   reconciler: childOf(stack, 'Reconciler', Reconciler).handler,
   authorizer: api.authorizerFunction!,
+  eventsStream: api.eventsStreamFunction!,
 };
 const functions = resourcesOf(template, 'AWS::Lambda::Function');
 const [tableId] = onlyResource(template, 'AWS::DynamoDB::GlobalTable');
@@ -42,7 +43,7 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the five route group functions, the authorizer, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function and the reconciler', () => {
+  it('are exactly the five route group functions, the authorizer, the streaming events function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function and the reconciler', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
     expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'events', 'read']);
   });

@@ -41,6 +41,8 @@ declare module 'vitest' {
     reconcileEveryMs: number;
     /** How long an event stream request waits for events, in ms. */
     eventsWindowMs: number;
+    /** The streaming events Function URL (its own port). */
+    eventsStreamUrl: string;
   }
 }
 
@@ -78,6 +80,9 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('reconcileMinAgeMs', RECONCILE_MIN_AGE.toMilliseconds());
   project.provide('reconcileEveryMs', 60_000 / SCHEDULE_SCALE);
   project.provide('eventsWindowMs', EVENTS_WINDOW.toMilliseconds());
+  const [eventsStreamUrl] = ready.streamingUrls;
+  if (!eventsStreamUrl) throw new Error('The local stack serves no streaming Function URL');
+  project.provide('eventsStreamUrl', eventsStreamUrl);
 }
 
 /** Stops the stack (SIGTERM, so it drains event deliveries and DynamoDB Local first) and removes its files. */
