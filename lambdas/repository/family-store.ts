@@ -1,7 +1,7 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import type { ExecutionRecord, FamilyRecord } from '../domain/execution.js';
-import type { ExecutionStatus } from '../domain/status.js';
+import { EXECUTION_STATUSES, isTerminal, type ExecutionStatus } from '../domain/status.js';
 import { initTransition } from '../domain/transition.js';
 import type { ReadOptions, TransactItems } from './execution-store.js';
 import { ROW_EXTRA_SECONDS, epochSeconds, fromItem, rowItem, str, toItem, type Item } from './items.js';
@@ -30,9 +30,10 @@ export interface ParentLink {
   readonly attempt: number;
 }
 
-/** Statuses a child may be created under, and a parent token replaced in. */
-const LIVE = { ':queued': 'queued', ':running': 'running', ':waiting': 'awaiting_input' } as const;
-const IS_LIVE = '#status IN (:queued, :running, :waiting)';
+/** Statuses a child may be created under, and a parent token replaced in: the status table's non-terminal ones. */
+const LIVE_STATUSES = EXECUTION_STATUSES.filter((status) => !isTerminal(status));
+const LIVE: Readonly<Record<string, string>> = Object.fromEntries(LIVE_STATUSES.map((status, index) => [`:live${index}`, status]));
+const IS_LIVE = `#status IN (${Object.keys(LIVE).join(', ')})`;
 
 /** The family fields of a stored record. */
 function familyOf(item: Item): FamilyRecord {

@@ -16,6 +16,7 @@ import type { ExecutionStore } from '../repository/execution-store.js';
 import type { Logger } from '../shared/logger.js';
 import { stepAt, type TaskOutline } from '../tasks/task-catalogue.js';
 import { progress } from './progression.js';
+import { errorName } from '../shared/dependency-errors.js';
 
 /** What starting, resuming and cancelling need. */
 export interface ControlDeps {
@@ -151,10 +152,6 @@ export async function startStateMachine(deps: Pick<ControlDeps, 'sfn' | 'stateMa
   } catch (error) {
     if (errorName(error) !== 'ExecutionAlreadyExists') throw error;
   }
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : '';
 }
 
 /**

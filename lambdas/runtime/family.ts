@@ -5,6 +5,7 @@ import { isTerminal } from '../domain/status.js';
 import type { FamilyStore } from '../repository/family-store.js';
 import type { Logger } from '../shared/logger.js';
 import { progress } from './progression.js';
+import { errorName } from '../shared/dependency-errors.js';
 
 /** What answering parents and cancelling children need. */
 export interface FamilyDeps {
@@ -30,10 +31,6 @@ const TOKEN_GONE = ['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken'];
 
 /** Children cancelled at once when a parent ends; the rest wait for a free slot. */
 const CANCEL_CONCURRENCY = 8;
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : '';
-}
 
 /** True when an execution may owe its family something once it ends: it is a child, or has children. */
 export function hasFamily(record: ExecutionRecord): boolean {

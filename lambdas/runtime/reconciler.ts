@@ -7,6 +7,7 @@ import { ACTIVE_SHARDS } from '../repository/keys.js';
 import { hasFamily, settleFamily } from './family.js';
 import { progress } from './progression.js';
 import { applyStatusChange, type SfnTerminalStatus, type StatusChangeDeps, type StatusChangeDetail } from './status-change.js';
+import { errorName } from '../shared/dependency-errors.js';
 
 /** Limits of one reconciler run. */
 export interface ReconcileOptions {
@@ -64,10 +65,6 @@ type Outcome = 'healed' | 'failedMissing' | 'running' | 'unchanged' | 'settled';
 /** Stop checking when less than this is left of the invocation. */
 const SAFETY_MS = 10_000;
 const THROTTLES = new Set(['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : '';
-}
 
 /** The status-change detail an EventBridge event would have carried, rebuilt from `DescribeExecution`. */
 export function detailFromDescription(candidate: ActiveExecution, described: DescribeExecutionCommandOutput): StatusChangeDetail {

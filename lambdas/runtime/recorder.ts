@@ -22,15 +22,22 @@ export interface RecorderDeps {
 }
 
 
-function recordingOf(deps: RecorderDeps, payload: RecordPayload | SleepPayload, kinds: readonly string[]) {
+async function recordingOf(deps: RecorderDeps, payload: RecordPayload | SleepPayload, kinds: readonly string[]): Promise<{ recording: StepRecording; logger: Logger }> {
   const logger = deps.logger.child({ execution_id: payload.execution_id, task_id: payload.task_id, step: payload.step });
-  return guarded(logger, async () => {
+  const recording = await guarded(logger, async () => {
     const located = locateStep(deps.tasks, payload);
     if (!located || !kinds.includes(located.step.kind)) {
       throw new Error(`No ${kinds.join('/')} step ${payload.step ?? payload.step_index} in task ${payload.task_id}: redeploy the state machine`);
     }
     return new StepRecording(deps.repository, located, payload, logger);
   });
+  return { recording, logger };
+}
+
+/** Records `output` as the step's, once: the output recorded (this call's, or an earlier invocation's). */
+async function recordOnce(recording: StepRecording, logger: Logger, output: unknown, message?: string): Promise<unknown> {
+  const prepared = await guarded(logger, () => recording.prepare());
+  return 'done' in prepared ? prepared.done : guarded(logger, () => recording.finish(prepared.record, output, message));
 }
 
 /**
@@ -42,13 +49,11 @@ function recordingOf(deps: RecorderDeps, payload: RecordPayload | SleepPayload, 
  * like a Lambda step: a retried call finds the row and writes nothing.
  */
 export async function recordStep(deps: RecorderDeps, payload: RecordPayload): Promise<StateData> {
-  const recording = await recordingOf(deps, payload, ['parallel', 'map', 'choice', 'invoke', 'run-task']);
+  const { recording, logger } = await recordingOf(deps, payload, ['parallel', 'map', 'choice', 'invoke', 'run-task']);
   const output = payload.output ?? null;
   const bytes = jsonBytes(output);
   if (bytes > MAX_PAYLOAD_BYTES) throw new StepOutputTooLargeError(recording.located.step.name, bytes);
-  const logger = deps.logger.child({ execution_id: payload.execution_id, step: payload.step });
-  const prepared = await guarded(logger, () => recording.prepare());
-  const recorded = 'done' in prepared ? prepared.done : await guarded(logger, () => recording.finish(prepared.record, output));
+  const recorded = await recordOnce(recording, logger, output);
   return { input: recorded, scope: payload.scope ?? null, ...(payload.execution === undefined ? {} : { execution: payload.execution }) };
 }
 
@@ -74,14 +79,10 @@ function secondsOf(payload: SleepPayload): number {
  * returns the instant first recorded, so a retry never extends the sleep.
  */
 export async function beginSleep(deps: RecorderDeps, payload: SleepPayload): Promise<string> {
-  const recording = await recordingOf(deps, payload, ['sleep']);
+  const { recording, logger } = await recordingOf(deps, payload, ['sleep']);
   const seconds = secondsOf(payload);
   const until = new Date(Date.now() + seconds * 1000).toISOString();
-  const logger = deps.logger.child({ execution_id: payload.execution_id, step: payload.step });
-  const prepared = await guarded(logger, () => recording.prepare());
-  const recorded = 'done' in prepared
-    ? prepared.done
-    : await guarded(logger, () => recording.finish(prepared.record, { sleep_until: until }, `${payload.step}: sleeping until ${until}`));
+  const recorded = await recordOnce(recording, logger, { sleep_until: until }, `${payload.step}: sleeping until ${until}`);
   const instant = recorded !== null && typeof recorded === 'object' ? (recorded as { sleep_until?: unknown }).sleep_until : undefined;
   return typeof instant === 'string' ? instant : until;
 }

@@ -14,3 +14,8 @@ export function isDependencyUnavailable(error: unknown): boolean {
   const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode ?? 0;
   return error instanceof Error && (NOT_NOW.includes(error.name) || status >= 500);
 }
+
+/** The name of a thrown AWS SDK error (its exception name, e.g. `ExecutionAlreadyExists`), or '' for anything else. */
+export function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : '';
+}

@@ -262,7 +262,6 @@ export interface TaskDefinition<S extends z.ZodMiniType = z.ZodMiniType> {
 
 const ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const MAX_STEP_SECONDS = 900;
-const MAX_WAIT_SECONDS = 365 * 86_400;
 /** Step Functions Standard workflows run for at most a year (so no execution, step or sleep may last longer). */
 export const MAX_EXECUTION_SECONDS = 365 * 86_400;
 /** Parallel, map and choice steps inside one another, at most. */
@@ -335,7 +334,7 @@ export function waitForInput<R extends z.ZodMiniType>(name: string, options: Wai
   return {
     kind: 'wait',
     name,
-    timeoutSeconds: positiveInteger(options.timeoutSeconds ?? 86_400, `Wait ${name}: timeoutSeconds`, MAX_WAIT_SECONDS),
+    timeoutSeconds: positiveInteger(options.timeoutSeconds ?? 86_400, `Wait ${name}: timeoutSeconds`, MAX_EXECUTION_SECONDS),
     ...(options.prompt === undefined ? {} : { prompt: options.prompt }),
     ...(options.input === undefined ? {} : { input: options.input }),
   };
