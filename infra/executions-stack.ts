@@ -9,6 +9,7 @@ import { Reconciler } from './constructs/reconciler.js';
 import { StatusEvents } from './constructs/status-events.js';
 import { TASKS_MODULE_CONTEXT } from './constructs/service-function.js';
 import { TaskRuntime } from './constructs/task-runtime.js';
+import { Webhooks } from './constructs/webhooks.js';
 import { writeTaskCatalogue } from './task-catalogue.js';
 import type { TasksModule } from './tasks-module.js';
 
@@ -101,6 +102,17 @@ export interface ExecutionsStackProps extends StackProps {
    */
   readonly eventsWindow?: Duration;
   /**
+   * Waits between webhook attempts, after the first: one more attempt than waits, each at most
+   * 12 hours, all together at most 3 days.
+   * @default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (the Standard Webhooks schedule: 8 attempts over 27.6 h)
+   */
+  readonly webhookRetrySchedule?: readonly Duration[];
+  /**
+   * How long a webhook endpoint has to answer an attempt (1 to 30 s).
+   * @default Duration.seconds(10)
+   */
+  readonly webhookTimeout?: Duration;
+  /**
    * SNS topic that receives the ALARM and OK transitions of every alarm of the stack (dead
    * letters, status-change errors, reconciler errors). Not together with `alarmEmail`.
    * @default - none: alarms notify no one unless `alarmEmail` is set
@@ -164,6 +176,12 @@ export class ExecutionsStack extends Stack {
       ...(props.reconcileEvery ? { every: props.reconcileEvery } : {}),
       ...(props.reconcileMinAge ? { minAge: props.reconcileMinAge } : {}),
     });
+    const webhooks = new Webhooks(this, 'Webhooks', {
+      table,
+      environment,
+      ...(props.webhookRetrySchedule ? { retrySchedule: props.webhookRetrySchedule } : {}),
+      ...(props.webhookTimeout ? { deliveryTimeout: props.webhookTimeout } : {}),
+    });
     const { httpApi, eventsStreamUrl } = new ExecutionsApi(this, 'Api', {
       table,
       stateMachines: runtime.stateMachines,
@@ -176,7 +194,10 @@ export class ExecutionsStack extends Stack {
       callbackRateLimit: props.callbackRateLimit,
       callbackBurstLimit: props.callbackBurstLimit,
       eventsWindow: props.eventsWindow,
+      webhookQueue: webhooks.queue,
     });
+    // As the streaming events function: the API's id (a Ref), which the local stack replaces with its gateway's URL.
+    webhooks.linkTo(`https://${httpApi.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`);
     alarms.notifyAlarmsIn(this);
     // Stack-level outputs keep their plain names (`ApiUrl`, not `ApiApiUrl<hash>`) for scripts and `cdk deploy` output.
     new CfnOutput(this, 'ApiUrl', { value: httpApi.apiEndpoint, description: 'Base URL of the HTTP API' });

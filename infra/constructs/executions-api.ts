@@ -18,6 +18,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { FunctionUrlAuthType, HttpMethod as UrlMethod, InvokeMode, type FunctionUrl, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { MAX_WAIT_SECONDS } from '../../lambdas/api/long-poll.js';
@@ -101,6 +102,8 @@ export interface ExecutionsApiProps {
    * @default Duration.seconds(25)
    */
   readonly eventsWindow?: Duration;
+  /** The webhook delivery queue: the webhooks function sends test pings and redeliveries to it. */
+  readonly webhookQueue: IQueue;
   /**
    * Days of access log retention.
    * @default RetentionDays.THREE_MONTHS
@@ -164,6 +167,7 @@ const DESCRIPTIONS: Readonly<Record<RouteGroup, string>> = {
   control: 'Resumes and cancels executions (resume links too)',
   catalogue: 'Task catalogue, health, and the 404 of unknown routes',
   events: 'Server-sent events of executions (polls the table)',
+  webhooks: 'Webhook subscriptions, deliveries, redeliveries and test pings',
 };
 
 /** The longest an events window may be: API Gateway's 30 s integration limit less the last poll and the answer. */
@@ -215,10 +219,10 @@ export class ExecutionsApi extends Construct {
     // Reading executions needs only the deployed task ids (TASK_IDS), no catalogue.
     const make = (group: RouteGroup, environment: Readonly<Record<string, string>>, extra: Partial<ServiceFunctionProps> = {}) =>
       new ServiceFunction(this, `${group.charAt(0).toUpperCase()}${group.slice(1)}Function`, {
-        entry: group === 'catalogue' ? 'api/catalogue.ts' : `api/executions-${group}.ts`,
+        entry: group === 'catalogue' || group === 'webhooks' ? `api/${group}.ts` : `api/executions-${group}.ts`,
         description: DESCRIPTIONS[group],
         environment,
-        ...(group === 'read' ? { timeout: READ_FUNCTION_TIMEOUT } : group === 'events' ? {} : { taskCatalogue: props.taskCatalogue }),
+        ...(group === 'read' ? { timeout: READ_FUNCTION_TIMEOUT } : group === 'events' || group === 'webhooks' ? {} : { taskCatalogue: props.taskCatalogue }),
         ...extra,
       });
     const eventsWindow = props.eventsWindow?.toSeconds({ integral: false }) ?? MAX_EVENTS_WINDOW_SECONDS;
@@ -236,6 +240,7 @@ export class ExecutionsApi extends Construct {
         timeout: EVENTS_FUNCTION_TIMEOUT,
         memorySize: 256,
       }),
+      webhooks: make('webhooks', { ...props.environment, TASK_IDS, WEBHOOK_QUEUE_URL: props.webhookQueue.queueUrl }),
     };
     this.functions = functions;
 
@@ -243,6 +248,8 @@ export class ExecutionsApi extends Construct {
     grantTableAccess(functions.read, props.table, 'read');
     grantTableAccess(functions.events, props.table, 'read');
     grantTableAccess(functions.control, props.table, 'write');
+    grantTableAccess(functions.webhooks, props.table, 'manage');
+    props.webhookQueue.grantSendMessages(functions.webhooks);
     grantExecutionAction(functions.control, machines, 'states:StopExecution', 'cancel');
     for (const machine of machines) {
       machine.grantStartExecution(functions.create);

@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, StreamViewType, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { INDEXES, INDEX_SORT_KEY, PARENT_INDEX } from '../../lambdas/repository/keys.js';
 
@@ -22,7 +22,8 @@ export interface ExecutionsTableProps {
  * idempotency keys; on-demand, point-in-time recovery, encrypted, TTL on `expires_at`. Its indexes
  * (by tenant, by task, by status, projecting everything; by activity, sparse, projecting what the
  * reconciler reads) all sort by execution id, which is time-ordered; by parent (sparse, the
- * children of an execution, projecting everything) sorts by `created_at`.
+ * children of an execution, projecting everything) sorts by `created_at`. Its stream carries new and
+ * old images, which the webhooks read.
  */
 export class ExecutionsTable extends Construct {
   /** The table. */
@@ -38,6 +39,8 @@ export class ExecutionsTable extends Construct {
       encryption: TableEncryptionV2.awsManagedKey(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: 'expires_at',
+      // Webhooks: status changes of execution records, before and after (infra/constructs/webhooks.ts).
+      dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       globalSecondaryIndexes: [

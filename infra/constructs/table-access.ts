@@ -6,11 +6,13 @@ import { acknowledgeWildcardResources } from './nag.js';
 const ACTIONS = {
   read: ['dynamodb:GetItem', 'dynamodb:Query'],
   write: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+  /** The webhooks API function, which deletes subscriptions. */
+  manage: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem'],
 } as const;
 
 /**
- * Grants exactly the item actions the repository uses, on the table and its indexes: no Scan,
- * no DeleteItem, no batch writes, for any function.
+ * Grants exactly the item actions the repository uses, on the table and its indexes: no Scan and
+ * no batch writes for any function, DeleteItem only for the one that deletes webhook subscriptions.
  */
 export function grantTableAccess(grantee: IGrantable, table: ITableV2, level: keyof typeof ACTIONS): void {
   const resources = [table.tableArn, `${table.tableArn}/index/*`];

@@ -59,24 +59,37 @@ function required(body: Readonly<Record<string, unknown>>, name: string, errors:
 
 type Fields = Readonly<Record<string, unknown>>;
 
+function webhookUrlOf(value: unknown, errors: FieldError[]): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') errors.push({ path: '/webhook_url', message: 'must be a string' });
+  // Where it may point is checked by the handler, which resolves its host.
+  return value as string;
+}
+
 /** Body of `POST /tasks/{task_id}/executions`. */
 export const createBody = {
-  fields: ['input', 'metadata'],
+  fields: ['input', 'metadata', 'webhook_url'],
   check: (body: Fields, errors: FieldError[]) => ({
     input: required(body, 'input', errors),
     metadata: metadataOf(body.metadata, errors),
+    webhook_url: webhookUrlOf(body.webhook_url, errors),
   }),
 } satisfies BodySchema<unknown>;
 
 /** Body of `POST /executions` (the task id travels in the body). */
 export const createWithTaskBody = {
-  fields: ['task_id', 'input', 'metadata'],
+  fields: ['task_id', 'input', 'metadata', 'webhook_url'],
   check: (body: Fields, errors: FieldError[]) => {
     const taskId = required(body, 'task_id', errors);
     if (taskId !== undefined && (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 64)) {
       errors.push({ path: '/task_id', message: 'must be a string of 1 to 64 characters' });
     }
-    return { task_id: taskId as string, input: required(body, 'input', errors), metadata: metadataOf(body.metadata, errors) };
+    return {
+      task_id: taskId as string,
+      input: required(body, 'input', errors),
+      metadata: metadataOf(body.metadata, errors),
+      webhook_url: webhookUrlOf(body.webhook_url, errors),
+    };
   },
 } satisfies BodySchema<unknown>;
 

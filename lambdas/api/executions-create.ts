@@ -2,6 +2,9 @@ import { NotFoundError } from '../domain/errors.js';
 import type { Metadata } from '../domain/execution.js';
 import { checkPayload } from '../domain/payload-limits.js';
 import { toExecutionView } from '../domain/views.js';
+import { executionWebhookSecret } from '../domain/webhooks.js';
+import { checkWebhookUrl, policyFromEnv, systemResolver } from '../webhooks/address.js';
+import { repositoryOptions } from '../shared/repository-options.js';
 import { startExecution, type CreateDeps } from '../runtime/execution-control.js';
 import { createStore } from '../shared/stores.js';
 import { createLogger } from '../shared/logger.js';
@@ -17,21 +20,36 @@ const repository = createStore();
 const logger = createLogger('executions-create');
 const deps: CreateDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
 const TASKS = deployedTasks();
+const POLICY = policyFromEnv();
 
-async function create(event: ApiEvent, taskId: string, input: unknown, metadata: Metadata = {}) {
+/** What a create request asks for besides its task. */
+interface CreateFields {
+  readonly input: unknown;
+  readonly metadata?: Metadata | undefined;
+  readonly webhook_url?: string | undefined;
+}
+
+async function create(event: ApiEvent, taskId: string, { input, metadata = {}, webhook_url }: CreateFields) {
   const task = TASKS.get(taskId);
   if (!task) throw new NotFoundError(`No task ${taskId.slice(0, 64)} exists. GET /tasks lists them.`);
   // A valid input goes on exactly as sent (JSON Schema checks; it does not transform).
   validateWith(task.input, input, '/input', `input of task ${task.id}`);
   checkPayload(input, 'The input');
+  const webhookUrl = webhook_url === undefined ? undefined : await checkWebhookUrl(webhook_url, '/webhook_url', POLICY, systemResolver);
+  const tenant = tenantOf(event);
   const { record, replayed } = await startExecution(deps, {
-    tenant: tenantOf(event),
+    tenant,
     task,
     input,
     metadata,
     idempotencyKey: idempotencyKeyOf(event.headers),
+    ...(webhookUrl ? { webhookUrl } : {}),
   });
-  const view = toExecutionView(record, linksOf(event, REGION));
+  const view = {
+    ...toExecutionView(record, linksOf(event, REGION)),
+    // Shown in the create response only (a replay of it too): what signs this execution's webhooks.
+    ...(record.webhookUrl ? { webhook_secret: executionWebhookSecret(repositoryOptions.cursorSecret, tenant, record.id) } : {}),
+  };
   logger.info(replayed ? 'idempotent replay' : 'execution created', { execution_id: record.id, task_id: task.id });
   return json(replayed ? 200 : 201, view, { location: view.status_url });
 }
@@ -39,11 +57,11 @@ async function create(event: ApiEvent, taskId: string, input: unknown, metadata:
 const routes: Record<string, Route> = {
   'POST /tasks/{task_id}/executions': (event) => {
     const body = bodyOf(createBody, event.json);
-    return create(event, param(event, 'task_id'), body.input, body.metadata);
+    return create(event, param(event, 'task_id'), body);
   },
   'POST /executions': (event) => {
     const body = bodyOf(createWithTaskBody, event.json);
-    return create(event, body.task_id, body.input, body.metadata);
+    return create(event, body.task_id, body);
   },
 };
 

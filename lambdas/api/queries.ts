@@ -225,3 +225,12 @@ export function streamPositionOf(
   }
   return { after: Number(raw), from };
 }
+
+/** Query of a webhook's deliveries: `limit` and `cursor`, newest executions' first. */
+export function deliveryListParams(query: Query | undefined): { readonly limit: number; readonly cursor?: string } {
+  const reader = new QueryReader(query ?? {});
+  const limit = reader.integer('limit', LIMIT.min, LIMIT.max) ?? LIMIT.default;
+  const cursor = reader.string('cursor');
+  reader.done();
+  return { limit, ...(cursor ? { cursor } : {}) };
+}

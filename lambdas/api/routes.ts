@@ -23,6 +23,21 @@ export const ROUTES = {
    * links (`POST /callbacks/{token}`) are resumes too.
    */
   control: ['PUT /executions/{id}', 'POST /executions/{id}/cancel', 'POST /executions/{id}/resume', 'POST /callbacks/{token}'],
+  /**
+   * Webhook subscriptions of the caller's tenant, their deliveries, redeliveries and test pings;
+   * the only API function that may send to the delivery queue.
+   */
+  webhooks: [
+    'POST /webhooks',
+    'GET /webhooks',
+    'GET /webhooks/{id}',
+    'DELETE /webhooks/{id}',
+    'POST /webhooks/{id}/rotate-secret',
+    'POST /webhooks/{id}/test',
+    'GET /webhooks/{id}/deliveries',
+    'GET /webhooks/{id}/deliveries/{delivery_id}',
+    'POST /webhooks/{id}/deliveries/{delivery_id}/redeliver',
+  ],
   /** The task catalogue, health and the problem+json 404 for every other path; touches no AWS service. */
   catalogue: ['GET /tasks', 'GET /tasks/{task_id}', 'GET /health', 'GET /healthz', '$default'],
 } as const;

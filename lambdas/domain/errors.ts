@@ -100,6 +100,13 @@ export class ConflictError extends DomainError {
   readonly title = 'The execution is not in a state that allows this.';
 }
 
+/** 409: a resource other than an execution (a webhook, a delivery) is not in a state that allows this, or a limit is reached. */
+export class ResourceConflictError extends DomainError {
+  readonly status = 409;
+  readonly slug = 'conflict';
+  readonly title = 'The resource is not in a state that allows this.';
+}
+
 /**
  * Not an HTTP error: the change a writer planned was already recorded by another invocation of the
  * same work (its marker exists), so nothing was written. The writer reads what was recorded instead.

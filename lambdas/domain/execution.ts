@@ -56,6 +56,8 @@ export interface ExecutionRecord {
   readonly branchesDone?: number;
   /** The execution whose `runTask` step started this one (a child execution); absent for others. */
   readonly parentExecutionId?: string;
+  /** Where this execution's own webhooks go (`webhook_url` on create); absent for none. */
+  readonly webhookUrl?: string;
 }
 
 /**

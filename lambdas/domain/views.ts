@@ -38,6 +38,8 @@ export interface ExecutionView {
   readonly status_url: string;
   /** Its server-sent events (`GET /executions/{id}/events`). */
   readonly events_url: string;
+  /** Where its own webhooks go (set on create), or null. */
+  readonly webhook_url: string | null;
 }
 
 /** Julep's pointer to a place in a workflow. */
@@ -122,6 +124,7 @@ export function toExecutionView(record: ExecutionRecord, links: ViewLinks): Exec
     console_url: consoleUrl(links.region, record.executionArn),
     status_url: `${links.apiBaseUrl}/executions/${record.id}`,
     events_url: `${links.apiBaseUrl}/executions/${record.id}/events`,
+    webhook_url: record.webhookUrl ?? null,
   };
 }
 

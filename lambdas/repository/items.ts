@@ -61,6 +61,7 @@ export function toItem(record: ExecutionRecord): Item {
     callback_nonce: record.callbackNonce,
     cancel_reason: record.cancelReason,
     branches_done: record.branchesDone,
+    webhook_url: record.webhookUrl,
     [INDEXES.byTenant.partitionKey]: tenantKey(record.tenant),
     [INDEXES.byTask.partitionKey]: taskKey(record.tenant, record.taskId),
     [INDEXES.byStatus.partitionKey]: statusKey(record.tenant, record.status),
@@ -103,6 +104,7 @@ export function fromItem(item: Item): ExecutionRecord {
     cancelReason: str(item, 'cancel_reason'),
     ...(typeof item.branches_done === 'number' ? { branchesDone: item.branches_done } : {}),
     parentExecutionId: str(item, 'parent_execution_id'),
+    webhookUrl: str(item, 'webhook_url'),
   };
 }
 

@@ -40,6 +40,8 @@ export interface StartRequest {
   readonly metadata: Metadata;
   /** The caller's Idempotency-Key header, if any. */
   readonly idempotencyKey?: string;
+  /** Where the execution's own webhooks go, checked already. */
+  readonly webhookUrl?: string;
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url');
@@ -74,6 +76,7 @@ export const queuedRecord = (
   executionArn: executionArnOf(stateMachineArn, id),
   createdAt: now,
   updatedAt: now,
+  ...(request.webhookUrl ? { webhookUrl: request.webhookUrl } : {}),
 });
 
 /**
@@ -94,7 +97,15 @@ export async function startExecution(
       ? undefined
       : {
           keyHash: sha256(request.idempotencyKey),
-          requestHash: sha256(canonicalJson({ task: request.task.id, input: request.input, metadata: request.metadata })),
+          // The webhook URL only when given, so keys stored before it existed still match their requests.
+          requestHash: sha256(
+            canonicalJson({
+              task: request.task.id,
+              input: request.input,
+              metadata: request.metadata,
+              ...(request.webhookUrl ? { webhook_url: request.webhookUrl } : {}),
+            }),
+          ),
         };
   const created = await deps.repository.create(record, idempotency);
   if (created.replayed && created.record.status !== 'queued') return created;

@@ -1,6 +1,7 @@
 import { RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Function as LambdaFunction, type CfnFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { DefinitionBody, IntegrationPattern, JsonPath, StateMachine, TaskInput } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -179,6 +180,7 @@ describe('ExecutionsApi', () => {
         stateMachineArnPrefix: 'arn:aws:states:us-east-1:123456789012:stateMachine:P-',
         environment: {},
         taskCatalogue: writeTaskCatalogue(Stage.of(stack)!.outdir, []),
+        webhookQueue: new Queue(stack, 'Deliveries'),
         ...limits,
       });
   }
@@ -206,6 +208,7 @@ describe('ExecutionsApi', () => {
       stateMachineArnPrefix: 'arn:aws:states:us-east-1:123456789012:stateMachine:P-',
       environment: {},
       taskCatalogue: writeTaskCatalogue(Stage.of(stack)!.outdir, []),
+      webhookQueue: new Queue(stack, 'Deliveries'),
       rateLimit: 50,
       burstLimit: 100,
     });

@@ -3,6 +3,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { Reconciler } from '../../infra/constructs/reconciler.js';
+import { Webhooks } from '../../infra/constructs/webhooks.js';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
 import { WORST_CASE_CALL_MS } from '../../lambdas/shared/client-config.js';
@@ -24,6 +25,8 @@ const FUNCTIONS: Record<string, IFunction> = {
   reconciler: childOf(stack, 'Reconciler', Reconciler).handler,
   authorizer: api.authorizerFunction!,
   eventsStream: api.eventsStreamFunction!,
+  webhookDispatch: childOf(stack, 'Webhooks', Webhooks).dispatchFunction,
+  webhookDeliver: childOf(stack, 'Webhooks', Webhooks).deliverFunction,
 };
 const functions = resourcesOf(template, 'AWS::Lambda::Function');
 const [tableId] = onlyResource(template, 'AWS::DynamoDB::GlobalTable');
@@ -43,9 +46,9 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the five route group functions, the authorizer, the streaming events function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function and the reconciler', () => {
+  it('are exactly the six route group functions, the authorizer, the streaming events function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler and the two webhook functions', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
-    expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'events', 'read']);
+    expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'events', 'read', 'webhooks']);
   });
 
   it.each(Object.keys(FUNCTIONS))('%s runs Node.js 24 on arm64 with active tracing and handler index.handler', (name) => {
@@ -73,7 +76,7 @@ describe('Lambda functions', () => {
     expect(environmentOf(name).NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it.each(['create', 'read', 'control', 'events', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler'])(
+  it.each(['create', 'read', 'control', 'events', 'webhooks', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'webhookDispatch', 'webhookDeliver'])(
     '%s gets the table name, cursor secret and retention it needs at cold start',
     (name) => {
       const environment = environmentOf(name);

@@ -31,7 +31,8 @@ const statusEvents = childOf(stack, 'StatusEvents', StatusEvents);
 const reconciler = childOf(stack, 'Reconciler', Reconciler);
 const reconcilerId = logicalIdOf(stack, reconciler.handler);
 const statusChangeId = logicalIdOf(stack, statusEvents.handler);
-const [queueId, queue] = onlyResource(template, 'AWS::SQS::Queue');
+const queueId = logicalIdOf(stack, statusEvents.deadLetterQueue);
+const queue = resourcesOf(template, 'AWS::SQS::Queue')[queueId]!;
 const queueArn = { 'Fn::GetAtt': [queueId, 'Arn'] };
 
 function alarmOf(alarm: Alarm): CfnResource {
@@ -163,8 +164,10 @@ describe('status-change dead-letter queue', () => {
   });
 
   it('refuses any request that does not use TLS', () => {
-    const [, policy] = onlyResource(template, 'AWS::SQS::QueuePolicy');
-    const statements = (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    const policy = Object.values(resourcesOf(template, 'AWS::SQS::QueuePolicy')).find((candidate) =>
+      JSON.stringify(candidate.Properties?.Queues).includes(queueId),
+    );
+    const statements = (policy?.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
 
     expect(statements).toContainEqual(
       expect.objectContaining({
@@ -247,8 +250,8 @@ describe('status-change dead-letter queue', () => {
     expect(fn?.Properties?.ReservedConcurrentExecutions).toBe(3);
   });
 
-  it('has exactly these three alarms in the stack', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  it('has exactly these three alarms in the stack, with the two of the webhook queues', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
   });
 });
 

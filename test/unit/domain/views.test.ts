@@ -127,6 +127,7 @@ describe('toExecutionView', () => {
       console_url: `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${ARN}`,
       status_url: `https://api.example.com/v1/executions/${ID}`,
       events_url: `https://api.example.com/v1/executions/${ID}/events`,
+      webhook_url: null,
     });
   });
 

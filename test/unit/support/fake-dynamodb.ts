@@ -119,7 +119,8 @@ function splitAnd(expression: string): string[] {
 export function evaluate(expression: string | undefined, item: Item | undefined, names: Names, values: Values): boolean {
   if (!expression) return true;
   if (/\sOR\s/.test(expression)) {
-    return expression.split(/\s+OR\s+/).some((alternative) => evaluate(alternative, item, names, values));
+    // A parenthesised conjunction as an alternative: `a OR (b AND c)`.
+    return expression.split(/\s+OR\s+/).some((alternative) => evaluate(alternative.trim().replace(/^\((.*)\)$/, '$1'), item, names, values));
   }
   return splitAnd(expression).every((clause) => {
     let match = /^attribute_not_exists\(\s*(\S+)\s*\)$/.exec(clause);
@@ -144,6 +145,8 @@ export function evaluate(expression: string | undefined, item: Item | undefined,
       const left = operand(match[1]!, item, names, values);
       return left !== undefined && match[2]!.split(',').some((candidate) => operand(candidate.trim(), item, names, values) === left);
     }
+    match = /^(\S+)\s*<>\s*(\S+)$/.exec(clause);
+    if (match) return operand(match[1]!, item, names, values) !== operand(match[2]!, item, names, values);
     match = /^(\S+)\s*<=\s*(\S+)$/.exec(clause);
     if (match) {
       const left = operand(match[1]!, item, names, values);
@@ -165,22 +168,61 @@ export function evaluate(expression: string | undefined, item: Item | undefined,
   });
 }
 
+/** Splits at the commas outside parentheses (`SET a = if_not_exists(a, :z) + :one, b = :b`). */
+function splitTopLevel(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')') depth--;
+    else if (text[i] === ',' && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
+/** The value of a SET's right-hand side: an operand, `if_not_exists(a, v)`, `list_append(a, b)` or `a + b`. */
+function setValue(source: string, item: Item, names: Names, values: Values): unknown {
+  const text = source.trim();
+  const call = /^(if_not_exists|list_append)\((.*)\)$/.exec(text);
+  if (call && splitTopLevel(call[2]!).length === 2) {
+    const [first, second] = splitTopLevel(call[2]!).map((part) => part.trim()) as [string, string];
+    if (call[1] === 'if_not_exists') return operand(first, item, names, values) ?? setValue(second, item, names, values);
+    const left = setValue(first, item, names, values);
+    const right = setValue(second, item, names, values);
+    if (!Array.isArray(left) || !Array.isArray(right)) throw new Error('FakeDynamoDB: list_append of a non-list');
+    return [...left, ...right];
+  }
+  const sum = splitTopLevel(text.replaceAll(' + ', ',')).map((part) => part.trim());
+  if (sum.length === 2 && text.includes(' + ')) {
+    const [left, right] = sum.map((part) => setValue(part, item, names, values));
+    if (typeof left !== 'number' || typeof right !== 'number') throw new Error('FakeDynamoDB only adds numbers');
+    return left + right;
+  }
+  return operand(text, item, names, values);
+}
+
 /** Applies `SET a = :a, b = :b`, `REMOVE c, d` and `ADD n :one` clauses (in any order) to a copy of `item`. */
 function applyUpdate(item: Item, expression: string, names: Names, values: Values): Item {
   const clauses = [...expression.trim().matchAll(/(SET|REMOVE|ADD)\s+(.+?)(?=\s+(?:SET|REMOVE|ADD)\s|$)/g)];
   if (clauses.length === 0) throw new Error(`FakeDynamoDB cannot apply "${expression}"`);
   const next: Item = copy(item);
   for (const [, action, body] of clauses) {
-    for (const part of body!.split(',')) {
+    for (const part of splitTopLevel(body!)) {
       if (action === 'REMOVE') {
         delete next[pathOf(part.trim(), names)[0]!];
         continue;
       }
-      const [target, source] = action === 'SET' ? part.split('=').map((text) => text.trim()) : part.trim().split(/\s+/);
+      const equals = part.indexOf('=');
+      const [target, source] = action === 'SET' ? [part.slice(0, equals).trim(), part.slice(equals + 1).trim()] : part.trim().split(/\s+/);
       if (!target || !source) throw new Error(`FakeDynamoDB cannot apply "${part}"`);
       const path = pathOf(target, names);
       if (path.length !== 1) throw new Error('FakeDynamoDB only updates top-level attributes');
-      const value = operand(source, item, names, values);
+      const value = action === 'SET' ? setValue(source, item, names, values) : operand(source, item, names, values);
       if (value === undefined) throw new Error(`FakeDynamoDB: ${source} has no value (DynamoDB rejects this)`);
       if (action === 'ADD') {
         const current = next[path[0]!] ?? 0;
@@ -287,7 +329,8 @@ export class FakeTable {
     }
     const next = applyUpdate(existing ?? { ...key }, input.UpdateExpression ?? '', input.ExpressionAttributeNames, input.ExpressionAttributeValues);
     this.items.set(keyOf(key.pk, key.sk), next);
-    return { $metadata: metadata };
+    // ALL_NEW and UPDATED_NEW alike: the whole new item (a superset of what UPDATED_NEW returns).
+    return { $metadata: metadata, ...(input.ReturnValues?.endsWith('_NEW') ? { Attributes: copy(next) } : {}) };
   }
 
   private async transact(input: TransactWriteCommandInput): Promise<TransactWriteCommandOutput> {

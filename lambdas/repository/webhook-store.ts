@@ -1,0 +1,502 @@
+import {
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { NotFoundError, ResourceConflictError, dependencyUnavailable } from '../domain/errors.js';
+import { MAX_SUBSCRIPTIONS, ROTATION_OVERLAP_SECONDS, type WebhookEventType } from '../domain/webhooks.js';
+import { isDependencyUnavailable } from '../shared/dependency-errors.js';
+import { DAY_SECONDS, cancellationCodes, type Item } from './items.js';
+
+/** A webhook subscription of a tenant. */
+export interface WebhookSubscription {
+  readonly id: string;
+  readonly tenant: string;
+  readonly url: string;
+  readonly events: readonly WebhookEventType[];
+  /** Only this task's executions; absent for all. */
+  readonly taskId?: string;
+  readonly description?: string;
+  /** `enabled`, or `failing` once an event exhausted its attempts (until a delivery succeeds again). */
+  readonly status: 'enabled' | 'failing';
+  readonly failingSince?: string;
+  /** The signing secret (`whsec_…`). */
+  readonly secret: string;
+  /** The secret before the last rotation, still signing until {@link previousSecretUntil}. */
+  readonly previousSecret?: string;
+  /** Epoch seconds. */
+  readonly previousSecretUntil?: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** A subscription as where messages go. */
+export interface SubscriptionTarget {
+  readonly kind: 'subscription';
+  readonly tenant: string;
+  readonly subscriptionId: string;
+}
+
+/** Where a message goes: a subscription, or the `webhook_url` of one execution. */
+export type DeliveryTarget = SubscriptionTarget | { readonly kind: 'execution'; readonly tenant: string; readonly executionId: string };
+
+/** One attempt at delivering a message. */
+export interface DeliveryAttempt {
+  readonly at: string;
+  /** The endpoint's HTTP status; absent when no response came. */
+  readonly statusCode?: number;
+  /** Why there was no (2xx) response: `timeout`, `connection refused`, `address not allowed`… */
+  readonly error?: string;
+  readonly durationMs: number;
+}
+
+/** Where a message's delivery stands. */
+export type DeliveryStatus = 'pending' | 'sending' | 'retrying' | 'delivered' | 'failed';
+
+/** A message's delivery to one target. */
+export interface Delivery {
+  readonly messageId: string;
+  readonly type: string;
+  readonly executionId?: string;
+  readonly status: DeliveryStatus;
+  readonly attemptCount: number;
+  readonly attempts: readonly DeliveryAttempt[];
+  readonly nextAttemptAt?: string;
+  /** The signed body, kept so a redelivery sends the same bytes. */
+  readonly payload: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** A page of deliveries. */
+export interface DeliveryPage {
+  readonly items: readonly Delivery[];
+  readonly nextCursor?: string;
+}
+
+/** Deliveries are kept this long (their TTL), however they ended. */
+export const DELIVERY_RETENTION_DAYS = 30;
+
+/** Attempts one delivery may make, redeliveries included: bounds the item. */
+export const MAX_DELIVERY_ATTEMPTS = 50;
+
+const COUNTER_SK = 'COUNT';
+
+function subscriptionsPk(tenant: string): string {
+  return `WEBHOOKS#${tenant}`;
+}
+function subscriptionSk(id: string): string {
+  return `SUB#${id}`;
+}
+function deliveriesPk(target: DeliveryTarget): string {
+  return target.kind === 'subscription'
+    ? `WEBHOOK#${target.tenant}#${target.subscriptionId}`
+    : `WEBHOOK#${target.tenant}#execution:${target.executionId}`;
+}
+function deliverySk(messageId: string): string {
+  return `DLV#${messageId}`;
+}
+
+function fromSubscriptionItem(item: Item): WebhookSubscription {
+  return {
+    id: item.id as string,
+    tenant: item.tenant as string,
+    url: item.url as string,
+    events: item.events as WebhookEventType[],
+    ...(typeof item.task_id === 'string' ? { taskId: item.task_id } : {}),
+    ...(typeof item.description === 'string' ? { description: item.description } : {}),
+    status: item.status === 'failing' ? 'failing' : 'enabled',
+    ...(typeof item.failing_since === 'string' ? { failingSince: item.failing_since } : {}),
+    secret: item.secret as string,
+    ...(typeof item.previous_secret === 'string' ? { previousSecret: item.previous_secret } : {}),
+    ...(typeof item.previous_secret_until === 'number' ? { previousSecretUntil: item.previous_secret_until } : {}),
+    createdAt: item.created_at as string,
+    updatedAt: item.updated_at as string,
+  };
+}
+
+function fromDeliveryItem(item: Item): Delivery {
+  return {
+    messageId: item.message_id as string,
+    type: item.type as string,
+    ...(typeof item.execution_id === 'string' ? { executionId: item.execution_id } : {}),
+    status: item.status as DeliveryStatus,
+    attemptCount: (item.attempt_count as number | undefined) ?? 0,
+    attempts: ((item.attempts as Item[] | undefined) ?? []).map((attempt) => ({
+      at: attempt.at as string,
+      ...(typeof attempt.status_code === 'number' ? { statusCode: attempt.status_code } : {}),
+      ...(typeof attempt.error === 'string' ? { error: attempt.error } : {}),
+      durationMs: attempt.duration_ms as number,
+    })),
+    ...(typeof item.next_attempt_at === 'string' ? { nextAttemptAt: item.next_attempt_at } : {}),
+    payload: item.payload as string,
+    createdAt: item.created_at as string,
+    updatedAt: item.updated_at as string,
+  };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** What a message to deliver is: enough to create its delivery item on the first attempt. */
+export interface MessageToDeliver {
+  readonly messageId: string;
+  readonly type: string;
+  readonly executionId?: string;
+  readonly payload: string;
+}
+
+/**
+ * Webhook subscriptions and their deliveries, in the executions table. A tenant's subscriptions
+ * share one partition (`WEBHOOKS#<tenant>`) with a counter item that bounds them
+ * ({@link MAX_SUBSCRIPTIONS}): every status change reads them with one Query. Each target's
+ * deliveries have a partition of their own, one item per message (`DLV#<message id>`), which
+ * records every attempt and expires after {@link DELIVERY_RETENTION_DAYS}.
+ */
+export class WebhookStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly options: { readonly tableName: string; readonly cursorSecret: string },
+  ) {}
+
+  private async call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isDependencyUnavailable(error)) throw dependencyUnavailable();
+      throw error;
+    }
+  }
+
+  /**
+   * Stores a new subscription, counted against the tenant's limit in the same transaction.
+   * @throws ResourceConflictError (409) when the tenant has {@link MAX_SUBSCRIPTIONS} already.
+   */
+  async create(subscription: WebhookSubscription): Promise<void> {
+    const pk = subscriptionsPk(subscription.tenant);
+    try {
+      await this.call(() =>
+        this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.options.tableName,
+                  Key: { pk, sk: COUNTER_SK },
+                  UpdateExpression: 'ADD #count :one',
+                  ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
+                  ExpressionAttributeNames: { '#count': 'count' },
+                  ExpressionAttributeValues: { ':one': 1, ':max': MAX_SUBSCRIPTIONS },
+                },
+              },
+              {
+                Put: {
+                  TableName: this.options.tableName,
+                  Item: {
+                    pk,
+                    sk: subscriptionSk(subscription.id),
+                    id: subscription.id,
+                    tenant: subscription.tenant,
+                    url: subscription.url,
+                    events: [...subscription.events],
+                    task_id: subscription.taskId,
+                    description: subscription.description,
+                    status: subscription.status,
+                    secret: subscription.secret,
+                    created_at: subscription.createdAt,
+                    updated_at: subscription.updatedAt,
+                  },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+            ],
+          }),
+        ),
+      );
+    } catch (error) {
+      if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') {
+        throw new ResourceConflictError(`A tenant may have at most ${MAX_SUBSCRIPTIONS} webhooks; delete one first.`);
+      }
+      throw error;
+    }
+  }
+
+  /** Every subscription of a tenant (at most {@link MAX_SUBSCRIPTIONS}: one page). */
+  async list(tenant: string): Promise<WebhookSubscription[]> {
+    const result = await this.call(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sub)',
+          ExpressionAttributeValues: { ':pk': subscriptionsPk(tenant), ':sub': 'SUB#' },
+        }),
+      ),
+    );
+    return (result.Items ?? []).map(fromSubscriptionItem);
+  }
+
+  /** A subscription, or undefined. */
+  async find(tenant: string, id: string): Promise<WebhookSubscription | undefined> {
+    const result = await this.call(() =>
+      this.client.send(new GetCommand({ TableName: this.options.tableName, Key: { pk: subscriptionsPk(tenant), sk: subscriptionSk(id) } })),
+    );
+    return result.Item ? fromSubscriptionItem(result.Item) : undefined;
+  }
+
+  /**
+   * A subscription.
+   * @throws NotFoundError (404).
+   */
+  async get(tenant: string, id: string): Promise<WebhookSubscription> {
+    const found = await this.find(tenant, id);
+    if (!found) throw new NotFoundError(`No webhook ${id.slice(0, 64)} exists.`);
+    return found;
+  }
+
+  /**
+   * Deletes a subscription and gives its place back. Its deliveries expire on their own.
+   * @throws NotFoundError (404) when there is none (a second delete included).
+   */
+  async delete(tenant: string, id: string): Promise<void> {
+    const pk = subscriptionsPk(tenant);
+    try {
+      await this.call(() =>
+        this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Delete: {
+                  TableName: this.options.tableName,
+                  Key: { pk, sk: subscriptionSk(id) },
+                  ConditionExpression: 'attribute_exists(pk)',
+                },
+              },
+              {
+                Update: {
+                  TableName: this.options.tableName,
+                  Key: { pk, sk: COUNTER_SK },
+                  UpdateExpression: 'ADD #count :minus',
+                  ExpressionAttributeNames: { '#count': 'count' },
+                  ExpressionAttributeValues: { ':minus': -1 },
+                },
+              },
+            ],
+          }),
+        ),
+      );
+    } catch (error) {
+      if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') throw new NotFoundError(`No webhook ${id.slice(0, 64)} exists.`);
+      throw error;
+    }
+  }
+
+  /**
+   * Replaces the signing secret; the one it replaces keeps signing beside it for
+   * {@link ROTATION_OVERLAP_SECONDS}.
+   * @throws NotFoundError (404).
+   */
+  async rotateSecret(tenant: string, id: string, secret: string, now: Date): Promise<WebhookSubscription> {
+    try {
+      const result = await this.call(() =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.options.tableName,
+            Key: { pk: subscriptionsPk(tenant), sk: subscriptionSk(id) },
+            UpdateExpression: 'SET previous_secret = secret, previous_secret_until = :until, secret = :secret, updated_at = :now',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: {
+              ':until': Math.floor(now.getTime() / 1000) + ROTATION_OVERLAP_SECONDS,
+              ':secret': secret,
+              ':now': now.toISOString(),
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return fromSubscriptionItem(result.Attributes!);
+    } catch (error) {
+      if (isConditionFailure(error)) throw new NotFoundError(`No webhook ${id.slice(0, 64)} exists.`);
+      throw error;
+    }
+  }
+
+  /**
+   * Marks a subscription failing (an event exhausted its attempts) or enabled again (a delivery
+   * succeeded); a deleted one stays deleted.
+   */
+  async setHealth(tenant: string, id: string, failing: boolean, now: Date): Promise<void> {
+    try {
+      await this.call(() =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.options.tableName,
+            Key: { pk: subscriptionsPk(tenant), sk: subscriptionSk(id) },
+            UpdateExpression: failing
+              ? 'SET #status = :failing, failing_since = if_not_exists(failing_since, :now), updated_at = :now'
+              : 'SET #status = :enabled, updated_at = :now REMOVE failing_since',
+            ConditionExpression: failing ? 'attribute_exists(pk)' : 'attribute_exists(pk) AND #status = :failing',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: failing
+              ? { ':failing': 'failing', ':now': now.toISOString() }
+              : { ':failing': 'failing', ':enabled': 'enabled', ':now': now.toISOString() },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * Starts an attempt: creates the delivery item on the first, counts the attempt, and marks it
+   * `sending`. Returns the attempt's number, or undefined when the message was delivered already
+   * (a duplicate of a delivered message is dropped) or has used {@link MAX_DELIVERY_ATTEMPTS}.
+   */
+  async beginAttempt(target: DeliveryTarget, message: MessageToDeliver, now: Date): Promise<number | undefined> {
+    const nowIso = now.toISOString();
+    try {
+      const result = await this.call(() =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.options.tableName,
+            Key: { pk: deliveriesPk(target), sk: deliverySk(message.messageId) },
+            UpdateExpression:
+              'SET attempt_count = if_not_exists(attempt_count, :zero) + :one, #status = :sending, updated_at = :now, ' +
+              'message_id = :id, #type = :type, payload = if_not_exists(payload, :payload), created_at = if_not_exists(created_at, :now), ' +
+              'expires_at = :expires' +
+              (message.executionId ? ', execution_id = :execution' : ''),
+            ConditionExpression: 'attribute_not_exists(pk) OR (#status <> :delivered AND attempt_count < :max)',
+            ExpressionAttributeNames: { '#status': 'status', '#type': 'type' },
+            ExpressionAttributeValues: {
+              ':zero': 0,
+              ':one': 1,
+              ':sending': 'sending',
+              ':delivered': 'delivered',
+              ':max': MAX_DELIVERY_ATTEMPTS,
+              ':now': nowIso,
+              ':id': message.messageId,
+              ':type': message.type,
+              ':payload': message.payload,
+              ':expires': Math.floor(now.getTime() / 1000) + DELIVERY_RETENTION_DAYS * DAY_SECONDS,
+              ...(message.executionId ? { ':execution': message.executionId } : {}),
+            },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        ),
+      );
+      return result.Attributes?.attempt_count as number;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Records how an attempt ended and what comes next (`retrying` with its time, or final). */
+  async endAttempt(
+    target: DeliveryTarget,
+    messageId: string,
+    attempt: DeliveryAttempt,
+    outcome: { readonly status: 'delivered' | 'failed' } | { readonly status: 'retrying'; readonly nextAttemptAt: string },
+  ): Promise<void> {
+    await this.call(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: { pk: deliveriesPk(target), sk: deliverySk(messageId) },
+          UpdateExpression:
+            'SET #status = :status, updated_at = :now, attempts = list_append(if_not_exists(attempts, :none), :attempt)' +
+            (outcome.status === 'retrying' ? ', next_attempt_at = :next' : ' REMOVE next_attempt_at'),
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':status': outcome.status,
+            ':now': attempt.at,
+            ':none': [],
+            ':attempt': [
+              {
+                at: attempt.at,
+                ...(attempt.statusCode !== undefined ? { status_code: attempt.statusCode } : {}),
+                ...(attempt.error !== undefined ? { error: attempt.error } : {}),
+                duration_ms: attempt.durationMs,
+              },
+            ],
+            ...(outcome.status === 'retrying' ? { ':next': outcome.nextAttemptAt } : {}),
+          },
+        }),
+      ),
+    );
+  }
+
+  /** A delivery, or undefined. */
+  async findDelivery(target: DeliveryTarget, messageId: string): Promise<Delivery | undefined> {
+    const result = await this.call(() =>
+      this.client.send(new GetCommand({ TableName: this.options.tableName, Key: { pk: deliveriesPk(target), sk: deliverySk(messageId) } })),
+    );
+    return result.Item ? fromDeliveryItem(result.Item) : undefined;
+  }
+
+  /**
+   * Readies a delivered or failed message for another round of attempts (a redelivery).
+   * @throws NotFoundError (404) when there is no such delivery; ResourceConflictError (409) while
+   * attempts are still under way, or when it used {@link MAX_DELIVERY_ATTEMPTS}.
+   */
+  async reopen(target: DeliveryTarget, messageId: string, now: Date): Promise<Delivery> {
+    try {
+      const result = await this.call(() =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.options.tableName,
+            Key: { pk: deliveriesPk(target), sk: deliverySk(messageId) },
+            UpdateExpression: 'SET #status = :pending, updated_at = :now, next_attempt_at = :now',
+            ConditionExpression: 'attribute_exists(pk) AND #status IN (:delivered, :failed) AND attempt_count < :max',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':pending': 'pending',
+              ':delivered': 'delivered',
+              ':failed': 'failed',
+              ':max': MAX_DELIVERY_ATTEMPTS,
+              ':now': now.toISOString(),
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return fromDeliveryItem(result.Attributes!);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = await this.findDelivery(target, messageId);
+      if (!existing) throw new NotFoundError(`No delivery ${messageId.slice(0, 100)} exists.`);
+      throw new ResourceConflictError(
+        existing.attemptCount >= MAX_DELIVERY_ATTEMPTS
+          ? `This delivery made ${existing.attemptCount} attempts, the most allowed.`
+          : `This delivery is ${existing.status}; redeliver it once its attempts have ended.`,
+      );
+    }
+  }
+
+  /** A target's deliveries, newest executions' first, a page at a time. */
+  async listDeliveries(target: DeliveryTarget, limit: number, cursor?: string): Promise<DeliveryPage> {
+    const pk = deliveriesPk(target);
+    const result = await this.call(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :dlv)',
+          ExpressionAttributeValues: { ':pk': pk, ':dlv': 'DLV#' },
+          ScanIndexForward: false,
+          Limit: limit,
+          ...(cursor ? { ExclusiveStartKey: { ...decodeCursor(cursor, this.options.cursorSecret, pk), pk } } : {}),
+        }),
+      ),
+    );
+    const last = result.LastEvaluatedKey;
+    return {
+      items: (result.Items ?? []).map(fromDeliveryItem),
+      ...(last ? { nextCursor: encodeCursor({ scope: pk, key: { sk: last.sk as string } }, this.options.cursorSecret) } : {}),
+    };
+  }
+}

@@ -1,0 +1,145 @@
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { executionWebhookSecret, retryDelaySeconds, webhookSignature, type WebhookUrlPolicy } from '../domain/webhooks.js';
+import type { DeliveryAttempt, WebhookStore } from '../repository/webhook-store.js';
+import type { Logger } from '../shared/logger.js';
+import { AddressRefusedError, resolveEndpoint, type Resolver } from './address.js';
+import { parseMessage, type WebhookMessage } from './message.js';
+import type { SendRequest, SendResult } from './send.js';
+
+/** What delivering needs. */
+export interface DeliverDeps {
+  readonly store: WebhookStore;
+  readonly sqs: SQSClient;
+  /** The delivery queue (its messages' visibility is where the next attempt is scheduled). */
+  readonly queueUrl: string;
+  /** Where a message goes once its last attempt failed. */
+  readonly deadLetterUrl: string;
+  readonly send: (request: SendRequest) => Promise<SendResult>;
+  readonly resolver: Resolver;
+  readonly policy: WebhookUrlPolicy;
+  /** Seconds between attempts, after the first ({@link retryDelaySeconds}). */
+  readonly retrySeconds: readonly number[];
+  readonly timeoutMs: number;
+  /** The deployment's secret, from which each execution's `webhook_url` secret is derived. */
+  readonly deploymentSecret: string;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+  readonly random?: () => number;
+}
+
+/** Where a message goes this attempt and what signs it, or why it goes nowhere. */
+async function endpointOf(deps: DeliverDeps, message: WebhookMessage, now: Date): Promise<{ url: string; secrets: string[] } | undefined> {
+  const { target } = message;
+  if (target.kind === 'execution') {
+    return { url: message.url!, secrets: [executionWebhookSecret(deps.deploymentSecret, target.tenant, target.executionId)] };
+  }
+  const subscription = await deps.store.find(target.tenant, target.subscriptionId);
+  if (!subscription) return undefined;
+  const overlap = subscription.previousSecret !== undefined && (subscription.previousSecretUntil ?? 0) > now.getTime() / 1000;
+  return { url: subscription.url, secrets: overlap ? [subscription.secret, subscription.previousSecret!] : [subscription.secret] };
+}
+
+async function attempt(deps: DeliverDeps, url: string, secrets: readonly string[], message: WebhookMessage, now: Date): Promise<SendResult> {
+  let endpoint;
+  try {
+    endpoint = await resolveEndpoint(url, deps.policy, deps.resolver);
+  } catch (error) {
+    if (error instanceof AddressRefusedError) return { error: error.message, durationMs: 0 };
+    throw error;
+  }
+  const timestamp = Math.floor(now.getTime() / 1000);
+  return deps.send({
+    url: endpoint.url,
+    address: endpoint.address,
+    body: message.payload,
+    timeoutMs: deps.timeoutMs,
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'async-executions-webhooks/1',
+      'webhook-id': message.messageId,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': webhookSignature(secrets, message.messageId, timestamp, message.payload),
+    },
+  });
+}
+
+/**
+ * One message: an attempt at its endpoint, recorded in its delivery item. Returns true when the
+ * message is done with (delivered, given up to the dead-letter queue, or nothing to do) and false
+ * when it must come back: its visibility is then set to the wait before the next attempt.
+ */
+async function deliverOne(deps: DeliverDeps, record: SQSRecord): Promise<boolean> {
+  const now = (deps.now ?? (() => new Date()))();
+  const message = parseMessage(record.body);
+  const logger = deps.logger.child({ sqs_message_id: record.messageId });
+  if (!message) {
+    logger.error('not a webhook message; moved to the dead-letter queue');
+    await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.deadLetterUrl, MessageBody: record.body }));
+    return true;
+  }
+  const log = logger.child({ webhook_id: message.messageId, type: message.type, target: message.target });
+  const endpoint = await endpointOf(deps, message, now);
+  if (!endpoint) {
+    log.info('the webhook was deleted; message dropped');
+    return true;
+  }
+  const number = await deps.store.beginAttempt(message.target, message, now);
+  if (number === undefined) {
+    log.info('already delivered (a duplicate), or out of attempts; message dropped');
+    return true;
+  }
+  const result = await attempt(deps, endpoint.url, endpoint.secrets, message, now);
+  const ok = result.statusCode !== undefined && result.statusCode >= 200 && result.statusCode < 300;
+  const outcome: DeliveryAttempt = {
+    at: now.toISOString(),
+    ...(result.statusCode !== undefined ? { statusCode: result.statusCode } : {}),
+    ...(result.error !== undefined ? { error: result.error.slice(0, 300) } : {}),
+    durationMs: result.durationMs,
+  };
+  const subscription = message.target.kind === 'subscription' ? message.target : undefined;
+  if (ok) {
+    await deps.store.endAttempt(message.target, message.messageId, outcome, { status: 'delivered' });
+    if (subscription) await deps.store.setHealth(subscription.tenant, subscription.subscriptionId, false, now);
+    log.info('delivered', { attempt: number, status_code: result.statusCode, duration_ms: result.durationMs });
+    return true;
+  }
+  const delay = retryDelaySeconds(number, deps.retrySeconds, deps.random);
+  if (delay === undefined) {
+    await deps.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: deps.deadLetterUrl,
+        MessageBody: JSON.stringify({ ...message, attempts: number, lastAttempt: outcome }),
+      }),
+    );
+    await deps.store.endAttempt(message.target, message.messageId, outcome, { status: 'failed' });
+    if (subscription) await deps.store.setHealth(subscription.tenant, subscription.subscriptionId, true, now);
+    log.warn('last attempt failed; moved to the dead-letter queue', { attempt: number, ...outcome });
+    return true;
+  }
+  const nextAttemptAt = new Date(now.getTime() + delay * 1000).toISOString();
+  await deps.store.endAttempt(message.target, message.messageId, outcome, { status: 'retrying', nextAttemptAt });
+  await deps.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: deps.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: delay }));
+  log.info('attempt failed; retrying', { attempt: number, retry_in_seconds: delay, ...outcome });
+  return false;
+}
+
+/**
+ * Delivers a batch of queued messages, each on its own: the batch response names those that must
+ * come back (a failed attempt with attempts left, or a fault of this function), so one bad endpoint
+ * never holds up the others.
+ */
+export async function deliverBatch(deps: DeliverDeps, records: readonly SQSRecord[]): Promise<SQSBatchResponse> {
+  const results = await Promise.all(
+    records.map(async (record) => {
+      try {
+        return await deliverOne(deps, record);
+      } catch (error) {
+        // Back after the queue's visibility timeout; the delivery item counts the attempt.
+        deps.logger.error('delivery failed in this function', { sqs_message_id: record.messageId, error });
+        return false;
+      }
+    }),
+  );
+  return { batchItemFailures: records.filter((_, index) => !results[index]).map((record) => ({ itemIdentifier: record.messageId })) };
+}
