@@ -263,6 +263,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }
     }
     Object.assign(process.env, Object.fromEntries(environment));
+    // Webhook receivers here are on this machine: the functions may send to loopback (over http),
+    // which no deployed function may (docs/security.md). Every other private address stays refused.
+    process.env.WEBHOOK_ALLOW_LOOPBACK = 'true';
     if (options.tasksModule && options.tasksModule !== model.tasksModule) {
       throw new Error(`${options.templatePath} was synthesized with tasks module ${model.tasksModule}, not ${options.tasksModule}`);
     }

@@ -23,6 +23,12 @@ const RECONCILE_MIN_AGE = Duration.seconds(5);
  * executions do not wait 25 s per request. The behaviour is the same at any length.
  */
 const EVENTS_WINDOW = Duration.seconds(2);
+/**
+ * Webhook attempts 1 s apart, three in all, each given 1 s to answer (deployed: the Standard Webhooks
+ * schedule over 27.6 h, 10 s each): a retry, a timeout and the dead-letter queue in seconds.
+ */
+const WEBHOOK_RETRIES = [Duration.seconds(1), Duration.seconds(1)];
+const WEBHOOK_TIMEOUT = Duration.seconds(1);
 /** The reconciler runs every minute, scaled to every second locally. */
 const SCHEDULE_SCALE = 60;
 
@@ -56,7 +62,13 @@ let outdir: string | undefined;
  */
 export async function setup(project: TestProject): Promise<void> {
   outdir = mkdtempSync(join(tmpdir(), 'executions-it-'));
-  const template = synthForLocal(outdir, await loadTasksModule(TASKS_MODULE), { reconcileEvery: Duration.minutes(1), reconcileMinAge: RECONCILE_MIN_AGE, eventsWindow: EVENTS_WINDOW });
+  const template = synthForLocal(outdir, await loadTasksModule(TASKS_MODULE), {
+    reconcileEvery: Duration.minutes(1),
+    reconcileMinAge: RECONCILE_MIN_AGE,
+    eventsWindow: EVENTS_WINDOW,
+    webhookRetrySchedule: WEBHOOK_RETRIES,
+    webhookTimeout: WEBHOOK_TIMEOUT,
+  });
 
   stack = spawnLocalStack(['--template', template, '--tasks', TASKS_MODULE, ...STAND_IN_ARGS, '--port', '0'], {
     env: {
