@@ -75,7 +75,7 @@ export async function bundle(name: string, entry: string | { readonly contents: 
 }
 
 /** The AWS SDK clients a function constructs; its floor constructs exactly these. */
-export type Client = 'dynamodb' | 'sfn';
+export type Client = 'dynamodb' | 'sfn' | 'sqs';
 
 /** Writes and bundles the floor of a function: a handler that only imports and constructs its clients. */
 export async function floorBundle(name: string, clients: readonly Client[], outDir: string): Promise<Bundle> {
@@ -88,7 +88,8 @@ export async function floorBundle(name: string, clients: readonly Client[], outD
         ]
       : []),
     ...(clients.includes('sfn') ? ["import { SFNClient } from '@aws-sdk/client-sfn';", 'const sfn = new SFNClient({});'] : []),
-    `export const handler = async () => [${clients.map((client) => (client === 'dynamodb' ? 'ddb' : 'sfn')).join(', ')}].length;`,
+    ...(clients.includes('sqs') ? ["import { SQSClient } from '@aws-sdk/client-sqs';", 'const sqs = new SQSClient({});'] : []),
+    `export const handler = async () => [${clients.map((client) => (client === 'dynamodb' ? 'ddb' : client)).join(', ')}].length;`,
   ];
   return bundle(name, { contents: `${lines.join('\n')}\n` }, outDir);
 }

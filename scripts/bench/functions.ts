@@ -35,6 +35,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'child-start', entry: 'runtime/child-start-handler.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
   { name: 'status-change', entry: 'runtime/status-change-handler.ts', clients: ['dynamodb', 'sfn'] },
   { name: 'reconciler', entry: 'runtime/reconciler-handler.ts', clients: ['dynamodb', 'sfn'] },
+  { name: 'webhooks', entry: 'api/webhooks.ts', clients: ['dynamodb', 'sqs'] },
+  { name: 'webhook-dispatch', entry: 'webhooks/dispatch-handler.ts', clients: ['dynamodb', 'sqs'] },
+  { name: 'webhook-deliver', entry: 'webhooks/deliver-handler.ts', clients: ['dynamodb', 'sqs'] },
 ];
 
 /**
@@ -88,6 +91,8 @@ export const LOAD_ENV: Readonly<Record<string, string>> = {
   STATE_MACHINE_ARN_PREFIX: 'arn:aws:states:us-east-1:000000000000:stateMachine:Bench-',
   STATE_MACHINE_ARN: `arn:aws:states:us-east-1:000000000000:stateMachine:Bench-${defaultTasks[0]?.id ?? 'task'}`,
   TASK_IDS: defaultTasks.map((task) => task.id).join(','),
+  WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-deliveries',
+  WEBHOOK_DEAD_LETTER_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-dead-letters',
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',
