@@ -30,7 +30,8 @@ export interface Latency {
   readonly max: number;
 }
 
-function latencyOf(samples: readonly number[]): Latency {
+/** Percentiles of latency samples (ms). */
+export function latencyOf(samples: readonly number[]): Latency {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
   return { samples: sorted.length, p50: at(0.5), p95: at(0.95), max: sorted.at(-1) ?? Number.NaN };
