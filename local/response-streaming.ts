@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import type { LambdaHost } from './lambda-host.js';
@@ -13,16 +14,27 @@ interface ResponseMetadata {
 /**
  * The response stream a streaming handler writes to, over a local HTTP response: the status line
  * and headers go out at the first of `from`, `write` or `end`, and each write is sent at once
- * (chunked), as Lambda's RESPONSE_STREAM mode sends it.
+ * (chunked), as Lambda's RESPONSE_STREAM mode sends it. Like a Node writable it emits `close` once
+ * the response is over, whether it ended or its client went away, and is `destroyed` from then on:
+ * what a handler listens to to stop working for a client that has gone.
  */
-export class LocalResponseStream {
+export class LocalResponseStream extends EventEmitter {
   private closed = false;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly extraHeaders: Readonly<Record<string, string>>,
   ) {
-    res.on('close', () => (this.closed = true));
+    super();
+    res.on('close', () => {
+      this.closed = true;
+      this.emit('close');
+    });
+  }
+
+  /** True once the response is over: ended, or its client disconnected. */
+  get destroyed(): boolean {
+    return this.closed;
   }
 
   /** Sends the status and headers (once; later calls are ignored, as the bytes are out). */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LocalStackState } from './state-file.js';
@@ -45,6 +46,11 @@ export interface SpawnLocalStackOptions {
   readonly timeoutMs?: number;
   /** Also copy its stderr to this process's stderr as it arrives (it is kept for {@link SpawnedLocalStack.errors} either way). */
   readonly echoErrors?: boolean;
+  /**
+   * Also append everything it prints (stdout, where the functions' JSON log lines go, and stderr)
+   * to this file as it arrives, for whoever needs to read what the functions logged.
+   */
+  readonly outputFile?: string;
 }
 
 /** A `local/start.ts --json` child process and what it announced. */
@@ -85,6 +91,14 @@ export function spawnLocalStack(args: readonly string[], options: SpawnLocalStac
     stderr += chunk.toString();
     if (options.echoErrors) process.stderr.write(chunk);
   });
+  if (options.outputFile !== undefined) {
+    const output = createWriteStream(options.outputFile, { flags: 'a' });
+    child.stdout!.on('data', (chunk: Buffer) => output.write(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => output.write(chunk));
+    // After its pipes have closed ('close', not 'exit'), so no last line is written after the end.
+    child.once('close', () => output.end());
+    output.on('error', () => undefined);
+  }
   const stderrClosed = new Promise((done) => child.stderr!.once('close', done));
   const exited = new Promise<LocalStackExit>((done) => {
     child.once('exit', (code, signal) => done({ code, signal }));

@@ -13,7 +13,7 @@ import { LambdaHost } from './lambda-host.js';
 import { installAwsLambdaShim, streamingUrlListener } from './response-streaming.js';
 import { LocalScheduler } from './scheduler.js';
 import { AwsServiceError, LocalStepFunctions } from './step-functions.js';
-import { loadStackModel } from './template.js';
+import { loadStackModel, localFunctionUrls } from './template.js';
 
 /** Options of {@link startLocalStack}. */
 export interface LocalStackOptions {
@@ -108,6 +108,12 @@ async function freePort(): Promise<number> {
 function close(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A streaming Function URL's port: open from the start, serving its function once the stack is ready. */
+interface StreamingServer {
+  readonly url: string;
+  serve?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** Health routes of the API: while starting they say so instead of answering a problem. */
@@ -239,11 +245,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stackName,
       stackId: `arn:aws:cloudformation:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stack/${stackName}/${randomUUID()}`,
     });
+    // Each streaming Function URL on a port of its own, open before the functions read their
+    // environment (a token's events_url names the URL); it answers once the stack is ready.
+    const streamingServers = new Map<string, StreamingServer>();
+    for (const url of loaded.streamingUrls) {
+      const server = createServer();
+      // Closed with the gateway: a stream left open would hold the process.
+      stopping.splice(1, 0, () => close(server));
+      const entry: StreamingServer = { url: `http://127.0.0.1:${await listen(server, 0)}` };
+      server.on('request', (req: IncomingMessage, res: ServerResponse) => (entry.serve ?? answerStarting)(req, res));
+      streamingServers.set(url.logicalId, entry);
+    }
     // Links in the streaming function's status events point to the HTTP API: here, the gateway.
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    // A Function URL's address ends with `/`, as on AWS.
+    const functionUrls = new Map([...streamingServers].map(([logicalId, entry]) => [logicalId, `${entry.url}/`]));
     const model = {
       ...loaded,
-      functions: loaded.functions.map((fn) => (fn.environment.API_BASE_URL === undefined ? fn : { ...fn, environment: { ...fn.environment, API_BASE_URL: gatewayUrl } })),
+      functions: loaded.functions.map((fn) => {
+        const environment = localFunctionUrls(fn.environment, functionUrls);
+        return { ...fn, environment: fn.environment.API_BASE_URL === undefined ? environment : { ...environment, API_BASE_URL: gatewayUrl } };
+      }),
     };
     await ensureTables(dynamo.client, model.tables, model.ttlAttributes, log);
     const tableName = model.tables[0]?.TableName;
@@ -308,10 +330,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const url of model.streamingUrls) {
       const fn = model.functions.find((candidate) => candidate.logicalId === url.functionLogicalId);
       if (!fn) throw new Error(`A Function URL invokes ${url.functionLogicalId}, which the template does not define`);
-      const server = createServer(streamingUrlListener(url, fn.arn, lambdas, log));
-      // Closed with the gateway: a stream left open would hold the process.
-      stopping.splice(1, 0, () => close(server));
-      streamingUrls.push(`http://127.0.0.1:${await listen(server, 0)}`);
+      const entry = streamingServers.get(url.logicalId)!;
+      entry.serve = streamingUrlListener(url, fn.arn, lambdas, log);
+      streamingUrls.push(entry.url);
     }
     answer = new LocalGateway(model.routes, lambdas, log).listener;
     // Stopped in this order after the gateway: no new scheduled runs, then the events in flight.

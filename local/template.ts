@@ -111,6 +111,8 @@ export interface LocalStackModel {
 
 /** A streaming Function URL of the template. */
 export interface LocalStreamingUrl {
+  /** Its own logical id. */
+  readonly logicalId: string;
   /** The logical id of the function it invokes. */
   readonly functionLogicalId: string;
   /** Its CORS settings, as the template sets them (`Cors`). */
@@ -126,9 +128,32 @@ const PSEUDO = (env: LocalEnvironment): Record<string, string> => ({
   'AWS::URLSuffix': 'amazonaws.com',
 });
 
+/**
+ * What `Fn::GetAtt <url>.FunctionUrl` resolves to in the model: a Function URL's address is known
+ * only once the local stack listens on its port, which then replaces this (`localFunctionUrls`).
+ */
+export function functionUrlPlaceholder(logicalId: string): string {
+  return `local-function-url://${logicalId}/`;
+}
+
+/**
+ * `environment` with every Function URL placeholder replaced by the URL the local stack serves it
+ * at (`urls` by logical id, each ending with `/`, as a Function URL does).
+ */
+export function localFunctionUrls(environment: Readonly<Record<string, string>>, urls: ReadonlyMap<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(environment).map(([name, value]) => [
+      name,
+      // A value an intrinsic resolved to something else than text (a test's stack id without `/`) stays as it is.
+      typeof value === 'string' ? [...urls].reduce((text, [logicalId, url]) => text.replaceAll(functionUrlPlaceholder(logicalId), url), value) : value,
+    ]),
+  );
+}
+
 class Resolver {
   private readonly refs = new Map<string, string>();
   private readonly arns = new Map<string, string>();
+  private readonly functionUrls = new Map<string, string>();
   private readonly pseudo: Record<string, string>;
 
   constructor(
@@ -160,6 +185,10 @@ class Resolver {
           this.arns.set(id, arn);
           break;
         }
+        case 'AWS::Lambda::Url':
+          this.functionUrls.set(id, functionUrlPlaceholder(id));
+          this.refs.set(id, id);
+          break;
         default:
           this.refs.set(id, id);
       }
@@ -183,9 +212,9 @@ class Resolver {
         }
         case 'Fn::GetAtt': {
           const [id, attribute] = arg as [string, string];
-          const arn = attribute === 'Arn' ? this.arns.get(id) : undefined;
-          if (arn === undefined) throw new Error(`Local stack cannot resolve Fn::GetAtt ${id}.${attribute}`);
-          return arn;
+          const resolved = attribute === 'Arn' ? this.arns.get(id) : attribute === 'FunctionUrl' ? this.functionUrls.get(id) : undefined;
+          if (resolved === undefined) throw new Error(`Local stack cannot resolve Fn::GetAtt ${id}.${attribute}`);
+          return resolved;
         }
         case 'Fn::Join': {
           const [separator, parts] = arg as [string, Json[]];
@@ -375,6 +404,7 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
         if (!target) throw new Error(`Function URL ${id} has no function the local stack can follow`);
         const cors = (props.Cors ?? {}) as { AllowOrigins?: string[]; AllowMethods?: string[]; AllowHeaders?: string[] };
         streamingUrls.push({
+          logicalId: id,
           functionLogicalId: target,
           cors: { allowOrigins: cors.AllowOrigins ?? [], allowMethods: cors.AllowMethods ?? [], allowHeaders: cors.AllowHeaders ?? [] },
         });

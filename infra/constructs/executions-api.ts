@@ -22,7 +22,8 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { MAX_WAIT_SECONDS } from '../../lambdas/api/long-poll.js';
-import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
+import { EVENTS_ROUTE } from '../../lambdas/api/events-auth.js';
+import { API_KEY_ONLY_ROUTES, PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { API_KEY_PK_PREFIX } from '../../lambdas/repository/api-keys-repository.js';
 import { acknowledge } from './nag.js';
 import { ServiceFunction, type ServiceFunctionProps } from './service-function.js';
@@ -275,24 +276,31 @@ export class ExecutionsApi extends Construct {
       },
     });
     this.httpApi = api;
-    const { authorizer, authorizerFunction } = this.authorizer(props);
+    const { authorizer, authorizerFunction, eventsAuthorizer } = this.authorizer(props);
     this.authorizerFunction = authorizerFunction;
     if (authorizerFunction) {
       const { fn, url } = this.eventsStream(props, api);
       this.eventsStreamFunction = fn;
       this.eventsStreamUrl = url;
+      // Where the events_url of a stream token points. No cycle: the URL needs the streaming
+      // function, which needs the API's id, and neither needs the events function.
+      functions.events.addEnvironment('EVENTS_STREAM_URL', url.url);
     }
     const none = new HttpNoneAuthorizer();
+    const authorizerOf = (routeKey: RouteKey): IHttpRouteAuthorizer =>
+      PUBLIC_ROUTES.includes(routeKey) ? none : routeKey === EVENTS_ROUTE && eventsAuthorizer ? eventsAuthorizer : authorizer;
     const throttledRoutes: HttpRoute[] = [];
     for (const group of Object.keys(ROUTES) as RouteGroup[]) {
       const integration = new HttpLambdaIntegration(`${group}Integration`, functions[group]);
       for (const routeKey of ROUTES[group] as readonly RouteKey[]) {
+        // A stream token replaces an API key: with IAM auth there is none, and no authorizer to read a token.
+        if (!authorizerFunction && API_KEY_ONLY_ROUTES.includes(routeKey)) continue;
         const key = routeKey === '$default' ? HttpRouteKey.DEFAULT : parseRouteKey(routeKey);
         const route = new HttpRoute(this, `Route ${routeKey}`, {
           httpApi: api,
           routeKey: key,
           integration,
-          authorizer: PUBLIC_ROUTES.includes(routeKey) ? none : authorizer,
+          authorizer: authorizerOf(routeKey),
         });
         if (group === 'create' || routeKey === CALLBACK_ROUTE) throttledRoutes.push(route);
         if (PUBLIC_ROUTES.includes(routeKey)) acknowledge(route, 'AwsSolutions-APIG4', PUBLIC_REASONS[routeKey]!);
@@ -344,13 +352,20 @@ export class ExecutionsApi extends Construct {
     return { fn, url };
   }
 
-  /** The authorizer of every non-public route. */
-  private authorizer(props: ExecutionsApiProps): { authorizer: IHttpRouteAuthorizer; authorizerFunction?: IFunction } {
+  /**
+   * The authorizer of every non-public route, and with API key auth the events route's own: the
+   * same function, which also reads a stream token on that route alone. API Gateway requires every
+   * identity source of an authorizer (they are ANDed), so a route that takes a header OR a query
+   * parameter needs an authorizer with none, invoked on every request (caching needs an identity
+   * source to key on, so it is off).
+   */
+  private authorizer(props: ExecutionsApiProps): { authorizer: IHttpRouteAuthorizer; authorizerFunction?: IFunction; eventsAuthorizer?: IHttpRouteAuthorizer } {
     if ((props.auth ?? 'api-key') === 'iam') return { authorizer: new HttpIamAuthorizer() };
     const fn = new ServiceFunction(this, 'AuthorizerFunction', {
       entry: 'api/authorizer.ts',
-      description: 'Maps bearer API keys to tenants',
-      environment: { TABLE_NAME: props.table.tableName },
+      description: 'Maps bearer API keys (and, on the events route, stream tokens) to tenants',
+      // The deployment's secret, from which the stream token key is derived.
+      environment: { TABLE_NAME: props.table.tableName, ...pick(props.environment, 'CURSOR_SECRET') },
     });
     // GetItem of API key items only: the authorizer can read no execution of any tenant.
     fn.addToRolePolicy(
@@ -365,7 +380,12 @@ export class ExecutionsApi extends Construct {
       identitySource: ['$request.header.Authorization'],
       resultsCacheTtl: props.authCacheTtl ?? Duration.minutes(1),
     });
-    return { authorizer, authorizerFunction: fn };
+    const eventsAuthorizer = new HttpLambdaAuthorizer('EventsAuthorizer', fn, {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      identitySource: [],
+      resultsCacheTtl: Duration.seconds(0),
+    });
+    return { authorizer, authorizerFunction: fn, eventsAuthorizer };
   }
 }
 
@@ -374,6 +394,12 @@ function throttleOf(what: string, rateLimit: number, burstLimit: number): Requir
   if (!Number.isFinite(rateLimit) || rateLimit <= 0) throw new Error(`The rate limit of ${what} must be a positive number, got ${rateLimit}`);
   if (!Number.isInteger(burstLimit) || burstLimit < 1) throw new Error(`The burst limit of ${what} must be a positive integer, got ${burstLimit}`);
   return { rateLimit, burstLimit };
+}
+
+/** The variable `name` of `environment`, when it has it, as a record to spread. */
+function pick(environment: Readonly<Record<string, string>>, name: string): Record<string, string> {
+  const value = environment[name];
+  return value === undefined ? {} : { [name]: value };
 }
 
 function parseRouteKey(routeKey: string): HttpRouteKey {

@@ -1,5 +1,6 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
 import type { Metadata } from '../domain/execution.js';
+import { STREAM_TOKEN_TTL_SECONDS } from '../domain/stream-tokens.js';
 import { invalid, unknownFields } from './validation.js';
 
 // The request bodies of the API are small and fixed, so they are checked by hand: a schema
@@ -122,6 +123,21 @@ export const cancelBody = {
   check: (body: Fields, errors: FieldError[]) => {
     const reason = reasonOf(body.reason, errors);
     return reason === undefined ? {} : { reason };
+  },
+} satisfies BodySchema<unknown>;
+
+/** Body of `POST /executions/{id}/stream-token` (may be empty: the default lifetime). */
+export const streamTokenBody = {
+  fields: ['ttl_seconds'],
+  check: (body: Fields, errors: FieldError[]) => {
+    const { default: fallback, min, max } = STREAM_TOKEN_TTL_SECONDS;
+    const ttl = body.ttl_seconds;
+    if (ttl === undefined) return { ttlSeconds: fallback };
+    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < min || ttl > max) {
+      errors.push({ path: '/ttl_seconds', message: `must be a whole number of seconds from ${min} to ${max}` });
+      return { ttlSeconds: fallback };
+    }
+    return { ttlSeconds: ttl };
   },
 } satisfies BodySchema<unknown>;
 

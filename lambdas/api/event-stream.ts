@@ -86,6 +86,8 @@ export interface StreamLimits {
    * longest a call can stall, so a stalled call still leaves time to answer.
    */
   readonly lastCallAt: number;
+  /** Aborted when nobody reads the response any more (its client has gone): no poll starts after it. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -169,6 +171,8 @@ export async function watchExecution(
   while (!done()) {
     if (clock.now() + interval > Math.min(windowEnd, limits.lastCallAt)) break;
     await clock.sleep(interval);
+    // Checked between the pause and the poll: a client that left is noticed within one pause (at most half a second).
+    if (limits.signal?.aborted) break;
     const now = clock.now();
     if (now - keptAliveAt >= KEEP_ALIVE_MS) {
       text += formatComment('keep-alive');

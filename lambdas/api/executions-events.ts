@@ -1,8 +1,9 @@
 import type { Context } from 'aws-lambda';
-import { RequestTimeoutError } from '../domain/errors.js';
+import { NotFoundError, RequestTimeoutError, UnauthorizedError } from '../domain/errors.js';
 import type { StreamKind } from '../domain/events.js';
+import { streamToken, streamTokenKey } from '../domain/stream-tokens.js';
 import { WORST_CASE_CALL_MS } from '../shared/client-config.js';
-import { intEnv } from '../shared/env.js';
+import { intEnv, requireEnv } from '../shared/env.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { watchStore } from '../shared/stores.js';
 import { REGION } from './context.js';
@@ -14,7 +15,8 @@ import {
   type StreamMode,
   type WatchSource,
 } from './event-stream.js';
-import { httpHandler, linksOf, param, tenantOf, type ApiEvent, type ApiResponse, type Route } from './http.js';
+import { bodyOf, streamTokenBody } from './bodies.js';
+import { httpHandler, json, linksOf, param, tenantOf, viaStreamToken, type ApiEvent, type ApiResponse, type Route } from './http.js';
 import { executionIdOf, streamPositionOf } from './queries.js';
 import type { RouteKey } from './routes.js';
 
@@ -27,6 +29,13 @@ export interface EventsOptions {
   /** How long a response waits for events. */
   readonly windowMs: number;
   readonly logger: Logger;
+  /** The key stream tokens are signed with (`streamTokenKey` of the deployment's secret). */
+  readonly tokenKey: Uint8Array;
+  /**
+   * The streaming Function URL (`EVENTS_STREAM_URL`), where a token's `events_url` points; without
+   * one, the HTTP API's own events route, which takes a token too.
+   */
+  readonly streamUrl?: string;
 }
 
 /** Milliseconds kept free at the end of the function's time after the last call, to answer. */
@@ -46,7 +55,9 @@ function streamRoute(kind: StreamKind, positionParam: 'last_event_id' | 'next_pa
   return async (event, context: Context) => {
     const tenant = tenantOf(event);
     const executionId = executionIdOf(param(event, 'id'));
-    const position = streamPositionOf(event.headers, event.queryStringParameters, positionParam);
+    // On `/events` the authorizer has read the stream token, if any: it is no position parameter.
+    const { token: _token, ...others } = event.queryStringParameters ?? {};
+    const position = streamPositionOf(event.headers, kind === 'events' ? others : event.queryStringParameters, positionParam);
     const mode: StreamMode = kind === 'events' || acceptsEventStream(event) ? 'bounded' : 'whole';
     const lastCallAt = options.clock.now() + context.getRemainingTimeInMillis() - WORST_CASE_CALL_MS - ANSWER_MS;
     const outcome = await watchExecution(
@@ -55,7 +66,13 @@ function streamRoute(kind: StreamKind, positionParam: 'last_event_id' | 'next_pa
       options.clock,
       { windowMs: options.windowMs, lastCallAt },
       options.logger,
-    );
+    ).catch((error: unknown) => {
+      // A valid token whose tenant has no such execution grants nothing: its signer meant another tenant.
+      if (error instanceof NotFoundError && viaStreamToken(event)) {
+        throw new UnauthorizedError('The stream token is not valid for this execution.');
+      }
+      throw error;
+    });
     if (outcome.kind === 'exhausted') return { status: 204 } satisfies ApiResponse;
     if (outcome.kind === 'window-elapsed') {
       throw new RequestTimeoutError(
@@ -67,13 +84,40 @@ function streamRoute(kind: StreamKind, positionParam: 'last_event_id' | 'next_pa
   };
 }
 
+/**
+ * `POST /executions/{id}/stream-token`: a short-lived token that lets whoever holds it read this
+ * execution's events, and nothing else, without the API key (a browser's `EventSource` cannot send
+ * one). Minted for the caller's own execution only: another tenant's is a 404, as everywhere.
+ */
+function streamTokenRoute(options: EventsOptions): Route {
+  return async (event) => {
+    const tenant = tenantOf(event);
+    const executionId = executionIdOf(param(event, 'id'));
+    const { ttlSeconds } = bodyOf(streamTokenBody, event.json ?? {});
+    if (!(await options.source.find(tenant, executionId))) throw new NotFoundError(`No execution ${executionId} exists.`);
+    const expiresAt = Math.floor(options.clock.now() / 1000) + ttlSeconds;
+    const token = streamToken(options.tokenKey, { tenant, executionId, expiresAt });
+    const base = (options.streamUrl ?? linksOf(event, REGION).apiBaseUrl).replace(/\/+$/, '');
+    return json(201, {
+      token,
+      expires_at: new Date(expiresAt * 1000).toISOString(),
+      events_url: `${base}/executions/${executionId}/events?token=${encodeURIComponent(token)}`,
+    });
+  };
+}
+
 /** The routes of the events function, on `options`. */
 export function eventsRoutes(options: EventsOptions): Partial<Record<RouteKey, Route>> {
   return {
     'GET /executions/{id}/events': streamRoute('events', 'last_event_id', options),
     'GET /executions/{id}/status.stream': streamRoute('julep-status', 'last_event_id', options),
     'GET /executions/{id}/transitions.stream': streamRoute('julep-transitions', 'next_page_token', options),
+    'POST /executions/{id}/stream-token': streamTokenRoute(options),
   };
+}
+
+function streamUrlOf(url: string | undefined): { streamUrl?: string } {
+  return url ? { streamUrl: url } : {};
 }
 
 /** The events function's handler on `options` (the Lambda entry uses the defaults). */
@@ -84,6 +128,8 @@ export function eventsHandler(options: Partial<EventsOptions> = {}) {
       clock: options.clock ?? SYSTEM_CLOCK,
       windowMs: options.windowMs ?? intEnv('EVENTS_WINDOW_SECONDS', DEFAULT_WINDOW_MS / 1000) * 1000,
       logger: options.logger ?? logger,
+      tokenKey: options.tokenKey ?? streamTokenKey(requireEnv('CURSOR_SECRET')),
+      ...streamUrlOf(options.streamUrl ?? process.env.EVENTS_STREAM_URL),
     }),
     options.logger ?? logger,
   );

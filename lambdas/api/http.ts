@@ -15,6 +15,7 @@ import {
 import type { ViewLinks } from '../domain/views.js';
 import { isDependencyUnavailable } from '../shared/dependency-errors.js';
 import type { Logger } from '../shared/logger.js';
+import { EVENTS_ROUTE, eventsRefusal } from './events-auth.js';
 import { PUBLIC_ROUTES, type RouteKey } from './routes.js';
 
 /** Step Functions accepts at most 256 KB of input, so no request body may be larger. */
@@ -72,16 +73,28 @@ export function json(status: number, body: unknown, headers: Record<string, stri
  */
 export function tenantOf(event: APIGatewayProxyEventV2): string {
   const context = event.requestContext as {
-    authorizer?: { lambda?: { tenant?: unknown; refused?: unknown }; iam?: { accountId?: unknown } };
+    authorizer?: { lambda?: { tenant?: unknown; refused?: unknown; via?: unknown }; iam?: { accountId?: unknown } };
   };
+  const via = context.authorizer?.lambda?.via;
+  // Defence in depth: only the events route's authorizer reads stream tokens, and a token grants
+  // that route alone (read-only), whatever route an authorizer were ever attached to.
+  if (via === 'token' && event.routeKey !== EVENTS_ROUTE) {
+    throw new UnauthorizedError('A stream token is valid for GET /executions/{id}/events only. Send an API key as "Authorization: Bearer <key>".');
+  }
   const tenant = context.authorizer?.lambda?.tenant;
   if (typeof tenant === 'string' && tenant !== '') return tenant;
   const account = context.authorizer?.iam?.accountId;
   if (typeof account === 'string' && /^\d{12}$/.test(account)) return `aws-${account}`;
   const refused = context.authorizer?.lambda?.refused;
+  if (via === 'token' && typeof refused === 'string') throw new UnauthorizedError(eventsRefusal({ tenant: '', refused, via }));
   throw new UnauthorizedError(
     `Send a valid API key as "Authorization: Bearer <key>"${typeof refused === 'string' && refused ? ` (${refused})` : ''}.`,
   );
+}
+
+/** True when the authorizer established the tenant from a stream token (read-only, one execution's events) rather than an API key. */
+export function viaStreamToken(event: APIGatewayProxyEventV2): boolean {
+  return (event.requestContext as { authorizer?: { lambda?: { via?: unknown } } }).authorizer?.lambda?.via === 'token';
 }
 
 /** Links of views, from where the caller reached the API. */

@@ -15,9 +15,16 @@ export const ROUTES = {
   ],
   /**
    * Server-sent events of an execution (and Julep's two streams): polls the table, read-only, for
-   * up to ~25 s per request, so its time and concurrency are its own, not the read function's.
+   * up to ~25 s per request, so its time and concurrency are its own, not the read function's. It
+   * also mints the read-only stream tokens a browser's `EventSource` puts in the events URL (one
+   * read of the record; with the key authorizer, so a token never mints a token).
    */
-  events: ['GET /executions/{id}/events', 'GET /executions/{id}/status.stream', 'GET /executions/{id}/transitions.stream'],
+  events: [
+    'GET /executions/{id}/events',
+    'GET /executions/{id}/status.stream',
+    'GET /executions/{id}/transitions.stream',
+    'POST /executions/{id}/stream-token',
+  ],
   /**
    * Resumes and cancels; the only function allowed `SendTaskSuccess` and `StopExecution`. Resume
    * links (`POST /callbacks/{token}`) are resumes too.
@@ -47,6 +54,12 @@ export type RouteGroup = keyof typeof ROUTES;
 
 /** A route key as API Gateway sets it in `event.routeKey`. */
 export type RouteKey = (typeof ROUTES)[RouteGroup][number];
+
+/**
+ * Routes that exist only with API key auth: a stream token is what a browser sends instead of its
+ * key, and with IAM auth there is no key to replace (nor an authorizer to read a token).
+ */
+export const API_KEY_ONLY_ROUTES: readonly RouteKey[] = ['POST /executions/{id}/stream-token'];
 
 /** Routes that answer without authentication: the health checks, and resume links, whose token is their credential. */
 export const PUBLIC_ROUTES: readonly RouteKey[] = ['GET /health', 'GET /healthz', 'POST /callbacks/{token}'];

@@ -357,13 +357,15 @@ async function build(request: FuzzRequest): Promise<Built> {
   if (PUBLIC_ROUTES.includes(route)) {
     delete requestContext.authorizer;
   } else {
-    // Cached by the Authorization header, as API Gateway caches the authorizer's verdicts.
+    // Cached by the Authorization header, as API Gateway caches the key authorizer's verdicts; the
+    // events route's own authorizer (a key or a stream token) has no identity source and no cache.
+    const cached = route !== 'GET /executions/{id}/events';
     const cacheKey = auth ?? '';
-    let context = verdicts.get(cacheKey);
+    let context = cached ? verdicts.get(cacheKey) : undefined;
     if (!context) {
-      const authorizerEvent = { ...event, type: 'REQUEST', routeArn: 'arn:fuzz', identitySource: auth ? [auth] : [] };
+      const authorizerEvent = { ...event, type: 'REQUEST', routeArn: 'arn:fuzz', identitySource: cached && auth ? [auth] : [] };
       context = (await authorizer(authorizerEvent as unknown as APIGatewayRequestAuthorizerEventV2)).context;
-      verdicts.set(cacheKey, context);
+      if (cached) verdicts.set(cacheKey, context);
     }
     requestContext.authorizer = { lambda: context };
     tenant = context.tenant;

@@ -158,18 +158,50 @@ describe('stack outputs', () => {
 
 describe('authorization', () => {
   const routes = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route'));
-  const [authorizerId, authorizer] = onlyResource(template, 'AWS::ApiGatewayV2::Authorizer');
+  const authorizers = Object.entries(resourcesOf(template, 'AWS::ApiGatewayV2::Authorizer'));
+  const [authorizerId, authorizer] = authorizers.find(([, candidate]) => JSON.stringify(candidate.Properties?.IdentitySource) !== '[]')!;
+  const [eventsAuthorizerId, eventsAuthorizer] = authorizers.find(([id]) => id !== authorizerId)!;
 
-  it('puts the API key authorizer on every route but the public ones: health, and resume links', () => {
+  it('puts the API key authorizer on every route but the public ones (health, and resume links) and the events route', () => {
+    expect(authorizers).toHaveLength(2);
     expect([...PUBLIC_ROUTES].sort()).toEqual(['GET /health', 'GET /healthz', CALLBACK_ROUTE].sort());
     for (const route of routes) {
       const key = route.Properties?.RouteKey as RouteKey;
       if (PUBLIC_ROUTES.includes(key)) {
         expect(route.Properties?.AuthorizationType ?? 'NONE', key).toBe('NONE');
+      } else if (key === 'GET /executions/{id}/events') {
+        expect(route.Properties, key).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: eventsAuthorizerId } });
       } else {
         expect(route.Properties, key).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } });
       }
     }
+  });
+
+  it('gives POST /executions/{id}/stream-token the API key authorizer, served by the events function', () => {
+    const route = routes.find((candidate) => candidate.Properties?.RouteKey === 'POST /executions/{id}/stream-token');
+    expect(route?.Properties).toMatchObject({
+      AuthorizationType: 'CUSTOM',
+      AuthorizerId: { Ref: authorizerId },
+      Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationOf('events') }]] },
+    });
+  });
+
+  it('gives the events route an authorizer of its own that takes a key or a stream token: no identity source (they are ANDed) and no cache', () => {
+    expect(eventsAuthorizer.Properties).toMatchObject({
+      AuthorizerType: 'REQUEST',
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      IdentitySource: [],
+      AuthorizerResultTtlInSeconds: 0,
+    });
+    expect(eventsAuthorizer.Properties?.AuthorizerUri).toEqual(authorizer.Properties?.AuthorizerUri);
+    const onEventsAuthorizer = routes.filter((route) => JSON.stringify(route.Properties?.AuthorizerId) === JSON.stringify({ Ref: eventsAuthorizerId }));
+    expect(onEventsAuthorizer.map((route) => route.Properties?.RouteKey)).toEqual(['GET /executions/{id}/events']);
+  });
+
+  it('gives the authorizer function the deployment secret its stream token key derives from', () => {
+    const variables = (resourcesOf(template, 'AWS::Lambda::Function')[logicalIdOf(stack, api.authorizerFunction!)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(JSON.stringify(variables.CURSOR_SECRET)).toContain('AWS::StackId');
   });
 
   it('is a Lambda REQUEST authorizer with simple responses, cached for a minute by the Authorization header', () => {
@@ -192,6 +224,15 @@ describe('authorization', () => {
       expect(route.Properties?.AuthorizationType ?? 'NONE', key).toBe(PUBLIC_ROUTES.includes(key) ? 'NONE' : 'AWS_IAM');
     }
     iamTemplate.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+  });
+
+  it('has no stream-token route when auth is iam: there is no key for a token to stand in for (a request falls to the 404 of $default)', () => {
+    const { template: iamTemplate } = synthService({ auth: 'iam' });
+
+    const keys = Object.values(resourcesOf(iamTemplate, 'AWS::ApiGatewayV2::Route')).map((route) => route.Properties?.RouteKey);
+    expect(keys).toContain('GET /executions/{id}/events');
+    expect(keys).toContain('$default');
+    expect(keys).not.toContain('POST /executions/{id}/stream-token');
   });
 });
 

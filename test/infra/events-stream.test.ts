@@ -28,6 +28,12 @@ describe('streaming events Function URL', () => {
     expect(JSON.stringify(variables.API_BASE_URL)).toContain(logicalIdOf(stack, api.httpApi));
   });
 
+  it("is named to the events function, so a stream token's events_url points at it", () => {
+    const fn = resourcesOf(template, 'AWS::Lambda::Function')[logicalIdOf(stack, api.functions.events)]!.Properties!;
+    const variables = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables.EVENTS_STREAM_URL).toEqual({ 'Fn::GetAtt': [Object.keys(urls)[0], 'FunctionUrl'] });
+  });
+
   it('is a stack output, EventsStreamUrl', () => {
     const outputs = template.findOutputs('EventsStreamUrl');
     expect(Object.keys(outputs)).toEqual(['EventsStreamUrl']);

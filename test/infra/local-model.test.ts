@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadTasksModule, PROJECT_DIR } from '../../infra/tasks-module.js';
 import { synthForLocal } from '../../local/synth.js';
-import { loadStackModel } from '../../local/template.js';
+import { functionUrlPlaceholder, loadStackModel, localFunctionUrls } from '../../local/template.js';
 
 /**
  * What the local stack reads of a template whose step functions bundle their own task each: it maps
@@ -28,5 +28,22 @@ describe('the local stack model of per-step functions', async () => {
 
   it('resolves #tasks of every function, step functions included, to the whole tasks module', () => {
     expect(model.tasksModule).toBe(SPLIT_TASKS);
+  });
+});
+
+describe('the local stack model of the streaming Function URL', async () => {
+  const template = synthForLocal(out, await loadTasksModule(SPLIT_TASKS));
+  const model = loadStackModel(template, { region: 'us-east-1', account: '000000000000', stackName: 'AsyncExecutions', stackId: 'stack-id' });
+  const [url] = model.streamingUrls;
+  const events = model.functions.find((fn) => fn.entry === 'api/executions-events.ts')!;
+
+  it("gives the events function the URL's address as a placeholder, which the stack replaces with where it serves the URL", () => {
+    expect(model.streamingUrls).toHaveLength(1);
+    expect(events.environment.EVENTS_STREAM_URL).toBe(functionUrlPlaceholder(url!.logicalId));
+
+    const local = localFunctionUrls(events.environment, new Map([[url!.logicalId, 'http://127.0.0.1:4321/']]));
+
+    expect(local.EVENTS_STREAM_URL).toBe('http://127.0.0.1:4321/');
+    expect(local.TABLE_NAME).toBe(events.environment.TABLE_NAME);
   });
 });

@@ -1,6 +1,29 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, inject, it } from 'vitest';
-import { apiKey, start } from './client.js';
+import { api, apiKey, start, waitForStatus } from './client.js';
 import { parseSse } from './sse.js';
+
+/** A JSON log line a function wrote (the stack's output holds them, among its own lines). */
+interface LogLine {
+  readonly message: string;
+  readonly timestamp: string;
+  readonly [field: string]: unknown;
+}
+
+/** The function log lines so far that match `wanted`. */
+function logLines(wanted: (line: LogLine) => boolean): LogLine[] {
+  return readFileSync(inject('stackOutputPath'), 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as LogLine];
+      } catch {
+        return [];
+      }
+    })
+    .filter(wanted);
+}
 
 const streamUrl = (id: string) => `${inject('eventsStreamUrl')}/executions/${id}/events`;
 
@@ -49,5 +72,27 @@ describe('the streaming events Function URL through the local stack', () => {
     expect(await refused.json()).toMatchObject({ status: 401 });
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
     expect(preflight.headers.get('access-control-allow-headers')).toContain('last-event-id');
+  });
+
+  it('stops reading the table within about a second once the client disconnects (it would poll for 15 minutes)', async () => {
+    // Waits for 5 minutes: nothing would end the stream but the client leaving.
+    const created = await start('test-child-holder', {});
+    await waitForStatus(created.id, 'awaiting_input');
+    const client = new AbortController();
+    const response = await fetch(streamUrl(created.id), { headers: { authorization: `Bearer ${apiKey()}` }, signal: client.signal });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!/event: status/.test(text)) text += (await reader.read()).value ?? '';
+
+    const leftAt = Date.now();
+    client.abort();
+    const closed = (line: LogLine) => line.message === 'events stream closed' && line.execution_id === created.id;
+    const deadline = leftAt + 10_000;
+    while (logLines(closed).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await api('POST', `/executions/${created.id}/cancel`, { reason: 'test done' });
+
+    const [line] = logLines(closed);
+    expect(line).toMatchObject({ reason: 'client-gone', via: 'key' });
+    expect(Date.parse(line!.timestamp) - leftAt).toBeLessThan(1_500);
   });
 });

@@ -49,6 +49,8 @@ declare module 'vitest' {
     eventsWindowMs: number;
     /** The streaming events Function URL (its own port). */
     eventsStreamUrl: string;
+    /** Where everything the stack prints goes, the functions' JSON log lines included. */
+    stackOutputPath: string;
   }
 }
 
@@ -70,8 +72,12 @@ export async function setup(project: TestProject): Promise<void> {
     webhookTimeout: WEBHOOK_TIMEOUT,
   });
 
+  const stackOutputPath = join(outdir, 'stack-output.log');
   stack = spawnLocalStack(['--template', template, '--tasks', TASKS_MODULE, ...STAND_IN_ARGS, '--port', '0'], {
+    outputFile: stackOutputPath,
     env: {
+      // The functions' info lines are what some tests observe the functions by.
+      LOG_LEVEL: 'info',
       // Its state file goes with the template, not into the checkout's .local/.
       LOCAL_DIR: outdir,
       LOCAL_API_KEY: API_KEY,
@@ -95,6 +101,7 @@ export async function setup(project: TestProject): Promise<void> {
   const [eventsStreamUrl] = ready.streamingUrls;
   if (!eventsStreamUrl) throw new Error('The local stack serves no streaming Function URL');
   project.provide('eventsStreamUrl', eventsStreamUrl);
+  project.provide('stackOutputPath', stackOutputPath);
 }
 
 /** Stops the stack (SIGTERM, so it drains event deliveries and DynamoDB Local first) and removes its files. */

@@ -439,7 +439,8 @@ function queryValue(name: string, taskIds: readonly string[]): fc.Arbitrary<Quer
   }
 }
 
-const QUERY_NAMES = ['limit', 'offset', 'cursor', 'sort_by', 'direction', 'status', 'task_id', 'created_after', 'created_before', 'scope_id'];
+// `token`: a stream token, read by the events route's authorizer; on every other route an unknown parameter.
+const QUERY_NAMES = ['limit', 'offset', 'cursor', 'sort_by', 'direction', 'status', 'task_id', 'created_after', 'created_before', 'scope_id', 'token'];
 const UNKNOWN_QUERY_NAMES = [
   ...PROTOTYPE_KEYS,
   'LIMIT',
@@ -551,6 +552,8 @@ function validBodies(route: RouteKey, profile: LayerProfile): fc.Arbitrary<{ val
       return decision.map((input) => ({ value: input }));
     case 'POST /executions/{id}/cancel':
       return fc.option(storedText, { nil: undefined }).map((reason) => ({ value: reason === undefined ? {} : { reason } }));
+    case 'POST /executions/{id}/stream-token':
+      return fc.option(fc.integer({ min: 60, max: 3600 }), { nil: undefined }).map((ttl) => ({ value: ttl === undefined ? {} : { ttl_seconds: ttl } }));
     default:
       return fc.constant({ value: {} });
   }
@@ -580,6 +583,8 @@ function envelopes(route: RouteKey, profile: LayerProfile): fc.Arbitrary<unknown
       return fc.oneof(decisionArb, taskInput);
     case 'POST /executions/{id}/cancel':
       return fc.record({ reason: fc.oneof(text(), fc.constant(null), huge(1990, 2010), scalar) }, { requiredKeys: [] });
+    case 'POST /executions/{id}/stream-token':
+      return fc.record({ ttl_seconds: fc.oneof(fc.integer({ min: -10, max: 10_000 }), fc.constantFrom(59, 60, 3600, 3601, 90.5, 1e308, -0), scalar) }, { requiredKeys: [] });
     default:
       return fc.oneof(fc.constant({}), jsonish);
   }

@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../lambdas/api/authorizer.js';
 import { hashApiKey, newApiKey } from '../../../lambdas/domain/api-keys.js';
+import { streamToken, streamTokenKey } from '../../../lambdas/domain/stream-tokens.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -34,16 +35,21 @@ function storeKey(tenant: string, extra: Record<string, unknown> = {}): string {
   return minted.key;
 }
 
-/** The REQUEST authorizer event (payload 2.0) API Gateway sends for a request with these headers. */
-function authorizerEvent(headers: Record<string, string> | undefined): APIGatewayRequestAuthorizerEventV2 {
+/** The REQUEST authorizer event (payload 2.0) API Gateway sends for a request with these headers (to `GET /executions` unless `route` says otherwise). */
+function authorizerEvent(
+  headers: Record<string, string> | undefined,
+  route: { routeKey: string; rawPath: string; id?: string; query?: Record<string, string> } = { routeKey: 'GET /executions', rawPath: '/executions' },
+): APIGatewayRequestAuthorizerEventV2 {
   return {
+    ...(route.id ? { pathParameters: { id: route.id } } : {}),
+    ...(route.query ? { queryStringParameters: route.query } : {}),
     version: '2.0',
     type: 'REQUEST',
     routeArn: 'arn:aws:execute-api:us-east-1:123456789012:abc123/$default/GET/executions',
     identitySource: headers?.authorization ? [headers.authorization] : [],
-    routeKey: 'GET /executions',
-    rawPath: '/executions',
-    rawQueryString: '',
+    routeKey: route.routeKey,
+    rawPath: route.rawPath,
+    rawQueryString: route.query ? new URLSearchParams(route.query).toString() : '',
     cookies: [],
     ...(headers ? { headers } : {}),
     requestContext: {
@@ -51,9 +57,9 @@ function authorizerEvent(headers: Record<string, string> | undefined): APIGatewa
       apiId: 'abc123',
       domainName: 'api.example.com',
       domainPrefix: 'api',
-      http: { method: 'GET', path: '/executions', protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'vitest' },
+      http: { method: route.routeKey.split(' ')[0]!, path: route.rawPath, protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'vitest' },
       requestId: 'request-1',
-      routeKey: 'GET /executions',
+      routeKey: route.routeKey,
       stage: '$default',
       time: '02/Jan/2026:03:04:05 +0000',
       timeEpoch: 1_767_323_045_000,
@@ -67,7 +73,7 @@ describe('authorizer', () => {
 
     const result = await handler(authorizerEvent({ authorization: `Bearer ${key}` }));
 
-    expect(result).toEqual({ isAuthorized: true, context: { tenant: 'acme', refused: '' } });
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: 'acme', refused: '', via: 'key' } });
     expect(ddb).toHaveReceivedCommandExactlyOnceWith(GetCommand, {
       TableName: TABLE,
       Key: { pk: `APIKEY#${hashApiKey(key)}`, sk: 'APIKEY' },
@@ -96,7 +102,7 @@ describe('authorizer', () => {
   ])('lets a request with %s through with an empty tenant and the reason, without reading the table', async (_what, headers) => {
     const result = await handler(authorizerEvent(headers));
 
-    expect(result).toEqual({ isAuthorized: true, context: { tenant: '', refused: 'missing or malformed bearer token' } });
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: '', refused: 'missing or malformed bearer token', via: 'key' } });
     expect(ddb).not.toHaveReceivedAnyCommand();
   });
 
@@ -111,7 +117,7 @@ describe('authorizer', () => {
 
     const result = await handler(authorizerEvent({ authorization: spell(key) }));
 
-    expect(result).toEqual({ isAuthorized: true, context: { tenant: '', refused: 'missing or malformed bearer token' } });
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: '', refused: 'missing or malformed bearer token', via: 'key' } });
     expect(ddb).not.toHaveReceivedAnyCommand();
   });
 
@@ -120,7 +126,7 @@ describe('authorizer', () => {
 
     const result = await handler(authorizerEvent({ authorization: `Bearer ${newApiKey().key}` }));
 
-    expect(result).toEqual({ isAuthorized: true, context: { tenant: '', refused: 'unknown or revoked API key' } });
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: '', refused: 'unknown or revoked API key', via: 'key' } });
   });
 
   it('lets a revoked key through with an empty tenant and the reason', async () => {
@@ -128,7 +134,7 @@ describe('authorizer', () => {
 
     const result = await handler(authorizerEvent({ authorization: `Bearer ${key}` }));
 
-    expect(result).toEqual({ isAuthorized: true, context: { tenant: '', refused: 'unknown or revoked API key' } });
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: '', refused: 'unknown or revoked API key', via: 'key' } });
   });
 
   it('never grants a tenant when the key store fails: the error propagates (API Gateway answers 500, not a tenant)', async () => {
@@ -138,5 +144,68 @@ describe('authorizer', () => {
     await expect(handler(authorizerEvent({ authorization: `Bearer ${key}` }))).rejects.toBeInstanceOf(
       ProvisionedThroughputExceededException,
     );
+  });
+});
+
+describe('authorizer on GET /executions/{id}/events (the events authorizer: no identity source, no cache)', () => {
+  const EXECUTION = '019b7ca9-8c88-71f4-b9cc-4734b7ac0d5d';
+  /** `CURSOR_SECRET` of the unit project (vitest.config.ts). */
+  const TOKEN_KEY = streamTokenKey('test-secret');
+  const token = (tenant = 'acme', executionId = EXECUTION, ttl = 900) =>
+    streamToken(TOKEN_KEY, { tenant, executionId, expiresAt: Math.floor(Date.now() / 1000) + ttl });
+  const eventsRoute = (query?: Record<string, string>, id = EXECUTION) => ({
+    routeKey: 'GET /executions/{id}/events',
+    rawPath: `/executions/${id}/events`,
+    id,
+    ...(query ? { query } : {}),
+  });
+
+  it('maps a stream token to its tenant for the execution in the path, reading nothing', async () => {
+    const result = await handler(authorizerEvent(undefined, eventsRoute({ token: token() })));
+
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: 'acme', refused: '', via: 'token' } });
+    expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+
+  it('still maps a bearer key to its tenant there', async () => {
+    const key = storeKey('acme');
+
+    const result = await handler(authorizerEvent({ authorization: `Bearer ${key}` }, eventsRoute()));
+
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: 'acme', refused: '', via: 'key' } });
+  });
+
+  it.each([
+    ['expired', () => token('acme', EXECUTION, -1), /expired at/],
+    ['for another execution', () => token('acme', '019b7ca9-8c88-71f4-b9cc-4734b7ac0d5e'), /not valid for this execution/],
+    ['signed by another deployment', () => streamToken(streamTokenKey('other-secret'), { tenant: 'acme', executionId: EXECUTION, expiresAt: 4_000_000_000 }), /not valid/],
+    ['made up', () => 'not-a-token', /not valid/],
+  ])('lets a token %s through with an empty tenant and the reason', async (_what, make, reason) => {
+    const result = await handler(authorizerEvent(undefined, eventsRoute({ token: make() })));
+
+    expect(result.context).toEqual({ tenant: '', refused: expect.stringMatching(reason), via: 'token' });
+  });
+
+  it('refuses a request with both a key and a token', async () => {
+    const key = storeKey('acme');
+
+    const result = await handler(authorizerEvent({ authorization: `Bearer ${key}` }, eventsRoute({ token: token() })));
+
+    expect(result.context).toMatchObject({ tenant: '', via: 'token' });
+  });
+
+  it.each([
+    ['GET /executions/{id}', `/executions/${EXECUTION}`],
+    ['GET /executions/{id}/status.stream', `/executions/${EXECUTION}/status.stream`],
+    ['POST /executions/{id}/cancel', `/executions/${EXECUTION}/cancel`],
+    ['POST /executions/{id}/stream-token', `/executions/${EXECUTION}/stream-token`],
+  ])('never reads a token on %s: the verdict depends on the Authorization header alone (the key authorizer caches by it)', async (routeKey, rawPath) => {
+    const key = storeKey('acme');
+
+    const withKey = await handler(authorizerEvent({ authorization: `Bearer ${key}` }, { routeKey, rawPath, id: EXECUTION, query: { token: token('other') } }));
+    const tokenOnly = await handler(authorizerEvent({ authorization: `Bearer ${token()}` }, { routeKey, rawPath, id: EXECUTION, query: { token: token() } }));
+
+    expect(withKey.context).toEqual({ tenant: 'acme', refused: '', via: 'key' });
+    expect(tokenOnly.context).toEqual({ tenant: '', refused: 'unknown or revoked API key', via: 'key' });
   });
 });

@@ -22,6 +22,8 @@ export interface RequestOptions {
    * credentials the authorizer refused.
    */
   readonly tenant?: string | null;
+  /** The credential the authorizer read: an API key (the default), or a stream token. */
+  readonly via?: 'key' | 'token';
 }
 
 /** An API Gateway HTTP API (payload format 2.0) event for `routeKey`, e.g. `GET /executions/{id}`. */
@@ -57,10 +59,12 @@ export function apiEvent(routeKey: string, options: RequestOptions = {}): APIGat
       time: '02/Jan/2026:03:04:05 +0000',
       timeEpoch: 1_767_323_045_000,
       authorizer: {
-        lambda:
-          options.tenant === null
-            ? { tenant: '', refused: 'unknown or revoked API key' }
-            : { tenant: options.tenant ?? 'default', refused: '' },
+        lambda: {
+          ...(options.tenant === null
+            ? { tenant: '', refused: options.via === 'token' ? 'the stream token is not valid for this execution' : 'unknown or revoked API key' }
+            : { tenant: options.tenant ?? 'default', refused: '' }),
+          via: options.via ?? 'key',
+        },
       },
     } as APIGatewayProxyEventV2['requestContext'],
     ...(body === undefined ? {} : { body }),
