@@ -138,22 +138,58 @@ function inIpv4Block(address: string, [base, bits]: readonly [string, number]): 
   return Math.floor(ipv4Number(address) / size) === Math.floor(ipv4Number(base) / size);
 }
 
-/** The IPv4 address an IPv6 address maps or translates (`::ffff:a.b.c.d`, `64:ff9b::a.b.c.d`), if any. */
+/**
+ * An IPv6 address as URL parsing writes it (lower case, zeros compressed, an embedded IPv4 address
+ * in hex, no zone id), so every spelling of one address is checked alike: `0:0:0:0:0:ffff:7f00:1`
+ * and `::ffff:127.0.0.1` are `::ffff:7f00:1`. IPv4 addresses as given; undefined for anything else.
+ */
+function canonicalAddress(address: string): string | undefined {
+  const family = isIP(address);
+  if (family === 4) return address;
+  if (family !== 6) return undefined;
+  try {
+    return new URL(`http://[${address.replace(/%.*$/, '')}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The eight 16-bit groups of a canonical IPv6 address. */
+function hextets(address: string): number[] {
+  const [head = '', tail] = address.split('::');
+  const groups = (part: string) => (part ? part.split(':').map((group) => Number.parseInt(group, 16)) : []);
+  if (tail === undefined) return groups(head);
+  const left = groups(head);
+  const right = groups(tail);
+  return [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
+/** The first six groups of IPv6 addresses whose last two are an IPv4 address. */
+const IPV4_CARRYING_PREFIXES: readonly (readonly number[])[] = [
+  [0, 0, 0, 0, 0, 0xffff], // ::ffff:0:0/96, mapped
+  [0, 0, 0, 0, 0xffff, 0], // ::ffff:0:0:0/96, translated
+  [0x64, 0xff9b, 0, 0, 0, 0], // 64:ff9b::/96, NAT64
+  [0, 0, 0, 0, 0, 0], // ::/96, compatible (deprecated)
+];
+
+/**
+ * The IPv4 address a canonical IPv6 address maps, translates or embeds (`::ffff:a.b.c.d`,
+ * `::ffff:0:a.b.c.d`, `64:ff9b::a.b.c.d`, `::a.b.c.d`), if any.
+ */
 function embeddedIpv4(address: string): string | undefined {
-  const dotted = /^(?:::ffff:|::ffff:0:|64:ff9b::|::)(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (dotted) return dotted;
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
-  if (!hex) return undefined;
-  const high = Number.parseInt(hex[1]!, 16);
-  const low = Number.parseInt(hex[2]!, 16);
+  const groups = hextets(address);
+  if (!IPV4_CARRYING_PREFIXES.some((prefix) => prefix.every((group, index) => groups[index] === group))) return undefined;
+  const [high = 0, low = 0] = groups.slice(6);
   return [high >> 8, high & 255, low >> 8, low & 255].join('.');
 }
 
-/** True for loopback addresses (`127.0.0.0/8`, `::1`). */
-export function isLoopbackAddress(address: string): boolean {
+/** True for loopback addresses (`127.0.0.0/8`, `::1`, and IPv6 forms of `127.0.0.0/8`). */
+export function isLoopbackAddress(given: string): boolean {
+  const address = canonicalAddress(given);
+  if (address === undefined) return false;
+  if (address === '::1') return true;
   const v4 = isIP(address) === 4 ? address : embeddedIpv4(address);
-  if (v4) return inIpv4Block(v4, ['127.0.0.0', 8]);
-  return /^(0{0,4}:){7}0{0,3}1$|^::1$/i.test(address);
+  return v4 !== undefined && inIpv4Block(v4, ['127.0.0.0', 8]);
 }
 
 /**
@@ -161,16 +197,15 @@ export function isLoopbackAddress(address: string): boolean {
  * (private, loopback, link-local and metadata, CGNAT, multicast, documentation, unique-local IPv6,
  * and IPv6 forms that embed one of those IPv4 addresses).
  */
-export function isBlockedAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return true;
-  const v4 = family === 4 ? address : embeddedIpv4(address);
+export function isBlockedAddress(given: string): boolean {
+  const address = canonicalAddress(given);
+  if (address === undefined) return true;
+  // `::` and `::1` embed 0.0.0.0 and 0.0.0.1 ("this network"): blocked with the IPv4 addresses.
+  const v4 = isIP(address) === 4 ? address : embeddedIpv4(address);
   if (v4) return IPV4_BLOCKS.some((block) => inIpv4Block(v4, block));
-  const lower = address.toLowerCase();
-  if (lower === '::' || isLoopbackAddress(lower)) return true;
-  const first = Number.parseInt(lower.split(':')[0] || '0', 16);
+  const [first = 0, second = 0] = hextets(address);
   // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast, 2001:db8::/32 documentation.
-  return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00 || lower.startsWith('2001:db8:');
+  return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00 || (first === 0x2001 && second === 0xdb8);
 }
 
 /** True when the policy lets a webhook go to `address`. */

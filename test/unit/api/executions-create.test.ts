@@ -1,3 +1,4 @@
+import { lookup } from 'node:dns/promises';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -7,6 +8,7 @@ import { handler as read } from '../../../lambdas/api/executions-read.js';
 import { MAX_BODY_BYTES } from '../../../lambdas/api/http.js';
 import { MAX_PAYLOAD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-limits.js';
 import type { ExecutionView } from '../../../lambdas/domain/views.js';
+import { executionWebhookSecret } from '../../../lambdas/domain/webhooks.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { API_BASE_URL, apiEvent, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
 import { STATE_MACHINE_ARN_PREFIX, TENANT, executionArnFor, storedRecord, storedRows } from '../support/records.js';
@@ -311,5 +313,103 @@ describe('POST /executions', () => {
     const problem = expectProblem(await createWithTaskInBody({ body: { input: {} } }), 400);
 
     expect(problem.errors?.[0]?.path).toBe('/task_id');
+  });
+});
+
+describe('webhook_url', () => {
+  const WEBHOOK_URL = 'https://hooks.example.com/executions';
+
+  it("answers 201 with the webhook_url and the execution's signing secret, which the record keeps no copy of", async () => {
+    const response = parse<ExecutionView & { webhook_secret?: string }>(
+      await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: WEBHOOK_URL } }),
+    );
+
+    expect(response.status).toBe(201);
+    expect(response.body.webhook_url).toBe(WEBHOOK_URL);
+    expect(response.body.webhook_secret).toBe(executionWebhookSecret('test-secret', TENANT, response.body.id));
+    expect(response.body.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    const stored = storedRecord(table, { tenant: TENANT, id: response.body.id });
+    expect(stored.webhook_url).toBe(WEBHOOK_URL);
+    expect(JSON.stringify(stored)).not.toContain(response.body.webhook_secret!);
+  });
+
+  it('shows the webhook_url but never the secret when the execution is read', async () => {
+    const created = parse<ExecutionView & { webhook_secret?: string }>(
+      await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: WEBHOOK_URL } }),
+    );
+
+    const shown = parse<ExecutionView>(await read(apiEvent('GET /executions/{id}', { pathParameters: { id: created.body.id } }), lambdaContext()));
+
+    expect(shown.body.webhook_url).toBe(WEBHOOK_URL);
+    expect(shown.body).not.toHaveProperty('webhook_secret');
+    expect(shown.raw).not.toContain(created.body.webhook_secret!);
+  });
+
+  it('gives each execution its own secret, and the same one to a replay of the create', async () => {
+    const headers = { 'idempotency-key': 'hooked-1' };
+    const first = parse<{ id: string; webhook_secret: string }>(await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: WEBHOOK_URL }, headers }));
+    const replay = parse<{ id: string; webhook_secret: string }>(await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: WEBHOOK_URL }, headers }));
+    const other = parse<{ id: string; webhook_secret: string }>(await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: WEBHOOK_URL } }));
+
+    expect(replay.status).toBe(200);
+    expect(replay.body.webhook_secret).toBe(first.body.webhook_secret);
+    expect(other.body.webhook_secret).not.toBe(first.body.webhook_secret);
+  });
+
+  it('answers 422 when an Idempotency-Key is reused with another webhook_url', async () => {
+    const headers = { 'idempotency-key': 'hooked-2' };
+    await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: WEBHOOK_URL }, headers });
+
+    expectProblem(await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: `${WEBHOOK_URL}/other` }, headers }), 422);
+  });
+
+  it('has no webhook_secret and a null webhook_url without one (null counts as none)', async () => {
+    const none = parse<ExecutionView>(await createForTask('sample-pipeline', { body: { input: INPUT } }));
+    const nulled = parse<ExecutionView>(await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: null } }));
+
+    for (const response of [none, nulled]) {
+      expect(response.status).toBe(201);
+      expect(response.body.webhook_url).toBeNull();
+      expect(response.body).not.toHaveProperty('webhook_secret');
+    }
+  });
+
+  it('takes webhook_url in the body of POST /executions too', async () => {
+    const response = parse<ExecutionView & { webhook_secret?: string }>(
+      await createWithTaskInBody({ body: { task_id: 'sample-pipeline', input: INPUT, webhook_url: WEBHOOK_URL } }),
+    );
+
+    expect(response.status).toBe(201);
+    expect(response.body.webhook_url).toBe(WEBHOOK_URL);
+    expect(response.body.webhook_secret).toEqual(expect.any(String));
+  });
+
+  it.each([
+    ['a private IP address', 'https://10.0.0.1/hook', 'must not point to a private, loopback or link-local address'],
+    ['the metadata service', 'https://169.254.169.254/latest/meta-data/', 'must not point to a private, loopback or link-local address'],
+    ['an http URL', 'http://hooks.example.com/hook', 'must be an https: URL'],
+    ['localhost', 'https://localhost/hook', 'must not point to a local host name'],
+    ['no URL', 'hooks.example.com', 'must be an absolute URL'],
+  ])('answers 400 to %s, creating and starting nothing', async (_what, webhookUrl, message) => {
+    const problem = expectProblem(await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: webhookUrl } }), 400);
+
+    expect(problem.errors).toEqual([{ path: '/webhook_url', message }]);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it.each([42, true, ['https://hooks.example.com/a'], { url: 'https://hooks.example.com/a' }])('answers 400 to a webhook_url of %j', async (webhookUrl) => {
+    const problem = expectProblem(await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: webhookUrl } }), 400);
+
+    expect(problem.errors).toEqual([{ path: '/webhook_url', message: 'must be a string' }]);
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('answers 400 to a host that resolves to a private address', async () => {
+    vi.mocked(lookup).mockResolvedValueOnce([{ address: '192.168.0.10', family: 4 }] as never);
+
+    const problem = expectProblem(await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: 'https://lan.example.com/hook' } }), 400);
+
+    expect(problem.errors).toEqual([{ path: '/webhook_url', message: 'The host lan.example.com resolves to 192.168.0.10, which is not a public address' }]);
   });
 });
