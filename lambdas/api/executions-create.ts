@@ -2,9 +2,8 @@ import { NotFoundError } from '../domain/errors.js';
 import type { Metadata } from '../domain/execution.js';
 import { checkPayload } from '../domain/payload-limits.js';
 import { toExecutionView } from '../domain/views.js';
-import { executionWebhookSecret } from '../domain/webhooks.js';
+import { newWebhookSecret } from '../domain/webhooks.js';
 import { checkWebhookUrl, policyFromEnv, systemResolver } from '../webhooks/address.js';
-import { repositoryOptions } from '../shared/repository-options.js';
 import { startExecution, type CreateDeps } from '../runtime/execution-control.js';
 import { createStore } from '../shared/stores.js';
 import { createLogger } from '../shared/logger.js';
@@ -43,12 +42,12 @@ async function create(event: ApiEvent, taskId: string, { input, metadata = {}, w
     input,
     metadata,
     idempotencyKey: idempotencyKeyOf(event.headers),
-    ...(webhookUrl ? { webhookUrl } : {}),
+    ...(webhookUrl ? { webhook: { url: webhookUrl, secret: newWebhookSecret() } } : {}),
   });
   const view = {
     ...toExecutionView(record, linksOf(event, REGION)),
-    // Shown in the create response only (a replay of it too): what signs this execution's webhooks.
-    ...(record.webhookUrl ? { webhook_secret: executionWebhookSecret(repositoryOptions.cursorSecret, tenant, record.id) } : {}),
+    // Shown in the create response only (a replay of it too, from the stored record): what signs this execution's webhooks.
+    ...(record.webhookSecret ? { webhook_secret: record.webhookSecret } : {}),
   };
   logger.info(replayed ? 'idempotent replay' : 'execution created', { execution_id: record.id, task_id: task.id });
   return json(replayed ? 200 : 201, view, { location: view.status_url });

@@ -148,16 +148,22 @@ async function sendTest(event: ApiEvent) {
 async function redeliver(event: ApiEvent) {
   const target = targetOf(event);
   await store.get(target.tenant, target.subscriptionId);
-  const delivery = await store.reopen(target, messageIdOf(event), new Date());
-  await enqueue(sqs, QUEUE_URL, [
-    {
-      messageId: delivery.messageId,
-      type: delivery.type,
-      target,
-      ...(delivery.executionId ? { executionId: delivery.executionId } : {}),
-      payload: delivery.payload,
-    },
-  ]);
+  const { previousStatus, ...delivery } = await store.reopen(target, messageIdOf(event), new Date());
+  try {
+    await enqueue(sqs, QUEUE_URL, [
+      {
+        messageId: delivery.messageId,
+        type: delivery.type,
+        target,
+        ...(delivery.executionId ? { executionId: delivery.executionId } : {}),
+        payload: delivery.payload,
+      },
+    ]);
+  } catch (error) {
+    // Not queued: put the delivery back as it was, so a later redeliver is not refused as "under way".
+    await store.restore(target, delivery.messageId, previousStatus);
+    throw error;
+  }
   logger.info('redelivery queued', { webhook_id: target.subscriptionId, delivery_id: delivery.messageId });
   return json(202, deliveryView(delivery));
 }

@@ -58,6 +58,8 @@ export interface ExecutionRecord {
   readonly parentExecutionId?: string;
   /** Where this execution's own webhooks go (`webhook_url` on create); absent for none. */
   readonly webhookUrl?: string;
+  /** The secret that signs them (`whsec_…`), shown in the create response only; never in a view. */
+  readonly webhookSecret?: string;
 }
 
 /**

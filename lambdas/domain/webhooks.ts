@@ -73,16 +73,6 @@ export function newWebhookSecret(): string {
 }
 
 /**
- * The signing secret of an execution's own `webhook_url`, derived from the deployment's secret,
- * the tenant and the execution: nothing to store, the same on every attempt and every replay of
- * the create request, and no two executions share one.
- */
-export function executionWebhookSecret(deploymentSecret: string, tenant: string, executionId: string): string {
-  const key = createHmac('sha256', deploymentSecret).update('async-executions/execution-webhook-secret').digest();
-  return `whsec_${createHmac('sha256', key).update(JSON.stringify([tenant, executionId])).digest('base64')}`;
-}
-
-/**
  * The `webhook-signature` header of a message (Standard Webhooks `v1`): HMAC-SHA256 of
  * `<id>.<timestamp>.<body>` under each secret's bytes (base64 after `whsec_`), space-separated,
  * so a receiver that knows either secret of a rotation accepts it.

@@ -62,6 +62,7 @@ export function toItem(record: ExecutionRecord): Item {
     cancel_reason: record.cancelReason,
     branches_done: record.branchesDone,
     webhook_url: record.webhookUrl,
+    webhook_secret: record.webhookSecret,
     [INDEXES.byTenant.partitionKey]: tenantKey(record.tenant),
     [INDEXES.byTask.partitionKey]: taskKey(record.tenant, record.taskId),
     [INDEXES.byStatus.partitionKey]: statusKey(record.tenant, record.status),
@@ -105,6 +106,7 @@ export function fromItem(item: Item): ExecutionRecord {
     ...(typeof item.branches_done === 'number' ? { branchesDone: item.branches_done } : {}),
     parentExecutionId: str(item, 'parent_execution_id'),
     webhookUrl: str(item, 'webhook_url'),
+    webhookSecret: str(item, 'webhook_secret'),
   };
 }
 

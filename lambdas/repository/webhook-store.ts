@@ -444,7 +444,7 @@ export class WebhookStore {
    * @throws NotFoundError (404) when there is no such delivery; ResourceConflictError (409) while
    * attempts are still under way, or when it used {@link MAX_DELIVERY_ATTEMPTS}.
    */
-  async reopen(target: DeliveryTarget, messageId: string, now: Date): Promise<Delivery> {
+  async reopen(target: DeliveryTarget, messageId: string, now: Date): Promise<Delivery & { readonly previousStatus: 'delivered' | 'failed' }> {
     try {
       const result = await this.call(() =>
         this.client.send(
@@ -461,11 +461,12 @@ export class WebhookStore {
               ':max': MAX_DELIVERY_ATTEMPTS,
               ':now': now.toISOString(),
             },
-            ReturnValues: 'ALL_NEW',
+            ReturnValues: 'ALL_OLD',
           }),
         ),
       );
-      return fromDeliveryItem(result.Attributes!);
+      const before = fromDeliveryItem(result.Attributes!);
+      return { ...before, status: 'pending', nextAttemptAt: now.toISOString(), updatedAt: now.toISOString(), previousStatus: before.status as 'delivered' | 'failed' };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const existing = await this.findDelivery(target, messageId);
@@ -475,6 +476,29 @@ export class WebhookStore {
           ? `This delivery made ${existing.attemptCount} attempts, the most allowed.`
           : `This delivery is ${existing.status}; redeliver it once its attempts have ended.`,
       );
+    }
+  }
+
+  /**
+   * Undoes {@link reopen} when the redelivery could not be queued: the delivery goes back to the
+   * status it had, so it can be redelivered again (it would otherwise stay `pending` for good).
+   */
+  async restore(target: DeliveryTarget, messageId: string, status: 'delivered' | 'failed'): Promise<void> {
+    try {
+      await this.call(() =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.options.tableName,
+            Key: { pk: deliveriesPk(target), sk: deliverySk(messageId) },
+            UpdateExpression: 'SET #status = :status REMOVE next_attempt_at',
+            ConditionExpression: '#status = :pending',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':status': status, ':pending': 'pending' },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
     }
   }
 

@@ -40,8 +40,8 @@ export interface StartRequest {
   readonly metadata: Metadata;
   /** The caller's Idempotency-Key header, if any. */
   readonly idempotencyKey?: string;
-  /** Where the execution's own webhooks go, checked already. */
-  readonly webhookUrl?: string;
+  /** Where the execution's own webhooks go, checked already, with the new secret that signs them. */
+  readonly webhook?: { readonly url: string; readonly secret: string };
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url');
@@ -76,7 +76,7 @@ export const queuedRecord = (
   executionArn: executionArnOf(stateMachineArn, id),
   createdAt: now,
   updatedAt: now,
-  ...(request.webhookUrl ? { webhookUrl: request.webhookUrl } : {}),
+  ...(request.webhook ? { webhookUrl: request.webhook.url, webhookSecret: request.webhook.secret } : {}),
 });
 
 /**
@@ -103,7 +103,7 @@ export async function startExecution(
               task: request.task.id,
               input: request.input,
               metadata: request.metadata,
-              ...(request.webhookUrl ? { webhook_url: request.webhookUrl } : {}),
+              ...(request.webhook ? { webhook_url: request.webhook.url } : {}),
             }),
           ),
         };

@@ -29,7 +29,6 @@ const deps: DeliverDeps = {
   policy: policyFromEnv(),
   retrySeconds: retrySeconds(),
   timeoutMs: intEnv('WEBHOOK_TIMEOUT_MS', 10_000),
-  deploymentSecret: repositoryOptions.cursorSecret,
   logger: createLogger('webhook-deliver'),
 };
 

@@ -1,6 +1,6 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { executionWebhookSecret, retryDelaySeconds, webhookSignature, type WebhookUrlPolicy } from '../domain/webhooks.js';
+import { retryDelaySeconds, webhookSignature, type WebhookUrlPolicy } from '../domain/webhooks.js';
 import type { DeliveryAttempt, WebhookStore } from '../repository/webhook-store.js';
 import type { Logger } from '../shared/logger.js';
 import { AddressRefusedError, resolveEndpoint, type Resolver } from './address.js';
@@ -21,8 +21,6 @@ export interface DeliverDeps {
   /** Seconds between attempts, after the first ({@link retryDelaySeconds}). */
   readonly retrySeconds: readonly number[];
   readonly timeoutMs: number;
-  /** The deployment's secret, from which each execution's `webhook_url` secret is derived. */
-  readonly deploymentSecret: string;
   readonly logger: Logger;
   readonly now?: () => Date;
   readonly random?: () => number;
@@ -32,7 +30,7 @@ export interface DeliverDeps {
 async function endpointOf(deps: DeliverDeps, message: WebhookMessage, now: Date): Promise<{ url: string; secrets: string[] } | undefined> {
   const { target } = message;
   if (target.kind === 'execution') {
-    return { url: message.url!, secrets: [executionWebhookSecret(deps.deploymentSecret, target.tenant, target.executionId)] };
+    return { url: message.url!, secrets: [message.secret!] };
   }
   const subscription = await deps.store.find(target.tenant, target.subscriptionId);
   if (!subscription) return undefined;

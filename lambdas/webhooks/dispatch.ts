@@ -46,8 +46,8 @@ function messagesOf(type: WebhookEventType, execution: ExecutionRecord, subscrip
   const messages: WebhookMessage[] = subscriptions
     .filter((subscription) => subscription.events.includes(type) && (subscription.taskId === undefined || subscription.taskId === execution.taskId))
     .map((subscription) => ({ ...common, target: { kind: 'subscription', tenant: execution.tenant, subscriptionId: subscription.id } }));
-  if (execution.webhookUrl) {
-    messages.push({ ...common, url: execution.webhookUrl, target: { kind: 'execution', tenant: execution.tenant, executionId: execution.id } });
+  if (execution.webhookUrl && execution.webhookSecret) {
+    messages.push({ ...common, url: execution.webhookUrl, secret: execution.webhookSecret, target: { kind: 'execution', tenant: execution.tenant, executionId: execution.id } });
   }
   return messages;
 }

@@ -12,6 +12,8 @@ export interface WebhookMessage {
   readonly target: DeliveryTarget;
   /** The endpoint of an execution's own `webhook_url`; a subscription's is read at each attempt. */
   readonly url?: string;
+  /** The secret of an execution's own `webhook_url` (the queue is encrypted, as the table is). */
+  readonly secret?: string;
   readonly executionId?: string;
   /** The JSON body: `{ type, timestamp, data }`. */
   readonly payload: string;
@@ -20,14 +22,18 @@ export interface WebhookMessage {
 /** The largest body a message carries whole: SQS takes 256 KB per message, with room for the rest. */
 export const MAX_PAYLOAD_BYTES = 200 * 1024;
 
+/** Bytes a body takes inside a queue message, where it is a JSON string (quotes and backslashes escaped). */
+const queuedBytes = (body: string): number => Buffer.byteLength(JSON.stringify(body));
+
 /**
- * The body of an event: `{ type, timestamp, data }`. When it would exceed {@link MAX_PAYLOAD_BYTES},
+ * The body of an event: `{ type, timestamp, data }`. When it would exceed {@link MAX_PAYLOAD_BYTES}
+ * inside its queue message,
  * `data` goes without its `input` and `output` and says so (`truncated: true`): the receiver reads
  * them with `GET /executions/{id}`.
  */
 export function eventPayload(type: string, timestamp: string, data: Readonly<Record<string, unknown>>): string {
   const whole = JSON.stringify({ type, timestamp, data });
-  if (Buffer.byteLength(whole) <= MAX_PAYLOAD_BYTES) return whole;
+  if (queuedBytes(whole) <= MAX_PAYLOAD_BYTES) return whole;
   const { input: _input, output: _output, ...rest } = data;
   return JSON.stringify({ type, timestamp, data: { ...rest, input: null, output: null, truncated: true } });
 }
@@ -58,6 +64,7 @@ export function parseMessage(body: string): WebhookMessage | undefined {
     typeof message.payload === 'string' &&
     isTarget(message.target) &&
     (message.url === undefined || typeof message.url === 'string') &&
-    (message.target.kind === 'subscription' || typeof message.url === 'string');
+    (message.secret === undefined || typeof message.secret === 'string') &&
+    (message.target.kind === 'subscription' || (typeof message.url === 'string' && typeof message.secret === 'string'));
   return valid ? (parsed as WebhookMessage) : undefined;
 }

@@ -8,7 +8,6 @@ import { handler as read } from '../../../lambdas/api/executions-read.js';
 import { MAX_BODY_BYTES } from '../../../lambdas/api/http.js';
 import { MAX_PAYLOAD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-limits.js';
 import type { ExecutionView } from '../../../lambdas/domain/views.js';
-import { executionWebhookSecret } from '../../../lambdas/domain/webhooks.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { API_BASE_URL, apiEvent, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
 import { STATE_MACHINE_ARN_PREFIX, TENANT, executionArnFor, storedRecord, storedRows } from '../support/records.js';
@@ -319,18 +318,21 @@ describe('POST /executions', () => {
 describe('webhook_url', () => {
   const WEBHOOK_URL = 'https://hooks.example.com/executions';
 
-  it("answers 201 with the webhook_url and the execution's signing secret, which the record keeps no copy of", async () => {
+  it("answers 201 with the webhook_url and the execution's own new signing secret, kept on the record for its deliveries", async () => {
     const response = parse<ExecutionView & { webhook_secret?: string }>(
       await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: WEBHOOK_URL } }),
     );
 
     expect(response.status).toBe(201);
     expect(response.body.webhook_url).toBe(WEBHOOK_URL);
-    expect(response.body.webhook_secret).toBe(executionWebhookSecret('test-secret', TENANT, response.body.id));
     expect(response.body.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     const stored = storedRecord(table, { tenant: TENANT, id: response.body.id });
     expect(stored.webhook_url).toBe(WEBHOOK_URL);
-    expect(JSON.stringify(stored)).not.toContain(response.body.webhook_secret!);
+    expect(stored.webhook_secret).toBe(response.body.webhook_secret);
+    const other = parse<ExecutionView & { webhook_secret?: string }>(
+      await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: WEBHOOK_URL } }),
+    );
+    expect(other.body.webhook_secret).not.toBe(response.body.webhook_secret);
   });
 
   it('shows the webhook_url but never the secret when the execution is read', async () => {

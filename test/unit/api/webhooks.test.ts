@@ -421,6 +421,19 @@ describe('POST /webhooks/{id}/deliveries/{delivery_id}/redeliver', () => {
     expect(queued()).toHaveLength(1);
   });
 
+  it('puts the delivery back as it was when the queue refuses the redelivery, so it can be redelivered later', async () => {
+    const { id } = await created();
+    await delivery(id, 'msg_e1_3', 'failed');
+    sqsMock.on(SendMessageBatchCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }));
+
+    const refused = await redeliver(id, 'msg_e1_3');
+
+    expect(refused.statusCode).toBeGreaterThanOrEqual(500);
+    expect(await store.findDelivery({ kind: 'subscription', tenant: 'default', subscriptionId: id }, 'msg_e1_3')).toMatchObject({ status: 'failed' });
+    sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    expect((await redeliver(id, 'msg_e1_3')).statusCode).toBe(202);
+  });
+
   it('answers 404 for an unknown delivery, a malformed delivery id or an unknown webhook', async () => {
     const { id } = await created();
 

@@ -8,7 +8,6 @@ import {
   MAX_URL_LENGTH,
   eventTypeOf,
   executionMessageId,
-  executionWebhookSecret,
   isAllowedAddress,
   isBlockedAddress,
   isLoopbackAddress,
@@ -86,36 +85,6 @@ describe('newWebhookSecret', () => {
       expect(secretBytes(secret)).toHaveLength(32);
     }
     expect(new Set(secrets).size).toBe(20);
-  });
-});
-
-describe('executionWebhookSecret', () => {
-  it('is deterministic for a deployment, tenant and execution, and whsec_ with 32 bytes', () => {
-    const secret = executionWebhookSecret('deployment', 'acme', 'exec-1');
-
-    expect(secret).toBe(executionWebhookSecret('deployment', 'acme', 'exec-1'));
-    expect(secret).toMatch(SECRET_FORMAT);
-    expect(secretBytes(secret)).toHaveLength(32);
-  });
-
-  it('differs across tenants, executions and deployments, and cannot be forged by moving a separator', () => {
-    const secrets = [
-      executionWebhookSecret('deployment', 'acme', 'exec-1'),
-      executionWebhookSecret('deployment', 'beta', 'exec-1'),
-      executionWebhookSecret('deployment', 'acme', 'exec-2'),
-      executionWebhookSecret('other-deployment', 'acme', 'exec-1'),
-      executionWebhookSecret('deployment', 'acme#exec', '1'),
-      executionWebhookSecret('deployment', 'acme', '#exec-1'),
-    ];
-
-    expect(new Set(secrets).size).toBe(secrets.length);
-  });
-
-  it('is a secret the Standard Webhooks library accepts and verifies with', () => {
-    const secret = executionWebhookSecret('deployment', 'acme', 'exec-1');
-    const body = '{"type":"execution.succeeded"}';
-
-    expect(new Webhook(secret).verify(body, signedHeaders([secret], 'msg_1', body))).toEqual({ type: 'execution.succeeded' });
   });
 });
 

@@ -425,8 +425,29 @@ describe('reopen', () => {
 
     const reopened = await store.reopen(TARGET, 'msg_1', later);
 
-    expect(reopened).toMatchObject({ messageId: 'msg_1', status: 'pending', nextAttemptAt: later.toISOString(), attemptCount: 1, payload: '{"id":"msg_1"}' });
+    expect(reopened).toMatchObject({ messageId: 'msg_1', status: 'pending', previousStatus: status, nextAttemptAt: later.toISOString(), attemptCount: 1, payload: '{"id":"msg_1"}' });
     expect(await store.beginAttempt(TARGET, message('msg_1'), later)).toBe(2);
+  });
+
+  it.each(['delivered', 'failed'] as const)('is undone by restore: the %s delivery can be reopened again', async (status) => {
+    await ended('msg_1', status);
+    await store.reopen(TARGET, 'msg_1', NOW);
+
+    await store.restore(TARGET, 'msg_1', status);
+
+    expect(table.item(DELIVERIES_PK, 'DLV#msg_1')).toMatchObject({ status });
+    expect(table.item(DELIVERIES_PK, 'DLV#msg_1')).not.toHaveProperty('next_attempt_at');
+    await expect(store.reopen(TARGET, 'msg_1', NOW)).resolves.toMatchObject({ status: 'pending' });
+  });
+
+  it('restores nothing once an attempt has begun (the redelivery was queued after all)', async () => {
+    await ended('msg_1', 'failed');
+    await store.reopen(TARGET, 'msg_1', NOW);
+    await store.beginAttempt(TARGET, message('msg_1'), NOW);
+
+    await store.restore(TARGET, 'msg_1', 'failed');
+
+    expect(table.item(DELIVERIES_PK, 'DLV#msg_1')).toMatchObject({ status: 'sending' });
   });
 
   it('answers 409 while attempts are under way', async () => {

@@ -329,8 +329,9 @@ export class FakeTable {
     }
     const next = applyUpdate(existing ?? { ...key }, input.UpdateExpression ?? '', input.ExpressionAttributeNames, input.ExpressionAttributeValues);
     this.items.set(keyOf(key.pk, key.sk), next);
-    // ALL_NEW and UPDATED_NEW alike: the whole new item (a superset of what UPDATED_NEW returns).
-    return { $metadata: metadata, ...(input.ReturnValues?.endsWith('_NEW') ? { Attributes: copy(next) } : {}) };
+    // ALL_NEW and UPDATED_NEW alike: the whole new item (a superset of what UPDATED_NEW returns); ALL_OLD the item before.
+    const returned = input.ReturnValues === 'ALL_OLD' ? existing : input.ReturnValues?.endsWith('_NEW') ? next : undefined;
+    return { $metadata: metadata, ...(returned ? { Attributes: copy(returned) } : {}) };
   }
 
   private async transact(input: TransactWriteCommandInput): Promise<TransactWriteCommandOutput> {

@@ -5,7 +5,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Webhook } from 'standardwebhooks';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_RETRY_SECONDS, executionWebhookSecret, newWebhookSecret } from '../../../lambdas/domain/webhooks.js';
+import { DEFAULT_RETRY_SECONDS, newWebhookSecret } from '../../../lambdas/domain/webhooks.js';
 import { WebhookStore, type DeliveryTarget, type WebhookSubscription } from '../../../lambdas/repository/webhook-store.js';
 import type { Resolver } from '../../../lambdas/webhooks/address.js';
 import { deliverBatch, type DeliverDeps } from '../../../lambdas/webhooks/deliver.js';
@@ -21,7 +21,7 @@ const TABLE = 'webhooks-table';
 const TENANT = 'acme';
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/deliveries';
 const DEAD_LETTER_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/dead-letters';
-const DEPLOYMENT_SECRET = 'deployment-secret';
+const EXECUTION_SECRET = newWebhookSecret();
 const NOW = new Date('2026-03-01T00:00:00.000Z');
 const EXECUTION_ID = '019c8a3e-0000-7000-8000-000000000001';
 const SUBSCRIPTION_ID = `wh_${'a'.repeat(32)}`;
@@ -59,7 +59,6 @@ beforeEach(() => {
     policy: { allowLoopback: false },
     retrySeconds: DEFAULT_RETRY_SECONDS,
     timeoutMs: 10_000,
-    deploymentSecret: DEPLOYMENT_SECRET,
     logger,
     now: () => NOW,
     random: () => 0.5,
@@ -377,6 +376,7 @@ describe('deliverBatch: messages with nothing to do', () => {
     ['JSON of another shape', JSON.stringify({ hello: 'world' })],
     ['a target of an unknown kind', JSON.stringify({ ...message(), target: { kind: 'queue', tenant: TENANT } })],
     ['an execution target without a url', JSON.stringify({ ...message(), target: { kind: 'execution', tenant: TENANT, executionId: EXECUTION_ID } })],
+    ['an execution target without a secret', JSON.stringify({ ...message(), url: 'https://hooks.example.com/own', target: { kind: 'execution', tenant: TENANT, executionId: EXECUTION_ID } })],
     ['a url that is not a string', JSON.stringify({ ...message(), url: 42 })],
     ['null', 'null'],
   ])('moves a body that is %s to the dead-letter queue as it came', async (_what, body) => {
@@ -438,9 +438,9 @@ describe('deliverBatch: addresses', () => {
 
 describe("deliverBatch: an execution's own webhook_url", () => {
   const target = { kind: 'execution', tenant: TENANT, executionId: EXECUTION_ID } as const;
-  const own = message({ target, url: 'https://hooks.example.com/own' });
+  const own = message({ target, url: 'https://hooks.example.com/own', secret: EXECUTION_SECRET });
 
-  it("sends to the message's URL signed with the execution's derived secret, recording under the execution", async () => {
+  it("sends to the message's URL signed with the execution's secret, recording under the execution", async () => {
     const { now: _now, ...realTime } = deps;
 
     const response = await deliverBatch(realTime, [sqsRecord(own)]);
@@ -448,8 +448,7 @@ describe("deliverBatch: an execution's own webhook_url", () => {
     expect(response.batchItemFailures).toEqual([]);
     const request = send.mock.calls[0]![0];
     expect(request.url.href).toBe('https://hooks.example.com/own');
-    const secret = executionWebhookSecret(DEPLOYMENT_SECRET, TENANT, EXECUTION_ID);
-    expect(new Webhook(secret).verify(request.body, request.headers)).toEqual(JSON.parse(PAYLOAD));
+    expect(new Webhook(EXECUTION_SECRET).verify(request.body, request.headers)).toEqual(JSON.parse(PAYLOAD));
     expect(deliveryItem(target)).toMatchObject({ status: 'delivered', attempt_count: 1 });
     expect(deliveryItem()).toBeUndefined();
   });

@@ -174,7 +174,7 @@ describe('dispatchChanges', () => {
 
   it("adds one message to the execution's own webhook_url, with the URL and the execution as target", async () => {
     subscriptions.set(TENANT, [subscription('wh_1', ['execution.failed'])]);
-    const { before, after } = transition({ status: 'running', webhookUrl: 'https://hooks.example.com/own' }, { status: 'failed', error: { name: 'Error', message: 'x' } });
+    const { before, after } = transition({ status: 'running', webhookUrl: 'https://hooks.example.com/own', webhookSecret: 'whsec_b3du' }, { status: 'failed', error: { name: 'Error', message: 'x' } });
 
     await dispatchChanges(deps, [change(before, after)]);
 
@@ -184,13 +184,15 @@ describe('dispatchChanges', () => {
       messageId: `msg_${after.id}_3`,
       type: 'execution.failed',
       url: 'https://hooks.example.com/own',
+      secret: 'whsec_b3du',
       target: { kind: 'execution', tenant: TENANT, executionId: after.id },
     });
     expect(JSON.parse(messages[1]!.payload).data.webhook_url).toBe('https://hooks.example.com/own');
+    expect(JSON.parse(messages[1]!.payload).data).not.toHaveProperty('webhook_secret');
   });
 
   it("sends every event to the execution's own webhook_url, whatever the subscriptions want", async () => {
-    const { before, after } = transition({ status: 'queued', webhookUrl: 'https://hooks.example.com/own' }, { status: 'running' });
+    const { before, after } = transition({ status: 'queued', webhookUrl: 'https://hooks.example.com/own', webhookSecret: 'whsec_b3du' }, { status: 'running' });
 
     await dispatchChanges(deps, [change(before, after)]);
 
@@ -311,14 +313,26 @@ describe('eventPayload', () => {
     });
   });
 
-  it('keeps a payload of exactly the limit whole and truncates one byte more', () => {
-    const empty = Buffer.byteLength(eventPayload('t', UPDATED_AT, { input: '' }));
+  /** Bytes a body takes in its queue message, as a JSON string. */
+  const queued = (body: string) => Buffer.byteLength(JSON.stringify(body));
+
+  it('keeps a payload of exactly the limit (as queued, escaped) whole and truncates one byte more', () => {
+    const empty = queued(eventPayload('t', UPDATED_AT, { input: '' }));
     const exact = eventPayload('t', UPDATED_AT, { input: 'x'.repeat(MAX_PAYLOAD_BYTES - empty) });
     const over = eventPayload('t', UPDATED_AT, { input: 'x'.repeat(MAX_PAYLOAD_BYTES - empty + 1) });
 
-    expect(Buffer.byteLength(exact)).toBe(MAX_PAYLOAD_BYTES);
+    expect(queued(exact)).toBe(MAX_PAYLOAD_BYTES);
     expect(JSON.parse(exact).data).not.toHaveProperty('truncated');
     expect(JSON.parse(over).data).toEqual({ input: null, output: null, truncated: true });
+  });
+});
+
+describe('eventPayload with characters that grow when escaped', () => {
+  it('measures the body as the queue message carries it: quotes count twice over', () => {
+    // Under the limit as text, over it once each quote is escaped (twice: in the body, then in the message).
+    const quotes = eventPayload('t', UPDATED_AT, { input: '"'.repeat(MAX_PAYLOAD_BYTES / 3) });
+
+    expect(JSON.parse(quotes).data).toEqual({ input: null, output: null, truncated: true });
   });
 });
 
@@ -329,6 +343,7 @@ describe('parseMessage', () => {
       type: 'execution.started',
       target: { kind: 'execution', tenant: TENANT, executionId: 'e1' },
       url: 'https://hooks.example.com/own',
+      secret: 'whsec_b3du',
       payload: '{}',
     };
 

@@ -38,6 +38,7 @@ function deliveryEvent(): SQSEvent {
     type: 'execution.started',
     target: { kind: 'execution', tenant: TENANT, executionId: 'e1' },
     url: 'https://hooks.example.com/own',
+    secret: 'whsec_b3du',
     payload: '{}',
   };
   return {
@@ -97,7 +98,7 @@ describe('deliver handler', () => {
 
 describe('dispatch handler', () => {
   it('queues the events of the stream batch, their views linking to API_BASE_URL', async () => {
-    const before = executionRecord({ status: 'queued', webhookUrl: 'https://hooks.example.com/own' });
+    const before = executionRecord({ status: 'queued', webhookUrl: 'https://hooks.example.com/own', webhookSecret: 'whsec_b3du' });
     const after = { ...before, status: 'running' as const, transitionCount: 2 };
     const record: DynamoDBRecord = {
       eventName: 'MODIFY',
