@@ -11,6 +11,7 @@ import {
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
+  type StreamSpecification,
 } from '@aws-sdk/client-dynamodb';
 
 /** A running DynamoDB Local. */
@@ -162,9 +163,10 @@ export async function startDynamoDb(port: number, dataDir?: string): Promise<Loc
 }
 
 /**
- * Creates the tables of the template (and their TTL) unless they already exist (a persisted data
- * dir); an existing table gets the indexes the template added since (items written before lack
- * the new index keys, as they would in AWS without a backfill).
+ * Creates the tables of the template (and their TTL and stream) unless they already exist (a
+ * persisted data dir); an existing table gets the indexes the template added since (items written
+ * before lack the new index keys, as they would in AWS without a backfill) and the stream it
+ * lacks (its records start then: what was written before is in no stream, as in AWS).
  */
 export async function ensureTables(
   client: DynamoDBClient,
@@ -188,6 +190,7 @@ export async function ensureTables(
         );
         log(`added index ${index.IndexName} to the persisted table ${table.TableName}`);
       }
+      await ensureStream(client, table, Table?.StreamSpecification, log);
       continue;
     } catch (error) {
       if (!(error instanceof Error && error.name === 'ResourceNotFoundException')) throw error;
@@ -203,4 +206,24 @@ export async function ensureTables(
       );
     }
   }
+}
+
+/**
+ * Gives a persisted table the stream the template asks for: enabled if it had none, enabled
+ * again with the template's view type if it had another one (DynamoDB changes a view type only by
+ * disabling the stream first). A stream the template no longer asks for is left alone.
+ */
+async function ensureStream(
+  client: DynamoDBClient,
+  table: CreateTableCommandInput,
+  existing: StreamSpecification | undefined,
+  log: (message: string) => void,
+): Promise<void> {
+  const wanted = table.StreamSpecification;
+  if (!wanted?.StreamEnabled || (existing?.StreamEnabled && existing.StreamViewType === wanted.StreamViewType)) return;
+  if (existing?.StreamEnabled) {
+    await client.send(new UpdateTableCommand({ TableName: table.TableName, StreamSpecification: { StreamEnabled: false } }));
+  }
+  await client.send(new UpdateTableCommand({ TableName: table.TableName, StreamSpecification: wanted }));
+  log(`enabled the ${wanted.StreamViewType} stream of the persisted table ${table.TableName}`);
 }

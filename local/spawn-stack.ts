@@ -28,6 +28,8 @@ export type LocalStackReady = Required<LocalStackState> & {
   readonly seconds: string;
   /** The streaming Function URLs (the events stream), each on its own port. */
   readonly streamingUrls: readonly string[];
+  /** The template's SQS queues: their URLs on the local SQS endpoint (`sqs`), by logical id. */
+  readonly queues: Readonly<Record<string, string>>;
 };
 
 /** How a spawned stack process ended. */

@@ -1,19 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { hashApiKey } from '../lambdas/domain/api-keys.js';
 import { ServiceUnavailableError } from '../lambdas/domain/errors.js';
 import { ApiKeysRepository } from '../lambdas/repository/api-keys-repository.js';
 import { ensureTables, startDynamoDb } from './dynamodb.js';
+import { LocalEventSourceMappings } from './event-source-mappings.js';
 import { LocalGateway } from './gateway.js';
 import { LambdaHost } from './lambda-host.js';
 import { installAwsLambdaShim, streamingUrlListener } from './response-streaming.js';
 import { LocalScheduler } from './scheduler.js';
+import { startSqs } from './sqs.js';
 import { AwsServiceError, LocalStepFunctions } from './step-functions.js';
-import { loadStackModel, localFunctionUrls } from './template.js';
+import { loadStackModel, localFunctionUrls, type LocalQueueAddress } from './template.js';
 
 /** Options of {@link startLocalStack}. */
 export interface LocalStackOptions {
@@ -21,7 +23,10 @@ export interface LocalStackOptions {
   readonly templatePath: string;
   /** Port of the HTTP API; 0 picks a free one. */
   readonly port: number;
-  /** Keep DynamoDB data in this directory instead of memory. */
+  /**
+   * Keep DynamoDB data in this directory instead of memory, and with it the stream event source
+   * mappings' checkpoints (`event-source-checkpoints.json`), so a restart goes on where they were.
+   */
   readonly dataDir?: string;
   /**
    * The local Step Functions' journal (kept with `dataDir`): at startup, executions a previous
@@ -79,8 +84,17 @@ export interface LocalStack {
    * each Function URL has a host of its own: `GET <url>/executions/{id}/events`.
    */
   readonly streamingUrls: readonly string[];
+  /** The local SQS endpoint (`AWS_ENDPOINT_URL_SQS`); it serves the template's queues (none: it runs idle). */
+  readonly sqsEndpoint: string;
+  /** The template's SQS queues by logical id, e.g. to read a dead-letter queue in a test. */
+  readonly queues: Readonly<Record<string, LocalQueueAddress>>;
+  /** Runs the template's event source mappings (SQS queues and DynamoDB streams to functions). */
+  readonly eventSourceMappings: LocalEventSourceMappings;
   stop(): Promise<void>;
 }
+
+/** The file in `dataDir` where the stream event source mappings keep their checkpoints. */
+export const CHECKPOINT_FILE = 'event-source-checkpoints.json';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
@@ -204,11 +218,12 @@ function stepFunctionsListener(service: LocalStepFunctions) {
 }
 
 /**
- * Starts the whole service on this machine: DynamoDB Local with the template's tables, a Step
- * Functions endpoint running the template's state machines, the template's schedules (the
- * reconciler), and the HTTP API, all on 127.0.0.1.
- * The handler modules reach the local services only through `AWS_ENDPOINT_URL_DYNAMODB` and
- * `AWS_ENDPOINT_URL_SFN`, as deployed code reaches AWS.
+ * Starts the whole service on this machine: DynamoDB Local with the template's tables (and their
+ * streams), a Step Functions endpoint running the template's state machines, an SQS endpoint with
+ * the template's queues, the template's event source mappings (queues and table streams to
+ * functions), its schedules (the reconciler), and the HTTP API, all on 127.0.0.1.
+ * The handler modules reach the local services only through `AWS_ENDPOINT_URL_DYNAMODB`,
+ * `AWS_ENDPOINT_URL_SFN` and `AWS_ENDPOINT_URL_SQS`, as deployed code reaches AWS.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? (() => undefined);
@@ -227,6 +242,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const sfnServer = createServer();
     const sfnPort = await listen(sfnServer, 0);
     stopping.push(() => close(sfnServer));
+    // Listening before the template is read: queue URLs (a queue's Ref, in the functions'
+    // environment) name its port. Stopped after the event source mappings, before DynamoDB Local.
+    const sqs = await startSqs({ region: LOCAL_REGION, account: LOCAL_ACCOUNT });
+    stopping.push(() => sqs.stop());
     const dynamo = await startDynamoDb(await freePort(), options.dataDir);
     stopping.push(() => dynamo.stop());
     const stepFunctionsEndpoint = `http://127.0.0.1:${sfnPort}`;
@@ -236,7 +255,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.endpoint,
       AWS_ENDPOINT_URL_SFN: stepFunctionsEndpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     });
     const stackName = basename(options.templatePath).replace(/\.template\.json$/, '');
     const loaded = loadStackModel(options.templatePath, {
@@ -244,6 +265,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       account: LOCAL_ACCOUNT,
       stackName,
       stackId: `arn:aws:cloudformation:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stack/${stackName}/${randomUUID()}`,
+      sqsEndpoint: sqs.endpoint,
     });
     // Each streaming Function URL on a port of its own, open before the functions read their
     // environment (a token's events_url names the URL); it answers once the stack is ready.
@@ -268,6 +290,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }),
     };
     await ensureTables(dynamo.client, model.tables, model.ttlAttributes, log);
+    await sqs.createQueues(model.queues);
     const tableName = model.tables[0]?.TableName;
     if (!tableName) throw new Error('The template has no DynamoDB table');
     await registerDevelopmentKey(dynamo.client, tableName, options.apiKey);
@@ -316,6 +339,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log,
     });
     sfnServer.on('request', stepFunctionsListener(stepFunctions));
+    // Before the service writes (the recovery below may, then the API): a stream mapping at
+    // LATEST reads from here on. Stopped after the last status events landed, before SQS and
+    // DynamoDB Local, which its functions may still call.
+    const eventSourceMappings = new LocalEventSourceMappings(model.eventSourceMappings, lambdas, {
+      region: LOCAL_REGION,
+      dynamodb: dynamo.client,
+      dynamoDbEndpoint: dynamo.endpoint,
+      sqs: sqs.client,
+      ...(options.dataDir ? { checkpointFile: join(options.dataDir, CHECKPOINT_FILE) } : {}),
+      log,
+    });
+    stopping.splice(1, 0, () => eventSourceMappings.stop());
+    await eventSourceMappings.start();
     // Before the API serves: records of executions a previous process lost end failed first,
     // so no caller sees them waiting for a resume that cannot work.
     const recovered = stepFunctions.recover();
@@ -347,6 +383,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stepFunctions,
       scheduler,
       streamingUrls,
+      sqsEndpoint: sqs.endpoint,
+      queues: Object.fromEntries(sqs.queues),
+      eventSourceMappings,
       stop,
     };
   } catch (error) {

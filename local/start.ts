@@ -154,11 +154,13 @@ try {
     apiKey,
     pid: process.pid,
     dynamodbPid: stack.dynamoDbPid,
+    sqs: stack.sqsEndpoint,
   };
   // The keys CLI finds this stack here.
   writeStackState(state);
   if (values.json) {
-    console.log(JSON.stringify({ ready: true, ...state, streamingUrls: stack.streamingUrls, seconds }));
+    const queues = Object.fromEntries(Object.entries(stack.queues).map(([id, queue]) => [id, queue.url]));
+    console.log(JSON.stringify({ ready: true, ...state, streamingUrls: stack.streamingUrls, queues, seconds }));
   } else {
     const schedules = stack.scheduler.plan.map(
       ({ schedule, periodMs }) =>
@@ -168,6 +170,13 @@ try {
     const { TASKS } = await import('../lambdas/tasks/registry.js');
     const [first] = [...TASKS.values()];
     if (!first) throw new Error('The local stack serves no task');
+    const queues = Object.keys(stack.queues).length;
+    const mappings = stack.eventSourceMappings.running;
+    // Printed only when the template has queues or mappings: otherwise the SQS endpoint runs idle.
+    const sqsLine =
+      queues + mappings > 0
+        ? `  SQS             ${stack.sqsEndpoint} (${queues} queue${queues === 1 ? '' : 's'}; ${mappings} event source mapping${mappings === 1 ? '' : 's'} running)\n`
+        : '';
     if (dropStatusEventsFor.length > 0) {
       schedules.push(`  Fault injection status events of state machines matching "${dropStatusEventsFor.join('", "')}" are DROPPED`);
     }
@@ -178,7 +187,7 @@ Async executions service running locally (ready in ${seconds} s)
 ${stack.streamingUrls.map((url) => `  Events stream   ${url}/executions/{id}/events   (Function URL, streamed)\n`).join('')}  API key         ${apiKey}   (tenant "default"; set LOCAL_API_KEY to change it)
   DynamoDB Local  ${stack.dynamoDbEndpoint}${values.persist ? ` (data in ${join(LOCAL_DIR, 'dynamodb')})` : ' (in memory)'}
   Step Functions  ${stack.stepFunctionsEndpoint}
-${schedules.join('\n')}
+${sqsLine}${schedules.join('\n')}
 
 Try it:
   curl -s ${stack.url}/tasks -H 'authorization: Bearer ${apiKey}'

@@ -23,6 +23,8 @@ export interface LocalStackState {
   readonly pid?: number;
   /** DynamoDB Local's Java process. */
   readonly dynamodbPid?: number;
+  /** The local SQS endpoint (absent in files written before it existed). */
+  readonly sqs?: string;
 }
 
 /**

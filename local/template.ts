@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { CreateTableCommandInput, StreamViewType } from '@aws-sdk/client-dynamodb';
 import { ENTRY_METADATA_KEY, STEP_METADATA_KEY, TASK_CATALOGUE_METADATA_KEY, TASKS_MODULE_METADATA_KEY } from '../infra/constructs/service-function.js';
 import { resolveTemplatePath } from '../infra/tasks-module.js';
+import { compileFilters } from './event-filter.js';
 
 /** JSON as CloudFormation templates hold it. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -19,6 +20,12 @@ export interface LocalEnvironment {
   readonly account: string;
   readonly stackName: string;
   readonly stackId: string;
+  /**
+   * The local SQS endpoint (`http://127.0.0.1:<port>`): queue URLs (a queue's `Ref`) point there,
+   * so the functions' environment names queues the local stack serves.
+   * @default - SQS's AWS endpoint of `region`: a model only read, never served (tests of the model)
+   */
+  readonly sqsEndpoint?: string;
 }
 
 /** A Lambda function of the template, mapped to its handler module. */
@@ -107,7 +114,78 @@ export interface LocalStackModel {
   readonly schedules: readonly LocalSchedule[];
   /** The Function URLs (`AWS::Lambda::Url`) in RESPONSE_STREAM mode: what the local stack serves on ports of their own. */
   readonly streamingUrls: readonly LocalStreamingUrl[];
+  /** The SQS queues (`AWS::SQS::Queue`), each dead-letter queue before the queues that use it. */
+  readonly queues: readonly LocalQueue[];
+  /** The event source mappings (`AWS::Lambda::EventSourceMapping`) from the template's queues and table streams. */
+  readonly eventSourceMappings: readonly LocalEventSourceMapping[];
 }
+
+/** Where an SQS queue of the template lives locally. */
+export interface LocalQueueAddress {
+  readonly logicalId: string;
+  /** `QueueName`, or `<stack name>-<logical id>` (CloudFormation would add a random suffix). */
+  readonly name: string;
+  /** What its `Ref` resolves to: `<sqs endpoint>/<account>/<name>`. */
+  readonly url: string;
+  readonly arn: string;
+}
+
+/** An SQS queue of the template with the attributes `CreateQueue` gets. */
+export interface LocalQueue extends LocalQueueAddress {
+  /**
+   * `VisibilityTimeout`, `MessageRetentionPeriod`, `DelaySeconds`, `ReceiveMessageWaitTimeSeconds`,
+   * `MaximumMessageSize`, `FifoQueue`, `ContentBasedDeduplication` as strings, and `RedrivePolicy`
+   * as JSON text with its dead-letter queue's ARN resolved.
+   */
+  readonly attributes: Readonly<Record<string, string>>;
+  /** The logical id of its dead-letter queue (`RedrivePolicy.deadLetterTargetArn`), if any. */
+  readonly deadLetterQueue?: string;
+}
+
+/** What every event source mapping of the template has. */
+interface EventSourceMappingBase {
+  readonly logicalId: string;
+  /** The function it invokes (`FunctionName`, by name or ARN, resolved to the function's ARN). */
+  readonly functionArn: string;
+  /** `Enabled` (true unless the template says false): a disabled mapping is not run. */
+  readonly enabled: boolean;
+  /** `BatchSize` (Lambda's default: 10 for SQS, 100 for streams). */
+  readonly batchSize: number;
+  /** `MaximumBatchingWindowInSeconds` (0 unless set). */
+  readonly maximumBatchingWindowSeconds: number;
+  /** `FunctionResponseTypes` holds `ReportBatchItemFailures`. */
+  readonly reportBatchItemFailures: boolean;
+  /** `FilterCriteria.Filters[].Pattern`, parsed (checked at load: see local/event-filter.ts). */
+  readonly filters: readonly unknown[];
+}
+
+/** An event source mapping from an SQS queue of the template. */
+export interface LocalSqsEventSourceMapping extends EventSourceMappingBase {
+  readonly kind: 'sqs';
+  readonly queue: LocalQueueAddress;
+}
+
+/** An event source mapping from the stream of a DynamoDB table of the template. */
+export interface LocalStreamEventSourceMapping extends EventSourceMappingBase {
+  readonly kind: 'dynamodb-stream';
+  readonly tableName: string;
+  /** The table's `StreamArn` as the template resolves it (a placeholder; DynamoDB Local has the real one). */
+  readonly streamArn: string;
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  readonly bisectBatchOnFunctionError: boolean;
+  /** `MaximumRetryAttempts`; -1 (the default) retries until the record is too old or expires. */
+  readonly maximumRetryAttempts: number;
+  /** `MaximumRecordAgeInSeconds`; -1 (the default) is no limit. */
+  readonly maximumRecordAgeSeconds: number;
+  /** `DestinationConfig.OnFailure.Destination`: the template's queue that gets a record of each batch given up. */
+  readonly onFailure?: LocalQueueAddress;
+}
+
+/** An event source mapping the local stack runs (`kind` tells the source). */
+export type LocalEventSourceMapping = LocalSqsEventSourceMapping | LocalStreamEventSourceMapping;
+
+/** The placeholder label of a table's stream ARN in the model (DynamoDB Local labels the real one by its creation time). */
+const STREAM_LABEL_PLACEHOLDER = '1970-01-01T00:00:00.000';
 
 /** A streaming Function URL of the template. */
 export interface LocalStreamingUrl {
@@ -152,8 +230,8 @@ export function localFunctionUrls(environment: Readonly<Record<string, string>>,
 
 class Resolver {
   private readonly refs = new Map<string, string>();
-  private readonly arns = new Map<string, string>();
-  private readonly functionUrls = new Map<string, string>();
+  /** `Fn::GetAtt` values by logical id and attribute name. */
+  private readonly attributes = new Map<string, Record<string, string>>();
   private readonly pseudo: Record<string, string>;
 
   constructor(
@@ -168,25 +246,33 @@ class Resolver {
         case 'AWS::DynamoDB::GlobalTable':
         case 'AWS::DynamoDB::Table': {
           const name = typeof props.TableName === 'string' ? props.TableName : `${env.stackName}-${id}`;
+          const arn = `${base.replace('%s', 'dynamodb')}:table/${name}`;
           this.refs.set(id, name);
-          this.arns.set(id, `${base.replace('%s', 'dynamodb')}:table/${name}`);
+          // StreamArn only with a stream, as CloudFormation: a mapping from a table without one is refused.
+          this.attributes.set(id, { Arn: arn, ...(props.StreamSpecification ? { StreamArn: `${arn}/stream/${STREAM_LABEL_PLACEHOLDER}` } : {}) });
           break;
         }
         case 'AWS::Lambda::Function': {
           const name = typeof props.FunctionName === 'string' ? props.FunctionName : `${env.stackName}-${id}`;
           this.refs.set(id, name);
-          this.arns.set(id, `${base.replace('%s', 'lambda')}:function:${name}`);
+          this.attributes.set(id, { Arn: `${base.replace('%s', 'lambda')}:function:${name}` });
           break;
         }
         case 'AWS::StepFunctions::StateMachine': {
           const name = typeof props.StateMachineName === 'string' ? props.StateMachineName : id;
           const arn = `${base.replace('%s', 'states')}:stateMachine:${name}`;
           this.refs.set(id, arn);
-          this.arns.set(id, arn);
+          this.attributes.set(id, { Arn: arn });
+          break;
+        }
+        case 'AWS::SQS::Queue': {
+          const { name, url, arn } = queueAddress(id, props, env);
+          this.refs.set(id, url);
+          this.attributes.set(id, { Arn: arn, QueueName: name, QueueUrl: url });
           break;
         }
         case 'AWS::Lambda::Url':
-          this.functionUrls.set(id, functionUrlPlaceholder(id));
+          this.attributes.set(id, { FunctionUrl: functionUrlPlaceholder(id) });
           this.refs.set(id, id);
           break;
         default:
@@ -211,8 +297,8 @@ class Resolver {
           return resolved;
         }
         case 'Fn::GetAtt': {
-          const [id, attribute] = arg as [string, string];
-          const resolved = attribute === 'Arn' ? this.arns.get(id) : attribute === 'FunctionUrl' ? this.functionUrls.get(id) : undefined;
+          const [id, attribute] = (typeof arg === 'string' ? arg.split('.') : arg) as [string, string];
+          const resolved = this.attributes.get(id)?.[attribute];
           if (resolved === undefined) throw new Error(`Local stack cannot resolve Fn::GetAtt ${id}.${attribute}`);
           return resolved;
         }
@@ -241,13 +327,27 @@ class Resolver {
   }
 }
 
+/** SQS's limit on queue names. */
+const MAX_QUEUE_NAME = 80;
+
+/** A queue's name, URL (on the local SQS endpoint) and ARN. */
+function queueAddress(id: string, props: Record<string, Json>, env: LocalEnvironment): Omit<LocalQueueAddress, 'logicalId'> {
+  const fifo = props.FifoQueue === true || props.FifoQueue === 'true';
+  const generated = `${env.stackName}-${id}`.slice(0, MAX_QUEUE_NAME - (fifo ? 5 : 0));
+  const name = typeof props.QueueName === 'string' ? props.QueueName : `${generated}${fifo ? '.fifo' : ''}`;
+  const endpoint = env.sqsEndpoint ?? `https://sqs.${env.region}.amazonaws.com`;
+  return { name, url: `${endpoint}/${env.account}/${name}`, arn: `arn:aws:sqs:${env.region}:${env.account}:${name}` };
+}
+
 function tableInput(props: Record<string, Json>, name: string): CreateTableCommandInput {
   const indexes = (props.GlobalSecondaryIndexes as Record<string, Json>[] | undefined) ?? [];
+  const stream = (props.StreamSpecification as { StreamViewType?: StreamViewType } | undefined)?.StreamViewType;
   return {
     TableName: name,
     KeySchema: props.KeySchema as unknown as CreateTableCommandInput['KeySchema'],
     AttributeDefinitions: props.AttributeDefinitions as unknown as CreateTableCommandInput['AttributeDefinitions'],
     BillingMode: 'PAY_PER_REQUEST',
+    ...(stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: stream } } : {}),
     ...(indexes.length > 0
       ? {
           GlobalSecondaryIndexes: indexes.map((index) => ({
@@ -319,8 +419,10 @@ export function templateCataloguesPresent(templatePath: string): boolean {
 /**
  * Reads a synthesized CloudFormation template into what the local stack runs: tables, functions
  * (by their entry metadata) with their tasks module and task catalogue, state machine definitions,
- * HTTP routes and EventBridge rules (event patterns and schedules), with every intrinsic resolved
- * for a local account and region.
+ * HTTP routes, EventBridge rules (event patterns and schedules), SQS queues and event source
+ * mappings, with every intrinsic resolved for a local account and region.
+ * @throws Error naming the resource for what the local stack does not emulate (e.g. an event
+ * source mapping from Kinesis, or a filter operator outside local/event-filter.ts).
  */
 export function loadStackModel(templatePath: string, env: LocalEnvironment): LocalStackModel {
   const template = JSON.parse(readFileSync(templatePath, 'utf8')) as { Resources: Record<string, Resource> };
@@ -336,6 +438,10 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
   const streamingUrls: LocalStreamingUrl[] = [];
   const tasksModules = new Set<string>();
   const taskCatalogues = new Set<string>();
+  const queueResources: Array<[string, Record<string, Json>]> = [];
+  const mappingResources: Array<[string, Record<string, Json>]> = [];
+  /** Table stream ARNs (as the template resolves them) → table names. */
+  const tableStreams = new Map<string, string>();
 
   for (const [id, resource] of Object.entries(resources)) {
     const props = resource.Properties ?? {};
@@ -346,8 +452,15 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
         tables.push(tableInput(props, name));
         const ttl = props.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
         if (ttl?.Enabled && ttl.AttributeName) ttlAttributes.set(name, ttl.AttributeName);
+        if (props.StreamSpecification) tableStreams.set(resolver.resolve({ 'Fn::GetAtt': [id, 'StreamArn'] }) as string, name);
         break;
       }
+      case 'AWS::SQS::Queue':
+        queueResources.push([id, props]);
+        break;
+      case 'AWS::Lambda::EventSourceMapping':
+        mappingResources.push([id, props]);
+        break;
       case 'AWS::Lambda::Function': {
         const entry = resource.Metadata?.[ENTRY_METADATA_KEY];
         if (typeof entry !== 'string') break;
@@ -442,5 +555,171 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
     throw new Error(`${templatePath}: its API functions must share one task catalogue (${TASK_CATALOGUE_METADATA_KEY}), found ${taskCatalogues.size === 0 ? 'none; synthesize it again' : [...taskCatalogues].join(', ')}`);
   }
   if (!existsSync(taskCatalogue)) throw new Error(`${templatePath}: its task catalogue ${taskCatalogue} is missing; synthesize it again`);
-  return { tables, ttlAttributes, functions, tasksModule, taskCatalogue, stateMachines, routes, rules, schedules, streamingUrls };
+  const queues = orderQueues(queueResources.map(([id, props]) => localQueue(id, props, resolver, env)));
+  const eventSourceMappings = mappingResources.map(([id, props]) => eventSourceMapping(id, props, { resolver, functions, queues, tableStreams }));
+  return { tables, ttlAttributes, functions, tasksModule, taskCatalogue, stateMachines, routes, rules, schedules, streamingUrls, queues, eventSourceMappings };
+}
+
+/** Queue properties that are `CreateQueue` attributes of the same name (numbers and booleans as strings). */
+const QUEUE_ATTRIBUTES = [
+  'VisibilityTimeout',
+  'MessageRetentionPeriod',
+  'DelaySeconds',
+  'ReceiveMessageWaitTimeSeconds',
+  'MaximumMessageSize',
+  'FifoQueue',
+  'ContentBasedDeduplication',
+  'DeduplicationScope',
+  'FifoThroughputLimit',
+] as const;
+
+/** A queue of the template; its `RedrivePolicy` keeps the resolved dead-letter ARN, matched to a queue by {@link orderQueues}. */
+function localQueue(id: string, props: Record<string, Json>, resolver: Resolver, env: LocalEnvironment): LocalQueue {
+  const attributes: Record<string, string> = {};
+  for (const name of QUEUE_ATTRIBUTES) {
+    const value = props[name];
+    if (value !== undefined && value !== null) attributes[name] = String(resolver.resolve(value));
+  }
+  if (props.RedrivePolicy !== undefined) {
+    const resolved = resolver.resolve(props.RedrivePolicy);
+    const policy = (typeof resolved === 'string' ? JSON.parse(resolved) : resolved) as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown };
+    attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: policy.deadLetterTargetArn, maxReceiveCount: Number(policy.maxReceiveCount) });
+  }
+  // Encryption, tags and the redrive allow policy change nothing a local caller can observe.
+  return { logicalId: id, ...queueAddress(id, props, env), attributes };
+}
+
+/**
+ * The queues with each dead-letter queue before the queues that use it (SQS refuses a redrive
+ * policy naming a queue that does not exist yet).
+ * @throws when a redrive policy names a queue the template does not define, or queues form a cycle.
+ */
+function orderQueues(queues: readonly LocalQueue[]): LocalQueue[] {
+  const byArn = new Map(queues.map((queue) => [queue.arn, queue]));
+  const linked = queues.map((queue): LocalQueue => {
+    if (queue.attributes.RedrivePolicy === undefined) return queue;
+    const target = (JSON.parse(queue.attributes.RedrivePolicy) as { deadLetterTargetArn: unknown }).deadLetterTargetArn;
+    const deadLetters = typeof target === 'string' ? byArn.get(target) : undefined;
+    if (!deadLetters) throw new Error(`Queue ${queue.logicalId}: its dead-letter queue ${String(target)} is not a queue of the template, which the local stack cannot create`);
+    return { ...queue, deadLetterQueue: deadLetters.logicalId };
+  });
+  const ordered: LocalQueue[] = [];
+  const placing = new Set<string>();
+  const place = (queue: LocalQueue): void => {
+    if (ordered.includes(queue)) return;
+    if (placing.has(queue.logicalId)) throw new Error(`Queue ${queue.logicalId}: its dead-letter queues form a cycle`);
+    placing.add(queue.logicalId);
+    const deadLetters = linked.find((candidate) => candidate.logicalId === queue.deadLetterQueue);
+    if (deadLetters) place(deadLetters);
+    ordered.push(queue);
+  };
+  for (const queue of linked) place(queue);
+  return ordered;
+}
+
+/** Event source mapping properties of sources or features the local stack does not run. */
+const UNSUPPORTED_MAPPING_PROPERTIES = [
+  'TumblingWindowInSeconds',
+  'StartingPositionTimestamp',
+  'Queues',
+  'Topics',
+  'SelfManagedEventSource',
+  'SelfManagedKafkaEventSourceConfig',
+  'AmazonManagedKafkaEventSourceConfig',
+  'SourceAccessConfigurations',
+  'DocumentDBEventSourceConfig',
+] as const;
+
+/** Properties only stream mappings take (Lambda refuses them on an SQS mapping too). */
+const STREAM_ONLY_PROPERTIES = ['StartingPosition', 'BisectBatchOnFunctionError', 'MaximumRetryAttempts', 'MaximumRecordAgeInSeconds', 'DestinationConfig', 'ParallelizationFactor'] as const;
+
+function numberOf(value: Json | undefined, fallback: number, where: string, name: string): number {
+  if (value === undefined || value === null) return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number)) throw new Error(`${where}: ${name} must be an integer, got ${JSON.stringify(value)}`);
+  return number;
+}
+
+/**
+ * One event source mapping, checked: its function is one the local stack runs, its source one of
+ * the template's queues or table streams, its filters within what local/event-filter.ts evaluates.
+ * @throws Error naming the mapping for anything the local stack does not emulate.
+ */
+function eventSourceMapping(
+  id: string,
+  props: Record<string, Json>,
+  context: {
+    readonly resolver: Resolver;
+    readonly functions: readonly LocalFunction[];
+    readonly queues: readonly LocalQueue[];
+    readonly tableStreams: ReadonlyMap<string, string>;
+  },
+): LocalEventSourceMapping {
+  const where = `EventSourceMapping ${id}`;
+  const { resolver } = context;
+  for (const name of UNSUPPORTED_MAPPING_PROPERTIES) {
+    if (props[name] !== undefined) throw new Error(`${where}: ${name} is not emulated locally`);
+  }
+  const functionName = String(resolver.resolve(props.FunctionName ?? null));
+  const fn = context.functions.find((candidate) => candidate.name === functionName || candidate.arn === functionName);
+  if (!fn) throw new Error(`${where} invokes ${functionName}, which is not a function of the template the local stack runs`);
+  const sourceArn = props.EventSourceArn === undefined ? undefined : String(resolver.resolve(props.EventSourceArn));
+  const responseTypes = (props.FunctionResponseTypes as Json[] | undefined) ?? [];
+  for (const type of responseTypes) {
+    if (type !== 'ReportBatchItemFailures') throw new Error(`${where}: FunctionResponseTypes ${JSON.stringify(type)} is not emulated locally`);
+  }
+  const patterns = ((props.FilterCriteria as { Filters?: Array<{ Pattern?: Json }> } | undefined)?.Filters ?? []).map((filter, index) => {
+    const pattern = resolver.resolve(filter.Pattern ?? null);
+    try {
+      return typeof pattern === 'string' ? (JSON.parse(pattern) as unknown) : pattern;
+    } catch {
+      throw new Error(`${where}: filter ${index + 1} is not JSON: ${String(pattern)}`);
+    }
+  });
+  compileFilters(patterns, where);
+  const queue = context.queues.find((candidate) => candidate.arn === sourceArn);
+  const tableName = sourceArn === undefined ? undefined : context.tableStreams.get(sourceArn);
+  const base = {
+    logicalId: id,
+    functionArn: fn.arn,
+    enabled: props.Enabled !== false && props.Enabled !== 'false',
+    maximumBatchingWindowSeconds: numberOf(props.MaximumBatchingWindowInSeconds, 0, where, 'MaximumBatchingWindowInSeconds'),
+    reportBatchItemFailures: responseTypes.length > 0,
+    filters: patterns,
+  };
+  if (queue) {
+    for (const name of STREAM_ONLY_PROPERTIES) {
+      if (props[name] !== undefined) throw new Error(`${where}: ${name} applies to stream sources, not to the SQS queue ${queue.logicalId} (its redrive policy handles failures)`);
+    }
+    if (queue.attributes.FifoQueue === 'true') throw new Error(`${where}: its source ${queue.logicalId} is a FIFO queue, whose ordering per message group is not emulated locally`);
+    const { logicalId, name, url, arn } = queue;
+    return { ...base, kind: 'sqs', queue: { logicalId, name, url, arn }, batchSize: numberOf(props.BatchSize, 10, where, 'BatchSize') };
+  }
+  if (tableName !== undefined && sourceArn !== undefined) {
+    const startingPosition = props.StartingPosition;
+    if (startingPosition !== 'TRIM_HORIZON' && startingPosition !== 'LATEST') {
+      throw new Error(`${where}: StartingPosition ${JSON.stringify(startingPosition ?? null)} is not emulated locally (TRIM_HORIZON or LATEST)`);
+    }
+    const destination = (props.DestinationConfig as { OnFailure?: { Destination?: Json } } | undefined)?.OnFailure?.Destination;
+    const destinationArn = destination === undefined ? undefined : String(resolver.resolve(destination));
+    const onFailure = destinationArn === undefined ? undefined : context.queues.find((candidate) => candidate.arn === destinationArn);
+    if (destinationArn !== undefined && !onFailure) {
+      throw new Error(`${where}: its on-failure destination ${destinationArn} is not emulated locally: only an SQS queue of the template is`);
+    }
+    return {
+      ...base,
+      kind: 'dynamodb-stream',
+      tableName,
+      streamArn: sourceArn,
+      startingPosition,
+      batchSize: numberOf(props.BatchSize, 100, where, 'BatchSize'),
+      bisectBatchOnFunctionError: props.BisectBatchOnFunctionError === true || props.BisectBatchOnFunctionError === 'true',
+      maximumRetryAttempts: numberOf(props.MaximumRetryAttempts, -1, where, 'MaximumRetryAttempts'),
+      maximumRecordAgeSeconds: numberOf(props.MaximumRecordAgeInSeconds, -1, where, 'MaximumRecordAgeInSeconds'),
+      ...(onFailure ? { onFailure: { logicalId: onFailure.logicalId, name: onFailure.name, url: onFailure.url, arn: onFailure.arn } } : {}),
+    };
+  }
+  throw new Error(
+    `${where}: its source ${sourceArn ?? '(none)'} is not emulated locally: only the template's SQS queues and DynamoDB table streams are (not Kinesis, Kafka, MQ or DocumentDB)`,
+  );
 }
