@@ -49,6 +49,8 @@ declare module 'vitest' {
     eventsWindowMs: number;
     /** The streaming events Function URL (its own port). */
     eventsStreamUrl: string;
+    /** The webhook dead-letter queue's URL on the local SQS (its host is the SQS endpoint). */
+    webhookDeadLetterUrl: string;
     /** Where everything the stack prints goes, the functions' JSON log lines included. */
     stackOutputPath: string;
   }
@@ -101,6 +103,9 @@ export async function setup(project: TestProject): Promise<void> {
   const [eventsStreamUrl] = ready.streamingUrls;
   if (!eventsStreamUrl) throw new Error('The local stack serves no streaming Function URL');
   project.provide('eventsStreamUrl', eventsStreamUrl);
+  const deadLetters = Object.entries(ready.queues).find(([logicalId]) => logicalId.startsWith('WebhooksDeadLetters'))?.[1];
+  if (!deadLetters) throw new Error('The local stack serves no webhook dead-letter queue');
+  project.provide('webhookDeadLetterUrl', deadLetters);
   project.provide('stackOutputPath', stackOutputPath);
 }
 

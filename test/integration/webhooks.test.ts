@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api, type Execution } from './client.js';
@@ -118,6 +119,14 @@ async function deliveries(subscriptionId: string): Promise<DeliveryView[]> {
   return reply.body.items;
 }
 
+/** Every message on the webhook dead-letter queue now (read, then made visible again for the next look). */
+async function deadLetters(): Promise<Array<{ messageId: string; type: string; attempts: number; lastAttempt: Record<string, unknown> }>> {
+  const url = inject('webhookDeadLetterUrl');
+  const sqs = new SQSClient({ endpoint: new URL(url).origin, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }));
+  return (received.Messages ?? []).map((message) => JSON.parse(message.Body!) as { messageId: string; type: string; attempts: number; lastAttempt: Record<string, unknown> });
+}
+
 async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -151,7 +160,8 @@ describe('webhook subscriptions', () => {
     const execution = await startNoop();
     await hooks.until(() => hooks.about(execution.id).some((request) => request.event.type === 'execution.succeeded'));
 
-    const received = hooks.about(execution.id);
+    // No order is promised across events (each has its own attempts): the transition count orders them.
+    const received = hooks.about(execution.id).sort((a, b) => a.event.data.transition_count - b.event.data.transition_count);
     expect(received.map((request) => request.event.type)).toEqual(['execution.started', 'execution.succeeded']);
     for (const request of received) expect(verify(subscription.secret, request)).toMatchObject({ type: request.event.type });
     expect(received[1]!.event.data).toMatchObject({ id: execution.id, status: 'succeeded', output: { n: 1 } });
@@ -196,6 +206,12 @@ describe('webhook subscriptions', () => {
 
     expect(delivery!.attempt_count).toBe(3);
     expect(hooks.about(execution.id)).toHaveLength(3);
+    const dead = await eventually(deadLetters, (messages) => messages.some((message) => message.messageId === delivery!.id));
+    expect(dead.find((message) => message.messageId === delivery!.id)).toMatchObject({
+      type: 'execution.succeeded',
+      attempts: 3,
+      lastAttempt: { statusCode: 503 },
+    });
     const shown = await api<Subscription>('GET', `/webhooks/${subscription.id}`, undefined, as());
     expect(shown.body.status).toBe('failing');
   });
