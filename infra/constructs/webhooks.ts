@@ -1,5 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -36,8 +38,10 @@ export interface WebhooksProps {
  * so steps do not invoke it) feeds a dispatch function that queues one message per endpoint; a
  * delivery function sends each with Standard Webhooks signatures, records every attempt, and
  * schedules the next one on the message's visibility, up to the last, after which the message goes
- * to the dead-letter queue and the subscription is marked failing. Stream batches that cannot be
- * dispatched after their retries land in a queue of their own; both queues have alarms.
+ * to the dead-letter queue and the subscription is marked failing. Every message's delivery item is
+ * written before it is queued, so a redrive (every 5 minutes) queues again a message that is overdue:
+ * one the queue lost. Stream batches that cannot be dispatched after their retries land in a queue
+ * of their own; both queues have alarms.
  */
 export class Webhooks extends Construct {
   /** Messages to deliver, one per event and endpoint. */
@@ -50,6 +54,10 @@ export class Webhooks extends Construct {
   readonly dispatchFunction: ServiceFunction;
   /** Sends the messages. */
   readonly deliverFunction: ServiceFunction;
+  /** Queues again the messages of deliveries that are overdue (lost by the queue). */
+  readonly redriveFunction: ServiceFunction;
+  /** Runs the redrive. */
+  readonly redriveSchedule: Rule;
   /** In alarm while an event is in the dead-letter queue. */
   readonly deadLetterAlarm: Alarm;
   /** In alarm while a batch of changes could not be dispatched. */
@@ -97,7 +105,8 @@ export class Webhooks extends Construct {
       environment: queueEnvironment,
       timeout: Duration.seconds(30),
     });
-    grantTableAccess(this.dispatchFunction, props.table, 'read');
+    // Writes each message's delivery item before queueing it (the redrive's record of what is owed).
+    grantTableAccess(this.dispatchFunction, props.table, 'write');
     this.queue.grantSendMessages(this.dispatchFunction);
     const executionRecords = { Keys: { sk: { S: FilterRule.isEqual(META_SK) } } };
     this.dispatchFunction.addEventSource(
@@ -131,6 +140,22 @@ export class Webhooks extends Construct {
     grantTableAccess(this.deliverFunction, props.table, 'write');
     this.deadLetterQueue.grantSendMessages(this.deliverFunction);
     this.deliverFunction.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
+
+    this.redriveFunction = new ServiceFunction(this, 'Redrive', {
+      entry: 'webhooks/redrive-handler.ts',
+      description: 'Queues again webhook messages that are overdue (lost by the queue)',
+      environment: queueEnvironment,
+      timeout: Duration.minutes(1),
+    });
+    grantTableAccess(this.redriveFunction, props.table, 'write');
+    this.queue.grantSendMessages(this.redriveFunction);
+    // A missed run is no loss: the next one finds the same overdue deliveries.
+    this.redriveFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(5) });
+    this.redriveSchedule = new Rule(this, 'RedriveSchedule', {
+      description: 'Runs the webhook redrive of lost delivery messages',
+      schedule: Schedule.rate(Duration.minutes(5)),
+      targets: [new LambdaFunction(this.redriveFunction, { retryAttempts: 2 })],
+    });
 
     const whileNotEmpty = (queue: Queue, description: string) =>
       new Alarm(queue, 'Alarm', {

@@ -8,7 +8,7 @@ import { requireEnv } from '../shared/env.js';
 import { createLogger } from '../shared/logger.js';
 import { repositoryOptions } from '../shared/repository-options.js';
 import { checkWebhookUrl, policyFromEnv, systemResolver } from '../webhooks/address.js';
-import { enqueue } from '../webhooks/dispatch.js';
+import { enqueue, planAndEnqueue } from '../webhooks/dispatch.js';
 import { eventPayload, type WebhookMessage } from '../webhooks/message.js';
 import { sqs } from '../webhooks/sqs.js';
 import { bodyOf, type BodySchema } from './bodies.js';
@@ -141,7 +141,7 @@ async function sendTest(event: ApiEvent) {
     target,
     payload: eventPayload(TEST_EVENT_TYPE, new Date().toISOString(), { webhook_id: target.subscriptionId }),
   };
-  await enqueue(sqs, QUEUE_URL, [message]);
+  await planAndEnqueue(store, sqs, QUEUE_URL, [message]);
   return json(202, { delivery_id: messageId, status: 'pending' });
 }
 

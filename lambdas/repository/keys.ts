@@ -117,3 +117,16 @@ export function activeShard(executionId: string): number {
 export function activeKey(shard: number): string {
   return `ACTIVE#${shard}`;
 }
+
+/**
+ * Webhook deliveries not settled yet, by when their message is due back (sparse: `due_key` is set
+ * while a delivery is pending, being attempted or retrying, and removed when it is delivered or
+ * failed). Keys only: the redrive reads the few overdue items themselves. Kept out of
+ * {@link INDEXES}, as {@link PARENT_INDEX} is.
+ */
+export const DUE_INDEX = { name: 'by-due', partitionKey: 'due_key', sortKey: 'due_at' } as const;
+
+/** `by-due` partition of a delivery: one of {@link ACTIVE_SHARDS}, by its message id. */
+export function dueKey(messageId: string): string {
+  return `DUE#${activeShard(messageId)}`;
+}

@@ -1,5 +1,6 @@
 import {
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -10,6 +11,7 @@ import { NotFoundError, ResourceConflictError, dependencyUnavailable } from '../
 import { MAX_SUBSCRIPTIONS, ROTATION_OVERLAP_SECONDS, type WebhookEventType } from '../domain/webhooks.js';
 import { isDependencyUnavailable } from '../shared/dependency-errors.js';
 import { DAY_SECONDS, cancellationCodes, type Item } from './items.js';
+import { DUE_INDEX, dueKey } from './keys.js';
 
 /** A webhook subscription of a tenant. */
 export interface WebhookSubscription {
@@ -149,6 +151,29 @@ export interface MessageToDeliver {
   readonly executionId?: string;
   readonly payload: string;
 }
+
+/** A queued message as its delivery item keeps it, so it can be queued again if it is lost. */
+export interface PlannedMessage extends MessageToDeliver {
+  readonly target: DeliveryTarget;
+  readonly url?: string;
+  readonly secret?: string;
+}
+
+/** A delivery whose message is overdue: it should have come back from the queue by now. */
+export interface OverdueDelivery {
+  readonly message: PlannedMessage;
+  readonly status: DeliveryStatus;
+  /** When it was due (the version the redrive conditions its rearm on). */
+  readonly dueAt: string;
+}
+
+/**
+ * How long after it is due a message counts as lost: its queue hands it back at the due time (the
+ * first attempt, the next retry), and an attempt takes at most the delivery function's time.
+ */
+export const DUE_GRACE_SECONDS = 300;
+
+const dueAt = (at: Date | string, plusSeconds = 0): string => new Date(new Date(at).getTime() + (plusSeconds + DUE_GRACE_SECONDS) * 1000).toISOString();
 
 /**
  * Webhook subscriptions and their deliveries, in the executions table. A tenant's subscriptions
@@ -352,6 +377,107 @@ export class WebhookStore {
   }
 
   /**
+   * Records a message about to be queued (`pending`, due back within {@link DUE_GRACE_SECONDS}), so a
+   * message the queue loses is found and queued again ({@link overdue}). A duplicate (the same
+   * change dispatched twice) finds it recorded and changes nothing.
+   */
+  async plan(message: PlannedMessage, now: Date): Promise<void> {
+    try {
+      await this.call(() =>
+        this.client.send(
+          new PutCommand({
+            TableName: this.options.tableName,
+            Item: {
+              pk: deliveriesPk(message.target),
+              sk: deliverySk(message.messageId),
+              message_id: message.messageId,
+              type: message.type,
+              execution_id: message.executionId,
+              target: { ...message.target },
+              url: message.url,
+              secret: message.secret,
+              payload: message.payload,
+              status: 'pending',
+              attempt_count: 0,
+              created_at: now.toISOString(),
+              updated_at: now.toISOString(),
+              expires_at: Math.floor(now.getTime() / 1000) + DELIVERY_RETENTION_DAYS * DAY_SECONDS,
+              [DUE_INDEX.partitionKey]: dueKey(message.messageId),
+              [DUE_INDEX.sortKey]: dueAt(now),
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Keys of deliveries due before `now` in one `by-due` shard, oldest first. */
+  async overdue(shard: number, now: Date, limit: number): Promise<Array<{ pk: string; sk: string }>> {
+    const result = await this.call(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          IndexName: DUE_INDEX.name,
+          KeyConditionExpression: '#due = :due AND #at <= :now',
+          ExpressionAttributeNames: { '#due': DUE_INDEX.partitionKey, '#at': DUE_INDEX.sortKey },
+          ExpressionAttributeValues: { ':due': `DUE#${shard}`, ':now': now.toISOString() },
+          Limit: limit,
+        }),
+      ),
+    );
+    return (result.Items ?? []).map((item) => ({ pk: item.pk as string, sk: item.sk as string }));
+  }
+
+  /** An overdue delivery read whole (consistently), or undefined when it is settled or not due any more. */
+  async findOverdue(key: { pk: string; sk: string }, now: Date): Promise<OverdueDelivery | undefined> {
+    const result = await this.call(() => this.client.send(new GetCommand({ TableName: this.options.tableName, Key: key, ConsistentRead: true })));
+    const item = result.Item;
+    const due = item?.[DUE_INDEX.sortKey];
+    if (!item || typeof due !== 'string' || due > now.toISOString() || !item.target) return undefined;
+    return {
+      status: item.status as DeliveryStatus,
+      dueAt: due,
+      message: {
+        messageId: item.message_id as string,
+        type: item.type as string,
+        target: item.target as DeliveryTarget,
+        payload: item.payload as string,
+        ...(typeof item.execution_id === 'string' ? { executionId: item.execution_id } : {}),
+        ...(typeof item.url === 'string' ? { url: item.url } : {}),
+        ...(typeof item.secret === 'string' ? { secret: item.secret } : {}),
+      },
+    };
+  }
+
+  /**
+   * Pushes an overdue delivery's due time forward before its message is queued again; false when
+   * another run (or an attempt) moved it first, so exactly one re-queues it.
+   */
+  async rearm(delivery: OverdueDelivery, now: Date): Promise<boolean> {
+    try {
+      await this.call(() =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.options.tableName,
+            Key: { pk: deliveriesPk(delivery.message.target), sk: deliverySk(delivery.message.messageId) },
+            UpdateExpression: 'SET #at = :next',
+            ConditionExpression: '#at = :due',
+            ExpressionAttributeNames: { '#at': DUE_INDEX.sortKey },
+            ExpressionAttributeValues: { ':next': dueAt(now), ':due': delivery.dueAt },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
    * Starts an attempt: creates the delivery item on the first, counts the attempt, and marks it
    * `sending`. Returns the attempt's number, or undefined when the message was delivered already
    * (a duplicate of a delivered message is dropped) or has used {@link MAX_DELIVERY_ATTEMPTS}.
@@ -367,11 +493,13 @@ export class WebhookStore {
             UpdateExpression:
               'SET attempt_count = if_not_exists(attempt_count, :zero) + :one, #status = :sending, updated_at = :now, ' +
               'message_id = :id, #type = :type, payload = if_not_exists(payload, :payload), created_at = if_not_exists(created_at, :now), ' +
-              'expires_at = :expires' +
+              'expires_at = :expires, #dueKey = :dueKey, #dueAt = :dueAt' +
               (message.executionId ? ', execution_id = :execution' : ''),
             ConditionExpression: 'attribute_not_exists(pk) OR (#status <> :delivered AND attempt_count < :max)',
-            ExpressionAttributeNames: { '#status': 'status', '#type': 'type' },
+            ExpressionAttributeNames: { '#status': 'status', '#type': 'type', '#dueKey': DUE_INDEX.partitionKey, '#dueAt': DUE_INDEX.sortKey },
             ExpressionAttributeValues: {
+              ':dueKey': dueKey(message.messageId),
+              ':dueAt': dueAt(now),
               ':zero': 0,
               ':one': 1,
               ':sending': 'sending',
@@ -409,9 +537,9 @@ export class WebhookStore {
           Key: { pk: deliveriesPk(target), sk: deliverySk(messageId) },
           UpdateExpression:
             'SET #status = :status, updated_at = :now, attempts = list_append(if_not_exists(attempts, :none), :attempt)' +
-            (outcome.status === 'retrying' ? ', next_attempt_at = :next' : ' REMOVE next_attempt_at'),
+            (outcome.status === 'retrying' ? ', next_attempt_at = :next, #dueAt = :dueAt' : ' REMOVE next_attempt_at, #dueKey, #dueAt'),
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeNames: { '#status': 'status', '#dueAt': DUE_INDEX.sortKey, ...(outcome.status === 'retrying' ? {} : { '#dueKey': DUE_INDEX.partitionKey }) },
           ExpressionAttributeValues: {
             ':status': outcome.status,
             ':now': attempt.at,
@@ -424,7 +552,7 @@ export class WebhookStore {
                 duration_ms: attempt.durationMs,
               },
             ],
-            ...(outcome.status === 'retrying' ? { ':next': outcome.nextAttemptAt } : {}),
+            ...(outcome.status === 'retrying' ? { ':next': outcome.nextAttemptAt, ':dueAt': dueAt(outcome.nextAttemptAt) } : {}),
           },
         }),
       ),
@@ -451,10 +579,12 @@ export class WebhookStore {
           new UpdateCommand({
             TableName: this.options.tableName,
             Key: { pk: deliveriesPk(target), sk: deliverySk(messageId) },
-            UpdateExpression: 'SET #status = :pending, updated_at = :now, next_attempt_at = :now',
+            UpdateExpression: 'SET #status = :pending, updated_at = :now, next_attempt_at = :now, #dueKey = :dueKey, #dueAt = :dueAt',
             ConditionExpression: 'attribute_exists(pk) AND #status IN (:delivered, :failed) AND attempt_count < :max',
-            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeNames: { '#status': 'status', '#dueKey': DUE_INDEX.partitionKey, '#dueAt': DUE_INDEX.sortKey },
             ExpressionAttributeValues: {
+              ':dueKey': dueKey(messageId),
+              ':dueAt': dueAt(now),
               ':pending': 'pending',
               ':delivered': 'delivered',
               ':failed': 'failed',
@@ -490,9 +620,9 @@ export class WebhookStore {
           new UpdateCommand({
             TableName: this.options.tableName,
             Key: { pk: deliveriesPk(target), sk: deliverySk(messageId) },
-            UpdateExpression: 'SET #status = :status REMOVE next_attempt_at',
+            UpdateExpression: 'SET #status = :status REMOVE next_attempt_at, #dueKey, #dueAt',
             ConditionExpression: '#status = :pending',
-            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeNames: { '#status': 'status', '#dueKey': DUE_INDEX.partitionKey, '#dueAt': DUE_INDEX.sortKey },
             ExpressionAttributeValues: { ':status': status, ':pending': 'pending' },
           }),
         ),

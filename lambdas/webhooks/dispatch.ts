@@ -14,7 +14,7 @@ import { eventPayload, type WebhookMessage } from './message.js';
 
 /** What dispatching needs. */
 export interface DispatchDeps {
-  readonly store: Pick<WebhookStore, 'list'>;
+  readonly store: Pick<WebhookStore, 'list' | 'plan'>;
   readonly sqs: SQSClient;
   readonly queueUrl: string;
   readonly links: ViewLinks;
@@ -50,6 +50,21 @@ function messagesOf(type: WebhookEventType, execution: ExecutionRecord, subscrip
     messages.push({ ...common, url: execution.webhookUrl, secret: execution.webhookSecret, target: { kind: 'execution', tenant: execution.tenant, executionId: execution.id } });
   }
   return messages;
+}
+
+/**
+ * Records each message's delivery (so a message the queue loses is queued again by the redrive),
+ * then queues them.
+ */
+export async function planAndEnqueue(
+  store: Pick<WebhookStore, 'plan'>,
+  sqs: SQSClient,
+  queueUrl: string,
+  messages: readonly WebhookMessage[],
+  now: Date = new Date(),
+): Promise<void> {
+  for (const message of messages) await store.plan(message, now);
+  await enqueue(sqs, queueUrl, messages);
 }
 
 /** Sends messages in as few batches as SQS allows. @throws when any message was not accepted. */
@@ -92,7 +107,7 @@ export async function dispatchChanges(deps: DispatchDeps, records: readonly Dyna
     if (!subscriptions.has(tenant)) subscriptions.set(tenant, deps.store.list(tenant));
     messages.push(...messagesOf(event.type, event.execution, await subscriptions.get(tenant)!, deps.links));
   }
-  await enqueue(deps.sqs, deps.queueUrl, messages);
+  await planAndEnqueue(deps.store, deps.sqs, deps.queueUrl, messages);
   if (messages.length > 0) deps.logger.info('webhook messages queued', { messages: messages.length });
   return messages.length;
 }

@@ -38,6 +38,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'webhooks', entry: 'api/webhooks.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'webhook-dispatch', entry: 'webhooks/dispatch-handler.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'webhook-deliver', entry: 'webhooks/deliver-handler.ts', clients: ['dynamodb', 'sqs'] },
+  { name: 'webhook-redrive', entry: 'webhooks/redrive-handler.ts', clients: ['dynamodb', 'sqs'] },
 ];
 
 /**

@@ -27,6 +27,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   eventsStream: api.eventsStreamFunction!,
   webhookDispatch: childOf(stack, 'Webhooks', Webhooks).dispatchFunction,
   webhookDeliver: childOf(stack, 'Webhooks', Webhooks).deliverFunction,
+  webhookRedrive: childOf(stack, 'Webhooks', Webhooks).redriveFunction,
 };
 const functions = resourcesOf(template, 'AWS::Lambda::Function');
 const [tableId] = onlyResource(template, 'AWS::DynamoDB::GlobalTable');
@@ -46,7 +47,7 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the six route group functions, the authorizer, the streaming events function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler and the two webhook functions', () => {
+  it('are exactly the six route group functions, the authorizer, the streaming events function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler and the three webhook functions', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
     expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'events', 'read', 'webhooks']);
   });
@@ -76,7 +77,7 @@ describe('Lambda functions', () => {
     expect(environmentOf(name).NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it.each(['create', 'read', 'control', 'events', 'webhooks', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'webhookDispatch', 'webhookDeliver'])(
+  it.each(['create', 'read', 'control', 'events', 'webhooks', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'webhookDispatch', 'webhookDeliver', 'webhookRedrive'])(
     '%s gets the table name, cursor secret and retention it needs at cold start',
     (name) => {
       const environment = environmentOf(name);

@@ -37,6 +37,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   authorizer: api.authorizerFunction!,
   webhookDispatch: childOf(stack, 'Webhooks', Webhooks).dispatchFunction,
   webhookDeliver: childOf(stack, 'Webhooks', Webhooks).deliverFunction,
+  webhookRedrive: childOf(stack, 'Webhooks', Webhooks).redriveFunction,
 };
 const NAMES = Object.keys(FUNCTIONS);
 const statementsOf = (name: string) => statementsOfFunction(template, logicalIdOf(stack, FUNCTIONS[name]!));

@@ -43,7 +43,10 @@ function alarmOf(alarm: Alarm): CfnResource {
 }
 
 function scheduleOf(t: Template): CfnResource {
-  const schedules = Object.values(resourcesOf(t, 'AWS::Events::Rule')).filter((rule) => rule.Properties?.ScheduleExpression);
+  // The reconciler's: the webhook redrive has a schedule of its own (test/infra/webhooks.test.ts).
+  const schedules = Object.values(resourcesOf(t, 'AWS::Events::Rule')).filter(
+    (rule) => rule.Properties?.ScheduleExpression && !JSON.stringify(rule.Properties.Targets).includes('WebhooksRedrive'),
+  );
   expect(schedules).toHaveLength(1);
   return schedules[0]!;
 }

@@ -22,10 +22,10 @@ describe('executions table', () => {
     });
   });
 
-  it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id, and by-parent', () => {
+  it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id, by-parent and by-due', () => {
     const [, table] = onlyResource(template, TABLE);
     const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
-    expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-activity', 'by-parent', 'by-status', 'by-task', 'by-tenant']);
+    expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-activity', 'by-due', 'by-parent', 'by-status', 'by-task', 'by-tenant']);
     expect(INDEX_SORT_KEY).toBe('id');
     for (const { name, partitionKey } of Object.values(INDEXES)) {
       const index = indexes.find((candidate) => candidate.IndexName === name);

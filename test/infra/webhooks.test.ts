@@ -202,12 +202,46 @@ describe('dispatch function and the table stream', () => {
     expect(functions[dispatchId]?.Properties?.Timeout).toBe(30);
   });
 
-  it('may send to the delivery queue and read the table, but write no item', () => {
+  it('may send to the delivery queue and write the delivery items it plans, but delete nothing', () => {
     const statements = statementsOfFunction(template, dispatchId);
 
     expect(grantsOn(statements, 'sqs:SendMessage', arnOf(queueId))).not.toEqual([]);
     expect(allows(statements, 'dynamodb:Query')).toBe(true);
-    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(allows(statements, action), action).toBe(false);
+    expect(allows(statements, 'dynamodb:PutItem')).toBe(true);
+    expect(allows(statements, 'dynamodb:DeleteItem')).toBe(false);
+  });
+});
+
+describe('the redrive of lost messages', () => {
+  const redriveId = logicalIdOf(stack, webhooks.redriveFunction);
+
+  it('runs every 5 minutes on an EventBridge schedule', () => {
+    const rule = resourcesOf(template, 'AWS::Events::Rule')[logicalIdOf(stack, webhooks.redriveSchedule)];
+
+    expect(rule?.Properties).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED' });
+    expect(JSON.stringify(rule?.Properties?.Targets)).toContain(redriveId);
+  });
+
+  it('may send to the delivery queue and update delivery items, and gets the queue URL', () => {
+    const statements = statementsOfFunction(template, redriveId);
+
+    expect(grantsOn(statements, 'sqs:SendMessage', arnOf(queueId))).not.toEqual([]);
+    expect(allows(statements, 'dynamodb:UpdateItem')).toBe(true);
+    expect(allows(statements, 'dynamodb:DeleteItem')).toBe(false);
+    expect((functions[redriveId]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.WEBHOOK_QUEUE_URL).toEqual({ Ref: queueId });
+  });
+
+  it('finds overdue deliveries through a sparse, keys-only by-due index of the table', () => {
+    const indexes = table.Properties?.GlobalSecondaryIndexes as Array<{ IndexName: string; KeySchema: unknown; Projection: unknown }>;
+
+    expect(indexes.find((index) => index.IndexName === 'by-due')).toEqual({
+      IndexName: 'by-due',
+      KeySchema: [
+        { AttributeName: 'due_key', KeyType: 'HASH' },
+        { AttributeName: 'due_at', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'KEYS_ONLY' },
+    });
   });
 });
 
@@ -219,7 +253,7 @@ describe('who may send to the delivery queue', () => {
     }
   });
 
-  it('no role of the stack but the dispatch and webhooks functions', () => {
+  it('no role of the stack but the dispatch, redrive and webhooks functions', () => {
     const senders = new Set(
       allStatements(template)
         .filter(({ statement }) => grantsOn([statement], 'sqs:SendMessage', arnOf(queueId)).length > 0)
@@ -227,7 +261,9 @@ describe('who may send to the delivery queue', () => {
     );
     const roleOf = (functionId: string) => (functions[functionId]?.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
 
-    expect([...senders].sort()).toEqual([roleOf(dispatchId), roleOf(logicalIdOf(stack, api.functions.webhooks))].sort());
+    expect([...senders].sort()).toEqual(
+      [roleOf(dispatchId), roleOf(logicalIdOf(stack, webhooks.redriveFunction)), roleOf(logicalIdOf(stack, api.functions.webhooks))].sort(),
+    );
   });
 
   it('the webhooks API function gets the delivery queue URL, and only SQS send actions on it', () => {

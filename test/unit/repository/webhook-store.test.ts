@@ -4,8 +4,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError, ResourceConflictError, ServiceUnavailableError, ValidationError } from '../../../lambdas/domain/errors.js';
 import { MAX_SUBSCRIPTIONS, ROTATION_OVERLAP_SECONDS } from '../../../lambdas/domain/webhooks.js';
+import { dueKey } from '../../../lambdas/repository/keys.js';
 import {
   DELIVERY_RETENTION_DAYS,
+  DUE_GRACE_SECONDS,
   MAX_DELIVERY_ATTEMPTS,
   WebhookStore,
   type DeliveryTarget,
@@ -312,6 +314,9 @@ describe('beginAttempt and endAttempt', () => {
       created_at: NOW.toISOString(),
       updated_at: NOW.toISOString(),
       expires_at: Math.floor(NOW.getTime() / 1000) + DELIVERY_RETENTION_DAYS * 86_400,
+      // Owed until it settles: due back within the grace (the redrive's index).
+      due_key: dueKey('msg_1'),
+      due_at: new Date(NOW.getTime() + DUE_GRACE_SECONDS * 1000).toISOString(),
     });
   });
 

@@ -7,7 +7,7 @@ import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { toExecutionView } from '../../../lambdas/domain/views.js';
 import type { WebhookEventType } from '../../../lambdas/domain/webhooks.js';
 import { toItem } from '../../../lambdas/repository/items.js';
-import type { WebhookSubscription } from '../../../lambdas/repository/webhook-store.js';
+import type { PlannedMessage, WebhookSubscription } from '../../../lambdas/repository/webhook-store.js';
 import { MARSHALL_OPTIONS } from '../../../lambdas/shared/dynamodb-client.js';
 import { dispatchChanges, enqueue, type DispatchDeps } from '../../../lambdas/webhooks/dispatch.js';
 import { MAX_PAYLOAD_BYTES, eventPayload, parseMessage, type WebhookMessage } from '../../../lambdas/webhooks/message.js';
@@ -22,6 +22,7 @@ const UPDATED_AT = '2026-01-02T03:04:09.000Z';
 let subscriptions: Map<string, WebhookSubscription[]>;
 let list: ReturnType<typeof vi.fn<(tenant: string) => Promise<WebhookSubscription[]>>>;
 let deps: DispatchDeps;
+let plan: ReturnType<typeof vi.fn<(message: PlannedMessage, now: Date) => Promise<void>>>;
 
 beforeEach(() => {
   sqsMock.reset();
@@ -31,7 +32,8 @@ beforeEach(() => {
   }));
   subscriptions = new Map();
   list = vi.fn(async (tenant: string) => subscriptions.get(tenant) ?? []);
-  deps = { store: { list }, sqs: new SQSClient({}), queueUrl: QUEUE_URL, links: LINKS, logger: spyLogger() };
+  plan = vi.fn(async () => undefined);
+  deps = { store: { list, plan }, sqs: new SQSClient({}), queueUrl: QUEUE_URL, links: LINKS, logger: spyLogger() };
 });
 
 let sequence = 0;
@@ -96,6 +98,28 @@ function transition(from: Partial<ExecutionRecord>, to: Partial<ExecutionRecord>
 }
 
 describe('dispatchChanges', () => {
+  it("records every message's delivery before queueing it, and queues nothing when that fails", async () => {
+    subscriptions.set(TENANT, [subscription('wh_1', ['execution.started'])]);
+    const { before, after } = transition({ status: 'queued' }, { status: 'running' });
+
+    const order: string[] = [];
+    plan.mockImplementationOnce(async () => void order.push('plan'));
+    sqsMock.on(SendMessageBatchCommand).callsFake(async () => {
+      order.push('queue');
+      return { Successful: [], Failed: [] };
+    });
+
+    await dispatchChanges(deps, [change(before, after)]);
+
+    expect(plan).toHaveBeenCalledWith(sentMessages()[0], expect.any(Date));
+    expect(order).toEqual(['plan', 'queue']);
+
+    sqsMock.resetHistory();
+    plan.mockRejectedValueOnce(new Error('table unavailable'));
+    await expect(dispatchChanges(deps, [change(before, after)])).rejects.toThrow('table unavailable');
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageBatchCommand);
+  });
+
   it('queues one message per subscription that wants the event: its webhook-id, target and { type, timestamp, data } payload', async () => {
     subscriptions.set(TENANT, [
       subscription('wh_1', ['execution.started']),

@@ -1,0 +1,17 @@
+import { WebhookStore } from '../repository/webhook-store.js';
+import { documentClient } from '../shared/dynamodb-client.js';
+import { requireEnv } from '../shared/env.js';
+import { createLogger } from '../shared/logger.js';
+import { repositoryOptions } from '../shared/repository-options.js';
+import { redriveDeliveries } from './redrive.js';
+import { sqs } from './sqs.js';
+
+const deps = {
+  store: new WebhookStore(documentClient, repositoryOptions),
+  sqs,
+  queueUrl: requireEnv('WEBHOOK_QUEUE_URL'),
+  logger: createLogger('webhook-redrive'),
+};
+
+/** Lambda entry of the redrive schedule. */
+export const handler = async (): Promise<{ requeued: number }> => ({ requeued: await redriveDeliveries(deps) });
