@@ -28,7 +28,7 @@ import { API_KEY_PK_PREFIX } from '../../lambdas/repository/api-keys-repository.
 import { acknowledge } from './nag.js';
 import { ServiceFunction, type ServiceFunctionProps } from './service-function.js';
 import { grantExecutionAction } from './execution-access.js';
-import { grantTableAccess } from './table-access.js';
+import { grantTableAccess, grantWebhookItems } from './table-access.js';
 
 /**
  * How callers authenticate: bearer API keys mapped to tenants (a Lambda authorizer), or AWS IAM
@@ -249,7 +249,7 @@ export class ExecutionsApi extends Construct {
     grantTableAccess(functions.read, props.table, 'read');
     grantTableAccess(functions.events, props.table, 'read');
     grantTableAccess(functions.control, props.table, 'write');
-    grantTableAccess(functions.webhooks, props.table, 'manage');
+    grantWebhookItems(functions.webhooks, props.table, 'manage');
     props.webhookQueue.grantSendMessages(functions.webhooks);
     grantExecutionAction(functions.control, machines, 'states:StopExecution', 'cancel');
     for (const machine of machines) {

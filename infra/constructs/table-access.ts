@@ -6,7 +6,7 @@ import { acknowledgeWildcardResources } from './nag.js';
 const ACTIONS = {
   read: ['dynamodb:GetItem', 'dynamodb:Query'],
   write: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
-  /** The webhooks API function, which deletes subscriptions. */
+  /** The webhooks API function, which deletes subscriptions (on webhook items only: {@link grantWebhookItems}). */
   manage: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem'],
 } as const;
 
@@ -14,13 +14,33 @@ const ACTIONS = {
  * Grants exactly the item actions the repository uses, on the table and its indexes: no Scan and
  * no batch writes for any function, DeleteItem only for the one that deletes webhook subscriptions.
  */
-export function grantTableAccess(grantee: IGrantable, table: ITableV2, level: keyof typeof ACTIONS): void {
+export function grantTableAccess(grantee: IGrantable, table: ITableV2, level: keyof typeof ACTIONS, leadingKeys?: readonly string[]): void {
   const resources = [table.tableArn, `${table.tableArn}/index/*`];
-  grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: [...ACTIONS[level]], resources }));
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: [...ACTIONS[level]],
+      resources,
+      ...(leadingKeys ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...leadingKeys] } } } : {}),
+    }),
+  );
   acknowledgeWildcardResources(
     grantee,
     resources,
     '`<table>/index/*` names the indexes of this one table only (by-tenant, by-task, by-status, and any added later), ' +
       'which the repository queries; no other table is reachable, and no Scan is granted.',
   );
+}
+
+/**
+ * The partition keys of webhook items: subscriptions (`WEBHOOKS#`), deliveries (`WEBHOOK#`) and the
+ * `by-due` index (`DUE#`). See {@link grantWebhookItems}.
+ */
+export const WEBHOOK_LEADING_KEYS = ['WEBHOOKS#*', 'WEBHOOK#*', 'DUE#*'] as const;
+
+/**
+ * Grants `level` on webhook items only (a `dynamodb:LeadingKeys` condition): the webhook functions
+ * never read or write an execution, an API key or an idempotency key.
+ */
+export function grantWebhookItems(grantee: IGrantable, table: ITableV2, level: keyof typeof ACTIONS): void {
+  grantTableAccess(grantee, table, level, WEBHOOK_LEADING_KEYS);
 }

@@ -7,11 +7,11 @@ import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-la
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULT_RETRY_SECONDS, MAX_RETRY_SECONDS } from '../../lambdas/domain/webhooks.js';
+import { DEFAULT_RETRY_SECONDS, MAX_RETRY_SECONDS, MAX_RETRY_WAITS } from '../../lambdas/domain/webhooks.js';
 import { META_SK } from '../../lambdas/repository/keys.js';
 import { acknowledge } from './nag.js';
 import { ServiceFunction } from './service-function.js';
-import { grantTableAccess } from './table-access.js';
+import { grantWebhookItems } from './table-access.js';
 
 /** Props of {@link Webhooks}. */
 export interface WebhooksProps {
@@ -66,9 +66,11 @@ export class Webhooks extends Construct {
   constructor(scope: Construct, id: string, props: WebhooksProps) {
     super(scope, id);
     const schedule = (props.retrySchedule ?? DEFAULT_RETRY_SECONDS.map((seconds) => Duration.seconds(seconds))).map((wait) => wait.toSeconds());
-    if (schedule.some((seconds) => !Number.isInteger(seconds) || seconds < 0 || seconds > MAX_RETRY_SECONDS)) {
-      throw new Error(`Webhooks retrySchedule: each wait must be whole seconds from 0 to 12 hours, got ${schedule.join(', ')}`);
+    // A wait is jittered up to +10 %, and SQS must still take it as a visibility timeout.
+    if (schedule.some((seconds) => !Number.isInteger(seconds) || seconds < 0 || seconds * 1.1 > MAX_RETRY_SECONDS)) {
+      throw new Error(`Webhooks retrySchedule: each wait must be whole seconds from 0 to ${Math.floor(MAX_RETRY_SECONDS / 1.1)} (about 10.9 hours), got ${schedule.join(', ')}`);
     }
+    if (schedule.length > MAX_RETRY_WAITS) throw new Error(`Webhooks retrySchedule may have at most ${MAX_RETRY_WAITS} waits, got ${schedule.length}`);
     const timeout = props.deliveryTimeout ?? Duration.seconds(10);
     if (timeout.toMilliseconds() < 1000 || timeout.toMilliseconds() > 30_000) {
       throw new Error(`Webhooks deliveryTimeout must be from 1 to 30 seconds, got ${timeout.toHumanString()}`);
@@ -98,7 +100,10 @@ export class Webhooks extends Construct {
       throw new Error('Webhooks retrySchedule must add up to at most 3 days (the delivery queue keeps messages 4)');
     }
 
-    const queueEnvironment = { ...props.environment, WEBHOOK_QUEUE_URL: this.queue.queueUrl };
+    // A message is lost (for the redrive) once overdue by more than the queue takes to hand back the
+    // message of an attempt whose function died.
+    const dueGrace = Math.max(300, deliverTimeout.toSeconds() * 6 + 60);
+    const queueEnvironment = { ...props.environment, WEBHOOK_QUEUE_URL: this.queue.queueUrl, WEBHOOK_DUE_GRACE_SECONDS: String(dueGrace) };
     this.dispatchFunction = new ServiceFunction(this, 'Dispatch', {
       entry: 'webhooks/dispatch-handler.ts',
       description: 'Queues a webhook message for each status change of an execution and endpoint',
@@ -106,7 +111,7 @@ export class Webhooks extends Construct {
       timeout: Duration.seconds(30),
     });
     // Writes each message's delivery item before queueing it (the redrive's record of what is owed).
-    grantTableAccess(this.dispatchFunction, props.table, 'write');
+    grantWebhookItems(this.dispatchFunction, props.table, 'write');
     this.queue.grantSendMessages(this.dispatchFunction);
     const executionRecords = { Keys: { sk: { S: FilterRule.isEqual(META_SK) } } };
     this.dispatchFunction.addEventSource(
@@ -137,7 +142,7 @@ export class Webhooks extends Construct {
       },
       timeout: deliverTimeout,
     });
-    grantTableAccess(this.deliverFunction, props.table, 'write');
+    grantWebhookItems(this.deliverFunction, props.table, 'write');
     this.deadLetterQueue.grantSendMessages(this.deliverFunction);
     this.deliverFunction.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
 
@@ -147,7 +152,7 @@ export class Webhooks extends Construct {
       environment: queueEnvironment,
       timeout: Duration.minutes(1),
     });
-    grantTableAccess(this.redriveFunction, props.table, 'write');
+    grantWebhookItems(this.redriveFunction, props.table, 'write');
     this.queue.grantSendMessages(this.redriveFunction);
     // A missed run is no loss: the next one finds the same overdue deliveries.
     this.redriveFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(5) });

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError, type FieldError } from '../domain/errors.js';
 import { newExecutionId } from '../domain/ids.js';
 import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES, newWebhookSecret, type WebhookEventType } from '../domain/webhooks.js';
-import { WebhookStore, type Delivery, type SubscriptionTarget, type WebhookSubscription } from '../repository/webhook-store.js';
+import { DUE_GRACE_SECONDS, WebhookStore, type Delivery, type SubscriptionTarget, type WebhookSubscription } from '../repository/webhook-store.js';
 import { documentClient } from '../shared/dynamodb-client.js';
-import { requireEnv } from '../shared/env.js';
+import { intEnv, requireEnv } from '../shared/env.js';
 import { createLogger } from '../shared/logger.js';
 import { repositoryOptions } from '../shared/repository-options.js';
 import { checkWebhookUrl, policyFromEnv, systemResolver } from '../webhooks/address.js';
@@ -16,7 +16,7 @@ import { deployedTaskIds } from './context.js';
 import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
 import { deliveryListParams } from './queries.js';
 
-const store = new WebhookStore(documentClient, repositoryOptions);
+const store = new WebhookStore(documentClient, { ...repositoryOptions, dueGraceSeconds: intEnv('WEBHOOK_DUE_GRACE_SECONDS', DUE_GRACE_SECONDS) });
 const logger = createLogger('webhooks');
 const QUEUE_URL = requireEnv('WEBHOOK_QUEUE_URL');
 const POLICY = policyFromEnv();
@@ -157,6 +157,7 @@ async function redeliver(event: ApiEvent) {
         target,
         ...(delivery.executionId ? { executionId: delivery.executionId } : {}),
         payload: delivery.payload,
+        redelivery: true,
       },
     ]);
   } catch (error) {

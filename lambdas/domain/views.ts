@@ -38,7 +38,11 @@ export interface ExecutionView {
   readonly status_url: string;
   /** Its server-sent events (`GET /executions/{id}/events`). */
   readonly events_url: string;
-  /** Where its own webhooks go (set on create), or null. */
+  /**
+   * The origin of its own webhooks' endpoint (set on create), or null: only the origin, as the
+   * view reaches stream-token holders and webhook receivers, and a URL's path or query often holds
+   * a credential.
+   */
   readonly webhook_url: string | null;
 }
 
@@ -124,7 +128,7 @@ export function toExecutionView(record: ExecutionRecord, links: ViewLinks): Exec
     console_url: consoleUrl(links.region, record.executionArn),
     status_url: `${links.apiBaseUrl}/executions/${record.id}`,
     events_url: `${links.apiBaseUrl}/executions/${record.id}/events`,
-    webhook_url: record.webhookUrl ?? null,
+    webhook_url: record.webhookUrl ? new URL(record.webhookUrl).origin : null,
   };
 }
 

@@ -31,8 +31,14 @@ export const MAX_URL_LENGTH = 2048;
  */
 export const DEFAULT_RETRY_SECONDS: readonly number[] = [5, 300, 1800, 7200, 18_000, 36_000, 36_000];
 
-/** The most SQS lets a received message stay invisible: no wait between attempts can be longer. */
-export const MAX_RETRY_SECONDS = 43_200;
+/**
+ * The longest wait between attempts: SQS keeps a received message invisible for at most 12 hours
+ * counted from its receipt, and the wait is set after the attempt, up to 2 minutes later.
+ */
+export const MAX_RETRY_SECONDS = 43_200 - 120;
+
+/** The most waits a schedule may have: each attempt is counted on the delivery, which allows 50. */
+export const MAX_RETRY_WAITS = 20;
 
 /** How long a rotated-out secret still signs (beside the new one), so receivers can switch without losing events. */
 export const ROTATION_OVERLAP_SECONDS = 24 * 3600;

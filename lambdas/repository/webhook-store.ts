@@ -157,6 +157,8 @@ export interface PlannedMessage extends MessageToDeliver {
   readonly target: DeliveryTarget;
   readonly url?: string;
   readonly secret?: string;
+  /** A redelivery asked for through the API: one attempt, whose failure changes nothing else. */
+  readonly redelivery?: boolean;
 }
 
 /** A delivery whose message is overdue: it should have come back from the queue by now. */
@@ -168,12 +170,26 @@ export interface OverdueDelivery {
 }
 
 /**
- * How long after it is due a message counts as lost: its queue hands it back at the due time (the
- * first attempt, the next retry), and an attempt takes at most the delivery function's time.
+ * How long after it is due a message counts as lost, unless the store is told otherwise: its queue
+ * hands it back at the due time (the first attempt, the next retry), and an attempt that crashed
+ * comes back after the queue's visibility timeout. The construct passes the timeout plus a minute.
  */
 export const DUE_GRACE_SECONDS = 300;
 
-const dueAt = (at: Date | string, plusSeconds = 0): string => new Date(new Date(at).getTime() + (plusSeconds + DUE_GRACE_SECONDS) * 1000).toISOString();
+/** How early a copy of a retrying message may come back and still make the next attempt (clocks differ). */
+const RETRY_EARLY_SECONDS = 5;
+
+/** Settings of {@link WebhookStore}. */
+export interface WebhookStoreOptions {
+  readonly tableName: string;
+  /** Key of the HMAC of delivery page cursors. */
+  readonly cursorSecret: string;
+  /** @default DUE_GRACE_SECONDS */
+  readonly dueGraceSeconds?: number;
+}
+
+/** How a started attempt ended, and what comes next. */
+export type AttemptOutcome = { readonly status: 'delivered' | 'failed' } | { readonly status: 'retrying'; readonly nextAttemptAt: string };
 
 /**
  * Webhook subscriptions and their deliveries, in the executions table. A tenant's subscriptions
@@ -185,8 +201,13 @@ const dueAt = (at: Date | string, plusSeconds = 0): string => new Date(new Date(
 export class WebhookStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
-    private readonly options: { readonly tableName: string; readonly cursorSecret: string },
+    private readonly options: WebhookStoreOptions,
   ) {}
+
+  /** When a message handed out at `at` (plus `plusSeconds`) counts as lost. */
+  private dueAt(at: Date | string, plusSeconds = 0): string {
+    return new Date(new Date(at).getTime() + (plusSeconds + (this.options.dueGraceSeconds ?? DUE_GRACE_SECONDS)) * 1000).toISOString();
+  }
 
   private async call<T>(work: () => Promise<T>): Promise<T> {
     try {
@@ -403,7 +424,7 @@ export class WebhookStore {
               updated_at: now.toISOString(),
               expires_at: Math.floor(now.getTime() / 1000) + DELIVERY_RETENTION_DAYS * DAY_SECONDS,
               [DUE_INDEX.partitionKey]: dueKey(message.messageId),
-              [DUE_INDEX.sortKey]: dueAt(now),
+              [DUE_INDEX.sortKey]: this.dueAt(now),
             },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
@@ -412,6 +433,14 @@ export class WebhookStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
+  }
+
+  /** The target a deliveries partition key names. */
+  private targetOfKey(pk: string): DeliveryTarget {
+    const [, tenant = '', rest = ''] = /^WEBHOOK#(.*)#([^#]*)$/.exec(pk) ?? [];
+    return rest.startsWith('execution:')
+      ? { kind: 'execution', tenant, executionId: rest.slice('execution:'.length) }
+      : { kind: 'subscription', tenant, subscriptionId: rest };
   }
 
   /** Keys of deliveries due before `now` in one `by-due` shard, oldest first. */
@@ -436,7 +465,12 @@ export class WebhookStore {
     const result = await this.call(() => this.client.send(new GetCommand({ TableName: this.options.tableName, Key: key, ConsistentRead: true })));
     const item = result.Item;
     const due = item?.[DUE_INDEX.sortKey];
-    if (!item || typeof due !== 'string' || due > now.toISOString() || !item.target) return undefined;
+    if (!item || typeof due !== 'string' || due > now.toISOString()) return undefined;
+    if (!item.target) {
+      // Written before deliveries kept their target: it cannot be queued again, only settled.
+      await this.abandon(this.targetOfKey(key.pk), item.message_id as string, now);
+      return undefined;
+    }
     return {
       status: item.status as DeliveryStatus,
       dueAt: due,
@@ -448,6 +482,7 @@ export class WebhookStore {
         ...(typeof item.execution_id === 'string' ? { executionId: item.execution_id } : {}),
         ...(typeof item.url === 'string' ? { url: item.url } : {}),
         ...(typeof item.secret === 'string' ? { secret: item.secret } : {}),
+        ...(item.redelivery === true ? { redelivery: true } : {}),
       },
     };
   }
@@ -466,7 +501,7 @@ export class WebhookStore {
             UpdateExpression: 'SET #at = :next',
             ConditionExpression: '#at = :due',
             ExpressionAttributeNames: { '#at': DUE_INDEX.sortKey },
-            ExpressionAttributeValues: { ':next': dueAt(now), ':due': delivery.dueAt },
+            ExpressionAttributeValues: { ':next': this.dueAt(now), ':due': delivery.dueAt },
           }),
         ),
       );
@@ -478,9 +513,11 @@ export class WebhookStore {
   }
 
   /**
-   * Starts an attempt: creates the delivery item on the first, counts the attempt, and marks it
-   * `sending`. Returns the attempt's number, or undefined when the message was delivered already
-   * (a duplicate of a delivered message is dropped) or has used {@link MAX_DELIVERY_ATTEMPTS}.
+   * Starts an attempt: counts it and marks the delivery `sending`. Only one copy of a message gets
+   * to: a delivery that is `pending`, `retrying` and due (give or take a few seconds of clock), or
+   * `sending` for longer than its grace (the attempt's function died). Returns the attempt's
+   * number, or undefined for a copy that must be dropped: the delivery is settled, being attempted,
+   * not due yet, or out of attempts ({@link MAX_DELIVERY_ATTEMPTS}).
    */
   async beginAttempt(target: DeliveryTarget, message: MessageToDeliver, now: Date): Promise<number | undefined> {
     const nowIso = now.toISOString();
@@ -495,15 +532,20 @@ export class WebhookStore {
               'message_id = :id, #type = :type, payload = if_not_exists(payload, :payload), created_at = if_not_exists(created_at, :now), ' +
               'expires_at = :expires, #dueKey = :dueKey, #dueAt = :dueAt' +
               (message.executionId ? ', execution_id = :execution' : ''),
-            ConditionExpression: 'attribute_not_exists(pk) OR (#status <> :delivered AND attempt_count < :max)',
+            ConditionExpression:
+              'attribute_not_exists(pk) OR (#status = :pending AND attempt_count < :max) ' +
+              'OR (#status = :retrying AND attempt_count < :max AND next_attempt_at <= :soon) ' +
+              'OR (#status = :sending AND attempt_count < :max AND #dueAt <= :now)',
             ExpressionAttributeNames: { '#status': 'status', '#type': 'type', '#dueKey': DUE_INDEX.partitionKey, '#dueAt': DUE_INDEX.sortKey },
             ExpressionAttributeValues: {
               ':dueKey': dueKey(message.messageId),
-              ':dueAt': dueAt(now),
+              ':dueAt': this.dueAt(now),
               ':zero': 0,
               ':one': 1,
               ':sending': 'sending',
-              ':delivered': 'delivered',
+              ':pending': 'pending',
+              ':retrying': 'retrying',
+              ':soon': new Date(now.getTime() + RETRY_EARLY_SECONDS * 1000).toISOString(),
               ':max': MAX_DELIVERY_ATTEMPTS,
               ':now': nowIso,
               ':id': message.messageId,
@@ -523,13 +565,22 @@ export class WebhookStore {
     }
   }
 
-  /** Records how an attempt ended and what comes next (`retrying` with its time, or final). */
-  async endAttempt(
-    target: DeliveryTarget,
-    messageId: string,
-    attempt: DeliveryAttempt,
-    outcome: { readonly status: 'delivered' | 'failed' } | { readonly status: 'retrying'; readonly nextAttemptAt: string },
-  ): Promise<void> {
+  /**
+   * Records how attempt `number` ended and what comes next (`retrying` with its time, or final).
+   * Returns false, recording nothing, when that attempt is no longer the delivery's current one
+   * (another copy took over after it was thought dead): its outcome must not overwrite the other's.
+   */
+  async endAttempt(target: DeliveryTarget, messageId: string, number: number, attempt: DeliveryAttempt, outcome: AttemptOutcome): Promise<boolean> {
+    try {
+      await this.write(target, messageId, number, attempt, outcome);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  private async write(target: DeliveryTarget, messageId: string, number: number, attempt: DeliveryAttempt, outcome: AttemptOutcome): Promise<void> {
     await this.call(() =>
       this.client.send(
         new UpdateCommand({
@@ -538,9 +589,11 @@ export class WebhookStore {
           UpdateExpression:
             'SET #status = :status, updated_at = :now, attempts = list_append(if_not_exists(attempts, :none), :attempt)' +
             (outcome.status === 'retrying' ? ', next_attempt_at = :next, #dueAt = :dueAt' : ' REMOVE next_attempt_at, #dueKey, #dueAt'),
-          ConditionExpression: 'attribute_exists(pk)',
+          ConditionExpression: '#status = :sending AND attempt_count = :number',
           ExpressionAttributeNames: { '#status': 'status', '#dueAt': DUE_INDEX.sortKey, ...(outcome.status === 'retrying' ? {} : { '#dueKey': DUE_INDEX.partitionKey }) },
           ExpressionAttributeValues: {
+            ':sending': 'sending',
+            ':number': number,
             ':status': outcome.status,
             ':now': attempt.at,
             ':none': [],
@@ -552,7 +605,7 @@ export class WebhookStore {
                 duration_ms: attempt.durationMs,
               },
             ],
-            ...(outcome.status === 'retrying' ? { ':next': outcome.nextAttemptAt, ':dueAt': dueAt(outcome.nextAttemptAt) } : {}),
+            ...(outcome.status === 'retrying' ? { ':next': outcome.nextAttemptAt, ':dueAt': this.dueAt(outcome.nextAttemptAt) } : {}),
           },
         }),
       ),
@@ -568,7 +621,30 @@ export class WebhookStore {
   }
 
   /**
-   * Readies a delivered or failed message for another round of attempts (a redelivery).
+   * Settles a delivery nobody will attempt again (its subscription was deleted, or it used every
+   * attempt): `failed`, out of the due index, so the redrive stops queueing it. A delivered one stays so.
+   */
+  async abandon(target: DeliveryTarget, messageId: string, now: Date): Promise<void> {
+    try {
+      await this.call(() =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.options.tableName,
+            Key: { pk: deliveriesPk(target), sk: deliverySk(messageId) },
+            UpdateExpression: 'SET #status = :failed, updated_at = :now REMOVE next_attempt_at, #dueKey, #dueAt',
+            ConditionExpression: 'attribute_exists(pk) AND #status <> :delivered',
+            ExpressionAttributeNames: { '#status': 'status', '#dueKey': DUE_INDEX.partitionKey, '#dueAt': DUE_INDEX.sortKey },
+            ExpressionAttributeValues: { ':failed': 'failed', ':delivered': 'delivered', ':now': now.toISOString() },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * Readies a delivered or failed message for one more attempt (a redelivery).
    * @throws NotFoundError (404) when there is no such delivery; ResourceConflictError (409) while
    * attempts are still under way, or when it used {@link MAX_DELIVERY_ATTEMPTS}.
    */
@@ -579,12 +655,13 @@ export class WebhookStore {
           new UpdateCommand({
             TableName: this.options.tableName,
             Key: { pk: deliveriesPk(target), sk: deliverySk(messageId) },
-            UpdateExpression: 'SET #status = :pending, updated_at = :now, next_attempt_at = :now, #dueKey = :dueKey, #dueAt = :dueAt',
+            UpdateExpression: 'SET #status = :pending, updated_at = :now, next_attempt_at = :now, redelivery = :true, #dueKey = :dueKey, #dueAt = :dueAt',
             ConditionExpression: 'attribute_exists(pk) AND #status IN (:delivered, :failed) AND attempt_count < :max',
             ExpressionAttributeNames: { '#status': 'status', '#dueKey': DUE_INDEX.partitionKey, '#dueAt': DUE_INDEX.sortKey },
             ExpressionAttributeValues: {
               ':dueKey': dueKey(messageId),
-              ':dueAt': dueAt(now),
+              ':dueAt': this.dueAt(now),
+              ':true': true,
               ':pending': 'pending',
               ':delivered': 'delivered',
               ':failed': 'failed',

@@ -1,6 +1,6 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DEFAULT_RETRY_SECONDS } from '../domain/webhooks.js';
-import { WebhookStore } from '../repository/webhook-store.js';
+import { DUE_GRACE_SECONDS, WebhookStore } from '../repository/webhook-store.js';
 import { documentClient } from '../shared/dynamodb-client.js';
 import { intEnv, requireEnv } from '../shared/env.js';
 import { createLogger } from '../shared/logger.js';
@@ -20,7 +20,7 @@ function retrySeconds(): number[] {
 }
 
 const deps: DeliverDeps = {
-  store: new WebhookStore(documentClient, repositoryOptions),
+  store: new WebhookStore(documentClient, { ...repositoryOptions, dueGraceSeconds: intEnv('WEBHOOK_DUE_GRACE_SECONDS', DUE_GRACE_SECONDS) }),
   sqs,
   queueUrl: requireEnv('WEBHOOK_QUEUE_URL'),
   deadLetterUrl: requireEnv('WEBHOOK_DEAD_LETTER_URL'),

@@ -1,7 +1,7 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { retryDelaySeconds, webhookSignature, type WebhookUrlPolicy } from '../domain/webhooks.js';
-import type { DeliveryAttempt, WebhookStore } from '../repository/webhook-store.js';
+import { MAX_DELIVERY_ATTEMPTS, type AttemptOutcome, type DeliveryAttempt, type WebhookStore } from '../repository/webhook-store.js';
 import type { Logger } from '../shared/logger.js';
 import { AddressRefusedError, resolveEndpoint, type Resolver } from './address.js';
 import { parseMessage, type WebhookMessage } from './message.js';
@@ -41,10 +41,11 @@ async function endpointOf(deps: DeliverDeps, message: WebhookMessage, now: Date)
 async function attempt(deps: DeliverDeps, url: string, secrets: readonly string[], message: WebhookMessage, now: Date): Promise<SendResult> {
   let endpoint;
   try {
-    endpoint = await resolveEndpoint(url, deps.policy, deps.resolver);
+    endpoint = await resolveEndpoint(url, deps.policy, deps.resolver, deps.timeoutMs);
   } catch (error) {
-    if (error instanceof AddressRefusedError) return { error: error.message, durationMs: 0 };
-    throw error;
+    if (!(error instanceof AddressRefusedError)) throw error;
+    if (error.addresses.length > 0) deps.logger.warn('webhook address refused', { webhook_id: message.messageId, addresses: error.addresses });
+    return { error: error.message, durationMs: 0 };
   }
   const timestamp = Math.floor(now.getTime() / 1000);
   return deps.send({
@@ -79,12 +80,18 @@ async function deliverOne(deps: DeliverDeps, record: SQSRecord): Promise<boolean
   const log = logger.child({ webhook_id: message.messageId, type: message.type, target: message.target });
   const endpoint = await endpointOf(deps, message, now);
   if (!endpoint) {
+    // Settled, so the redrive does not queue it again for as long as the item lives.
+    await deps.store.abandon(message.target, message.messageId, now);
     log.info('the webhook was deleted; message dropped');
     return true;
   }
   const number = await deps.store.beginAttempt(message.target, message, now);
   if (number === undefined) {
-    log.info('already delivered (a duplicate), or out of attempts; message dropped');
+    const delivery = await deps.store.findDelivery(message.target, message.messageId);
+    if (delivery && delivery.attemptCount >= MAX_DELIVERY_ATTEMPTS && delivery.status !== 'delivered') {
+      await deps.store.abandon(message.target, message.messageId, now);
+    }
+    log.info('a copy of a message that is settled, being attempted, not due yet or out of attempts; dropped', { status: delivery?.status });
     return true;
   }
   const result = await attempt(deps, endpoint.url, endpoint.secrets, message, now);
@@ -96,27 +103,34 @@ async function deliverOne(deps: DeliverDeps, record: SQSRecord): Promise<boolean
     durationMs: result.durationMs,
   };
   const subscription = message.target.kind === 'subscription' ? message.target : undefined;
+  const end = async (result: AttemptOutcome): Promise<boolean> => {
+    const ended = await deps.store.endAttempt(message.target, message.messageId, number, outcome, result);
+    // Another copy took over after this attempt was thought dead: its outcome stands, not this one.
+    if (!ended) log.warn('attempt superseded by another copy; its outcome is not recorded', { attempt: number, ...outcome });
+    return ended;
+  };
   if (ok) {
-    await deps.store.endAttempt(message.target, message.messageId, outcome, { status: 'delivered' });
-    if (subscription) await deps.store.setHealth(subscription.tenant, subscription.subscriptionId, false, now);
+    if ((await end({ status: 'delivered' })) && subscription) await deps.store.setHealth(subscription.tenant, subscription.subscriptionId, false, now);
     log.info('delivered', { attempt: number, status_code: result.statusCode, duration_ms: result.durationMs });
+    return true;
+  }
+  if (message.redelivery) {
+    // A redelivery asked for through the API is one attempt: its failure is shown, nothing more.
+    await end({ status: 'failed' });
+    log.info('redelivery failed', { attempt: number, ...outcome });
     return true;
   }
   const delay = retryDelaySeconds(number, deps.retrySeconds, deps.random);
   if (delay === undefined) {
-    await deps.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: deps.deadLetterUrl,
-        MessageBody: JSON.stringify({ ...message, attempts: number, lastAttempt: outcome }),
-      }),
-    );
-    await deps.store.endAttempt(message.target, message.messageId, outcome, { status: 'failed' });
-    if (subscription) await deps.store.setHealth(subscription.tenant, subscription.subscriptionId, true, now);
+    // Its secret stays out of the dead-letter queue: the record holds it.
+    const { secret: _secret, ...kept } = message;
+    await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.deadLetterUrl, MessageBody: JSON.stringify({ ...kept, attempts: number, lastAttempt: outcome }) }));
+    if ((await end({ status: 'failed' })) && subscription) await deps.store.setHealth(subscription.tenant, subscription.subscriptionId, true, now);
     log.warn('last attempt failed; moved to the dead-letter queue', { attempt: number, ...outcome });
     return true;
   }
   const nextAttemptAt = new Date(now.getTime() + delay * 1000).toISOString();
-  await deps.store.endAttempt(message.target, message.messageId, outcome, { status: 'retrying', nextAttemptAt });
+  if (!(await end({ status: 'retrying', nextAttemptAt }))) return true;
   await deps.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: deps.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: delay }));
   log.info('attempt failed; retrying', { attempt: number, retry_in_seconds: delay, ...outcome });
   return false;

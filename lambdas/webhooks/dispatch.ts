@@ -63,8 +63,12 @@ export async function planAndEnqueue(
   messages: readonly WebhookMessage[],
   now: Date = new Date(),
 ): Promise<void> {
-  for (const message of messages) await store.plan(message, now);
-  await enqueue(sqs, queueUrl, messages);
+  // Ten at a time: a batch of 100 changes to 20 endpoints is 2,000 writes, too many one by one.
+  for (let start = 0; start < messages.length; start += BATCH_MESSAGES) {
+    const chunk = messages.slice(start, start + BATCH_MESSAGES);
+    await Promise.all(chunk.map((message) => store.plan(message, now)));
+    await enqueue(sqs, queueUrl, chunk);
+  }
 }
 
 /** Sends messages in as few batches as SQS allows. @throws when any message was not accepted. */

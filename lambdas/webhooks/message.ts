@@ -14,6 +14,8 @@ export interface WebhookMessage {
   readonly url?: string;
   /** The secret of an execution's own `webhook_url` (the queue is encrypted, as the table is). */
   readonly secret?: string;
+  /** A redelivery asked for through the API: one attempt, whose failure changes nothing else. */
+  readonly redelivery?: boolean;
   readonly executionId?: string;
   /** The JSON body: `{ type, timestamp, data }`. */
   readonly payload: string;
@@ -65,6 +67,7 @@ export function parseMessage(body: string): WebhookMessage | undefined {
     isTarget(message.target) &&
     (message.url === undefined || typeof message.url === 'string') &&
     (message.secret === undefined || typeof message.secret === 'string') &&
+    (message.redelivery === undefined || typeof message.redelivery === 'boolean') &&
     (message.target.kind === 'subscription' || (typeof message.url === 'string' && typeof message.secret === 'string'));
   return valid ? (parsed as WebhookMessage) : undefined;
 }

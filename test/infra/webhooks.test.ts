@@ -212,6 +212,24 @@ describe('dispatch function and the table stream', () => {
   });
 });
 
+describe('table access of the webhook functions', () => {
+  it.each([
+    ['dispatch', () => webhooks.dispatchFunction],
+    ['deliver', () => webhooks.deliverFunction],
+    ['redrive', () => webhooks.redriveFunction],
+    ['webhooks API', () => api.functions.webhooks],
+  ] as const)('%s reaches webhook items only (subscriptions, deliveries, the due index), never an execution or a key', (_name, fn) => {
+    const statements = statementsOfFunction(template, logicalIdOf(stack, fn())).filter((statement) =>
+      JSON.stringify(statement.Action).includes('dynamodb:') && !/Stream|GetRecords|GetShardIterator/.test(JSON.stringify(statement.Action)),
+    );
+
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      expect(statement.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['WEBHOOKS#*', 'WEBHOOK#*', 'DUE#*'] } });
+    }
+  });
+});
+
 describe('the redrive of lost messages', () => {
   const redriveId = logicalIdOf(stack, webhooks.redriveFunction);
 
@@ -277,7 +295,7 @@ describe('who may send to the delivery queue', () => {
 describe('Webhooks props', () => {
   it('takes another schedule and endpoint timeout, sizing the delivery function and queue from them', () => {
     const { stack: scope, webhooks: built } = scratch({
-      retrySchedule: [Duration.seconds(1), Duration.minutes(1), Duration.hours(12)],
+      retrySchedule: [Duration.seconds(1), Duration.minutes(1), Duration.hours(10)],
       deliveryTimeout: Duration.seconds(20),
     });
     const synthesized = Template.fromStack(scope);
@@ -285,7 +303,7 @@ describe('Webhooks props', () => {
     const queue = resourcesOf(synthesized, 'AWS::SQS::Queue')[logicalIdOf(scope, built.queue)]!;
 
     expect((fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
-      WEBHOOK_RETRY_SECONDS: '1,60,43200',
+      WEBHOOK_RETRY_SECONDS: '1,60,36000',
       WEBHOOK_TIMEOUT_MS: '20000',
     });
     expect(fn.Properties?.Timeout).toBe(50);
@@ -293,16 +311,19 @@ describe('Webhooks props', () => {
   });
 
   it.each<[string, Partial<WebhooksProps>, RegExp]>([
-    ['a wait over 12 hours', { retrySchedule: [Duration.seconds(5), Duration.seconds(43_201)] }, /each wait must be whole seconds from 0 to 12 hours/],
-    ['a schedule longer than 3 days', { retrySchedule: Array.from({ length: 7 }, () => Duration.hours(12)) }, /at most 3 days/],
+    // Jittered by up to +10 %, a wait must still fit SQS's 12 hours from the receipt, less the attempt's 2 minutes.
+    ['a wait that could exceed 12 hours once jittered', { retrySchedule: [Duration.seconds(5), Duration.seconds(39_164)] }, /each wait must be whole seconds from 0 to 39163/],
+    ['a schedule longer than 3 days', { retrySchedule: Array.from({ length: 8 }, () => Duration.hours(10)) }, /at most 3 days/],
+    ['more than 20 waits', { retrySchedule: Array.from({ length: 21 }, () => Duration.seconds(1)) }, /at most 20 waits/],
     ['an endpoint timeout over 30 s', { deliveryTimeout: Duration.seconds(31) }, /deliveryTimeout must be from 1 to 30 seconds/],
     ['an endpoint timeout under 1 s', { deliveryTimeout: Duration.millis(500) }, /deliveryTimeout must be from 1 to 30 seconds/],
   ])('refuses %s', (_what, props, message) => {
     expect(() => scratch(props)).toThrow(message);
   });
 
-  it('accepts the limits themselves: a 12-hour wait, and timeouts of 1 and 30 s', () => {
-    expect(() => scratch({ retrySchedule: [Duration.hours(12)], deliveryTimeout: Duration.seconds(30) })).not.toThrow();
+  it('accepts the limits themselves: the longest wait, 20 waits, and timeouts of 1 and 30 s', () => {
+    expect(() => scratch({ retrySchedule: [Duration.seconds(39_163)], deliveryTimeout: Duration.seconds(30) })).not.toThrow();
+    expect(() => scratch({ retrySchedule: Array.from({ length: 20 }, () => Duration.seconds(1)) })).not.toThrow();
     expect(() => scratch({ deliveryTimeout: Duration.seconds(1) })).not.toThrow();
   });
 });

@@ -281,7 +281,8 @@ describe("an execution's own webhook_url", () => {
     await hooks.until(() => hooks.about(execution.id).some((request) => request.event.type === 'execution.succeeded'));
     for (const request of hooks.about(execution.id)) expect(verify(execution.webhook_secret!, request)).toBeTruthy();
     const read = await api<Record<string, unknown>>('GET', `/executions/${execution.id}`, undefined, as());
-    expect(read.body).toMatchObject({ webhook_url: url });
+    // Only the origin: the path and query of a webhook URL may hold a credential.
+    expect(read.body).toMatchObject({ webhook_url: new URL(url).origin });
     expect(read.body).not.toHaveProperty('webhook_secret');
   });
 });

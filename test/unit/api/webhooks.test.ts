@@ -94,6 +94,7 @@ async function delivery(id: string, messageId: string, status: 'delivered' | 'fa
   await store.endAttempt(
     target,
     messageId,
+    1,
     { at: now.toISOString(), statusCode: status === 'delivered' ? 200 : 500, durationMs: 9 },
     status === 'retrying' ? { status, nextAttemptAt: '2026-03-01T00:00:05.000Z' } : { status },
   );
@@ -176,7 +177,7 @@ describe('POST /webhooks', () => {
 
     const problem = expectProblem(await create({ url: 'https://internal.example.com/in', events: ['execution.failed'] }), 400);
 
-    expect(problem.errors).toEqual([{ path: '/url', message: 'The host internal.example.com resolves to 10.1.2.3, which is not a public address' }]);
+    expect(problem.errors).toEqual([{ path: '/url', message: 'The host internal.example.com resolves to an address that is not public' }]);
   });
 
   it('accepts a description of 500 characters and a null task_id', async () => {
@@ -403,6 +404,7 @@ describe('POST /webhooks/{id}/deliveries/{delivery_id}/redeliver', () => {
         target: { kind: 'subscription', tenant: 'default', subscriptionId: id },
         executionId: 'e1',
         payload: '{"type":"execution.succeeded","data":{"id":"e1"}}',
+        redelivery: true,
       },
     ]);
   });

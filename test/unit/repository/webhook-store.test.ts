@@ -322,7 +322,7 @@ describe('beginAttempt and endAttempt', () => {
 
   it('counts later attempts and keeps the first payload and creation time', async () => {
     await store.beginAttempt(TARGET, message('msg_1'), NOW);
-    await store.endAttempt(TARGET, 'msg_1', { at: NOW.toISOString(), statusCode: 500, durationMs: 5 }, { status: 'retrying', nextAttemptAt: '2026-02-03T04:05:11.000Z' });
+    await store.endAttempt(TARGET, 'msg_1', 1, { at: NOW.toISOString(), statusCode: 500, durationMs: 5 }, { status: 'retrying', nextAttemptAt: '2026-02-03T04:05:11.000Z' });
     const later = new Date(NOW.getTime() + 5000);
 
     const number = await store.beginAttempt(TARGET, message('msg_1', { payload: '{"changed":true}' }), later);
@@ -346,7 +346,7 @@ describe('beginAttempt and endAttempt', () => {
 
   it('returns undefined for a delivered message (a duplicate) and for one that used the most attempts', async () => {
     await store.beginAttempt(TARGET, message('msg_1'), NOW);
-    await store.endAttempt(TARGET, 'msg_1', { at: NOW.toISOString(), statusCode: 200, durationMs: 5 }, { status: 'delivered' });
+    await store.endAttempt(TARGET, 'msg_1', 1, { at: NOW.toISOString(), statusCode: 200, durationMs: 5 }, { status: 'delivered' });
     table.put({ pk: DELIVERIES_PK, sk: 'DLV#msg_2', status: 'retrying', attempt_count: MAX_DELIVERY_ATTEMPTS, payload: '{}' });
 
     expect(await store.beginAttempt(TARGET, message('msg_1'), NOW)).toBeUndefined();
@@ -360,14 +360,17 @@ describe('beginAttempt and endAttempt', () => {
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLE,
       Key: { pk: DELIVERIES_PK, sk: 'DLV#msg_1' },
-      ConditionExpression: 'attribute_not_exists(pk) OR (#status <> :delivered AND attempt_count < :max)',
+      ConditionExpression:
+        'attribute_not_exists(pk) OR (#status = :pending AND attempt_count < :max) ' +
+        'OR (#status = :retrying AND attempt_count < :max AND next_attempt_at <= :soon) ' +
+        'OR (#status = :sending AND attempt_count < :max AND #dueAt <= :now)',
       ReturnValues: 'UPDATED_NEW',
     });
   });
 
   it('appends each attempt, with the next attempt time while retrying and none once final', async () => {
     await store.beginAttempt(TARGET, message('msg_1'), NOW);
-    await store.endAttempt(TARGET, 'msg_1', { at: NOW.toISOString(), error: 'timeout', durationMs: 10_000 }, { status: 'retrying', nextAttemptAt: '2026-02-03T04:05:11.000Z' });
+    await store.endAttempt(TARGET, 'msg_1', 1, { at: NOW.toISOString(), error: 'timeout', durationMs: 10_000 }, { status: 'retrying', nextAttemptAt: '2026-02-03T04:05:11.000Z' });
 
     expect(await store.findDelivery(TARGET, 'msg_1')).toMatchObject({
       status: 'retrying',
@@ -376,7 +379,7 @@ describe('beginAttempt and endAttempt', () => {
     });
 
     await store.beginAttempt(TARGET, message('msg_1'), NOW);
-    await store.endAttempt(TARGET, 'msg_1', { at: '2026-02-03T04:05:11.000Z', statusCode: 410, durationMs: 7 }, { status: 'failed' });
+    await store.endAttempt(TARGET, 'msg_1', 2, { at: '2026-02-03T04:05:11.000Z', statusCode: 410, durationMs: 7 }, { status: 'failed' });
 
     const delivery = await store.findDelivery(TARGET, 'msg_1');
     expect(delivery).toEqual({
@@ -395,8 +398,50 @@ describe('beginAttempt and endAttempt', () => {
     });
   });
 
-  it('refuses to end an attempt of a delivery that does not exist', async () => {
-    await expect(store.endAttempt(TARGET, 'msg_none', { at: NOW.toISOString(), durationMs: 1 }, { status: 'delivered' })).rejects.toThrow();
+  it('records nothing for an attempt of a delivery that does not exist', async () => {
+    expect(await store.endAttempt(TARGET, 'msg_none', 1, { at: NOW.toISOString(), durationMs: 1 }, { status: 'delivered' })).toBe(false);
+    expect(table.item(DELIVERIES_PK, 'DLV#msg_none')).toBeUndefined();
+  });
+
+  it('lets one copy of a message attempt at a time: another copy is refused while it is sending', async () => {
+    expect(await store.beginAttempt(TARGET, message('msg_1'), NOW)).toBe(1);
+
+    expect(await store.beginAttempt(TARGET, message('msg_1'), new Date(NOW.getTime() + 1000))).toBeUndefined();
+  });
+
+  it('lets a copy take over an attempt that outlived its grace (its function died); the dead one then records nothing', async () => {
+    await store.beginAttempt(TARGET, message('msg_1'), NOW);
+    const later = new Date(NOW.getTime() + (DUE_GRACE_SECONDS + 1) * 1000);
+
+    expect(await store.beginAttempt(TARGET, message('msg_1'), later)).toBe(2);
+    expect(await store.endAttempt(TARGET, 'msg_1', 1, { at: later.toISOString(), statusCode: 500, durationMs: 1 }, { status: 'failed' })).toBe(false);
+    expect(await store.endAttempt(TARGET, 'msg_1', 2, { at: later.toISOString(), statusCode: 200, durationMs: 1 }, { status: 'delivered' })).toBe(true);
+    expect(table.item(DELIVERIES_PK, 'DLV#msg_1')).toMatchObject({ status: 'delivered', attempt_count: 2 });
+  });
+
+  it('refuses a copy of a retrying message that comes back well before its next attempt, and of a failed one', async () => {
+    await store.beginAttempt(TARGET, message('msg_1'), NOW);
+    await store.endAttempt(TARGET, 'msg_1', 1, { at: NOW.toISOString(), statusCode: 500, durationMs: 1 }, { status: 'retrying', nextAttemptAt: new Date(NOW.getTime() + 60_000).toISOString() });
+    await store.beginAttempt(TARGET, message('msg_2'), NOW);
+    await store.endAttempt(TARGET, 'msg_2', 1, { at: NOW.toISOString(), statusCode: 500, durationMs: 1 }, { status: 'failed' });
+
+    expect(await store.beginAttempt(TARGET, message('msg_1'), new Date(NOW.getTime() + 10_000))).toBeUndefined();
+    expect(await store.beginAttempt(TARGET, message('msg_1'), new Date(NOW.getTime() + 56_000))).toBe(2);
+    expect(await store.beginAttempt(TARGET, message('msg_2'), NOW)).toBeUndefined();
+  });
+
+  it('settles an abandoned delivery as failed and out of the due index, but never a delivered one', async () => {
+    await store.plan({ ...message('msg_1'), target: TARGET }, NOW);
+    await store.beginAttempt(TARGET, message('msg_2'), NOW);
+    await store.endAttempt(TARGET, 'msg_2', 1, { at: NOW.toISOString(), statusCode: 200, durationMs: 1 }, { status: 'delivered' });
+
+    await store.abandon(TARGET, 'msg_1', NOW);
+    await store.abandon(TARGET, 'msg_2', NOW);
+    await store.abandon(TARGET, 'msg_none', NOW);
+
+    expect(table.item(DELIVERIES_PK, 'DLV#msg_1')).toMatchObject({ status: 'failed' });
+    expect(table.item(DELIVERIES_PK, 'DLV#msg_1')).not.toHaveProperty('due_key');
+    expect(table.item(DELIVERIES_PK, 'DLV#msg_2')).toMatchObject({ status: 'delivered' });
     expect(table.item(DELIVERIES_PK, 'DLV#msg_none')).toBeUndefined();
   });
 
@@ -421,7 +466,7 @@ describe('reopen', () => {
   async function ended(messageId: string, status: 'delivered' | 'failed' | 'retrying'): Promise<void> {
     await store.beginAttempt(TARGET, message(messageId), NOW);
     const outcome = status === 'retrying' ? { status, nextAttemptAt: NOW.toISOString() } : { status };
-    await store.endAttempt(TARGET, messageId, { at: NOW.toISOString(), statusCode: 500, durationMs: 1 }, outcome);
+    await store.endAttempt(TARGET, messageId, 1, { at: NOW.toISOString(), statusCode: 500, durationMs: 1 }, outcome);
   }
 
   it.each(['delivered', 'failed'] as const)('readies a %s delivery for another attempt: pending, due now', async (status) => {

@@ -290,9 +290,13 @@ describe('deliverBatch: the last attempt', () => {
     await subscribe();
     send.mockResolvedValue({ statusCode: 500, durationMs: 2 });
 
+    // Each copy comes back when its visibility ends: the clock moves on by the wait it was given.
+    let clock = NOW;
     const responses = [];
     for (let attempt = 1; attempt <= DEFAULT_RETRY_SECONDS.length + 1; attempt++) {
-      responses.push(await deliverBatch(deps, [sqsRecord(message(), 'sqs-9')]));
+      responses.push(await deliverBatch({ ...deps, now: () => clock }, [sqsRecord(message(), 'sqs-9')]));
+      const wait = sqsMock.commandCalls(ChangeMessageVisibilityCommand).at(-1)?.args[0].input.VisibilityTimeout ?? 0;
+      if (attempt <= DEFAULT_RETRY_SECONDS.length) clock = new Date(clock.getTime() + wait * 1000);
     }
 
     const visibility = sqsMock.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input.VisibilityTimeout);
@@ -304,12 +308,12 @@ describe('deliverBatch: the last attempt', () => {
     expect(JSON.parse(deadLetter.MessageBody!)).toEqual({
       ...message(),
       attempts: 8,
-      lastAttempt: { at: NOW.toISOString(), statusCode: 500, durationMs: 2 },
+      lastAttempt: { at: clock.toISOString(), statusCode: 500, durationMs: 2 },
     });
     expect(deliveryItem()).toMatchObject({ status: 'failed', attempt_count: 8 });
     expect(deliveryItem()!.attempts).toHaveLength(8);
     expect(deliveryItem()).not.toHaveProperty('next_attempt_at');
-    expect(subscriptionItem()).toMatchObject({ status: 'failing', failing_since: NOW.toISOString() });
+    expect(subscriptionItem()).toMatchObject({ status: 'failing', failing_since: clock.toISOString() });
   });
 
   it('with a one-wait schedule gives up on the second attempt without touching the visibility', async () => {
@@ -339,6 +343,62 @@ describe('deliverBatch: the last attempt', () => {
 });
 
 describe('deliverBatch: messages with nothing to do', () => {
+  it('settles the planned delivery of a deleted subscription, so the redrive stops queueing it', async () => {
+    await store.plan({ ...message(), target: SUBSCRIPTION_TARGET }, NOW);
+
+    const response = await deliverBatch(deps, [sqsRecord(message())]);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(send).not.toHaveBeenCalled();
+    expect(deliveryItem()).toMatchObject({ status: 'failed' });
+    expect(deliveryItem()).not.toHaveProperty('due_key');
+  });
+
+  it('drops a second copy of a message while the first is being attempted, sending once', async () => {
+    await subscribe();
+    let answer!: (result: SendResult) => void;
+    send.mockImplementationOnce(() => new Promise((resolve) => (answer = resolve)));
+
+    const first = deliverBatch(deps, [sqsRecord(message(), 'sqs-a')]);
+    await vi.waitFor(() => expect(send).toHaveBeenCalledTimes(1));
+    const second = await deliverBatch(deps, [sqsRecord(message(), 'sqs-b')]);
+    answer({ statusCode: 200, durationMs: 5 });
+
+    expect(second.batchItemFailures).toEqual([]);
+    expect((await first).batchItemFailures).toEqual([]);
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(deliveryItem()).toMatchObject({ status: 'delivered', attempt_count: 1 });
+  });
+
+  it('records nothing of an attempt another copy superseded (its function was thought dead)', async () => {
+    await subscribe();
+    let answer!: (result: SendResult) => void;
+    send.mockImplementationOnce(() => new Promise((resolve) => (answer = resolve)));
+    const slow = deliverBatch(deps, [sqsRecord(message(), 'sqs-a')]);
+    await vi.waitFor(() => expect(send).toHaveBeenCalledTimes(1));
+    const later = new Date(NOW.getTime() + 3600_000);
+    await deliverBatch({ ...deps, now: () => later }, [sqsRecord(message(), 'sqs-b')]);
+
+    answer({ statusCode: 500, durationMs: 5 });
+
+    expect((await slow).batchItemFailures).toEqual([]);
+    expect(deliveryItem()).toMatchObject({ status: 'delivered', attempt_count: 2 });
+    expect(sqsMock).not.toHaveReceivedCommand(ChangeMessageVisibilityCommand);
+    expect(logger.warn).toHaveBeenCalledWith('attempt superseded by another copy; its outcome is not recorded', expect.objectContaining({ attempt: 1 }));
+  });
+
+  it('makes one attempt of a redelivery: its failure is recorded, with no retry, dead letter or failing endpoint', async () => {
+    await subscribe();
+    send.mockResolvedValue({ statusCode: 500, durationMs: 2 });
+
+    const response = await deliverBatch(deps, [sqsRecord(message({ redelivery: true }))]);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(deliveryItem()).toMatchObject({ status: 'failed', attempt_count: 1 });
+    expect(sqsMock.calls()).toHaveLength(0);
+    expect(subscriptionItem()).toMatchObject({ status: 'enabled' });
+  });
+
   it('drops a message of a deleted subscription without sending or recording anything', async () => {
     const response = await deliverBatch(deps, [sqsRecord(message())]);
 
@@ -400,7 +460,7 @@ describe('deliverBatch: addresses', () => {
     expect(response.batchItemFailures).toHaveLength(1);
     expect(deliveryItem()).toMatchObject({
       status: 'retrying',
-      attempts: [{ error: 'The host metadata.example.com resolves to 169.254.169.254, which is not a public address.', duration_ms: 0 }],
+      attempts: [{ error: 'The host metadata.example.com resolves to an address that is not public.', duration_ms: 0 }],
     });
   });
 

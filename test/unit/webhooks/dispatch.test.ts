@@ -211,7 +211,7 @@ describe('dispatchChanges', () => {
       secret: 'whsec_b3du',
       target: { kind: 'execution', tenant: TENANT, executionId: after.id },
     });
-    expect(JSON.parse(messages[1]!.payload).data.webhook_url).toBe('https://hooks.example.com/own');
+    expect(JSON.parse(messages[1]!.payload).data.webhook_url).toBe('https://hooks.example.com');
     expect(JSON.parse(messages[1]!.payload).data).not.toHaveProperty('webhook_secret');
   });
 
