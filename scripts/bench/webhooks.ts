@@ -24,15 +24,17 @@ const WEBHOOK_ENTRIES = new Set(['webhooks/dispatch-handler.ts', 'webhooks/deliv
 export async function measureWebhooks(metered: MeteredStack, executions = 20, spacingMs = 250): Promise<WebhooksReport> {
   const arrivals: number[] = [];
   const seen = new Set<string>();
+  // Only this run's executions count: the tenant's others (earlier measurements still ending) reach the receiver too.
+  const ours = new Set<string>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const arrived = Date.now();
       const id = String(req.headers['webhook-id']);
-      if (!seen.has(id)) {
+      const { timestamp, data } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { timestamp: string; data: { id: string } };
+      if (!seen.has(id) && ours.has(data.id)) {
         seen.add(id);
-        const { timestamp } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { timestamp: string };
         arrivals.push(arrived - Date.parse(timestamp));
       }
       res.writeHead(204).end();
@@ -45,8 +47,9 @@ export async function measureWebhooks(metered: MeteredStack, executions = 20, sp
   const before = metered.operations.length;
   try {
     for (let i = 0; i < executions; i++) {
-      const created = await metered.api('POST', '/tasks/document-pipeline/executions', { input: { document_url: 'https://example.com/reports/q3.pdf' } });
+      const created = await metered.api<{ id: string }>('POST', '/tasks/document-pipeline/executions', { input: { document_url: 'https://example.com/reports/q3.pdf' } });
       if (created.status !== 201) throw new Error(`create → ${created.status}`);
+      ours.add(created.body.id);
       await new Promise((done) => setTimeout(done, spacingMs));
     }
     const deadline = Date.now() + 60_000;
