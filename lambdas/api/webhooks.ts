@@ -162,7 +162,7 @@ async function redeliver(event: ApiEvent) {
     ]);
   } catch (error) {
     // Not queued: put the delivery back as it was, so a later redeliver is not refused as "under way".
-    await store.restore(target, delivery.messageId, previousStatus);
+    await store.restore(target, delivery.messageId, previousStatus, new Date());
     throw error;
   }
   logger.info('redelivery queued', { webhook_id: target.subscriptionId, delivery_id: delivery.messageId });

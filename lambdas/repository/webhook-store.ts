@@ -218,6 +218,28 @@ export class WebhookStore {
     }
   }
 
+  /** A conditional update of one item; false when its condition did not hold (nothing written). */
+  private async updateIf(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>): Promise<boolean> {
+    try {
+      await this.call(() => this.client.send(new UpdateCommand({ TableName: this.options.tableName, ...input })));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Settles a delivery as `status`, out of the due index, when `condition` holds of it. */
+  private async settle(target: DeliveryTarget, messageId: string, status: DeliveryStatus, condition: string, values: Record<string, unknown>): Promise<void> {
+    await this.updateIf({
+      Key: { pk: deliveriesPk(target), sk: deliverySk(messageId) },
+      UpdateExpression: 'SET #status = :status, updated_at = :now REMOVE next_attempt_at, #dueKey, #dueAt',
+      ConditionExpression: condition,
+      ExpressionAttributeNames: { '#status': 'status', '#dueKey': DUE_INDEX.partitionKey, '#dueAt': DUE_INDEX.sortKey },
+      ExpressionAttributeValues: { ':status': status, ...values },
+    });
+  }
+
   /**
    * Stores a new subscription, counted against the tenant's limit in the same transaction.
    * @throws ResourceConflictError (409) when the tenant has {@link MAX_SUBSCRIPTIONS} already.
@@ -375,26 +397,15 @@ export class WebhookStore {
    * succeeded); a deleted one stays deleted.
    */
   async setHealth(tenant: string, id: string, failing: boolean, now: Date): Promise<void> {
-    try {
-      await this.call(() =>
-        this.client.send(
-          new UpdateCommand({
-            TableName: this.options.tableName,
-            Key: { pk: subscriptionsPk(tenant), sk: subscriptionSk(id) },
-            UpdateExpression: failing
-              ? 'SET #status = :failing, failing_since = if_not_exists(failing_since, :now), updated_at = :now'
-              : 'SET #status = :enabled, updated_at = :now REMOVE failing_since',
-            ConditionExpression: failing ? 'attribute_exists(pk)' : 'attribute_exists(pk) AND #status = :failing',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: failing
-              ? { ':failing': 'failing', ':now': now.toISOString() }
-              : { ':failing': 'failing', ':enabled': 'enabled', ':now': now.toISOString() },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.updateIf({
+      Key: { pk: subscriptionsPk(tenant), sk: subscriptionSk(id) },
+      UpdateExpression: failing
+        ? 'SET #status = :failing, failing_since = if_not_exists(failing_since, :now), updated_at = :now'
+        : 'SET #status = :enabled, updated_at = :now REMOVE failing_since',
+      ConditionExpression: failing ? 'attribute_exists(pk)' : 'attribute_exists(pk) AND #status = :failing',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: failing ? { ':failing': 'failing', ':now': now.toISOString() } : { ':failing': 'failing', ':enabled': 'enabled', ':now': now.toISOString() },
+    });
   }
 
   /**
@@ -492,24 +503,13 @@ export class WebhookStore {
    * another run (or an attempt) moved it first, so exactly one re-queues it.
    */
   async rearm(delivery: OverdueDelivery, now: Date): Promise<boolean> {
-    try {
-      await this.call(() =>
-        this.client.send(
-          new UpdateCommand({
-            TableName: this.options.tableName,
-            Key: { pk: deliveriesPk(delivery.message.target), sk: deliverySk(delivery.message.messageId) },
-            UpdateExpression: 'SET #at = :next',
-            ConditionExpression: '#at = :due',
-            ExpressionAttributeNames: { '#at': DUE_INDEX.sortKey },
-            ExpressionAttributeValues: { ':next': this.dueAt(now), ':due': delivery.dueAt },
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.updateIf({
+      Key: { pk: deliveriesPk(delivery.message.target), sk: deliverySk(delivery.message.messageId) },
+      UpdateExpression: 'SET #at = :next',
+      ConditionExpression: '#at = :due',
+      ExpressionAttributeNames: { '#at': DUE_INDEX.sortKey },
+      ExpressionAttributeValues: { ':next': this.dueAt(now), ':due': delivery.dueAt },
+    });
   }
 
   /**
@@ -571,45 +571,30 @@ export class WebhookStore {
    * (another copy took over after it was thought dead): its outcome must not overwrite the other's.
    */
   async endAttempt(target: DeliveryTarget, messageId: string, number: number, attempt: DeliveryAttempt, outcome: AttemptOutcome): Promise<boolean> {
-    try {
-      await this.write(target, messageId, number, attempt, outcome);
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
-  }
-
-  private async write(target: DeliveryTarget, messageId: string, number: number, attempt: DeliveryAttempt, outcome: AttemptOutcome): Promise<void> {
-    await this.call(() =>
-      this.client.send(
-        new UpdateCommand({
-          TableName: this.options.tableName,
-          Key: { pk: deliveriesPk(target), sk: deliverySk(messageId) },
-          UpdateExpression:
-            'SET #status = :status, updated_at = :now, attempts = list_append(if_not_exists(attempts, :none), :attempt)' +
-            (outcome.status === 'retrying' ? ', next_attempt_at = :next, #dueAt = :dueAt' : ' REMOVE next_attempt_at, #dueKey, #dueAt'),
-          ConditionExpression: '#status = :sending AND attempt_count = :number',
-          ExpressionAttributeNames: { '#status': 'status', '#dueAt': DUE_INDEX.sortKey, ...(outcome.status === 'retrying' ? {} : { '#dueKey': DUE_INDEX.partitionKey }) },
-          ExpressionAttributeValues: {
-            ':sending': 'sending',
-            ':number': number,
-            ':status': outcome.status,
-            ':now': attempt.at,
-            ':none': [],
-            ':attempt': [
-              {
-                at: attempt.at,
-                ...(attempt.statusCode !== undefined ? { status_code: attempt.statusCode } : {}),
-                ...(attempt.error !== undefined ? { error: attempt.error } : {}),
-                duration_ms: attempt.durationMs,
-              },
-            ],
-            ...(outcome.status === 'retrying' ? { ':next': outcome.nextAttemptAt, ':dueAt': this.dueAt(outcome.nextAttemptAt) } : {}),
+    return this.updateIf({
+      Key: { pk: deliveriesPk(target), sk: deliverySk(messageId) },
+      UpdateExpression:
+        'SET #status = :status, updated_at = :now, attempts = list_append(if_not_exists(attempts, :none), :attempt)' +
+        (outcome.status === 'retrying' ? ', next_attempt_at = :next, #dueAt = :dueAt' : ' REMOVE next_attempt_at, #dueKey, #dueAt'),
+      ConditionExpression: '#status = :sending AND attempt_count = :number',
+      ExpressionAttributeNames: { '#status': 'status', '#dueAt': DUE_INDEX.sortKey, ...(outcome.status === 'retrying' ? {} : { '#dueKey': DUE_INDEX.partitionKey }) },
+      ExpressionAttributeValues: {
+        ':sending': 'sending',
+        ':number': number,
+        ':status': outcome.status,
+        ':now': attempt.at,
+        ':none': [],
+        ':attempt': [
+          {
+            at: attempt.at,
+            ...(attempt.statusCode !== undefined ? { status_code: attempt.statusCode } : {}),
+            ...(attempt.error !== undefined ? { error: attempt.error } : {}),
+            duration_ms: attempt.durationMs,
           },
-        }),
-      ),
-    );
+        ],
+        ...(outcome.status === 'retrying' ? { ':next': outcome.nextAttemptAt, ':dueAt': this.dueAt(outcome.nextAttemptAt) } : {}),
+      },
+    });
   }
 
   /** A delivery, or undefined. */
@@ -625,22 +610,7 @@ export class WebhookStore {
    * attempt): `failed`, out of the due index, so the redrive stops queueing it. A delivered one stays so.
    */
   async abandon(target: DeliveryTarget, messageId: string, now: Date): Promise<void> {
-    try {
-      await this.call(() =>
-        this.client.send(
-          new UpdateCommand({
-            TableName: this.options.tableName,
-            Key: { pk: deliveriesPk(target), sk: deliverySk(messageId) },
-            UpdateExpression: 'SET #status = :failed, updated_at = :now REMOVE next_attempt_at, #dueKey, #dueAt',
-            ConditionExpression: 'attribute_exists(pk) AND #status <> :delivered',
-            ExpressionAttributeNames: { '#status': 'status', '#dueKey': DUE_INDEX.partitionKey, '#dueAt': DUE_INDEX.sortKey },
-            ExpressionAttributeValues: { ':failed': 'failed', ':delivered': 'delivered', ':now': now.toISOString() },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.settle(target, messageId, 'failed', 'attribute_exists(pk) AND #status <> :delivered', { ':delivered': 'delivered', ':now': now.toISOString() });
   }
 
   /**
@@ -690,23 +660,8 @@ export class WebhookStore {
    * Undoes {@link reopen} when the redelivery could not be queued: the delivery goes back to the
    * status it had, so it can be redelivered again (it would otherwise stay `pending` for good).
    */
-  async restore(target: DeliveryTarget, messageId: string, status: 'delivered' | 'failed'): Promise<void> {
-    try {
-      await this.call(() =>
-        this.client.send(
-          new UpdateCommand({
-            TableName: this.options.tableName,
-            Key: { pk: deliveriesPk(target), sk: deliverySk(messageId) },
-            UpdateExpression: 'SET #status = :status REMOVE next_attempt_at, #dueKey, #dueAt',
-            ConditionExpression: '#status = :pending',
-            ExpressionAttributeNames: { '#status': 'status', '#dueKey': DUE_INDEX.partitionKey, '#dueAt': DUE_INDEX.sortKey },
-            ExpressionAttributeValues: { ':status': status, ':pending': 'pending' },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+  async restore(target: DeliveryTarget, messageId: string, status: 'delivered' | 'failed', now: Date): Promise<void> {
+    await this.settle(target, messageId, status, '#status = :pending', { ':pending': 'pending', ':now': now.toISOString() });
   }
 
   /** A target's deliveries, newest executions' first, a page at a time. */

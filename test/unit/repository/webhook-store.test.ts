@@ -483,7 +483,7 @@ describe('reopen', () => {
     await ended('msg_1', status);
     await store.reopen(TARGET, 'msg_1', NOW);
 
-    await store.restore(TARGET, 'msg_1', status);
+    await store.restore(TARGET, 'msg_1', status, NOW);
 
     expect(table.item(DELIVERIES_PK, 'DLV#msg_1')).toMatchObject({ status });
     expect(table.item(DELIVERIES_PK, 'DLV#msg_1')).not.toHaveProperty('next_attempt_at');
@@ -495,7 +495,7 @@ describe('reopen', () => {
     await store.reopen(TARGET, 'msg_1', NOW);
     await store.beginAttempt(TARGET, message('msg_1'), NOW);
 
-    await store.restore(TARGET, 'msg_1', 'failed');
+    await store.restore(TARGET, 'msg_1', 'failed', NOW);
 
     expect(table.item(DELIVERIES_PK, 'DLV#msg_1')).toMatchObject({ status: 'sending' });
   });
