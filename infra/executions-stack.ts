@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { AlarmNotifications } from './constructs/alarm-notifications.js';
 import { ExecutionsApi, type ApiAuth } from './constructs/executions-api.js';
 import { ExecutionsTable } from './constructs/executions-table.js';
+import { OperationsDashboard } from './constructs/operations-dashboard.js';
 import { Reconciler } from './constructs/reconciler.js';
 import { StatusEvents } from './constructs/status-events.js';
 import { TASKS_MODULE_CONTEXT } from './constructs/service-function.js';
@@ -199,9 +200,12 @@ export class ExecutionsStack extends Stack {
     // As the streaming events function: the API's id (a Ref), which the local stack replaces with its gateway's URL.
     webhooks.linkTo(`https://${httpApi.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`);
     alarms.notifyAlarmsIn(this);
+    // Last, as the alarms are wired: it shows every function and queue of the stack.
+    const dashboard = new OperationsDashboard(this, 'Operations', { httpApi, stateMachines: runtime.stateMachines, resources: this });
     // Stack-level outputs keep their plain names (`ApiUrl`, not `ApiApiUrl<hash>`) for scripts and `cdk deploy` output.
     new CfnOutput(this, 'ApiUrl', { value: httpApi.apiEndpoint, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'The executions table' });
+    new CfnOutput(this, 'DashboardUrl', { value: dashboard.url, description: 'The operations dashboard in the CloudWatch console' });
     if (eventsStreamUrl) {
       new CfnOutput(this, 'EventsStreamUrl', {
         value: eventsStreamUrl.url,

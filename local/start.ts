@@ -95,6 +95,10 @@ function standInsOf(values: readonly string[]): Array<{ arn: string; module: str
   });
 }
 
+// The functions print their warnings and errors only, unless LOG_LEVEL says otherwise: their info
+// lines (several per step, all in this one terminal) would bury the rest. Their metric lines (EMF)
+// are printed at any level: one or two per execution (docs/local.md).
+process.env.LOG_LEVEL ??= 'warn';
 /** The development key of tenant `default`; set LOCAL_API_KEY to choose your own. */
 const apiKey = process.env.LOCAL_API_KEY || 'local-development-key';
 const template = values.template ? resolve(values.template) : DEFAULT_TEMPLATE;

@@ -9,8 +9,10 @@ import { measureEvents, type EventsReport, type WatchCost } from './bench/events
 import { bundleFunctions, FUNCTIONS, stepFunctionsOf } from './bench/functions.js';
 import { startMeteredStack } from './bench/local-stack.js';
 import { measureOperations, scheduledPolls, type OperationReport } from './bench/operations.js';
+import { METRICS_WRITER_SECTION } from './bench/metrics-writer.js';
 import { measureWebhooks, type WebhooksReport } from './bench/webhooks.js';
 import { DEFAULT_TASKS_MODULE, loadTasksModule } from '../infra/tasks-module.js';
+import { dropMetricLines } from '../test/support/metric-lines.js';
 import { endToEnd, latencies, transactionCeiling, type LatencyReport, type ThroughputPoint } from './bench/throughput.js';
 
 /**
@@ -27,8 +29,10 @@ const { values } = parseArgs({
   },
 });
 const RUNS = Math.max(15, Number(values.runs));
-// The functions run in this process; their info lines would bury the tables.
+// The functions run in this process; their info lines would bury the tables, and so would their
+// metric lines (one or two per execution, written whatever the level).
 process.env.LOG_LEVEL ??= 'warn';
+dropMetricLines();
 const SECONDS = Number(values.seconds);
 const BUDGET = { size: 1.15, cold: 1.25, throughput: 0.5, stateTransitionsPerStep: 2, eventLatencyP95Ms: 1000, webhookLatencyP95Ms: 2000 } as const;
 /** A tasks module with a heavy import in one task, whose step function bundles are reported. */
@@ -137,6 +141,7 @@ section(
   )}\n\n\`${SPLIT_TASKS}\`: \`light-task\` and \`heavy-task\` (which imports classic zod whole) are each exported from a file of their own, so each step function bundles only its task's file; \`inline-task\` is defined inline in the \`tasks\` array, which no file exports by name, so its step function falls back to the whole module, heavy import included. Reported only: a task's own code is the deployer's.`,
 );
 rmSync(out, { recursive: true, force: true });
+section(METRICS_WRITER_SECTION.title, METRICS_WRITER_SECTION.body);
 
 // 3–4. Against the local stack.
 console.log('\nStarting the local stack in this process…');

@@ -1,4 +1,4 @@
-import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
+import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult, Context } from 'aws-lambda';
 import { streamTokenKey } from '../domain/stream-tokens.js';
 import { ApiKeysRepository } from '../repository/api-keys-repository.js';
 import { documentClient } from '../shared/dynamodb-client.js';
@@ -35,6 +35,7 @@ const logger = createLogger('authorizer');
  */
 export async function handler(
   event: APIGatewayRequestAuthorizerEventV2,
+  context?: Context,
 ): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>> {
   const credentials =
     event.routeKey === EVENTS_ROUTE
@@ -45,6 +46,10 @@ export async function handler(
           nowSeconds: Math.floor(Date.now() / 1000),
         })
       : { ...(await credentialsOf(keys, event.headers?.authorization)), via: 'key' as const };
-  if (credentials.refused) logger.info('credentials refused', { route: event.routeKey, via: credentials.via, refused: credentials.refused });
+  if (credentials.refused) {
+    // Its one line: the request ids (API Gateway's, as in the access log), never the credentials.
+    const ids = { aws_request_id: context?.awsRequestId, request_id: event.requestContext.requestId };
+    logger.info('credentials refused', { ...ids, route: event.routeKey, via: credentials.via, refused: credentials.refused });
+  }
   return { isAuthorized: true, context: { ...credentials } };
 }

@@ -3,7 +3,7 @@ import { streamTokenKey } from '../domain/stream-tokens.js';
 import { ApiKeysRepository } from '../repository/api-keys-repository.js';
 import { documentClient } from '../shared/dynamodb-client.js';
 import { requireEnv } from '../shared/env.js';
-import { createLogger } from '../shared/logger.js';
+import { createLogger, withLogKeys } from '../shared/logger.js';
 import { watchStore } from '../shared/stores.js';
 import { REGION } from './context.js';
 import { eventsCredentialsOf } from './events-auth.js';
@@ -22,7 +22,8 @@ const links = { apiBaseUrl: requireEnv('API_BASE_URL'), region: REGION };
 
 /** Lambda entry of the streaming Function URL: `GET /executions/{id}/events`, written as events come. */
 export const handler = awslambda.streamifyResponse<LambdaFunctionURLEvent>(async (event, responseStream, context) => {
-  await serveEventsStream(event, context, {
+  const ids = { aws_request_id: context.awsRequestId, request_id: event.requestContext.requestId };
+  await withLogKeys(ids, () => serveEventsStream(event, context, {
     source,
     clock: SYSTEM_CLOCK,
     logger,
@@ -30,5 +31,5 @@ export const handler = awslambda.streamifyResponse<LambdaFunctionURLEvent>(async
     links,
     open: (metadata) => awslambda.HttpResponseStream.from(responseStream, { ...metadata }),
     gone: disconnectSignal(responseStream),
-  });
+  }));
 });

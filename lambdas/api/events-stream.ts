@@ -2,7 +2,7 @@ import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { dependencyUnavailable, DomainError, NotFoundError, RETRY_AFTER_SECONDS, toProblem, UnauthorizedError } from '../domain/errors.js';
 import { WORST_CASE_CALL_MS } from '../shared/client-config.js';
 import { isDependencyUnavailable } from '../shared/dependency-errors.js';
-import type { Logger } from '../shared/logger.js';
+import { addLogKeys, type Logger } from '../shared/logger.js';
 import { eventsRefusal, type EventsCredentials } from './events-auth.js';
 import { KEEP_ALIVE_MS, watchExecution, type StreamClock, type WatchSource } from './event-stream.js';
 import { executionIdOf, streamPositionOf } from './queries.js';
@@ -120,6 +120,7 @@ export async function serveEventsStream(event: LambdaFunctionURLEvent, context: 
     via = credentials.via;
     if (!credentials.tenant) throw new UnauthorizedError(eventsRefusal(credentials));
     executionId = executionIdOf(pathId);
+    addLogKeys({ tenant: credentials.tenant, execution_id: executionId });
     const position = streamPositionOf(headers, query, 'last_event_id');
     const deadline = clock.now() + context.getRemainingTimeInMillis() - CLOSE_MARGIN_MS;
     let after = position.after;

@@ -13,7 +13,7 @@ import {
 } from '../runtime/execution-control.js';
 import { repositoryOptions } from '../shared/repository-options.js';
 import { callbackStore } from '../shared/stores.js';
-import { createLogger } from '../shared/logger.js';
+import { addLogKeys, createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
 import { stepAt, type CatalogueTask } from '../tasks/task-catalogue.js';
 import { REGION, stateMachineArnResolver } from './context.js';
@@ -30,7 +30,9 @@ const TASKS = deployedTasks();
 const CALLBACK_KEY = callbackKey(repositoryOptions.cursorSecret);
 
 async function load(event: ApiEvent) {
-  return repository.get(tenantOf(event), executionIdOf(param(event, 'id')));
+  const record = await repository.get(tenantOf(event), executionIdOf(param(event, 'id')));
+  addLogKeys({ task_id: record.taskId });
+  return record;
 }
 
 /** Checks a resume input against the schema of the wait the record is at, if it waits; `at` is where the input is in the body. */
@@ -66,6 +68,8 @@ async function cancel(event: ApiEvent, reason: string | null | undefined) {
 async function callback(event: ApiEvent) {
   const waiting = await linkedWait(repository, CALLBACK_KEY, param(event, 'token'));
   const { record } = waiting;
+  // The link's own path names nothing: the wait it leads to names the execution.
+  addLogKeys({ execution_id: record.id, task_id: record.taskId, tenant: record.tenant });
   // A task no longer deployed cannot be resumed: a dead link, answered as every other one.
   const task = TASKS.get(record.taskId);
   if (!task) throw deadLink();

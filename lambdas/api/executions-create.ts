@@ -6,7 +6,7 @@ import { newWebhookSecret } from '../domain/webhooks.js';
 import { checkWebhookUrl, policyFromEnv, systemResolver } from '../webhooks/address.js';
 import { startExecution, type CreateDeps } from '../runtime/execution-control.js';
 import { createStore } from '../shared/stores.js';
-import { createLogger } from '../shared/logger.js';
+import { addLogKeys, createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
 import { REGION, stateMachineArnResolver } from './context.js';
 import { deployedTasks } from './deployed-tasks.js';
@@ -36,6 +36,7 @@ async function create(event: ApiEvent, taskId: string, { input, metadata = {}, w
   checkPayload(input, 'The input');
   const webhookUrl = webhook_url === undefined ? undefined : await checkWebhookUrl(webhook_url, '/webhook_url', POLICY, systemResolver);
   const tenant = tenantOf(event);
+  addLogKeys({ task_id: task.id });
   const { record, replayed } = await startExecution(deps, {
     tenant,
     task,
@@ -49,7 +50,7 @@ async function create(event: ApiEvent, taskId: string, { input, metadata = {}, w
     // Shown in the create response only (a replay of it too, from the stored record): what signs this execution's webhooks.
     ...(record.webhookSecret ? { webhook_secret: record.webhookSecret } : {}),
   };
-  logger.info(replayed ? 'idempotent replay' : 'execution created', { execution_id: record.id, task_id: task.id });
+  logger.info(replayed ? 'idempotent replay' : 'execution created', { execution_id: record.id });
   return json(replayed ? 200 : 201, view, { location: view.status_url });
 }
 

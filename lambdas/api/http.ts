@@ -14,7 +14,7 @@ import {
 } from '../domain/errors.js';
 import type { ViewLinks } from '../domain/views.js';
 import { isDependencyUnavailable } from '../shared/dependency-errors.js';
-import type { Logger } from '../shared/logger.js';
+import { addLogKeys, logged, type Logger, type LogKeys } from '../shared/logger.js';
 import { EVENTS_ROUTE, eventsRefusal } from './events-auth.js';
 import { PUBLIC_ROUTES, type RouteKey } from './routes.js';
 
@@ -153,15 +153,26 @@ export function problemJson(logger: Logger): MiddlewareObj<ApiEvent, APIGatewayP
 /**
  * Refuses a request to any route but the public ones with 401 when the authorizer established no
  * tenant, before the body is read: an unauthenticated caller learns nothing from validation (which
- * tasks exist, what a body must look like) and gets the same answer on every route.
+ * tasks exist, what a body must look like) and gets the same answer on every route. The tenant it
+ * establishes goes on every later log line of the request.
  */
 export function authenticated(): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
   return {
     before: (request) => {
-      if (!PUBLIC_ROUTES.includes(request.event.routeKey as RouteKey)) tenantOf(request.event);
+      if (!PUBLIC_ROUTES.includes(request.event.routeKey as RouteKey)) addLogKeys({ tenant: tenantOf(request.event) });
     },
   };
 }
+
+/**
+ * What every log line of a request carries besides the invocation's request id: API Gateway's
+ * request id (`request_id`, as in the access log) and the execution or task its path names.
+ */
+const requestKeys = (event: ApiEvent): LogKeys => ({
+  request_id: event.requestContext.requestId,
+  execution_id: event.routeKey.includes('/executions/{id}') ? event.pathParameters?.id : undefined,
+  task_id: event.pathParameters?.task_id,
+});
 
 function isJson(contentType: string): boolean {
   const type = contentType.split(';')[0]!.trim().toLowerCase();
@@ -224,10 +235,11 @@ function toResult(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
 
 /**
  * A Lambda handler for a route group: middlewares first (errors → problem+json, credentials, JSON
- * body), then dispatch by `event.routeKey` to the group's routes.
+ * body), then dispatch by `event.routeKey` to the group's routes. Its log lines carry the request's
+ * ids, tenant and execution or task ({@link requestKeys}, {@link authenticated}).
  */
 export function httpHandler(routes: Partial<Record<RouteKey, Route>>, logger: Logger) {
-  return middy<ApiEvent, APIGatewayProxyStructuredResultV2>()
+  const handle = middy<ApiEvent, APIGatewayProxyStructuredResultV2>()
     .use(problemJson(logger))
     .use(authenticated())
     .use(jsonBody())
@@ -240,4 +252,5 @@ export function httpHandler(routes: Partial<Record<RouteKey, Route>>, logger: Lo
       }
       return toResult(await route(event, context));
     });
+  return logged(requestKeys, (event: ApiEvent, context: Context) => handle(event, context));
 }

@@ -1,10 +1,10 @@
 import { stateMachineArnResolver } from '../api/context.js';
-import { createLogger } from '../shared/logger.js';
+import { createLogger, logged } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
 import { familyStore } from '../shared/stores.js';
 import { CATALOGUE } from '../tasks/catalogue-registry.js';
 import { startChild, type ChildStartResult } from './child-start.js';
-import type { StepPayload } from './payload.js';
+import { payloadKeys, type StepPayload } from './payload.js';
 import { scopeLevels } from './scope.js';
 
 const deps = {
@@ -19,7 +19,7 @@ const deps = {
  * Lambda entry of every `runTask` state (`lambda:invoke.waitForTaskToken`): starts the child
  * execution; the child's end answers the state's task token.
  */
-export const handler = (payload: RunTaskPayload): Promise<ChildStartResult> => startChild(deps, { ...payload, instance: instanceOf(payload) });
+export const handler = logged(payloadKeys, (payload: RunTaskPayload): Promise<ChildStartResult> => startChild(deps, { ...payload, instance: instanceOf(payload) }));
 
 /** What a compiled `runTask` state sends: its step's place, the child task, its input and the token. */
 export interface RunTaskPayload extends StepPayload {

@@ -1,5 +1,5 @@
 import { MAX_PAYLOAD_BYTES, kilobytes } from '../domain/payload-limits.js';
-import type { Logger } from '../shared/logger.js';
+import type { Logger, LogKeys } from '../shared/logger.js';
 import type { ScopeChain, ScopeSegment } from './scope.js';
 
 /**
@@ -29,6 +29,9 @@ export interface StepPayload {
 
 /** Which step of which execution a payload is about, and where it runs: a payload without the step's input. */
 export type StepAddress = Omit<StepPayload, 'input'>;
+
+/** What every log line of an invocation for `payload` carries: its execution, task and tenant. */
+export const payloadKeys = (payload: StepAddress): LogKeys => ({ execution_id: payload.execution_id, task_id: payload.task_id, tenant: payload.tenant });
 
 /** What the state machine passes to the recorder after a parallel, map, choice, invoke or runTask step. */
 export interface RecordPayload extends StepAddress {

@@ -2,6 +2,7 @@ import { ConflictError } from '../domain/errors.js';
 import type { ExecutionRecord } from '../domain/execution.js';
 import { planTransition, type TransitionRequest } from '../domain/transition.js';
 import type { ExecutionStore } from '../repository/execution-store.js';
+import { countTransition } from './execution-metrics.js';
 
 /**
  * Attempts at a change whose races are lost (so 29 retries) before giving up. Concurrent writers
@@ -27,7 +28,8 @@ function pause(attempt: number): Promise<void> {
  * Applies a status change to the latest record. `decide` sees the record as stored and returns the
  * change to make, or undefined when there is nothing to do (already done, or moot). When a
  * concurrent writer wins the race, the record is read again and `decide` asked again, so retried
- * or duplicated callers converge on one row per change.
+ * or duplicated callers converge on one row per change. The writer whose transaction applied a
+ * change, and only that one, writes its metrics (started, ended, waited: `countTransition`) after it.
  *
  * @returns the record after the change (or as found when nothing was done), whether this call
  * wrote, and how many races it lost on the way (contention, for logs and the benchmark).
@@ -47,7 +49,10 @@ export async function progress(
     if (!request) return { record, applied: false, conflicts: attempt - 1 };
     const planned = planTransition(record, request, new Date().toISOString());
     try {
-      return { record: await repository.applyTransition(record, planned), applied: true, conflicts: attempt - 1 };
+      const written = await repository.applyTransition(record, planned);
+      // It cannot throw (a metric line that fails is dropped): the write stands, as written.
+      countTransition(record, planned.row);
+      return { record: written, applied: true, conflicts: attempt - 1 };
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= ATTEMPTS) throw error;
       // The first retry re-reads at once: most losses are to a single writer that has finished.

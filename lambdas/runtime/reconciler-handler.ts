@@ -1,7 +1,8 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { repository } from '../shared/dynamodb.js';
 import { intEnv } from '../shared/env.js';
-import { createLogger } from '../shared/logger.js';
+import { createLogger, logged } from '../shared/logger.js';
+import { putMetrics } from '../shared/metrics.js';
 import { sfn } from '../shared/sfn.js';
 import { reconcile, type ReconcileOptions, type ReconcileSummary } from './reconciler.js';
 
@@ -13,41 +14,26 @@ const options: ReconcileOptions = {
 };
 
 /**
- * Writes the run's counts as CloudWatch embedded metric format. Straight to stdout: the Lambda
- * runtime prefixes `console` lines in text log format, and CloudWatch only reads whole-JSON lines.
- */
-function emitMetrics(summary: ReconcileSummary, functionName: string): void {
-  const metrics = {
-    ExecutionsChecked: summary.checked,
-    ExecutionsHealed: summary.healed,
-    ExecutionsFailedMissing: summary.failedMissing,
-    FollowUpsSettled: summary.settled,
-    ReconcileErrors: summary.errors,
-  };
-  const emf = {
-    _aws: {
-      Timestamp: Date.now(),
-      CloudWatchMetrics: [
-        {
-          Namespace: 'AsyncExecutions',
-          Dimensions: [['FunctionName']],
-          Metrics: Object.keys(metrics).map((name) => ({ Name: name, Unit: 'Count' })),
-        },
-      ],
-    },
-    FunctionName: functionName,
-    ...metrics,
-  };
-  process.stdout.write(`${JSON.stringify(emf)}\n`);
-}
-
-/**
  * Lambda entry of the reconciler's schedule. Heals what it can, then fails the invocation when
  * some check failed, so the function's Errors metric (and its alarm) report it.
  */
-export const handler = async (_event: ScheduledEvent, context: Context): Promise<ReconcileSummary> => {
-  const summary = await reconcile({ repository, sfn, logger, remainingMs: () => context.getRemainingTimeInMillis() }, options);
-  if (summary.checked > 0 || summary.errors > 0) emitMetrics(summary, context.functionName);
-  if (summary.errors > 0) throw new Error(`${summary.errors} reconciler checks failed; see the log`);
-  return summary;
-};
+export const handler = logged(
+  () => ({}),
+  async (_event: ScheduledEvent, context: Context): Promise<ReconcileSummary> => {
+    const summary = await reconcile({ repository, sfn, logger, remainingMs: () => context.getRemainingTimeInMillis() }, options);
+    if (summary.checked > 0 || summary.errors > 0) {
+      putMetrics(
+        {
+          ExecutionsChecked: summary.checked,
+          ExecutionsHealed: summary.healed,
+          ExecutionsFailedMissing: summary.failedMissing,
+          FollowUpsSettled: summary.settled,
+          ReconcileErrors: summary.errors,
+        },
+        { FunctionName: context.functionName },
+      );
+    }
+    if (summary.errors > 0) throw new Error(`${summary.errors} reconciler checks failed; see the log`);
+    return summary;
+  },
+);

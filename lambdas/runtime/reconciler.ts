@@ -8,6 +8,7 @@ import { hasFamily, settleFamily } from './family.js';
 import { progress } from './progression.js';
 import { applyStatusChange, type SfnTerminalStatus, type StatusChangeDeps, type StatusChangeDetail } from './status-change.js';
 import { errorName } from '../shared/dependency-errors.js';
+import { withLogKeys } from '../shared/logger.js';
 
 /** Limits of one reconciler run. */
 export interface ReconcileOptions {
@@ -179,9 +180,11 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
         }
         shardChecks++;
         checked++;
-        const logger = deps.logger.child({ execution_id: candidate.id });
+        // The check's own lines (a status change's, the family's) name the execution too.
+        const keys = { execution_id: candidate.id, task_id: candidate.taskId, tenant: candidate.tenant };
+        const logger = deps.logger.child(keys);
         try {
-          const outcome = await check(deps, candidate, now, options);
+          const outcome = await withLogKeys(keys, () => check(deps, candidate, now, options));
           counts[outcome]++;
           if (outcome === 'healed') logger.warn('record healed from Step Functions: its status event was lost');
           if (outcome === 'failedMissing') logger.warn('record failed: Step Functions has no such execution');

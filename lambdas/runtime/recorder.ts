@@ -23,7 +23,8 @@ export interface RecorderDeps {
 
 
 async function recordingOf(deps: RecorderDeps, payload: RecordPayload | SleepPayload, kinds: readonly string[]): Promise<{ recording: StepRecording; logger: Logger }> {
-  const logger = deps.logger.child({ execution_id: payload.execution_id, task_id: payload.task_id, step: payload.step });
+  // The execution, task and tenant are on every line of the invocation already (the handler's `payloadKeys`).
+  const logger = deps.logger.child({ step: payload.step });
   const recording = await guarded(logger, async () => {
     const located = locateStep(deps.tasks, payload);
     if (!located || !kinds.includes(located.step.kind)) {

@@ -4,7 +4,7 @@ import type { ExecutionError, ExecutionRecord } from '../domain/execution.js';
 import { isTerminal } from '../domain/status.js';
 import type { TransitionRequest } from '../domain/transition.js';
 import type { FamilyStore } from '../repository/family-store.js';
-import type { Logger } from '../shared/logger.js';
+import { addLogKeys, type Logger } from '../shared/logger.js';
 import { hasFamily, settleFamily } from './family.js';
 import { progress } from './progression.js';
 
@@ -116,6 +116,8 @@ export async function applyStatusChange(deps: StatusChangeDeps, detail: StatusCh
     logger.warn('status change of an unknown execution; ignored');
     return false;
   }
+  // Every later line of this change (the family follow-ups' too) names the execution's tenant and task.
+  addLogKeys({ tenant: record.tenant, task_id: record.taskId });
   const decide =
     (finalOutput: unknown) =>
     (current: ExecutionRecord): TransitionRequest | undefined => {

@@ -244,7 +244,8 @@ function branchOf(level: ScopeLevel): Record<string, unknown> {
  * retries never write a second row.
  */
 export async function runStep(deps: StepRunnerDeps, payload: StepPayload): Promise<unknown> {
-  const logger = deps.logger.child({ execution_id: payload.execution_id, task_id: payload.task_id, step: payload.step ?? payload.step_index });
+  // The execution, task and tenant are on every line of the invocation already (the handler's `payloadKeys`).
+  const logger = deps.logger.child({ step: payload.step ?? payload.step_index });
   const recording = await guarded(logger, async () => new StepRecording(deps.repository, resolveStep(deps.tasks, payload), payload, logger));
   const prepared = await guarded(logger, () => recording.prepare());
   if ('done' in prepared) return prepared.done;

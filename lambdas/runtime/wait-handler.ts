@@ -1,9 +1,9 @@
 import { callbackKey } from '../domain/callbacks.js';
 import { repositoryOptions } from '../shared/repository-options.js';
 import { waitStore } from '../shared/stores.js';
-import { createLogger } from '../shared/logger.js';
+import { createLogger, logged } from '../shared/logger.js';
 import { CATALOGUE } from '../tasks/catalogue-registry.js';
-import type { WaitPayload } from './payload.js';
+import { payloadKeys, type WaitPayload } from './payload.js';
 import { beginWait } from './wait-for-input.js';
 
 const repository = waitStore();
@@ -11,4 +11,4 @@ const tasks = new Map([...CATALOGUE].map(([id, task]) => [id, task.view]));
 const deps = { repository, tasks, logger: createLogger('wait-for-input'), callbackKey: callbackKey(repositoryOptions.cursorSecret) };
 
 /** Lambda entry of every wait step (`lambda:invoke.waitForTaskToken`). */
-export const handler = (payload: WaitPayload): Promise<void> => beginWait(deps, payload);
+export const handler = logged(payloadKeys, (payload: WaitPayload): Promise<void> => beginWait(deps, payload));

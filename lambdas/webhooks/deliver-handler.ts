@@ -3,7 +3,7 @@ import { DEFAULT_RETRY_SECONDS } from '../domain/webhooks.js';
 import { DUE_GRACE_SECONDS, WebhookStore } from '../repository/webhook-store.js';
 import { documentClient } from '../shared/dynamodb-client.js';
 import { intEnv, requireEnv } from '../shared/env.js';
-import { createLogger } from '../shared/logger.js';
+import { createLogger, logged } from '../shared/logger.js';
 import { repositoryOptions } from '../shared/repository-options.js';
 import { policyFromEnv, systemResolver } from './address.js';
 import { deliverBatch, type DeliverDeps } from './deliver.js';
@@ -33,4 +33,4 @@ const deps: DeliverDeps = {
 };
 
 /** Lambda entry of the delivery queue (partial batch responses). */
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => deliverBatch(deps, event.Records);
+export const handler = logged(() => ({}), async (event: SQSEvent): Promise<SQSBatchResponse> => deliverBatch(deps, event.Records));

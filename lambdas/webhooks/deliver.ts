@@ -2,7 +2,7 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } fr
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { retryDelaySeconds, webhookSignature, type WebhookUrlPolicy } from '../domain/webhooks.js';
 import { MAX_DELIVERY_ATTEMPTS, type AttemptOutcome, type DeliveryAttempt, type WebhookStore } from '../repository/webhook-store.js';
-import type { Logger } from '../shared/logger.js';
+import { addLogKeys, withLogKeys, type Logger } from '../shared/logger.js';
 import { AddressRefusedError, resolveEndpoint, type Resolver } from './address.js';
 import { parseMessage, type WebhookMessage } from './message.js';
 import type { SendRequest, SendResult } from './send.js';
@@ -77,6 +77,7 @@ async function deliverOne(deps: DeliverDeps, record: SQSRecord): Promise<boolean
     await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.deadLetterUrl, MessageBody: record.body }));
     return true;
   }
+  addLogKeys({ execution_id: message.executionId, task_id: message.taskId, tenant: message.target.tenant });
   const log = logger.child({ webhook_id: message.messageId, type: message.type, target: message.target });
   const endpoint = await endpointOf(deps, message, now);
   if (!endpoint) {
@@ -145,7 +146,8 @@ export async function deliverBatch(deps: DeliverDeps, records: readonly SQSRecor
   const results = await Promise.all(
     records.map(async (record) => {
       try {
-        return await deliverOne(deps, record);
+        // Its own keys: the batch's messages are delivered at once, each for its own execution.
+        return await withLogKeys({}, () => deliverOne(deps, record));
       } catch (error) {
         // Back after the queue's visibility timeout; the delivery item counts the attempt.
         deps.logger.error('delivery failed in this function', { sqs_message_id: record.messageId, error });

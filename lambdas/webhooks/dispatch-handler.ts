@@ -3,7 +3,7 @@ import { REGION } from '../api/context.js';
 import { DUE_GRACE_SECONDS, WebhookStore } from '../repository/webhook-store.js';
 import { documentClient } from '../shared/dynamodb-client.js';
 import { intEnv, requireEnv } from '../shared/env.js';
-import { createLogger } from '../shared/logger.js';
+import { createLogger, logged } from '../shared/logger.js';
 import { repositoryOptions } from '../shared/repository-options.js';
 import { dispatchChanges } from './dispatch.js';
 import { sqs } from './sqs.js';
@@ -17,6 +17,9 @@ const deps = {
 };
 
 /** Lambda entry of the table's stream (execution records' status changes only, by the mapping's filters). */
-export const handler = async (event: DynamoDBStreamEvent): Promise<void> => {
-  await dispatchChanges(deps, event.Records);
-};
+export const handler = logged(
+  () => ({}),
+  async (event: DynamoDBStreamEvent): Promise<void> => {
+    await dispatchChanges(deps, event.Records);
+  },
+);

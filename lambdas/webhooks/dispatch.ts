@@ -42,7 +42,7 @@ function eventOf(record: DynamoDBRecord): { type: WebhookEventType; execution: E
 function messagesOf(type: WebhookEventType, execution: ExecutionRecord, subscriptions: readonly WebhookSubscription[], links: ViewLinks): WebhookMessage[] {
   const messageId = executionMessageId(execution.id, execution.transitionCount);
   const payload = eventPayload(type, execution.updatedAt, toExecutionView(execution, links) as unknown as Record<string, unknown>);
-  const common = { messageId, type, executionId: execution.id, payload };
+  const common = { messageId, type, executionId: execution.id, taskId: execution.taskId, payload };
   const messages: WebhookMessage[] = subscriptions
     .filter((subscription) => subscription.events.includes(type) && (subscription.taskId === undefined || subscription.taskId === execution.taskId))
     .map((subscription) => ({ ...common, target: { kind: 'subscription', tenant: execution.tenant, subscriptionId: subscription.id } }));

@@ -17,6 +17,8 @@ export interface WebhookMessage {
   /** A redelivery asked for through the API: one attempt, whose failure changes nothing else. */
   readonly redelivery?: boolean;
   readonly executionId?: string;
+  /** The task of the execution whose event it is (for the delivery's log lines; absent in a redelivery). */
+  readonly taskId?: string;
   /** The JSON body: `{ type, timestamp, data }`. */
   readonly payload: string;
 }

@@ -1,7 +1,7 @@
 import { DUE_GRACE_SECONDS, WebhookStore } from '../repository/webhook-store.js';
 import { documentClient } from '../shared/dynamodb-client.js';
 import { intEnv, requireEnv } from '../shared/env.js';
-import { createLogger } from '../shared/logger.js';
+import { createLogger, logged } from '../shared/logger.js';
 import { repositoryOptions } from '../shared/repository-options.js';
 import { redriveDeliveries } from './redrive.js';
 import { sqs } from './sqs.js';
@@ -14,4 +14,4 @@ const deps = {
 };
 
 /** Lambda entry of the redrive schedule. */
-export const handler = async (): Promise<{ requeued: number }> => ({ requeued: await redriveDeliveries(deps) });
+export const handler = logged(() => ({}), async (): Promise<{ requeued: number }> => ({ requeued: await redriveDeliveries(deps) }));

@@ -19,6 +19,7 @@ import { ExecutionEndedError } from '../../../lambdas/runtime/payload.js';
 import { repository } from '../../../lambdas/shared/dynamodb.js';
 import { sfn as sfnClient } from '../../../lambdas/shared/sfn.js';
 import { TASKS } from '../../../lambdas/tasks/registry.js';
+import { lambdaContext } from '../support/api-events.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import {
   STATE_MACHINE_ARN_PREFIX,
@@ -112,7 +113,7 @@ describe('startChild: a new child', () => {
     const { instance: _instance, ...compiled } = payload();
     const sent = { ...compiled, step: 'investigate', step_index: 0, scope: { name: 'research', index: 2, total: 5 }, segments: [{ name: 'both', index: 1, total: 2 }] };
 
-    await expect(handler(sent)).resolves.toEqual({ child_execution_id: childId('research[2]/both[1]/investigate'), created: true });
+    await expect(handler(sent, lambdaContext())).resolves.toEqual({ child_execution_id: childId('research[2]/both[1]/investigate'), created: true });
   });
 
   it('names a top-level runTask step instance by its step name alone', () => {

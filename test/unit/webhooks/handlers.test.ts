@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toItem } from '../../../lambdas/repository/items.js';
 import { MARSHALL_OPTIONS } from '../../../lambdas/shared/dynamodb-client.js';
 import type { WebhookMessage } from '../../../lambdas/webhooks/message.js';
+import { lambdaContext } from '../support/api-events.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { TENANT, executionRecord } from '../support/records.js';
 
@@ -63,7 +64,7 @@ describe('deliver handler', () => {
     vi.stubEnv('WEBHOOK_RETRY_SECONDS', '100,200');
     const { handler } = await import('../../../lambdas/webhooks/deliver-handler.js');
 
-    const response = await handler(deliveryEvent());
+    const response = await handler(deliveryEvent(), lambdaContext());
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'sqs-1' }]);
     const delay = sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input.VisibilityTimeout!;
@@ -76,7 +77,7 @@ describe('deliver handler', () => {
     vi.stubEnv('WEBHOOK_RETRY_SECONDS', '');
     const { handler } = await import('../../../lambdas/webhooks/deliver-handler.js');
 
-    await handler(deliveryEvent());
+    await handler(deliveryEvent(), lambdaContext());
 
     const delay = sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]!.args[0].input.VisibilityTimeout!;
     expect(delay).toBeGreaterThanOrEqual(4);
@@ -109,7 +110,7 @@ describe('dispatch handler', () => {
     };
     const { handler } = await import('../../../lambdas/webhooks/dispatch-handler.js');
 
-    await handler({ Records: [record] } satisfies DynamoDBStreamEvent);
+    await handler({ Records: [record] } satisfies DynamoDBStreamEvent, lambdaContext());
 
     const entries = sqsMock.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.Entries!;
     expect(sqsMock).toHaveReceivedCommandWith(SendMessageBatchCommand, { QueueUrl: QUEUE_URL });
