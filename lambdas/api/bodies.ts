@@ -109,14 +109,20 @@ function webhookUrlOf(value: unknown, errors: FieldError[]): string | undefined 
   return value as string;
 }
 
+// Each schema is a constant of its own, which its body's object holds: the OpenAPI document reads
+// the schema without bundling the check (the catalogue function parses no body).
+
+/** The JSON Schema of the body of `POST /tasks/{task_id}/executions`. */
+export const CREATE_SCHEMA: BodyJsonSchema = {
+  type: 'object',
+  properties: { input: ANY, metadata: METADATA, webhook_url: WEBHOOK_URL },
+  required: ['input'],
+  additionalProperties: false,
+};
+
 /** Body of `POST /tasks/{task_id}/executions`. */
 export const createBody = {
-  schema: {
-    type: 'object',
-    properties: { input: ANY, metadata: METADATA, webhook_url: WEBHOOK_URL },
-    required: ['input'],
-    additionalProperties: false,
-  },
+  schema: CREATE_SCHEMA,
   check: (body: Fields, errors: FieldError[]) => ({
     input: required(body, 'input', errors),
     metadata: metadataOf(body.metadata, errors),
@@ -124,14 +130,17 @@ export const createBody = {
   }),
 } satisfies BodySchema<unknown>;
 
+/** The JSON Schema of the body of `POST /executions`. */
+export const CREATE_WITH_TASK_SCHEMA: BodyObjectSchema = {
+  type: 'object',
+  properties: { task_id: TASK_ID, input: ANY, metadata: METADATA, webhook_url: WEBHOOK_URL },
+  required: ['task_id', 'input'],
+  additionalProperties: false,
+};
+
 /** Body of `POST /executions` (the task id travels in the body). */
 export const createWithTaskBody = {
-  schema: {
-    type: 'object',
-    properties: { task_id: TASK_ID, input: ANY, metadata: METADATA, webhook_url: WEBHOOK_URL },
-    required: ['task_id', 'input'],
-    additionalProperties: false,
-  },
+  schema: CREATE_WITH_TASK_SCHEMA,
   check: (body: Fields, errors: FieldError[]) => {
     const taskId = required(body, 'task_id', errors);
     if (taskId !== undefined && (typeof taskId !== 'string' || taskId.length === 0 || characters(taskId) > TASK_ID.maxLength)) {
@@ -149,12 +158,12 @@ export const createWithTaskBody = {
 const RESUME_FORM: BodyObjectSchema = { type: 'object', properties: { status: { const: 'running' }, input: ANY }, required: ['status'], additionalProperties: false };
 const CANCEL_FORM: BodyObjectSchema = { type: 'object', properties: { status: { const: 'cancelled' }, reason: REASON }, required: ['status'], additionalProperties: false };
 
+/** The JSON Schema of the body of `PUT /executions/{id}`. */
+export const CHANGE_STATUS_SCHEMA: BodyJsonSchema = { type: 'object', oneOf: [RESUME_FORM, CANCEL_FORM] };
+
 /** Body of `PUT /executions/{id}`: resume (`running`) or cancel (`cancelled`); any other status is a 400. */
 export const changeStatusBody = {
-  schema: {
-    type: 'object',
-    oneOf: [RESUME_FORM, CANCEL_FORM],
-  },
+  schema: CHANGE_STATUS_SCHEMA,
   check: (body: Fields, errors: FieldError[]) => {
     if (body.status === 'running') {
       if ('reason' in body) errors.push({ path: '/reason', message: 'is only accepted with status "cancelled"' });
@@ -169,40 +178,49 @@ export const changeStatusBody = {
   },
 } satisfies BodySchema<unknown>;
 
+/** The JSON Schema of the body of `POST /executions/{id}/resume`. */
+export const RESUME_SCHEMA: BodyJsonSchema = { type: 'object', properties: { input: ANY }, additionalProperties: false };
+
 /** Body of `POST /executions/{id}/resume`. */
 export const resumeBody = {
-  schema: { type: 'object', properties: { input: ANY }, additionalProperties: false },
+  schema: RESUME_SCHEMA,
   check: (body: Fields) => ({ input: body.input }),
 } satisfies BodySchema<unknown>;
 
+/** The JSON Schema of the body of `POST /executions/{id}/cancel`. */
+export const CANCEL_SCHEMA: BodyJsonSchema = { type: 'object', properties: { reason: REASON }, additionalProperties: false };
+
 /** Body of `POST /executions/{id}/cancel` (may be empty). */
 export const cancelBody = {
-  schema: { type: 'object', properties: { reason: REASON }, additionalProperties: false },
+  schema: CANCEL_SCHEMA,
   check: (body: Fields, errors: FieldError[]) => {
     const reason = reasonOf(body.reason, errors);
     return reason === undefined ? {} : { reason };
   },
 } satisfies BodySchema<unknown>;
 
-/** Body of `POST /executions/{id}/stream-token` (may be empty: the default lifetime). */
-export const streamTokenBody = /* @__PURE__ */ (() =>
+/** The JSON Schema of the body of `POST /executions/{id}/stream-token`. */
+export const STREAM_TOKEN_SCHEMA: BodyJsonSchema = /* @__PURE__ */ (() =>
   ({
-    schema: {
-      type: 'object',
-      properties: { ttl_seconds: { type: 'integer', minimum: STREAM_TOKEN_TTL_SECONDS.min, maximum: STREAM_TOKEN_TTL_SECONDS.max } },
-      additionalProperties: false,
-    },
-    check: (body: Fields, errors: FieldError[]) => {
-      const { default: fallback, min, max } = STREAM_TOKEN_TTL_SECONDS;
-      const ttl = body.ttl_seconds;
-      if (ttl === undefined) return { ttlSeconds: fallback };
-      if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < min || ttl > max) {
-        errors.push({ path: '/ttl_seconds', message: `must be a whole number of seconds from ${min} to ${max}` });
-        return { ttlSeconds: fallback };
-      }
-      return { ttlSeconds: ttl };
-    },
-  }) satisfies BodySchema<unknown>)();
+    type: 'object',
+    properties: { ttl_seconds: { type: 'integer', minimum: STREAM_TOKEN_TTL_SECONDS.min, maximum: STREAM_TOKEN_TTL_SECONDS.max } },
+    additionalProperties: false,
+  }) as const)();
+
+/** Body of `POST /executions/{id}/stream-token` (may be empty: the default lifetime). */
+export const streamTokenBody = {
+  schema: STREAM_TOKEN_SCHEMA,
+  check: (body: Fields, errors: FieldError[]) => {
+    const { default: fallback, min, max } = STREAM_TOKEN_TTL_SECONDS;
+    const ttl = body.ttl_seconds;
+    if (ttl === undefined) return { ttlSeconds: fallback };
+    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < min || ttl > max) {
+      errors.push({ path: '/ttl_seconds', message: `must be a whole number of seconds from ${min} to ${max}` });
+      return { ttlSeconds: fallback };
+    }
+    return { ttlSeconds: ttl };
+  },
+} satisfies BodySchema<unknown>;
 
 function eventsOf(value: unknown, errors: FieldError[]): WebhookEventType[] {
   const allowed = WEBHOOK_EVENT_TYPES as readonly unknown[];
@@ -213,6 +231,21 @@ function eventsOf(value: unknown, errors: FieldError[]): WebhookEventType[] {
   return [...new Set(value as WebhookEventType[])];
 }
 
+/** The JSON Schema of the body of `POST /webhooks` in a deployment of the tasks `taskIds`. */
+export function subscriptionSchema(taskIds: ReadonlySet<string>): BodyJsonSchema {
+  return {
+    type: 'object',
+    properties: {
+      url: { type: 'string' },
+      events: { type: 'array', minItems: 1, items: { enum: WEBHOOK_EVENT_TYPES } },
+      task_id: { enum: [...taskIds, null] },
+      description: { type: ['string', 'null'], maxLength: MAX_WEBHOOK_DESCRIPTION },
+    },
+    required: ['url', 'events'],
+    additionalProperties: false,
+  };
+}
+
 /**
  * Body of `POST /webhooks`, for a deployment of the tasks `taskIds` (a subscription's `task_id`
  * must be one of them). The URL's form and where it points are checked by the handler, which
@@ -220,17 +253,7 @@ function eventsOf(value: unknown, errors: FieldError[]): WebhookEventType[] {
  */
 export function subscriptionBody(taskIds: ReadonlySet<string>) {
   return {
-    schema: {
-      type: 'object',
-      properties: {
-        url: { type: 'string' },
-        events: { type: 'array', minItems: 1, items: { enum: WEBHOOK_EVENT_TYPES } },
-        task_id: { enum: [...taskIds, null] },
-        description: { type: ['string', 'null'], maxLength: MAX_WEBHOOK_DESCRIPTION },
-      },
-      required: ['url', 'events'],
-      additionalProperties: false,
-    },
+    schema: subscriptionSchema(taskIds),
     check: (body: Fields, errors: FieldError[]) => {
       if (typeof body.url !== 'string') errors.push({ path: '/url', message: 'is required, a string' });
       const taskId = body.task_id ?? undefined;

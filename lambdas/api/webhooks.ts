@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '../domain/errors.js';
+import type { DeliveryView, TestDeliveryView, WebhookView } from '../domain/views.js';
 import { newExecutionId } from '../domain/ids.js';
 import { DELIVERY_ID_PATTERN, TEST_EVENT_TYPE, WEBHOOK_ID_PATTERN, newWebhookSecret } from '../domain/webhooks.js';
 import { DUE_GRACE_SECONDS, WebhookStore, type Delivery, type SubscriptionTarget, type WebhookSubscription } from '../repository/webhook-store.js';
@@ -29,7 +30,7 @@ function subscriptionIdOf(event: ApiEvent): string {
 }
 
 /** A subscription as the API shows it: never its secrets, unless `secret` is given (create and rotation). */
-function subscriptionView(event: ApiEvent, subscription: WebhookSubscription, secret?: string) {
+function subscriptionView(event: ApiEvent, subscription: WebhookSubscription, secret?: string): WebhookView {
   const base = linksOf(event, '').apiBaseUrl;
   return {
     id: subscription.id,
@@ -46,7 +47,7 @@ function subscriptionView(event: ApiEvent, subscription: WebhookSubscription, se
   };
 }
 
-function deliveryView(delivery: Delivery, withPayload = false) {
+function deliveryView(delivery: Delivery, withPayload = false): DeliveryView {
   return {
     id: delivery.messageId,
     type: delivery.type,
@@ -110,7 +111,7 @@ async function sendTest(event: ApiEvent) {
     payload: eventPayload(TEST_EVENT_TYPE, new Date().toISOString(), { webhook_id: target.subscriptionId }),
   };
   await planAndEnqueue(store, sqs, QUEUE_URL, [message]);
-  return json(202, { delivery_id: messageId, status: 'pending' });
+  return json(202, { delivery_id: messageId, status: 'pending' } satisfies TestDeliveryView);
 }
 
 async function redeliver(event: ApiEvent) {

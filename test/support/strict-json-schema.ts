@@ -1,4 +1,4 @@
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
 
 /**
@@ -19,4 +19,27 @@ export function strictAjv(): Ajv2020 {
 /** Ajv's errors in one line each: where, and what. */
 export function describeErrors(errors: readonly ErrorObject[] | null | undefined): string {
   return (errors ?? []).map((error) => `${error.instancePath || '(root)'} ${error.message ?? error.keyword} ${JSON.stringify(error.params)}`).join('\n');
+}
+
+/** The `$id` an OpenAPI document's schemas are registered under: their `#/components/…` references resolve in it. */
+const DOCUMENT_ID = 'https://async-executions.invalid/openapi.json';
+
+/** One segment of a JSON pointer (RFC 6901), as a URI fragment holds it. */
+export const pointerSegment = (segment: string): string => encodeURIComponent(segment.replaceAll('~', '~0').replaceAll('/', '~1'));
+
+/**
+ * The validators of an OpenAPI document's JSON Schemas (strict ajv), each found by the JSON pointer
+ * of its place in the document (`/components/schemas/Execution`, `/paths/…/schema`), so that their
+ * `$ref`s to `#/components/schemas/…` resolve as in the document. Compiling one checks it is a
+ * schema ajv understands in strict mode (no unknown keyword).
+ */
+export function documentSchemas(document: Readonly<Record<string, unknown>>): (pointer: readonly string[]) => ValidateFunction {
+  const ajv = strictAjv();
+  ajv.addKeyword('paths');
+  ajv.addSchema({ $id: DOCUMENT_ID, components: document.components, paths: document.paths });
+  return (pointer) => {
+    const validate = ajv.getSchema(`${DOCUMENT_ID}#/${pointer.map(pointerSegment).join('/')}`);
+    if (!validate) throw new Error(`No schema at /${pointer.join('/')}`);
+    return validate;
+  };
 }
