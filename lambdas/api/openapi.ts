@@ -201,7 +201,7 @@ const HEADERS = {
   RetryAfter: { description: 'Seconds to wait.', required: true, schema: { type: 'string', pattern: '^\\d+$' } },
   XShouldRetryFalse: { description: 'Do not retry.', required: true, schema: { const: 'false' } },
   XShouldRetryTrue: { description: 'Send it again.', required: true, schema: { const: 'true' } },
-  WWWAuthenticate: { description: 'The scheme.', required: true, schema: { const: 'Bearer' } },
+  WWWAuthenticate: { description: 'The scheme (with a problem+json; API Gateway\'s own 401 has none).', schema: { const: 'Bearer' } },
   PreferenceApplied: { description: 'It was held (wait=<seconds>).', schema: { type: 'string', pattern: '^wait=\\d+$' } },
 } as const;
 
@@ -247,7 +247,7 @@ function problemResponses(auth: OpenApiOptions['auth']) {
           },
     UnauthorizedStream: {
       description: 'No valid API key or stream token.',
-      headers: { 'WWW-Authenticate': headerRef('WWWAuthenticate') },
+      headers: { 'WWW-Authenticate': { description: 'The scheme.', required: true, schema: { const: 'Bearer' } } },
       content: problemContent(new UnauthorizedError('Send a valid stream token or API key.')),
     },
     NotFound: {
@@ -269,8 +269,8 @@ function problemResponses(auth: OpenApiOptions['auth']) {
       content: problemContent(new GoneError('The wait expired first.')),
     },
     PayloadTooLarge: {
-      description: 'Over 256 KB (an input: 250 KiB).',
-      content: problemContent(new PayloadTooLargeError('The body is too large.')),
+      description: 'Over 256 KB (an input: 250 KiB); over 10 MB API Gateway answers itself.',
+      content: { ...problemContent(new PayloadTooLargeError('The body is too large.')), ...gatewayContent('Request Entity Too Large') },
     },
     UnsupportedMediaType: {
       description: 'Not JSON.',
@@ -283,9 +283,9 @@ function problemResponses(auth: OpenApiOptions['auth']) {
     },
     TooManyRequests: { description: 'Throttled (API Gateway).', content: gatewayContent('Too Many Requests') },
     InternalError: {
-      description: 'A fault (logged).',
+      description: 'A fault (logged); a function that failed outright is API Gateway\'s own answer.',
       // Anything but a domain error is answered as this, and nothing of it is shown.
-      content: problemContent(new Error('a fault')),
+      content: { ...problemContent(new Error('a fault')), ...gatewayContent('Internal Server Error') },
     },
     ServiceUnavailable: {
       description: 'A dependency failed (it may have taken effect): retry after Retry-After.',
