@@ -156,6 +156,10 @@ const PUBLIC_REASONS: Partial<Record<RouteKey, string>> = {
   'GET /healthz':
     'GET /healthz is the health check: it answers 200 without credentials by design (load balancers and uptime probes ' +
     'hold no key), reveals nothing and touches no data; every other route but the resume links has the authorizer.',
+  'GET /openapi.json':
+    'GET /openapi.json is the OpenAPI document of the API: it answers without credentials by design (tools and ' +
+    'client generators fetch it), describes the routes and the deployed tasks\' input schemas (what GET /tasks shows ' +
+    'a key holder), holds no data of any tenant and touches no AWS service; every route it describes keeps its authorizer.',
   [CALLBACK_ROUTE]:
     'POST /callbacks/{token} is a resume link: the unguessable token in its path is the credential (a 256-bit HMAC, ' +
     'only its hash stored), for one wait of one execution, once, until the wait times out; a wrong, expired or spent ' +
@@ -166,7 +170,7 @@ const DESCRIPTIONS: Readonly<Record<RouteGroup, string>> = {
   create: 'Creates executions and starts their state machines',
   read: 'Reads executions and transitions',
   control: 'Resumes and cancels executions (resume links too)',
-  catalogue: 'Task catalogue, health, and the 404 of unknown routes',
+  catalogue: 'Task catalogue, health, the OpenAPI document, and the 404 of unknown routes',
   events: 'Server-sent events of executions (polls the table)',
   webhooks: 'Webhook subscriptions, deliveries, redeliveries and test pings',
 };
@@ -234,7 +238,8 @@ export class ExecutionsApi extends Construct {
       create: make('create', withStateMachines),
       read: make('read', { ...props.environment, TASK_IDS }),
       control: make('control', withStateMachines),
-      catalogue: make('catalogue', { TASK_IDS }),
+      // The OpenAPI document it serves describes how callers authenticate.
+      catalogue: make('catalogue', { TASK_IDS, API_AUTH: props.auth ?? 'api-key' }),
       // A watcher mostly sleeps between polls and costs its function's duration: half the memory
       // of the other API functions halves that cost, and its CPU share still formats 1 MB of events.
       events: make('events', { ...props.environment, EVENTS_WINDOW_SECONDS: String(eventsWindow) }, {
@@ -285,6 +290,8 @@ export class ExecutionsApi extends Construct {
       // Where the events_url of a stream token points. No cycle: the URL needs the streaming
       // function, which needs the API's id, and neither needs the events function.
       functions.events.addEnvironment('EVENTS_STREAM_URL', url.url);
+      // The OpenAPI document names it as a server of the events.
+      functions.catalogue.addEnvironment('EVENTS_STREAM_URL', url.url);
     }
     const none = new HttpNoneAuthorizer();
     const authorizerOf = (routeKey: RouteKey): IHttpRouteAuthorizer =>

@@ -1,26 +1,68 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
 import type { Metadata } from '../domain/execution.js';
+import type { JsonSchema } from '../domain/json-schema.js';
 import { STREAM_TOKEN_TTL_SECONDS } from '../domain/stream-tokens.js';
-import { invalid, unknownFields } from './validation.js';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../domain/webhooks.js';
+import { characters, invalid, unknownFields } from './validation.js';
 
 // The request bodies of the API are small and fixed, so they are checked by hand: a schema
 // library here would cost every function that parses a body ~10 KB of bundle (docs/performance.md).
 // Task inputs, which users define, are checked against their JSON Schemas from the task catalogue
 // (lambdas/api/validation.ts).
+//
+// Each body carries, beside its check, the JSON Schema of exactly what that check accepts: the
+// fields it knows are that schema's properties (bodyOf refuses any other), and the OpenAPI document
+// (lambdas/api/openapi.ts) publishes it, so what is documented and what is checked are one object.
+// The schemas hold constraints only, no prose (the document adds the words, outside the bundles of
+// the functions that parse bodies); test/unit/api/request-schemas.test.ts checks that each check
+// accepts exactly what its schema does.
+
+/** The JSON Schema of a body of one form: an object of known properties and nothing else. */
+export interface BodyObjectSchema {
+  readonly type: 'object';
+  readonly properties: Readonly<Record<string, JsonSchema>>;
+  readonly required?: readonly string[];
+  readonly additionalProperties: false;
+}
+
+/** The JSON Schema of a body: one form, or a choice of forms. */
+export type BodyJsonSchema = BodyObjectSchema | { readonly type: 'object'; readonly oneOf: readonly BodyObjectSchema[] };
 
 /**
- * A body: the fields it accepts (anything else is rejected, so a typo never passes silently) and
- * a check of their values that collects failures into `errors`. Plain objects, so a function's
- * bundle drops the bodies it never parses.
+ * A body: its JSON Schema (the fields it accepts, as properties: anything else is rejected, so a
+ * typo never passes silently) and a check of their values, in the schema's terms, that collects
+ * failures into `errors` in words. Plain objects, so a function's bundle drops the bodies it never
+ * parses.
  */
 export interface BodySchema<T> {
-  readonly fields: readonly string[];
+  readonly schema: BodyJsonSchema;
   check(body: Readonly<Record<string, unknown>>, errors: FieldError[]): T;
 }
 
 /** Metadata bounds. Julep allows every JSON object; these keep it small, as it is stored on every record. */
 export const METADATA_LIMITS = { keys: 64, keyLength: 256, bytes: 16 * 1024 } as const;
-const MAX_REASON = 2000;
+/** The longest cancel reason, in characters. */
+export const MAX_REASON = 2000;
+/** The longest webhook description, in characters. */
+export const MAX_WEBHOOK_DESCRIPTION = 500;
+
+// A bundler keeps a module-level object that reads another object's property (it might be a
+// getter), so such schemas are made in `@__PURE__` calls: a function that parses none of them
+// bundles none of them.
+
+/** What metadata may be as JSON Schema; its size as JSON (at most `METADATA_LIMITS.bytes`) is the one rule JSON Schema cannot say. */
+const METADATA = /* @__PURE__ */ (() =>
+  ({
+    type: ['object', 'null'],
+    maxProperties: METADATA_LIMITS.keys,
+    propertyNames: { minLength: 1, maxLength: METADATA_LIMITS.keyLength },
+  }) as const)();
+const REASON = { type: ['string', 'null'], maxLength: MAX_REASON } as const;
+/** Where a webhook URL may point is checked by the handler, which resolves its host (`checkWebhookUrl`). */
+const WEBHOOK_URL = { type: ['string', 'null'] } as const;
+const TASK_ID = { type: 'string', minLength: 1, maxLength: 64 } as const;
+/** Any JSON value: an execution input or a resume input, checked against its task's schema once the task is known. */
+const ANY = {} as const;
 
 function metadataOf(value: unknown, errors: FieldError[]): Metadata | undefined {
   // Julep's SDK sends null for "no metadata".
@@ -30,14 +72,14 @@ function metadataOf(value: unknown, errors: FieldError[]): Metadata | undefined 
     return undefined;
   }
   const keys = Object.keys(value);
-  const badKey = keys.find((key) => key.length === 0 || key.length > METADATA_LIMITS.keyLength);
+  const badKey = keys.map((key) => characters(key)).find((length) => length === 0 || length > METADATA_LIMITS.keyLength);
   const bytes = Buffer.byteLength(JSON.stringify(value));
   // One error each, naming no key: a key may be long, and the answer must stay small.
   if (keys.length > METADATA_LIMITS.keys) {
     errors.push({ path: '/metadata', message: `must have at most ${METADATA_LIMITS.keys} keys, not ${keys.length}` });
   }
   if (badKey !== undefined) {
-    errors.push({ path: '/metadata', message: `has a key of ${badKey.length} characters; keys must be 1 to ${METADATA_LIMITS.keyLength} characters` });
+    errors.push({ path: '/metadata', message: `has a key of ${badKey} characters; keys must be 1 to ${METADATA_LIMITS.keyLength} characters` });
   }
   if (bytes > METADATA_LIMITS.bytes) {
     errors.push({ path: '/metadata', message: `must be at most ${METADATA_LIMITS.bytes} bytes as JSON, not ${bytes}` });
@@ -49,7 +91,7 @@ function metadataOf(value: unknown, errors: FieldError[]): Metadata | undefined 
 function reasonOf(value: unknown, errors: FieldError[]): string | null | undefined {
   if (value === undefined || value === null) return value;
   if (typeof value !== 'string') errors.push({ path: '/reason', message: 'must be a string' });
-  else if (value.length > MAX_REASON) errors.push({ path: '/reason', message: `must be at most ${MAX_REASON} characters` });
+  else if (characters(value) > MAX_REASON) errors.push({ path: '/reason', message: `must be at most ${MAX_REASON} characters` });
   return value as string;
 }
 
@@ -67,9 +109,20 @@ function webhookUrlOf(value: unknown, errors: FieldError[]): string | undefined 
   return value as string;
 }
 
+// Each schema is a constant of its own, which its body's object holds: the OpenAPI document reads
+// the schema without bundling the check (the catalogue function parses no body).
+
+/** The JSON Schema of the body of `POST /tasks/{task_id}/executions`. */
+export const CREATE_SCHEMA: BodyJsonSchema = {
+  type: 'object',
+  properties: { input: ANY, metadata: METADATA, webhook_url: WEBHOOK_URL },
+  required: ['input'],
+  additionalProperties: false,
+};
+
 /** Body of `POST /tasks/{task_id}/executions`. */
 export const createBody = {
-  fields: ['input', 'metadata', 'webhook_url'],
+  schema: CREATE_SCHEMA,
   check: (body: Fields, errors: FieldError[]) => ({
     input: required(body, 'input', errors),
     metadata: metadataOf(body.metadata, errors),
@@ -77,13 +130,21 @@ export const createBody = {
   }),
 } satisfies BodySchema<unknown>;
 
+/** The JSON Schema of the body of `POST /executions`. */
+export const CREATE_WITH_TASK_SCHEMA: BodyObjectSchema = {
+  type: 'object',
+  properties: { task_id: TASK_ID, input: ANY, metadata: METADATA, webhook_url: WEBHOOK_URL },
+  required: ['task_id', 'input'],
+  additionalProperties: false,
+};
+
 /** Body of `POST /executions` (the task id travels in the body). */
 export const createWithTaskBody = {
-  fields: ['task_id', 'input', 'metadata', 'webhook_url'],
+  schema: CREATE_WITH_TASK_SCHEMA,
   check: (body: Fields, errors: FieldError[]) => {
     const taskId = required(body, 'task_id', errors);
-    if (taskId !== undefined && (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 64)) {
-      errors.push({ path: '/task_id', message: 'must be a string of 1 to 64 characters' });
+    if (taskId !== undefined && (typeof taskId !== 'string' || taskId.length === 0 || characters(taskId) > TASK_ID.maxLength)) {
+      errors.push({ path: '/task_id', message: `must be a string of 1 to ${TASK_ID.maxLength} characters` });
     }
     return {
       task_id: taskId as string,
@@ -94,9 +155,15 @@ export const createWithTaskBody = {
   },
 } satisfies BodySchema<unknown>;
 
+const RESUME_FORM: BodyObjectSchema = { type: 'object', properties: { status: { const: 'running' }, input: ANY }, required: ['status'], additionalProperties: false };
+const CANCEL_FORM: BodyObjectSchema = { type: 'object', properties: { status: { const: 'cancelled' }, reason: REASON }, required: ['status'], additionalProperties: false };
+
+/** The JSON Schema of the body of `PUT /executions/{id}`. */
+export const CHANGE_STATUS_SCHEMA: BodyJsonSchema = { type: 'object', oneOf: [RESUME_FORM, CANCEL_FORM] };
+
 /** Body of `PUT /executions/{id}`: resume (`running`) or cancel (`cancelled`); any other status is a 400. */
 export const changeStatusBody = {
-  fields: ['status', 'input', 'reason'],
+  schema: CHANGE_STATUS_SCHEMA,
   check: (body: Fields, errors: FieldError[]) => {
     if (body.status === 'running') {
       if ('reason' in body) errors.push({ path: '/reason', message: 'is only accepted with status "cancelled"' });
@@ -111,24 +178,38 @@ export const changeStatusBody = {
   },
 } satisfies BodySchema<unknown>;
 
+/** The JSON Schema of the body of `POST /executions/{id}/resume`. */
+export const RESUME_SCHEMA: BodyJsonSchema = { type: 'object', properties: { input: ANY }, additionalProperties: false };
+
 /** Body of `POST /executions/{id}/resume`. */
 export const resumeBody = {
-  fields: ['input'],
+  schema: RESUME_SCHEMA,
   check: (body: Fields) => ({ input: body.input }),
 } satisfies BodySchema<unknown>;
 
+/** The JSON Schema of the body of `POST /executions/{id}/cancel`. */
+export const CANCEL_SCHEMA: BodyJsonSchema = { type: 'object', properties: { reason: REASON }, additionalProperties: false };
+
 /** Body of `POST /executions/{id}/cancel` (may be empty). */
 export const cancelBody = {
-  fields: ['reason'],
+  schema: CANCEL_SCHEMA,
   check: (body: Fields, errors: FieldError[]) => {
     const reason = reasonOf(body.reason, errors);
     return reason === undefined ? {} : { reason };
   },
 } satisfies BodySchema<unknown>;
 
+/** The JSON Schema of the body of `POST /executions/{id}/stream-token`. */
+export const STREAM_TOKEN_SCHEMA: BodyJsonSchema = /* @__PURE__ */ (() =>
+  ({
+    type: 'object',
+    properties: { ttl_seconds: { type: 'integer', minimum: STREAM_TOKEN_TTL_SECONDS.min, maximum: STREAM_TOKEN_TTL_SECONDS.max } },
+    additionalProperties: false,
+  }) as const)();
+
 /** Body of `POST /executions/{id}/stream-token` (may be empty: the default lifetime). */
 export const streamTokenBody = {
-  fields: ['ttl_seconds'],
+  schema: STREAM_TOKEN_SCHEMA,
   check: (body: Fields, errors: FieldError[]) => {
     const { default: fallback, min, max } = STREAM_TOKEN_TTL_SECONDS;
     const ttl = body.ttl_seconds;
@@ -140,6 +221,58 @@ export const streamTokenBody = {
     return { ttlSeconds: ttl };
   },
 } satisfies BodySchema<unknown>;
+
+function eventsOf(value: unknown, errors: FieldError[]): WebhookEventType[] {
+  const allowed = WEBHOOK_EVENT_TYPES as readonly unknown[];
+  if (!Array.isArray(value) || value.length === 0 || value.some((type) => !allowed.includes(type))) {
+    errors.push({ path: '/events', message: `must be a non-empty list of ${WEBHOOK_EVENT_TYPES.map((type) => `"${type}"`).join(', ')}` });
+    return [];
+  }
+  return [...new Set(value as WebhookEventType[])];
+}
+
+/** The JSON Schema of the body of `POST /webhooks` in a deployment of the tasks `taskIds`. */
+export function subscriptionSchema(taskIds: ReadonlySet<string>): BodyJsonSchema {
+  return {
+    type: 'object',
+    properties: {
+      url: { type: 'string' },
+      events: { type: 'array', minItems: 1, items: { enum: WEBHOOK_EVENT_TYPES } },
+      task_id: { enum: [...taskIds, null] },
+      description: { type: ['string', 'null'], maxLength: MAX_WEBHOOK_DESCRIPTION },
+    },
+    required: ['url', 'events'],
+    additionalProperties: false,
+  };
+}
+
+/**
+ * Body of `POST /webhooks`, for a deployment of the tasks `taskIds` (a subscription's `task_id`
+ * must be one of them). The URL's form and where it points are checked by the handler, which
+ * resolves its host (`checkWebhookUrl`).
+ */
+export function subscriptionBody(taskIds: ReadonlySet<string>) {
+  return {
+    schema: subscriptionSchema(taskIds),
+    check: (body: Fields, errors: FieldError[]) => {
+      if (typeof body.url !== 'string') errors.push({ path: '/url', message: 'is required, a string' });
+      const taskId = body.task_id ?? undefined;
+      if (taskId !== undefined && (typeof taskId !== 'string' || !taskIds.has(taskId))) {
+        errors.push({ path: '/task_id', message: 'must be the id of a task of this service (GET /tasks)' });
+      }
+      const description = body.description ?? undefined;
+      if (description !== undefined && (typeof description !== 'string' || characters(description) > MAX_WEBHOOK_DESCRIPTION)) {
+        errors.push({ path: '/description', message: `must be a string of at most ${MAX_WEBHOOK_DESCRIPTION} characters` });
+      }
+      return { url: body.url as string, events: eventsOf(body.events, errors), taskId: taskId as string | undefined, description: description as string | undefined };
+    },
+  } satisfies BodySchema<unknown>;
+}
+
+/** The fields a body accepts: the properties of its schema (of any of its forms). */
+function accepts(schema: BodyJsonSchema, field: string): boolean {
+  return 'oneOf' in schema ? schema.oneOf.some((form) => Object.hasOwn(form.properties, field)) : Object.hasOwn(schema.properties, field);
+}
 
 /**
  * Parses a body that must be present: a JSON object with only the fields `schema` knows.
@@ -153,7 +286,7 @@ export function bodyOf<T>(schema: BodySchema<T>, body: unknown): T {
   }
   const record = body as Record<string, unknown>;
   const errors: FieldError[] = [];
-  const unknown = Object.keys(record).filter((key) => !schema.fields.includes(key));
+  const unknown = Object.keys(record).filter((key) => !accepts(schema.schema, key));
   if (unknown.length > 0) {
     errors.push({ path: '', message: unknownFields(unknown) });
   }

@@ -1,7 +1,7 @@
 import { callbackKey } from '../domain/callbacks.js';
 import type { ExecutionRecord } from '../domain/execution.js';
 import { checkPayload } from '../domain/payload-limits.js';
-import { toExecutionView } from '../domain/views.js';
+import { toExecutionView, type CallbackResultView } from '../domain/views.js';
 import {
   cancelExecution,
   deadLink,
@@ -77,7 +77,7 @@ async function callback(event: ApiEvent) {
   const resumed = await resumeByLink(deps, waiting, task, event.json ?? null);
   logger.info('execution resumed through its link', { execution_id: record.id });
   // What the link's holder may see: that it worked, and where. The execution itself is its tenant's.
-  return json(200, { resumed: true, execution_id: resumed.id, step: { index: record.stepIndex, name: record.stepName } });
+  return json(200, { resumed: true, execution_id: resumed.id, step: { index: record.stepIndex, name: record.stepName } } satisfies CallbackResultView);
 }
 
 const routes: Record<string, Route> = {

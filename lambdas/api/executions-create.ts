@@ -1,7 +1,7 @@
 import { NotFoundError } from '../domain/errors.js';
 import type { Metadata } from '../domain/execution.js';
 import { checkPayload } from '../domain/payload-limits.js';
-import { toExecutionView } from '../domain/views.js';
+import { toExecutionView, type CreatedExecutionView } from '../domain/views.js';
 import { newWebhookSecret } from '../domain/webhooks.js';
 import { checkWebhookUrl, policyFromEnv, systemResolver } from '../webhooks/address.js';
 import { startExecution, type CreateDeps } from '../runtime/execution-control.js';
@@ -45,7 +45,7 @@ async function create(event: ApiEvent, taskId: string, { input, metadata = {}, w
     idempotencyKey: idempotencyKeyOf(event.headers),
     ...(webhookUrl ? { webhook: { url: webhookUrl, secret: newWebhookSecret() } } : {}),
   });
-  const view = {
+  const view: CreatedExecutionView = {
     ...toExecutionView(record, linksOf(event, REGION)),
     // Shown in the create response only (a replay of it too, from the stored record): what signs this execution's webhooks.
     ...(record.webhookSecret ? { webhook_secret: record.webhookSecret } : {}),

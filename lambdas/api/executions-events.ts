@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { NotFoundError, RequestTimeoutError, UnauthorizedError } from '../domain/errors.js';
 import type { StreamKind } from '../domain/events.js';
+import type { StreamTokenView } from '../domain/views.js';
 import { streamToken, streamTokenKey } from '../domain/stream-tokens.js';
 import { WORST_CASE_CALL_MS } from '../shared/client-config.js';
 import { intEnv, requireEnv } from '../shared/env.js';
@@ -102,7 +103,7 @@ function streamTokenRoute(options: EventsOptions): Route {
       token,
       expires_at: new Date(expiresAt * 1000).toISOString(),
       events_url: `${base}/executions/${executionId}/events?token=${encodeURIComponent(token)}`,
-    });
+    } satisfies StreamTokenView);
   };
 }
 

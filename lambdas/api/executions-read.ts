@@ -2,7 +2,7 @@ import { NotFoundError } from '../domain/errors.js';
 import { callbackPath, callbackToken, callbackKey } from '../domain/callbacks.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { isTerminal } from '../domain/status.js';
-import { toExecutionView, toTransitionView, type TransitionView, type ViewLinks } from '../domain/views.js';
+import { toExecutionView, toTransitionView, type ExecutionView, type Page, type TransitionView, type ViewLinks } from '../domain/views.js';
 import { repository } from '../shared/dynamodb.js';
 import { repositoryOptions } from '../shared/repository-options.js';
 import { createLogger } from '../shared/logger.js';
@@ -38,7 +38,7 @@ const listExecutions: Route = async (event) => {
   const params = executionListParams(event.queryStringParameters, taskId);
   const page = await repository.list({ tenant: tenantOf(event), ...params });
   const links = linksOf(event, REGION);
-  return json(200, { items: page.items.map((record) => toExecutionView(record, links)), next_cursor: page.nextCursor });
+  return json(200, { items: page.items.map((record) => toExecutionView(record, links)), next_cursor: page.nextCursor } satisfies Page<ExecutionView>);
 };
 
 /** The execution's view as the JSON text a 200 sends, and the entity tag of that text. */
@@ -98,7 +98,7 @@ const routes: Record<string, Route> = {
     if (page.items.length === 0) await repository.get(tenant, executionId);
     // Rows never change, but a page grows and its cursor moves as rows are added: the tag is the
     // page's own text. It saves the caller the body, not the read.
-    const text = JSON.stringify({ items: page.items.map(transitionView(event, tenant)), next_cursor: page.nextCursor });
+    const text = JSON.stringify({ items: page.items.map(transitionView(event, tenant)), next_cursor: page.nextCursor } satisfies Page<TransitionView>);
     const etag = entityTag(text);
     const condition = ifNoneMatchOf(event.headers);
     if (condition && matchesCurrent(condition, etag)) return { status: 304, headers: { etag } };

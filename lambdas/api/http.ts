@@ -152,9 +152,10 @@ export function problemJson(logger: Logger): MiddlewareObj<ApiEvent, APIGatewayP
 
 /**
  * Refuses a request to any route but the public ones with 401 when the authorizer established no
- * tenant, before the body is read: an unauthenticated caller learns nothing from validation (which
- * tasks exist, what a body must look like) and gets the same answer on every route. The tenant it
- * establishes goes on every later log line of the request.
+ * tenant, before the body is read: an unauthenticated caller learns nothing from validation and
+ * gets the same answer on every route. (What a body must look like, and which tasks exist with
+ * their input schemas, is public by design: `GET /openapi.json`.) The tenant it establishes goes on
+ * every later log line of the request.
  */
 export function authenticated(): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
   return {

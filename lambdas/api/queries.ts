@@ -1,11 +1,13 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
-import { MAX_SEQ, isExecutionId, transitionSeq } from '../domain/ids.js';
-import { EXECUTION_STATUSES, parseStatus, type ExecutionStatus } from '../domain/status.js';
+import { EXECUTION_ID_PATTERN, MAX_SEQ, isExecutionId, transitionSeq } from '../domain/ids.js';
+import { EXECUTION_STATUSES, STATUS_ALIASES, parseStatus, type ExecutionStatus } from '../domain/status.js';
 import type { Direction } from '../repository/executions-repository.js';
-import { cut, ECHO_LENGTH, ECHO_NAMES, invalid } from './validation.js';
+import { characters, cut, ECHO_LENGTH, ECHO_NAMES, invalid } from './validation.js';
 
 // Paths, queries and headers are checked by hand, without a schema library: the read function
-// needs only these, and its bundle stays free of zod (docs/performance.md).
+// needs only these, and its bundle stays free of zod (docs/performance.md). Each route's query is
+// declared as JSON Schema ({@link QuerySchema}), which the reader checks values by and the OpenAPI
+// document publishes: one declaration of every parameter and bound.
 
 /**
  * Page size bounds. Julep's routes default to Julep's 100: its SDK does not follow pages on its
@@ -56,60 +58,106 @@ export interface ExecutionListParams extends PageParams {
 
 type Query = Readonly<Record<string, string | undefined>>;
 
+/**
+ * What a query parameter may be, as JSON Schema (of the value as sent: the digits of an integer):
+ * the reader checks a value by its schema, and the OpenAPI document (lambdas/api/openapi.ts)
+ * publishes the same object, so a bound is written once. Constraints only: the document adds the words.
+ */
+export type ParamSchema =
+  | { readonly type: 'integer'; readonly minimum: number; readonly maximum: number; readonly default?: number }
+  | {
+      readonly type: 'string';
+      readonly minLength: number;
+      readonly maxLength: number;
+      readonly enum?: readonly string[];
+      readonly pattern?: string;
+      readonly default?: string;
+    };
+
+/** The query parameters of a route, by name; a parameter not named here is a 400. */
+export type QuerySchema = Readonly<Record<string, ParamSchema>>;
+
+/** The names of a query schema's parameters of one type. */
+type NamesOf<S extends QuerySchema, T extends ParamSchema['type']> = { [K in keyof S]: S[K]['type'] extends T ? K : never }[keyof S] & string;
+
 /** How many unknown query parameters a 400 names (each cut to 64 characters, as body fields are). */
 export const UNKNOWN_ECHO = { names: ECHO_NAMES, length: ECHO_LENGTH } as const;
 
-/** Reads query parameters strictly: unknown names and malformed values are collected as 400 errors. */
-class QueryReader {
+/**
+ * Reads query parameters strictly, by the route's {@link QuerySchema}: parameters it does not
+ * declare and values its schema refuses are collected as 400 errors. Only declared parameters can
+ * be read (the type says so), so no parameter is accepted that the document does not publish.
+ */
+class QueryReader<S extends QuerySchema> {
   readonly errors: FieldError[] = [];
-  private readonly used = new Set<string>();
 
-  constructor(private readonly query: Query) {}
+  constructor(
+    private readonly query: Query,
+    readonly schema: S,
+  ) {}
 
   /** The value as sent, empty included. */
-  raw(name: string): string | undefined {
-    this.used.add(name);
+  raw(name: keyof S & string): string | undefined {
     return this.query[name];
   }
 
-  string(name: string, maxLength = 2048): string | undefined {
-    this.used.add(name);
+  string(name: NamesOf<S, 'string'>): string | undefined {
+    const { minLength, maxLength } = this.schema[name] as Extract<ParamSchema, { type: 'string' }>;
     const value = this.query[name];
     if (value === undefined) return undefined;
-    if (value === '' || value.length > maxLength) {
-      this.fail(name, `must be 1 to ${maxLength} characters`);
+    const length = characters(value);
+    if (length < minLength || length > maxLength) {
+      this.fail(name, `must be ${minLength} to ${maxLength} characters`);
       return undefined;
     }
     return value;
   }
 
-  integer(name: string, min: number, max: number): number | undefined {
-    const raw = this.string(name, 12);
+  integer(name: NamesOf<S, 'integer'>): number | undefined {
+    const { minimum, maximum } = this.schema[name] as Extract<ParamSchema, { type: 'integer' }>;
+    const raw = this.query[name];
     if (raw === undefined) return undefined;
+    // The digits of a JSON integer, nothing else ("1e2", "+5" and " 5" are refused).
     const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-    if (!Number.isInteger(value) || value < min || value > max) {
-      this.fail(name, `must be an integer from ${min} to ${max}`);
+    if (!Number.isInteger(value) || value < minimum || value > maximum) {
+      this.fail(name, `must be an integer from ${minimum} to ${maximum}`);
       return undefined;
     }
     return value;
   }
 
-  oneOf<T extends string>(name: string, values: readonly T[]): T | undefined {
-    const raw = this.string(name, 64);
+  /** A value of the parameter's `enum`. */
+  oneOf<T extends string>(name: NamesOf<S, 'string'>): T | undefined {
+    const raw = this.string(name);
+    const values = (this.schema[name] as Extract<ParamSchema, { type: 'string' }>).enum ?? [];
     if (raw === undefined) return undefined;
-    if (!(values as readonly string[]).includes(raw)) {
+    if (!values.includes(raw)) {
       this.fail(name, `must be one of ${values.map((value) => `"${value}"`).join(', ')}`);
       return undefined;
     }
     return raw as T;
   }
 
-  timestamp(name: string): number | undefined {
-    const raw = this.string(name, 40);
+  /** A value that matches the parameter's `pattern`; `words` say what it must be when it does not. */
+  matching(name: NamesOf<S, 'string'>, words: string): string | undefined {
+    const raw = this.string(name);
+    const pattern = (this.schema[name] as Extract<ParamSchema, { type: 'string' }>).pattern;
     if (raw === undefined) return undefined;
-    const value = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(raw) ? Date.parse(raw) : Number.NaN;
+    if (pattern !== undefined && !new RegExp(pattern, 'u').test(raw)) {
+      this.fail(name, words);
+      return undefined;
+    }
+    return raw;
+  }
+
+  /** An ISO 8601 date or date-time (the parameter's `pattern`) that names an instant, in ms since the epoch. */
+  timestamp(name: NamesOf<S, 'string'>): number | undefined {
+    const words = 'must be an ISO 8601 date or date-time, e.g. 2026-01-31T12:00:00Z';
+    const raw = this.matching(name, words);
+    if (raw === undefined) return undefined;
+    const value = Date.parse(raw);
     if (Number.isNaN(value)) {
-      this.fail(name, 'must be an ISO 8601 date or date-time, e.g. 2026-01-31T12:00:00Z');
+      this.fail(name, words);
       return undefined;
     }
     return value;
@@ -120,12 +168,12 @@ class QueryReader {
   }
 
   /**
-   * Throws the collected errors, with unknown parameters among them: at most
-   * {@link UNKNOWN_ECHO}`.names` of them, each name cut to `.length`, so that an 11 KB query of
-   * made-up names cannot make a 170 KB answer.
+   * Throws the collected errors, with the parameters the schema does not declare among them: at
+   * most {@link UNKNOWN_ECHO}`.names` of them, each name cut to `.length`, so that an 11 KB query
+   * of made-up names cannot make a 170 KB answer.
    */
   done(): void {
-    const unknown = Object.keys(this.query).filter((name) => !this.used.has(name));
+    const unknown = Object.keys(this.query).filter((name) => !Object.hasOwn(this.schema, name));
     for (const name of unknown.slice(0, UNKNOWN_ECHO.names)) this.fail(cut(name), 'is not a parameter of this route');
     const more = unknown.length - UNKNOWN_ECHO.names;
     if (more > 0) this.errors.push({ path: 'query', message: `has ${more} more unknown parameter${more === 1 ? '' : 's'}` });
@@ -133,16 +181,76 @@ class QueryReader {
   }
 }
 
-function pageParams(reader: QueryReader, sortBy: readonly string[], defaultLimit: number = LIMIT.default): PageParams {
-  const limit = reader.integer('limit', LIMIT.min, LIMIT.max) ?? defaultLimit;
-  const offset = reader.integer('offset', 0, MAX_OFFSET);
+/** The paging parameters of a list: `limit` (its default), `offset`, `cursor`, `sort_by` (its values) and `direction` (its default). */
+function pageQuery(sortBy: readonly string[], limitDefault: number, direction: Direction) {
+  return {
+    limit: { type: 'integer', minimum: LIMIT.min, maximum: LIMIT.max, default: limitDefault },
+    offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET },
+    cursor: { type: 'string', minLength: 1, maxLength: 2048 },
+    sort_by: { type: 'string', minLength: 1, maxLength: 64, enum: sortBy },
+    direction: { type: 'string', minLength: 1, maxLength: 64, enum: ['asc', 'desc'], default: direction },
+  } as const;
+}
+
+type PageQuery = ReturnType<typeof pageQuery>;
+
+/** An ISO 8601 date, or date-time with a zone: the shape; `Date.parse` then refuses one that names no instant (month 13). */
+const TIMESTAMP = { type: 'string', minLength: 1, maxLength: 40, pattern: '^\\d{4}-\\d{2}-\\d{2}(T[\\d:.]+(Z|[+-]\\d{2}:\\d{2}))?$' } as const;
+
+// The schemas below are built by calls, spreads and property reads, which a bundler keeps unless
+// told they are pure: each is made in a `@__PURE__` call, so a function that reads no list (control
+// reads ids only) bundles none of them.
+
+/** The filters of an executions list, but `task_id`, which Julep's route takes from its path. */
+function executionFilters() {
+  return {
+    status: { type: 'string', minLength: 1, maxLength: 32, enum: [...EXECUTION_STATUSES, ...Object.keys(STATUS_ALIASES)] },
+    parent_id: { type: 'string', minLength: 1, maxLength: 64, pattern: EXECUTION_ID_PATTERN.source },
+    created_after: TIMESTAMP,
+    created_before: TIMESTAMP,
+  } as const;
+}
+
+/** The query of `GET /executions`. */
+export const EXECUTION_LIST_QUERY = /* @__PURE__ */ (() =>
+  ({
+    ...pageQuery(['created_at'], LIMIT.default, 'desc'),
+    ...executionFilters(),
+    task_id: { type: 'string', minLength: 1, maxLength: 64 },
+  }) as const satisfies QuerySchema)();
+
+/** The query of Julep's `GET /tasks/{task_id}/executions`: its task is the path's (a `task_id` parameter is a 400), and a page holds Julep's 100 by default. */
+export const TASK_EXECUTION_LIST_QUERY = /* @__PURE__ */ (() =>
+  ({ ...pageQuery(['created_at'], LIMIT.julepDefault, 'desc'), ...executionFilters() }) as const satisfies QuerySchema)();
+
+/** The query of `GET /executions/{id}/transitions`. */
+export const TRANSITION_LIST_QUERY = /* @__PURE__ */ (() =>
+  ({
+    ...pageQuery(['seq', 'created_at', 'updated_at'], LIMIT.default, 'asc'),
+    // Julep's SDK may send it; every transition has the execution as scope.
+    scope_id: { type: 'string', minLength: 1, maxLength: 64 },
+  }) as const satisfies QuerySchema)();
+
+/** The query of `GET /webhooks/{id}/deliveries`. */
+export const DELIVERY_LIST_QUERY = /* @__PURE__ */ (() =>
+  ({
+    limit: { type: 'integer', minimum: LIMIT.min, maximum: LIMIT.max, default: LIMIT.default },
+    cursor: { type: 'string', minLength: 1, maxLength: 2048 },
+  }) as const satisfies QuerySchema)();
+
+/** What reading the paging parameters takes of a reader (of any list's query: each holds them). */
+type PageReader = Pick<QueryReader<PageQuery>, 'integer' | 'string' | 'oneOf' | 'fail' | 'schema'>;
+
+function pageParams(reader: PageReader): PageParams {
+  const limit = reader.integer('limit') ?? reader.schema.limit.default;
+  const offset = reader.integer('offset');
   const cursor = reader.string('cursor');
   if (offset && cursor) reader.fail('offset', 'cannot be combined with cursor');
-  reader.oneOf('sort_by', sortBy);
-  const direction = reader.oneOf('direction', ['asc', 'desc'] as const);
+  reader.oneOf('sort_by');
+  const direction = reader.oneOf<Direction>('direction') ?? reader.schema.direction.default;
   return {
     limit,
-    direction: direction ?? 'desc',
+    direction,
     ...(offset ? { offset } : {}),
     ...(cursor ? { cursor } : {}),
   };
@@ -154,16 +262,17 @@ function pageParams(reader: QueryReader, sortBy: readonly string[], defaultLimit
  * `julepDefault` on Julep's route, `GET /tasks/{task_id}/executions`, whose task is `fixedTaskId`.
  */
 export function executionListParams(query: Query | undefined, fixedTaskId?: string): ExecutionListParams {
-  const reader = new QueryReader(query ?? {});
-  const page = pageParams(reader, ['created_at'], fixedTaskId === undefined ? LIMIT.default : LIMIT.julepDefault);
-  const rawStatus = reader.string('status', 32);
+  // Julep's route declares no `task_id`, so the reader reads it only on the other.
+  const reader = new QueryReader(query ?? {}, (fixedTaskId === undefined ? EXECUTION_LIST_QUERY : TASK_EXECUTION_LIST_QUERY) as typeof EXECUTION_LIST_QUERY);
+  const page = pageParams(reader);
+  const rawStatus = reader.string('status');
   const status = rawStatus === undefined ? undefined : parseStatus(rawStatus);
   if (rawStatus !== undefined && status === undefined) {
+    // The aliases are accepted but not offered.
     reader.fail('status', `must be one of ${EXECUTION_STATUSES.map((value) => `"${value}"`).join(', ')}`);
   }
-  const taskId = fixedTaskId ?? reader.string('task_id', 64);
-  const parentId = reader.string('parent_id', 64);
-  if (parentId !== undefined && !isExecutionId(parentId)) reader.fail('parent_id', 'must be an execution id (a lower-case UUIDv7)');
+  const taskId = fixedTaskId ?? reader.string('task_id');
+  const parentId = reader.matching('parent_id', 'must be an execution id (a lower-case UUIDv7)');
   const createdAfter = reader.timestamp('created_after');
   const createdBefore = reader.timestamp('created_before');
   if (createdAfter !== undefined && createdBefore !== undefined && createdAfter > createdBefore) {
@@ -182,11 +291,11 @@ export function executionListParams(query: Query | undefined, fixedTaskId?: stri
 
 /** Query of a transitions list: ordered by `seq`, oldest first by default. */
 export function transitionListParams(query: Query | undefined): PageParams {
-  const reader = new QueryReader(query ?? {});
-  const page = pageParams(reader, ['seq', 'created_at', 'updated_at']);
-  reader.string('scope_id', 64); // Julep's SDK may send it; every transition has the execution as scope.
+  const reader = new QueryReader(query ?? {}, TRANSITION_LIST_QUERY);
+  const page = pageParams(reader);
+  reader.string('scope_id');
   reader.done();
-  return { ...page, direction: query?.direction === 'desc' ? 'desc' : 'asc' };
+  return page;
 }
 
 /** Where an event stream resumes, and which field of the request said so. */
@@ -197,30 +306,38 @@ export interface StreamPosition {
   readonly from: string;
 }
 
-const EVENT_ID = /^\d{1,10}$/;
+/** An event id (a row's `seq`), where a stream resumes: in the `Last-Event-ID` header or the query. */
+export const EVENT_ID = { type: 'integer', minimum: 0, maximum: MAX_SEQ } as const satisfies ParamSchema;
+
+/** The query parameter a stream route reads its position from (the events' own name, or Julep's). */
+export type StreamPositionName = 'last_event_id' | 'next_page_token';
+
+/** The query of a stream route: its position parameter, and nothing else. */
+export function streamQuery<N extends StreamPositionName>(name: N): { readonly [K in N]: typeof EVENT_ID } {
+  return { [name]: EVENT_ID } as { readonly [K in N]: typeof EVENT_ID };
+}
 
 /**
  * Where an event stream resumes: the `Last-Event-ID` header an `EventSource` sends when it
  * reconnects, else the query parameter `name` (`last_event_id`, or Julep's `next_page_token`), for
  * clients that cannot set headers. The header wins: an `EventSource` keeps the URL it was opened
  * with, query included, and sends the header on every reconnect. An empty value is no position.
- * Any other query parameter, and a position that is not an integer from 0 to the largest `seq`,
- * is a 400.
+ * Any other query parameter, and a position that is not an {@link EVENT_ID}, is a 400.
  */
 export function streamPositionOf(
   headers: Readonly<Record<string, string | undefined>>,
   query: Query | undefined,
-  name: 'last_event_id' | 'next_page_token',
+  name: StreamPositionName,
 ): StreamPosition {
-  const reader = new QueryReader(query ?? {});
+  const reader = new QueryReader<QuerySchema>(query ?? {}, streamQuery(name));
   const fromQuery = reader.raw(name);
   reader.done();
   const header = headers['last-event-id'];
   const [raw, from] = header !== undefined && header !== '' ? [header, 'header.last-event-id'] : [fromQuery, `query.${name}`];
   if (raw === undefined || raw === '') return { after: undefined, from };
-  if (!EVENT_ID.test(raw) || Number(raw) > MAX_SEQ) {
+  if (!/^\d+$/.test(raw) || Number(raw) > EVENT_ID.maximum) {
     throw new ValidationError(`"${cut(raw)}" is not an event id of this stream.`, [
-      { path: from, message: `must be an event id: an integer from 0 to ${MAX_SEQ}` },
+      { path: from, message: `must be an event id: an integer from ${EVENT_ID.minimum} to ${EVENT_ID.maximum}` },
     ]);
   }
   return { after: Number(raw), from };
@@ -228,8 +345,8 @@ export function streamPositionOf(
 
 /** Query of a webhook's deliveries: `limit` and `cursor`, newest executions' first. */
 export function deliveryListParams(query: Query | undefined): { readonly limit: number; readonly cursor?: string } {
-  const reader = new QueryReader(query ?? {});
-  const limit = reader.integer('limit', LIMIT.min, LIMIT.max) ?? LIMIT.default;
+  const reader = new QueryReader(query ?? {}, DELIVERY_LIST_QUERY);
+  const limit = reader.integer('limit') ?? DELIVERY_LIST_QUERY.limit.default;
   const cursor = reader.string('cursor');
   reader.done();
   return { limit, ...(cursor ? { cursor } : {}) };

@@ -45,8 +45,11 @@ export const ROUTES = {
     'GET /webhooks/{id}/deliveries/{delivery_id}',
     'POST /webhooks/{id}/deliveries/{delivery_id}/redeliver',
   ],
-  /** The task catalogue, health and the problem+json 404 for every other path; touches no AWS service. */
-  catalogue: ['GET /tasks', 'GET /tasks/{task_id}', 'GET /health', 'GET /healthz', '$default'],
+  /**
+   * The task catalogue, health, the OpenAPI document and the problem+json 404 for every other path;
+   * touches no AWS service.
+   */
+  catalogue: ['GET /tasks', 'GET /tasks/{task_id}', 'GET /health', 'GET /healthz', 'GET /openapi.json', '$default'],
 } as const;
 
 /** A route group (one Lambda function). */
@@ -61,5 +64,8 @@ export type RouteKey = (typeof ROUTES)[RouteGroup][number];
  */
 export const API_KEY_ONLY_ROUTES: readonly RouteKey[] = ['POST /executions/{id}/stream-token'];
 
-/** Routes that answer without authentication: the health checks, and resume links, whose token is their credential. */
-export const PUBLIC_ROUTES: readonly RouteKey[] = ['GET /health', 'GET /healthz', 'POST /callbacks/{token}'];
+/**
+ * Routes that answer without authentication: the health checks, the OpenAPI document (it describes
+ * the API, no data), and resume links, whose token is their credential.
+ */
+export const PUBLIC_ROUTES: readonly RouteKey[] = ['GET /health', 'GET /healthz', 'GET /openapi.json', 'POST /callbacks/{token}'];

@@ -38,6 +38,17 @@ export function cut(text: string): string {
   return text.length > ECHO_LENGTH ? `${text.slice(0, ECHO_LENGTH)}…` : text;
 }
 
+/**
+ * How many characters `text` has, as JSON Schema's `minLength`/`maxLength` count them: Unicode
+ * code points, so an emoji is one character (two UTF-16 units), and a bound in a published schema
+ * means what the check means.
+ */
+export function characters(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
 /** A bound in words: "must be at least 1 character", "must have exactly 2 items", "must be less than 10". */
 function bound(schema: SchemaIssue['schema'], keyword: string): string {
   const limit = Number(schema[keyword]);

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { NotFoundError, type FieldError } from '../domain/errors.js';
+import { NotFoundError } from '../domain/errors.js';
+import type { DeliveryView, TestDeliveryView, WebhookView } from '../domain/views.js';
 import { newExecutionId } from '../domain/ids.js';
-import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES, newWebhookSecret, type WebhookEventType } from '../domain/webhooks.js';
+import { DELIVERY_ID_PATTERN, TEST_EVENT_TYPE, WEBHOOK_ID_PATTERN, newWebhookSecret } from '../domain/webhooks.js';
 import { DUE_GRACE_SECONDS, WebhookStore, type Delivery, type SubscriptionTarget, type WebhookSubscription } from '../repository/webhook-store.js';
 import { documentClient } from '../shared/dynamodb-client.js';
 import { intEnv, requireEnv } from '../shared/env.js';
@@ -11,7 +12,7 @@ import { checkWebhookUrl, policyFromEnv, systemResolver } from '../webhooks/addr
 import { enqueue, planAndEnqueue } from '../webhooks/dispatch.js';
 import { eventPayload, type WebhookMessage } from '../webhooks/message.js';
 import { sqs } from '../webhooks/sqs.js';
-import { bodyOf, type BodySchema } from './bodies.js';
+import { bodyOf, subscriptionBody } from './bodies.js';
 import { deployedTaskIds } from './context.js';
 import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
 import { deliveryListParams } from './queries.js';
@@ -20,48 +21,16 @@ const store = new WebhookStore(documentClient, { ...repositoryOptions, dueGraceS
 const logger = createLogger('webhooks');
 const QUEUE_URL = requireEnv('WEBHOOK_QUEUE_URL');
 const POLICY = policyFromEnv();
-const TASK_IDS = deployedTaskIds();
-const MAX_DESCRIPTION = 500;
-
-const ID_PATTERN = /^wh_[0-9a-f]{32}$/;
-const MESSAGE_ID_PATTERN = /^msg_[0-9a-z_-]{1,100}$/;
-
-type Fields = Readonly<Record<string, unknown>>;
-
-function eventsOf(value: unknown, errors: FieldError[]): WebhookEventType[] {
-  const allowed = WEBHOOK_EVENT_TYPES as readonly unknown[];
-  if (!Array.isArray(value) || value.length === 0 || value.some((type) => !allowed.includes(type))) {
-    errors.push({ path: '/events', message: `must be a non-empty list of ${WEBHOOK_EVENT_TYPES.map((type) => `"${type}"`).join(', ')}` });
-    return [];
-  }
-  return [...new Set(value as WebhookEventType[])];
-}
-
-/** Body of `POST /webhooks`. */
-const subscriptionBody = {
-  fields: ['url', 'events', 'task_id', 'description'],
-  check: (body: Fields, errors: FieldError[]) => {
-    if (typeof body.url !== 'string') errors.push({ path: '/url', message: 'is required, a string' });
-    const taskId = body.task_id ?? undefined;
-    if (taskId !== undefined && (typeof taskId !== 'string' || !TASK_IDS.has(taskId))) {
-      errors.push({ path: '/task_id', message: 'must be the id of a task of this service (GET /tasks)' });
-    }
-    const description = body.description ?? undefined;
-    if (description !== undefined && (typeof description !== 'string' || description.length > MAX_DESCRIPTION)) {
-      errors.push({ path: '/description', message: `must be a string of at most ${MAX_DESCRIPTION} characters` });
-    }
-    return { url: body.url as string, events: eventsOf(body.events, errors), taskId: taskId as string | undefined, description: description as string | undefined };
-  },
-} satisfies BodySchema<unknown>;
+const SUBSCRIPTION_BODY = subscriptionBody(deployedTaskIds());
 
 function subscriptionIdOf(event: ApiEvent): string {
   const id = param(event, 'id');
-  if (!ID_PATTERN.test(id)) throw new NotFoundError(`No webhook ${id.slice(0, 64)} exists.`);
+  if (!WEBHOOK_ID_PATTERN.test(id)) throw new NotFoundError(`No webhook ${id.slice(0, 64)} exists.`);
   return id;
 }
 
 /** A subscription as the API shows it: never its secrets, unless `secret` is given (create and rotation). */
-function subscriptionView(event: ApiEvent, subscription: WebhookSubscription, secret?: string) {
+function subscriptionView(event: ApiEvent, subscription: WebhookSubscription, secret?: string): WebhookView {
   const base = linksOf(event, '').apiBaseUrl;
   return {
     id: subscription.id,
@@ -78,7 +47,7 @@ function subscriptionView(event: ApiEvent, subscription: WebhookSubscription, se
   };
 }
 
-function deliveryView(delivery: Delivery, withPayload = false) {
+function deliveryView(delivery: Delivery, withPayload = false): DeliveryView {
   return {
     id: delivery.messageId,
     type: delivery.type,
@@ -104,12 +73,12 @@ function targetOf(event: ApiEvent): SubscriptionTarget {
 
 function messageIdOf(event: ApiEvent): string {
   const id = param(event, 'delivery_id');
-  if (!MESSAGE_ID_PATTERN.test(id)) throw new NotFoundError(`No delivery ${id.slice(0, 100)} exists.`);
+  if (!DELIVERY_ID_PATTERN.test(id)) throw new NotFoundError(`No delivery ${id.slice(0, 100)} exists.`);
   return id;
 }
 
 async function createSubscription(event: ApiEvent) {
-  const body = bodyOf(subscriptionBody, event.json);
+  const body = bodyOf(SUBSCRIPTION_BODY, event.json);
   const url = await checkWebhookUrl(body.url, '/url', POLICY, systemResolver);
   const now = new Date().toISOString();
   const subscription: WebhookSubscription = {
@@ -142,7 +111,7 @@ async function sendTest(event: ApiEvent) {
     payload: eventPayload(TEST_EVENT_TYPE, new Date().toISOString(), { webhook_id: target.subscriptionId }),
   };
   await planAndEnqueue(store, sqs, QUEUE_URL, [message]);
-  return json(202, { delivery_id: messageId, status: 'pending' });
+  return json(202, { delivery_id: messageId, status: 'pending' } satisfies TestDeliveryView);
 }
 
 async function redeliver(event: ApiEvent) {

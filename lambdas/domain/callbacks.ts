@@ -10,7 +10,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 const KEY_LABEL = 'async-executions/callback-link/v1';
 
 /** A token: 32 bytes (HMAC-SHA256) in base64url without padding. */
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+export const CALLBACK_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /** The wait a resume link belongs to. */
 export interface CallbackTarget {
@@ -61,7 +61,7 @@ export function callbackHash(token: string): string {
 
 /** True when `text` has the shape of a token (anything else is answered 404 without a read). */
 export function isCallbackToken(text: string): boolean {
-  return TOKEN_PATTERN.test(text);
+  return CALLBACK_TOKEN_PATTERN.test(text);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** The ids this service issues (execution and transition ids): lower-case UUIDv7. */
+export const EXECUTION_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const SEQ_BITS = 30;
 /** The largest transition sequence number a transition id can carry. */
 export const MAX_SEQ = 2 ** SEQ_BITS - 1;
@@ -26,7 +27,7 @@ export function newExecutionId(nowMs: number = Date.now()): string {
 
 /** True for ids this service issues (lower-case UUIDv7). */
 export function isExecutionId(value: string): boolean {
-  return UUID_PATTERN.test(value);
+  return EXECUTION_ID_PATTERN.test(value);
 }
 
 /** The creation time an id carries, in ms since the epoch. */

@@ -78,6 +78,76 @@ export interface TransitionView {
   readonly updated_at: string;
 }
 
+/** A page of a list: its items, and the cursor of the next page (null on the last). */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly next_cursor: string | null;
+}
+
+/** An execution as its create answer shows it: with the secret that signs its own webhook's events, when it has one. */
+export interface CreatedExecutionView extends ExecutionView {
+  readonly webhook_secret?: string;
+}
+
+/** The answer of `POST /executions/{id}/stream-token`. */
+export interface StreamTokenView {
+  readonly token: string;
+  /** ISO 8601: when the token stops working. */
+  readonly expires_at: string;
+  /** The execution's events with the token in the query (the streaming URL's when there is one). */
+  readonly events_url: string;
+}
+
+/** The answer of a resume link (`POST /callbacks/{token}`): that it worked, and where; nothing else of the execution. */
+export interface CallbackResultView {
+  readonly resumed: true;
+  readonly execution_id: string;
+  readonly step: { readonly index: number; readonly name: string };
+}
+
+/** A webhook subscription as the API shows it: never its secrets, but once when made and when rotated (`secret`). */
+export interface WebhookView {
+  readonly id: string;
+  readonly url: string;
+  readonly events: readonly string[];
+  readonly task_id: string | null;
+  readonly description: string | null;
+  readonly status: 'enabled' | 'failing';
+  readonly failing_since: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly deliveries_url: string;
+  readonly secret?: string;
+}
+
+/** One attempt of a delivery. */
+export interface DeliveryAttemptView {
+  readonly at: string;
+  readonly status_code: number | null;
+  readonly error: string | null;
+  readonly duration_ms: number;
+}
+
+/** A webhook delivery as the API shows it; one delivery alone also shows the `payload` it sends. */
+export interface DeliveryView {
+  readonly id: string;
+  readonly type: string;
+  readonly execution_id: string | null;
+  readonly status: 'pending' | 'sending' | 'retrying' | 'delivered' | 'failed';
+  readonly attempt_count: number;
+  readonly attempts: readonly DeliveryAttemptView[];
+  readonly next_attempt_at: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly payload?: unknown;
+}
+
+/** The answer of `POST /webhooks/{id}/test`: the test event's delivery, queued. */
+export interface TestDeliveryView {
+  readonly delivery_id: string;
+  readonly status: 'pending';
+}
+
 /** Progress of an execution, from its stored counters. */
 export function progressOf(record: ExecutionRecord): Progress {
   const total = Math.max(1, record.totalSteps);

@@ -21,6 +21,12 @@ export const TEST_EVENT_TYPE = 'webhook.test';
 /** Subscriptions a tenant may have: every status change reads them all, so they stay one small Query. */
 export const MAX_SUBSCRIPTIONS = 20;
 
+/** A subscription's id: `wh_` and 32 hex digits (any other id is unknown, a 404, without a read). */
+export const WEBHOOK_ID_PATTERN = /^wh_[0-9a-f]{32}$/;
+
+/** A delivery's id, its message's `webhook-id` (any other id is unknown, a 404, without a read). */
+export const DELIVERY_ID_PATTERN = /^msg_[0-9a-z_-]{1,100}$/;
+
 /** The longest webhook URL accepted. */
 export const MAX_URL_LENGTH = 2048;
 

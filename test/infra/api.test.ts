@@ -162,9 +162,9 @@ describe('authorization', () => {
   const [authorizerId, authorizer] = authorizers.find(([, candidate]) => JSON.stringify(candidate.Properties?.IdentitySource) !== '[]')!;
   const [eventsAuthorizerId, eventsAuthorizer] = authorizers.find(([id]) => id !== authorizerId)!;
 
-  it('puts the API key authorizer on every route but the public ones (health, and resume links) and the events route', () => {
+  it('puts the API key authorizer on every route but the public ones (health, the OpenAPI document, and resume links) and the events route', () => {
     expect(authorizers).toHaveLength(2);
-    expect([...PUBLIC_ROUTES].sort()).toEqual(['GET /health', 'GET /healthz', CALLBACK_ROUTE].sort());
+    expect([...PUBLIC_ROUTES].sort()).toEqual(['GET /health', 'GET /healthz', 'GET /openapi.json', CALLBACK_ROUTE].sort());
     for (const route of routes) {
       const key = route.Properties?.RouteKey as RouteKey;
       if (PUBLIC_ROUTES.includes(key)) {

@@ -99,9 +99,10 @@ describe('Lambda functions', () => {
     }
   });
 
-  it('the catalogue function gets no table, secret or state machine settings: only the deployed task ids', () => {
+  it('the catalogue function gets no table, secret or state machine settings: only the deployed task ids, and for the OpenAPI document the auth and the streaming URL', () => {
     const environment = environmentOf('catalogue');
-    expect(Object.keys(environment).sort()).toEqual(['NODE_OPTIONS', 'TASK_IDS']);
+    expect(Object.keys(environment).sort()).toEqual(['API_AUTH', 'EVENTS_STREAM_URL', 'NODE_OPTIONS', 'TASK_IDS']);
+    expect(environment.API_AUTH).toBe('api-key');
     expect(environment.TASK_IDS).toBe(SAMPLE_TASKS.tasks.map((task) => task.id).join(','));
   });
 

@@ -134,6 +134,6 @@ describe('catalogue handler', () => {
       }),
     );
 
-    expect(served).toEqual([200, 200, 200, 200, 404]);
+    expect(served).toEqual([200, 200, 200, 200, 200, 404]);
   });
 });
