@@ -91,7 +91,10 @@ export async function startExecution(
   request: StartRequest,
 ): Promise<{ record: ExecutionRecord; replayed: boolean }> {
   const stateMachineArn = deps.stateMachineArn(request.task.id);
-  const record = queuedRecord(request, stateMachineArn);
+  // One clock reading for the id and created_at: a list bounded by an execution's own created_at
+  // (`created_after`) must find it, whose id carries its creation time.
+  const nowMs = Date.now();
+  const record = queuedRecord(request, stateMachineArn, newExecutionId(nowMs), new Date(nowMs).toISOString());
   const idempotency =
     request.idempotencyKey === undefined
       ? undefined

@@ -7,6 +7,7 @@ import { handler } from '../../../lambdas/api/executions-create.js';
 import { handler as read } from '../../../lambdas/api/executions-read.js';
 import { MAX_BODY_BYTES } from '../../../lambdas/api/http.js';
 import { MAX_PAYLOAD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-limits.js';
+import { idTimestamp } from '../../../lambdas/domain/ids.js';
 import type { ExecutionView } from '../../../lambdas/domain/views.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { API_BASE_URL, apiEvent, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
@@ -293,6 +294,22 @@ describe('POST /tasks/{task_id}/executions', () => {
     expect(response.body).not.toContain('10.0.0.7');
     expect(log).toHaveBeenCalledWith(expect.stringContaining('socket hang up'));
     log.mockRestore();
+  });
+});
+
+describe('the clock of a new execution', () => {
+  it("gives its id and created_at the same millisecond, so a list bounded by its created_at finds it", async () => {
+    // Every reading of the clock a millisecond later than the one before.
+    let clock = Date.parse('2026-05-01T00:00:00.000Z');
+    const now = vi.spyOn(Date, 'now').mockImplementation(() => clock++);
+    try {
+      const created = parse<ExecutionView>(await createForTask('sample-pipeline', { body: { input: INPUT } }));
+
+      expect(created.status).toBe(201);
+      expect(idTimestamp(created.body.id)).toBe(Date.parse(created.body.created_at));
+    } finally {
+      now.mockRestore();
+    }
   });
 });
 
