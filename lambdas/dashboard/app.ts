@@ -137,6 +137,12 @@ function keyPrompt(): void {
 const json = (value: unknown) => h('pre', {}, JSON.stringify(value, null, 2));
 const link = (id: string) => h('a', { href: `#/executions/${encodeURIComponent(id)}` }, id);
 
+/** An enum option as shown: a string without its JSON quotes, any other value as its JSON. */
+function optionLabel(option: string): string {
+  const value: unknown = JSON.parse(option);
+  return typeof value === 'string' ? value : option;
+}
+
 /** Controls of a planned form, and a reader of their values. */
 function formControls(plan: FormPlan, prefix: string): { controls: HTMLElement[]; values: () => FormValues } {
   if (plan.kind === 'raw') {
@@ -155,7 +161,7 @@ function formControls(plan: FormPlan, prefix: string): { controls: HTMLElement[]
       control = box;
     } else {
       if (field.kind === 'enum') {
-        control = h('select', { id }, h('option', { value: '' }, field.required ? 'Choose…' : '(none)'), ...(field.options ?? []).map((option) => h('option', { value: option }, option)));
+        control = h('select', { id }, h('option', { value: '' }, field.required ? 'Choose…' : '(none)'), ...(field.options ?? []).map((option) => h('option', { value: option }, optionLabel(option))));
       } else if (field.kind === 'string-list') {
         control = h('textarea', { id, rows: 3 });
       } else {
