@@ -1,4 +1,4 @@
-import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stage } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -23,7 +23,8 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { MAX_WAIT_SECONDS } from '../../lambdas/api/long-poll.js';
 import { EVENTS_ROUTE } from '../../lambdas/api/events-auth.js';
-import { API_KEY_ONLY_ROUTES, PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
+import { API_KEY_ONLY_ROUTES, DASHBOARD_ROUTE, PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
+import { writeDashboardPage } from '../dashboard-page.js';
 import { API_KEY_PK_PREFIX } from '../../lambdas/repository/api-keys-repository.js';
 import { acknowledge } from './nag.js';
 import { ServiceFunction, type ServiceFunctionProps } from './service-function.js';
@@ -166,6 +167,13 @@ const PUBLIC_REASONS: Partial<Record<RouteKey, string>> = {
     'token answers 404. The route is throttled on its own (callbackRateLimit/callbackBurstLimit). See docs/security.md.',
 };
 
+/** Why the dashboard page has no authorizer (cdk-nag AwsSolutions-APIG4). */
+export const DASHBOARD_PUBLIC_REASON =
+  'GET /dashboard is the web dashboard\'s page: a browser loads a page without an Authorization header, so it answers ' +
+  'without credentials by design. It is one constant HTML document (the built app, no data, no secret, touching no AWS ' +
+  'service); everything the page shows it fetches from the other routes with the API key the user enters, which the ' +
+  'authorizer checks as for any caller.';
+
 const DESCRIPTIONS: Readonly<Record<RouteGroup, string>> = {
   create: 'Creates executions and starts their state machines',
   read: 'Reads executions and transitions',
@@ -211,6 +219,11 @@ export class ExecutionsApi extends Construct {
   readonly eventsStreamUrl?: FunctionUrl;
   /** The function behind {@link eventsStreamUrl}. */
   readonly eventsStreamFunction?: IFunction;
+  /**
+   * The function of the web dashboard's page (`GET /dashboard`); absent with IAM auth, where the
+   * page could not call the API (a browser cannot sign SigV4, and there are no keys to enter).
+   */
+  readonly dashboardFunction?: IFunction;
 
   constructor(scope: Construct, id: string, props: ExecutionsApiProps) {
     super(scope, id);
@@ -325,6 +338,32 @@ export class ExecutionsApi extends Construct {
       [CALLBACK_ROUTE]: settings(callbackThrottle),
     };
     for (const route of throttledRoutes) cfnStage.node.addDependency(route);
+    if (authorizerFunction) this.dashboardFunction = this.dashboard(api, none);
+  }
+
+  /**
+   * The web dashboard: `GET /dashboard` answered by a function whose bundle carries the page built
+   * at synth (`writeDashboardPage`, into the cloud assembly beside the template), so it deploys
+   * with the stack and the page calls the API on its own origin (docs/architecture.md).
+   */
+  private dashboard(api: HttpApi, none: HttpNoneAuthorizer): IFunction {
+    const outdir = Stage.of(this)?.outdir;
+    if (!outdir) throw new Error('ExecutionsApi must be created inside a CDK App (or Stage)');
+    const fn = new ServiceFunction(this, 'DashboardFunction', {
+      entry: 'api/dashboard.ts',
+      description: 'The web dashboard page (static HTML, built at synth)',
+      dashboardPage: writeDashboardPage(outdir),
+      // It returns one constant string: the least memory serves it.
+      memorySize: 128,
+    });
+    const route = new HttpRoute(this, `Route ${DASHBOARD_ROUTE}`, {
+      httpApi: api,
+      routeKey: parseRouteKey(DASHBOARD_ROUTE),
+      integration: new HttpLambdaIntegration('dashboardIntegration', fn),
+      authorizer: none,
+    });
+    acknowledge(route, 'AwsSolutions-APIG4', DASHBOARD_PUBLIC_REASON);
+    return fn;
   }
 
   /**

@@ -56,6 +56,11 @@ export interface ServiceFunctionProps {
    * @default - the scope's tasks module, whole
    */
   readonly bundledTasksModule?: string;
+  /**
+   * Path of the built dashboard page (`writeDashboardPage`) the function bundles as `#dashboard-page`.
+   * @default - none
+   */
+  readonly dashboardPage?: string;
 }
 
 /** Template metadata key holding a function's entry module, relative to `lambdas/`. */
@@ -152,7 +157,7 @@ export class ServiceFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: bundlingOptions({ tasksModule: props.bundledTasksModule ?? tasksModule, taskCatalogue: props.taskCatalogue }),
+      bundling: bundlingOptions({ tasksModule: props.bundledTasksModule ?? tasksModule, taskCatalogue: props.taskCatalogue, dashboardPage: props.dashboardPage }),
     });
     acknowledgeWildcardResources(role, ['*'], XRAY_STAR_REASON);
     // The local stack maps each function of the synthesized template back to its handler module.
@@ -182,6 +187,8 @@ function tasksModuleIn(scope: Construct): string {
 export interface TaskImports {
   readonly tasksModule?: string | undefined;
   readonly taskCatalogue?: string | undefined;
+  /** The built dashboard page (JSON), `#dashboard-page` of the dashboard function. */
+  readonly dashboardPage?: string | undefined;
 }
 
 /**
@@ -194,6 +201,7 @@ export function bundlingOptions(imports: TaskImports = {}): BundlingOptions {
   const aliases = [
     ...(imports.tasksModule ? [`#tasks=${imports.tasksModule}`] : []),
     ...(imports.taskCatalogue ? [`#task-catalogue=${imports.taskCatalogue}`] : []),
+    ...(imports.dashboardPage ? [`#dashboard-page=${imports.dashboardPage}`] : []),
   ];
   return {
     format: OutputFormat.ESM,

@@ -791,6 +791,21 @@ export function openApiDocument(options: OpenApiOptions): Json {
       ...(operation.servers ? { servers: operation.servers } : {}),
     };
   }
+  if (options.auth !== 'iam') {
+    // Not a route group of ROUTES (no JSON, no tenant): the dashboard's one HTML page.
+    (paths['/dashboard'] ??= {}).get = {
+      operationId: 'getDashboard',
+      tags: ['service'],
+      summary: 'The web dashboard: one HTML page (no credentials; it asks for the API key itself)',
+      responses: {
+        '200': { description: 'The page.', content: { 'text/html': { schema: { type: 'string' } } } },
+        '429': { $ref: '#/components/responses/TooManyRequests' },
+        '500': { $ref: '#/components/responses/InternalError' },
+      },
+      security: [],
+    };
+    used.add('TooManyRequests').add('InternalError');
+  }
   const allProblems = problemResponses(options.auth);
   return {
     openapi: '3.1.0',

@@ -69,3 +69,11 @@ export const API_KEY_ONLY_ROUTES: readonly RouteKey[] = ['POST /executions/{id}/
  * the API, no data), and resume links, whose token is their credential.
  */
 export const PUBLIC_ROUTES: readonly RouteKey[] = ['GET /health', 'GET /healthz', 'GET /openapi.json', 'POST /callbacks/{token}'];
+
+/**
+ * The web dashboard's page: public (a browser loads a page without an Authorization header; the
+ * page then calls the routes above with the key the user enters) and served by a function of its
+ * own, which answers one constant HTML document and nothing else. Not a route group: it takes no
+ * JSON, no tenant and no middleware.
+ */
+export const DASHBOARD_ROUTE = 'GET /dashboard';

@@ -2,6 +2,7 @@ import { tasks as defaultTasks } from '../../examples/tasks/index.js';
 import { join } from 'node:path';
 import type { TaskImports } from '../../infra/constructs/service-function.js';
 import { stepTasksModule } from '../../infra/task-bundles.js';
+import { writeDashboardPage } from '../../infra/dashboard-page.js';
 import { writeTaskCatalogue } from '../../infra/task-catalogue.js';
 import { DEFAULT_TASKS_MODULE, loadTasksModule } from '../../infra/tasks-module.js';
 import { lambdaStepsOf } from '../../lambdas/tasks/dsl.js';
@@ -14,6 +15,8 @@ export interface FunctionSpec {
   readonly clients: readonly Client[];
   /** `code`: a tasks module as `#tasks` (it runs steps); `catalogue`: the task catalogue as `#task-catalogue`. */
   readonly tasks?: 'code' | 'catalogue';
+  /** It bundles the built dashboard page as `#dashboard-page`. */
+  readonly page?: true;
   /**
    * With `tasks: 'code'`, the module its bundle takes as `#tasks`.
    * @default - the default tasks module (the example tasks)
@@ -28,6 +31,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'events', entry: 'api/executions-events.ts', clients: ['dynamodb'] },
   { name: 'control', entry: 'api/executions-control.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
   { name: 'catalogue', entry: 'api/catalogue.ts', clients: [], tasks: 'catalogue' },
+  { name: 'dashboard', entry: 'api/dashboard.ts', clients: [], page: true },
   { name: 'authorizer', entry: 'api/authorizer.ts', clients: ['dynamodb'] },
   { name: 'events-stream', entry: 'api/events-stream-handler.ts', clients: ['dynamodb'] },
   { name: 'wait-for-input', entry: 'runtime/wait-handler.ts', clients: ['dynamodb'], tasks: 'catalogue' },
@@ -46,6 +50,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
  * stack gives it (infra/): the tasks module, or their catalogue, written into `outDir`.
  */
 export function taskImportsOf(fn: FunctionSpec, outDir: string): TaskImports {
+  if (fn.page) return { dashboardPage: writeDashboardPage(outDir) };
   if (fn.tasks === 'code') return { tasksModule: fn.tasksModule ?? DEFAULT_TASKS_MODULE };
   if (fn.tasks === 'catalogue') return { taskCatalogue: writeTaskCatalogue(outDir, defaultTasks) };
   return {};

@@ -2,7 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { ANSWER_RESERVE_MS, MAX_WAIT_SECONDS, POLL_GRACE_MS } from '../../lambdas/api/long-poll.js';
-import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
+import { DASHBOARD_ROUTE, PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { childOf, logicalIdOf, onlyResource, resourcesOf, synthService } from './support.js';
 
 const { stack, template } = synthService();
@@ -29,11 +29,11 @@ describe('HTTP API', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
   });
 
-  it('has one route per route key of ROUTES, $default included, and no other', () => {
+  it('has one route per route key of ROUTES, $default included, and the dashboard page, and no other', () => {
     expect(routeKeys.map(([, key]) => key)).toContain('$default');
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', routeKeys.length);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', routeKeys.length + 1);
     const keys = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route')).map((route) => route.Properties?.RouteKey);
-    expect(keys.sort()).toEqual(routeKeys.map(([, key]) => key).sort());
+    expect(keys.sort()).toEqual([...routeKeys.map(([, key]) => key), DASHBOARD_ROUTE].sort());
   });
 
   it.each(routeKeys)('%s route "%s" is served by its group function', (group, routeKey) => {
@@ -44,8 +44,8 @@ describe('HTTP API', () => {
     });
   });
 
-  it('proxies to Lambda with payload format 2.0, one integration per route group', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', groups.length);
+  it('proxies to Lambda with payload format 2.0, one integration per route group and one of the dashboard page', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', groups.length + 1);
     for (const integration of Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Integration'))) {
       expect(integration.Properties).toMatchObject({ ApiId: { Ref: apiId }, IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
     }
@@ -162,12 +162,12 @@ describe('authorization', () => {
   const [authorizerId, authorizer] = authorizers.find(([, candidate]) => JSON.stringify(candidate.Properties?.IdentitySource) !== '[]')!;
   const [eventsAuthorizerId, eventsAuthorizer] = authorizers.find(([id]) => id !== authorizerId)!;
 
-  it('puts the API key authorizer on every route but the public ones (health, the OpenAPI document, and resume links) and the events route', () => {
+  it('puts the API key authorizer on every route but the public ones (health, the OpenAPI document, resume links, the dashboard page) and the events route', () => {
     expect(authorizers).toHaveLength(2);
     expect([...PUBLIC_ROUTES].sort()).toEqual(['GET /health', 'GET /healthz', 'GET /openapi.json', CALLBACK_ROUTE].sort());
     for (const route of routes) {
-      const key = route.Properties?.RouteKey as RouteKey;
-      if (PUBLIC_ROUTES.includes(key)) {
+      const key = route.Properties?.RouteKey as RouteKey | typeof DASHBOARD_ROUTE;
+      if (key === DASHBOARD_ROUTE || PUBLIC_ROUTES.includes(key)) {
         expect(route.Properties?.AuthorizationType ?? 'NONE', key).toBe('NONE');
       } else if (key === 'GET /executions/{id}/events') {
         expect(route.Properties, key).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: eventsAuthorizerId } });

@@ -25,6 +25,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   reconciler: childOf(stack, 'Reconciler', Reconciler).handler,
   authorizer: api.authorizerFunction!,
   eventsStream: api.eventsStreamFunction!,
+  dashboard: api.dashboardFunction!,
   webhookDispatch: childOf(stack, 'Webhooks', Webhooks).dispatchFunction,
   webhookDeliver: childOf(stack, 'Webhooks', Webhooks).deliverFunction,
   webhookRedrive: childOf(stack, 'Webhooks', Webhooks).redriveFunction,
@@ -47,7 +48,7 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the six route group functions, the authorizer, the streaming events function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler and the three webhook functions', () => {
+  it('are exactly the six route group functions, the authorizer, the streaming events function, the dashboard page function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler and the three webhook functions', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
     expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'events', 'read', 'webhooks']);
   });
