@@ -108,11 +108,13 @@ describe('web dashboard in Chromium', () => {
     await page.getByLabel('Status').selectOption('cancelled');
     await page.waitForURL(/task_id=test-slow/);
     const rows = page.locator('tbody tr');
-    await rows.first().getByRole('link').waitFor();
-
-    const cells = await rows.evaluateAll((trs) => trs.map((tr) => [tr.children[1]?.textContent, tr.children[2]?.textContent]));
-    expect(cells.length).toBeGreaterThan(0);
-    expect(new Set(cells.map(([task, status]) => `${task} ${status}`))).toEqual(new Set(['test-slow cancelled']));
+    // The list is drawn again when the filtered page arrives: wait for those rows, not the previous ones.
+    await expect
+      .poll(async () => {
+        const cells = await rows.evaluateAll((trs) => trs.map((tr) => `${tr.children[1]?.textContent} ${tr.children[2]?.textContent}`));
+        return cells.length > 0 && cells.every((cell) => cell === 'test-slow cancelled');
+      }, { timeout: 10_000 })
+      .toBe(true);
     await page.getByLabel('Task').selectOption('');
     await page.getByLabel('Status').selectOption('');
     await page.locator('tbody tr').nth(2).waitFor();

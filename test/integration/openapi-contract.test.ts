@@ -190,6 +190,8 @@ beforeAll(async () => {
 describe('the document the local stack serves', () => {
   it('is its own: GET /openapi.json, without credentials, with the stack\'s base URL and streaming URL as servers', async () => {
     const answer = await expectStatus(200, 'GET /openapi.json', { auth: 'none' });
+    const page = await expectStatus(200, 'GET /dashboard', { auth: 'none' });
+    expect(page.text).toContain('<html');
 
     expect(answer.body.servers).toEqual([{ url: baseUrl(), description: expect.any(String) }]);
     const { operation } = operationOf('GET /executions/{id}/events');
