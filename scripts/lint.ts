@@ -6,7 +6,7 @@ import { join, relative, resolve } from 'node:path';
  * Each rule says why it exists; a finding prints as `file:line rule: text`.
  */
 const ROOT = resolve(import.meta.dirname, '..');
-const DIRS = ['lambdas', 'infra', 'examples', 'local', 'scripts', 'test', 'client'];
+const DIRS = ['lambdas', 'infra', 'examples', 'local', 'scripts', 'test', 'client', 'cli'];
 
 interface Rule {
   readonly name: string;
