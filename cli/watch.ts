@@ -60,7 +60,8 @@ export async function watchExecution(client: AsyncExecutionsClient, id: string, 
         barCompleteChar: '#',
         barIncompleteChar: '-',
         barsize: 30,
-        hideCursor: true,
+        // The cursor stays visible: a watch stopped with Ctrl-C must not leave the terminal without one.
+        hideCursor: false,
         clearOnComplete: false,
         fps: 10,
       })
