@@ -3,6 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, bundle, floorBundle, type Bundle, type Client } from './bench/bundle.js';
+import { CLIENT_GZIP_BUDGET_BYTES, clientSize } from './bench/client-size.js';
 import { coldImports, type Timing } from './bench/cold-import.js';
 import { constructCosts } from './bench/constructs.js';
 import { measureEvents, type EventsReport, type WatchCost } from './bench/events.js';
@@ -142,6 +143,14 @@ section(
 );
 rmSync(out, { recursive: true, force: true });
 section(METRICS_WRITER_SECTION.title, METRICS_WRITER_SECTION.body);
+
+// The typed client (async-executions/client), as an app's bundler ships it.
+const client = await clientSize();
+section(
+  'Typed client',
+  `\`async-executions/client\` bundled by esbuild (ESM, minified, platform neutral), openapi-fetch left out: ${kb(client.bytes)} minified, ${kb(client.gzipBytes)} gzip. openapi-fetch itself, built the same way: ${kb(client.openapiFetch.bytes)} minified, ${kb(client.openapiFetch.gzipBytes)} gzip. The generated types (\`client/schema.d.ts\`) weigh nothing at run time.`,
+);
+check(`typed client < ${kb(CLIENT_GZIP_BUDGET_BYTES)} gzip (without openapi-fetch)`, kb(client.gzipBytes), client.gzipBytes < CLIENT_GZIP_BUDGET_BYTES);
 
 // 3–4. Against the local stack.
 console.log('\nStarting the local stack in this process…');

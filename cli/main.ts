@@ -1,0 +1,254 @@
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ApiProblem, createClient, WaitTimeout, type AsyncExecutionsClient, type Execution } from '../client/index.js';
+import { readJsonArgument, resolveTarget } from './config.js';
+import { EXIT, exitCodeOf, UsageError } from './exit-codes.js';
+import { progressLine, summaryLine, watchExecution } from './watch.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+/** The options every command takes. */
+interface GlobalOptions {
+  readonly url?: string;
+  readonly apiKey?: string;
+  readonly json?: boolean;
+}
+
+const STATUSES = ['queued', 'running', 'awaiting_input', 'succeeded', 'failed', 'cancelled'] as const;
+
+const positiveInteger = (max: number) => (value: string): number => {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1 || number > max) throw new InvalidArgumentError(`must be a whole number from 1 to ${max}.`);
+  return number;
+};
+
+/** Fixed-width columns for a terminal. */
+function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = head.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (row: readonly string[]) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+const executionRow = (execution: Execution) => [execution.id, execution.task_id, execution.status, `${Math.round(execution.progress.percentage)}%`, execution.created_at];
+
+/** A few lines about one execution, for a person. */
+function describe(execution: Execution): string {
+  const lines = [
+    `id         ${execution.id}`,
+    `task       ${execution.task_id}`,
+    `status     ${execution.status}`,
+    `progress   ${progressLine(execution)}`,
+    `created    ${execution.created_at}`,
+  ];
+  if (execution.completed_at) lines.push(`completed  ${execution.completed_at}`);
+  if (execution.parent_execution_id) lines.push(`parent     ${execution.parent_execution_id}`);
+  if (execution.status === 'succeeded') lines.push(`output     ${JSON.stringify(execution.output)}`);
+  if (execution.error) lines.push(`error      ${execution.error}`);
+  if (execution.cancel_reason) lines.push(`reason     ${execution.cancel_reason}`);
+  return lines.join('\n');
+}
+
+/** Writes a problem where a person or a script reads errors. */
+function reportProblem(error: ApiProblem, json: boolean): void {
+  if (json) {
+    process.stderr.write(`${JSON.stringify(error.problem)}\n`);
+    return;
+  }
+  const { status, title, detail } = error.problem;
+  process.stderr.write(`Error ${status}: ${title}${detail && detail !== title ? ` ${detail}` : ''}\n`);
+  for (const field of error.errors) process.stderr.write(`  ${field.path || '(body)'}: ${field.message}\n`);
+}
+
+/** Runs `npm run keys`'s script with these arguments, as it is (it reaches DynamoDB, not the API). */
+function delegateToKeys(args: readonly string[]): number {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', resolve(ROOT, 'scripts/keys.ts'), ...args], { cwd: ROOT, stdio: 'inherit' });
+  return result.status ?? EXIT.apiError;
+}
+
+/**
+ * The `async-executions` CLI: parses `argv` (the arguments after the program's name), runs the
+ * command and returns its exit code (see {@link EXIT}). Results go to standard output, progress and
+ * errors to standard error.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  // `keys` takes the keys script's own arguments, which commander must not read.
+  if (argv[0] === 'keys') return delegateToKeys(argv.slice(1));
+
+  let exitCode: number = EXIT.ok;
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  const program = new Command('async-executions')
+    .description('Start, follow and control executions of the async executions API.')
+    .addOption(new Option('--url <url>', 'the API base URL').env('ASYNC_EXECUTIONS_URL'))
+    .addOption(new Option('--api-key <key>', 'the API key').env('ASYNC_EXECUTIONS_API_KEY'))
+    .option('--json', 'print JSON (one document, or one event per line for watch)')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const action = (run: (client: AsyncExecutionsClient, options: GlobalOptions, ...args: never[]) => Promise<number>) =>
+    async (...args: unknown[]) => {
+      const command = args.at(-1) as Command;
+      const options = command.optsWithGlobals<GlobalOptions>();
+      const target = await resolveTarget(options);
+      const client = createClient({ baseUrl: target.url, apiKey: target.apiKey });
+      exitCode = await (run as (client: AsyncExecutionsClient, options: GlobalOptions, ...rest: unknown[]) => Promise<number>)(client, options, ...args);
+    };
+
+  program
+    .command('tasks')
+    .description('list the tasks')
+    .action(action(async (client, { json }) => {
+      const tasks = await client.tasks.list();
+      print(json ? JSON.stringify(tasks) : table(['TASK', 'KIND', 'STEPS', 'DESCRIPTION'], tasks.map((task) => [task.id, task.kind, String(task.steps.length), task.description])));
+      return EXIT.ok;
+    }));
+
+  program
+    .command('start <task>')
+    .description('start an execution of a task')
+    .requiredOption('--input <json>', 'its input: JSON, @file or @- (standard input)')
+    .option('--metadata <json>', 'metadata: JSON, @file or @-')
+    .option('--idempotency-key <key>', 'makes a repeat of this command safe (generated when not given)')
+    .option('--wait', 'follow it until it ends or awaits input, and exit with its outcome')
+    .option('--timeout <seconds>', 'with --wait: give up after this long (exit 6)', positiveInteger(86_400))
+    .action(action(async (client, { json }, task: string, flags: { input: string; metadata?: string; idempotencyKey?: string; wait?: boolean; timeout?: number }) => {
+      const input = readJsonArgument(flags.input, '--input');
+      const metadata = flags.metadata === undefined ? undefined : readJsonArgument(flags.metadata, '--metadata');
+      if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) throw new UsageError('--metadata must be a JSON object.');
+      const created = await client.executions.create(
+        task,
+        { input, ...(metadata === undefined ? {} : { metadata: metadata as Record<string, unknown> }) },
+        flags.idempotencyKey ? { idempotencyKey: flags.idempotencyKey } : {},
+      );
+      if (!flags.wait) {
+        print(json ? JSON.stringify(created) : `${created.id} ${created.status}`);
+        return EXIT.ok;
+      }
+      if (!json) process.stderr.write(`${created.id} ${created.status}\n`);
+      try {
+        const settled = await client.executions.waitFor(created.id, {
+          ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
+          onProgress: (execution) => {
+            if (!json) process.stderr.write(`${progressLine(execution)}\n`);
+          },
+        });
+        print(json ? JSON.stringify(settled) : summaryLine(settled));
+        return exitCodeOf(settled.status);
+      } catch (error) {
+        if (!(error instanceof WaitTimeout)) throw error;
+        if (error.execution) print(json ? JSON.stringify(error.execution) : `still ${error.execution.status} after ${flags.timeout} s: ${created.id}`);
+        return EXIT.timedOut;
+      }
+    }));
+
+  program
+    .command('get <id>')
+    .description('show an execution')
+    .action(action(async (client, { json }, id: string) => {
+      const execution = await client.executions.get(id);
+      print(json ? JSON.stringify(execution) : describe(execution));
+      return EXIT.ok;
+    }));
+
+  program
+    .command('ls')
+    .description('list executions, newest first')
+    .addOption(new Option('--status <status>', 'only this status').choices(STATUSES))
+    .option('--task <task>', 'only this task\'s')
+    .option('--parent <id>', 'only the children of this execution')
+    .option('--limit <n>', 'at most this many (pages are followed)', positiveInteger(10_000), 20)
+    .action(action(async (client, { json }, flags: { status?: (typeof STATUSES)[number]; task?: string; parent?: string; limit: number }) => {
+      const found: Execution[] = [];
+      const query = {
+        limit: Math.min(flags.limit, 100),
+        ...(flags.status ? { status: flags.status } : {}),
+        ...(flags.task ? { task_id: flags.task } : {}),
+        ...(flags.parent ? { parent_id: flags.parent } : {}),
+      };
+      for await (const execution of client.executions.list(query)) {
+        found.push(execution);
+        if (found.length >= flags.limit) break;
+      }
+      print(json ? JSON.stringify(found) : found.length === 0 ? 'No executions.' : table(['ID', 'TASK', 'STATUS', 'PROGRESS', 'CREATED'], found.map(executionRow)));
+      return EXIT.ok;
+    }));
+
+  program
+    .command('watch <id>')
+    .description('follow an execution live (a progress bar on a terminal) until it ends or awaits input; exits with its outcome')
+    .action(action(async (client, { json }, id: string) => {
+      const status = await watchExecution(client, id, { stream: process.stderr, out: print, json: json ?? false });
+      return exitCodeOf(status);
+    }));
+
+  program
+    .command('transitions <id>')
+    .description('show an execution\'s history, oldest first')
+    .action(action(async (client, { json }, id: string) => {
+      const rows = [];
+      for await (const transition of client.executions.transitions(id, { limit: 100 })) rows.push(transition);
+      print(
+        json
+          ? JSON.stringify(rows)
+          : table(
+              ['SEQ', 'TYPE', 'FROM', 'TO', 'STEP', 'SCOPE', 'AT'],
+              rows.map((row) => [String(row.seq), row.type, row.from ?? '-', row.to, row.step?.name ?? '-', row.scope ?? '-', row.created_at]),
+            ),
+      );
+      return EXIT.ok;
+    }));
+
+  program
+    .command('resume <id>')
+    .description('resume an execution that awaits input')
+    .requiredOption('--input <json>', 'the resume input: JSON, @file or @-')
+    .action(action(async (client, { json }, id: string, flags: { input: string }) => {
+      const execution = await client.executions.resume(id, readJsonArgument(flags.input, '--input'));
+      print(json ? JSON.stringify(execution) : `${execution.id} ${execution.status}`);
+      return EXIT.ok;
+    }));
+
+  program
+    .command('cancel <id>')
+    .description('cancel an execution')
+    .option('--reason <text>', 'why (kept as cancel_reason)')
+    .action(action(async (client, { json }, id: string, flags: { reason?: string }) => {
+      const execution = await client.executions.cancel(id, flags.reason);
+      print(json ? JSON.stringify(execution) : `${execution.id} ${execution.status}`);
+      return EXIT.ok;
+    }));
+
+  program
+    .command('keys')
+    .description('manage API keys: npm run keys\'s commands (create --tenant <name>, list, revoke <key id>); see keys --help')
+    .helpOption(false)
+    .allowUnknownOption()
+    .argument('[args...]')
+    // Reached when global options come first (`--json keys list`): the keys script takes what follows `keys`.
+    .action(() => {
+      exitCode = delegateToKeys(argv.slice(argv.indexOf('keys') + 1));
+    });
+
+  const json = argv.includes('--json');
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are asked for; anything else commander refuses is a usage error (it printed why).
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT.usage;
+    }
+    if (error instanceof ApiProblem) {
+      reportProblem(error, json);
+      return EXIT.apiError;
+    }
+    // fetch failed: nothing answered at the URL (or the connection broke).
+    const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}${cause}\n`);
+    return EXIT.apiError;
+  }
+}
