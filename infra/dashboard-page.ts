@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
+import { writeContentAddressed } from './content-addressed.js';
 
 /** The built dashboard: one HTML document with its script and styles inline, and the CSP that admits exactly those. */
 export interface DashboardPage {
@@ -66,13 +65,5 @@ export function buildDashboardPage(): DashboardPage {
  * and returns its absolute path: the dashboard function bundles it as `#dashboard-page`.
  */
 export function writeDashboardPage(dir: string): string {
-  const text = `${JSON.stringify(buildDashboardPage())}\n`;
-  const path = resolve(dir, `dashboard-page.${createHash('sha256').update(text).digest('hex').slice(0, 16)}.json`);
-  if (existsSync(path)) return path;
-  mkdirSync(dir, { recursive: true });
-  // Written whole or not at all, as the task catalogue.
-  const partial = `${path}.${process.pid}.partial`;
-  writeFileSync(partial, text);
-  renameSync(partial, path);
-  return path;
+  return writeContentAddressed(dir, 'dashboard-page.', '.json', `${JSON.stringify(buildDashboardPage())}\n`);
 }

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
+import { writeContentAddressed } from './content-addressed.js';
 import type { TaskExport } from './tasks-module.js';
 
 /** Folder, under the cloud assembly's output, of the modules {@link writeTaskModule} generates. */
@@ -35,15 +34,7 @@ export function writeTaskModule(dir: string, taskId: string, exported: TaskExpor
   // Absolute: esbuild reads a relative alias target as a package name (and `cdk synth` passes `cdk.out`).
   const folder = resolve(dir, TASK_MODULES_DIR);
   const source = taskModuleSource(taskId, exported, folder);
-  const hash = createHash('sha256').update(source).digest('hex').slice(0, 12);
-  const path = join(folder, `${taskId}-${hash}.mjs`);
-  if (existsSync(path)) return path;
-  mkdirSync(folder, { recursive: true });
-  // Written aside, then renamed: a concurrent synth into the same folder never reads half a file.
-  const partial = `${path}.${process.pid}.partial`;
-  writeFileSync(partial, source);
-  renameSync(partial, path);
-  return path;
+  return writeContentAddressed(folder, `${taskId}-`, '.mjs', source, 12);
 }
 
 /**

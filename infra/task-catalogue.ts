@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { writeContentAddressed } from './content-addressed.js';
 import { buildTaskCatalogue } from '../lambdas/tasks/catalogue.js';
 import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
 
@@ -14,13 +12,5 @@ import type { TaskDefinition } from '../lambdas/tasks/dsl.js';
  * @throws Error naming the task when one of its schemas cannot be checked from JSON Schema.
  */
 export function writeTaskCatalogue(dir: string, tasks: readonly TaskDefinition[]): string {
-  const text = `${JSON.stringify(buildTaskCatalogue(tasks))}\n`;
-  const path = resolve(dir, `task-catalogue.${createHash('sha256').update(text).digest('hex').slice(0, 16)}.json`);
-  if (existsSync(path)) return path;
-  mkdirSync(dir, { recursive: true });
-  // Written whole or not at all: a synth that dies mid-write leaves no half file under the final name.
-  const partial = `${path}.${process.pid}.partial`;
-  writeFileSync(partial, text);
-  renameSync(partial, path);
-  return path;
+  return writeContentAddressed(dir, 'task-catalogue.', '.json', `${JSON.stringify(buildTaskCatalogue(tasks))}\n`);
 }
