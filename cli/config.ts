@@ -27,8 +27,9 @@ export async function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv =
     if (state) {
       const stale = await staleReason(state);
       if (stale && url === undefined) throw new UsageError(`No local stack is running (${STATE_FILE} is stale: ${stale}); start one with npm start, or set ASYNC_EXECUTIONS_URL.`);
+      // The development key goes only to the local stack it belongs to, never to another URL.
+      if (!stale && (url === undefined || url === state.url)) apiKey ??= state.apiKey;
       url ??= state.url;
-      apiKey ??= state.apiKey;
     }
   }
   if (url === undefined) throw new UsageError('No API: pass --url or set ASYNC_EXECUTIONS_URL (or start the local stack with npm start).');

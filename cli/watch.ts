@@ -83,8 +83,9 @@ export async function watchExecution(client: AsyncExecutionsClient, id: string, 
       } else if (!json) stream.write(`${progressLine(execution)}\n`);
       if (execution.status === 'awaiting_input') return execution.status;
     }
-    // A stream that ends without `end` (a 204) ends at a terminal row: the latest status holds it.
-    return latest?.status ?? (await client.executions.get(id)).status;
+    // A stream that ends without `end` (a 204: nothing follows its position) is asked how it stands.
+    latest = await client.executions.get(id);
+    return latest.status;
   } finally {
     if (ticker) clearInterval(ticker);
     bar?.stop();

@@ -300,7 +300,12 @@ function toEvent(message: { event: string; id: string; data: string }): Executio
 
 async function* stream(raw: Client<paths>, id: string, retry: RetryOptions, options: StreamOptions): AsyncGenerator<ExecutionEvent> {
   const { signal } = options;
+  // The reconnect position is the last *status* (or end) had, not the last row: a status event has
+  // the id of the row before it, and the service takes a position as "its status was had", so a
+  // drop between a row and its status would otherwise lose the status (and, at the end, `end`).
   let lastEventId = options.lastEventId;
+  // Rows up to here were yielded; a reconnect from the last status replays the rows after it.
+  let rowsHad = Number(options.lastEventId ?? 0);
   let failures = 0;
   const attempts = Math.max(1, retry.attempts ?? 4);
   for (;;) {
@@ -325,8 +330,13 @@ async function* stream(raw: Client<paths>, id: string, retry: RetryOptions, opti
           for (const message of parser.push(value)) {
             const event = toEvent(message);
             if (!event) continue;
-            lastEventId = event.id;
             failures = 0;
+            if (event.type === 'transition') {
+              if (Number(event.id) <= rowsHad) continue;
+              rowsHad = Number(event.id);
+            } else {
+              lastEventId = event.id;
+            }
             yield event;
             if (event.type === 'end') return;
           }

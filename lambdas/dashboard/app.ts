@@ -328,7 +328,8 @@ async function renderActions(actions: HTMLElement, execution: Execution, history
     );
   }
   if (!ENDED.has(execution.status)) {
-    const reason = h('input', { id: 'cancel-reason', type: 'text', maxlength: 1000 });
+    // As many characters as the API takes for a reason.
+    const reason = h('input', { id: 'cancel-reason', type: 'text', maxlength: 2000 });
     children.push(
       h(
         'form',
@@ -382,7 +383,10 @@ function route(): void {
   }
   const [path = '', query = ''] = location.hash.replace(/^#/, '').split('?');
   const detail = /^\/executions\/([^/]+)$/.exec(path);
-  const page = path === '/tasks' ? tasksPage() : detail ? executionPage(decodeURIComponent(detail[1]!)) : executionsPage(new URLSearchParams(query));
+  // In a promise: a malformed hash (`%E0`) must show its error, not stop the page.
+  const page = Promise.resolve().then(() =>
+    path === '/tasks' ? tasksPage() : detail ? executionPage(decodeURIComponent(detail[1]!)) : executionsPage(new URLSearchParams(query)),
+  );
   page.catch(fail);
 }
 

@@ -142,6 +142,21 @@ describe('createClient', () => {
     expect(requests[0]!.headers.get('accept')).toBe('text/event-stream');
   });
 
+  it('reconnects from the last status had, so a drop between a row and its status loses neither, and repeats no row', async () => {
+    const bodies = [
+      // Dropped after the terminal row, before its status and `end`.
+      'retry: 1\n\nid: 1\nevent: transition\ndata: {"seq":1}\n\nid: 1\nevent: status\ndata: {"status":"running"}\n\nid: 2\nevent: transition\ndata: {"seq":2}\n\n',
+      'retry: 1\n\nid: 2\nevent: transition\ndata: {"seq":2}\n\nid: 2\nevent: status\ndata: {"status":"succeeded"}\n\nid: 2\nevent: end\ndata: {"execution_id":"x","status":"succeeded"}\n\n',
+    ];
+    const { client, requests } = fakeService((_request, index) => new Response(bodies[index], { headers: { 'content-type': 'text/event-stream' } }));
+
+    const events: ExecutionEvent[] = [];
+    for await (const event of client.executions.stream(ID)) events.push(event);
+
+    expect(events.map((event) => `${event.id}:${event.type}`)).toEqual(['1:transition', '1:status', '2:transition', '2:status', '2:end']);
+    expect(requests.map((request) => request.headers.get('last-event-id'))).toEqual([null, '1']);
+  });
+
   it('ends a stream on 204 (nothing can follow), and resumes where it is told', async () => {
     const { client, requests } = fakeService(() => new Response(null, { status: 204 }));
 
