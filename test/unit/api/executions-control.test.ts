@@ -11,7 +11,7 @@ import { MAX_PAYLOAD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-li
 import type { ExecutionView } from '../../../lambdas/domain/views.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { apiEvent, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
-import { CALLBACK_KEY, executionRecord, seed, storeCallback, storedRecord, storedRows, transitionRecord } from '../support/records.js';
+import { CALLBACK_KEY, awaitingReviewRecord, executionRecord, seed, storeCallback, storedRecord, storedRows, transitionRecord } from '../support/records.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
@@ -28,16 +28,7 @@ beforeEach(() => {
 
 /** An sample-approval execution waiting at `review` for a decision. */
 function awaitingReview(): ExecutionRecord {
-  const record = executionRecord({
-    taskId: 'sample-approval',
-    status: 'awaiting_input',
-    input: { title: 'T', body: 'B' },
-    transitionCount: 4,
-    stepIndex: 1,
-    stepName: 'review',
-    stepsCompleted: 1,
-    waitToken: 'token-1',
-  });
+  const record = awaitingReviewRecord();
   seed(table, record, [transitionRecord(record)]);
   return record;
 }
@@ -292,18 +283,7 @@ describe('POST /executions/{id}/cancel', () => {
 describe('POST /callbacks/{token}', () => {
   /** sample-approval waiting at `review` with a resume link; its token. */
   function linkedReview(overrides: Partial<ExecutionRecord> = {}, expiresAt?: number): { record: ExecutionRecord; token: string } {
-    const record = executionRecord({
-      taskId: 'sample-approval',
-      status: 'awaiting_input',
-      input: { title: 'T', body: 'B' },
-      transitionCount: 4,
-      stepIndex: 1,
-      stepName: 'review',
-      stepsCompleted: 1,
-      waitToken: 'token-1',
-      callbackNonce: `nonce-${newExecutionId().slice(-12)}`,
-      ...overrides,
-    });
+    const record = awaitingReviewRecord({ callbackNonce: `nonce-${newExecutionId().slice(-12)}`, ...overrides });
     seed(table, record, [transitionRecord(record)]);
     return { record, token: storeCallback(table, record, expiresAt) };
   }

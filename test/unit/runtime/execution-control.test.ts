@@ -37,6 +37,7 @@ import { FakeTable } from '../support/fake-dynamodb.js';
 import {
   STATE_MACHINE_ARN_PREFIX,
   TENANT,
+  awaitingReviewRecord,
   executionArnFor,
   executionRecord,
   seed,
@@ -80,17 +81,7 @@ function sfnError(name: string, httpStatusCode = 400, attempts = 1): Error {
 
 /** An sample-approval execution waiting at its `review` step (init, start, step, wait rows). */
 function awaitingReview(): ExecutionRecord {
-  const record = executionRecord({
-    taskId: 'sample-approval',
-    status: 'awaiting_input',
-    input: { title: 'T', body: 'B' },
-    transitionCount: 4,
-    stepIndex: 1,
-    stepName: 'review',
-    stepsCompleted: 1,
-    waitToken: 'token-1',
-    startedAt: '2026-01-02T03:04:06.000Z',
-  });
+  const record = awaitingReviewRecord({ startedAt: '2026-01-02T03:04:06.000Z' });
   seed(table, record, [transitionRecord(record)]);
   return record;
 }

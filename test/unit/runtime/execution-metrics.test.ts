@@ -14,7 +14,7 @@ import { createStore, familyStore } from '../../../lambdas/shared/stores.js';
 import { sampleApproval } from '../../support/sample-tasks.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { captureLines, directiveOf, metricValues, type CapturedLines } from '../support/log-lines.js';
-import { STATE_MACHINE_ARN_PREFIX, TENANT, executionRecord, seed, spyLogger, storedRecord, storedRows, transitionRecord } from '../support/records.js';
+import { STATE_MACHINE_ARN_PREFIX, TENANT, awaitingReviewRecord, executionRecord, seed, spyLogger, storedRecord, storedRows, transitionRecord } from '../support/records.js';
 import { stepPayload, unitRecord, unitTask } from '../support/unit-task.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -52,18 +52,7 @@ const statusDeps = () => ({ repository: familyStore(), sfn: sfnClient, logger: s
 
 /** A sample-approval execution waiting at `review` since {@link WAITING_SINCE}. */
 function awaitingReview(): ExecutionRecord {
-  const record = executionRecord({
-    taskId: 'sample-approval',
-    status: 'awaiting_input',
-    input: { title: 'T', body: 'B' },
-    transitionCount: 4,
-    stepIndex: 1,
-    stepName: 'review',
-    stepsCompleted: 1,
-    waitToken: 'token-1',
-    startedAt: STARTED_AT,
-    updatedAt: WAITING_SINCE,
-  });
+  const record = awaitingReviewRecord({ startedAt: STARTED_AT, updatedAt: WAITING_SINCE });
   seed(table, record, [transitionRecord(record)]);
   return record;
 }

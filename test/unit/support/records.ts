@@ -198,6 +198,24 @@ export interface SpyLogger extends Logger {
   readonly error: ReturnType<typeof vi.fn<Logger['error']>>;
 }
 
+/**
+ * A sample-approval execution waiting at its `review` step (its init, start, step and wait rows
+ * counted), with `overrides`: the resume and cancel tests' common subject.
+ */
+export function awaitingReviewRecord(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
+  return executionRecord({
+    taskId: 'sample-approval',
+    status: 'awaiting_input',
+    input: { title: 'T', body: 'B' },
+    transitionCount: 4,
+    stepIndex: 1,
+    stepName: 'review',
+    stepsCompleted: 1,
+    waitToken: 'token-1',
+    ...overrides,
+  });
+}
+
 /** A silent logger whose children are itself, so every call can be asserted on one object. */
 export function spyLogger(): SpyLogger {
   const logger: SpyLogger = {
