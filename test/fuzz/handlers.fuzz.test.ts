@@ -9,6 +9,7 @@ import { handler as authorizer, type AuthorizerContext } from '../../lambdas/api
 import { handler as catalogue } from '../../lambdas/api/catalogue.js';
 import { stateMachineArnResolver } from '../../lambdas/api/context.js';
 import { handler as control } from '../../lambdas/api/executions-control.js';
+import { handler as recovery } from '../../lambdas/api/executions-recovery.js';
 import { handler as create } from '../../lambdas/api/executions-create.js';
 import { eventsHandler } from '../../lambdas/api/executions-events.js';
 import { handler as read } from '../../lambdas/api/executions-read.js';
@@ -86,6 +87,7 @@ const HANDLERS: Readonly<Record<RouteGroup, (event: APIGatewayProxyEventV2, cont
   create,
   read,
   control,
+  recovery,
   catalogue,
   // No wait: nothing changes the table while a case runs, so a stream answers with what it has at once.
   events: eventsHandler({ windowMs: 0 }),
