@@ -1,3 +1,5 @@
+import { appendFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { defineTask, step, waitForInput } from '../../lambdas/tasks/dsl.js';
 import { tasks as sampleTasks } from '../support/sample-tasks.js';
@@ -41,6 +43,30 @@ export const tasks = [
         },
         { retry: { maxAttempts: 2, intervalSeconds: 1, backoffRate: 1 } },
       ),
+    ],
+  }),
+  defineTask({
+    id: 'test-retry',
+    description:
+      'Three steps; the second fails until the file `ready` exists in `dir` (the test creates it, then retries). Each step ' +
+      'appends its name to `dir/runs`, so a test sees which steps ran, and how often.',
+    kind: 'test',
+    input: z.strictObject({ dir: z.string(), n: z.int() }),
+    examples: [{ dir: '/tmp', n: 1 }],
+    steps: [
+      step('prepare', (input: { dir: string; n: number }) => {
+        appendFileSync(join(input.dir, 'runs'), 'prepare\n');
+        return { ...input, n: input.n + 1 };
+      }, { retry: false }),
+      step('flaky', (input: { dir: string; n: number }) => {
+        appendFileSync(join(input.dir, 'runs'), 'flaky\n');
+        if (!existsSync(join(input.dir, 'ready'))) throw new Error('not ready yet');
+        return { ...input, n: input.n * 10 };
+      }, { retry: false }),
+      step('finish', (input: { dir: string; n: number }) => {
+        appendFileSync(join(input.dir, 'runs'), 'finish\n');
+        return { n: input.n };
+      }, { retry: false }),
     ],
   }),
   defineTask({
