@@ -465,7 +465,10 @@ async function runCase(request: FuzzRequest): Promise<void> {
     const sent = (request.body.value as { metadata?: unknown }).metadata;
     stats.metadataChecked++;
     if (sent !== null && typeof sent === 'object' && PROTOTYPE_KEYS.some((key) => Object.hasOwn(sent, key))) stats.prototypeKeyed++;
-    violations.push(...metadataViolations((request.body.value as { metadata?: unknown }).metadata, (body as { metadata?: unknown }).metadata, decodeMetadata(stored?.metadata)));
+    // A replay without `metadata` keeps the replayed execution's.
+    const keepsOriginal = request.route === 'POST /executions/{id}/replay' && !Object.hasOwn(Object(request.body.value), 'metadata');
+    const expected = keepsOriginal ? decodeMetadata(table.item(executionPk(built.tenant, built.executionId ?? ''), 'META')?.metadata) : sent;
+    violations.push(...metadataViolations(expected, (body as { metadata?: unknown }).metadata, decodeMetadata(stored?.metadata)));
   }
   violations.push(
     ...faultViolations(request, built, status, created),
