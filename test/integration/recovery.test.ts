@@ -90,6 +90,39 @@ describe('retry from the failed step', () => {
   });
 });
 
+describe('retry of a failed parallel or map step', () => {
+  it('runs only the failed work again: a branch or item whose step was recorded is not run again, and no row is written twice', async () => {
+    const dir = folder('nested');
+    const execution = await start('test-retry-nested', { dir, items: ['a', 'boom', 'c'] });
+    const first = (await waitForStatus(execution.id, 'failed')) as Recovered;
+    expect(first.error_details).toMatchObject({ message: 'right not ready', step: { index: 0, name: 'both' } });
+
+    writeFileSync(join(dir, 'ready'), '');
+    expect((await api('POST', `/executions/${execution.id}/retry`)).status).toBe(200);
+    const second = (await waitForStatus(execution.id, 'failed')) as Recovered;
+    expect(second.error_details).toMatchObject({ message: 'item not ready', step: { index: 2, name: 'each' } });
+
+    writeFileSync(join(dir, 'ready-map'), '');
+    expect((await api<Recovered>('POST', `/executions/${execution.id}/retry`)).body.retry_count).toBe(2);
+    const done = await waitForStatus(execution.id, 'succeeded');
+    expect(done.output).toEqual(['a', 'boom', 'c']);
+
+    const ran = runs(dir);
+    // The left branch ran once (locally its parallel runs again whole, and its recorded step is a no-op); the right one twice.
+    expect(ran.filter((line) => line === 'left')).toHaveLength(1);
+    expect(ran.filter((line) => line === 'right')).toHaveLength(2);
+    expect(ran.filter((line) => line === 'item:a')).toHaveLength(1);
+    expect(ran.filter((line) => line === 'item:boom')).toHaveLength(2);
+    expect(ran.filter((line) => line === 'item:c')).toHaveLength(1);
+    const rows = await transitions(execution.id);
+    expect(rows.map((row) => row.seq)).toEqual(rows.map((_, index) => index + 1));
+    const keys = rows.filter((row) => row.scope !== null).map((row) => `${row.type}:${row.scope}:${row.step?.name ?? ''}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(rows.filter((row) => row.type === 'retry')).toHaveLength(2);
+    expect(rows.filter((row) => row.type === 'step' && row.scope === null).map((row) => row.step?.name)).toEqual(['both', 'unwrap', 'each']);
+  });
+});
+
 describe('replay', () => {
   it('starts a new execution with the same input, or an override checked against the task\'s schema, linked by replayed_from', async () => {
     const dir = folder('replay');

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
-import { defineTask, step, waitForInput } from '../../lambdas/tasks/dsl.js';
+import { defineTask, map, parallel, step, waitForInput } from '../../lambdas/tasks/dsl.js';
 import { tasks as sampleTasks } from '../support/sample-tasks.js';
 import { flowTasks } from './flow-tasks.js';
 
@@ -67,6 +67,36 @@ export const tasks = [
         appendFileSync(join(input.dir, 'runs'), 'finish\n');
         return { n: input.n };
       }, { retry: false }),
+    ],
+  }),
+  defineTask({
+    id: 'test-retry-nested',
+    description:
+      'A parallel whose second branch fails until `dir/ready` exists, then a map over `items` whose item "boom" fails until ' +
+      '`dir/ready-map` exists; every step appends `<step>:<value>` to `dir/runs`.',
+    kind: 'test',
+    input: z.strictObject({ dir: z.string(), items: z.array(z.string()) }),
+    examples: [{ dir: '/tmp', items: ['a'] }],
+    steps: [
+      parallel('both', [
+        [step('left', (input: { dir: string; items: string[] }) => {
+          appendFileSync(join(input.dir, 'runs'), 'left\n');
+          return input;
+        }, { retry: false })],
+        [step('right', (input: { dir: string; items: string[] }) => {
+          appendFileSync(join(input.dir, 'runs'), 'right\n');
+          if (!existsSync(join(input.dir, 'ready'))) throw new Error('right not ready');
+          return input;
+        }, { retry: false })],
+      ]),
+      step('unwrap', (both: Array<{ dir: string; items: string[] }>) => ({ dir: both[0]!.dir, items: both[0]!.items.map((item) => ({ dir: both[0]!.dir, item })) }), { retry: false }),
+      map('each', { items: 'items', maxConcurrency: 1 }, [
+        step('item', (input: { dir: string; item: string }) => {
+          appendFileSync(join(input.dir, 'runs'), `item:${input.item}\n`);
+          if (input.item === 'boom' && !existsSync(join(input.dir, 'ready-map'))) throw new Error('item not ready');
+          return input.item;
+        }, { retry: false }),
+      ]),
     ],
   }),
   defineTask({
