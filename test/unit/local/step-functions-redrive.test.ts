@@ -39,12 +39,13 @@ afterEach(() => {
 
 /** An engine whose `second` step fails until `fixed` is set; every invocation is recorded. */
 function engine(journalPath?: string) {
-  const state = { fixed: false };
+  const state = { fixed: false, hang: false };
   const calls: Array<{ arn: string; payload: { tenant: string; input: { n: number } } }> = [];
   const invoke = vi.fn(async (arn: string, payload: unknown) => {
     if (arn === STATUS_FUNCTION) return null;
     const typed = payload as { tenant: string; input: { n: number } };
     calls.push({ arn, payload: typed });
+    if (arn === fn('second') && state.hang) return new Promise(() => undefined);
     if (arn === fn('second') && !state.fixed) throw new LambdaInvocationError('Flaky', 'not yet');
     return { n: typed.input.n + 1 };
   });
@@ -125,5 +126,22 @@ describe('LocalStepFunctions RedriveExecution', () => {
     const after = engine(path);
     after.sfn.recover();
     await expect(after.sfn.call('RedriveExecution', { executionArn })).rejects.toMatchObject({ code: 'ExecutionDoesNotExist' });
+  });
+
+  it('cannot redrive an execution a restart lost (ExecutionLost): its state went with the previous process', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redrive-'));
+    dirs.push(dir);
+    const path = join(dir, 'executions.jsonl');
+    const before = engine(path);
+    before.state.hang = true;
+    const { executionArn } = (await before.sfn.call('StartExecution', { stateMachineArn: MACHINE_ARN, name: 'hung', input: INPUT })) as { executionArn: string };
+
+    const after = engine(path);
+    expect(after.sfn.recover()).toEqual({ lost: 1, redelivered: 0 });
+    await after.sfn.drain();
+
+    expect(await after.sfn.call('DescribeExecution', { executionArn })).toMatchObject({ status: 'FAILED', redriveStatus: 'NOT_REDRIVABLE' });
+    await expect(after.sfn.call('RedriveExecution', { executionArn })).rejects.toMatchObject({ code: 'ExecutionNotRedrivable' });
+    await before.sfn.call('StopExecution', { executionArn });
   });
 });
