@@ -416,8 +416,10 @@ export class BulkStore {
           Key: { pk: bulkPk(job.tenant), sk: jobSk(job.id) },
           UpdateExpression:
             'SET #status = :running, lease_id = :lease, lease_until = :until, updated_at = :now, page_attempts = if_not_exists(page_attempts, :zero) + :one',
+          // Active at this version, and no lease or an expired one (written as two alternatives).
           ConditionExpression:
-            'version = :version AND #status IN (:queued, :running) AND (attribute_not_exists(lease_until) OR lease_until < :nowMs)',
+            '(version = :version AND #status IN (:queued, :running) AND attribute_not_exists(lease_until)) OR ' +
+            '(version = :version AND #status IN (:queued, :running) AND lease_until < :nowMs)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':running': 'running',
