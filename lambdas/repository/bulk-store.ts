@@ -456,7 +456,7 @@ export class BulkStore {
     now: string,
   ): Promise<BulkJob | undefined> {
     const key = { pk: bulkPk(job.tenant), sk: jobSk(job.id) };
-    const names: Record<string, string> = { '#status': 'status', '#skipped': 'skipped', '#failed': 'failed' };
+    const names: Record<string, string> = { '#skipped': 'skipped', '#failed': 'failed' };
     const values: Record<string, unknown> = {
       ':version': job.version,
       ':next': job.version + 1,
@@ -488,7 +488,7 @@ export class BulkStore {
                   Key: key,
                   UpdateExpression: `SET ${sets}, #status = :succeeded_status, finished_at = :now, expires_at = :expires ${adds} REMOVE lease_id, lease_until`,
                   ConditionExpression: `${condition} AND #status = :running`,
-                  ExpressionAttributeNames: names,
+                  ExpressionAttributeNames: { ...names, '#status': 'status' },
                   ExpressionAttributeValues: {
                     ...values,
                     ':succeeded_status': 'succeeded',

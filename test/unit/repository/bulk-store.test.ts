@@ -1,12 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NO_PROGRESS, newBulkJobId, type BulkJob } from '../../../lambdas/domain/bulk.js';
 import { IdempotencyMismatchError, NotFoundError, ResourceConflictError, ValidationError } from '../../../lambdas/domain/errors.js';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
 import { BULK_ACTIVE_PK, BulkStore, bulkItemsPk, bulkPk, matchSource, queuedJob } from '../../../lambdas/repository/bulk-store.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
+import { unusedPlaceholders } from '../support/expression-names.js';
 import { executionRecord, recordItem } from '../support/records.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -16,6 +17,11 @@ const ISO = new Date(NOW).toISOString();
 
 let table: FakeTable;
 let store: BulkStore;
+
+// DynamoDB refuses a request that declares a name or value no expression uses; the fake does not.
+afterEach(() => {
+  expect(unusedPlaceholders(ddb)).toEqual([]);
+});
 
 beforeEach(() => {
   ddb.reset();

@@ -3,7 +3,7 @@ import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, PutCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newBulkJobId, type BulkJob } from '../../../lambdas/domain/bulk.js';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
@@ -19,6 +19,7 @@ import {
   type BulkWorkerDeps,
 } from '../../../lambdas/runtime/bulk-worker.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
+import { unusedPlaceholders } from '../support/expression-names.js';
 import { executionRecord, seed, spyLogger, storedRecord } from '../support/records.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -32,6 +33,11 @@ let store: BulkStore;
 let sent: BulkMessage[];
 let clock: number;
 let deps: BulkWorkerDeps;
+
+// DynamoDB refuses a request that declares a name or value no expression uses; the fake does not.
+afterEach(() => {
+  expect(unusedPlaceholders(ddb)).toEqual([]);
+});
 
 beforeEach(() => {
   ddb.reset();
