@@ -282,33 +282,43 @@ export class BulkStore {
   /** One page of a tenant's jobs, newest first. */
   async list(tenant: string, limit: number, cursor?: string): Promise<BulkPage<BulkJob>> {
     const scope = `bulk-jobs:${tenant}`;
-    const { Items, LastEvaluatedKey } = await this.client.send(
-      new QueryCommand({
+    const page = await this.page(
+      {
         TableName: this.table,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':pk': bulkPk(tenant), ':prefix': JOB_PREFIX },
         ScanIndexForward: false,
-        Limit: limit,
-        ...(cursor ? { ExclusiveStartKey: this.startKey(cursor, scope, bulkPk(tenant)) } : {}),
-      }),
+      },
+      limit,
+      cursor === undefined ? undefined : this.startKey(cursor, scope, bulkPk(tenant)),
+      scope,
     );
-    return { items: (Items ?? []).map(fromJobItem), nextCursor: this.nextCursor(LastEvaluatedKey, scope) };
+    return { items: page.items.map(fromJobItem), nextCursor: page.nextCursor };
   }
 
   /** One page of a job's item results, by execution id. */
   async listResults(tenant: string, jobId: string, limit: number, cursor?: string): Promise<BulkPage<BulkItemResult>> {
     const pk = bulkItemsPk(tenant, jobId);
     const scope = `bulk-items:${pk}`;
-    const { Items, LastEvaluatedKey } = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
-        Limit: limit,
-        ...(cursor ? { ExclusiveStartKey: this.startKey(cursor, scope, pk) } : {}),
-      }),
+    const page = await this.page(
+      { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk } },
+      limit,
+      cursor === undefined ? undefined : this.startKey(cursor, scope, pk),
+      scope,
     );
-    return { items: (Items ?? []).map(fromResultItem), nextCursor: this.nextCursor(LastEvaluatedKey, scope) };
+    return { items: page.items.map(fromResultItem), nextCursor: page.nextCursor };
+  }
+
+  /**
+   * One page of a partition: reads one item more than the page, so the last page says it is the
+   * last (no cursor to an empty page when the items fill whole pages).
+   */
+  private async page(input: QueryCommandInput, limit: number, startKey: Record<string, string> | undefined, scope: string): Promise<BulkPage<Item>> {
+    const { Items = [], LastEvaluatedKey } = await this.client.send(
+      new QueryCommand({ ...input, Limit: limit + 1, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
+    );
+    if (Items.length > limit) return { items: Items.slice(0, limit), nextCursor: this.nextCursor(Items[limit - 1], scope) };
+    return { items: Items, nextCursor: this.nextCursor(LastEvaluatedKey, scope) };
   }
 
   private startKey(cursor: string, scope: string, pk: string): Record<string, string> {
