@@ -27,7 +27,7 @@ export function unusedPlaceholders(stub: AwsClientStub<DynamoDBDocumentClient>):
     const items = (input.TransactItems as Array<Record<string, Input>> | undefined) ?? [input];
     for (const item of items) {
       for (const part of Object.values(item)) {
-        if (typeof part === 'object' && part !== null) for (const name of unusedIn(part)) found.push(`${call.args[0].constructor.name}: ${name}`);
+        if (typeof part === 'object' && part !== null) for (const name of unusedIn(part as Input)) found.push(`${call.args[0].constructor.name}: ${name}`);
       }
       if (!input.TransactItems) for (const name of unusedIn(input)) found.push(`${call.args[0].constructor.name}: ${name}`);
     }
