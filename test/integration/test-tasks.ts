@@ -68,6 +68,14 @@ export const tasks = [
     steps: [waitForInput('hold', { timeoutSeconds: 3600 })],
   }),
   defineTask({
+    id: 'test-bulk-cli',
+    description: 'One long wait; only the CLI\'s bulk test creates it.',
+    kind: 'test',
+    input: z.strictObject({ n: z.int() }),
+    examples: [{ n: 1 }],
+    steps: [waitForInput('hold', { timeoutSeconds: 3600 })],
+  }),
+  defineTask({
     id: 'test-child-holder',
     description:
       'One wait step: a .waitForTaskToken state whose token stands in for a runTask state\'s (the child-start tests answer it through a child).',
