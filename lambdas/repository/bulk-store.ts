@@ -18,7 +18,7 @@ import {
   type BulkProgress,
 } from '../domain/bulk.js';
 import { decodeCursor, encodeCursor, invalidCursor } from '../domain/cursor.js';
-import { IdempotencyMismatchError, NotFoundError, ResourceConflictError, type ProblemDetails } from '../domain/errors.js';
+import { IdempotencyMismatchError, NotFoundError, ResourceConflictError, dependencyUnavailable, type ProblemDetails } from '../domain/errors.js';
 import type { ExecutionRecord } from '../domain/execution.js';
 import { idBoundAt } from '../domain/ids.js';
 import { DAY_SECONDS, cancellationCodes, fromItem, type Item } from './items.js';
@@ -171,6 +171,11 @@ function fromResultItem(item: Item): BulkItemResult {
   };
 }
 
+type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
+
+/** Attempts of a transaction that DynamoDB cancels for a concurrent one on the same items. */
+const TRANSACTION_ATTEMPTS = 4;
+
 /**
  * Bulk jobs and their item results, in the executions table (docs/architecture.md "Bulk actions").
  * A tenant's jobs share a partition (`BULK#<tenant>`, sorted by job id = creation time) with the
@@ -200,6 +205,28 @@ export class BulkStore {
   }
 
   /**
+   * Sends a transaction, again (after a short jittered pause) while DynamoDB cancels it only for a
+   * concurrent transaction on one of its items (`TransactionConflict`: the tenant's count is shared
+   * by its jobs' starts and ends); a condition that failed is the caller's to read. Still in
+   * conflict after {@link TRANSACTION_ATTEMPTS}: a 503.
+   * @returns undefined when written, else the cancellation codes, item by item.
+   */
+  private async transact(items: TransactItems): Promise<readonly string[] | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+        return undefined;
+      } catch (error) {
+        const codes = cancellationCodes(error);
+        if (!codes) throw error;
+        if (codes.includes('ConditionalCheckFailed') || !codes.includes('TransactionConflict')) return codes;
+        if (attempt >= TRANSACTION_ATTEMPTS) throw dependencyUnavailable();
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
+      }
+    }
+  }
+
+  /**
    * Stores a new (queued) job in one transaction with its place in the tenant's count of active
    * jobs, its sweep marker and, with one, its Idempotency-Key. A key already used for the same
    * request returns that request's job (`replayed`).
@@ -208,7 +235,7 @@ export class BulkStore {
    */
   async create(job: BulkJob, idempotency?: BulkIdempotency): Promise<{ job: BulkJob; replayed: boolean }> {
     const pk = bulkPk(job.tenant);
-    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+    const items: TransactItems = [
       { Put: { TableName: this.table, Item: jobItem(job), ConditionExpression: 'attribute_not_exists(pk)' } },
       {
         Update: {
@@ -236,29 +263,25 @@ export class BulkStore {
         },
       });
     }
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-      return { job, replayed: false };
-    } catch (error) {
-      const codes = cancellationCodes(error);
-      if (!codes) throw error;
-      if (idempotency && codes[3] === 'ConditionalCheckFailed') {
-        const { Item } = await this.client.send(
-          new GetCommand({ TableName: this.table, Key: { pk, sk: idempotencySk(idempotency.keyHash) }, ConsistentRead: true }),
-        );
-        if (Item && Item.request_hash !== idempotency.requestHash) {
-          throw new IdempotencyMismatchError('This Idempotency-Key was used with a different bulk action request.');
-        }
-        const earlier = Item ? await this.find(job.tenant, Item.job_id as string) : undefined;
-        if (earlier) return { job: earlier, replayed: true };
+    const codes = await this.transact(items);
+    if (!codes) return { job, replayed: false };
+    if (idempotency && codes[3] === 'ConditionalCheckFailed') {
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.table, Key: { pk, sk: idempotencySk(idempotency.keyHash) }, ConsistentRead: true }),
+      );
+      if (Item && Item.request_hash !== idempotency.requestHash) {
+        throw new IdempotencyMismatchError('This Idempotency-Key was used with a different bulk action request.');
       }
-      if (codes[1] === 'ConditionalCheckFailed') {
-        throw new ResourceConflictError(
-          `A tenant may have at most ${this.concurrentJobs} bulk actions queued or running at once. Wait for one to end, or cancel one.`,
-        );
-      }
-      throw error;
+      const earlier = Item ? await this.find(job.tenant, Item.job_id as string) : undefined;
+      if (earlier) return { job: earlier, replayed: true };
     }
+    if (codes[1] === 'ConditionalCheckFailed') {
+      throw new ResourceConflictError(
+        `A tenant may have at most ${this.concurrentJobs} bulk actions queued or running at once. Wait for one to end, or cancel one.`,
+      );
+    }
+    // A key whose first job is gone (their expiries crossed), or a cancellation of another kind.
+    throw dependencyUnavailable();
   }
 
   /** Reads a job of this tenant, if it exists. */
@@ -372,28 +395,21 @@ export class BulkStore {
       update += ', #error = :error';
       names['#error'] = 'error';
     }
-    try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: { pk: bulkPk(tenant), sk: jobSk(id) },
-                UpdateExpression: update,
-                ConditionExpression: condition,
-                ExpressionAttributeNames: names,
-                ExpressionAttributeValues: values,
-              },
-            },
-            ...this.release(tenant, id),
-          ],
-        }),
-      );
-    } catch (error) {
-      if (cancellationCodes(error)?.[0] === 'ConditionalCheckFailed') return undefined;
-      throw error;
-    }
+    const codes = await this.transact([
+      {
+        Update: {
+          TableName: this.table,
+          Key: { pk: bulkPk(tenant), sk: jobSk(id) },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        },
+      },
+      ...this.release(tenant, id),
+    ]);
+    if (codes?.[0] === 'ConditionalCheckFailed') return undefined;
+    if (codes) throw dependencyUnavailable();
     return this.find(tenant, id);
   }
 
@@ -488,34 +504,22 @@ export class BulkStore {
     const adds = 'ADD matched :matched, succeeded :succeeded, #failed :failed, #skipped :skipped';
     const condition = 'version = :version AND lease_id = :lease';
     if (commit.finished) {
-      try {
-        await this.client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: this.table,
-                  Key: key,
-                  UpdateExpression: `SET ${sets}, #status = :succeeded_status, finished_at = :now, expires_at = :expires ${adds} REMOVE lease_id, lease_until`,
-                  ConditionExpression: `${condition} AND #status = :running`,
-                  ExpressionAttributeNames: { ...names, '#status': 'status' },
-                  ExpressionAttributeValues: {
-                    ...values,
-                    ':succeeded_status': 'succeeded',
-                    ':running': 'running',
-                    ':expires': this.expiresAt(now),
-                  },
-                },
-              },
-              ...this.release(job.tenant, job.id),
-            ],
-          }),
-        );
-        return await this.find(job.tenant, job.id);
-      } catch (error) {
-        // Cancelled meanwhile (or the lease lost): count the page without ending the job.
-        if (cancellationCodes(error)?.[0] !== 'ConditionalCheckFailed') throw error;
-      }
+      const codes = await this.transact([
+        {
+          Update: {
+            TableName: this.table,
+            Key: key,
+            UpdateExpression: `SET ${sets}, #status = :succeeded_status, finished_at = :now, expires_at = :expires ${adds} REMOVE lease_id, lease_until`,
+            ConditionExpression: `${condition} AND #status = :running`,
+            ExpressionAttributeNames: { ...names, '#status': 'status' },
+            ExpressionAttributeValues: { ...values, ':succeeded_status': 'succeeded', ':running': 'running', ':expires': this.expiresAt(now) },
+          },
+        },
+        ...this.release(job.tenant, job.id),
+      ]);
+      if (!codes) return this.find(job.tenant, job.id);
+      // Cancelled meanwhile (or the lease lost): count the page without ending the job, below.
+      if (codes[0] !== 'ConditionalCheckFailed') throw dependencyUnavailable();
     }
     try {
       const { Attributes } = await this.client.send(

@@ -1,9 +1,9 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NO_PROGRESS, newBulkJobId, type BulkJob } from '../../../lambdas/domain/bulk.js';
-import { IdempotencyMismatchError, NotFoundError, ResourceConflictError, ValidationError } from '../../../lambdas/domain/errors.js';
+import { IdempotencyMismatchError, NotFoundError, ResourceConflictError, ServiceUnavailableError, ValidationError } from '../../../lambdas/domain/errors.js';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
 import { BULK_ACTIVE_PK, BulkStore, bulkItemsPk, bulkPk, matchSource, queuedJob } from '../../../lambdas/repository/bulk-store.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
@@ -69,6 +69,38 @@ describe('accepting a job', () => {
     await store.create(first, { keyHash: 'k', requestHash: 'r' });
     await store.create(job());
     await expect(store.create(job(), { keyHash: 'k', requestHash: 'r' })).resolves.toEqual({ job: first, replayed: true });
+  });
+});
+
+describe('concurrent transactions on the tenant\'s count', () => {
+  const conflict = (...codes: string[]) =>
+    new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: codes.map((Code) => ({ Code })) });
+
+  it('a create cancelled for a concurrent transaction (another job of the tenant starting or ending) is sent again', async () => {
+    let conflicts = 0;
+    table.beforeNextTransaction(() => {
+      conflicts++;
+      throw conflict('None', 'TransactionConflict', 'None');
+    });
+    const created = job();
+    await expect(store.create(created)).resolves.toEqual({ job: created, replayed: false });
+    expect(conflicts).toBe(1);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(2);
+    expect(activeCount()).toBe(1);
+  });
+
+  it('still in conflict after four attempts: a 503, nothing written', async () => {
+    for (let i = 0; i < 4; i++) table.beforeNextTransaction(() => { throw conflict('None', 'TransactionConflict', 'None'); });
+    await expect(store.create(job())).rejects.toBeInstanceOf(ServiceUnavailableError);
+    expect(activeCount()).toBeUndefined();
+  });
+
+  it('a cancel in conflict is sent again, and gives back the place once', async () => {
+    const created = job();
+    await store.create(created);
+    table.beforeNextTransaction(() => { throw conflict('None', 'TransactionConflict', 'None'); });
+    await expect(store.cancel(TENANT, created.id, ISO)).resolves.toMatchObject({ status: 'cancelled' });
+    expect(activeCount()).toBe(0);
   });
 });
 
