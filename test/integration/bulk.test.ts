@@ -148,6 +148,10 @@ describe('bulk cancel on the local stack', () => {
     await waitUntilAll(created.ids, 'awaiting_input', since);
 
     const accepted = await accept({ action: 'cancel', filter: { task_id: TASK, status: 'awaiting_input', created_after: since } });
+    // Midway: once its first page is committed (50 of 250), while its next pages remain.
+    for (const deadline = Date.now() + 30_000; (await job(accepted.id)).progress.matched === 0 && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
     const cancel = await api<BulkAction>('POST', `/bulk-actions/${accepted.id}/cancel`);
     expect(cancel.status, JSON.stringify(cancel.body)).toBe(200);
     expect(cancel.body.status).toBe('cancelled');
@@ -159,6 +163,7 @@ describe('bulk cancel on the local stack', () => {
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(await job(accepted.id)).toEqual(stopped);
     expect(stopped.status).toBe('cancelled');
+    expect(stopped.progress.matched).toBeGreaterThan(0);
     expect(stopped.progress.matched).toBeLessThan(250);
     console.info(`bulk cancel stopped midway: ${stopped.progress.matched} of 250 handled before it stopped`);
 
