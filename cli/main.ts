@@ -275,7 +275,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (Object.keys(filter).length === 0 && !flags.all) {
         throw new UsageError('Name a filter (--task, --status, --created-after, --created-before), or --all to cancel every execution.');
       }
-      const body = { action: 'cancel', filter, ...(flags.reason ? { reason: flags.reason } : {}), ...(flags.maxItems ? { max_items: flags.maxItems } : {}) } as BulkActionBody;
+      const body: BulkActionBody = { action: 'cancel', filter, ...(flags.reason ? { reason: flags.reason } : {}), ...(flags.maxItems ? { max_items: flags.maxItems } : {}) };
       let job = await client.bulk.create(body, flags.idempotencyKey ? { idempotencyKey: flags.idempotencyKey } : {});
       if (!flags.wait) {
         print(json ? JSON.stringify(job) : `${job.id} ${job.status}`);

@@ -25,8 +25,22 @@ export type StreamToken = Schemas['StreamToken'];
 export type BulkAction = Schemas['BulkAction'];
 /** What a bulk action did to one execution. */
 export type BulkItem = Schemas['BulkItem'];
-/** What `POST /bulk-actions` sends. */
-export type BulkActionBody = JsonBody<'createBulkAction'>;
+/**
+ * What `POST /bulk-actions` sends, for any deployment: the document's own body type names the example
+ * tasks' ids only; the service checks `task_id` against the deployed tasks.
+ */
+export interface BulkActionBody {
+  readonly action: BulkAction['action'];
+  readonly filter: {
+    readonly task_id?: string;
+    readonly status?: ExecutionStatus;
+    /** ISO 8601. */
+    readonly created_after?: string;
+    readonly created_before?: string;
+  };
+  readonly reason?: string | null;
+  readonly max_items?: number;
+}
 
 /** The filters of `GET /executions` (`limit` is the page size; pages are followed for you). */
 export type ListExecutionsQuery = Omit<NonNullable<operations['listExecutions']['parameters']['query']>, 'cursor' | 'offset'>;
@@ -271,7 +285,7 @@ export function createClient(options: ClientOptions): AsyncExecutionsClient {
       return ok(
         await raw.POST('/bulk-actions', {
           params: { header: { 'Idempotency-Key': idempotencyKey ?? globalThis.crypto.randomUUID() } },
-          body,
+          body: anyBody<JsonBody<'createBulkAction'>>(body),
           signal,
         }),
       );
