@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ApiProblem, createClient, WaitTimeout, type AsyncExecutionsClient, type Execution } from '../client/index.js';
+import { ApiProblem, createClient, WaitTimeout, type AsyncExecutionsClient, type BulkAction, type BulkActionBody, type BulkItem, type Execution } from '../client/index.js';
 import { readJsonArgument, resolveTarget } from './config.js';
 import { EXIT, exitCodeOf, UsageError } from './exit-codes.js';
 import { progressLine, summaryLine, watchExecution } from './watch.js';
@@ -50,6 +50,36 @@ function describe(execution: Execution): string {
   if (execution.cancel_reason) lines.push(`reason     ${execution.cancel_reason}`);
   return lines.join('\n');
 }
+
+/** A bulk action's counts in a line. */
+const bulkProgress = (job: BulkAction) =>
+  `${job.progress.matched} matched: ${job.progress.succeeded} succeeded, ${job.progress.skipped} skipped, ${job.progress.failed} failed${job.limit_reached ? ' (stopped at max_items)' : ''}`;
+
+/** A few lines about one bulk action, for a person. */
+function describeBulk(job: BulkAction): string {
+  const filter = Object.entries(job.filter).filter(([, value]) => value !== null).map(([name, value]) => `${name}=${String(value)}`).join(' ');
+  const lines = [
+    `id         ${job.id}`,
+    `action     ${job.action}`,
+    `status     ${job.status}`,
+    `filter     ${filter || '(every execution)'}`,
+    `progress   ${bulkProgress(job)}`,
+    `created    ${job.created_at}`,
+  ];
+  if (job.finished_at) lines.push(`finished   ${job.finished_at}`);
+  if (job.reason) lines.push(`reason     ${job.reason}`);
+  if (job.error) lines.push(`error      ${job.error.title} ${job.error.detail}`);
+  return lines.join('\n');
+}
+
+/** The exit code of a bulk action followed to its end: 0 succeeded (whatever its items' outcomes), 1 failed, 3 cancelled. */
+const bulkExitCode = (job: BulkAction): number => (job.status === 'succeeded' ? EXIT.ok : job.status === 'failed' ? EXIT.failed : job.status === 'cancelled' ? EXIT.cancelled : EXIT.timedOut);
+
+/** An ISO 8601 option value. */
+const instant = (value: string): string => {
+  if (Number.isNaN(Date.parse(value))) throw new InvalidArgumentError('must be an ISO 8601 date or date-time.');
+  return value;
+};
 
 /** Writes a problem where a person or a script reads errors. */
 function reportProblem(error: ApiProblem, json: boolean): void {
@@ -217,6 +247,107 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(action(async (client, { json }, id: string, flags: { reason?: string }) => {
       const execution = await client.executions.cancel(id, flags.reason);
       print(json ? JSON.stringify(execution) : `${execution.id} ${execution.status}`);
+      return EXIT.ok;
+    }));
+
+  const bulk = program.command('bulk').description('act on every execution a filter matches, as a job (bulk actions)');
+  bulk
+    .command('cancel')
+    .description('cancel every execution that matches the filter (created before now), as one job')
+    .option('--task <task>', 'only this task\'s executions')
+    .addOption(new Option('--status <status>', 'only executions in this status').choices(STATUSES))
+    .option('--created-after <time>', 'only executions created at or after (ISO 8601)', instant)
+    .option('--created-before <time>', 'only executions created at or before (ISO 8601)', instant)
+    .option('--all', 'with no other filter: every execution of the tenant')
+    .option('--reason <text>', 'each cancel\'s reason')
+    .option('--max-items <n>', 'act on at most this many (default 10000)', positiveInteger(100_000))
+    .option('--idempotency-key <key>', 'makes a repeat of this command safe (generated when not given)')
+    .option('--wait', 'follow the job until it ends, and exit with its outcome')
+    .option('--timeout <seconds>', 'with --wait: give up after this long (exit 6)', positiveInteger(86_400))
+    .action(action(async (client, { json }, flags: {
+      task?: string; status?: (typeof STATUSES)[number]; createdAfter?: string; createdBefore?: string; all?: boolean;
+      reason?: string; maxItems?: number; idempotencyKey?: string; wait?: boolean; timeout?: number;
+    }) => {
+      const filter = {
+        ...(flags.task ? { task_id: flags.task } : {}),
+        ...(flags.status ? { status: flags.status } : {}),
+        ...(flags.createdAfter ? { created_after: flags.createdAfter } : {}),
+        ...(flags.createdBefore ? { created_before: flags.createdBefore } : {}),
+      };
+      if (Object.keys(filter).length === 0 && !flags.all) {
+        throw new UsageError('Name a filter (--task, --status, --created-after, --created-before), or --all to cancel every execution.');
+      }
+      const body: BulkActionBody = { action: 'cancel', filter, ...(flags.reason ? { reason: flags.reason } : {}), ...(flags.maxItems ? { max_items: flags.maxItems } : {}) };
+      let job = await client.bulk.create(body, flags.idempotencyKey ? { idempotencyKey: flags.idempotencyKey } : {});
+      if (!flags.wait) {
+        print(json ? JSON.stringify(job) : `${job.id} ${job.status}`);
+        return EXIT.ok;
+      }
+      if (!json) process.stderr.write(`${job.id} ${job.status}\n`);
+      const deadline = flags.timeout ? Date.now() + flags.timeout * 1000 : Infinity;
+      let shown = '';
+      while (job.status === 'queued' || job.status === 'running') {
+        if (Date.now() > deadline) {
+          print(json ? JSON.stringify(job) : `still ${job.status} after ${flags.timeout} s: ${job.id} (${bulkProgress(job)})`);
+          return EXIT.timedOut;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        job = await client.bulk.get(job.id);
+        const line = bulkProgress(job);
+        if (!json && line !== shown) process.stderr.write(`${line}\n`);
+        shown = line;
+      }
+      print(json ? JSON.stringify(job) : `${job.status}: ${bulkProgress(job)}`);
+      return bulkExitCode(job);
+    }));
+
+  bulk
+    .command('get <id>')
+    .description('show a bulk action and its progress')
+    .action(action(async (client, { json }, id: string) => {
+      const job = await client.bulk.get(id);
+      print(json ? JSON.stringify(job) : describeBulk(job));
+      return EXIT.ok;
+    }));
+
+  bulk
+    .command('ls')
+    .description('list bulk actions, newest first')
+    .option('--limit <n>', 'at most this many (pages are followed)', positiveInteger(10_000), 20)
+    .action(action(async (client, { json }, flags: { limit: number }) => {
+      const found: BulkAction[] = [];
+      for await (const job of client.bulk.list()) {
+        found.push(job);
+        if (found.length >= flags.limit) break;
+      }
+      print(
+        json
+          ? JSON.stringify(found)
+          : found.length === 0
+            ? 'No bulk actions.'
+            : table(['ID', 'ACTION', 'STATUS', 'MATCHED', 'SUCCEEDED', 'SKIPPED', 'FAILED', 'CREATED'], found.map((job) => [
+                job.id, job.action, job.status, String(job.progress.matched), String(job.progress.succeeded), String(job.progress.skipped), String(job.progress.failed), job.created_at,
+              ])),
+      );
+      return EXIT.ok;
+    }));
+
+  bulk
+    .command('items <id>')
+    .description('show what a bulk action did to each execution')
+    .action(action(async (client, { json }, id: string) => {
+      const items: BulkItem[] = [];
+      for await (const item of client.bulk.items(id)) items.push(item);
+      print(json ? JSON.stringify(items) : items.length === 0 ? 'No items.' : table(['EXECUTION', 'OUTCOME', 'PROBLEM'], items.map((item) => [item.execution_id, item.outcome, item.problem ? `${item.problem.status} ${item.problem.detail}` : '-'])));
+      return EXIT.ok;
+    }));
+
+  bulk
+    .command('stop <id>')
+    .description('stop a bulk action (what it did stays done)')
+    .action(action(async (client, { json }, id: string) => {
+      const job = await client.bulk.cancel(id);
+      print(json ? JSON.stringify(job) : `${job.id} ${job.status}`);
       return EXIT.ok;
     }));
 

@@ -21,6 +21,26 @@ export type Transition = Schemas['Transition'];
 export type Task = Schemas['Task'];
 /** A read-only token for one execution's events. */
 export type StreamToken = Schemas['StreamToken'];
+/** A bulk action: a job acting on every execution a filter matched. */
+export type BulkAction = Schemas['BulkAction'];
+/** What a bulk action did to one execution. */
+export type BulkItem = Schemas['BulkItem'];
+/**
+ * What `POST /bulk-actions` sends, for any deployment: the document's own body type names the example
+ * tasks' ids only; the service checks `task_id` against the deployed tasks.
+ */
+export interface BulkActionBody {
+  readonly action: BulkAction['action'];
+  readonly filter: {
+    readonly task_id?: string;
+    readonly status?: ExecutionStatus;
+    /** ISO 8601. */
+    readonly created_after?: string;
+    readonly created_before?: string;
+  };
+  readonly reason?: string | null;
+  readonly max_items?: number;
+}
 
 /** The filters of `GET /executions` (`limit` is the page size; pages are followed for you). */
 export type ListExecutionsQuery = Omit<NonNullable<operations['listExecutions']['parameters']['query']>, 'cursor' | 'offset'>;
@@ -147,6 +167,20 @@ export interface ExecutionsApi {
   streamToken(id: string, ttlSeconds?: number, options?: CallOptions): Promise<StreamToken>;
 }
 
+/** The bulk action routes. */
+export interface BulkActionsApi {
+  /** Accepts a job (`POST /bulk-actions`), with an `Idempotency-Key`, so its retries are safe. */
+  create(body: BulkActionBody, options?: CreateOptions): Promise<BulkAction>;
+  /** One job and its progress. */
+  get(id: string, options?: CallOptions): Promise<BulkAction>;
+  /** The tenant's jobs, newest first; iterate it (`for await`). */
+  list(options?: CallOptions): Paged<BulkAction>;
+  /** What a job did to each execution, by execution id. */
+  items(id: string, options?: CallOptions): Paged<BulkItem>;
+  /** Stops a job (what it did stays done). */
+  cancel(id: string, options?: CallOptions): Promise<BulkAction>;
+}
+
 /** The tasks routes. */
 export interface TasksApi {
   /** Every task. */
@@ -161,6 +195,7 @@ export interface AsyncExecutionsClient {
   readonly raw: Client<paths>;
   readonly tasks: TasksApi;
   readonly executions: ExecutionsApi;
+  readonly bulk: BulkActionsApi;
 }
 
 /** The longest a waitFor request is held (the service caps a hold at 25 s; 20 leaves room under proxies' 30 s). */
@@ -270,7 +305,33 @@ export function createClient(options: ClientOptions): AsyncExecutionsClient {
     },
   };
 
-  return { raw, tasks, executions };
+  const bulk: BulkActionsApi = {
+    async create(body, { idempotencyKey, signal } = {}) {
+      return ok(
+        await raw.POST('/bulk-actions', {
+          params: { header: { 'Idempotency-Key': idempotencyKey ?? globalThis.crypto.randomUUID() } },
+          body: anyBody<JsonBody<'createBulkAction'>>(body),
+          signal,
+        }),
+      );
+    },
+    async get(id, { signal } = {}) {
+      return ok(await raw.GET('/bulk-actions/{id}', { params: { path: { id } }, signal }));
+    },
+    list({ signal } = {}) {
+      return paged(async (cursor) => ok(await raw.GET('/bulk-actions', { params: { query: { limit: 100, ...(cursor ? { cursor } : {}) } }, signal })));
+    },
+    items(id, { signal } = {}) {
+      return paged(async (cursor) =>
+        ok(await raw.GET('/bulk-actions/{id}/items', { params: { path: { id }, query: { limit: 100, ...(cursor ? { cursor } : {}) } }, signal })),
+      );
+    },
+    async cancel(id, { signal } = {}) {
+      return ok(await raw.POST('/bulk-actions/{id}/cancel', { params: { path: { id } }, signal }));
+    },
+  };
+
+  return { raw, tasks, executions, bulk };
 }
 
 async function waitFor(raw: Client<paths>, id: string, options: WaitOptions): Promise<Execution> {

@@ -402,6 +402,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/bulk-actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the tenant's bulk actions, newest first */
+        get: operations["listBulkActions"];
+        put?: never;
+        /**
+         * Act on every execution a filter matches, as a job
+         * @description Accepted (202) and done page by page. Matches only executions created up to the job's creation; at most max_items (default 10000, at most 100000); at most 5 queued or running per tenant (409).
+         */
+        post: operations["createBulkAction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bulk-actions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a bulk action and its progress */
+        get: operations["getBulkAction"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bulk-actions/{id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List what a bulk action did to each execution */
+        get: operations["listBulkActionItems"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bulk-actions/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a bulk action
+         * @description What it already did stays done; a page in progress (at most 50 executions) completes. 409 once it has ended.
+         */
+        post: operations["cancelBulkAction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/tasks": {
         parameters: {
             query?: never;
@@ -997,6 +1072,124 @@ export interface components {
             delivery_id: string;
             /** @constant */
             status: "pending";
+        };
+        /** @description A bulk action: a job that acts on every execution a filter matched. */
+        BulkAction: {
+            /** @description Its id. */
+            id: string;
+            /**
+             * @description queued, running, then succeeded, failed or cancelled (final).
+             * @enum {unknown}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description What it does to each execution.
+             * @enum {unknown}
+             */
+            action: "cancel";
+            filter: components["schemas"]["BulkFilter"];
+            /** @description Why (a cancel's reason). */
+            reason: string | null;
+            /** @description The most executions it acts on. */
+            max_items: number;
+            progress: components["schemas"]["BulkProgress"];
+            /** @description It stopped at max_items; more may match. */
+            limit_reached: boolean;
+            /** @description Why it failed. */
+            error: {
+                title: string;
+                detail: string;
+            } | null;
+            /**
+             * Format: date-time
+             * @description When it was accepted (executions created later are not matched).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             */
+            updated_at: string;
+            /**
+             * Format: date-time
+             * @description When it ended.
+             */
+            finished_at: string | null;
+            /**
+             * Format: uri
+             * @description It, on the API.
+             */
+            url: string;
+            /**
+             * Format: uri
+             * @description Its item results.
+             */
+            items_url: string;
+            /**
+             * Format: uri
+             * @description Where to cancel it.
+             */
+            cancel_url: string;
+        };
+        /** @description What it matches (all given fields). */
+        BulkFilter: {
+            /** @description Only this task's. */
+            task_id: string | null;
+            /**
+             * @description Only executions in this status when read.
+             * @enum {unknown}
+             */
+            status: "queued" | "running" | "awaiting_input" | "succeeded" | "failed" | "cancelled" | null;
+            /**
+             * Format: date-time
+             * @description Created at or after.
+             */
+            created_after: string | null;
+            /**
+             * Format: date-time
+             * @description Created at or before.
+             */
+            created_before: string | null;
+        };
+        /** @description Its counts so far. */
+        BulkProgress: {
+            /** @description Executions matched and handled. */
+            matched: number;
+            /** @description Acted on. */
+            succeeded: number;
+            /** @description Could not be acted on. */
+            failed: number;
+            /** @description Did not allow it (e.g. already final: 409). */
+            skipped: number;
+        };
+        /** @description Bulk actions, newest first. */
+        BulkActionPage: {
+            items: components["schemas"]["BulkAction"][];
+            /** @description The next page's cursor. */
+            next_cursor: string | null;
+        };
+        /** @description What a bulk action did to one execution. */
+        BulkItem: {
+            /** @description The execution. */
+            execution_id: string;
+            /**
+             * @description What came of it.
+             * @enum {unknown}
+             */
+            outcome: "succeeded" | "failed" | "skipped";
+            /** @description Why it failed or was skipped. */
+            problem: components["schemas"]["Problem"] | null;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at: string;
+        };
+        /** @description Item results, by execution id. */
+        BulkItemPage: {
+            items: components["schemas"]["BulkItem"][];
+            /** @description The next page's cursor. */
+            next_cursor: string | null;
         };
         /** @description ok, or (locally, 503) starting. */
         Health: {
@@ -2704,6 +2897,194 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listBulkActions: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description The previous page's next_cursor. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Jobs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkActionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createBulkAction: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried request safe: the same key and body answer the first job (200); another body is a 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The job. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description What to do to each execution (cancel: as POST /executions/{id}/cancel).
+                     * @enum {unknown}
+                     */
+                    action: "cancel";
+                    /** @description Which executions: all of these that are given (task_id, status, created_after, created_before). */
+                    filter: {
+                        /** @enum {unknown} */
+                        task_id?: "document-pipeline" | "approval-flow" | "batch-summarize" | "research-agent" | "research-question";
+                        /** @enum {unknown} */
+                        status?: "queued" | "running" | "awaiting_input" | "succeeded" | "failed" | "cancelled";
+                        created_after?: string;
+                        created_before?: string;
+                    };
+                    /** @description Why (each cancel's reason). */
+                    reason?: string | null;
+                    /** @description The most executions to act on (default 10000). */
+                    max_items?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The job of this Idempotency-Key. */
+            200: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAction"];
+                };
+            };
+            /** @description Accepted. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAction"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getBulkAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A bulk action id (another tenant's, or malformed: 404). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAction"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listBulkActionItems: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description The previous page's next_cursor. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A bulk action id (another tenant's, or malformed: 404). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Item results, by execution id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkItemPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    cancelBulkAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A bulk action id (another tenant's, or malformed: 404). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAction"];
                 };
             };
             401: components["responses"]["Unauthorized"];

@@ -3,6 +3,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { AlarmNotifications } from './constructs/alarm-notifications.js';
+import { BulkActions } from './constructs/bulk-actions.js';
 import { ExecutionsApi, type ApiAuth } from './constructs/executions-api.js';
 import { ExecutionsTable } from './constructs/executions-table.js';
 import { OperationsDashboard } from './constructs/operations-dashboard.js';
@@ -183,11 +184,18 @@ export class ExecutionsStack extends Stack {
       ...(props.webhookRetrySchedule ? { retrySchedule: props.webhookRetrySchedule } : {}),
       ...(props.webhookTimeout ? { deliveryTimeout: props.webhookTimeout } : {}),
     });
+    const stateMachineArnPrefix = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`;
+    const bulk = new BulkActions(this, 'BulkActions', {
+      table,
+      stateMachines: [...runtime.stateMachines.values()],
+      stateMachineArnPrefix,
+      environment,
+    });
     const { httpApi, eventsStreamUrl } = new ExecutionsApi(this, 'Api', {
       table,
       stateMachines: runtime.stateMachines,
       auth: props.auth ?? 'api-key',
-      stateMachineArnPrefix: `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`,
+      stateMachineArnPrefix,
       environment,
       taskCatalogue,
       createRateLimit: props.createRateLimit,
@@ -196,6 +204,7 @@ export class ExecutionsStack extends Stack {
       callbackBurstLimit: props.callbackBurstLimit,
       eventsWindow: props.eventsWindow,
       webhookQueue: webhooks.queue,
+      bulkQueue: bulk.queue,
     });
     // As the streaming events function: the API's id (a Ref), which the local stack replaces with its gateway's URL.
     webhooks.linkTo(`https://${httpApi.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`);

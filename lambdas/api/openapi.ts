@@ -11,6 +11,7 @@ import {
   ValidationError,
   toProblem,
 } from '../domain/errors.js';
+import { BULK_JOB_ID_PATTERN, BULK_LIMITS } from '../domain/bulk.js';
 import { EXECUTION_ID_PATTERN } from '../domain/ids.js';
 import type { JsonSchema } from '../domain/json-schema.js';
 import { CALLBACK_TOKEN_PATTERN } from '../domain/callbacks.js';
@@ -25,6 +26,7 @@ import {
   CREATE_WITH_TASK_SCHEMA,
   RESUME_SCHEMA,
   STREAM_TOKEN_SCHEMA,
+  bulkActionSchema,
   subscriptionSchema,
   type BodyJsonSchema,
   type BodyObjectSchema,
@@ -32,6 +34,7 @@ import {
 import { IDEMPOTENCY_KEY } from './headers.js';
 import { MAX_WAIT_SECONDS } from './long-poll.js';
 import {
+  BULK_LIST_QUERY,
   DELIVERY_LIST_QUERY,
   EVENT_ID,
   EXECUTION_LIST_QUERY,
@@ -81,7 +84,7 @@ interface Operation {
   readonly id: string;
   readonly summary: string;
   readonly description?: string;
-  readonly tag: 'executions' | 'events' | 'tasks' | 'webhooks' | 'service';
+  readonly tag: 'executions' | 'events' | 'tasks' | 'webhooks' | 'bulk' | 'service';
   readonly parameters?: readonly Json[];
   readonly body?: Json;
   /** Answers of success (2xx, 304), by status. */
@@ -113,6 +116,12 @@ const PARAMETERS = {
   TransitionId: path('transition_id', 'A transition id (malformed: 400).', { type: 'string', pattern: EXECUTION_ID_PATTERN.source }),
   WebhookId: path('id', 'A subscription id.', { type: 'string', pattern: WEBHOOK_ID_PATTERN.source }),
   DeliveryId: path('delivery_id', 'A delivery id.', { type: 'string', pattern: DELIVERY_ID_PATTERN.source }),
+  BulkId: path('id', 'A bulk action id (another tenant\'s, or malformed: 404).', { type: 'string', pattern: BULK_JOB_ID_PATTERN.source }),
+  BulkIdempotencyKey: header(
+    'Idempotency-Key',
+    'Makes a retried request safe: the same key and body answer the first job (200); another body is a 422.',
+    IDEMPOTENCY_KEY,
+  ),
   CallbackToken: path('token', 'The link\'s token.', {
     type: 'string',
     pattern: CALLBACK_TOKEN_PATTERN.source,
@@ -653,6 +662,66 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
       answers: { 202: jsonAnswer('Queued again.', 'Delivery') },
       problems: ['Unauthorized', 'NotFound', 'Conflict', 'ServiceUnavailable'],
     },
+    'POST /bulk-actions': {
+      id: 'createBulkAction',
+      tag: 'bulk',
+      summary: 'Act on every execution a filter matches, as a job',
+      description:
+        `Accepted (202) and done page by page. Matches only executions created up to the job's creation; at most max_items (default ${BULK_LIMITS.defaultMaxItems}, at most ${BULK_LIMITS.maxItems}); ` +
+        `at most ${BULK_LIMITS.concurrentJobs} queued or running per tenant (409).`,
+      parameters: [PARAMETERS.BulkIdempotencyKey],
+      body: jsonBody(
+        {
+          ...describedBody(bulkActionSchema(new Set(context.options.tasks.map((task) => task.id))), {
+            action: 'What to do to each execution (cancel: as POST /executions/{id}/cancel).',
+            filter: 'Which executions: all of these that are given (task_id, status, created_after, created_before).',
+            reason: 'Why (each cancel\'s reason).',
+            max_items: `The most executions to act on (default ${BULK_LIMITS.defaultMaxItems}).`,
+          }),
+        },
+        true,
+        'The job.',
+        { cancel: { value: { action: 'cancel', filter: { task_id: context.options.tasks[0]?.id ?? 'my-task', status: 'awaiting_input' }, reason: 'Superseded.' } } },
+      ),
+      answers: {
+        202: jsonAnswer('Accepted.', 'BulkAction', { headers: { Location: headerRef('Location') } }),
+        200: jsonAnswer('The job of this Idempotency-Key.', 'BulkAction', { headers: { Location: headerRef('Location') } }),
+      },
+      problems: [...WRITE_PROBLEMS, 'Conflict', 'IdempotencyKeyReused', 'ServiceUnavailable'],
+    },
+    'GET /bulk-actions': {
+      id: 'listBulkActions',
+      tag: 'bulk',
+      summary: 'List the tenant\'s bulk actions, newest first',
+      parameters: queryParameters(BULK_LIST_QUERY, { limit: PAGE_WORDS.limit, cursor: PAGE_WORDS.cursor }),
+      answers: { 200: jsonAnswer('Jobs.', 'BulkActionPage') },
+      problems: ['BadRequest', 'Unauthorized', 'ServiceUnavailable'],
+    },
+    'GET /bulk-actions/{id}': {
+      id: 'getBulkAction',
+      tag: 'bulk',
+      summary: 'Get a bulk action and its progress',
+      parameters: [PARAMETERS.BulkId],
+      answers: { 200: jsonAnswer('The job.', 'BulkAction') },
+      problems: ['Unauthorized', 'NotFound', 'ServiceUnavailable'],
+    },
+    'GET /bulk-actions/{id}/items': {
+      id: 'listBulkActionItems',
+      tag: 'bulk',
+      summary: 'List what a bulk action did to each execution',
+      parameters: [PARAMETERS.BulkId, ...queryParameters(BULK_LIST_QUERY, { limit: PAGE_WORDS.limit, cursor: PAGE_WORDS.cursor })],
+      answers: { 200: jsonAnswer('Item results, by execution id.', 'BulkItemPage') },
+      problems: ['BadRequest', 'Unauthorized', 'NotFound', 'ServiceUnavailable'],
+    },
+    'POST /bulk-actions/{id}/cancel': {
+      id: 'cancelBulkAction',
+      tag: 'bulk',
+      summary: 'Stop a bulk action',
+      description: 'What it already did stays done; a page in progress (at most 50 executions) completes. 409 once it has ended.',
+      parameters: [PARAMETERS.BulkId],
+      answers: { 200: jsonAnswer('Cancelled.', 'BulkAction') },
+      problems: ['Unauthorized', 'NotFound', 'Conflict', 'ServiceUnavailable'],
+    },
     'GET /tasks': {
       id: 'listTasks',
       tag: 'tasks',
@@ -765,6 +834,7 @@ const TAGS = [
   { name: 'events', description: 'Server-sent events.' },
   { name: 'tasks', description: 'Tasks.' },
   { name: 'webhooks', description: 'Webhooks.' },
+  { name: 'bulk', description: 'Bulk actions.' },
   { name: 'service', description: 'Health, this document.' },
 ];
 

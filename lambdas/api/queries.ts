@@ -238,6 +238,13 @@ export const DELIVERY_LIST_QUERY = /* @__PURE__ */ (() =>
     cursor: { type: 'string', minLength: 1, maxLength: 2048 },
   }) as const satisfies QuerySchema)();
 
+/** The query of `GET /bulk-actions` and `GET /bulk-actions/{id}/items`. */
+export const BULK_LIST_QUERY = /* @__PURE__ */ (() =>
+  ({
+    limit: { type: 'integer', minimum: LIMIT.min, maximum: LIMIT.max, default: LIMIT.default },
+    cursor: { type: 'string', minLength: 1, maxLength: 2048 },
+  }) as const satisfies QuerySchema)();
+
 /** What reading the paging parameters takes of a reader (of any list's query: each holds them). */
 type PageReader = Pick<QueryReader<PageQuery>, 'integer' | 'string' | 'oneOf' | 'fail' | 'schema'>;
 
@@ -347,6 +354,15 @@ export function streamPositionOf(
 export function deliveryListParams(query: Query | undefined): { readonly limit: number; readonly cursor?: string } {
   const reader = new QueryReader(query ?? {}, DELIVERY_LIST_QUERY);
   const limit = reader.integer('limit') ?? DELIVERY_LIST_QUERY.limit.default;
+  const cursor = reader.string('cursor');
+  reader.done();
+  return { limit, ...(cursor ? { cursor } : {}) };
+}
+
+/** Query of the bulk action lists: `limit` and `cursor`. */
+export function bulkListParams(query: Query | undefined): { readonly limit: number; readonly cursor?: string } {
+  const reader = new QueryReader(query ?? {}, BULK_LIST_QUERY);
+  const limit = reader.integer('limit') ?? BULK_LIST_QUERY.limit.default;
   const cursor = reader.string('cursor');
   reader.done();
   return { limit, ...(cursor ? { cursor } : {}) };

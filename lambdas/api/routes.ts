@@ -51,6 +51,17 @@ export const ROUTES = {
     'POST /webhooks/{id}/deliveries/{delivery_id}/redeliver',
   ],
   /**
+   * Bulk actions: jobs that act on every execution a filter matches (accepted here, done page by
+   * page by the bulk worker); the only API function that may send to the bulk queue.
+   */
+  bulk: [
+    'POST /bulk-actions',
+    'GET /bulk-actions',
+    'GET /bulk-actions/{id}',
+    'GET /bulk-actions/{id}/items',
+    'POST /bulk-actions/{id}/cancel',
+  ],
+  /**
    * The task catalogue, health, the OpenAPI document and the problem+json 404 for every other path;
    * touches no AWS service.
    */

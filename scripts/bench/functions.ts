@@ -44,6 +44,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'webhook-dispatch', entry: 'webhooks/dispatch-handler.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'webhook-deliver', entry: 'webhooks/deliver-handler.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'webhook-redrive', entry: 'webhooks/redrive-handler.ts', clients: ['dynamodb', 'sqs'] },
+  { name: 'bulk', entry: 'api/bulk-actions.ts', clients: ['dynamodb', 'sqs'] },
+  { name: 'bulk-worker', entry: 'runtime/bulk-worker-handler.ts', clients: ['dynamodb', 'sfn', 'sqs'] },
+  { name: 'bulk-sweep', entry: 'runtime/bulk-sweep-handler.ts', clients: ['dynamodb', 'sqs'] },
 ];
 
 /**

@@ -14,6 +14,7 @@ import { handler as create } from '../../lambdas/api/executions-create.js';
 import { eventsHandler } from '../../lambdas/api/executions-events.js';
 import { handler as read } from '../../lambdas/api/executions-read.js';
 import { handler as webhooks } from '../../lambdas/api/webhooks.js';
+import { handler as bulk } from '../../lambdas/api/bulk-actions.js';
 import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { newApiKey } from '../../lambdas/domain/api-keys.js';
 import { callbackHash, callbackToken, newCallbackNonce } from '../../lambdas/domain/callbacks.js';
@@ -92,6 +93,7 @@ const HANDLERS: Readonly<Record<RouteGroup, (event: APIGatewayProxyEventV2, cont
   // No wait: nothing changes the table while a case runs, so a stream answers with what it has at once.
   events: eventsHandler({ windowMs: 0 }),
   webhooks,
+  bulk,
 };
 const GROUP_OF = new Map<string, RouteGroup>(
   (Object.entries(ROUTES) as Array<[RouteGroup, readonly RouteKey[]]>).flatMap(([group, keys]) => keys.map((key) => [key, group] as const)),

@@ -181,6 +181,7 @@ describe('ExecutionsApi', () => {
         environment: {},
         taskCatalogue: writeTaskCatalogue(Stage.of(stack)!.outdir, []),
         webhookQueue: new Queue(stack, 'Deliveries'),
+        bulkQueue: new Queue(stack, 'BulkPages'),
         ...limits,
       });
   }
@@ -209,6 +210,7 @@ describe('ExecutionsApi', () => {
       environment: {},
       taskCatalogue: writeTaskCatalogue(Stage.of(stack)!.outdir, []),
       webhookQueue: new Queue(stack, 'Deliveries'),
+      bulkQueue: new Queue(stack, 'BulkPages'),
       rateLimit: 50,
       burstLimit: 100,
     });

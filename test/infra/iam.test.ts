@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { Reconciler } from '../../infra/constructs/reconciler.js';
 import { Webhooks } from '../../infra/constructs/webhooks.js';
+import { BulkActions } from '../../infra/constructs/bulk-actions.js';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { flattenCfnReference } from '../../infra/constructs/nag.js';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
@@ -38,6 +39,8 @@ const FUNCTIONS: Record<string, IFunction> = {
   webhookDispatch: childOf(stack, 'Webhooks', Webhooks).dispatchFunction,
   webhookDeliver: childOf(stack, 'Webhooks', Webhooks).deliverFunction,
   webhookRedrive: childOf(stack, 'Webhooks', Webhooks).redriveFunction,
+  bulkWorker: childOf(stack, 'BulkActions', BulkActions).workerFunction,
+  bulkSweep: childOf(stack, 'BulkActions', BulkActions).sweepFunction,
 };
 const NAMES = Object.keys(FUNCTIONS);
 const statementsOf = (name: string) => statementsOfFunction(template, logicalIdOf(stack, FUNCTIONS[name]!));
@@ -113,14 +116,14 @@ describe('IAM least privilege', () => {
     expect(JSON.stringify(statementsOf('childStart'))).not.toMatch(/"Ref":"[^"]*StateMachine/);
   });
 
-  it('only the control, status-change, reconciler and child-start functions may send task results; the first three stop executions', () => {
+  it('only the control, status-change, reconciler and child-start functions may send task results; the first three and the bulk worker stop executions', () => {
     const answering = [roleOf('control'), roleOf('statusChange'), roleOf('reconciler')].sort();
     expect(rolesAllowing('states:SendTaskSuccess')).toEqual([...answering, roleOf('childStart')].sort());
     expect(rolesAllowing('states:SendTaskFailure')).toEqual([...answering, roleOf('childStart')].sort());
-    expect(rolesAllowing('states:StopExecution')).toEqual(answering);
+    expect(rolesAllowing('states:StopExecution')).toEqual([...answering, roleOf('bulkWorker')].sort());
   });
 
-  it.each(['control', 'statusChange', 'reconciler'])('StopExecution of the %s function is scoped to executions of this stack\'s state machines', (name) => {
+  it.each(['control', 'statusChange', 'reconciler', 'bulkWorker'])('StopExecution of the %s function is scoped to executions of this stack\'s state machines', (name) => {
     const stop = statementsOf(name).filter((statement) => allows([statement], 'states:StopExecution'));
     expect(stop).toHaveLength(1);
     const resources = JSON.stringify(stop[0]!.Resource);
@@ -165,12 +168,35 @@ describe('IAM least privilege', () => {
     }
   });
 
-  it('no function may write in batches or delete tables, and only the webhooks function may delete items (subscriptions)', () => {
+  it('no function may write in batches or delete tables; only the webhooks function (subscriptions) and the bulk functions (the markers of active jobs) may delete items', () => {
+    const deleting = ['webhooks', 'bulk', 'bulkWorker'];
     for (const name of NAMES) {
       for (const action of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable']) {
-        expect(allows(statementsOf(name), action), `${name} ${action}`).toBe(name === 'webhooks' && action === 'dynamodb:DeleteItem');
+        expect(allows(statementsOf(name), action), `${name} ${action}`).toBe(deleting.includes(name) && action === 'dynamodb:DeleteItem');
       }
     }
+  });
+
+  it.each(['bulk', 'bulkWorker'])('the %s function deletes bulk items only (a LeadingKeys condition), never an execution', (name) => {
+    const deleting = statementsOf(name).filter((statement) => allows([statement], 'dynamodb:DeleteItem'));
+    expect(deleting).toHaveLength(1);
+    expect(JSON.stringify(deleting[0]!.Condition)).toBe(JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BULK#*', 'BULKITEMS#*', 'BULKACTIVE'] } }));
+  });
+
+  it('the bulk API function reads and writes bulk items only: no execution, no Step Functions action', () => {
+    const statements = statementsOf('bulk').filter((statement) => actionsOf([statement]).some((action) => /^dynamodb:/i.test(action)));
+    for (const statement of statements) expect(JSON.stringify(statement.Condition)).toContain('BULKITEMS#*');
+    expect(actionsOf(statementsOf('bulk')).filter((action) => /^states:/i.test(action))).toEqual([]);
+  });
+
+  it('the bulk worker writes executions and reads index partitions only under the tenant-scoped keys (EXEC#, T#)', () => {
+    const writing = statementsOf('bulkWorker').filter((statement) => allows([statement], 'dynamodb:UpdateItem'));
+    expect(writing.map((statement) => JSON.stringify(statement.Condition)).sort()).toEqual(
+      [
+        JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BULK#*', 'BULKITEMS#*', 'BULKACTIVE'] } }),
+        JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['EXEC#*', 'T#*'] } }),
+      ].sort(),
+    );
   });
 
   it('DynamoDB grants are scoped to the executions table and its indexes', () => {

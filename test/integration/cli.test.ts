@@ -222,6 +222,45 @@ describe('the async-executions CLI against the local stack', () => {
     expect(nobody.stderr).toMatch(/fetch failed/);
   });
 
+  it('bulk cancel --task --status --wait: cancels the matching executions as one job and exits 0; bulk get, items and ls show it; no filter is a usage error', async () => {
+    const since = new Date().toISOString();
+    const created = await Promise.all([1, 2, 3].map((n) => start('test-bulk-cli', { n })));
+    for (const execution of created) await waitForStatus(execution.id, 'awaiting_input');
+
+    const refused = await cli(['bulk', 'cancel']);
+    expect(refused.code).toBe(EXIT.usage);
+    expect(refused.stderr).toMatch(/Name a filter/);
+    const badStatus = await cli(['bulk', 'cancel', '--status', 'pending']);
+    expect(badStatus.code).toBe(EXIT.usage);
+
+    const run = await cli(['bulk', 'cancel', '--task', 'test-bulk-cli', '--status', 'awaiting_input', '--created-after', since, '--reason', 'from the CLI', '--wait']);
+    expect(run.code, run.stderr).toBe(EXIT.ok);
+    expect(run.stdout.trim()).toBe('succeeded: 3 matched: 3 succeeded, 0 skipped, 0 failed');
+    const id = /^(bulk_[0-9a-f]{32}) queued$/m.exec(run.stderr)?.[1];
+    expect(id).toBeDefined();
+    for (const execution of created) expect((await waitForStatus(execution.id, 'cancelled')).status).toBe('cancelled');
+
+    const [human, machine, items, listed] = await Promise.all([
+      cli(['bulk', 'get', id!]),
+      cli(['--json', 'bulk', 'get', id!]),
+      cli(['bulk', 'items', id!]),
+      cli(['--json', 'bulk', 'ls', '--limit', '5']),
+    ]);
+    expect(human.stdout).toMatch(/^status {5}succeeded$/m);
+    expect(human.stdout).toMatch(/^filter {5}task_id=test-bulk-cli status=awaiting_input created_after=/m);
+    expect(json<{ id: string; progress: { succeeded: number } }>(machine)).toMatchObject({ id, progress: { succeeded: 3 } });
+    expect(items.stdout.split('\n')[0]).toMatch(/^EXECUTION\s+OUTCOME\s+PROBLEM$/);
+    for (const execution of created) expect(items.stdout).toMatch(new RegExp(`^${execution.id}\\s+succeeded\\s+-$`, 'm'));
+    expect(json<Array<{ id: string }>>(listed).map((job) => job.id)).toContain(id);
+
+    const missing = await cli(['bulk', 'get', 'bulk_0190d7a45b3c7d2e8f1a2b3c4d5e6f70']);
+    expect(missing.code).toBe(EXIT.apiError);
+    expect(missing.stderr).toMatch(/^Error 404/);
+    const stopped = await cli(['bulk', 'stop', id!]);
+    expect(stopped.code).toBe(EXIT.apiError);
+    expect(stopped.stderr).toMatch(/^Error 409/);
+  });
+
   it('without URL or key it uses the running local stack of the state file, and says when that file is stale', async () => {
     const live = join(scratch, 'live');
     const stale = join(scratch, 'stale');

@@ -435,6 +435,51 @@ describe('every route, its successes and its errors, against the document', () =
     await expectStatus(401, 'DELETE /webhooks/{id}', { path: { id }, auth: 'none' });
   });
 
+  it('bulk actions: accept, replay, list, get, items, cancel, the tenant\'s cap (409) and their errors', async () => {
+    const body = { action: 'cancel', filter: { task_id: 'sample-approval', status: 'awaiting_input' }, reason: 'contract' };
+    const accepted = await expectStatus(202, 'POST /bulk-actions', { body, headers: { 'idempotency-key': 'contract-bulk' } });
+    const id = String(accepted.body.id);
+    await expectStatus(200, 'POST /bulk-actions', { body, headers: { 'idempotency-key': 'contract-bulk' } });
+    await expectStatus(422, 'POST /bulk-actions', { body: { ...body, reason: 'another' }, headers: { 'idempotency-key': 'contract-bulk' } });
+    await expectStatus(400, 'POST /bulk-actions', { body: { action: 'cancel', filter: { tag: 'x' } } });
+    await expectStatus(401, 'POST /bulk-actions', { body, auth: 'none' });
+    await bodyErrors('POST /bulk-actions');
+    const ended = async () => !['queued', 'running'].includes(String((await call('GET /bulk-actions/{id}', { path: { id } })).body.status));
+    for (const deadline = Date.now() + 15_000; !(await ended()) && Date.now() < deadline; ) await new Promise((wait) => setTimeout(wait, 200));
+
+    await expectStatus(200, 'GET /bulk-actions/{id}', { path: { id } });
+    await expectStatus(404, 'GET /bulk-actions/{id}', { path: { id: 'bulk_0190d7a45b3c7d2e8f1a2b3c4d5e6f70' } });
+    await expectStatus(401, 'GET /bulk-actions/{id}', { path: { id }, auth: 'none' });
+    await expectStatus(200, 'GET /bulk-actions', { query: { limit: '5' } });
+    await expectStatus(400, 'GET /bulk-actions', { query: { limit: '0' } });
+    await expectStatus(401, 'GET /bulk-actions', { auth: 'none' });
+    await expectStatus(200, 'GET /bulk-actions/{id}/items', { path: { id }, query: { limit: '5' } });
+    await expectStatus(400, 'GET /bulk-actions/{id}/items', { path: { id }, query: { limit: '0' } });
+    await expectStatus(404, 'GET /bulk-actions/{id}/items', { path: { id: 'nope' } });
+    await expectStatus(401, 'GET /bulk-actions/{id}/items', { path: { id }, auth: 'none' });
+    await expectStatus(409, 'POST /bulk-actions/{id}/cancel', { path: { id } });
+    await expectStatus(404, 'POST /bulk-actions/{id}/cancel', { path: { id: 'nope' } });
+    await expectStatus(401, 'POST /bulk-actions/{id}/cancel', { path: { id }, auth: 'none' });
+
+    // A job that matches nothing ends on its first page, within moments: cancel one before it does
+    // (200), and fill the tenant's five places at once (409), each tried a few times.
+    const statuses = new Set<number>();
+    for (let round = 0; round < 10 && !statuses.has(200); round++) {
+      const quick = await expectStatus(202, 'POST /bulk-actions', { body });
+      const cancel = await call('POST /bulk-actions/{id}/cancel', { path: { id: String(quick.body.id) } });
+      expect([200, 409]).toContain(cancel.status);
+      statuses.add(cancel.status);
+    }
+    expect(statuses).toContain(200);
+    let capped = false;
+    for (let round = 0; round < 5 && !capped; round++) {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => call('POST /bulk-actions', { body })));
+      for (const answer of answers) expect([202, 409]).toContain(answer.status);
+      capped = answers.some((answer) => answer.status === 409);
+    }
+    expect(capped).toBe(true);
+  });
+
   it('answered every status each operation documents, but those the local stack cannot be made to answer', () => {
     const missing: string[] = [];
     for (const routeKey of routeKeysOf(document)) {

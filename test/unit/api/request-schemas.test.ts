@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   METADATA_LIMITS,
   bodyOf,
+  bulkActionBody,
   cancelBody,
   changeStatusBody,
   createBody,
@@ -16,11 +17,13 @@ import {
 } from '../../../lambdas/api/bodies.js';
 import { IDEMPOTENCY_KEY, idempotencyKeyOf } from '../../../lambdas/api/headers.js';
 import {
+  BULK_LIST_QUERY,
   DELIVERY_LIST_QUERY,
   EVENT_ID,
   EXECUTION_LIST_QUERY,
   TASK_EXECUTION_LIST_QUERY,
   TRANSITION_LIST_QUERY,
+  bulkListParams,
   deliveryListParams,
   executionListParams,
   streamPositionOf,
@@ -129,6 +132,11 @@ function edgesOf(schema: unknown): unknown[] {
   }
   const named = [...(Object.hasOwn(rule, 'const') ? [rule.const] : []), ...(Array.isArray(rule.enum) ? rule.enum : [])];
   edges.push(...named);
+  // A nested object (a filter): empty, and with one property at each of that property's edges.
+  if (rule.type === 'object' && typeof rule.properties === 'object' && rule.properties !== null) {
+    edges.push({});
+    for (const [name, property] of Object.entries(rule.properties)) edges.push(...edgesOf(property).map((edge) => ({ [name]: edge })));
+  }
   const items = rule.items as Readonly<Record<string, unknown>> | undefined;
   if (Array.isArray(items?.enum)) edges.push(...items.enum.map((item) => [item]), [...items.enum], [items.enum[0], 'nonesuch'], ['nonesuch']);
   return edges;
@@ -161,6 +169,7 @@ const BODIES: ReadonlyArray<readonly [string, BodySchema<unknown>]> = [
   ['POST /executions/{id}/replay', replayBody],
   ['POST /executions/{id}/stream-token', streamTokenBody],
   ['POST /webhooks', subscriptionBody(TASK_IDS)],
+  ['POST /bulk-actions', bulkActionBody(TASK_IDS)],
 ];
 
 describe('request bodies: each check accepts exactly what its JSON Schema accepts', () => {
@@ -224,6 +233,7 @@ const QUERIES: ReadonlyArray<readonly [string, QuerySchema, (query: Record<strin
   ['GET /tasks/{task_id}/executions', TASK_EXECUTION_LIST_QUERY, (query) => executionListParams(query, 'sample-pipeline')],
   ['GET /executions/{id}/transitions', TRANSITION_LIST_QUERY, (query) => transitionListParams(query)],
   ['GET /webhooks/{id}/deliveries', DELIVERY_LIST_QUERY, (query) => deliveryListParams(query)],
+  ['GET /bulk-actions', BULK_LIST_QUERY, (query) => bulkListParams(query)],
   ['GET /executions/{id}/events', streamQuery('last_event_id'), (query) => streamPositionOf({}, query, 'last_event_id')],
   ['GET /executions/{id}/transitions.stream', streamQuery('next_page_token'), (query) => streamPositionOf({}, query, 'next_page_token')],
 ];
