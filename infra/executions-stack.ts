@@ -10,6 +10,7 @@ import { Reconciler } from './constructs/reconciler.js';
 import { StatusEvents } from './constructs/status-events.js';
 import { TASKS_MODULE_CONTEXT } from './constructs/service-function.js';
 import { TaskRuntime } from './constructs/task-runtime.js';
+import { Schedules } from './constructs/schedules.js';
 import { Webhooks } from './constructs/webhooks.js';
 import { writeTaskCatalogue } from './task-catalogue.js';
 import type { TasksModule } from './tasks-module.js';
@@ -183,11 +184,19 @@ export class ExecutionsStack extends Stack {
       ...(props.webhookRetrySchedule ? { retrySchedule: props.webhookRetrySchedule } : {}),
       ...(props.webhookTimeout ? { deliveryTimeout: props.webhookTimeout } : {}),
     });
+    const stateMachineArnPrefix = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`;
+    const schedules = new Schedules(this, 'Schedules', {
+      table,
+      environment,
+      stateMachineArnPrefix,
+      taskIds: [...runtime.stateMachines.keys()].join(','),
+      taskCatalogue,
+    });
     const { httpApi, eventsStreamUrl } = new ExecutionsApi(this, 'Api', {
       table,
       stateMachines: runtime.stateMachines,
       auth: props.auth ?? 'api-key',
-      stateMachineArnPrefix: `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`,
+      stateMachineArnPrefix,
       environment,
       taskCatalogue,
       createRateLimit: props.createRateLimit,
@@ -196,6 +205,7 @@ export class ExecutionsStack extends Stack {
       callbackBurstLimit: props.callbackBurstLimit,
       eventsWindow: props.eventsWindow,
       webhookQueue: webhooks.queue,
+      schedules,
     });
     // As the streaming events function: the API's id (a Ref), which the local stack replaces with its gateway's URL.
     webhooks.linkTo(`https://${httpApi.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`);

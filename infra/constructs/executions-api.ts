@@ -30,6 +30,7 @@ import { acknowledge } from './nag.js';
 import { ServiceFunction, type ServiceFunctionProps } from './service-function.js';
 import { grantExecutionAction } from './execution-access.js';
 import { grantTableAccess, grantWebhookItems } from './table-access.js';
+import type { Schedules } from './schedules.js';
 
 /**
  * How callers authenticate: bearer API keys mapped to tenants (a Lambda authorizer), or AWS IAM
@@ -106,6 +107,8 @@ export interface ExecutionsApiProps {
   readonly eventsWindow?: Duration;
   /** The webhook delivery queue: the webhooks function sends test pings and redeliveries to it. */
   readonly webhookQueue: IQueue;
+  /** Recurring schedules: the schedules function reads its environment and gets its grants. */
+  readonly schedules: Pick<Schedules, 'apiEnvironment' | 'grantManage'>;
   /**
    * Days of access log retention.
    * @default RetentionDays.THREE_MONTHS
@@ -181,6 +184,7 @@ const DESCRIPTIONS: Readonly<Record<RouteGroup, string>> = {
   catalogue: 'Task catalogue, health, the OpenAPI document, and the 404 of unknown routes',
   events: 'Server-sent events of executions (polls the table)',
   webhooks: 'Webhook subscriptions, deliveries, redeliveries and test pings',
+  schedules: 'Recurring schedules on EventBridge Scheduler: create, list, pause, resume, delete',
 };
 
 /** The longest an events window may be: API Gateway's 30 s integration limit less the last poll and the answer. */
@@ -237,7 +241,7 @@ export class ExecutionsApi extends Construct {
     // Reading executions needs only the deployed task ids (TASK_IDS), no catalogue.
     const make = (group: RouteGroup, environment: Readonly<Record<string, string>>, extra: Partial<ServiceFunctionProps> = {}) =>
       new ServiceFunction(this, `${group.charAt(0).toUpperCase()}${group.slice(1)}Function`, {
-        entry: group === 'catalogue' || group === 'webhooks' ? `api/${group}.ts` : `api/executions-${group}.ts`,
+        entry: group === 'catalogue' || group === 'webhooks' || group === 'schedules' ? `api/${group}.ts` : `api/executions-${group}.ts`,
         description: DESCRIPTIONS[group],
         environment,
         ...(group === 'read' ? { timeout: READ_FUNCTION_TIMEOUT } : group === 'events' || group === 'webhooks' ? {} : { taskCatalogue: props.taskCatalogue }),
@@ -260,6 +264,8 @@ export class ExecutionsApi extends Construct {
         memorySize: 256,
       }),
       webhooks: make('webhooks', { ...props.environment, TASK_IDS, WEBHOOK_QUEUE_URL: props.webhookQueue.queueUrl }),
+      // It checks a schedule's input against its task's schema, from the catalogue, as create does.
+      schedules: make('schedules', { ...props.environment, TASK_IDS, ...props.schedules.apiEnvironment }),
     };
     this.functions = functions;
 
@@ -269,6 +275,7 @@ export class ExecutionsApi extends Construct {
     grantTableAccess(functions.control, props.table, 'write');
     grantWebhookItems(functions.webhooks, props.table, 'manage');
     props.webhookQueue.grantSendMessages(functions.webhooks);
+    props.schedules.grantManage(functions.schedules, props.table);
     grantExecutionAction(functions.control, machines, 'states:StopExecution', 'cancel');
     for (const machine of machines) {
       machine.grantStartExecution(functions.create);

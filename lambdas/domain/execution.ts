@@ -60,6 +60,8 @@ export interface ExecutionRecord {
   readonly webhookUrl?: string;
   /** The secret that signs them (`whsec_…`), shown in the create response only; never in a view. */
   readonly webhookSecret?: string;
+  /** The recurring schedule (`POST /schedules`) this execution is a run of; absent for others. */
+  readonly scheduleId?: string;
 }
 
 /**

@@ -63,6 +63,9 @@ export function toItem(record: ExecutionRecord): Item {
     branches_done: record.branchesDone,
     webhook_url: record.webhookUrl,
     webhook_secret: record.webhookSecret,
+    schedule_id: record.scheduleId,
+    // Sparse `by-group` (GROUP_INDEX): a schedule's runs (`T#<tenant>#SCHEDULE#<id>`).
+    group_key: record.scheduleId && `T#${record.tenant}#SCHEDULE#${record.scheduleId}`,
     [INDEXES.byTenant.partitionKey]: tenantKey(record.tenant),
     [INDEXES.byTask.partitionKey]: taskKey(record.tenant, record.taskId),
     [INDEXES.byStatus.partitionKey]: statusKey(record.tenant, record.status),
@@ -107,6 +110,7 @@ export function fromItem(item: Item): ExecutionRecord {
     parentExecutionId: str(item, 'parent_execution_id'),
     webhookUrl: str(item, 'webhook_url'),
     webhookSecret: str(item, 'webhook_secret'),
+    scheduleId: str(item, 'schedule_id'),
   };
 }
 

@@ -42,6 +42,8 @@ export interface StartRequest {
   readonly idempotencyKey?: string;
   /** Where the execution's own webhooks go, checked already, with the new secret that signs them. */
   readonly webhook?: { readonly url: string; readonly secret: string };
+  /** The recurring schedule this execution is a run of (`schedule_id`, listed by `GET /executions?schedule_id=`). */
+  readonly scheduleId?: string;
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url');
@@ -76,6 +78,7 @@ export const queuedRecord = (
   executionArn: executionArnOf(stateMachineArn, id),
   createdAt: now,
   updatedAt: now,
+  scheduleId: request.scheduleId,
   ...(request.webhook ? { webhookUrl: request.webhook.url, webhookSecret: request.webhook.secret } : {}),
 });
 
