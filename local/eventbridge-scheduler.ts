@@ -84,6 +84,8 @@ export class SchedulerApiError extends Error {
 const invalid = (message: string) => new SchedulerApiError(400, 'ValidationException', message);
 const NAME = /^[0-9a-zA-Z._-]{1,64}$/;
 const DEFAULT_RETRY = { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 };
+/** The most times one schedule fires in one tick (a timer far behind a fast clock must not flood the functions). */
+const MAX_CATCH_UP = 100;
 /** The longest a timer waits at once (Node's limit is 2^31-1 ms); it then looks again. */
 const MAX_TIMER_MS = 60_000;
 
@@ -216,22 +218,31 @@ export class LocalEventBridgeScheduler {
     this.timer.unref();
   }
 
+  /**
+   * Fires every schedule that is due, each time it was due (a late timer fires the times it missed,
+   * as Scheduler would have, at most {@link MAX_CATCH_UP} per tick), then sets the timer again.
+   */
   private tick(): void {
     const now = this.now();
-    for (const [key, at] of [...this.due]) {
-      if (at > now) continue;
-      const schedule = this.schedules.get(key);
-      if (!schedule) continue;
-      const fired = { ...schedule, LastFired: at };
-      this.schedules.set(key, fired);
-      const run = this.fire(fired, at).finally(() => this.inFlight.delete(run));
-      this.inFlight.add(run);
-      if (this.ruleOf(fired).expression.kind === 'at' && fired.ActionAfterCompletion === 'DELETE') {
-        this.schedules.delete(key);
-        this.due.delete(key);
-      } else {
-        this.plan(fired);
+    for (const [key, due] of [...this.due]) {
+      let at: number | undefined = due;
+      for (let fired = 0; at !== undefined && at <= now && fired < MAX_CATCH_UP; fired++) {
+        const schedule = this.schedules.get(key);
+        if (!schedule) break;
+        const firing = { ...schedule, LastFired: at };
+        this.schedules.set(key, firing);
+        const run = this.fire(firing, at).finally(() => this.inFlight.delete(run));
+        this.inFlight.add(run);
+        const rule = this.ruleOf(firing);
+        if (rule.expression.kind === 'at' && firing.ActionAfterCompletion === 'DELETE') {
+          this.schedules.delete(key);
+          at = undefined;
+        } else {
+          at = nextFireTime(rule, at);
+        }
       }
+      if (at === undefined) this.due.delete(key);
+      else this.due.set(key, at);
     }
     this.save();
     this.arm();

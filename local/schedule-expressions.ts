@@ -33,7 +33,11 @@ export function parseScheduleExpression(expression: string): ScheduleExpression 
     if (fields.length !== 6) throw new Error('Invalid Schedule Expression: cron needs 6 fields');
     const parsed: ScheduleExpression = { kind: 'cron', fields };
     // Croner refuses what it cannot evaluate: refuse it at create, as Scheduler does.
-    cronOf(parsed, 'UTC');
+    try {
+      cronOf(parsed, 'UTC');
+    } catch (error) {
+      throw new Error(`Invalid Schedule Expression: ${error instanceof Error ? error.message : String(error)}`);
+    }
     return parsed;
   }
   const at = /^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$/.exec(expression);

@@ -110,7 +110,8 @@ export function fromItem(item: Item): ExecutionRecord {
     parentExecutionId: str(item, 'parent_execution_id'),
     webhookUrl: str(item, 'webhook_url'),
     webhookSecret: str(item, 'webhook_secret'),
-    scheduleId: str(item, 'schedule_id'),
+    // Not through str(): the step functions read records too, and their bundles are at their size budget.
+    scheduleId: item.schedule_id as string | undefined,
   };
 }
 

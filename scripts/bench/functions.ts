@@ -43,6 +43,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'webhook-dispatch', entry: 'webhooks/dispatch-handler.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'webhook-deliver', entry: 'webhooks/deliver-handler.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'webhook-redrive', entry: 'webhooks/redrive-handler.ts', clients: ['dynamodb', 'sqs'] },
+  { name: 'schedules', entry: 'api/schedules.ts', clients: ['dynamodb', 'scheduler'], tasks: 'catalogue' },
+  { name: 'schedule-run', entry: 'runtime/schedule-run-handler.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
 ];
 
 /**

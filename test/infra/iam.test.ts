@@ -2,6 +2,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { Reconciler } from '../../infra/constructs/reconciler.js';
+import { Schedules } from '../../infra/constructs/schedules.js';
 import { Webhooks } from '../../infra/constructs/webhooks.js';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { flattenCfnReference } from '../../infra/constructs/nag.js';
@@ -38,6 +39,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   webhookDispatch: childOf(stack, 'Webhooks', Webhooks).dispatchFunction,
   webhookDeliver: childOf(stack, 'Webhooks', Webhooks).deliverFunction,
   webhookRedrive: childOf(stack, 'Webhooks', Webhooks).redriveFunction,
+  scheduleRun: childOf(stack, 'Schedules', Schedules).runFunction,
 };
 const NAMES = Object.keys(FUNCTIONS);
 const statementsOf = (name: string) => statementsOfFunction(template, logicalIdOf(stack, FUNCTIONS[name]!));
@@ -81,8 +83,8 @@ describe('IAM least privilege', () => {
     expect(actionsOf(statements).filter((action) => /^states:|^\*$/i.test(action))).toEqual([]);
   });
 
-  it('only the create function may start executions by name, and only of this stack\'s state machines', () => {
-    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('childStart')].sort());
+  it('only the create function may start executions by name, and only of this stack\'s state machines (child start and scheduled runs by prefix)', () => {
+    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('childStart'), roleOf('scheduleRun')].sort());
     expect(rolesAllowing('states:StartSyncExecution')).toEqual([]);
     const start = statementsOf('create').filter((statement) => allows([statement], 'states:StartExecution'));
     expect(start).toHaveLength(1);
@@ -153,10 +155,10 @@ describe('IAM least privilege', () => {
     }
   });
 
-  it('no function may write in batches or delete tables, and only the webhooks function may delete items (subscriptions)', () => {
+  it('no function may write in batches or delete tables, and only the webhooks and schedules functions may delete items (subscriptions, schedules)', () => {
     for (const name of NAMES) {
       for (const action of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable']) {
-        expect(allows(statementsOf(name), action), `${name} ${action}`).toBe(name === 'webhooks' && action === 'dynamodb:DeleteItem');
+        expect(allows(statementsOf(name), action), `${name} ${action}`).toBe((name === 'webhooks' || name === 'schedules') && action === 'dynamodb:DeleteItem');
       }
     }
   });
@@ -249,7 +251,9 @@ describe('IAM least privilege: roles and wildcards', () => {
     }
   });
 
-  it('every other wildcard resource is a table index, an execution of this stack\'s state machines, a function qualifier, or (child start) this stack\'s state machines by name', () => {
+  it('every other wildcard resource is a table index, an execution of this stack\'s state machines, a function qualifier, (child start, scheduled runs) this stack\'s state machines by name, or (schedules) this stack\'s schedule group', () => {
+    const group = childOf(stack, 'Schedules', Schedules).group;
+    const groupSchedules = `arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${stack.resolve(group.scheduleGroupName) as string}/*`;
     const tableIndexes = `<${tableId}.Arn>/index/*`;
     const stackMachines = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${stack.stackName}-*`;
     const machines = stateMachineRefs.map((ref) => ref.Ref);
@@ -265,7 +269,8 @@ describe('IAM least privilege: roles and wildcards', () => {
       const execution = /^arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:(.+):\*$/.exec(resource);
       const ok =
         resource === tableIndexes ||
-        (resource === stackMachines && role === roleOf('childStart')) ||
+        (resource === stackMachines && (role === roleOf('childStart') || role === roleOf('scheduleRun'))) ||
+        (resource === groupSchedules && role === roleOf('schedules')) ||
         functionQualifiers.includes(resource) ||
         (execution !== null && machines.some((machine) => execution[1] === `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}`));
       expect(ok, `${role}: ${resource}`).toBe(true);
