@@ -9,6 +9,7 @@ import {
   createWithTaskBody,
   resumeBody,
   streamTokenBody,
+  scheduleBody,
   subscriptionBody,
   type BodyJsonSchema,
   type BodySchema,
@@ -18,6 +19,7 @@ import {
   DELIVERY_LIST_QUERY,
   EVENT_ID,
   EXECUTION_LIST_QUERY,
+  SCHEDULE_LIST_QUERY,
   TASK_EXECUTION_LIST_QUERY,
   TRANSITION_LIST_QUERY,
   deliveryListParams,
@@ -159,6 +161,8 @@ const BODIES: ReadonlyArray<readonly [string, BodySchema<unknown>]> = [
   ['POST /executions/{id}/cancel', cancelBody],
   ['POST /executions/{id}/stream-token', streamTokenBody],
   ['POST /webhooks', subscriptionBody(TASK_IDS)],
+  // What its expression, zone and dates say is the domain's (checkScheduleSpec, tested in test/unit/domain/schedules.test.ts).
+  ['POST /schedules', scheduleBody(TASK_IDS)],
 ];
 
 describe('request bodies: each check accepts exactly what its JSON Schema accepts', () => {
@@ -207,6 +211,8 @@ function candidates(schema: ParamSchema): string[] {
     'nonesuch',
     id,
     id.toUpperCase(),
+    `sch_${'0a'.repeat(16)}`,
+    `sch_${'0A'.repeat(16)}`,
     '2026-01-02',
     '2026-01-02T03:04:05Z',
     '2026-01-02T03:04:05.123+02:00',
@@ -222,6 +228,7 @@ const QUERIES: ReadonlyArray<readonly [string, QuerySchema, (query: Record<strin
   ['GET /tasks/{task_id}/executions', TASK_EXECUTION_LIST_QUERY, (query) => executionListParams(query, 'sample-pipeline')],
   ['GET /executions/{id}/transitions', TRANSITION_LIST_QUERY, (query) => transitionListParams(query)],
   ['GET /webhooks/{id}/deliveries', DELIVERY_LIST_QUERY, (query) => deliveryListParams(query)],
+  ['GET /schedules', SCHEDULE_LIST_QUERY, (query) => deliveryListParams(query)],
   ['GET /executions/{id}/events', streamQuery('last_event_id'), (query) => streamPositionOf({}, query, 'last_event_id')],
   ['GET /executions/{id}/transitions.stream', streamQuery('next_page_token'), (query) => streamPositionOf({}, query, 'next_page_token')],
 ];
