@@ -701,7 +701,7 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
       summary: 'Delete a schedule (its runs stay)',
       parameters: [PARAMETERS.ScheduleId],
       answers: { 204: { description: 'Deleted.' } },
-      problems: ['Unauthorized', 'NotFound', 'Conflict', 'ServiceUnavailable'],
+      problems: ['Unauthorized', 'NotFound', 'ServiceUnavailable'],
     },
     'GET /tasks': {
       id: 'listTasks',

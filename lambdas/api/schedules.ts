@@ -89,23 +89,75 @@ async function createSchedule(event: ApiEvent) {
 }
 
 /**
- * Pauses or resumes: the item's state first (conditional on its version: of two concurrent changes
- * one wins, the other gets 409), then Scheduler's schedule (ENABLED/DISABLED), then synced. Asking
- * for the state it already has answers it as it is, or pushes it again when it is not synced.
+ * Pauses or resumes: the item's state first (conditional on its version; a concurrent change makes
+ * it read and write again), then Scheduler's schedule (ENABLED/DISABLED), then synced. Asking for
+ * the state it already has answers it as it is, or pushes it again when it is not synced.
  */
 async function setState(event: ApiEvent, state: 'active' | 'paused') {
-  const current = await store.get(tenantOf(event), scheduleIdOf(event));
-  if (current.state === 'deleting') throw new ResourceConflictError('This schedule is being deleted; DELETE it again to finish.');
-  if (current.state === state && current.synced) return json(200, viewOf(event, current));
-  const changed = current.state === state ? current : await store.setState(current, state, new Date().toISOString());
+  const changed = await changeTo(tenantOf(event), scheduleIdOf(event), state);
+  if (changed.synced) return json(200, viewOf(event, changed));
+  let pushed: ScheduleRecord | undefined;
   try {
-    await pushSchedule(scheduler, changed, TARGET);
+    pushed = await pushLatest(changed);
   } catch (error) {
     throw schedulerFailure(error, `the schedule is recorded as ${state} (runs ${state === 'paused' ? 'are skipped' : 'wait for Scheduler'}); repeat the request to finish.`);
   }
-  const synced = await store.markSynced(changed.tenant, changed.id, changed.version);
   logger.info(state === 'paused' ? 'schedule paused' : 'schedule resumed', { schedule_id: changed.id });
-  return json(200, viewOf(event, { ...changed, synced }));
+  // Deleted meanwhile: the delete that won answers for it.
+  if (!pushed) throw new NotFoundError(`No schedule ${changed.id} exists.`);
+  return json(200, viewOf(event, pushed));
+}
+
+/** Pushes before a request stops looking for a newer version of the schedule (each push is cheap and idempotent). */
+const MAX_PUSHES = 3;
+
+/**
+ * Pushes `record` to Scheduler, then reads the item again: when a concurrent change wrote a newer
+ * version meanwhile (its own push may have landed before this one), that version is pushed too, so
+ * Scheduler ends with the latest state whichever push landed last; when the schedule was deleted or
+ * is being deleted meanwhile, its Scheduler schedule is deleted (a late push may have created it
+ * again). Marks synced the version Scheduler was last given.
+ * @returns the schedule as pushed and marked, or undefined when it is deleted or being deleted.
+ */
+async function pushLatest(record: ScheduleRecord): Promise<ScheduleRecord | undefined> {
+  let current = record;
+  for (let push = 1; ; push++) {
+    await pushSchedule(scheduler, current, TARGET);
+    const now = await store.find(current.tenant, current.id);
+    if (!now || now.state === 'deleting') {
+      await removeSchedule(scheduler, current.id, TARGET);
+      return undefined;
+    }
+    if (now.version === current.version || push >= MAX_PUSHES) {
+      const synced = now.version === current.version && (await store.markSynced(current.tenant, current.id, current.version));
+      return { ...now, synced };
+    }
+    current = now;
+  }
+}
+
+/** Conditional writes a schedule's state gets before a request gives up on concurrent changes (503). */
+const MAX_STATE_WRITES = 5;
+
+/**
+ * Sets a schedule's wanted state in the table (unsynced), re-reading and writing again when a
+ * concurrent change of it came first (the version condition), so the request's intent is applied
+ * to the schedule as it now is. A schedule that already has the state is returned as it is.
+ * @throws ResourceConflictError (409) to pause or resume a schedule being deleted; NotFoundError (404).
+ */
+async function changeTo(tenant: string, id: string, state: 'active' | 'paused' | 'deleting'): Promise<ScheduleRecord> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await store.get(tenant, id);
+    if (current.state === state) return current;
+    if (current.state === 'deleting') throw new ResourceConflictError('This schedule is being deleted; DELETE it again to finish.');
+    try {
+      return await store.setState(current, state, new Date().toISOString());
+    } catch (error) {
+      if (!(error instanceof ResourceConflictError) || attempt >= MAX_STATE_WRITES) {
+        throw error instanceof ResourceConflictError ? new ServiceUnavailableError('The schedule kept changing under this request; retry.') : error;
+      }
+    }
+  }
 }
 
 /**
@@ -114,8 +166,7 @@ async function setState(event: ApiEvent, state: 'active' | 'paused') {
  * `deleting`, which a repeated DELETE finishes.
  */
 async function deleteSchedule(event: ApiEvent) {
-  const current = await store.get(tenantOf(event), scheduleIdOf(event));
-  const marked = current.state === 'deleting' ? current : await store.setState(current, 'deleting', new Date().toISOString());
+  const marked = await changeTo(tenantOf(event), scheduleIdOf(event), 'deleting');
   try {
     await removeSchedule(scheduler, marked.id, TARGET);
   } catch (error) {

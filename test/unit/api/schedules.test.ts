@@ -216,6 +216,48 @@ describe('POST /schedules/{id}/pause and /resume', () => {
     expect(scheduler.commandCalls(UpdateScheduleCommand)).toHaveLength(2);
   });
 
+  it('pushes the newer version again when a concurrent change wrote one while its own push was under way, so Scheduler ends with the latest', async () => {
+    const { id } = await created();
+    let raced = false;
+    scheduler.on(UpdateScheduleCommand).callsFake(async () => {
+      if (!raced) {
+        raced = true;
+        // A resume that landed between this pause's table write and its push (and pushed first).
+        const paused = (await store.find('default', id))!;
+        await store.setState(paused, 'active', new Date().toISOString());
+      }
+      return { ScheduleArn: 'x' };
+    });
+
+    const answer = parse<ScheduleView>(await call('POST /schedules/{id}/pause', withId(id)));
+
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'active', synced: true });
+    expect(scheduler.commandCalls(UpdateScheduleCommand).map((sent) => sent.args[0].input.State)).toEqual(['DISABLED', 'ENABLED']);
+    expect(await store.find('default', id)).toMatchObject({ state: 'active', synced: true, version: 3 });
+  });
+
+  it('deletes the Scheduler schedule again when the schedule was deleted while its push was under way (a late push must not leave one firing)', async () => {
+    const { id } = await created();
+    scheduler.on(UpdateScheduleCommand).callsFake(async () => {
+      await store.delete('default', id);
+      return { ScheduleArn: 'x' };
+    });
+
+    expectProblem(await call('POST /schedules/{id}/pause', withId(id)), 404);
+    expect(scheduler.commandCalls(DeleteScheduleCommand).map((sent) => sent.args[0].input.Name)).toEqual([id]);
+  });
+
+  it('pauses a schedule at whatever version earlier changes left it', async () => {
+    const { id } = await created();
+    const stale = (await store.find('default', id))!;
+    await store.setState(stale, 'paused', new Date().toISOString());
+    await store.setState((await store.find('default', id))!, 'active', new Date().toISOString());
+
+    expect(parse<ScheduleView>(await call('POST /schedules/{id}/pause', withId(id))).body).toMatchObject({ status: 'paused', synced: true });
+    expect(await store.find('default', id)).toMatchObject({ state: 'paused', version: 4 });
+  });
+
   it('creates the Scheduler schedule when a resume finds it missing (a create that died between the item and Scheduler)', async () => {
     const now = new Date().toISOString();
     const id = `sch_${'a'.repeat(32)}`;
