@@ -141,6 +141,27 @@ describe('the local EventBridge Scheduler API (SDK client)', () => {
   });
 });
 
+describe('the local EventBridge Scheduler over raw HTTP', () => {
+  it('answers a body that is not a JSON object, an unknown path and an unknown method with Scheduler\'s error types, never a 500', async () => {
+    const { endpoint } = await start();
+    const send = (method: string, path: string, body?: string) => fetch(`${endpoint.endpoint}${path}`, { method, ...(body === undefined ? {} : { body }) });
+    for (const [method, path, body, status, type] of [
+      ['POST', '/schedules/x', '{not json', 400, 'ValidationException'],
+      ['POST', '/schedules/x', '[1,2]', 400, 'ValidationException'],
+      ['POST', '/schedules/x', 'null', 400, 'ValidationException'],
+      ['POST', '/schedules/x', JSON.stringify({ __proto__: { ScheduleExpression: 'rate(1 minute)' } }), 400, 'ValidationException'],
+      ['POST', `/schedules/${'n'.repeat(65)}`, '{}', 400, 'ValidationException'],
+      ['GET', '/schedules/a/b', undefined, 404, 'ResourceNotFoundException'],
+      ['PATCH', '/schedules/x', '{}', 405, 'ValidationException'],
+    ] as const) {
+      const response = await send(method, path, body);
+      expect(response.status, `${method} ${path} ${body}`).toBe(status);
+      expect(response.headers.get('x-amzn-errortype')).toBe(type);
+      expect(((await response.json()) as { Message: string }).Message).toEqual(expect.any(String));
+    }
+  });
+});
+
 describe('the local EventBridge Scheduler firing', () => {
   it('fires a rate(1 minute) schedule several times in a second on a clock 60 000 times faster, with the scheduled time filled in', async () => {
     const { client, endpoint, invocations } = await start({ timeScale: 60_000 });
