@@ -350,8 +350,11 @@ export function streamPositionOf(
   return { after: Number(raw), from };
 }
 
-/** The query of `GET /schedules`. */
+/** The query of `GET /schedules`: `limit` and `cursor`, as a webhook's deliveries. */
 export const SCHEDULE_LIST_QUERY = DELIVERY_LIST_QUERY;
+
+/** Query of `GET /schedules`: `limit` and `cursor`. */
+export const scheduleListParams = (query: Query | undefined): { readonly limit: number; readonly cursor?: string } => deliveryListParams(query);
 
 /** Query of a webhook's deliveries: `limit` and `cursor`, newest executions' first. */
 export function deliveryListParams(query: Query | undefined): { readonly limit: number; readonly cursor?: string } {

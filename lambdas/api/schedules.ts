@@ -12,7 +12,7 @@ import { scheduler, schedulerTargetFromEnv } from '../shared/scheduler.js';
 import { bodyOf, scheduleBody } from './bodies.js';
 import { deployedTasks } from './deployed-tasks.js';
 import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
-import { deliveryListParams } from './queries.js';
+import { scheduleListParams } from './queries.js';
 import { cut, invalid, validateWith } from './validation.js';
 
 const store = new ScheduleStore(documentClient, repositoryOptions);
@@ -180,7 +180,7 @@ async function deleteSchedule(event: ApiEvent) {
 const routes: Record<string, Route> = {
   'POST /schedules': createSchedule,
   'GET /schedules': async (event) => {
-    const params = deliveryListParams(event.queryStringParameters);
+    const params = scheduleListParams(event.queryStringParameters);
     const page = await store.list(tenantOf(event), params.limit, params.cursor);
     return json(200, { items: page.items.map((schedule) => viewOf(event, schedule)), next_cursor: page.nextCursor ?? null });
   },

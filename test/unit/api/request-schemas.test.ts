@@ -23,6 +23,7 @@ import {
   TASK_EXECUTION_LIST_QUERY,
   TRANSITION_LIST_QUERY,
   deliveryListParams,
+  scheduleListParams,
   executionListParams,
   streamPositionOf,
   streamQuery,
@@ -228,7 +229,7 @@ const QUERIES: ReadonlyArray<readonly [string, QuerySchema, (query: Record<strin
   ['GET /tasks/{task_id}/executions', TASK_EXECUTION_LIST_QUERY, (query) => executionListParams(query, 'sample-pipeline')],
   ['GET /executions/{id}/transitions', TRANSITION_LIST_QUERY, (query) => transitionListParams(query)],
   ['GET /webhooks/{id}/deliveries', DELIVERY_LIST_QUERY, (query) => deliveryListParams(query)],
-  ['GET /schedules', SCHEDULE_LIST_QUERY, (query) => deliveryListParams(query)],
+  ['GET /schedules', SCHEDULE_LIST_QUERY, (query) => scheduleListParams(query)],
   ['GET /executions/{id}/events', streamQuery('last_event_id'), (query) => streamPositionOf({}, query, 'last_event_id')],
   ['GET /executions/{id}/transitions.stream', streamQuery('next_page_token'), (query) => streamPositionOf({}, query, 'next_page_token')],
 ];
