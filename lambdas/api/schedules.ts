@@ -82,9 +82,10 @@ async function createSchedule(event: ApiEvent) {
     await store.delete(schedule.tenant, schedule.id).catch((undo: unknown) => logger.error('could not remove the unscheduled item', { error: undo }));
     throw schedulerFailure(error, 'the schedule was not created. Retry.');
   }
-  const synced = await store.markSynced(schedule.tenant, schedule.id, schedule.version);
+  // A change made between the item and the push (the list shows it at once) is pushed after it.
+  const latest = await pushLatest(schedule, false);
   logger.info('schedule created', { expression: schedule.expression });
-  const view = viewOf(event, { ...schedule, synced });
+  const view = viewOf(event, latest ?? schedule);
   return json(201, view, { location: `${linksOf(event, '').apiBaseUrl}/schedules/${schedule.id}` });
 }
 
@@ -116,13 +117,13 @@ const MAX_PUSHES = 3;
  * version meanwhile (its own push may have landed before this one), that version is pushed too, so
  * Scheduler ends with the latest state whichever push landed last; when the schedule was deleted or
  * is being deleted meanwhile, its Scheduler schedule is deleted (a late push may have created it
- * again). Marks synced the version Scheduler was last given.
+ * again). Marks synced the version Scheduler was last given. `pushFirst: false`: `record` was pushed already.
  * @returns the schedule as pushed and marked, or undefined when it is deleted or being deleted.
  */
-async function pushLatest(record: ScheduleRecord): Promise<ScheduleRecord | undefined> {
+async function pushLatest(record: ScheduleRecord, pushFirst = true): Promise<ScheduleRecord | undefined> {
   let current = record;
   for (let push = 1; ; push++) {
-    await pushSchedule(scheduler, current, TARGET);
+    if (push > 1 || pushFirst) await pushSchedule(scheduler, current, TARGET);
     const now = await store.find(current.tenant, current.id);
     if (!now || now.state === 'deleting') {
       await removeSchedule(scheduler, current.id, TARGET);

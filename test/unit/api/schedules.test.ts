@@ -150,6 +150,20 @@ describe('POST /schedules', () => {
     await created();
   });
 
+  it('pushes a pause made while its create was under way (the list shows a new schedule at once), so Scheduler ends paused too', async () => {
+    scheduler.on(CreateScheduleCommand).callsFake(async (input: { Name: string }) => {
+      const stored = (await store.find('default', input.Name))!;
+      await store.setState(stored, 'paused', new Date().toISOString());
+      return { ScheduleArn: 'x' };
+    });
+
+    const view = parse<ScheduleView>(await call('POST /schedules', { body: BODY }));
+
+    expect(view.status).toBe(201);
+    expect(view.body).toMatchObject({ status: 'paused', synced: true });
+    expect(scheduler.commandCalls(UpdateScheduleCommand).map((sent) => sent.args[0].input.State)).toEqual(['DISABLED']);
+  });
+
   it('answers Scheduler\'s own ValidationException as a 400 in its words', async () => {
     scheduler.on(CreateScheduleCommand).rejects(new ValidationException({ message: 'Invalid Schedule Expression', Message: 'Invalid Schedule Expression', $metadata: {} }));
     const problem = expectProblem(await call('POST /schedules', { body: BODY }), 400);
