@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ApiProblem, createClient, WaitTimeout, type AsyncExecutionsClient, type BulkAction, type BulkActionBody, type BulkItem, type Execution } from '../client/index.js';
+import { ApiProblem, createClient, WaitTimeout, type AsyncExecutionsClient, type BulkAction, type BulkActionBody, type BulkItem, type Execution, type Schedule } from '../client/index.js';
 import { readJsonArgument, resolveTarget } from './config.js';
 import { EXIT, exitCodeOf, UsageError } from './exit-codes.js';
 import { progressLine, summaryLine, watchExecution } from './watch.js';
@@ -29,6 +29,8 @@ function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>):
   const line = (row: readonly string[]) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ');
   return [line(head), ...rows.map(line)].join('\n');
 }
+
+const scheduleRow = (schedule: Schedule) => [schedule.id, schedule.task_id, schedule.status, schedule.expression, schedule.timezone];
 
 const executionRow = (execution: Execution) => [execution.id, execution.task_id, execution.status, `${Math.round(execution.progress.percentage)}%`, execution.created_at];
 
@@ -378,6 +380,71 @@ export async function main(argv: readonly string[]): Promise<number> {
         flags.idempotencyKey ? { idempotencyKey: flags.idempotencyKey } : {},
       );
       print(json ? JSON.stringify(replay) : `${replay.id} ${replay.status}`);
+      return EXIT.ok;
+    }));
+
+  const schedules = program.command('schedules').description('recurring schedules: each run is an execution (ls, create, pause, resume, rm)');
+
+  schedules
+    .command('ls')
+    .description('list the schedules')
+    .action(action(async (client, { json }) => {
+      const found: Schedule[] = [];
+      for await (const schedule of client.schedules.list()) found.push(schedule);
+      print(json ? JSON.stringify(found) : found.length === 0 ? 'No schedules.' : table(['ID', 'TASK', 'STATUS', 'EXPRESSION', 'TIMEZONE'], found.map(scheduleRow)));
+      return EXIT.ok;
+    }));
+
+  schedules
+    .command('create <task>')
+    .description('run a task on a recurring schedule: --cron (EventBridge six fields) or --rate')
+    .option('--cron <expression>', 'e.g. "0 9 ? * MON-FRI *" or "cron(0 9 ? * MON-FRI *)"')
+    .option('--rate <expression>', 'e.g. "rate(5 minutes)" (at least 1 minute)')
+    .option('--timezone <zone>', 'the IANA time zone of --cron, e.g. Europe/Paris (default UTC)')
+    .requiredOption('--input <json>', 'the input of each run: JSON, @file or @- (standard input)')
+    .option('--metadata <json>', 'metadata of each run: JSON, @file or @-')
+    .option('--description <text>', 'yours')
+    .option('--start <date>', 'no run before (ISO 8601 with a zone)')
+    .option('--end <date>', 'no run after (ISO 8601 with a zone)')
+    .action(action(async (client, { json }, task: string, flags: { cron?: string; rate?: string; timezone?: string; input: string; metadata?: string; description?: string; start?: string; end?: string }) => {
+      if ((flags.cron === undefined) === (flags.rate === undefined)) throw new UsageError('Give exactly one of --cron and --rate.');
+      const metadata = flags.metadata === undefined ? undefined : readJsonArgument(flags.metadata, '--metadata');
+      if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) throw new UsageError('--metadata must be a JSON object.');
+      const schedule = await client.schedules.create({
+        task_id: task,
+        input: readJsonArgument(flags.input, '--input'),
+        ...(flags.cron === undefined ? {} : { cron: flags.cron }),
+        ...(flags.rate === undefined ? {} : { rate: flags.rate }),
+        ...(flags.timezone === undefined ? {} : { timezone: flags.timezone }),
+        ...(metadata === undefined ? {} : { metadata: metadata as Record<string, unknown> }),
+        ...(flags.description === undefined ? {} : { description: flags.description }),
+        ...(flags.start === undefined ? {} : { start_date: flags.start }),
+        ...(flags.end === undefined ? {} : { end_date: flags.end }),
+      });
+      print(json ? JSON.stringify(schedule) : `${schedule.id} ${schedule.status} ${schedule.expression} ${schedule.timezone}`);
+      return EXIT.ok;
+    }));
+
+  for (const [name, description] of [
+    ['pause', 'pause a schedule: no runs until it is resumed'],
+    ['resume', 'resume a paused schedule'],
+  ] as const) {
+    schedules
+      .command(`${name} <id>`)
+      .description(description)
+      .action(action(async (client, { json }, id: string) => {
+        const schedule = await client.schedules[name](id);
+        print(json ? JSON.stringify(schedule) : `${schedule.id} ${schedule.status}`);
+        return EXIT.ok;
+      }));
+  }
+
+  schedules
+    .command('rm <id>')
+    .description('delete a schedule (its runs stay)')
+    .action(action(async (client, { json }, id: string) => {
+      await client.schedules.delete(id);
+      print(json ? JSON.stringify({ id, deleted: true }) : `${id} deleted`);
       return EXIT.ok;
     }));
 

@@ -41,6 +41,8 @@ export interface BulkActionBody {
   readonly reason?: string | null;
   readonly max_items?: number;
 }
+/** A recurring schedule: each run is an execution (`schedule_id`). */
+export type Schedule = Schemas['Schedule'];
 
 /** The filters of `GET /executions` (`limit` is the page size; pages are followed for you). */
 export type ListExecutionsQuery = Omit<NonNullable<operations['listExecutions']['parameters']['query']>, 'cursor' | 'offset'>;
@@ -189,6 +191,29 @@ export interface TasksApi {
   get(taskId: string, options?: CallOptions): Promise<Task>;
 }
 
+/**
+ * What `POST /schedules` takes: a task, exactly one of `cron` and `rate`, an input, and optionally a
+ * time zone, metadata, a description and dates. The task and its input are any deployment's (the
+ * document types them by its example tasks; the service checks them against the deployed ones).
+ */
+export type CreateScheduleBody = Omit<JsonBody<'createSchedule'>, 'input' | 'task_id'> & { readonly task_id: string; readonly input: unknown };
+
+/** The recurring schedules routes. */
+export interface SchedulesApi {
+  /** Creates a schedule (`POST /schedules`). */
+  create(body: CreateScheduleBody, options?: CallOptions): Promise<Schedule>;
+  /** One schedule. */
+  get(id: string, options?: CallOptions): Promise<Schedule>;
+  /** The tenant's schedules; iterate it (`for await`). */
+  list(options?: CallOptions): Paged<Schedule>;
+  /** Pauses a schedule: no runs until it is resumed. */
+  pause(id: string, options?: CallOptions): Promise<Schedule>;
+  /** Resumes a paused schedule. */
+  resume(id: string, options?: CallOptions): Promise<Schedule>;
+  /** Deletes a schedule (its runs stay). */
+  delete(id: string, options?: CallOptions): Promise<void>;
+}
+
 /** A client of the service. */
 export interface AsyncExecutionsClient {
   /** Every route, typed from the OpenAPI document (openapi-fetch: `{ data, error, response }`, never throws on a status). */
@@ -196,6 +221,7 @@ export interface AsyncExecutionsClient {
   readonly tasks: TasksApi;
   readonly executions: ExecutionsApi;
   readonly bulk: BulkActionsApi;
+  readonly schedules: SchedulesApi;
 }
 
 /** The longest a waitFor request is held (the service caps a hold at 25 s; 20 leaves room under proxies' 30 s). */
@@ -331,7 +357,31 @@ export function createClient(options: ClientOptions): AsyncExecutionsClient {
     },
   };
 
-  return { raw, tasks, executions, bulk };
+  
+  const path = (id: string) => ({ params: { path: { id } } });
+  const schedules: SchedulesApi = {
+    async create(body, { signal } = {}) {
+      return ok(await raw.POST('/schedules', { body: anyBody<JsonBody<'createSchedule'>>(body), signal }));
+    },
+    async get(id, { signal } = {}) {
+      return ok(await raw.GET('/schedules/{id}', { ...path(id), signal }));
+    },
+    list({ signal } = {}) {
+      return paged(async (cursor) => ok(await raw.GET('/schedules', { params: { query: cursor ? { cursor } : {} }, signal })));
+    },
+    async pause(id, { signal } = {}) {
+      return ok(await raw.POST('/schedules/{id}/pause', { ...path(id), signal }));
+    },
+    async resume(id, { signal } = {}) {
+      return ok(await raw.POST('/schedules/{id}/resume', { ...path(id), signal }));
+    },
+    async delete(id, { signal } = {}) {
+      const result = await raw.DELETE('/schedules/{id}', { ...path(id), signal });
+      if (!result.response.ok) throw ApiProblem.of(result.response, result.error);
+    },
+  };
+
+  return { raw, tasks, executions, bulk, schedules };
 }
 
 async function waitFor(raw: Client<paths>, id: string, options: WaitOptions): Promise<Execution> {

@@ -11,6 +11,7 @@ import { Reconciler } from './constructs/reconciler.js';
 import { StatusEvents } from './constructs/status-events.js';
 import { TASKS_MODULE_CONTEXT } from './constructs/service-function.js';
 import { TaskRuntime } from './constructs/task-runtime.js';
+import { Schedules } from './constructs/schedules.js';
 import { Webhooks } from './constructs/webhooks.js';
 import { writeTaskCatalogue } from './task-catalogue.js';
 import type { TasksModule } from './tasks-module.js';
@@ -191,6 +192,13 @@ export class ExecutionsStack extends Stack {
       stateMachineArnPrefix,
       environment,
     });
+    const schedules = new Schedules(this, 'Schedules', {
+      table,
+      environment,
+      stateMachineArnPrefix,
+      taskIds: [...runtime.stateMachines.keys()].join(','),
+      taskCatalogue,
+    });
     const { httpApi, eventsStreamUrl } = new ExecutionsApi(this, 'Api', {
       table,
       stateMachines: runtime.stateMachines,
@@ -205,6 +213,7 @@ export class ExecutionsStack extends Stack {
       eventsWindow: props.eventsWindow,
       webhookQueue: webhooks.queue,
       bulkQueue: bulk.queue,
+      schedules,
     });
     // As the streaming events function: the API's id (a Ref), which the local stack replaces with its gateway's URL.
     webhooks.linkTo(`https://${httpApi.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`);

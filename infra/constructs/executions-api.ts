@@ -32,6 +32,7 @@ import { acknowledge } from './nag.js';
 import { ServiceFunction, type ServiceFunctionProps } from './service-function.js';
 import { grantExecutionAction } from './execution-access.js';
 import { grantTableAccess, grantWebhookItems } from './table-access.js';
+import type { Schedules } from './schedules.js';
 
 /**
  * How callers authenticate: bearer API keys mapped to tenants (a Lambda authorizer), or AWS IAM
@@ -115,6 +116,8 @@ export interface ExecutionsApiProps {
    * @default BULK_LIMITS.concurrentJobs (5)
    */
   readonly bulkConcurrentJobs?: number;
+  /** Recurring schedules: the schedules function reads its environment and gets its grants. */
+  readonly schedules: Pick<Schedules, 'apiEnvironment' | 'grantManage'>;
   /**
    * Days of access log retention.
    * @default RetentionDays.THREE_MONTHS
@@ -192,6 +195,7 @@ const DESCRIPTIONS: Readonly<Record<RouteGroup, string>> = {
   events: 'Server-sent events of executions (polls the table)',
   webhooks: 'Webhook subscriptions, deliveries, redeliveries and test pings',
   bulk: 'Accepts, lists, reads and cancels bulk actions (the bulk worker does them)',
+  schedules: 'Recurring schedules on EventBridge Scheduler: create, list, pause, resume, delete',
 };
 
 /** The longest an events window may be: API Gateway's 30 s integration limit less the last poll and the answer. */
@@ -249,7 +253,7 @@ export class ExecutionsApi extends Construct {
     // Reading executions needs only the deployed task ids (TASK_IDS), no catalogue.
     const make = (group: RouteGroup, environment: Readonly<Record<string, string>>, extra: Partial<ServiceFunctionProps> = {}) =>
       new ServiceFunction(this, `${group.charAt(0).toUpperCase()}${group.slice(1)}Function`, {
-        entry: group === 'catalogue' || group === 'webhooks' ? `api/${group}.ts` : group === 'bulk' ? 'api/bulk-actions.ts' : `api/executions-${group}.ts`,
+        entry: group === 'catalogue' || group === 'webhooks' || group === 'schedules' ? `api/${group}.ts` : group === 'bulk' ? 'api/bulk-actions.ts' : `api/executions-${group}.ts`,
         description: DESCRIPTIONS[group],
         environment,
         ...(group === 'read' ? { timeout: READ_FUNCTION_TIMEOUT } : group === 'events' || group === 'webhooks' || group === 'bulk' ? {} : { taskCatalogue: props.taskCatalogue }),
@@ -279,6 +283,8 @@ export class ExecutionsApi extends Construct {
         BULK_QUEUE_URL: props.bulkQueue.queueUrl,
         BULK_CONCURRENT_JOBS: String(props.bulkConcurrentJobs ?? BULK_LIMITS.concurrentJobs),
       }),
+      // It checks a schedule's input against its task's schema, from the catalogue, as create does.
+      schedules: make('schedules', { ...props.environment, TASK_IDS, ...props.schedules.apiEnvironment }),
     };
     this.functions = functions;
 
@@ -292,6 +298,7 @@ export class ExecutionsApi extends Construct {
     // Bulk items only (jobs, their results, the sweep's markers); it never reads an execution.
     grantTableAccess(functions.bulk, props.table, 'manage', BULK_LEADING_KEYS);
     props.bulkQueue.grantSendMessages(functions.bulk);
+    props.schedules.grantManage(functions.schedules, props.table);
     grantExecutionAction(functions.control, machines, 'states:StopExecution', 'cancel');
     // Only the recovery function redrives (retry); it also starts executions (replay), as create does.
     grantExecutionAction(functions.recovery, machines, 'states:RedriveExecution', 'retry from the failed step');

@@ -3,6 +3,7 @@ import type { Metadata } from '../domain/execution.js';
 import type { JsonSchema } from '../domain/json-schema.js';
 import { BULK_ACTIONS, BULK_LIMITS, type BulkActionName, type BulkFilter } from '../domain/bulk.js';
 import { EXECUTION_STATUSES } from '../domain/status.js';
+import { MAX_EXPRESSION_LENGTH, MAX_SCHEDULE_DESCRIPTION } from '../domain/schedules.js';
 import { STREAM_TOKEN_TTL_SECONDS } from '../domain/stream-tokens.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../domain/webhooks.js';
 import { characters, invalid, schemaErrors, unknownFields } from './validation.js';
@@ -313,6 +314,42 @@ export function bulkActionSchema(taskIds: ReadonlySet<string>): BodyObjectSchema
   };
 }
 
+/** What `POST /schedules` asks for, its types checked (its expression, zone and dates are the domain's: `checkScheduleSpec`). */
+export interface ScheduleFields {
+  readonly task_id: string;
+  readonly cron?: string;
+  readonly rate?: string;
+  readonly timezone?: string;
+  readonly input: unknown;
+  readonly metadata?: Metadata;
+  readonly description?: string;
+  readonly start_date?: string;
+  readonly end_date?: string;
+}
+
+const EXPRESSION = { type: 'string', minLength: 1, maxLength: MAX_EXPRESSION_LENGTH } as const;
+const SCHEDULE_TEXT = { type: 'string', minLength: 1, maxLength: 64 } as const;
+
+/** The JSON Schema of the body of `POST /schedules` in a deployment of the tasks `taskIds`. */
+export function scheduleSchema(taskIds: ReadonlySet<string>): BodyObjectSchema {
+  return {
+    type: 'object',
+    properties: {
+      task_id: { enum: [...taskIds] },
+      cron: EXPRESSION,
+      rate: EXPRESSION,
+      timezone: SCHEDULE_TEXT,
+      input: ANY,
+      metadata: METADATA,
+      description: { type: ['string', 'null'], maxLength: MAX_SCHEDULE_DESCRIPTION },
+      start_date: SCHEDULE_TEXT,
+      end_date: SCHEDULE_TEXT,
+    },
+    required: ['task_id', 'input'],
+    additionalProperties: false,
+  };
+}
+
 /** A checked `POST /bulk-actions` body. */
 export interface BulkActionFields {
   readonly action: BulkActionName;
@@ -361,6 +398,13 @@ export function bulkActionBody(taskIds: ReadonlySet<string>) {
     },
   } satisfies BodySchema<BulkActionFields>;
 }
+/**
+ * Body of `POST /schedules`, for a deployment of the tasks `taskIds`: checked against its schema by
+ * the validator task inputs use, metadata by hand. Which of `cron` and `rate`, and what they, the
+ * time zone and the dates say, the domain checks (`checkScheduleSpec`), as the handler checks the
+ * input against its task's schema.
+ */
+export const scheduleBody = (taskIds: ReadonlySet<string>): BodySchema<ScheduleFields> => schemaBody<ScheduleFields>(scheduleSchema(taskIds));
 
 /** The fields a body accepts: the properties of its schema (of any of its forms). */
 function accepts(schema: BodyJsonSchema, field: string): boolean {

@@ -16,6 +16,7 @@ import { EXECUTION_ID_PATTERN } from '../domain/ids.js';
 import type { JsonSchema } from '../domain/json-schema.js';
 import { CALLBACK_TOKEN_PATTERN } from '../domain/callbacks.js';
 import type { CreatedExecutionView } from '../domain/views.js';
+import { SCHEDULE_ID_PATTERN } from '../domain/schedules.js';
 import { DELIVERY_ID_PATTERN, WEBHOOK_ID_PATTERN } from '../domain/webhooks.js';
 import type { CatalogueTask } from '../tasks/task-catalogue.js';
 import {
@@ -27,6 +28,7 @@ import {
   RESUME_SCHEMA,
   STREAM_TOKEN_SCHEMA,
   bulkActionSchema,
+  scheduleSchema,
   subscriptionSchema,
   type BodyJsonSchema,
   type BodyObjectSchema,
@@ -38,6 +40,7 @@ import {
   DELIVERY_LIST_QUERY,
   EVENT_ID,
   EXECUTION_LIST_QUERY,
+  SCHEDULE_LIST_QUERY,
   TASK_EXECUTION_LIST_QUERY,
   TRANSITION_LIST_QUERY,
   streamQuery,
@@ -84,7 +87,7 @@ interface Operation {
   readonly id: string;
   readonly summary: string;
   readonly description?: string;
-  readonly tag: 'executions' | 'events' | 'tasks' | 'webhooks' | 'bulk' | 'service';
+  readonly tag: 'executions' | 'events' | 'tasks' | 'webhooks' | 'bulk' | 'schedules' | 'service';
   readonly parameters?: readonly Json[];
   readonly body?: Json;
   /** Answers of success (2xx, 304), by status. */
@@ -115,6 +118,7 @@ const PARAMETERS = {
   TaskId: path('task_id', 'A task id.', { type: 'string' }),
   TransitionId: path('transition_id', 'A transition id (malformed: 400).', { type: 'string', pattern: EXECUTION_ID_PATTERN.source }),
   WebhookId: path('id', 'A subscription id.', { type: 'string', pattern: WEBHOOK_ID_PATTERN.source }),
+  ScheduleId: path('id', 'A schedule id.', { type: 'string', pattern: SCHEDULE_ID_PATTERN.source }),
   DeliveryId: path('delivery_id', 'A delivery id.', { type: 'string', pattern: DELIVERY_ID_PATTERN.source }),
   BulkId: path('id', 'A bulk action id (another tenant\'s, or malformed: 404).', { type: 'string', pattern: BULK_JOB_ID_PATTERN.source }),
   BulkIdempotencyKey: header(
@@ -163,6 +167,7 @@ const PAGE_WORDS = {
 const EXECUTION_FILTER_WORDS = {
   status: 'Only this status (pending, completed: aliases).',
   parent_id: 'Only the children of this execution.',
+  schedule_id: 'Only the runs of this schedule (not with parent_id).',
   created_after: 'Created at or after (ISO 8601).',
   created_before: 'Created at or before (ISO 8601).',
 };
@@ -349,6 +354,7 @@ function exampleExecution(context: Context): CreatedExecutionView {
     completed_at: null,
     cancel_reason: null,
     parent_execution_id: null,
+    schedule_id: null,
     console_url: `https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:us-east-1:123456789012:execution:AsyncExecutions-${task?.id ?? 'task'}:${EXAMPLE_ID}`,
     status_url: `${context.base}/executions/${EXAMPLE_ID}`,
     events_url: `${context.base}/executions/${EXAMPLE_ID}/events`,
@@ -722,6 +728,81 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
       answers: { 200: jsonAnswer('Cancelled.', 'BulkAction') },
       problems: ['Unauthorized', 'NotFound', 'Conflict', 'ServiceUnavailable'],
     },
+    'POST /schedules': {
+      id: 'createSchedule',
+      tag: 'schedules',
+      summary: 'Run a task on a recurring schedule',
+      description:
+        'Exactly one of cron (EventBridge\'s six fields, "minutes hours day-of-month month day-of-week year", bare or as cron(...); ' +
+        'one of day-of-month and day-of-week must be ?) and rate ("rate(5 minutes)", at least 1 minute). Each run is an execution ' +
+        'of the task with this input, its schedule_id set. At most 100 schedules per tenant (409 beyond).',
+      body: jsonBody(
+        describedBody(
+          scheduleSchema(new Set(context.options.tasks.map((task) => task.id))),
+          {
+            task_id: 'The task each run runs.',
+            cron: 'cron(m h dom mon dow y) or the six fields bare, e.g. "0 9 ? * MON-FRI *".',
+            rate: 'rate(<n> minute[s]|hour[s]|day[s]), e.g. "rate(5 minutes)".',
+            timezone: 'IANA time zone the cron expression is read in (default UTC), e.g. "Europe/Paris".',
+            input: 'The input of each run: see the task\'s input_schema.',
+            metadata: METADATA_WORDS,
+            description: 'Yours.',
+            start_date: 'No run before (ISO 8601 with a zone).',
+            end_date: 'No run after (ISO 8601 with a zone; in the future).',
+          },
+          { input: oneOfSchemas(context.inputs, false, '') },
+        ),
+        true,
+        'The schedule.',
+        Object.fromEntries(
+          context.options.tasks.map((task) => [task.id, { summary: task.id, value: { task_id: task.id, cron: '0 9 ? * MON-FRI *', timezone: 'Europe/Paris', input: exampleInput(task) } }]),
+        ),
+      ),
+      answers: { 201: jsonAnswer('The schedule.', 'Schedule', { headers: { Location: headerRef('Location') } }) },
+      problems: [...WRITE_PROBLEMS, 'Conflict', 'ServiceUnavailable'],
+    },
+    'GET /schedules': {
+      id: 'listSchedules',
+      tag: 'schedules',
+      summary: 'List the tenant\'s schedules',
+      parameters: queryParameters(SCHEDULE_LIST_QUERY, { limit: PAGE_WORDS.limit, cursor: PAGE_WORDS.cursor }),
+      answers: { 200: jsonAnswer('Schedules.', 'SchedulePage') },
+      problems: ['BadRequest', 'Unauthorized', 'ServiceUnavailable'],
+    },
+    'GET /schedules/{id}': {
+      id: 'getSchedule',
+      tag: 'schedules',
+      summary: 'Get a schedule',
+      parameters: [PARAMETERS.ScheduleId],
+      answers: { 200: jsonAnswer('The schedule.', 'Schedule') },
+      problems: ['Unauthorized', 'NotFound', 'ServiceUnavailable'],
+    },
+    'POST /schedules/{id}/pause': {
+      id: 'pauseSchedule',
+      tag: 'schedules',
+      summary: 'Pause a schedule: no runs until it is resumed',
+      description: 'Pausing a paused schedule answers it as it is. 409 while it is being deleted.',
+      parameters: [PARAMETERS.ScheduleId],
+      answers: { 200: jsonAnswer('The schedule.', 'Schedule') },
+      problems: ['Unauthorized', 'NotFound', 'Conflict', 'ServiceUnavailable'],
+    },
+    'POST /schedules/{id}/resume': {
+      id: 'resumeSchedule',
+      tag: 'schedules',
+      summary: 'Resume a paused schedule',
+      description: 'Runs missed while it was paused are not made up. 409 while it is being deleted.',
+      parameters: [PARAMETERS.ScheduleId],
+      answers: { 200: jsonAnswer('The schedule.', 'Schedule') },
+      problems: ['Unauthorized', 'NotFound', 'Conflict', 'ServiceUnavailable'],
+    },
+    'DELETE /schedules/{id}': {
+      id: 'deleteSchedule',
+      tag: 'schedules',
+      summary: 'Delete a schedule (its runs stay)',
+      parameters: [PARAMETERS.ScheduleId],
+      answers: { 204: { description: 'Deleted.' } },
+      problems: ['Unauthorized', 'NotFound', 'ServiceUnavailable'],
+    },
     'GET /tasks': {
       id: 'listTasks',
       tag: 'tasks',
@@ -835,6 +916,7 @@ const TAGS = [
   { name: 'tasks', description: 'Tasks.' },
   { name: 'webhooks', description: 'Webhooks.' },
   { name: 'bulk', description: 'Bulk actions.' },
+  { name: 'schedules', description: 'Recurring schedules (EventBridge Scheduler): each run is an execution.' },
   { name: 'service', description: 'Health, this document.' },
 ];
 

@@ -16,6 +16,7 @@ import type {
   WebhookView,
   WorkflowPosition,
 } from '../domain/views.js';
+import { SCHEDULE_ID_PATTERN, type ScheduleView } from '../domain/schedules.js';
 import { DELIVERY_ID_PATTERN, TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES, WEBHOOK_ID_PATTERN } from '../domain/webhooks.js';
 import type { StepView, TaskView } from '../tasks/catalogue.js';
 import type { LambdaStep } from '../tasks/dsl.js';
@@ -93,6 +94,7 @@ const EXECUTION: PropertiesOf<ExecutionView> = {
   completed_at: nullable({ type: 'string', format: 'date-time' }, 'When it ended.'),
   cancel_reason: nullable({ type: 'string' }, 'Why it was cancelled.'),
   parent_execution_id: nullable({ type: 'string', pattern: EXECUTION_ID_PATTERN.source }, 'The execution that started it (runTask).'),
+  schedule_id: nullable({ type: 'string', pattern: SCHEDULE_ID_PATTERN.source }, 'The recurring schedule it is a run of.'),
   console_url: link('Its Step Functions execution (AWS console).'),
   status_url: link('It, on the API.'),
   events_url: link('Its server-sent events.'),
@@ -132,6 +134,8 @@ export type ResponseSchemaName =
   | 'BulkActionPage'
   | 'BulkItem'
   | 'BulkItemPage'
+  | 'Schedule'
+  | 'SchedulePage'
   | 'Health'
   | 'Problem'
   | 'GatewayError';
@@ -327,6 +331,23 @@ export const RESPONSE_SCHEMAS: Readonly<Record<ResponseSchemaName, JsonSchema>> 
     at: instant('When.'),
   }),
   BulkItemPage: page('BulkItem', 'Item results, by execution id.'),
+  Schedule: object<ScheduleView>('A recurring schedule: each run is an execution.', {
+    id: text('The schedule id.', { pattern: SCHEDULE_ID_PATTERN.source }),
+    task_id: text('The task each run runs.'),
+    expression: text('cron(...) (EventBridge six fields) or rate(...).', { pattern: '^(cron|rate)\\(.+\\)$' }),
+    timezone: text('The IANA time zone its cron expression is read in.'),
+    input: json('The input of each run.'),
+    metadata,
+    description: nullable({ type: 'string' }, 'Its description.'),
+    start_date: nullable({ type: 'string', format: 'date-time' }, 'No run before it.'),
+    end_date: nullable({ type: 'string', format: 'date-time' }, 'No run after it.'),
+    status: { enum: ['active', 'paused', 'deleting'], description: 'active runs; paused does not; deleting: a delete is under way (repeat it).' },
+    synced: { type: 'boolean', description: 'false while EventBridge Scheduler may not have its latest state (a pause, resume or delete pushes it again).' },
+    created_at: instant('When it was made.'),
+    updated_at: instant('When it last changed.'),
+    executions_url: link('Its runs: GET /executions?schedule_id=.'),
+  }),
+  SchedulePage: page('Schedule', 'Schedules.'),
   Health: {
     type: 'object',
     description: 'ok, or (locally, 503) starting.',

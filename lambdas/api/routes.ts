@@ -62,6 +62,11 @@ export const ROUTES = {
     'POST /bulk-actions/{id}/cancel',
   ],
   /**
+   * Recurring schedules of the caller's tenant (EventBridge Scheduler): the only API function that
+   * may call Scheduler (and pass the role Scheduler invokes the run function with).
+   */
+  schedules: ['POST /schedules', 'GET /schedules', 'GET /schedules/{id}', 'POST /schedules/{id}/pause', 'POST /schedules/{id}/resume', 'DELETE /schedules/{id}'],
+  /**
    * The task catalogue, health, the OpenAPI document and the problem+json 404 for every other path;
    * touches no AWS service.
    */

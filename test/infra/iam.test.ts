@@ -2,6 +2,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { Reconciler } from '../../infra/constructs/reconciler.js';
+import { Schedules } from '../../infra/constructs/schedules.js';
 import { Webhooks } from '../../infra/constructs/webhooks.js';
 import { BulkActions } from '../../infra/constructs/bulk-actions.js';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
@@ -41,6 +42,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   webhookRedrive: childOf(stack, 'Webhooks', Webhooks).redriveFunction,
   bulkWorker: childOf(stack, 'BulkActions', BulkActions).workerFunction,
   bulkSweep: childOf(stack, 'BulkActions', BulkActions).sweepFunction,
+  scheduleRun: childOf(stack, 'Schedules', Schedules).runFunction,
 };
 const NAMES = Object.keys(FUNCTIONS);
 const statementsOf = (name: string) => statementsOfFunction(template, logicalIdOf(stack, FUNCTIONS[name]!));
@@ -84,8 +86,8 @@ describe('IAM least privilege', () => {
     expect(actionsOf(statements).filter((action) => /^states:|^\*$/i.test(action))).toEqual([]);
   });
 
-  it.each(['create', 'recovery'])('only the create and recovery (replay) API functions may start executions by name: %s, of this stack\'s state machines only', (name) => {
-    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('recovery'), roleOf('childStart')].sort());
+  it.each(['create', 'recovery'])('only the create and recovery (replay) API functions may start executions by name: %s, of this stack\'s state machines only (child start and scheduled runs by prefix)', (name) => {
+    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('recovery'), roleOf('childStart'), roleOf('scheduleRun')].sort());
     expect(rolesAllowing('states:StartSyncExecution')).toEqual([]);
     const start = statementsOf(name).filter((statement) => allows([statement], 'states:StartExecution'));
     expect(start).toHaveLength(1);
@@ -168,8 +170,8 @@ describe('IAM least privilege', () => {
     }
   });
 
-  it('no function may write in batches or delete tables; only the webhooks function (subscriptions) and the bulk functions (the markers of active jobs) may delete items', () => {
-    const deleting = ['webhooks', 'bulk', 'bulkWorker'];
+  it('no function may write in batches or delete tables; only the webhooks function (subscriptions), the schedules function (schedules) and the bulk functions (the markers of active jobs) may delete items', () => {
+    const deleting = ['webhooks', 'schedules', 'bulk', 'bulkWorker'];
     for (const name of NAMES) {
       for (const action of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable']) {
         expect(allows(statementsOf(name), action), `${name} ${action}`).toBe(deleting.includes(name) && action === 'dynamodb:DeleteItem');
@@ -287,7 +289,9 @@ describe('IAM least privilege: roles and wildcards', () => {
     }
   });
 
-  it('every other wildcard resource is a table index, an execution of this stack\'s state machines, a function qualifier, or (child start) this stack\'s state machines by name', () => {
+  it('every other wildcard resource is a table index, an execution of this stack\'s state machines, a function qualifier, (child start, scheduled runs) this stack\'s state machines by name, or (schedules) this stack\'s schedule group', () => {
+    const group = childOf(stack, 'Schedules', Schedules).group;
+    const groupSchedules = `arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${stack.resolve(group.scheduleGroupName) as string}/*`;
     const tableIndexes = `<${tableId}.Arn>/index/*`;
     const stackMachines = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${stack.stackName}-*`;
     const machines = stateMachineRefs.map((ref) => ref.Ref);
@@ -303,7 +307,8 @@ describe('IAM least privilege: roles and wildcards', () => {
       const execution = /^arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:(.+):\*$/.exec(resource);
       const ok =
         resource === tableIndexes ||
-        (resource === stackMachines && role === roleOf('childStart')) ||
+        (resource === stackMachines && (role === roleOf('childStart') || role === roleOf('scheduleRun'))) ||
+        (resource === groupSchedules && role === roleOf('schedules')) ||
         functionQualifiers.includes(resource) ||
         (execution !== null && machines.some((machine) => execution[1] === `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}`));
       expect(ok, `${role}: ${resource}`).toBe(true);

@@ -256,8 +256,8 @@ describe('status-change dead-letter queue', () => {
     expect(fn?.Properties?.ReservedConcurrentExecutions).toBe(3);
   });
 
-  it('has exactly these three alarms in the stack, with the two of the webhook queues and the bulk dead-letter queue\'s', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+  it('has exactly these three alarms in the stack, with the two of the webhook queues, the bulk dead-letter queue\'s and the schedules\' dead-letter queue\'s', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
   });
 });
 

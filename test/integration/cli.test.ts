@@ -176,6 +176,42 @@ describe('the async-executions CLI against the local stack', () => {
     expect(listed.every((item) => item.task_id === 'test-noop' && item.status === 'succeeded')).toBe(true);
   });
 
+  it('schedules create, ls, pause, resume and rm: a schedule\'s life from the command line, its problems as exit 5, a usage error as exit 2', async () => {
+    // Its first run far ahead: the suite's other tests see no execution of it.
+    const created = await cli(['schedules', 'create', 'test-noop', '--cron', '0 9 ? * MON-FRI *', '--timezone', 'Europe/Paris', '--input', '{"n":1}', '--start', '2099-01-01T00:00:00Z']);
+    expect(created.code).toBe(EXIT.ok);
+    const [id, status, expression] = created.stdout.trim().split(' ');
+    expect(id).toMatch(/^sch_[0-9a-f]{32}$/);
+    expect(status).toBe('active');
+    expect(expression).toBe('cron(0');
+    expect(created.stdout.trim()).toBe(`${id} active cron(0 9 ? * MON-FRI *) Europe/Paris`);
+
+    const listed = await cli(['schedules', 'ls']);
+    expect(listed.code).toBe(EXIT.ok);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^ID\s+TASK\s+STATUS\s+EXPRESSION\s+TIMEZONE$/);
+    expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+test-noop\\s+active\\s+cron\\(0 9 \\? \\* MON-FRI \\*\\)\\s+Europe/Paris$`, 'm'));
+
+    expect((await cli(['schedules', 'pause', id!])).stdout.trim()).toBe(`${id} paused`);
+    const paused = await cli(['--json', 'schedules', 'ls']);
+    expect(json<Array<{ id: string; status: string }>>(paused).find((schedule) => schedule.id === id)).toMatchObject({ status: 'paused', synced: true });
+    expect((await cli(['schedules', 'resume', id!])).stdout.trim()).toBe(`${id} active`);
+
+    const removed = await cli(['schedules', 'rm', id!]);
+    expect(removed.code).toBe(EXIT.ok);
+    expect(removed.stdout.trim()).toBe(`${id} deleted`);
+    const again = await cli(['schedules', 'rm', id!]);
+    expect(again.code).toBe(EXIT.apiError);
+    expect(again.stderr).toMatch(/^Error 404/);
+
+    const bad = await cli(['schedules', 'create', 'test-noop', '--cron', '0 9 * * * *', '--input', '{"n":1}']);
+    expect(bad.code).toBe(EXIT.apiError);
+    expect(bad.stderr).toMatch(/Error 400/);
+    expect(bad.stderr).toMatch(/\/cron: exactly one of day-of-month and day-of-week must be \?/);
+    const both = await cli(['schedules', 'create', 'test-noop', '--cron', '0 9 ? * * *', '--rate', 'rate(1 hour)', '--input', '{"n":1}']);
+    expect(both.code).toBe(EXIT.usage);
+    expect(both.stderr).toMatch(/exactly one of --cron and --rate/);
+  });
+
   it('a bad input: the 400 problem on standard error, its fields by path, and exit 5', async () => {
     const [human, machine] = await Promise.all([
       cli(['start', 'test-noop', '--input', '{"n":"one"}']),

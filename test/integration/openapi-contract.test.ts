@@ -4,6 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { routeKeysOf } from '../../lambdas/api/openapi.js';
 import { describeErrors, documentSchemas } from '../support/strict-json-schema.js';
@@ -479,6 +481,55 @@ describe('every route, its successes and its errors, against the document', () =
     }
     expect(capped).toBe(true);
   });
+  it('schedules: create, list, get, pause, resume, delete, the limit (409), a delete half done (409) and their errors', async () => {
+    // Runs far ahead: no execution of these schedules starts during the suite.
+    const body = { task_id: 'test-noop', cron: '0 9 ? * MON-FRI *', timezone: 'Europe/Paris', input: { n: 1 }, start_date: '2099-01-01T00:00:00Z' };
+    const created = await expectStatus(201, 'POST /schedules', { body: { ...body, description: 'contract', metadata: { team: 'contract' } } });
+    const id = String(created.body.id);
+    await expectStatus(400, 'POST /schedules', { body: { ...body, cron: '0 9 * * * *' } });
+    await expectStatus(400, 'POST /schedules', { body: { ...body, timezone: 'Mars/Olympus_Mons' } });
+    await expectStatus(401, 'POST /schedules', { body, auth: 'none' });
+    await bodyErrors('POST /schedules');
+
+    await expectStatus(200, 'GET /schedules', { query: { limit: '5' } });
+    await expectStatus(400, 'GET /schedules', { query: { limit: '0' } });
+    await expectStatus(401, 'GET /schedules', { auth: 'none' });
+    await expectStatus(200, 'GET /schedules/{id}', { path: { id } });
+    await expectStatus(404, 'GET /schedules/{id}', { path: { id: `sch_${'0'.repeat(32)}` } });
+    await expectStatus(401, 'GET /schedules/{id}', { path: { id }, auth: 'none' });
+    await expectStatus(200, 'GET /executions', { query: { schedule_id: id } });
+
+    expect((await expectStatus(200, 'POST /schedules/{id}/pause', { path: { id } })).body.status).toBe('paused');
+    await expectStatus(404, 'POST /schedules/{id}/pause', { path: { id: 'sch_nope' } });
+    await expectStatus(401, 'POST /schedules/{id}/pause', { path: { id }, auth: 'none' });
+    expect((await expectStatus(200, 'POST /schedules/{id}/resume', { path: { id } })).body.status).toBe('active');
+    await expectStatus(404, 'POST /schedules/{id}/resume', { path: { id: 'sch_nope' } });
+    await expectStatus(401, 'POST /schedules/{id}/resume', { path: { id }, auth: 'none' });
+
+    // The tenant's limit: 100 schedules, then 409.
+    const more: string[] = [];
+    for (let made = 1; made < 100; made++) more.push(String((await expectStatus(201, 'POST /schedules', { body })).body.id));
+    await expectStatus(409, 'POST /schedules', { body });
+
+    // A delete that stopped half way (its Scheduler call failed): the item stays `deleting`.
+    const table = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: inject('dynamoDbEndpoint'), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+    await table.send(
+      new UpdateCommand({
+        TableName: inject('tableName'),
+        Key: { pk: 'SCHEDULES#openapi-contract', sk: `SCH#${id}` },
+        UpdateExpression: 'SET #state = :deleting',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':deleting': 'deleting' },
+      }),
+    );
+    table.destroy();
+    await expectStatus(409, 'POST /schedules/{id}/pause', { path: { id } });
+    await expectStatus(409, 'POST /schedules/{id}/resume', { path: { id } });
+
+    for (const other of [id, ...more]) await expectStatus(204, 'DELETE /schedules/{id}', { path: { id: other } });
+    await expectStatus(404, 'DELETE /schedules/{id}', { path: { id } });
+    await expectStatus(401, 'DELETE /schedules/{id}', { path: { id }, auth: 'none' });
+  }, 120_000);
 
   it('answered every status each operation documents, but those the local stack cannot be made to answer', () => {
     const missing: string[] = [];

@@ -8,6 +8,7 @@ import { API_VERSION, openApiDocument, routeKeysOf, type OpenApiOptions } from '
 import {
   BULK_LIST_QUERY,
   DELIVERY_LIST_QUERY,
+  SCHEDULE_LIST_QUERY,
   EXECUTION_LIST_QUERY,
   TASK_EXECUTION_LIST_QUERY,
   TRANSITION_LIST_QUERY,
@@ -104,6 +105,7 @@ describe('the OpenAPI document', () => {
       'GET /webhooks/{id}/deliveries': DELIVERY_LIST_QUERY,
       'GET /bulk-actions': BULK_LIST_QUERY,
       'GET /bulk-actions/{id}/items': BULK_LIST_QUERY,
+      'GET /schedules': SCHEDULE_LIST_QUERY,
       'GET /executions/{id}/events': streamQuery('last_event_id'),
       'GET /executions/{id}/status.stream': streamQuery('last_event_id'),
       'GET /executions/{id}/transitions.stream': streamQuery('next_page_token'),

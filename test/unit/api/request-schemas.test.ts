@@ -11,6 +11,7 @@ import {
   replayBody,
   resumeBody,
   streamTokenBody,
+  scheduleBody,
   subscriptionBody,
   type BodyJsonSchema,
   type BodySchema,
@@ -21,10 +22,12 @@ import {
   DELIVERY_LIST_QUERY,
   EVENT_ID,
   EXECUTION_LIST_QUERY,
+  SCHEDULE_LIST_QUERY,
   TASK_EXECUTION_LIST_QUERY,
   TRANSITION_LIST_QUERY,
   bulkListParams,
   deliveryListParams,
+  scheduleListParams,
   executionListParams,
   streamPositionOf,
   streamQuery,
@@ -170,6 +173,8 @@ const BODIES: ReadonlyArray<readonly [string, BodySchema<unknown>]> = [
   ['POST /executions/{id}/stream-token', streamTokenBody],
   ['POST /webhooks', subscriptionBody(TASK_IDS)],
   ['POST /bulk-actions', bulkActionBody(TASK_IDS)],
+  // What its expression, zone and dates say is the domain's (checkScheduleSpec, tested in test/unit/domain/schedules.test.ts).
+  ['POST /schedules', scheduleBody(TASK_IDS)],
 ];
 
 describe('request bodies: each check accepts exactly what its JSON Schema accepts', () => {
@@ -218,6 +223,8 @@ function candidates(schema: ParamSchema): string[] {
     'nonesuch',
     id,
     id.toUpperCase(),
+    `sch_${'0a'.repeat(16)}`,
+    `sch_${'0A'.repeat(16)}`,
     '2026-01-02',
     '2026-01-02T03:04:05Z',
     '2026-01-02T03:04:05.123+02:00',
@@ -234,6 +241,7 @@ const QUERIES: ReadonlyArray<readonly [string, QuerySchema, (query: Record<strin
   ['GET /executions/{id}/transitions', TRANSITION_LIST_QUERY, (query) => transitionListParams(query)],
   ['GET /webhooks/{id}/deliveries', DELIVERY_LIST_QUERY, (query) => deliveryListParams(query)],
   ['GET /bulk-actions', BULK_LIST_QUERY, (query) => bulkListParams(query)],
+  ['GET /schedules', SCHEDULE_LIST_QUERY, (query) => scheduleListParams(query)],
   ['GET /executions/{id}/events', streamQuery('last_event_id'), (query) => streamPositionOf({}, query, 'last_event_id')],
   ['GET /executions/{id}/transitions.stream', streamQuery('next_page_token'), (query) => streamPositionOf({}, query, 'next_page_token')],
 ];

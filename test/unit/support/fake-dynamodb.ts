@@ -38,6 +38,7 @@ const INDEX_PARTITION_KEYS: Readonly<Record<string, string>> = {
   'by-activity': 'active_key',
   'by-parent': 'parent_key',
   'by-due': 'due_key',
+  'by-group': 'group_key',
 };
 
 /** Index name → sort key attribute, for the indexes that do not sort by `id`. */
