@@ -128,6 +128,10 @@ describe('toExecutionView', () => {
       status_url: `https://api.example.com/v1/executions/${ID}`,
       events_url: `https://api.example.com/v1/executions/${ID}/events`,
       webhook_url: null,
+      tags: null,
+      priority: null,
+      concurrency_key: null,
+      start_at: null,
     });
   });
 
