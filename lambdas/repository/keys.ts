@@ -146,7 +146,7 @@ export const ADMISSION_INDEX = {
   name: 'by-admission',
   partitionKey: 'admission_key',
   sortKey: 'admission_sort',
-  include: ['tenant', 'task_id', 'status', 'priority', 'concurrency_key', 'slot'],
+  include: ['id', 'tenant', 'task_id', 'status', 'priority', 'concurrency_key', 'slot'],
 } as const;
 
 /** `by-admission` partition of a delayed execution. */
