@@ -2,6 +2,7 @@ import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, Stage, type Duration, type St
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { Admission } from './constructs/admission.js';
 import { AlarmNotifications } from './constructs/alarm-notifications.js';
 import { ExecutionsApi, type ApiAuth } from './constructs/executions-api.js';
 import { ExecutionsTable } from './constructs/executions-table.js';
@@ -170,9 +171,12 @@ export class ExecutionsStack extends Stack {
       environment,
       reservedConcurrency: props.statusChangeConcurrency,
     });
+    const stateMachineArnPrefix = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`;
+    new Admission(this, 'Admission', { table, stateMachines: [...runtime.stateMachines.values()], stateMachineArnPrefix, environment });
     new Reconciler(this, 'Reconciler', {
       table,
       stateMachines: [...runtime.stateMachines.values()],
+      stateMachineArnPrefix,
       environment,
       ...(props.reconcileEvery ? { every: props.reconcileEvery } : {}),
       ...(props.reconcileMinAge ? { minAge: props.reconcileMinAge } : {}),
@@ -187,7 +191,7 @@ export class ExecutionsStack extends Stack {
       table,
       stateMachines: runtime.stateMachines,
       auth: props.auth ?? 'api-key',
-      stateMachineArnPrefix: `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`,
+      stateMachineArnPrefix,
       environment,
       taskCatalogue,
       createRateLimit: props.createRateLimit,

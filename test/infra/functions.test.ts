@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { Admission } from '../../infra/constructs/admission.js';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { Reconciler } from '../../infra/constructs/reconciler.js';
 import { Webhooks } from '../../infra/constructs/webhooks.js';
@@ -23,6 +24,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   childStart: runtime.childStartFunction,
   statusChange: statusEvents.handler,
   reconciler: childOf(stack, 'Reconciler', Reconciler).handler,
+  admission: childOf(stack, 'Admission', Admission).handler,
   authorizer: api.authorizerFunction!,
   eventsStream: api.eventsStreamFunction!,
   dashboard: api.dashboardFunction!,
@@ -48,7 +50,7 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the six route group functions, the authorizer, the streaming events function, the dashboard page function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler and the three webhook functions', () => {
+  it('are exactly the six route group functions, the authorizer, the streaming events function, the dashboard page function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler, the admission function and the three webhook functions', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
     expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'events', 'read', 'webhooks']);
   });
@@ -78,7 +80,7 @@ describe('Lambda functions', () => {
     expect(environmentOf(name).NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it.each(['create', 'read', 'control', 'events', 'webhooks', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'webhookDispatch', 'webhookDeliver', 'webhookRedrive'])(
+  it.each(['create', 'read', 'control', 'events', 'webhooks', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'admission', 'webhookDispatch', 'webhookDeliver', 'webhookRedrive'])(
     '%s gets the table name, cursor secret and retention it needs at cold start',
     (name) => {
       const environment = environmentOf(name);
@@ -107,9 +109,9 @@ describe('Lambda functions', () => {
     expect(environment.TASK_IDS).toBe(SAMPLE_TASKS.tasks.map((task) => task.id).join(','));
   });
 
-  it('only create, control and child start know the state machine ARN prefix', () => {
+  it('only create, control, child start, admission and the reconciler (which start executions) know the state machine ARN prefix', () => {
     const withPrefix = Object.keys(FUNCTIONS).filter((name) => 'STATE_MACHINE_ARN_PREFIX' in environmentOf(name));
-    expect(withPrefix.sort()).toEqual(['childStart', 'control', 'create']);
+    expect(withPrefix.sort()).toEqual(['admission', 'childStart', 'control', 'create', 'reconciler']);
   });
 });
 
