@@ -249,29 +249,6 @@ export class AdmissionStore extends ExecutionStore {
       }));
   }
 
-  /** The 1-based place of a queued record in its tenant's queue, counting at most `max` ahead of it. */
-  async positionOf(tenant: string, sort: string, max = 1000): Promise<number> {
-    let ahead = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const result = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: ADMISSION_INDEX.name,
-          KeyConditionExpression: '#pk = :pk AND #sort < :sort',
-          ExpressionAttributeNames: { '#pk': ADMISSION_INDEX.partitionKey, '#sort': ADMISSION_INDEX.sortKey },
-          ExpressionAttributeValues: { ':pk': queueKey(tenant), ':sort': sort },
-          Select: 'COUNT',
-          Limit: max - ahead,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      ahead += result.Count ?? 0;
-      startKey = result.LastEvaluatedKey;
-    } while (startKey && ahead < max);
-    return ahead + 1;
-  }
-
   /** The running counts of a tenant's scopes (0 for a scope without a counter yet). */
   async running(tenant: string, scopes: readonly Scope[]): Promise<Map<Scope, number>> {
     const counts = new Map<Scope, number>(scopes.map((scope) => [scope, 0]));

@@ -14,6 +14,8 @@ import { newExecutionId } from '../../../lambdas/domain/ids.js';
 import { isTerminal } from '../../../lambdas/domain/status.js';
 import { AdmissionStore } from '../../../lambdas/repository/admission-store.js';
 import { CreateStore } from '../../../lambdas/repository/create-store.js';
+import { QueueReader } from '../../../lambdas/repository/queue-reader.js';
+import { queueViewOf } from '../../../lambdas/api/queue-view.js';
 import { ADMISSION_INDEX, INDEXES, INDEX_SORT_KEY, META_SK, executionPk } from '../../../lambdas/repository/keys.js';
 import { admitDue, admitTenant, reconcileHeld, repairTenant, type AdmissionDeps } from '../../../lambdas/runtime/admission.js';
 import { handleChanges } from '../../../lambdas/runtime/admission-changes.js';
@@ -440,5 +442,31 @@ describe('delayed starts', () => {
     expect(world.started).toEqual([soon]);
     const states = await world.holders();
     expect(states.find((state) => state.id === cancelled)).toMatchObject({ status: 'cancelled', stage: undefined });
+  }, 60_000);
+});
+
+describe('where a queued execution waits (GET /executions/{id}: queueViewOf)', () => {
+  it('shows the position in the queue and the limit that holds it back; start_at for a delayed one; null once it runs', async () => {
+    mockStarts();
+    const world = await newWorld({ tenant: 1, perKey: 5 });
+    const reader = new QueueReader(client, TABLE);
+    const view = async (id: string) => {
+      const found = await reader.find(world.tenant, id);
+      return queueViewOf(reader, found!.record, found!.place);
+    };
+    const first = await world.create(undefined, '', 'task-a');
+    const low = await world.create(1, '', 'task-a');
+    const high = await world.create(5, 'key-a', 'task-a');
+    const delayed = await world.create(undefined, '', 'task-a', 60_000);
+    const unplaced = await world.create(undefined, '', 'task-a');
+    while (world.pending.length > 1) await world.deliver(0, 'deliver');
+
+    expect(await view(high)).toEqual({ reason: 'tenant_limit', position: 1, start_at: null, limit: { scope: 'TENANT', limit: 1, running: 1 } });
+    expect(await view(low)).toMatchObject({ reason: 'tenant_limit', position: 2 });
+    expect(await view(delayed)).toMatchObject({ reason: 'start_at', position: null, start_at: expect.any(String) });
+    expect(await view(unplaced)).toMatchObject({ reason: 'admitting', position: null });
+    expect(await view(first)).toMatchObject({ reason: 'starting', position: null });
+    await world.runStep(0);
+    expect(await view(first)).toBeNull();
   }, 60_000);
 });
