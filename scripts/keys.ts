@@ -85,7 +85,7 @@ async function main(): Promise<void> {
         const tenant = assertTenant(values.tenant);
         const key = newApiKey();
         // A tenant with limits: its new key carries the mark the authorizer passes on.
-        const limited = Object.keys((await admission.limits(tenant)) ?? {}).length > 0;
+        const limited = await admission.limited(tenant);
         await keys.put(key.hash, { keyId: key.keyId, tenant, name: values.name ?? '', createdAt: new Date().toISOString(), limited });
         console.log(`Created key ${key.keyId} for tenant "${tenant}" in ${where}.`);
         console.log('Store it now; it cannot be shown again:\n');

@@ -80,8 +80,14 @@ export function fromQueueSort(sort: string): { priority: number; id: string } {
  * date (the schema checks the form; February 30th has it).
  */
 export const startTimeOf = (startAt: string | undefined, delaySeconds: number | undefined, now = Date.now()): string | undefined => {
-  // Both given is no time (NaN), as a date that does not exist is: each fails the bound.
-  const at = startAt ? (delaySeconds === undefined ? Date.parse(startAt) : NaN) : now + (delaySeconds ?? 0) * 1000;
+  // Both given is no time (NaN), as a date that does not exist is (Date.parse reads February 30th
+  // as March 2nd: the day must be the one the text names): each fails the bound.
+  const [year, month, day] = (startAt ?? '').split('-').map((part) => parseInt(part));
+  const at = startAt
+    ? delaySeconds === undefined && new Date(Date.UTC(year!, month! - 1, day)).getUTCDate() === day
+      ? Date.parse(startAt)
+      : NaN
+    : now + (delaySeconds ?? 0) * 1000;
   if (!(at - now <= MAX_DELAY_SECONDS * 1000)) throw new ValidationError('Give start_at (a real date-time at most 365 days ahead) or delay_seconds, not both.');
   return at > now ? new Date(at).toISOString() : undefined;
 };

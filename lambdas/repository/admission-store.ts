@@ -121,6 +121,14 @@ export class AdmissionStore extends ExecutionStore {
   }
 
   /**
+   * Whether a tenant has any limit: what a caller outside the API (which has no authorizer's word)
+   * passes to `startExecution` as `limited`. One read.
+   */
+  async limited(tenant: string): Promise<boolean> {
+    return Object.keys((await this.limits(tenant)) ?? {}).length > 0;
+  }
+
+  /**
    * Sets a tenant's limits (replacing what was set). An item with no limit left still counts slots,
    * so executions admitted under a limit give their slot back correctly.
    */

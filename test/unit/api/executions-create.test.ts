@@ -433,6 +433,15 @@ describe('webhook_url', () => {
   });
 });
 
+/** The 31st of the next month that has 30 days (within the year ahead): no such date. */
+function nextThirtyFirst(): string {
+  const now = new Date();
+  for (let ahead = 1; ; ahead++) {
+    const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + ahead, 1));
+    if ([3, 5, 8, 10].includes(month.getUTCMonth())) return `${month.toISOString().slice(0, 8)}31T00:00:00Z`;
+  }
+}
+
 describe('flow control fields on create (tags, priority, concurrency_key, start_at, delay_seconds)', () => {
   it('stores tags (a repeated one once, first order kept), priority and concurrency_key, shows them, and starts at once for a tenant without limits', async () => {
     const response = parse<ExecutionView>(
@@ -492,7 +501,7 @@ describe('flow control fields on create (tags, priority, concurrency_key, start_
   it.each([
     ['start_at and delay_seconds together', { start_at: '2030-01-01T00:00:00Z', delay_seconds: 5 }],
     ['a start more than 365 days ahead', { start_at: new Date(Date.now() + 366 * 86_400_000).toISOString() }],
-    ['a date that does not exist', { start_at: '2030-02-30T00:00:00Z' }],
+    ['a date that does not exist (the 31st of the next 30-day month, which Date.parse would read as the 1st)', { start_at: nextThirtyFirst() }],
     ['a date without a time', { start_at: '2030-01-01' }],
     ['a delay over 365 days', { delay_seconds: 31_536_001 }],
     ['a negative delay', { delay_seconds: -1 }],
