@@ -440,6 +440,8 @@ describe('delayed starts', () => {
     await admitDue(world.deps);
 
     expect(world.started).toEqual([soon]);
+    // A tenant without a limits item is not limited: its creates are held only for their start time.
+    expect(await store.limited(world.tenant)).toBe(false);
     const states = await world.holders();
     expect(states.find((state) => state.id === cancelled)).toMatchObject({ status: 'cancelled', stage: undefined });
   }, 60_000);
@@ -450,6 +452,7 @@ describe('where a queued execution waits (GET /executions/{id}: queueViewOf)', (
     mockStarts();
     const world = await newWorld({ tenant: 1, perKey: 5 });
     const reader = new QueueReader(client, TABLE);
+    expect(await store.limited(world.tenant)).toBe(true);
     const view = async (id: string) => {
       const found = await reader.find(world.tenant, id);
       return queueViewOf(reader, found!.record, found!.place);
