@@ -203,7 +203,7 @@ export class AdmissionStore extends ExecutionStore {
   }
 
   /** Delayed records of one shard whose start time is at or before `now` (ms), oldest first. */
-  async due(shard: number, now: number, limit = 100): Promise<Array<{ tenant: string; id: string; priority: number }>> {
+  async due(shard: number, now: number, limit = 100): Promise<Array<{ tenant: string; id: string; priority: number; status: ExecutionStatus }>> {
     const { Items = [] } = await this.client.send(
       new QueryCommand({
         TableName: this.table,
@@ -219,6 +219,7 @@ export class AdmissionStore extends ExecutionStore {
       tenant: item.tenant as string,
       id: item.id as string,
       priority: typeof item.priority === 'number' ? item.priority : DEFAULT_PRIORITY,
+      status: item.status as ExecutionStatus,
     }));
   }
 
@@ -234,9 +235,10 @@ export class AdmissionStore extends ExecutionStore {
 
   /**
    * The first `max` records of a tenant's queue, in its order (priority, then first in first out),
-   * still `queued` (one whose status moved on is only waiting for the stream to take it out).
+   * still `queued`; and the ids of those among them that have ended (cancelled while queued: the
+   * stream takes them out, unless its record was lost, and then the caller does).
    */
-  async waiting(tenant: string, max: number): Promise<QueueEntry[]> {
+  async waiting(tenant: string, max: number): Promise<{ entries: QueueEntry[]; ended: string[] }> {
     const items = await this.queryAll(
       {
         TableName: this.table,
@@ -247,14 +249,17 @@ export class AdmissionStore extends ExecutionStore {
       },
       max,
     );
-    return items
-      .filter((item) => item.status === 'queued')
-      .map((item) => ({
-        id: item.id as string,
-        taskId: item.task_id as string,
-        priority: typeof item.priority === 'number' ? item.priority : DEFAULT_PRIORITY,
-        key: typeof item.concurrency_key === 'string' ? item.concurrency_key : '',
-      }));
+    return {
+      entries: items
+        .filter((item) => item.status === 'queued')
+        .map((item) => ({
+          id: item.id as string,
+          taskId: item.task_id as string,
+          priority: typeof item.priority === 'number' ? item.priority : DEFAULT_PRIORITY,
+          key: typeof item.concurrency_key === 'string' ? item.concurrency_key : '',
+        })),
+      ended: items.filter((item) => TERMINAL_STATUSES.has(item.status as ExecutionStatus)).map((item) => item.id as string),
+    };
   }
 
   /** The running counts of a tenant's scopes (0 for a scope without a counter yet). */

@@ -44,7 +44,9 @@ export interface TenantAdmission {
  * admission again. A start Step Functions refuses is left admitted: the reconciler starts it.
  */
 export async function admitTenant(deps: AdmissionDeps, tenant: string, window = ADMISSION_WINDOW): Promise<TenantAdmission> {
-  const waiting = await deps.store.waiting(tenant, window);
+  const { entries: waiting, ended } = await deps.store.waiting(tenant, window);
+  // Ended while queued, and the stream record that takes them out was lost: out now.
+  for (const id of ended) await deps.store.dropWaiting(tenant, id);
   if (waiting.length === 0) return { admitted: [], waiting: 0 };
   const limits = await deps.store.limits(tenant);
   const scopes = [...new Set(waiting.flatMap((entry) => scopesOf(entry.taskId, entry.key)))];
@@ -104,6 +106,11 @@ export async function admitDue(deps: AdmissionDeps, maxPerShard = 100): Promise<
     for (let page = 0; page < DUE_PAGES; page++) {
       const entries = await deps.store.due(shard, now, maxPerShard);
       for (const entry of entries) {
+        if (isTerminal(entry.status)) {
+          // Cancelled while delayed, and the stream record that takes it out was lost.
+          await deps.store.dropWaiting(entry.tenant, entry.id);
+          continue;
+        }
         if (await deps.store.makeDue(entry.tenant, entry.id, entry.priority)) due++;
         tenants.add(entry.tenant);
       }

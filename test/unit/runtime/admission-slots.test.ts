@@ -473,3 +473,28 @@ describe('where a queued execution waits (GET /executions/{id}: queueViewOf)', (
     expect(await view(first)).toBeNull();
   }, 60_000);
 });
+
+describe('lost stream records of executions cancelled while they waited', () => {
+  it('takes a cancelled queued execution out of the queue at the next admission run, and a cancelled delayed one once due', async () => {
+    mockStarts();
+    const world = await newWorld({ tenant: 1 });
+    await world.create(undefined, '', 'task-a');
+    const queued = await world.create(undefined, '', 'task-a');
+    const delayed = await world.create(undefined, '', 'task-a', 800);
+    while (world.pending.length > 0) await world.deliver(0, 'deliver');
+    await world.end(world.ids.indexOf(queued), 'cancel');
+    await world.end(world.ids.indexOf(delayed) - 1, 'cancel');
+    // Both cancels' stream records are lost.
+    while (world.pending.length > 0) await world.deliver(0, 'drop');
+    const stageOf = async (id: string) => (await world.holders()).find((record) => record.id === id)!;
+    expect(await stageOf(queued)).toMatchObject({ status: 'cancelled', stage: `Q#${world.tenant}` });
+
+    await admitTenant(world.deps, world.tenant);
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    await admitDue(world.deps);
+
+    expect(await stageOf(queued)).toMatchObject({ status: 'cancelled', stage: undefined });
+    expect(await stageOf(delayed)).toMatchObject({ status: 'cancelled', stage: undefined });
+    await world.check();
+  }, 60_000);
+});
