@@ -54,6 +54,16 @@ export interface CreateBody {
   readonly input: unknown;
   readonly metadata?: Record<string, unknown> | null;
   readonly webhook_url?: string | null;
+  /** Up to 10 labels (letters, digits, `_ . : / = + @ -`; 1–64 each). */
+  readonly tags?: readonly string[];
+  /** 1 (lowest) to 5 (highest): its place in its tenant's queue when concurrency limits hold work back. */
+  readonly priority?: number;
+  /** A key of your choosing: a tenant's per-key limit counts each key's running executions. */
+  readonly concurrency_key?: string;
+  /** Start no earlier than this (RFC 3339, at most 365 days ahead). Not with `delay_seconds`. */
+  readonly start_at?: string;
+  /** Start this many seconds from now (0 to 31,536,000). Not with `start_at`. */
+  readonly delay_seconds?: number;
 }
 
 /** What a replay may change of the execution it replays (nothing: the same input and metadata). */

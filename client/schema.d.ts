@@ -16,7 +16,7 @@ export interface paths {
         put?: never;
         /**
          * Start an execution of a task (Julep)
-         * @description With webhook_url, its events go there.
+         * @description With webhook_url, its events go there. With start_at or delay_seconds, or when the tenant has concurrency limits, it is answered queued and starts in its turn.
          */
         post: operations["createTaskExecution"];
         delete?: never;
@@ -739,6 +739,45 @@ export interface components {
             replayed_from: string | null;
             /** @description Times it was retried from its failed step (POST /executions/{id}/retry); null if never. */
             retry_count: number | null;
+            /** @description Its tags, as set at create. */
+            tags: string[] | null;
+            /** @description Its priority (5 is the highest), when the create gave one. */
+            priority: number | null;
+            /** @description Its concurrency key. */
+            concurrency_key: string | null;
+            /**
+             * Format: date-time
+             * @description When a delayed execution starts (it is queued until then).
+             */
+            start_at: string | null;
+            /** @description GET /executions/{id} only: why a queued execution waits, and where; null when it does not wait. */
+            queue?: components["schemas"]["Queue"] | null;
+        };
+        /** @description Why a queued execution waits, and where it stands. */
+        Queue: {
+            /**
+             * @description start_at: delayed until its start time; tenant_limit, task_limit, key_limit: that limit of running executions is reached; admitting: a slot is free and admission is taking it; starting: admitted, its state machine is starting.
+             * @enum {unknown}
+             */
+            reason: "start_at" | "tenant_limit" | "task_limit" | "key_limit" | "admitting" | "starting";
+            /** @description In its tenant's queue, 1 starts next (priority, then first in first out); null when not in the queue. */
+            position: number | null;
+            /**
+             * Format: date-time
+             * @description When a delayed execution becomes due.
+             */
+            start_at: string | null;
+            /** @description The limit that holds it back. */
+            limit: components["schemas"]["QueueLimit"] | null;
+        };
+        /** @description A limit of running executions and how many run in its scope. */
+        QueueLimit: {
+            /** @description TENANT, TASK#<task id> or KEY#<concurrency key>. */
+            scope: string;
+            /** @description Most executions that may run in the scope. */
+            limit: number;
+            /** @description Executions running in the scope now. */
+            running: number;
         };
         /** @description An execution, as created. */
         CreatedExecution: {
@@ -814,6 +853,19 @@ export interface components {
             replayed_from: string | null;
             /** @description Times it was retried from its failed step (POST /executions/{id}/retry); null if never. */
             retry_count: number | null;
+            /** @description Its tags, as set at create. */
+            tags: string[] | null;
+            /** @description Its priority (5 is the highest), when the create gave one. */
+            priority: number | null;
+            /** @description Its concurrency key. */
+            concurrency_key: string | null;
+            /**
+             * Format: date-time
+             * @description When a delayed execution starts (it is queued until then).
+             */
+            start_at: string | null;
+            /** @description GET /executions/{id} only: why a queued execution waits, and where; null when it does not wait. */
+            queue?: components["schemas"]["Queue"] | null;
             /** @description Signs the events of its webhook_url; shown here only. */
             webhook_secret?: string;
         };
@@ -1833,6 +1885,16 @@ export interface operations {
                     metadata?: Record<string, unknown> | null;
                     /** @description An https endpoint for this execution's events, signed with the answer's webhook_secret. */
                     webhook_url?: string | null;
+                    /** @description Up to 10 labels, each 1 to 64 letters, digits or _ . : / = + @ -; a repeated tag is kept once. */
+                    tags?: string[];
+                    /** @description Where it goes in its tenant's queue when concurrency limits hold work back: 5 is the highest, 1 the lowest; 3 when absent. */
+                    priority?: number;
+                    /** @description A key of your choosing (same characters as a tag): a tenant's per-key limit counts the running executions of each key, and waiting work is shared fairly between keys. */
+                    concurrency_key?: string;
+                    /** @description Start no earlier than this (RFC 3339, at most 365 days ahead; a past time starts now): it is queued until then. Not with delay_seconds. */
+                    start_at?: string;
+                    /** @description Start this many seconds from now (0 to 31536000): it is queued until then. Not with start_at. */
+                    delay_seconds?: number;
                 };
             };
         };
@@ -1891,7 +1953,14 @@ export interface operations {
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
                      *       "webhook_url": null,
                      *       "replayed_from": null,
-                     *       "retry_count": null
+                     *       "retry_count": null,
+                     *       "tags": [
+                     *         "reports",
+                     *         "customer:acme"
+                     *       ],
+                     *       "priority": 3,
+                     *       "concurrency_key": null,
+                     *       "start_at": null
                      *     }
                      */
                     "application/json": components["schemas"]["CreatedExecution"];
@@ -1981,6 +2050,16 @@ export interface operations {
                     metadata?: Record<string, unknown> | null;
                     /** @description An https endpoint for this execution's events, signed with the answer's webhook_secret. */
                     webhook_url?: string | null;
+                    /** @description Up to 10 labels, each 1 to 64 letters, digits or _ . : / = + @ -; a repeated tag is kept once. */
+                    tags?: string[];
+                    /** @description Where it goes in its tenant's queue when concurrency limits hold work back: 5 is the highest, 1 the lowest; 3 when absent. */
+                    priority?: number;
+                    /** @description A key of your choosing (same characters as a tag): a tenant's per-key limit counts the running executions of each key, and waiting work is shared fairly between keys. */
+                    concurrency_key?: string;
+                    /** @description Start no earlier than this (RFC 3339, at most 365 days ahead; a past time starts now): it is queued until then. Not with delay_seconds. */
+                    start_at?: string;
+                    /** @description Start this many seconds from now (0 to 31536000): it is queued until then. Not with start_at. */
+                    delay_seconds?: number;
                 } | {
                     /**
                      * @description The task to run.
@@ -1993,6 +2072,16 @@ export interface operations {
                     metadata?: Record<string, unknown> | null;
                     /** @description An https endpoint for this execution's events, signed with the answer's webhook_secret. */
                     webhook_url?: string | null;
+                    /** @description Up to 10 labels, each 1 to 64 letters, digits or _ . : / = + @ -; a repeated tag is kept once. */
+                    tags?: string[];
+                    /** @description Where it goes in its tenant's queue when concurrency limits hold work back: 5 is the highest, 1 the lowest; 3 when absent. */
+                    priority?: number;
+                    /** @description A key of your choosing (same characters as a tag): a tenant's per-key limit counts the running executions of each key, and waiting work is shared fairly between keys. */
+                    concurrency_key?: string;
+                    /** @description Start no earlier than this (RFC 3339, at most 365 days ahead; a past time starts now): it is queued until then. Not with delay_seconds. */
+                    start_at?: string;
+                    /** @description Start this many seconds from now (0 to 31536000): it is queued until then. Not with start_at. */
+                    delay_seconds?: number;
                 } | {
                     /**
                      * @description The task to run.
@@ -2005,6 +2094,16 @@ export interface operations {
                     metadata?: Record<string, unknown> | null;
                     /** @description An https endpoint for this execution's events, signed with the answer's webhook_secret. */
                     webhook_url?: string | null;
+                    /** @description Up to 10 labels, each 1 to 64 letters, digits or _ . : / = + @ -; a repeated tag is kept once. */
+                    tags?: string[];
+                    /** @description Where it goes in its tenant's queue when concurrency limits hold work back: 5 is the highest, 1 the lowest; 3 when absent. */
+                    priority?: number;
+                    /** @description A key of your choosing (same characters as a tag): a tenant's per-key limit counts the running executions of each key, and waiting work is shared fairly between keys. */
+                    concurrency_key?: string;
+                    /** @description Start no earlier than this (RFC 3339, at most 365 days ahead; a past time starts now): it is queued until then. Not with delay_seconds. */
+                    start_at?: string;
+                    /** @description Start this many seconds from now (0 to 31536000): it is queued until then. Not with start_at. */
+                    delay_seconds?: number;
                 } | {
                     /**
                      * @description The task to run.
@@ -2017,6 +2116,16 @@ export interface operations {
                     metadata?: Record<string, unknown> | null;
                     /** @description An https endpoint for this execution's events, signed with the answer's webhook_secret. */
                     webhook_url?: string | null;
+                    /** @description Up to 10 labels, each 1 to 64 letters, digits or _ . : / = + @ -; a repeated tag is kept once. */
+                    tags?: string[];
+                    /** @description Where it goes in its tenant's queue when concurrency limits hold work back: 5 is the highest, 1 the lowest; 3 when absent. */
+                    priority?: number;
+                    /** @description A key of your choosing (same characters as a tag): a tenant's per-key limit counts the running executions of each key, and waiting work is shared fairly between keys. */
+                    concurrency_key?: string;
+                    /** @description Start no earlier than this (RFC 3339, at most 365 days ahead; a past time starts now): it is queued until then. Not with delay_seconds. */
+                    start_at?: string;
+                    /** @description Start this many seconds from now (0 to 31536000): it is queued until then. Not with start_at. */
+                    delay_seconds?: number;
                 } | {
                     /**
                      * @description The task to run.
@@ -2029,6 +2138,16 @@ export interface operations {
                     metadata?: Record<string, unknown> | null;
                     /** @description An https endpoint for this execution's events, signed with the answer's webhook_secret. */
                     webhook_url?: string | null;
+                    /** @description Up to 10 labels, each 1 to 64 letters, digits or _ . : / = + @ -; a repeated tag is kept once. */
+                    tags?: string[];
+                    /** @description Where it goes in its tenant's queue when concurrency limits hold work back: 5 is the highest, 1 the lowest; 3 when absent. */
+                    priority?: number;
+                    /** @description A key of your choosing (same characters as a tag): a tenant's per-key limit counts the running executions of each key, and waiting work is shared fairly between keys. */
+                    concurrency_key?: string;
+                    /** @description Start no earlier than this (RFC 3339, at most 365 days ahead; a past time starts now): it is queued until then. Not with delay_seconds. */
+                    start_at?: string;
+                    /** @description Start this many seconds from now (0 to 31536000): it is queued until then. Not with start_at. */
+                    delay_seconds?: number;
                 };
             };
         };
@@ -2087,7 +2206,14 @@ export interface operations {
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
                      *       "webhook_url": null,
                      *       "replayed_from": null,
-                     *       "retry_count": null
+                     *       "retry_count": null,
+                     *       "tags": [
+                     *         "reports",
+                     *         "customer:acme"
+                     *       ],
+                     *       "priority": 3,
+                     *       "concurrency_key": null,
+                     *       "start_at": null
                      *     }
                      */
                     "application/json": components["schemas"]["CreatedExecution"];
@@ -2166,7 +2292,14 @@ export interface operations {
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
                      *       "webhook_url": null,
                      *       "replayed_from": null,
-                     *       "retry_count": null
+                     *       "retry_count": null,
+                     *       "tags": [
+                     *         "reports",
+                     *         "customer:acme"
+                     *       ],
+                     *       "priority": 3,
+                     *       "concurrency_key": null,
+                     *       "start_at": null
                      *     }
                      */
                     "application/json": components["schemas"]["Execution"];
@@ -2761,7 +2894,14 @@ export interface operations {
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
                      *       "webhook_url": null,
                      *       "replayed_from": null,
-                     *       "retry_count": null
+                     *       "retry_count": null,
+                     *       "tags": [
+                     *         "reports",
+                     *         "customer:acme"
+                     *       ],
+                     *       "priority": 3,
+                     *       "concurrency_key": null,
+                     *       "start_at": null
                      *     }
                      */
                     "application/json": components["schemas"]["CreatedExecution"];

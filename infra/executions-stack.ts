@@ -2,6 +2,7 @@ import { Aws, CfnOutput, Fn, RemovalPolicy, Stack, Stage, type Duration, type St
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { Admission } from './constructs/admission.js';
 import { AlarmNotifications } from './constructs/alarm-notifications.js';
 import { BulkActions } from './constructs/bulk-actions.js';
 import { ExecutionsApi, type ApiAuth } from './constructs/executions-api.js';
@@ -172,9 +173,12 @@ export class ExecutionsStack extends Stack {
       environment,
       reservedConcurrency: props.statusChangeConcurrency,
     });
+    const stateMachineArnPrefix = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`;
+    new Admission(this, 'Admission', { table, stateMachines: [...runtime.stateMachines.values()], stateMachineArnPrefix, environment });
     new Reconciler(this, 'Reconciler', {
       table,
       stateMachines: [...runtime.stateMachines.values()],
+      stateMachineArnPrefix,
       environment,
       ...(props.reconcileEvery ? { every: props.reconcileEvery } : {}),
       ...(props.reconcileMinAge ? { minAge: props.reconcileMinAge } : {}),
@@ -185,7 +189,6 @@ export class ExecutionsStack extends Stack {
       ...(props.webhookRetrySchedule ? { retrySchedule: props.webhookRetrySchedule } : {}),
       ...(props.webhookTimeout ? { deliveryTimeout: props.webhookTimeout } : {}),
     });
-    const stateMachineArnPrefix = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`;
     const bulk = new BulkActions(this, 'BulkActions', {
       table,
       stateMachines: [...runtime.stateMachines.values()],

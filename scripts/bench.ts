@@ -12,6 +12,7 @@ import { startMeteredStack } from './bench/local-stack.js';
 import { measureOperations, scheduledPolls, type OperationReport } from './bench/operations.js';
 import { METRICS_WRITER_SECTION } from './bench/metrics-writer.js';
 import { measureWebhooks, type WebhooksReport } from './bench/webhooks.js';
+import { measureAdmission, type AdmissionReport } from './bench/admission.js';
 import { DEFAULT_TASKS_MODULE, loadTasksModule } from '../infra/tasks-module.js';
 import { dropMetricLines } from '../test/support/metric-lines.js';
 import { endToEnd, latencies, transactionCeiling, type LatencyReport, type ThroughputPoint } from './bench/throughput.js';
@@ -35,7 +36,16 @@ const RUNS = Math.max(15, Number(values.runs));
 process.env.LOG_LEVEL ??= 'warn';
 dropMetricLines();
 const SECONDS = Number(values.seconds);
-const BUDGET = { size: 1.15, cold: 1.25, throughput: 0.5, stateTransitionsPerStep: 2, eventLatencyP95Ms: 1000, webhookLatencyP95Ms: 2000 } as const;
+const BUDGET = {
+  size: 1.15,
+  cold: 1.25,
+  throughput: 0.5,
+  stateTransitionsPerStep: 2,
+  eventLatencyP95Ms: 1000,
+  webhookLatencyP95Ms: 2000,
+  /** DynamoDB writes concurrency limits may add to an execution of a tenant without limits (issue 13). */
+  unlimitedExtraWrites: 2,
+} as const;
 /** A tasks module with a heavy import in one task, whose step function bundles are reported. */
 const SPLIT_TASKS = 'scripts/bench/reference/split-tasks/index.ts';
 
@@ -162,6 +172,7 @@ let latency: LatencyReport[];
 let costs: ReturnType<typeof constructCosts>;
 let events: EventsReport;
 let webhooks: WebhooksReport;
+let admission: AdmissionReport;
 try {
   operations = await measureOperations(metered);
   ceiling = await transactionCeiling(metered, 8, Math.min(SECONDS, 4));
@@ -175,6 +186,8 @@ try {
   events = await measureEvents(metered);
   console.log('Webhooks: a receiver subscribed to 20 document-pipeline executions…');
   webhooks = await measureWebhooks(metered);
+  console.log('Admission: executions of a tenant without limits, then of one with a limit of 1…');
+  admission = await measureAdmission(metered);
   costs = constructCosts(metered.templatePath, (await loadTasksModule(DEFAULT_TASKS_MODULE)).tasks);
 } finally {
   await metered.stop();
@@ -287,6 +300,16 @@ section(
   `A receiver on 127.0.0.1 subscribed to \`execution.started\` and \`execution.succeeded\` of 20 document-pipeline executions (started 250 ms apart) got ${webhooks.events} events. Delivery latency, from a change's \`timestamp\` (its record's \`updated_at\`) to the request's arrival: p50 ${ms(webhooks.latency.p50)}, p95 ${ms(webhooks.latency.p95)}, max ${ms(webhooks.latency.max)}. The path is the table's stream (the local mapping polls it and batches up to 1 s, as \`maxBatchingWindow\`), the dispatch function, the delivery queue and the delivery function. DynamoDB work of the two functions per event: ${webhooks.dynamoDbCallsPerEvent.toFixed(1)} calls, ${webhooks.capacityPerEvent.toFixed(1)} capacity units (the subscriptions Query is shared by the events of one stream batch; each delivery counts its attempt and records it).`,
 );
 check(`webhook delivery latency p95 ≤ ${BUDGET.webhookLatencyP95Ms} ms locally (change written → arrival at the receiver)`, ms(webhooks.latency.p95), webhooks.latency.p95 <= BUDGET.webhookLatencyP95Ms);
+
+section(
+  'Concurrency limits and delays (admission)',
+  `${admission.unlimited.executions} document-pipeline executions of a tenant without limits: ${admission.unlimited.extraWritesPerExecution.toFixed(1)} DynamoDB writes and ${admission.unlimited.extraReadsPerExecution.toFixed(1)} reads per execution beyond create's one transaction (create decides from the authorizer's context, and the stream filters pass none of its changes to admission). ${admission.limited.executions} executions of a tenant with a limit of 1: ${admission.limited.writesPerExecution.toFixed(1)} writes per execution beyond create's (place, admit, release: one conditional write or transaction each) and ${admission.limited.readsPerExecution.toFixed(1)} reads (the record, the queue head, the limits and counters). From an execution's end (\`completed_at\`) to the start of the next queued one (\`started_at\`): p50 ${ms(admission.limited.slotToStart.p50)}, p95 ${ms(admission.limited.slotToStart.p95)}, max ${ms(admission.limited.slotToStart.max)} over ${admission.limited.slotToStart.samples} hand-overs (the table's stream, polled locally as Lambda does, the admission function, StartExecution, and the first step's \`start\` transition). The schedule's run every minute reads ${admission.readsPerScheduledRun ?? 'about 9'} times (the due shards and the tenants with limits), whatever the executions.`,
+);
+check(
+  `no limit set: ≤ ${BUDGET.unlimitedExtraWrites} extra DynamoDB writes per execution (issue 13; 0 by design)`,
+  admission.unlimited.extraWritesPerExecution.toFixed(1),
+  admission.unlimited.extraWritesPerExecution <= BUDGET.unlimitedExtraWrites,
+);
 
 const at8 = points.find((point) => point.concurrency === 8)!;
 check(

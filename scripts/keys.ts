@@ -1,15 +1,24 @@
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { assertLimit, type ConcurrencyLimits } from '../lambdas/domain/admission.js';
 import { assertTenant, newApiKey } from '../lambdas/domain/api-keys.js';
+import { AdmissionStore } from '../lambdas/repository/admission-store.js';
 import { ApiKeysRepository } from '../lambdas/repository/api-keys-repository.js';
 import { readStackState, STATE_FILE, staleReason } from '../local/state-file.js';
 
-const USAGE = `Manage API keys (only their SHA-256 hashes are stored).
+const USAGE = `Manage API keys (only their SHA-256 hashes are stored) and tenants' concurrency limits.
 
   npm run keys -- create --tenant <name> [--name <label>]   prints the new key once
   npm run keys -- list [--tenant <name>]
   npm run keys -- revoke <key id>
+
+  npm run keys -- limits set --tenant <name> [--limit <n>] [--key-limit <n>] [--task-limit <task id>=<n>]...
+      at most n running executions of the tenant; of each concurrency_key; of one task (repeatable).
+      Replaces the tenant's limits; the rest wait queued, by priority (docs/contract.md).
+  npm run keys -- limits show --tenant <name>
+  npm run keys -- limits clear --tenant <name>   no limit any more: new executions start at once
+  (API Gateway caches a key's verdict for a minute: a change reaches creates within it.)
 
 Where: the running local stack (default when npm start is running), or a deployed table:
   --table <TableName output of the stack>  (AWS credentials and region from the environment)
@@ -20,6 +29,9 @@ const { values, positionals } = parseArgs({
   options: {
     tenant: { type: 'string' },
     name: { type: 'string' },
+    limit: { type: 'string' },
+    'key-limit': { type: 'string' },
+    'task-limit': { type: 'string', multiple: true },
     table: { type: 'string' },
     endpoint: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -60,14 +72,21 @@ async function main(): Promise<void> {
     return;
   }
   const { client, table, where } = await target();
-  const keys = new ApiKeysRepository(DynamoDBDocumentClient.from(client), table);
+  const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const keys = new ApiKeysRepository(documents, table);
+  const admission = new AdmissionStore(documents, { tableName: table, cursorSecret: 'unused' });
   try {
     switch (command) {
+      case 'limits':
+        await limits(keys, admission, argument, where);
+        break;
       case 'create': {
         if (!values.tenant) throw new Error('create needs --tenant <name>');
         const tenant = assertTenant(values.tenant);
         const key = newApiKey();
-        await keys.put(key.hash, { keyId: key.keyId, tenant, name: values.name ?? '', createdAt: new Date().toISOString() });
+        // A tenant with limits: its new key carries the mark the authorizer passes on.
+        const limited = await admission.limited(tenant);
+        await keys.put(key.hash, { keyId: key.keyId, tenant, name: values.name ?? '', createdAt: new Date().toISOString(), limited });
         console.log(`Created key ${key.keyId} for tenant "${tenant}" in ${where}.`);
         console.log('Store it now; it cannot be shown again:\n');
         console.log(key.key);
@@ -93,6 +112,53 @@ async function main(): Promise<void> {
     }
   } finally {
     client.destroy();
+  }
+}
+
+/** The limits a `limits set` asks for. */
+function limitsOf(): ConcurrencyLimits {
+  const number = (text: string, what: string) => assertLimit(Number(text), what);
+  const tasks: Record<string, number> = {};
+  for (const entry of values['task-limit'] ?? []) {
+    const [taskId, count] = entry.split('=');
+    if (!taskId || count === undefined) throw new Error(`--task-limit takes <task id>=<n>, not ${entry}`);
+    tasks[taskId] = number(count, `The limit of task ${taskId}`);
+  }
+  return {
+    ...(values.limit === undefined ? {} : { tenant: number(values.limit, 'The tenant limit') }),
+    ...(values['key-limit'] === undefined ? {} : { perKey: number(values['key-limit'], 'The limit per concurrency key') }),
+    ...(Object.keys(tasks).length > 0 ? { tasks } : {}),
+  };
+}
+
+function describeLimits(limits: ConcurrencyLimits | undefined): string {
+  const parts = [
+    limits?.tenant === undefined ? undefined : `${limits.tenant} running in all`,
+    limits?.perKey === undefined ? undefined : `${limits.perKey} per concurrency key`,
+    ...Object.entries(limits?.tasks ?? {}).map(([taskId, count]) => `${count} of task ${taskId}`),
+  ].filter((part) => part !== undefined);
+  return parts.length > 0 ? parts.join(', ') : 'no limit';
+}
+
+async function limits(keys: ApiKeysRepository, admission: AdmissionStore, action: string | undefined, where: string): Promise<void> {
+  if (!values.tenant) throw new Error('limits needs --tenant <name>');
+  const tenant = assertTenant(values.tenant);
+  switch (action) {
+    case 'show':
+      console.log(`Tenant "${tenant}" in ${where}: ${describeLimits(await admission.limits(tenant))}.`);
+      return;
+    case 'set':
+    case 'clear': {
+      const wanted = action === 'set' ? limitsOf() : {};
+      if (action === 'set' && Object.keys(wanted).length === 0) throw new Error('limits set needs --limit, --key-limit or --task-limit');
+      // The limits item first: a key marked limited before it existed would hold creates for nothing.
+      await admission.setLimits(tenant, wanted, new Date().toISOString());
+      const marked = await keys.markLimited(tenant, action === 'set');
+      console.log(`Tenant "${tenant}" in ${where}: ${describeLimits(wanted)} (${marked} API key${marked === 1 ? '' : 's'} marked).`);
+      return;
+    }
+    default:
+      throw new Error(`limits takes set, show or clear.\n\n${USAGE}`);
   }
 }
 

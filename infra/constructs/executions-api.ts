@@ -344,7 +344,9 @@ export class ExecutionsApi extends Construct {
       PUBLIC_ROUTES.includes(routeKey) ? none : routeKey === EVENTS_ROUTE && eventsAuthorizer ? eventsAuthorizer : authorizer;
     const throttledRoutes: HttpRoute[] = [];
     for (const group of Object.keys(ROUTES) as RouteGroup[]) {
-      const integration = new HttpLambdaIntegration(`${group}Integration`, functions[group]);
+      // One invoke permission per function, for any route of this API, not one per route: routes are
+      // many (over 40), and CloudFormation allows a stack 500 resources.
+      const integration = new HttpLambdaIntegration(`${group}Integration`, functions[group], { scopePermissionToRoute: false });
       for (const routeKey of ROUTES[group] as readonly RouteKey[]) {
         // A stream token replaces an API key: with IAM auth there is none, and no authorizer to read a token.
         if (!authorizerFunction && API_KEY_ONLY_ROUTES.includes(routeKey)) continue;

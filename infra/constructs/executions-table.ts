@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, StreamViewType, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { DUE_INDEX, GROUP_INDEX, INDEXES, INDEX_SORT_KEY, PARENT_INDEX } from '../../lambdas/repository/keys.js';
+import { ADMISSION_INDEX, DUE_INDEX, GROUP_INDEX, INDEXES, INDEX_SORT_KEY, PARENT_INDEX } from '../../lambdas/repository/keys.js';
 
 /** Props of {@link ExecutionsTable}. */
 export interface ExecutionsTableProps {
@@ -24,8 +24,9 @@ export interface ExecutionsTableProps {
  * reconciler reads) all sort by execution id, which is time-ordered; by parent (sparse, the
  * children of an execution, projecting everything) sorts by `created_at`; by due (sparse, keys only)
  * holds the webhook deliveries not settled yet, by when their message is due back; by group (sparse,
- * projecting everything) holds the runs of each recurring schedule, by id. Its stream carries new and
- * old images, which the webhooks read.
+ * projecting everything) holds the runs of each recurring schedule, by id; by admission (sparse)
+ * holds held executions by stage: delayed, queued per tenant, holding a slot. Its stream carries new
+ * and old images, which the webhooks and admission read.
  */
 export class ExecutionsTable extends Construct {
   /** The table. */
@@ -71,6 +72,13 @@ export class ExecutionsTable extends Construct {
           partitionKey: { name: DUE_INDEX.partitionKey, type: AttributeType.STRING },
           sortKey: { name: DUE_INDEX.sortKey, type: AttributeType.STRING },
           projectionType: ProjectionType.KEYS_ONLY,
+        },
+        {
+          indexName: ADMISSION_INDEX.name,
+          partitionKey: { name: ADMISSION_INDEX.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: ADMISSION_INDEX.sortKey, type: AttributeType.STRING },
+          projectionType: ProjectionType.INCLUDE,
+          nonKeyAttributes: [...ADMISSION_INDEX.include],
         },
       ],
     });

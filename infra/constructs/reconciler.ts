@@ -15,6 +15,11 @@ export interface ReconcilerProps {
   readonly table: ITableV2;
   /** The task state machines whose executions are checked. */
   readonly stateMachines: readonly IStateMachine[];
+  /**
+   * ARN prefix of the task state machines (prefix + task id): the reconciler starts admitted
+   * executions whose start was lost.
+   */
+  readonly stateMachineArnPrefix: string;
   /** Environment shared by the service's functions (table name, retention…). */
   readonly environment: Readonly<Record<string, string>>;
   /**
@@ -90,12 +95,15 @@ export class Reconciler extends Construct {
         RECONCILE_MIN_AGE_SECONDS: String(minAge.toSeconds()),
         RECONCILE_START_GRACE_SECONDS: String(startGrace.toSeconds()),
         RECONCILE_MAX_CHECKS: String(maxChecks),
+        STATE_MACHINE_ARN_PREFIX: props.stateMachineArnPrefix,
       },
       // The run stops checking 10 s before this, so it always records where it stopped.
       timeout: Duration.minutes(1),
     });
     grantTableAccess(this.handler, props.table, 'write');
     grantExecutionAction(this.handler, props.stateMachines, 'states:DescribeExecution', 'the reconciler');
+    // Admitted executions whose start was lost are started again (execution name = id: harmless twice).
+    for (const machine of props.stateMachines) machine.grantStartExecution(this.handler);
     // An ended child answers its parent's runTask state; an ended parent cancels its children.
     grantFamilyFollowUps(this.handler, props.stateMachines, 'the reconciler');
     // A failed run is not retried: the next scheduled run is the retry, and a stale one is useless.

@@ -5,6 +5,8 @@ import type { ApiKeysRepository } from '../repository/api-keys-repository.js';
 export interface Credentials {
   readonly tenant: string;
   readonly refused: string;
+  /** `'1'` when the key's tenant has concurrency limits (its creates wait for admission); empty otherwise. */
+  readonly concurrency?: string;
 }
 
 /**
@@ -17,5 +19,5 @@ export async function credentialsOf(keys: Pick<ApiKeysRepository, 'findActive'>,
   if (!token) return { tenant: '', refused: 'missing or malformed bearer token' };
   const key = await keys.findActive(hashApiKey(token));
   if (!key) return { tenant: '', refused: 'unknown or revoked API key' };
-  return { tenant: key.tenant, refused: '' };
+  return { tenant: key.tenant, refused: '', concurrency: key.limited ? '1' : '' };
 }

@@ -1,5 +1,6 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
 import type { Metadata } from '../domain/execution.js';
+import { MAX_DELAY_SECONDS, MAX_TAGS, TAG_PATTERN } from '../domain/admission.js';
 import type { JsonSchema } from '../domain/json-schema.js';
 import { BULK_ACTIONS, BULK_LIMITS, type BulkActionName, type BulkFilter } from '../domain/bulk.js';
 import { EXECUTION_STATUSES } from '../domain/status.js';
@@ -131,10 +132,32 @@ export interface CreateFields {
   readonly input: unknown;
   readonly metadata?: Metadata;
   readonly webhook_url?: string;
+  readonly tags?: readonly string[];
+  readonly priority?: number;
+  readonly concurrency_key?: string;
+  readonly start_at?: string;
+  readonly delay_seconds?: number;
 }
 
+/**
+ * An RFC 3339 date-time with its offset, as a pattern: the validator checks no `format` but `uri`.
+ * A date that does not exist (February 30th) passes it and is refused by the handler (`startTimeOf`).
+ */
+const DATE_TIME = '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d{1,9})?(Z|[+-]\\d\\d:\\d\\d)$';
+
 /** The fields of both create bodies. */
-const CREATE_FIELDS = { input: ANY, metadata: METADATA, webhook_url: WEBHOOK_URL } as const;
+const CREATE_FIELDS = {
+  input: ANY,
+  metadata: METADATA,
+  webhook_url: WEBHOOK_URL,
+  // Duplicates are folded by the handler (the first of each is kept): JSON Schema's uniqueItems is not checked here.
+  tags: { type: 'array', maxItems: MAX_TAGS, items: { type: 'string', pattern: TAG_PATTERN } },
+  // PRIORITY.min and .max, written out: a module-level object reading another's property stays in every bundle.
+  priority: { type: 'integer', minimum: 1, maximum: 5 },
+  concurrency_key: { type: 'string', pattern: TAG_PATTERN },
+  start_at: { type: 'string', pattern: DATE_TIME },
+  delay_seconds: { type: 'integer', minimum: 0, maximum: MAX_DELAY_SECONDS },
+} as const;
 
 /** The JSON Schema of the body of `POST /tasks/{task_id}/executions`. */
 export const CREATE_SCHEMA: BodyObjectSchema = {

@@ -1,3 +1,4 @@
+import { startTimeOf } from '../domain/admission.js';
 import { NotFoundError } from '../domain/errors.js';
 import { checkPayload } from '../domain/payload-limits.js';
 import { toExecutionView, type CreatedExecutionView } from '../domain/views.js';
@@ -9,7 +10,7 @@ import { addLogKeys, createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
 import { REGION, stateMachineArnResolver } from './context.js';
 import { deployedTasks } from './deployed-tasks.js';
-import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
+import { httpHandler, json, limitedTenant, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
 import { bodyOf, createBody, createWithTaskBody, type CreateFields } from './bodies.js';
 import { idempotencyKeyOf } from './headers.js';
 import { validateWith } from './validation.js';
@@ -20,7 +21,7 @@ const deps: CreateDeps = { repository, sfn, logger, stateMachineArn: stateMachin
 const TASKS = deployedTasks();
 const POLICY = policyFromEnv();
 
-async function create(event: ApiEvent, taskId: string, { input, metadata = {}, webhook_url }: CreateFields) {
+async function create(event: ApiEvent, taskId: string, { input, metadata = {}, webhook_url, tags, priority, concurrency_key, start_at, delay_seconds }: CreateFields) {
   const task = TASKS.get(taskId);
   if (!task) throw new NotFoundError(`No task ${taskId.slice(0, 64)} exists. GET /tasks lists them.`);
   // A valid input goes on exactly as sent (JSON Schema checks; it does not transform).
@@ -36,6 +37,13 @@ async function create(event: ApiEvent, taskId: string, { input, metadata = {}, w
     metadata,
     idempotencyKey: idempotencyKeyOf(event.headers),
     ...(webhookUrl ? { webhook: { url: webhookUrl, secret: newWebhookSecret() } } : {}),
+    // Duplicate tags are folded: the first of each is kept, in order.
+    tags: tags && [...new Set(tags)],
+    priority,
+    concurrencyKey: concurrency_key,
+    startAt: startTimeOf(start_at, delay_seconds),
+    // The authorizer tells whether the tenant has concurrency limits (then admission starts its work).
+    limited: limitedTenant(event),
   });
   const view: CreatedExecutionView = {
     ...toExecutionView(record, linksOf(event, REGION)),

@@ -2,7 +2,9 @@ import { NotFoundError } from '../domain/errors.js';
 import { callbackPath, callbackToken, callbackKey } from '../domain/callbacks.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { isTerminal } from '../domain/status.js';
-import { toExecutionView, toTransitionView, type ExecutionView, type Page, type TransitionView, type ViewLinks } from '../domain/views.js';
+import { toExecutionView, toTransitionView, type ExecutionView, type Page, type QueueView, type TransitionView, type ViewLinks } from '../domain/views.js';
+import { QueueReader } from '../repository/queue-reader.js';
+import { documentClient } from '../shared/dynamodb-client.js';
 import { repository } from '../shared/dynamodb.js';
 import { repositoryOptions } from '../shared/repository-options.js';
 import { createLogger } from '../shared/logger.js';
@@ -11,8 +13,10 @@ import { REGION, deployedTaskIds } from './context.js';
 import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
 import { ANSWER_RESERVE_MS, holdUntilChanged, preferredWait } from './long-poll.js';
 import { executionIdOf, executionListParams, transitionListParams, transitionSeqOf } from './queries.js';
+import { queueViewOf } from './queue-view.js';
 
 const logger = createLogger('executions-read');
+const queue = new QueueReader(documentClient, repositoryOptions.tableName);
 const CALLBACK_KEY = callbackKey(repositoryOptions.cursorSecret);
 
 /**
@@ -49,9 +53,16 @@ interface Representation {
   readonly final: boolean;
 }
 
-function representationOf(record: ExecutionRecord, links: ViewLinks): Representation {
-  const text = JSON.stringify(toExecutionView(record, links));
+function representationOf(record: ExecutionRecord, links: ViewLinks, waiting: QueueView | null): Representation {
+  const text = JSON.stringify({ ...toExecutionView(record, links), queue: waiting } satisfies ExecutionView);
   return { text, etag: entityTag(text, record.transitionCount), final: isTerminal(record.status) };
+}
+
+/** The execution with where it waits (`queue`), from one GetItem; a queued one in its tenant's queue reads its position too. */
+async function detailOf(tenant: string, id: string, links: ViewLinks, signal?: AbortSignal): Promise<Representation> {
+  const found = await queue.find(tenant, id, signal ? { abortSignal: signal } : {});
+  if (!found) throw new NotFoundError(`No execution ${id} exists.`);
+  return representationOf(found.record, links, await queueViewOf(queue, found.record, found.place));
 }
 
 /**
@@ -65,7 +76,7 @@ const readExecution: Route = async (event, context) => {
   const tenant = tenantOf(event);
   const id = executionIdOf(param(event, 'id'));
   const links = linksOf(event, REGION);
-  const read = async (signal?: AbortSignal) => representationOf(await repository.get(tenant, id, signal ? { abortSignal: signal } : {}), links);
+  const read = (signal?: AbortSignal) => detailOf(tenant, id, links, signal);
   let current = await read();
   const condition = ifNoneMatchOf(event.headers);
   const known: NoneMatchCondition = condition ?? { any: false, tags: [current.etag] };

@@ -11,7 +11,7 @@ import { REGION, stateMachineArnResolver } from './context.js';
 import { deployedTasks } from './deployed-tasks.js';
 import { bodyOf, replayBody } from './bodies.js';
 import { idempotencyKeyOf } from './headers.js';
-import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
+import { httpHandler, json, limitedTenant, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
 import { executionIdOf } from './queries.js';
 import { validateWith } from './validation.js';
 
@@ -45,7 +45,7 @@ async function replay(event: ApiEvent) {
     validateWith(task.input, overrides.input, '/input', `input of task ${task.id}`);
     checkPayload(overrides.input, 'The input');
   }
-  const { record: started, replayed } = await replayExecution(deps, record, task, overrides, idempotencyKeyOf(event.headers));
+  const { record: started, replayed } = await replayExecution(deps, record, task, overrides, idempotencyKeyOf(event.headers), limitedTenant(event));
   const view: CreatedExecutionView = toExecutionView(started, linksOf(event, REGION));
   logger.info(replayed ? 'idempotent replay of a replay' : 'execution replayed', { execution_id: started.id, replayed_from: record.id });
   return json(replayed ? 200 : 201, view, { location: view.status_url });

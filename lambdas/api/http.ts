@@ -67,6 +67,13 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 }
 
 /**
+ * Whether the caller's tenant has concurrency limits, as the API key authorizer says (its context's
+ * `concurrency`): its new executions then wait for admission rather than start with the request.
+ */
+export const limitedTenant = (event: APIGatewayProxyEventV2): boolean =>
+  (event.requestContext as { authorizer?: { lambda?: { concurrency?: string } } }).authorizer?.lambda?.concurrency === '1';
+
+/**
  * The caller's tenant, as the authorizer established it: the tenant of a valid API key, or with
  * IAM auth the caller's AWS account (`aws-<account id>`).
  * @throws UnauthorizedError (401) when the credentials were missing or not valid.

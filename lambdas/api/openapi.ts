@@ -201,6 +201,14 @@ const jsonBody = (schema: Json, required: boolean, description: string, examples
 const METADATA_WORDS = 'Any JSON object, returned as sent (at most 16 KB as JSON).';
 const WEBHOOK_URL_WORDS =
   'An https endpoint for this execution\'s events, signed with the answer\'s webhook_secret.';
+/** The words of the create fields of flow control (tags, priority, concurrency, delays). */
+const FLOW_WORDS = {
+  tags: 'Up to 10 labels, each 1 to 64 letters, digits or _ . : / = + @ -; a repeated tag is kept once.',
+  priority: 'Where it goes in its tenant\'s queue when concurrency limits hold work back: 5 is the highest, 1 the lowest; 3 when absent.',
+  concurrency_key: 'A key of your choosing (same characters as a tag): a tenant\'s per-key limit counts the running executions of each key, and waiting work is shared fairly between keys.',
+  start_at: 'Start no earlier than this (RFC 3339, at most 365 days ahead; a past time starts now): it is queued until then. Not with delay_seconds.',
+  delay_seconds: 'Start this many seconds from now (0 to 31536000): it is queued until then. Not with start_at.',
+} as const;
 
 /** Any input: what a task's or a wait's schemas say, when every one has one; else any JSON. */
 function oneOfSchemas(schemas: readonly JsonSchema[], unchecked: boolean, words: string): Json {
@@ -361,6 +369,10 @@ function exampleExecution(context: Context): CreatedExecutionView {
     webhook_url: null,
     replayed_from: null,
     retry_count: null,
+    tags: ['reports', 'customer:acme'],
+    priority: 3,
+    concurrency_key: null,
+    start_at: null,
   };
 }
 
@@ -376,10 +388,11 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
       id: 'createTaskExecution',
       tag: 'executions',
       summary: 'Start an execution of a task (Julep)',
-      description: 'With webhook_url, its events go there.',
+      description:
+        'With webhook_url, its events go there. With start_at or delay_seconds, or when the tenant has concurrency limits, it is answered queued and starts in its turn.',
       parameters: [PARAMETERS.TaskId, PARAMETERS.IdempotencyKey],
       body: jsonBody(
-        describedBody(CREATE_SCHEMA, { input: 'Its input: see the task\'s input_schema.', metadata: METADATA_WORDS, webhook_url: WEBHOOK_URL_WORDS }, {
+        describedBody(CREATE_SCHEMA, { input: 'Its input: see the task\'s input_schema.', metadata: METADATA_WORDS, webhook_url: WEBHOOK_URL_WORDS, ...FLOW_WORDS }, {
           input: oneOfSchemas(context.inputs, false, ''),
         }),
         true,
@@ -861,6 +874,7 @@ function createWithTaskSchema(context: Context): Json {
     input: 'Its input: see the task\'s input_schema.',
     metadata: METADATA_WORDS,
     webhook_url: WEBHOOK_URL_WORDS,
+    ...FLOW_WORDS,
   };
   const generic = describedBody(CREATE_WITH_TASK_SCHEMA, words);
   if (context.options.tasks.length === 0) return generic;

@@ -1,5 +1,6 @@
 import { BULK_ACTIONS, BULK_JOB_ID_PATTERN, BULK_JOB_STATUSES, type BulkItemView, type BulkJobView, type BulkProgress } from '../domain/bulk.js';
 import type { ExecutionError, StepRef } from '../domain/execution.js';
+import { MAX_TAGS, PRIORITY, TAG_PATTERN } from '../domain/admission.js';
 import { EXECUTION_ID_PATTERN } from '../domain/ids.js';
 import type { JsonSchema } from '../domain/json-schema.js';
 import { EXECUTION_STATUSES, TRANSITION_TYPES } from '../domain/status.js';
@@ -10,6 +11,7 @@ import type {
   DeliveryView,
   ExecutionView,
   Progress,
+  QueueView,
   StreamTokenView,
   TestDeliveryView,
   TransitionView,
@@ -101,12 +103,19 @@ const EXECUTION: PropertiesOf<ExecutionView> = {
   webhook_url: nullable({ type: 'string', format: 'uri' }, 'The origin of its own webhook endpoint.'),
   replayed_from: nullable({ type: 'string', pattern: EXECUTION_ID_PATTERN.source }, 'The execution it replays (POST /executions/{id}/replay).'),
   retry_count: nullable({ type: 'integer', minimum: 1 }, 'Times it was retried from its failed step (POST /executions/{id}/retry); null if never.'),
+  tags: nullable({ type: 'array', items: { type: 'string', pattern: TAG_PATTERN }, maxItems: MAX_TAGS }, 'Its tags, as set at create.'),
+  priority: nullable({ type: 'integer', minimum: PRIORITY.min, maximum: PRIORITY.max }, 'Its priority (5 is the highest), when the create gave one.'),
+  concurrency_key: nullable({ type: 'string', pattern: TAG_PATTERN }, 'Its concurrency key.'),
+  start_at: nullable({ type: 'string', format: 'date-time' }, 'When a delayed execution starts (it is queued until then).'),
+  queue: nullable(ref('Queue'), 'GET /executions/{id} only: why a queued execution waits, and where; null when it does not wait.'),
 };
 
 /** The names of the response schemas. */
 export type ResponseSchemaName =
   | 'Execution'
   | 'CreatedExecution'
+  | 'Queue'
+  | 'QueueLimit'
   | 'ExecutionError'
   | 'StepRef'
   | 'Progress'
@@ -142,14 +151,30 @@ export type ResponseSchemaName =
 
 /** Every response schema of the document's components, by name. */
 export const RESPONSE_SCHEMAS: Readonly<Record<ResponseSchemaName, JsonSchema>> = {
-  Execution: object<ExecutionView>('An execution: one run of a task.', EXECUTION),
+  Execution: object<ExecutionView>('An execution: one run of a task.', EXECUTION, ['queue']),
+  Queue: object<QueueView>('Why a queued execution waits, and where it stands.', {
+    reason: {
+      enum: ['start_at', 'tenant_limit', 'task_limit', 'key_limit', 'admitting', 'starting'],
+      description:
+        'start_at: delayed until its start time; tenant_limit, task_limit, key_limit: that limit of running executions is reached; ' +
+        'admitting: a slot is free and admission is taking it; starting: admitted, its state machine is starting.',
+    },
+    position: nullable({ type: 'integer', minimum: 1 }, 'In its tenant\'s queue, 1 starts next (priority, then first in first out); null when not in the queue.'),
+    start_at: nullable({ type: 'string', format: 'date-time' }, 'When a delayed execution becomes due.'),
+    limit: nullable(ref('QueueLimit'), 'The limit that holds it back.'),
+  }),
+  QueueLimit: object<NonNullable<QueueView['limit']>>('A limit of running executions and how many run in its scope.', {
+    scope: text('TENANT, TASK#<task id> or KEY#<concurrency key>.'),
+    limit: integer('Most executions that may run in the scope.', 1),
+    running: integer('Executions running in the scope now.'),
+  }),
   CreatedExecution: object<CreatedExecutionView>(
     'An execution, as created.',
     {
       ...EXECUTION,
       webhook_secret: text('Signs the events of its webhook_url; shown here only.', { pattern: '^whsec_' }),
     },
-    ['webhook_secret'],
+    ['webhook_secret', 'queue'],
   ),
   ExecutionError: object<ExecutionError>('Why an execution failed.', {
     name: text('The error name (States.Timeout, a step\'s own…).'),

@@ -69,6 +69,14 @@ export interface ExecutionRecord {
   readonly redriveCount?: number;
   /** The recurring schedule (`POST /schedules`) this execution is a run of; absent for others. */
   readonly scheduleId?: string;
+  /** Labels set at create (`tags`, at most 10). */
+  readonly tags?: readonly string[];
+  /** Its priority in its tenant's queue, 1 (lowest) to 5 (highest), when the create gave one. */
+  readonly priority?: number;
+  /** The caller's concurrency key (`concurrency_key`): limits and fairness per key. */
+  readonly concurrencyKey?: string;
+  /** When a delayed execution is to start (ISO 8601); absent for one that starts at once. */
+  readonly startAt?: string;
 }
 
 /**

@@ -50,6 +50,35 @@ export interface ExecutionView {
   readonly replayed_from: string | null;
   /** Times it was retried from its failed step (`POST /executions/{id}/retry`), or null if never. */
   readonly retry_count: number | null;
+  /** Its labels (set at create), or null. */
+  readonly tags: readonly string[] | null;
+  /** Its priority (1 lowest, 5 highest) when the create gave one, or null. */
+  readonly priority: number | null;
+  /** Its concurrency key, or null. */
+  readonly concurrency_key: string | null;
+  /** When a delayed execution starts (it is `queued` until then), or null. */
+  readonly start_at: string | null;
+  /**
+   * `GET /executions/{id}` only (other answers leave it out): why a `queued` execution waits and
+   * where it stands; null when it does not wait.
+   */
+  readonly queue?: QueueView | null;
+}
+
+/** Why a `queued` execution has not started, and where it stands (GET /executions/{id}). */
+export interface QueueView {
+  /**
+   * `start_at`: delayed until its start time; `tenant_limit`, `task_limit`, `key_limit`: that
+   * limit of running executions is reached; `admitting`: a slot is free and admission is taking it
+   * up; `starting`: admitted, its state machine is being started.
+   */
+  readonly reason: 'start_at' | 'tenant_limit' | 'task_limit' | 'key_limit' | 'admitting' | 'starting';
+  /** 1 for the next to start in its tenant's queue (priority, then first in first out); null when not in the queue (delayed, starting). */
+  readonly position: number | null;
+  /** When a delayed execution becomes due, or null. */
+  readonly start_at: string | null;
+  /** The limit that holds it back, with the executions running in its scope, or null. */
+  readonly limit: { readonly scope: string; readonly limit: number; readonly running: number } | null;
 }
 
 /** Julep's pointer to a place in a workflow. */
@@ -208,6 +237,10 @@ export function toExecutionView(record: ExecutionRecord, links: ViewLinks): Exec
     webhook_url: record.webhookUrl ? new URL(record.webhookUrl).origin : null,
     replayed_from: record.replayedFrom ?? null,
     retry_count: record.redriveCount ?? null,
+    tags: record.tags ?? null,
+    priority: record.priority ?? null,
+    concurrency_key: record.concurrencyKey ?? null,
+    start_at: record.startAt ?? null,
   };
 }
 

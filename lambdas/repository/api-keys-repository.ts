@@ -9,6 +9,11 @@ export interface ApiKeyRecord {
   readonly name: string;
   readonly createdAt: string;
   readonly revokedAt?: string;
+  /**
+   * The tenant has concurrency limits (a copy of its limits item's existence, kept by the keys CLI):
+   * the authorizer tells the create function without a read of its own (docs/architecture.md, "Admission").
+   */
+  readonly limited?: boolean;
 }
 
 const KEY_SK = 'APIKEY';
@@ -27,6 +32,7 @@ function fromItem(item: Record<string, unknown>): ApiKeyRecord {
     name: (item.name as string | undefined) ?? '',
     createdAt: item.created_at as string,
     ...(typeof item.revoked_at === 'string' ? { revokedAt: item.revoked_at } : {}),
+    ...(item.limited === true ? { limited: true } : {}),
   };
 }
 
@@ -49,6 +55,7 @@ export class ApiKeysRepository {
           tenant: record.tenant,
           name: record.name,
           created_at: record.createdAt,
+          ...(record.limited ? { limited: true } : {}),
           [INDEXES.byTenant.partitionKey]: KEYS_PARTITION,
         },
         ConditionExpression: 'attribute_not_exists(pk)',
@@ -65,9 +72,34 @@ export class ApiKeysRepository {
     return fromItem(Item);
   }
 
+  /**
+   * Marks every key of `tenant` limited (or not): what the authorizer passes on, so a create learns
+   * whether its tenant has concurrency limits from the key it already reads. Keys the authorizer's
+   * cache holds keep their old word until the cache expires (a minute by default).
+   * @returns how many keys were marked.
+   */
+  async markLimited(tenant: string, limited: boolean): Promise<number> {
+    const items = await this.itemsOf(tenant);
+    for (const item of items) {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: item.pk, sk: KEY_SK },
+          UpdateExpression: limited ? 'SET limited = :yes' : 'REMOVE limited',
+          ...(limited ? { ExpressionAttributeValues: { ':yes': true } } : {}),
+        }),
+      );
+    }
+    return items.length;
+  }
+
   /** Every key (optionally of one tenant), oldest first. */
   async list(tenant?: string): Promise<ApiKeyRecord[]> {
-    const records: ApiKeyRecord[] = [];
+    return (await this.itemsOf(tenant)).map(fromItem);
+  }
+
+  private async itemsOf(tenant?: string): Promise<Record<string, unknown>[]> {
+    const records: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
       const result = await this.client.send(
@@ -80,7 +112,7 @@ export class ApiKeysRepository {
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );
-      records.push(...(result.Items ?? []).map(fromItem));
+      records.push(...(result.Items ?? []));
       startKey = result.LastEvaluatedKey;
     } while (startKey);
     return tenant === undefined ? records : records.filter((record) => record.tenant === tenant);

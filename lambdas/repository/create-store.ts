@@ -38,12 +38,17 @@ export class CreateStore extends ExecutionStore {
    * A key seen before with the same request returns the first execution (`replayed`), unless that
    * execution never started, in which case this one takes the key over; with a different request
    * it throws {@link IdempotencyMismatchError}. An expired key is free again.
+   *
+   * A `held` record (a delayed start, or a tenant with limits) is marked `held`: the admission
+   * function, which the table's stream invokes for it, puts it in its place (`ADMISSION_INDEX`) and
+   * starts it in its turn. The create function's bundle is at its size budget, so the placing
+   * lives there.
    */
-  async create(record: ExecutionRecord, idempotency?: IdempotencyClaim): Promise<CreateResult> {
+  async create(record: ExecutionRecord, idempotency?: IdempotencyClaim, held?: boolean): Promise<CreateResult> {
     const init = initTransition(record);
     const created = epochSeconds(record.createdAt);
     const items: TransactItems = [
-      { Put: { TableName: this.table, Item: toItem(record), ConditionExpression: 'attribute_not_exists(pk)' } },
+      { Put: { TableName: this.table, Item: { ...toItem(record), held: held || undefined }, ConditionExpression: 'attribute_not_exists(pk)' } },
       {
         Put: {
           TableName: this.table,

@@ -52,6 +52,11 @@ const STORED_AS_IS = [
   'replayedFrom',
   'redriveCount',
   'scheduleId',
+  // Written by this service only (checked at create), so read as stored.
+  'tags',
+  'priority',
+  'concurrencyKey',
+  'startAt',
 ] as const satisfies readonly (keyof ExecutionRecord)[];
 
 type StoredAsIs = (typeof STORED_AS_IS)[number];

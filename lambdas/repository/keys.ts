@@ -143,3 +143,35 @@ export const DUE_INDEX = { name: 'by-due', partitionKey: 'due_key', sortKey: 'du
 export function dueKey(messageId: string): string {
   return `DUE#${activeShard(messageId)}`;
 }
+
+/**
+ * Held work (docs/architecture.md, "Admission"), sparse: an execution that waits for its start
+ * time or for a slot, or holds a slot, is in exactly one partition of this index at a time, its
+ * stage named by the partition:
+ * - `D#<shard>` ({@link delayedKey}): delayed, sorted by start time then id, sharded as `by-activity`;
+ * - `Q#<tenant>` ({@link queueKey}): in its tenant's queue, sorted by priority then id (`queueSort`);
+ * - `S#<tenant>` ({@link slotKey}): admitted, holding a slot until it ends and the slot is released.
+ * One index for the three stages: CloudFormation adds one index per table update, and a record
+ * moves through them in order, so one attribute pair holds its stage. Kept out of {@link INDEXES},
+ * as {@link PARENT_INDEX} is.
+ */
+export const ADMISSION_INDEX = {
+  name: 'by-admission',
+  partitionKey: 'admission_key',
+  sortKey: 'admission_sort',
+  include: ['id', 'tenant', 'task_id', 'status', 'priority', 'concurrency_key', 'slot'],
+} as const;
+
+/** `by-admission` partition of a delayed execution. */
+export const delayedKey = (executionId: string): string => `D#${activeShard(executionId)}`;
+/** `by-admission` partition of a tenant's queue. */
+export const queueKey = (tenant: string): string => `Q#${tenant}`;
+/** `by-admission` partition of a tenant's slot holders. */
+export const slotKey = (tenant: string): string => `S#${tenant}`;
+
+/** Partition of a tenant's running-executions counters, one item per scope (sort key = the scope). */
+export const countersPk = (tenant: string): string => `SLOTS#${tenant}`;
+/** Key of a tenant's concurrency limits. */
+export const limitsKey = (tenant: string): { pk: string; sk: string } => ({ pk: `LIMITS#${tenant}`, sk: 'LIMITS' });
+/** Every limits item sits in this partition of `by-tenant` (by tenant name, as `id`): the tenants with limits. */
+export const LIMITS_PARTITION = 'LIMITS';

@@ -16,6 +16,8 @@ import type { ExecutionStore } from '../repository/execution-store.js';
 import type { Logger } from '../shared/logger.js';
 import { stepAt, type TaskOutline } from '../tasks/task-catalogue.js';
 import { progress } from './progression.js';
+import { countTransition } from './execution-metrics.js';
+import { planTransition } from '../domain/transition.js';
 import { errorName } from '../shared/dependency-errors.js';
 
 /** What starting, resuming and cancelling need. */
@@ -46,6 +48,20 @@ export interface StartRequest {
   readonly replayedFrom?: string;
   /** The recurring schedule this execution is a run of (`schedule_id`, listed by `GET /executions?schedule_id=`). */
   readonly scheduleId?: string;
+  /** Labels (checked, duplicates folded). */
+  readonly tags?: readonly string[];
+  /** 1 (lowest) to 5 (highest); admission takes `DEFAULT_PRIORITY` when absent. */
+  readonly priority?: number;
+  /** The caller's concurrency key. */
+  readonly concurrencyKey?: string;
+  /** When to start (ISO 8601, in the future): the execution waits `queued` until then. */
+  readonly startAt?: string;
+  /**
+   * The tenant has concurrency limits: the execution waits in its tenant's queue and admission
+   * starts it when a slot is free, rather than this request. Callers outside the API read it with
+   * `AdmissionStore.limited`; the API's authorizer tells the create function.
+   */
+  readonly limited?: boolean;
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url');
@@ -83,6 +99,10 @@ export const queuedRecord = (
   scheduleId: request.scheduleId,
   ...(request.webhook ? { webhookUrl: request.webhook.url, webhookSecret: request.webhook.secret } : {}),
   replayedFrom: request.replayedFrom,
+  tags: request.tags,
+  priority: request.priority,
+  concurrencyKey: request.concurrencyKey,
+  startAt: request.startAt,
 });
 
 /**
@@ -118,8 +138,11 @@ export async function startExecution(
             }),
           ),
         };
-  const created = await deps.repository.create(record, idempotency);
-  if (created.replayed && created.record.status !== 'queued') return created;
+  // Held work (a delayed start, or a tenant with limits) waits for admission, which starts it; so
+  // does a replay of it (same request, so held too), whose first attempt left it waiting on purpose.
+  const held = request.limited || !!record.startAt;
+  const created = await deps.repository.create(record, idempotency, held);
+  if (held || (created.replayed && created.record.status !== 'queued')) return created;
   // The stored input of a replay: the same text the first attempt sent, so Step Functions takes a
   // second StartExecution for a running execution as the same one.
   const { id: startedId, input } = created.record;
@@ -137,15 +160,24 @@ export async function startExecution(
     if (errorName(error) === 'ExecutionAlreadyExists') return created;
     deps.logger.error('StartExecution failed; failing the execution', { execution_id: startedId, error });
     const cause = errorName(error) || 'Error';
-    await progress(deps.repository, record.tenant, startedId, (current) =>
-      current.status === 'queued'
-        ? {
-            type: 'error',
-            error: { name: START_EXECUTION_FAILED, message: `Step Functions refused to start the execution (${cause}).` },
-            output: { name: START_EXECUTION_FAILED, cause },
-          }
-        : undefined,
+    const planned = planTransition(
+      created.record,
+      {
+        type: 'error',
+        error: { name: START_EXECUTION_FAILED, message: `Step Functions refused to start the execution (${cause}).` },
+        output: { name: START_EXECUTION_FAILED, cause },
+      },
+      new Date().toISOString(),
     );
+    // One conditional write, not `progress`'s read-and-retry loop: nothing runs this execution
+    // (Step Functions refused it), so a lost race is to a concurrent retry of this same request
+    // (same Idempotency-Key), whose outcome stands.
+    try {
+      await deps.repository.applyTransition(created.record, planned);
+      countTransition(created.record, planned.row);
+    } catch (lost) {
+      if (!(lost instanceof ConflictError)) throw lost;
+    }
     throw new ServiceUnavailableError(
       `The execution could not be started (${cause}); it is recorded as failed. Retry it: the same Idempotency-Key then starts a new execution.`,
       { execution_id: startedId },

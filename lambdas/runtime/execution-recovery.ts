@@ -99,7 +99,8 @@ export interface ReplayOverrides {
  * Starts a NEW execution of `record`'s task with its input and metadata (or the overrides), linked to
  * it by `replayed_from`. Any status may be replayed, a running one too: the replay is independent of
  * it. Goes through {@link startExecution}, as every create does (an Idempotency-Key, which covers
- * the replayed execution's id, is honoured the same way).
+ * the replayed execution's id, is honoured the same way); `limited`: the tenant has concurrency
+ * limits, so the replay waits for admission as a create would.
  */
 export async function replayExecution(
   deps: RecoveryDeps,
@@ -107,6 +108,7 @@ export async function replayExecution(
   task: TaskOutline,
   overrides: ReplayOverrides,
   idempotencyKey: string | undefined,
+  limited = false,
 ): Promise<{ record: ExecutionRecord; replayed: boolean }> {
   return startExecution(deps, {
     tenant: record.tenant,
@@ -115,5 +117,6 @@ export async function replayExecution(
     metadata: overrides.metadata ?? record.metadata,
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     replayedFrom: record.id,
+    limited,
   });
 }

@@ -1,5 +1,9 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import { stateMachineArnResolver } from '../api/context.js';
+import { AdmissionStore } from '../repository/admission-store.js';
+import { documentClient } from '../shared/dynamodb-client.js';
 import { repository } from '../shared/dynamodb.js';
+import { repositoryOptions } from '../shared/repository-options.js';
 import { intEnv } from '../shared/env.js';
 import { createLogger, logged } from '../shared/logger.js';
 import { putMetrics } from '../shared/metrics.js';
@@ -7,6 +11,7 @@ import { sfn } from '../shared/sfn.js';
 import { reconcile, type ReconcileOptions, type ReconcileSummary } from './reconciler.js';
 
 const logger = createLogger('reconciler');
+const admission = { store: new AdmissionStore(documentClient, repositoryOptions), sfn, logger, stateMachineArn: stateMachineArnResolver() };
 const options: ReconcileOptions = {
   minAgeMs: intEnv('RECONCILE_MIN_AGE_SECONDS', 60) * 1000,
   startGraceMs: intEnv('RECONCILE_START_GRACE_SECONDS', 300) * 1000,
@@ -20,14 +25,16 @@ const options: ReconcileOptions = {
 export const handler = logged(
   () => ({}),
   async (_event: ScheduledEvent, context: Context): Promise<ReconcileSummary> => {
-    const summary = await reconcile({ repository, sfn, logger, remainingMs: () => context.getRemainingTimeInMillis() }, options);
-    if (summary.checked > 0 || summary.errors > 0) {
+    const summary = await reconcile({ repository, sfn, logger, admission, remainingMs: () => context.getRemainingTimeInMillis() }, options);
+    if (summary.checked > 0 || summary.errors > 0 || summary.slotsRepaired > 0) {
       putMetrics(
         {
           ExecutionsChecked: summary.checked,
           ExecutionsHealed: summary.healed,
           ExecutionsFailedMissing: summary.failedMissing,
           FollowUpsSettled: summary.settled,
+          HeldExecutions: summary.held,
+          SlotsRepaired: summary.slotsRepaired,
           ReconcileErrors: summary.errors,
         },
         { FunctionName: context.functionName },

@@ -6,6 +6,7 @@ import { idTimestamp } from '../domain/ids.js';
 import { isTerminal } from '../domain/status.js';
 import type { ActiveExecution, ExecutionsRepository } from '../repository/executions-repository.js';
 import { ACTIVE_SHARDS } from '../repository/keys.js';
+import { reconcileHeld, repairTenant, type AdmissionDeps } from './admission.js';
 import { hasFamily, settleFamily } from './family.js';
 import { progress } from './progression.js';
 import { applyStatusChange, type SfnTerminalStatus, type StatusChangeDeps, type StatusChangeDetail } from './status-change.js';
@@ -38,6 +39,11 @@ export interface ReconcileDeps extends StatusChangeDeps {
   readonly now?: () => number;
   /** Time left in this invocation, ms; the run stops checking when it gets short. */
   readonly remainingMs?: () => number;
+  /**
+   * Admission (concurrency limits, delays): `queued` records that wait for it are left alone, lost
+   * placements and starts are made, and each tenant with limits gets its slots repaired.
+   */
+  readonly admission?: AdmissionDeps;
 }
 
 /** What one run did. */
@@ -57,13 +63,20 @@ export interface ReconcileSummary {
    * undone by a lost or failed event, and are done now.
    */
   readonly settled: number;
+  /**
+   * `queued` executions that wait for admission (a start time, a slot): left alone, or placed and
+   * started when the event that should have done it was lost.
+   */
+  readonly held: number;
+  /** Slots of ended executions given back, and counters set to their holders, by the repair of tenants with limits. */
+  readonly slotsRepaired: number;
   /** Checks that failed (logged); the next run tries again. */
   readonly errors: number;
   /** True when Step Functions throttled the run or time ran short, so it stopped early. */
   readonly stoppedEarly: boolean;
 }
 
-type Outcome = 'healed' | 'failedMissing' | 'running' | 'unchanged' | 'settled';
+type Outcome = 'healed' | 'failedMissing' | 'running' | 'unchanged' | 'settled' | 'held';
 
 /** Stop checking when less than this is left of the invocation. */
 const SAFETY_MS = 10_000;
@@ -145,6 +158,35 @@ async function failMissing(deps: ReconcileDeps, candidate: ActiveExecution, now:
   return applied ? 'failedMissing' : isTerminal(record.status) ? 'unchanged' : 'running';
 }
 
+/**
+ * Repairs the slots of every tenant with limits ({@link repairTenant}): slots of ended executions
+ * whose release was lost are given back, counters that disagree with their holders are set (only
+ * after `minAgeMs` without a change, past any lag of the index the holders are read from), admitted
+ * executions whose start was lost are started, and waiting work is admitted.
+ */
+async function repairSlots(deps: ReconcileDeps, admission: AdmissionDeps, counts: Record<string, number>, options: ReconcileOptions): Promise<number> {
+  let repaired = 0;
+  let tenants: string[];
+  try {
+    tenants = await admission.store.limitedTenants();
+  } catch (error) {
+    counts.errors!++;
+    deps.logger.error('reading the tenants with limits failed', { error });
+    return 0;
+  }
+  for (const tenant of tenants) {
+    try {
+      const repair = await repairTenant(admission, tenant, options.minAgeMs);
+      repaired += repair.released + repair.repaired;
+      if (repair.released > 0) deps.logger.warn('slots of ended executions given back: their release was lost', { tenant, released: repair.released });
+    } catch (error) {
+      counts.errors!++;
+      deps.logger.error('repairing the slots of a tenant failed', { tenant, error });
+    }
+  }
+  return repaired;
+}
+
 /** Checks one candidate against Step Functions and heals its record when the two disagree. */
 async function check(deps: ReconcileDeps, candidate: ActiveExecution, now: number, options: ReconcileOptions): Promise<Outcome> {
   if (candidate.followUp) {
@@ -152,6 +194,9 @@ async function check(deps: ReconcileDeps, candidate: ActiveExecution, now: numbe
     const outcome = await settleFamily(deps, candidate.tenant, candidate.id);
     return outcome === 'active' ? 'running' : outcome === 'settled' ? 'settled' : 'unchanged';
   }
+  // Held for admission: waiting is no loss (and needs no Step Functions call); a lost placement or
+  // start is made now.
+  if (candidate.status === 'queued' && deps.admission && (await reconcileHeld(deps.admission, candidate.tenant, candidate.id))) return 'held';
   let described: DescribeExecutionCommandOutput;
   try {
     described = await deps.sfn.send(new DescribeExecutionCommand({ executionArn: candidate.executionArn }));
@@ -192,7 +237,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   const perShard = Math.max(1, Math.ceil(options.maxChecks / ACTIVE_SHARDS));
   const stored = await deps.repository.reconcilePositions();
   const positions: Record<string, string> = { ...stored };
-  const counts: Record<Outcome | 'errors', number> = { healed: 0, failedMissing: 0, running: 0, unchanged: 0, settled: 0, errors: 0 };
+  const counts: Record<Outcome | 'errors', number> = { healed: 0, failedMissing: 0, running: 0, unchanged: 0, settled: 0, held: 0, errors: 0 };
   let checked = 0;
   let stoppedEarly = false;
   const outOfTime = () => deps.remainingMs !== undefined && deps.remainingMs() < SAFETY_MS;
@@ -256,7 +301,8 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   if (JSON.stringify(positions) !== JSON.stringify(stored)) {
     await deps.repository.saveReconcilePositions(positions, new Date(now).toISOString());
   }
-  const summary: ReconcileSummary = { checked, ...counts, stoppedEarly };
+  const slotsRepaired = deps.admission && !stoppedEarly ? await repairSlots(deps, deps.admission, counts, options) : 0;
+  const summary: ReconcileSummary = { checked, ...counts, slotsRepaired, stoppedEarly };
   if (checked > 0 || counts.errors > 0) deps.logger.info('reconcile run', { ...summary });
   else deps.logger.debug('reconcile run: nothing to check');
   return summary;

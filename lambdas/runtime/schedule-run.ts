@@ -10,6 +10,8 @@ import type { ScheduleRunEvent } from './schedule-sync.js';
 export interface ScheduleRunDeps extends CreateDeps {
   readonly schedules: Pick<ScheduleStore, 'find'>;
   readonly tasks: ReadonlyMap<string, CatalogueTask>;
+  /** Whether a tenant has concurrency limits (`AdmissionStore.limited`): its runs then wait for admission. */
+  limited(tenant: string): Promise<boolean>;
 }
 
 /** What became of one invocation. */
@@ -58,6 +60,7 @@ export async function runSchedule(deps: ScheduleRunDeps, event: ScheduleRunEvent
     metadata: { ...schedule.metadata, schedule_id: schedule.id, scheduled_time: event.scheduled_time },
     idempotencyKey: runIdempotencyKey(schedule.id, event.scheduled_time),
     scheduleId: schedule.id,
+    limited: await deps.limited(schedule.tenant),
   });
   return { outcome: replayed ? 'replayed' : 'started', executionId: record.id };
 }

@@ -40,6 +40,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'child-start', entry: 'runtime/child-start-handler.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
   { name: 'status-change', entry: 'runtime/status-change-handler.ts', clients: ['dynamodb', 'sfn'] },
   { name: 'reconciler', entry: 'runtime/reconciler-handler.ts', clients: ['dynamodb', 'sfn'] },
+  { name: 'admission', entry: 'runtime/admission-handler.ts', clients: ['dynamodb', 'sfn'] },
   { name: 'webhooks', entry: 'api/webhooks.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'webhook-dispatch', entry: 'webhooks/dispatch-handler.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'webhook-deliver', entry: 'webhooks/deliver-handler.ts', clients: ['dynamodb', 'sqs'] },

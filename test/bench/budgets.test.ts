@@ -8,6 +8,7 @@ import { floorBundle, type Bundle } from '../../scripts/bench/bundle.js';
 import { bundleFunctions, FUNCTIONS, stepFunctionsOf, type FunctionSpec } from '../../scripts/bench/functions.js';
 import { startMeteredStack, type MeteredStack } from '../../scripts/bench/local-stack.js';
 import { measureOperations, scheduledPolls, type OperationReport } from '../../scripts/bench/operations.js';
+import { measureAdmission, type AdmissionReport } from '../../scripts/bench/admission.js';
 import { dropMetricLines } from '../support/metric-lines.js';
 
 /**
@@ -71,11 +72,13 @@ describe('bundle size budgets', () => {
 describe('operation budgets on the local stack', () => {
   let metered: MeteredStack;
   let report: OperationReport;
+  let admission: AdmissionReport;
 
   beforeAll(async () => {
     metered = await startMeteredStack();
     report = await measureOperations(metered, { holdSeconds: HOLD_SECONDS });
-  }, 120_000);
+    admission = await measureAdmission(metered, 3, 4);
+  }, 180_000);
 
   afterAll(async () => {
     await metered?.stop();
@@ -116,6 +119,18 @@ describe('operation budgets on the local stack', () => {
     for (const call of report.calls.filter((c) => c.call.startsWith('POST /tasks/'))) {
       expect(call.operations, call.call).toEqual(['TransactWriteItems']);
     }
+  });
+
+  it('adds no DynamoDB write (budget: at most 2) and no read to an execution of a tenant without concurrency limits', () => {
+    expect(admission.unlimited.extraWritesPerExecution).toBeLessThanOrEqual(2);
+    expect(admission.unlimited.extraWritesPerExecution).toBe(0);
+    expect(admission.unlimited.extraReadsPerExecution).toBe(0);
+  });
+
+  it('holds and admits an execution of a tenant with limits in at most 3 more writes (place, admit, release)', () => {
+    expect(admission.limited.writesPerExecution).toBeGreaterThan(0);
+    expect(admission.limited.writesPerExecution).toBeLessThanOrEqual(3);
+    expect(admission.limited.slotToStart.samples).toBe(admission.limited.executions - 1);
   });
 
   it('never scans', () => {

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { Admission } from '../../infra/constructs/admission.js';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { Reconciler } from '../../infra/constructs/reconciler.js';
 import { Schedules } from '../../infra/constructs/schedules.js';
@@ -25,6 +26,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   childStart: runtime.childStartFunction,
   statusChange: statusEvents.handler,
   reconciler: childOf(stack, 'Reconciler', Reconciler).handler,
+  admission: childOf(stack, 'Admission', Admission).handler,
   authorizer: api.authorizerFunction!,
   eventsStream: api.eventsStreamFunction!,
   dashboard: api.dashboardFunction!,
@@ -53,7 +55,7 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the nine route group functions, the authorizer, the streaming events function, the dashboard page function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler, the three webhook functions and the bulk worker and sweep and the schedule run function', () => {
+  it('are exactly the nine route group functions, the authorizer, the streaming events function, the dashboard page function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler, the three webhook functions and the bulk worker and sweep, the schedule run function and the admission function', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
     expect(Object.keys(api.functions).sort()).toEqual(['bulk', 'catalogue', 'control', 'create', 'events', 'read', 'recovery', 'schedules', 'webhooks']);
   });
@@ -83,7 +85,7 @@ describe('Lambda functions', () => {
     expect(environmentOf(name).NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it.each(['create', 'read', 'control', 'recovery', 'events', 'webhooks', 'schedules', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'webhookDispatch', 'webhookDeliver', 'webhookRedrive', 'bulk', 'bulkWorker', 'bulkSweep', 'scheduleRun'])(
+  it.each(['create', 'read', 'control', 'recovery', 'events', 'webhooks', 'schedules', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'admission', 'webhookDispatch', 'webhookDeliver', 'webhookRedrive', 'bulk', 'bulkWorker', 'bulkSweep', 'scheduleRun'])(
     '%s gets the table name, cursor secret and retention it needs at cold start',
     (name) => {
       const environment = environmentOf(name);
@@ -112,9 +114,9 @@ describe('Lambda functions', () => {
     expect(environment.TASK_IDS).toBe(SAMPLE_TASKS.tasks.map((task) => task.id).join(','));
   });
 
-  it('only create, control, recovery, child start the bulk worker (its actions take the control dependencies) and the schedule run function know the state machine ARN prefix', () => {
+  it('only create, control, recovery, child start, the bulk worker (its actions take the control dependencies), the schedule run function, admission and the reconciler (which start executions) know the state machine ARN prefix', () => {
     const withPrefix = Object.keys(FUNCTIONS).filter((name) => 'STATE_MACHINE_ARN_PREFIX' in environmentOf(name));
-    expect(withPrefix.sort()).toEqual(['bulkWorker', 'childStart', 'control', 'create', 'recovery', 'scheduleRun']);
+    expect(withPrefix.sort()).toEqual(['admission', 'bulkWorker', 'childStart', 'control', 'create', 'reconciler', 'recovery', 'scheduleRun']);
   });
 });
 

@@ -1,5 +1,6 @@
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { Admission } from '../../infra/constructs/admission.js';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { Reconciler } from '../../infra/constructs/reconciler.js';
 import { Schedules } from '../../infra/constructs/schedules.js';
@@ -36,6 +37,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   childStart: runtime.childStartFunction,
   statusChange: childOf(stack, 'StatusEvents', StatusEvents).handler,
   reconciler: childOf(stack, 'Reconciler', Reconciler).handler,
+  admission: childOf(stack, 'Admission', Admission).handler,
   authorizer: api.authorizerFunction!,
   webhookDispatch: childOf(stack, 'Webhooks', Webhooks).dispatchFunction,
   webhookDeliver: childOf(stack, 'Webhooks', Webhooks).deliverFunction,
@@ -86,13 +88,20 @@ describe('IAM least privilege', () => {
     expect(actionsOf(statements).filter((action) => /^states:|^\*$/i.test(action))).toEqual([]);
   });
 
-  it.each(['create', 'recovery'])('only the create and recovery (replay) API functions may start executions by name: %s, of this stack\'s state machines only (child start and scheduled runs by prefix)', (name) => {
-    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('recovery'), roleOf('childStart'), roleOf('scheduleRun')].sort());
+  it('only create, recovery (replay), admission and the reconciler (and child start and scheduled runs, by prefix) may start executions by name, and only of this stack\'s state machines', () => {
+    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('recovery'), roleOf('childStart'), roleOf('scheduleRun'), roleOf('admission'), roleOf('reconciler')].sort());
     expect(rolesAllowing('states:StartSyncExecution')).toEqual([]);
-    const start = statementsOf(name).filter((statement) => allows([statement], 'states:StartExecution'));
-    expect(start).toHaveLength(1);
-    expect(start[0]!.Resource).toEqual(expect.arrayContaining(stateMachineRefs));
-    expect(start[0]!.Resource).toHaveLength(stateMachineRefs.length);
+    for (const name of ['create', 'recovery', 'admission', 'reconciler']) {
+      const start = statementsOf(name).filter((statement) => allows([statement], 'states:StartExecution'));
+      expect(start, name).toHaveLength(1);
+      expect(start[0]!.Resource).toEqual(expect.arrayContaining(stateMachineRefs));
+      expect(start[0]!.Resource).toHaveLength(stateMachineRefs.length);
+    }
+  });
+
+  it('the admission function may only start executions in Step Functions', () => {
+    const actions = actionsOf(statementsOf('admission')).filter((action) => /^states:/i.test(action));
+    expect([...new Set(actions)]).toEqual(['states:StartExecution']);
   });
 
   it('only the recovery function may redrive executions (retry), and only executions of this stack\'s state machines', () => {
@@ -134,7 +143,7 @@ describe('IAM least privilege', () => {
   });
 
   it.each(['statusChange', 'reconciler'])(
-    'the %s function may only describe and stop executions and answer task tokens of this stack\'s state machines in Step Functions',
+    'the %s function may only describe and stop executions and answer task tokens of this stack\'s state machines in Step Functions (the reconciler also starts admitted executions whose start was lost)',
     (name) => {
       const statements = statementsOf(name).filter((statement) => actionsOf([statement]).some((action) => /^states:/i.test(action)));
       expect([...new Set(actionsOf(statements))].sort()).toEqual([
@@ -142,6 +151,7 @@ describe('IAM least privilege', () => {
         'states:SendTaskFailure',
         'states:SendTaskHeartbeat',
         'states:SendTaskSuccess',
+        ...(name === 'reconciler' ? ['states:StartExecution'] : []),
         'states:StopExecution',
       ]);
       for (const statement of statements) {
@@ -204,13 +214,13 @@ describe('IAM least privilege', () => {
   it('DynamoDB grants are scoped to the executions table and its indexes', () => {
     const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
     const authorizerRole = roleOf('authorizer');
-    const streamReader = roleOf('webhookDispatch');
+    const streamReaders = [roleOf('webhookDispatch'), roleOf('admission')];
     for (const { role, statement } of allStatements(template)) {
       const actions = actionsOf([statement]);
       if (!actions.some((action) => /^dynamodb:/i.test(action))) continue;
-      // The dispatch function's stream mapping reads the table's stream, and nothing else with these actions.
+      // The dispatch and admission functions' stream mappings read the table's stream, and nothing else with these actions.
       if (actions.some((action) => /Stream|GetRecords|GetShardIterator/.test(action))) {
-        expect(role).toBe(streamReader);
+        expect(streamReaders).toContain(role);
         expect(actions.every((action) => /^dynamodb:(DescribeStream|GetRecords|GetShardIterator|ListStreams)$/.test(action)), role).toBe(true);
         continue;
       }
@@ -228,7 +238,7 @@ describe('IAM least privilege', () => {
   });
 
   it('writers get exactly the item actions the repository\'s transactions need', () => {
-    for (const name of ['create', 'control', ...STEP_FUNCTIONS, 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler']) {
+    for (const name of ['create', 'control', ...STEP_FUNCTIONS, 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'admission']) {
       const statements = statementsOf(name);
       for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']) {
         expect(allows(statements, action), `${name} ${action}`).toBe(true);

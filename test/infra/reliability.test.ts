@@ -43,12 +43,13 @@ function alarmOf(alarm: Alarm): CfnResource {
 }
 
 function scheduleOf(t: Template): CfnResource {
-  // The reconciler's: the webhook redrive has a schedule of its own (test/infra/webhooks.test.ts).
+  // The reconciler's: the webhook redrive (test/infra/webhooks.test.ts), the bulk sweep and admission have schedules of their own.
   const schedules = Object.values(resourcesOf(t, 'AWS::Events::Rule')).filter(
     (rule) =>
       rule.Properties?.ScheduleExpression &&
       !JSON.stringify(rule.Properties.Targets).includes('WebhooksRedrive') &&
-      !JSON.stringify(rule.Properties.Targets).includes('BulkActionsSweep'),
+      !JSON.stringify(rule.Properties.Targets).includes('BulkActionsSweep') &&
+      !JSON.stringify(rule.Properties.Targets).includes('AdmissionHandler'),
   );
   expect(schedules).toHaveLength(1);
   return schedules[0]!;
@@ -58,7 +59,7 @@ function scratch(): { stack: Stack; props: ReconcilerProps } {
   const scope = new Stack(testApp(), 'Scratch');
   const table = TableV2.fromTableName(scope, 'Table', 'executions');
   const machine = StateMachine.fromStateMachineName(scope, 'Machine', 'machine');
-  return { stack: scope, props: { table, stateMachines: [machine], environment: {} } };
+  return { stack: scope, props: { table, stateMachines: [machine], stateMachineArnPrefix: 'arn:aws:states:us-east-1:123456789012:stateMachine:Scratch-', environment: {} } };
 }
 
 describe('reconciler', () => {
@@ -101,7 +102,7 @@ describe('reconciler', () => {
     });
   });
 
-  it('may describe (and, for family follow-ups, stop and answer) executions of this stack\'s state machines and nothing else in Step Functions', () => {
+  it('may describe (and, for family follow-ups, stop and answer; for lost admissions, start) executions of this stack\'s state machines and nothing else in Step Functions', () => {
     const statements = statementsOfFunction(template, reconcilerId);
     const states = actionsOf(statements).filter((action) => /^states:/i.test(action));
 
@@ -110,6 +111,7 @@ describe('reconciler', () => {
       'states:SendTaskFailure',
       'states:SendTaskHeartbeat',
       'states:SendTaskSuccess',
+      'states:StartExecution',
       'states:StopExecution',
     ]);
     const resources = JSON.stringify(statements.filter((statement) => actionsOf([statement]).includes('states:DescribeExecution')));
@@ -256,8 +258,8 @@ describe('status-change dead-letter queue', () => {
     expect(fn?.Properties?.ReservedConcurrentExecutions).toBe(3);
   });
 
-  it('has exactly these three alarms in the stack, with the two of the webhook queues, the bulk dead-letter queue\'s and the schedules\' dead-letter queue\'s', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+  it('has exactly these three alarms in the stack, with the two of the webhook queues, the bulk and schedules dead-letter queues\' and the one of admission\'s lost changes', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
   });
 });
 

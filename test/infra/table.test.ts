@@ -22,10 +22,10 @@ describe('executions table', () => {
     });
   });
 
-  it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id, by-parent, by-due and by-group (a schedule\'s runs, sorted by id)', () => {
+  it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id, by-parent, by-due, by-group (a schedule\'s runs, sorted by id) and by-admission', () => {
     const [, table] = onlyResource(template, TABLE);
     const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
-    expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-activity', 'by-due', 'by-group', 'by-parent', 'by-status', 'by-task', 'by-tenant']);
+    expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-activity', 'by-admission', 'by-due', 'by-group', 'by-parent', 'by-status', 'by-task', 'by-tenant']);
     expect(indexes.find((index) => index.IndexName === 'by-group')).toMatchObject({
       KeySchema: [
         { AttributeName: 'group_key', KeyType: 'HASH' },
@@ -50,6 +50,19 @@ describe('executions table', () => {
         AttributeDefinitions: Match.arrayWith([{ AttributeName: attribute, AttributeType: 'S' }]),
       });
     }
+  });
+
+  it('has a sparse by-admission index (held executions by stage) that projects only what admission reads', () => {
+    const [, table] = onlyResource(template, TABLE);
+    const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
+    expect(indexes.find((index) => index.IndexName === 'by-admission')).toEqual({
+      IndexName: 'by-admission',
+      KeySchema: [
+        { AttributeName: 'admission_key', KeyType: 'HASH' },
+        { AttributeName: 'admission_sort', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['id', 'tenant', 'task_id', 'status', 'priority', 'concurrency_key', 'slot'] },
+    });
   });
 
   it('has a sparse by-activity index keyed by active_key that projects only what the reconciler reads', () => {

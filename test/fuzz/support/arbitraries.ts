@@ -526,13 +526,26 @@ const fragment: fc.Arbitrary<{ text: string; label: string }> = fc.oneof(
 );
 
 
+/**
+ * The flow control fields of a create that starts at once (no start time): tags with prototype
+ * names and repeats (folded), a priority, a concurrency key.
+ */
+const flowFields = fc.record(
+  {
+    tags: fc.array(fc.constantFrom('__proto__', 'constructor', 'toString', 'a', 'customer:acme/eu=1+x@y_z.-', 't'.repeat(64)), { maxLength: 10 }),
+    priority: fc.integer({ min: 1, max: 5 }),
+    concurrency_key: fc.constantFrom('__proto__', 'hasOwnProperty', 'k-1'),
+  },
+  { requiredKeys: [] },
+);
+
 /** Bodies a route accepts (given an execution in the right status), with the task they are for. */
 function validBodies(route: RouteKey, profile: LayerProfile): fc.Arbitrary<{ value: unknown; task?: number }> {
   const forTask = (build: (task: TaskProfile, input: unknown, metadata: Record<string, unknown> | undefined) => unknown) =>
     fc.nat({ max: profile.tasks.length - 1 }).chain((index) =>
       fc
-        .tuple(profile.tasks[index]!.valid, fc.option(validMetadata, { nil: undefined }))
-        .map(([input, metadata]) => ({ value: build(profile.tasks[index]!, input, metadata), task: index })),
+        .tuple(profile.tasks[index]!.valid, fc.option(validMetadata, { nil: undefined }), flowFields)
+        .map(([input, metadata, flow]) => ({ value: { ...(build(profile.tasks[index]!, input, metadata) as object), ...flow }, task: index })),
     );
   const decision = fc.oneof(fc.record({ approved: fc.boolean(), comment: storedText }, { requiredKeys: ['approved'] }), withPrototypeKeys(fc.record({ approved: fc.boolean() })));
   switch (route) {

@@ -73,7 +73,7 @@ describe('authorizer', () => {
 
     const result = await handler(authorizerEvent({ authorization: `Bearer ${key}` }));
 
-    expect(result).toEqual({ isAuthorized: true, context: { tenant: 'acme', refused: '', via: 'key' } });
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: 'acme', refused: '', concurrency: '', via: 'key' } });
     expect(ddb).toHaveReceivedCommandExactlyOnceWith(GetCommand, {
       TableName: TABLE,
       Key: { pk: `APIKEY#${hashApiKey(key)}`, sk: 'APIKEY' },
@@ -167,12 +167,21 @@ describe('authorizer on GET /executions/{id}/events (the events authorizer: no i
     expect(ddb).not.toHaveReceivedAnyCommand();
   });
 
+  it('tells the route functions that the key\'s tenant has concurrency limits (concurrency: "1"), from the key item it reads anyway', async () => {
+    const key = storeKey('acme', { limited: true });
+
+    const result = await handler(authorizerEvent({ authorization: `Bearer ${key}` }));
+
+    expect(result.context).toEqual({ tenant: 'acme', refused: '', concurrency: '1', via: 'key' });
+    expect(ddb).toHaveReceivedCommandTimes(GetCommand, 1);
+  });
+
   it('still maps a bearer key to its tenant there', async () => {
     const key = storeKey('acme');
 
     const result = await handler(authorizerEvent({ authorization: `Bearer ${key}` }, eventsRoute()));
 
-    expect(result).toEqual({ isAuthorized: true, context: { tenant: 'acme', refused: '', via: 'key' } });
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: 'acme', refused: '', concurrency: '', via: 'key' } });
   });
 
   it.each([
@@ -205,7 +214,7 @@ describe('authorizer on GET /executions/{id}/events (the events authorizer: no i
     const withKey = await handler(authorizerEvent({ authorization: `Bearer ${key}` }, { routeKey, rawPath, id: EXECUTION, query: { token: token('other') } }));
     const tokenOnly = await handler(authorizerEvent({ authorization: `Bearer ${token()}` }, { routeKey, rawPath, id: EXECUTION, query: { token: token() } }));
 
-    expect(withKey.context).toEqual({ tenant: 'acme', refused: '', via: 'key' });
+    expect(withKey.context).toEqual({ tenant: 'acme', refused: '', concurrency: '', via: 'key' });
     expect(tokenOnly.context).toEqual({ tenant: '', refused: 'unknown or revoked API key', via: 'key' });
   });
 });

@@ -167,10 +167,10 @@ describe('POST /tasks/{task_id}/executions', () => {
   });
 
   it('answers 400 for unknown body fields and malformed metadata', async () => {
-    const unknown = expectProblem(await createForTask('sample-pipeline', { body: { input: INPUT, priority: 1 } }), 400);
+    const unknown = expectProblem(await createForTask('sample-pipeline', { body: { input: INPUT, urgency: 1 } }), 400);
     const metadata = expectProblem(await createForTask('sample-pipeline', { body: { input: INPUT, metadata: ['team'] } }), 400);
 
-    expect(unknown.errors?.[0]?.message).toContain('priority');
+    expect(unknown.errors?.[0]?.message).toContain('urgency');
     expect(metadata.errors?.[0]?.path).toBe('/metadata');
   });
 
@@ -430,5 +430,100 @@ describe('webhook_url', () => {
     const problem = expectProblem(await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: 'https://lan.example.com/hook' } }), 400);
 
     expect(problem.errors).toEqual([{ path: '/webhook_url', message: 'The host lan.example.com resolves to an address that is not public' }]);
+  });
+});
+
+/** The 31st of the next month that has 30 days (within the year ahead): no such date. */
+function nextThirtyFirst(): string {
+  const now = new Date();
+  for (let ahead = 1; ; ahead++) {
+    const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + ahead, 1));
+    if ([3, 5, 8, 10].includes(month.getUTCMonth())) return `${month.toISOString().slice(0, 8)}31T00:00:00Z`;
+  }
+}
+
+describe('flow control fields on create (tags, priority, concurrency_key, start_at, delay_seconds)', () => {
+  it('stores tags (a repeated one once, first order kept), priority and concurrency_key, shows them, and starts at once for a tenant without limits', async () => {
+    const response = parse<ExecutionView>(
+      await createForTask('sample-pipeline', { body: { input: INPUT, tags: ['b', 'customer:acme', 'b'], priority: 5, concurrency_key: 'user-7' } }),
+    );
+
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ tags: ['b', 'customer:acme'], priority: 5, concurrency_key: 'user-7', start_at: null });
+    expect(storedRecord(table, { tenant: TENANT, id: response.body.id })).toMatchObject({ tags: ['b', 'customer:acme'], priority: 5, concurrency_key: 'user-7' });
+    expect(storedRecord(table, { tenant: TENANT, id: response.body.id })).not.toHaveProperty('held');
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  });
+
+  it('holds a delayed execution queued with its start time and starts nothing (admission starts it when due)', async () => {
+    const before = Date.now();
+    const response = parse<ExecutionView>(await createForTask('sample-pipeline', { body: { input: INPUT, delay_seconds: 90 } }));
+
+    expect(response.status).toBe(201);
+    expect(response.body.status).toBe('queued');
+    const startAt = Date.parse(response.body.start_at ?? '');
+    expect(startAt).toBeGreaterThanOrEqual(before + 90_000);
+    expect(startAt).toBeLessThanOrEqual(Date.now() + 90_000);
+    expect(storedRecord(table, { tenant: TENANT, id: response.body.id })).toMatchObject({ held: true, start_at: response.body.start_at });
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
+  });
+
+  it('takes start_at as the start time, normalized to UTC; a time that has passed starts now', async () => {
+    const at = new Date(Date.now() + 3_600_000);
+    const offset = `${at.toISOString().slice(0, 19)}+00:00`;
+    const later = parse<ExecutionView>(await createForTask('sample-pipeline', { body: { input: INPUT, start_at: offset } }));
+    const past = parse<ExecutionView>(await createForTask('sample-pipeline', { body: { input: INPUT, start_at: '2020-01-01T00:00:00Z' } }));
+
+    expect(later.body.start_at).toBe(`${at.toISOString().slice(0, 19)}.000Z`);
+    expect(past.body.start_at).toBeNull();
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  });
+
+  it('holds every execution of a tenant the authorizer says has concurrency limits, unstarted, for admission', async () => {
+    const response = parse<ExecutionView>(await createForTask('sample-pipeline', { body: { input: INPUT, priority: 1 }, limited: true }));
+
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ status: 'queued', priority: 1, start_at: null });
+    expect(storedRecord(table, { tenant: TENANT, id: response.body.id })).toMatchObject({ held: true });
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
+  });
+
+  it('does not start a held execution on an Idempotency-Key replay either: it waits for admission', async () => {
+    const options = { body: { input: INPUT }, headers: { 'idempotency-key': 'held-1' }, limited: true };
+    const first = parse<ExecutionView>(await createForTask('sample-pipeline', options));
+    const again = parse<ExecutionView>(await createForTask('sample-pipeline', options));
+
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first.body.id);
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
+  });
+
+  it.each([
+    ['start_at and delay_seconds together', { start_at: '2030-01-01T00:00:00Z', delay_seconds: 5 }],
+    ['a start more than 365 days ahead', { start_at: new Date(Date.now() + 366 * 86_400_000).toISOString() }],
+    ['a date that does not exist (the 31st of the next 30-day month, which Date.parse would read as the 1st)', { start_at: nextThirtyFirst() }],
+    ['a date without a time', { start_at: '2030-01-01' }],
+    ['a delay over 365 days', { delay_seconds: 31_536_001 }],
+    ['a negative delay', { delay_seconds: -1 }],
+    ['priority 0', { priority: 0 }],
+    ['priority 6', { priority: 6 }],
+    ['eleven tags', { tags: Array.from({ length: 11 }, (_, i) => `t${i}`) }],
+    ['a tag with a space', { tags: ['two words'] }],
+    ['a tag of 65 characters', { tags: ['t'.repeat(65)] }],
+    ['an empty tag', { tags: [''] }],
+    ['a tag named __proto__ with odd Unicode', { tags: ['ünï'] }],
+    ['a concurrency key with a slash-less odd character', { concurrency_key: 'a#b' }],
+  ])('answers 400 and starts nothing for %s', async (_case, fields) => {
+    expectProblem(await createForTask('sample-pipeline', { body: { input: INPUT, ...fields } }), 400);
+
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
+    expect(table.all()).toEqual([]);
+  });
+
+  it('accepts a tag named __proto__ and keeps it as a plain value', async () => {
+    const response = parse<ExecutionView>(await createForTask('sample-pipeline', { body: { input: INPUT, tags: ['__proto__', 'constructor'] } }));
+
+    expect(response.status).toBe(201);
+    expect(response.body.tags).toEqual(['__proto__', 'constructor']);
   });
 });

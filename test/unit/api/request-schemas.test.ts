@@ -111,6 +111,23 @@ const VALUES: readonly unknown[] = [
   { v: 'x'.repeat(METADATA_LIMITS.bytes) },
 ];
 
+/** Strings at the edges of the patterns the bodies use (tags and concurrency keys, RFC 3339 date-times), and beside them. */
+const PATTERN_SAMPLES: readonly string[] = [
+  'a',
+  'customer:acme/eu=1+x@y_z.-',
+  't'.repeat(64),
+  't'.repeat(65),
+  'with space',
+  'ünïcode',
+  '__proto__',
+  '2026-01-02T03:04:05Z',
+  '2026-01-02T03:04:05.123456789+02:00',
+  '2026-01-02T03:04:05.1234567890Z',
+  '2026-01-02',
+  '2026-01-02 03:04:05Z',
+  '2026-02-30T00:00:00Z',
+];
+
 /** Every field a body schema names, in any of its forms. */
 function fieldsOf(schema: BodyJsonSchema): string[] {
   const forms = 'oneOf' in schema ? schema.oneOf : [schema];
@@ -140,7 +157,11 @@ function edgesOf(schema: unknown): unknown[] {
     edges.push({});
     for (const [name, property] of Object.entries(rule.properties)) edges.push(...edgesOf(property).map((edge) => ({ [name]: edge })));
   }
+  if (typeof rule.pattern === 'string') edges.push(...PATTERN_SAMPLES);
   const items = rule.items as Readonly<Record<string, unknown>> | undefined;
+  if (typeof items?.pattern === 'string') {
+    edges.push(...PATTERN_SAMPLES.map((sample) => [sample]), ['a', 'a'], Array.from({ length: 10 }, (_, i) => `t${i}`), Array.from({ length: 11 }, (_, i) => `t${i}`));
+  }
   if (Array.isArray(items?.enum)) edges.push(...items.enum.map((item) => [item]), [...items.enum], [items.enum[0], 'nonesuch'], ['nonesuch']);
   return edges;
 }

@@ -133,10 +133,10 @@ describe('validation messages', () => {
   });
 
   it('puts unknown body fields at the root pointer "" and says so in words (it said "/ unknown field: x" while bad JSON was at "/")', () => {
-    const error = refusal(() => bodyOf(createBody, { input: {}, priority: 1 }));
+    const error = refusal(() => bodyOf(createBody, { input: {}, urgency: 1 }));
 
-    expect(error.extensions.errors).toEqual([{ path: '', message: 'has an unknown field "priority"' }]);
-    expect(error.message).toBe('The request body is not valid: it has an unknown field "priority".');
+    expect(error.extensions.errors).toEqual([{ path: '', message: 'has an unknown field "urgency"' }]);
+    expect(error.message).toBe('The request body is not valid: it has an unknown field "urgency".');
   });
 
   it('uses the root pointer "" for a body that is missing or not an object too', () => {

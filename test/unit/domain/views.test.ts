@@ -131,6 +131,10 @@ describe('toExecutionView', () => {
       webhook_url: null,
       replayed_from: null,
       retry_count: null,
+      tags: null,
+      priority: null,
+      concurrency_key: null,
+      start_at: null,
     });
   });
 

@@ -207,3 +207,26 @@ describe('revoke', () => {
     await expect(keys.revoke('k999999999', NOW)).rejects.toThrow(/No API key k999999999/);
   });
 });
+
+describe('markLimited', () => {
+  it('marks every key of the tenant (and only its keys) limited, and unmarks them', async () => {
+    ddb.on(QueryCommand, LIST_QUERY).resolves({
+      Items: [keyItem(), keyItem({ pk: `APIKEY#${'b'.repeat(64)}`, id: 'k000000002' }), keyItem({ pk: `APIKEY#${'c'.repeat(64)}`, tenant: 'other' })],
+    });
+    ddb.on(UpdateCommand).resolves({});
+
+    expect(await keys.markLimited('acme', true)).toBe(2);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { Key: { pk: `APIKEY#${HASH}`, sk: 'APIKEY' }, UpdateExpression: 'SET limited = :yes', ExpressionAttributeValues: { ':yes': true } });
+    expect(ddb).not.toHaveReceivedCommandWith(UpdateCommand, { Key: { pk: `APIKEY#${'c'.repeat(64)}`, sk: 'APIKEY' } });
+
+    ddb.resetHistory();
+    await keys.markLimited('acme', false);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { Key: { pk: `APIKEY#${HASH}`, sk: 'APIKEY' }, UpdateExpression: 'REMOVE limited' });
+  });
+
+  it('reads the mark back with the key: the authorizer learns it from the one GetItem it makes', async () => {
+    ddb.on(GetCommand).resolves({ Item: keyItem({ limited: true }) });
+
+    expect(await keys.findActive(HASH)).toMatchObject({ tenant: 'acme', limited: true });
+  });
+});

@@ -1,10 +1,12 @@
-import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
+import { AdmissionStore } from '../../../lambdas/repository/admission-store.js';
 import { ACTIVE_SHARDS, activeShard } from '../../../lambdas/repository/keys.js';
 import { handler } from '../../../lambdas/runtime/reconciler-handler.js';
 import { reconcile, type ReconcileDeps, type ReconcileOptions } from '../../../lambdas/runtime/reconciler.js';
@@ -430,5 +432,61 @@ describe('reconcile with the tenant of the record', () => {
 
     expect(storedRecord(table, other)).toMatchObject({ status: 'succeeded', tenant: 'tenant-b' });
     expect(TENANT).not.toBe('tenant-b');
+  });
+});
+
+describe('reconcile: executions held for admission (delays, concurrency limits)', () => {
+  const admissionDeps = () => ({
+    store: new AdmissionStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), { tableName: process.env.TABLE_NAME!, cursorSecret: 'x' }),
+    sfn: sfnClient,
+    logger,
+    stateMachineArn: (taskId: string) => `${STATE_MACHINE_ARN_PREFIX}${taskId}`,
+    now: () => NOW,
+  });
+  const queued = { status: 'queued' as const, transitionCount: 1, stepIndex: 0, stepName: 'extract', stepsCompleted: 0 };
+
+  it('leaves a queued execution that waits in its tenant queue alone, past the grace period, without asking Step Functions', async () => {
+    const record = seeded(queued);
+    table.put({ ...storedRecord(table, record), admission_key: `Q#${TENANT}`, admission_sort: `2#${record.id}` });
+    doesNotExist(record);
+
+    const summary = await reconcile({ ...deps, admission: admissionDeps() }, OPTIONS);
+
+    expect(summary).toMatchObject({ checked: 1, held: 1, failedMissing: 0 });
+    expect(storedRecord(table, record)).toMatchObject({ status: 'queued', admission_key: `Q#${TENANT}` });
+    expect(sfn).toHaveReceivedCommandTimes(DescribeExecutionCommand, 0);
+  });
+
+  it('starts an admitted execution whose start was lost (execution name = its id), rather than failing it', async () => {
+    const record = seeded(queued);
+    table.put({ ...storedRecord(table, record), admission_key: `S#${TENANT}`, admission_sort: record.id, slot: ['TENANT'] });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: record.executionArn, startDate: new Date(NOW) });
+
+    const summary = await reconcile({ ...deps, admission: admissionDeps() }, OPTIONS);
+
+    expect(summary).toMatchObject({ held: 1, failedMissing: 0 });
+    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { name: record.id, stateMachineArn: `${STATE_MACHINE_ARN_PREFIX}${record.taskId}` });
+    expect(storedRecord(table, record).status).toBe('queued');
+  });
+
+  it('places a held record whose placing stream record was lost into its tenant queue', async () => {
+    const record = seeded(queued);
+    table.put({ ...storedRecord(table, record), held: true, priority: 4 });
+
+    const summary = await reconcile({ ...deps, admission: admissionDeps() }, OPTIONS);
+
+    expect(summary).toMatchObject({ held: 1, failedMissing: 0 });
+    const stored = storedRecord(table, record);
+    expect(stored).toMatchObject({ admission_key: `S#${TENANT}` });
+    expect(stored.held).toBeUndefined();
+  });
+
+  it('still fails a queued record that was never held once past the grace period', async () => {
+    const record = seeded(queued);
+    doesNotExist(record);
+
+    const summary = await reconcile({ ...deps, admission: admissionDeps() }, OPTIONS);
+
+    expect(summary).toMatchObject({ failedMissing: 1, held: 0 });
   });
 });

@@ -63,6 +63,7 @@ beforeEach(() => {
     logger: spyLogger(),
     tasks: CATALOGUE_TASKS,
     stateMachineArn: (taskId) => `${STATE_MACHINE_ARN_PREFIX}${taskId}`,
+    limited: async () => false,
   };
 });
 
@@ -86,6 +87,18 @@ describe('runSchedule', () => {
     expect(runs).toHaveLength(1);
     expect(table.item(`EXEC#default#${runs[0]!.id}`, 'META')).toMatchObject({ schedule_id: ID, group_key: `T#default#SCHEDULE#${ID}`, task_id: 'unit-task', status: 'queued' });
     expect(runs[0]).toMatchObject({ schedule_id: ID, metadata: { team: 'ops', schedule_id: ID, scheduled_time: AT } });
+  });
+
+  it('holds the run of a tenant with concurrency limits for admission: written queued and held, not started', async () => {
+    await schedules.create(schedule());
+    deps = { ...deps, limited: async (tenant) => tenant === 'default' };
+
+    const result = await runSchedule(deps, event());
+
+    expect(result.outcome).toBe('started');
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    const [run] = await runsListed();
+    expect(table.item(`EXEC#default#${run!.id}`, 'META')).toMatchObject({ status: 'queued', held: true, schedule_id: ID });
   });
 
   it('starts one execution for a duplicated invocation of the same scheduled time (the second replays it), and one per time', async () => {

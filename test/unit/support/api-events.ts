@@ -24,6 +24,8 @@ export interface RequestOptions {
   readonly tenant?: string | null;
   /** The credential the authorizer read: an API key (the default), or a stream token. */
   readonly via?: 'key' | 'token';
+  /** The authorizer's word that the tenant has concurrency limits (`concurrency: '1'`). */
+  readonly limited?: boolean;
 }
 
 /** An API Gateway HTTP API (payload format 2.0) event for `routeKey`, e.g. `GET /executions/{id}`. */
@@ -64,6 +66,7 @@ export function apiEvent(routeKey: string, options: RequestOptions = {}): APIGat
             ? { tenant: '', refused: options.via === 'token' ? 'the stream token is not valid for this execution' : 'unknown or revoked API key' }
             : { tenant: options.tenant ?? 'default', refused: '' }),
           via: options.via ?? 'key',
+          concurrency: options.limited ? '1' : '',
         },
       },
     } as APIGatewayProxyEventV2['requestContext'],

@@ -39,16 +39,18 @@ const INDEX_PARTITION_KEYS: Readonly<Record<string, string>> = {
   'by-parent': 'parent_key',
   'by-due': 'due_key',
   'by-group': 'group_key',
+  'by-admission': 'admission_key',
 };
 
 /** Index name → sort key attribute, for the indexes that do not sort by `id`. */
-const INDEX_SORT_KEYS: Readonly<Record<string, string>> = { 'by-parent': 'created_at', 'by-due': 'due_at' };
+const INDEX_SORT_KEYS: Readonly<Record<string, string>> = { 'by-parent': 'created_at', 'by-due': 'due_at', 'by-admission': 'admission_sort' };
 
 /** Non-key attributes of indexes that do not project ALL (the keys are always projected). */
 const INDEX_INCLUDES: Readonly<Record<string, readonly string[]>> = {
   'by-activity': ['tenant', 'status', 'execution_arn', 'task_id'],
   // Keys only: its own keys are added by projection below.
   'by-due': ['due_at'],
+  'by-admission': ['admission_sort', 'id', 'tenant', 'task_id', 'status', 'priority', 'concurrency_key', 'slot'],
 };
 
 /** What an index returns of an item: everything, or its keys and included attributes. */
