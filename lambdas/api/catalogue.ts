@@ -18,6 +18,9 @@ const TEMPLATE = decodeOpenApiTemplate(encodedDocument);
 /** The streaming Function URL of the events (`EVENTS_STREAM_URL`, with API key auth only). */
 const EVENTS_STREAM_URL = process.env.EVENTS_STREAM_URL?.replace(/\/+$/, '');
 
+/** The document last served, and the base URL it was filled in for. */
+let served: { readonly apiBaseUrl: string; readonly document: unknown } | undefined;
+
 const health: Route = () => json(200, { status: 'ok' });
 
 const routes: Record<string, Route> = {
@@ -31,8 +34,12 @@ const routes: Record<string, Route> = {
   'GET /health': health,
   'GET /healthz': health,
   // Its server is the base URL the caller reached the API at, as every link the API answers.
-  'GET /openapi.json': (event) =>
-    json(200, fillOpenApiTemplate(TEMPLATE, { apiBaseUrl: linksOf(event, '').apiBaseUrl, eventsStreamUrl: EVENTS_STREAM_URL || undefined })),
+  'GET /openapi.json': (event) => {
+    const apiBaseUrl = linksOf(event, '').apiBaseUrl;
+    // A container mostly answers callers of one base URL: the last document filled is kept for it.
+    if (served?.apiBaseUrl !== apiBaseUrl) served = { apiBaseUrl, document: fillOpenApiTemplate(TEMPLATE, { apiBaseUrl, eventsStreamUrl: EVENTS_STREAM_URL || undefined }) };
+    return json(200, served.document);
+  },
 };
 
 /** Lambda entry of the catalogue, health, the OpenAPI document, and the problem+json 404 of unknown routes. */

@@ -59,7 +59,8 @@ export function fillOpenApiTemplate(template: unknown, places: DocumentPlaces): 
     for (const [key, item] of Object.entries(value)) {
       if (key === 'servers' && stream === undefined && namesStream(item)) continue;
       // JSON.parse makes own `__proto__` keys; defining (not assigning) keeps them data.
-      Object.defineProperty(filled, key, { value: fill(item), enumerable: true, writable: true, configurable: true });
+      if (key === '__proto__') Object.defineProperty(filled, key, { value: fill(item), enumerable: true, writable: true, configurable: true });
+      else filled[key] = fill(item);
     }
     return filled;
   };

@@ -90,4 +90,20 @@ describe('GET /openapi.json of the catalogue function', () => {
       expect(JSON.stringify(response.body)).toBe(JSON.stringify(direct(auth, `https://${event.requestContext.domainName}/prod`, stream)));
     },
   );
+
+  it('answers each caller the document of the base URL it reached, when callers of several reach one container', async () => {
+    vi.stubEnv('EVENTS_STREAM_URL', STREAM_URL);
+    const { handler } = await import('../../../lambdas/api/catalogue.js');
+    const event = apiEvent('GET /openapi.json', { tenant: null });
+    const through = (domainName: string, stage: string) => ({ ...event, requestContext: { ...event.requestContext, domainName, stage } });
+
+    for (const [domain, stage, base] of [
+      ['a.example.com', 'prod', 'https://a.example.com/prod'],
+      ['b.example.com', '$default', 'https://b.example.com'],
+      ['a.example.com', 'prod', 'https://a.example.com/prod'],
+    ] as const) {
+      const response = parse<unknown>(await handler(through(domain, stage), lambdaContext()));
+      expect(JSON.stringify(response.body)).toBe(JSON.stringify(direct('api-key', base, STREAM_URL)));
+    }
+  });
 });
