@@ -60,6 +60,13 @@ describe('the synthesized OpenAPI document, filled in', () => {
     expect(Object.getPrototypeOf((filled.schema as object))).toBe(Object.prototype);
   });
 
+  it('refuses at synth a task whose schema holds a sentinel URL, which filling in would rewrite', () => {
+    const [task] = TASKS;
+    const hostile = { ...task!, view: { ...task!.view, input_schema: { type: 'string', examples: [`${STREAM_SERVER.url}/x`] } } };
+
+    expect(() => encodeOpenApiTemplate([hostile], 'api-key')).toThrow(/reserves for the servers/);
+  });
+
   it('is compressed: the data the catalogue function bundles is a fraction of the JSON', () => {
     const encoded = encodeOpenApiTemplate(TASKS, 'api-key');
     const json = JSON.stringify(decodeOpenApiTemplate(encoded));
