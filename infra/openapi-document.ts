@@ -26,7 +26,7 @@ export function encodeOpenApiTemplate(tasks: readonly CatalogueTask[], auth: Ope
  * Writes the OpenAPI document of `tasks` with `auth` ({@link encodeOpenApiTemplate}) into `dir` as
  * an ES module (`export default "<base64>"`) named by its content (`openapi-document.<hash>.mjs`),
  * and returns its absolute path: the catalogue function bundles it as `#openapi-document`, so its
- * bundle carries the document as about a fifth of its size in data, and none of openapi.ts.
+ * bundle carries the document as data (14.4 KB with the example tasks) and none of openapi.ts.
  */
 export function writeOpenApiDocument(dir: string, tasks: readonly TaskDefinition[], auth: OpenApiOptions['auth']): string {
   const encoded = encodeOpenApiTemplate(buildTaskCatalogue(tasks).tasks, auth);

@@ -275,8 +275,8 @@ export class ExecutionsApi extends Construct {
       control: make('control', withStateMachines),
       recovery: make('recovery', withStateMachines),
       // The OpenAPI document it serves describes how callers authenticate.
-      // The OpenAPI document it serves was computed at synth for this auth; API_AUTH is what tools
-      // without the synthesized document (tests, the local stack) build it for.
+      // The OpenAPI document it serves was computed at synth for this auth; API_AUTH is what tests,
+      // which have no synthesized document, build it for.
       catalogue: make('catalogue', { TASK_IDS, API_AUTH: props.auth ?? 'api-key' }, { openApiDocument: props.openApiDocument }),
       // A watcher mostly sleeps between polls and costs its function's duration: half the memory
       // of the other API functions halves that cost, and its CPU share still formats 1 MB of events.
