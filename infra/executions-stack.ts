@@ -14,6 +14,7 @@ import { TASKS_MODULE_CONTEXT } from './constructs/service-function.js';
 import { TaskRuntime } from './constructs/task-runtime.js';
 import { Schedules } from './constructs/schedules.js';
 import { Webhooks } from './constructs/webhooks.js';
+import { writeOpenApiDocument } from './openapi-document.js';
 import { writeTaskCatalogue } from './task-catalogue.js';
 import type { TasksModule } from './tasks-module.js';
 
@@ -157,6 +158,9 @@ export class ExecutionsStack extends Stack {
     const outdir = Stage.of(this)?.outdir;
     if (!outdir) throw new Error('ExecutionsStack must be created inside a CDK App (or Stage)');
     const taskCatalogue = writeTaskCatalogue(outdir, tasks);
+    // The OpenAPI document of these tasks and this auth, as data the catalogue function serves:
+    // building it at run time would bundle every operation's words and schemas.
+    const openApiDocument = writeOpenApiDocument(outdir, tasks, props.auth ?? 'api-key');
     const runtime = new TaskRuntime(this, 'Runtime', {
       table,
       tasks,
@@ -209,6 +213,7 @@ export class ExecutionsStack extends Stack {
       stateMachineArnPrefix,
       environment,
       taskCatalogue,
+      openApiDocument,
       createRateLimit: props.createRateLimit,
       createBurstLimit: props.createBurstLimit,
       callbackRateLimit: props.callbackRateLimit,

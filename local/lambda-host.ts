@@ -17,14 +17,20 @@ export interface TaskImportPaths {
   readonly tasksModule: string;
   /** The task catalogue (JSON), `#task-catalogue` of the API functions. */
   readonly taskCatalogue: string;
+  /**
+   * The OpenAPI document the stack computed at synth (an ES module), `#openapi-document` of the
+   * catalogue function; without it the package's default builds it from openapi.ts.
+   */
+  readonly openApiDocument?: string | undefined;
 }
 
 let resolved: TaskImportPaths | undefined;
 
 /**
- * Resolves `#tasks` to the tasks module and `#task-catalogue` to the task catalogue in this
- * process, as esbuild's aliases do in the bundles, so the handler modules run with the tasks the
- * template was synthesized with. Modules are cached, so a process can serve only one of each:
+ * Resolves `#tasks` to the tasks module, `#task-catalogue` to the task catalogue and
+ * `#openapi-document` to the OpenAPI document in this process, as esbuild's aliases do in the
+ * bundles, so the handler modules run with the tasks (and serve the document) the template was
+ * synthesized with. Modules are cached, so a process can serve only one of each:
  * others are refused.
  *
  * Every function sees the whole tasks module here, a step function included, where in AWS its
@@ -35,19 +41,22 @@ let resolved: TaskImportPaths | undefined;
  * @throws when this process already resolves them to other files.
  */
 function resolveTaskImportsTo(paths: TaskImportPaths): void {
-  if (resolved?.tasksModule === paths.tasksModule && resolved.taskCatalogue === paths.taskCatalogue) return;
   if (resolved !== undefined) {
-    const [now, wanted] = resolved.tasksModule === paths.tasksModule ? [resolved.taskCatalogue, paths.taskCatalogue] : [resolved.tasksModule, paths.tasksModule];
-    throw new Error(`This process already runs the functions with ${now}; start another process for ${wanted}`);
+    const keys = ['tasksModule', 'taskCatalogue', 'openApiDocument'] as const;
+    const differing = keys.find((key) => resolved![key] !== paths[key]);
+    if (differing === undefined) return;
+    throw new Error(`This process already runs the functions with ${resolved[differing] ?? 'no synthesized OpenAPI document'}; start another process for ${paths[differing] ?? 'none'}`);
   }
   resolved = paths;
   const tasksUrl = pathToFileURL(paths.tasksModule).href;
   const catalogueUrl = pathToFileURL(paths.taskCatalogue).href;
+  const documentUrl = paths.openApiDocument ? pathToFileURL(paths.openApiDocument).href : undefined;
   registerHooks({
     resolve: (specifier, context, nextResolve) => {
       if (specifier === '#tasks') return { url: tasksUrl, shortCircuit: true };
       // A JSON module, imported without `with { type: 'json' }` (esbuild needs none): the hook says it.
       if (specifier === '#task-catalogue') return { url: catalogueUrl, format: 'json', importAttributes: { type: 'json' }, shortCircuit: true };
+      if (specifier === '#openapi-document' && documentUrl) return { url: documentUrl, shortCircuit: true };
       return nextResolve(specifier, context);
     },
   });

@@ -372,7 +372,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }));
     // Streaming handlers call `awslambda.streamifyResponse` as their module loads (at warm-up).
     installAwsLambdaShim();
-    const lambdas = new LambdaHost([...model.functions, ...standIns], { tasksModule: model.tasksModule, taskCatalogue: model.taskCatalogue });
+    const lambdas = new LambdaHost([...model.functions, ...standIns], { tasksModule: model.tasksModule, taskCatalogue: model.taskCatalogue, openApiDocument: model.openApiDocument });
     await lambdas.warm();
     host = lambdas;
     await checkServedTasks(model.tasksModule, environment.get('TASK_IDS'));

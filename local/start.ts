@@ -23,7 +23,7 @@ function newestMtime(path: string): number {
 
 /**
  * Synthesizes with the CDK CLI (offline, `-c tasks=<tasksModule>`) when the template is missing,
- * was synthesized with another tasks module, lost its task catalogue, or is older than the sources
+ * was synthesized with another tasks module, lost its task catalogue or OpenAPI document, or is older than the sources
  * (the tasks module's folder included, unless that is the project root itself).
  */
 function synthIfStale(template: string, tasksModule: string): void {

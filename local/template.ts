@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { CreateTableCommandInput, StreamViewType } from '@aws-sdk/client-dynamodb';
-import { ENTRY_METADATA_KEY, STEP_METADATA_KEY, TASK_CATALOGUE_METADATA_KEY, TASKS_MODULE_METADATA_KEY } from '../infra/constructs/service-function.js';
+import { ENTRY_METADATA_KEY, OPENAPI_DOCUMENT_METADATA_KEY, STEP_METADATA_KEY, TASK_CATALOGUE_METADATA_KEY, TASKS_MODULE_METADATA_KEY } from '../infra/constructs/service-function.js';
 import { resolveTemplatePath } from '../infra/tasks-module.js';
 import { compileFilters } from './event-filter.js';
 
@@ -106,6 +106,11 @@ export interface LocalStackModel {
   readonly tasksModule: string;
   /** Absolute path of the task catalogue the API functions bundle as `#task-catalogue` (beside the template). */
   readonly taskCatalogue: string;
+  /**
+   * Absolute path of the OpenAPI document (an ES module, beside the template) the catalogue
+   * function bundles as `#openapi-document`; absent from a template without one.
+   */
+  readonly openApiDocument?: string;
   readonly stateMachines: readonly LocalStateMachine[];
   readonly routes: readonly LocalRoute[];
   /** Rules with an event pattern. */
@@ -426,7 +431,7 @@ export function templateCataloguesPresent(templatePath: string): boolean {
     return false;
   }
   return Object.values(template.Resources ?? {})
-    .map((resource) => resource.Metadata?.[TASK_CATALOGUE_METADATA_KEY])
+    .flatMap((resource) => [resource.Metadata?.[TASK_CATALOGUE_METADATA_KEY], resource.Metadata?.[OPENAPI_DOCUMENT_METADATA_KEY]])
     .every((recorded) => typeof recorded !== 'string' || existsSync(resolve(dirname(templatePath), recorded)));
 }
 
@@ -453,6 +458,7 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
   const streamingUrls: LocalStreamingUrl[] = [];
   const tasksModules = new Set<string>();
   const taskCatalogues = new Set<string>();
+  const openApiDocuments = new Set<string>();
   const queueResources: Array<[string, Record<string, Json>]> = [];
   const mappingResources: Array<[string, Record<string, Json>]> = [];
   /** Table stream ARNs (as the template resolves them) → table names. */
@@ -487,6 +493,8 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
         if (typeof tasksModule === 'string') tasksModules.add(resolveTemplatePath(tasksModule));
         const taskCatalogue = resource.Metadata?.[TASK_CATALOGUE_METADATA_KEY];
         if (typeof taskCatalogue === 'string') taskCatalogues.add(resolve(dirname(templatePath), taskCatalogue));
+        const openApiDocument = resource.Metadata?.[OPENAPI_DOCUMENT_METADATA_KEY];
+        if (typeof openApiDocument === 'string') openApiDocuments.add(resolve(dirname(templatePath), openApiDocument));
         const step = resource.Metadata?.[STEP_METADATA_KEY];
         const variables = resolver.resolve(
           ((props.Environment as Record<string, Json> | undefined)?.Variables ?? {}) as Json,
@@ -573,9 +581,12 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
     throw new Error(`${templatePath}: its API functions must share one task catalogue (${TASK_CATALOGUE_METADATA_KEY}), found ${taskCatalogues.size === 0 ? 'none; synthesize it again' : [...taskCatalogues].join(', ')}`);
   }
   if (!existsSync(taskCatalogue)) throw new Error(`${templatePath}: its task catalogue ${taskCatalogue} is missing; synthesize it again`);
+  const [openApiDocument, ...otherDocuments] = [...openApiDocuments];
+  if (otherDocuments.length > 0) throw new Error(`${templatePath}: its functions name more than one OpenAPI document (${OPENAPI_DOCUMENT_METADATA_KEY}): ${[...openApiDocuments].join(', ')}`);
+  if (openApiDocument && !existsSync(openApiDocument)) throw new Error(`${templatePath}: its OpenAPI document ${openApiDocument} is missing; synthesize it again`);
   const queues = orderQueues(queueResources.map(([id, props]) => localQueue(id, props, resolver, env)));
   const eventSourceMappings = mappingResources.map(([id, props]) => eventSourceMapping(id, props, { resolver, functions, queues, tableStreams }));
-  return { tables, ttlAttributes, functions, tasksModule, taskCatalogue, stateMachines, routes, rules, schedules, streamingUrls, queues, eventSourceMappings, scheduleGroups };
+  return { tables, ttlAttributes, functions, tasksModule, taskCatalogue, ...(openApiDocument ? { openApiDocument } : {}), stateMachines, routes, rules, schedules, streamingUrls, queues, eventSourceMappings, scheduleGroups };
 }
 
 /** Queue properties that are `CreateQueue` attributes of the same name (numbers and booleans as strings). */

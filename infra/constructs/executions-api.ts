@@ -56,6 +56,12 @@ export interface ExecutionsApiProps {
    */
   readonly taskCatalogue: string;
   /**
+   * Path of the OpenAPI document of the deployed tasks with this API's `auth`
+   * (`writeOpenApiDocument`): the catalogue function bundles it as `#openapi-document` and serves it
+   * with the servers of each request filled in, rather than building it from openapi.ts.
+   */
+  readonly openApiDocument: string;
+  /**
    * How callers authenticate.
    * @default 'api-key'
    */
@@ -269,7 +275,9 @@ export class ExecutionsApi extends Construct {
       control: make('control', withStateMachines),
       recovery: make('recovery', withStateMachines),
       // The OpenAPI document it serves describes how callers authenticate.
-      catalogue: make('catalogue', { TASK_IDS, API_AUTH: props.auth ?? 'api-key' }),
+      // The OpenAPI document it serves was computed at synth for this auth; API_AUTH is what tests,
+      // which have no synthesized document, build it for.
+      catalogue: make('catalogue', { TASK_IDS, API_AUTH: props.auth ?? 'api-key' }, { openApiDocument: props.openApiDocument }),
       // A watcher mostly sleeps between polls and costs its function's duration: half the memory
       // of the other API functions halves that cost, and its CPU share still formats 1 MB of events.
       events: make('events', { ...props.environment, EVENTS_WINDOW_SECONDS: String(eventsWindow) }, {

@@ -61,6 +61,11 @@ export interface ServiceFunctionProps {
    * @default - none
    */
   readonly dashboardPage?: string;
+  /**
+   * Path of the OpenAPI document (`writeOpenApiDocument`) the function bundles as `#openapi-document`.
+   * @default - none
+   */
+  readonly openApiDocument?: string;
 }
 
 /** Template metadata key holding a function's entry module, relative to `lambdas/`. */
@@ -75,6 +80,9 @@ export const TASKS_MODULE_METADATA_KEY = 'async-executions:tasks-module';
 
 /** Template metadata key holding the task catalogue a function bundles as `#task-catalogue` (relative to the template's folder). */
 export const TASK_CATALOGUE_METADATA_KEY = 'async-executions:task-catalogue';
+
+/** Template metadata key holding the OpenAPI document a function bundles as `#openapi-document` (relative to the template's folder). */
+export const OPENAPI_DOCUMENT_METADATA_KEY = 'async-executions:openapi-document';
 
 /** Why every function's role has statements on `*`: acknowledged for cdk-nag on each role. */
 export const XRAY_STAR_REASON =
@@ -157,19 +165,21 @@ export class ServiceFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: bundlingOptions({ tasksModule: props.bundledTasksModule ?? tasksModule, taskCatalogue: props.taskCatalogue, dashboardPage: props.dashboardPage }),
+      bundling: bundlingOptions({ tasksModule: props.bundledTasksModule ?? tasksModule, taskCatalogue: props.taskCatalogue, dashboardPage: props.dashboardPage, openApiDocument: props.openApiDocument }),
     });
     acknowledgeWildcardResources(role, ['*'], XRAY_STAR_REASON);
     // The local stack maps each function of the synthesized template back to its handler module.
     const resource = this.node.defaultChild as CfnFunction;
     resource.addMetadata(ENTRY_METADATA_KEY, props.entry);
     if (tasksModule) resource.addMetadata(TASKS_MODULE_METADATA_KEY, templatePathOf(tasksModule));
-    if (props.taskCatalogue) {
-      // The catalogue lives in the cloud assembly, beside the template: recorded relative to it.
-      const outdir = Stage.of(this)?.outdir;
-      const recorded = outdir ? relative(outdir, props.taskCatalogue) : props.taskCatalogue;
-      resource.addMetadata(TASK_CATALOGUE_METADATA_KEY, isAbsolute(recorded) ? recorded : recorded.split(sep).join('/'));
-    }
+    // The catalogue and the OpenAPI document live in the cloud assembly, beside the template: recorded relative to it.
+    const outdir = Stage.of(this)?.outdir;
+    const record = (key: string, path: string) => {
+      const recorded = outdir ? relative(outdir, path) : path;
+      resource.addMetadata(key, isAbsolute(recorded) ? recorded : recorded.split(sep).join('/'));
+    };
+    if (props.taskCatalogue) record(TASK_CATALOGUE_METADATA_KEY, props.taskCatalogue);
+    if (props.openApiDocument) record(OPENAPI_DOCUMENT_METADATA_KEY, props.openApiDocument);
   }
 }
 
@@ -189,6 +199,8 @@ export interface TaskImports {
   readonly taskCatalogue?: string | undefined;
   /** The built dashboard page (JSON), `#dashboard-page` of the dashboard function. */
   readonly dashboardPage?: string | undefined;
+  /** The OpenAPI document computed at synth (an ES module), `#openapi-document` of the catalogue function. */
+  readonly openApiDocument?: string | undefined;
 }
 
 /**
@@ -202,6 +214,7 @@ export function bundlingOptions(imports: TaskImports = {}): BundlingOptions {
     ...(imports.tasksModule ? [`#tasks=${imports.tasksModule}`] : []),
     ...(imports.taskCatalogue ? [`#task-catalogue=${imports.taskCatalogue}`] : []),
     ...(imports.dashboardPage ? [`#dashboard-page=${imports.dashboardPage}`] : []),
+    ...(imports.openApiDocument ? [`#openapi-document=${imports.openApiDocument}`] : []),
   ];
   return {
     format: OutputFormat.ESM,

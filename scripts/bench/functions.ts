@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { TaskImports } from '../../infra/constructs/service-function.js';
 import { stepTasksModule } from '../../infra/task-bundles.js';
 import { writeDashboardPage } from '../../infra/dashboard-page.js';
+import { writeOpenApiDocument } from '../../infra/openapi-document.js';
 import { writeTaskCatalogue } from '../../infra/task-catalogue.js';
 import { DEFAULT_TASKS_MODULE, loadTasksModule } from '../../infra/tasks-module.js';
 import { lambdaStepsOf } from '../../lambdas/tasks/dsl.js';
@@ -17,6 +18,8 @@ export interface FunctionSpec {
   readonly tasks?: 'code' | 'catalogue';
   /** It bundles the built dashboard page as `#dashboard-page`. */
   readonly page?: true;
+  /** It bundles the OpenAPI document computed at synth (API key auth, as the default stack) as `#openapi-document`. */
+  readonly document?: true;
   /**
    * With `tasks: 'code'`, the module its bundle takes as `#tasks`.
    * @default - the default tasks module (the example tasks)
@@ -31,7 +34,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'events', entry: 'api/executions-events.ts', clients: ['dynamodb'] },
   { name: 'control', entry: 'api/executions-control.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
   { name: 'recovery', entry: 'api/executions-recovery.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
-  { name: 'catalogue', entry: 'api/catalogue.ts', clients: [], tasks: 'catalogue' },
+  { name: 'catalogue', entry: 'api/catalogue.ts', clients: [], tasks: 'catalogue', document: true },
   { name: 'dashboard', entry: 'api/dashboard.ts', clients: [], page: true },
   { name: 'authorizer', entry: 'api/authorizer.ts', clients: ['dynamodb'] },
   { name: 'events-stream', entry: 'api/events-stream-handler.ts', clients: ['dynamodb'] },
@@ -54,12 +57,15 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
 
 /**
  * What `fn` bundles of the default tasks (the example tasks, which the benchmark measures), as the
- * stack gives it (infra/): the tasks module, or their catalogue, written into `outDir`.
+ * stack gives it (infra/): the tasks module, or their catalogue (and the catalogue function its
+ * OpenAPI document), written into `outDir`.
  */
 export function taskImportsOf(fn: FunctionSpec, outDir: string): TaskImports {
   if (fn.page) return { dashboardPage: writeDashboardPage(outDir) };
   if (fn.tasks === 'code') return { tasksModule: fn.tasksModule ?? DEFAULT_TASKS_MODULE };
-  if (fn.tasks === 'catalogue') return { taskCatalogue: writeTaskCatalogue(outDir, defaultTasks) };
+  if (fn.tasks === 'catalogue') {
+    return { taskCatalogue: writeTaskCatalogue(outDir, defaultTasks), ...(fn.document ? { openApiDocument: writeOpenApiDocument(outDir, defaultTasks, 'api-key') } : {}) };
+  }
   return {};
 }
 

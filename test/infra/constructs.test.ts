@@ -14,6 +14,7 @@ import { TaskStateMachine } from '../../infra/constructs/task-state-machine.js';
 import { Schedules } from '../../infra/constructs/schedules.js';
 import { ExecutionsStack } from '../../infra/executions-stack.js';
 import { writeTaskCatalogue } from '../../infra/task-catalogue.js';
+import { writeOpenApiDocument } from '../../infra/openapi-document.js';
 import { lambdaStepsOf, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
 import { TASKS } from '../../lambdas/tasks/registry.js';
 import { SAMPLE_TASKS, testApp } from './support.js';
@@ -190,6 +191,7 @@ describe('ExecutionsApi', () => {
         stateMachineArnPrefix: 'arn:aws:states:us-east-1:123456789012:stateMachine:P-',
         environment: {},
         taskCatalogue: writeTaskCatalogue(Stage.of(stack)!.outdir, []),
+        openApiDocument: writeOpenApiDocument(Stage.of(stack)!.outdir, [], 'api-key'),
         webhookQueue: new Queue(stack, 'Deliveries'),
         bulkQueue: new Queue(stack, 'BulkPages'),
         schedules: schedulesOf(stack, table),
@@ -220,6 +222,7 @@ describe('ExecutionsApi', () => {
       stateMachineArnPrefix: 'arn:aws:states:us-east-1:123456789012:stateMachine:P-',
       environment: {},
       taskCatalogue: writeTaskCatalogue(Stage.of(stack)!.outdir, []),
+      openApiDocument: writeOpenApiDocument(Stage.of(stack)!.outdir, [], 'api-key'),
       webhookQueue: new Queue(stack, 'Deliveries'),
       bulkQueue: new Queue(stack, 'BulkPages'),
       schedules: schedulesOf(stack, table),

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadTasksModule, PROJECT_DIR } from '../../infra/tasks-module.js';
+import { decodeOpenApiTemplate } from '../../lambdas/api/openapi-template.js';
 import { synthForLocal } from '../../local/synth.js';
 import { functionUrlPlaceholder, loadStackModel, localFunctionUrls } from '../../local/template.js';
 
@@ -28,6 +30,19 @@ describe('the local stack model of per-step functions', async () => {
 
   it('resolves #tasks of every function, step functions included, to the whole tasks module', () => {
     expect(model.tasksModule).toBe(SPLIT_TASKS);
+  });
+
+  it('resolves #openapi-document of the catalogue function to the document the synth wrote beside the template, for these tasks', async () => {
+    expect(model.openApiDocument).toMatch(/[/\\]openapi-document\.[0-9a-f]+\.mjs$/);
+    expect(dirname(model.openApiDocument!)).toBe(dirname(template));
+    const { default: encoded } = (await import(pathToFileURL(model.openApiDocument!).href)) as { default: string };
+    const document = decodeOpenApiTemplate(encoded) as { components: { schemas: Record<string, unknown> } };
+
+    expect(Object.keys(document.components.schemas).filter((name) => name.startsWith('TaskInput.')).sort()).toEqual([
+      'TaskInput.heavy-task',
+      'TaskInput.inline-task',
+      'TaskInput.light-task',
+    ]);
   });
 });
 

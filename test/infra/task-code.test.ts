@@ -4,10 +4,11 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Stage } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENTRY_METADATA_KEY, TASK_CATALOGUE_METADATA_KEY, TASKS_MODULE_METADATA_KEY } from '../../infra/constructs/service-function.js';
+import { ENTRY_METADATA_KEY, OPENAPI_DOCUMENT_METADATA_KEY, TASK_CATALOGUE_METADATA_KEY, TASKS_MODULE_METADATA_KEY } from '../../infra/constructs/service-function.js';
 import { ExecutionsStack } from '../../infra/executions-stack.js';
 import { writeTaskCatalogue } from '../../infra/task-catalogue.js';
 import { loadTasksModule, resolveTemplatePath } from '../../infra/tasks-module.js';
+import { decodeOpenApiTemplate } from '../../lambdas/api/openapi-template.js';
 import type { TaskCatalogue } from '../../lambdas/tasks/task-catalogue.js';
 import { ROOT, bundle } from '../../scripts/bench/bundle.js';
 import { checkoutTempDir } from '../support/checkout-temp.js';
@@ -53,6 +54,7 @@ interface Fn {
   readonly entry: string;
   readonly tasksModule?: string;
   readonly taskCatalogue?: string;
+  readonly openApiDocument?: string;
 }
 
 let functions: Fn[];
@@ -66,6 +68,7 @@ beforeAll(async () => {
     entry: metadata[ENTRY_METADATA_KEY]!,
     ...(metadata[TASKS_MODULE_METADATA_KEY] ? { tasksModule: resolveTemplatePath(metadata[TASKS_MODULE_METADATA_KEY]) } : {}),
     ...(metadata[TASK_CATALOGUE_METADATA_KEY] ? { taskCatalogue: resolve(outdir, metadata[TASK_CATALOGUE_METADATA_KEY]) } : {}),
+    ...(metadata[OPENAPI_DOCUMENT_METADATA_KEY] ? { openApiDocument: resolve(outdir, metadata[OPENAPI_DOCUMENT_METADATA_KEY]) } : {}),
   }));
   for (const fn of functions) {
     const built = await bundle(fn.entry.replaceAll('/', '-').replace(/\.ts$/, ''), join(ROOT, 'lambdas', fn.entry), out, fn);
@@ -124,6 +127,21 @@ describe('what the functions bundle of the tasks', () => {
   it('only the functions that run steps name the tasks module', () => {
     expect([...new Set(functions.filter((fn) => fn.tasksModule).map((fn) => fn.entry))]).toEqual(['runtime/step-handler.ts']);
     for (const fn of functions.filter((candidate) => candidate.tasksModule)) expect(fn.tasksModule).toBe(TASKS_FILE);
+  });
+
+  it('only the catalogue function bundles the OpenAPI document the stack wrote beside its template, as data: compressed, with none of openapi.ts', () => {
+    const withDocument = functions.filter((fn) => fn.openApiDocument);
+    expect(withDocument.map((fn) => fn.entry)).toEqual(['api/catalogue.ts']);
+    const written = readFileSync(withDocument[0]!.openApiDocument!, 'utf8');
+    const encoded = JSON.parse(written.replace(/^export default /, '').replace(/;\s*$/, '')) as string;
+    const document = decodeOpenApiTemplate(encoded) as { paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
+
+    expect(Object.keys(document.components.schemas)).toContain('TaskInput.marked');
+    expect(document.paths).toHaveProperty(['/executions/{id}/events']);
+    const bundled = code.get('api/catalogue.ts')!;
+    expect(bundled).toContain(encoded);
+    expect(bundled.includes('getOpenApiDocument'), 'the words of openapi.ts').toBe(false);
+    expect(bundled.includes('A row of an execution\'s history.'), 'the answers\' schemas').toBe(false);
   });
 
   it('writes the catalogue under an absolute path even into a relative outdir, as `cdk synth` gives one (esbuild read a relative alias as a package name)', async () => {
