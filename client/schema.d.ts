@@ -1169,9 +1169,9 @@ export interface components {
              * @description What it does to each execution.
              * @enum {unknown}
              */
-            action: "cancel";
+            action: "cancel" | "retry" | "replay";
             filter: components["schemas"]["BulkFilter"];
-            /** @description Why (a cancel's reason). */
+            /** @description Why (a cancel's reason; retry and replay only record it). */
             reason: string | null;
             /** @description The most executions it acts on. */
             max_items: number;
@@ -1262,6 +1262,8 @@ export interface components {
             outcome: "succeeded" | "failed" | "skipped";
             /** @description Why it failed or was skipped. */
             problem: components["schemas"]["Problem"] | null;
+            /** @description The new execution a replay started; null otherwise. */
+            result_execution_id: string | null;
             /**
              * Format: date-time
              * @description When.
@@ -3098,10 +3100,10 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description What to do to each execution (cancel: as POST /executions/{id}/cancel).
+                     * @description What to do to each execution, as its single route: cancel (POST /executions/{id}/cancel), retry (POST /executions/{id}/retry: not failed is skipped) or replay (POST /executions/{id}/replay, same input and metadata; once per job and execution).
                      * @enum {unknown}
                      */
-                    action: "cancel";
+                    action: "cancel" | "retry" | "replay";
                     /** @description Which executions: all of these that are given (task_id, status, created_after, created_before). */
                     filter: {
                         /** @enum {unknown} */
@@ -3111,7 +3113,7 @@ export interface operations {
                         created_after?: string;
                         created_before?: string;
                     };
-                    /** @description Why (each cancel's reason). */
+                    /** @description Why (each cancel's reason; kept with a retry or replay job). */
                     reason?: string | null;
                     /** @description The most executions to act on (default 10000). */
                     max_items?: number;

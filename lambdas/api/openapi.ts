@@ -679,15 +679,18 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
       body: jsonBody(
         {
           ...describedBody(bulkActionSchema(new Set(context.options.tasks.map((task) => task.id))), {
-            action: 'What to do to each execution (cancel: as POST /executions/{id}/cancel).',
+            action: 'What to do to each execution, as its single route: cancel (POST /executions/{id}/cancel), retry (POST /executions/{id}/retry: not failed is skipped) or replay (POST /executions/{id}/replay, same input and metadata; once per job and execution).',
             filter: 'Which executions: all of these that are given (task_id, status, created_after, created_before).',
-            reason: 'Why (each cancel\'s reason).',
+            reason: 'Why (each cancel\'s reason; kept with a retry or replay job).',
             max_items: `The most executions to act on (default ${BULK_LIMITS.defaultMaxItems}).`,
           }),
         },
         true,
         'The job.',
-        { cancel: { value: { action: 'cancel', filter: { task_id: context.options.tasks[0]?.id ?? 'my-task', status: 'awaiting_input' }, reason: 'Superseded.' } } },
+        {
+          cancel: { value: { action: 'cancel', filter: { task_id: context.options.tasks[0]?.id ?? 'my-task', status: 'awaiting_input' }, reason: 'Superseded.' } },
+          retry: { value: { action: 'retry', filter: { task_id: context.options.tasks[0]?.id ?? 'my-task', status: 'failed' } } },
+        },
       ),
       answers: {
         202: jsonAnswer('Accepted.', 'BulkAction', { headers: { Location: headerRef('Location') } }),
