@@ -1171,7 +1171,7 @@ export interface components {
              */
             action: "cancel" | "retry" | "replay";
             filter: components["schemas"]["BulkFilter"];
-            /** @description Why (a cancel's reason; retry and replay only record it). */
+            /** @description Why (a cancel's reason). */
             reason: string | null;
             /** @description The most executions it acts on. */
             max_items: number;
@@ -1262,7 +1262,7 @@ export interface components {
             outcome: "succeeded" | "failed" | "skipped";
             /** @description Why it failed or was skipped. */
             problem: components["schemas"]["Problem"] | null;
-            /** @description The new execution a replay started; null otherwise. */
+            /** @description The execution a replay started. */
             result_execution_id: string | null;
             /**
              * Format: date-time
@@ -3100,7 +3100,7 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description What to do to each execution, as its single route: cancel (POST /executions/{id}/cancel), retry (POST /executions/{id}/retry: not failed is skipped) or replay (POST /executions/{id}/replay, same input and metadata; once per job and execution).
+                     * @description What to do to each execution, as its single route does: cancel, retry (not failed: skipped) or replay (same input and metadata).
                      * @enum {unknown}
                      */
                     action: "cancel" | "retry" | "replay";
@@ -3113,7 +3113,7 @@ export interface operations {
                         created_after?: string;
                         created_before?: string;
                     };
-                    /** @description Why (each cancel's reason; kept with a retry or replay job). */
+                    /** @description Why (each cancel's reason). */
                     reason?: string | null;
                     /** @description The most executions to act on (default 10000). */
                     max_items?: number;

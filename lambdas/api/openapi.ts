@@ -679,18 +679,15 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
       body: jsonBody(
         {
           ...describedBody(bulkActionSchema(new Set(context.options.tasks.map((task) => task.id))), {
-            action: 'What to do to each execution, as its single route: cancel (POST /executions/{id}/cancel), retry (POST /executions/{id}/retry: not failed is skipped) or replay (POST /executions/{id}/replay, same input and metadata; once per job and execution).',
+            action: 'What to do to each execution, as its single route does: cancel, retry (not failed: skipped) or replay (same input and metadata).',
             filter: 'Which executions: all of these that are given (task_id, status, created_after, created_before).',
-            reason: 'Why (each cancel\'s reason; kept with a retry or replay job).',
+            reason: 'Why (each cancel\'s reason).',
             max_items: `The most executions to act on (default ${BULK_LIMITS.defaultMaxItems}).`,
           }),
         },
         true,
         'The job.',
-        {
-          cancel: { value: { action: 'cancel', filter: { task_id: context.options.tasks[0]?.id ?? 'my-task', status: 'awaiting_input' }, reason: 'Superseded.' } },
-          retry: { value: { action: 'retry', filter: { task_id: context.options.tasks[0]?.id ?? 'my-task', status: 'failed' } } },
-        },
+        { cancel: { value: { action: 'cancel', filter: { task_id: context.options.tasks[0]?.id ?? 'my-task', status: 'awaiting_input' }, reason: 'Superseded.' } } },
       ),
       answers: {
         202: jsonAnswer('Accepted.', 'BulkAction', { headers: { Location: headerRef('Location') } }),
