@@ -253,55 +253,63 @@ export async function main(argv: readonly string[]): Promise<number> {
     }));
 
   const bulk = program.command('bulk').description('act on every execution a filter matches, as a job (bulk actions)');
-  bulk
-    .command('cancel')
-    .description('cancel every execution that matches the filter (created before now), as one job')
-    .option('--task <task>', 'only this task\'s executions')
-    .addOption(new Option('--status <status>', 'only executions in this status').choices(STATUSES))
-    .option('--created-after <time>', 'only executions created at or after (ISO 8601)', instant)
-    .option('--created-before <time>', 'only executions created at or before (ISO 8601)', instant)
-    .option('--all', 'with no other filter: every execution of the tenant')
-    .option('--reason <text>', 'each cancel\'s reason')
-    .option('--max-items <n>', 'act on at most this many (default 10000)', positiveInteger(100_000))
-    .option('--idempotency-key <key>', 'makes a repeat of this command safe (generated when not given)')
-    .option('--wait', 'follow the job until it ends, and exit with its outcome')
-    .option('--timeout <seconds>', 'with --wait: give up after this long (exit 6)', positiveInteger(86_400))
-    .action(action(async (client, { json }, flags: {
-      task?: string; status?: (typeof STATUSES)[number]; createdAfter?: string; createdBefore?: string; all?: boolean;
-      reason?: string; maxItems?: number; idempotencyKey?: string; wait?: boolean; timeout?: number;
-    }) => {
-      const filter = {
-        ...(flags.task ? { task_id: flags.task } : {}),
-        ...(flags.status ? { status: flags.status } : {}),
-        ...(flags.createdAfter ? { created_after: flags.createdAfter } : {}),
-        ...(flags.createdBefore ? { created_before: flags.createdBefore } : {}),
-      };
-      if (Object.keys(filter).length === 0 && !flags.all) {
-        throw new UsageError('Name a filter (--task, --status, --created-after, --created-before), or --all to cancel every execution.');
-      }
-      const body: BulkActionBody = { action: 'cancel', filter, ...(flags.reason ? { reason: flags.reason } : {}), ...(flags.maxItems ? { max_items: flags.maxItems } : {}) };
-      let job = await client.bulk.create(body, flags.idempotencyKey ? { idempotencyKey: flags.idempotencyKey } : {});
-      if (!flags.wait) {
-        print(json ? JSON.stringify(job) : `${job.id} ${job.status}`);
-        return EXIT.ok;
-      }
-      if (!json) process.stderr.write(`${job.id} ${job.status}\n`);
-      const deadline = flags.timeout ? Date.now() + flags.timeout * 1000 : Infinity;
-      let shown = '';
-      while (job.status === 'queued' || job.status === 'running') {
-        if (Date.now() > deadline) {
-          print(json ? JSON.stringify(job) : `still ${job.status} after ${flags.timeout} s: ${job.id} (${bulkProgress(job)})`);
-          return EXIT.timedOut;
+  // One command per action, the same filters and options: `bulk cancel`, `bulk retry`, `bulk replay`.
+  const BULK_COMMANDS = [
+    ['cancel', 'cancel every execution that matches the filter (created before now), as one job', 'cancel every execution'],
+    ['retry', 'retry every failed execution that matches the filter from its failed step, as one job (others are skipped)', 'retry every failed execution'],
+    ['replay', 'replay every execution that matches the filter (a new execution each, same input and metadata), as one job', 'replay every execution'],
+  ] as const;
+  for (const [name, description, everything] of BULK_COMMANDS) {
+    bulk
+      .command(name)
+      .description(description)
+      .option('--task <task>', 'only this task\'s executions')
+      .addOption(new Option('--status <status>', 'only executions in this status').choices(STATUSES))
+      .option('--created-after <time>', 'only executions created at or after (ISO 8601)', instant)
+      .option('--created-before <time>', 'only executions created at or before (ISO 8601)', instant)
+      .option('--all', 'with no other filter: every execution of the tenant')
+      .option('--reason <text>', name === 'cancel' ? 'each cancel\'s reason' : 'why (kept with the job)')
+      .option('--max-items <n>', 'act on at most this many (default 10000)', positiveInteger(100_000))
+      .option('--idempotency-key <key>', 'makes a repeat of this command safe (generated when not given)')
+      .option('--wait', 'follow the job until it ends, and exit with its outcome')
+      .option('--timeout <seconds>', 'with --wait: give up after this long (exit 6)', positiveInteger(86_400))
+      .action(action(async (client, { json }, flags: {
+        task?: string; status?: (typeof STATUSES)[number]; createdAfter?: string; createdBefore?: string; all?: boolean;
+        reason?: string; maxItems?: number; idempotencyKey?: string; wait?: boolean; timeout?: number;
+      }) => {
+        const filter = {
+          ...(flags.task ? { task_id: flags.task } : {}),
+          ...(flags.status ? { status: flags.status } : {}),
+          ...(flags.createdAfter ? { created_after: flags.createdAfter } : {}),
+          ...(flags.createdBefore ? { created_before: flags.createdBefore } : {}),
+        };
+        if (Object.keys(filter).length === 0 && !flags.all) {
+          throw new UsageError(`Name a filter (--task, --status, --created-after, --created-before), or --all to ${everything}.`);
         }
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        job = await client.bulk.get(job.id);
-        const line = bulkProgress(job);
-        if (!json && line !== shown) process.stderr.write(`${line}\n`);
-        shown = line;
-      }
-      print(json ? JSON.stringify(job) : `${job.status}: ${bulkProgress(job)}`);
-      return bulkExitCode(job);
-    }));
+        const body: BulkActionBody = { action: name, filter, ...(flags.reason ? { reason: flags.reason } : {}), ...(flags.maxItems ? { max_items: flags.maxItems } : {}) };
+        let job = await client.bulk.create(body, flags.idempotencyKey ? { idempotencyKey: flags.idempotencyKey } : {});
+        if (!flags.wait) {
+          print(json ? JSON.stringify(job) : `${job.id} ${job.status}`);
+          return EXIT.ok;
+        }
+        if (!json) process.stderr.write(`${job.id} ${job.status}\n`);
+        const deadline = flags.timeout ? Date.now() + flags.timeout * 1000 : Infinity;
+        let shown = '';
+        while (job.status === 'queued' || job.status === 'running') {
+          if (Date.now() > deadline) {
+            print(json ? JSON.stringify(job) : `still ${job.status} after ${flags.timeout} s: ${job.id} (${bulkProgress(job)})`);
+            return EXIT.timedOut;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          job = await client.bulk.get(job.id);
+          const line = bulkProgress(job);
+          if (!json && line !== shown) process.stderr.write(`${line}\n`);
+          shown = line;
+        }
+        print(json ? JSON.stringify(job) : `${job.status}: ${bulkProgress(job)}`);
+        return bulkExitCode(job);
+      }));
+  }
 
   bulk
     .command('get <id>')
@@ -340,7 +348,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(action(async (client, { json }, id: string) => {
       const items: BulkItem[] = [];
       for await (const item of client.bulk.items(id)) items.push(item);
-      print(json ? JSON.stringify(items) : items.length === 0 ? 'No items.' : table(['EXECUTION', 'OUTCOME', 'PROBLEM'], items.map((item) => [item.execution_id, item.outcome, item.problem ? `${item.problem.status} ${item.problem.detail}` : '-'])));
+      print(
+        json
+          ? JSON.stringify(items)
+          : items.length === 0
+            ? 'No items.'
+            : table(['EXECUTION', 'OUTCOME', 'RESULT', 'PROBLEM'], items.map((item) => [
+                item.execution_id, item.outcome, item.result_execution_id ?? '-', item.problem ? `${item.problem.status} ${item.problem.detail}` : '-',
+              ])),
+      );
       return EXIT.ok;
     }));
 

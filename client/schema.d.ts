@@ -1221,7 +1221,7 @@ export interface components {
              * @description What it does to each execution.
              * @enum {unknown}
              */
-            action: "cancel";
+            action: "cancel" | "retry" | "replay";
             filter: components["schemas"]["BulkFilter"];
             /** @description Why (a cancel's reason). */
             reason: string | null;
@@ -1314,6 +1314,8 @@ export interface components {
             outcome: "succeeded" | "failed" | "skipped";
             /** @description Why it failed or was skipped. */
             problem: components["schemas"]["Problem"] | null;
+            /** @description The execution a replay started. */
+            result_execution_id: string | null;
             /**
              * Format: date-time
              * @description When.
@@ -3238,10 +3240,10 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description What to do to each execution (cancel: as POST /executions/{id}/cancel).
+                     * @description What to do to each execution, as its single route does: cancel, retry (not failed: skipped) or replay (same input and metadata).
                      * @enum {unknown}
                      */
-                    action: "cancel";
+                    action: "cancel" | "retry" | "replay";
                     /** @description Which executions: all of these that are given (task_id, status, created_after, created_before). */
                     filter: {
                         /** @enum {unknown} */

@@ -197,6 +197,8 @@ export class ExecutionsStack extends Stack {
       table,
       stateMachines: [...runtime.stateMachines.values()],
       stateMachineArnPrefix,
+      taskIds: [...runtime.stateMachines.keys()].join(','),
+      taskCatalogue,
       environment,
     });
     const schedules = new Schedules(this, 'Schedules', {

@@ -15,8 +15,15 @@ import { grantTableAccess } from './table-access.js';
 /** Props of {@link BulkActions}. */
 export interface BulkActionsProps {
   readonly table: ITableV2;
-  /** The state machines whose executions a job may act on (cancel: StopExecution). */
+  /**
+   * The state machines whose executions a job may act on: StopExecution (cancel) and
+   * RedriveExecution (retry) on their executions, StartExecution (replay) on them.
+   */
   readonly stateMachines: readonly IStateMachine[];
+  /** The ids of the deployed tasks (`TASK_IDS`): a retried or replayed execution's task must be one. */
+  readonly taskIds: string;
+  /** Path of the task catalogue (JSON) the worker bundles: a replay needs its task's outline. */
+  readonly taskCatalogue: string;
   /** ARN of a task's state machine minus the task id. */
   readonly stateMachineArnPrefix: string;
   /** Environment shared by the service's functions. */
@@ -30,9 +37,12 @@ export interface BulkActionsProps {
 
 /**
  * The partition keys the worker touches besides bulk items: execution records and their rows
- * (`EXEC#`, what a cancel writes) and the tenant-scoped index partitions it reads matches from (`T#`).
+ * (`EXEC#`: what a cancel or a retry writes, and a replay's new execution), the Idempotency-Keys of
+ * replays (`IDEM#`: one per job and execution, so a page done again replays nothing twice) and the
+ * tenant-scoped index partitions it reads matches from (`T#`). It also reads (only) a tenant's
+ * concurrency limits (`LIMITS#`): a replay of a limited tenant waits for admission, as a create does.
  */
-export const BULK_WORKER_EXECUTION_KEYS = ['EXEC#*', 'T#*'] as const;
+export const BULK_WORKER_EXECUTION_KEYS = ['EXEC#*', 'IDEM#*', 'T#*'] as const;
 
 /**
  * Bulk actions, done page by page (docs/architecture.md "Bulk actions"): a queue whose messages
@@ -62,8 +72,9 @@ export class BulkActions extends Construct {
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60) {
       throw new Error(`BulkActions sweepEvery must be whole minutes from 1 to 60, got ${every.toHumanString()}`);
     }
-    // A page: up to 50 actions, 8 at once, each a transaction and a StopExecution (throttled ones
-    // retried with backoff); a minute is ample, and the lease outlives the function.
+    // A page: up to 50 actions, 8 at once, each a transaction or two and one Step Functions call
+    // (StopExecution, RedriveExecution or StartExecution; throttled ones retried with backoff); a
+    // minute is ample, and the lease outlives the function.
     const workerTimeout = Duration.seconds(60);
     const secure = { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true } as const;
     this.deadLetterQueue = new Queue(this, 'DeadLetters', { ...secure, retentionPeriod: Duration.days(14) });
@@ -80,17 +91,24 @@ export class BulkActions extends Construct {
     const environment = { ...props.environment, BULK_QUEUE_URL: this.queue.queueUrl };
     this.workerFunction = new ServiceFunction(this, 'Worker', {
       entry: 'runtime/bulk-worker-handler.ts',
-      description: 'Does bulk actions page by page (cancels matching executions)',
+      description: 'Does bulk actions page by page (cancels, retries or replays matching executions)',
       environment: {
         ...environment,
+        TASK_IDS: props.taskIds,
         STATE_MACHINE_ARN_PREFIX: props.stateMachineArnPrefix,
         BULK_LEASE_SECONDS: String(workerTimeout.toSeconds() + 60),
       },
       timeout: workerTimeout,
+      // A replay starts a new execution at its task's first step: the outline comes from the catalogue.
+      taskCatalogue: props.taskCatalogue,
     });
     grantTableAccess(this.workerFunction, props.table, 'manage', BULK_LEADING_KEYS);
     grantTableAccess(this.workerFunction, props.table, 'write', BULK_WORKER_EXECUTION_KEYS);
+    grantTableAccess(this.workerFunction, props.table, 'read', ['LIMITS#*']);
     grantExecutionAction(this.workerFunction, props.stateMachines, 'states:StopExecution', 'bulk cancel');
+    grantExecutionAction(this.workerFunction, props.stateMachines, 'states:RedriveExecution', 'bulk retry from the failed step');
+    // Replay starts new executions of these state machines, named exactly (no wildcard).
+    for (const machine of props.stateMachines) machine.grantStartExecution(this.workerFunction);
     this.queue.grantSendMessages(this.workerFunction);
     // One page per invocation: its time is the page's, not a batch's.
     this.workerFunction.addEventSource(new SqsEventSource(this.queue, { batchSize: 1, reportBatchItemFailures: true }));

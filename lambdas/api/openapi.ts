@@ -692,7 +692,7 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
       body: jsonBody(
         {
           ...describedBody(bulkActionSchema(new Set(context.options.tasks.map((task) => task.id))), {
-            action: 'What to do to each execution (cancel: as POST /executions/{id}/cancel).',
+            action: 'What to do to each execution, as its single route does: cancel, retry (not failed: skipped) or replay (same input and metadata).',
             filter: 'Which executions: all of these that are given (task_id, status, created_after, created_before).',
             reason: 'Why (each cancel\'s reason).',
             max_items: `The most executions to act on (default ${BULK_LIMITS.defaultMaxItems}).`,

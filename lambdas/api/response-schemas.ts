@@ -353,6 +353,7 @@ export const RESPONSE_SCHEMAS: Readonly<Record<ResponseSchemaName, JsonSchema>> 
     execution_id: executionId('The execution.'),
     outcome: { enum: ['succeeded', 'failed', 'skipped'], description: 'What came of it.' },
     problem: nullable(ref('Problem'), 'Why it failed or was skipped.'),
+    result_execution_id: nullable({ type: 'string', pattern: EXECUTION_ID_PATTERN.source }, 'The execution a replay started.'),
     at: instant('When.'),
   }),
   BulkItemPage: page('BulkItem', 'Item results, by execution id.'),

@@ -9,7 +9,7 @@ import type { ExecutionStatus } from './status.js';
  * The actions a job may apply. Each is one small function `(deps, record) => outcome` in
  * `lambdas/runtime/bulk-actions.ts`; adding one is adding its name here and its function there.
  */
-export const BULK_ACTIONS = ['cancel'] as const;
+export const BULK_ACTIONS = ['cancel', 'retry', 'replay'] as const;
 
 /** An action a job applies to each execution it matches. */
 export type BulkActionName = (typeof BULK_ACTIONS)[number];
@@ -98,7 +98,18 @@ export interface BulkItemResult {
   readonly outcome: BulkItemOutcome;
   /** Why it failed or was skipped (e.g. the 409 of an execution already terminal). */
   readonly problem?: ProblemDetails;
+  /** The execution the action started (a replay's new execution). */
+  readonly resultExecutionId?: string;
   readonly at: string;
+}
+
+/**
+ * The Idempotency-Key of the replay of execution `executionId` by job `jobId`: a page done again
+ * (a worker died before recording its results, a duplicate message after a lease expired) finds the
+ * replay it already started instead of starting another.
+ */
+export function bulkReplayKey(jobId: string, executionId: string): string {
+  return `${jobId}/replay/${executionId}`;
 }
 
 /** A job id: `bulk_` and 32 lower-case hex digits of a UUIDv7, so ids sort by creation time. */
@@ -223,6 +234,8 @@ export interface BulkItemView {
   readonly execution_id: string;
   readonly outcome: BulkItemOutcome;
   readonly problem: ProblemDetails | null;
+  /** The execution the action started (a replay's new one); null for the other actions and when none was started. */
+  readonly result_execution_id: string | null;
   readonly at: string;
 }
 
@@ -257,5 +270,11 @@ export function toBulkJobView(job: BulkJob, apiBaseUrl: string): BulkJobView {
 
 /** The view of an item result. */
 export function toBulkItemView(result: BulkItemResult): BulkItemView {
-  return { execution_id: result.executionId, outcome: result.outcome, problem: result.problem ?? null, at: result.at };
+  return {
+    execution_id: result.executionId,
+    outcome: result.outcome,
+    problem: result.problem ?? null,
+    result_execution_id: result.resultExecutionId ?? null,
+    at: result.at,
+  };
 }

@@ -167,6 +167,7 @@ function fromResultItem(item: Item): BulkItemResult {
     executionId: item.sk as string,
     outcome: item.outcome as BulkItemOutcome,
     ...(item.problem && typeof item.problem === 'object' ? { problem: item.problem as ProblemDetails } : {}),
+    ...(typeof item.result_execution_id === 'string' ? { resultExecutionId: item.result_execution_id } : {}),
     at: item.at as string,
   };
 }
@@ -616,6 +617,7 @@ export class BulkStore {
             ...key,
             outcome: result.outcome,
             ...(result.problem ? { problem: result.problem } : {}),
+            ...(result.resultExecutionId ? { result_execution_id: result.resultExecutionId } : {}),
             at: result.at,
             expires_at: this.expiresAt(result.at),
           },

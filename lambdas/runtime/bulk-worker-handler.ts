@@ -1,7 +1,9 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { deployedTasks } from '../api/deployed-tasks.js';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { BulkStore } from '../repository/bulk-store.js';
-import { ExecutionStore } from '../repository/execution-store.js';
+import { AdmissionStore } from '../repository/admission-store.js';
+import { RecoveryStore } from '../repository/recovery-store.js';
 import { CLIENT_CONFIG } from '../shared/client-config.js';
 import { documentClient } from '../shared/dynamodb-client.js';
 import { intEnv, requireEnv } from '../shared/env.js';
@@ -13,13 +15,24 @@ import { parseBulkMessage, processBulkMessage, type BulkWorkerDeps } from './bul
 
 const logger = createLogger('bulk-worker');
 const prefix = requireEnv('STATE_MACHINE_ARN_PREFIX');
-// Its own Step Functions client: `adaptive` retries throttled StopExecution calls with backoff and
-// slows the client's own rate, so a page of stops paces itself to the account's quota.
+// Its own Step Functions client: `adaptive` retries throttled StopExecution, RedriveExecution and
+// StartExecution calls with backoff and slows the client's own rate, so a page (at most
+// BULK_LIMITS.itemConcurrency calls at once) paces itself to the account's quotas.
 const sfn = new SFNClient({ ...CLIENT_CONFIG, maxAttempts: 5, retryMode: 'adaptive' });
+
+const admission = new AdmissionStore(documentClient, repositoryOptions);
 
 const deps: BulkWorkerDeps = {
   store: new BulkStore(documentClient, repositoryOptions),
-  control: { repository: new ExecutionStore(documentClient, repositoryOptions), sfn, logger, stateMachineArn: (taskId) => `${prefix}${taskId}` },
+  control: {
+    repository: new RecoveryStore(documentClient, repositoryOptions),
+    sfn,
+    logger,
+    stateMachineArn: (taskId) => `${prefix}${taskId}`,
+    // The task catalogue's deployed tasks (TASK_IDS): retry and replay need them, as their routes do.
+    tasks: deployedTasks(),
+    limited: (tenant) => admission.limited(tenant),
+  },
   send: bulkSender(sqs, requireEnv('BULK_QUEUE_URL')),
   logger,
   leaseMs: intEnv('BULK_LEASE_SECONDS', 120) * 1000,

@@ -12,8 +12,7 @@ import {
 import type { ExecutionRecord } from '../domain/execution.js';
 import type { BulkStore } from '../repository/bulk-store.js';
 import type { Logger } from '../shared/logger.js';
-import { BULK_ACTION_FUNCTIONS, type BulkActionDeps } from './bulk-actions.js';
-import type { ControlDeps } from './execution-control.js';
+import { BULK_ACTION_FUNCTIONS, type BulkActionDeps, type BulkControlDeps } from './bulk-actions.js';
 
 /** A message of the bulk queue: "do the page of job `jobId` that follows version `version`". */
 export interface BulkMessage {
@@ -46,7 +45,8 @@ export type SendBulkMessage = (message: BulkMessage) => Promise<void>;
 /** What the worker needs. */
 export interface BulkWorkerDeps {
   readonly store: Pick<BulkStore, 'find' | 'lease' | 'matches' | 'results' | 'record' | 'commit' | 'end'>;
-  readonly control: ControlDeps;
+  /** What the actions need (cancel, retry, replay). */
+  readonly control: BulkControlDeps;
   readonly send: SendBulkMessage;
   readonly logger: Logger;
   /** How long a lease holds (the worker function's timeout: a worker past it is dead). */
@@ -109,15 +109,26 @@ export async function processBulkMessage(deps: BulkWorkerDeps, message: BulkMess
 
   const page = await deps.store.matches(job.tenant, job.filter, job.cursor, snapshotBound(job), pageLimit(job, deps.pageSize));
   const done = await deps.store.results(job.tenant, job.id, page.records.map((record) => record.id));
-  const actionDeps: BulkActionDeps = { ...deps.control, jobId: job.id, ...(job.reason === undefined ? {} : { reason: job.reason }) };
+  const actionDeps: BulkActionDeps = {
+    ...deps.control,
+    jobId: job.id,
+    ...(job.reason === undefined ? {} : { reason: job.reason }),
+    ...(job.action === 'replay' ? { tenantLimited: await deps.control.limited(job.tenant) } : {}),
+  };
   const action = BULK_ACTION_FUNCTIONS[job.action];
   const results = await mapBounded(page.records, deps.concurrency ?? BULK_LIMITS.itemConcurrency, async (record: ExecutionRecord) => {
     const recorded = done.get(record.id);
     if (recorded) return recorded;
     let result: BulkItemResult;
     try {
-      const { outcome, problem } = await action(actionDeps, record);
-      result = { executionId: record.id, outcome, ...(problem ? { problem } : {}), at: new Date(now()).toISOString() };
+      const { outcome, problem, resultExecutionId } = await action(actionDeps, record);
+      result = {
+        executionId: record.id,
+        outcome,
+        ...(problem ? { problem } : {}),
+        ...(resultExecutionId ? { resultExecutionId } : {}),
+        at: new Date(now()).toISOString(),
+      };
     } catch (error) {
       const { outcome, problem } = outcomeOfError(error);
       if (outcome === 'failed' && problem.status >= 500) deps.logger.warn('bulk action item failed', { bulk_id: job.id, execution_id: record.id, error });

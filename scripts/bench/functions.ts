@@ -49,7 +49,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'webhook-deliver', entry: 'webhooks/deliver-handler.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'webhook-redrive', entry: 'webhooks/redrive-handler.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'bulk', entry: 'api/bulk-actions.ts', clients: ['dynamodb', 'sqs'] },
-  { name: 'bulk-worker', entry: 'runtime/bulk-worker-handler.ts', clients: ['dynamodb', 'sfn', 'sqs'] },
+  { name: 'bulk-worker', entry: 'runtime/bulk-worker-handler.ts', clients: ['dynamodb', 'sfn', 'sqs'], tasks: 'catalogue' },
   { name: 'bulk-sweep', entry: 'runtime/bulk-sweep-handler.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'schedules', entry: 'api/schedules.ts', clients: ['dynamodb', 'scheduler'], tasks: 'catalogue' },
   { name: 'schedule-run', entry: 'runtime/schedule-run-handler.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },

@@ -75,13 +75,39 @@ describe('bulk worker', () => {
     expect(found[0]!.Properties).toMatchObject({ EventSourceArn: arnOf(queueId), BatchSize: 1, FunctionResponseTypes: ['ReportBatchItemFailures'] });
   });
 
-  it('may stop executions of this stack\'s state machines only, and starts none', () => {
+  it('may stop and redrive executions of this stack\'s state machines, and start those state machines, and no other Step Functions action', () => {
     const statements = statementsOfFunction(template, workerId);
-    const stops = statements.filter((statement) => allows([statement], 'states:StopExecution'));
-    expect(stops).toHaveLength(1);
-    expect(JSON.stringify(stops[0]!.Resource)).toContain(':execution:');
-    for (const machine of runtime.stateMachines.values()) expect(JSON.stringify(stops[0]!.Resource)).toContain(logicalIdOf(stack, machine));
-    expect(actionsOf(statements).filter((action) => /^states:/i.test(action))).toEqual(['states:StopExecution']);
+    const machines = [...runtime.stateMachines.values()].map((machine) => logicalIdOf(stack, machine));
+    for (const action of ['states:StopExecution', 'states:RedriveExecution']) {
+      const granted = statements.filter((statement) => allows([statement], action));
+      expect(granted, action).toHaveLength(1);
+      expect(JSON.stringify(granted[0]!.Resource), action).toContain(':execution:');
+      for (const machine of machines) expect(JSON.stringify(granted[0]!.Resource), action).toContain(machine);
+    }
+    // StartExecution on each state machine by its own ARN (a reference), never a wildcard.
+    const starts = statements.filter((statement) => allows([statement], 'states:StartExecution'));
+    const started = starts.flatMap((statement) => [statement.Resource].flat());
+    expect(started).toEqual(expect.arrayContaining(machines.map((machine) => ({ Ref: machine }))));
+    expect(JSON.stringify(started)).not.toContain('*');
+    expect(new Set(actionsOf(statements).filter((action) => /^states:/i.test(action)))).toEqual(
+      new Set(['states:StopExecution', 'states:RedriveExecution', 'states:StartExecution']),
+    );
+  });
+
+  it('writes execution records (EXEC#), replay Idempotency-Keys (IDEM#) and bulk items only, reads the tenant indexes (T#), deletes nothing', () => {
+    const statements = statementsOfFunction(template, workerId).filter((statement) => actionsOf([statement]).some((action) => action.startsWith('dynamodb:')));
+    for (const statement of statements) expect(statement.Condition, JSON.stringify(statement.Action)).toBeDefined();
+    const writes = statements.filter((statement) => allows([statement], 'dynamodb:PutItem'));
+    const keys = writes.flatMap((statement) => (statement.Condition as { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': string[] } })['ForAllValues:StringLike']['dynamodb:LeadingKeys']);
+    expect(keys).toEqual(expect.arrayContaining(['EXEC#*', 'IDEM#*', 'T#*']));
+    expect(keys.filter((key) => !key.startsWith('BULK'))).toEqual(['EXEC#*', 'IDEM#*', 'T#*']);
+    const deletes = statements.filter((statement) => allows([statement], 'dynamodb:DeleteItem'));
+    for (const statement of deletes) expect(JSON.stringify(statement.Condition)).not.toContain('EXEC#');
+  });
+
+  it('bundles the task catalogue and knows the deployed task ids (a replay starts its task\'s first step)', () => {
+    expect(variablesOf(workerId).TASK_IDS).toBe([...runtime.stateMachines.keys()].join(','));
+    expect(JSON.stringify((functions[workerId] as { Metadata?: unknown } | undefined)?.Metadata)).toContain('task-catalogue');
   });
 
   it('knows its queue, the state machine prefix and its lease', () => {
@@ -110,7 +136,7 @@ describe('bulk sweep', () => {
     const table = TableV2.fromTableName(scope, 'Table', 'executions');
     const machine = StateMachine.fromStateMachineName(scope, 'Machine', 'machine');
     expect(
-      () => new BulkActions(scope, 'Bulk', { table, stateMachines: [machine], stateMachineArnPrefix: 'arn:x:', environment: {}, sweepEvery: every }),
+      () => new BulkActions(scope, 'Bulk', { table, stateMachines: [machine], stateMachineArnPrefix: 'arn:x:', taskIds: 'x', taskCatalogue: '/x.json', environment: {}, sweepEvery: every }),
     ).toThrow(/sweepEvery must be whole minutes from 1 to 60/);
   });
 });

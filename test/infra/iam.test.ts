@@ -88,10 +88,10 @@ describe('IAM least privilege', () => {
     expect(actionsOf(statements).filter((action) => /^states:|^\*$/i.test(action))).toEqual([]);
   });
 
-  it('only create, recovery (replay), admission and the reconciler (and child start and scheduled runs, by prefix) may start executions by name, and only of this stack\'s state machines', () => {
-    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('recovery'), roleOf('childStart'), roleOf('scheduleRun'), roleOf('admission'), roleOf('reconciler')].sort());
+  it('only create, recovery (replay), the bulk worker (bulk replay), admission and the reconciler (and child start and scheduled runs, by prefix) may start executions by name, and only of this stack\'s state machines', () => {
+    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('recovery'), roleOf('bulkWorker'), roleOf('childStart'), roleOf('scheduleRun'), roleOf('admission'), roleOf('reconciler')].sort());
     expect(rolesAllowing('states:StartSyncExecution')).toEqual([]);
-    for (const name of ['create', 'recovery', 'admission', 'reconciler']) {
+    for (const name of ['create', 'recovery', 'bulkWorker', 'admission', 'reconciler']) {
       const start = statementsOf(name).filter((statement) => allows([statement], 'states:StartExecution'));
       expect(start, name).toHaveLength(1);
       expect(start[0]!.Resource).toEqual(expect.arrayContaining(stateMachineRefs));
@@ -104,16 +104,23 @@ describe('IAM least privilege', () => {
     expect([...new Set(actions)]).toEqual(['states:StartExecution']);
   });
 
-  it('only the recovery function may redrive executions (retry), and only executions of this stack\'s state machines', () => {
-    expect(rolesAllowing('states:RedriveExecution')).toEqual([roleOf('recovery')]);
-    const redrive = statementsOf('recovery').filter((statement) => allows([statement], 'states:RedriveExecution'));
+  it.each(['recovery', 'bulkWorker'])('only the recovery function and the bulk worker (bulk retry) may redrive executions: %s, only executions of this stack\'s state machines', (name) => {
+    expect(rolesAllowing('states:RedriveExecution')).toEqual([roleOf('recovery'), roleOf('bulkWorker')].sort());
+    const redrive = statementsOf(name).filter((statement) => allows([statement], 'states:RedriveExecution'));
     expect(redrive).toHaveLength(1);
     expect(actionsOf(redrive)).toEqual(['states:RedriveExecution']);
     const resources = JSON.stringify(redrive[0]!.Resource);
     expect(resources).toContain(':execution:');
     for (const ref of stateMachineRefs) expect(resources).toContain(JSON.stringify(ref));
-    // It neither stops executions nor answers task tokens: that is the control function's.
+  });
+
+  it('the recovery function neither stops executions nor answers task tokens (the control function\'s); the bulk worker answers none either', () => {
     expect(actionsOf(statementsOf('recovery')).filter((action) => /^states:/i.test(action)).sort()).toEqual(['states:RedriveExecution', 'states:StartExecution']);
+    expect(actionsOf(statementsOf('bulkWorker')).filter((action) => /^states:/i.test(action)).sort()).toEqual([
+      'states:RedriveExecution',
+      'states:StartExecution',
+      'states:StopExecution',
+    ]);
   });
 
   it('the child-start function may start executions and answer task tokens of this stack\'s state machines, named by prefix (they invoke it)', () => {
@@ -201,12 +208,12 @@ describe('IAM least privilege', () => {
     expect(actionsOf(statementsOf('bulk')).filter((action) => /^states:/i.test(action))).toEqual([]);
   });
 
-  it('the bulk worker writes executions and reads index partitions only under the tenant-scoped keys (EXEC#, T#)', () => {
+  it('the bulk worker writes executions, replay Idempotency-Keys and reads index partitions only under the tenant-scoped keys (EXEC#, IDEM#, T#)', () => {
     const writing = statementsOf('bulkWorker').filter((statement) => allows([statement], 'dynamodb:UpdateItem'));
     expect(writing.map((statement) => JSON.stringify(statement.Condition)).sort()).toEqual(
       [
         JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BULK#*', 'BULKITEMS#*', 'BULKACTIVE'] } }),
-        JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['EXEC#*', 'T#*'] } }),
+        JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['EXEC#*', 'IDEM#*', 'T#*'] } }),
       ].sort(),
     );
   });

@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { api, type Execution } from './client.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { api, start, waitForStatus, type Execution } from './client.js';
 
 /** A bulk action as the API shows it. */
 interface BulkAction {
@@ -15,6 +18,7 @@ interface BulkItem {
   readonly execution_id: string;
   readonly outcome: 'succeeded' | 'failed' | 'skipped';
   readonly problem: { status: number } | null;
+  readonly result_execution_id: string | null;
 }
 
 const TASK = 'test-bulk';
@@ -181,8 +185,73 @@ describe('bulk cancel on the local stack', () => {
 
   it('refuses a bad filter with a 400 and another tenant\'s or an unknown job with a 404', async () => {
     expect((await api('POST', '/bulk-actions', { action: 'cancel', filter: { tag: 'x' } })).status).toBe(400);
-    expect((await api('POST', '/bulk-actions', { action: 'retry', filter: {} })).status).toBe(400);
+    expect((await api('POST', '/bulk-actions', { action: 'rerun', filter: {} })).status).toBe(400);
     expect((await api('GET', '/bulk-actions/bulk_0190d7a45b3c7d2e8f1a2b3c4d5e6f70')).status).toBe(404);
     expect((await api('GET', '/bulk-actions/nope/items')).status).toBe(404);
   });
+});
+
+describe('bulk retry and replay on the local stack', () => {
+  const RETRY_TASK = 'test-bulk-retry';
+  const scratch = mkdtempSync(join(tmpdir(), 'bulk-retry-it-'));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  interface Recovered extends Execution {
+    readonly retry_count: number | null;
+    readonly replayed_from: string | null;
+    readonly output: unknown;
+  }
+
+  it('retries several failed executions as one job: each resumes and succeeds with retry_count 1; a second job over the task skips them all (409)', async () => {
+    const dir = mkdtempSync(join(scratch, 'retry-'));
+    const since = new Date().toISOString();
+    const created = await Promise.all([1, 2, 3, 4].map((n) => start(RETRY_TASK, { dir, n })));
+    for (const execution of created) await waitForStatus(execution.id, 'failed');
+
+    writeFileSync(join(dir, 'ready'), '');
+    const retried = await settled((await accept({ action: 'retry', filter: { task_id: RETRY_TASK, status: 'failed', created_after: since } })).id);
+    expect(retried).toMatchObject({ status: 'succeeded', progress: { matched: 4, succeeded: 4, failed: 0, skipped: 0 } });
+    const { items } = await allItems(retried.id);
+    expect(new Set(items.map((item) => item.execution_id))).toEqual(new Set(created.map((execution) => execution.id)));
+    expect(items.every((item) => item.result_execution_id === null)).toBe(true);
+    for (const [index, execution] of created.entries()) {
+      expect(await waitForStatus(execution.id, 'succeeded')).toMatchObject({ retry_count: 1, output: { n: (index + 1) * 10 } });
+    }
+
+    const again = await settled((await accept({ action: 'retry', filter: { task_id: RETRY_TASK, created_after: since } })).id);
+    expect(again).toMatchObject({ status: 'succeeded', progress: { matched: 4, succeeded: 0, skipped: 4 } });
+    expect((await allItems(again.id)).items.every((item) => item.outcome === 'skipped' && item.problem?.status === 409)).toBe(true);
+  }, 180_000);
+
+  it('replays executions as one job: one new execution each, replayed_from its original and named by its item; the same request again replays nothing more', async () => {
+    const dir = mkdtempSync(join(scratch, 'replay-'));
+    writeFileSync(join(dir, 'ready'), '');
+    const since = new Date().toISOString();
+    const created = await Promise.all([1, 2, 3].map((n) => start(RETRY_TASK, { dir, n })));
+    for (const execution of created) await waitForStatus(execution.id, 'succeeded');
+
+    const body = { action: 'replay', filter: { task_id: RETRY_TASK, created_after: since } };
+    const key = { 'idempotency-key': `bulk-replay-it-${since}` };
+    const accepted = await accept(body, key);
+    const done = await settled(accepted.id);
+    expect(done).toMatchObject({ status: 'succeeded', progress: { matched: 3, succeeded: 3, failed: 0, skipped: 0 } });
+    // The same request with its key is the same job: nothing is replayed again.
+    const repeated = await api<BulkAction>('POST', '/bulk-actions', body, key);
+    expect(repeated).toMatchObject({ status: 200, body: { id: accepted.id, status: 'succeeded' } });
+
+    const { items } = await allItems(accepted.id);
+    const originals = new Set(created.map((execution) => execution.id));
+    expect(new Set(items.map((item) => item.execution_id))).toEqual(originals);
+    for (const item of items) {
+      expect(item.outcome).toBe('succeeded');
+      const replay = await waitForStatus(item.result_execution_id!, 'succeeded');
+      expect(replay).toMatchObject({ replayed_from: item.execution_id, task_id: RETRY_TASK });
+      expect((replay as Recovered).replayed_from).toBe(item.execution_id);
+    }
+    // Exactly one replay each: the originals and their three replays, nothing more.
+    const all = await listAll(`task_id=${RETRY_TASK}&created_after=${encodeURIComponent(since)}`);
+    const replays = (all as Recovered[]).filter((execution) => execution.replayed_from !== null && originals.has(execution.replayed_from));
+    expect(replays).toHaveLength(3);
+    expect(new Set(replays.map((execution) => execution.id))).toEqual(new Set(items.map((item) => item.result_execution_id)));
+  }, 180_000);
 });

@@ -285,8 +285,8 @@ describe('the async-executions CLI against the local stack', () => {
     expect(human.stdout).toMatch(/^status {5}succeeded$/m);
     expect(human.stdout).toMatch(/^filter {5}task_id=test-bulk-cli status=awaiting_input created_after=/m);
     expect(json<{ id: string; progress: { succeeded: number } }>(machine)).toMatchObject({ id, progress: { succeeded: 3 } });
-    expect(items.stdout.split('\n')[0]).toMatch(/^EXECUTION\s+OUTCOME\s+PROBLEM$/);
-    for (const execution of created) expect(items.stdout).toMatch(new RegExp(`^${execution.id}\\s+succeeded\\s+-$`, 'm'));
+    expect(items.stdout.split('\n')[0]).toMatch(/^EXECUTION\s+OUTCOME\s+RESULT\s+PROBLEM$/);
+    for (const execution of created) expect(items.stdout).toMatch(new RegExp(`^${execution.id}\\s+succeeded\\s+-\\s+-$`, 'm'));
     expect(json<Array<{ id: string }>>(listed).map((job) => job.id)).toContain(id);
 
     const missing = await cli(['bulk', 'get', 'bulk_0190d7a45b3c7d2e8f1a2b3c4d5e6f70']);
@@ -295,6 +295,39 @@ describe('the async-executions CLI against the local stack', () => {
     const stopped = await cli(['bulk', 'stop', id!]);
     expect(stopped.code).toBe(EXIT.apiError);
     expect(stopped.stderr).toMatch(/^Error 409/);
+  });
+
+  it('bulk retry and bulk replay take the same filters: retry skips executions that are not failed, replay starts one new execution each, named in bulk items', async () => {
+    const since = new Date().toISOString();
+    const created = await Promise.all([1, 2].map((n) => start('test-bulk-cli', { n })));
+    for (const execution of created) await waitForStatus(execution.id, 'awaiting_input');
+    const until = new Date().toISOString();
+
+    for (const name of ['retry', 'replay']) {
+      const refused = await cli(['bulk', name]);
+      expect(refused.code, name).toBe(EXIT.usage);
+      expect(refused.stderr).toMatch(new RegExp(`--all to ${name} every`));
+    }
+    const retried = await cli(['bulk', 'retry', '--task', 'test-bulk-cli', '--created-after', since, '--created-before', until, '--wait']);
+    expect(retried.code, retried.stderr).toBe(EXIT.ok);
+    expect(retried.stdout.trim()).toBe('succeeded: 2 matched: 0 succeeded, 2 skipped, 0 failed');
+
+    const replayed = await cli(['--json', 'bulk', 'replay', '--task', 'test-bulk-cli', '--created-after', since, '--created-before', until, '--wait']);
+    expect(replayed.code, replayed.stderr).toBe(EXIT.ok);
+    const job = json<{ id: string; action: string; progress: { succeeded: number } }>(replayed);
+    expect(job).toMatchObject({ action: 'replay', progress: { succeeded: 2 } });
+    const items = json<Array<{ execution_id: string; result_execution_id: string }>>(await cli(['--json', 'bulk', 'items', job.id]));
+    expect(new Set(items.map((item) => item.execution_id))).toEqual(new Set(created.map((execution) => execution.id)));
+    for (const item of items) {
+      const replay = await waitForStatus(item.result_execution_id, 'awaiting_input');
+      expect(replay).toMatchObject({ replayed_from: item.execution_id });
+    }
+    const human = await cli(['bulk', 'items', job.id]);
+    for (const item of items) expect(human.stdout).toMatch(new RegExp(`^${item.execution_id}\\s+succeeded\\s+${item.result_execution_id}\\s+-$`, 'm'));
+
+    // Clean up: the originals and their replays stop waiting.
+    const cleanup = await cli(['bulk', 'cancel', '--task', 'test-bulk-cli', '--status', 'awaiting_input', '--created-after', since, '--wait']);
+    expect(cleanup.stdout.trim()).toBe('succeeded: 4 matched: 4 succeeded, 0 skipped, 0 failed');
   });
 
   it('without URL or key it uses the running local stack of the state file, and says when that file is stale', async () => {

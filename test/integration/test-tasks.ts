@@ -132,6 +132,20 @@ export const tasks = [
     steps: [waitForInput('hold', { timeoutSeconds: 3600 })],
   }),
   defineTask({
+    id: 'test-bulk-retry',
+    description: 'Two steps; the first fails until the file `ready` exists in `dir`. Only the bulk retry and replay tests create it.',
+    kind: 'test',
+    input: z.strictObject({ dir: z.string(), n: z.int() }),
+    examples: [{ dir: '/tmp', n: 1 }],
+    steps: [
+      step('flaky', (input: { dir: string; n: number }) => {
+        if (!existsSync(join(input.dir, 'ready'))) throw new Error('not ready yet');
+        return { ...input, n: input.n * 10 };
+      }, { retry: false }),
+      step('finish', (input: { dir: string; n: number }) => ({ n: input.n }), { retry: false }),
+    ],
+  }),
+  defineTask({
     id: 'test-child-holder',
     description:
       'One wait step: a .waitForTaskToken state whose token stands in for a runTask state\'s (the child-start tests answer it through a child).',

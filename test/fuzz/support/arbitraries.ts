@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { RouteKey } from '../../../lambdas/api/routes.js';
+import { BULK_ACTIONS } from '../../../lambdas/domain/bulk.js';
 import { EXECUTION_STATUSES, type ExecutionStatus } from '../../../lambdas/domain/status.js';
 
 /**
@@ -577,10 +578,11 @@ function validBodies(route: RouteKey, profile: LayerProfile): fc.Arbitrary<{ val
             ),
             reason: storedText,
             max_items: fc.integer({ min: 1, max: 100_000 }),
+            action: fc.constantFrom(...BULK_ACTIONS),
           },
-          { requiredKeys: ['filter'] },
+          { requiredKeys: ['filter', 'action'] },
         )
-        .map((fields) => ({ value: { action: 'cancel', ...fields } }));
+        .map((fields) => ({ value: fields }));
     default:
       return fc.constant({ value: {} });
   }
@@ -615,7 +617,7 @@ function envelopes(route: RouteKey, profile: LayerProfile): fc.Arbitrary<unknown
     case 'POST /bulk-actions':
       return fc.record(
         {
-          action: fc.oneof({ weight: 4, arbitrary: fc.constant('cancel') }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom('retry', 'replay', 'CANCEL', '__proto__'), scalar) }),
+          action: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...BULK_ACTIONS) }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom('Retry', 'REPLAY', 'CANCEL', 'delete', '__proto__', 'constructor'), scalar) }),
           filter: fc.oneof(
             fc.record(
               {

@@ -53,6 +53,11 @@ describe('POST /bulk-actions', () => {
     expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, { QueueUrl: QUEUE_URL, MessageBody: JSON.stringify({ tenant: 'default', job_id: body.id, version: 0 }) });
   });
 
+  it.each(['retry', 'replay'] as const)('accepts a %s job over failed executions of a task', async (action) => {
+    const job = await accept({ action, filter: { task_id: 'sample-pipeline', status: 'failed' } });
+    expect(job).toMatchObject({ action, status: 'queued', filter: { task_id: 'sample-pipeline', status: 'failed' } });
+  });
+
   it('defaults max_items to 10,000 and accepts an empty filter and null reason', async () => {
     const job = await accept({ action: 'cancel', filter: {}, reason: null });
     expect(job).toMatchObject({ max_items: BULK_LIMITS.defaultMaxItems, reason: null });
@@ -67,8 +72,8 @@ describe('POST /bulk-actions', () => {
     ['no body', undefined, ''],
     ['an array', [], ''],
     ['no action', { filter: {} }, '/action'],
-    ['retry (not offered yet)', { action: 'retry', filter: {} }, '/action'],
-    ['replay (not offered yet)', { action: 'replay', filter: {} }, '/action'],
+    ['an unknown action', { action: 'delete', filter: {} }, '/action'],
+    ['an action of the wrong case', { action: 'Retry', filter: {} }, '/action'],
     ['no filter', { action: 'cancel' }, '/filter'],
     ['a filter that is no object', { action: 'cancel', filter: 'all' }, '/filter'],
     ['a tag filter (not offered yet)', { action: 'cancel', filter: { tag: 'x' } }, '/filter'],
@@ -154,7 +159,8 @@ describe('reading jobs', () => {
     expectProblem(await call('GET /bulk-actions', { query: { status: 'running' } }), 400);
   });
 
-  it('GET /bulk-actions/{id}/items pages through the item results', async () => {
+  it('GET /bulk-actions/{id}/items pages through the item results, with the execution a replay started', async () => {
+    const REPLAY_ID = '0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f99';
     const job = await accept();
     const store = new BulkStore(documentClient, repositoryOptions);
     const executions = ['0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70', '0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f71', '0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f72'];
@@ -165,16 +171,18 @@ describe('reading jobs', () => {
       problem: { type: '/problems/conflict', title: 'The execution is not in a state that allows this.', status: 409, detail: 'already succeeded' },
       at: job.created_at,
     });
-    await store.record('default', job.id, { executionId: executions[2]!, outcome: 'succeeded', at: job.created_at });
+    await store.record('default', job.id, { executionId: executions[2]!, outcome: 'succeeded', resultExecutionId: REPLAY_ID, at: job.created_at });
     const first = parse<{ items: BulkItemView[]; next_cursor: string | null }>(await call('GET /bulk-actions/{id}/items', { pathParameters: { id: job.id }, query: { limit: '2' } })).body;
     expect(first.items).toEqual([
-      { execution_id: executions[0], outcome: 'succeeded', problem: null, at: job.created_at },
-      { execution_id: executions[1], outcome: 'skipped', problem: expect.objectContaining({ status: 409 }), at: job.created_at },
+      { execution_id: executions[0], outcome: 'succeeded', problem: null, result_execution_id: null, at: job.created_at },
+      { execution_id: executions[1], outcome: 'skipped', problem: expect.objectContaining({ status: 409 }), result_execution_id: null, at: job.created_at },
     ]);
     const second = parse<{ items: BulkItemView[]; next_cursor: string | null }>(
       await call('GET /bulk-actions/{id}/items', { pathParameters: { id: job.id }, query: { limit: '2', cursor: first.next_cursor! } }),
     ).body;
     expect(second.items.map((item) => item.execution_id)).toEqual([executions[2]]);
+    // A replay's item names the execution it started.
+    expect(second.items[0]!.result_execution_id).toBe(REPLAY_ID);
     expectProblem(await call('GET /bulk-actions/{id}/items', { pathParameters: { id: job.id }, tenant: 'other' }), 404);
   });
 });

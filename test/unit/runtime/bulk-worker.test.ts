@@ -1,14 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { RedriveExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, PutCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newBulkJobId, type BulkJob } from '../../../lambdas/domain/bulk.js';
+import { bulkReplayKey, newBulkJobId, toBulkItemView, type BulkJob } from '../../../lambdas/domain/bulk.js';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
 import { BULK_ACTIVE_PK, BulkStore, bulkItemsPk, bulkPk, queuedJob } from '../../../lambdas/repository/bulk-store.js';
-import { ExecutionStore } from '../../../lambdas/repository/execution-store.js';
+import { RecoveryStore } from '../../../lambdas/repository/recovery-store.js';
 import {
   bulkMessageBody,
   mapBounded,
@@ -18,9 +18,10 @@ import {
   type BulkMessage,
   type BulkWorkerDeps,
 } from '../../../lambdas/runtime/bulk-worker.js';
+import { samplePipeline } from '../../support/sample-tasks.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { unusedPlaceholders } from '../support/expression-names.js';
-import { executionRecord, seed, spyLogger, storedRecord } from '../support/records.js';
+import { executionRecord, seed, spyLogger, storedRecord, transitionRecord } from '../support/records.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
@@ -43,6 +44,8 @@ beforeEach(() => {
   ddb.reset();
   sfn.reset();
   sfn.on(StopExecutionCommand).resolves({ stopDate: new Date() });
+  sfn.on(RedriveExecutionCommand).resolves({ redriveDate: new Date() });
+  sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:started', startDate: new Date() });
   table = new FakeTable().install(ddb);
   const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
   store = new BulkStore(client, OPTIONS);
@@ -50,7 +53,14 @@ beforeEach(() => {
   clock = T0 + 60_000;
   deps = {
     store,
-    control: { repository: new ExecutionStore(client, OPTIONS), sfn: new SFNClient({}), logger: spyLogger(), stateMachineArn: (id) => `arn:sm:${id}` },
+    control: {
+      repository: new RecoveryStore(client, OPTIONS),
+      sfn: new SFNClient({}),
+      logger: spyLogger(),
+      stateMachineArn: (id) => `arn:sm:${id}`,
+      tasks: new Map([[samplePipeline.id, samplePipeline]]),
+      limited: async () => false,
+    },
     send: async (message) => void sent.push(message),
     logger: spyLogger(),
     leaseMs: 120_000,
@@ -76,12 +86,12 @@ async function acceptedJob(fields: Partial<BulkJob> = {}): Promise<BulkJob> {
 }
 
 /** Handles messages as the queue would deliver them, one after another, until none is left. */
-async function drain(first: BulkMessage): Promise<string[]> {
+async function drain(first: BulkMessage, using: BulkWorkerDeps = deps): Promise<string[]> {
   const results: string[] = [];
   const queue = [first];
   for (let message = queue.shift(); message; message = queue.shift()) {
     const before = sent.length;
-    results.push(await processBulkMessage(deps, message));
+    results.push(await processBulkMessage(using, message));
     queue.push(...sent.slice(before));
   }
   return results;
@@ -229,6 +239,155 @@ describe('duplicates and crashes', () => {
     for (const body of ['', 'null', '{"__proto__":{"tenant":"x"}}', '{"tenant":"t","job_id":"j","version":"0"}', '[1]']) expect(parseBulkMessage(body), body).toBeUndefined();
     const message = { tenant: 't', jobId: 'j', version: 3 };
     expect(parseBulkMessage(bulkMessageBody(message))).toEqual(message);
+  });
+});
+
+/** `count` sample-pipeline executions that failed at their second step, stored as the error left them. */
+function failedExecutions(count: number, overrides: Partial<ExecutionRecord> = {}): ExecutionRecord[] {
+  return Array.from({ length: count }, (_, index) => {
+    const record = executionRecord({
+      id: newExecutionId(T0 - 20_000 + index),
+      taskId: 'sample-pipeline',
+      status: 'failed',
+      transitionCount: 4,
+      stepIndex: 1,
+      stepName: 'analyze',
+      stepsCompleted: 1,
+      completedAt: '2026-03-01T11:00:00.000Z',
+      error: { name: 'AnalyzerDown', message: 'the analyzer is down', step: { index: 1, name: 'analyze' } },
+      ...overrides,
+    });
+    seed(table, record, [transitionRecord(record)]);
+    return record;
+  });
+}
+
+/** Every stored execution record that replays one of `records`. */
+const replaysOf = (records: readonly ExecutionRecord[]) => {
+  const ids = new Set(records.map((record) => record.id));
+  return table.all().filter((item) => item.sk === 'META' && typeof item.replayed_from === 'string' && ids.has(item.replayed_from));
+};
+
+describe('bulk retry', () => {
+  it('retries every failed execution from its failed step (one redrive each, retry_count 1) and skips one that is not failed with the single retry\'s 409', async () => {
+    const failed = failedExecutions(3);
+    const [running] = executions(1);
+    const job = await acceptedJob({ action: 'retry' });
+    await drain({ tenant: TENANT, jobId: job.id, version: 0 });
+
+    for (const record of failed) expect(storedRecord(table, record)).toMatchObject({ status: 'running', redrive_count: 1 });
+    expect(sfn).toHaveReceivedCommandTimes(RedriveExecutionCommand, 3);
+    for (const record of failed) expect(sfn).toHaveReceivedCommandWith(RedriveExecutionCommand, { executionArn: record.executionArn, clientToken: `${record.id}.1` });
+    const items = (await store.listResults(TENANT, job.id, 10)).items;
+    expect(items.find((item) => item.executionId === running!.id)).toMatchObject({ outcome: 'skipped', problem: { status: 409 } });
+    expect(items.every((item) => item.resultExecutionId === undefined)).toBe(true);
+    expect(await store.get(TENANT, job.id)).toMatchObject({ status: 'succeeded', progress: { matched: 4, succeeded: 3, skipped: 1, failed: 0 } });
+  });
+
+  it.each([
+    ['ExecutionNotRedrivable', 'skipped', 409],
+    ['ExecutionLimitExceeded', 'failed', 503],
+  ] as const)('answers Step Functions\' %s as the route does: the item is %s (%i) and the execution is failed again', async (name, outcome, status) => {
+    sfn.on(RedriveExecutionCommand).rejects(Object.assign(new Error('refused'), { name, $metadata: { httpStatusCode: 400 } }));
+    const [record] = failedExecutions(1);
+    const job = await acceptedJob({ action: 'retry' });
+    await drain({ tenant: TENANT, jobId: job.id, version: 0 });
+
+    expect(storedRecord(table, record!)).toMatchObject({ status: 'failed' });
+    const [item] = (await store.listResults(TENANT, job.id, 10)).items;
+    expect(item).toMatchObject({ outcome, problem: { status } });
+    expect((await store.get(TENANT, job.id)).status).toBe('succeeded');
+  });
+
+  it('fails the item with a 404 when the execution\'s task is no longer deployed, redriving nothing', async () => {
+    const [record] = failedExecutions(1);
+    const job = await acceptedJob({ action: 'retry' });
+    await drain({ tenant: TENANT, jobId: job.id, version: 0 }, { ...deps, control: { ...deps.control, tasks: new Map() } });
+
+    expect(storedRecord(table, record!).status).toBe('failed');
+    expect(sfn).not.toHaveReceivedCommand(RedriveExecutionCommand);
+    expect((await store.listResults(TENANT, job.id, 10)).items[0]).toMatchObject({ outcome: 'failed', problem: { status: 404 } });
+  });
+});
+
+describe('bulk replay', () => {
+  it('starts one new execution per match with the same task, input and metadata, replayed_from the match, and records its id as the item\'s result', async () => {
+    const records = [...failedExecutions(2, { metadata: { team: 'reports' } }), ...executions(1, { status: 'succeeded', completedAt: '2026-03-01T11:00:00.000Z' })];
+    const job = await acceptedJob({ action: 'replay' });
+    await drain({ tenant: TENANT, jobId: job.id, version: 0 });
+
+    const replays = replaysOf(records);
+    expect(replays).toHaveLength(3);
+    const items = (await store.listResults(TENANT, job.id, 10)).items;
+    for (const record of records) {
+      const item = items.find((candidate) => candidate.executionId === record.id)!;
+      expect(item.outcome).toBe('succeeded');
+      const replay = replays.find((candidate) => candidate.id === item.resultExecutionId);
+      expect(replay, record.id).toMatchObject({ replayed_from: record.id, task_id: record.taskId, status: 'queued' });
+      expect(toBulkItemView(item).result_execution_id).toBe(item.resultExecutionId);
+      expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { name: item.resultExecutionId, input: JSON.stringify({ tenant: TENANT, input: record.input }) });
+    }
+    expect((await deps.control.repository.get(TENANT, items[0]!.resultExecutionId!)).metadata).toEqual({ team: 'reports' });
+    // The replays were created after the job was accepted: the job never matches its own replays.
+    expect(await store.get(TENANT, job.id)).toMatchObject({ status: 'succeeded', progress: { matched: 3, succeeded: 3 } });
+  });
+
+  it('holds the replays of a tenant with concurrency limits for admission (written queued and held, not started), as a create would be', async () => {
+    const records = failedExecutions(2);
+    deps = { ...deps, control: { ...deps.control, limited: async (tenant) => tenant === TENANT } };
+    const job = await acceptedJob({ action: 'replay' });
+    await drain({ tenant: TENANT, jobId: job.id, version: 0 });
+
+    const replays = replaysOf(records);
+    expect(replays).toHaveLength(2);
+    for (const replay of replays) expect(replay).toMatchObject({ status: 'queued', held: true });
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('a page done again after its worker died replays nothing twice: the Idempotency-Key of the job and execution finds the replay already started', async () => {
+    const records = failedExecutions(4);
+    const job = await acceptedJob({ action: 'replay' });
+    // The third result write fails after its replay was started (the function dies there).
+    let puts = 0;
+    const fake = table as unknown as { putCommand(input: PutCommandInput): Promise<unknown> };
+    ddb.on(PutCommand).callsFake(async (input: PutCommandInput) => {
+      if (String(input.Item?.pk).startsWith('BULKITEMS#') && ++puts === 3) throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+      return fake.putCommand(input);
+    });
+    const message = { tenant: TENANT, jobId: job.id, version: 0 };
+    await expect(processBulkMessage({ ...deps, concurrency: 1 }, message)).rejects.toThrow('socket hang up');
+    expect(replaysOf(records)).toHaveLength(3);
+    const startedByDeadWorker = replaysOf(records).find((item) => item.replayed_from === records[2]!.id)!.id;
+
+    clock += 121_000;
+    expect(await processBulkMessage(deps, message)).toBe('finished');
+
+    const replays = replaysOf(records);
+    expect(replays).toHaveLength(4);
+    expect(new Set(replays.map((item) => item.replayed_from))).toEqual(new Set(records.map((record) => record.id)));
+    const items = (await store.listResults(TENANT, job.id, 10)).items;
+    expect(items.find((item) => item.executionId === records[2]!.id)).toMatchObject({ outcome: 'succeeded', resultExecutionId: startedByDeadWorker });
+    // Step Functions was asked to start 4 executions only (a still-queued replay is started again under its own name).
+    expect(new Set(sfn.commandCalls(StartExecutionCommand).map((call) => call.args[0].input.name))).toEqual(new Set(replays.map((item) => item.id)));
+    expect(table.all().filter((item) => String(item.pk).startsWith(`IDEM#${TENANT}#`))).toHaveLength(4);
+    expect(await store.get(TENANT, job.id)).toMatchObject({ status: 'succeeded', progress: { matched: 4, succeeded: 4 } });
+  });
+
+  it('derives each replay\'s Idempotency-Key from the job and the execution: another job, or another execution, has another key', () => {
+    expect(bulkReplayKey('bulk_a', 'exec_1')).not.toBe(bulkReplayKey('bulk_b', 'exec_1'));
+    expect(bulkReplayKey('bulk_a', 'exec_1')).not.toBe(bulkReplayKey('bulk_a', 'exec_2'));
+    expect(bulkReplayKey('bulk_a', 'exec_1')).toBe(bulkReplayKey('bulk_a', 'exec_1'));
+  });
+
+  it('a StartExecution refused beyond the SDK\'s retries fails the item with the route\'s 503 and the new execution is recorded failed', async () => {
+    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }));
+    const records = failedExecutions(1);
+    const job = await acceptedJob({ action: 'replay' });
+    await drain({ tenant: TENANT, jobId: job.id, version: 0 });
+
+    const [replay] = replaysOf(records);
+    expect(replay).toMatchObject({ status: 'failed' });
+    expect((await store.listResults(TENANT, job.id, 10)).items[0]).toMatchObject({ outcome: 'failed', problem: { status: 503 } });
   });
 });
 
