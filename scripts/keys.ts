@@ -2,14 +2,22 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { assertTenant, newApiKey } from '../lambdas/domain/api-keys.js';
-import { ApiKeysRepository } from '../lambdas/repository/api-keys-repository.js';
+import { formatRate, parseRate, type RateClass, type RateLimit } from '../lambdas/domain/rate-limits.js';
+import { ApiKeysRepository, type ApiKeyRecord, type LimitsChange } from '../lambdas/repository/api-keys-repository.js';
 import { readStackState, STATE_FILE, staleReason } from '../local/state-file.js';
 
 const USAGE = `Manage API keys (only their SHA-256 hashes are stored).
 
-  npm run keys -- create --tenant <name> [--name <label>]   prints the new key once
+  npm run keys -- create --tenant <name> [--name <label>] [--create-rate <rate>] [--read-rate <rate>]
+                                                            prints the new key once
   npm run keys -- list [--tenant <name>]
+  npm run keys -- limits <key id> [--create-rate <rate>|default] [--read-rate <rate>|default]
+                                                            shows (and sets) a key's rate limits
   npm run keys -- revoke <key id>
+
+A rate is <count>/<s|min|h|d> or <count>/<n>s, e.g. 10/s, 600/min, 50/10s; "default" removes the
+key's own limit, so the service's default applies again. A change applies within the authorizer's
+cache TTL (a minute by default).
 
 Where: the running local stack (default when npm start is running), or a deployed table:
   --table <TableName output of the stack>  (AWS credentials and region from the environment)
@@ -20,6 +28,8 @@ const { values, positionals } = parseArgs({
   options: {
     tenant: { type: 'string' },
     name: { type: 'string' },
+    'create-rate': { type: 'string' },
+    'read-rate': { type: 'string' },
     table: { type: 'string' },
     endpoint: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -53,6 +63,33 @@ async function target(): Promise<{ client: DynamoDBClient; table: string; where:
   return { client, table: state.table, where: `the local stack at ${state.url}` };
 }
 
+/** The limit an option names: a rate, or (`allowDefault`) null for "default"; undefined when the option is absent. */
+function rateOption(name: 'create-rate' | 'read-rate', allowDefault: boolean): RateLimit | null | undefined {
+  const text = values[name];
+  if (text === undefined) return undefined;
+  if (allowDefault && text === 'default') return null;
+  const limit = parseRate(text);
+  if (!limit) throw new Error(`--${name} must be <count>/<s|min|h|d> or <count>/<n>s (e.g. 10/s, 600/min)${allowDefault ? ' or default' : ''}, got "${text}"`);
+  return limit;
+}
+
+/** The limits options given, as a change of a key's limits. */
+function limitsChange(allowDefault: boolean): LimitsChange {
+  const change: Record<string, RateLimit | null> = {};
+  for (const [name, option] of [['create', 'create-rate'], ['read', 'read-rate']] as const) {
+    const limit = rateOption(option, allowDefault);
+    if (limit !== undefined) change[name] = limit;
+  }
+  return change;
+}
+
+/** `create 10/s, read default`: a key's limits as the CLI shows them. */
+function limitsText(record: ApiKeyRecord): string {
+  return (['create', 'read'] as const satisfies readonly RateClass[])
+    .map((name) => `${name} ${record.limits?.[name] ? formatRate(record.limits[name]) : 'default'}`)
+    .join(', ');
+}
+
 async function main(): Promise<void> {
   const [command, argument] = positionals;
   if (values.help || !command) {
@@ -66,9 +103,11 @@ async function main(): Promise<void> {
       case 'create': {
         if (!values.tenant) throw new Error('create needs --tenant <name>');
         const tenant = assertTenant(values.tenant);
+        const limits = limitsChange(false) as ApiKeyRecord['limits'];
         const key = newApiKey();
-        await keys.put(key.hash, { keyId: key.keyId, tenant, name: values.name ?? '', createdAt: new Date().toISOString() });
-        console.log(`Created key ${key.keyId} for tenant "${tenant}" in ${where}.`);
+        const record = { keyId: key.keyId, tenant, name: values.name ?? '', createdAt: new Date().toISOString(), ...(limits && Object.keys(limits).length ? { limits } : {}) };
+        await keys.put(key.hash, record);
+        console.log(`Created key ${key.keyId} for tenant "${tenant}" in ${where} (rate limits: ${limitsText(record)}).`);
         console.log('Store it now; it cannot be shown again:\n');
         console.log(key.key);
         break;
@@ -78,8 +117,17 @@ async function main(): Promise<void> {
         if (records.length === 0) console.log(`No keys in ${where}.`);
         for (const record of records) {
           const state = record.revokedAt ? `revoked ${record.revokedAt}` : 'active';
-          console.log(`${record.keyId}\t${record.tenant}\t${state}\t${record.createdAt}\t${record.name}`);
+          console.log(`${record.keyId}\t${record.tenant}\t${state}\t${record.createdAt}\t${limitsText(record)}\t${record.name}`);
         }
+        break;
+      }
+      case 'limits': {
+        if (!argument) throw new Error('limits needs a key id (see list)');
+        const change = limitsChange(true);
+        const record = await keys.setLimits(argument, change);
+        const verb = Object.keys(change).length > 0 ? 'now has' : 'has';
+        console.log(`Key ${record.keyId} of tenant "${record.tenant}" ${verb} the rate limits: ${limitsText(record)}.`);
+        if (Object.keys(change).length > 0) console.log('API Gateway may apply the old limits for up to a minute (its cached verdict of the key).');
         break;
       }
       case 'revoke': {
