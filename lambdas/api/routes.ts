@@ -52,6 +52,13 @@ export const ROUTES = {
   catalogue: ['GET /tasks', 'GET /tasks/{task_id}', 'GET /health', 'GET /healthz', 'GET /openapi.json', '$default'],
 } as const;
 
+/**
+ * The per-key rate limit each route group counts its requests against (`lambdas/api/rate-limit.ts`:
+ * the create function counts the executions a request creates, the read and events functions one
+ * per request). The other groups count against none (API Gateway's stage throttle still applies).
+ */
+export const RATE_LIMITED_GROUPS = { create: 'create', read: 'read', events: 'read' } as const;
+
 /** A route group (one Lambda function). */
 export type RouteGroup = keyof typeof ROUTES;
 
