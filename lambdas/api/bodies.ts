@@ -3,7 +3,7 @@ import type { Metadata } from '../domain/execution.js';
 import type { JsonSchema } from '../domain/json-schema.js';
 import { STREAM_TOKEN_TTL_SECONDS } from '../domain/stream-tokens.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../domain/webhooks.js';
-import { characters, invalid, unknownFields } from './validation.js';
+import { characters, invalid, schemaErrors, unknownFields } from './validation.js';
 
 // The request bodies of the API are small and fixed, so they are checked by hand: a schema
 // library here would cost every function that parses a body ~10 KB of bundle (docs/performance.md).
@@ -64,6 +64,10 @@ const TASK_ID = { type: 'string', minLength: 1, maxLength: 64 } as const;
 /** Any JSON value: an execution input or a resume input, checked against its task's schema once the task is known. */
 const ANY = {} as const;
 
+/**
+ * Metadata's rules, checked by hand: its size as JSON, which no JSON Schema can say, and the others
+ * in words that name no key (a key may be long, and the answer must stay small).
+ */
 function metadataOf(value: unknown, errors: FieldError[]): Metadata | undefined {
   // Julep's SDK sends null for "no metadata".
   if (value === undefined || value === null) return undefined;
@@ -95,65 +99,61 @@ function reasonOf(value: unknown, errors: FieldError[]): string | null | undefin
   return value as string;
 }
 
-function required(body: Readonly<Record<string, unknown>>, name: string, errors: FieldError[]): unknown {
-  if (!(name in body) || body[name] === undefined) errors.push({ path: `/${name}`, message: 'is required' });
-  return body[name];
-}
-
 type Fields = Readonly<Record<string, unknown>>;
-
-function webhookUrlOf(value: unknown, errors: FieldError[]): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') errors.push({ path: '/webhook_url', message: 'must be a string' });
-  // Where it may point is checked by the handler, which resolves its host.
-  return value as string;
-}
 
 // Each schema is a constant of its own, which its body's object holds: the OpenAPI document reads
 // the schema without bundling the check (the catalogue function parses no body).
 
+/**
+ * A body checked against its own JSON Schema by the validator task inputs are checked with (it is
+ * bundled with every function that creates executions anyway), and its metadata by hand
+ * ({@link metadataOf}): a field added to such a body costs its schema's few bytes and no code.
+ * Fields sent as `null` (Julep's SDK sends null for "none") come back absent, except the input,
+ * which may be null.
+ */
+function schemaBody<T>(schema: BodyObjectSchema): BodySchema<T> {
+  return {
+    schema,
+    check: ({ metadata, ...rest }, errors) => {
+      // Unknown fields are bodyOf's to report, once, naming them.
+      errors.push(...schemaErrors({ schema: { ...schema, properties: { ...schema.properties, metadata: {} }, additionalProperties: true } }, rest));
+      metadataOf(metadata, errors);
+      return Object.fromEntries(Object.entries({ ...rest, metadata }).filter(([name, value]) => value != null || (name === 'input' && value === null))) as T;
+    },
+  };
+}
+
+/** What a create request asks for besides its task (`POST /executions` adds `task_id`). */
+export interface CreateFields {
+  readonly input: unknown;
+  readonly metadata?: Metadata;
+  readonly webhook_url?: string;
+}
+
+/** The fields of both create bodies. */
+const CREATE_FIELDS = { input: ANY, metadata: METADATA, webhook_url: WEBHOOK_URL } as const;
+
 /** The JSON Schema of the body of `POST /tasks/{task_id}/executions`. */
-export const CREATE_SCHEMA: BodyJsonSchema = {
+export const CREATE_SCHEMA: BodyObjectSchema = {
   type: 'object',
-  properties: { input: ANY, metadata: METADATA, webhook_url: WEBHOOK_URL },
+  properties: CREATE_FIELDS,
   required: ['input'],
   additionalProperties: false,
 };
 
 /** Body of `POST /tasks/{task_id}/executions`. */
-export const createBody = {
-  schema: CREATE_SCHEMA,
-  check: (body: Fields, errors: FieldError[]) => ({
-    input: required(body, 'input', errors),
-    metadata: metadataOf(body.metadata, errors),
-    webhook_url: webhookUrlOf(body.webhook_url, errors),
-  }),
-} satisfies BodySchema<unknown>;
+export const createBody = /* @__PURE__ */ schemaBody<CreateFields>(CREATE_SCHEMA);
 
 /** The JSON Schema of the body of `POST /executions`. */
 export const CREATE_WITH_TASK_SCHEMA: BodyObjectSchema = {
   type: 'object',
-  properties: { task_id: TASK_ID, input: ANY, metadata: METADATA, webhook_url: WEBHOOK_URL },
+  properties: { task_id: TASK_ID, ...CREATE_FIELDS },
   required: ['task_id', 'input'],
   additionalProperties: false,
 };
 
 /** Body of `POST /executions` (the task id travels in the body). */
-export const createWithTaskBody = {
-  schema: CREATE_WITH_TASK_SCHEMA,
-  check: (body: Fields, errors: FieldError[]) => {
-    const taskId = required(body, 'task_id', errors);
-    if (taskId !== undefined && (typeof taskId !== 'string' || taskId.length === 0 || characters(taskId) > TASK_ID.maxLength)) {
-      errors.push({ path: '/task_id', message: `must be a string of 1 to ${TASK_ID.maxLength} characters` });
-    }
-    return {
-      task_id: taskId as string,
-      input: required(body, 'input', errors),
-      metadata: metadataOf(body.metadata, errors),
-      webhook_url: webhookUrlOf(body.webhook_url, errors),
-    };
-  },
-} satisfies BodySchema<unknown>;
+export const createWithTaskBody = /* @__PURE__ */ schemaBody<CreateFields & { readonly task_id: string }>(CREATE_WITH_TASK_SCHEMA);
 
 const RESUME_FORM: BodyObjectSchema = { type: 'object', properties: { status: { const: 'running' }, input: ANY }, required: ['status'], additionalProperties: false };
 const CANCEL_FORM: BodyObjectSchema = { type: 'object', properties: { status: { const: 'cancelled' }, reason: REASON }, required: ['status'], additionalProperties: false };
@@ -197,6 +197,21 @@ export const cancelBody = {
     const reason = reasonOf(body.reason, errors);
     return reason === undefined ? {} : { reason };
   },
+} satisfies BodySchema<unknown>;
+
+/** The JSON Schema of the body of `POST /executions/{id}/replay`. */
+export const REPLAY_SCHEMA: BodyJsonSchema = { type: 'object', properties: { input: ANY, metadata: METADATA }, additionalProperties: false };
+
+/**
+ * Body of `POST /executions/{id}/replay` (may be empty): an `input` present, null included,
+ * replaces the replayed execution's input; `metadata` (null: none) replaces its metadata.
+ */
+export const replayBody = {
+  schema: REPLAY_SCHEMA,
+  check: (body: Fields, errors: FieldError[]) => ({
+    ...(Object.hasOwn(body, 'input') ? { input: body.input } : {}),
+    ...(Object.hasOwn(body, 'metadata') ? { metadata: metadataOf(body.metadata, errors) ?? {} } : {}),
+  }),
 } satisfies BodySchema<unknown>;
 
 /** The JSON Schema of the body of `POST /executions/{id}/stream-token`. */

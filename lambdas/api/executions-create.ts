@@ -1,5 +1,4 @@
 import { NotFoundError } from '../domain/errors.js';
-import type { Metadata } from '../domain/execution.js';
 import { checkPayload } from '../domain/payload-limits.js';
 import { toExecutionView, type CreatedExecutionView } from '../domain/views.js';
 import { newWebhookSecret } from '../domain/webhooks.js';
@@ -11,7 +10,7 @@ import { sfn } from '../shared/sfn.js';
 import { REGION, stateMachineArnResolver } from './context.js';
 import { deployedTasks } from './deployed-tasks.js';
 import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
-import { bodyOf, createBody, createWithTaskBody } from './bodies.js';
+import { bodyOf, createBody, createWithTaskBody, type CreateFields } from './bodies.js';
 import { idempotencyKeyOf } from './headers.js';
 import { rateLimit } from './rate-limit.js';
 import { validateWith } from './validation.js';
@@ -21,13 +20,6 @@ const logger = createLogger('executions-create');
 const deps: CreateDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
 const TASKS = deployedTasks();
 const POLICY = policyFromEnv();
-
-/** What a create request asks for besides its task. */
-interface CreateFields {
-  readonly input: unknown;
-  readonly metadata?: Metadata | undefined;
-  readonly webhook_url?: string | undefined;
-}
 
 async function create(event: ApiEvent, taskId: string, { input, metadata = {}, webhook_url }: CreateFields) {
   // Counted first: a create refused for its input still costs a call (and an idempotent replay is a call too).

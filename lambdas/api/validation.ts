@@ -158,11 +158,19 @@ export function invalid(what: string, errors: readonly FieldError[]): Validation
 export function validateWith(checked: CheckedSchema, value: unknown, prefix: string, what: string): void {
   // A missing value (a resume without input) goes on as null: it is checked as null, and if null
   // is refused, it is missing.
-  const issues = validateSchema(checked.schema, value === undefined ? null : value);
-  if (issues.length === 0) return;
+  const errors = schemaErrors(checked, value === undefined ? null : value, prefix);
+  if (errors.length === 0) return;
   if (value === undefined) throw invalid(what, [{ path: prefix, message: 'is required' }]);
-  throw invalid(
-    what,
-    issues.map((issue) => ({ path: prefix + issue.path.map(pointerSegment).join(''), message: describe(issue, checked.messages) })),
-  );
+  throw invalid(what, errors);
+}
+
+/**
+ * Every way `value` fails `checked.schema` (at most 20), as the failing paths (prefixed by `prefix`)
+ * with what is wrong in words: the task author's for the rule, or the API's.
+ */
+export function schemaErrors(checked: CheckedSchema, value: unknown, prefix = ''): FieldError[] {
+  return validateSchema(checked.schema, value).map((issue) => ({
+    path: prefix + issue.path.map(pointerSegment).join(''),
+    message: describe(issue, checked.messages),
+  }));
 }

@@ -60,6 +60,13 @@ export interface ExecutionRecord {
   readonly webhookUrl?: string;
   /** The secret that signs them (`whsec_…`), shown in the create response only; never in a view. */
   readonly webhookSecret?: string;
+  /** The execution this one replays (`POST /executions/{id}/replay`); absent for others. */
+  readonly replayedFrom?: string;
+  /**
+   * Times the execution was retried from its failed step (`POST /executions/{id}/retry`), which is
+   * Step Functions' `redriveCount` of the attempt now running; absent (0) until the first retry.
+   */
+  readonly redriveCount?: number;
 }
 
 /**

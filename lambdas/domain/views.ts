@@ -44,6 +44,10 @@ export interface ExecutionView {
    * a credential.
    */
   readonly webhook_url: string | null;
+  /** The execution this one replays (`POST /executions/{id}/replay`), or null. */
+  readonly replayed_from: string | null;
+  /** Times it was retried from its failed step (`POST /executions/{id}/retry`), or null if never. */
+  readonly retry_count: number | null;
 }
 
 /** Julep's pointer to a place in a workflow. */
@@ -199,6 +203,8 @@ export function toExecutionView(record: ExecutionRecord, links: ViewLinks): Exec
     status_url: `${links.apiBaseUrl}/executions/${record.id}`,
     events_url: `${links.apiBaseUrl}/executions/${record.id}/events`,
     webhook_url: record.webhookUrl ? new URL(record.webhookUrl).origin : null,
+    replayed_from: record.replayedFrom ?? null,
+    retry_count: record.redriveCount ?? null,
   };
 }
 

@@ -63,6 +63,8 @@ export function toItem(record: ExecutionRecord): Item {
     branches_done: record.branchesDone,
     webhook_url: record.webhookUrl,
     webhook_secret: record.webhookSecret,
+    // A new record is never retried yet (`redrive_count` comes with its first retry), but may replay another.
+    replayed_from: record.replayedFrom,
     [INDEXES.byTenant.partitionKey]: tenantKey(record.tenant),
     [INDEXES.byTask.partitionKey]: taskKey(record.tenant, record.taskId),
     [INDEXES.byStatus.partitionKey]: statusKey(record.tenant, record.status),
@@ -103,10 +105,13 @@ export function fromItem(item: Item): ExecutionRecord {
     waitToken: str(item, 'wait_token'),
     callbackNonce: str(item, 'callback_nonce'),
     cancelReason: str(item, 'cancel_reason'),
-    ...(typeof item.branches_done === 'number' ? { branchesDone: item.branches_done } : {}),
+    // Only ever written as a number (planTransition); read without a type check, as every step function bundles this.
+    branchesDone: item.branches_done as number | undefined,
     parentExecutionId: str(item, 'parent_execution_id'),
     webhookUrl: str(item, 'webhook_url'),
     webhookSecret: str(item, 'webhook_secret'),
+    replayedFrom: str(item, 'replayed_from'),
+    redriveCount: item.redrive_count as number | undefined,
   };
 }
 

@@ -42,6 +42,8 @@ export interface StartRequest {
   readonly idempotencyKey?: string;
   /** Where the execution's own webhooks go, checked already, with the new secret that signs them. */
   readonly webhook?: { readonly url: string; readonly secret: string };
+  /** The execution this one replays (`POST /executions/{id}/replay`). */
+  readonly replayedFrom?: string;
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url');
@@ -77,6 +79,7 @@ export const queuedRecord = (
   createdAt: now,
   updatedAt: now,
   ...(request.webhook ? { webhookUrl: request.webhook.url, webhookSecret: request.webhook.secret } : {}),
+  replayedFrom: request.replayedFrom,
 });
 
 /**
@@ -107,6 +110,8 @@ export async function startExecution(
               input: request.input,
               metadata: request.metadata,
               ...(request.webhook ? { webhook_url: request.webhook.url } : {}),
+              // A replay's key covers what it replays: the same key on a create, or on another replay, is a different request.
+              replayed_from: request.replayedFrom,
             }),
           ),
         };

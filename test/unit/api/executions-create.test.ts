@@ -422,7 +422,7 @@ describe('webhook_url', () => {
   it.each([42, true, ['https://hooks.example.com/a'], { url: 'https://hooks.example.com/a' }])('answers 400 to a webhook_url of %j', async (webhookUrl) => {
     const problem = expectProblem(await createForTask('sample-pipeline', { body: { input: INPUT, webhook_url: webhookUrl } }), 400);
 
-    expect(problem.errors).toEqual([{ path: '/webhook_url', message: 'must be a string' }]);
+    expect(problem.errors).toEqual([{ path: '/webhook_url', message: 'must be a string or null' }]);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 

@@ -7,6 +7,7 @@ import {
   changeStatusBody,
   createBody,
   createWithTaskBody,
+  replayBody,
   resumeBody,
   streamTokenBody,
   subscriptionBody,
@@ -157,6 +158,7 @@ const BODIES: ReadonlyArray<readonly [string, BodySchema<unknown>]> = [
   ['PUT /executions/{id}', changeStatusBody],
   ['POST /executions/{id}/resume', resumeBody],
   ['POST /executions/{id}/cancel', cancelBody],
+  ['POST /executions/{id}/replay', replayBody],
   ['POST /executions/{id}/stream-token', streamTokenBody],
   ['POST /webhooks', subscriptionBody(TASK_IDS)],
 ];

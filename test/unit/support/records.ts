@@ -85,6 +85,8 @@ export function recordItem(record: ExecutionRecord): Item {
     callback_nonce: record.callbackNonce,
     cancel_reason: record.cancelReason,
     branches_done: record.branchesDone,
+    redrive_count: record.redriveCount,
+    replayed_from: record.replayedFrom,
     tenant_key: `T#${record.tenant}`,
     task_key: `T#${record.tenant}#TASK#${record.taskId}`,
     status_key: `T#${record.tenant}#STATUS#${record.status}`,
