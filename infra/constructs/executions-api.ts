@@ -273,7 +273,7 @@ export class ExecutionsApi extends Construct {
       create: make('create', { ...withStateMachines, ...rates }),
       read: make('read', { ...props.environment, TASK_IDS, ...rates }),
       control: make('control', withStateMachines),
-      recovery: make('recovery', withStateMachines),
+      recovery: make('recovery', { ...withStateMachines, ...rates }),
       // The OpenAPI document it serves describes how callers authenticate.
       catalogue: make('catalogue', { TASK_IDS, API_AUTH: props.auth ?? 'api-key' }),
       // A watcher mostly sleeps between polls and costs its function's duration: half the memory

@@ -42,7 +42,7 @@ import {
   type QuerySchema,
 } from './queries.js';
 import { RESPONSE_SCHEMAS, ref, type SchemaName } from './response-schemas.js';
-import { API_KEY_ONLY_ROUTES, PUBLIC_ROUTES, RATE_LIMITED_GROUPS, ROUTES, type RouteGroup, type RouteKey } from './routes.js';
+import { API_KEY_ONLY_ROUTES, PUBLIC_ROUTES, rateLimitClassOf, ROUTES, type RouteKey } from './routes.js';
 
 // The OpenAPI 3.1 document of the HTTP API, assembled from what the handlers check and answer by:
 // the JSON Schemas of the bodies (bodies.ts), queries (queries.ts) and headers (headers.ts), the
@@ -828,7 +828,7 @@ export function openApiDocument(options: OpenApiOptions): Json {
     const [method, route] = routeKey.split(' ') as [string, string];
     const operation = all[routeKey];
     const isPublic = PUBLIC_ROUTES.includes(routeKey);
-    const limited = isRateLimited(routeKey);
+    const limited = rateLimitClassOf(routeKey) !== undefined;
     const problems = [...operation.problems, ...(isPublic ? [] : ['Unauthorized' as const]), limited ? ('RateLimited' as const) : ('TooManyRequests' as const), 'InternalError' as const];
     const responses: Record<string, Json> = limited
       ? Object.fromEntries(Object.entries(operation.answers).map(([status, answer]) => [status, { ...answer, headers: { ...(answer.headers as Json | undefined), ...RATE_LIMIT_HEADERS } }]))
@@ -907,11 +907,6 @@ export function openApiDocument(options: OpenApiOptions): Json {
             },
     },
   };
-}
-
-/** Whether a route counts against a per-key rate limit (its answers then carry the RateLimit fields). */
-function isRateLimited(routeKey: RouteKey): boolean {
-  return (Object.keys(RATE_LIMITED_GROUPS) as RouteGroup[]).some((group) => (ROUTES[group] as readonly RouteKey[]).includes(routeKey));
 }
 
 /** The status a problem is answered with (without a signature, IAM auth is API Gateway's 403). */

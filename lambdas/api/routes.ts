@@ -57,13 +57,6 @@ export const ROUTES = {
   catalogue: ['GET /tasks', 'GET /tasks/{task_id}', 'GET /health', 'GET /healthz', 'GET /openapi.json', '$default'],
 } as const;
 
-/**
- * The per-key rate limit each route group counts its requests against (`lambdas/api/rate-limit.ts`:
- * the create function counts the executions a request creates, the read and events functions one
- * per request). The other groups count against none (API Gateway's stage throttle still applies).
- */
-export const RATE_LIMITED_GROUPS = { create: 'create', read: 'read', events: 'read' } as const;
-
 /** A route group (one Lambda function). */
 export type RouteGroup = keyof typeof ROUTES;
 
@@ -89,3 +82,13 @@ export const PUBLIC_ROUTES: readonly RouteKey[] = ['GET /health', 'GET /healthz'
  * JSON, no tenant and no middleware.
  */
 export const DASHBOARD_ROUTE = 'GET /dashboard';
+
+/**
+ * The per-key rate limit a route counts against (`lambdas/api/rate-limit.ts`), or undefined: the
+ * create routes and replays count the executions they create (`create`), the read and events routes
+ * one per request (`read`). Other routes count against none (API Gateway's throttling still applies).
+ */
+export function rateLimitClassOf(routeKey: RouteKey): 'create' | 'read' | undefined {
+  if ((ROUTES.create as readonly RouteKey[]).includes(routeKey) || routeKey === 'POST /executions/{id}/replay') return 'create';
+  return ([...ROUTES.read, ...ROUTES.events] as readonly RouteKey[]).includes(routeKey) ? 'read' : undefined;
+}

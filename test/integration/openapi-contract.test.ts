@@ -453,6 +453,7 @@ describe('every route, its successes and its errors, against the document', () =
     const limited = await expectStatus(429, 'POST /tasks/{task_id}/executions', { path: { task_id: 'test-noop' }, body: { input: { n: 2 } }, auth: tiny });
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
     await expectStatus(429, 'POST /executions', { body: { task_id: 'test-noop', input: { n: 2 } }, auth: tiny });
+    await expectStatus(429, 'POST /executions/{id}/replay', { path: { id: done.id }, auth: tiny });
     const reads: Array<[string, Request]> = [
       ['GET /executions', {}],
       ['GET /executions/{id}', { path: { id: done.id } }],
