@@ -124,8 +124,8 @@ describe('per-key rate limits', () => {
     return (resourcesOf(source, 'AWS::Lambda::Function')[functionId]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
   };
 
-  it('gives the create, read and events functions the service\'s defaults: 1,000 creates a minute and 100 reads a second per key', () => {
-    for (const group of ['create', 'read', 'events'] as const) {
+  it('gives the create, recovery (replays), read and events functions the service\'s defaults: 1,000 creates a minute and 100 reads a second per key', () => {
+    for (const group of ['create', 'recovery', 'read', 'events'] as const) {
       expect(environmentOf(template, group), group).toMatchObject({ RATE_LIMIT_CREATE: '1000/60', RATE_LIMIT_READ: '100/1' });
     }
     expect(environmentOf(template, 'control')).not.toHaveProperty('RATE_LIMIT_CREATE');

@@ -6,6 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as create } from '../../../lambdas/api/executions-create.js';
 import { handler as read } from '../../../lambdas/api/executions-read.js';
+import { handler as recovery } from '../../../lambdas/api/executions-recovery.js';
 import { rateLimit } from '../../../lambdas/api/rate-limit.js';
 import { TooManyRequestsError } from '../../../lambdas/domain/errors.js';
 import { DEFAULT_RATE_LIMITS } from '../../../lambdas/domain/rate-limits.js';
@@ -170,6 +171,25 @@ describe('the create limit of a key', () => {
     const other = await create(apiEvent('POST /executions', { body: { task_id: 'sample-pipeline', input: { document_url: 'https://example.com/a.pdf' } }, key }), lambdaContext());
 
     expect(other.statusCode).toBe(429);
+  });
+});
+
+describe('a replay', () => {
+  it('counts against the create limit of the key, as the create it is', async () => {
+    const ended = executionRecord({ status: 'succeeded' });
+    seed(table, ended, [transitionRecord(ended)]);
+    const key = { id: 'k1', create: '1/60' };
+    const replay = () => recovery(apiEvent('POST /executions/{id}/replay', { pathParameters: { id: ended.id }, key }), lambdaContext());
+
+    const first = await replay();
+    const second = await replay();
+    const create = await createOne({ key });
+
+    expect(first.statusCode).toBe(201);
+    expect(first.headers?.ratelimit).toBe('"create";r=0;t=60');
+    expectProblem(second, 429);
+    expect(create.statusCode).toBe(429);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
   });
 });
 
