@@ -77,6 +77,7 @@ const { values } = parseArgs({
     quiet: { type: 'boolean', default: false },
     // Test switches (also LOCAL_SCHEDULE_SCALE and LOCAL_DROP_STATUS_EVENTS): see docs/local.md.
     'schedule-scale': { type: 'string', default: process.env.LOCAL_SCHEDULE_SCALE },
+    'scheduler-time-scale': { type: 'string', default: process.env.LOCAL_SCHEDULER_TIME_SCALE },
     'drop-status-events': { type: 'string', default: process.env.LOCAL_DROP_STATUS_EVENTS },
   },
 });
@@ -112,6 +113,7 @@ function localRate(name: 'LOCAL_CREATE_RATE' | 'LOCAL_READ_RATE'): RateLimit | u
 }
 const template = values.template ? resolve(values.template) : DEFAULT_TEMPLATE;
 const scheduleScale = values['schedule-scale'] ? Number(values['schedule-scale']) : 1;
+const schedulerTimeScale = values['scheduler-time-scale'] ? Number(values['scheduler-time-scale']) : 1;
 const log = values.quiet ? () => undefined : (message: string) => console.error(`[local] ${message}`);
 const dropStatusEventsFor = (values['drop-status-events'] ?? '').split(',').map((part) => part.trim()).filter(Boolean);
 /** `{ [name]: value }`, or nothing when the value is undefined. */
@@ -136,6 +138,9 @@ try {
   if (!Number.isFinite(scheduleScale) || scheduleScale <= 0) {
     throw new Error(`--schedule-scale / LOCAL_SCHEDULE_SCALE must be a positive number, got "${values['schedule-scale']}"`);
   }
+  if (!Number.isFinite(schedulerTimeScale) || schedulerTimeScale <= 0) {
+    throw new Error(`--scheduler-time-scale / LOCAL_SCHEDULER_TIME_SCALE must be a positive number, got "${values['scheduler-time-scale']}"`);
+  }
   await replaceStaleState();
   // With --template, the template names its tasks module; --tasks or TASKS_MODULE must then agree.
   const chosen = chooseTasksModule(values.tasks);
@@ -145,8 +150,14 @@ try {
     templatePath: template,
     port: Number(values.port ?? process.env.PORT ?? 3000),
     ...(values.persist
-      ? { dataDir: join(LOCAL_DIR, 'dynamodb'), stepFunctionsJournal: join(LOCAL_DIR, 'step-functions', 'executions.jsonl') }
+      ? {
+          dataDir: join(LOCAL_DIR, 'dynamodb'),
+          stepFunctionsJournal: join(LOCAL_DIR, 'step-functions', 'executions.jsonl'),
+          // With the data: a schedule whose item is gone would only fire into runs that are skipped.
+          schedulerFile: join(LOCAL_DIR, 'scheduler', 'schedules.json'),
+        }
       : {}),
+    schedulerTimeScale,
     ...(tasksModule ? { tasksModule } : {}),
     apiKey,
     rateLimits: { ...optional('create', localRate('LOCAL_CREATE_RATE')), ...optional('read', localRate('LOCAL_READ_RATE')) },
@@ -171,6 +182,7 @@ try {
     pid: process.pid,
     dynamodbPid: stack.dynamoDbPid,
     sqs: stack.sqsEndpoint,
+    scheduler: stack.schedulerEndpoint,
   };
   // The keys CLI finds this stack here.
   writeStackState(state);
@@ -203,6 +215,7 @@ Async executions service running locally (ready in ${seconds} s)
 ${stack.streamingUrls.map((url) => `  Events stream   ${url}/executions/{id}/events   (Function URL, streamed)\n`).join('')}  API key         ${apiKey}   (tenant "default"; set LOCAL_API_KEY to change it)
   DynamoDB Local  ${stack.dynamoDbEndpoint}${values.persist ? ` (data in ${join(LOCAL_DIR, 'dynamodb')})` : ' (in memory)'}
   Step Functions  ${stack.stepFunctionsEndpoint}
+  Scheduler       ${stack.schedulerEndpoint} (EventBridge Scheduler: ${stack.eventBridgeScheduler.size} schedule${stack.eventBridgeScheduler.size === 1 ? '' : 's'}${values.persist ? '' : ', in memory'}${schedulerTimeScale === 1 ? '' : `; its clock runs ${schedulerTimeScale}× real time`})
 ${sqsLine}${schedules.join('\n')}
 
 Try it:

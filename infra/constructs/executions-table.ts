@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, StreamViewType, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { DUE_INDEX, INDEXES, INDEX_SORT_KEY, PARENT_INDEX } from '../../lambdas/repository/keys.js';
+import { DUE_INDEX, GROUP_INDEX, INDEXES, INDEX_SORT_KEY, PARENT_INDEX } from '../../lambdas/repository/keys.js';
 
 /** Props of {@link ExecutionsTable}. */
 export interface ExecutionsTableProps {
@@ -23,7 +23,8 @@ export interface ExecutionsTableProps {
  * (by tenant, by task, by status, projecting everything; by activity, sparse, projecting what the
  * reconciler reads) all sort by execution id, which is time-ordered; by parent (sparse, the
  * children of an execution, projecting everything) sorts by `created_at`; by due (sparse, keys only)
- * holds the webhook deliveries not settled yet, by when their message is due back. Its stream carries new and
+ * holds the webhook deliveries not settled yet, by when their message is due back; by group (sparse,
+ * projecting everything) holds the runs of each recurring schedule, by id. Its stream carries new and
  * old images, which the webhooks read.
  */
 export class ExecutionsTable extends Construct {
@@ -57,6 +58,12 @@ export class ExecutionsTable extends Construct {
           indexName: PARENT_INDEX.name,
           partitionKey: { name: PARENT_INDEX.partitionKey, type: AttributeType.STRING },
           sortKey: { name: PARENT_INDEX.sortKey, type: AttributeType.STRING },
+          projectionType: ProjectionType.ALL,
+        },
+        {
+          indexName: GROUP_INDEX.name,
+          partitionKey: { name: GROUP_INDEX.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: GROUP_INDEX.sortKey, type: AttributeType.STRING },
           projectionType: ProjectionType.ALL,
         },
         {

@@ -12,6 +12,8 @@ import {
   INDEXES,
   INDEX_SORT_KEY,
   PARENT_INDEX,
+  GROUP_INDEX,
+  scheduleGroupKey,
   TRANSITION_PREFIX,
   activeKey,
   executionPk,
@@ -40,6 +42,8 @@ export interface ExecutionQuery {
   readonly status?: ExecutionStatus;
   /** Only the children of this execution (the `by-parent` index; status and task become filters). */
   readonly parentId?: string;
+  /** Only the runs of this schedule (the `by-group` index; status and task become filters). */
+  readonly scheduleId?: string;
   /** Inclusive bounds on creation time, ms since the epoch. */
   readonly createdAfter?: number;
   readonly createdBefore?: number;
@@ -175,17 +179,21 @@ export class ExecutionsRepository extends FamilyStore {
 
   /**
    * One page of a tenant's executions, newest or oldest first, optionally by task, status, time, or
-   * parent. Children of a parent come from `by-parent` (by `created_at`; status and task filter it);
+   * parent or schedule. Children of a parent come from `by-parent` (by `created_at`), a schedule's
+   * runs from `by-group` (by id); status and task filter those;
    * otherwise the index is chosen from the status and task (status + task filters by task).
    */
   async list(query: ExecutionQuery): Promise<Page<ExecutionRecord>> {
+    const grouped = query.parentId !== undefined || query.scheduleId !== undefined;
     const { index, partition, sortKey } = query.parentId
       ? { index: PARENT_INDEX, partition: parentKey(query.tenant, query.parentId), sortKey: PARENT_INDEX.sortKey }
-      : query.status
-        ? { index: INDEXES.byStatus, partition: statusKey(query.tenant, query.status), sortKey: INDEX_SORT_KEY }
-        : query.taskId
-          ? { index: INDEXES.byTask, partition: taskKey(query.tenant, query.taskId), sortKey: INDEX_SORT_KEY }
-          : { index: INDEXES.byTenant, partition: tenantKey(query.tenant), sortKey: INDEX_SORT_KEY };
+      : query.scheduleId
+        ? { index: GROUP_INDEX, partition: scheduleGroupKey(query.tenant, query.scheduleId), sortKey: GROUP_INDEX.sortKey }
+        : query.status
+          ? { index: INDEXES.byStatus, partition: statusKey(query.tenant, query.status), sortKey: INDEX_SORT_KEY }
+          : query.taskId
+            ? { index: INDEXES.byTask, partition: taskKey(query.tenant, query.taskId), sortKey: INDEX_SORT_KEY }
+            : { index: INDEXES.byTenant, partition: tenantKey(query.tenant), sortKey: INDEX_SORT_KEY };
     const names: Record<string, string> = { '#pk': index.partitionKey };
     const values: Record<string, unknown> = { ':pk': partition };
     let condition = '#pk = :pk';
@@ -212,12 +220,12 @@ export class ExecutionsRepository extends FamilyStore {
       ScanIndexForward: query.direction === 'asc',
     };
     const filters: string[] = [];
-    if (query.parentId && query.status) {
+    if (grouped && query.status) {
       names['#status'] = 'status';
       values[':status'] = query.status;
       filters.push('#status = :status');
     }
-    if (query.taskId && (query.status || query.parentId)) {
+    if (query.taskId && (query.status || grouped)) {
       names['#task_id'] = 'task_id';
       values[':task_id'] = query.taskId;
       filters.push('#task_id = :task_id');

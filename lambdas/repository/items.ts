@@ -65,6 +65,9 @@ export function toItem(record: ExecutionRecord): Item {
     webhook_secret: record.webhookSecret,
     // A new record is never retried yet (`redrive_count` comes with its first retry), but may replay another.
     replayed_from: record.replayedFrom,
+    schedule_id: record.scheduleId,
+    // Sparse `by-group` (GROUP_INDEX): a schedule's runs (`T#<tenant>#SCHEDULE#<id>`).
+    group_key: record.scheduleId && `T#${record.tenant}#SCHEDULE#${record.scheduleId}`,
     [INDEXES.byTenant.partitionKey]: tenantKey(record.tenant),
     [INDEXES.byTask.partitionKey]: taskKey(record.tenant, record.taskId),
     [INDEXES.byStatus.partitionKey]: statusKey(record.tenant, record.status),
@@ -112,6 +115,8 @@ export function fromItem(item: Item): ExecutionRecord {
     webhookSecret: str(item, 'webhook_secret'),
     replayedFrom: str(item, 'replayed_from'),
     redriveCount: item.redrive_count as number | undefined,
+    // Not through str(): the step functions read records too, and their bundles are at their size budget.
+    scheduleId: item.schedule_id as string | undefined,
   };
 }
 

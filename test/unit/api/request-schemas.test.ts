@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   METADATA_LIMITS,
   bodyOf,
+  bulkActionBody,
   cancelBody,
   changeStatusBody,
   createBody,
@@ -10,18 +11,23 @@ import {
   replayBody,
   resumeBody,
   streamTokenBody,
+  scheduleBody,
   subscriptionBody,
   type BodyJsonSchema,
   type BodySchema,
 } from '../../../lambdas/api/bodies.js';
 import { IDEMPOTENCY_KEY, idempotencyKeyOf } from '../../../lambdas/api/headers.js';
 import {
+  BULK_LIST_QUERY,
   DELIVERY_LIST_QUERY,
   EVENT_ID,
   EXECUTION_LIST_QUERY,
+  SCHEDULE_LIST_QUERY,
   TASK_EXECUTION_LIST_QUERY,
   TRANSITION_LIST_QUERY,
+  bulkListParams,
   deliveryListParams,
+  scheduleListParams,
   executionListParams,
   streamPositionOf,
   streamQuery,
@@ -129,6 +135,11 @@ function edgesOf(schema: unknown): unknown[] {
   }
   const named = [...(Object.hasOwn(rule, 'const') ? [rule.const] : []), ...(Array.isArray(rule.enum) ? rule.enum : [])];
   edges.push(...named);
+  // A nested object (a filter): empty, and with one property at each of that property's edges.
+  if (rule.type === 'object' && typeof rule.properties === 'object' && rule.properties !== null) {
+    edges.push({});
+    for (const [name, property] of Object.entries(rule.properties)) edges.push(...edgesOf(property).map((edge) => ({ [name]: edge })));
+  }
   const items = rule.items as Readonly<Record<string, unknown>> | undefined;
   if (Array.isArray(items?.enum)) edges.push(...items.enum.map((item) => [item]), [...items.enum], [items.enum[0], 'nonesuch'], ['nonesuch']);
   return edges;
@@ -161,6 +172,9 @@ const BODIES: ReadonlyArray<readonly [string, BodySchema<unknown>]> = [
   ['POST /executions/{id}/replay', replayBody],
   ['POST /executions/{id}/stream-token', streamTokenBody],
   ['POST /webhooks', subscriptionBody(TASK_IDS)],
+  ['POST /bulk-actions', bulkActionBody(TASK_IDS)],
+  // What its expression, zone and dates say is the domain's (checkScheduleSpec, tested in test/unit/domain/schedules.test.ts).
+  ['POST /schedules', scheduleBody(TASK_IDS)],
 ];
 
 describe('request bodies: each check accepts exactly what its JSON Schema accepts', () => {
@@ -209,6 +223,8 @@ function candidates(schema: ParamSchema): string[] {
     'nonesuch',
     id,
     id.toUpperCase(),
+    `sch_${'0a'.repeat(16)}`,
+    `sch_${'0A'.repeat(16)}`,
     '2026-01-02',
     '2026-01-02T03:04:05Z',
     '2026-01-02T03:04:05.123+02:00',
@@ -224,6 +240,8 @@ const QUERIES: ReadonlyArray<readonly [string, QuerySchema, (query: Record<strin
   ['GET /tasks/{task_id}/executions', TASK_EXECUTION_LIST_QUERY, (query) => executionListParams(query, 'sample-pipeline')],
   ['GET /executions/{id}/transitions', TRANSITION_LIST_QUERY, (query) => transitionListParams(query)],
   ['GET /webhooks/{id}/deliveries', DELIVERY_LIST_QUERY, (query) => deliveryListParams(query)],
+  ['GET /bulk-actions', BULK_LIST_QUERY, (query) => bulkListParams(query)],
+  ['GET /schedules', SCHEDULE_LIST_QUERY, (query) => scheduleListParams(query)],
   ['GET /executions/{id}/events', streamQuery('last_event_id'), (query) => streamPositionOf({}, query, 'last_event_id')],
   ['GET /executions/{id}/transitions.stream', streamQuery('next_page_token'), (query) => streamPositionOf({}, query, 'next_page_token')],
 ];
