@@ -32,6 +32,30 @@ export function cancellationCodes(error: unknown): string[] | undefined {
   return reasons.map((reason) => reason.Code ?? 'None');
 }
 
+/**
+ * The optional record fields stored exactly as they are, under their snake_case attribute
+ * ({@link attributeOf}), and absent when unset. One list for both directions: every Lambda step
+ * function bundles this module, so a field costs its name here and nothing more.
+ */
+const STORED_AS_IS = [
+  'progressMessage',
+  'startedAt',
+  'completedAt',
+  'waitToken',
+  'callbackNonce',
+  'cancelReason',
+  'branchesDone',
+  'parentExecutionId',
+  'webhookUrl',
+  'webhookSecret',
+  // A new record is never retried yet (`redrive_count` comes with its first retry), but may replay another.
+  'replayedFrom',
+  'redriveCount',
+  'scheduleId',
+] as const satisfies readonly (keyof ExecutionRecord)[];
+
+type StoredAsIs = (typeof STORED_AS_IS)[number];
+
 /** The stored form of a record. */
 export function toItem(record: ExecutionRecord): Item {
   return {
@@ -51,21 +75,10 @@ export function toItem(record: ExecutionRecord): Item {
     steps_completed: record.stepsCompleted,
     total_steps: record.totalSteps,
     step_fraction: record.stepFraction,
-    progress_message: record.progressMessage,
     execution_arn: record.executionArn,
     created_at: record.createdAt,
     updated_at: record.updatedAt,
-    started_at: record.startedAt,
-    completed_at: record.completedAt,
-    wait_token: record.waitToken,
-    callback_nonce: record.callbackNonce,
-    cancel_reason: record.cancelReason,
-    branches_done: record.branchesDone,
-    webhook_url: record.webhookUrl,
-    webhook_secret: record.webhookSecret,
-    // A new record is never retried yet (`redrive_count` comes with its first retry), but may replay another.
-    replayed_from: record.replayedFrom,
-    schedule_id: record.scheduleId,
+    ...Object.fromEntries(STORED_AS_IS.map((field) => [attributeOf(field), record[field]])),
     // Sparse `by-group` (GROUP_INDEX): a schedule's runs (`T#<tenant>#SCHEDULE#<id>`).
     group_key: record.scheduleId && `T#${record.tenant}#SCHEDULE#${record.scheduleId}`,
     [INDEXES.byTenant.partitionKey]: tenantKey(record.tenant),
@@ -99,24 +112,10 @@ export function fromItem(item: Item): ExecutionRecord {
     stepsCompleted: item.steps_completed as number,
     totalSteps: item.total_steps as number,
     stepFraction: (item.step_fraction as number | undefined) ?? 0,
-    progressMessage: str(item, 'progress_message'),
     executionArn: item.execution_arn as string,
     createdAt: item.created_at as string,
     updatedAt: item.updated_at as string,
-    startedAt: str(item, 'started_at'),
-    completedAt: str(item, 'completed_at'),
-    waitToken: str(item, 'wait_token'),
-    callbackNonce: str(item, 'callback_nonce'),
-    cancelReason: str(item, 'cancel_reason'),
-    // Only ever written as a number (planTransition); read without a type check, as every step function bundles this.
-    branchesDone: item.branches_done as number | undefined,
-    parentExecutionId: str(item, 'parent_execution_id'),
-    webhookUrl: str(item, 'webhook_url'),
-    webhookSecret: str(item, 'webhook_secret'),
-    replayedFrom: str(item, 'replayed_from'),
-    redriveCount: item.redrive_count as number | undefined,
-    // Not through str(): the step functions read records too, and their bundles are at their size budget.
-    scheduleId: item.schedule_id as string | undefined,
+    ...(Object.fromEntries(STORED_AS_IS.map((field) => [field, item[attributeOf(field)] ?? undefined])) as Pick<ExecutionRecord, StoredAsIs>),
   };
 }
 
