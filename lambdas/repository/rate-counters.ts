@@ -4,11 +4,13 @@ import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamod
 export const RATE_PK_PREFIX = 'RATE#';
 
 /**
- * The longest a counter write may take before the limiter gives up on it (and fails open): well
- * under the SDK's own worst case, so a stalled DynamoDB delays a request by this much, not by a
- * whole second call's 5 s, and the route's own call still has the time to answer 503.
+ * The longest a counter write may take before the limiter gives up on it (and fails open): one
+ * attempt's time (the SDK's request timeout), under its 5 s worst case, so a stalled DynamoDB
+ * delays a request by this much, not by a whole second call, and the route's own call still has
+ * the time to answer 503. DynamoDB answers in milliseconds; DynamoDB Local on a loaded machine has
+ * been seen to take over a second.
  */
-export const RATE_COUNTER_TIMEOUT_MS = 1_000;
+export const RATE_COUNTER_TIMEOUT_MS = 2_000;
 
 /** Seconds a window's counter outlives its window before TTL may remove it. */
 const COUNTER_GRACE_SECONDS = 60;
