@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ApiProblem, createClient, WaitTimeout, type AsyncExecutionsClient, type BulkAction, type BulkActionBody, type BulkItem, type Execution, type Schedule } from '../client/index.js';
+import { ApiProblem, createClient, rateLimitOf, WaitTimeout, type AsyncExecutionsClient, type BulkAction, type BulkActionBody, type BulkItem, type Execution, type RateLimitInfo, type RetryNotice, type Schedule } from '../client/index.js';
 import { readJsonArgument, resolveTarget } from './config.js';
 import { EXIT, exitCodeOf, UsageError } from './exit-codes.js';
 import { progressLine, summaryLine, watchExecution } from './watch.js';
@@ -53,6 +53,28 @@ function describe(execution: Execution): string {
   return lines.join('\n');
 }
 
+/** Attempts the CLI makes of a request refused with 429 or 503 (the first included), and the longest it waits between two. */
+export const CLI_RETRY = { attempts: 4, maxDelayMs: 30_000 } as const;
+
+/** `the create limit (10 per 1 s)`: which limit, in words. */
+function limitWords(limit: RateLimitInfo | undefined): string {
+  if (!limit) return 'a rate limit';
+  const size = limit.quota !== undefined && limit.windowSeconds !== undefined ? ` (${limit.quota} per ${limit.windowSeconds} s)` : '';
+  return `the ${limit.policy} limit${size}`;
+}
+
+/** Says on standard error that a refused request is sent again, and when. */
+function reportRetry(notice: RetryNotice): void {
+  const seconds = Math.max(1, Math.round(notice.delayMs / 1000));
+  const why =
+    notice.status === 429
+      ? `Rate limited: ${limitWords(notice.response ? rateLimitOf(notice.response.headers) : undefined)} of this API key is used up`
+      : notice.status === undefined
+        ? 'The connection was lost'
+        : `The service answered ${notice.status}`;
+  process.stderr.write(`${why}; retrying in ${seconds} s (attempt ${notice.attempt + 1} of ${CLI_RETRY.attempts}).\n`);
+}
+
 /** A bulk action's counts in a line. */
 const bulkProgress = (job: BulkAction) =>
   `${job.progress.matched} matched: ${job.progress.succeeded} succeeded, ${job.progress.skipped} skipped, ${job.progress.failed} failed${job.limit_reached ? ' (stopped at max_items)' : ''}`;
@@ -92,6 +114,12 @@ function reportProblem(error: ApiProblem, json: boolean): void {
   const { status, title, detail } = error.problem;
   process.stderr.write(`Error ${status}: ${title}${detail && detail !== title ? ` ${detail}` : ''}\n`);
   for (const field of error.errors) process.stderr.write(`  ${field.path || '(body)'}: ${field.message}\n`);
+  if (status === 429) {
+    const after = error.retryAfterSeconds;
+    const when = after === undefined ? 'later' : `in ${after} s`;
+    const patience = after !== undefined && after * 1000 > CLI_RETRY.maxDelayMs ? `, longer than the ${CLI_RETRY.maxDelayMs / 1000} s it waits` : ` after ${CLI_RETRY.attempts} attempts`;
+    process.stderr.write(`Gave up: ${limitWords(error.rateLimit)} of this API key is used up${patience}. Try again ${when}, or ask for a higher limit.\n`);
+  }
 }
 
 /** Runs `npm run keys`'s script with these arguments, as it is (it reaches DynamoDB, not the API). */
@@ -124,7 +152,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       const command = args.at(-1) as Command;
       const options = command.optsWithGlobals<GlobalOptions>();
       const target = await resolveTarget(options);
-      const client = createClient({ baseUrl: target.url, apiKey: target.apiKey });
+      const client = createClient({ baseUrl: target.url, apiKey: target.apiKey, retry: { ...CLI_RETRY, onRetry: reportRetry } });
       exitCode = await (run as (client: AsyncExecutionsClient, options: GlobalOptions, ...rest: unknown[]) => Promise<number>)(client, options, ...args);
     };
 

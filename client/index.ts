@@ -4,8 +4,8 @@ import { abortableSleep, retryDelayMs, retryingFetch, type RequestFetch, type Re
 import type { components, operations, paths } from './schema.js';
 import { SseParser } from './sse.js';
 
-export { ApiProblem, type Problem } from './problem.js';
-export type { RetryOptions } from './retry.js';
+export { ApiProblem, rateLimitOf, type Problem, type RateLimitInfo } from './problem.js';
+export type { RetryNotice, RetryOptions } from './retry.js';
 export type { components, operations, paths } from './schema.js';
 
 type Schemas = components['schemas'];

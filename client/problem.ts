@@ -4,6 +4,55 @@ import type { components } from './schema.js';
 export type Problem = components['schemas']['Problem'];
 
 /**
+ * A rate limit as an answer states it: the `RateLimit-Policy` and `RateLimit` fields
+ * (draft-ietf-httpapi-ratelimit-headers, e.g. `"create";q=10;w=1` and `"create";r=0;t=1`).
+ */
+export interface RateLimitInfo {
+  /** The policy's name: `create` or `read`. */
+  readonly policy: string;
+  /** Units a window admits (`q`). */
+  readonly quota?: number;
+  /** The window's length in seconds (`w`). */
+  readonly windowSeconds?: number;
+  /** Units left in this window (`r`). */
+  readonly remaining?: number;
+  /** Seconds until the window resets (`t`). */
+  readonly resetSeconds?: number;
+}
+
+/** The first item of a structured-field list (`"name";a=1;b=2`): its name and integer parameters. */
+function fieldItem(value: string | null): { name: string; params: Record<string, number> } | undefined {
+  const match = /^\s*"([^"\\]*)"((?:\s*;\s*[a-z][a-z0-9_.*-]*(?:=[^;,]*)?)*)/.exec(value ?? '');
+  if (!match) return undefined;
+  const params: Record<string, number> = {};
+  for (const [, key, raw] of match[2]!.matchAll(/;\s*([a-z][a-z0-9_.*-]*)(?:=([^;,]*))?/g)) {
+    if (raw !== undefined && /^\d{1,15}$/.test(raw.trim())) params[key!] = Number(raw.trim());
+  }
+  return { name: match[1]!, params };
+}
+
+/**
+ * The rate limit an answer's `RateLimit-Policy` / `RateLimit` fields state (the first policy
+ * named), or undefined when it carries neither. Every answer of a limited route carries them, not
+ * only a 429: read them from a `Response`'s headers to slow down before being refused.
+ */
+export function rateLimitOf(headers: Headers): RateLimitInfo | undefined {
+  const policy = fieldItem(headers.get('ratelimit-policy'));
+  const state = fieldItem(headers.get('ratelimit'));
+  const name = policy?.name ?? state?.name;
+  if (name === undefined) return undefined;
+  const same = state && state.name === name ? state.params : {};
+  const defined = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
+  return {
+    policy: name,
+    ...defined('quota', policy?.params.q),
+    ...defined('windowSeconds', policy?.params.w),
+    ...defined('remaining', same.r),
+    ...defined('resetSeconds', same.t),
+  };
+}
+
+/**
  * A response that was not a success, as an error carrying its RFC 9457 body. A body that is not a
  * problem (API Gateway's own `{ "message": … }` for a missing key or throttling, or no body at all)
  * is turned into one of type `about:blank`, as RFC 9457 says of a problem with no type of its own.
@@ -22,6 +71,17 @@ export class ApiProblem extends Error {
     this.status = status;
     this.problem = problem;
     this.headers = headers;
+  }
+
+  /** The rate limit the answer states (every answer of a limited route does; a 429 says which limit was used up). */
+  get rateLimit(): RateLimitInfo | undefined {
+    return rateLimitOf(this.headers);
+  }
+
+  /** Seconds the answer asks to wait before trying again (`Retry-After` in seconds), if it says. */
+  get retryAfterSeconds(): number | undefined {
+    const value = this.headers.get('retry-after')?.trim();
+    return value && /^\d+$/.test(value) ? Number(value) : undefined;
   }
 
   /** The problem's type (`/problems/validation-error`…, or `about:blank`). */

@@ -1,5 +1,19 @@
+/** A retry the client is about to make, told to {@link RetryOptions.onRetry}. */
+export interface RetryNotice {
+  /** The answer's status (429, 503), or undefined for a lost connection. */
+  readonly status?: number;
+  /** The attempt that failed (from 1). */
+  readonly attempt: number;
+  /** How long the client waits before the next attempt. */
+  readonly delayMs: number;
+  /** The answer that is retried (its headers carry `Retry-After`, `RateLimit`…); undefined for a lost connection. */
+  readonly response?: Response;
+}
+
 /** How the client retries a request the service could not take (503, 429, a lost connection). */
 export interface RetryOptions {
+  /** Told before each pause, e.g. to say "rate limited, retrying in 2 s" (default: nothing). */
+  readonly onRetry?: (notice: RetryNotice) => void;
   /** Attempts in all, the first included (default 4). */
   readonly attempts?: number;
   /** The first pause when the answer says no `Retry-After`; it doubles with each attempt (default 500 ms). */
@@ -77,7 +91,9 @@ function isAbort(error: unknown, request: Request): boolean {
 
 /**
  * Wraps `fetch` so a request is retried, at most `attempts` times in all:
- * - 429 (API Gateway's throttling: the request never reached the service), whatever the method;
+ * - 429, whatever the method: API Gateway's throttling (the request never reached the service) and
+ *   the per-key rate limits (refused before anything was written or started) both leave nothing
+ *   done, and their `Retry-After` says when to come back;
  * - 503 and a lost connection only when repeating it is safe (see {@link isSafeToRepeat}): a 503 may
  *   come after the service did the work (a dependency that stalled may still have taken the write).
  * Each attempt sends a clone, so a body can be sent again.
@@ -93,13 +109,16 @@ export function retryingFetch(fetchImpl: RequestFetch, options: RetryOptions = {
         response = await fetchImpl(last ? request : request.clone());
       } catch (error) {
         if (last || isAbort(error, request) || !isSafeToRepeat(request)) throw error;
-        await sleep(retryDelayMs(null, attempt, options) ?? 0, request.signal);
+        const pause = retryDelayMs(null, attempt, options) ?? 0;
+        options.onRetry?.({ attempt, delayMs: pause });
+        await sleep(pause, request.signal);
         continue;
       }
       const retryable = response.status === 429 || (response.status === 503 && isSafeToRepeat(request));
       if (last || !retryable) return response;
       const delay = retryDelayMs(response.headers.get('retry-after'), attempt, options);
       if (delay === undefined) return response;
+      options.onRetry?.({ status: response.status, attempt, delayMs: delay, response });
       // Frees the connection of the answer that is dropped (not awaited: a teed body's cancel waits for its twin).
       void response.body?.cancel().catch(() => undefined);
       await sleep(delay, request.signal);

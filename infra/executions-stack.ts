@@ -94,6 +94,20 @@ export interface ExecutionsStackProps extends StackProps {
    */
   readonly callbackBurstLimit?: number;
   /**
+   * Executions each API key may create per window unless the key has a limit of its own (`npm run
+   * keys -- limits <key id> --create-rate …`): `<count>/<s|min|h|d>` or `<count>/<n>s`. Counted
+   * per key in DynamoDB (a fixed window; one write per counted request), so it holds across Lambda
+   * instances; a batch counts its items; over it, 429 with `Retry-After`. With IAM auth, per account.
+   * @default '1000/min'
+   */
+  readonly perKeyCreateRate?: string;
+  /**
+   * Reads (GET routes of executions and their events) each API key may make per window unless it
+   * has a limit of its own; written as {@link perKeyCreateRate}.
+   * @default '100/s'
+   */
+  readonly perKeyReadRate?: string;
+  /**
    * Concurrent executions reserved for the status-change function (its guaranteed capacity and its
    * ceiling). Lambda refuses a reservation that leaves the account less than 100 unreserved.
    * @default 10
@@ -220,6 +234,8 @@ export class ExecutionsStack extends Stack {
       createBurstLimit: props.createBurstLimit,
       callbackRateLimit: props.callbackRateLimit,
       callbackBurstLimit: props.callbackBurstLimit,
+      perKeyCreateRate: props.perKeyCreateRate,
+      perKeyReadRate: props.perKeyReadRate,
       eventsWindow: props.eventsWindow,
       webhookQueue: webhooks.queue,
       bulkQueue: bulk.queue,

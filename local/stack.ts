@@ -8,6 +8,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { hashApiKey } from '../lambdas/domain/api-keys.js';
 import { ServiceUnavailableError } from '../lambdas/domain/errors.js';
 import { ApiKeysRepository } from '../lambdas/repository/api-keys-repository.js';
+import { compactRate, type RateClass, type RateLimit } from '../lambdas/domain/rate-limits.js';
 import { ensureTables, startDynamoDb } from './dynamodb.js';
 import { LocalEventSourceMappings } from './event-source-mappings.js';
 import { LocalGateway } from './gateway.js';
@@ -43,6 +44,13 @@ export interface LocalStackOptions {
   readonly tasksModule?: string;
   /** The development API key, registered for tenant `default`. */
   readonly apiKey: string;
+  /**
+   * The per-key rate limits of keys without their own, in place of the template's (the stack's
+   * `perKeyCreateRate` / `perKeyReadRate`): generous, so tests that create in bursts are not limited;
+   * a test of the limits gives its key its own.
+   * @default {@link LOCAL_RATE_LIMITS}
+   */
+  readonly rateLimits?: Partial<Record<RateClass, RateLimit>>;
   /**
    * How many times faster than their `rate(...)` the template's schedules run (e.g. 60: a minute
    * becomes a second), for tests.
@@ -112,6 +120,9 @@ export interface LocalStack {
 
 /** The file in `dataDir` where the stream event source mappings keep their checkpoints. */
 export const CHECKPOINT_FILE = 'event-source-checkpoints.json';
+
+/** The local stack's default per-key limits: 10,000 creates and 10,000 reads a second, far above what one machine serves. */
+export const LOCAL_RATE_LIMITS: Readonly<Record<RateClass, RateLimit>> = { create: { quota: 10_000, window: 1 }, read: { quota: 10_000, window: 1 } };
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
@@ -355,6 +366,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }
     }
     Object.assign(process.env, Object.fromEntries(environment));
+    process.env.RATE_LIMIT_CREATE = compactRate(options.rateLimits?.create ?? LOCAL_RATE_LIMITS.create);
+    process.env.RATE_LIMIT_READ = compactRate(options.rateLimits?.read ?? LOCAL_RATE_LIMITS.read);
     // Webhook receivers here are on this machine: the functions may send to loopback (over http),
     // which no deployed function may (docs/security.md). Every other private address stays refused.
     process.env.WEBHOOK_ALLOW_LOOPBACK = 'true';

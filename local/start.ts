@@ -3,6 +3,7 @@ import { existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chooseTasksModule, TASKS_CONTEXT_KEY, TASKS_MODULE_ENV } from '../infra/tasks-module.js';
+import { parseRate, type RateLimit } from '../lambdas/domain/rate-limits.js';
 import { startLocalStack, type LocalStack } from './stack.js';
 import { LOCAL_DIR, readStackState, STATE_FILE, staleReason, writeStackState, type LocalStackState } from './state-file.js';
 import { templateCataloguesPresent, templateTasksModule } from './template.js';
@@ -102,11 +103,21 @@ function standInsOf(values: readonly string[]): Array<{ arn: string; module: str
 process.env.LOG_LEVEL ??= 'warn';
 /** The development key of tenant `default`; set LOCAL_API_KEY to choose your own. */
 const apiKey = process.env.LOCAL_API_KEY || 'local-development-key';
+/** The per-key default limits of the local stack (`LOCAL_CREATE_RATE`, `LOCAL_READ_RATE`, e.g. `10/s`); generous when unset. */
+function localRate(name: 'LOCAL_CREATE_RATE' | 'LOCAL_READ_RATE'): RateLimit | undefined {
+  const text = process.env[name];
+  if (!text) return undefined;
+  const limit = parseRate(text);
+  if (!limit) throw new Error(`${name} must be <count>/<s|min|h|d> or <count>/<n>s (e.g. 10/s), got "${text}"`);
+  return limit;
+}
 const template = values.template ? resolve(values.template) : DEFAULT_TEMPLATE;
 const scheduleScale = values['schedule-scale'] ? Number(values['schedule-scale']) : 1;
 const schedulerTimeScale = values['scheduler-time-scale'] ? Number(values['scheduler-time-scale']) : 1;
 const log = values.quiet ? () => undefined : (message: string) => console.error(`[local] ${message}`);
 const dropStatusEventsFor = (values['drop-status-events'] ?? '').split(',').map((part) => part.trim()).filter(Boolean);
+/** `{ [name]: value }`, or nothing when the value is undefined. */
+const optional = <K extends string, V>(name: K, value: V | undefined): Partial<Record<K, V>> => (value === undefined ? {} : ({ [name]: value } as Record<K, V>));
 let stack: LocalStack | undefined;
 let stopping = false;
 /**
@@ -149,6 +160,7 @@ try {
     schedulerTimeScale,
     ...(tasksModule ? { tasksModule } : {}),
     apiKey,
+    rateLimits: { ...optional('create', localRate('LOCAL_CREATE_RATE')), ...optional('read', localRate('LOCAL_READ_RATE')) },
     scheduleScale,
     dropStatusEventsFor,
     externalFunctions: standInsOf(values.function ?? []),

@@ -196,16 +196,18 @@ try {
 section(
   'DynamoDB work per API call',
   `${table(
-    ['call', 'status', 'operations', 'capacity units'],
-    operations.calls.map((call) => [call.call, call.status, operationList(call.operations), call.capacity]),
+    ['call', 'status', 'operations', 'rate counter writes', 'capacity units'],
+    operations.calls.map((call) => [call.call, call.status, operationList(call.operations), call.rateCounterWrites, call.capacity]),
   )}
+
+Rate counter writes: the per-key limiter's one conditional \`UpdateItem\` of the caller's fixed-window counter (1 write unit, included in the capacity units) on each create and each read of executions; the route's own operations are listed apart from it. A resume or a cancel counts against no limit.
 
 The held GET (\`Prefer: wait=${operations.held.waitSeconds}\` with the current ETag in \`If-None-Match\`, on an execution waiting for input that nothing resumes) was answered 304 after ${(operations.held.heldMs / 1000).toFixed(1)} s: ${operations.held.operations.length} consistent GetItems of the record, one on arrival and one per poll (after 250 ms, 500 ms, then every second, and at the deadline), ${operations.held.capacity} capacity units for a record under 4 KB. A change ends the hold at the next poll, so it reads less.`,
 );
 section(
   'Work per execution',
   `${table(
-    ['task', 'steps run', 'transitions', 'transactions', 'lost races', 'reads', 'other writes', 'capacity units', 'Step Functions states entered', 'per step run'],
+    ['task', 'steps run', 'transitions', 'transactions', 'lost races', 'reads', 'other writes', 'rate counter writes', 'capacity units', 'Step Functions states entered', 'per step run'],
     operations.executions.map((execution) => [
       execution.task,
       execution.userSteps,
@@ -214,6 +216,7 @@ section(
       execution.lostRaces,
       execution.reads,
       execution.otherWrites,
+      execution.rateCounterWrites,
       execution.capacity,
       execution.stateTransitions,
       (execution.stateTransitions / execution.userSteps).toFixed(2),

@@ -4,21 +4,28 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { assertLimit, type ConcurrencyLimits } from '../lambdas/domain/admission.js';
 import { assertTenant, newApiKey } from '../lambdas/domain/api-keys.js';
 import { AdmissionStore } from '../lambdas/repository/admission-store.js';
-import { ApiKeysRepository } from '../lambdas/repository/api-keys-repository.js';
+import { formatRate, parseRate, type RateClass, type RateLimit } from '../lambdas/domain/rate-limits.js';
+import { ApiKeysRepository, type ApiKeyRecord, type LimitsChange } from '../lambdas/repository/api-keys-repository.js';
 import { readStackState, STATE_FILE, staleReason } from '../local/state-file.js';
 
 const USAGE = `Manage API keys (only their SHA-256 hashes are stored) and tenants' concurrency limits.
 
-  npm run keys -- create --tenant <name> [--name <label>]   prints the new key once
+  npm run keys -- create --tenant <name> [--name <label>] [--create-rate <rate>] [--read-rate <rate>]
+                                                            prints the new key once
   npm run keys -- list [--tenant <name>]
+  npm run keys -- limits <key id> [--create-rate <rate>|default] [--read-rate <rate>|default]
+                                                            shows (and sets) a key's rate limits
   npm run keys -- revoke <key id>
 
-  npm run keys -- limits set --tenant <name> [--limit <n>] [--key-limit <n>] [--task-limit <task id>=<n>]...
+  npm run keys -- concurrency set --tenant <name> [--limit <n>] [--key-limit <n>] [--task-limit <task id>=<n>]...
       at most n running executions of the tenant; of each concurrency_key; of one task (repeatable).
       Replaces the tenant's limits; the rest wait queued, by priority (docs/contract.md).
-  npm run keys -- limits show --tenant <name>
-  npm run keys -- limits clear --tenant <name>   no limit any more: new executions start at once
+  npm run keys -- concurrency show --tenant <name>
+  npm run keys -- concurrency clear --tenant <name>   no limit any more: new executions start at once
   (API Gateway caches a key's verdict for a minute: a change reaches creates within it.)
+A rate is <count>/<s|min|h|d> or <count>/<n>s, e.g. 10/s, 600/min, 50/10s; "default" removes the
+key's own limit, so the service's default applies again. A change applies within the authorizer's
+cache TTL (a minute by default).
 
 Where: the running local stack (default when npm start is running), or a deployed table:
   --table <TableName output of the stack>  (AWS credentials and region from the environment)
@@ -32,6 +39,8 @@ const { values, positionals } = parseArgs({
     limit: { type: 'string' },
     'key-limit': { type: 'string' },
     'task-limit': { type: 'string', multiple: true },
+    'create-rate': { type: 'string' },
+    'read-rate': { type: 'string' },
     table: { type: 'string' },
     endpoint: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -65,6 +74,33 @@ async function target(): Promise<{ client: DynamoDBClient; table: string; where:
   return { client, table: state.table, where: `the local stack at ${state.url}` };
 }
 
+/** The limit an option names: a rate, or (`allowDefault`) null for "default"; undefined when the option is absent. */
+function rateOption(name: 'create-rate' | 'read-rate', allowDefault: boolean): RateLimit | null | undefined {
+  const text = values[name];
+  if (text === undefined) return undefined;
+  if (allowDefault && text === 'default') return null;
+  const limit = parseRate(text);
+  if (!limit) throw new Error(`--${name} must be <count>/<s|min|h|d> or <count>/<n>s (e.g. 10/s, 600/min)${allowDefault ? ' or default' : ''}, got "${text}"`);
+  return limit;
+}
+
+/** The limits options given, as a change of a key's limits. */
+function limitsChange(allowDefault: boolean): LimitsChange {
+  const change: Record<string, RateLimit | null> = {};
+  for (const [name, option] of [['create', 'create-rate'], ['read', 'read-rate']] as const) {
+    const limit = rateOption(option, allowDefault);
+    if (limit !== undefined) change[name] = limit;
+  }
+  return change;
+}
+
+/** `create 10/s, read default`: a key's limits as the CLI shows them. */
+function limitsText(record: ApiKeyRecord): string {
+  return (['create', 'read'] as const satisfies readonly RateClass[])
+    .map((name) => `${name} ${record.limits?.[name] ? formatRate(record.limits[name]) : 'default'}`)
+    .join(', ');
+}
+
 async function main(): Promise<void> {
   const [command, argument] = positionals;
   if (values.help || !command) {
@@ -77,17 +113,19 @@ async function main(): Promise<void> {
   const admission = new AdmissionStore(documents, { tableName: table, cursorSecret: 'unused' });
   try {
     switch (command) {
-      case 'limits':
-        await limits(keys, admission, argument, where);
+      case 'concurrency':
+        await concurrency(keys, admission, argument, where);
         break;
       case 'create': {
         if (!values.tenant) throw new Error('create needs --tenant <name>');
         const tenant = assertTenant(values.tenant);
+        const limits = limitsChange(false) as ApiKeyRecord['limits'];
         const key = newApiKey();
-        // A tenant with limits: its new key carries the mark the authorizer passes on.
+        // A tenant with concurrency limits: its new key carries the mark the authorizer passes on.
         const limited = await admission.limited(tenant);
-        await keys.put(key.hash, { keyId: key.keyId, tenant, name: values.name ?? '', createdAt: new Date().toISOString(), limited });
-        console.log(`Created key ${key.keyId} for tenant "${tenant}" in ${where}.`);
+        const record = { keyId: key.keyId, tenant, name: values.name ?? '', createdAt: new Date().toISOString(), limited, ...(limits && Object.keys(limits).length ? { limits } : {}) };
+        await keys.put(key.hash, record);
+        console.log(`Created key ${key.keyId} for tenant "${tenant}" in ${where} (rate limits: ${limitsText(record)}).`);
         console.log('Store it now; it cannot be shown again:\n');
         console.log(key.key);
         break;
@@ -97,8 +135,17 @@ async function main(): Promise<void> {
         if (records.length === 0) console.log(`No keys in ${where}.`);
         for (const record of records) {
           const state = record.revokedAt ? `revoked ${record.revokedAt}` : 'active';
-          console.log(`${record.keyId}\t${record.tenant}\t${state}\t${record.createdAt}\t${record.name}`);
+          console.log(`${record.keyId}\t${record.tenant}\t${state}\t${record.createdAt}\t${limitsText(record)}\t${record.name}`);
         }
+        break;
+      }
+      case 'limits': {
+        if (!argument) throw new Error('limits needs a key id (see list)');
+        const change = limitsChange(true);
+        const record = await keys.setLimits(argument, change);
+        const verb = Object.keys(change).length > 0 ? 'now has' : 'has';
+        console.log(`Key ${record.keyId} of tenant "${record.tenant}" ${verb} the rate limits: ${limitsText(record)}.`);
+        if (Object.keys(change).length > 0) console.log('API Gateway may apply the old limits for up to a minute (its cached verdict of the key).');
         break;
       }
       case 'revoke': {
@@ -115,7 +162,7 @@ async function main(): Promise<void> {
   }
 }
 
-/** The limits a `limits set` asks for. */
+/** The limits a `concurrency set` asks for. */
 function limitsOf(): ConcurrencyLimits {
   const number = (text: string, what: string) => assertLimit(Number(text), what);
   const tasks: Record<string, number> = {};
@@ -140,8 +187,8 @@ function describeLimits(limits: ConcurrencyLimits | undefined): string {
   return parts.length > 0 ? parts.join(', ') : 'no limit';
 }
 
-async function limits(keys: ApiKeysRepository, admission: AdmissionStore, action: string | undefined, where: string): Promise<void> {
-  if (!values.tenant) throw new Error('limits needs --tenant <name>');
+async function concurrency(keys: ApiKeysRepository, admission: AdmissionStore, action: string | undefined, where: string): Promise<void> {
+  if (!values.tenant) throw new Error('concurrency needs --tenant <name>');
   const tenant = assertTenant(values.tenant);
   switch (action) {
     case 'show':
@@ -150,7 +197,7 @@ async function limits(keys: ApiKeysRepository, admission: AdmissionStore, action
     case 'set':
     case 'clear': {
       const wanted = action === 'set' ? limitsOf() : {};
-      if (action === 'set' && Object.keys(wanted).length === 0) throw new Error('limits set needs --limit, --key-limit or --task-limit');
+      if (action === 'set' && Object.keys(wanted).length === 0) throw new Error('concurrency set needs --limit, --key-limit or --task-limit');
       // The limits item first: a key marked limited before it existed would hold creates for nothing.
       await admission.setLimits(tenant, wanted, new Date().toISOString());
       const marked = await keys.markLimited(tenant, action === 'set');
@@ -158,7 +205,7 @@ async function limits(keys: ApiKeysRepository, admission: AdmissionStore, action
       return;
     }
     default:
-      throw new Error(`limits takes set, show or clear.\n\n${USAGE}`);
+      throw new Error(`concurrency takes set, show or clear.\n\n${USAGE}`);
   }
 }
 

@@ -26,6 +26,8 @@ import { EVENTS_ROUTE } from '../../lambdas/api/events-auth.js';
 import { API_KEY_ONLY_ROUTES, DASHBOARD_ROUTE, PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { writeDashboardPage } from '../dashboard-page.js';
 import { API_KEY_PK_PREFIX } from '../../lambdas/repository/api-keys-repository.js';
+import { RATE_PK_PREFIX } from '../../lambdas/repository/rate-counters.js';
+import { compactRate, DEFAULT_RATE_LIMITS, formatRate, parseRate, type RateLimit } from '../../lambdas/domain/rate-limits.js';
 import { BULK_LIMITS } from '../../lambdas/domain/bulk.js';
 import { BULK_LEADING_KEYS } from '../../lambdas/repository/bulk-store.js';
 import { acknowledge } from './nag.js';
@@ -108,6 +110,19 @@ export interface ExecutionsApiProps {
    * @default 100
    */
   readonly callbackBurstLimit?: number;
+  /**
+   * Executions each API key may create per window when it has no limit of its own (the keys CLI
+   * sets one per key): `<count>/<s|min|h|d>` or `<count>/<n>s`. Counted per key in DynamoDB, so it
+   * holds across Lambda instances; a batch counts its items. With IAM auth, per caller account.
+   * @default '1000/min'
+   */
+  readonly perKeyCreateRate?: string;
+  /**
+   * Reads (the GET routes of executions and their events) each API key may make per window when
+   * it has no limit of its own; written as {@link perKeyCreateRate}.
+   * @default '100/s'
+   */
+  readonly perKeyReadRate?: string;
   /**
    * How long a request to an execution's event stream waits for events (whole seconds, 1 to 25).
    * @default Duration.seconds(25)
@@ -252,6 +267,11 @@ export class ExecutionsApi extends Construct {
     const stageThrottle = throttleOf('the stage', props.rateLimit ?? 1000, props.burstLimit ?? 2000);
     const createThrottle = throttleOf('the create routes', props.createRateLimit ?? 75, props.createBurstLimit ?? 400);
     const callbackThrottle = throttleOf('the resume link route', props.callbackRateLimit ?? 50, props.callbackBurstLimit ?? 100);
+    // The limiter's defaults, as `quota/seconds` (lambdas/api/rate-limit.ts).
+    const rates = {
+      RATE_LIMIT_CREATE: compactRate(rateOf('perKeyCreateRate', props.perKeyCreateRate, DEFAULT_RATE_LIMITS.create)),
+      RATE_LIMIT_READ: compactRate(rateOf('perKeyReadRate', props.perKeyReadRate, DEFAULT_RATE_LIMITS.read)),
+    };
     const machines = [...props.stateMachines.values()];
     // Only these tasks have state machines here; the API treats any other as unknown.
     const TASK_IDS = [...props.stateMachines.keys()].join(',');
@@ -270,17 +290,17 @@ export class ExecutionsApi extends Construct {
       throw new Error(`eventsWindow must be whole seconds from 1 to ${MAX_EVENTS_WINDOW_SECONDS}, got ${eventsWindow}`);
     }
     const functions = {
-      create: make('create', withStateMachines),
-      read: make('read', { ...props.environment, TASK_IDS }),
+      create: make('create', { ...withStateMachines, ...rates }),
+      read: make('read', { ...props.environment, TASK_IDS, ...rates }),
       control: make('control', withStateMachines),
-      recovery: make('recovery', withStateMachines),
+      recovery: make('recovery', { ...withStateMachines, ...rates }),
       // The OpenAPI document it serves describes how callers authenticate.
       // The OpenAPI document it serves was computed at synth for this auth; API_AUTH is what tests,
       // which have no synthesized document, build it for.
       catalogue: make('catalogue', { TASK_IDS, API_AUTH: props.auth ?? 'api-key' }, { openApiDocument: props.openApiDocument }),
       // A watcher mostly sleeps between polls and costs its function's duration: half the memory
       // of the other API functions halves that cost, and its CPU share still formats 1 MB of events.
-      events: make('events', { ...props.environment, EVENTS_WINDOW_SECONDS: String(eventsWindow) }, {
+      events: make('events', { ...props.environment, EVENTS_WINDOW_SECONDS: String(eventsWindow), ...rates }, {
         timeout: EVENTS_FUNCTION_TIMEOUT,
         memorySize: 256,
       }),
@@ -299,6 +319,16 @@ export class ExecutionsApi extends Construct {
     grantTableAccess(functions.create, props.table, 'write');
     grantTableAccess(functions.read, props.table, 'read');
     grantTableAccess(functions.events, props.table, 'read');
+    // The read functions write one kind of item: their callers' read rate counters.
+    for (const fn of [functions.read, functions.events]) {
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['dynamodb:UpdateItem'],
+          resources: [props.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${RATE_PK_PREFIX}*`] } },
+        }),
+      );
+    }
     grantTableAccess(functions.control, props.table, 'write');
     grantWebhookItems(functions.webhooks, props.table, 'manage');
     props.webhookQueue.grantSendMessages(functions.webhooks);
@@ -476,6 +506,14 @@ export class ExecutionsApi extends Construct {
     });
     return { authorizer, authorizerFunction: fn, eventsAuthorizer };
   }
+}
+
+/** A per-key rate limit prop, refused at synth unless the limiter can read it. */
+function rateOf(prop: string, text: string | undefined, fallback: RateLimit): RateLimit {
+  if (text === undefined) return fallback;
+  const limit = parseRate(text);
+  if (!limit) throw new Error(`${prop} must be <count>/<s|min|h|d> or <count>/<n>s (e.g. ${formatRate(fallback)}), at most 1000000 per day-long window, got ${text}`);
+  return limit;
 }
 
 /** Throttle settings, refused at synth unless API Gateway would take them. */

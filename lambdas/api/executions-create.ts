@@ -13,6 +13,7 @@ import { deployedTasks } from './deployed-tasks.js';
 import { httpHandler, json, limitedTenant, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
 import { bodyOf, createBody, createWithTaskBody, type CreateFields } from './bodies.js';
 import { idempotencyKeyOf } from './headers.js';
+import { rateLimit } from './rate-limit.js';
 import { validateWith } from './validation.js';
 
 const repository = createStore();
@@ -22,6 +23,8 @@ const TASKS = deployedTasks();
 const POLICY = policyFromEnv();
 
 async function create(event: ApiEvent, taskId: string, { input, metadata = {}, webhook_url, tags, priority, concurrency_key, start_at, delay_seconds }: CreateFields) {
+  // Counted first: a create refused for its input still costs a call (and an idempotent replay is a call too).
+  await rateLimit(event, 'create');
   const task = TASKS.get(taskId);
   if (!task) throw new NotFoundError(`No task ${taskId.slice(0, 64)} exists. GET /tasks lists them.`);
   // A valid input goes on exactly as sent (JSON Schema checks; it does not transform).

@@ -17,6 +17,7 @@ import {
   type WatchSource,
 } from './event-stream.js';
 import { bodyOf, streamTokenBody } from './bodies.js';
+import { readLimited } from './rate-limit.js';
 import { httpHandler, json, linksOf, param, tenantOf, viaStreamToken, type ApiEvent, type ApiResponse, type Route } from './http.js';
 import { executionIdOf, streamPositionOf } from './queries.js';
 import type { RouteKey } from './routes.js';
@@ -124,17 +125,17 @@ function streamUrlOf(url: string | undefined): { streamUrl?: string } {
 /** The events function's handler on `options` (the Lambda entry uses the defaults). */
 export function eventsHandler(options: Partial<EventsOptions> = {}) {
   return httpHandler(
-    eventsRoutes({
+    readLimited(eventsRoutes({
       source: options.source ?? watchStore(),
       clock: options.clock ?? SYSTEM_CLOCK,
       windowMs: options.windowMs ?? intEnv('EVENTS_WINDOW_SECONDS', DEFAULT_WINDOW_MS / 1000) * 1000,
       logger: options.logger ?? logger,
       tokenKey: options.tokenKey ?? streamTokenKey(requireEnv('CURSOR_SECRET')),
       ...streamUrlOf(options.streamUrl ?? process.env.EVENTS_STREAM_URL),
-    }),
+    })),
     options.logger ?? logger,
   );
 }
 
-/** Lambda entry of the events routes (read-only on the table). */
+/** Lambda entry of the events routes (read-only on the table but for the caller's read rate counter). */
 export const handler = eventsHandler();

@@ -11,6 +11,7 @@ import { createLogger } from '../shared/logger.js';
 import { entityTag, ifNoneMatchOf, matchesCurrent, type NoneMatchCondition } from './conditional.js';
 import { REGION, deployedTaskIds } from './context.js';
 import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
+import { readLimited } from './rate-limit.js';
 import { ANSWER_RESERVE_MS, holdUntilChanged, preferredWait } from './long-poll.js';
 import { executionIdOf, executionListParams, transitionListParams, transitionSeqOf } from './queries.js';
 import { queueViewOf } from './queue-view.js';
@@ -125,5 +126,5 @@ const routes: Record<string, Route> = {
   },
 };
 
-/** Lambda entry of the read routes (read-only on the table). */
-export const handler = httpHandler(routes, logger);
+/** Lambda entry of the read routes (read-only on the table but for the caller's read rate counter). */
+export const handler = httpHandler(readLimited(routes), logger);

@@ -13,6 +13,7 @@ import { bodyOf, replayBody } from './bodies.js';
 import { idempotencyKeyOf } from './headers.js';
 import { httpHandler, json, limitedTenant, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
 import { executionIdOf } from './queries.js';
+import { rateLimit } from './rate-limit.js';
 import { validateWith } from './validation.js';
 
 const repository = new RecoveryStore(documentClient, repositoryOptions);
@@ -39,6 +40,8 @@ async function retry(event: ApiEvent) {
 /** `POST /executions/{id}/replay`: a new execution of the same task and input (or the body's), linked by `replayed_from`. */
 async function replay(event: ApiEvent) {
   const overrides = event.json === undefined ? {} : bodyOf(replayBody, event.json);
+  // A replay creates an execution: it counts against the key's create limit, as a create does.
+  await rateLimit(event, 'create');
   const record = await load(event);
   const task = taskOf(TASKS, record);
   if (Object.hasOwn(overrides, 'input')) {

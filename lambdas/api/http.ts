@@ -1,4 +1,3 @@
-import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import {
   DomainError,
@@ -7,6 +6,7 @@ import {
   dependencyUnavailable,
   NotFoundError,
   PayloadTooLargeError,
+  TooManyRequestsError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,
@@ -43,6 +43,8 @@ function nestedDeeperThan(value: unknown, max: number): boolean {
 export interface ApiEvent extends APIGatewayProxyEventV2 {
   /** The parsed JSON body; undefined when there was none. */
   json?: unknown;
+  /** The `RateLimit` and `RateLimit-Policy` fields of the limit this request counted against (`rateLimit`), sent with its answer. */
+  rateLimit?: Record<string, string>;
 }
 
 /** What a route returns. */
@@ -134,6 +136,7 @@ function problemResponse(error: unknown): APIGatewayProxyStructuredResultV2 {
     headers['retry-after'] = '1';
   }
   if (problem.status === 503) headers['retry-after'] = String(RETRY_AFTER_SECONDS);
+  if (error instanceof TooManyRequestsError) Object.assign(headers, error.headers);
   return { statusCode: problem.status, headers, body: JSON.stringify(problem) };
 }
 
@@ -142,19 +145,14 @@ function problemResponse(error: unknown): APIGatewayProxyStructuredResultV2 {
  * or a deliberate 503) show their message; an AWS SDK call that timed out or was throttled is a
  * 503 (with Retry-After, like every 503); anything else is logged and answered with a bare 500.
  */
-export function problemJson(logger: Logger): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
-  return {
-    onError: (request) => {
-      const { error } = request;
-      const unavailable = isDependencyUnavailable(error);
-      if (unavailable || (error instanceof DomainError && error.status >= 500)) {
-        logger.warn('dependency unavailable', { error, route: request.event.routeKey });
-      } else if (!(error instanceof DomainError)) {
-        logger.error('unhandled error', { error, route: request.event.routeKey });
-      }
-      request.response = problemResponse(unavailable ? dependencyUnavailable() : error);
-    },
-  };
+export function problemJson(logger: Logger, event: ApiEvent, error: unknown): APIGatewayProxyStructuredResultV2 {
+  const unavailable = isDependencyUnavailable(error);
+  if (unavailable || (error instanceof DomainError && error.status >= 500)) {
+    logger.warn('dependency unavailable', { error, route: event.routeKey });
+  } else if (!(error instanceof DomainError)) {
+    logger.error('unhandled error', { error, route: event.routeKey });
+  }
+  return problemResponse(unavailable ? dependencyUnavailable() : error);
 }
 
 /**
@@ -163,13 +161,10 @@ export function problemJson(logger: Logger): MiddlewareObj<ApiEvent, APIGatewayP
  * gets the same answer on every route. (What a body must look like, and which tasks exist with
  * their input schemas, is public by design: `GET /openapi.json`.) The tenant it establishes goes on
  * every later log line of the request.
+ * @throws UnauthorizedError (401) as {@link tenantOf}.
  */
-export function authenticated(): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
-  return {
-    before: (request) => {
-      if (!PUBLIC_ROUTES.includes(request.event.routeKey as RouteKey)) addLogKeys({ tenant: tenantOf(request.event) });
-    },
-  };
+export function authenticate(event: ApiEvent): void {
+  if (!PUBLIC_ROUTES.includes(event.routeKey as RouteKey)) addLogKeys({ tenant: tenantOf(event) });
 }
 
 /**
@@ -192,41 +187,36 @@ function isJson(contentType: string): boolean {
  * declared as JSON, 400 when it does not parse or nests deeper than {@link MAX_JSON_DEPTH}. An
  * empty body leaves `event.json` undefined.
  */
-export function jsonBody(): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
-  return {
-    before: (request) => {
-      const { event } = request;
-      if (event.body === undefined || event.body === null || event.body === '') return;
-      const bytes = event.isBase64Encoded
-        ? Buffer.from(event.body, 'base64')
-        : Buffer.from(event.body, 'utf8');
-      if (bytes.length > MAX_BODY_BYTES) {
-        throw new PayloadTooLargeError(`The body is ${bytes.length} bytes; at most ${MAX_BODY_BYTES} are accepted.`);
-      }
-      const contentType = event.headers['content-type'] ?? '';
-      if (!isJson(contentType)) {
-        throw new UnsupportedMediaTypeError(
-          `Send the body as application/json${contentType ? `, not ${contentType.split(';')[0]}` : ''}.`,
-        );
-      }
-      try {
-        event.json = JSON.parse(bytes.toString('utf8'));
-      } catch {
-        throw new ValidationError('The body is not valid JSON.', [{ path: '', message: 'is not valid JSON' }]);
-      }
-      if (nestedDeeperThan(event.json, MAX_JSON_DEPTH)) {
-        throw new ValidationError(`The body is nested more than ${MAX_JSON_DEPTH} levels deep.`, [
-          { path: '', message: `is nested more than ${MAX_JSON_DEPTH} levels deep` },
-        ]);
-      }
-    },
-  };
+export function parseJsonBody(event: ApiEvent): void {
+  if (event.body === undefined || event.body === null || event.body === '') return;
+  const bytes = event.isBase64Encoded
+    ? Buffer.from(event.body, 'base64')
+    : Buffer.from(event.body, 'utf8');
+  if (bytes.length > MAX_BODY_BYTES) {
+    throw new PayloadTooLargeError(`The body is ${bytes.length} bytes; at most ${MAX_BODY_BYTES} are accepted.`);
+  }
+  const contentType = event.headers['content-type'] ?? '';
+  if (!isJson(contentType)) {
+    throw new UnsupportedMediaTypeError(
+      `Send the body as application/json${contentType ? `, not ${contentType.split(';')[0]}` : ''}.`,
+    );
+  }
+  try {
+    event.json = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new ValidationError('The body is not valid JSON.', [{ path: '', message: 'is not valid JSON' }]);
+  }
+  if (nestedDeeperThan(event.json, MAX_JSON_DEPTH)) {
+    throw new ValidationError(`The body is nested more than ${MAX_JSON_DEPTH} levels deep.`, [
+      { path: '', message: `is nested more than ${MAX_JSON_DEPTH} levels deep` },
+    ]);
+  }
 }
 
-function toResult(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
+function toResult(response: ApiResponse, limited?: Record<string, string>): APIGatewayProxyStructuredResultV2 {
   // A 304 has no body, so nothing to type (RFC 9110 §15.4.5: it repeats the ETag and Cache-Control a 200 would send).
   if (response.status === 304) {
-    return { statusCode: 304, headers: { 'cache-control': 'no-store', ...response.headers } };
+    return { statusCode: 304, headers: { 'cache-control': 'no-store', ...limited, ...response.headers } };
   }
   const body = response.text ?? (response.body === undefined ? undefined : JSON.stringify(response.body));
   return {
@@ -235,6 +225,7 @@ function toResult(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
       // A 204 has no content, so no type.
       ...(response.status === 204 ? {} : { 'content-type': 'application/json' }),
       'cache-control': 'no-store',
+      ...limited,
       ...response.headers,
     },
     ...(body === undefined ? {} : { body }),
@@ -242,23 +233,25 @@ function toResult(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
 }
 
 /**
- * A Lambda handler for a route group: middlewares first (errors → problem+json, credentials, JSON
- * body), then dispatch by `event.routeKey` to the group's routes. Its log lines carry the request's
- * ids, tenant and execution or task ({@link requestKeys}, {@link authenticated}).
+ * A Lambda handler for a route group: credentials and the JSON body first (every error becomes
+ * problem+json), then dispatch by `event.routeKey` to the group's routes. Its log lines carry the request's
+ * ids, tenant and execution or task ({@link requestKeys}, {@link authenticate}).
  */
 export function httpHandler(routes: Partial<Record<RouteKey, Route>>, logger: Logger) {
-  const handle = middy<ApiEvent, APIGatewayProxyStructuredResultV2>()
-    .use(problemJson(logger))
-    .use(authenticated())
-    .use(jsonBody())
-    .handler(async (event, context) => {
+  // Three steps in a fixed order need no middleware engine: plain calls keep the bundles smaller.
+  return logged(requestKeys, async (event: ApiEvent, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    try {
+      authenticate(event);
+      parseJsonBody(event);
       const route = routes[event.routeKey as RouteKey];
       if (!route) {
         throw event.routeKey === '$default'
           ? new NotFoundError(`No route ${event.requestContext.http.method} ${event.rawPath.slice(0, 200)}.`)
           : new MethodNotAllowedError(`${event.routeKey} is not served here.`);
       }
-      return toResult(await route(event, context));
-    });
-  return logged(requestKeys, (event: ApiEvent, context: Context) => handle(event, context));
+      return toResult(await route(event, context), event.rateLimit);
+    } catch (error) {
+      return problemJson(logger, event, error);
+    }
+  });
 }

@@ -6,6 +6,7 @@ import {
   PayloadTooLargeError,
   RequestTimeoutError,
   ServiceUnavailableError,
+  TooManyRequestsError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,
@@ -47,7 +48,7 @@ import {
   type QuerySchema,
 } from './queries.js';
 import { RESPONSE_SCHEMAS, ref, type SchemaName } from './response-schemas.js';
-import { API_KEY_ONLY_ROUTES, PUBLIC_ROUTES, ROUTES, type RouteKey } from './routes.js';
+import { API_KEY_ONLY_ROUTES, PUBLIC_ROUTES, rateLimitClassOf, ROUTES, type RouteKey } from './routes.js';
 
 // The OpenAPI 3.1 document of the HTTP API, assembled from what the handlers check and answer by:
 // the JSON Schemas of the bodies (bodies.ts), queries (queries.ts) and headers (headers.ts), the
@@ -226,9 +227,24 @@ const HEADERS = {
   XShouldRetryTrue: { description: 'Send it again.', required: true, schema: { const: 'true' } },
   WWWAuthenticate: { description: 'The scheme (with a problem+json; API Gateway\'s own 401 has none).', schema: { const: 'Bearer' } },
   PreferenceApplied: { description: 'It was held (wait=<seconds>).', schema: { type: 'string', pattern: '^wait=\\d+$' } },
+  RateLimitPolicy: {
+    description:
+      'The key\'s limit this route counts against (draft-ietf-httpapi-ratelimit-headers): q units per w seconds, a fixed window. ' +
+      'Absent when the counter could not be reached (the request then went uncounted).',
+    schema: { type: 'string', pattern: '^"(create|read)";q=\\d+;w=\\d+$' },
+  },
+  RateLimit: {
+    description: 'What is left of it: r units, for t more seconds.',
+    schema: { type: 'string', pattern: '^"(create|read)";r=\\d+;t=\\d+$' },
+  },
+  RateLimitRetryAfter: { description: 'Seconds until the window resets.', schema: { type: 'string', pattern: '^\\d+$' } },
 } as const;
 
+
 const headerRef = (name: keyof typeof HEADERS): Json => ({ $ref: `#/components/headers/${name}` });
+
+/** The headers of the rate limit on an answer of a limited route. */
+const RATE_LIMIT_HEADERS = { 'RateLimit-Policy': headerRef('RateLimitPolicy'), RateLimit: headerRef('RateLimit') };
 
 /** A problem+json answer: the problem document of `error` (its type and status fixed), with it as the example. */
 const problemContent = (error: unknown): Json => {
@@ -305,6 +321,16 @@ function problemResponses(auth: OpenApiOptions['auth']) {
       content: problemContent(new IdempotencyMismatchError('Key reused.')),
     },
     TooManyRequests: { description: 'Throttled (API Gateway).', content: gatewayContent('Too Many Requests') },
+    RateLimited: {
+      description:
+        'The API key\'s rate limit (RateLimit-Policy names it) is used up for this window; nothing was done: retry after Retry-After. ' +
+        'API Gateway\'s own throttling answers 429 too, with its own body and none of these headers.',
+      headers: { 'Retry-After': headerRef('RateLimitRetryAfter'), ...RATE_LIMIT_HEADERS },
+      content: {
+        ...problemContent(new TooManyRequestsError('The create limit of your API key (10 per 1 s) is used up for this window; retry in 1 s.', {})),
+        ...gatewayContent('Too Many Requests'),
+      },
+    },
     InternalError: {
       description: 'A fault (logged); a function that failed outright is API Gateway\'s own answer.',
       // Anything but a domain error is answered as this, and nothing of it is shown.
@@ -968,8 +994,11 @@ export function openApiDocument(options: OpenApiOptions): Json {
     const [method, route] = routeKey.split(' ') as [string, string];
     const operation = all[routeKey];
     const isPublic = PUBLIC_ROUTES.includes(routeKey);
-    const problems = [...operation.problems, ...(isPublic ? [] : ['Unauthorized' as const]), 'TooManyRequests' as const, 'InternalError' as const];
-    const responses: Record<string, Json> = { ...operation.answers };
+    const limited = rateLimitClassOf(routeKey) !== undefined;
+    const problems = [...operation.problems, ...(isPublic ? [] : ['Unauthorized' as const]), limited ? ('RateLimited' as const) : ('TooManyRequests' as const), 'InternalError' as const];
+    const responses: Record<string, Json> = limited
+      ? Object.fromEntries(Object.entries(operation.answers).map(([status, answer]) => [status, { ...answer, headers: { ...(answer.headers as Json | undefined), ...RATE_LIMIT_HEADERS } }]))
+      : { ...operation.answers };
     for (const problem of problems) {
       const status = problemStatus(problem, options.auth);
       if (responses[status] !== undefined) continue;
@@ -1061,6 +1090,7 @@ function problemStatus(name: ProblemName, auth: OpenApiOptions['auth']): string 
     UnsupportedMediaType: 415,
     IdempotencyKeyReused: 422,
     TooManyRequests: 429,
+    RateLimited: 429,
     InternalError: 500,
     ServiceUnavailable: 503,
   };

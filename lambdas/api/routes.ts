@@ -98,3 +98,13 @@ export const PUBLIC_ROUTES: readonly RouteKey[] = ['GET /health', 'GET /healthz'
  * JSON, no tenant and no middleware.
  */
 export const DASHBOARD_ROUTE = 'GET /dashboard';
+
+/**
+ * The per-key rate limit a route counts against (`lambdas/api/rate-limit.ts`), or undefined: the
+ * create routes and replays count the executions they create (`create`), the read and events routes
+ * one per request (`read`). Other routes count against none (API Gateway's throttling still applies).
+ */
+export function rateLimitClassOf(routeKey: RouteKey): 'create' | 'read' | undefined {
+  if ((ROUTES.create as readonly RouteKey[]).includes(routeKey) || routeKey === 'POST /executions/{id}/replay') return 'create';
+  return ([...ROUTES.read, ...ROUTES.events] as readonly RouteKey[]).includes(routeKey) ? 'read' : undefined;
+}

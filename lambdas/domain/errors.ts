@@ -147,6 +147,22 @@ export class IdempotencyMismatchError extends DomainError {
   readonly title = 'This Idempotency-Key was used with a different request.';
 }
 
+/**
+ * 429: a rate limit of the caller's key is used up for this window. Its `headers` (`Retry-After`,
+ * `RateLimit`, `RateLimit-Policy`) go on the response.
+ */
+export class TooManyRequestsError extends DomainError {
+  readonly status = 429;
+  readonly slug = 'rate-limited';
+  readonly title = 'Too many requests.';
+  constructor(
+    message: string,
+    readonly headers: Readonly<Record<string, string>>,
+  ) {
+    super(message);
+  }
+}
+
 /** 503: a dependency refused for now; the same request may succeed later. */
 export class ServiceUnavailableError extends DomainError {
   readonly status = 503;

@@ -1,5 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../domain/errors.js';
+import { compactRate, contextRate, type RateClass, type RateLimit } from '../domain/rate-limits.js';
 import { INDEXES, INDEX_SORT_KEY } from './keys.js';
 
 /** An API key as stored: never the key itself. */
@@ -14,7 +15,12 @@ export interface ApiKeyRecord {
    * the authorizer tells the create function without a read of its own (docs/architecture.md, "Admission").
    */
   readonly limited?: boolean;
+  /** The key's own rate limits (stored as `rate_create` / `rate_read`, `quota/seconds`); a class without one uses the service's default. */
+  readonly limits?: Partial<Record<RateClass, RateLimit>>;
 }
+
+/** A change of a key's limits: a limit to set, or null to go back to the service's default. */
+export type LimitsChange = Partial<Record<RateClass, RateLimit | null>>;
 
 const KEY_SK = 'APIKEY';
 /** Every key sits in this partition of the by-tenant index: keys are few, and listing them is an admin task. */
@@ -26,7 +32,10 @@ export const API_KEY_PK_PREFIX = 'APIKEY#';
 const keyPk = (hash: string): string => `${API_KEY_PK_PREFIX}${hash}`;
 
 function fromItem(item: Record<string, unknown>): ApiKeyRecord {
+  const create = contextRate(item.rate_create);
+  const read = contextRate(item.rate_read);
   return {
+    ...(create || read ? { limits: { ...(create ? { create } : {}), ...(read ? { read } : {}) } } : {}),
     keyId: item.id as string,
     tenant: item.tenant as string,
     name: (item.name as string | undefined) ?? '',
@@ -45,6 +54,7 @@ export class ApiKeysRepository {
 
   /** Stores a key's hash for `tenant`. */
   async put(hash: string, record: Omit<ApiKeyRecord, 'revokedAt'>): Promise<void> {
+    const limits = record.limits ?? {};
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
@@ -56,6 +66,8 @@ export class ApiKeysRepository {
           name: record.name,
           created_at: record.createdAt,
           ...(record.limited ? { limited: true } : {}),
+          ...(limits.create ? { rate_create: compactRate(limits.create) } : {}),
+          ...(limits.read ? { rate_read: compactRate(limits.read) } : {}),
           [INDEXES.byTenant.partitionKey]: KEYS_PARTITION,
         },
         ConditionExpression: 'attribute_not_exists(pk)',
@@ -123,6 +135,54 @@ export class ApiKeysRepository {
    * @throws NotFoundError when no key has this id.
    */
   async revoke(keyId: string, now: string): Promise<ApiKeyRecord> {
+    const item = await this.itemOf(keyId);
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: item.pk, sk: KEY_SK },
+        UpdateExpression: 'SET revoked_at = if_not_exists(revoked_at, :now)',
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
+    return { ...fromItem(item), revokedAt: (item.revoked_at as string | undefined) ?? now };
+  }
+
+  /**
+   * Sets or clears a key's own rate limits by its public id; classes `change` leaves out keep theirs.
+   * The authorizer reads them with the key, so a change applies once API Gateway's cached verdict
+   * for the key expires (at most the authorizer cache TTL, a minute by default).
+   * @throws NotFoundError when no key has this id.
+   */
+  async setLimits(keyId: string, change: LimitsChange): Promise<ApiKeyRecord> {
+    const item = await this.itemOf(keyId);
+    const set: string[] = [];
+    const remove: string[] = [];
+    const values: Record<string, string> = {};
+    for (const name of ['create', 'read'] as const) {
+      const limit = change[name];
+      if (limit === undefined) continue;
+      if (limit === null) remove.push(`rate_${name}`);
+      else {
+        set.push(`rate_${name} = :${name}`);
+        values[`:${name}`] = compactRate(limit);
+      }
+    }
+    if (set.length + remove.length === 0) return fromItem(item);
+    const { Attributes } = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: item.pk, sk: KEY_SK },
+        UpdateExpression: [set.length ? `SET ${set.join(', ')}` : '', remove.length ? `REMOVE ${remove.join(', ')}` : ''].join(' ').trim(),
+        ConditionExpression: 'attribute_exists(pk)',
+        ...(set.length ? { ExpressionAttributeValues: values } : {}),
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return fromItem(Attributes ?? item);
+  }
+
+  /** The stored item of the key with this public id. */
+  private async itemOf(keyId: string): Promise<Record<string, unknown>> {
     const { Items } = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -134,14 +194,6 @@ export class ApiKeysRepository {
     );
     const item = Items?.[0];
     if (!item) throw new NotFoundError(`No API key ${keyId}.`);
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: item.pk, sk: KEY_SK },
-        UpdateExpression: 'SET revoked_at = if_not_exists(revoked_at, :now)',
-        ExpressionAttributeValues: { ':now': now },
-      }),
-    );
-    return { ...fromItem(item), revokedAt: (item.revoked_at as string | undefined) ?? now };
+    return item;
   }
 }

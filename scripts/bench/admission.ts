@@ -96,7 +96,7 @@ export async function measureAdmission(metered: MeteredStack, unlimited = 5, lim
   await metered.stack.stepFunctions.drain();
   const plain = ofEntries(fromUnlimited, [CREATE_ENTRY, ADMISSION_ENTRY]);
 
-  // A tenant with a limit of 1 and a key the authorizer reads it from (as `npm run keys -- limits set` makes them).
+  // A tenant with a limit of 1 and a key the authorizer reads it from (as `npm run keys -- concurrency set` makes them).
   const { documentClient } = (await import('../../lambdas/shared/dynamodb-client.js')) as { documentClient: DynamoDBDocumentClient };
   const tenant = `bench-limited-${Date.now().toString(36)}`;
   const key = newApiKey();

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { invocations } from '../../local/lambda-host.js';
+import { RATE_PK_PREFIX } from '../../lambdas/repository/rate-counters.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { DEFAULT_TASKS_MODULE, loadTasksModule } from '../../infra/tasks-module.js';
 import { synthForLocal } from '../../local/synth.js';
@@ -15,6 +16,8 @@ export interface Operation {
   readonly requestId: string;
   /** Capacity units DynamoDB reports (table and indexes). */
   readonly capacity: number;
+  /** A write of a rate limit counter (`RATE#…`): the limiter's, not the route's own work. */
+  readonly rateCounter: boolean;
 }
 
 /** A local stack started in this process, with every DynamoDB call recorded. */
@@ -61,7 +64,9 @@ export async function startMeteredStack(): Promise<MeteredStack> {
     (next, context) => async (args) => {
       (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'INDEXES';
       const invocation = invocations.getStore();
+      const pk = (args.input as { Key?: { pk?: unknown } }).Key?.pk;
       const operation = (capacity: number): Operation => ({
+        rateCounter: typeof pk === 'string' && pk.startsWith(RATE_PK_PREFIX),
         command: String(context.commandName).replace(/Command$/, ''),
         entry: invocation?.entry ?? 'bench',
         requestId: invocation?.requestId ?? '',

@@ -5,8 +5,11 @@ import type { MeteredStack, Operation } from './local-stack.js';
 export interface CallCost {
   readonly call: string;
   readonly status: number;
+  /** The route's own DynamoDB operations (the rate limiter's counter write is in `rateCounterWrites`). */
   readonly operations: readonly string[];
   readonly capacity: number;
+  /** Writes of the caller's rate counter (`UpdateItem` of `RATE#…`, 1 write unit each; capacity included above). */
+  readonly rateCounterWrites: number;
 }
 
 /** DynamoDB and Step Functions work of one execution, start to end. */
@@ -18,6 +21,8 @@ export interface ExecutionCost {
   readonly reads: number;
   readonly otherWrites: number;
   readonly capacity: number;
+  /** Writes of rate counters (the create's, a resume's none): not in `otherWrites`, capacity included. */
+  readonly rateCounterWrites: number;
   /** States entered in Step Functions on the success path. */
   readonly stateTransitions: number;
   /** Transactions cancelled because another writer of the execution won the race (each retried). */
@@ -87,7 +92,13 @@ export async function measureOperations(metered: MeteredStack, options: Operatio
     const from = ops.length;
     const reply = await api<T>(method, path, body, headers);
     const own = ofEntries(from, [entry]);
-    calls.push({ call, status: reply.status, operations: own.map((op) => op.command), capacity: sum(own) });
+    calls.push({
+      call,
+      status: reply.status,
+      operations: own.filter((op) => !op.rateCounter).map((op) => op.command),
+      capacity: sum(own),
+      rateCounterWrites: own.filter((op) => op.rateCounter).length,
+    });
     return reply.body;
   };
   const status = async (id: string) => (await api<{ status: string }>('GET', `/executions/${id}`)).body.status;
@@ -97,7 +108,7 @@ export async function measureOperations(metered: MeteredStack, options: Operatio
   const fromAuth = ops.length;
   await api('GET', '/tasks');
   const auth = ofEntries(fromAuth, ['api/authorizer.ts']);
-  calls.push({ call: 'authorizer (per key, once a minute)', status: 200, operations: auth.map((op) => op.command), capacity: sum(auth) });
+  calls.push({ call: 'authorizer (per key, once a minute)', status: 200, operations: auth.map((op) => op.command), capacity: sum(auth), rateCounterWrites: 0 });
 
   const executions: ExecutionCost[] = [];
   const run = async (task: string, input: unknown, resume?: unknown): Promise<string> => {
@@ -129,8 +140,9 @@ export async function measureOperations(metered: MeteredStack, options: Operatio
       transitions: view.transition_count,
       transactions: own.filter((op) => op.command === 'TransactWriteItems').length,
       reads: own.filter((op) => op.command === 'GetItem' || op.command === 'Query').length,
-      otherWrites: own.filter((op) => WRITES.has(op.command)).length,
+      otherWrites: own.filter((op) => WRITES.has(op.command) && !op.rateCounter).length,
       capacity: sum(own),
+      rateCounterWrites: own.filter((op) => op.rateCounter).length,
       stateTransitions: history.events.filter((event) => event.type.endsWith('StateEntered')).length,
       lostRaces: metered.failures.slice(failedFrom).filter((op) => op.command === 'TransactWriteItems' && RUNTIME.includes(op.entry)).length,
     });

@@ -138,6 +138,17 @@ describe('operation budgets on the local stack', () => {
     expect(admission.limited.slotToStart.samples).toBe(admission.limited.executions - 1);
   });
 
+  it('counts each create and each read of executions with exactly one rate counter write, and a resume or cancel with none', () => {
+    for (const call of report.calls.filter((c) => c.call.startsWith('POST /tasks/') || (c.call.startsWith('GET ') && c.call !== report.held.call))) {
+      expect(call.rateCounterWrites, call.call).toBe(1);
+    }
+    expect(report.held.rateCounterWrites).toBe(1);
+    for (const call of report.calls.filter((c) => c.call.endsWith('/resume') || c.call.endsWith('/cancel'))) {
+      expect(call.rateCounterWrites, call.call).toBe(0);
+    }
+    for (const execution of report.executions) expect(execution.rateCounterWrites, execution.task).toBe(1);
+  });
+
   it('never scans', () => {
     expect(report.scans).toBe(0);
   });

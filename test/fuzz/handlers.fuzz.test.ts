@@ -517,6 +517,8 @@ function resetTable(): void {
       created_at: '2026-01-01T00:00:00.000Z',
       tenant_key: 'APIKEYS',
       ...(revoked ? { revoked_at: '2026-01-02T00:00:00.000Z' } : {}),
+      // Small limits of its own: the other tenant's requests are refused with 429 now and then.
+      ...(key === KEYS.other ? { rate_create: '2/1', rate_read: '5/1' } : {}),
     });
   }
   for (const taskId of TASK_IDS) {

@@ -120,6 +120,30 @@ describe('create route throttling', () => {
   });
 });
 
+describe('per-key rate limits', () => {
+  const environmentOf = (source: typeof template, group: RouteGroup, stackOf = stack) => {
+    const functionId = logicalIdOf(stackOf, childOf(stackOf, 'Api', ExecutionsApi).functions[group]);
+    return (resourcesOf(source, 'AWS::Lambda::Function')[functionId]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+  };
+
+  it('gives the create, recovery (replays), read and events functions the service\'s defaults: 1,000 creates a minute and 100 reads a second per key', () => {
+    for (const group of ['create', 'recovery', 'read', 'events'] as const) {
+      expect(environmentOf(template, group), group).toMatchObject({ RATE_LIMIT_CREATE: '1000/60', RATE_LIMIT_READ: '100/1' });
+    }
+    expect(environmentOf(template, 'control')).not.toHaveProperty('RATE_LIMIT_CREATE');
+  });
+
+  it('takes the defaults from the stack props', () => {
+    const custom = synthService({ perKeyCreateRate: '20/s', perKeyReadRate: '6000/min' });
+
+    expect(environmentOf(custom.template, 'create', custom.stack)).toMatchObject({ RATE_LIMIT_CREATE: '20/1', RATE_LIMIT_READ: '6000/60' });
+  });
+
+  it.each([['perKeyCreateRate', 'fast'], ['perKeyReadRate', '0/s'], ['perKeyCreateRate', '10/2d']] as const)('refuses %s %s at synth', (prop, value) => {
+    expect(() => synthService({ [prop]: value })).toThrow(new RegExp(`${prop} must be`));
+  });
+});
+
 describe('resume links', () => {
   const [, stage] = onlyResource(template, 'AWS::ApiGatewayV2::Stage');
   const settings = stage.Properties?.RouteSettings as Record<string, unknown> | undefined;

@@ -102,7 +102,7 @@ describe('what the functions bundle of the tasks', () => {
     },
   );
 
-  it('create, control, recovery, catalogue, schedules, wait, recorder, child start and schedule run bundle the task catalogue the stack wrote beside its template, which holds the schemas and the author\'s words', () => {
+  it('create, control, recovery, catalogue, schedules, the bulk worker, wait, recorder, child start and schedule run bundle the task catalogue the stack wrote beside its template, which holds the schemas and the author\'s words', () => {
     const withCatalogue = functions.filter((fn) => fn.taskCatalogue);
     expect(withCatalogue.map((fn) => fn.entry).sort()).toEqual([
       'api/catalogue.ts',
@@ -110,6 +110,7 @@ describe('what the functions bundle of the tasks', () => {
       'api/executions-create.ts',
       'api/executions-recovery.ts',
       'api/schedules.ts',
+      'runtime/bulk-worker-handler.ts',
       'runtime/child-start-handler.ts',
       'runtime/record-handler.ts',
       'runtime/schedule-run-handler.ts',

@@ -31,7 +31,7 @@ interface Queued extends Execution {
 
 /** A tenant with these limits (set before its key is made, so the key carries them) and its key. */
 async function limitedTenant(tenant: string, ...limits: string[]): Promise<(method: string, path: string, body?: unknown) => Promise<{ status: number; body: Queued }>> {
-  await keysCli('limits', 'set', '--tenant', tenant, ...limits);
+  await keysCli('concurrency', 'set', '--tenant', tenant, ...limits);
   const key = (await keysCli('create', '--tenant', tenant)).trim().split('\n').at(-1)!;
   return (method, path, body) => api<Queued>(method, path, body, { authorization: `Bearer ${key}` });
 }

@@ -26,7 +26,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 /** Statuses no request to the local stack can provoke at will, and why; every other documented status is asserted seen. */
 const NOT_PROVOKED: Readonly<Record<string, string>> = {
   410: 'a resume that Step Functions refuses because the wait timed out there first: a race the status-change event usually wins',
-  429: 'API Gateway\'s throttling (the local gateway does not throttle)',
+  429: 'API Gateway\'s throttling (the local gateway does not throttle): the routes that count against a key\'s rate limit answer theirs, and must be seen',
   500: 'a fault of the service',
   503: 'a dependency that fails (the local stack answers it only while it starts: test/integration/stack-process.test.ts)',
 };
@@ -112,8 +112,8 @@ interface Request {
   readonly raw?: string;
   readonly contentType?: string;
   readonly headers?: Record<string, string>;
-  /** The contract tenant's key (default), none, an unknown key, or no key and a stream token in the query. */
-  readonly auth?: 'key' | 'none' | 'unknown' | { readonly token: string };
+  /** The contract tenant's key (default), none, an unknown key, no key and a stream token in the query, or another key. */
+  readonly auth?: 'key' | 'none' | 'unknown' | { readonly token: string } | { readonly bearer: string };
   /** Another base URL (the streaming Function URL). */
   readonly base?: string;
 }
@@ -122,9 +122,10 @@ interface Request {
 async function call(routeKey: string, request: Request = {}): Promise<Answer> {
   const [method, template] = routeKey.split(' ') as [string, string];
   const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(request.path?.[name] ?? `missing-${name}`));
-  const query = new URLSearchParams({ ...request.query, ...(typeof request.auth === 'object' ? { token: request.auth.token } : {}) }).toString();
+  const query = new URLSearchParams({ ...request.query, ...(typeof request.auth === 'object' && 'token' in request.auth ? { token: request.auth.token } : {}) }).toString();
   const headers: Record<string, string> = { ...request.headers };
   const auth = request.auth ?? 'key';
+  if (typeof auth === 'object' && 'bearer' in auth) headers.authorization = `Bearer ${auth.bearer}`;
   if (auth === 'key') headers.authorization = `Bearer ${key}`;
   if (auth === 'unknown') headers.authorization = 'Bearer ak_0000000000_not-a-real-key-not-a-real-key-not-a-real-';
   let body: string | undefined;
@@ -437,6 +438,38 @@ describe('every route, its successes and its errors, against the document', () =
     await expectStatus(401, 'DELETE /webhooks/{id}', { path: { id }, auth: 'none' });
   });
 
+  it('rate limits: every route that counts against a key\'s limit answers 429 with Retry-After and the RateLimit fields once it is used up, and its successes carry the fields', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--import', 'tsx', 'scripts/keys.ts', 'create', '--tenant', 'openapi-contract', '--name', 'tiny limits',
+        '--create-rate', '1/d', '--read-rate', '1/d', '--endpoint', inject('dynamoDbEndpoint'), '--table', inject('tableName'),
+      ],
+      { cwd: ROOT },
+    );
+    const tiny = { bearer: stdout.trim().split('\n').at(-1)! };
+    const created = await expectStatus(201, 'POST /executions', { body: { task_id: 'test-noop', input: { n: 1 } }, auth: tiny });
+    expect(created.headers.get('ratelimit')).toMatch(/^"create";r=0;t=\d+$/);
+    const read = await expectStatus(200, 'GET /executions/{id}', { path: { id: done.id }, auth: tiny });
+    expect(read.headers.get('ratelimit-policy')).toBe('"read";q=1;w=86400');
+    const limited = await expectStatus(429, 'POST /tasks/{task_id}/executions', { path: { task_id: 'test-noop' }, body: { input: { n: 2 } }, auth: tiny });
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    await expectStatus(429, 'POST /executions', { body: { task_id: 'test-noop', input: { n: 2 } }, auth: tiny });
+    await expectStatus(429, 'POST /executions/{id}/replay', { path: { id: done.id }, auth: tiny });
+    const reads: Array<[string, Request]> = [
+      ['GET /executions', {}],
+      ['GET /executions/{id}', { path: { id: done.id } }],
+      ['GET /tasks/{task_id}/executions', { path: { task_id: 'sample-pipeline' } }],
+      ['GET /executions/{id}/transitions', { path: { id: done.id } }],
+      ['GET /executions/{id}/transitions/{transition_id}', { path: { id: done.id, transition_id: 'counted-before-it-is-read' } }],
+      ['GET /executions/{id}/events', { path: { id: done.id } }],
+      ['GET /executions/{id}/status.stream', { path: { id: done.id } }],
+      ['GET /executions/{id}/transitions.stream', { path: { id: done.id } }],
+      ['POST /executions/{id}/stream-token', { path: { id: done.id } }],
+    ];
+    for (const [routeKey, request] of reads) await expectStatus(429, routeKey, { ...request, auth: tiny });
+  });
+
   it('bulk actions: accept, replay, list, get, items, cancel, the tenant\'s cap (409) and their errors', async () => {
     const body = { action: 'cancel', filter: { task_id: 'sample-approval', status: 'awaiting_input' }, reason: 'contract' };
     const accepted = await expectStatus(202, 'POST /bulk-actions', { body, headers: { 'idempotency-key': 'contract-bulk' } });
@@ -535,8 +568,11 @@ describe('every route, its successes and its errors, against the document', () =
     const missing: string[] = [];
     for (const routeKey of routeKeysOf(document)) {
       const { operation } = operationOf(routeKey);
-      for (const status of Object.keys(operation.responses as Json)) {
-        if (Object.hasOwn(NOT_PROVOKED, status)) continue;
+      const responses = operation.responses as Record<string, Json>;
+      for (const status of Object.keys(responses)) {
+        // A 429 of the service's own rate limits is provoked (the rate limits test above); API Gateway's is not.
+        const gatewayOnly = status !== '429' || responses[status]!.$ref === '#/components/responses/TooManyRequests';
+        if (Object.hasOwn(NOT_PROVOKED, status) && gatewayOnly) continue;
         if (!seen.get(routeKey)?.has(status)) missing.push(`${routeKey} ${status}`);
       }
     }

@@ -241,6 +241,15 @@ export function storedViolations(items: readonly Item[]): string[] {
       }
       continue;
     }
+    if (pk.startsWith('RATE#')) {
+      // A rate counter of one key (or tenant), class and window: one item, a positive count, an expiry.
+      for (const counter of partition) {
+        if (counter.sk !== 'RATE' || typeof counter.count !== 'number' || counter.count < 1 || typeof counter.expires_at !== 'number') {
+          found.push(`${pk}: a malformed rate counter ${JSON.stringify(counter)}`);
+        }
+      }
+      continue;
+    }
     if (pk.startsWith('IDEM#')) {
       for (const claim of partition) {
         const tenant = pk.split('#')[1]!;

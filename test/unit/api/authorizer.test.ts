@@ -4,7 +4,7 @@ import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../lambdas/api/authorizer.js';
-import { hashApiKey, newApiKey } from '../../../lambdas/domain/api-keys.js';
+import { hashApiKey, keyIdOf, newApiKey } from '../../../lambdas/domain/api-keys.js';
 import { streamToken, streamTokenKey } from '../../../lambdas/domain/stream-tokens.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 
@@ -33,6 +33,11 @@ function storeKey(tenant: string, extra: Record<string, unknown> = {}): string {
     ...extra,
   });
   return minted.key;
+}
+
+/** What the context of a valid key without limits of its own carries besides its tenant: its id, and empty limits (the defaults apply). */
+function noOwnLimits(key: string): Record<string, string> {
+  return { key: keyIdOf(key)!, rate_create: '', rate_read: '' };
 }
 
 /** The REQUEST authorizer event (payload 2.0) API Gateway sends for a request with these headers (to `GET /executions` unless `route` says otherwise). */
@@ -67,13 +72,39 @@ function authorizerEvent(
   } as APIGatewayRequestAuthorizerEventV2;
 }
 
+describe('authorizer: rate limits in the context', () => {
+  it('passes a key\'s own limits and id in its context, so the limiter reads nothing', async () => {
+    const key = storeKey('acme', { rate_create: '5/1', rate_read: '600/60' });
+
+    const result = await handler(authorizerEvent({ authorization: `Bearer ${key}` }));
+
+    expect(result.context).toEqual({ tenant: 'acme', refused: '', concurrency: '', via: 'key', key: keyIdOf(key), rate_create: '5/1', rate_read: '600/60' });
+    expect(ddb).toHaveReceivedCommandTimes(GetCommand, 1);
+  });
+
+  it.each([
+    ['a non-string', 5],
+    ['a malformed string', '5 per second'],
+    ['a zero quota', '0/1'],
+    ['an over-long window', '5/999999'],
+    ['an injection attempt', '5/1;r=999'],
+    ['a prototype key', '__proto__'],
+  ])('drops %s stored as a limit, so the default applies', async (_what, stored) => {
+    const key = storeKey('acme', { rate_create: stored });
+
+    const result = await handler(authorizerEvent({ authorization: `Bearer ${key}` }));
+
+    expect(result.context).toMatchObject({ tenant: 'acme', rate_create: '', rate_read: '' });
+  });
+});
+
 describe('authorizer', () => {
   it('maps a valid bearer key to its tenant, looking it up by its hash only', async () => {
     const key = storeKey('acme');
 
     const result = await handler(authorizerEvent({ authorization: `Bearer ${key}` }));
 
-    expect(result).toEqual({ isAuthorized: true, context: { tenant: 'acme', refused: '', concurrency: '', via: 'key' } });
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: 'acme', refused: '', concurrency: '', via: 'key', ...noOwnLimits(key) } });
     expect(ddb).toHaveReceivedCommandExactlyOnceWith(GetCommand, {
       TableName: TABLE,
       Key: { pk: `APIKEY#${hashApiKey(key)}`, sk: 'APIKEY' },
@@ -172,7 +203,7 @@ describe('authorizer on GET /executions/{id}/events (the events authorizer: no i
 
     const result = await handler(authorizerEvent({ authorization: `Bearer ${key}` }));
 
-    expect(result.context).toEqual({ tenant: 'acme', refused: '', concurrency: '1', via: 'key' });
+    expect(result.context).toEqual({ tenant: 'acme', refused: '', concurrency: '1', via: 'key', ...noOwnLimits(key) });
     expect(ddb).toHaveReceivedCommandTimes(GetCommand, 1);
   });
 
@@ -181,7 +212,7 @@ describe('authorizer on GET /executions/{id}/events (the events authorizer: no i
 
     const result = await handler(authorizerEvent({ authorization: `Bearer ${key}` }, eventsRoute()));
 
-    expect(result).toEqual({ isAuthorized: true, context: { tenant: 'acme', refused: '', concurrency: '', via: 'key' } });
+    expect(result).toEqual({ isAuthorized: true, context: { tenant: 'acme', refused: '', concurrency: '', via: 'key', ...noOwnLimits(key) } });
   });
 
   it.each([
@@ -214,7 +245,7 @@ describe('authorizer on GET /executions/{id}/events (the events authorizer: no i
     const withKey = await handler(authorizerEvent({ authorization: `Bearer ${key}` }, { routeKey, rawPath, id: EXECUTION, query: { token: token('other') } }));
     const tokenOnly = await handler(authorizerEvent({ authorization: `Bearer ${token()}` }, { routeKey, rawPath, id: EXECUTION, query: { token: token() } }));
 
-    expect(withKey.context).toEqual({ tenant: 'acme', refused: '', concurrency: '', via: 'key' });
+    expect(withKey.context).toEqual({ tenant: 'acme', refused: '', concurrency: '', via: 'key', ...noOwnLimits(key) });
     expect(tokenOnly.context).toEqual({ tenant: '', refused: 'unknown or revoked API key', via: 'key' });
   });
 });

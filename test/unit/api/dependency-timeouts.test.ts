@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
+import { RATE_COUNTER_TIMEOUT_MS } from '../../../lambdas/repository/rate-counters.js';
 import { apiEvent, expectProblem, lambdaContext } from '../support/api-events.js';
 
 /**
@@ -78,14 +79,18 @@ describe('a stalled dependency', () => {
       const problem = expectProblem(response, 503);
       expect(response.headers?.['retry-after']).toMatch(/^[1-9]\d*$/);
       expect(problem.detail).toContain('Idempotency-Key');
-      expect(elapsedMs).toBeLessThan(FUNCTION_TIMEOUT_MS / 2);
+      // The rate counter's write stalled too: the limiter gave up on it after its own short timeout
+      // (failing open), leaving the create's write the time to end in 503.
+      expect(elapsedMs).toBeLessThan(FUNCTION_TIMEOUT_MS / 2 + RATE_COUNTER_TIMEOUT_MS);
+      const [counter, ...writes] = stalled;
+      expect(counter?.request.headers['x-amz-target']).toBe('DynamoDB_20120810.UpdateItem');
       // The SDK gave the write a second attempt, and no more, with the same client request token:
       // had the first attempt landed, DynamoDB would not apply the second.
-      expect(stalled.map(({ request }) => request.headers['x-amz-target'])).toEqual([
+      expect(writes.map(({ request }) => request.headers['x-amz-target'])).toEqual([
         'DynamoDB_20120810.TransactWriteItems',
         'DynamoDB_20120810.TransactWriteItems',
       ]);
-      const tokens = stalled.map(({ body }) => (JSON.parse(body) as { ClientRequestToken?: string }).ClientRequestToken);
+      const tokens = writes.map(({ body }) => (JSON.parse(body) as { ClientRequestToken?: string }).ClientRequestToken);
       expect(tokens[0]).toEqual(expect.any(String));
       expect(tokens[1]).toBe(tokens[0]);
     },
@@ -102,7 +107,9 @@ describe('a stalled dependency', () => {
 
       expectProblem(response, 503);
       expect(response.headers?.['retry-after']).toMatch(/^[1-9]\d*$/);
-      expect(elapsedMs).toBeLessThan(FUNCTION_TIMEOUT_MS / 2);
+      // The read rate counter stalled first: the limiter failed open after its own timeout.
+      expect(elapsedMs).toBeLessThan(FUNCTION_TIMEOUT_MS / 2 + RATE_COUNTER_TIMEOUT_MS);
+      expect(stalled[0]?.request.headers['x-amz-target']).toBe('DynamoDB_20120810.UpdateItem');
     },
     FUNCTION_TIMEOUT_MS * 2,
   );

@@ -9,7 +9,7 @@ import type { ExecutionRecord, TransitionRecord } from '../../../lambdas/domain/
 import { MAX_SEQ, newExecutionId } from '../../../lambdas/domain/ids.js';
 import type { Logger } from '../../../lambdas/shared/logger.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
-import { apiEvent, expectProblem, lambdaContext, type RequestOptions } from '../support/api-events.js';
+import { apiEvent, dataCalls, expectProblem, lambdaContext, type RequestOptions } from '../support/api-events.js';
 import { executionRecord, recordItem, seed, transitionItem, transitionRecord } from '../support/records.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -284,7 +284,7 @@ describe('GET /executions/{id}/events', () => {
 
       expect(expectProblem(byHeader, 400).errors).toEqual([{ path: 'header.last-event-id', message: expect.stringContaining('integer from 0') }]);
       expect(expectProblem(byQuery, 400).errors).toEqual([{ path: 'query.last_event_id', message: expect.stringContaining('integer from 0') }]);
-      expect(ddb.calls()).toHaveLength(0);
+      expect(dataCalls(ddb)).toHaveLength(0);
     },
   );
 

@@ -7,7 +7,7 @@ import { newExecutionId } from '../../../lambdas/domain/ids.js';
 import { streamToken, streamTokenKey, verifyStreamToken } from '../../../lambdas/domain/stream-tokens.js';
 import type { Logger } from '../../../lambdas/shared/logger.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
-import { API_BASE_URL, apiEvent, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
+import { API_BASE_URL, apiEvent, dataCalls, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
 import { executionRecord, seed, TENANT, transitionRecord } from '../support/records.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -92,7 +92,7 @@ describe('POST /executions/{id}/stream-token', () => {
     const problem = expectProblem(await mint(record.id, { body }), 400);
 
     expect(problem.errors).toEqual([{ path, message: expect.any(String) }]);
-    expect(ddb.calls()).toHaveLength(0);
+    expect(dataCalls(ddb)).toHaveLength(0);
   });
 
   it('answers 400 to a body that is not JSON, and 415 to one not declared JSON', async () => {

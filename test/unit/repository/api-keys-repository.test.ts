@@ -230,3 +230,53 @@ describe('markLimited', () => {
     expect(await keys.findActive(HASH)).toMatchObject({ tenant: 'acme', limited: true });
   });
 });
+
+describe('rate limits of a key', () => {
+  it('stores a new key\'s own limits in their compact form, and reads them back', async () => {
+    ddb.on(PutCommand).resolves({});
+
+    await keys.put(HASH, { keyId: 'k000000001', tenant: 'acme', name: 'ci', createdAt: CREATED, limits: { create: { quota: 10, window: 1 }, read: { quota: 600, window: 60 } } });
+
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ rate_create: '10/1', rate_read: '600/60' }) });
+    ddb.on(GetCommand).resolves({ Item: keyItem({ rate_create: '10/1', rate_read: '600/60' }) });
+    expect((await keys.findActive(HASH))?.limits).toEqual({ create: { quota: 10, window: 1 }, read: { quota: 600, window: 60 } });
+  });
+
+  it('reads a stored limit it cannot parse as none, so the default applies', async () => {
+    ddb.on(GetCommand).resolves({ Item: keyItem({ rate_create: 'lots', rate_read: 7 }) });
+
+    expect(await keys.findActive(HASH)).not.toHaveProperty('limits');
+  });
+
+  it('sets one class and clears the other by the key id, keeping the item otherwise', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [keyItem({ rate_read: '5/1' })] });
+    ddb.on(UpdateCommand).resolves({ Attributes: keyItem({ rate_create: '3/10' }) });
+
+    const record = await keys.setLimits('k000000001', { create: { quota: 3, window: 10 }, read: null });
+
+    expect(record.limits).toEqual({ create: { quota: 3, window: 10 } });
+    expect(ddb).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, {
+      TableName: TABLE,
+      Key: { pk: `APIKEY#${HASH}`, sk: 'APIKEY' },
+      UpdateExpression: 'SET rate_create = :create REMOVE rate_read',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':create': '3/10' },
+      ReturnValues: 'ALL_NEW',
+    });
+  });
+
+  it('only shows the limits when asked to change nothing', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [keyItem({ rate_read: '5/1' })] });
+
+    const record = await keys.setLimits('k000000001', {});
+
+    expect(record.limits).toEqual({ read: { quota: 5, window: 1 } });
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('throws NotFoundError for an unknown key id', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+
+    await expect(keys.setLimits('k999999999', { create: null })).rejects.toBeInstanceOf(NotFoundError);
+  });
+});

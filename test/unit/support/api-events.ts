@@ -26,6 +26,8 @@ export interface RequestOptions {
   readonly via?: 'key' | 'token';
   /** The authorizer's word that the tenant has concurrency limits (`concurrency: '1'`). */
   readonly limited?: boolean;
+  /** What the authorizer adds for an API key: its id and own limits (`quota/seconds`), as context values. */
+  readonly key?: { readonly id: string; readonly create?: string; readonly read?: string };
 }
 
 /** An API Gateway HTTP API (payload format 2.0) event for `routeKey`, e.g. `GET /executions/{id}`. */
@@ -67,12 +69,29 @@ export function apiEvent(routeKey: string, options: RequestOptions = {}): APIGat
             : { tenant: options.tenant ?? 'default', refused: '' }),
           via: options.via ?? 'key',
           concurrency: options.limited ? '1' : '',
+          ...(options.key ? { key: options.key.id, rate_create: options.key.create ?? '', rate_read: options.key.read ?? '' } : {}),
         },
       },
     } as APIGatewayProxyEventV2['requestContext'],
     ...(body === undefined ? {} : { body }),
     isBase64Encoded: false,
   };
+}
+
+/** A call a mocked client received (`aws-sdk-client-mock`). */
+interface ReceivedCall {
+  readonly args: readonly unknown[];
+}
+
+/** True for a write of the rate limiter's counter (`RATE#…`): what every limited request writes first. */
+export function isRateCounterCall(call: ReceivedCall): boolean {
+  const pk = (call.args[0] as { input?: { Key?: { pk?: unknown } } }).input?.Key?.pk;
+  return typeof pk === 'string' && pk.startsWith('RATE#');
+}
+
+/** The calls a mocked DynamoDB client received, but for the rate limiter's counter writes. */
+export function dataCalls(client: { calls(): readonly ReceivedCall[] }): ReceivedCall[] {
+  return client.calls().filter((call) => !isRateCounterCall(call));
 }
 
 /** A minimal Lambda context. */
