@@ -9,6 +9,7 @@ import { OperationsDashboard } from './constructs/operations-dashboard.js';
 import { Reconciler } from './constructs/reconciler.js';
 import { StatusEvents } from './constructs/status-events.js';
 import { TASKS_MODULE_CONTEXT } from './constructs/service-function.js';
+import { TagIndex } from './constructs/tag-index.js';
 import { TaskRuntime } from './constructs/task-runtime.js';
 import { Webhooks } from './constructs/webhooks.js';
 import { writeTaskCatalogue } from './task-catalogue.js';
@@ -183,6 +184,7 @@ export class ExecutionsStack extends Stack {
       ...(props.webhookRetrySchedule ? { retrySchedule: props.webhookRetrySchedule } : {}),
       ...(props.webhookTimeout ? { deliveryTimeout: props.webhookTimeout } : {}),
     });
+    new TagIndex(this, 'TagIndex', { table, environment });
     const { httpApi, eventsStreamUrl } = new ExecutionsApi(this, 'Api', {
       table,
       stateMachines: runtime.stateMachines,

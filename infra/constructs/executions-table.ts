@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, StreamViewType, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { DUE_INDEX, INDEXES, INDEX_SORT_KEY, PARENT_INDEX } from '../../lambdas/repository/keys.js';
+import { DUE_INDEX, GROUP_INDEX, INDEXES, INDEX_SORT_KEY, PARENT_INDEX } from '../../lambdas/repository/keys.js';
 
 /** Props of {@link ExecutionsTable}. */
 export interface ExecutionsTableProps {
@@ -22,9 +22,11 @@ export interface ExecutionsTableProps {
  * idempotency keys; on-demand, point-in-time recovery, encrypted, TTL on `expires_at`. Its indexes
  * (by tenant, by task, by status, projecting everything; by activity, sparse, projecting what the
  * reconciler reads) all sort by execution id, which is time-ordered; by parent (sparse, the
- * children of an execution, projecting everything) sorts by `created_at`; by due (sparse, keys only)
+ * children of an execution, projecting everything) sorts by `created_at`; by group (sparse, the
+ * executions of a batch, projecting everything) sorts by id; by due (sparse, keys only)
  * holds the webhook deliveries not settled yet, by when their message is due back. Its stream carries new and
- * old images, which the webhooks read.
+ * old images, which the webhooks and the tag index's writer read. Tag index items
+ * (`TAG#<tenant>#<tag>`, one per execution) live in the table itself, not in an index.
  */
 export class ExecutionsTable extends Construct {
   /** The table. */
@@ -57,6 +59,14 @@ export class ExecutionsTable extends Construct {
           indexName: PARENT_INDEX.name,
           partitionKey: { name: PARENT_INDEX.partitionKey, type: AttributeType.STRING },
           sortKey: { name: PARENT_INDEX.sortKey, type: AttributeType.STRING },
+          projectionType: ProjectionType.ALL,
+        },
+        {
+          // ALL, so a page of a batch is one Query; its cost is one more index write per write of a
+          // batch's record (docs/architecture.md), and none for the others (sparse).
+          indexName: GROUP_INDEX.name,
+          partitionKey: { name: GROUP_INDEX.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: GROUP_INDEX.sortKey, type: AttributeType.STRING },
           projectionType: ProjectionType.ALL,
         },
         {

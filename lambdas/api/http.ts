@@ -185,7 +185,7 @@ function isJson(contentType: string): boolean {
  * declared as JSON, 400 when it does not parse or nests deeper than {@link MAX_JSON_DEPTH}. An
  * empty body leaves `event.json` undefined.
  */
-export function jsonBody(): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
+export function jsonBody(maxBytes = MAX_BODY_BYTES): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
   return {
     before: (request) => {
       const { event } = request;
@@ -193,8 +193,8 @@ export function jsonBody(): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredRes
       const bytes = event.isBase64Encoded
         ? Buffer.from(event.body, 'base64')
         : Buffer.from(event.body, 'utf8');
-      if (bytes.length > MAX_BODY_BYTES) {
-        throw new PayloadTooLargeError(`The body is ${bytes.length} bytes; at most ${MAX_BODY_BYTES} are accepted.`);
+      if (bytes.length > maxBytes) {
+        throw new PayloadTooLargeError(`The body is ${bytes.length} bytes; at most ${maxBytes} are accepted.`);
       }
       const contentType = event.headers['content-type'] ?? '';
       if (!isJson(contentType)) {
@@ -239,11 +239,11 @@ function toResult(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
  * body), then dispatch by `event.routeKey` to the group's routes. Its log lines carry the request's
  * ids, tenant and execution or task ({@link requestKeys}, {@link authenticated}).
  */
-export function httpHandler(routes: Partial<Record<RouteKey, Route>>, logger: Logger) {
+export function httpHandler(routes: Partial<Record<RouteKey, Route>>, logger: Logger, maxBodyBytes?: number) {
   const handle = middy<ApiEvent, APIGatewayProxyStructuredResultV2>()
     .use(problemJson(logger))
     .use(authenticated())
-    .use(jsonBody())
+    .use(jsonBody(maxBodyBytes))
     .handler(async (event, context) => {
       const route = routes[event.routeKey as RouteKey];
       if (!route) {

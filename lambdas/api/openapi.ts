@@ -1,4 +1,5 @@
 import {
+  BatchFailedError,
   ConflictError,
   GoneError,
   IdempotencyMismatchError,
@@ -22,7 +23,11 @@ import {
   CHANGE_STATUS_SCHEMA,
   CREATE_SCHEMA,
   CREATE_WITH_TASK_SCHEMA,
+  BATCH_SCHEMA,
+  BATCH_ITEM_SCHEMA,
+  MAX_BATCH_ITEMS,
   RESUME_SCHEMA,
+  TAGS_BODY_SCHEMA,
   STREAM_TOKEN_SCHEMA,
   subscriptionSchema,
   type BodyJsonSchema,
@@ -155,6 +160,9 @@ const EXECUTION_FILTER_WORDS = {
   parent_id: 'Only the children of this execution.',
   created_after: 'Created at or after (ISO 8601).',
   created_before: 'Created at or before (ISO 8601).',
+  tag: 'Only executions with this tag; repeated or comma-separated (at most 10): with every one. From the tag index: a page reads at most limit index items and limit records, so it may be short while next_cursor goes on. Not with offset, batch_id or parent_id.',
+  metadata_filter: 'Julep\'s filter: a JSON object (as text) of top-level metadata keys and values that must all be equal, e.g. {"team":"ops"}. A page reads at most limit executions and keeps the matching ones, so it may be short while next_cursor goes on. Not with offset.',
+  batch_id: 'Only the executions of this batch (POST /executions/batch). Not with offset or parent_id.',
 };
 
 // ---- Bodies ----------------------------------------------------------------------------------
@@ -281,6 +289,10 @@ function problemResponses(auth: OpenApiOptions['auth']) {
       headers: { 'X-Should-Retry': headerRef('XShouldRetryFalse') },
       content: problemContent(new IdempotencyMismatchError('Key reused.')),
     },
+    BatchFailed: {
+      description: 'No item of the batch was created: its items (one per item, in order) say why.',
+      content: problemContent(new BatchFailedError('None of the 2 items was created; each item\'s error says why.', { batch_id: EXAMPLE_BATCH_ID, succeeded: 0, failed: 2, items: [] })),
+    },
     TooManyRequests: { description: 'Throttled (API Gateway).', content: gatewayContent('Too Many Requests') },
     InternalError: {
       description: 'A fault (logged); a function that failed outright is API Gateway\'s own answer.',
@@ -343,12 +355,16 @@ function exampleExecution(context: Context): CreatedExecutionView {
     status_url: `${context.base}/executions/${EXAMPLE_ID}`,
     events_url: `${context.base}/executions/${EXAMPLE_ID}/events`,
     webhook_url: null,
+    tags: ['nightly'],
+    batch_id: null,
   };
 }
 
 // ---- Operations ------------------------------------------------------------------------------
 
 const ID = [PARAMETERS.ExecutionId];
+const EXAMPLE_BATCH_ID = '3f2b1c4d-5e6f-8a7b-9c0d-1e2f3a4b5c6d';
+const TAG_WORDS = 'Its tags (at most 10; each 1 to 64 of A-Z a-z 0-9 _ . : / = + @ -). GET /executions?tag= finds them.';
 const WRITE_PROBLEMS: readonly ProblemName[] = ['BadRequest', 'Unauthorized', 'PayloadTooLarge', 'UnsupportedMediaType'];
 
 /** Every route's operation: the type checker refuses a route of ROUTES without one. */
@@ -491,6 +507,57 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
         }),
       },
       problems: [...WRITE_PROBLEMS, 'NotFound', 'ServiceUnavailable'],
+    },
+    'POST /executions/batch': {
+      id: 'createExecutionBatch',
+      tag: 'executions',
+      summary: `Start up to ${MAX_BATCH_ITEMS} executions in one request`,
+      description:
+        'Each item is checked and created on its own, as POST /executions would (but webhook_url), with its own Idempotency-Key ' +
+        '(or, with the Idempotency-Key header, one derived from it and the item\'s position, so a retried batch creates nothing twice). ' +
+        'Results come one per item, in order. 200: every item succeeded; 207: some did; 422 (or 503, when an item failed for the service\'s sake): none did. ' +
+        'The batch\'s executions carry its batch_id: GET /executions?batch_id= lists them.',
+      parameters: [PARAMETERS.IdempotencyKey],
+      body: jsonBody(
+        {
+          ...BATCH_SCHEMA,
+          properties: {
+            items: {
+              ...(BATCH_SCHEMA.properties.items as Json),
+              items: describedForm(
+                BATCH_ITEM_SCHEMA,
+                {
+                  task_id: 'The task to run.',
+                  input: 'Its input: see the task\'s input_schema.',
+                  metadata: METADATA_WORDS,
+                  tags: TAG_WORDS,
+                  idempotency_key: 'This item\'s own Idempotency-Key (as the header of POST /executions).',
+                },
+                { input: oneOfSchemas(context.inputs, false, '') },
+              ),
+              description: 'The executions to start (each within a create\'s limits; 10 MB in all).',
+            },
+          },
+        },
+        true,
+        'The items.',
+        examplesOf(context, (task) => ({ items: [{ task_id: task.id, input: exampleInput(task), tags: ['nightly'] }] })),
+      ),
+      answers: {
+        200: jsonAnswer('Every item was created (201) or replayed (200).', 'BatchResult'),
+        207: jsonAnswer('Some items were created; the others say why not.', 'BatchResult'),
+      },
+      problems: [...WRITE_PROBLEMS, 'BatchFailed', 'ServiceUnavailable'],
+    },
+    'PUT /executions/{id}/tags': {
+      id: 'replaceExecutionTags',
+      tag: 'executions',
+      summary: 'Replace an execution\'s tags',
+      description: 'Any execution, finished ones too. [] removes every tag.',
+      parameters: ID,
+      body: jsonBody(describedBody(TAGS_BODY_SCHEMA, { tags: TAG_WORDS }), true, 'The new tags.', { tags: { value: { tags: ['nightly', 'team:ops'] } } }),
+      answers: { 200: jsonAnswer('The execution, with its new tags.', 'Execution') },
+      problems: [...WRITE_PROBLEMS, 'NotFound', 'Conflict', 'ServiceUnavailable'],
     },
     'PUT /executions/{id}': {
       id: 'updateExecution',
@@ -863,6 +930,7 @@ function problemStatus(name: ProblemName, auth: OpenApiOptions['auth']): string 
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     IdempotencyKeyReused: 422,
+    BatchFailed: 422,
     TooManyRequests: 429,
     InternalError: 500,
     ServiceUnavailable: 503,

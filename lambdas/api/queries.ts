@@ -1,5 +1,7 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
-import { EXECUTION_ID_PATTERN, MAX_SEQ, isExecutionId, transitionSeq } from '../domain/ids.js';
+import { BATCH_ID_PATTERN, EXECUTION_ID_PATTERN, MAX_SEQ, isExecutionId, transitionSeq } from '../domain/ids.js';
+import { METADATA_FILTER_LIMITS, parseMetadataFilter, type MetadataFilter } from '../domain/metadata-filter.js';
+import { MAX_TAGS, isTag } from '../domain/tags.js';
 import { EXECUTION_STATUSES, STATUS_ALIASES, parseStatus, type ExecutionStatus } from '../domain/status.js';
 import type { Direction } from '../repository/executions-repository.js';
 import { characters, cut, ECHO_LENGTH, ECHO_NAMES, invalid } from './validation.js';
@@ -54,6 +56,12 @@ export interface ExecutionListParams extends PageParams {
   readonly parentId?: string;
   readonly createdAfter?: number;
   readonly createdBefore?: number;
+  /** Only executions with every one of these tags (the tag index; pages may be short). */
+  readonly tags?: readonly string[];
+  /** Julep's `metadata_filter`: top-level metadata keys and values that must all match (pages may be short). */
+  readonly metadataFilter?: MetadataFilter;
+  /** Only the executions of this batch (`by-group`). */
+  readonly batchId?: string;
 }
 
 type Query = Readonly<Record<string, string | undefined>>;
@@ -208,6 +216,10 @@ function executionFilters() {
     parent_id: { type: 'string', minLength: 1, maxLength: 64, pattern: EXECUTION_ID_PATTERN.source },
     created_after: TIMESTAMP,
     created_before: TIMESTAMP,
+    // Repeated (`tag=a&tag=b`, which API Gateway joins with commas) or comma-separated: all must match.
+    tag: { type: 'string', minLength: 1, maxLength: 65 * MAX_TAGS - 1 },
+    metadata_filter: { type: 'string', minLength: 2, maxLength: METADATA_FILTER_LIMITS.length },
+    batch_id: { type: 'string', minLength: 36, maxLength: 36, pattern: BATCH_ID_PATTERN },
   } as const;
 }
 
@@ -278,8 +290,34 @@ export function executionListParams(query: Query | undefined, fixedTaskId?: stri
   if (createdAfter !== undefined && createdBefore !== undefined && createdAfter > createdBefore) {
     reader.fail('created_after', 'must not be later than created_before');
   }
+  const rawTags = reader.string('tag');
+  const tags = rawTags === undefined ? undefined : [...new Set(rawTags.split(','))];
+  if (tags && (tags.length > MAX_TAGS || !tags.every(isTag))) {
+    reader.fail('tag', `must be 1 to ${MAX_TAGS} tags (each 1 to 64 of A-Z a-z 0-9 _ . : / = + @ -), repeated or comma-separated`);
+  }
+  const rawFilter = reader.string('metadata_filter');
+  let metadataFilter: MetadataFilter | undefined;
+  if (rawFilter !== undefined) {
+    try {
+      metadataFilter = parseMetadataFilter(rawFilter);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      reader.errors.push(...(error.extensions.errors as FieldError[]));
+    }
+  }
+  const batchId = reader.matching('batch_id', 'must be a batch id (a lower-case UUID)');
+  // Pages of these lists are read by position in an index and filtered after: an offset would have to
+  // read every item before it.
+  if (page.offset && (tags || metadataFilter?.length || batchId)) {
+    reader.fail('offset', 'cannot be combined with tag, metadata_filter or batch_id; follow next_cursor');
+  }
+  if (batchId && parentId) reader.fail('batch_id', 'cannot be combined with parent_id');
+  if (tags && (batchId || parentId)) reader.fail('tag', 'cannot be combined with batch_id or parent_id');
   reader.done();
   return {
+    ...(tags ? { tags } : {}),
+    ...(metadataFilter?.length ? { metadataFilter } : {}),
+    ...(batchId ? { batchId } : {}),
     ...page,
     ...(status ? { status } : {}),
     ...(taskId ? { taskId } : {}),

@@ -1,5 +1,6 @@
 import type { ExecutionError, StepRef } from '../domain/execution.js';
-import { EXECUTION_ID_PATTERN } from '../domain/ids.js';
+import { BATCH_ID_PATTERN, EXECUTION_ID_PATTERN } from '../domain/ids.js';
+import { TAGS_SCHEMA } from '../domain/tags.js';
 import type { JsonSchema } from '../domain/json-schema.js';
 import { EXECUTION_STATUSES, TRANSITION_TYPES } from '../domain/status.js';
 import type {
@@ -14,6 +15,8 @@ import type {
   TransitionView,
   WebhookView,
   WorkflowPosition,
+  BatchItemResult,
+  BatchResult,
 } from '../domain/views.js';
 import { DELIVERY_ID_PATTERN, TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES, WEBHOOK_ID_PATTERN } from '../domain/webhooks.js';
 import type { StepView, TaskView } from '../tasks/catalogue.js';
@@ -96,6 +99,8 @@ const EXECUTION: PropertiesOf<ExecutionView> = {
   status_url: link('It, on the API.'),
   events_url: link('Its server-sent events.'),
   webhook_url: nullable({ type: 'string', format: 'uri' }, 'The origin of its own webhook endpoint.'),
+  tags: nullable(TAGS_SCHEMA, 'Its tags (set on create, replaced by PUT /executions/{id}/tags), or null for none.'),
+  batch_id: nullable({ type: 'string', pattern: BATCH_ID_PATTERN }, 'The batch that created it (POST /executions/batch), or null.'),
 };
 
 /** The names of the response schemas. */
@@ -108,6 +113,8 @@ export type ResponseSchemaName =
   | 'Transition'
   | 'WorkflowPosition'
   | 'ExecutionPage'
+  | 'BatchResult'
+  | 'BatchItemResult'
   | 'TransitionPage'
   | 'Task'
   | 'TaskPage'
@@ -176,6 +183,18 @@ export const RESPONSE_SCHEMAS: Readonly<Record<ResponseSchemaName, JsonSchema>> 
     scope_id: text('The execution id (/scope in a branch).'),
   }),
   ExecutionPage: page('Execution', 'Executions.'),
+  BatchResult: object<BatchResult>('The outcome of a batch: one result per item, in request order.', {
+    batch_id: { type: 'string', pattern: BATCH_ID_PATTERN, description: 'The batch (GET /executions?batch_id= lists its executions).' },
+    succeeded: integer('Items created (201) or replayed (200).'),
+    failed: integer('Items that failed.'),
+    items: { type: 'array', items: ref('BatchItemResult'), description: 'One per item, in request order.' },
+  }),
+  BatchItemResult: object<BatchItemResult>('The outcome of one item of a batch.', {
+    index: integer('Its position in the request\'s items.'),
+    status: integer('201 created, 200 replayed (its Idempotency-Key), else its error\'s status.', 200),
+    execution: ref('Execution'),
+    error: ref('Problem'),
+  }, ['execution', 'error']),
   TransitionPage: page('Transition', 'Transitions.'),
   Task: object<TaskView>('A task.', {
     id: text('Its id.'),

@@ -5,6 +5,11 @@
 export const ROUTES = {
   /** Creates executions; the only function allowed `states:StartExecution`. */
   create: ['POST /tasks/{task_id}/executions', 'POST /executions'],
+  /**
+   * Creates many executions in one request (each item as `POST /executions` would, `startExecution`
+   * for each) and edits executions' tags (with their index items, in one transaction).
+   */
+  batch: ['POST /executions/batch', 'PUT /executions/{id}/tags'],
   /** Reads executions and transitions; read-only on the table. */
   read: [
     'GET /executions',

@@ -60,6 +60,10 @@ export interface ExecutionRecord {
   readonly webhookUrl?: string;
   /** The secret that signs them (`whsec_…`), shown in the create response only; never in a view. */
   readonly webhookSecret?: string;
+  /** Caller's labels (at most 10, `lambdas/domain/tags.ts`), indexed one item per tag; absent for none. */
+  readonly tags?: readonly string[];
+  /** The batch (`POST /executions/batch`) that created it; absent for others. */
+  readonly batchId?: string;
 }
 
 /**

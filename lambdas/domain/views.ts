@@ -1,3 +1,4 @@
+import type { ProblemDetails } from './errors.js';
 import type { ExecutionError, ExecutionRecord, Metadata, TransitionRecord } from './execution.js';
 import type { ExecutionStatus, TransitionType } from './status.js';
 
@@ -44,6 +45,10 @@ export interface ExecutionView {
    * a credential.
    */
   readonly webhook_url: string | null;
+  /** Its tags (`PUT /executions/{id}/tags` replaces them), or null for none. */
+  readonly tags: readonly string[] | null;
+  /** The batch that created it (`POST /executions/batch`), or null. */
+  readonly batch_id: string | null;
 }
 
 /** Julep's pointer to a place in a workflow. */
@@ -87,6 +92,25 @@ export interface Page<T> {
 /** An execution as its create answer shows it: with the secret that signs its own webhook's events, when it has one. */
 export interface CreatedExecutionView extends ExecutionView {
   readonly webhook_secret?: string;
+}
+
+/** The outcome of one item of a batch (`POST /executions/batch`), in request order. */
+export interface BatchItemResult {
+  /** Its position in the request's `items`. */
+  readonly index: number;
+  /** 201 created, 200 an Idempotency-Key replay, else the status of `error`. */
+  readonly status: number;
+  readonly execution?: ExecutionView;
+  readonly error?: ProblemDetails;
+}
+
+/** The answer of `POST /executions/batch`. */
+export interface BatchResult {
+  readonly batch_id: string;
+  /** Items created (201) or replayed (200). */
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly items: readonly BatchItemResult[];
 }
 
 /** The answer of `POST /executions/{id}/stream-token`. */
@@ -199,6 +223,8 @@ export function toExecutionView(record: ExecutionRecord, links: ViewLinks): Exec
     status_url: `${links.apiBaseUrl}/executions/${record.id}`,
     events_url: `${links.apiBaseUrl}/executions/${record.id}/events`,
     webhook_url: record.webhookUrl ? new URL(record.webhookUrl).origin : null,
+    tags: record.tags ?? null,
+    batch_id: record.batchId ?? null,
   };
 }
 

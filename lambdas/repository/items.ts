@@ -63,6 +63,10 @@ export function toItem(record: ExecutionRecord): Item {
     branches_done: record.branchesDone,
     webhook_url: record.webhookUrl,
     webhook_secret: record.webhookSecret,
+    tags: record.tags,
+    batch_id: record.batchId,
+    // Sparse: only a batch's executions are in `by-group` (GROUP_INDEX).
+    group_key: record.batchId && `T#${record.tenant}#BATCH#${record.batchId}`,
     [INDEXES.byTenant.partitionKey]: tenantKey(record.tenant),
     [INDEXES.byTask.partitionKey]: taskKey(record.tenant, record.taskId),
     [INDEXES.byStatus.partitionKey]: statusKey(record.tenant, record.status),
@@ -107,6 +111,8 @@ export function fromItem(item: Item): ExecutionRecord {
     parentExecutionId: str(item, 'parent_execution_id'),
     webhookUrl: str(item, 'webhook_url'),
     webhookSecret: str(item, 'webhook_secret'),
+    tags: item.tags as string[] | undefined,
+    batchId: str(item, 'batch_id'),
   };
 }
 

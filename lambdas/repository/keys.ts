@@ -130,3 +130,24 @@ export const DUE_INDEX = { name: 'by-due', partitionKey: 'due_key', sortKey: 'du
 export function dueKey(messageId: string): string {
   return `DUE#${activeShard(messageId)}`;
 }
+
+/**
+ * The executions of one batch (`GET /executions?batch_id=`), sparse: only executions with a
+ * `group_key` (`T#<tenant>#BATCH#<batch id>`, written by `toItem`) are in it. Sorted by id, like
+ * the other lists, and projecting ALL, so a page is one Query. Kept out of {@link INDEXES}, as
+ * {@link PARENT_INDEX} is.
+ */
+export const GROUP_INDEX = { name: 'by-group', partitionKey: 'group_key', sortKey: 'id' } as const;
+
+/** `by-group` partition of a tenant's executions of one batch. */
+export function batchGroupKey(tenant: string, batchId: string): string {
+  return `T#${tenant}#BATCH#${batchId}`;
+}
+
+/**
+ * Partition key of the tag index: one item per tenant, tag and execution (sort key: the execution
+ * id, so a tag's executions come newest or oldest first). A tag has no `#` (`TAG_PATTERN`).
+ */
+export function tagPk(tenant: string, tag: string): string {
+  return `TAG#${tenant}#${tag}`;
+}

@@ -42,6 +42,10 @@ export interface StartRequest {
   readonly idempotencyKey?: string;
   /** Where the execution's own webhooks go, checked already, with the new secret that signs them. */
   readonly webhook?: { readonly url: string; readonly secret: string };
+  /** Its tags, checked already (`lambdas/domain/tags.ts`). */
+  readonly tags?: readonly string[];
+  /** The batch that creates it (`POST /executions/batch`). */
+  readonly batchId?: string;
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url');
@@ -77,6 +81,8 @@ export const queuedRecord = (
   createdAt: now,
   updatedAt: now,
   ...(request.webhook ? { webhookUrl: request.webhook.url, webhookSecret: request.webhook.secret } : {}),
+  tags: request.tags,
+  batchId: request.batchId,
 });
 
 /**

@@ -10,6 +10,7 @@ import { handler as catalogue } from '../../lambdas/api/catalogue.js';
 import { stateMachineArnResolver } from '../../lambdas/api/context.js';
 import { handler as control } from '../../lambdas/api/executions-control.js';
 import { handler as create } from '../../lambdas/api/executions-create.js';
+import { handler as batch } from '../../lambdas/api/executions-batch.js';
 import { eventsHandler } from '../../lambdas/api/executions-events.js';
 import { handler as read } from '../../lambdas/api/executions-read.js';
 import { handler as webhooks } from '../../lambdas/api/webhooks.js';
@@ -84,6 +85,7 @@ const PROFILE: LayerProfile = {
 
 const HANDLERS: Readonly<Record<RouteGroup, (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>>> = {
   create,
+  batch,
   read,
   control,
   catalogue,
