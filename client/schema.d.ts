@@ -43,6 +43,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/executions/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start up to 1000 executions in one request
+         * @description Each item is checked and created on its own, as POST /executions would (but webhook_url), with its own Idempotency-Key (or, with the Idempotency-Key header, one derived from it and the item's position, so a retried batch creates nothing twice). Results come one per item, in order. 200: every item succeeded; 207: some did; 422 (or 503, when an item failed for the service's sake): none did. The batch's executions carry its batch_id: GET /executions?batch_id= lists them.
+         */
+        post: operations["createExecutionBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/{id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace an execution's tags
+         * @description Any execution, finished ones too. [] removes every tag.
+         */
+        put: operations["replaceExecutionTags"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/executions/{id}": {
         parameters: {
             query?: never;
@@ -539,6 +579,10 @@ export interface components {
              * @description The origin of its own webhook endpoint.
              */
             webhook_url: string | null;
+            /** @description Its tags (set on create, replaced by PUT /executions/{id}/tags), or null for none. */
+            tags: string[] | null;
+            /** @description The batch that created it (POST /executions/batch), or null. */
+            batch_id: string | null;
         };
         /** @description An execution, as created. */
         CreatedExecution: {
@@ -608,6 +652,10 @@ export interface components {
              * @description The origin of its own webhook endpoint.
              */
             webhook_url: string | null;
+            /** @description Its tags (set on create, replaced by PUT /executions/{id}/tags), or null for none. */
+            tags: string[] | null;
+            /** @description The batch that created it (POST /executions/batch), or null. */
+            batch_id: string | null;
             /** @description Signs the events of its webhook_url; shown here only. */
             webhook_secret?: string;
         };
@@ -707,6 +755,26 @@ export interface components {
             items: components["schemas"]["Execution"][];
             /** @description The next page's cursor. */
             next_cursor: string | null;
+        };
+        /** @description The outcome of a batch: one result per item, in request order. */
+        BatchResult: {
+            /** @description The batch (GET /executions?batch_id= lists its executions). */
+            batch_id: string;
+            /** @description Items created (201) or replayed (200). */
+            succeeded: number;
+            /** @description Items that failed. */
+            failed: number;
+            /** @description One per item, in request order. */
+            items: components["schemas"]["BatchItemResult"][];
+        };
+        /** @description The outcome of one item of a batch. */
+        BatchItemResult: {
+            /** @description Its position in the request's items. */
+            index: number;
+            /** @description 201 created, 200 replayed (its Idempotency-Key), else its error's status. */
+            status: number;
+            execution?: components["schemas"]["Execution"];
+            error?: components["schemas"]["Problem"];
         };
         /** @description Transitions. */
         TransitionPage: {
@@ -971,6 +1039,14 @@ export interface components {
                 /** @description What is wrong with it. */
                 message: string;
             }[];
+            /** @description A failed batch: its id. */
+            batch_id?: string;
+            /** @description A failed batch: 0. */
+            succeeded?: number;
+            /** @description A failed batch: its items. */
+            failed?: number;
+            /** @description A failed batch: one result per item, in order. */
+            items?: components["schemas"]["BatchItemResult"][];
         };
         /** @description API Gateway's own answer. */
         GatewayError: {
@@ -1293,6 +1369,32 @@ export interface components {
                 } & components["schemas"]["Problem"];
             };
         };
+        /** @description No item of the batch was created: its items (one per item, in order) say why. */
+        BatchFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/batch-failed",
+                 *       "title": "No item of the batch could be created.",
+                 *       "status": 422,
+                 *       "detail": "None of the 2 items was created; each item's error says why.",
+                 *       "batch_id": "3f2b1c4d-5e6f-8a7b-9c0d-1e2f3a4b5c6d",
+                 *       "succeeded": 0,
+                 *       "failed": 2,
+                 *       "items": []
+                 *     }
+                 */
+                "application/problem+json": {
+                    /** @constant */
+                    type?: "/problems/batch-failed";
+                    /** @constant */
+                    status?: 422;
+                } & components["schemas"]["Problem"];
+            };
+        };
         /** @description Throttled (API Gateway). */
         TooManyRequests: {
             headers: {
@@ -1402,6 +1504,12 @@ export interface operations {
                 created_after?: string;
                 /** @description Created at or before (ISO 8601). */
                 created_before?: string;
+                /** @description Only executions with this tag; repeated or comma-separated (at most 10): with every one. From the tag index: a page reads at most limit index items and limit records, so it may be short while next_cursor goes on. Not with offset, batch_id or parent_id. */
+                tag?: string;
+                /** @description Julep's filter: a JSON object (as text) of top-level metadata keys and values that must all be equal, e.g. {"team":"ops"}. A page reads at most limit executions and keeps the matching ones, so it may be short while next_cursor goes on. Not with offset. */
+                metadata_filter?: string;
+                /** @description Only the executions of this batch (POST /executions/batch). Not with offset or parent_id. */
+                batch_id?: string;
             };
             header?: never;
             path: {
@@ -1507,7 +1615,11 @@ export interface operations {
                      *       "console_url": "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:us-east-1:123456789012:execution:AsyncExecutions-document-pipeline:0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "status_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
-                     *       "webhook_url": null
+                     *       "webhook_url": null,
+                     *       "tags": [
+                     *         "nightly"
+                     *       ],
+                     *       "batch_id": null
                      *     }
                      */
                     "application/json": components["schemas"]["CreatedExecution"];
@@ -1545,6 +1657,12 @@ export interface operations {
                 created_after?: string;
                 /** @description Created at or before (ISO 8601). */
                 created_before?: string;
+                /** @description Only executions with this tag; repeated or comma-separated (at most 10): with every one. From the tag index: a page reads at most limit index items and limit records, so it may be short while next_cursor goes on. Not with offset, batch_id or parent_id. */
+                tag?: string;
+                /** @description Julep's filter: a JSON object (as text) of top-level metadata keys and values that must all be equal, e.g. {"team":"ops"}. A page reads at most limit executions and keeps the matching ones, so it may be short while next_cursor goes on. Not with offset. */
+                metadata_filter?: string;
+                /** @description Only the executions of this batch (POST /executions/batch). Not with offset or parent_id. */
+                batch_id?: string;
                 /** @description Only this task's. */
                 task_id?: string;
             };
@@ -1698,7 +1816,11 @@ export interface operations {
                      *       "console_url": "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:us-east-1:123456789012:execution:AsyncExecutions-document-pipeline:0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "status_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
-                     *       "webhook_url": null
+                     *       "webhook_url": null,
+                     *       "tags": [
+                     *         "nightly"
+                     *       ],
+                     *       "batch_id": null
                      *     }
                      */
                     "application/json": components["schemas"]["CreatedExecution"];
@@ -1710,6 +1832,105 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createExecutionBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried create safe: the same key and body answer the first execution (200); another body is a 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The items. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The executions to start (each within a create's limits; 10 MB in all). */
+                    items: {
+                        /** @description The task to run. */
+                        task_id: string;
+                        /** @description Its input: see the task's input_schema. */
+                        input: components["schemas"]["TaskInput.document-pipeline"] | components["schemas"]["TaskInput.approval-flow"] | components["schemas"]["TaskInput.batch-summarize"] | components["schemas"]["TaskInput.research-agent"] | components["schemas"]["TaskInput.research-question"];
+                        /** @description Any JSON object, returned as sent (at most 16 KB as JSON). */
+                        metadata?: Record<string, unknown> | null;
+                        /** @description Its tags (at most 10; each 1 to 64 of A-Z a-z 0-9 _ . : / = + @ -). GET /executions?tag= finds them. */
+                        tags?: string[];
+                        /** @description This item's own Idempotency-Key (as the header of POST /executions). */
+                        idempotency_key?: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Every item was created (201) or replayed (200). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchResult"];
+                };
+            };
+            /** @description Some items were created; the others say why not. */
+            207: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["BatchFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    replaceExecutionTags: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An execution id (malformed: 400). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The new tags. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Its tags (at most 10; each 1 to 64 of A-Z a-z 0-9 _ . : / = + @ -). GET /executions?tag= finds them. */
+                    tags: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The execution, with its new tags. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Execution"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1774,7 +1995,11 @@ export interface operations {
                      *       "console_url": "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:us-east-1:123456789012:execution:AsyncExecutions-document-pipeline:0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "status_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
-                     *       "webhook_url": null
+                     *       "webhook_url": null,
+                     *       "tags": [
+                     *         "nightly"
+                     *       ],
+                     *       "batch_id": null
                      *     }
                      */
                     "application/json": components["schemas"]["Execution"];

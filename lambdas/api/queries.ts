@@ -1,7 +1,7 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
 import { BATCH_ID_PATTERN, EXECUTION_ID_PATTERN, MAX_SEQ, isExecutionId, transitionSeq } from '../domain/ids.js';
 import { METADATA_FILTER_LIMITS, parseMetadataFilter, type MetadataFilter } from '../domain/metadata-filter.js';
-import { MAX_TAGS, isTag } from '../domain/tags.js';
+import { MAX_TAGS } from '../domain/tags.js';
 import { EXECUTION_STATUSES, STATUS_ALIASES, parseStatus, type ExecutionStatus } from '../domain/status.js';
 import type { Direction } from '../repository/executions-repository.js';
 import { characters, cut, ECHO_LENGTH, ECHO_NAMES, invalid } from './validation.js';
@@ -16,6 +16,9 @@ import { characters, cut, ECHO_LENGTH, ECHO_NAMES, invalid } from './validation.
  * own, so a smaller default silently hides executions from `executions.list(taskId)`.
  */
 export const LIMIT = { min: 1, max: 100, default: 20, julepDefault: 100 } as const;
+/** The `tag` query parameter: 1 to 10 tags (`TAG_PATTERN`), joined by commas (API Gateway joins a repeated parameter's values so). */
+const TAG_LIST_PATTERN = `^[A-Za-z0-9_.:/=+@-]{1,64}(,[A-Za-z0-9_.:/=+@-]{1,64}){0,${MAX_TAGS - 1}}$`;
+
 /** Julep-style offsets are read and dropped, so they are bounded. */
 export const MAX_OFFSET = 10_000;
 
@@ -217,7 +220,7 @@ function executionFilters() {
     created_after: TIMESTAMP,
     created_before: TIMESTAMP,
     // Repeated (`tag=a&tag=b`, which API Gateway joins with commas) or comma-separated: all must match.
-    tag: { type: 'string', minLength: 1, maxLength: 65 * MAX_TAGS - 1 },
+    tag: { type: 'string', minLength: 1, maxLength: 65 * MAX_TAGS - 1, pattern: TAG_LIST_PATTERN },
     metadata_filter: { type: 'string', minLength: 2, maxLength: METADATA_FILTER_LIMITS.length },
     batch_id: { type: 'string', minLength: 36, maxLength: 36, pattern: BATCH_ID_PATTERN },
   } as const;
@@ -290,11 +293,8 @@ export function executionListParams(query: Query | undefined, fixedTaskId?: stri
   if (createdAfter !== undefined && createdBefore !== undefined && createdAfter > createdBefore) {
     reader.fail('created_after', 'must not be later than created_before');
   }
-  const rawTags = reader.string('tag');
+  const rawTags = reader.matching('tag', `must be 1 to ${MAX_TAGS} tags (each 1 to 64 of A-Z a-z 0-9 _ . : / = + @ -), repeated or comma-separated`);
   const tags = rawTags === undefined ? undefined : [...new Set(rawTags.split(','))];
-  if (tags && (tags.length > MAX_TAGS || !tags.every(isTag))) {
-    reader.fail('tag', `must be 1 to ${MAX_TAGS} tags (each 1 to 64 of A-Z a-z 0-9 _ . : / = + @ -), repeated or comma-separated`);
-  }
   const rawFilter = reader.string('metadata_filter');
   let metadataFilter: MetadataFilter | undefined;
   if (rawFilter !== undefined) {

@@ -322,6 +322,11 @@ export const RESPONSE_SCHEMAS: Readonly<Record<ResponseSchemaName, JsonSchema>> 
           additionalProperties: false,
         },
       },
+      // A batch none of whose items was created (POST /executions/batch: 422, 503) answers its results as a problem.
+      batch_id: { type: 'string', pattern: BATCH_ID_PATTERN, description: 'A failed batch: its id.' },
+      succeeded: integer('A failed batch: 0.'),
+      failed: integer('A failed batch: its items.'),
+      items: { type: 'array', items: ref('BatchItemResult'), description: 'A failed batch: one result per item, in order.' },
     },
     required: ['type', 'title', 'status', 'detail'],
     additionalProperties: false,
