@@ -56,9 +56,10 @@ export const TAG_LEADING_KEYS = ['TAG#*'] as const;
  */
 export function grantTagItems(grantee: IGrantable, table: ITableV2): void {
   grantTableAccess(grantee, table, 'read');
-  const resources = [table.tableArn];
+  // As every grant of the table: the table and its indexes (items of neither kind are in an index's keys).
+  const resources = [table.tableArn, `${table.tableArn}/index/*`];
   grantee.grantPrincipal.addToPrincipalPolicy(
-    new PolicyStatement({ actions: ['dynamodb:ConditionCheckItem'], resources: [table.tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['EXEC#*'] } } }),
+    new PolicyStatement({ actions: ['dynamodb:ConditionCheckItem'], resources, conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['EXEC#*'] } } }),
   );
   grantee.grantPrincipal.addToPrincipalPolicy(
     new PolicyStatement({

@@ -61,9 +61,11 @@ export class TagIndex extends Construct {
         retryAttempts: 10,
         maxRecordAge: Duration.hours(24),
         onFailure: new SqsDlq(this.lostChanges),
+        // Filters look at leaves: `tags` is a list of `{ S: tag }` objects, so the pattern names the
+        // strings in it (a list of objects matches when one of its elements does).
         filters: [
-          FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { ...executionRecords, NewImage: { tags: { L: FilterRule.exists() } } } }),
-          FilterCriteria.filter({ eventName: FilterRule.isEqual('REMOVE'), dynamodb: { ...executionRecords, OldImage: { tags: { L: FilterRule.exists() } } } }),
+          FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { ...executionRecords, NewImage: { tags: { L: { S: FilterRule.exists() } } } } }),
+          FilterCriteria.filter({ eventName: FilterRule.isEqual('REMOVE'), dynamodb: { ...executionRecords, OldImage: { tags: { L: { S: FilterRule.exists() } } } } }),
         ],
       }),
     );

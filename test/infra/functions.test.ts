@@ -3,6 +3,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { Reconciler } from '../../infra/constructs/reconciler.js';
+import { TagIndex } from '../../infra/constructs/tag-index.js';
 import { Webhooks } from '../../infra/constructs/webhooks.js';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
@@ -29,6 +30,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   webhookDispatch: childOf(stack, 'Webhooks', Webhooks).dispatchFunction,
   webhookDeliver: childOf(stack, 'Webhooks', Webhooks).deliverFunction,
   webhookRedrive: childOf(stack, 'Webhooks', Webhooks).redriveFunction,
+  tagIndex: childOf(stack, 'TagIndex', TagIndex).indexFunction,
 };
 const functions = resourcesOf(template, 'AWS::Lambda::Function');
 const [tableId] = onlyResource(template, 'AWS::DynamoDB::GlobalTable');
@@ -48,9 +50,9 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the six route group functions, the authorizer, the streaming events function, the dashboard page function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler and the three webhook functions', () => {
+  it('are exactly the seven route group functions, the authorizer, the streaming events function, the dashboard page function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler, the three webhook functions and the tag index writer', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
-    expect(Object.keys(api.functions).sort()).toEqual(['catalogue', 'control', 'create', 'events', 'read', 'webhooks']);
+    expect(Object.keys(api.functions).sort()).toEqual(['batch', 'catalogue', 'control', 'create', 'events', 'read', 'webhooks']);
   });
 
   it.each(Object.keys(FUNCTIONS))('%s runs Node.js 24 on arm64 with active tracing and handler index.handler', (name) => {
@@ -78,7 +80,7 @@ describe('Lambda functions', () => {
     expect(environmentOf(name).NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it.each(['create', 'read', 'control', 'events', 'webhooks', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'webhookDispatch', 'webhookDeliver', 'webhookRedrive'])(
+  it.each(['create', 'batch', 'read', 'control', 'events', 'webhooks', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'webhookDispatch', 'webhookDeliver', 'webhookRedrive', 'tagIndex'])(
     '%s gets the table name, cursor secret and retention it needs at cold start',
     (name) => {
       const environment = environmentOf(name);
@@ -89,7 +91,7 @@ describe('Lambda functions', () => {
     },
   );
 
-  it.each(['create', 'control', 'childStart'])('%s gets a state machine ARN prefix that names this stack\'s state machines', (name) => {
+  it.each(['create', 'batch', 'control', 'childStart'])('%s gets a state machine ARN prefix that names this stack\'s state machines', (name) => {
     const prefix = joined(environmentOf(name).STATE_MACHINE_ARN_PREFIX);
     expect(prefix).toMatch(/^arn:\$\{Ref:AWS::Partition\}:states:\$\{Ref:AWS::Region\}:\$\{Ref:AWS::AccountId\}:stateMachine:/);
     const namePrefix = prefix.slice(prefix.lastIndexOf(':') + 1);
@@ -107,9 +109,13 @@ describe('Lambda functions', () => {
     expect(environment.TASK_IDS).toBe(SAMPLE_TASKS.tasks.map((task) => task.id).join(','));
   });
 
-  it('only create, control and child start know the state machine ARN prefix', () => {
+  it('only create, batch, control and child start know the state machine ARN prefix', () => {
     const withPrefix = Object.keys(FUNCTIONS).filter((name) => 'STATE_MACHINE_ARN_PREFIX' in environmentOf(name));
-    expect(withPrefix.sort()).toEqual(['childStart', 'control', 'create']);
+    expect(withPrefix.sort()).toEqual(['batch', 'childStart', 'control', 'create']);
+  });
+
+  it('the batch function runs up to API Gateway\'s 29 s with 1 GB (1,000 creates per request)', () => {
+    expect(functions[logicalIdOf(stack, api.functions.batch)]?.Properties).toMatchObject({ Timeout: 29, MemorySize: 1024 });
   });
 });
 

@@ -2,6 +2,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { Reconciler } from '../../infra/constructs/reconciler.js';
+import { TagIndex } from '../../infra/constructs/tag-index.js';
 import { Webhooks } from '../../infra/constructs/webhooks.js';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { flattenCfnReference } from '../../infra/constructs/nag.js';
@@ -38,6 +39,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   webhookDispatch: childOf(stack, 'Webhooks', Webhooks).dispatchFunction,
   webhookDeliver: childOf(stack, 'Webhooks', Webhooks).deliverFunction,
   webhookRedrive: childOf(stack, 'Webhooks', Webhooks).redriveFunction,
+  tagIndex: childOf(stack, 'TagIndex', TagIndex).indexFunction,
 };
 const NAMES = Object.keys(FUNCTIONS);
 const statementsOf = (name: string) => statementsOfFunction(template, logicalIdOf(stack, FUNCTIONS[name]!));
@@ -81,10 +83,10 @@ describe('IAM least privilege', () => {
     expect(actionsOf(statements).filter((action) => /^states:|^\*$/i.test(action))).toEqual([]);
   });
 
-  it('only the create function may start executions by name, and only of this stack\'s state machines', () => {
-    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('childStart')].sort());
+  it.each(['create', 'batch'])('only the create and batch functions may start executions by name (%s: only of this stack\'s state machines)', (name) => {
+    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('batch'), roleOf('childStart')].sort());
     expect(rolesAllowing('states:StartSyncExecution')).toEqual([]);
-    const start = statementsOf('create').filter((statement) => allows([statement], 'states:StartExecution'));
+    const start = statementsOf(name).filter((statement) => allows([statement], 'states:StartExecution'));
     expect(start).toHaveLength(1);
     expect(start[0]!.Resource).toEqual(expect.arrayContaining(stateMachineRefs));
     expect(start[0]!.Resource).toHaveLength(stateMachineRefs.length);
@@ -153,24 +155,31 @@ describe('IAM least privilege', () => {
     }
   });
 
-  it('no function may write in batches or delete tables, and only the webhooks function may delete items (subscriptions)', () => {
+  it('no function may write in batches or delete tables; only the webhooks function (subscriptions) and the tag index writers (tag items) may delete items', () => {
     for (const name of NAMES) {
       for (const action of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable']) {
-        expect(allows(statementsOf(name), action), `${name} ${action}`).toBe(name === 'webhooks' && action === 'dynamodb:DeleteItem');
+        expect(allows(statementsOf(name), action), `${name} ${action}`).toBe(['webhooks', 'batch', 'tagIndex'].includes(name) && action === 'dynamodb:DeleteItem');
       }
     }
+  });
+
+  it.each(['batch', 'tagIndex'])('the %s function deletes tag index items only (TAG#), and reads records in batches only to list them', (name) => {
+    const deletes = statementsOf(name).filter((statement) => allows([statement], 'dynamodb:DeleteItem'));
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TAG#*'] } });
+    expect(allows(statementsOf('read'), 'dynamodb:BatchGetItem')).toBe(true);
   });
 
   it('DynamoDB grants are scoped to the executions table and its indexes', () => {
     const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
     const authorizerRole = roleOf('authorizer');
-    const streamReader = roleOf('webhookDispatch');
+    const streamReaders = [roleOf('webhookDispatch'), roleOf('tagIndex')];
     for (const { role, statement } of allStatements(template)) {
       const actions = actionsOf([statement]);
       if (!actions.some((action) => /^dynamodb:/i.test(action))) continue;
       // The dispatch function's stream mapping reads the table's stream, and nothing else with these actions.
       if (actions.some((action) => /Stream|GetRecords|GetShardIterator/.test(action))) {
-        expect(role).toBe(streamReader);
+        expect(streamReaders).toContain(role);
         expect(actions.every((action) => /^dynamodb:(DescribeStream|GetRecords|GetShardIterator|ListStreams)$/.test(action)), role).toBe(true);
         continue;
       }
@@ -188,7 +197,7 @@ describe('IAM least privilege', () => {
   });
 
   it('writers get exactly the item actions the repository\'s transactions need', () => {
-    for (const name of ['create', 'control', ...STEP_FUNCTIONS, 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler']) {
+    for (const name of ['create', 'batch', 'control', ...STEP_FUNCTIONS, 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler']) {
       const statements = statementsOf(name);
       for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']) {
         expect(allows(statements, action), `${name} ${action}`).toBe(true);

@@ -253,8 +253,8 @@ describe('status-change dead-letter queue', () => {
     expect(fn?.Properties?.ReservedConcurrentExecutions).toBe(3);
   });
 
-  it('has exactly these three alarms in the stack, with the two of the webhook queues', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+  it('has exactly these three alarms in the stack, with the two of the webhook queues and the tag index\'s lost changes', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
   });
 });
 

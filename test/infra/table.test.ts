@@ -22,10 +22,10 @@ describe('executions table', () => {
     });
   });
 
-  it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id, by-parent and by-due', () => {
+  it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id, by-parent, by-due and by-group', () => {
     const [, table] = onlyResource(template, TABLE);
     const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
-    expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-activity', 'by-due', 'by-parent', 'by-status', 'by-task', 'by-tenant']);
+    expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-activity', 'by-due', 'by-group', 'by-parent', 'by-status', 'by-task', 'by-tenant']);
     expect(INDEX_SORT_KEY).toBe('id');
     for (const { name, partitionKey } of Object.values(INDEXES)) {
       const index = indexes.find((candidate) => candidate.IndexName === name);
@@ -43,6 +43,18 @@ describe('executions table', () => {
         AttributeDefinitions: Match.arrayWith([{ AttributeName: attribute, AttributeType: 'S' }]),
       });
     }
+  });
+
+  it('has a sparse by-group index keyed by group_key, sorted by id, projecting everything (a batch\'s page is one Query)', () => {
+    const [, table] = onlyResource(template, TABLE);
+    const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
+    const index = indexes.find((candidate) => candidate.IndexName === 'by-group');
+
+    expect(index?.KeySchema).toEqual([
+      { AttributeName: 'group_key', KeyType: 'HASH' },
+      { AttributeName: 'id', KeyType: 'RANGE' },
+    ]);
+    expect(index?.Projection).toEqual({ ProjectionType: 'ALL' });
   });
 
   it('has a sparse by-activity index keyed by active_key that projects only what the reconciler reads', () => {
