@@ -78,7 +78,10 @@ describe('POST /executions/batch', () => {
     expect(new Set(ids.values()).size).toBe(1000);
 
     const listed = await readAll(`/executions?batch_id=${reply.body.batch_id}&direction=asc`);
-    expect(listed.pages).toBe(10);
+    // Ten full pages, and an empty eleventh when the tenth ended exactly at the last item (a Query
+    // that fills its Limit cannot tell whether more follow).
+    expect(listed.pages).toBeGreaterThanOrEqual(10);
+    expect(listed.pages).toBeLessThanOrEqual(11);
     expect(listed.ids).toEqual([...ids.values()].sort());
   }, 90_000);
 
