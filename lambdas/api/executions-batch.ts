@@ -53,5 +53,5 @@ const routes: Record<string, Route> = {
   },
 };
 
-/** Lambda entry of the batch create and tag edit routes. */
-export const handler = httpHandler(routes, logger, MAX_BATCH_BODY_BYTES);
+/** Lambda entry of the batch create and tag edit routes (a batch's body may be 10 MB; a tag edit's, as every other body, 256 KB). */
+export const handler = httpHandler(routes, logger, { 'POST /executions/batch': MAX_BATCH_BODY_BYTES });

@@ -21,6 +21,9 @@ import { PUBLIC_ROUTES, type RouteKey } from './routes.js';
 /** Step Functions accepts at most 256 KB of input, so no request body may be larger. */
 export const MAX_BODY_BYTES = 256 * 1024;
 
+/** Routes whose bodies may be larger than {@link MAX_BODY_BYTES} (a batch of creates), by route. */
+export type BodyLimits = Partial<Readonly<Record<RouteKey, number>>>;
+
 /**
  * Bodies nested deeper than this are refused (400). 256 KB of `[` parse fine, but storing or
  * forwarding the value means `JSON.stringify`, which overflows the stack a few thousand levels down.
@@ -181,11 +184,11 @@ function isJson(contentType: string): boolean {
 }
 
 /**
- * Parses a JSON body into `event.json`: 413 over {@link MAX_BODY_BYTES}, 415 when it is not
+ * Parses a JSON body into `event.json`: 413 over {@link MAX_BODY_BYTES} (or the route's own limit), 415 when it is not
  * declared as JSON, 400 when it does not parse or nests deeper than {@link MAX_JSON_DEPTH}. An
  * empty body leaves `event.json` undefined.
  */
-export function jsonBody(maxBytes = MAX_BODY_BYTES): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
+export function jsonBody(limits: BodyLimits = {}): MiddlewareObj<ApiEvent, APIGatewayProxyStructuredResultV2> {
   return {
     before: (request) => {
       const { event } = request;
@@ -193,6 +196,7 @@ export function jsonBody(maxBytes = MAX_BODY_BYTES): MiddlewareObj<ApiEvent, API
       const bytes = event.isBase64Encoded
         ? Buffer.from(event.body, 'base64')
         : Buffer.from(event.body, 'utf8');
+      const maxBytes = limits[event.routeKey as RouteKey] ?? MAX_BODY_BYTES;
       if (bytes.length > maxBytes) {
         throw new PayloadTooLargeError(`The body is ${bytes.length} bytes; at most ${maxBytes} are accepted.`);
       }
@@ -239,11 +243,11 @@ function toResult(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
  * body), then dispatch by `event.routeKey` to the group's routes. Its log lines carry the request's
  * ids, tenant and execution or task ({@link requestKeys}, {@link authenticated}).
  */
-export function httpHandler(routes: Partial<Record<RouteKey, Route>>, logger: Logger, maxBodyBytes?: number) {
+export function httpHandler(routes: Partial<Record<RouteKey, Route>>, logger: Logger, bodyLimits?: BodyLimits) {
   const handle = middy<ApiEvent, APIGatewayProxyStructuredResultV2>()
     .use(problemJson(logger))
     .use(authenticated())
-    .use(jsonBody(maxBodyBytes))
+    .use(jsonBody(bodyLimits))
     .handler(async (event, context) => {
       const route = routes[event.routeKey as RouteKey];
       if (!route) {

@@ -557,7 +557,7 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
       parameters: ID,
       body: jsonBody(describedBody(TAGS_BODY_SCHEMA, { tags: TAG_WORDS }), true, 'The new tags.', { tags: { value: { tags: ['nightly', 'team:ops'] } } }),
       answers: { 200: jsonAnswer('The execution, with its new tags.', 'Execution') },
-      problems: [...WRITE_PROBLEMS, 'NotFound', 'Conflict', 'ServiceUnavailable'],
+      problems: [...WRITE_PROBLEMS, 'NotFound', 'ServiceUnavailable'],
     },
     'PUT /executions/{id}': {
       id: 'updateExecution',

@@ -1,4 +1,4 @@
-import { ConflictError } from '../domain/errors.js';
+import { ServiceUnavailableError } from '../domain/errors.js';
 import type { ExecutionRecord } from '../domain/execution.js';
 import { distinctTags } from '../domain/tags.js';
 import { ExecutionStore, type TransactItems } from './execution-store.js';
@@ -41,7 +41,8 @@ export class TagStore extends ExecutionStore {
    * concurrent edits exactly one applies to what the other saw; the loser reads again and
    * replaces, so the last edit wins), a Put of every new tag's item (again for tags it keeps: an
    * item a lost stream record never wrote is repaired), and a Delete of each dropped tag's item.
-   * @throws NotFoundError (404) when there is no such execution in this tenant.
+   * @throws NotFoundError (404) when there is no such execution in this tenant; ServiceUnavailableError
+   *   (503) when concurrent edits won three times in a row.
    */
   async setTags(tenant: string, id: string, tags: readonly string[]): Promise<ExecutionRecord> {
     const next = distinctTags(tags);
@@ -74,7 +75,8 @@ export class TagStore extends ExecutionStore {
       const written = await this.transact(items, (codes) => {
         if (codes?.[0] !== 'ConditionalCheckFailed') return undefined;
         if (attempt < TAG_ATTEMPTS) return 'settled';
-        throw new ConflictError('The execution\'s tags changed while this request was handled. Read it again and retry.');
+        // Lost to other edits three times: retrying the same request is the answer.
+        throw new ServiceUnavailableError('Other edits of this execution\'s tags kept winning; retry.');
       });
       if (written) {
         const { tags: _old, ...rest } = record;

@@ -194,4 +194,11 @@ describe('PUT /executions/{id}/tags', () => {
     expectProblem(await putTags(record.id, {}, 'other'), 400);
     expectProblem(await putTags('not-an-id', { tags: [] }, 'other'), 400);
   });
+
+  it('keeps the 256 KB body limit of every route but the batch', async () => {
+    const record = executionRecord();
+    table.put(recordItem(record));
+
+    expectProblem(await putTags(record.id, `{"tags":[],"pad":"${'x'.repeat(300 * 1024)}"}`), 413);
+  });
 });
