@@ -394,6 +394,11 @@ function learn(built: Built, status: number, body: unknown): string | undefined 
   if (typeof view.next_cursor === 'string' && cursors.length < 500) cursors.push(view.next_cursor);
   const created = status === 201 ? view.id : status === 503 ? view.execution_id : undefined;
   if (typeof created === 'string' && !own(built.tenant, created)) known.get(built.tenant)?.push(created);
+  // A batch's executions (its answer, or the problem of a batch none of whose items succeeded, which may hold failed ones).
+  for (const item of (body as { items?: unknown }).items instanceof Array ? ((body as { items: Array<{ execution?: { id?: unknown } }> }).items) : []) {
+    const id = item?.execution?.id;
+    if (typeof id === 'string' && !own(built.tenant, id)) known.get(built.tenant)?.push(id);
+  }
   return typeof created === 'string' ? created : undefined;
 }
 
