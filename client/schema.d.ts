@@ -773,8 +773,34 @@ export interface components {
             index: number;
             /** @description 201 created, 200 replayed (its Idempotency-Key), else its error's status. */
             status: number;
-            execution?: components["schemas"]["Execution"];
+            execution?: components["schemas"]["BatchExecution"];
             error?: components["schemas"]["Problem"];
+        };
+        /** @description An execution a batch created (or replayed): GET its status_url for the whole of it. */
+        BatchExecution: {
+            /** @description Its id (a UUIDv7). */
+            id: string;
+            /** @description The task it runs. */
+            task_id: string;
+            /**
+             * @description Its status; succeeded, failed and cancelled are final.
+             * @enum {unknown}
+             */
+            status: "queued" | "running" | "awaiting_input" | "succeeded" | "failed" | "cancelled";
+            /**
+             * Format: date-time
+             * @description When it was created.
+             */
+            created_at: string;
+            /**
+             * Format: uri
+             * @description It, on the API.
+             */
+            status_url: string;
+            /** @description Its tags (set on create, replaced by PUT /executions/{id}/tags), or null for none. */
+            tags: string[] | null;
+            /** @description The batch that created it (POST /executions/batch), or null. */
+            batch_id: string | null;
         };
         /** @description Transitions. */
         TransitionPage: {

@@ -75,7 +75,8 @@ async function createItem(deps: BatchDeps, request: BatchRequest, batchId: strin
       ...(item.tags ? { tags: item.tags } : {}),
       batchId,
     });
-    return { index, status: replayed ? 200 : 201, execution: toExecutionView(record, request.links) };
+    const { id, task_id, status, created_at, status_url, tags, batch_id } = toExecutionView(record, request.links);
+    return { index, status: replayed ? 200 : 201, execution: { id, task_id, status, created_at, status_url, tags, batch_id } };
   } catch (error) {
     if (!(error instanceof DomainError)) deps.logger.error('batch item failed', { index, error });
     const problem = problemOf(error, index);
@@ -128,5 +129,5 @@ export function batchStatusOf(result: BatchResult): 200 | 207 | 422 | 503 {
 export function failedBatch(result: BatchResult): DomainError {
   const detail = `None of the ${result.items.length} items was created; each item's error says why.`;
   const members = { batch_id: result.batch_id, succeeded: 0, failed: result.failed, items: result.items };
-  return result.items.some((item) => item.status >= 500) ? new ServiceUnavailableError(`${detail} Retry the batch with the same Idempotency-Key.`, members) : new BatchFailedError(detail, members);
+  return result.items.some((item) => item.status >= 500) ? new ServiceUnavailableError(`${detail} Retry it with the same Idempotency-Key.`, members) : new BatchFailedError(detail, members);
 }

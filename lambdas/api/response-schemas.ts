@@ -15,6 +15,7 @@ import type {
   TransitionView,
   WebhookView,
   WorkflowPosition,
+  BatchExecutionView,
   BatchItemResult,
   BatchResult,
 } from '../domain/views.js';
@@ -115,6 +116,7 @@ export type ResponseSchemaName =
   | 'ExecutionPage'
   | 'BatchResult'
   | 'BatchItemResult'
+  | 'BatchExecution'
   | 'TransitionPage'
   | 'Task'
   | 'TaskPage'
@@ -192,9 +194,18 @@ export const RESPONSE_SCHEMAS: Readonly<Record<ResponseSchemaName, JsonSchema>> 
   BatchItemResult: object<BatchItemResult>('The outcome of one item of a batch.', {
     index: integer('Its position in the request\'s items.'),
     status: integer('201 created, 200 replayed (its Idempotency-Key), else its error\'s status.', 200),
-    execution: ref('Execution'),
+    execution: ref('BatchExecution'),
     error: ref('Problem'),
   }, ['execution', 'error']),
+  BatchExecution: object<BatchExecutionView>('An execution a batch created (or replayed): GET its status_url for the whole of it.', {
+    id: EXECUTION.id!,
+    task_id: EXECUTION.task_id!,
+    status: EXECUTION.status!,
+    created_at: EXECUTION.created_at!,
+    status_url: EXECUTION.status_url!,
+    tags: EXECUTION.tags!,
+    batch_id: EXECUTION.batch_id!,
+  }),
   TransitionPage: page('Transition', 'Transitions.'),
   Task: object<TaskView>('A task.', {
     id: text('Its id.'),

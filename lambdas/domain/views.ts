@@ -94,13 +94,19 @@ export interface CreatedExecutionView extends ExecutionView {
   readonly webhook_secret?: string;
 }
 
+/**
+ * An execution as a batch's result shows it: what identifies it and where to follow it, without the
+ * input and metadata the caller sent (1,000 echoed inputs would outgrow Lambda's 6 MB answer).
+ */
+export type BatchExecutionView = Pick<ExecutionView, 'id' | 'task_id' | 'status' | 'created_at' | 'status_url' | 'tags' | 'batch_id'>;
+
 /** The outcome of one item of a batch (`POST /executions/batch`), in request order. */
 export interface BatchItemResult {
   /** Its position in the request's `items`. */
   readonly index: number;
   /** 201 created, 200 an Idempotency-Key replay, else the status of `error`. */
   readonly status: number;
-  readonly execution?: ExecutionView;
+  readonly execution?: BatchExecutionView;
   readonly error?: ProblemDetails;
 }
 

@@ -43,7 +43,16 @@ describe('POST /executions/batch', () => {
     expect({ succeeded, failed }).toEqual({ succeeded: 3, failed: 0 });
     expect(items.map((result) => [result.index, result.status])).toEqual([[0, 201], [1, 201], [2, 201]]);
     expect(items[0]!.execution).toMatchObject({ status: 'queued', tags: ['nightly'], batch_id });
-    expect(items[1]!.execution).toMatchObject({ metadata: { n: 2 }, tags: null, batch_id });
+    expect(items[1]!.execution).toEqual({
+      id: expect.any(String),
+      task_id: 'sample-pipeline',
+      status: 'queued',
+      created_at: expect.any(String),
+      status_url: expect.stringMatching(/\/executions\//),
+      tags: null,
+      batch_id,
+    });
+    expect(storedRecord(table, { tenant: TENANT, id: items[1]!.execution!.id }).metadata).toBe(JSON.stringify({ n: 2 }));
     for (const result of items) {
       expect(storedRecord(table, { tenant: TENANT, id: result.execution!.id })).toMatchObject({ batch_id, group_key: `T#${TENANT}#BATCH#${batch_id}` });
     }
@@ -156,6 +165,14 @@ describe('POST /executions/batch', () => {
     expect(response.body.succeeded).toBe(5);
     expectProblem(await batch(`{"items":[${Array.from({ length: 60 }, () => JSON.stringify(item({ metadata: { big } }))).join(',')}]}`), 413);
   });
+
+  it('answers 1,000 items of 9 KB inputs (9 MB sent) within Lambda\'s 6 MB: results name executions, they do not echo inputs', async () => {
+    const text = 'x'.repeat(9 * 1024);
+    const response = await batch({ items: Array.from({ length: MAX_BATCH_ITEMS }, (_, n) => ({ task_id: 'unit-echo', input: { text }, metadata: { n } })) });
+
+    expect(parse<BatchResult>(response).body.succeeded).toBe(MAX_BATCH_ITEMS);
+    expect(Buffer.byteLength(response.body ?? '')).toBeLessThan(600 * 1024);
+  }, 60_000);
 
   it('puts the batch\'s records in the status the summary says', () => {
     const result = (statuses: number[]): BatchResult => ({ batch_id: 'b', succeeded: statuses.filter((s) => s < 300).length, failed: statuses.filter((s) => s >= 300).length, items: statuses.map((status, index) => ({ index, status })) });
