@@ -43,6 +43,8 @@ function describe(execution: Execution): string {
   ];
   if (execution.completed_at) lines.push(`completed  ${execution.completed_at}`);
   if (execution.parent_execution_id) lines.push(`parent     ${execution.parent_execution_id}`);
+  if (execution.replayed_from) lines.push(`replays    ${execution.replayed_from}`);
+  if (execution.retry_count) lines.push(`retries    ${execution.retry_count}`);
   if (execution.status === 'succeeded') lines.push(`output     ${JSON.stringify(execution.output)}`);
   if (execution.error) lines.push(`error      ${execution.error}`);
   if (execution.cancel_reason) lines.push(`reason     ${execution.cancel_reason}`);
@@ -215,6 +217,36 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(action(async (client, { json }, id: string, flags: { reason?: string }) => {
       const execution = await client.executions.cancel(id, flags.reason);
       print(json ? JSON.stringify(execution) : `${execution.id} ${execution.status}`);
+      return EXIT.ok;
+    }));
+
+  program
+    .command('retry <id>')
+    .description('retry a failed execution from the step that failed (completed steps keep their results)')
+    .action(action(async (client, { json }, id: string) => {
+      const execution = await client.executions.retry(id);
+      print(json ? JSON.stringify(execution) : `${execution.id} ${execution.status} (retry ${execution.retry_count ?? 0})`);
+      return EXIT.ok;
+    }));
+
+  program
+    .command('replay <id>')
+    .description('start a new execution with the same input as <id> (or --input), linked by replayed_from')
+    .option('--input <json>', 'a new input: JSON, @file or @-')
+    .option('--metadata <json>', 'new metadata: JSON, @file or @-')
+    .option('--idempotency-key <key>', 'makes a repeat of this command safe (generated when not given)')
+    .action(action(async (client, { json }, id: string, flags: { input?: string; metadata?: string; idempotencyKey?: string }) => {
+      const metadata = flags.metadata === undefined ? undefined : readJsonArgument(flags.metadata, '--metadata');
+      if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) throw new UsageError('--metadata must be a JSON object.');
+      const replay = await client.executions.replay(
+        id,
+        {
+          ...(flags.input === undefined ? {} : { input: readJsonArgument(flags.input, '--input') }),
+          ...(metadata === undefined ? {} : { metadata: metadata as Record<string, unknown> }),
+        },
+        flags.idempotencyKey ? { idempotencyKey: flags.idempotencyKey } : {},
+      );
+      print(json ? JSON.stringify(replay) : `${replay.id} ${replay.status}`);
       return EXIT.ok;
     }));
 

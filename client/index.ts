@@ -42,7 +42,13 @@ export interface CreateBody {
   readonly webhook_url?: string | null;
 }
 
-/** Statuses nothing leaves. */
+/** What a replay may change of the execution it replays (nothing: the same input and metadata). */
+export interface ReplayBody {
+  readonly input?: unknown;
+  readonly metadata?: Record<string, unknown> | null;
+}
+
+/** Statuses that end an execution (a failed one can still be retried: {@link ExecutionsApi.retry}). */
 export const TERMINAL_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'cancelled'];
 /** Whether an execution has ended. */
 export const isTerminal = (status: ExecutionStatus): boolean => TERMINAL_STATUSES.includes(status);
@@ -128,6 +134,13 @@ export interface ExecutionsApi {
   resume(id: string, input: unknown, options?: CallOptions): Promise<Execution>;
   /** Cancels an execution. */
   cancel(id: string, reason?: string, options?: CallOptions): Promise<Execution>;
+  /** Retries a failed execution from the step that failed (`POST /executions/{id}/retry`): it runs again. */
+  retry(id: string, options?: CallOptions): Promise<Execution>;
+  /**
+   * Starts a new execution with the same input as `id` (or `body.input`), linked by `replayed_from`,
+   * with an `Idempotency-Key`, so its retries are safe.
+   */
+  replay(id: string, body?: ReplayBody, options?: CreateOptions): Promise<CreatedExecution>;
   /**
    * Follows an execution with long polls (`Prefer: wait=20` and `If-None-Match`: one request per
    * change or per 20 s) until it settles (see {@link WaitOptions.until}).
@@ -239,6 +252,18 @@ export function createClient(options: ClientOptions): AsyncExecutionsClient {
     },
     async cancel(id, reason, { signal } = {}) {
       return ok(await raw.POST('/executions/{id}/cancel', { params: { path: { id } }, body: reason === undefined ? {} : { reason }, signal }));
+    },
+    async retry(id, { signal } = {}) {
+      return ok(await raw.POST('/executions/{id}/retry', { params: { path: { id } }, signal }));
+    },
+    async replay(id, body = {}, { idempotencyKey, signal } = {}) {
+      return ok(
+        await raw.POST('/executions/{id}/replay', {
+          params: { path: { id }, header: { 'Idempotency-Key': idempotencyKey ?? globalThis.crypto.randomUUID() } },
+          body: anyBody<JsonBody<'replayExecution'>>(body),
+          signal,
+        }),
+      );
     },
     async streamToken(id, ttlSeconds, { signal } = {}) {
       return ok(

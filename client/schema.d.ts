@@ -275,6 +275,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/executions/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a failed execution from the step that failed
+         * @description Failed only (else 409); completed steps keep their results and do not run again (Step Functions RedriveExecution: within 14 days of the failure, same definition and input). 409 when Step Functions refuses; the execution stays failed.
+         */
+        post: operations["retryExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a new execution with the same input (or another)
+         * @description Any status. The new execution names this one in replayed_from.
+         */
+        post: operations["replayExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks": {
         parameters: {
             query?: never;
@@ -518,7 +558,7 @@ export interface components {
             /** @description The task it runs. */
             task_id: string;
             /**
-             * @description Its status; succeeded, failed and cancelled are final.
+             * @description Its status; succeeded and cancelled are final; failed is final unless retried (POST /executions/{id}/retry).
              * @enum {unknown}
              */
             status: "queued" | "running" | "awaiting_input" | "succeeded" | "failed" | "cancelled";
@@ -583,6 +623,10 @@ export interface components {
             tags: string[] | null;
             /** @description The batch that created it (POST /executions/batch), or null. */
             batch_id: string | null;
+            /** @description The execution it replays (POST /executions/{id}/replay). */
+            replayed_from: string | null;
+            /** @description Times it was retried from its failed step (POST /executions/{id}/retry); null if never. */
+            retry_count: number | null;
         };
         /** @description An execution, as created. */
         CreatedExecution: {
@@ -591,7 +635,7 @@ export interface components {
             /** @description The task it runs. */
             task_id: string;
             /**
-             * @description Its status; succeeded, failed and cancelled are final.
+             * @description Its status; succeeded and cancelled are final; failed is final unless retried (POST /executions/{id}/retry).
              * @enum {unknown}
              */
             status: "queued" | "running" | "awaiting_input" | "succeeded" | "failed" | "cancelled";
@@ -656,6 +700,10 @@ export interface components {
             tags: string[] | null;
             /** @description The batch that created it (POST /executions/batch), or null. */
             batch_id: string | null;
+            /** @description The execution it replays (POST /executions/{id}/replay). */
+            replayed_from: string | null;
+            /** @description Times it was retried from its failed step (POST /executions/{id}/retry); null if never. */
+            retry_count: number | null;
             /** @description Signs the events of its webhook_url; shown here only. */
             webhook_secret?: string;
         };
@@ -701,7 +749,7 @@ export interface components {
              * @description What happened.
              * @enum {unknown}
              */
-            type: "init" | "start" | "step" | "init_branch" | "finish_branch" | "wait" | "resume" | "finish" | "error" | "cancel";
+            type: "init" | "start" | "step" | "init_branch" | "finish_branch" | "wait" | "resume" | "finish" | "error" | "cancel" | "retry";
             /**
              * @description The status before.
              * @enum {unknown}
@@ -783,7 +831,7 @@ export interface components {
             /** @description The task it runs. */
             task_id: string;
             /**
-             * @description Its status; succeeded, failed and cancelled are final.
+             * @description Its status; succeeded and cancelled are final; failed is final unless retried (POST /executions/{id}/retry).
              * @enum {unknown}
              */
             status: "queued" | "running" | "awaiting_input" | "succeeded" | "failed" | "cancelled";
@@ -1645,7 +1693,9 @@ export interface operations {
                      *       "tags": [
                      *         "nightly"
                      *       ],
-                     *       "batch_id": null
+                     *       "batch_id": null,
+                     *       "replayed_from": null,
+                     *       "retry_count": null
                      *     }
                      */
                     "application/json": components["schemas"]["CreatedExecution"];
@@ -1846,7 +1896,9 @@ export interface operations {
                      *       "tags": [
                      *         "nightly"
                      *       ],
-                     *       "batch_id": null
+                     *       "batch_id": null,
+                     *       "replayed_from": null,
+                     *       "retry_count": null
                      *     }
                      */
                     "application/json": components["schemas"]["CreatedExecution"];
@@ -2024,7 +2076,9 @@ export interface operations {
                      *       "tags": [
                      *         "nightly"
                      *       ],
-                     *       "batch_id": null
+                     *       "batch_id": null,
+                     *       "replayed_from": null,
+                     *       "retry_count": null
                      *     }
                      */
                     "application/json": components["schemas"]["Execution"];
@@ -2505,6 +2559,135 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retryExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An execution id (malformed: 400). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The execution, running again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Execution"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    replayExecution: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried create safe: the same key and body answer the first execution (200); another body is a 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description An execution id (malformed: 400). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Optional: what to change. */
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Replaces its input: see the task's input_schema. */
+                    input?: components["schemas"]["TaskInput.document-pipeline"] | components["schemas"]["TaskInput.approval-flow"] | components["schemas"]["TaskInput.batch-summarize"] | components["schemas"]["TaskInput.research-agent"] | components["schemas"]["TaskInput.research-question"];
+                    /** @description Any JSON object, returned as sent (at most 16 KB as JSON). */
+                    metadata?: Record<string, unknown> | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The execution this Idempotency-Key started. */
+            200: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedExecution"];
+                };
+            };
+            /** @description Started. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
+                     *       "task_id": "document-pipeline",
+                     *       "status": "running",
+                     *       "input": {
+                     *         "document_url": "https://example.com/reports/q3.pdf",
+                     *         "language": "en",
+                     *         "max_summary_words": 40
+                     *       },
+                     *       "output": null,
+                     *       "error": null,
+                     *       "error_details": null,
+                     *       "metadata": {
+                     *         "team": "reports"
+                     *       },
+                     *       "progress": {
+                     *         "current_step": 0,
+                     *         "step_name": "first-step",
+                     *         "completed_steps": 0,
+                     *         "total_steps": 2,
+                     *         "percentage": 25,
+                     *         "message": "halfway through the first step"
+                     *       },
+                     *       "transition_count": 2,
+                     *       "created_at": "2026-01-02T03:04:05.000Z",
+                     *       "updated_at": "2026-01-02T03:04:06.000Z",
+                     *       "started_at": "2026-01-02T03:04:05.500Z",
+                     *       "completed_at": null,
+                     *       "cancel_reason": null,
+                     *       "parent_execution_id": null,
+                     *       "console_url": "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:us-east-1:123456789012:execution:AsyncExecutions-document-pipeline:0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
+                     *       "status_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
+                     *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
+                     *       "webhook_url": null,
+                     *       "tags": [
+                     *         "nightly"
+                     *       ],
+                     *       "batch_id": null,
+                     *       "replayed_from": null,
+                     *       "retry_count": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CreatedExecution"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

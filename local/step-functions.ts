@@ -42,6 +42,17 @@ interface Execution {
   cause?: string;
   abort?: () => void;
   readonly history: HistoryEvent[];
+  /** Times it was redriven (RedriveExecution), and when last. */
+  redriveCount: number;
+  redriveDate?: number;
+  /** Client tokens of the last redrives that started, newest last (a repeat gets the same answer). */
+  redriveTokens: string[];
+  /**
+   * The top-level state this execution last entered in this process, with the input it entered it
+   * with: where a redrive starts again. Absent for an execution a previous process ran (recovered
+   * from the journal), whose state was lost with that process: it cannot be redriven.
+   */
+  lastTopLevel?: { readonly name: string; readonly input: unknown };
   /**
    * Task states entered in a row without success, for `$$.State.RetryCount`, by state and resolved
    * parameters: the same state runs for many map items and branches at once, each with its own count.
@@ -64,6 +75,12 @@ type ContextPaths = Array<{ readonly path: readonly string[]; readonly source: s
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 const LAMBDA_WAIT = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 const TERMINAL_EVENT_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+/** How long after its end Step Functions can redrive an execution: 14 days. */
+export const REDRIVABLE_SECONDS = 14 * 86_400;
+/** The Pass state a local redrive starts at: it hands the failed state its input of the failed attempt. */
+const REDRIVE_START = 'LocalRedriveStart';
+/** Client tokens of successful redrives Step Functions remembers per execution. */
+const REDRIVE_TOKENS = 10;
 
 /** The error of an execution a previous process of the engine was running when it stopped. */
 export const EXECUTION_LOST = 'ExecutionLost';
@@ -238,7 +255,7 @@ export class LocalStepFunctions {
     let lost = 0;
     let redelivered = 0;
     for (const { start, end, delivery } of this.journal?.recover() ?? []) {
-      const execution: Execution = { ...start, status: 'RUNNING', history: [], attempts: new Map() };
+      const execution: Execution = { ...start, status: 'RUNNING', history: [], attempts: new Map(), redriveCount: 0, redriveTokens: [] };
       this.executions.set(start.executionArn, execution);
       if (!end) {
         lost++;
@@ -270,6 +287,8 @@ export class LocalStepFunctions {
         return this.startExecution(body);
       case 'StopExecution':
         return this.stopExecution(body);
+      case 'RedriveExecution':
+        return this.redriveExecution(body);
       case 'DescribeExecution':
         return this.describeExecution(String(body.executionArn));
       case 'SendTaskSuccess':
@@ -319,6 +338,8 @@ export class LocalStepFunctions {
       status: 'RUNNING',
       history: [],
       attempts: new Map(),
+      redriveCount: 0,
+      redriveTokens: [],
     };
     // Journaled before it runs and before StartExecution answers: whatever was acknowledged as
     // started is known to the next process.
@@ -326,6 +347,63 @@ export class LocalStepFunctions {
     this.executions.set(executionArn, execution);
     this.run(machine, execution, parsed);
     return { executionArn, startDate: execution.startDate };
+  }
+
+  /**
+   * RedriveExecution: runs a FAILED, TIMED_OUT or ABORTED execution again from the top-level state
+   * it failed in, with the input that state had in the failed attempt (the states before it are not
+   * run again), under the same ARN: RUNNING again, `redriveCount` + 1, then the usual terminal status
+   * event. A top-level Parallel or Map runs again whole (Step Functions reruns only its failed
+   * branches or iterations; the step runtime's markers make the recorded ones no-ops). Refused as
+   * Step Functions refuses: an unknown execution, a running or succeeded one, one ended over 14
+   * days ago, and one a previous process of this engine ran (its state was lost with it).
+   */
+  private redriveExecution(body: Record<string, unknown>): { redriveDate: number } {
+    const executionArn = String(body.executionArn);
+    const execution = this.executions.get(executionArn);
+    if (!execution) throw new AwsServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    const token = body.clientToken === undefined ? undefined : String(body.clientToken);
+    if (token !== undefined && execution.redriveTokens.includes(token)) return { redriveDate: execution.redriveDate! };
+    if (execution.status === 'RUNNING' || execution.status === 'SUCCEEDED') {
+      throw new AwsServiceError('ExecutionNotRedrivable', `Execution is ${execution.status} and cannot be redriven`);
+    }
+    if ((execution.stopDate ?? 0) + REDRIVABLE_SECONDS < Date.now() / 1000) {
+      throw new AwsServiceError('ExecutionNotRedrivable', 'Execution redrivable period exceeded');
+    }
+    const machine = this.machines.get(execution.stateMachineArn);
+    const from = execution.lastTopLevel;
+    if (!machine || !from) {
+      throw new AwsServiceError('ExecutionNotRedrivable', 'The local engine was restarted since this execution ran; its state is lost, so it cannot be redriven');
+    }
+    execution.status = 'RUNNING';
+    execution.redriveCount++;
+    execution.redriveDate = Date.now() / 1000;
+    if (token !== undefined) execution.redriveTokens = [...execution.redriveTokens, token].slice(-REDRIVE_TOKENS);
+    delete execution.stopDate;
+    delete execution.output;
+    delete execution.error;
+    delete execution.cause;
+    // Each redriven state counts its retries afresh.
+    execution.attempts.clear();
+    execution.history.push({ id: execution.history.length + 1, timestamp: execution.redriveDate, type: 'ExecutionRedriven' });
+    this.journal?.started({ executionArn, stateMachineArn: execution.stateMachineArn, name: execution.name, input: execution.input, startDate: execution.startDate });
+    this.log(`execution ${execution.name} redriven from ${from.name} (redrive ${execution.redriveCount})`);
+    const definition = machine.model.definition;
+    const States = definition.States as Record<string, Json>;
+    const engine = new StateMachine(
+      withLocalTimers({
+        ...definition,
+        StartAt: REDRIVE_START,
+        // Wrapped: a Pass state's Result that is falsy would hand on the Pass state's own input instead.
+        States: { ...States, [REDRIVE_START]: { Type: 'Pass', Result: { state: from.input as Json }, OutputPath: '$.state', Next: from.name } },
+      }) as unknown as StateMachineDefinition,
+      // The states before the failed one are unreachable from the Pass state, which validation refuses;
+      // the definition itself passed it when the engine was built (it only gained that Pass state).
+      { validationOptions: { noValidate: true } },
+    );
+    // The execution's own input stays `$$.Execution.Input`: the engine takes it from the run's input.
+    this.run({ model: machine.model, engine }, execution, JSON.parse(execution.input));
+    return { redriveDate: execution.redriveDate };
   }
 
   private run(machine: { model: LocalStateMachine; engine: StateMachine }, execution: Execution, input: unknown): void {
@@ -353,8 +431,17 @@ export class LocalStepFunctions {
     );
   }
 
-  private async record(execution: Execution, events: AsyncGenerator<{ type: string; timestamp: number; state?: { name: string; type: string } }>) {
+  private async record(
+    execution: Execution,
+    events: AsyncGenerator<{ type: string; timestamp: number; state?: { name: string; type: string; input?: unknown } }>,
+  ) {
+    const topLevel = new Set(Object.keys((this.machines.get(execution.stateMachineArn)?.model.definition.States ?? {}) as Record<string, Json>));
     for await (const event of events) {
+      // The redrive's own entry state is no state of the definition: not in the history.
+      if (event.state?.name === REDRIVE_START) continue;
+      if (event.type === 'StateEntered' && event.state && topLevel.has(event.state.name)) {
+        execution.lastTopLevel = { name: event.state.name, input: event.state.input ?? null };
+      }
       const type = event.state ? `${event.state.type}${event.type}` : event.type;
       execution.history.push({
         id: execution.history.length + 1,
@@ -525,6 +612,23 @@ export class LocalStepFunctions {
       ...(execution.output === undefined ? {} : { output: execution.output, outputDetails: { included: true } }),
       ...(execution.error === undefined ? {} : { error: execution.error }),
       ...(execution.cause === undefined ? {} : { cause: execution.cause }),
+      ...this.redriveFields(execution),
+    };
+  }
+
+  /** The redrive fields of DescribeExecution and of the status-change event. */
+  private redriveFields(execution: Execution): Record<string, unknown> {
+    const reason =
+      execution.status === 'RUNNING' || execution.status === 'SUCCEEDED'
+        ? `Execution is ${execution.status} and cannot be redriven`
+        : execution.lastTopLevel
+          ? undefined
+          : 'The local engine was restarted since this execution ran';
+    return {
+      redriveCount: execution.redriveCount,
+      ...(execution.redriveDate === undefined ? {} : { redriveDate: execution.redriveDate }),
+      redriveStatus: reason ? 'NOT_REDRIVABLE' : 'REDRIVABLE',
+      ...(reason ? { redriveStatusReason: reason } : {}),
     };
   }
 
@@ -563,6 +667,9 @@ export class LocalStepFunctions {
       outputDetails: { included: execution.output !== undefined },
       error: execution.error ?? null,
       cause: execution.cause ?? null,
+      ...this.redriveFields(execution),
+      // Milliseconds in the event, as its other dates.
+      ...(execution.redriveDate === undefined ? {} : { redriveDate: Math.round(execution.redriveDate * 1000) }),
     });
     const deliveries: Array<Promise<boolean>> = [];
     for (const rule of this.rules) {

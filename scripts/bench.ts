@@ -216,7 +216,7 @@ section(
     [...costs].map(([kind, counts]) => [kind, counts.length, [...new Set(counts)].join(', ')]),
   )}
 
-Read from the synthesized definitions of the example tasks and the construct showcase (scripts/bench/state-transitions.ts): a step's own states, without the nested steps of a parallel, map or choice (steps of their own) and without its Fail state.`,
+Read from the synthesized definitions of the example tasks and the construct showcase (scripts/bench/state-transitions.ts): a step's own states, without the nested steps of a parallel, map or choice (steps of their own); no step has a Fail state (nothing catches: docs/architecture.md).`,
 );
 for (const [kind, counts] of costs) {
   check(`${kind}: ≤ ${BUDGET.stateTransitionsPerStep} state transitions per step`, String(Math.max(...counts)), Math.max(...counts) <= BUDGET.stateTransitionsPerStep);

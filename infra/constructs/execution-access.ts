@@ -9,7 +9,7 @@ import { acknowledgeWildcardResources } from './nag.js';
 export function grantExecutionAction(
   grantee: IGrantable,
   stateMachines: Iterable<IStateMachine>,
-  action: 'states:DescribeExecution' | 'states:StopExecution',
+  action: 'states:DescribeExecution' | 'states:StopExecution' | 'states:RedriveExecution',
   purpose: string,
 ): void {
   for (const stateMachine of stateMachines) {

@@ -185,6 +185,7 @@ const DESCRIPTIONS: Readonly<Record<RouteGroup, string>> = {
   batch: 'Creates batches of executions and edits executions\' tags',
   read: 'Reads executions and transitions',
   control: 'Resumes and cancels executions (resume links too)',
+  recovery: 'Retries failed executions from their failed step and replays executions',
   catalogue: 'Task catalogue, health, the OpenAPI document, and the 404 of unknown routes',
   events: 'Server-sent events of executions (polls the table)',
   webhooks: 'Webhook subscriptions, deliveries, redeliveries and test pings',
@@ -207,8 +208,9 @@ export const EVENTS_STREAM_FUNCTION_TIMEOUT = Duration.minutes(15);
 
 /**
  * The HTTP API: one small function per route group (`lambdas/api/routes.ts`), each granted only
- * what its routes need. Readers cannot write; only the create and batch functions may start executions;
- * only the control function may send task tokens and stop executions.
+ * what its routes need. Readers cannot write; only the create, batch and recovery (replay)
+ * functions may start executions; only the control function may send task tokens and stop
+ * executions; only the recovery function may redrive them (retry).
  */
 export class ExecutionsApi extends Construct {
   /** The HTTP API. */
@@ -261,6 +263,7 @@ export class ExecutionsApi extends Construct {
       batch: make('batch', withStateMachines, { timeout: BATCH_FUNCTION_TIMEOUT, memorySize: 1024 }),
       read: make('read', { ...props.environment, TASK_IDS }),
       control: make('control', withStateMachines),
+      recovery: make('recovery', withStateMachines),
       // The OpenAPI document it serves describes how callers authenticate.
       catalogue: make('catalogue', { TASK_IDS, API_AUTH: props.auth ?? 'api-key' }),
       // A watcher mostly sleeps between polls and costs its function's duration: half the memory
@@ -281,10 +284,14 @@ export class ExecutionsApi extends Construct {
     grantTableAccess(functions.control, props.table, 'write');
     grantWebhookItems(functions.webhooks, props.table, 'manage');
     props.webhookQueue.grantSendMessages(functions.webhooks);
+    grantTableAccess(functions.recovery, props.table, 'write');
     grantExecutionAction(functions.control, machines, 'states:StopExecution', 'cancel');
+    // Only the recovery function redrives (retry); it also starts executions (replay), as create does.
+    grantExecutionAction(functions.recovery, machines, 'states:RedriveExecution', 'retry from the failed step');
     for (const machine of machines) {
       machine.grantStartExecution(functions.create);
       machine.grantStartExecution(functions.batch);
+      machine.grantStartExecution(functions.recovery);
       machine.grantTaskResponse(functions.control);
     }
 

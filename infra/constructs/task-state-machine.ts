@@ -190,9 +190,10 @@ function conditionOf(condition: StepCondition): Condition {
  * sleep a Task (the recorder notes until when) and a Wait state; an invoke of an existing function
  * or a runTask the Task that does the work and a Task of the recorder; a parallel, map or choice
  * its own state and a Task of the recorder after it (their nested steps count as steps of their
- * own). Every Task catches into its own Fail state (`<Step>Failed`), so the console shows where an
- * execution failed. The execution name is the execution id, and the state machine passes the
- * tenant from the execution input.
+ * own). No state catches: a step's error fails the execution at the step's own Task state (the
+ * console shows it there), which is where `RedriveExecution` restarts it (a retry from the failed
+ * step, `POST /executions/{id}/retry`). The execution name is the execution id, and the state
+ * machine passes the tenant from the execution input.
  */
 export class TaskStateMachine extends Construct {
   /** The compiled state machine. */
@@ -330,22 +331,9 @@ export class TaskStateMachine extends Construct {
       : { id: JsonPath.stringAt('$$.Execution.Name'), tenant: JsonPath.stringAt('$$.Execution.Input.tenant') };
   }
 
-  /** The step's Fail state, shared by its Task states (an invoke's call and record). */
-  private failed(step: Step, index: number): Fail {
-    const existing = this.node.tryFindChild(`${stateName(step.name)}Failed`);
-    if (existing instanceof Fail) return existing;
-    return new Fail(this, `${stateName(step.name)}Failed`, {
-      comment: `Step "${step.name}" (index ${index}) failed`,
-      errorPath: '$.Error',
-      causePath: '$.Cause',
-    });
-  }
-
-  /** A Task state invoking `fn`, with the retriers and the catch every Task state has. */
+  /** A Task state invoking `fn`, with the retriers every Task state has (and no catch: see the class). */
   private task(
     id: string,
-    step: Step,
-    index: number,
     props: Omit<ConstructorParameters<typeof LambdaInvoke>[2], 'lambdaFunction'>,
     fn: IFunction,
     retry?: Step & { retry: LambdaStep['retry'] },
@@ -373,9 +361,10 @@ export class TaskStateMachine extends Construct {
       // The service's own functions are idempotent: a failed attempt to record (e.g. a throttled write) is retried.
       state.addRetry({ errors: [...serviceRetryErrors], maxAttempts: 3, interval: Duration.seconds(1), backoffRate: 2 });
     }
-    // No ResultPath on the catch: the default ($) hands the Fail state exactly { Error, Cause }. (An
-    // explicit "$" means the same in AWS, but aws-local-stepfunctions 3.0 writes it as a literal key.)
-    state.addCatch(this.failed(step, index), { errors: ['States.ALL'] });
+    // No catch: an error the retriers leave fails the execution AT this state, with the state's
+    // own error and cause (what a catch into a Fail state with `$.Error`/`$.Cause` also gave). A
+    // catch-to-Fail would make the Fail state the failed state, where RedriveExecution restarts, so
+    // a retry would fail again at once; without it the redrive runs this Task again.
     return state;
   }
 
@@ -387,8 +376,6 @@ export class TaskStateMachine extends Construct {
   private record(step: Step, index: number, place: Place, opens: number, closes: number, last: boolean): LambdaInvoke {
     return this.task(
       `${stateName(step.name)}Record`,
-      step,
-      index,
       {
         comment: `Records step "${step.name}"`,
         payloadResponseOnly: true,
@@ -407,8 +394,6 @@ export class TaskStateMachine extends Construct {
   private lambdaStep(step: LambdaStep, index: number, place: Place, opens: number, closes: number, last: boolean): Compiled {
     const state = this.task(
       stateName(step.name),
-      step,
-      index,
       {
         comment: `Runs step "${step.name}" (index ${index})`,
         payloadResponseOnly: true,
@@ -427,8 +412,6 @@ export class TaskStateMachine extends Construct {
   private waitStep(step: WaitStep, index: number, last: boolean): Compiled {
     const state = this.task(
       stateName(step.name),
-      step,
-      index,
       {
         comment: step.prompt ?? `Waits for input (resume) at step "${step.name}"`,
         integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
@@ -445,8 +428,6 @@ export class TaskStateMachine extends Construct {
   private sleepStep(step: SleepStep, index: number, place: Place, opens: number): Compiled {
     const begin = this.task(
       `${stateName(step.name)}Begin`,
-      step,
-      index,
       {
         comment: `Records that step "${step.name}" sleeps, and until when`,
         payloadResponseOnly: true,
@@ -476,8 +457,6 @@ export class TaskStateMachine extends Construct {
     }
     const call = this.task(
       stateName(step.name),
-      step,
-      index,
       {
         comment: `Invokes ${step.target} (step "${step.name}")`,
         payloadResponseOnly: true,
@@ -506,8 +485,6 @@ export class TaskStateMachine extends Construct {
     if (!fn) throw new Error(`Task ${this.props.task.id}: runTask "${step.name}" needs the child-start function`);
     const start = this.task(
       stateName(step.name),
-      step,
-      index,
       {
         comment: `Runs task ${step.taskId} as a child execution and waits for it (step "${step.name}")`,
         integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,

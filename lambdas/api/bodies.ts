@@ -256,6 +256,21 @@ export const cancelBody = {
   },
 } satisfies BodySchema<unknown>;
 
+/** The JSON Schema of the body of `POST /executions/{id}/replay`. */
+export const REPLAY_SCHEMA: BodyJsonSchema = { type: 'object', properties: { input: ANY, metadata: METADATA }, additionalProperties: false };
+
+/**
+ * Body of `POST /executions/{id}/replay` (may be empty): an `input` present, null included,
+ * replaces the replayed execution's input; `metadata` (null: none) replaces its metadata.
+ */
+export const replayBody = {
+  schema: REPLAY_SCHEMA,
+  check: (body: Fields, errors: FieldError[]) => ({
+    ...(Object.hasOwn(body, 'input') ? { input: body.input } : {}),
+    ...(Object.hasOwn(body, 'metadata') ? { metadata: metadataOf(body.metadata, errors) ?? {} } : {}),
+  }),
+} satisfies BodySchema<unknown>;
+
 /** The JSON Schema of the body of `POST /executions/{id}/stream-token`. */
 export const STREAM_TOKEN_SCHEMA: BodyJsonSchema = /* @__PURE__ */ (() =>
   ({

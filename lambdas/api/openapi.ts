@@ -20,6 +20,7 @@ import { DELIVERY_ID_PATTERN, WEBHOOK_ID_PATTERN } from '../domain/webhooks.js';
 import type { CatalogueTask } from '../tasks/task-catalogue.js';
 import {
   CANCEL_SCHEMA,
+  REPLAY_SCHEMA,
   CHANGE_STATUS_SCHEMA,
   CREATE_SCHEMA,
   CREATE_WITH_TASK_SCHEMA,
@@ -357,6 +358,8 @@ function exampleExecution(context: Context): CreatedExecutionView {
     webhook_url: null,
     tags: ['nightly'],
     batch_id: null,
+    replayed_from: null,
+    retry_count: null,
   };
 }
 
@@ -593,6 +596,34 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
       body: jsonBody(describedBody(CANCEL_SCHEMA, { reason: 'Why.' }), false, 'Optional.'),
       answers: { 200: jsonAnswer('The execution.', 'Execution') },
       problems: [...WRITE_PROBLEMS, 'NotFound', 'Conflict', 'ServiceUnavailable'],
+    },
+    'POST /executions/{id}/retry': {
+      id: 'retryExecution',
+      tag: 'executions',
+      summary: 'Retry a failed execution from the step that failed',
+      description:
+        'Failed only (else 409); completed steps keep their results and do not run again (Step Functions RedriveExecution: ' +
+        'within 14 days of the failure, same definition and input). 409 when Step Functions refuses; the execution stays failed.',
+      parameters: ID,
+      answers: { 200: jsonAnswer('The execution, running again.', 'Execution') },
+      problems: ['BadRequest', 'Unauthorized', 'NotFound', 'Conflict', 'ServiceUnavailable'],
+    },
+    'POST /executions/{id}/replay': {
+      id: 'replayExecution',
+      tag: 'executions',
+      summary: 'Start a new execution with the same input (or another)',
+      description: 'Any status. The new execution names this one in replayed_from.',
+      parameters: [...ID, PARAMETERS.IdempotencyKey],
+      body: jsonBody(
+        describedBody(REPLAY_SCHEMA, { input: 'Replaces its input: see the task\'s input_schema.', metadata: METADATA_WORDS }, {
+          input: oneOfSchemas(context.inputs, false, ''),
+        }),
+        false,
+        'Optional: what to change.',
+        { same: { value: {} }, other: { value: { metadata: { reason: 'replay' } } } },
+      ),
+      answers: createAnswers(context),
+      problems: [...WRITE_PROBLEMS, 'NotFound', 'IdempotencyKeyReused', 'ServiceUnavailable'],
     },
     'POST /callbacks/{token}': {
       id: 'resumeByLink',

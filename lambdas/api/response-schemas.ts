@@ -82,7 +82,7 @@ const steps = (description: string): JsonSchema => ({ type: 'array', items: ref(
 const EXECUTION: PropertiesOf<ExecutionView> = {
   id: executionId('Its id (a UUIDv7).'),
   task_id: text('The task it runs.'),
-  status: status('Its status; succeeded, failed and cancelled are final.'),
+  status: status('Its status; succeeded and cancelled are final; failed is final unless retried (POST /executions/{id}/retry).'),
   input: json('Its input, as sent.'),
   output: json('Its output once it succeeded.'),
   error: nullable({ type: 'string' }, 'Why it failed, in words.'),
@@ -102,6 +102,8 @@ const EXECUTION: PropertiesOf<ExecutionView> = {
   webhook_url: nullable({ type: 'string', format: 'uri' }, 'The origin of its own webhook endpoint.'),
   tags: nullable(TAGS_SCHEMA, 'Its tags (set on create, replaced by PUT /executions/{id}/tags), or null for none.'),
   batch_id: nullable({ type: 'string', pattern: BATCH_ID_PATTERN }, 'The batch that created it (POST /executions/batch), or null.'),
+  replayed_from: nullable({ type: 'string', pattern: EXECUTION_ID_PATTERN.source }, 'The execution it replays (POST /executions/{id}/replay).'),
+  retry_count: nullable({ type: 'integer', minimum: 1 }, 'Times it was retried from its failed step (POST /executions/{id}/retry); null if never.'),
 };
 
 /** The names of the response schemas. */

@@ -3,7 +3,7 @@
  * handlers' routers and the local gateway all read this table, so they cannot drift apart.
  */
 export const ROUTES = {
-  /** Creates executions; the only function allowed `states:StartExecution`. */
+  /** Creates executions; with the recovery function's replays, the only API function allowed `states:StartExecution`. */
   create: ['POST /tasks/{task_id}/executions', 'POST /executions'],
   /**
    * Creates many executions in one request (each item as `POST /executions` would, `startExecution`
@@ -35,6 +35,11 @@ export const ROUTES = {
    * links (`POST /callbacks/{token}`) are resumes too.
    */
   control: ['PUT /executions/{id}', 'POST /executions/{id}/cancel', 'POST /executions/{id}/resume', 'POST /callbacks/{token}'],
+  /**
+   * Retries a failed execution from its failed step and replays any execution as a new one; the
+   * only function allowed `states:RedriveExecution` (and `StartExecution`, for replays).
+   */
+  recovery: ['POST /executions/{id}/retry', 'POST /executions/{id}/replay'],
   /**
    * Webhook subscriptions of the caller's tenant, their deliveries, redeliveries and test pings;
    * the only API function that may send to the delivery queue.

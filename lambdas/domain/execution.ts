@@ -64,6 +64,13 @@ export interface ExecutionRecord {
   readonly tags?: readonly string[];
   /** The batch (`POST /executions/batch`) that created it; absent for others. */
   readonly batchId?: string;
+  /** The execution this one replays (`POST /executions/{id}/replay`); absent for others. */
+  readonly replayedFrom?: string;
+  /**
+   * Times the execution was retried from its failed step (`POST /executions/{id}/retry`), which is
+   * Step Functions' `redriveCount` of the attempt now running; absent (0) until the first retry.
+   */
+  readonly redriveCount?: number;
 }
 
 /**

@@ -13,7 +13,7 @@ export const EXECUTION_STATUSES = [
 /** A status an execution can be in. */
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
-/** Statuses nothing leaves. */
+/** Statuses that end an execution; only `failed` can be left, by a `retry` (see {@link TRANSITION_TABLE}). */
 export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** Every kind of transition row. */
@@ -28,6 +28,7 @@ export const TRANSITION_TYPES = [
   'finish',
   'error',
   'cancel',
+  'retry',
 ] as const;
 
 /** A kind of transition row. */
@@ -38,6 +39,11 @@ interface Rule {
   readonly to: ExecutionStatus;
 }
 
+// The `from` lists several rows share, written once: every step function bundles this table, and
+// their bundles are at their size budget.
+const RUNNING: readonly ExecutionStatus[] = ['running'];
+const LIVE: readonly ExecutionStatus[] = ['queued', 'running', 'awaiting_input'];
+
 /**
  * The status machine (DESIGN §3). `init` has no source status: it creates the record.
  * Every writer asks {@link nextStatus}; nothing else decides what may follow what.
@@ -45,15 +51,18 @@ interface Rule {
 export const TRANSITION_TABLE: Readonly<Record<TransitionType, Rule>> = {
   init: { from: [], to: 'queued' },
   start: { from: ['queued'], to: 'running' },
-  step: { from: ['running'], to: 'running' },
+  step: { from: RUNNING, to: 'running' },
   // A parallel branch, map item or choice case opening and closing (Julep's types): nested work of a running execution.
-  init_branch: { from: ['running'], to: 'running' },
-  finish_branch: { from: ['running'], to: 'running' },
-  wait: { from: ['running'], to: 'awaiting_input' },
+  init_branch: { from: RUNNING, to: 'running' },
+  finish_branch: { from: RUNNING, to: 'running' },
+  wait: { from: RUNNING, to: 'awaiting_input' },
   resume: { from: ['awaiting_input'], to: 'running' },
-  finish: { from: ['running'], to: 'succeeded' },
-  error: { from: ['queued', 'running', 'awaiting_input'], to: 'failed' },
-  cancel: { from: ['queued', 'running', 'awaiting_input'], to: 'cancelled' },
+  finish: { from: RUNNING, to: 'succeeded' },
+  error: { from: LIVE, to: 'failed' },
+  cancel: { from: LIVE, to: 'cancelled' },
+  // The one way out of a terminal status: a failed execution resumed from the step that failed
+  // (Step Functions' RedriveExecution). `succeeded` and `cancelled` stay final.
+  retry: { from: ['failed'], to: 'running' },
 };
 
 /** Aliases accepted from clients of the older API (seed Task 75). */

@@ -83,6 +83,7 @@ export type RecordPatch = Partial<
     | 'callbackNonce'
     | 'cancelReason'
     | 'branchesDone'
+    | 'redriveCount'
   >
 >;
 

@@ -49,6 +49,10 @@ export interface ExecutionView {
   readonly tags: readonly string[] | null;
   /** The batch that created it (`POST /executions/batch`), or null. */
   readonly batch_id: string | null;
+  /** The execution this one replays (`POST /executions/{id}/replay`), or null. */
+  readonly replayed_from: string | null;
+  /** Times it was retried from its failed step (`POST /executions/{id}/retry`), or null if never. */
+  readonly retry_count: number | null;
 }
 
 /** Julep's pointer to a place in a workflow. */
@@ -231,6 +235,8 @@ export function toExecutionView(record: ExecutionRecord, links: ViewLinks): Exec
     webhook_url: record.webhookUrl ? new URL(record.webhookUrl).origin : null,
     tags: record.tags ?? null,
     batch_id: record.batchId ?? null,
+    replayed_from: record.replayedFrom ?? null,
+    retry_count: record.redriveCount ?? null,
   };
 }
 

@@ -63,6 +63,8 @@ export function toItem(record: ExecutionRecord): Item {
     branches_done: record.branchesDone,
     webhook_url: record.webhookUrl,
     webhook_secret: record.webhookSecret,
+    // A new record is never retried yet (`redrive_count` comes with its first retry), but may replay another.
+    replayed_from: record.replayedFrom,
     tags: record.tags,
     batch_id: record.batchId,
     // Sparse: only a batch's executions are in `by-group` (GROUP_INDEX).
@@ -96,6 +98,7 @@ const OPTIONAL_TEXT = [
   'parentExecutionId',
   'webhookUrl',
   'webhookSecret',
+  'replayedFrom',
   'batchId',
 ] as const satisfies ReadonlyArray<keyof ExecutionRecord>;
 
@@ -119,7 +122,9 @@ export function fromItem(item: Item): ExecutionRecord {
     executionArn: item.execution_arn as string,
     createdAt: item.created_at as string,
     updatedAt: item.updated_at as string,
-    ...(typeof item.branches_done === 'number' ? { branchesDone: item.branches_done } : {}),
+    // Only ever written as a number (planTransition); read without a type check, as every step function bundles this.
+    branchesDone: item.branches_done as number | undefined,
+    redriveCount: item.redrive_count as number | undefined,
     tags: item.tags as string[] | undefined,
   };
   for (const field of OPTIONAL_TEXT) record[field] = str(item, attributeOf(field));

@@ -46,6 +46,8 @@ export interface StartRequest {
   readonly tags?: readonly string[];
   /** The batch that creates it (`POST /executions/batch`). */
   readonly batchId?: string;
+  /** The execution this one replays (`POST /executions/{id}/replay`). */
+  readonly replayedFrom?: string;
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url');
@@ -83,6 +85,7 @@ export const queuedRecord = (
   ...(request.webhook ? { webhookUrl: request.webhook.url, webhookSecret: request.webhook.secret } : {}),
   tags: request.tags,
   batchId: request.batchId,
+  replayedFrom: request.replayedFrom,
 });
 
 /**
@@ -113,6 +116,8 @@ export async function startExecution(
               input: request.input,
               metadata: request.metadata,
               ...(request.webhook ? { webhook_url: request.webhook.url } : {}),
+              // A replay's key covers what it replays: the same key on a create, or on another replay, is a different request.
+              replayed_from: request.replayedFrom,
             }),
           ),
         };

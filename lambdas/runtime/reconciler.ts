@@ -1,5 +1,7 @@
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import { ConflictError } from '../domain/errors.js';
 import type { ExecutionError } from '../domain/execution.js';
+import { RETRY_NOT_STARTED, isEarlierAttempt, planRetryLapsed } from '../domain/recovery.js';
 import { idTimestamp } from '../domain/ids.js';
 import { isTerminal } from '../domain/status.js';
 import type { ActiveExecution, ExecutionsRepository } from '../repository/executions-repository.js';
@@ -81,7 +83,41 @@ export function detailFromDescription(candidate: ActiveExecution, described: Des
     ...(described.outputDetails ? { outputDetails: { included: described.outputDetails.included } } : {}),
     error: described.error ?? null,
     cause: described.cause ?? null,
+    redriveCount: described.redriveCount ?? 0,
   };
+}
+
+/**
+ * Fails again a retry that Step Functions never took up: the record is `running` with more retries
+ * counted than Step Functions reports (the recovery function stopped between its `retry` write and
+ * `RedriveExecution`, or that call's answer was lost and it did not redrive), and has been so for
+ * `startGraceMs`. Its `redrive_count` goes back to Step Functions' count, so it can be retried again.
+ * @returns 'healed' when failed now, 'running' while within the grace period, undefined when the
+ * record is not such a retry (the usual status change applies).
+ */
+async function lapsedRetry(
+  deps: ReconcileDeps,
+  candidate: ActiveExecution,
+  detail: StatusChangeDetail,
+  now: number,
+  options: ReconcileOptions,
+): Promise<Outcome | undefined> {
+  const record = await deps.repository.find(candidate.tenant, candidate.id);
+  if (!record || record.status !== 'running' || !isEarlierAttempt(record, detail.redriveCount)) return undefined;
+  if (now - Date.parse(record.updatedAt) < options.startGraceMs) return 'running';
+  const error: ExecutionError = {
+    name: RETRY_NOT_STARTED,
+    message: 'The retry was recorded but Step Functions did not restart the execution. Retry it again.',
+    step: { index: record.stepIndex, name: record.stepName },
+  };
+  try {
+    await deps.repository.applyTransition(record, planRetryLapsed(record, error, detail.redriveCount, detail.status, new Date(now).toISOString()));
+  } catch (failure) {
+    // Something changed it meanwhile (the redrive did start after all): the next run looks again.
+    if (failure instanceof ConflictError) return 'unchanged';
+    throw failure;
+  }
+  return 'healed';
 }
 
 /**
@@ -126,7 +162,10 @@ async function check(deps: ReconcileDeps, candidate: ActiveExecution, now: numbe
     return failMissing(deps, candidate, now, options);
   }
   if (!['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'].includes(described.status ?? '')) return 'running';
-  return (await applyStatusChange(deps, detailFromDescription(candidate, described))) ? 'healed' : 'unchanged';
+  const detail = detailFromDescription(candidate, described);
+  const lapsed = await lapsedRetry(deps, candidate, detail, now, options);
+  if (lapsed) return lapsed;
+  return (await applyStatusChange(deps, detail)) ? 'healed' : 'unchanged';
 }
 
 /**
@@ -135,7 +174,8 @@ async function check(deps: ReconcileDeps, candidate: ActiveExecution, now: numbe
  * lost, or its handler kept failing) gets the transition the event would have written, through
  * {@link applyStatusChange}: SUCCEEDED → `finish`, FAILED / TIMED_OUT → `error`, ABORTED → `cancel`.
  * A record whose execution Step Functions does not know after `startGraceMs` (the create function
- * died between its write and `StartExecution`) is failed with a clear error.
+ * died between its write and `StartExecution`) is failed with a clear error, and so is a retry
+ * Step Functions never took up (its `redriveCount` is below the record's `redrive_count`).
  *
  * The index also holds the follow-up items of executions with a family (`FOLLOW_UP_SK`) until their
  * follow-ups are done: one whose execution has ended gets them now ({@link settleFamily}), so a

@@ -1,6 +1,7 @@
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { PayloadTooLargeError } from '../domain/errors.js';
 import type { ExecutionError, ExecutionRecord } from '../domain/execution.js';
+import { isEarlierAttempt } from '../domain/recovery.js';
 import { isTerminal } from '../domain/status.js';
 import type { TransitionRequest } from '../domain/transition.js';
 import type { FamilyStore } from '../repository/family-store.js';
@@ -23,6 +24,12 @@ export interface StatusChangeDetail {
   readonly outputDetails?: { readonly included?: boolean };
   readonly error?: string | null;
   readonly cause?: string | null;
+  /**
+   * Times the execution had been redriven when this status was reached (0 or absent: never), as
+   * EventBridge and `DescribeExecution` report it: a report with a lower count than the record's
+   * `redrive_count` is of an attempt before the latest retry.
+   */
+  readonly redriveCount?: number;
 }
 
 /** What the status-change handler needs (the family store: an ended execution may owe its parent or children). */
@@ -85,7 +92,8 @@ async function describe(deps: StatusChangeDeps, executionArn: string) {
 /**
  * Writes the terminal transition a state machine's end calls for: `finish` (SUCCEEDED), `error`
  * (FAILED, TIMED_OUT) or `cancel` (ABORTED). Idempotent: duplicate, late and out-of-order events
- * find the record terminal and change nothing; a cancel through the API wins over a later ABORTED.
+ * find the record terminal and change nothing; a cancel through the API wins over a later ABORTED;
+ * the end of an attempt before the record's latest retry (a lower `redriveCount`) changes nothing.
  * The reconciler calls it too, with a detail built from `DescribeExecution`.
  *
  * Then, written now or before (a cancel through the API is recorded first, its ABORTED event after),
@@ -122,6 +130,8 @@ export async function applyStatusChange(deps: StatusChangeDeps, detail: StatusCh
     (finalOutput: unknown) =>
     (current: ExecutionRecord): TransitionRequest | undefined => {
       if (isTerminal(current.status)) return undefined;
+      // A late or duplicated end of the attempt a retry replaced (the record runs the next one).
+      if (isEarlierAttempt(current, detail.redriveCount)) return undefined;
       switch (detail.status) {
         case 'SUCCEEDED':
           if (current.status !== 'running') {

@@ -18,8 +18,8 @@ function stateNames(definition: Definition): string[] {
  * The states each step of a task enters when it runs once (its nested steps not counted: they
  * are steps of their own), read from the compiled definition: the step's own state and its
  * `Begin`/`Record` companions. Step Functions bills Standard workflows per state transition, so
- * this is a step's cost in transitions. A step's `<Step>Failed` or `<Step>NoMatch` state is
- * only entered on failure and not counted.
+ * this is a step's cost in transitions. A choice's `<Step>NoMatch` state is only entered on
+ * failure and not counted.
  */
 export function transitionsPerStep(task: TaskDefinition, definition: Definition): Array<{ readonly step: string; readonly kind: Step['kind']; readonly transitions: number }> {
   const names = new Set(stateNames(definition));

@@ -9,6 +9,7 @@ import { handler as authorizer, type AuthorizerContext } from '../../lambdas/api
 import { handler as catalogue } from '../../lambdas/api/catalogue.js';
 import { stateMachineArnResolver } from '../../lambdas/api/context.js';
 import { handler as control } from '../../lambdas/api/executions-control.js';
+import { handler as recovery } from '../../lambdas/api/executions-recovery.js';
 import { handler as create } from '../../lambdas/api/executions-create.js';
 import { handler as batch } from '../../lambdas/api/executions-batch.js';
 import { eventsHandler } from '../../lambdas/api/executions-events.js';
@@ -88,6 +89,7 @@ const HANDLERS: Readonly<Record<RouteGroup, (event: APIGatewayProxyEventV2, cont
   batch,
   read,
   control,
+  recovery,
   catalogue,
   // No wait: nothing changes the table while a case runs, so a stream answers with what it has at once.
   events: eventsHandler({ windowMs: 0 }),
@@ -470,7 +472,10 @@ async function runCase(request: FuzzRequest): Promise<void> {
     const sent = (request.body.value as { metadata?: unknown }).metadata;
     stats.metadataChecked++;
     if (sent !== null && typeof sent === 'object' && PROTOTYPE_KEYS.some((key) => Object.hasOwn(sent, key))) stats.prototypeKeyed++;
-    violations.push(...metadataViolations((request.body.value as { metadata?: unknown }).metadata, (body as { metadata?: unknown }).metadata, decodeMetadata(stored?.metadata)));
+    // A replay without `metadata` keeps the replayed execution's.
+    const keepsOriginal = request.route === 'POST /executions/{id}/replay' && !Object.hasOwn(Object(request.body.value), 'metadata');
+    const expected = keepsOriginal ? decodeMetadata(table.item(executionPk(built.tenant, built.executionId ?? ''), 'META')?.metadata) : sent;
+    violations.push(...metadataViolations(expected, (body as { metadata?: unknown }).metadata, decodeMetadata(stored?.metadata)));
   }
   violations.push(
     ...faultViolations(request, built, status, created),

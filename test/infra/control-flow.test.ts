@@ -262,12 +262,14 @@ describe('compiled control flow', () => {
     expect(stateOf('Last')).toMatchObject({ OutputPath: '$.input', End: true });
   });
 
-  it('catches every Task into the step\'s own Fail state', () => {
+  it('catches nowhere: a Task\'s error fails the execution at that Task (nested ones through their branch, map item and parallel), where a redrive restarts', () => {
     for (const name of ['Prepare', 'PauseBegin', 'Score', 'ScoreRecord', 'Research', 'BothRecord', 'PerItem', 'BySizeRecord']) {
-      const state = stateOf(name);
-      expect(state.Catch?.[0]?.ErrorEquals, name).toEqual(['States.ALL']);
-      expect(find(state.Catch?.[0]?.Next ?? ''), name).toMatchObject({ Type: 'Fail' });
+      expect(stateOf(name).Type, name).toBe('Task');
+      expect(stateOf(name).Catch, name).toBeUndefined();
     }
+    // The one Fail state left is a choice's NoChoiceMatched, which no step reaches by failing.
+    const fails = JSON.stringify(definition).match(/"Type":"Fail"/g) ?? [];
+    expect(fails).toHaveLength(1);
   });
 
   it('never retries a sleep whose seconds are invalid, and retries the recorder on TaskFailed', () => {

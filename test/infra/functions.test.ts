@@ -50,9 +50,9 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the seven route group functions, the authorizer, the streaming events function, the dashboard page function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler, the three webhook functions and the tag index writer', () => {
+  it('are exactly the eight route group functions, the authorizer, the streaming events function, the dashboard page function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler, the three webhook functions and the tag index writer', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
-    expect(Object.keys(api.functions).sort()).toEqual(['batch', 'catalogue', 'control', 'create', 'events', 'read', 'webhooks']);
+    expect(Object.keys(api.functions).sort()).toEqual(['batch', 'catalogue', 'control', 'create', 'events', 'read', 'recovery', 'webhooks']);
   });
 
   it.each(Object.keys(FUNCTIONS))('%s runs Node.js 24 on arm64 with active tracing and handler index.handler', (name) => {
@@ -80,7 +80,7 @@ describe('Lambda functions', () => {
     expect(environmentOf(name).NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it.each(['create', 'batch', 'read', 'control', 'events', 'webhooks', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'webhookDispatch', 'webhookDeliver', 'webhookRedrive', 'tagIndex'])(
+  it.each(['create', 'batch', 'read', 'control', 'recovery', 'events', 'webhooks', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'webhookDispatch', 'webhookDeliver', 'webhookRedrive', 'tagIndex'])(
     '%s gets the table name, cursor secret and retention it needs at cold start',
     (name) => {
       const environment = environmentOf(name);
@@ -91,7 +91,7 @@ describe('Lambda functions', () => {
     },
   );
 
-  it.each(['create', 'batch', 'control', 'childStart'])('%s gets a state machine ARN prefix that names this stack\'s state machines', (name) => {
+  it.each(['create', 'batch', 'control', 'recovery', 'childStart'])('%s gets a state machine ARN prefix that names this stack\'s state machines', (name) => {
     const prefix = joined(environmentOf(name).STATE_MACHINE_ARN_PREFIX);
     expect(prefix).toMatch(/^arn:\$\{Ref:AWS::Partition\}:states:\$\{Ref:AWS::Region\}:\$\{Ref:AWS::AccountId\}:stateMachine:/);
     const namePrefix = prefix.slice(prefix.lastIndexOf(':') + 1);
@@ -109,9 +109,9 @@ describe('Lambda functions', () => {
     expect(environment.TASK_IDS).toBe(SAMPLE_TASKS.tasks.map((task) => task.id).join(','));
   });
 
-  it('only create, batch, control and child start know the state machine ARN prefix', () => {
+  it('only create, batch, control, recovery and child start know the state machine ARN prefix', () => {
     const withPrefix = Object.keys(FUNCTIONS).filter((name) => 'STATE_MACHINE_ARN_PREFIX' in environmentOf(name));
-    expect(withPrefix.sort()).toEqual(['batch', 'childStart', 'control', 'create']);
+    expect(withPrefix.sort()).toEqual(['batch', 'childStart', 'control', 'create', 'recovery']);
   });
 
   it('the batch function runs up to API Gateway\'s 29 s with 1 GB (1,000 creates per request)', () => {

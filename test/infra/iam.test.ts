@@ -83,13 +83,25 @@ describe('IAM least privilege', () => {
     expect(actionsOf(statements).filter((action) => /^states:|^\*$/i.test(action))).toEqual([]);
   });
 
-  it.each(['create', 'batch'])('only the create and batch functions may start executions by name (%s: only of this stack\'s state machines)', (name) => {
-    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('batch'), roleOf('childStart')].sort());
+  it.each(['create', 'batch', 'recovery'])('only the create, batch and recovery (replay) API functions may start executions by name: %s, of this stack\'s state machines only', (name) => {
+    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('batch'), roleOf('recovery'), roleOf('childStart')].sort());
     expect(rolesAllowing('states:StartSyncExecution')).toEqual([]);
     const start = statementsOf(name).filter((statement) => allows([statement], 'states:StartExecution'));
     expect(start).toHaveLength(1);
     expect(start[0]!.Resource).toEqual(expect.arrayContaining(stateMachineRefs));
     expect(start[0]!.Resource).toHaveLength(stateMachineRefs.length);
+  });
+
+  it('only the recovery function may redrive executions (retry), and only executions of this stack\'s state machines', () => {
+    expect(rolesAllowing('states:RedriveExecution')).toEqual([roleOf('recovery')]);
+    const redrive = statementsOf('recovery').filter((statement) => allows([statement], 'states:RedriveExecution'));
+    expect(redrive).toHaveLength(1);
+    expect(actionsOf(redrive)).toEqual(['states:RedriveExecution']);
+    const resources = JSON.stringify(redrive[0]!.Resource);
+    expect(resources).toContain(':execution:');
+    for (const ref of stateMachineRefs) expect(resources).toContain(JSON.stringify(ref));
+    // It neither stops executions nor answers task tokens: that is the control function's.
+    expect(actionsOf(statementsOf('recovery')).filter((action) => /^states:/i.test(action)).sort()).toEqual(['states:RedriveExecution', 'states:StartExecution']);
   });
 
   it('the child-start function may start executions and answer task tokens of this stack\'s state machines, named by prefix (they invoke it)', () => {

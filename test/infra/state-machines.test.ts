@@ -64,29 +64,25 @@ describe('task state machines', () => {
     });
   });
 
-  it.each(tasks.map((task) => [task.id, task]))('%s has one Task state and one Fail state per step, chained in step order', (_id, task) => {
+  it.each(tasks.map((task) => [task.id, task]))('%s has one Task state per step, chained in step order, and no Fail state', (_id, task) => {
     const { definition } = machineOf(task.id);
     const names = task.steps.map((step) => stateName(step.name));
     expect(definition.StartAt).toBe(names[0]);
-    expect(Object.keys(definition.States).sort()).toEqual([...names, ...names.map((name) => `${name}Failed`)].sort());
+    expect(Object.keys(definition.States).sort()).toEqual([...names].sort());
     names.forEach((name, index) => {
       const state = stateOf(task.id, name);
       expect(state.Type, name).toBe('Task');
       if (index < names.length - 1) expect(state.Next, name).toBe(names[index + 1]);
       else expect(state.End, name).toBe(true);
-      expect(stateOf(task.id, `${name}Failed`)).toMatchObject({ Type: 'Fail', ErrorPath: '$.Error', CausePath: '$.Cause' });
     });
   });
 
-  it.each(tasks.map((task) => [task.id, task]))('%s: every step catches all errors into its own <State>Failed and has its timeout', (_id, task) => {
+  it.each(tasks.map((task) => [task.id, task]))('%s: no step catches, so an error fails the execution at the step itself (where a redrive restarts), and each has its timeout', (_id, task) => {
     for (const step of task.steps) {
       const name = stateName(step.name);
       const state = stateOf(task.id, name);
       expect(state.TimeoutSeconds, name).toBe('timeoutSeconds' in step ? step.timeoutSeconds : undefined);
-      expect(state.Catch, name).toHaveLength(1);
-      expect(state.Catch?.[0], name).toMatchObject({ ErrorEquals: ['States.ALL'], Next: `${name}Failed` });
-      // The Fail state reads $.Error and $.Cause: the error output must replace the state input (ResultPath $, the default).
-      expect(state.Catch?.[0]?.ResultPath ?? '$', name).toBe('$');
+      expect(state.Catch, name).toBeUndefined();
     }
   });
 
@@ -209,15 +205,10 @@ describe('task state machines', () => {
   });
 
   describe('sample-pipeline', () => {
-    it('has exactly 3 Task states (Extract, Analyze, Summarize) and 3 Fail states', () => {
+    it('has exactly 3 Task states (Extract, Analyze, Summarize) and nothing else', () => {
       const states = Object.entries(machineOf('sample-pipeline').definition.States);
       expect(states.filter(([, state]) => state.Type === 'Task').map(([name]) => name)).toEqual(['Extract', 'Analyze', 'Summarize']);
-      expect(states.filter(([, state]) => state.Type === 'Fail').map(([name]) => name).sort()).toEqual([
-        'AnalyzeFailed',
-        'ExtractFailed',
-        'SummarizeFailed',
-      ]);
-      expect(states).toHaveLength(6);
+      expect(states).toHaveLength(3);
     });
 
     it('summarize retries 3 times from a 2 s interval; analyze keeps the default policy', () => {

@@ -99,13 +99,14 @@ describe('what the functions bundle of the tasks', () => {
     },
   );
 
-  it('create, batch, control, catalogue, wait, recorder and child start bundle the task catalogue the stack wrote beside its template, which holds the schemas and the author\'s words', () => {
+  it('create, batch, control, recovery, catalogue, wait, recorder and child start bundle the task catalogue the stack wrote beside its template, which holds the schemas and the author\'s words', () => {
     const withCatalogue = functions.filter((fn) => fn.taskCatalogue);
     expect(withCatalogue.map((fn) => fn.entry).sort()).toEqual([
       'api/catalogue.ts',
       'api/executions-batch.ts',
       'api/executions-control.ts',
       'api/executions-create.ts',
+      'api/executions-recovery.ts',
       'runtime/child-start-handler.ts',
       'runtime/record-handler.ts',
       'runtime/wait-handler.ts',

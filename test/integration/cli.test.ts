@@ -126,6 +126,29 @@ describe('the async-executions CLI against the local stack', () => {
     expect(events.filter((event) => event.type === 'transition').map((event) => event.id)).toEqual([1, 2, 3, 4]);
   });
 
+  it('retry resumes a failed execution from its failed step; replay starts a new one, with --input replacing the input', async () => {
+    const dir = mkdtempSync(join(scratch, 'retry-'));
+    const execution = await start('test-retry', { dir, n: 1 });
+    await waitForStatus(execution.id, 'failed');
+    writeFileSync(join(dir, 'ready'), '');
+
+    const retried = await cli(['retry', execution.id]);
+    const refused = await cli(['retry', execution.id]);
+    const replayed = await cli(['--json', 'replay', execution.id, '--input', JSON.stringify({ dir, n: 2 })]);
+
+    expect(retried.code).toBe(EXIT.ok);
+    expect(retried.stdout.trim()).toBe(`${execution.id} running (retry 1)`);
+    expect(refused.code).toBe(EXIT.apiError);
+    expect(refused.stderr).toMatch(/^Error 409/);
+    expect(replayed.code).toBe(EXIT.ok);
+    const replay = json<Execution & { replayed_from: string }>(replayed);
+    expect(replay).toMatchObject({ replayed_from: execution.id, input: { dir, n: 2 } });
+    expect(await waitForStatus(execution.id, 'succeeded')).toMatchObject({ output: { n: 20 } });
+    expect(await waitForStatus(replay.id, 'succeeded')).toMatchObject({ output: { n: 30 } });
+    const shown = await cli(['get', replay.id]);
+    expect(shown.stdout).toContain(`replays    ${execution.id}`);
+  });
+
   it('start --wait --timeout exits 6 while the execution still runs', async () => {
     const run = await cli(['start', 'test-slow', '--input', '{"ms":20000}', '--wait', '--timeout', '1']);
 

@@ -36,6 +36,7 @@ export interface Transition {
   readonly from: string | null;
   readonly to: string;
   readonly output: unknown;
+  readonly step: { readonly index: number; readonly name: string } | null;
   /** Where a nested row ran (`map[3]/branch[1]`); null at the top level. */
   readonly scope: string | null;
   readonly current: { workflow: string; step: number; scope_id: string };

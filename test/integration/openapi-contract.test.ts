@@ -380,6 +380,26 @@ describe('every route, its successes and its errors, against the document', () =
     await bodyErrors('POST /executions/{id}/cancel', { id: done.id });
   });
 
+  it('recovery: retry (200, then 409; 409 for a succeeded execution), replay (201, its idempotent repeat 200, a reused key 422), bad inputs, unknown executions, no key, bad bodies', async () => {
+    const created = await expectStatus(201, 'POST /executions', { body: { task_id: 'test-failing', input: {} } });
+    const failed = await pollStatus(String(created.body.id), 'failed');
+    await expectStatus(200, 'POST /executions/{id}/retry', { path: { id: failed.id } });
+    await expectStatus(409, 'POST /executions/{id}/retry', { path: { id: failed.id } });
+    await expectStatus(409, 'POST /executions/{id}/retry', { path: { id: done.id } });
+    await expectStatus(400, 'POST /executions/{id}/retry', { path: { id: 'not-an-id' } });
+    await expectStatus(404, 'POST /executions/{id}/retry', { path: { id: UNKNOWN_ID } });
+    await expectStatus(401, 'POST /executions/{id}/retry', { path: { id: done.id }, auth: 'none' });
+
+    const headers = { 'idempotency-key': `contract-replay-${done.id}` };
+    await expectStatus(201, 'POST /executions/{id}/replay', { path: { id: done.id }, headers });
+    await expectStatus(200, 'POST /executions/{id}/replay', { path: { id: done.id }, headers });
+    await expectStatus(422, 'POST /executions/{id}/replay', { path: { id: done.id }, headers, body: { metadata: { other: true } } });
+    await expectStatus(400, 'POST /executions/{id}/replay', { path: { id: done.id }, body: { input: { document_url: 5 } } });
+    await expectStatus(404, 'POST /executions/{id}/replay', { path: { id: UNKNOWN_ID } });
+    await expectStatus(401, 'POST /executions/{id}/replay', { path: { id: done.id }, auth: 'none' });
+    await bodyErrors('POST /executions/{id}/replay', { id: done.id });
+  });
+
   it('resume links: 200 once, then 409; 400 to a body the wait refuses; 404 to a made-up link; bad bodies; no key needed', async () => {
     const execution = await waiting();
     const rows = await fetch(`${baseUrl()}/executions/${execution.id}/transitions`, { headers: { authorization: `Bearer ${key}` } }).then((reply) => reply.json() as Promise<{ items: Json[] }>);

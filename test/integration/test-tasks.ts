@@ -1,5 +1,7 @@
+import { appendFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as z from 'zod/mini';
-import { defineTask, step, waitForInput } from '../../lambdas/tasks/dsl.js';
+import { defineTask, map, parallel, step, waitForInput } from '../../lambdas/tasks/dsl.js';
 import { tasks as sampleTasks } from '../support/sample-tasks.js';
 import { flowTasks } from './flow-tasks.js';
 
@@ -41,6 +43,60 @@ export const tasks = [
         },
         { retry: { maxAttempts: 2, intervalSeconds: 1, backoffRate: 1 } },
       ),
+    ],
+  }),
+  defineTask({
+    id: 'test-retry',
+    description:
+      'Three steps; the second fails until the file `ready` exists in `dir` (the test creates it, then retries). Each step ' +
+      'appends its name to `dir/runs`, so a test sees which steps ran, and how often.',
+    kind: 'test',
+    input: z.strictObject({ dir: z.string(), n: z.int() }),
+    examples: [{ dir: '/tmp', n: 1 }],
+    steps: [
+      step('prepare', (input: { dir: string; n: number }) => {
+        appendFileSync(join(input.dir, 'runs'), 'prepare\n');
+        return { ...input, n: input.n + 1 };
+      }, { retry: false }),
+      step('flaky', (input: { dir: string; n: number }) => {
+        appendFileSync(join(input.dir, 'runs'), 'flaky\n');
+        if (!existsSync(join(input.dir, 'ready'))) throw new Error('not ready yet');
+        return { ...input, n: input.n * 10 };
+      }, { retry: false }),
+      step('finish', (input: { dir: string; n: number }) => {
+        appendFileSync(join(input.dir, 'runs'), 'finish\n');
+        return { n: input.n };
+      }, { retry: false }),
+    ],
+  }),
+  defineTask({
+    id: 'test-retry-nested',
+    description:
+      'A parallel whose second branch fails until `dir/ready` exists, then a map over `items` whose item "boom" fails until ' +
+      '`dir/ready-map` exists; every step appends `<step>:<value>` to `dir/runs`.',
+    kind: 'test',
+    input: z.strictObject({ dir: z.string(), items: z.array(z.string()) }),
+    examples: [{ dir: '/tmp', items: ['a'] }],
+    steps: [
+      parallel('both', [
+        [step('left', (input: { dir: string; items: string[] }) => {
+          appendFileSync(join(input.dir, 'runs'), 'left\n');
+          return input;
+        }, { retry: false })],
+        [step('right', (input: { dir: string; items: string[] }) => {
+          appendFileSync(join(input.dir, 'runs'), 'right\n');
+          if (!existsSync(join(input.dir, 'ready'))) throw new Error('right not ready');
+          return input;
+        }, { retry: false })],
+      ]),
+      step('unwrap', (both: Array<{ dir: string; items: string[] }>) => ({ dir: both[0]!.dir, items: both[0]!.items.map((item) => ({ dir: both[0]!.dir, item })) }), { retry: false }),
+      map('each', { items: 'items', maxConcurrency: 1 }, [
+        step('item', (input: { dir: string; item: string }) => {
+          appendFileSync(join(input.dir, 'runs'), `item:${input.item}\n`);
+          if (input.item === 'boom' && !existsSync(join(input.dir, 'ready-map'))) throw new Error('item not ready');
+          return input.item;
+        }, { retry: false }),
+      ]),
     ],
   }),
   defineTask({

@@ -28,6 +28,8 @@ const ALLOWED: ReadonlyArray<[TransitionType, ExecutionStatus, ExecutionStatus]>
   ['cancel', 'queued', 'cancelled'],
   ['cancel', 'running', 'cancelled'],
   ['cancel', 'awaiting_input', 'cancelled'],
+  // The one way out of a terminal status: a failed execution retried from its failed step.
+  ['retry', 'failed', 'running'],
 ];
 
 const allowed = new Set(ALLOWED.map(([type, from]) => `${type}:${from}`));
@@ -51,12 +53,17 @@ describe('status machine', () => {
     expect(TRANSITION_TABLE.init).toEqual({ from: [], to: 'queued' });
   });
 
-  it('lets nothing leave a terminal status', () => {
+  it('lets nothing leave succeeded or cancelled, and only a retry leave failed', () => {
     for (const status of ['succeeded', 'failed', 'cancelled'] as const) {
       expect(isTerminal(status)).toBe(true);
-      for (const type of TRANSITION_TYPES) expect(canTransition(type, status)).toBe(false);
+      for (const type of TRANSITION_TYPES) expect(canTransition(type, status), `${type} from ${status}`).toBe(type === 'retry' && status === 'failed');
     }
     expect(isTerminal('awaiting_input')).toBe(false);
+  });
+
+  it('refuses a retry of anything but a failed execution, a cancelled one included', () => {
+    expect(() => nextStatus('retry', 'cancelled')).toThrow(/already cancelled/);
+    expect(() => nextStatus('retry', 'running')).toThrow(ConflictError);
   });
 
   it('explains a change from a terminal status in the conflict message', () => {

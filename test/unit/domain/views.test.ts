@@ -130,6 +130,8 @@ describe('toExecutionView', () => {
       webhook_url: null,
       tags: null,
       batch_id: null,
+      replayed_from: null,
+      retry_count: null,
     });
   });
 
@@ -154,6 +156,12 @@ describe('toExecutionView', () => {
     const parent = '01942500-0000-7000-8000-000000000001';
 
     expect(toExecutionView(record({ parentExecutionId: parent }), LINKS).parent_execution_id).toBe(parent);
+  });
+
+  it('shows the execution a replay replays and how many times an execution was retried', () => {
+    const original = '01942500-0000-7000-8000-000000000002';
+
+    expect(toExecutionView(record({ replayedFrom: original, redriveCount: 2 }), LINKS)).toMatchObject({ replayed_from: original, retry_count: 2 });
   });
 
   it("shows a failure as Julep's error string, its message, with the name and step under error_details", () => {

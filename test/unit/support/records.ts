@@ -88,6 +88,8 @@ export function recordItem(record: ExecutionRecord): Item {
     tags: record.tags,
     batch_id: record.batchId,
     group_key: record.batchId === undefined ? undefined : `T#${record.tenant}#BATCH#${record.batchId}`,
+    redrive_count: record.redriveCount,
+    replayed_from: record.replayedFrom,
     tenant_key: `T#${record.tenant}`,
     task_key: `T#${record.tenant}#TASK#${record.taskId}`,
     status_key: `T#${record.tenant}#STATUS#${record.status}`,

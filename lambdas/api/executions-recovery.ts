@@ -1,0 +1,60 @@
+import { checkPayload } from '../domain/payload-limits.js';
+import { toExecutionView, type CreatedExecutionView } from '../domain/views.js';
+import { replayExecution, retryExecution, type RecoveryDeps } from '../runtime/execution-recovery.js';
+import { taskOf } from '../runtime/execution-control.js';
+import { RecoveryStore } from '../repository/recovery-store.js';
+import { documentClient } from '../shared/dynamodb-client.js';
+import { addLogKeys, createLogger } from '../shared/logger.js';
+import { repositoryOptions } from '../shared/repository-options.js';
+import { sfn } from '../shared/sfn.js';
+import { REGION, stateMachineArnResolver } from './context.js';
+import { deployedTasks } from './deployed-tasks.js';
+import { bodyOf, replayBody } from './bodies.js';
+import { idempotencyKeyOf } from './headers.js';
+import { httpHandler, json, linksOf, param, tenantOf, type ApiEvent, type Route } from './http.js';
+import { executionIdOf } from './queries.js';
+import { validateWith } from './validation.js';
+
+const repository = new RecoveryStore(documentClient, repositoryOptions);
+const logger = createLogger('executions-recovery');
+const deps: RecoveryDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
+const TASKS = deployedTasks();
+
+async function load(event: ApiEvent) {
+  const record = await repository.get(tenantOf(event), executionIdOf(param(event, 'id')));
+  addLogKeys({ task_id: record.taskId });
+  return record;
+}
+
+/** `POST /executions/{id}/retry`: a failed execution resumes from the step that failed. No body. */
+async function retry(event: ApiEvent) {
+  const record = await load(event);
+  // Its task must still be deployed: Step Functions redrives the same state machine.
+  taskOf(TASKS, record);
+  const retried = await retryExecution(deps, record);
+  logger.info('execution retried', { execution_id: record.id, retry_count: retried.redriveCount });
+  return json(200, toExecutionView(retried, linksOf(event, REGION)));
+}
+
+/** `POST /executions/{id}/replay`: a new execution of the same task and input (or the body's), linked by `replayed_from`. */
+async function replay(event: ApiEvent) {
+  const overrides = event.json === undefined ? {} : bodyOf(replayBody, event.json);
+  const record = await load(event);
+  const task = taskOf(TASKS, record);
+  if (Object.hasOwn(overrides, 'input')) {
+    validateWith(task.input, overrides.input, '/input', `input of task ${task.id}`);
+    checkPayload(overrides.input, 'The input');
+  }
+  const { record: started, replayed } = await replayExecution(deps, record, task, overrides, idempotencyKeyOf(event.headers));
+  const view: CreatedExecutionView = toExecutionView(started, linksOf(event, REGION));
+  logger.info(replayed ? 'idempotent replay of a replay' : 'execution replayed', { execution_id: started.id, replayed_from: record.id });
+  return json(replayed ? 200 : 201, view, { location: view.status_url });
+}
+
+const routes: Record<string, Route> = {
+  'POST /executions/{id}/retry': retry,
+  'POST /executions/{id}/replay': replay,
+};
+
+/** Lambda entry of the retry and replay routes. */
+export const handler = httpHandler(routes, logger);
