@@ -2,7 +2,7 @@ import { TagStore } from '../repository/tag-store.js';
 import { documentClient } from '../shared/dynamodb-client.js';
 import { repositoryOptions } from '../shared/repository-options.js';
 import { createStore } from '../shared/stores.js';
-import { addLogKeys, createLogger } from '../shared/logger.js';
+import { createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
 import { toExecutionView } from '../domain/views.js';
 import { REGION, stateMachineArnResolver } from './context.js';
@@ -38,8 +38,7 @@ const routes: Record<string, Route> = {
       { ...deps, remainingMs: () => context.getRemainingTimeInMillis() },
       { tenant: tenantOf(event), items, links: linksOf(event, REGION), idempotencyKey },
     );
-    addLogKeys({ batch_id: result.batch_id });
-    logger.info('batch created', { succeeded: result.succeeded, failed: result.failed });
+    logger.info('batch created', { batch_id: result.batch_id, succeeded: result.succeeded, failed: result.failed });
     // 200: all succeeded; 207: some did; none: a problem (batchStatusOf).
     if (!result.succeeded) throw failedBatch(result);
     return json(result.failed ? 207 : 200, result);

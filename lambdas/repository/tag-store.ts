@@ -50,11 +50,12 @@ export class TagStore extends ExecutionStore {
       const record = await this.get(tenant, id);
       const before = record.tags ?? [];
       const values: Record<string, unknown> = {};
+      // The list as read (DynamoDB compares lists element by element), or none.
       let condition = 'attribute_exists(pk) AND ';
       if (before.length === 0) condition += 'attribute_not_exists(#tags)';
       else {
-        values[':n'] = before.length;
-        condition += ['size(#tags) = :n', ...before.map((tag, index) => ((values[`:o${index}`] = tag), `contains(#tags, :o${index})`))].join(' AND ');
+        values[':old'] = before;
+        condition += '#tags = :old';
       }
       if (next.length > 0) values[':tags'] = next;
       const dropped = distinctTags(before).filter((tag) => !next.includes(tag));

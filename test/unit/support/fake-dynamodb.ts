@@ -181,7 +181,9 @@ export function evaluate(expression: string | undefined, item: Item | undefined,
     match = /^(\S+)\s*=\s*(\S+)$/.exec(clause);
     if (match) {
       const left = operand(match[1]!, item, names, values);
-      return left !== undefined && left === operand(match[2]!, item, names, values);
+      const right = operand(match[2]!, item, names, values);
+      // Lists and maps compare by value, as DynamoDB compares them.
+      return left !== undefined && (left === right || (typeof left === 'object' && JSON.stringify(left) === JSON.stringify(right)));
     }
     throw new Error(`FakeDynamoDB cannot evaluate "${clause}"`);
   });
