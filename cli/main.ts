@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ApiProblem, createClient, WaitTimeout, type AsyncExecutionsClient, type Execution } from '../client/index.js';
+import { ApiProblem, createClient, WaitTimeout, type AsyncExecutionsClient, type BulkAction, type BulkActionBody, type BulkItem, type Execution, type Schedule } from '../client/index.js';
 import { readJsonArgument, resolveTarget } from './config.js';
 import { EXIT, exitCodeOf, UsageError } from './exit-codes.js';
 import { progressLine, summaryLine, watchExecution } from './watch.js';
@@ -30,6 +30,8 @@ function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>):
   return [line(head), ...rows.map(line)].join('\n');
 }
 
+const scheduleRow = (schedule: Schedule) => [schedule.id, schedule.task_id, schedule.status, schedule.expression, schedule.timezone];
+
 const executionRow = (execution: Execution) => [execution.id, execution.task_id, execution.status, `${Math.round(execution.progress.percentage)}%`, execution.created_at];
 
 /** A few lines about one execution, for a person. */
@@ -50,6 +52,36 @@ function describe(execution: Execution): string {
   if (execution.cancel_reason) lines.push(`reason     ${execution.cancel_reason}`);
   return lines.join('\n');
 }
+
+/** A bulk action's counts in a line. */
+const bulkProgress = (job: BulkAction) =>
+  `${job.progress.matched} matched: ${job.progress.succeeded} succeeded, ${job.progress.skipped} skipped, ${job.progress.failed} failed${job.limit_reached ? ' (stopped at max_items)' : ''}`;
+
+/** A few lines about one bulk action, for a person. */
+function describeBulk(job: BulkAction): string {
+  const filter = Object.entries(job.filter).filter(([, value]) => value !== null).map(([name, value]) => `${name}=${String(value)}`).join(' ');
+  const lines = [
+    `id         ${job.id}`,
+    `action     ${job.action}`,
+    `status     ${job.status}`,
+    `filter     ${filter || '(every execution)'}`,
+    `progress   ${bulkProgress(job)}`,
+    `created    ${job.created_at}`,
+  ];
+  if (job.finished_at) lines.push(`finished   ${job.finished_at}`);
+  if (job.reason) lines.push(`reason     ${job.reason}`);
+  if (job.error) lines.push(`error      ${job.error.title} ${job.error.detail}`);
+  return lines.join('\n');
+}
+
+/** The exit code of a bulk action followed to its end: 0 succeeded (whatever its items' outcomes), 1 failed, 3 cancelled. */
+const bulkExitCode = (job: BulkAction): number => (job.status === 'succeeded' ? EXIT.ok : job.status === 'failed' ? EXIT.failed : job.status === 'cancelled' ? EXIT.cancelled : EXIT.timedOut);
+
+/** An ISO 8601 option value. */
+const instant = (value: string): string => {
+  if (Number.isNaN(Date.parse(value))) throw new InvalidArgumentError('must be an ISO 8601 date or date-time.');
+  return value;
+};
 
 /** Writes a problem where a person or a script reads errors. */
 function reportProblem(error: ApiProblem, json: boolean): void {
@@ -220,6 +252,107 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.ok;
     }));
 
+  const bulk = program.command('bulk').description('act on every execution a filter matches, as a job (bulk actions)');
+  bulk
+    .command('cancel')
+    .description('cancel every execution that matches the filter (created before now), as one job')
+    .option('--task <task>', 'only this task\'s executions')
+    .addOption(new Option('--status <status>', 'only executions in this status').choices(STATUSES))
+    .option('--created-after <time>', 'only executions created at or after (ISO 8601)', instant)
+    .option('--created-before <time>', 'only executions created at or before (ISO 8601)', instant)
+    .option('--all', 'with no other filter: every execution of the tenant')
+    .option('--reason <text>', 'each cancel\'s reason')
+    .option('--max-items <n>', 'act on at most this many (default 10000)', positiveInteger(100_000))
+    .option('--idempotency-key <key>', 'makes a repeat of this command safe (generated when not given)')
+    .option('--wait', 'follow the job until it ends, and exit with its outcome')
+    .option('--timeout <seconds>', 'with --wait: give up after this long (exit 6)', positiveInteger(86_400))
+    .action(action(async (client, { json }, flags: {
+      task?: string; status?: (typeof STATUSES)[number]; createdAfter?: string; createdBefore?: string; all?: boolean;
+      reason?: string; maxItems?: number; idempotencyKey?: string; wait?: boolean; timeout?: number;
+    }) => {
+      const filter = {
+        ...(flags.task ? { task_id: flags.task } : {}),
+        ...(flags.status ? { status: flags.status } : {}),
+        ...(flags.createdAfter ? { created_after: flags.createdAfter } : {}),
+        ...(flags.createdBefore ? { created_before: flags.createdBefore } : {}),
+      };
+      if (Object.keys(filter).length === 0 && !flags.all) {
+        throw new UsageError('Name a filter (--task, --status, --created-after, --created-before), or --all to cancel every execution.');
+      }
+      const body: BulkActionBody = { action: 'cancel', filter, ...(flags.reason ? { reason: flags.reason } : {}), ...(flags.maxItems ? { max_items: flags.maxItems } : {}) };
+      let job = await client.bulk.create(body, flags.idempotencyKey ? { idempotencyKey: flags.idempotencyKey } : {});
+      if (!flags.wait) {
+        print(json ? JSON.stringify(job) : `${job.id} ${job.status}`);
+        return EXIT.ok;
+      }
+      if (!json) process.stderr.write(`${job.id} ${job.status}\n`);
+      const deadline = flags.timeout ? Date.now() + flags.timeout * 1000 : Infinity;
+      let shown = '';
+      while (job.status === 'queued' || job.status === 'running') {
+        if (Date.now() > deadline) {
+          print(json ? JSON.stringify(job) : `still ${job.status} after ${flags.timeout} s: ${job.id} (${bulkProgress(job)})`);
+          return EXIT.timedOut;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        job = await client.bulk.get(job.id);
+        const line = bulkProgress(job);
+        if (!json && line !== shown) process.stderr.write(`${line}\n`);
+        shown = line;
+      }
+      print(json ? JSON.stringify(job) : `${job.status}: ${bulkProgress(job)}`);
+      return bulkExitCode(job);
+    }));
+
+  bulk
+    .command('get <id>')
+    .description('show a bulk action and its progress')
+    .action(action(async (client, { json }, id: string) => {
+      const job = await client.bulk.get(id);
+      print(json ? JSON.stringify(job) : describeBulk(job));
+      return EXIT.ok;
+    }));
+
+  bulk
+    .command('ls')
+    .description('list bulk actions, newest first')
+    .option('--limit <n>', 'at most this many (pages are followed)', positiveInteger(10_000), 20)
+    .action(action(async (client, { json }, flags: { limit: number }) => {
+      const found: BulkAction[] = [];
+      for await (const job of client.bulk.list()) {
+        found.push(job);
+        if (found.length >= flags.limit) break;
+      }
+      print(
+        json
+          ? JSON.stringify(found)
+          : found.length === 0
+            ? 'No bulk actions.'
+            : table(['ID', 'ACTION', 'STATUS', 'MATCHED', 'SUCCEEDED', 'SKIPPED', 'FAILED', 'CREATED'], found.map((job) => [
+                job.id, job.action, job.status, String(job.progress.matched), String(job.progress.succeeded), String(job.progress.skipped), String(job.progress.failed), job.created_at,
+              ])),
+      );
+      return EXIT.ok;
+    }));
+
+  bulk
+    .command('items <id>')
+    .description('show what a bulk action did to each execution')
+    .action(action(async (client, { json }, id: string) => {
+      const items: BulkItem[] = [];
+      for await (const item of client.bulk.items(id)) items.push(item);
+      print(json ? JSON.stringify(items) : items.length === 0 ? 'No items.' : table(['EXECUTION', 'OUTCOME', 'PROBLEM'], items.map((item) => [item.execution_id, item.outcome, item.problem ? `${item.problem.status} ${item.problem.detail}` : '-'])));
+      return EXIT.ok;
+    }));
+
+  bulk
+    .command('stop <id>')
+    .description('stop a bulk action (what it did stays done)')
+    .action(action(async (client, { json }, id: string) => {
+      const job = await client.bulk.cancel(id);
+      print(json ? JSON.stringify(job) : `${job.id} ${job.status}`);
+      return EXIT.ok;
+    }));
+
   program
     .command('retry <id>')
     .description('retry a failed execution from the step that failed (completed steps keep their results)')
@@ -247,6 +380,71 @@ export async function main(argv: readonly string[]): Promise<number> {
         flags.idempotencyKey ? { idempotencyKey: flags.idempotencyKey } : {},
       );
       print(json ? JSON.stringify(replay) : `${replay.id} ${replay.status}`);
+      return EXIT.ok;
+    }));
+
+  const schedules = program.command('schedules').description('recurring schedules: each run is an execution (ls, create, pause, resume, rm)');
+
+  schedules
+    .command('ls')
+    .description('list the schedules')
+    .action(action(async (client, { json }) => {
+      const found: Schedule[] = [];
+      for await (const schedule of client.schedules.list()) found.push(schedule);
+      print(json ? JSON.stringify(found) : found.length === 0 ? 'No schedules.' : table(['ID', 'TASK', 'STATUS', 'EXPRESSION', 'TIMEZONE'], found.map(scheduleRow)));
+      return EXIT.ok;
+    }));
+
+  schedules
+    .command('create <task>')
+    .description('run a task on a recurring schedule: --cron (EventBridge six fields) or --rate')
+    .option('--cron <expression>', 'e.g. "0 9 ? * MON-FRI *" or "cron(0 9 ? * MON-FRI *)"')
+    .option('--rate <expression>', 'e.g. "rate(5 minutes)" (at least 1 minute)')
+    .option('--timezone <zone>', 'the IANA time zone of --cron, e.g. Europe/Paris (default UTC)')
+    .requiredOption('--input <json>', 'the input of each run: JSON, @file or @- (standard input)')
+    .option('--metadata <json>', 'metadata of each run: JSON, @file or @-')
+    .option('--description <text>', 'yours')
+    .option('--start <date>', 'no run before (ISO 8601 with a zone)')
+    .option('--end <date>', 'no run after (ISO 8601 with a zone)')
+    .action(action(async (client, { json }, task: string, flags: { cron?: string; rate?: string; timezone?: string; input: string; metadata?: string; description?: string; start?: string; end?: string }) => {
+      if ((flags.cron === undefined) === (flags.rate === undefined)) throw new UsageError('Give exactly one of --cron and --rate.');
+      const metadata = flags.metadata === undefined ? undefined : readJsonArgument(flags.metadata, '--metadata');
+      if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) throw new UsageError('--metadata must be a JSON object.');
+      const schedule = await client.schedules.create({
+        task_id: task,
+        input: readJsonArgument(flags.input, '--input'),
+        ...(flags.cron === undefined ? {} : { cron: flags.cron }),
+        ...(flags.rate === undefined ? {} : { rate: flags.rate }),
+        ...(flags.timezone === undefined ? {} : { timezone: flags.timezone }),
+        ...(metadata === undefined ? {} : { metadata: metadata as Record<string, unknown> }),
+        ...(flags.description === undefined ? {} : { description: flags.description }),
+        ...(flags.start === undefined ? {} : { start_date: flags.start }),
+        ...(flags.end === undefined ? {} : { end_date: flags.end }),
+      });
+      print(json ? JSON.stringify(schedule) : `${schedule.id} ${schedule.status} ${schedule.expression} ${schedule.timezone}`);
+      return EXIT.ok;
+    }));
+
+  for (const [name, description] of [
+    ['pause', 'pause a schedule: no runs until it is resumed'],
+    ['resume', 'resume a paused schedule'],
+  ] as const) {
+    schedules
+      .command(`${name} <id>`)
+      .description(description)
+      .action(action(async (client, { json }, id: string) => {
+        const schedule = await client.schedules[name](id);
+        print(json ? JSON.stringify(schedule) : `${schedule.id} ${schedule.status}`);
+        return EXIT.ok;
+      }));
+  }
+
+  schedules
+    .command('rm <id>')
+    .description('delete a schedule (its runs stay)')
+    .action(action(async (client, { json }, id: string) => {
+      await client.schedules.delete(id);
+      print(json ? JSON.stringify({ id, deleted: true }) : `${id} deleted`);
       return EXIT.ok;
     }));
 

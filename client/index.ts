@@ -29,6 +29,28 @@ export interface BatchItem extends Omit<CreateBody, 'webhook_url'> {
   readonly tags?: readonly string[];
   readonly idempotency_key?: string;
 }
+/** A bulk action: a job acting on every execution a filter matched. */
+export type BulkAction = Schemas['BulkAction'];
+/** What a bulk action did to one execution. */
+export type BulkItem = Schemas['BulkItem'];
+/**
+ * What `POST /bulk-actions` sends, for any deployment: the document's own body type names the example
+ * tasks' ids only; the service checks `task_id` against the deployed tasks.
+ */
+export interface BulkActionBody {
+  readonly action: BulkAction['action'];
+  readonly filter: {
+    readonly task_id?: string;
+    readonly status?: ExecutionStatus;
+    /** ISO 8601. */
+    readonly created_after?: string;
+    readonly created_before?: string;
+  };
+  readonly reason?: string | null;
+  readonly max_items?: number;
+}
+/** A recurring schedule: each run is an execution (`schedule_id`). */
+export type Schedule = Schemas['Schedule'];
 
 /** The filters of `GET /executions` (`limit` is the page size; pages are followed for you). */
 export type ListExecutionsQuery = Omit<NonNullable<operations['listExecutions']['parameters']['query']>, 'cursor' | 'offset'>;
@@ -164,6 +186,20 @@ export interface ExecutionsApi {
   setTags(id: string, tags: readonly string[], options?: CallOptions): Promise<Execution>;
 }
 
+/** The bulk action routes. */
+export interface BulkActionsApi {
+  /** Accepts a job (`POST /bulk-actions`), with an `Idempotency-Key`, so its retries are safe. */
+  create(body: BulkActionBody, options?: CreateOptions): Promise<BulkAction>;
+  /** One job and its progress. */
+  get(id: string, options?: CallOptions): Promise<BulkAction>;
+  /** The tenant's jobs, newest first; iterate it (`for await`). */
+  list(options?: CallOptions): Paged<BulkAction>;
+  /** What a job did to each execution, by execution id. */
+  items(id: string, options?: CallOptions): Paged<BulkItem>;
+  /** Stops a job (what it did stays done). */
+  cancel(id: string, options?: CallOptions): Promise<BulkAction>;
+}
+
 /** The tasks routes. */
 export interface TasksApi {
   /** Every task. */
@@ -172,12 +208,37 @@ export interface TasksApi {
   get(taskId: string, options?: CallOptions): Promise<Task>;
 }
 
+/**
+ * What `POST /schedules` takes: a task, exactly one of `cron` and `rate`, an input, and optionally a
+ * time zone, metadata, a description and dates. The task and its input are any deployment's (the
+ * document types them by its example tasks; the service checks them against the deployed ones).
+ */
+export type CreateScheduleBody = Omit<JsonBody<'createSchedule'>, 'input' | 'task_id'> & { readonly task_id: string; readonly input: unknown };
+
+/** The recurring schedules routes. */
+export interface SchedulesApi {
+  /** Creates a schedule (`POST /schedules`). */
+  create(body: CreateScheduleBody, options?: CallOptions): Promise<Schedule>;
+  /** One schedule. */
+  get(id: string, options?: CallOptions): Promise<Schedule>;
+  /** The tenant's schedules; iterate it (`for await`). */
+  list(options?: CallOptions): Paged<Schedule>;
+  /** Pauses a schedule: no runs until it is resumed. */
+  pause(id: string, options?: CallOptions): Promise<Schedule>;
+  /** Resumes a paused schedule. */
+  resume(id: string, options?: CallOptions): Promise<Schedule>;
+  /** Deletes a schedule (its runs stay). */
+  delete(id: string, options?: CallOptions): Promise<void>;
+}
+
 /** A client of the service. */
 export interface AsyncExecutionsClient {
   /** Every route, typed from the OpenAPI document (openapi-fetch: `{ data, error, response }`, never throws on a status). */
   readonly raw: Client<paths>;
   readonly tasks: TasksApi;
   readonly executions: ExecutionsApi;
+  readonly bulk: BulkActionsApi;
+  readonly schedules: SchedulesApi;
 }
 
 /** The longest a waitFor request is held (the service caps a hold at 25 s; 20 leaves room under proxies' 30 s). */
@@ -299,7 +360,57 @@ export function createClient(options: ClientOptions): AsyncExecutionsClient {
     },
   };
 
-  return { raw, tasks, executions };
+  const bulk: BulkActionsApi = {
+    async create(body, { idempotencyKey, signal } = {}) {
+      return ok(
+        await raw.POST('/bulk-actions', {
+          params: { header: { 'Idempotency-Key': idempotencyKey ?? globalThis.crypto.randomUUID() } },
+          body: anyBody<JsonBody<'createBulkAction'>>(body),
+          signal,
+        }),
+      );
+    },
+    async get(id, { signal } = {}) {
+      return ok(await raw.GET('/bulk-actions/{id}', { params: { path: { id } }, signal }));
+    },
+    list({ signal } = {}) {
+      return paged(async (cursor) => ok(await raw.GET('/bulk-actions', { params: { query: { limit: 100, ...(cursor ? { cursor } : {}) } }, signal })));
+    },
+    items(id, { signal } = {}) {
+      return paged(async (cursor) =>
+        ok(await raw.GET('/bulk-actions/{id}/items', { params: { path: { id }, query: { limit: 100, ...(cursor ? { cursor } : {}) } }, signal })),
+      );
+    },
+    async cancel(id, { signal } = {}) {
+      return ok(await raw.POST('/bulk-actions/{id}/cancel', { params: { path: { id } }, signal }));
+    },
+  };
+
+  
+  const path = (id: string) => ({ params: { path: { id } } });
+  const schedules: SchedulesApi = {
+    async create(body, { signal } = {}) {
+      return ok(await raw.POST('/schedules', { body: anyBody<JsonBody<'createSchedule'>>(body), signal }));
+    },
+    async get(id, { signal } = {}) {
+      return ok(await raw.GET('/schedules/{id}', { ...path(id), signal }));
+    },
+    list({ signal } = {}) {
+      return paged(async (cursor) => ok(await raw.GET('/schedules', { params: { query: cursor ? { cursor } : {} }, signal })));
+    },
+    async pause(id, { signal } = {}) {
+      return ok(await raw.POST('/schedules/{id}/pause', { ...path(id), signal }));
+    },
+    async resume(id, { signal } = {}) {
+      return ok(await raw.POST('/schedules/{id}/resume', { ...path(id), signal }));
+    },
+    async delete(id, { signal } = {}) {
+      const result = await raw.DELETE('/schedules/{id}', { ...path(id), signal });
+      if (!result.response.ok) throw ApiProblem.of(result.response, result.error);
+    },
+  };
+
+  return { raw, tasks, executions, bulk, schedules };
 }
 
 async function waitFor(raw: Client<paths>, id: string, options: WaitOptions): Promise<Execution> {

@@ -442,6 +442,160 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/bulk-actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the tenant's bulk actions, newest first */
+        get: operations["listBulkActions"];
+        put?: never;
+        /**
+         * Act on every execution a filter matches, as a job
+         * @description Accepted (202) and done page by page. Matches only executions created up to the job's creation; at most max_items (default 10000, at most 100000); at most 5 queued or running per tenant (409).
+         */
+        post: operations["createBulkAction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bulk-actions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a bulk action and its progress */
+        get: operations["getBulkAction"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bulk-actions/{id}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List what a bulk action did to each execution */
+        get: operations["listBulkActionItems"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bulk-actions/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a bulk action
+         * @description What it already did stays done; a page in progress (at most 50 executions) completes. 409 once it has ended.
+         */
+        post: operations["cancelBulkAction"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the tenant's schedules */
+        get: operations["listSchedules"];
+        put?: never;
+        /**
+         * Run a task on a recurring schedule
+         * @description Exactly one of cron (EventBridge's six fields, "minutes hours day-of-month month day-of-week year", bare or as cron(...); one of day-of-month and day-of-week must be ?) and rate ("rate(5 minutes)", at least 1 minute). Each run is an execution of the task with this input, its schedule_id set. At most 100 schedules per tenant (409 beyond).
+         */
+        post: operations["createSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a schedule */
+        get: operations["getSchedule"];
+        put?: never;
+        post?: never;
+        /** Delete a schedule (its runs stay) */
+        delete: operations["deleteSchedule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a schedule: no runs until it is resumed
+         * @description Pausing a paused schedule answers it as it is. 409 while it is being deleted.
+         */
+        post: operations["pauseSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schedules/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused schedule
+         * @description Runs missed while it was paused are not made up. 409 while it is being deleted.
+         */
+        post: operations["resumeSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/tasks": {
         parameters: {
             query?: never;
@@ -599,6 +753,8 @@ export interface components {
             cancel_reason: string | null;
             /** @description The execution that started it (runTask). */
             parent_execution_id: string | null;
+            /** @description The recurring schedule it is a run of. */
+            schedule_id: string | null;
             /**
              * Format: uri
              * @description Its Step Functions execution (AWS console).
@@ -676,6 +832,8 @@ export interface components {
             cancel_reason: string | null;
             /** @description The execution that started it (runTask). */
             parent_execution_id: string | null;
+            /** @description The recurring schedule it is a run of. */
+            schedule_id: string | null;
             /**
              * Format: uri
              * @description Its Step Functions execution (AWS console).
@@ -1091,6 +1249,179 @@ export interface components {
             delivery_id: string;
             /** @constant */
             status: "pending";
+        };
+        /** @description A bulk action: a job that acts on every execution a filter matched. */
+        BulkAction: {
+            /** @description Its id. */
+            id: string;
+            /**
+             * @description queued, running, then succeeded, failed or cancelled (final).
+             * @enum {unknown}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description What it does to each execution.
+             * @enum {unknown}
+             */
+            action: "cancel";
+            filter: components["schemas"]["BulkFilter"];
+            /** @description Why (a cancel's reason). */
+            reason: string | null;
+            /** @description The most executions it acts on. */
+            max_items: number;
+            progress: components["schemas"]["BulkProgress"];
+            /** @description It stopped at max_items; more may match. */
+            limit_reached: boolean;
+            /** @description Why it failed. */
+            error: {
+                title: string;
+                detail: string;
+            } | null;
+            /**
+             * Format: date-time
+             * @description When it was accepted (executions created later are not matched).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             */
+            updated_at: string;
+            /**
+             * Format: date-time
+             * @description When it ended.
+             */
+            finished_at: string | null;
+            /**
+             * Format: uri
+             * @description It, on the API.
+             */
+            url: string;
+            /**
+             * Format: uri
+             * @description Its item results.
+             */
+            items_url: string;
+            /**
+             * Format: uri
+             * @description Where to cancel it.
+             */
+            cancel_url: string;
+        };
+        /** @description What it matches (all given fields). */
+        BulkFilter: {
+            /** @description Only this task's. */
+            task_id: string | null;
+            /**
+             * @description Only executions in this status when read.
+             * @enum {unknown}
+             */
+            status: "queued" | "running" | "awaiting_input" | "succeeded" | "failed" | "cancelled" | null;
+            /**
+             * Format: date-time
+             * @description Created at or after.
+             */
+            created_after: string | null;
+            /**
+             * Format: date-time
+             * @description Created at or before.
+             */
+            created_before: string | null;
+        };
+        /** @description Its counts so far. */
+        BulkProgress: {
+            /** @description Executions matched and handled. */
+            matched: number;
+            /** @description Acted on. */
+            succeeded: number;
+            /** @description Could not be acted on. */
+            failed: number;
+            /** @description Did not allow it (e.g. already final: 409). */
+            skipped: number;
+        };
+        /** @description Bulk actions, newest first. */
+        BulkActionPage: {
+            items: components["schemas"]["BulkAction"][];
+            /** @description The next page's cursor. */
+            next_cursor: string | null;
+        };
+        /** @description What a bulk action did to one execution. */
+        BulkItem: {
+            /** @description The execution. */
+            execution_id: string;
+            /**
+             * @description What came of it.
+             * @enum {unknown}
+             */
+            outcome: "succeeded" | "failed" | "skipped";
+            /** @description Why it failed or was skipped. */
+            problem: components["schemas"]["Problem"] | null;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at: string;
+        };
+        /** @description Item results, by execution id. */
+        BulkItemPage: {
+            items: components["schemas"]["BulkItem"][];
+            /** @description The next page's cursor. */
+            next_cursor: string | null;
+        };
+        /** @description A recurring schedule: each run is an execution. */
+        Schedule: {
+            /** @description The schedule id. */
+            id: string;
+            /** @description The task each run runs. */
+            task_id: string;
+            /** @description cron(...) (EventBridge six fields) or rate(...). */
+            expression: string;
+            /** @description The IANA time zone its cron expression is read in. */
+            timezone: string;
+            /** @description The input of each run. */
+            input: unknown;
+            /** @description Metadata, as sent. */
+            metadata: Record<string, unknown>;
+            /** @description Its description. */
+            description: string | null;
+            /**
+             * Format: date-time
+             * @description No run before it.
+             */
+            start_date: string | null;
+            /**
+             * Format: date-time
+             * @description No run after it.
+             */
+            end_date: string | null;
+            /**
+             * @description active runs; paused does not; deleting: a delete is under way (repeat it).
+             * @enum {unknown}
+             */
+            status: "active" | "paused" | "deleting";
+            /** @description false while EventBridge Scheduler may not have its latest state (a pause, resume or delete pushes it again). */
+            synced: boolean;
+            /**
+             * Format: date-time
+             * @description When it was made.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             */
+            updated_at: string;
+            /**
+             * Format: uri
+             * @description Its runs: GET /executions?schedule_id=.
+             */
+            executions_url: string;
+        };
+        /** @description Schedules. */
+        SchedulePage: {
+            items: components["schemas"]["Schedule"][];
+            /** @description The next page's cursor. */
+            next_cursor: string | null;
         };
         /** @description ok, or (locally, 503) starting. */
         Health: {
@@ -1574,6 +1905,8 @@ export interface operations {
                 status?: "queued" | "running" | "awaiting_input" | "succeeded" | "failed" | "cancelled" | "pending" | "completed";
                 /** @description Only the children of this execution. */
                 parent_id?: string;
+                /** @description Only the runs of this schedule (not with parent_id). */
+                schedule_id?: string;
                 /** @description Created at or after (ISO 8601). */
                 created_after?: string;
                 /** @description Created at or before (ISO 8601). */
@@ -1686,6 +2019,7 @@ export interface operations {
                      *       "completed_at": null,
                      *       "cancel_reason": null,
                      *       "parent_execution_id": null,
+                     *       "schedule_id": null,
                      *       "console_url": "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:us-east-1:123456789012:execution:AsyncExecutions-document-pipeline:0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "status_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
@@ -1729,6 +2063,8 @@ export interface operations {
                 status?: "queued" | "running" | "awaiting_input" | "succeeded" | "failed" | "cancelled" | "pending" | "completed";
                 /** @description Only the children of this execution. */
                 parent_id?: string;
+                /** @description Only the runs of this schedule (not with parent_id). */
+                schedule_id?: string;
                 /** @description Created at or after (ISO 8601). */
                 created_after?: string;
                 /** @description Created at or before (ISO 8601). */
@@ -1889,6 +2225,7 @@ export interface operations {
                      *       "completed_at": null,
                      *       "cancel_reason": null,
                      *       "parent_execution_id": null,
+                     *       "schedule_id": null,
                      *       "console_url": "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:us-east-1:123456789012:execution:AsyncExecutions-document-pipeline:0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "status_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
@@ -2069,6 +2406,7 @@ export interface operations {
                      *       "completed_at": null,
                      *       "cancel_reason": null,
                      *       "parent_execution_id": null,
+                     *       "schedule_id": null,
                      *       "console_url": "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:us-east-1:123456789012:execution:AsyncExecutions-document-pipeline:0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "status_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
@@ -2667,6 +3005,7 @@ export interface operations {
                      *       "completed_at": null,
                      *       "cancel_reason": null,
                      *       "parent_execution_id": null,
+                     *       "schedule_id": null,
                      *       "console_url": "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:us-east-1:123456789012:execution:AsyncExecutions-document-pipeline:0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "status_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
@@ -2958,6 +3297,392 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listBulkActions: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description The previous page's next_cursor. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Jobs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkActionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createBulkAction: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried request safe: the same key and body answer the first job (200); another body is a 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The job. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description What to do to each execution (cancel: as POST /executions/{id}/cancel).
+                     * @enum {unknown}
+                     */
+                    action: "cancel";
+                    /** @description Which executions: all of these that are given (task_id, status, created_after, created_before). */
+                    filter: {
+                        /** @enum {unknown} */
+                        task_id?: "document-pipeline" | "approval-flow" | "batch-summarize" | "research-agent" | "research-question";
+                        /** @enum {unknown} */
+                        status?: "queued" | "running" | "awaiting_input" | "succeeded" | "failed" | "cancelled";
+                        created_after?: string;
+                        created_before?: string;
+                    };
+                    /** @description Why (each cancel's reason). */
+                    reason?: string | null;
+                    /** @description The most executions to act on (default 10000). */
+                    max_items?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The job of this Idempotency-Key. */
+            200: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAction"];
+                };
+            };
+            /** @description Accepted. */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAction"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getBulkAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A bulk action id (another tenant's, or malformed: 404). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAction"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listBulkActionItems: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description The previous page's next_cursor. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A bulk action id (another tenant's, or malformed: 404). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Item results, by execution id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkItemPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    cancelBulkAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A bulk action id (another tenant's, or malformed: 404). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAction"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listSchedules: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description The previous page's next_cursor. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Schedules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The schedule. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The task each run runs.
+                     * @enum {unknown}
+                     */
+                    task_id: "document-pipeline" | "approval-flow" | "batch-summarize" | "research-agent" | "research-question";
+                    /** @description cron(m h dom mon dow y) or the six fields bare, e.g. "0 9 ? * MON-FRI *". */
+                    cron?: string;
+                    /** @description rate(<n> minute[s]|hour[s]|day[s]), e.g. "rate(5 minutes)". */
+                    rate?: string;
+                    /** @description IANA time zone the cron expression is read in (default UTC), e.g. "Europe/Paris". */
+                    timezone?: string;
+                    /** @description The input of each run: see the task's input_schema. */
+                    input: components["schemas"]["TaskInput.document-pipeline"] | components["schemas"]["TaskInput.approval-flow"] | components["schemas"]["TaskInput.batch-summarize"] | components["schemas"]["TaskInput.research-agent"] | components["schemas"]["TaskInput.research-question"];
+                    /** @description Any JSON object, returned as sent (at most 16 KB as JSON). */
+                    metadata?: Record<string, unknown> | null;
+                    /** @description Yours. */
+                    description?: string | null;
+                    /** @description No run before (ISO 8601 with a zone). */
+                    start_date?: string;
+                    /** @description No run after (ISO 8601 with a zone; in the future). */
+                    end_date?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The schedule. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A schedule id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A schedule id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    pauseSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A schedule id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    resumeSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A schedule id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Schedule"];
                 };
             };
             401: components["responses"]["Unauthorized"];

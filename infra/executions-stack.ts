@@ -3,6 +3,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { AlarmNotifications } from './constructs/alarm-notifications.js';
+import { BulkActions } from './constructs/bulk-actions.js';
 import { ExecutionsApi, type ApiAuth } from './constructs/executions-api.js';
 import { ExecutionsTable } from './constructs/executions-table.js';
 import { OperationsDashboard } from './constructs/operations-dashboard.js';
@@ -11,6 +12,7 @@ import { StatusEvents } from './constructs/status-events.js';
 import { TASKS_MODULE_CONTEXT } from './constructs/service-function.js';
 import { TagIndex } from './constructs/tag-index.js';
 import { TaskRuntime } from './constructs/task-runtime.js';
+import { Schedules } from './constructs/schedules.js';
 import { Webhooks } from './constructs/webhooks.js';
 import { writeTaskCatalogue } from './task-catalogue.js';
 import type { TasksModule } from './tasks-module.js';
@@ -185,11 +187,25 @@ export class ExecutionsStack extends Stack {
       ...(props.webhookTimeout ? { deliveryTimeout: props.webhookTimeout } : {}),
     });
     new TagIndex(this, 'TagIndex', { table, environment });
+    const stateMachineArnPrefix = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`;
+    const bulk = new BulkActions(this, 'BulkActions', {
+      table,
+      stateMachines: [...runtime.stateMachines.values()],
+      stateMachineArnPrefix,
+      environment,
+    });
+    const schedules = new Schedules(this, 'Schedules', {
+      table,
+      environment,
+      stateMachineArnPrefix,
+      taskIds: [...runtime.stateMachines.keys()].join(','),
+      taskCatalogue,
+    });
     const { httpApi, eventsStreamUrl } = new ExecutionsApi(this, 'Api', {
       table,
       stateMachines: runtime.stateMachines,
       auth: props.auth ?? 'api-key',
-      stateMachineArnPrefix: `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${namePrefix}`,
+      stateMachineArnPrefix,
       environment,
       taskCatalogue,
       createRateLimit: props.createRateLimit,
@@ -198,6 +214,8 @@ export class ExecutionsStack extends Stack {
       callbackBurstLimit: props.callbackBurstLimit,
       eventsWindow: props.eventsWindow,
       webhookQueue: webhooks.queue,
+      bulkQueue: bulk.queue,
+      schedules,
     });
     // As the streaming events function: the API's id (a Ref), which the local stack replaces with its gateway's URL.
     webhooks.linkTo(`https://${httpApi.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`);

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { hashApiKey } from '../lambdas/domain/api-keys.js';
 import { ServiceUnavailableError } from '../lambdas/domain/errors.js';
 import { ApiKeysRepository } from '../lambdas/repository/api-keys-repository.js';
@@ -13,6 +14,7 @@ import { LocalGateway } from './gateway.js';
 import { LambdaHost } from './lambda-host.js';
 import { installAwsLambdaShim, streamingUrlListener } from './response-streaming.js';
 import { LocalScheduler } from './scheduler.js';
+import { startLocalScheduler, type LocalEventBridgeScheduler } from './eventbridge-scheduler.js';
 import { startSqs } from './sqs.js';
 import { AwsServiceError, LocalStepFunctions } from './step-functions.js';
 import { loadStackModel, localFunctionUrls, type LocalQueueAddress } from './template.js';
@@ -48,6 +50,18 @@ export interface LocalStackOptions {
    */
   readonly scheduleScale?: number;
   /**
+   * Where the local EventBridge Scheduler keeps its schedules (a JSON file), so a restart keeps
+   * them; kept with `dataDir` by `npm start --persist`.
+   * @default in memory
+   */
+  readonly schedulerFile?: string;
+  /**
+   * How many times faster than real time the local EventBridge Scheduler's clock runs (60: a
+   * `rate(1 minute)` schedule fires every second), for tests.
+   * @default 1
+   */
+  readonly schedulerTimeScale?: number;
+  /**
    * Fault injection for tests: status-change events of state machines whose name contains any of
    * these strings are dropped, as if EventBridge had lost them.
    * @default none
@@ -79,6 +93,9 @@ export interface LocalStack {
   readonly stepFunctions: LocalStepFunctions;
   /** Runs the template's schedule rules (the reconciler). */
   readonly scheduler: LocalScheduler;
+  /** The local EventBridge Scheduler (`AWS_ENDPOINT_URL_SCHEDULER`): the schedules the API creates. */
+  readonly eventBridgeScheduler: LocalEventBridgeScheduler;
+  readonly schedulerEndpoint: string;
   /**
    * The streaming Function URLs of the template (the events stream), each on a port of its own, as
    * each Function URL has a host of its own: `GET <url>/executions/{id}/events`.
@@ -248,6 +265,33 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stopping.push(() => sqs.stop());
     const dynamo = await startDynamoDb(await freePort(), options.dataDir);
     stopping.push(() => dynamo.stop());
+    // Listening before the functions load (their Scheduler client reads the endpoint); it invokes
+    // them once they exist, and fires nothing before `start()`, once the stack is ready.
+    let host: LambdaHost | undefined;
+    let queueUrls = new Map<string, string>();
+    const eventBridgeScheduler = await startLocalScheduler({
+      region: LOCAL_REGION,
+      account: LOCAL_ACCOUNT,
+      groups: [],
+      invoke: (arn, event) => host!.invoke(arn, event),
+      hasFunction: (arn) => host?.find(arn) !== undefined,
+      deadLetter: async (queueArn, body, attributes) => {
+        const url = queueUrls.get(queueArn);
+        if (!url) throw new Error(`no local queue ${queueArn}`);
+        await sqs.client.send(
+          new SendMessageCommand({
+            QueueUrl: url,
+            MessageBody: body,
+            MessageAttributes: Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }])),
+          }),
+        );
+      },
+      ...(options.schedulerFile ? { file: options.schedulerFile } : {}),
+      timeScale: options.schedulerTimeScale ?? 1,
+      log,
+    });
+    // Last, in case the start fails; once ready it stops right after the gateway (below).
+    stopping.push(() => eventBridgeScheduler.stop());
     const stepFunctionsEndpoint = `http://127.0.0.1:${sfnPort}`;
 
     Object.assign(process.env, {
@@ -258,6 +302,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.endpoint,
       AWS_ENDPOINT_URL_SFN: stepFunctionsEndpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_ENDPOINT_URL_SCHEDULER: eventBridgeScheduler.endpoint,
     });
     const stackName = basename(options.templatePath).replace(/\.template\.json$/, '');
     const loaded = loadStackModel(options.templatePath, {
@@ -291,6 +336,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     await ensureTables(dynamo.client, model.tables, model.ttlAttributes, log);
     await sqs.createQueues(model.queues);
+    queueUrls = new Map([...sqs.queues.values()].map((queue) => [queue.arn, queue.url]));
+    eventBridgeScheduler.scheduler.addGroups(model.scheduleGroups);
     const tableName = model.tables[0]?.TableName;
     if (!tableName) throw new Error('The template has no DynamoDB table');
     await registerDevelopmentKey(dynamo.client, tableName, options.apiKey);
@@ -327,6 +374,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     installAwsLambdaShim();
     const lambdas = new LambdaHost([...model.functions, ...standIns], { tasksModule: model.tasksModule, taskCatalogue: model.taskCatalogue });
     await lambdas.warm();
+    host = lambdas;
     await checkServedTasks(model.tasksModule, environment.get('TASK_IDS'));
     const stepFunctions = new LocalStepFunctions(model.stateMachines, model.rules, lambdas, { region: LOCAL_REGION, account: LOCAL_ACCOUNT }, log, {
       dropStatusEventsFor: options.dropStatusEventsFor ?? [],
@@ -372,8 +420,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     answer = new LocalGateway(model.routes, lambdas, log).listener;
     // Stopped in this order after the gateway: no new scheduled runs, then the events in flight.
-    stopping.splice(1, 0, () => scheduler.stop(), () => stepFunctions.drain());
+    stopping.splice(1, 0, () => scheduler.stop(), () => eventBridgeScheduler.stop(), () => stepFunctions.drain());
     scheduler.start();
+    eventBridgeScheduler.scheduler.start();
     return {
       url: `http://127.0.0.1:${gatewayPort}`,
       tableName,
@@ -382,6 +431,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stepFunctionsEndpoint,
       stepFunctions,
       scheduler,
+      eventBridgeScheduler: eventBridgeScheduler.scheduler,
+      schedulerEndpoint: eventBridgeScheduler.endpoint,
       streamingUrls,
       sqsEndpoint: sqs.endpoint,
       queues: Object.fromEntries(sqs.queues),

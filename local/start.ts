@@ -76,6 +76,7 @@ const { values } = parseArgs({
     quiet: { type: 'boolean', default: false },
     // Test switches (also LOCAL_SCHEDULE_SCALE and LOCAL_DROP_STATUS_EVENTS): see docs/local.md.
     'schedule-scale': { type: 'string', default: process.env.LOCAL_SCHEDULE_SCALE },
+    'scheduler-time-scale': { type: 'string', default: process.env.LOCAL_SCHEDULER_TIME_SCALE },
     'drop-status-events': { type: 'string', default: process.env.LOCAL_DROP_STATUS_EVENTS },
   },
 });
@@ -103,6 +104,7 @@ process.env.LOG_LEVEL ??= 'warn';
 const apiKey = process.env.LOCAL_API_KEY || 'local-development-key';
 const template = values.template ? resolve(values.template) : DEFAULT_TEMPLATE;
 const scheduleScale = values['schedule-scale'] ? Number(values['schedule-scale']) : 1;
+const schedulerTimeScale = values['scheduler-time-scale'] ? Number(values['scheduler-time-scale']) : 1;
 const log = values.quiet ? () => undefined : (message: string) => console.error(`[local] ${message}`);
 const dropStatusEventsFor = (values['drop-status-events'] ?? '').split(',').map((part) => part.trim()).filter(Boolean);
 let stack: LocalStack | undefined;
@@ -125,6 +127,9 @@ try {
   if (!Number.isFinite(scheduleScale) || scheduleScale <= 0) {
     throw new Error(`--schedule-scale / LOCAL_SCHEDULE_SCALE must be a positive number, got "${values['schedule-scale']}"`);
   }
+  if (!Number.isFinite(schedulerTimeScale) || schedulerTimeScale <= 0) {
+    throw new Error(`--scheduler-time-scale / LOCAL_SCHEDULER_TIME_SCALE must be a positive number, got "${values['scheduler-time-scale']}"`);
+  }
   await replaceStaleState();
   // With --template, the template names its tasks module; --tasks or TASKS_MODULE must then agree.
   const chosen = chooseTasksModule(values.tasks);
@@ -134,8 +139,14 @@ try {
     templatePath: template,
     port: Number(values.port ?? process.env.PORT ?? 3000),
     ...(values.persist
-      ? { dataDir: join(LOCAL_DIR, 'dynamodb'), stepFunctionsJournal: join(LOCAL_DIR, 'step-functions', 'executions.jsonl') }
+      ? {
+          dataDir: join(LOCAL_DIR, 'dynamodb'),
+          stepFunctionsJournal: join(LOCAL_DIR, 'step-functions', 'executions.jsonl'),
+          // With the data: a schedule whose item is gone would only fire into runs that are skipped.
+          schedulerFile: join(LOCAL_DIR, 'scheduler', 'schedules.json'),
+        }
       : {}),
+    schedulerTimeScale,
     ...(tasksModule ? { tasksModule } : {}),
     apiKey,
     scheduleScale,
@@ -159,6 +170,7 @@ try {
     pid: process.pid,
     dynamodbPid: stack.dynamoDbPid,
     sqs: stack.sqsEndpoint,
+    scheduler: stack.schedulerEndpoint,
   };
   // The keys CLI finds this stack here.
   writeStackState(state);
@@ -191,6 +203,7 @@ Async executions service running locally (ready in ${seconds} s)
 ${stack.streamingUrls.map((url) => `  Events stream   ${url}/executions/{id}/events   (Function URL, streamed)\n`).join('')}  API key         ${apiKey}   (tenant "default"; set LOCAL_API_KEY to change it)
   DynamoDB Local  ${stack.dynamoDbEndpoint}${values.persist ? ` (data in ${join(LOCAL_DIR, 'dynamodb')})` : ' (in memory)'}
   Step Functions  ${stack.stepFunctionsEndpoint}
+  Scheduler       ${stack.schedulerEndpoint} (EventBridge Scheduler: ${stack.eventBridgeScheduler.size} schedule${stack.eventBridgeScheduler.size === 1 ? '' : 's'}${values.persist ? '' : ', in memory'}${schedulerTimeScale === 1 ? '' : `; its clock runs ${schedulerTimeScale}× real time`})
 ${sqsLine}${schedules.join('\n')}
 
 Try it:

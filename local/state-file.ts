@@ -25,6 +25,8 @@ export interface LocalStackState {
   readonly dynamodbPid?: number;
   /** The local SQS endpoint (absent in files written before it existed). */
   readonly sqs?: string;
+  /** The local EventBridge Scheduler endpoint (absent in files written before it existed). */
+  readonly scheduler?: string;
 }
 
 /**

@@ -118,6 +118,8 @@ export interface LocalStackModel {
   readonly queues: readonly LocalQueue[];
   /** The event source mappings (`AWS::Lambda::EventSourceMapping`) from the template's queues and table streams. */
   readonly eventSourceMappings: readonly LocalEventSourceMapping[];
+  /** The names of the EventBridge Scheduler schedule groups (`AWS::Scheduler::ScheduleGroup`): the local Scheduler's groups. */
+  readonly scheduleGroups: readonly string[];
 }
 
 /** Where an SQS queue of the template lives locally. */
@@ -275,6 +277,18 @@ class Resolver {
           this.attributes.set(id, { FunctionUrl: functionUrlPlaceholder(id) });
           this.refs.set(id, id);
           break;
+        case 'AWS::IAM::Role': {
+          const name = typeof props.RoleName === 'string' ? props.RoleName : `${env.stackName}-${id}`;
+          this.refs.set(id, name);
+          this.attributes.set(id, { Arn: `arn:aws:iam::${env.account}:role/${name}`, RoleId: name });
+          break;
+        }
+        case 'AWS::Scheduler::ScheduleGroup': {
+          const name = typeof props.Name === 'string' ? props.Name : `${env.stackName}-${id}`;
+          this.refs.set(id, name);
+          this.attributes.set(id, { Arn: `${base.replace('%s', 'scheduler')}:schedule-group/${name}` });
+          break;
+        }
         default:
           this.refs.set(id, id);
       }
@@ -435,6 +449,7 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
   const routes: LocalRoute[] = [];
   const rules: LocalRule[] = [];
   const schedules: LocalSchedule[] = [];
+  const scheduleGroups: string[] = [];
   const streamingUrls: LocalStreamingUrl[] = [];
   const tasksModules = new Set<string>();
   const taskCatalogues = new Set<string>();
@@ -457,6 +472,9 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
       }
       case 'AWS::SQS::Queue':
         queueResources.push([id, props]);
+        break;
+      case 'AWS::Scheduler::ScheduleGroup':
+        scheduleGroups.push(resolver.resolve({ Ref: id }) as string);
         break;
       case 'AWS::Lambda::EventSourceMapping':
         mappingResources.push([id, props]);
@@ -557,7 +575,7 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
   if (!existsSync(taskCatalogue)) throw new Error(`${templatePath}: its task catalogue ${taskCatalogue} is missing; synthesize it again`);
   const queues = orderQueues(queueResources.map(([id, props]) => localQueue(id, props, resolver, env)));
   const eventSourceMappings = mappingResources.map(([id, props]) => eventSourceMapping(id, props, { resolver, functions, queues, tableStreams }));
-  return { tables, ttlAttributes, functions, tasksModule, taskCatalogue, stateMachines, routes, rules, schedules, streamingUrls, queues, eventSourceMappings };
+  return { tables, ttlAttributes, functions, tasksModule, taskCatalogue, stateMachines, routes, rules, schedules, streamingUrls, queues, eventSourceMappings, scheduleGroups };
 }
 
 /** Queue properties that are `CreateQueue` attributes of the same name (numbers and booleans as strings). */

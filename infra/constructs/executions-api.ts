@@ -26,10 +26,13 @@ import { EVENTS_ROUTE } from '../../lambdas/api/events-auth.js';
 import { API_KEY_ONLY_ROUTES, DASHBOARD_ROUTE, PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { writeDashboardPage } from '../dashboard-page.js';
 import { API_KEY_PK_PREFIX } from '../../lambdas/repository/api-keys-repository.js';
+import { BULK_LIMITS } from '../../lambdas/domain/bulk.js';
+import { BULK_LEADING_KEYS } from '../../lambdas/repository/bulk-store.js';
 import { acknowledge } from './nag.js';
 import { ServiceFunction, type ServiceFunctionProps } from './service-function.js';
 import { grantExecutionAction } from './execution-access.js';
 import { grantTableAccess, grantTagItems, grantWebhookItems } from './table-access.js';
+import type { Schedules } from './schedules.js';
 
 /**
  * How callers authenticate: bearer API keys mapped to tenants (a Lambda authorizer), or AWS IAM
@@ -106,6 +109,15 @@ export interface ExecutionsApiProps {
   readonly eventsWindow?: Duration;
   /** The webhook delivery queue: the webhooks function sends test pings and redeliveries to it. */
   readonly webhookQueue: IQueue;
+  /** The bulk action queue: the bulk function queues each accepted job's first page on it. */
+  readonly bulkQueue: IQueue;
+  /**
+   * Bulk actions a tenant may have queued or running at once.
+   * @default BULK_LIMITS.concurrentJobs (5)
+   */
+  readonly bulkConcurrentJobs?: number;
+  /** Recurring schedules: the schedules function reads its environment and gets its grants. */
+  readonly schedules: Pick<Schedules, 'apiEnvironment' | 'grantManage'>;
   /**
    * Days of access log retention.
    * @default RetentionDays.THREE_MONTHS
@@ -189,6 +201,8 @@ const DESCRIPTIONS: Readonly<Record<RouteGroup, string>> = {
   catalogue: 'Task catalogue, health, the OpenAPI document, and the 404 of unknown routes',
   events: 'Server-sent events of executions (polls the table)',
   webhooks: 'Webhook subscriptions, deliveries, redeliveries and test pings',
+  bulk: 'Accepts, lists, reads and cancels bulk actions (the bulk worker does them)',
+  schedules: 'Recurring schedules on EventBridge Scheduler: create, list, pause, resume, delete',
 };
 
 /** The longest an events window may be: API Gateway's 30 s integration limit less the last poll and the answer. */
@@ -246,10 +260,10 @@ export class ExecutionsApi extends Construct {
     // Reading executions needs only the deployed task ids (TASK_IDS), no catalogue.
     const make = (group: RouteGroup, environment: Readonly<Record<string, string>>, extra: Partial<ServiceFunctionProps> = {}) =>
       new ServiceFunction(this, `${group.charAt(0).toUpperCase()}${group.slice(1)}Function`, {
-        entry: group === 'catalogue' || group === 'webhooks' ? `api/${group}.ts` : `api/executions-${group}.ts`,
+        entry: group === 'catalogue' || group === 'webhooks' || group === 'schedules' ? `api/${group}.ts` : group === 'bulk' ? 'api/bulk-actions.ts' : `api/executions-${group}.ts`,
         description: DESCRIPTIONS[group],
         environment,
-        ...(group === 'read' ? { timeout: READ_FUNCTION_TIMEOUT } : group === 'events' || group === 'webhooks' ? {} : { taskCatalogue: props.taskCatalogue }),
+        ...(group === 'read' ? { timeout: READ_FUNCTION_TIMEOUT } : group === 'events' || group === 'webhooks' || group === 'bulk' ? {} : { taskCatalogue: props.taskCatalogue }),
         ...extra,
       });
     const eventsWindow = props.eventsWindow?.toSeconds({ integral: false }) ?? MAX_EVENTS_WINDOW_SECONDS;
@@ -273,6 +287,14 @@ export class ExecutionsApi extends Construct {
         memorySize: 256,
       }),
       webhooks: make('webhooks', { ...props.environment, TASK_IDS, WEBHOOK_QUEUE_URL: props.webhookQueue.queueUrl }),
+      bulk: make('bulk', {
+        ...props.environment,
+        TASK_IDS,
+        BULK_QUEUE_URL: props.bulkQueue.queueUrl,
+        BULK_CONCURRENT_JOBS: String(props.bulkConcurrentJobs ?? BULK_LIMITS.concurrentJobs),
+      }),
+      // It checks a schedule's input against its task's schema, from the catalogue, as create does.
+      schedules: make('schedules', { ...props.environment, TASK_IDS, ...props.schedules.apiEnvironment }),
     };
     this.functions = functions;
 
@@ -285,6 +307,10 @@ export class ExecutionsApi extends Construct {
     grantWebhookItems(functions.webhooks, props.table, 'manage');
     props.webhookQueue.grantSendMessages(functions.webhooks);
     grantTableAccess(functions.recovery, props.table, 'write');
+    // Bulk items only (jobs, their results, the sweep's markers); it never reads an execution.
+    grantTableAccess(functions.bulk, props.table, 'manage', BULK_LEADING_KEYS);
+    props.bulkQueue.grantSendMessages(functions.bulk);
+    props.schedules.grantManage(functions.schedules, props.table);
     grantExecutionAction(functions.control, machines, 'states:StopExecution', 'cancel');
     // Only the recovery function redrives (retry); it also starts executions (replay), as create does.
     grantExecutionAction(functions.recovery, machines, 'states:RedriveExecution', 'retry from the failed step');

@@ -22,11 +22,12 @@ export interface ExecutionsTableProps {
  * idempotency keys; on-demand, point-in-time recovery, encrypted, TTL on `expires_at`. Its indexes
  * (by tenant, by task, by status, projecting everything; by activity, sparse, projecting what the
  * reconciler reads) all sort by execution id, which is time-ordered; by parent (sparse, the
- * children of an execution, projecting everything) sorts by `created_at`; by group (sparse, the
- * executions of a batch, projecting everything) sorts by id; by due (sparse, keys only)
- * holds the webhook deliveries not settled yet, by when their message is due back. Its stream carries new and
- * old images, which the webhooks and the tag index's writer read. Tag index items
- * (`TAG#<tenant>#<tag>`, one per execution) live in the table itself, not in an index.
+ * children of an execution, projecting everything) sorts by `created_at`; by due (sparse, keys only)
+ * holds the webhook deliveries not settled yet, by when their message is due back; by group (sparse,
+ * projecting everything) holds the executions of each batch and the runs of each recurring
+ * schedule, by id. Its stream carries new and old images, which the webhooks and the tag index's
+ * writer read. Tag index items (`TAG#<tenant>#<tag>`, one per execution) live in the table itself,
+ * not in an index.
  */
 export class ExecutionsTable extends Construct {
   /** The table. */
@@ -62,8 +63,8 @@ export class ExecutionsTable extends Construct {
           projectionType: ProjectionType.ALL,
         },
         {
-          // ALL, so a page of a batch is one Query; its cost is one more index write per write of a
-          // batch's record (docs/architecture.md), and none for the others (sparse).
+          // ALL, so a page of a batch or a schedule's runs is one Query; its cost is one more index
+          // write per write of such a record (docs/architecture.md), and none for the others (sparse).
           indexName: GROUP_INDEX.name,
           partitionKey: { name: GROUP_INDEX.partitionKey, type: AttributeType.STRING },
           sortKey: { name: GROUP_INDEX.sortKey, type: AttributeType.STRING },

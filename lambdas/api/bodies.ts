@@ -1,6 +1,9 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
 import type { Metadata } from '../domain/execution.js';
 import type { JsonSchema } from '../domain/json-schema.js';
+import { BULK_ACTIONS, BULK_LIMITS, type BulkActionName, type BulkFilter } from '../domain/bulk.js';
+import { EXECUTION_STATUSES } from '../domain/status.js';
+import { MAX_EXPRESSION_LENGTH, MAX_SCHEDULE_DESCRIPTION } from '../domain/schedules.js';
 import { STREAM_TOKEN_TTL_SECONDS } from '../domain/stream-tokens.js';
 import { TAGS_SCHEMA } from '../domain/tags.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../domain/webhooks.js';
@@ -340,6 +343,125 @@ export function subscriptionBody(taskIds: ReadonlySet<string>) {
     },
   } satisfies BodySchema<unknown>;
 }
+
+/** An ISO 8601 date, or date-time with a zone, as a body field (the shape; the check refuses one that names no instant). */
+const BODY_TIMESTAMP = { type: 'string', maxLength: 40, pattern: '^\\d{4}-\\d{2}-\\d{2}(T[\\d:.]+(Z|[+-]\\d{2}:\\d{2}))?$' } as const;
+
+/** The JSON Schema of the body of `POST /bulk-actions` in a deployment of the tasks `taskIds`. */
+export function bulkActionSchema(taskIds: ReadonlySet<string>): BodyObjectSchema {
+  return {
+    type: 'object',
+    properties: {
+      action: { enum: BULK_ACTIONS },
+      filter: {
+        type: 'object',
+        properties: {
+          task_id: { enum: [...taskIds] },
+          status: { enum: EXECUTION_STATUSES },
+          created_after: BODY_TIMESTAMP,
+          created_before: BODY_TIMESTAMP,
+        },
+        additionalProperties: false,
+      },
+      reason: REASON,
+      max_items: { type: 'integer', minimum: 1, maximum: BULK_LIMITS.maxItems },
+    },
+    required: ['action', 'filter'],
+    additionalProperties: false,
+  };
+}
+
+/** What `POST /schedules` asks for, its types checked (its expression, zone and dates are the domain's: `checkScheduleSpec`). */
+export interface ScheduleFields {
+  readonly task_id: string;
+  readonly cron?: string;
+  readonly rate?: string;
+  readonly timezone?: string;
+  readonly input: unknown;
+  readonly metadata?: Metadata;
+  readonly description?: string;
+  readonly start_date?: string;
+  readonly end_date?: string;
+}
+
+const EXPRESSION = { type: 'string', minLength: 1, maxLength: MAX_EXPRESSION_LENGTH } as const;
+const SCHEDULE_TEXT = { type: 'string', minLength: 1, maxLength: 64 } as const;
+
+/** The JSON Schema of the body of `POST /schedules` in a deployment of the tasks `taskIds`. */
+export function scheduleSchema(taskIds: ReadonlySet<string>): BodyObjectSchema {
+  return {
+    type: 'object',
+    properties: {
+      task_id: { enum: [...taskIds] },
+      cron: EXPRESSION,
+      rate: EXPRESSION,
+      timezone: SCHEDULE_TEXT,
+      input: ANY,
+      metadata: METADATA,
+      description: { type: ['string', 'null'], maxLength: MAX_SCHEDULE_DESCRIPTION },
+      start_date: SCHEDULE_TEXT,
+      end_date: SCHEDULE_TEXT,
+    },
+    required: ['task_id', 'input'],
+    additionalProperties: false,
+  };
+}
+
+/** A checked `POST /bulk-actions` body. */
+export interface BulkActionFields {
+  readonly action: BulkActionName;
+  readonly filter: BulkFilter;
+  readonly reason?: string;
+  readonly maxItems: number;
+}
+
+/**
+ * Body of `POST /bulk-actions`, for a deployment of the tasks `taskIds`: checked against its JSON
+ * Schema by the validator task inputs use; by hand only what a schema cannot say (a timestamp that
+ * names no instant, `created_after` later than `created_before`). `tag` is not a filter (yet).
+ */
+export function bulkActionBody(taskIds: ReadonlySet<string>) {
+  const schema = bulkActionSchema(taskIds);
+  return {
+    schema,
+    check: (body: Fields, errors: FieldError[]): BulkActionFields => {
+      // Unknown top-level fields are bodyOf's to report, once, naming them.
+      const before = errors.length;
+      errors.push(...schemaErrors({ schema: { ...schema, additionalProperties: true } }, body));
+      const filter = (typeof body.filter === 'object' && body.filter !== null ? body.filter : {}) as Fields;
+      const time = (name: 'created_after' | 'created_before'): number | undefined => {
+        const value = filter[name];
+        if (typeof value !== 'string' || errors.length > before) return undefined;
+        const ms = Date.parse(value);
+        if (Number.isNaN(ms)) errors.push({ path: `/filter/${name}`, message: 'must be an ISO 8601 date or date-time that names an instant' });
+        return Number.isNaN(ms) ? undefined : ms;
+      };
+      const createdAfter = time('created_after');
+      const createdBefore = time('created_before');
+      if (createdAfter !== undefined && createdBefore !== undefined && createdAfter > createdBefore) {
+        errors.push({ path: '/filter/created_after', message: 'must not be later than created_before' });
+      }
+      return {
+        action: body.action as BulkActionName,
+        filter: {
+          ...(typeof filter.task_id === 'string' ? { taskId: filter.task_id } : {}),
+          ...(typeof filter.status === 'string' ? { status: filter.status as BulkFilter['status'] } : {}),
+          ...(createdAfter === undefined ? {} : { createdAfter }),
+          ...(createdBefore === undefined ? {} : { createdBefore }),
+        },
+        ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
+        maxItems: typeof body.max_items === 'number' ? body.max_items : BULK_LIMITS.defaultMaxItems,
+      };
+    },
+  } satisfies BodySchema<BulkActionFields>;
+}
+/**
+ * Body of `POST /schedules`, for a deployment of the tasks `taskIds`: checked against its schema by
+ * the validator task inputs use, metadata by hand. Which of `cron` and `rate`, and what they, the
+ * time zone and the dates say, the domain checks (`checkScheduleSpec`), as the handler checks the
+ * input against its task's schema.
+ */
+export const scheduleBody = (taskIds: ReadonlySet<string>): BodySchema<ScheduleFields> => schemaBody<ScheduleFields>(scheduleSchema(taskIds));
 
 /** The fields a body accepts: the properties of its schema (of any of its forms). */
 function accepts(schema: BodyJsonSchema, field: string): boolean {

@@ -12,10 +12,12 @@ import {
   ValidationError,
   toProblem,
 } from '../domain/errors.js';
+import { BULK_JOB_ID_PATTERN, BULK_LIMITS } from '../domain/bulk.js';
 import { EXECUTION_ID_PATTERN } from '../domain/ids.js';
 import type { JsonSchema } from '../domain/json-schema.js';
 import { CALLBACK_TOKEN_PATTERN } from '../domain/callbacks.js';
 import type { CreatedExecutionView } from '../domain/views.js';
+import { SCHEDULE_ID_PATTERN } from '../domain/schedules.js';
 import { DELIVERY_ID_PATTERN, WEBHOOK_ID_PATTERN } from '../domain/webhooks.js';
 import type { CatalogueTask } from '../tasks/task-catalogue.js';
 import {
@@ -30,6 +32,8 @@ import {
   RESUME_SCHEMA,
   TAGS_BODY_SCHEMA,
   STREAM_TOKEN_SCHEMA,
+  bulkActionSchema,
+  scheduleSchema,
   subscriptionSchema,
   type BodyJsonSchema,
   type BodyObjectSchema,
@@ -37,9 +41,11 @@ import {
 import { IDEMPOTENCY_KEY } from './headers.js';
 import { MAX_WAIT_SECONDS } from './long-poll.js';
 import {
+  BULK_LIST_QUERY,
   DELIVERY_LIST_QUERY,
   EVENT_ID,
   EXECUTION_LIST_QUERY,
+  SCHEDULE_LIST_QUERY,
   TASK_EXECUTION_LIST_QUERY,
   TRANSITION_LIST_QUERY,
   streamQuery,
@@ -86,7 +92,7 @@ interface Operation {
   readonly id: string;
   readonly summary: string;
   readonly description?: string;
-  readonly tag: 'executions' | 'events' | 'tasks' | 'webhooks' | 'service';
+  readonly tag: 'executions' | 'events' | 'tasks' | 'webhooks' | 'bulk' | 'schedules' | 'service';
   readonly parameters?: readonly Json[];
   readonly body?: Json;
   /** Answers of success (2xx, 304), by status. */
@@ -117,7 +123,14 @@ const PARAMETERS = {
   TaskId: path('task_id', 'A task id.', { type: 'string' }),
   TransitionId: path('transition_id', 'A transition id (malformed: 400).', { type: 'string', pattern: EXECUTION_ID_PATTERN.source }),
   WebhookId: path('id', 'A subscription id.', { type: 'string', pattern: WEBHOOK_ID_PATTERN.source }),
+  ScheduleId: path('id', 'A schedule id.', { type: 'string', pattern: SCHEDULE_ID_PATTERN.source }),
   DeliveryId: path('delivery_id', 'A delivery id.', { type: 'string', pattern: DELIVERY_ID_PATTERN.source }),
+  BulkId: path('id', 'A bulk action id (another tenant\'s, or malformed: 404).', { type: 'string', pattern: BULK_JOB_ID_PATTERN.source }),
+  BulkIdempotencyKey: header(
+    'Idempotency-Key',
+    'Makes a retried request safe: the same key and body answer the first job (200); another body is a 422.',
+    IDEMPOTENCY_KEY,
+  ),
   CallbackToken: path('token', 'The link\'s token.', {
     type: 'string',
     pattern: CALLBACK_TOKEN_PATTERN.source,
@@ -159,6 +172,7 @@ const PAGE_WORDS = {
 const EXECUTION_FILTER_WORDS = {
   status: 'Only this status (pending, completed: aliases).',
   parent_id: 'Only the children of this execution.',
+  schedule_id: 'Only the runs of this schedule (not with parent_id).',
   created_after: 'Created at or after (ISO 8601).',
   created_before: 'Created at or before (ISO 8601).',
   tag: 'Only executions with this tag; repeated or comma-separated (at most 10): with every one. From the tag index: a page reads at most limit index items and limit records, so it may be short while next_cursor goes on. Not with offset, batch_id or parent_id.',
@@ -352,6 +366,7 @@ function exampleExecution(context: Context): CreatedExecutionView {
     completed_at: null,
     cancel_reason: null,
     parent_execution_id: null,
+    schedule_id: null,
     console_url: `https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:us-east-1:123456789012:execution:AsyncExecutions-${task?.id ?? 'task'}:${EXAMPLE_ID}`,
     status_url: `${context.base}/executions/${EXAMPLE_ID}`,
     events_url: `${context.base}/executions/${EXAMPLE_ID}/events`,
@@ -720,6 +735,141 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
       answers: { 202: jsonAnswer('Queued again.', 'Delivery') },
       problems: ['Unauthorized', 'NotFound', 'Conflict', 'ServiceUnavailable'],
     },
+    'POST /bulk-actions': {
+      id: 'createBulkAction',
+      tag: 'bulk',
+      summary: 'Act on every execution a filter matches, as a job',
+      description:
+        `Accepted (202) and done page by page. Matches only executions created up to the job's creation; at most max_items (default ${BULK_LIMITS.defaultMaxItems}, at most ${BULK_LIMITS.maxItems}); ` +
+        `at most ${BULK_LIMITS.concurrentJobs} queued or running per tenant (409).`,
+      parameters: [PARAMETERS.BulkIdempotencyKey],
+      body: jsonBody(
+        {
+          ...describedBody(bulkActionSchema(new Set(context.options.tasks.map((task) => task.id))), {
+            action: 'What to do to each execution (cancel: as POST /executions/{id}/cancel).',
+            filter: 'Which executions: all of these that are given (task_id, status, created_after, created_before).',
+            reason: 'Why (each cancel\'s reason).',
+            max_items: `The most executions to act on (default ${BULK_LIMITS.defaultMaxItems}).`,
+          }),
+        },
+        true,
+        'The job.',
+        { cancel: { value: { action: 'cancel', filter: { task_id: context.options.tasks[0]?.id ?? 'my-task', status: 'awaiting_input' }, reason: 'Superseded.' } } },
+      ),
+      answers: {
+        202: jsonAnswer('Accepted.', 'BulkAction', { headers: { Location: headerRef('Location') } }),
+        200: jsonAnswer('The job of this Idempotency-Key.', 'BulkAction', { headers: { Location: headerRef('Location') } }),
+      },
+      problems: [...WRITE_PROBLEMS, 'Conflict', 'IdempotencyKeyReused', 'ServiceUnavailable'],
+    },
+    'GET /bulk-actions': {
+      id: 'listBulkActions',
+      tag: 'bulk',
+      summary: 'List the tenant\'s bulk actions, newest first',
+      parameters: queryParameters(BULK_LIST_QUERY, { limit: PAGE_WORDS.limit, cursor: PAGE_WORDS.cursor }),
+      answers: { 200: jsonAnswer('Jobs.', 'BulkActionPage') },
+      problems: ['BadRequest', 'Unauthorized', 'ServiceUnavailable'],
+    },
+    'GET /bulk-actions/{id}': {
+      id: 'getBulkAction',
+      tag: 'bulk',
+      summary: 'Get a bulk action and its progress',
+      parameters: [PARAMETERS.BulkId],
+      answers: { 200: jsonAnswer('The job.', 'BulkAction') },
+      problems: ['Unauthorized', 'NotFound', 'ServiceUnavailable'],
+    },
+    'GET /bulk-actions/{id}/items': {
+      id: 'listBulkActionItems',
+      tag: 'bulk',
+      summary: 'List what a bulk action did to each execution',
+      parameters: [PARAMETERS.BulkId, ...queryParameters(BULK_LIST_QUERY, { limit: PAGE_WORDS.limit, cursor: PAGE_WORDS.cursor })],
+      answers: { 200: jsonAnswer('Item results, by execution id.', 'BulkItemPage') },
+      problems: ['BadRequest', 'Unauthorized', 'NotFound', 'ServiceUnavailable'],
+    },
+    'POST /bulk-actions/{id}/cancel': {
+      id: 'cancelBulkAction',
+      tag: 'bulk',
+      summary: 'Stop a bulk action',
+      description: 'What it already did stays done; a page in progress (at most 50 executions) completes. 409 once it has ended.',
+      parameters: [PARAMETERS.BulkId],
+      answers: { 200: jsonAnswer('Cancelled.', 'BulkAction') },
+      problems: ['Unauthorized', 'NotFound', 'Conflict', 'ServiceUnavailable'],
+    },
+    'POST /schedules': {
+      id: 'createSchedule',
+      tag: 'schedules',
+      summary: 'Run a task on a recurring schedule',
+      description:
+        'Exactly one of cron (EventBridge\'s six fields, "minutes hours day-of-month month day-of-week year", bare or as cron(...); ' +
+        'one of day-of-month and day-of-week must be ?) and rate ("rate(5 minutes)", at least 1 minute). Each run is an execution ' +
+        'of the task with this input, its schedule_id set. At most 100 schedules per tenant (409 beyond).',
+      body: jsonBody(
+        describedBody(
+          scheduleSchema(new Set(context.options.tasks.map((task) => task.id))),
+          {
+            task_id: 'The task each run runs.',
+            cron: 'cron(m h dom mon dow y) or the six fields bare, e.g. "0 9 ? * MON-FRI *".',
+            rate: 'rate(<n> minute[s]|hour[s]|day[s]), e.g. "rate(5 minutes)".',
+            timezone: 'IANA time zone the cron expression is read in (default UTC), e.g. "Europe/Paris".',
+            input: 'The input of each run: see the task\'s input_schema.',
+            metadata: METADATA_WORDS,
+            description: 'Yours.',
+            start_date: 'No run before (ISO 8601 with a zone).',
+            end_date: 'No run after (ISO 8601 with a zone; in the future).',
+          },
+          { input: oneOfSchemas(context.inputs, false, '') },
+        ),
+        true,
+        'The schedule.',
+        Object.fromEntries(
+          context.options.tasks.map((task) => [task.id, { summary: task.id, value: { task_id: task.id, cron: '0 9 ? * MON-FRI *', timezone: 'Europe/Paris', input: exampleInput(task) } }]),
+        ),
+      ),
+      answers: { 201: jsonAnswer('The schedule.', 'Schedule', { headers: { Location: headerRef('Location') } }) },
+      problems: [...WRITE_PROBLEMS, 'Conflict', 'ServiceUnavailable'],
+    },
+    'GET /schedules': {
+      id: 'listSchedules',
+      tag: 'schedules',
+      summary: 'List the tenant\'s schedules',
+      parameters: queryParameters(SCHEDULE_LIST_QUERY, { limit: PAGE_WORDS.limit, cursor: PAGE_WORDS.cursor }),
+      answers: { 200: jsonAnswer('Schedules.', 'SchedulePage') },
+      problems: ['BadRequest', 'Unauthorized', 'ServiceUnavailable'],
+    },
+    'GET /schedules/{id}': {
+      id: 'getSchedule',
+      tag: 'schedules',
+      summary: 'Get a schedule',
+      parameters: [PARAMETERS.ScheduleId],
+      answers: { 200: jsonAnswer('The schedule.', 'Schedule') },
+      problems: ['Unauthorized', 'NotFound', 'ServiceUnavailable'],
+    },
+    'POST /schedules/{id}/pause': {
+      id: 'pauseSchedule',
+      tag: 'schedules',
+      summary: 'Pause a schedule: no runs until it is resumed',
+      description: 'Pausing a paused schedule answers it as it is. 409 while it is being deleted.',
+      parameters: [PARAMETERS.ScheduleId],
+      answers: { 200: jsonAnswer('The schedule.', 'Schedule') },
+      problems: ['Unauthorized', 'NotFound', 'Conflict', 'ServiceUnavailable'],
+    },
+    'POST /schedules/{id}/resume': {
+      id: 'resumeSchedule',
+      tag: 'schedules',
+      summary: 'Resume a paused schedule',
+      description: 'Runs missed while it was paused are not made up. 409 while it is being deleted.',
+      parameters: [PARAMETERS.ScheduleId],
+      answers: { 200: jsonAnswer('The schedule.', 'Schedule') },
+      problems: ['Unauthorized', 'NotFound', 'Conflict', 'ServiceUnavailable'],
+    },
+    'DELETE /schedules/{id}': {
+      id: 'deleteSchedule',
+      tag: 'schedules',
+      summary: 'Delete a schedule (its runs stay)',
+      parameters: [PARAMETERS.ScheduleId],
+      answers: { 204: { description: 'Deleted.' } },
+      problems: ['Unauthorized', 'NotFound', 'ServiceUnavailable'],
+    },
     'GET /tasks': {
       id: 'listTasks',
       tag: 'tasks',
@@ -832,6 +982,8 @@ const TAGS = [
   { name: 'events', description: 'Server-sent events.' },
   { name: 'tasks', description: 'Tasks.' },
   { name: 'webhooks', description: 'Webhooks.' },
+  { name: 'bulk', description: 'Bulk actions.' },
+  { name: 'schedules', description: 'Recurring schedules (EventBridge Scheduler): each run is an execution.' },
   { name: 'service', description: 'Health, this document.' },
 ];
 

@@ -2,6 +2,7 @@ import { ValidationError, type FieldError } from '../domain/errors.js';
 import { BATCH_ID_PATTERN, EXECUTION_ID_PATTERN, MAX_SEQ, isExecutionId, transitionSeq } from '../domain/ids.js';
 import { METADATA_FILTER_LIMITS, parseMetadataFilter, type MetadataFilter } from '../domain/metadata-filter.js';
 import { MAX_TAGS } from '../domain/tags.js';
+import { SCHEDULE_ID_PATTERN } from '../domain/schedules.js';
 import { EXECUTION_STATUSES, STATUS_ALIASES, parseStatus, type ExecutionStatus } from '../domain/status.js';
 import type { Direction } from '../repository/executions-repository.js';
 import { characters, cut, ECHO_LENGTH, ECHO_NAMES, invalid } from './validation.js';
@@ -57,6 +58,8 @@ export interface ExecutionListParams extends PageParams {
   readonly taskId?: string;
   /** Only the children of this execution (combinable with every other filter). */
   readonly parentId?: string;
+  /** Only the runs of this schedule (the `by-group` index; status and task become filters). */
+  readonly scheduleId?: string;
   readonly createdAfter?: number;
   readonly createdBefore?: number;
   /** Only executions with every one of these tags (the tag index; pages may be short). */
@@ -217,6 +220,7 @@ function executionFilters() {
   return {
     status: { type: 'string', minLength: 1, maxLength: 32, enum: [...EXECUTION_STATUSES, ...Object.keys(STATUS_ALIASES)] },
     parent_id: { type: 'string', minLength: 1, maxLength: 64, pattern: EXECUTION_ID_PATTERN.source },
+    schedule_id: { type: 'string', minLength: 1, maxLength: 64, pattern: SCHEDULE_ID_PATTERN.source },
     created_after: TIMESTAMP,
     created_before: TIMESTAMP,
     // Repeated (`tag=a&tag=b`, which API Gateway joins with commas) or comma-separated: all must match.
@@ -248,6 +252,13 @@ export const TRANSITION_LIST_QUERY = /* @__PURE__ */ (() =>
 
 /** The query of `GET /webhooks/{id}/deliveries`. */
 export const DELIVERY_LIST_QUERY = /* @__PURE__ */ (() =>
+  ({
+    limit: { type: 'integer', minimum: LIMIT.min, maximum: LIMIT.max, default: LIMIT.default },
+    cursor: { type: 'string', minLength: 1, maxLength: 2048 },
+  }) as const satisfies QuerySchema)();
+
+/** The query of `GET /bulk-actions` and `GET /bulk-actions/{id}/items`. */
+export const BULK_LIST_QUERY = /* @__PURE__ */ (() =>
   ({
     limit: { type: 'integer', minimum: LIMIT.min, maximum: LIMIT.max, default: LIMIT.default },
     cursor: { type: 'string', minLength: 1, maxLength: 2048 },
@@ -288,6 +299,8 @@ export function executionListParams(query: Query | undefined, fixedTaskId?: stri
   }
   const taskId = fixedTaskId ?? reader.string('task_id');
   const parentId = reader.matching('parent_id', 'must be an execution id (a lower-case UUIDv7)');
+  const scheduleId = reader.matching('schedule_id', 'must be a schedule id (sch_ and 32 hex digits)');
+  if (parentId && scheduleId) reader.fail('schedule_id', 'cannot be combined with parent_id');
   const createdAfter = reader.timestamp('created_after');
   const createdBefore = reader.timestamp('created_before');
   if (createdAfter !== undefined && createdBefore !== undefined && createdAfter > createdBefore) {
@@ -311,8 +324,8 @@ export function executionListParams(query: Query | undefined, fixedTaskId?: stri
   if (page.offset && (tags || metadataFilter?.length || batchId)) {
     reader.fail('offset', 'cannot be combined with tag, metadata_filter or batch_id; follow next_cursor');
   }
-  if (batchId && parentId) reader.fail('batch_id', 'cannot be combined with parent_id');
-  if (tags && (batchId || parentId)) reader.fail('tag', 'cannot be combined with batch_id or parent_id');
+  if (batchId && (parentId || scheduleId)) reader.fail('batch_id', 'cannot be combined with parent_id or schedule_id');
+  if (tags && (batchId || parentId || scheduleId)) reader.fail('tag', 'cannot be combined with batch_id, schedule_id or parent_id');
   reader.done();
   return {
     ...(tags ? { tags } : {}),
@@ -322,6 +335,7 @@ export function executionListParams(query: Query | undefined, fixedTaskId?: stri
     ...(status ? { status } : {}),
     ...(taskId ? { taskId } : {}),
     ...(parentId ? { parentId } : {}),
+    ...(scheduleId ? { scheduleId } : {}),
     ...(createdAfter === undefined ? {} : { createdAfter }),
     ...(createdBefore === undefined ? {} : { createdBefore }),
   };
@@ -381,10 +395,25 @@ export function streamPositionOf(
   return { after: Number(raw), from };
 }
 
+/** The query of `GET /schedules`: `limit` and `cursor`, as a webhook's deliveries. */
+export const SCHEDULE_LIST_QUERY = DELIVERY_LIST_QUERY;
+
+/** Query of `GET /schedules`: `limit` and `cursor`. */
+export const scheduleListParams = (query: Query | undefined): { readonly limit: number; readonly cursor?: string } => deliveryListParams(query);
+
 /** Query of a webhook's deliveries: `limit` and `cursor`, newest executions' first. */
 export function deliveryListParams(query: Query | undefined): { readonly limit: number; readonly cursor?: string } {
   const reader = new QueryReader(query ?? {}, DELIVERY_LIST_QUERY);
   const limit = reader.integer('limit') ?? DELIVERY_LIST_QUERY.limit.default;
+  const cursor = reader.string('cursor');
+  reader.done();
+  return { limit, ...(cursor ? { cursor } : {}) };
+}
+
+/** Query of the bulk action lists: `limit` and `cursor`. */
+export function bulkListParams(query: Query | undefined): { readonly limit: number; readonly cursor?: string } {
+  const reader = new QueryReader(query ?? {}, BULK_LIST_QUERY);
+  const limit = reader.integer('limit') ?? BULK_LIST_QUERY.limit.default;
   const cursor = reader.string('cursor');
   reader.done();
   return { limit, ...(cursor ? { cursor } : {}) };

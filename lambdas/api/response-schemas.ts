@@ -1,3 +1,4 @@
+import { BULK_ACTIONS, BULK_JOB_ID_PATTERN, BULK_JOB_STATUSES, type BulkItemView, type BulkJobView, type BulkProgress } from '../domain/bulk.js';
 import type { ExecutionError, StepRef } from '../domain/execution.js';
 import { BATCH_ID_PATTERN, EXECUTION_ID_PATTERN } from '../domain/ids.js';
 import { TAGS_SCHEMA } from '../domain/tags.js';
@@ -19,6 +20,7 @@ import type {
   BatchItemResult,
   BatchResult,
 } from '../domain/views.js';
+import { SCHEDULE_ID_PATTERN, type ScheduleView } from '../domain/schedules.js';
 import { DELIVERY_ID_PATTERN, TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES, WEBHOOK_ID_PATTERN } from '../domain/webhooks.js';
 import type { StepView, TaskView } from '../tasks/catalogue.js';
 import type { LambdaStep } from '../tasks/dsl.js';
@@ -96,6 +98,7 @@ const EXECUTION: PropertiesOf<ExecutionView> = {
   completed_at: nullable({ type: 'string', format: 'date-time' }, 'When it ended.'),
   cancel_reason: nullable({ type: 'string' }, 'Why it was cancelled.'),
   parent_execution_id: nullable({ type: 'string', pattern: EXECUTION_ID_PATTERN.source }, 'The execution that started it (runTask).'),
+  schedule_id: nullable({ type: 'string', pattern: SCHEDULE_ID_PATTERN.source }, 'The recurring schedule it is a run of.'),
   console_url: link('Its Step Functions execution (AWS console).'),
   status_url: link('It, on the API.'),
   events_url: link('Its server-sent events.'),
@@ -134,6 +137,14 @@ export type ResponseSchemaName =
   | 'DeliveryAttempt'
   | 'DeliveryPage'
   | 'TestDelivery'
+  | 'BulkAction'
+  | 'BulkFilter'
+  | 'BulkProgress'
+  | 'BulkActionPage'
+  | 'BulkItem'
+  | 'BulkItemPage'
+  | 'Schedule'
+  | 'SchedulePage'
   | 'Health'
   | 'Problem'
   | 'GatewayError';
@@ -310,6 +321,63 @@ export const RESPONSE_SCHEMAS: Readonly<Record<ResponseSchemaName, JsonSchema>> 
     delivery_id: text('Its delivery id.', { pattern: DELIVERY_ID_PATTERN.source }),
     status: { const: 'pending' },
   }),
+  BulkAction: object<BulkJobView>('A bulk action: a job that acts on every execution a filter matched.', {
+    id: text('Its id.', { pattern: BULK_JOB_ID_PATTERN.source }),
+    status: { enum: [...BULK_JOB_STATUSES], description: 'queued, running, then succeeded, failed or cancelled (final).' },
+    action: { enum: [...BULK_ACTIONS], description: 'What it does to each execution.' },
+    filter: ref('BulkFilter'),
+    reason: nullable({ type: 'string' }, 'Why (a cancel\'s reason).'),
+    max_items: integer('The most executions it acts on.', 1),
+    progress: ref('BulkProgress'),
+    limit_reached: { type: 'boolean', description: 'It stopped at max_items; more may match.' },
+    error: nullable(
+      { type: 'object', properties: { title: { type: 'string' }, detail: { type: 'string' } }, required: ['title', 'detail'], additionalProperties: false },
+      'Why it failed.',
+    ),
+    created_at: instant('When it was accepted (executions created later are not matched).'),
+    updated_at: instant('When it last changed.'),
+    finished_at: nullable({ type: 'string', format: 'date-time' }, 'When it ended.'),
+    url: link('It, on the API.'),
+    items_url: link('Its item results.'),
+    cancel_url: link('Where to cancel it.'),
+  }),
+  BulkFilter: object<BulkJobView['filter']>('What it matches (all given fields).', {
+    task_id: nullable({ type: 'string' }, 'Only this task\'s.'),
+    status: nullable({ enum: [...EXECUTION_STATUSES] }, 'Only executions in this status when read.'),
+    created_after: nullable({ type: 'string', format: 'date-time' }, 'Created at or after.'),
+    created_before: nullable({ type: 'string', format: 'date-time' }, 'Created at or before.'),
+  }),
+  BulkProgress: object<BulkProgress>('Its counts so far.', {
+    matched: integer('Executions matched and handled.'),
+    succeeded: integer('Acted on.'),
+    failed: integer('Could not be acted on.'),
+    skipped: integer('Did not allow it (e.g. already final: 409).'),
+  }),
+  BulkActionPage: page('BulkAction', 'Bulk actions, newest first.'),
+  BulkItem: object<BulkItemView>('What a bulk action did to one execution.', {
+    execution_id: executionId('The execution.'),
+    outcome: { enum: ['succeeded', 'failed', 'skipped'], description: 'What came of it.' },
+    problem: nullable(ref('Problem'), 'Why it failed or was skipped.'),
+    at: instant('When.'),
+  }),
+  BulkItemPage: page('BulkItem', 'Item results, by execution id.'),
+  Schedule: object<ScheduleView>('A recurring schedule: each run is an execution.', {
+    id: text('The schedule id.', { pattern: SCHEDULE_ID_PATTERN.source }),
+    task_id: text('The task each run runs.'),
+    expression: text('cron(...) (EventBridge six fields) or rate(...).', { pattern: '^(cron|rate)\\(.+\\)$' }),
+    timezone: text('The IANA time zone its cron expression is read in.'),
+    input: json('The input of each run.'),
+    metadata,
+    description: nullable({ type: 'string' }, 'Its description.'),
+    start_date: nullable({ type: 'string', format: 'date-time' }, 'No run before it.'),
+    end_date: nullable({ type: 'string', format: 'date-time' }, 'No run after it.'),
+    status: { enum: ['active', 'paused', 'deleting'], description: 'active runs; paused does not; deleting: a delete is under way (repeat it).' },
+    synced: { type: 'boolean', description: 'false while EventBridge Scheduler may not have its latest state (a pause, resume or delete pushes it again).' },
+    created_at: instant('When it was made.'),
+    updated_at: instant('When it last changed.'),
+    executions_url: link('Its runs: GET /executions?schedule_id=.'),
+  }),
+  SchedulePage: page('Schedule', 'Schedules.'),
   Health: {
     type: 'object',
     description: 'ok, or (locally, 503) starting.',

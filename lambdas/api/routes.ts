@@ -56,6 +56,22 @@ export const ROUTES = {
     'POST /webhooks/{id}/deliveries/{delivery_id}/redeliver',
   ],
   /**
+   * Bulk actions: jobs that act on every execution a filter matches (accepted here, done page by
+   * page by the bulk worker); the only API function that may send to the bulk queue.
+   */
+  bulk: [
+    'POST /bulk-actions',
+    'GET /bulk-actions',
+    'GET /bulk-actions/{id}',
+    'GET /bulk-actions/{id}/items',
+    'POST /bulk-actions/{id}/cancel',
+  ],
+  /**
+   * Recurring schedules of the caller's tenant (EventBridge Scheduler): the only API function that
+   * may call Scheduler (and pass the role Scheduler invokes the run function with).
+   */
+  schedules: ['POST /schedules', 'GET /schedules', 'GET /schedules/{id}', 'POST /schedules/{id}/pause', 'POST /schedules/{id}/resume', 'DELETE /schedules/{id}'],
+  /**
    * The task catalogue, health, the OpenAPI document and the problem+json 404 for every other path;
    * touches no AWS service.
    */

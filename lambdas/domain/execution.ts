@@ -71,6 +71,8 @@ export interface ExecutionRecord {
    * Step Functions' `redriveCount` of the attempt now running; absent (0) until the first retry.
    */
   readonly redriveCount?: number;
+  /** The recurring schedule (`POST /schedules`) this execution is a run of; absent for others. */
+  readonly scheduleId?: string;
 }
 
 /**

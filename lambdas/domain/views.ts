@@ -35,6 +35,8 @@ export interface ExecutionView {
   readonly cancel_reason: string | null;
   /** The execution that started this one with `runTask`, or null. */
   readonly parent_execution_id: string | null;
+  /** The recurring schedule this execution is a run of, or null. */
+  readonly schedule_id: string | null;
   readonly console_url: string;
   readonly status_url: string;
   /** Its server-sent events (`GET /executions/{id}/events`). */
@@ -229,6 +231,7 @@ export function toExecutionView(record: ExecutionRecord, links: ViewLinks): Exec
     completed_at: record.completedAt ?? null,
     cancel_reason: record.cancelReason ?? null,
     parent_execution_id: record.parentExecutionId ?? null,
+    schedule_id: record.scheduleId ?? null,
     console_url: consoleUrl(links.region, record.executionArn),
     status_url: `${links.apiBaseUrl}/executions/${record.id}`,
     events_url: `${links.apiBaseUrl}/executions/${record.id}/events`,

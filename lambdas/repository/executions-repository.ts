@@ -16,6 +16,7 @@ import {
   META_SK,
   INDEX_SORT_KEY,
   PARENT_INDEX,
+  scheduleGroupKey,
   TRANSITION_PREFIX,
   activeKey,
   executionPk,
@@ -46,6 +47,8 @@ export interface ExecutionQuery {
   readonly status?: ExecutionStatus;
   /** Only the children of this execution (the `by-parent` index; status and task become filters). */
   readonly parentId?: string;
+  /** Only the runs of this schedule (the `by-group` index; status and task become filters). */
+  readonly scheduleId?: string;
   /** Inclusive bounds on creation time, ms since the epoch. */
   readonly createdAfter?: number;
   readonly createdBefore?: number;
@@ -190,16 +193,19 @@ export class ExecutionsRepository extends FamilyStore {
 
   /**
    * One page of a tenant's executions, newest or oldest first, optionally by task, status, time, or
-   * parent. Children of a parent come from `by-parent` (by `created_at`; status and task filter it);
+   * parent or schedule. Children of a parent come from `by-parent` (by `created_at`), a schedule's
+   * runs from `by-group` (by id); status and task filter those;
    * otherwise the index is chosen from the status and task (status + task filters by task).
    */
   async list(query: ExecutionQuery): Promise<Page<ExecutionRecord>> {
     if (query.tags && query.tags.length > 0) return this.listByTags(query, query.tags);
-    const grouped = query.parentId ?? query.batchId;
+    const grouped = query.parentId !== undefined || query.scheduleId !== undefined || query.batchId !== undefined;
     const { index, partition, sortKey } = query.parentId
       ? { index: PARENT_INDEX, partition: parentKey(query.tenant, query.parentId), sortKey: PARENT_INDEX.sortKey }
-      : query.batchId
-        ? { index: GROUP_INDEX, partition: batchGroupKey(query.tenant, query.batchId), sortKey: GROUP_INDEX.sortKey }
+      : query.scheduleId
+        ? { index: GROUP_INDEX, partition: scheduleGroupKey(query.tenant, query.scheduleId), sortKey: GROUP_INDEX.sortKey }
+        : query.batchId
+          ? { index: GROUP_INDEX, partition: batchGroupKey(query.tenant, query.batchId), sortKey: GROUP_INDEX.sortKey }
         : query.status
           ? { index: INDEXES.byStatus, partition: statusKey(query.tenant, query.status), sortKey: INDEX_SORT_KEY }
           : query.taskId

@@ -67,8 +67,9 @@ export function toItem(record: ExecutionRecord): Item {
     replayed_from: record.replayedFrom,
     tags: record.tags,
     batch_id: record.batchId,
-    // Sparse: only a batch's executions are in `by-group` (GROUP_INDEX).
-    group_key: record.batchId && `T#${record.tenant}#BATCH#${record.batchId}`,
+    schedule_id: record.scheduleId,
+    // Sparse `by-group` (GROUP_INDEX): a batch's executions (`T#<tenant>#BATCH#<id>`) or a schedule's runs (`T#<tenant>#SCHEDULE#<id>`).
+    group_key: record.batchId ? `T#${record.tenant}#BATCH#${record.batchId}` : record.scheduleId && `T#${record.tenant}#SCHEDULE#${record.scheduleId}`,
     [INDEXES.byTenant.partitionKey]: tenantKey(record.tenant),
     [INDEXES.byTask.partitionKey]: taskKey(record.tenant, record.taskId),
     [INDEXES.byStatus.partitionKey]: statusKey(record.tenant, record.status),
@@ -100,6 +101,7 @@ const OPTIONAL_TEXT = [
   'webhookSecret',
   'replayedFrom',
   'batchId',
+  'scheduleId',
 ] as const satisfies ReadonlyArray<keyof ExecutionRecord>;
 
 /** The domain form of a stored record. */

@@ -43,6 +43,19 @@ export const INDEX_SORT_KEY = 'id';
  */
 export const PARENT_INDEX = { name: 'by-parent', partitionKey: 'parent_key', sortKey: 'created_at' } as const;
 
+/**
+ * Executions that belong to a group (sparse: only those with `group_key`): the runs of a recurring
+ * schedule (`T#<tenant>#SCHEDULE#<schedule id>`) and the items of a batch (`T#<tenant>#BATCH#<batch
+ * id>`). Sorted by id (creation time); projects ALL, so a page is one Query. Kept out of
+ * {@link INDEXES}, as {@link PARENT_INDEX} is.
+ */
+export const GROUP_INDEX = { name: 'by-group', partitionKey: 'group_key', sortKey: 'id' } as const;
+
+/** `by-group` partition of a tenant's runs of one schedule. */
+export function scheduleGroupKey(tenant: string, scheduleId: string): string {
+  return `T#${tenant}#SCHEDULE#${scheduleId}`;
+}
+
 /** `by-parent` partition of a tenant's children of one execution. */
 export function parentKey(tenant: string, parentId: string): string {
   return `T#${tenant}#PARENT#${parentId}`;
@@ -131,15 +144,7 @@ export function dueKey(messageId: string): string {
   return `DUE#${activeShard(messageId)}`;
 }
 
-/**
- * The executions of one batch (`GET /executions?batch_id=`), sparse: only executions with a
- * `group_key` (`T#<tenant>#BATCH#<batch id>`, written by `toItem`) are in it. Sorted by id, like
- * the other lists, and projecting ALL, so a page is one Query. Kept out of {@link INDEXES}, as
- * {@link PARENT_INDEX} is.
- */
-export const GROUP_INDEX = { name: 'by-group', partitionKey: 'group_key', sortKey: 'id' } as const;
-
-/** `by-group` partition of a tenant's executions of one batch. */
+/** `by-group` partition ({@link GROUP_INDEX}) of a tenant's executions of one batch (`GET /executions?batch_id=`). */
 export function batchGroupKey(tenant: string, batchId: string): string {
   return `T#${tenant}#BATCH#${batchId}`;
 }

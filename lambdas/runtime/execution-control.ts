@@ -48,6 +48,8 @@ export interface StartRequest {
   readonly batchId?: string;
   /** The execution this one replays (`POST /executions/{id}/replay`). */
   readonly replayedFrom?: string;
+  /** The recurring schedule this execution is a run of (`schedule_id`, listed by `GET /executions?schedule_id=`). */
+  readonly scheduleId?: string;
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url');
@@ -82,6 +84,7 @@ export const queuedRecord = (
   executionArn: executionArnOf(stateMachineArn, id),
   createdAt: now,
   updatedAt: now,
+  scheduleId: request.scheduleId,
   ...(request.webhook ? { webhookUrl: request.webhook.url, webhookSecret: request.webhook.secret } : {}),
   tags: request.tags,
   batchId: request.batchId,

@@ -75,7 +75,7 @@ export async function bundle(name: string, entry: string | { readonly contents: 
 }
 
 /** The AWS SDK clients a function constructs; its floor constructs exactly these. */
-export type Client = 'dynamodb' | 'sfn' | 'sqs';
+export type Client = 'dynamodb' | 'sfn' | 'sqs' | 'scheduler';
 
 /** Writes and bundles the floor of a function: a handler that only imports and constructs its clients. */
 export async function floorBundle(name: string, clients: readonly Client[], outDir: string): Promise<Bundle> {
@@ -89,6 +89,7 @@ export async function floorBundle(name: string, clients: readonly Client[], outD
       : []),
     ...(clients.includes('sfn') ? ["import { SFNClient } from '@aws-sdk/client-sfn';", 'const sfn = new SFNClient({});'] : []),
     ...(clients.includes('sqs') ? ["import { SQSClient } from '@aws-sdk/client-sqs';", 'const sqs = new SQSClient({});'] : []),
+    ...(clients.includes('scheduler') ? ["import { SchedulerClient } from '@aws-sdk/client-scheduler';", 'const scheduler = new SchedulerClient({});'] : []),
     `export const handler = async () => [${clients.map((client) => (client === 'dynamodb' ? 'ddb' : client)).join(', ')}].length;`,
   ];
   return bundle(name, { contents: `${lines.join('\n')}\n` }, outDir);

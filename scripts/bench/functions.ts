@@ -46,6 +46,11 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'webhook-dispatch', entry: 'webhooks/dispatch-handler.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'webhook-deliver', entry: 'webhooks/deliver-handler.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'webhook-redrive', entry: 'webhooks/redrive-handler.ts', clients: ['dynamodb', 'sqs'] },
+  { name: 'bulk', entry: 'api/bulk-actions.ts', clients: ['dynamodb', 'sqs'] },
+  { name: 'bulk-worker', entry: 'runtime/bulk-worker-handler.ts', clients: ['dynamodb', 'sfn', 'sqs'] },
+  { name: 'bulk-sweep', entry: 'runtime/bulk-sweep-handler.ts', clients: ['dynamodb', 'sqs'] },
+  { name: 'schedules', entry: 'api/schedules.ts', clients: ['dynamodb', 'scheduler'], tasks: 'catalogue' },
+  { name: 'schedule-run', entry: 'runtime/schedule-run-handler.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
 ];
 
 /**
@@ -102,6 +107,10 @@ export const LOAD_ENV: Readonly<Record<string, string>> = {
   TASK_IDS: defaultTasks.map((task) => task.id).join(','),
   WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-deliveries',
   WEBHOOK_DEAD_LETTER_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-dead-letters',
+  SCHEDULE_GROUP: 'Bench-schedules',
+  SCHEDULE_TARGET_ARN: 'arn:aws:lambda:us-east-1:000000000000:function:Bench-ScheduleRun',
+  SCHEDULE_ROLE_ARN: 'arn:aws:iam::000000000000:role/Bench-SchedulerInvoke',
+  SCHEDULE_DEAD_LETTER_ARN: 'arn:aws:sqs:us-east-1:000000000000:Bench-ScheduleDeadLetters',
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',

@@ -1,6 +1,7 @@
 import { SFNClient, SendTaskSuccessCommand, StartExecutionCommand, StopExecutionCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
@@ -15,6 +16,8 @@ import { handler as batch } from '../../lambdas/api/executions-batch.js';
 import { eventsHandler } from '../../lambdas/api/executions-events.js';
 import { handler as read } from '../../lambdas/api/executions-read.js';
 import { handler as webhooks } from '../../lambdas/api/webhooks.js';
+import { handler as bulk } from '../../lambdas/api/bulk-actions.js';
+import { handler as schedules } from '../../lambdas/api/schedules.js';
 import { PUBLIC_ROUTES, ROUTES, type RouteGroup, type RouteKey } from '../../lambdas/api/routes.js';
 import { newApiKey } from '../../lambdas/domain/api-keys.js';
 import { callbackHash, callbackToken, newCallbackNonce } from '../../lambdas/domain/callbacks.js';
@@ -66,6 +69,8 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const sfnMock = mockClient(SFNClient);
 // Test pings and redeliveries are queued; the queue accepts them.
 mockClient(SQSClient).on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+// EventBridge Scheduler takes every schedule: the fuzz probes the API's checks and the table, not Scheduler.
+mockClient(SchedulerClient).resolves({ ScheduleArn: 'arn:aws:scheduler:us-east-1:123456789012:schedule/Test-schedules/x' });
 /** A fresh table per route keeps every case fast (the fake scans its items) and each run's checks its own. */
 let table = new FakeTable();
 
@@ -94,6 +99,8 @@ const HANDLERS: Readonly<Record<RouteGroup, (event: APIGatewayProxyEventV2, cont
   // No wait: nothing changes the table while a case runs, so a stream answers with what it has at once.
   events: eventsHandler({ windowMs: 0 }),
   webhooks,
+  bulk,
+  schedules,
 };
 const GROUP_OF = new Map<string, RouteGroup>(
   (Object.entries(ROUTES) as Array<[RouteGroup, readonly RouteKey[]]>).flatMap(([group, keys]) => keys.map((key) => [key, group] as const)),

@@ -1,6 +1,6 @@
 import { RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Function as LambdaFunction, type CfnFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { DefinitionBody, IntegrationPattern, JsonPath, StateMachine, TaskInput } from 'aws-cdk-lib/aws-stepfunctions';
@@ -11,6 +11,7 @@ import { ENTRY_METADATA_KEY, ServiceFunction } from '../../infra/constructs/serv
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
 import { TaskStateMachine } from '../../infra/constructs/task-state-machine.js';
+import { Schedules } from '../../infra/constructs/schedules.js';
 import { ExecutionsStack } from '../../infra/executions-stack.js';
 import { writeTaskCatalogue } from '../../infra/task-catalogue.js';
 import { lambdaStepsOf, type TaskDefinition } from '../../lambdas/tasks/dsl.js';
@@ -168,6 +169,15 @@ describe('ServiceFunction', () => {
 });
 
 describe('ExecutionsApi', () => {
+  const schedulesOf = (stack: Stack, table: ITableV2) =>
+    new Schedules(stack, 'Schedules', {
+      table,
+      environment: {},
+      stateMachineArnPrefix: 'arn:aws:states:us-east-1:123456789012:stateMachine:P-',
+      taskIds: '',
+      taskCatalogue: writeTaskCatalogue(Stage.of(stack)!.outdir, []),
+    });
+
   function api(
     limits: Pick<ExecutionsApiProps, 'rateLimit' | 'burstLimit' | 'createRateLimit' | 'createBurstLimit' | 'callbackRateLimit' | 'callbackBurstLimit'>,
   ): () => ExecutionsApi {
@@ -181,6 +191,8 @@ describe('ExecutionsApi', () => {
         environment: {},
         taskCatalogue: writeTaskCatalogue(Stage.of(stack)!.outdir, []),
         webhookQueue: new Queue(stack, 'Deliveries'),
+        bulkQueue: new Queue(stack, 'BulkPages'),
+        schedules: schedulesOf(stack, table),
         ...limits,
       });
   }
@@ -209,6 +221,8 @@ describe('ExecutionsApi', () => {
       environment: {},
       taskCatalogue: writeTaskCatalogue(Stage.of(stack)!.outdir, []),
       webhookQueue: new Queue(stack, 'Deliveries'),
+      bulkQueue: new Queue(stack, 'BulkPages'),
+      schedules: schedulesOf(stack, table),
       rateLimit: 50,
       burstLimit: 100,
     });

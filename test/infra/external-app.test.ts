@@ -94,5 +94,6 @@ describe('a CDK app of its own that installed the package', () => {
       })
       .map((fn) => fn.Metadata![ENTRY_METADATA_KEY]);
     expect([...new Set(withStepCode)]).toEqual(['runtime/step-handler.ts']);
-  });
+    // It bundles every function of the stack (over forty) with esbuild: a minute or two on a busy 2-core machine.
+  }, 240_000);
 });

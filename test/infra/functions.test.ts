@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { Reconciler } from '../../infra/constructs/reconciler.js';
 import { TagIndex } from '../../infra/constructs/tag-index.js';
+import { Schedules } from '../../infra/constructs/schedules.js';
 import { Webhooks } from '../../infra/constructs/webhooks.js';
+import { BulkActions } from '../../infra/constructs/bulk-actions.js';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
 import { WORST_CASE_CALL_MS } from '../../lambdas/shared/client-config.js';
@@ -31,6 +33,9 @@ const FUNCTIONS: Record<string, IFunction> = {
   webhookDeliver: childOf(stack, 'Webhooks', Webhooks).deliverFunction,
   webhookRedrive: childOf(stack, 'Webhooks', Webhooks).redriveFunction,
   tagIndex: childOf(stack, 'TagIndex', TagIndex).indexFunction,
+  bulkWorker: childOf(stack, 'BulkActions', BulkActions).workerFunction,
+  bulkSweep: childOf(stack, 'BulkActions', BulkActions).sweepFunction,
+  scheduleRun: childOf(stack, 'Schedules', Schedules).runFunction,
 };
 const functions = resourcesOf(template, 'AWS::Lambda::Function');
 const [tableId] = onlyResource(template, 'AWS::DynamoDB::GlobalTable');
@@ -50,9 +55,9 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the eight route group functions, the authorizer, the streaming events function, the dashboard page function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler, the three webhook functions and the tag index writer', () => {
+  it('are exactly the ten route group functions, the authorizer, the streaming events function, the dashboard page function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler, the three webhook functions, the bulk worker and sweep, the schedule run function and the tag index writer', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
-    expect(Object.keys(api.functions).sort()).toEqual(['batch', 'catalogue', 'control', 'create', 'events', 'read', 'recovery', 'webhooks']);
+    expect(Object.keys(api.functions).sort()).toEqual(['batch', 'bulk', 'catalogue', 'control', 'create', 'events', 'read', 'recovery', 'schedules', 'webhooks']);
   });
 
   it.each(Object.keys(FUNCTIONS))('%s runs Node.js 24 on arm64 with active tracing and handler index.handler', (name) => {
@@ -80,7 +85,7 @@ describe('Lambda functions', () => {
     expect(environmentOf(name).NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it.each(['create', 'batch', 'read', 'control', 'recovery', 'events', 'webhooks', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'webhookDispatch', 'webhookDeliver', 'webhookRedrive', 'tagIndex'])(
+  it.each(['create', 'batch', 'read', 'control', 'recovery', 'events', 'webhooks', 'schedules', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'webhookDispatch', 'webhookDeliver', 'webhookRedrive', 'tagIndex', 'bulk', 'bulkWorker', 'bulkSweep', 'scheduleRun'])(
     '%s gets the table name, cursor secret and retention it needs at cold start',
     (name) => {
       const environment = environmentOf(name);
@@ -91,7 +96,7 @@ describe('Lambda functions', () => {
     },
   );
 
-  it.each(['create', 'batch', 'control', 'recovery', 'childStart'])('%s gets a state machine ARN prefix that names this stack\'s state machines', (name) => {
+  it.each(['create', 'batch', 'control', 'recovery', 'childStart', 'scheduleRun'])('%s gets a state machine ARN prefix that names this stack\'s state machines', (name) => {
     const prefix = joined(environmentOf(name).STATE_MACHINE_ARN_PREFIX);
     expect(prefix).toMatch(/^arn:\$\{Ref:AWS::Partition\}:states:\$\{Ref:AWS::Region\}:\$\{Ref:AWS::AccountId\}:stateMachine:/);
     const namePrefix = prefix.slice(prefix.lastIndexOf(':') + 1);
@@ -109,9 +114,9 @@ describe('Lambda functions', () => {
     expect(environment.TASK_IDS).toBe(SAMPLE_TASKS.tasks.map((task) => task.id).join(','));
   });
 
-  it('only create, batch, control, recovery and child start know the state machine ARN prefix', () => {
+  it('only create, batch, control, recovery, child start the bulk worker (its actions take the control dependencies) and the schedule run function know the state machine ARN prefix', () => {
     const withPrefix = Object.keys(FUNCTIONS).filter((name) => 'STATE_MACHINE_ARN_PREFIX' in environmentOf(name));
-    expect(withPrefix.sort()).toEqual(['batch', 'childStart', 'control', 'create', 'recovery']);
+    expect(withPrefix.sort()).toEqual(['batch', 'bulkWorker', 'childStart', 'control', 'create', 'recovery', 'scheduleRun']);
   });
 
   it('the batch function runs up to API Gateway\'s 29 s with 1 GB (1,000 creates per request)', () => {

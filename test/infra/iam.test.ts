@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { Reconciler } from '../../infra/constructs/reconciler.js';
 import { TagIndex } from '../../infra/constructs/tag-index.js';
+import { Schedules } from '../../infra/constructs/schedules.js';
 import { Webhooks } from '../../infra/constructs/webhooks.js';
+import { BulkActions } from '../../infra/constructs/bulk-actions.js';
 import { StatusEvents } from '../../infra/constructs/status-events.js';
 import { flattenCfnReference } from '../../infra/constructs/nag.js';
 import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
@@ -40,6 +42,9 @@ const FUNCTIONS: Record<string, IFunction> = {
   webhookDeliver: childOf(stack, 'Webhooks', Webhooks).deliverFunction,
   webhookRedrive: childOf(stack, 'Webhooks', Webhooks).redriveFunction,
   tagIndex: childOf(stack, 'TagIndex', TagIndex).indexFunction,
+  bulkWorker: childOf(stack, 'BulkActions', BulkActions).workerFunction,
+  bulkSweep: childOf(stack, 'BulkActions', BulkActions).sweepFunction,
+  scheduleRun: childOf(stack, 'Schedules', Schedules).runFunction,
 };
 const NAMES = Object.keys(FUNCTIONS);
 const statementsOf = (name: string) => statementsOfFunction(template, logicalIdOf(stack, FUNCTIONS[name]!));
@@ -83,8 +88,8 @@ describe('IAM least privilege', () => {
     expect(actionsOf(statements).filter((action) => /^states:|^\*$/i.test(action))).toEqual([]);
   });
 
-  it.each(['create', 'batch', 'recovery'])('only the create, batch and recovery (replay) API functions may start executions by name: %s, of this stack\'s state machines only', (name) => {
-    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('batch'), roleOf('recovery'), roleOf('childStart')].sort());
+  it.each(['create', 'batch', 'recovery'])('only the create, batch and recovery (replay) API functions may start executions by name: %s, of this stack\'s state machines only (child start and scheduled runs by prefix)', (name) => {
+    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('batch'), roleOf('recovery'), roleOf('childStart'), roleOf('scheduleRun')].sort());
     expect(rolesAllowing('states:StartSyncExecution')).toEqual([]);
     const start = statementsOf(name).filter((statement) => allows([statement], 'states:StartExecution'));
     expect(start).toHaveLength(1);
@@ -115,14 +120,14 @@ describe('IAM least privilege', () => {
     expect(JSON.stringify(statementsOf('childStart'))).not.toMatch(/"Ref":"[^"]*StateMachine/);
   });
 
-  it('only the control, status-change, reconciler and child-start functions may send task results; the first three stop executions', () => {
+  it('only the control, status-change, reconciler and child-start functions may send task results; the first three and the bulk worker stop executions', () => {
     const answering = [roleOf('control'), roleOf('statusChange'), roleOf('reconciler')].sort();
     expect(rolesAllowing('states:SendTaskSuccess')).toEqual([...answering, roleOf('childStart')].sort());
     expect(rolesAllowing('states:SendTaskFailure')).toEqual([...answering, roleOf('childStart')].sort());
-    expect(rolesAllowing('states:StopExecution')).toEqual(answering);
+    expect(rolesAllowing('states:StopExecution')).toEqual([...answering, roleOf('bulkWorker')].sort());
   });
 
-  it.each(['control', 'statusChange', 'reconciler'])('StopExecution of the %s function is scoped to executions of this stack\'s state machines', (name) => {
+  it.each(['control', 'statusChange', 'reconciler', 'bulkWorker'])('StopExecution of the %s function is scoped to executions of this stack\'s state machines', (name) => {
     const stop = statementsOf(name).filter((statement) => allows([statement], 'states:StopExecution'));
     expect(stop).toHaveLength(1);
     const resources = JSON.stringify(stop[0]!.Resource);
@@ -167,10 +172,11 @@ describe('IAM least privilege', () => {
     }
   });
 
-  it('no function may write in batches or delete tables; only the webhooks function (subscriptions) and the tag index writers (tag items) may delete items', () => {
+  it('no function may write in batches or delete tables; only the webhooks function (subscriptions), the schedules function (schedules), the bulk functions (the markers of active jobs) and the tag index writers (tag items) may delete items', () => {
+    const deleting = ['webhooks', 'schedules', 'bulk', 'bulkWorker', 'batch', 'tagIndex'];
     for (const name of NAMES) {
       for (const action of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable']) {
-        expect(allows(statementsOf(name), action), `${name} ${action}`).toBe(['webhooks', 'batch', 'tagIndex'].includes(name) && action === 'dynamodb:DeleteItem');
+        expect(allows(statementsOf(name), action), `${name} ${action}`).toBe(deleting.includes(name) && action === 'dynamodb:DeleteItem');
       }
     }
   });
@@ -180,6 +186,28 @@ describe('IAM least privilege', () => {
     expect(deletes).toHaveLength(1);
     expect(deletes[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TAG#*'] } });
     expect(allows(statementsOf('read'), 'dynamodb:BatchGetItem')).toBe(true);
+  });
+
+  it.each(['bulk', 'bulkWorker'])('the %s function deletes bulk items only (a LeadingKeys condition), never an execution', (name) => {
+    const deleting = statementsOf(name).filter((statement) => allows([statement], 'dynamodb:DeleteItem'));
+    expect(deleting).toHaveLength(1);
+    expect(JSON.stringify(deleting[0]!.Condition)).toBe(JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BULK#*', 'BULKITEMS#*', 'BULKACTIVE'] } }));
+  });
+
+  it('the bulk API function reads and writes bulk items only: no execution, no Step Functions action', () => {
+    const statements = statementsOf('bulk').filter((statement) => actionsOf([statement]).some((action) => /^dynamodb:/i.test(action)));
+    for (const statement of statements) expect(JSON.stringify(statement.Condition)).toContain('BULKITEMS#*');
+    expect(actionsOf(statementsOf('bulk')).filter((action) => /^states:/i.test(action))).toEqual([]);
+  });
+
+  it('the bulk worker writes executions and reads index partitions only under the tenant-scoped keys (EXEC#, T#)', () => {
+    const writing = statementsOf('bulkWorker').filter((statement) => allows([statement], 'dynamodb:UpdateItem'));
+    expect(writing.map((statement) => JSON.stringify(statement.Condition)).sort()).toEqual(
+      [
+        JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['BULK#*', 'BULKITEMS#*', 'BULKACTIVE'] } }),
+        JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['EXEC#*', 'T#*'] } }),
+      ].sort(),
+    );
   });
 
   it('DynamoDB grants are scoped to the executions table and its indexes', () => {
@@ -270,7 +298,9 @@ describe('IAM least privilege: roles and wildcards', () => {
     }
   });
 
-  it('every other wildcard resource is a table index, an execution of this stack\'s state machines, a function qualifier, or (child start) this stack\'s state machines by name', () => {
+  it('every other wildcard resource is a table index, an execution of this stack\'s state machines, a function qualifier, (child start, scheduled runs) this stack\'s state machines by name, or (schedules) this stack\'s schedule group', () => {
+    const group = childOf(stack, 'Schedules', Schedules).group;
+    const groupSchedules = `arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${stack.resolve(group.scheduleGroupName) as string}/*`;
     const tableIndexes = `<${tableId}.Arn>/index/*`;
     const stackMachines = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${stack.stackName}-*`;
     const machines = stateMachineRefs.map((ref) => ref.Ref);
@@ -286,7 +316,8 @@ describe('IAM least privilege: roles and wildcards', () => {
       const execution = /^arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:(.+):\*$/.exec(resource);
       const ok =
         resource === tableIndexes ||
-        (resource === stackMachines && role === roleOf('childStart')) ||
+        (resource === stackMachines && (role === roleOf('childStart') || role === roleOf('scheduleRun'))) ||
+        (resource === groupSchedules && role === roleOf('schedules')) ||
         functionQualifiers.includes(resource) ||
         (execution !== null && machines.some((machine) => execution[1] === `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}`));
       expect(ok, `${role}: ${resource}`).toBe(true);

@@ -46,4 +46,17 @@ describe('the local stack model of the streaming Function URL', async () => {
     expect(local.EVENTS_STREAM_URL).toBe('http://127.0.0.1:4321/');
     expect(local.TABLE_NAME).toBe(events.environment.TABLE_NAME);
   });
+
+  it('names the schedule group for the local Scheduler and resolves what the schedules function is told: the group, the run function, the invoke role and the dead-letter queue', () => {
+    expect(model.scheduleGroups).toHaveLength(1);
+    const schedules = model.functions.find((fn) => fn.entry.endsWith('api/schedules.ts'))!;
+    const run = model.functions.find((fn) => fn.entry.endsWith('runtime/schedule-run-handler.ts'))!;
+    const deadLetters = model.queues.find((queue) => queue.logicalId.startsWith('SchedulesDeadLetters'))!;
+    expect(schedules.environment).toMatchObject({
+      SCHEDULE_GROUP: model.scheduleGroups[0],
+      SCHEDULE_TARGET_ARN: run.arn,
+      SCHEDULE_ROLE_ARN: expect.stringMatching(/^arn:aws:iam::000000000000:role\/AsyncExecutions-SchedulesInvokeRole/),
+      SCHEDULE_DEAD_LETTER_ARN: deadLetters.arn,
+    });
+  });
 });

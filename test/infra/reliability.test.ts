@@ -45,7 +45,10 @@ function alarmOf(alarm: Alarm): CfnResource {
 function scheduleOf(t: Template): CfnResource {
   // The reconciler's: the webhook redrive has a schedule of its own (test/infra/webhooks.test.ts).
   const schedules = Object.values(resourcesOf(t, 'AWS::Events::Rule')).filter(
-    (rule) => rule.Properties?.ScheduleExpression && !JSON.stringify(rule.Properties.Targets).includes('WebhooksRedrive'),
+    (rule) =>
+      rule.Properties?.ScheduleExpression &&
+      !JSON.stringify(rule.Properties.Targets).includes('WebhooksRedrive') &&
+      !JSON.stringify(rule.Properties.Targets).includes('BulkActionsSweep'),
   );
   expect(schedules).toHaveLength(1);
   return schedules[0]!;
@@ -253,8 +256,8 @@ describe('status-change dead-letter queue', () => {
     expect(fn?.Properties?.ReservedConcurrentExecutions).toBe(3);
   });
 
-  it('has exactly these three alarms in the stack, with the two of the webhook queues and the tag index\'s lost changes', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+  it('has exactly these three alarms in the stack, with the two of the webhook queues, the bulk dead-letter queue\'s, the schedules\' dead-letter queue\'s and the tag index\'s lost changes', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
   });
 });
 

@@ -22,10 +22,17 @@ describe('executions table', () => {
     });
   });
 
-  it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id, by-parent, by-due and by-group', () => {
+  it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id, by-parent, by-due and by-group (a batch\'s executions and a schedule\'s runs, sorted by id)', () => {
     const [, table] = onlyResource(template, TABLE);
     const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
     expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-activity', 'by-due', 'by-group', 'by-parent', 'by-status', 'by-task', 'by-tenant']);
+    expect(indexes.find((index) => index.IndexName === 'by-group')).toMatchObject({
+      KeySchema: [
+        { AttributeName: 'group_key', KeyType: 'HASH' },
+        { AttributeName: 'id', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    });
     expect(INDEX_SORT_KEY).toBe('id');
     for (const { name, partitionKey } of Object.values(INDEXES)) {
       const index = indexes.find((candidate) => candidate.IndexName === name);

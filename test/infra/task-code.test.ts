@@ -99,7 +99,7 @@ describe('what the functions bundle of the tasks', () => {
     },
   );
 
-  it('create, batch, control, recovery, catalogue, wait, recorder and child start bundle the task catalogue the stack wrote beside its template, which holds the schemas and the author\'s words', () => {
+  it('create, batch, control, recovery, catalogue, schedules, wait, recorder, child start and schedule run bundle the task catalogue the stack wrote beside its template, which holds the schemas and the author\'s words', () => {
     const withCatalogue = functions.filter((fn) => fn.taskCatalogue);
     expect(withCatalogue.map((fn) => fn.entry).sort()).toEqual([
       'api/catalogue.ts',
@@ -107,8 +107,10 @@ describe('what the functions bundle of the tasks', () => {
       'api/executions-control.ts',
       'api/executions-create.ts',
       'api/executions-recovery.ts',
+      'api/schedules.ts',
       'runtime/child-start-handler.ts',
       'runtime/record-handler.ts',
+      'runtime/schedule-run-handler.ts',
       'runtime/wait-handler.ts',
     ]);
     const [path] = new Set(withCatalogue.map((fn) => fn.taskCatalogue!));

@@ -176,6 +176,42 @@ describe('the async-executions CLI against the local stack', () => {
     expect(listed.every((item) => item.task_id === 'test-noop' && item.status === 'succeeded')).toBe(true);
   });
 
+  it('schedules create, ls, pause, resume and rm: a schedule\'s life from the command line, its problems as exit 5, a usage error as exit 2', async () => {
+    // Its first run far ahead: the suite's other tests see no execution of it.
+    const created = await cli(['schedules', 'create', 'test-noop', '--cron', '0 9 ? * MON-FRI *', '--timezone', 'Europe/Paris', '--input', '{"n":1}', '--start', '2099-01-01T00:00:00Z']);
+    expect(created.code).toBe(EXIT.ok);
+    const [id, status, expression] = created.stdout.trim().split(' ');
+    expect(id).toMatch(/^sch_[0-9a-f]{32}$/);
+    expect(status).toBe('active');
+    expect(expression).toBe('cron(0');
+    expect(created.stdout.trim()).toBe(`${id} active cron(0 9 ? * MON-FRI *) Europe/Paris`);
+
+    const listed = await cli(['schedules', 'ls']);
+    expect(listed.code).toBe(EXIT.ok);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^ID\s+TASK\s+STATUS\s+EXPRESSION\s+TIMEZONE$/);
+    expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+test-noop\\s+active\\s+cron\\(0 9 \\? \\* MON-FRI \\*\\)\\s+Europe/Paris$`, 'm'));
+
+    expect((await cli(['schedules', 'pause', id!])).stdout.trim()).toBe(`${id} paused`);
+    const paused = await cli(['--json', 'schedules', 'ls']);
+    expect(json<Array<{ id: string; status: string }>>(paused).find((schedule) => schedule.id === id)).toMatchObject({ status: 'paused', synced: true });
+    expect((await cli(['schedules', 'resume', id!])).stdout.trim()).toBe(`${id} active`);
+
+    const removed = await cli(['schedules', 'rm', id!]);
+    expect(removed.code).toBe(EXIT.ok);
+    expect(removed.stdout.trim()).toBe(`${id} deleted`);
+    const again = await cli(['schedules', 'rm', id!]);
+    expect(again.code).toBe(EXIT.apiError);
+    expect(again.stderr).toMatch(/^Error 404/);
+
+    const bad = await cli(['schedules', 'create', 'test-noop', '--cron', '0 9 * * * *', '--input', '{"n":1}']);
+    expect(bad.code).toBe(EXIT.apiError);
+    expect(bad.stderr).toMatch(/Error 400/);
+    expect(bad.stderr).toMatch(/\/cron: exactly one of day-of-month and day-of-week must be \?/);
+    const both = await cli(['schedules', 'create', 'test-noop', '--cron', '0 9 ? * * *', '--rate', 'rate(1 hour)', '--input', '{"n":1}']);
+    expect(both.code).toBe(EXIT.usage);
+    expect(both.stderr).toMatch(/exactly one of --cron and --rate/);
+  });
+
   it('a bad input: the 400 problem on standard error, its fields by path, and exit 5', async () => {
     const [human, machine] = await Promise.all([
       cli(['start', 'test-noop', '--input', '{"n":"one"}']),
@@ -220,6 +256,45 @@ describe('the async-executions CLI against the local stack', () => {
     expect(env.stderr).toMatch(/^Error 401/);
     expect(nobody.code).toBe(EXIT.apiError);
     expect(nobody.stderr).toMatch(/fetch failed/);
+  });
+
+  it('bulk cancel --task --status --wait: cancels the matching executions as one job and exits 0; bulk get, items and ls show it; no filter is a usage error', async () => {
+    const since = new Date().toISOString();
+    const created = await Promise.all([1, 2, 3].map((n) => start('test-bulk-cli', { n })));
+    for (const execution of created) await waitForStatus(execution.id, 'awaiting_input');
+
+    const refused = await cli(['bulk', 'cancel']);
+    expect(refused.code).toBe(EXIT.usage);
+    expect(refused.stderr).toMatch(/Name a filter/);
+    const badStatus = await cli(['bulk', 'cancel', '--status', 'pending']);
+    expect(badStatus.code).toBe(EXIT.usage);
+
+    const run = await cli(['bulk', 'cancel', '--task', 'test-bulk-cli', '--status', 'awaiting_input', '--created-after', since, '--reason', 'from the CLI', '--wait']);
+    expect(run.code, run.stderr).toBe(EXIT.ok);
+    expect(run.stdout.trim()).toBe('succeeded: 3 matched: 3 succeeded, 0 skipped, 0 failed');
+    const id = /^(bulk_[0-9a-f]{32}) queued$/m.exec(run.stderr)?.[1];
+    expect(id).toBeDefined();
+    for (const execution of created) expect((await waitForStatus(execution.id, 'cancelled')).status).toBe('cancelled');
+
+    const [human, machine, items, listed] = await Promise.all([
+      cli(['bulk', 'get', id!]),
+      cli(['--json', 'bulk', 'get', id!]),
+      cli(['bulk', 'items', id!]),
+      cli(['--json', 'bulk', 'ls', '--limit', '5']),
+    ]);
+    expect(human.stdout).toMatch(/^status {5}succeeded$/m);
+    expect(human.stdout).toMatch(/^filter {5}task_id=test-bulk-cli status=awaiting_input created_after=/m);
+    expect(json<{ id: string; progress: { succeeded: number } }>(machine)).toMatchObject({ id, progress: { succeeded: 3 } });
+    expect(items.stdout.split('\n')[0]).toMatch(/^EXECUTION\s+OUTCOME\s+PROBLEM$/);
+    for (const execution of created) expect(items.stdout).toMatch(new RegExp(`^${execution.id}\\s+succeeded\\s+-$`, 'm'));
+    expect(json<Array<{ id: string }>>(listed).map((job) => job.id)).toContain(id);
+
+    const missing = await cli(['bulk', 'get', 'bulk_0190d7a45b3c7d2e8f1a2b3c4d5e6f70']);
+    expect(missing.code).toBe(EXIT.apiError);
+    expect(missing.stderr).toMatch(/^Error 404/);
+    const stopped = await cli(['bulk', 'stop', id!]);
+    expect(stopped.code).toBe(EXIT.apiError);
+    expect(stopped.stderr).toMatch(/^Error 409/);
   });
 
   it('without URL or key it uses the running local stack of the state file, and says when that file is stale', async () => {

@@ -4,6 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { routeKeysOf } from '../../lambdas/api/openapi.js';
 import { describeErrors, documentSchemas } from '../support/strict-json-schema.js';
@@ -458,6 +460,100 @@ describe('every route, its successes and its errors, against the document', () =
     await expectStatus(404, 'DELETE /webhooks/{id}', { path: { id } });
     await expectStatus(401, 'DELETE /webhooks/{id}', { path: { id }, auth: 'none' });
   });
+
+  it('bulk actions: accept, replay, list, get, items, cancel, the tenant\'s cap (409) and their errors', async () => {
+    const body = { action: 'cancel', filter: { task_id: 'sample-approval', status: 'awaiting_input' }, reason: 'contract' };
+    const accepted = await expectStatus(202, 'POST /bulk-actions', { body, headers: { 'idempotency-key': 'contract-bulk' } });
+    const id = String(accepted.body.id);
+    await expectStatus(200, 'POST /bulk-actions', { body, headers: { 'idempotency-key': 'contract-bulk' } });
+    await expectStatus(422, 'POST /bulk-actions', { body: { ...body, reason: 'another' }, headers: { 'idempotency-key': 'contract-bulk' } });
+    await expectStatus(400, 'POST /bulk-actions', { body: { action: 'cancel', filter: { tag: 'x' } } });
+    await expectStatus(401, 'POST /bulk-actions', { body, auth: 'none' });
+    await bodyErrors('POST /bulk-actions');
+    const ended = async () => !['queued', 'running'].includes(String((await call('GET /bulk-actions/{id}', { path: { id } })).body.status));
+    for (const deadline = Date.now() + 15_000; !(await ended()) && Date.now() < deadline; ) await new Promise((wait) => setTimeout(wait, 200));
+
+    await expectStatus(200, 'GET /bulk-actions/{id}', { path: { id } });
+    await expectStatus(404, 'GET /bulk-actions/{id}', { path: { id: 'bulk_0190d7a45b3c7d2e8f1a2b3c4d5e6f70' } });
+    await expectStatus(401, 'GET /bulk-actions/{id}', { path: { id }, auth: 'none' });
+    await expectStatus(200, 'GET /bulk-actions', { query: { limit: '5' } });
+    await expectStatus(400, 'GET /bulk-actions', { query: { limit: '0' } });
+    await expectStatus(401, 'GET /bulk-actions', { auth: 'none' });
+    await expectStatus(200, 'GET /bulk-actions/{id}/items', { path: { id }, query: { limit: '5' } });
+    await expectStatus(400, 'GET /bulk-actions/{id}/items', { path: { id }, query: { limit: '0' } });
+    await expectStatus(404, 'GET /bulk-actions/{id}/items', { path: { id: 'nope' } });
+    await expectStatus(401, 'GET /bulk-actions/{id}/items', { path: { id }, auth: 'none' });
+    await expectStatus(409, 'POST /bulk-actions/{id}/cancel', { path: { id } });
+    await expectStatus(404, 'POST /bulk-actions/{id}/cancel', { path: { id: 'nope' } });
+    await expectStatus(401, 'POST /bulk-actions/{id}/cancel', { path: { id }, auth: 'none' });
+
+    // A job that matches nothing ends on its first page, within moments: cancel one before it does
+    // (200), and fill the tenant's five places at once (409), each tried a few times.
+    const statuses = new Set<number>();
+    for (let round = 0; round < 10 && !statuses.has(200); round++) {
+      const quick = await expectStatus(202, 'POST /bulk-actions', { body });
+      const cancel = await call('POST /bulk-actions/{id}/cancel', { path: { id: String(quick.body.id) } });
+      expect([200, 409]).toContain(cancel.status);
+      statuses.add(cancel.status);
+    }
+    expect(statuses).toContain(200);
+    let capped = false;
+    for (let round = 0; round < 5 && !capped; round++) {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => call('POST /bulk-actions', { body })));
+      for (const answer of answers) expect([202, 409]).toContain(answer.status);
+      capped = answers.some((answer) => answer.status === 409);
+    }
+    expect(capped).toBe(true);
+  });
+  it('schedules: create, list, get, pause, resume, delete, the limit (409), a delete half done (409) and their errors', async () => {
+    // Runs far ahead: no execution of these schedules starts during the suite.
+    const body = { task_id: 'test-noop', cron: '0 9 ? * MON-FRI *', timezone: 'Europe/Paris', input: { n: 1 }, start_date: '2099-01-01T00:00:00Z' };
+    const created = await expectStatus(201, 'POST /schedules', { body: { ...body, description: 'contract', metadata: { team: 'contract' } } });
+    const id = String(created.body.id);
+    await expectStatus(400, 'POST /schedules', { body: { ...body, cron: '0 9 * * * *' } });
+    await expectStatus(400, 'POST /schedules', { body: { ...body, timezone: 'Mars/Olympus_Mons' } });
+    await expectStatus(401, 'POST /schedules', { body, auth: 'none' });
+    await bodyErrors('POST /schedules');
+
+    await expectStatus(200, 'GET /schedules', { query: { limit: '5' } });
+    await expectStatus(400, 'GET /schedules', { query: { limit: '0' } });
+    await expectStatus(401, 'GET /schedules', { auth: 'none' });
+    await expectStatus(200, 'GET /schedules/{id}', { path: { id } });
+    await expectStatus(404, 'GET /schedules/{id}', { path: { id: `sch_${'0'.repeat(32)}` } });
+    await expectStatus(401, 'GET /schedules/{id}', { path: { id }, auth: 'none' });
+    await expectStatus(200, 'GET /executions', { query: { schedule_id: id } });
+
+    expect((await expectStatus(200, 'POST /schedules/{id}/pause', { path: { id } })).body.status).toBe('paused');
+    await expectStatus(404, 'POST /schedules/{id}/pause', { path: { id: 'sch_nope' } });
+    await expectStatus(401, 'POST /schedules/{id}/pause', { path: { id }, auth: 'none' });
+    expect((await expectStatus(200, 'POST /schedules/{id}/resume', { path: { id } })).body.status).toBe('active');
+    await expectStatus(404, 'POST /schedules/{id}/resume', { path: { id: 'sch_nope' } });
+    await expectStatus(401, 'POST /schedules/{id}/resume', { path: { id }, auth: 'none' });
+
+    // The tenant's limit: 100 schedules, then 409.
+    const more: string[] = [];
+    for (let made = 1; made < 100; made++) more.push(String((await expectStatus(201, 'POST /schedules', { body })).body.id));
+    await expectStatus(409, 'POST /schedules', { body });
+
+    // A delete that stopped half way (its Scheduler call failed): the item stays `deleting`.
+    const table = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: inject('dynamoDbEndpoint'), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+    await table.send(
+      new UpdateCommand({
+        TableName: inject('tableName'),
+        Key: { pk: 'SCHEDULES#openapi-contract', sk: `SCH#${id}` },
+        UpdateExpression: 'SET #state = :deleting',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':deleting': 'deleting' },
+      }),
+    );
+    table.destroy();
+    await expectStatus(409, 'POST /schedules/{id}/pause', { path: { id } });
+    await expectStatus(409, 'POST /schedules/{id}/resume', { path: { id } });
+
+    for (const other of [id, ...more]) await expectStatus(204, 'DELETE /schedules/{id}', { path: { id: other } });
+    await expectStatus(404, 'DELETE /schedules/{id}', { path: { id } });
+    await expectStatus(401, 'DELETE /schedules/{id}', { path: { id }, auth: 'none' });
+  }, 120_000);
 
   it('answered every status each operation documents, but those the local stack cannot be made to answer', () => {
     const missing: string[] = [];

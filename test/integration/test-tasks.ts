@@ -116,6 +116,22 @@ export const tasks = [
     steps: [waitForInput('approval', { timeoutSeconds: 2 }), step('after', (input: unknown) => input)],
   }),
   defineTask({
+    id: 'test-bulk',
+    description: 'One long wait; only the bulk action tests create it, so its executions are theirs alone.',
+    kind: 'test',
+    input: z.strictObject({ n: z.int() }),
+    examples: [{ n: 1 }],
+    steps: [waitForInput('hold', { timeoutSeconds: 3600 })],
+  }),
+  defineTask({
+    id: 'test-bulk-cli',
+    description: 'One long wait; only the CLI\'s bulk test creates it.',
+    kind: 'test',
+    input: z.strictObject({ n: z.int() }),
+    examples: [{ n: 1 }],
+    steps: [waitForInput('hold', { timeoutSeconds: 3600 })],
+  }),
+  defineTask({
     id: 'test-child-holder',
     description:
       'One wait step: a .waitForTaskToken state whose token stands in for a runTask state\'s (the child-start tests answer it through a child).',

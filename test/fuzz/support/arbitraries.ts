@@ -571,6 +571,20 @@ function validBodies(route: RouteKey, profile: LayerProfile): fc.Arbitrary<{ val
       return fc.option(fc.integer({ min: 60, max: 3600 }), { nil: undefined }).map((ttl) => ({ value: ttl === undefined ? {} : { ttl_seconds: ttl } }));
     case 'PUT /executions/{id}/tags':
       return fc.array(fc.stringMatching(/^[A-Za-z0-9_.:/=+@-]{1,64}$/), { maxLength: 10 }).map((tags) => ({ value: { tags } }));
+    case 'POST /bulk-actions':
+      return fc
+        .record(
+          {
+            filter: fc.record(
+              { task_id: fc.constantFrom(...profile.tasks.map((task) => task.id)), status: fc.constantFrom(...EXECUTION_STATUSES), created_after: fc.constant('2026-01-01T00:00:00Z') },
+              { requiredKeys: [] },
+            ),
+            reason: storedText,
+            max_items: fc.integer({ min: 1, max: 100_000 }),
+          },
+          { requiredKeys: ['filter'] },
+        )
+        .map((fields) => ({ value: { action: 'cancel', ...fields } }));
     default:
       return fc.constant({ value: {} });
   }
@@ -604,6 +618,28 @@ function envelopes(route: RouteKey, profile: LayerProfile): fc.Arbitrary<unknown
       return fc.record({ ttl_seconds: fc.oneof(fc.integer({ min: -10, max: 10_000 }), fc.constantFrom(59, 60, 3600, 3601, 90.5, 1e308, -0), scalar) }, { requiredKeys: [] });
     case 'PUT /executions/{id}/tags':
       return fc.record({ tags: fc.oneof(fc.array(fc.oneof(text(70), fc.constantFrom('a#b', '', '__proto__', 'x'.repeat(65)), scalar), { maxLength: 12 }), jsonish) }, { requiredKeys: [] });
+    case 'POST /bulk-actions':
+      return fc.record(
+        {
+          action: fc.oneof({ weight: 4, arbitrary: fc.constant('cancel') }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom('retry', 'replay', 'CANCEL', '__proto__'), scalar) }),
+          filter: fc.oneof(
+            fc.record(
+              {
+                task_id: fc.oneof(fc.constantFrom(...taskIds), text(70), scalar),
+                status: fc.oneof(fc.constantFrom('running', 'pending', 'awaiting_input'), scalar),
+                created_after: fc.oneof(fc.constantFrom('2026-01-01', '2026-13-45', '2026-01-01T00:00:00+99:99', '9'.repeat(40)), text(50)),
+                created_before: fc.oneof(fc.constantFrom('2025-01-01', '2026-02-30T00:00:00Z'), text(50)),
+                tag: text(20),
+              },
+              { requiredKeys: [] },
+            ),
+            jsonish,
+          ),
+          reason: fc.oneof(text(), fc.constant(null), huge(1990, 2010), scalar),
+          max_items: fc.oneof(fc.integer({ min: -5, max: 200_000 }), fc.constantFrom(0, 1, 100_000, 100_001, 1.5, 1e308), scalar),
+        },
+        { requiredKeys: [] },
+      );
     default:
       return fc.oneof(fc.constant({}), jsonish);
   }

@@ -262,6 +262,10 @@ export function storedViolations(items: readonly Item[]): string[] {
       }
       continue;
     }
+    if (pk.startsWith('BULK#') || pk.startsWith('BULKITEMS#') || pk === 'BULKACTIVE') {
+      found.push(...bulkViolations(pk, partition, partitions));
+      continue;
+    }
     if (!pk.startsWith('EXEC#')) {
       found.push(`unexpected partition ${pk}`);
       continue;
@@ -362,6 +366,38 @@ export function ruleViolations(exchange: Exchange): string[] {
       if (filter !== undefined && item.status !== filter) found.push(`listed a ${item.status} execution for status=${query.status}`);
       if (taskId !== undefined && item.task_id !== taskId) found.push(`listed a ${item.task_id} execution for task ${taskId}`);
     }
+  }
+  return found;
+}
+
+/**
+ * Bulk action items: a tenant's count of active jobs is the number of its jobs queued or running;
+ * each active job has the sweep's marker and each marker an active job; an Idempotency-Key and an
+ * item result name a job of their tenant.
+ */
+function bulkViolations(pk: string, partition: readonly Item[], partitions: ReadonlyMap<string, readonly Item[]>): string[] {
+  const found: string[] = [];
+  const jobOf = (tenant: string, id: string) => partitions.get(`BULK#${tenant}`)?.find((item) => item.sk === `JOB#${id}`);
+  const active = (job: Item | undefined) => job !== undefined && (job.status === 'queued' || job.status === 'running');
+  if (pk === 'BULKACTIVE') {
+    for (const marker of partition) if (!active(jobOf(String(marker.tenant), String(marker.sk)))) found.push(`${pk}: a marker of job ${String(marker.sk)}, which is not active`);
+    return found;
+  }
+  if (pk.startsWith('BULKITEMS#')) {
+    const [, tenant = '', id = ''] = pk.split('#');
+    if (!jobOf(tenant, id)) found.push(`${pk}: item results of a missing job`);
+    return found;
+  }
+  const tenant = pk.slice('BULK#'.length);
+  const jobs = partition.filter((item) => String(item.sk).startsWith('JOB#'));
+  const counter = partition.find((item) => item.sk === 'ACTIVE');
+  const activeJobs = jobs.filter(active);
+  if ((counter?.active_jobs ?? 0) !== activeJobs.length) found.push(`${pk}: counts ${String(counter?.active_jobs)} active jobs, has ${activeJobs.length}`);
+  for (const job of activeJobs) {
+    if (!partitions.get('BULKACTIVE')?.some((marker) => marker.sk === job.id && marker.tenant === tenant)) found.push(`${pk}: active job ${String(job.id)} without its marker`);
+  }
+  for (const claim of partition.filter((item) => String(item.sk).startsWith('IDEM#'))) {
+    if (!jobOf(tenant, String(claim.job_id))) found.push(`${pk}: Idempotency-Key of a missing job ${String(claim.job_id)}`);
   }
   return found;
 }

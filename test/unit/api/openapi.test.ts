@@ -6,7 +6,9 @@ import { handler } from '../../../lambdas/api/catalogue.js';
 import { IDEMPOTENCY_KEY } from '../../../lambdas/api/headers.js';
 import { API_VERSION, openApiDocument, routeKeysOf, type OpenApiOptions } from '../../../lambdas/api/openapi.js';
 import {
+  BULK_LIST_QUERY,
   DELIVERY_LIST_QUERY,
+  SCHEDULE_LIST_QUERY,
   EXECUTION_LIST_QUERY,
   TASK_EXECUTION_LIST_QUERY,
   TRANSITION_LIST_QUERY,
@@ -101,6 +103,9 @@ describe('the OpenAPI document', () => {
       'GET /tasks/{task_id}/executions': TASK_EXECUTION_LIST_QUERY,
       'GET /executions/{id}/transitions': TRANSITION_LIST_QUERY,
       'GET /webhooks/{id}/deliveries': DELIVERY_LIST_QUERY,
+      'GET /bulk-actions': BULK_LIST_QUERY,
+      'GET /bulk-actions/{id}/items': BULK_LIST_QUERY,
+      'GET /schedules': SCHEDULE_LIST_QUERY,
       'GET /executions/{id}/events': streamQuery('last_event_id'),
       'GET /executions/{id}/status.stream': streamQuery('last_event_id'),
       'GET /executions/{id}/transitions.stream': streamQuery('next_page_token'),

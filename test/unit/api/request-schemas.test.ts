@@ -4,6 +4,7 @@ import {
   METADATA_LIMITS,
   batchItemBody,
   bodyOf,
+  bulkActionBody,
   cancelBody,
   changeStatusBody,
   createBody,
@@ -11,6 +12,7 @@ import {
   replayBody,
   resumeBody,
   streamTokenBody,
+  scheduleBody,
   subscriptionBody,
   tagsBody,
   type BodyJsonSchema,
@@ -18,12 +20,16 @@ import {
 } from '../../../lambdas/api/bodies.js';
 import { IDEMPOTENCY_KEY, idempotencyKeyOf } from '../../../lambdas/api/headers.js';
 import {
+  BULK_LIST_QUERY,
   DELIVERY_LIST_QUERY,
   EVENT_ID,
   EXECUTION_LIST_QUERY,
+  SCHEDULE_LIST_QUERY,
   TASK_EXECUTION_LIST_QUERY,
   TRANSITION_LIST_QUERY,
+  bulkListParams,
   deliveryListParams,
+  scheduleListParams,
   executionListParams,
   streamPositionOf,
   streamQuery,
@@ -132,6 +138,11 @@ function edgesOf(schema: unknown): unknown[] {
   }
   const named = [...(Object.hasOwn(rule, 'const') ? [rule.const] : []), ...(Array.isArray(rule.enum) ? rule.enum : [])];
   edges.push(...named);
+  // A nested object (a filter): empty, and with one property at each of that property's edges.
+  if (rule.type === 'object' && typeof rule.properties === 'object' && rule.properties !== null) {
+    edges.push({});
+    for (const [name, property] of Object.entries(rule.properties)) edges.push(...edgesOf(property).map((edge) => ({ [name]: edge })));
+  }
   const items = rule.items as Readonly<Record<string, unknown>> | undefined;
   if (Array.isArray(items?.enum)) edges.push(...items.enum.map((item) => [item]), [...items.enum], [items.enum[0], 'nonesuch'], ['nonesuch']);
   return edges;
@@ -167,6 +178,9 @@ const BODIES: ReadonlyArray<readonly [string, BodySchema<unknown>]> = [
   ['PUT /executions/{id}/tags', tagsBody],
   // Each item of POST /executions/batch is checked on its own, as a body of its own.
   ['an item of POST /executions/batch', batchItemBody],
+  ['POST /bulk-actions', bulkActionBody(TASK_IDS)],
+  // What its expression, zone and dates say is the domain's (checkScheduleSpec, tested in test/unit/domain/schedules.test.ts).
+  ['POST /schedules', scheduleBody(TASK_IDS)],
 ];
 
 describe('request bodies: each check accepts exactly what its JSON Schema accepts', () => {
@@ -215,6 +229,8 @@ function candidates(schema: ParamSchema): string[] {
     'nonesuch',
     id,
     id.toUpperCase(),
+    `sch_${'0a'.repeat(16)}`,
+    `sch_${'0A'.repeat(16)}`,
     '2026-01-02',
     '2026-01-02T03:04:05Z',
     '2026-01-02T03:04:05.123+02:00',
@@ -235,6 +251,8 @@ const QUERIES: ReadonlyArray<readonly [string, QuerySchema, (query: Record<strin
   ['GET /tasks/{task_id}/executions', TASK_EXECUTION_LIST_QUERY, (query) => executionListParams(query, 'sample-pipeline')],
   ['GET /executions/{id}/transitions', TRANSITION_LIST_QUERY, (query) => transitionListParams(query)],
   ['GET /webhooks/{id}/deliveries', DELIVERY_LIST_QUERY, (query) => deliveryListParams(query)],
+  ['GET /bulk-actions', BULK_LIST_QUERY, (query) => bulkListParams(query)],
+  ['GET /schedules', SCHEDULE_LIST_QUERY, (query) => scheduleListParams(query)],
   ['GET /executions/{id}/events', streamQuery('last_event_id'), (query) => streamPositionOf({}, query, 'last_event_id')],
   ['GET /executions/{id}/transitions.stream', streamQuery('next_page_token'), (query) => streamPositionOf({}, query, 'next_page_token')],
 ];

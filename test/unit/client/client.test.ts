@@ -208,4 +208,42 @@ describe('createClient', () => {
 
     await expect(client.executions.stream(ID).next()).rejects.toMatchObject({ status: 404, detail: 'No execution.' });
   });
+
+  it('schedules: creates, reads, lists page by page, pauses, resumes and deletes through the schedule routes', async () => {
+    const schedule = { id: `sch_${'a'.repeat(32)}`, status: 'active' };
+    const { client, requests } = fakeService((request) => {
+      const url = new URL(request.url);
+      if (request.method === 'DELETE') return new Response(null, { status: 204 });
+      if (url.pathname === '/schedules' && request.method === 'GET') {
+        return json(url.searchParams.get('cursor') ? { items: [{ ...schedule, id: 'second' }], next_cursor: null } : { items: [schedule], next_cursor: 'c1' });
+      }
+      if (url.pathname.endsWith('/pause')) return json({ ...schedule, status: 'paused' });
+      return json(schedule, request.method === 'POST' && url.pathname === '/schedules' ? 201 : 200);
+    });
+
+    expect(await client.schedules.create({ task_id: 't', rate: 'rate(5 minutes)', input: { n: 1 } })).toEqual(schedule);
+    expect(await client.schedules.get(schedule.id)).toEqual(schedule);
+    const ids: string[] = [];
+    for await (const item of client.schedules.list()) ids.push(item.id);
+    expect(ids).toEqual([schedule.id, 'second']);
+    expect((await client.schedules.pause(schedule.id)).status).toBe('paused');
+    await client.schedules.resume(schedule.id);
+    await client.schedules.delete(schedule.id);
+
+    expect(requests.map((request) => `${request.method} ${new URL(request.url).pathname}${new URL(request.url).search}`)).toEqual([
+      'POST /schedules',
+      `GET /schedules/${schedule.id}`,
+      'GET /schedules',
+      'GET /schedules?cursor=c1',
+      `POST /schedules/${schedule.id}/pause`,
+      `POST /schedules/${schedule.id}/resume`,
+      `DELETE /schedules/${schedule.id}`,
+    ]);
+    expect(await requests[0]!.json()).toEqual({ task_id: 't', rate: 'rate(5 minutes)', input: { n: 1 } });
+  });
+
+  it('schedules.delete throws the ApiProblem of a 404', async () => {
+    const { client } = fakeService(() => problem(404, { type: '/problems/not-found', title: 'Not found.', status: 404, detail: 'No schedule.' }));
+    await expect(client.schedules.delete(`sch_${'0'.repeat(32)}`)).rejects.toMatchObject({ status: 404, detail: 'No schedule.' });
+  });
 });

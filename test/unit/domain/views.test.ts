@@ -124,6 +124,7 @@ describe('toExecutionView', () => {
       completed_at: null,
       cancel_reason: null,
       parent_execution_id: null,
+      schedule_id: null,
       console_url: `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${ARN}`,
       status_url: `https://api.example.com/v1/executions/${ID}`,
       events_url: `https://api.example.com/v1/executions/${ID}/events`,

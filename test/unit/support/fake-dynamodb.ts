@@ -417,8 +417,17 @@ export class FakeTable {
     if (input.ExclusiveStartKey) {
       const after = input.ExclusiveStartKey;
       const position = matching.findIndex((item) => item.pk === after.pk && item.sk === after.sk);
-      if (position < 0) throw new Error('FakeDynamoDB: ExclusiveStartKey names no item');
-      start = position + 1;
+      if (position >= 0) {
+        start = position + 1;
+      } else {
+        // As DynamoDB: the key is a position, whether or not an item is there now (an item that left
+        // an index partition, e.g. by changing status, still marks where the last page ended).
+        if (after[sortKey] === undefined) throw new Error('FakeDynamoDB: ExclusiveStartKey names no item');
+        const at = `${String(after[sortKey])}\u0000${String(after.pk)}`;
+        const keyOf = (item: Item) => `${String(item[sortKey])}\u0000${String(item.pk)}`;
+        const next = matching.findIndex((item) => (input.ScanIndexForward === false ? keyOf(item) < at : keyOf(item) > at));
+        start = next < 0 ? matching.length : next;
+      }
     }
     const limit = input.Limit ?? Number.POSITIVE_INFINITY;
     const evaluated = matching.slice(start, start + limit);

@@ -1,0 +1,128 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { describe, expect, it } from 'vitest';
+import { BulkActions } from '../../infra/constructs/bulk-actions.js';
+import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
+import { TaskRuntime } from '../../infra/constructs/task-runtime.js';
+import {
+  actionsOf,
+  allStatements,
+  allows,
+  childOf,
+  logicalIdOf,
+  resourcesOf,
+  statementsOfFunction,
+  synthService,
+  testApp,
+  type CfnResource,
+} from './support.js';
+
+const { stack, template } = synthService();
+const bulk = childOf(stack, 'BulkActions', BulkActions);
+const api = childOf(stack, 'Api', ExecutionsApi);
+const runtime = childOf(stack, 'Runtime', TaskRuntime);
+const queues = resourcesOf(template, 'AWS::SQS::Queue');
+const functions = resourcesOf(template, 'AWS::Lambda::Function');
+const mappings = Object.values(resourcesOf(template, 'AWS::Lambda::EventSourceMapping'));
+const queueId = logicalIdOf(stack, bulk.queue);
+const deadLetterId = logicalIdOf(stack, bulk.deadLetterQueue);
+const workerId = logicalIdOf(stack, bulk.workerFunction);
+const sweepId = logicalIdOf(stack, bulk.sweepFunction);
+const apiFunctionId = logicalIdOf(stack, api.functions.bulk);
+const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+const queueOf = (queue: IQueue): CfnResource => queues[logicalIdOf(stack, queue)]!;
+const variablesOf = (id: string): Record<string, unknown> => (functions[id]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+
+describe('bulk action queues', () => {
+  it.each([
+    ['page', () => bulk.queue],
+    ['dead-letter', () => bulk.deadLetterQueue],
+  ])('the %s queue is encrypted and refuses any request without TLS', (_name, queue) => {
+    const id = logicalIdOf(stack, queue());
+    expect(queues[id]?.Properties?.SqsManagedSseEnabled).toBe(true);
+    const policy = Object.values(resourcesOf(template, 'AWS::SQS::QueuePolicy')).find((candidate) =>
+      JSON.stringify(candidate.Properties?.Queues).includes(JSON.stringify({ Ref: id })),
+    );
+    expect(JSON.stringify(policy?.Properties?.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
+  });
+
+  it('sends a page message that failed 10 times to its dead-letter queue, which keeps it 14 days', () => {
+    expect(queueOf(bulk.queue).Properties?.RedrivePolicy).toEqual({ deadLetterTargetArn: arnOf(deadLetterId), maxReceiveCount: 10 });
+    expect(queueOf(bulk.deadLetterQueue).Properties?.MessageRetentionPeriod).toBe(Duration.days(14).toSeconds());
+  });
+
+  it('hands a crashed page back after six times the worker timeout, past the lease the worker holds', () => {
+    const timeout = functions[workerId]?.Properties?.Timeout as number;
+    expect(queueOf(bulk.queue).Properties?.VisibilityTimeout).toBe(timeout * 6);
+    const lease = Number(variablesOf(workerId).BULK_LEASE_SECONDS);
+    expect(lease).toBeGreaterThan(timeout);
+    expect(lease).toBeLessThan(timeout * 6);
+  });
+
+  it('alarms while a message is in the dead-letter queue', () => {
+    const alarm = resourcesOf(template, 'AWS::CloudWatch::Alarm')[logicalIdOf(stack, bulk.deadLetterAlarm)];
+    expect(alarm?.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', MetricName: 'ApproximateNumberOfMessagesVisible' });
+    expect(JSON.stringify(alarm?.Properties?.Dimensions)).toContain(deadLetterId);
+  });
+});
+
+describe('bulk worker', () => {
+  it('takes one page message per invocation from the page queue, reporting failed messages one by one', () => {
+    const found = mappings.filter((mapping) => JSON.stringify(mapping.Properties?.FunctionName) === JSON.stringify({ Ref: workerId }));
+    expect(found).toHaveLength(1);
+    expect(found[0]!.Properties).toMatchObject({ EventSourceArn: arnOf(queueId), BatchSize: 1, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+  });
+
+  it('may stop executions of this stack\'s state machines only, and starts none', () => {
+    const statements = statementsOfFunction(template, workerId);
+    const stops = statements.filter((statement) => allows([statement], 'states:StopExecution'));
+    expect(stops).toHaveLength(1);
+    expect(JSON.stringify(stops[0]!.Resource)).toContain(':execution:');
+    for (const machine of runtime.stateMachines.values()) expect(JSON.stringify(stops[0]!.Resource)).toContain(logicalIdOf(stack, machine));
+    expect(actionsOf(statements).filter((action) => /^states:/i.test(action))).toEqual(['states:StopExecution']);
+  });
+
+  it('knows its queue, the state machine prefix and its lease', () => {
+    expect(variablesOf(workerId).BULK_QUEUE_URL).toEqual({ Ref: queueId });
+    expect(variablesOf(workerId).STATE_MACHINE_ARN_PREFIX).toBeDefined();
+  });
+});
+
+describe('bulk sweep', () => {
+  it('runs every 2 minutes by default on an EventBridge schedule', () => {
+    const rule = resourcesOf(template, 'AWS::Events::Rule')[logicalIdOf(stack, bulk.sweepSchedule)];
+    expect(rule?.Properties).toMatchObject({ ScheduleExpression: 'rate(2 minutes)', State: 'ENABLED', Targets: [{ Arn: arnOf(sweepId) }] });
+  });
+
+  it('reads bulk items only and writes nothing in the table; it may send to the page queue', () => {
+    const statements = statementsOfFunction(template, sweepId);
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(allows(statements, action), action).toBe(false);
+    const reads = statements.filter((statement) => allows([statement], 'dynamodb:Query'));
+    expect(reads).toHaveLength(1);
+    expect(JSON.stringify(reads[0]!.Condition)).toContain('BULKACTIVE');
+    expect(allows(statements, 'sqs:SendMessage')).toBe(true);
+  });
+
+  it.each([[Duration.seconds(90)], [Duration.minutes(0)], [Duration.hours(2)]])('refuses a sweep every %s at synth', (every) => {
+    const scope = new Stack(testApp(), 'Scratch');
+    const table = TableV2.fromTableName(scope, 'Table', 'executions');
+    const machine = StateMachine.fromStateMachineName(scope, 'Machine', 'machine');
+    expect(
+      () => new BulkActions(scope, 'Bulk', { table, stateMachines: [machine], stateMachineArnPrefix: 'arn:x:', environment: {}, sweepEvery: every }),
+    ).toThrow(/sweepEvery must be whole minutes from 1 to 60/);
+  });
+});
+
+describe('who may send to the page queue', () => {
+  it('the bulk API function (first pages), the worker (next pages) and the sweep (stalled jobs), nothing else', () => {
+    const senders = new Set(
+      allStatements(template)
+        .filter(({ statement }) => allows([statement], 'sqs:SendMessage') && JSON.stringify(statement.Resource).includes(JSON.stringify(arnOf(queueId))))
+        .map(({ role }) => role),
+    );
+    const roleOf = (id: string) => (functions[id]?.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    expect([...senders].sort()).toEqual([roleOf(apiFunctionId), roleOf(workerId), roleOf(sweepId)].sort());
+  });
+});
