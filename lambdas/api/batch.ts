@@ -62,7 +62,8 @@ async function createItem(deps: BatchDeps, request: BatchRequest, batchId: strin
   try {
     const item = bodyOf(batchItemBody, raw);
     const task = deps.tasks.get(item.task_id);
-    if (!task) throw new NotFoundError(`No task ${item.task_id.slice(0, 64)} exists. GET /tasks lists them.`);
+    // Its schema bounds task_id to 64 characters, so the message stays small.
+    if (!task) throw new NotFoundError(`No task ${item.task_id} exists.`);
     validateWith(task.input, item.input, '/input', `input of task ${task.id}`);
     checkPayload(item.input, 'The input');
     const key = itemKeyOf(item, index, request.idempotencyKey);
@@ -86,7 +87,7 @@ async function createItem(deps: BatchDeps, request: BatchRequest, batchId: strin
 
 /** The 503 of an item the batch had no time left to start. */
 function notAttempted(index: number): BatchItemResult {
-  const error = new ServiceUnavailableError('The batch ran out of time before this item: nothing was created for it. Retry the batch with the same Idempotency-Key.').toProblem();
+  const error = new ServiceUnavailableError('Not attempted: no time was left. Retry the batch with the same Idempotency-Key.').toProblem();
   return { index, status: error.status, error };
 }
 
@@ -127,7 +128,7 @@ export function batchStatusOf(result: BatchResult): 200 | 207 | 422 | 503 {
  * members, as in a 200 or 207.
  */
 export function failedBatch(result: BatchResult): DomainError {
-  const detail = `None of the ${result.items.length} items was created; each item's error says why.`;
+  const detail = `None of the ${result.items.length} items was created; see each item's error.`;
   const members = { batch_id: result.batch_id, succeeded: 0, failed: result.failed, items: result.items };
-  return result.items.some((item) => item.status >= 500) ? new ServiceUnavailableError(`${detail} Retry it with the same Idempotency-Key.`, members) : new BatchFailedError(detail, members);
+  return result.items.some((item) => item.status >= 500) ? new ServiceUnavailableError(`${detail} Retry with the same Idempotency-Key.`, members) : new BatchFailedError(detail, members);
 }

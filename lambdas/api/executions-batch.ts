@@ -47,7 +47,8 @@ const routes: Record<string, Route> = {
     const id = executionIdOf(param(event, 'id'));
     const body = bodyOf(tagsBody, event.json);
     const record = await tags.setTags(tenantOf(event), id, body.tags);
-    logger.info('tags replaced', { execution_id: id });
+    // The request's log keys name the execution.
+    logger.info('tags set');
     return json(200, toExecutionView(record, linksOf(event, REGION)));
   },
 };
