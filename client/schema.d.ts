@@ -1911,11 +1911,11 @@ export interface operations {
                 created_after?: string;
                 /** @description Created at or before (ISO 8601). */
                 created_before?: string;
-                /** @description Only executions with this tag; repeated or comma-separated (at most 10): with every one. From the tag index: a page reads at most limit index items and limit records, so it may be short while next_cursor goes on. Not with offset, batch_id or parent_id. */
+                /** @description Only executions with this tag; repeated or comma-separated (at most 10): with every one. From the tag index: a page reads at most limit index items and limit records, so it may be short while next_cursor goes on. Not with offset, batch_id, schedule_id or parent_id. */
                 tag?: string;
                 /** @description Julep's filter: a JSON object (as text) of top-level metadata keys and values that must all be equal, e.g. {"team":"ops"}. A page reads at most limit executions and keeps the matching ones, so it may be short while next_cursor goes on. Not with offset. */
                 metadata_filter?: string;
-                /** @description Only the executions of this batch (POST /executions/batch). Not with offset or parent_id. */
+                /** @description Only the executions of this batch (POST /executions/batch). Not with offset, parent_id or schedule_id. */
                 batch_id?: string;
             };
             header?: never;
@@ -2069,11 +2069,11 @@ export interface operations {
                 created_after?: string;
                 /** @description Created at or before (ISO 8601). */
                 created_before?: string;
-                /** @description Only executions with this tag; repeated or comma-separated (at most 10): with every one. From the tag index: a page reads at most limit index items and limit records, so it may be short while next_cursor goes on. Not with offset, batch_id or parent_id. */
+                /** @description Only executions with this tag; repeated or comma-separated (at most 10): with every one. From the tag index: a page reads at most limit index items and limit records, so it may be short while next_cursor goes on. Not with offset, batch_id, schedule_id or parent_id. */
                 tag?: string;
                 /** @description Julep's filter: a JSON object (as text) of top-level metadata keys and values that must all be equal, e.g. {"team":"ops"}. A page reads at most limit executions and keeps the matching ones, so it may be short while next_cursor goes on. Not with offset. */
                 metadata_filter?: string;
-                /** @description Only the executions of this batch (POST /executions/batch). Not with offset or parent_id. */
+                /** @description Only the executions of this batch (POST /executions/batch). Not with offset, parent_id or schedule_id. */
                 batch_id?: string;
                 /** @description Only this task's. */
                 task_id?: string;

@@ -175,9 +175,9 @@ const EXECUTION_FILTER_WORDS = {
   schedule_id: 'Only the runs of this schedule (not with parent_id).',
   created_after: 'Created at or after (ISO 8601).',
   created_before: 'Created at or before (ISO 8601).',
-  tag: 'Only executions with this tag; repeated or comma-separated (at most 10): with every one. From the tag index: a page reads at most limit index items and limit records, so it may be short while next_cursor goes on. Not with offset, batch_id or parent_id.',
+  tag: 'Only executions with this tag; repeated or comma-separated (at most 10): with every one. From the tag index: a page reads at most limit index items and limit records, so it may be short while next_cursor goes on. Not with offset, batch_id, schedule_id or parent_id.',
   metadata_filter: 'Julep\'s filter: a JSON object (as text) of top-level metadata keys and values that must all be equal, e.g. {"team":"ops"}. A page reads at most limit executions and keeps the matching ones, so it may be short while next_cursor goes on. Not with offset.',
-  batch_id: 'Only the executions of this batch (POST /executions/batch). Not with offset or parent_id.',
+  batch_id: 'Only the executions of this batch (POST /executions/batch). Not with offset, parent_id or schedule_id.',
 };
 
 // ---- Bodies ----------------------------------------------------------------------------------
