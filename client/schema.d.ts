@@ -54,7 +54,7 @@ export interface paths {
         put?: never;
         /**
          * Start up to 1000 executions in one request
-         * @description Each item is checked and created on its own, as POST /executions would (but webhook_url), with its own Idempotency-Key (or, with the Idempotency-Key header, one derived from it and the item's position, so a retried batch creates nothing twice). Results come one per item, in order. 200: every item succeeded; 207: some did; 422 (or 503, when an item failed for the service's sake): none did. The batch's executions carry its batch_id: GET /executions?batch_id= lists them.
+         * @description Each item is created on its own, as POST /executions would. 200: all succeeded; 207: some; 422 or 503: none.
          */
         post: operations["createExecutionBatch"];
         delete?: never;
@@ -1911,11 +1911,11 @@ export interface operations {
                 created_after?: string;
                 /** @description Created at or before (ISO 8601). */
                 created_before?: string;
-                /** @description Only executions with this tag; repeated or comma-separated (at most 10): with every one. From the tag index: a page reads at most limit index items and limit records, so it may be short while next_cursor goes on. Not with offset, batch_id, schedule_id or parent_id. */
+                /** @description Only with this tag (repeated or comma-separated, at most 10: every one). Pages may be short. */
                 tag?: string;
-                /** @description Julep's filter: a JSON object (as text) of top-level metadata keys and values that must all be equal, e.g. {"team":"ops"}. A page reads at most limit executions and keeps the matching ones, so it may be short while next_cursor goes on. Not with offset. */
+                /** @description Julep's: a JSON object of metadata values that must all be equal. Pages may be short. */
                 metadata_filter?: string;
-                /** @description Only the executions of this batch (POST /executions/batch). Not with offset, parent_id or schedule_id. */
+                /** @description Only this batch's executions. */
                 batch_id?: string;
             };
             header?: never;
@@ -2069,11 +2069,11 @@ export interface operations {
                 created_after?: string;
                 /** @description Created at or before (ISO 8601). */
                 created_before?: string;
-                /** @description Only executions with this tag; repeated or comma-separated (at most 10): with every one. From the tag index: a page reads at most limit index items and limit records, so it may be short while next_cursor goes on. Not with offset, batch_id, schedule_id or parent_id. */
+                /** @description Only with this tag (repeated or comma-separated, at most 10: every one). Pages may be short. */
                 tag?: string;
-                /** @description Julep's filter: a JSON object (as text) of top-level metadata keys and values that must all be equal, e.g. {"team":"ops"}. A page reads at most limit executions and keeps the matching ones, so it may be short while next_cursor goes on. Not with offset. */
+                /** @description Julep's: a JSON object of metadata values that must all be equal. Pages may be short. */
                 metadata_filter?: string;
-                /** @description Only the executions of this batch (POST /executions/batch). Not with offset, parent_id or schedule_id. */
+                /** @description Only this batch's executions. */
                 batch_id?: string;
                 /** @description Only this task's. */
                 task_id?: string;
@@ -2266,7 +2266,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The executions to start (each within a create's limits; 10 MB in all). */
+                    /** @description The executions to start. */
                     items: {
                         /** @description The task to run. */
                         task_id: string;
@@ -2274,9 +2274,9 @@ export interface operations {
                         input: components["schemas"]["TaskInput.document-pipeline"] | components["schemas"]["TaskInput.approval-flow"] | components["schemas"]["TaskInput.batch-summarize"] | components["schemas"]["TaskInput.research-agent"] | components["schemas"]["TaskInput.research-question"];
                         /** @description Any JSON object, returned as sent (at most 16 KB as JSON). */
                         metadata?: Record<string, unknown> | null;
-                        /** @description Its tags (at most 10; each 1 to 64 of A-Z a-z 0-9 _ . : / = + @ -). GET /executions?tag= finds them. */
+                        /** @description Its tags (at most 10). */
                         tags?: string[];
-                        /** @description This item's own Idempotency-Key (as the header of POST /executions). */
+                        /** @description Its own Idempotency-Key. */
                         idempotency_key?: string;
                     }[];
                 };
@@ -2325,7 +2325,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description Its tags (at most 10; each 1 to 64 of A-Z a-z 0-9 _ . : / = + @ -). GET /executions?tag= finds them. */
+                    /** @description Its tags (at most 10). */
                     tags: string[];
                 };
             };

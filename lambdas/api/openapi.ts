@@ -175,9 +175,9 @@ const EXECUTION_FILTER_WORDS = {
   schedule_id: 'Only the runs of this schedule (not with parent_id).',
   created_after: 'Created at or after (ISO 8601).',
   created_before: 'Created at or before (ISO 8601).',
-  tag: 'Only executions with this tag; repeated or comma-separated (at most 10): with every one. From the tag index: a page reads at most limit index items and limit records, so it may be short while next_cursor goes on. Not with offset, batch_id, schedule_id or parent_id.',
-  metadata_filter: 'Julep\'s filter: a JSON object (as text) of top-level metadata keys and values that must all be equal, e.g. {"team":"ops"}. A page reads at most limit executions and keeps the matching ones, so it may be short while next_cursor goes on. Not with offset.',
-  batch_id: 'Only the executions of this batch (POST /executions/batch). Not with offset, parent_id or schedule_id.',
+  tag: 'Only with this tag (repeated or comma-separated, at most 10: every one). Pages may be short.',
+  metadata_filter: 'Julep\'s: a JSON object of metadata values that must all be equal. Pages may be short.',
+  batch_id: 'Only this batch\'s executions.',
 };
 
 // ---- Bodies ----------------------------------------------------------------------------------
@@ -382,7 +382,7 @@ function exampleExecution(context: Context): CreatedExecutionView {
 
 const ID = [PARAMETERS.ExecutionId];
 const EXAMPLE_BATCH_ID = '3f2b1c4d-5e6f-8a7b-9c0d-1e2f3a4b5c6d';
-const TAG_WORDS = 'Its tags (at most 10; each 1 to 64 of A-Z a-z 0-9 _ . : / = + @ -). GET /executions?tag= finds them.';
+const TAG_WORDS = 'Its tags (at most 10).';
 const WRITE_PROBLEMS: readonly ProblemName[] = ['BadRequest', 'Unauthorized', 'PayloadTooLarge', 'UnsupportedMediaType'];
 
 /** Every route's operation: the type checker refuses a route of ROUTES without one. */
@@ -531,10 +531,7 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
       tag: 'executions',
       summary: `Start up to ${MAX_BATCH_ITEMS} executions in one request`,
       description:
-        'Each item is checked and created on its own, as POST /executions would (but webhook_url), with its own Idempotency-Key ' +
-        '(or, with the Idempotency-Key header, one derived from it and the item\'s position, so a retried batch creates nothing twice). ' +
-        'Results come one per item, in order. 200: every item succeeded; 207: some did; 422 (or 503, when an item failed for the service\'s sake): none did. ' +
-        'The batch\'s executions carry its batch_id: GET /executions?batch_id= lists them.',
+        'Each item is created on its own, as POST /executions would. 200: all succeeded; 207: some; 422 or 503: none.',
       parameters: [PARAMETERS.IdempotencyKey],
       body: jsonBody(
         {
@@ -549,11 +546,11 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
                   input: 'Its input: see the task\'s input_schema.',
                   metadata: METADATA_WORDS,
                   tags: TAG_WORDS,
-                  idempotency_key: 'This item\'s own Idempotency-Key (as the header of POST /executions).',
+                  idempotency_key: 'Its own Idempotency-Key.',
                 },
                 { input: oneOfSchemas(context.inputs, false, '') },
               ),
-              description: 'The executions to start (each within a create\'s limits; 10 MB in all).',
+              description: 'The executions to start.',
             },
           },
         },
