@@ -21,6 +21,14 @@ export type Transition = Schemas['Transition'];
 export type Task = Schemas['Task'];
 /** A read-only token for one execution's events. */
 export type StreamToken = Schemas['StreamToken'];
+/** The outcome of a batch: one result per item, in request order. */
+export type BatchResult = Schemas['BatchResult'];
+/** One item of a batch: a create's body with its task, its own Idempotency-Key and tags. */
+export interface BatchItem extends Omit<CreateBody, 'webhook_url'> {
+  readonly task_id: string;
+  readonly tags?: readonly string[];
+  readonly idempotency_key?: string;
+}
 /** A bulk action: a job acting on every execution a filter matched. */
 export type BulkAction = Schemas['BulkAction'];
 /** What a bulk action did to one execution. */
@@ -177,6 +185,15 @@ export interface ExecutionsApi {
   stream(id: string, options?: StreamOptions): AsyncIterableIterator<ExecutionEvent>;
   /** A read-only token for a browser's `EventSource` (`events_url`). */
   streamToken(id: string, ttlSeconds?: number, options?: CallOptions): Promise<StreamToken>;
+  /**
+   * Starts up to 1,000 executions (`POST /executions/batch`), with an `Idempotency-Key` (generated when
+   * not given) so a retried batch creates nothing twice. Resolves with every item's result (200 or
+   * 207: check each item's `status`); a batch none of whose items succeeded throws an
+   * {@link ApiProblem} (422, or 503) whose problem holds the same `items`.
+   */
+  createBatch(items: readonly BatchItem[], options?: CreateOptions): Promise<BatchResult>;
+  /** Replaces an execution's tags (`[]` removes them). */
+  setTags(id: string, tags: readonly string[], options?: CallOptions): Promise<Execution>;
 }
 
 /** The bulk action routes. */
@@ -327,6 +344,18 @@ export function createClient(options: ClientOptions): AsyncExecutionsClient {
           signal,
         }),
       );
+    },
+    async createBatch(items, { idempotencyKey, signal } = {}) {
+      return ok(
+        await raw.POST('/executions/batch', {
+          params: { header: { 'Idempotency-Key': idempotencyKey ?? globalThis.crypto.randomUUID() } },
+          body: anyBody<JsonBody<'createExecutionBatch'>>({ items }),
+          signal,
+        }),
+      );
+    },
+    async setTags(id, tags, { signal } = {}) {
+      return ok(await raw.PUT('/executions/{id}/tags', { params: { path: { id } }, body: { tags: [...tags] }, signal }));
     },
     waitFor: (id, waitOptions = {}) => waitFor(raw, id, waitOptions),
     stream: (id, streamOptions = {}) => stream(raw, id, retry ?? {}, streamOptions),

@@ -115,6 +115,8 @@ function toProblem(response: Response, body: unknown): Problem {
       status: body.status,
       detail: typeof body.detail === 'string' ? body.detail : body.title,
       ...(Array.isArray(body.errors) ? { errors: body.errors as NonNullable<Problem['errors']> } : {}),
+      // A batch none of whose items succeeded: its results.
+      ...(Array.isArray(body.items) ? { batch_id: body.batch_id as string, succeeded: body.succeeded as number, failed: body.failed as number, items: body.items as NonNullable<Problem['items']> } : {}),
     };
   }
   // API Gateway's own answers ({ "message": "Unauthorized" }, "Too Many Requests") are titles.

@@ -43,6 +43,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/executions/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start up to 1000 executions in one request
+         * @description Each item is created on its own, as POST /executions would. 200: all succeeded; 207: some; 422 or 503: none.
+         */
+        post: operations["createExecutionBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/{id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace an execution's tags
+         * @description Any execution, finished ones too. [] removes every tag.
+         */
+        put: operations["replaceExecutionTags"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/executions/{id}": {
         parameters: {
             query?: never;
@@ -735,12 +775,14 @@ export interface components {
              * @description The origin of its own webhook endpoint.
              */
             webhook_url: string | null;
+            /** @description Its tags (set on create, replaced by PUT /executions/{id}/tags), or null for none. */
+            tags: string[] | null;
+            /** @description The batch that created it (POST /executions/batch), or null. */
+            batch_id: string | null;
             /** @description The execution it replays (POST /executions/{id}/replay). */
             replayed_from: string | null;
             /** @description Times it was retried from its failed step (POST /executions/{id}/retry); null if never. */
             retry_count: number | null;
-            /** @description Its tags, as set at create. */
-            tags: string[] | null;
             /** @description Its priority (5 is the highest), when the create gave one. */
             priority: number | null;
             /** @description Its concurrency key. */
@@ -849,12 +891,14 @@ export interface components {
              * @description The origin of its own webhook endpoint.
              */
             webhook_url: string | null;
+            /** @description Its tags (set on create, replaced by PUT /executions/{id}/tags), or null for none. */
+            tags: string[] | null;
+            /** @description The batch that created it (POST /executions/batch), or null. */
+            batch_id: string | null;
             /** @description The execution it replays (POST /executions/{id}/replay). */
             replayed_from: string | null;
             /** @description Times it was retried from its failed step (POST /executions/{id}/retry); null if never. */
             retry_count: number | null;
-            /** @description Its tags, as set at create. */
-            tags: string[] | null;
             /** @description Its priority (5 is the highest), when the create gave one. */
             priority: number | null;
             /** @description Its concurrency key. */
@@ -965,6 +1009,52 @@ export interface components {
             items: components["schemas"]["Execution"][];
             /** @description The next page's cursor. */
             next_cursor: string | null;
+        };
+        /** @description The outcome of a batch: one result per item, in request order. */
+        BatchResult: {
+            /** @description The batch (GET /executions?batch_id= lists its executions). */
+            batch_id: string;
+            /** @description Items created (201) or replayed (200). */
+            succeeded: number;
+            /** @description Items that failed. */
+            failed: number;
+            /** @description One per item, in request order. */
+            items: components["schemas"]["BatchItemResult"][];
+        };
+        /** @description The outcome of one item of a batch. */
+        BatchItemResult: {
+            /** @description Its position in the request's items. */
+            index: number;
+            /** @description 201 created, 200 replayed (its Idempotency-Key), else its error's status. */
+            status: number;
+            execution?: components["schemas"]["BatchExecution"];
+            error?: components["schemas"]["Problem"];
+        };
+        /** @description An execution a batch created (or replayed): GET its status_url for the whole of it. */
+        BatchExecution: {
+            /** @description Its id (a UUIDv7). */
+            id: string;
+            /** @description The task it runs. */
+            task_id: string;
+            /**
+             * @description Its status; succeeded and cancelled are final; failed is final unless retried (POST /executions/{id}/retry).
+             * @enum {unknown}
+             */
+            status: "queued" | "running" | "awaiting_input" | "succeeded" | "failed" | "cancelled";
+            /**
+             * Format: date-time
+             * @description When it was created.
+             */
+            created_at: string;
+            /**
+             * Format: uri
+             * @description It, on the API.
+             */
+            status_url: string;
+            /** @description Its tags (set on create, replaced by PUT /executions/{id}/tags), or null for none. */
+            tags: string[] | null;
+            /** @description The batch that created it (POST /executions/batch), or null. */
+            batch_id: string | null;
         };
         /** @description Transitions. */
         TransitionPage: {
@@ -1404,6 +1494,14 @@ export interface components {
                 /** @description What is wrong with it. */
                 message: string;
             }[];
+            /** @description A failed batch: its id. */
+            batch_id?: string;
+            /** @description A failed batch: 0. */
+            succeeded?: number;
+            /** @description A failed batch: its items. */
+            failed?: number;
+            /** @description A failed batch: one result per item, in order. */
+            items?: components["schemas"]["BatchItemResult"][];
         };
         /** @description API Gateway's own answer. */
         GatewayError: {
@@ -1726,6 +1824,32 @@ export interface components {
                 } & components["schemas"]["Problem"];
             };
         };
+        /** @description No item of the batch was created: its items (one per item, in order) say why. */
+        BatchFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/batch-failed",
+                 *       "title": "No item of the batch could be created.",
+                 *       "status": 422,
+                 *       "detail": "None of the 2 items was created; each item's error says why.",
+                 *       "batch_id": "3f2b1c4d-5e6f-8a7b-9c0d-1e2f3a4b5c6d",
+                 *       "succeeded": 0,
+                 *       "failed": 2,
+                 *       "items": []
+                 *     }
+                 */
+                "application/problem+json": {
+                    /** @constant */
+                    type?: "/problems/batch-failed";
+                    /** @constant */
+                    status?: 422;
+                } & components["schemas"]["Problem"];
+            };
+        };
         /** @description Throttled (API Gateway). */
         TooManyRequests: {
             headers: {
@@ -1874,6 +1998,12 @@ export interface operations {
                 created_after?: string;
                 /** @description Created at or before (ISO 8601). */
                 created_before?: string;
+                /** @description Only with this tag (repeated or comma-separated, at most 10: every one). Pages may be short. */
+                tag?: string;
+                /** @description Julep's: a JSON object of metadata values that must all be equal. Pages may be short. */
+                metadata_filter?: string;
+                /** @description Only this batch's executions. */
+                batch_id?: string;
             };
             header?: never;
             path: {
@@ -1997,6 +2127,7 @@ export interface operations {
                      *       "status_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
                      *       "webhook_url": null,
+                     *       "batch_id": null,
                      *       "replayed_from": null,
                      *       "retry_count": null,
                      *       "tags": [
@@ -2045,6 +2176,12 @@ export interface operations {
                 created_after?: string;
                 /** @description Created at or before (ISO 8601). */
                 created_before?: string;
+                /** @description Only with this tag (repeated or comma-separated, at most 10: every one). Pages may be short. */
+                tag?: string;
+                /** @description Julep's: a JSON object of metadata values that must all be equal. Pages may be short. */
+                metadata_filter?: string;
+                /** @description Only this batch's executions. */
+                batch_id?: string;
                 /** @description Only this task's. */
                 task_id?: string;
             };
@@ -2256,6 +2393,7 @@ export interface operations {
                      *       "status_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
                      *       "webhook_url": null,
+                     *       "batch_id": null,
                      *       "replayed_from": null,
                      *       "retry_count": null,
                      *       "tags": [
@@ -2277,6 +2415,108 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createExecutionBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retried create safe: the same key and body answer the first execution (200); another body is a 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The items. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The executions to start. */
+                    items: {
+                        /** @description The task to run. */
+                        task_id: string;
+                        /** @description Its input: see the task's input_schema. */
+                        input: components["schemas"]["TaskInput.document-pipeline"] | components["schemas"]["TaskInput.approval-flow"] | components["schemas"]["TaskInput.batch-summarize"] | components["schemas"]["TaskInput.research-agent"] | components["schemas"]["TaskInput.research-question"];
+                        /** @description Any JSON object, returned as sent (at most 16 KB as JSON). */
+                        metadata?: Record<string, unknown> | null;
+                        /** @description Its tags (at most 10). */
+                        tags?: string[];
+                        /** @description Its own Idempotency-Key. */
+                        idempotency_key?: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Every item was created (201) or replayed (200). */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchResult"];
+                };
+            };
+            /** @description Some items were created; the others say why not. */
+            207: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["BatchFailed"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    replaceExecutionTags: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An execution id (malformed: 400). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The new tags. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Its tags (at most 10). */
+                    tags: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The execution, with its new tags. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Execution"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2344,6 +2584,7 @@ export interface operations {
                      *       "status_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
                      *       "webhook_url": null,
+                     *       "batch_id": null,
                      *       "replayed_from": null,
                      *       "retry_count": null,
                      *       "tags": [
@@ -2972,6 +3213,7 @@ export interface operations {
                      *       "status_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70",
                      *       "events_url": "http://127.0.0.1:3000/executions/0190d7a4-5b3c-7d2e-8f1a-2b3c4d5e6f70/events",
                      *       "webhook_url": null,
+                     *       "batch_id": null,
                      *       "replayed_from": null,
                      *       "retry_count": null,
                      *       "tags": [

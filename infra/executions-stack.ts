@@ -11,6 +11,7 @@ import { OperationsDashboard } from './constructs/operations-dashboard.js';
 import { Reconciler } from './constructs/reconciler.js';
 import { StatusEvents } from './constructs/status-events.js';
 import { TASKS_MODULE_CONTEXT } from './constructs/service-function.js';
+import { TagIndex } from './constructs/tag-index.js';
 import { TaskRuntime } from './constructs/task-runtime.js';
 import { Schedules } from './constructs/schedules.js';
 import { Webhooks } from './constructs/webhooks.js';
@@ -207,6 +208,7 @@ export class ExecutionsStack extends Stack {
       ...(props.webhookRetrySchedule ? { retrySchedule: props.webhookRetrySchedule } : {}),
       ...(props.webhookTimeout ? { deliveryTimeout: props.webhookTimeout } : {}),
     });
+    new TagIndex(this, 'TagIndex', { table, environment });
     const bulk = new BulkActions(this, 'BulkActions', {
       table,
       stateMachines: [...runtime.stateMachines.values()],

@@ -33,7 +33,7 @@ import { BULK_LEADING_KEYS } from '../../lambdas/repository/bulk-store.js';
 import { acknowledge } from './nag.js';
 import { ServiceFunction, type ServiceFunctionProps } from './service-function.js';
 import { grantExecutionAction } from './execution-access.js';
-import { grantTableAccess, grantWebhookItems } from './table-access.js';
+import { grantTableAccess, grantTagItems, grantWebhookItems } from './table-access.js';
 import type { Schedules } from './schedules.js';
 
 /**
@@ -179,6 +179,12 @@ export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
  */
 export const READ_FUNCTION_TIMEOUT = Duration.seconds(MAX_WAIT_SECONDS + 4);
 
+/** The batch create route: throttled as the create routes are (per request; each request creates up to 1,000). */
+const BATCH_ROUTE: RouteKey = 'POST /executions/batch';
+
+/** Timeout of the batch function: API Gateway's longest integration (29 s as CDK sets it). */
+export const BATCH_FUNCTION_TIMEOUT = Duration.seconds(29);
+
 /** The resume link route: public (the token is the credential) and throttled on its own. */
 const CALLBACK_ROUTE: RouteKey = 'POST /callbacks/{token}';
 
@@ -209,6 +215,7 @@ export const DASHBOARD_PUBLIC_REASON =
 
 const DESCRIPTIONS: Readonly<Record<RouteGroup, string>> = {
   create: 'Creates executions and starts their state machines',
+  batch: 'Creates batches of executions and edits executions\' tags',
   read: 'Reads executions and transitions',
   control: 'Resumes and cancels executions (resume links too)',
   recovery: 'Retries failed executions from their failed step and replays executions',
@@ -236,9 +243,9 @@ export const EVENTS_STREAM_FUNCTION_TIMEOUT = Duration.minutes(15);
 
 /**
  * The HTTP API: one small function per route group (`lambdas/api/routes.ts`), each granted only
- * what its routes need. Readers cannot write; only the create and recovery (replay) functions
- * may start executions; only the control function may send task tokens and stop executions;
- * only the recovery function may redrive them (retry).
+ * what its routes need. Readers cannot write; only the create, batch and recovery (replay)
+ * functions may start executions; only the control function may send task tokens and stop
+ * executions; only the recovery function may redrive them (retry).
  */
 export class ExecutionsApi extends Construct {
   /** The HTTP API. */
@@ -291,6 +298,9 @@ export class ExecutionsApi extends Construct {
     }
     const functions = {
       create: make('create', { ...withStateMachines, ...rates }),
+      // API Gateway's longest integration: a batch of 1,000 creates takes seconds (docs/architecture.md);
+      // the handler stops starting items a margin before it and reports the rest as not attempted.
+      batch: make('batch', { ...withStateMachines, ...rates }, { timeout: BATCH_FUNCTION_TIMEOUT, memorySize: 1024 }),
       read: make('read', { ...props.environment, TASK_IDS, ...rates }),
       control: make('control', withStateMachines),
       recovery: make('recovery', { ...withStateMachines, ...rates }),
@@ -317,6 +327,8 @@ export class ExecutionsApi extends Construct {
     this.functions = functions;
 
     grantTableAccess(functions.create, props.table, 'write');
+    grantTableAccess(functions.batch, props.table, 'write');
+    grantTagItems(functions.batch, props.table);
     grantTableAccess(functions.read, props.table, 'read');
     grantTableAccess(functions.events, props.table, 'read');
     // The read functions write one kind of item: their callers' read rate counters.
@@ -342,6 +354,7 @@ export class ExecutionsApi extends Construct {
     grantExecutionAction(functions.recovery, machines, 'states:RedriveExecution', 'retry from the failed step');
     for (const machine of machines) {
       machine.grantStartExecution(functions.create);
+      machine.grantStartExecution(functions.batch);
       machine.grantStartExecution(functions.recovery);
       machine.grantTaskResponse(functions.control);
     }
@@ -395,7 +408,7 @@ export class ExecutionsApi extends Construct {
           integration,
           authorizer: authorizerOf(routeKey),
         });
-        if (group === 'create' || routeKey === CALLBACK_ROUTE) throttledRoutes.push(route);
+        if (group === 'create' || routeKey === BATCH_ROUTE || routeKey === CALLBACK_ROUTE) throttledRoutes.push(route);
         if (PUBLIC_ROUTES.includes(routeKey)) acknowledge(route, 'AwsSolutions-APIG4', PUBLIC_REASONS[routeKey]!);
       }
     }
@@ -407,7 +420,7 @@ export class ExecutionsApi extends Construct {
       ThrottlingBurstLimit: throttle.burstLimit,
     });
     cfnStage.routeSettings = {
-      ...Object.fromEntries(ROUTES.create.map((routeKey) => [routeKey, settings(createThrottle)])),
+      ...Object.fromEntries([...ROUTES.create, BATCH_ROUTE].map((routeKey) => [routeKey, settings(createThrottle)])),
       [CALLBACK_ROUTE]: settings(callbackThrottle),
     };
     for (const route of throttledRoutes) cfnStage.node.addDependency(route);

@@ -24,9 +24,11 @@ export interface ExecutionsTableProps {
  * reconciler reads) all sort by execution id, which is time-ordered; by parent (sparse, the
  * children of an execution, projecting everything) sorts by `created_at`; by due (sparse, keys only)
  * holds the webhook deliveries not settled yet, by when their message is due back; by group (sparse,
- * projecting everything) holds the runs of each recurring schedule, by id; by admission (sparse)
- * holds held executions by stage: delayed, queued per tenant, holding a slot. Its stream carries new
- * and old images, which the webhooks and admission read.
+ * projecting everything) holds the executions of each batch and the runs of each recurring
+ * schedule, by id; by admission (sparse) holds held executions by stage: delayed, queued per tenant,
+ * holding a slot. Its stream carries new and old images, which the webhooks, admission and the tag
+ * index's writer read. Tag index items (`TAG#<tenant>#<tag>`, one per execution) live in the table
+ * itself, not in an index.
  */
 export class ExecutionsTable extends Construct {
   /** The table. */
@@ -62,6 +64,8 @@ export class ExecutionsTable extends Construct {
           projectionType: ProjectionType.ALL,
         },
         {
+          // ALL, so a page of a batch or a schedule's runs is one Query; its cost is one more index
+          // write per write of such a record (docs/architecture.md), and none for the others (sparse).
           indexName: GROUP_INDEX.name,
           partitionKey: { name: GROUP_INDEX.partitionKey, type: AttributeType.STRING },
           sortKey: { name: GROUP_INDEX.sortKey, type: AttributeType.STRING },

@@ -4,7 +4,8 @@ import { acknowledgeWildcardResources } from './nag.js';
 
 /** DynamoDB actions by access level; transactions need the per-item actions they contain. */
 const ACTIONS = {
-  read: ['dynamodb:GetItem', 'dynamodb:Query'],
+  /** BatchGetItem: a page of a tag's executions reads their records in one call. */
+  read: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
   write: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
   /** The webhooks API function, which deletes subscriptions (on webhook items only: {@link grantWebhookItems}). */
   manage: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem'],
@@ -43,4 +44,28 @@ export const WEBHOOK_LEADING_KEYS = ['WEBHOOKS#*', 'WEBHOOK#*', 'DUE#*'] as cons
  */
 export function grantWebhookItems(grantee: IGrantable, table: ITableV2, level: keyof typeof ACTIONS): void {
   grantTableAccess(grantee, table, level, WEBHOOK_LEADING_KEYS);
+}
+
+/** The partition keys of the tag index's items (`lambdas/repository/keys.ts` `tagPk`). */
+export const TAG_LEADING_KEYS = ['TAG#*'] as const;
+
+/**
+ * Grants what the tag index's writers need: reading records and checking them in a transaction,
+ * and putting and deleting tag items only (a `dynamodb:LeadingKeys` condition): the only deletes
+ * of the executions' side of the table, and on index items alone.
+ */
+export function grantTagItems(grantee: IGrantable, table: ITableV2): void {
+  grantTableAccess(grantee, table, 'read');
+  // As every grant of the table: the table and its indexes (items of neither kind are in an index's keys).
+  const resources = [table.tableArn, `${table.tableArn}/index/*`];
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({ actions: ['dynamodb:ConditionCheckItem'], resources, conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['EXEC#*'] } } }),
+  );
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      resources,
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...TAG_LEADING_KEYS] } },
+    }),
+  );
 }

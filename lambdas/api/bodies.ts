@@ -1,12 +1,14 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
 import type { Metadata } from '../domain/execution.js';
-import { MAX_DELAY_SECONDS, MAX_TAGS, TAG_PATTERN } from '../domain/admission.js';
+import { MAX_DELAY_SECONDS } from '../domain/admission.js';
+import { MAX_TAGS, TAG_PATTERN, TAGS_SCHEMA } from '../domain/tags.js';
 import type { JsonSchema } from '../domain/json-schema.js';
 import { BULK_ACTIONS, BULK_LIMITS, type BulkActionName, type BulkFilter } from '../domain/bulk.js';
 import { EXECUTION_STATUSES } from '../domain/status.js';
 import { MAX_EXPRESSION_LENGTH, MAX_SCHEDULE_DESCRIPTION } from '../domain/schedules.js';
 import { STREAM_TOKEN_TTL_SECONDS } from '../domain/stream-tokens.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../domain/webhooks.js';
+import { IDEMPOTENCY_KEY } from './headers.js';
 import { characters, invalid, schemaErrors, unknownFields } from './validation.js';
 
 // The request bodies of the API are small and fixed, so they are checked by hand: a schema
@@ -183,6 +185,61 @@ export const createWithTaskBody = /* @__PURE__ */ schemaBody<CreateFields & { re
 
 const RESUME_FORM: BodyObjectSchema = { type: 'object', properties: { status: { const: 'running' }, input: ANY }, required: ['status'], additionalProperties: false };
 const CANCEL_FORM: BodyObjectSchema = { type: 'object', properties: { status: { const: 'cancelled' }, reason: REASON }, required: ['status'], additionalProperties: false };
+
+/** How many items one `POST /executions/batch` may hold. */
+export const MAX_BATCH_ITEMS = 1000;
+
+/** An item's own Idempotency-Key: what the header may be. */
+const ITEM_KEY = IDEMPOTENCY_KEY;
+
+/** What one item of a batch asks for: a create's fields, with its own Idempotency-Key and tags. */
+export interface BatchItemFields extends CreateFields {
+  readonly task_id: string;
+  readonly tags?: readonly string[];
+  readonly idempotency_key?: string;
+}
+
+/**
+ * The JSON Schema of one item of `POST /executions/batch`: the fields of `POST /executions` but
+ * `webhook_url` (a batch's executions report through webhook subscriptions: checking where up to
+ * 1,000 URLs point would resolve as many hosts), with its own Idempotency-Key and tags.
+ */
+export const BATCH_ITEM_SCHEMA: BodyObjectSchema = {
+  type: 'object',
+  properties: { task_id: TASK_ID, input: ANY, metadata: METADATA, tags: TAGS_SCHEMA, idempotency_key: ITEM_KEY },
+  required: ['task_id', 'input'],
+  additionalProperties: false,
+};
+
+/** One item of `POST /executions/batch`, checked on its own (a bad item fails alone). */
+export const batchItemBody = /* @__PURE__ */ schemaBody<BatchItemFields>(BATCH_ITEM_SCHEMA);
+
+/** The JSON Schema of the body of `POST /executions/batch`. Each item is checked on its own: a bad item is a per-item 400, not the batch's. */
+export const BATCH_SCHEMA: BodyObjectSchema = {
+  type: 'object',
+  properties: { items: { type: 'array', minItems: 1, maxItems: MAX_BATCH_ITEMS, items: BATCH_ITEM_SCHEMA } },
+  required: ['items'],
+  additionalProperties: false,
+};
+
+/** Body of `POST /executions/batch`: a list of 1 to {@link MAX_BATCH_ITEMS} items, which are checked one by one later ({@link batchItemBody}). */
+export const batchBody = {
+  schema: BATCH_SCHEMA,
+  check: (body: Fields, errors: FieldError[]) => {
+    const items = body.items;
+    if (!Array.isArray(items) || items.length < 1 || items.length > MAX_BATCH_ITEMS) {
+      errors.push({ path: '/items', message: `is required, a list of 1 to ${MAX_BATCH_ITEMS} items` });
+      return { items: [] as unknown[] };
+    }
+    return { items: items as unknown[] };
+  },
+} satisfies BodySchema<unknown>;
+
+/** The JSON Schema of the body of `PUT /executions/{id}/tags`. */
+export const TAGS_BODY_SCHEMA: BodyObjectSchema = { type: 'object', properties: { tags: TAGS_SCHEMA }, required: ['tags'], additionalProperties: false };
+
+/** Body of `PUT /executions/{id}/tags`: the execution's new tags (replacing its tags; `[]` removes them all). */
+export const tagsBody = /* @__PURE__ */ schemaBody<{ readonly tags: readonly string[] }>(TAGS_BODY_SCHEMA);
 
 /** The JSON Schema of the body of `PUT /executions/{id}`. */
 export const CHANGE_STATUS_SCHEMA: BodyJsonSchema = { type: 'object', oneOf: [RESUME_FORM, CANCEL_FORM] };

@@ -21,6 +21,9 @@ import { PUBLIC_ROUTES, type RouteKey } from './routes.js';
 /** Step Functions accepts at most 256 KB of input, so no request body may be larger. */
 export const MAX_BODY_BYTES = 256 * 1024;
 
+/** Routes whose bodies may be larger than {@link MAX_BODY_BYTES} (a batch of creates), by route. */
+export type BodyLimits = Partial<Readonly<Record<RouteKey, number>>>;
+
 /**
  * Bodies nested deeper than this are refused (400). 256 KB of `[` parse fine, but storing or
  * forwarding the value means `JSON.stringify`, which overflows the stack a few thousand levels down.
@@ -183,17 +186,18 @@ function isJson(contentType: string): boolean {
 }
 
 /**
- * Parses a JSON body into `event.json`: 413 over {@link MAX_BODY_BYTES}, 415 when it is not
+ * Parses a JSON body into `event.json`: 413 over {@link MAX_BODY_BYTES} (or the route's own limit), 415 when it is not
  * declared as JSON, 400 when it does not parse or nests deeper than {@link MAX_JSON_DEPTH}. An
  * empty body leaves `event.json` undefined.
  */
-export function parseJsonBody(event: ApiEvent): void {
+export function parseJsonBody(event: ApiEvent, limits: BodyLimits = {}): void {
   if (event.body === undefined || event.body === null || event.body === '') return;
   const bytes = event.isBase64Encoded
     ? Buffer.from(event.body, 'base64')
     : Buffer.from(event.body, 'utf8');
-  if (bytes.length > MAX_BODY_BYTES) {
-    throw new PayloadTooLargeError(`The body is ${bytes.length} bytes; at most ${MAX_BODY_BYTES} are accepted.`);
+  const maxBytes = limits[event.routeKey as RouteKey] ?? MAX_BODY_BYTES;
+  if (bytes.length > maxBytes) {
+    throw new PayloadTooLargeError(`The body is ${bytes.length} bytes; at most ${maxBytes} are accepted.`);
   }
   const contentType = event.headers['content-type'] ?? '';
   if (!isJson(contentType)) {
@@ -237,12 +241,12 @@ function toResult(response: ApiResponse, limited?: Record<string, string>): APIG
  * problem+json), then dispatch by `event.routeKey` to the group's routes. Its log lines carry the request's
  * ids, tenant and execution or task ({@link requestKeys}, {@link authenticate}).
  */
-export function httpHandler(routes: Partial<Record<RouteKey, Route>>, logger: Logger) {
+export function httpHandler(routes: Partial<Record<RouteKey, Route>>, logger: Logger, bodyLimits?: BodyLimits) {
   // Three steps in a fixed order need no middleware engine: plain calls keep the bundles smaller.
   return logged(requestKeys, async (event: ApiEvent, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     try {
       authenticate(event);
-      parseJsonBody(event);
+      parseJsonBody(event, bodyLimits);
       const route = routes[event.routeKey as RouteKey];
       if (!route) {
         throw event.routeKey === '$default'

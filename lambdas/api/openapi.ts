@@ -1,4 +1,5 @@
 import {
+  BatchFailedError,
   ConflictError,
   GoneError,
   IdempotencyMismatchError,
@@ -26,7 +27,11 @@ import {
   CHANGE_STATUS_SCHEMA,
   CREATE_SCHEMA,
   CREATE_WITH_TASK_SCHEMA,
+  BATCH_SCHEMA,
+  BATCH_ITEM_SCHEMA,
+  MAX_BATCH_ITEMS,
   RESUME_SCHEMA,
+  TAGS_BODY_SCHEMA,
   STREAM_TOKEN_SCHEMA,
   bulkActionSchema,
   scheduleSchema,
@@ -171,6 +176,9 @@ const EXECUTION_FILTER_WORDS = {
   schedule_id: 'Only the runs of this schedule (not with parent_id).',
   created_after: 'Created at or after (ISO 8601).',
   created_before: 'Created at or before (ISO 8601).',
+  tag: 'Only with this tag (repeated or comma-separated, at most 10: every one). Pages may be short.',
+  metadata_filter: 'Julep\'s: a JSON object of metadata values that must all be equal. Pages may be short.',
+  batch_id: 'Only this batch\'s executions.',
 };
 
 // ---- Bodies ----------------------------------------------------------------------------------
@@ -320,6 +328,10 @@ function problemResponses(auth: OpenApiOptions['auth']) {
       headers: { 'X-Should-Retry': headerRef('XShouldRetryFalse') },
       content: problemContent(new IdempotencyMismatchError('Key reused.')),
     },
+    BatchFailed: {
+      description: 'No item of the batch was created: its items (one per item, in order) say why.',
+      content: problemContent(new BatchFailedError('None of the 2 items was created; each item\'s error says why.', { batch_id: EXAMPLE_BATCH_ID, succeeded: 0, failed: 2, items: [] })),
+    },
     TooManyRequests: { description: 'Throttled (API Gateway).', content: gatewayContent('Too Many Requests') },
     RateLimited: {
       description:
@@ -393,6 +405,7 @@ function exampleExecution(context: Context): CreatedExecutionView {
     status_url: `${context.base}/executions/${EXAMPLE_ID}`,
     events_url: `${context.base}/executions/${EXAMPLE_ID}/events`,
     webhook_url: null,
+    batch_id: null,
     replayed_from: null,
     retry_count: null,
     tags: ['reports', 'customer:acme'],
@@ -405,6 +418,8 @@ function exampleExecution(context: Context): CreatedExecutionView {
 // ---- Operations ------------------------------------------------------------------------------
 
 const ID = [PARAMETERS.ExecutionId];
+const EXAMPLE_BATCH_ID = '3f2b1c4d-5e6f-8a7b-9c0d-1e2f3a4b5c6d';
+const TAG_WORDS = 'Its tags (at most 10).';
 const WRITE_PROBLEMS: readonly ProblemName[] = ['BadRequest', 'Unauthorized', 'PayloadTooLarge', 'UnsupportedMediaType'];
 
 /** Every route's operation: the type checker refuses a route of ROUTES without one. */
@@ -547,6 +562,54 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
           events_url: `${urlOf(context.options.eventsStreamServers[0]) ?? context.base}/executions/${EXAMPLE_ID}/events?token=${EXAMPLE_TOKEN}`,
         }),
       },
+      problems: [...WRITE_PROBLEMS, 'NotFound', 'ServiceUnavailable'],
+    },
+    'POST /executions/batch': {
+      id: 'createExecutionBatch',
+      tag: 'executions',
+      summary: `Start up to ${MAX_BATCH_ITEMS} executions in one request`,
+      description:
+        'Each item is created on its own, as POST /executions would. 200: all succeeded; 207: some; 422 or 503: none.',
+      parameters: [PARAMETERS.IdempotencyKey],
+      body: jsonBody(
+        {
+          ...BATCH_SCHEMA,
+          properties: {
+            items: {
+              ...(BATCH_SCHEMA.properties.items as Json),
+              items: describedForm(
+                BATCH_ITEM_SCHEMA,
+                {
+                  task_id: 'The task to run.',
+                  input: 'Its input: see the task\'s input_schema.',
+                  metadata: METADATA_WORDS,
+                  tags: TAG_WORDS,
+                  idempotency_key: 'Its own Idempotency-Key.',
+                },
+                { input: oneOfSchemas(context.inputs, false, '') },
+              ),
+              description: 'The executions to start.',
+            },
+          },
+        },
+        true,
+        'The items.',
+        examplesOf(context, (task) => ({ items: [{ task_id: task.id, input: exampleInput(task), tags: ['nightly'] }] })),
+      ),
+      answers: {
+        200: jsonAnswer('Every item was created (201) or replayed (200).', 'BatchResult'),
+        207: jsonAnswer('Some items were created; the others say why not.', 'BatchResult'),
+      },
+      problems: [...WRITE_PROBLEMS, 'BatchFailed', 'ServiceUnavailable'],
+    },
+    'PUT /executions/{id}/tags': {
+      id: 'replaceExecutionTags',
+      tag: 'executions',
+      summary: 'Replace an execution\'s tags',
+      description: 'Any execution, finished ones too. [] removes every tag.',
+      parameters: ID,
+      body: jsonBody(describedBody(TAGS_BODY_SCHEMA, { tags: TAG_WORDS }), true, 'The new tags.', { tags: { value: { tags: ['nightly', 'team:ops'] } } }),
+      answers: { 200: jsonAnswer('The execution, with its new tags.', 'Execution') },
       problems: [...WRITE_PROBLEMS, 'NotFound', 'ServiceUnavailable'],
     },
     'PUT /executions/{id}': {
@@ -1089,6 +1152,7 @@ function problemStatus(name: ProblemName, auth: OpenApiOptions['auth']): string 
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     IdempotencyKeyReused: 422,
+    BatchFailed: 422,
     TooManyRequests: 429,
     RateLimited: 429,
     InternalError: 500,

@@ -1,5 +1,7 @@
 import { ValidationError, type FieldError } from '../domain/errors.js';
-import { EXECUTION_ID_PATTERN, MAX_SEQ, isExecutionId, transitionSeq } from '../domain/ids.js';
+import { BATCH_ID_PATTERN, EXECUTION_ID_PATTERN, MAX_SEQ, isExecutionId, transitionSeq } from '../domain/ids.js';
+import { METADATA_FILTER_LIMITS, parseMetadataFilter, type MetadataFilter } from '../domain/metadata-filter.js';
+import { MAX_TAGS } from '../domain/tags.js';
 import { SCHEDULE_ID_PATTERN } from '../domain/schedules.js';
 import { EXECUTION_STATUSES, STATUS_ALIASES, parseStatus, type ExecutionStatus } from '../domain/status.js';
 import type { Direction } from '../repository/executions-repository.js';
@@ -15,6 +17,9 @@ import { characters, cut, ECHO_LENGTH, ECHO_NAMES, invalid } from './validation.
  * own, so a smaller default silently hides executions from `executions.list(taskId)`.
  */
 export const LIMIT = { min: 1, max: 100, default: 20, julepDefault: 100 } as const;
+/** The `tag` query parameter: 1 to 10 tags (`TAG_PATTERN`), joined by commas (API Gateway joins a repeated parameter's values so). */
+const TAG_LIST_PATTERN = `^[A-Za-z0-9_.:/=+@-]{1,64}(,[A-Za-z0-9_.:/=+@-]{1,64}){0,${MAX_TAGS - 1}}$`;
+
 /** Julep-style offsets are read and dropped, so they are bounded. */
 export const MAX_OFFSET = 10_000;
 
@@ -57,6 +62,12 @@ export interface ExecutionListParams extends PageParams {
   readonly scheduleId?: string;
   readonly createdAfter?: number;
   readonly createdBefore?: number;
+  /** Only executions with every one of these tags (the tag index; pages may be short). */
+  readonly tags?: readonly string[];
+  /** Julep's `metadata_filter`: top-level metadata keys and values that must all match (pages may be short). */
+  readonly metadataFilter?: MetadataFilter;
+  /** Only the executions of this batch (`by-group`). */
+  readonly batchId?: string;
 }
 
 type Query = Readonly<Record<string, string | undefined>>;
@@ -212,6 +223,10 @@ function executionFilters() {
     schedule_id: { type: 'string', minLength: 1, maxLength: 64, pattern: SCHEDULE_ID_PATTERN.source },
     created_after: TIMESTAMP,
     created_before: TIMESTAMP,
+    // Repeated (`tag=a&tag=b`, which API Gateway joins with commas) or comma-separated: all must match.
+    tag: { type: 'string', minLength: 1, maxLength: 65 * MAX_TAGS - 1, pattern: TAG_LIST_PATTERN },
+    metadata_filter: { type: 'string', minLength: 2, maxLength: METADATA_FILTER_LIMITS.length },
+    batch_id: { type: 'string', minLength: 36, maxLength: 36, pattern: BATCH_ID_PATTERN },
   } as const;
 }
 
@@ -291,8 +306,31 @@ export function executionListParams(query: Query | undefined, fixedTaskId?: stri
   if (createdAfter !== undefined && createdBefore !== undefined && createdAfter > createdBefore) {
     reader.fail('created_after', 'must not be later than created_before');
   }
+  const rawTags = reader.matching('tag', `must be 1 to ${MAX_TAGS} tags (each 1 to 64 of A-Z a-z 0-9 _ . : / = + @ -), repeated or comma-separated`);
+  const tags = rawTags === undefined ? undefined : [...new Set(rawTags.split(','))];
+  const rawFilter = reader.string('metadata_filter');
+  let metadataFilter: MetadataFilter | undefined;
+  if (rawFilter !== undefined) {
+    try {
+      metadataFilter = parseMetadataFilter(rawFilter);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      reader.errors.push(...(error.extensions.errors as FieldError[]));
+    }
+  }
+  const batchId = reader.matching('batch_id', 'must be a batch id (a lower-case UUID)');
+  // Pages of these lists are read by position in an index and filtered after: an offset would have to
+  // read every item before it.
+  if (page.offset && (tags || metadataFilter?.length || batchId)) {
+    reader.fail('offset', 'cannot be combined with tag, metadata_filter or batch_id; follow next_cursor');
+  }
+  if (batchId && (parentId || scheduleId)) reader.fail('batch_id', 'cannot be combined with parent_id or schedule_id');
+  if (tags && (batchId || parentId || scheduleId)) reader.fail('tag', 'cannot be combined with batch_id, schedule_id or parent_id');
   reader.done();
   return {
+    ...(tags ? { tags } : {}),
+    ...(metadataFilter?.length ? { metadataFilter } : {}),
+    ...(batchId ? { batchId } : {}),
     ...page,
     ...(status ? { status } : {}),
     ...(taskId ? { taskId } : {}),

@@ -1,7 +1,8 @@
 import { BULK_ACTIONS, BULK_JOB_ID_PATTERN, BULK_JOB_STATUSES, type BulkItemView, type BulkJobView, type BulkProgress } from '../domain/bulk.js';
 import type { ExecutionError, StepRef } from '../domain/execution.js';
-import { MAX_TAGS, PRIORITY, TAG_PATTERN } from '../domain/admission.js';
-import { EXECUTION_ID_PATTERN } from '../domain/ids.js';
+import { PRIORITY } from '../domain/admission.js';
+import { BATCH_ID_PATTERN, EXECUTION_ID_PATTERN } from '../domain/ids.js';
+import { TAG_PATTERN, TAGS_SCHEMA } from '../domain/tags.js';
 import type { JsonSchema } from '../domain/json-schema.js';
 import { EXECUTION_STATUSES, TRANSITION_TYPES } from '../domain/status.js';
 import type {
@@ -17,6 +18,9 @@ import type {
   TransitionView,
   WebhookView,
   WorkflowPosition,
+  BatchExecutionView,
+  BatchItemResult,
+  BatchResult,
 } from '../domain/views.js';
 import { SCHEDULE_ID_PATTERN, type ScheduleView } from '../domain/schedules.js';
 import { DELIVERY_ID_PATTERN, TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES, WEBHOOK_ID_PATTERN } from '../domain/webhooks.js';
@@ -101,9 +105,10 @@ const EXECUTION: PropertiesOf<ExecutionView> = {
   status_url: link('It, on the API.'),
   events_url: link('Its server-sent events.'),
   webhook_url: nullable({ type: 'string', format: 'uri' }, 'The origin of its own webhook endpoint.'),
+  tags: nullable(TAGS_SCHEMA, 'Its tags (set on create, replaced by PUT /executions/{id}/tags), or null for none.'),
+  batch_id: nullable({ type: 'string', pattern: BATCH_ID_PATTERN }, 'The batch that created it (POST /executions/batch), or null.'),
   replayed_from: nullable({ type: 'string', pattern: EXECUTION_ID_PATTERN.source }, 'The execution it replays (POST /executions/{id}/replay).'),
   retry_count: nullable({ type: 'integer', minimum: 1 }, 'Times it was retried from its failed step (POST /executions/{id}/retry); null if never.'),
-  tags: nullable({ type: 'array', items: { type: 'string', pattern: TAG_PATTERN }, maxItems: MAX_TAGS }, 'Its tags, as set at create.'),
   priority: nullable({ type: 'integer', minimum: PRIORITY.min, maximum: PRIORITY.max }, 'Its priority (5 is the highest), when the create gave one.'),
   concurrency_key: nullable({ type: 'string', pattern: TAG_PATTERN }, 'Its concurrency key.'),
   start_at: nullable({ type: 'string', format: 'date-time' }, 'When a delayed execution starts (it is queued until then).'),
@@ -122,6 +127,9 @@ export type ResponseSchemaName =
   | 'Transition'
   | 'WorkflowPosition'
   | 'ExecutionPage'
+  | 'BatchResult'
+  | 'BatchItemResult'
+  | 'BatchExecution'
   | 'TransitionPage'
   | 'Task'
   | 'TaskPage'
@@ -214,6 +222,27 @@ export const RESPONSE_SCHEMAS: Readonly<Record<ResponseSchemaName, JsonSchema>> 
     scope_id: text('The execution id (/scope in a branch).'),
   }),
   ExecutionPage: page('Execution', 'Executions.'),
+  BatchResult: object<BatchResult>('The outcome of a batch: one result per item, in request order.', {
+    batch_id: { type: 'string', pattern: BATCH_ID_PATTERN, description: 'The batch (GET /executions?batch_id= lists its executions).' },
+    succeeded: integer('Items created (201) or replayed (200).'),
+    failed: integer('Items that failed.'),
+    items: { type: 'array', items: ref('BatchItemResult'), description: 'One per item, in request order.' },
+  }),
+  BatchItemResult: object<BatchItemResult>('The outcome of one item of a batch.', {
+    index: integer('Its position in the request\'s items.'),
+    status: integer('201 created, 200 replayed (its Idempotency-Key), else its error\'s status.', 200),
+    execution: ref('BatchExecution'),
+    error: ref('Problem'),
+  }, ['execution', 'error']),
+  BatchExecution: object<BatchExecutionView>('An execution a batch created (or replayed): GET its status_url for the whole of it.', {
+    id: EXECUTION.id!,
+    task_id: EXECUTION.task_id!,
+    status: EXECUTION.status!,
+    created_at: EXECUTION.created_at!,
+    status_url: EXECUTION.status_url!,
+    tags: EXECUTION.tags!,
+    batch_id: EXECUTION.batch_id!,
+  }),
   TransitionPage: page('Transition', 'Transitions.'),
   Task: object<TaskView>('A task.', {
     id: text('Its id.'),
@@ -399,6 +428,11 @@ export const RESPONSE_SCHEMAS: Readonly<Record<ResponseSchemaName, JsonSchema>> 
           additionalProperties: false,
         },
       },
+      // A batch none of whose items was created (POST /executions/batch: 422, 503) answers its results as a problem.
+      batch_id: { type: 'string', pattern: BATCH_ID_PATTERN, description: 'A failed batch: its id.' },
+      succeeded: integer('A failed batch: 0.'),
+      failed: integer('A failed batch: its items.'),
+      items: { type: 'array', items: ref('BatchItemResult'), description: 'A failed batch: one result per item, in order.' },
     },
     required: ['type', 'title', 'status', 'detail'],
     additionalProperties: false,

@@ -5,6 +5,11 @@
 export const ROUTES = {
   /** Creates executions; with the recovery function's replays, the only API function allowed `states:StartExecution`. */
   create: ['POST /tasks/{task_id}/executions', 'POST /executions'],
+  /**
+   * Creates many executions in one request (each item as `POST /executions` would, `startExecution`
+   * for each) and edits executions' tags (with their index items, in one transaction).
+   */
+  batch: ['POST /executions/batch', 'PUT /executions/{id}/tags'],
   /** Reads executions and transitions; read-only on the table. */
   read: [
     'GET /executions',
@@ -105,6 +110,6 @@ export const DASHBOARD_ROUTE = 'GET /dashboard';
  * one per request (`read`). Other routes count against none (API Gateway's throttling still applies).
  */
 export function rateLimitClassOf(routeKey: RouteKey): 'create' | 'read' | undefined {
-  if ((ROUTES.create as readonly RouteKey[]).includes(routeKey) || routeKey === 'POST /executions/{id}/replay') return 'create';
+  if ((ROUTES.create as readonly RouteKey[]).includes(routeKey) || routeKey === 'POST /executions/{id}/replay' || routeKey === 'POST /executions/batch') return 'create';
   return ([...ROUTES.read, ...ROUTES.events] as readonly RouteKey[]).includes(routeKey) ? 'read' : undefined;
 }

@@ -10,10 +10,6 @@ export const PRIORITY = { min: 1, max: 5 } as const;
 export const DEFAULT_PRIORITY = 3;
 /** The furthest ahead a start may be, in seconds (365 days; Standard workflows run at most a year). */
 export const MAX_DELAY_SECONDS = 31_536_000;
-/** At most this many tags per execution. */
-export const MAX_TAGS = 10;
-/** A tag (and a concurrency key): 1 to 64 characters, letters, digits and `_ . : / = + @ -`. */
-export const TAG_PATTERN = '^[A-Za-z0-9_.:/=+@-]{1,64}$';
 
 /** The scope of a running-executions counter: the whole tenant, one task, or one concurrency key. */
 export type Scope = 'TENANT' | `TASK#${string}` | `KEY#${string}`;

@@ -163,6 +163,13 @@ export class TooManyRequestsError extends DomainError {
   }
 }
 
+/** 422: no item of a batch could be created, each for what it asked (its items, an extension member, say why). */
+export class BatchFailedError extends DomainError {
+  readonly status = 422;
+  readonly slug = 'batch-failed';
+  readonly title = 'No item of the batch could be created.';
+}
+
 /** 503: a dependency refused for now; the same request may succeed later. */
 export class ServiceUnavailableError extends DomainError {
   readonly status = 503;

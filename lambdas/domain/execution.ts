@@ -60,6 +60,10 @@ export interface ExecutionRecord {
   readonly webhookUrl?: string;
   /** The secret that signs them (`whsec_…`), shown in the create response only; never in a view. */
   readonly webhookSecret?: string;
+  /** Caller's labels (at most 10, `lambdas/domain/tags.ts`), indexed one item per tag; absent for none. */
+  readonly tags?: readonly string[];
+  /** The batch (`POST /executions/batch`) that created it; absent for others. */
+  readonly batchId?: string;
   /** The execution this one replays (`POST /executions/{id}/replay`); absent for others. */
   readonly replayedFrom?: string;
   /**
@@ -69,8 +73,6 @@ export interface ExecutionRecord {
   readonly redriveCount?: number;
   /** The recurring schedule (`POST /schedules`) this execution is a run of; absent for others. */
   readonly scheduleId?: string;
-  /** Labels set at create (`tags`, at most 10). */
-  readonly tags?: readonly string[];
   /** Its priority in its tenant's queue, 1 (lowest) to 5 (highest), when the create gave one. */
   readonly priority?: number;
   /** The caller's concurrency key (`concurrency_key`): limits and fairness per key. */

@@ -62,3 +62,6 @@ export function transitionSeq(id: string): number | undefined {
   const seq = Number.parseInt(hex.slice(16, 24), 16) & MAX_SEQ;
   return seq >= 1 ? seq : undefined;
 }
+
+/** What a batch id is (a lower-case UUID: random, or derived from the batch's Idempotency-Key). */
+export const BATCH_ID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';

@@ -1,3 +1,4 @@
+import type { ProblemDetails } from './errors.js';
 import type { ExecutionError, ExecutionRecord, Metadata, TransitionRecord } from './execution.js';
 import type { ExecutionStatus, TransitionType } from './status.js';
 
@@ -46,12 +47,14 @@ export interface ExecutionView {
    * a credential.
    */
   readonly webhook_url: string | null;
+  /** Its tags (`PUT /executions/{id}/tags` replaces them), or null for none. */
+  readonly tags: readonly string[] | null;
+  /** The batch that created it (`POST /executions/batch`), or null. */
+  readonly batch_id: string | null;
   /** The execution this one replays (`POST /executions/{id}/replay`), or null. */
   readonly replayed_from: string | null;
   /** Times it was retried from its failed step (`POST /executions/{id}/retry`), or null if never. */
   readonly retry_count: number | null;
-  /** Its labels (set at create), or null. */
-  readonly tags: readonly string[] | null;
   /** Its priority (1 lowest, 5 highest) when the create gave one, or null. */
   readonly priority: number | null;
   /** Its concurrency key, or null. */
@@ -122,6 +125,31 @@ export interface Page<T> {
 /** An execution as its create answer shows it: with the secret that signs its own webhook's events, when it has one. */
 export interface CreatedExecutionView extends ExecutionView {
   readonly webhook_secret?: string;
+}
+
+/**
+ * An execution as a batch's result shows it: what identifies it and where to follow it, without the
+ * input and metadata the caller sent (1,000 echoed inputs would outgrow Lambda's 6 MB answer).
+ */
+export type BatchExecutionView = Pick<ExecutionView, 'id' | 'task_id' | 'status' | 'created_at' | 'status_url' | 'tags' | 'batch_id'>;
+
+/** The outcome of one item of a batch (`POST /executions/batch`), in request order. */
+export interface BatchItemResult {
+  /** Its position in the request's `items`. */
+  readonly index: number;
+  /** 201 created, 200 an Idempotency-Key replay, else the status of `error`. */
+  readonly status: number;
+  readonly execution?: BatchExecutionView;
+  readonly error?: ProblemDetails;
+}
+
+/** The answer of `POST /executions/batch`. */
+export interface BatchResult {
+  readonly batch_id: string;
+  /** Items created (201) or replayed (200). */
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly items: readonly BatchItemResult[];
 }
 
 /** The answer of `POST /executions/{id}/stream-token`. */
@@ -235,9 +263,10 @@ export function toExecutionView(record: ExecutionRecord, links: ViewLinks): Exec
     status_url: `${links.apiBaseUrl}/executions/${record.id}`,
     events_url: `${links.apiBaseUrl}/executions/${record.id}/events`,
     webhook_url: record.webhookUrl ? new URL(record.webhookUrl).origin : null,
+    tags: record.tags ?? null,
+    batch_id: record.batchId ?? null,
     replayed_from: record.replayedFrom ?? null,
     retry_count: record.redriveCount ?? null,
-    tags: record.tags ?? null,
     priority: record.priority ?? null,
     concurrency_key: record.concurrencyKey ?? null,
     start_at: record.startAt ?? null,

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { dependencyUnavailable } from '../domain/errors.js';
+import { matchesMetadata, type MetadataFilter } from '../domain/metadata-filter.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { idBoundAt } from '../domain/ids.js';
@@ -9,16 +11,19 @@ import { FamilyStore } from './family-store.js';
 import { fromItem, fromRowItem, type Item } from './items.js';
 import {
   FOLLOW_UP_SK,
+  GROUP_INDEX,
   INDEXES,
+  META_SK,
   INDEX_SORT_KEY,
   PARENT_INDEX,
-  GROUP_INDEX,
   scheduleGroupKey,
   TRANSITION_PREFIX,
   activeKey,
   executionPk,
   parentKey,
+  batchGroupKey,
   statusKey,
+  tagPk,
   taskKey,
   tenantKey,
   transitionSk,
@@ -52,7 +57,16 @@ export interface ExecutionQuery {
   readonly cursor?: string;
   /** Items to skip first (Julep's offset paging); costs reading them. */
   readonly offset?: number;
+  /** Only executions with every one of these tags: read from the tag index of the first (no offset). */
+  readonly tags?: readonly string[];
+  /** Only executions whose metadata has these keys and values (filtered in memory after the read; no offset). */
+  readonly metadataFilter?: MetadataFilter;
+  /** Only the executions of this batch (the `by-group` index; status and task become filters). */
+  readonly batchId?: string;
 }
+
+/** How often a page of a tag's executions asks again for the records BatchGetItem left unprocessed. */
+const BATCH_GET_ATTEMPTS = 4;
 
 /** What to list of one execution's transitions. */
 export interface TransitionQuery {
@@ -184,11 +198,14 @@ export class ExecutionsRepository extends FamilyStore {
    * otherwise the index is chosen from the status and task (status + task filters by task).
    */
   async list(query: ExecutionQuery): Promise<Page<ExecutionRecord>> {
-    const grouped = query.parentId !== undefined || query.scheduleId !== undefined;
+    if (query.tags && query.tags.length > 0) return this.listByTags(query, query.tags);
+    const grouped = query.parentId !== undefined || query.scheduleId !== undefined || query.batchId !== undefined;
     const { index, partition, sortKey } = query.parentId
       ? { index: PARENT_INDEX, partition: parentKey(query.tenant, query.parentId), sortKey: PARENT_INDEX.sortKey }
       : query.scheduleId
         ? { index: GROUP_INDEX, partition: scheduleGroupKey(query.tenant, query.scheduleId), sortKey: GROUP_INDEX.sortKey }
+        : query.batchId
+          ? { index: GROUP_INDEX, partition: batchGroupKey(query.tenant, query.batchId), sortKey: GROUP_INDEX.sortKey }
         : query.status
           ? { index: INDEXES.byStatus, partition: statusKey(query.tenant, query.status), sortKey: INDEX_SORT_KEY }
           : query.taskId
@@ -231,9 +248,72 @@ export class ExecutionsRepository extends FamilyStore {
       filters.push('#task_id = :task_id');
     }
     if (filters.length > 0) input.FilterExpression = filters.join(' AND ');
-    const scope = scopeOf(['executions', query.tenant, index.name, partition, condition, values, query.direction]);
-    const page = await this.page(input, scope, query);
+    const filter = query.metadataFilter;
+    const scope = scopeOf(['executions', query.tenant, index.name, partition, condition, values, query.direction, filter ?? null]);
+    const page = await this.page(input, scope, query, filter ? (item) => matchesMetadata(fromItem(item).metadata, filter) : undefined);
     return { items: page.items.map(fromItem), nextCursor: page.nextCursor };
+  }
+
+  /**
+   * One page of the executions with every tag of `tags`: a Query of the tag index partition of the
+   * first tag (at most `limit` items, by execution id, within the created range), then ONE
+   * BatchGetItem of their records (retried for keys it leaves unprocessed), kept in index order when
+   * the record still exists, still has every tag (an index item may be stale: the tag was removed, or
+   * the record expired) and passes the status, task and metadata filters. A page reads at most
+   * `limit` index items and `limit` records, so it may hold fewer than `limit` executions (even none)
+   * while `next_cursor` goes on.
+   */
+  private async listByTags(query: ExecutionQuery, tags: readonly string[]): Promise<Page<ExecutionRecord>> {
+    const pk = tagPk(query.tenant, tags[0]!);
+    const values: Record<string, unknown> = { ':pk': pk };
+    let condition = 'pk = :pk';
+    if (query.createdAfter !== undefined || query.createdBefore !== undefined) {
+      values[':lo'] = idBoundAt(query.createdAfter ?? 0, 'min');
+      values[':hi'] = idBoundAt(query.createdBefore ?? 2 ** 48 - 1, 'max');
+      condition += ' AND sk BETWEEN :lo AND :hi';
+    }
+    const filter = query.metadataFilter;
+    const scope = scopeOf(['tagged', query.tenant, [...tags].sort(), condition, values, query.direction, query.status ?? null, query.taskId ?? null, filter ?? null]);
+    const startKey = query.cursor ? decodeCursor(query.cursor, this.secret, scope) : undefined;
+    const result = await this.query(
+      {
+        TableName: this.table,
+        KeyConditionExpression: condition,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: query.direction === 'asc',
+        Limit: query.limit,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      },
+      query.cursor !== undefined,
+    );
+    const ids = (result.Items ?? []).map((item) => item.sk as string);
+    const records = await this.records(query.tenant, ids);
+    const items = ids.flatMap((id) => {
+      const record = records.get(id);
+      if (!record || !tags.every((tag) => record.tags?.includes(tag))) return [];
+      if (query.status && record.status !== query.status) return [];
+      if (query.taskId && record.taskId !== query.taskId) return [];
+      if (query.parentId && record.parentExecutionId !== query.parentId) return [];
+      if (filter && !matchesMetadata(record.metadata, filter)) return [];
+      return [record];
+    });
+    const next = result.LastEvaluatedKey;
+    return { items, nextCursor: next ? encodeCursor({ scope, key: next as Record<string, string> }, this.secret) : null };
+  }
+
+  /** The records of `ids` (of one tenant) that exist, by id: BatchGetItem, asked again for what it leaves unprocessed. */
+  private async records(tenant: string, ids: readonly string[]): Promise<Map<string, ExecutionRecord>> {
+    const found = new Map<string, ExecutionRecord>();
+    let keys: Array<Record<string, unknown>> = ids.map((id) => ({ pk: executionPk(tenant, id), sk: META_SK }));
+    for (let attempt = 1; keys.length > 0; attempt++) {
+      if (attempt > BATCH_GET_ATTEMPTS) throw dependencyUnavailable();
+      // Backs off before asking again: unprocessed keys mean the table throttled the read.
+      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      const { Responses, UnprocessedKeys } = await this.client.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys } } }));
+      for (const item of Responses?.[this.table] ?? []) found.set(item.id as string, fromItem(item));
+      keys = (UnprocessedKeys?.[this.table]?.Keys as Array<Record<string, unknown>> | undefined) ?? [];
+    }
+    return found;
   }
 
   /** One page of an execution's transition rows, by `seq`. */
@@ -271,6 +351,7 @@ export class ExecutionsRepository extends FamilyStore {
     input: QueryCommandInput,
     scope: string,
     query: { readonly limit: number; readonly cursor?: string; readonly offset?: number },
+    keep?: (item: Item) => boolean,
   ): Promise<Page<Item>> {
     let startKey: Record<string, unknown> | undefined = query.cursor
       ? decodeCursor(query.cursor, this.secret, scope)
@@ -285,10 +366,11 @@ export class ExecutionsRepository extends FamilyStore {
       }, query.cursor !== undefined);
       for (const item of result.Items ?? []) {
         if (skip > 0) skip--;
-        else if (items.length < query.limit) items.push(item);
+        else if (items.length < query.limit && (!keep || keep(item))) items.push(item);
       }
       startKey = result.LastEvaluatedKey;
-    } while (startKey && (skip > 0 || (items.length < query.limit && !input.FilterExpression)));
+      // A filtered page (DynamoDB's filter, or `keep`) reads `limit` items once: it may come back short.
+    } while (startKey && (skip > 0 || (items.length < query.limit && !input.FilterExpression && !keep)));
 
     if (!startKey) return { items, nextCursor: null };
     const last = items.at(-1);
@@ -299,9 +381,10 @@ export class ExecutionsRepository extends FamilyStore {
   /** The ExclusiveStartKey that resumes a query right after `item`. */
   private keyOf(item: Item, indexName: string | undefined): Record<string, string> {
     const key: Record<string, string> = { pk: item.pk as string, sk: item.sk as string };
-    if (indexName === PARENT_INDEX.name) {
-      key[PARENT_INDEX.partitionKey] = item[PARENT_INDEX.partitionKey] as string;
-      key[PARENT_INDEX.sortKey] = item[PARENT_INDEX.sortKey] as string;
+    for (const sparse of [PARENT_INDEX, GROUP_INDEX]) {
+      if (indexName !== sparse.name) continue;
+      key[sparse.partitionKey] = item[sparse.partitionKey] as string;
+      key[sparse.sortKey] = item[sparse.sortKey] as string;
       return key;
     }
     const index = Object.values(INDEXES).find((candidate) => candidate.name === indexName);

@@ -52,6 +52,7 @@ const STORED_AS_IS = [
   'replayedFrom',
   'redriveCount',
   'scheduleId',
+  'batchId',
   // Written by this service only (checked at create), so read as stored.
   'tags',
   'priority',
@@ -84,8 +85,8 @@ export function toItem(record: ExecutionRecord): Item {
     created_at: record.createdAt,
     updated_at: record.updatedAt,
     ...Object.fromEntries(STORED_AS_IS.map((field) => [attributeOf(field), record[field]])),
-    // Sparse `by-group` (GROUP_INDEX): a schedule's runs (`T#<tenant>#SCHEDULE#<id>`).
-    group_key: record.scheduleId && `T#${record.tenant}#SCHEDULE#${record.scheduleId}`,
+    // Sparse `by-group` (GROUP_INDEX): a batch's executions (`T#<tenant>#BATCH#<id>`) or a schedule's runs (`T#<tenant>#SCHEDULE#<id>`).
+    group_key: record.batchId ? `T#${record.tenant}#BATCH#${record.batchId}` : record.scheduleId && `T#${record.tenant}#SCHEDULE#${record.scheduleId}`,
     [INDEXES.byTenant.partitionKey]: tenantKey(record.tenant),
     [INDEXES.byTask.partitionKey]: taskKey(record.tenant, record.taskId),
     [INDEXES.byStatus.partitionKey]: statusKey(record.tenant, record.status),

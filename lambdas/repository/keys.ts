@@ -175,3 +175,16 @@ export const countersPk = (tenant: string): string => `SLOTS#${tenant}`;
 export const limitsKey = (tenant: string): { pk: string; sk: string } => ({ pk: `LIMITS#${tenant}`, sk: 'LIMITS' });
 /** Every limits item sits in this partition of `by-tenant` (by tenant name, as `id`): the tenants with limits. */
 export const LIMITS_PARTITION = 'LIMITS';
+
+/** `by-group` partition ({@link GROUP_INDEX}) of a tenant's executions of one batch (`GET /executions?batch_id=`). */
+export function batchGroupKey(tenant: string, batchId: string): string {
+  return `T#${tenant}#BATCH#${batchId}`;
+}
+
+/**
+ * Partition key of the tag index: one item per tenant, tag and execution (sort key: the execution
+ * id, so a tag's executions come newest or oldest first). A tag has no `#` (`TAG_PATTERN`).
+ */
+export function tagPk(tenant: string, tag: string): string {
+  return `TAG#${tenant}#${tag}`;
+}

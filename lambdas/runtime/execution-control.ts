@@ -44,12 +44,14 @@ export interface StartRequest {
   readonly idempotencyKey?: string;
   /** Where the execution's own webhooks go, checked already, with the new secret that signs them. */
   readonly webhook?: { readonly url: string; readonly secret: string };
+  /** Its tags, checked already (`lambdas/domain/tags.ts`). */
+  readonly tags?: readonly string[];
+  /** The batch that creates it (`POST /executions/batch`). */
+  readonly batchId?: string;
   /** The execution this one replays (`POST /executions/{id}/replay`). */
   readonly replayedFrom?: string;
   /** The recurring schedule this execution is a run of (`schedule_id`, listed by `GET /executions?schedule_id=`). */
   readonly scheduleId?: string;
-  /** Labels (checked, duplicates folded). */
-  readonly tags?: readonly string[];
   /** 1 (lowest) to 5 (highest); admission takes `DEFAULT_PRIORITY` when absent. */
   readonly priority?: number;
   /** The caller's concurrency key. */
@@ -98,8 +100,9 @@ export const queuedRecord = (
   updatedAt: now,
   scheduleId: request.scheduleId,
   ...(request.webhook ? { webhookUrl: request.webhook.url, webhookSecret: request.webhook.secret } : {}),
-  replayedFrom: request.replayedFrom,
   tags: request.tags,
+  batchId: request.batchId,
+  replayedFrom: request.replayedFrom,
   priority: request.priority,
   concurrencyKey: request.concurrencyKey,
   startAt: request.startAt,

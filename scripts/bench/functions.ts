@@ -30,6 +30,7 @@ export interface FunctionSpec {
 /** The service's own functions (infra/), as the benchmark measures them; each Lambda step adds one ({@link stepFunctionsOf}). */
 export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'create', entry: 'api/executions-create.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
+  { name: 'batch', entry: 'api/executions-batch.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
   { name: 'read', entry: 'api/executions-read.ts', clients: ['dynamodb'] },
   { name: 'events', entry: 'api/executions-events.ts', clients: ['dynamodb'] },
   { name: 'control', entry: 'api/executions-control.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
@@ -45,6 +46,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'reconciler', entry: 'runtime/reconciler-handler.ts', clients: ['dynamodb', 'sfn'] },
   { name: 'admission', entry: 'runtime/admission-handler.ts', clients: ['dynamodb', 'sfn'] },
   { name: 'webhooks', entry: 'api/webhooks.ts', clients: ['dynamodb', 'sqs'] },
+  { name: 'tag-index', entry: 'runtime/tag-index-handler.ts', clients: ['dynamodb'] },
   { name: 'webhook-dispatch', entry: 'webhooks/dispatch-handler.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'webhook-deliver', entry: 'webhooks/deliver-handler.ts', clients: ['dynamodb', 'sqs'] },
   { name: 'webhook-redrive', entry: 'webhooks/redrive-handler.ts', clients: ['dynamodb', 'sqs'] },

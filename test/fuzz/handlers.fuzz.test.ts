@@ -12,6 +12,7 @@ import { stateMachineArnResolver } from '../../lambdas/api/context.js';
 import { handler as control } from '../../lambdas/api/executions-control.js';
 import { handler as recovery } from '../../lambdas/api/executions-recovery.js';
 import { handler as create } from '../../lambdas/api/executions-create.js';
+import { handler as batch } from '../../lambdas/api/executions-batch.js';
 import { eventsHandler } from '../../lambdas/api/executions-events.js';
 import { handler as read } from '../../lambdas/api/executions-read.js';
 import { handler as webhooks } from '../../lambdas/api/webhooks.js';
@@ -90,6 +91,7 @@ const PROFILE: LayerProfile = {
 
 const HANDLERS: Readonly<Record<RouteGroup, (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>>> = {
   create,
+  batch,
   read,
   control,
   recovery,
@@ -401,6 +403,11 @@ function learn(built: Built, status: number, body: unknown): string | undefined 
   if (typeof view.next_cursor === 'string' && cursors.length < 500) cursors.push(view.next_cursor);
   const created = status === 201 ? view.id : status === 503 ? view.execution_id : undefined;
   if (typeof created === 'string' && !own(built.tenant, created)) known.get(built.tenant)?.push(created);
+  // A batch's executions (its answer, or the problem of a batch none of whose items succeeded, which may hold failed ones).
+  for (const item of (body as { items?: unknown }).items instanceof Array ? ((body as { items: Array<{ execution?: { id?: unknown } }> }).items) : []) {
+    const id = item?.execution?.id;
+    if (typeof id === 'string' && !own(built.tenant, id)) known.get(built.tenant)?.push(id);
+  }
   return typeof created === 'string' ? created : undefined;
 }
 

@@ -92,9 +92,9 @@ describe('create route throttling', () => {
   const [, stage] = onlyResource(template, 'AWS::ApiGatewayV2::Stage');
   const settings = stage.Properties?.RouteSettings as Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> | undefined;
 
-  it('throttles each create route at 75 rps, 400 burst by default: together within the smallest StartExecution quota (150/s, 800)', () => {
-    expect(Object.keys(settings ?? {}).sort()).toEqual([...ROUTES.create, CALLBACK_ROUTE].sort());
-    for (const key of ROUTES.create) expect(settings?.[key], key).toEqual({ ThrottlingRateLimit: 75, ThrottlingBurstLimit: 400 });
+  it('throttles each create route (and the batch route, per request) at 75 rps, 400 burst by default: the single creates together within the smallest StartExecution quota (150/s, 800)', () => {
+    expect(Object.keys(settings ?? {}).sort()).toEqual([...ROUTES.create, 'POST /executions/batch', CALLBACK_ROUTE].sort());
+    for (const key of [...ROUTES.create, 'POST /executions/batch']) expect(settings?.[key], key).toEqual({ ThrottlingRateLimit: 75, ThrottlingBurstLimit: 400 });
     const together = ROUTES.create.map((key) => settings![key]!);
     expect(together.reduce((sum, route) => sum + route.ThrottlingRateLimit, 0)).toBeLessThanOrEqual(150);
     expect(together.reduce((sum, route) => sum + route.ThrottlingBurstLimit, 0)).toBeLessThanOrEqual(800);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Admission } from '../../infra/constructs/admission.js';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { Reconciler } from '../../infra/constructs/reconciler.js';
+import { TagIndex } from '../../infra/constructs/tag-index.js';
 import { Schedules } from '../../infra/constructs/schedules.js';
 import { Webhooks } from '../../infra/constructs/webhooks.js';
 import { BulkActions } from '../../infra/constructs/bulk-actions.js';
@@ -33,6 +34,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   webhookDispatch: childOf(stack, 'Webhooks', Webhooks).dispatchFunction,
   webhookDeliver: childOf(stack, 'Webhooks', Webhooks).deliverFunction,
   webhookRedrive: childOf(stack, 'Webhooks', Webhooks).redriveFunction,
+  tagIndex: childOf(stack, 'TagIndex', TagIndex).indexFunction,
   bulkWorker: childOf(stack, 'BulkActions', BulkActions).workerFunction,
   bulkSweep: childOf(stack, 'BulkActions', BulkActions).sweepFunction,
   scheduleRun: childOf(stack, 'Schedules', Schedules).runFunction,
@@ -55,9 +57,9 @@ function joined(value: unknown): string {
 }
 
 describe('Lambda functions', () => {
-  it('are exactly the nine route group functions, the authorizer, the streaming events function, the dashboard page function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler, the three webhook functions and the bulk worker and sweep, the schedule run function and the admission function', () => {
+  it('are exactly the ten route group functions, the authorizer, the streaming events function, the dashboard page function, one function per Lambda step, the wait function, the recorder, the child-start function, the status-change function, the reconciler, the three webhook functions, the bulk worker and sweep, the schedule run function, the admission function and the tag index writer', () => {
     expect(Object.keys(functions).sort()).toEqual(Object.values(FUNCTIONS).map((fn) => logicalIdOf(stack, fn)).sort());
-    expect(Object.keys(api.functions).sort()).toEqual(['bulk', 'catalogue', 'control', 'create', 'events', 'read', 'recovery', 'schedules', 'webhooks']);
+    expect(Object.keys(api.functions).sort()).toEqual(['batch', 'bulk', 'catalogue', 'control', 'create', 'events', 'read', 'recovery', 'schedules', 'webhooks']);
   });
 
   it.each(Object.keys(FUNCTIONS))('%s runs Node.js 24 on arm64 with active tracing and handler index.handler', (name) => {
@@ -85,7 +87,7 @@ describe('Lambda functions', () => {
     expect(environmentOf(name).NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
-  it.each(['create', 'read', 'control', 'recovery', 'events', 'webhooks', 'schedules', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'admission', 'webhookDispatch', 'webhookDeliver', 'webhookRedrive', 'bulk', 'bulkWorker', 'bulkSweep', 'scheduleRun'])(
+  it.each(['create', 'batch', 'read', 'control', 'recovery', 'events', 'webhooks', 'schedules', ...Object.keys(STEP_FUNCTIONS), 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'admission', 'webhookDispatch', 'webhookDeliver', 'webhookRedrive', 'tagIndex', 'bulk', 'bulkWorker', 'bulkSweep', 'scheduleRun'])(
     '%s gets the table name, cursor secret and retention it needs at cold start',
     (name) => {
       const environment = environmentOf(name);
@@ -96,7 +98,7 @@ describe('Lambda functions', () => {
     },
   );
 
-  it.each(['create', 'control', 'recovery', 'childStart', 'scheduleRun'])('%s gets a state machine ARN prefix that names this stack\'s state machines', (name) => {
+  it.each(['create', 'batch', 'control', 'recovery', 'childStart', 'scheduleRun'])('%s gets a state machine ARN prefix that names this stack\'s state machines', (name) => {
     const prefix = joined(environmentOf(name).STATE_MACHINE_ARN_PREFIX);
     expect(prefix).toMatch(/^arn:\$\{Ref:AWS::Partition\}:states:\$\{Ref:AWS::Region\}:\$\{Ref:AWS::AccountId\}:stateMachine:/);
     const namePrefix = prefix.slice(prefix.lastIndexOf(':') + 1);
@@ -114,9 +116,13 @@ describe('Lambda functions', () => {
     expect(environment.TASK_IDS).toBe(SAMPLE_TASKS.tasks.map((task) => task.id).join(','));
   });
 
-  it('only create, control, recovery, child start, the bulk worker (its actions take the control dependencies), the schedule run function, admission and the reconciler (which start executions) know the state machine ARN prefix', () => {
+  it('only create, batch, control, recovery, child start, the bulk worker (its actions take the control dependencies), the schedule run function, admission and the reconciler (which start executions) know the state machine ARN prefix', () => {
     const withPrefix = Object.keys(FUNCTIONS).filter((name) => 'STATE_MACHINE_ARN_PREFIX' in environmentOf(name));
-    expect(withPrefix.sort()).toEqual(['admission', 'bulkWorker', 'childStart', 'control', 'create', 'reconciler', 'recovery', 'scheduleRun']);
+    expect(withPrefix.sort()).toEqual(['admission', 'batch', 'bulkWorker', 'childStart', 'control', 'create', 'reconciler', 'recovery', 'scheduleRun']);
+  });
+
+  it('the batch function runs up to API Gateway\'s 29 s with 1 GB (1,000 creates per request)', () => {
+    expect(functions[logicalIdOf(stack, api.functions.batch)]?.Properties).toMatchObject({ Timeout: 29, MemorySize: 1024 });
   });
 });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Admission } from '../../infra/constructs/admission.js';
 import { ExecutionsApi } from '../../infra/constructs/executions-api.js';
 import { Reconciler } from '../../infra/constructs/reconciler.js';
+import { TagIndex } from '../../infra/constructs/tag-index.js';
 import { Schedules } from '../../infra/constructs/schedules.js';
 import { Webhooks } from '../../infra/constructs/webhooks.js';
 import { BulkActions } from '../../infra/constructs/bulk-actions.js';
@@ -44,6 +45,7 @@ const FUNCTIONS: Record<string, IFunction> = {
   webhookDispatch: childOf(stack, 'Webhooks', Webhooks).dispatchFunction,
   webhookDeliver: childOf(stack, 'Webhooks', Webhooks).deliverFunction,
   webhookRedrive: childOf(stack, 'Webhooks', Webhooks).redriveFunction,
+  tagIndex: childOf(stack, 'TagIndex', TagIndex).indexFunction,
   bulkWorker: childOf(stack, 'BulkActions', BulkActions).workerFunction,
   bulkSweep: childOf(stack, 'BulkActions', BulkActions).sweepFunction,
   scheduleRun: childOf(stack, 'Schedules', Schedules).runFunction,
@@ -93,10 +95,10 @@ describe('IAM least privilege', () => {
     expect(actionsOf(statements).filter((action) => /^states:|^\*$/i.test(action))).toEqual([]);
   });
 
-  it('only create, recovery (replay), the bulk worker (bulk replay), admission and the reconciler (and child start and scheduled runs, by prefix) may start executions by name, and only of this stack\'s state machines', () => {
-    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('recovery'), roleOf('bulkWorker'), roleOf('childStart'), roleOf('scheduleRun'), roleOf('admission'), roleOf('reconciler')].sort());
+  it('only create, batch, recovery (replay), the bulk worker (bulk replay), admission and the reconciler (and child start and scheduled runs, by prefix) may start executions by name, and only of this stack\'s state machines', () => {
+    expect(rolesAllowing('states:StartExecution')).toEqual([roleOf('create'), roleOf('batch'), roleOf('recovery'), roleOf('bulkWorker'), roleOf('childStart'), roleOf('scheduleRun'), roleOf('admission'), roleOf('reconciler')].sort());
     expect(rolesAllowing('states:StartSyncExecution')).toEqual([]);
-    for (const name of ['create', 'recovery', 'bulkWorker', 'admission', 'reconciler']) {
+    for (const name of ['create', 'batch', 'recovery', 'bulkWorker', 'admission', 'reconciler']) {
       const start = statementsOf(name).filter((statement) => allows([statement], 'states:StartExecution'));
       expect(start, name).toHaveLength(1);
       expect(start[0]!.Resource).toEqual(expect.arrayContaining(stateMachineRefs));
@@ -192,13 +194,20 @@ describe('IAM least privilege', () => {
     }
   });
 
-  it('no function may write in batches or delete tables; only the webhooks function (subscriptions), the schedules function (schedules) and the bulk functions (the markers of active jobs) may delete items', () => {
-    const deleting = ['webhooks', 'schedules', 'bulk', 'bulkWorker'];
+  it('no function may write in batches or delete tables; only the webhooks function (subscriptions), the schedules function (schedules), the bulk functions (the markers of active jobs) and the tag index writers (tag items) may delete items', () => {
+    const deleting = ['webhooks', 'schedules', 'bulk', 'bulkWorker', 'batch', 'tagIndex'];
     for (const name of NAMES) {
       for (const action of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable']) {
         expect(allows(statementsOf(name), action), `${name} ${action}`).toBe(deleting.includes(name) && action === 'dynamodb:DeleteItem');
       }
     }
+  });
+
+  it.each(['batch', 'tagIndex'])('the %s function deletes tag index items only (TAG#), and reads records in batches only to list them', (name) => {
+    const deletes = statementsOf(name).filter((statement) => allows([statement], 'dynamodb:DeleteItem'));
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['TAG#*'] } });
+    expect(allows(statementsOf('read'), 'dynamodb:BatchGetItem')).toBe(true);
   });
 
   it.each(['bulk', 'bulkWorker'])('the %s function deletes bulk items only (a LeadingKeys condition), never an execution', (name) => {
@@ -226,7 +235,7 @@ describe('IAM least privilege', () => {
   it('DynamoDB grants are scoped to the executions table and its indexes', () => {
     const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
     const authorizerRole = roleOf('authorizer');
-    const streamReaders = [roleOf('webhookDispatch'), roleOf('admission')];
+    const streamReaders = [roleOf('webhookDispatch'), roleOf('admission'), roleOf('tagIndex')];
     for (const { role, statement } of allStatements(template)) {
       const actions = actionsOf([statement]);
       if (!actions.some((action) => /^dynamodb:/i.test(action))) continue;
@@ -252,7 +261,7 @@ describe('IAM least privilege', () => {
   });
 
   it('writers get exactly the item actions the repository\'s transactions need', () => {
-    for (const name of ['create', 'control', ...STEP_FUNCTIONS, 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'admission']) {
+    for (const name of ['create', 'batch', 'control', ...STEP_FUNCTIONS, 'waitForInput', 'recorder', 'childStart', 'statusChange', 'reconciler', 'admission']) {
       const statements = statementsOf(name);
       for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']) {
         expect(allows(statements, action), `${name} ${action}`).toBe(true);

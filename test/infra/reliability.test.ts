@@ -258,8 +258,8 @@ describe('status-change dead-letter queue', () => {
     expect(fn?.Properties?.ReservedConcurrentExecutions).toBe(3);
   });
 
-  it('has exactly these three alarms in the stack, with the two of the webhook queues, the bulk and schedules dead-letter queues\' and the one of admission\'s lost changes', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+  it('has exactly these three alarms in the stack, with the two of the webhook queues, the bulk and schedules dead-letter queues\', admission\'s lost changes and the tag index\'s lost changes', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
   });
 });
 

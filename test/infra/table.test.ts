@@ -22,7 +22,7 @@ describe('executions table', () => {
     });
   });
 
-  it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id, by-parent, by-due, by-group (a schedule\'s runs, sorted by id) and by-admission', () => {
+  it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id, by-parent, by-due, by-group (a batch\'s executions and a schedule\'s runs, sorted by id) and by-admission', () => {
     const [, table] = onlyResource(template, TABLE);
     const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
     expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-activity', 'by-admission', 'by-due', 'by-group', 'by-parent', 'by-status', 'by-task', 'by-tenant']);
@@ -63,6 +63,18 @@ describe('executions table', () => {
       ],
       Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['id', 'tenant', 'task_id', 'status', 'priority', 'concurrency_key', 'slot'] },
     });
+  });
+
+  it('has a sparse by-group index keyed by group_key, sorted by id, projecting everything (a batch\'s page is one Query)', () => {
+    const [, table] = onlyResource(template, TABLE);
+    const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
+    const index = indexes.find((candidate) => candidate.IndexName === 'by-group');
+
+    expect(index?.KeySchema).toEqual([
+      { AttributeName: 'group_key', KeyType: 'HASH' },
+      { AttributeName: 'id', KeyType: 'RANGE' },
+    ]);
+    expect(index?.Projection).toEqual({ ProjectionType: 'ALL' });
   });
 
   it('has a sparse by-activity index keyed by active_key that projects only what the reconciler reads', () => {

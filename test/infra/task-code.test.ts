@@ -102,10 +102,11 @@ describe('what the functions bundle of the tasks', () => {
     },
   );
 
-  it('create, control, recovery, catalogue, schedules, the bulk worker, wait, recorder, child start and schedule run bundle the task catalogue the stack wrote beside its template, which holds the schemas and the author\'s words', () => {
+  it('create, batch, control, recovery, catalogue, schedules, the bulk worker, wait, recorder, child start and schedule run bundle the task catalogue the stack wrote beside its template, which holds the schemas and the author\'s words', () => {
     const withCatalogue = functions.filter((fn) => fn.taskCatalogue);
     expect(withCatalogue.map((fn) => fn.entry).sort()).toEqual([
       'api/catalogue.ts',
+      'api/executions-batch.ts',
       'api/executions-control.ts',
       'api/executions-create.ts',
       'api/executions-recovery.ts',

@@ -242,6 +242,12 @@ async function runCase(request: FuzzRequest): Promise<void> {
   const view = (body ?? {}) as { id?: unknown; status?: unknown; next_cursor?: unknown };
   if (typeof view.next_cursor === 'string' && cursors.length < 200) cursors.push(view.next_cursor);
   if (status === 201 && typeof view.id === 'string' && authenticated) known.get(tenant)!.push(view.id);
+  // A batch's executions.
+  if (authenticated && route === 'POST /executions/batch' && Array.isArray((body as { items?: unknown } | undefined)?.items)) {
+    for (const item of (body as { items: Array<{ execution?: { id?: unknown } }> }).items) {
+      if (typeof item?.execution?.id === 'string') known.get(tenant)!.push(item.execution.id);
+    }
+  }
   if (status === 201 && typeof view.id === 'string' && text !== undefined) {
     // What the service parsed: the body as sent, lone surrogates replaced as fetch sends them.
     const sent = (JSON.parse(wellFormed(text)) as { metadata?: unknown }).metadata;

@@ -270,6 +270,30 @@ describe('every route, its successes and its errors, against the document', () =
     expect(withHook.body.webhook_secret).toMatch(/^whsec_/);
   });
 
+  it('batches and tags: 200, 207, the 422 of a batch of bad items, tag edits, lists by tag, batch and metadata_filter, and their errors', async () => {
+    const batch = await expectStatus(200, 'POST /executions/batch', { body: { items: [{ task_id: 'test-noop', input: { n: 1 }, tags: ['contract'] }] } });
+    const [first] = batch.body.items as Json[];
+    await expectStatus(207, 'POST /executions/batch', { body: { items: [{ task_id: 'test-noop', input: { n: 2 } }, { task_id: 'no-such-task', input: {} }] } });
+    await expectStatus(422, 'POST /executions/batch', { body: { items: [{ task_id: 'test-noop', input: { n: 'one' } }] } });
+    await expectStatus(400, 'POST /executions/batch', { body: { items: [] } });
+    await expectStatus(401, 'POST /executions/batch', { body: { items: [] }, auth: 'none' });
+    // Over API Gateway's 10 MB: its own 413.
+    await expectStatus(413, 'POST /executions/batch', { raw: JSON.stringify({ items: [{ task_id: 'test-noop', input: { text: 'x'.repeat(11 * 1024 * 1024) } }] }) });
+    await expectStatus(415, 'POST /executions/batch', { raw: 'hello', contentType: 'text/plain' });
+    await expectStatus(200, 'GET /executions', { query: { batch_id: String(batch.body.batch_id) } });
+
+    const id = String((first!.execution as Json).id);
+    await expectStatus(200, 'PUT /executions/{id}/tags', { path: { id }, body: { tags: ['contract', 'edited'] } });
+    await expectStatus(400, 'PUT /executions/{id}/tags', { path: { id }, body: { tags: ['not a tag'] } });
+    await expectStatus(404, 'PUT /executions/{id}/tags', { path: { id: UNKNOWN_ID }, body: { tags: [] } });
+    await expectStatus(401, 'PUT /executions/{id}/tags', { path: { id }, body: { tags: [] }, auth: 'none' });
+    await bodyErrors('PUT /executions/{id}/tags', { id });
+    const tagged = await expectStatus(200, 'GET /executions', { query: { tag: 'edited', status: 'succeeded', limit: '5' } });
+    expect(tagged.body.items).toBeDefined();
+    await expectStatus(200, 'GET /tasks/{task_id}/executions', { path: { task_id: 'test-noop' }, query: { tag: 'contract', metadata_filter: '{"a":1}' } });
+    await expectStatus(400, 'GET /executions', { query: { metadata_filter: '[1]' } });
+  });
+
   it('reads: an execution (ETag, 304, a held request), lists, transitions, and their errors', async () => {
     const read = await expectStatus(200, 'GET /executions/{id}', { path: { id: done.id } });
     await expectStatus(304, 'GET /executions/{id}', { path: { id: done.id }, headers: { 'if-none-match': read.headers.get('etag')! } });

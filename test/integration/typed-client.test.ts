@@ -74,6 +74,28 @@ describe('async-executions/client against the local stack', () => {
     expect(events.some((event) => event.type === 'status' && event.data.progress.step_name === 'work')).toBe(true);
   });
 
+  it('creates a batch, edits tags and lists by tag and batch, typed', async () => {
+    const api = client();
+    const tag = `client-${Date.now()}`;
+
+    const batch = await api.executions.createBatch([{ task_id: 'test-noop', input: { n: 1 } }, { task_id: 'test-noop', input: { n: 2 } }]);
+    const [first, second] = batch.items.map((item) => item.execution!.id);
+    await api.executions.setTags(first!, [tag]);
+    const tagged = await api.executions.setTags(second!, [tag, 'second']);
+
+    expect(batch.succeeded).toBe(2);
+    expect(tagged.tags).toEqual([tag, 'second']);
+    const listed: string[] = [];
+    for await (const item of api.executions.list({ tag })) listed.push(item.id);
+    expect(listed.sort()).toEqual([first, second].sort());
+    const inBatch: string[] = [];
+    for await (const item of api.executions.list({ batch_id: batch.batch_id })) inBatch.push(item.id);
+    expect(inBatch.sort()).toEqual([first, second].sort());
+    const failed = await api.executions.createBatch([{ task_id: 'no-such-task', input: {} }]).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(ApiProblem);
+    expect((failed as ApiProblem).problem.items?.[0]?.status).toBe(404);
+  });
+
   it('follows next_cursor through pages of one', async () => {
     const api = client();
     for (const n of [1, 2, 3]) await api.executions.create('test-noop', { input: { n } });

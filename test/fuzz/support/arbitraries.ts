@@ -435,13 +435,28 @@ function queryValue(name: string, taskIds: readonly string[]): fc.Arbitrary<Quer
     case 'created_after':
     case 'created_before':
       return isoText;
+    case 'tag':
+      return fc.oneof(
+        fc.constantFrom('nightly', 'team:ops', 'nightly,team:ops', 'a#b', 'a,,b', ',', '', '__proto__', 'constructor', 'x'.repeat(64), 'x'.repeat(65), Array.from({ length: 11 }, (_, i) => `t${i}`).join(',')),
+        text(30),
+      );
+    case 'metadata_filter':
+      return fc.oneof(
+        fc.constantFrom('{}', '{"team":"ops"}', '{"n":1}', '[1]', 'null', '{', '"x"', '{"__proto__":{"admin":true}}', '{"constructor":"x","toString":1}'),
+        jsonish.map((value) => JSON.stringify({ team: value })),
+        deepJsonText.map(({ text: body }) => `{"deep":${body}}`),
+        huge(4000, 5000).map((value) => JSON.stringify({ value })),
+        text(40),
+      );
+    case 'batch_id':
+      return fc.oneof(fc.constantFrom('3f2b1c4d-5e6f-8a7b-9c0d-1e2f3a4b5c6d', '3F2B1C4D-5E6F-8A7B-9C0D-1E2F3A4B5C6D', '', 'x'), text(40));
     default:
       return text(30);
   }
 }
 
 // `token`: a stream token, read by the events route's authorizer; on every other route an unknown parameter.
-const QUERY_NAMES = ['limit', 'offset', 'cursor', 'sort_by', 'direction', 'status', 'task_id', 'created_after', 'created_before', 'scope_id', 'token'];
+const QUERY_NAMES = ['limit', 'offset', 'cursor', 'sort_by', 'direction', 'status', 'task_id', 'created_after', 'created_before', 'scope_id', 'token', 'tag', 'metadata_filter', 'batch_id'];
 const UNKNOWN_QUERY_NAMES = [
   ...PROTOTYPE_KEYS,
   'LIMIT',
@@ -568,6 +583,8 @@ function validBodies(route: RouteKey, profile: LayerProfile): fc.Arbitrary<{ val
       return fc.option(storedText, { nil: undefined }).map((reason) => ({ value: reason === undefined ? {} : { reason } }));
     case 'POST /executions/{id}/stream-token':
       return fc.option(fc.integer({ min: 60, max: 3600 }), { nil: undefined }).map((ttl) => ({ value: ttl === undefined ? {} : { ttl_seconds: ttl } }));
+    case 'PUT /executions/{id}/tags':
+      return fc.array(fc.stringMatching(/^[A-Za-z0-9_.:/=+@-]{1,64}$/), { maxLength: 10 }).map((tags) => ({ value: { tags } }));
     case 'POST /bulk-actions':
       return fc
         .record(
@@ -614,6 +631,8 @@ function envelopes(route: RouteKey, profile: LayerProfile): fc.Arbitrary<unknown
       return fc.record({ reason: fc.oneof(text(), fc.constant(null), huge(1990, 2010), scalar) }, { requiredKeys: [] });
     case 'POST /executions/{id}/stream-token':
       return fc.record({ ttl_seconds: fc.oneof(fc.integer({ min: -10, max: 10_000 }), fc.constantFrom(59, 60, 3600, 3601, 90.5, 1e308, -0), scalar) }, { requiredKeys: [] });
+    case 'PUT /executions/{id}/tags':
+      return fc.record({ tags: fc.oneof(fc.array(fc.oneof(text(70), fc.constantFrom('a#b', '', '__proto__', 'x'.repeat(65)), scalar), { maxLength: 12 }), jsonish) }, { requiredKeys: [] });
     case 'POST /bulk-actions':
       return fc.record(
         {

@@ -1,3 +1,4 @@
+import { matchesMetadata, parseMetadataFilter, type MetadataFilter } from '../../../lambdas/domain/metadata-filter.js';
 import { PUBLIC_ROUTES, type RouteKey } from '../../../lambdas/api/routes.js';
 import { EXECUTION_STATUSES, TERMINAL_STATUSES, parseStatus, TRANSITION_TABLE, TRANSITION_TYPES, type ExecutionStatus, type TransitionType } from '../../../lambdas/domain/status.js';
 import { decodePayload } from '../../../lambdas/repository/codec.js';
@@ -220,8 +221,8 @@ function decodes(value: unknown): boolean {
  * What is wrong with the stored items of the executions table: every execution partition must hold
  * its record and a consistent history (see {@link historyViolations}), with index keys that match
  * the record, decodable payloads, and terminal/waiting fields that match the status; every
- * Idempotency-Key must point at an execution of its tenant. Nothing else may be stored, except
- * API keys.
+ * Idempotency-Key must point at an execution of its tenant; every tag index item at a record with
+ * its tag. Nothing else may be stored, except API keys.
  */
 export function storedViolations(items: readonly Item[]): string[] {
   const partitions = new Map<string, Item[]>();
@@ -256,6 +257,17 @@ export function storedViolations(items: readonly Item[]): string[] {
         if (!partitions.get(executionPk(tenant, String(claim.execution_id)))?.some((item) => item.sk === 'META')) {
           found.push(`${pk}: Idempotency-Key of a missing execution ${String(claim.execution_id)}`);
         }
+      }
+      continue;
+    }
+    if (pk.startsWith('TAG#')) {
+      // A tag index item: written with its tag's edit, in the same transaction, so its record has the tag.
+      for (const tagged of partition) {
+        const tag = pk.slice(`TAG#${String(tagged.tenant)}#`.length);
+        const record = partitions.get(executionPk(String(tagged.tenant), String(tagged.sk)))?.find((item) => item.sk === 'META');
+        if (!pk.startsWith(`TAG#${String(tagged.tenant)}#`) || tagged.id !== tagged.sk) found.push(`${pk}: an item of another tenant or execution`);
+        if (!(record?.tags as unknown[] | undefined)?.includes(tag)) found.push(`${pk}: an item of ${String(tagged.sk)}, whose record has no such tag`);
+        if (typeof tagged.expires_at !== 'number') found.push(`${pk}: an item without expiry`);
       }
       continue;
     }
@@ -348,8 +360,18 @@ export function ruleViolations(exchange: Exchange): string[] {
     const filter = query.status === undefined ? undefined : parseStatus(query.status);
     if (query.status !== undefined && !(EXECUTION_STATUSES as readonly unknown[]).includes(filter)) found.push(`200 for status filter ${JSON.stringify(query.status)}`);
     const taskId = exchange.taskId ?? query.task_id;
-    for (const item of items) {
+    const tags = query.tag === undefined ? [] : query.tag.split(',');
+    let metadataFilter: MetadataFilter | undefined;
+    try {
+      metadataFilter = query.metadata_filter === undefined ? undefined : parseMetadataFilter(query.metadata_filter);
+    } catch {
+      found.push(`200 for metadata_filter ${JSON.stringify((query.metadata_filter ?? '').slice(0, 80))}`);
+    }
+    for (const item of items as Array<{ id: string; status: string; task_id: string; tags?: string[] | null; batch_id?: string | null; metadata?: Record<string, unknown> }>) {
       if (!exchange.isOwn(item.id)) found.push(`listed ${item.id}, which is not the caller's`);
+      for (const tag of tags) if (!item.tags?.includes(tag)) found.push(`listed ${item.id} without tag ${tag}`);
+      if (query.batch_id !== undefined && item.batch_id !== query.batch_id) found.push(`listed ${item.id} of batch ${String(item.batch_id)} for batch_id=${query.batch_id}`);
+      if (metadataFilter && !matchesMetadata(item.metadata ?? {}, metadataFilter)) found.push(`listed ${item.id}, whose metadata does not match ${query.metadata_filter}`);
       if (filter !== undefined && item.status !== filter) found.push(`listed a ${item.status} execution for status=${query.status}`);
       if (taskId !== undefined && item.task_id !== taskId) found.push(`listed a ${item.task_id} execution for task ${taskId}`);
     }

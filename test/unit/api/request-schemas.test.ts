@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   METADATA_LIMITS,
+  batchItemBody,
   bodyOf,
   bulkActionBody,
   cancelBody,
@@ -13,6 +14,7 @@ import {
   streamTokenBody,
   scheduleBody,
   subscriptionBody,
+  tagsBody,
   type BodyJsonSchema,
   type BodySchema,
 } from '../../../lambdas/api/bodies.js';
@@ -36,6 +38,7 @@ import {
   type QuerySchema,
 } from '../../../lambdas/api/queries.js';
 import { ValidationError } from '../../../lambdas/domain/errors.js';
+import { METADATA_FILTER_LIMITS, parseMetadataFilter } from '../../../lambdas/domain/metadata-filter.js';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
 import { WEBHOOK_EVENT_TYPES } from '../../../lambdas/domain/webhooks.js';
 import { strictAjv } from '../../support/strict-json-schema.js';
@@ -193,6 +196,9 @@ const BODIES: ReadonlyArray<readonly [string, BodySchema<unknown>]> = [
   ['POST /executions/{id}/replay', replayBody],
   ['POST /executions/{id}/stream-token', streamTokenBody],
   ['POST /webhooks', subscriptionBody(TASK_IDS)],
+  ['PUT /executions/{id}/tags', tagsBody],
+  // Each item of POST /executions/batch is checked on its own, as a body of its own.
+  ['an item of POST /executions/batch', batchItemBody],
   ['POST /bulk-actions', bulkActionBody(TASK_IDS)],
   // What its expression, zone and dates say is the domain's (checkScheduleSpec, tested in test/unit/domain/schedules.test.ts).
   ['POST /schedules', scheduleBody(TASK_IDS)],
@@ -250,6 +256,11 @@ function candidates(schema: ParamSchema): string[] {
     '2026-01-02T03:04:05Z',
     '2026-01-02T03:04:05.123+02:00',
     'yesterday',
+    '{"team":"ops"}',
+    '{team}',
+    'nightly,team:ops',
+    'a#b',
+    '3f2b1c4d-5e6f-8a7b-9c0d-1e2f3a4b5c6d',
   ];
 }
 
@@ -271,6 +282,8 @@ const QUERIES: ReadonlyArray<readonly [string, QuerySchema, (query: Record<strin
 function beyondSchema(name: string, value: string): boolean | undefined {
   if (name.startsWith('created_') && value === '2026-13-01') return false;
   if ((name === 'last_event_id' || name === 'next_page_token') && value === '') return true;
+  // A JSON object's text within its limits, which a pattern cannot say.
+  if (name === 'metadata_filter') return value.length >= 2 && value.length <= METADATA_FILTER_LIMITS.length && passes(() => parseMetadataFilter(value));
   return undefined;
 }
 

@@ -67,6 +67,42 @@ describe('createClient', () => {
     expect(error.problem).toEqual({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'Unauthorized' });
   });
 
+  it('creates a batch with a generated Idempotency-Key (the same on a retry), resolving a 207 with every item\'s result', async () => {
+    const result = { batch_id: 'b', succeeded: 1, failed: 1, items: [{ index: 0, status: 201, execution: execution('queued') }, { index: 1, status: 404, error: { type: '/problems/not-found', title: 'x', status: 404, detail: 'x' } }] };
+    const { client, requests } = fakeService((_request, index) =>
+      index === 0 ? problem(503, { type: '/problems/service-unavailable', title: 'Unavailable', status: 503, detail: 'x' }, { 'retry-after': '0' }) : json(result, 207),
+    );
+
+    const answered = await client.executions.createBatch([{ task_id: 'test-noop', input: { n: 1 }, tags: ['nightly'] }, { task_id: 'nope', input: {} }]);
+
+    expect(answered).toEqual(result);
+    expect(requests.map((request) => request.headers.get('idempotency-key'))).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), requests[0]!.headers.get('idempotency-key')]);
+    expect(await requests[1]!.json()).toEqual({ items: [{ task_id: 'test-noop', input: { n: 1 }, tags: ['nightly'] }, { task_id: 'nope', input: {} }] });
+  });
+
+  it('throws the problem of a batch none of whose items succeeded, with the items', async () => {
+    const body = { type: '/problems/batch-failed', title: 'x', status: 422, detail: 'x', batch_id: 'b', succeeded: 0, failed: 1, items: [{ index: 0, status: 400 }] };
+    const { client } = fakeService(() => problem(422, body));
+
+    const error = (await client.executions.createBatch([{ task_id: 'test-noop', input: {} }]).catch((caught: unknown) => caught)) as ApiProblem;
+
+    expect(error.status).toBe(422);
+    expect(error.problem).toEqual(body);
+  });
+
+  it('replaces an execution\'s tags with a PUT and lists by tag', async () => {
+    const { client, requests } = fakeService((request) => (request.method === 'PUT' ? json(execution('succeeded', 100, { tags: ['a'] })) : json({ items: [], next_cursor: null })));
+
+    const tagged = await client.executions.setTags(ID, ['a']);
+    for await (const item of client.executions.list({ tag: 'a', status: 'succeeded' })) expect(item).toBeUndefined();
+
+    expect(tagged.tags).toEqual(['a']);
+    expect(requests[0]!.method).toBe('PUT');
+    expect(new URL(requests[0]!.url).pathname).toBe(`/executions/${ID}/tags`);
+    expect(await requests[0]!.json()).toEqual({ tags: ['a'] });
+    expect(new URL(requests[1]!.url).search).toBe('?tag=a&status=succeeded');
+  });
+
   it('lists every execution across pages, following next_cursor with the same filters', async () => {
     const pages: Record<string, { items: Execution[]; next_cursor: string | null }> = {
       '': { items: [execution('failed', 0, { id: 'a' })], next_cursor: 'c1' },

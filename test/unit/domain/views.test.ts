@@ -129,13 +129,20 @@ describe('toExecutionView', () => {
       status_url: `https://api.example.com/v1/executions/${ID}`,
       events_url: `https://api.example.com/v1/executions/${ID}/events`,
       webhook_url: null,
+      tags: null,
+      batch_id: null,
       replayed_from: null,
       retry_count: null,
-      tags: null,
       priority: null,
       concurrency_key: null,
       start_at: null,
     });
+  });
+
+  it('shows the tags and the batch of an execution that has them', () => {
+    const view = toExecutionView(record({ tags: ['nightly', 'team:ops'], batchId: '3f2b1c4d-5e6f-8a7b-9c0d-1e2f3a4b5c6d' }), LINKS);
+
+    expect(view).toMatchObject({ tags: ['nightly', 'team:ops'], batch_id: '3f2b1c4d-5e6f-8a7b-9c0d-1e2f3a4b5c6d' });
   });
 
   it('shows output, error, completion time and cancel reason when the record has them', () => {

@@ -1,5 +1,8 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
+  type BatchGetCommandOutput,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -133,6 +136,18 @@ export function evaluate(expression: string | undefined, item: Item | undefined,
     if (match) return read(item, pathOf(match[1]!, names)) === undefined;
     match = /^attribute_exists\(\s*(\S+)\s*\)$/.exec(clause);
     if (match) return read(item, pathOf(match[1]!, names)) !== undefined;
+    match = /^(NOT\s+)?contains\(\s*(\S+)\s*,\s*(\S+)\s*\)$/.exec(clause);
+    if (match) {
+      const list = operand(match[2]!, item, names, values);
+      const found = Array.isArray(list) ? list.includes(operand(match[3]!, item, names, values)) : typeof list === 'string' && list.includes(String(operand(match[3]!, item, names, values)));
+      return match[1] ? !found : found;
+    }
+    match = /^size\(\s*(\S+)\s*\)\s*=\s*(\S+)$/.exec(clause);
+    if (match) {
+      const value = operand(match[1]!, item, names, values);
+      const size = Array.isArray(value) || typeof value === 'string' ? value.length : undefined;
+      return size !== undefined && size === operand(match[2]!, item, names, values);
+    }
     match = /^begins_with\(\s*(\S+)\s*,\s*(\S+)\s*\)$/.exec(clause);
     if (match) {
       const value = operand(match[1]!, item, names, values);
@@ -168,7 +183,9 @@ export function evaluate(expression: string | undefined, item: Item | undefined,
     match = /^(\S+)\s*=\s*(\S+)$/.exec(clause);
     if (match) {
       const left = operand(match[1]!, item, names, values);
-      return left !== undefined && left === operand(match[2]!, item, names, values);
+      const right = operand(match[2]!, item, names, values);
+      // Lists and maps compare by value, as DynamoDB compares them.
+      return left !== undefined && (left === right || (typeof left === 'object' && JSON.stringify(left) === JSON.stringify(right)));
     }
     throw new Error(`FakeDynamoDB cannot evaluate "${clause}"`);
   });
@@ -270,6 +287,7 @@ export class FakeTable {
     stub.on(DeleteCommand).callsFake(async (input: DeleteCommandInput) => this.deleteCommand(input));
     stub.on(QueryCommand).callsFake(async (input: QueryCommandInput) => this.query(input));
     stub.on(TransactWriteCommand).callsFake(async (input: TransactWriteCommandInput) => this.transact(input));
+    stub.on(BatchGetCommand).callsFake(async (input: BatchGetCommandInput) => this.batchGet(input));
     return this;
   }
 
@@ -367,6 +385,18 @@ export class FakeTable {
     const key = action.Put ? action.Put.Item ?? {} : (action.Update ?? action.Delete ?? action.ConditionCheck)!.Key ?? {};
     const existing = this.items.get(keyOf(key.pk, key.sk));
     return evaluate(target.ConditionExpression, existing, target.ExpressionAttributeNames, target.ExpressionAttributeValues);
+  }
+
+  private async batchGet(input: BatchGetCommandInput): Promise<BatchGetCommandOutput> {
+    const Responses: Record<string, Item[]> = {};
+    for (const [table, { Keys = [] } = {}] of Object.entries(input.RequestItems ?? {})) {
+      if (Keys.length > 100) throw new Error('FakeDynamoDB: BatchGetItem takes at most 100 keys');
+      Responses[table] = Keys.flatMap((key) => {
+        const found = this.items.get(keyOf(key.pk, key.sk));
+        return found ? [copy(found)] : [];
+      });
+    }
+    return { $metadata: metadata, Responses };
   }
 
   private async query(input: QueryCommandInput): Promise<QueryCommandOutput> {
