@@ -1,6 +1,6 @@
 import type { CallbackLookup } from './callbacks.js';
 import { ConflictError } from './errors.js';
-import type { ExecutionError, ExecutionRecord, Metadata, StepRef, TransitionRecord } from './execution.js';
+import { START_EXECUTION_FAILED, type ExecutionError, type ExecutionRecord, type Metadata, type StepRef, type TransitionRecord } from './execution.js';
 import { newTransitionId } from './ids.js';
 import { nextStatus, type TransitionType } from './status.js';
 
@@ -258,5 +258,37 @@ export function initTransition(record: ExecutionRecord): TransitionRecord {
     output: record.input,
     metadata: record.metadata,
     createdAt: record.createdAt,
+  };
+}
+
+/**
+ * The `error` transition of a `queued` execution Step Functions refused to start: exactly what
+ * {@link planTransition} plans for it (a test holds the two equal), written out because the
+ * functions that create executions (create, batch) bundle this and not the whole status table,
+ * which would put them over their size budget.
+ */
+export function unstartedFailure(record: ExecutionRecord, cause: string, now: string): PlannedTransition {
+  const seq = record.transitionCount + 1;
+  const error: ExecutionError = { name: START_EXECUTION_FAILED, message: `Step Functions refused to start the execution (${cause}).` };
+  const patch = { status: 'failed' as const, transitionCount: seq, updatedAt: now, completedAt: now, error, waitToken: undefined };
+  return {
+    record: { ...record, ...patch },
+    patch,
+    row: {
+      id: newTransitionId(seq, Date.parse(now)),
+      executionId: record.id,
+      taskId: record.taskId,
+      seq,
+      type: 'error',
+      from: record.status,
+      to: 'failed',
+      step: null,
+      currentStep: record.stepIndex,
+      nextStep: null,
+      output: { name: START_EXECUTION_FAILED, cause },
+      metadata: {},
+      createdAt: now,
+    },
+    expectStepsPending: false,
   };
 }

@@ -19,6 +19,7 @@ import {
 } from '../domain/admission.js';
 import { TERMINAL_STATUSES, type ExecutionStatus } from '../domain/status.js';
 import { ExecutionStore, type RepositoryOptions, type TransactItems } from './execution-store.js';
+import { readTenantLimits, tenantLimited } from './tenant-limits.js';
 import type { Item } from './items.js';
 import {
   ACTIVE_SHARDS,
@@ -108,24 +109,13 @@ export class AdmissionStore extends ExecutionStore {
   }
 
   /** A tenant's limits; undefined when it has none set (then no slot is counted). */
-  async limits(tenant: string): Promise<ConcurrencyLimits | undefined> {
-    const { Item } = await this.client.send(new GetCommand({ TableName: this.table, Key: limitsKey(tenant), ConsistentRead: true }));
-    if (!Item) return undefined;
-    const number = (value: unknown) => (typeof value === 'number' ? value : undefined);
-    const tasks = Item.task_limits !== null && typeof Item.task_limits === 'object' ? (Item.task_limits as Record<string, number>) : undefined;
-    return {
-      ...(number(Item.tenant_limit) === undefined ? {} : { tenant: number(Item.tenant_limit) }),
-      ...(number(Item.key_limit) === undefined ? {} : { perKey: number(Item.key_limit) }),
-      ...(tasks && Object.keys(tasks).length > 0 ? { tasks: { ...tasks } } : {}),
-    };
+  limits(tenant: string): Promise<ConcurrencyLimits | undefined> {
+    return readTenantLimits(this.client, this.table, tenant);
   }
 
-  /**
-   * Whether a tenant has any limit: what a caller outside the API (which has no authorizer's word)
-   * passes to `startExecution` as `limited`. One read.
-   */
-  async limited(tenant: string): Promise<boolean> {
-    return Object.keys((await this.limits(tenant)) ?? {}).length > 0;
+  /** Whether a tenant has any limit (see {@link tenantLimited}). One read. */
+  limited(tenant: string): Promise<boolean> {
+    return tenantLimited(this.client, this.table, tenant);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, GetCommand, PutCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { dependencyUnavailable } from '../domain/errors.js';
 import { matchesMetadata, type MetadataFilter } from '../domain/metadata-filter.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
@@ -7,10 +7,9 @@ import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { idBoundAt } from '../domain/ids.js';
 import type { ExecutionStatus } from '../domain/status.js';
 import type { RepositoryOptions } from './execution-store.js';
-import { FamilyStore } from './family-store.js';
+import { ReconcileStore } from './reconcile-store.js';
 import { fromItem, fromRowItem, type Item } from './items.js';
 import {
-  FOLLOW_UP_SK,
   GROUP_INDEX,
   INDEXES,
   META_SK,
@@ -18,7 +17,6 @@ import {
   PARENT_INDEX,
   scheduleGroupKey,
   TRANSITION_PREFIX,
-  activeKey,
   executionPk,
   parentKey,
   batchGroupKey,
@@ -30,6 +28,7 @@ import {
 } from './keys.js';
 
 export type { RepositoryOptions } from './execution-store.js';
+export type { ActiveExecution, ActiveQuery, ReconcilePositions } from './reconcile-store.js';
 
 /** Sort direction of a list. */
 export type Direction = 'asc' | 'desc';
@@ -80,39 +79,6 @@ export interface TransitionQuery {
 
 
 
-/**
- * An execution that is not terminal, as the `by-activity` index projects it; or (`followUp`) the
- * follow-up item of an execution that may owe its family something once it ends, which carries
- * neither status nor ARN.
- */
-export interface ActiveExecution {
-  readonly tenant: string;
-  readonly id: string;
-  readonly taskId: string;
-  readonly status: ExecutionStatus;
-  readonly executionArn: string;
-  /** True for a follow-up item (see `FOLLOW_UP_SK`) rather than the record itself. */
-  readonly followUp: boolean;
-}
-
-/** What {@link ExecutionsRepository.activeExecutions} reads from one shard of `by-activity`. */
-export interface ActiveQuery {
-  /** The shard, 0 ≤ shard < `ACTIVE_SHARDS`. */
-  readonly shard: number;
-  /** Only executions created at or before this time, ms since the epoch (a key bound on the id). */
-  readonly createdBefore: number;
-  /** Start at this execution id (inclusive) instead of the oldest. */
-  readonly fromId?: string;
-  /** Items per Query. */
-  readonly pageSize: number;
-}
-
-/** Where the reconciler stopped in each `by-activity` shard: the last execution id it checked. */
-export type ReconcilePositions = Readonly<Record<string, string>>;
-
-/** Key of the item holding the reconciler's positions (no tenant: it is the service's own). */
-const RECONCILER_KEY = { pk: 'RECONCILER', sk: 'POSITIONS' } as const;
-
 function scopeOf(parts: readonly unknown[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 16);
 }
@@ -120,75 +86,15 @@ function scopeOf(parts: readonly unknown[]): string {
 /**
  * The whole repository: status changes ({@link ExecutionStore}), the runtime's reads and writes
  * ({@link RuntimeStore}), child executions ({@link FamilyStore}), plus tenant-scoped lists with
- * signed cursors and the reconciler's scan of active executions (an index query, never a Scan).
+ * signed cursors, and the reconciler's scan of active executions ({@link ReconcileStore}).
  * The only code that talks to DynamoDB is in this folder.
  */
-export class ExecutionsRepository extends FamilyStore {
+export class ExecutionsRepository extends ReconcileStore {
   private readonly secret: string;
 
   constructor(client: DynamoDBDocumentClient, options: RepositoryOptions) {
     super(client, options);
     this.secret = options.cursorSecret;
-  }
-
-  /**
-   * The executions of one `by-activity` shard that are not terminal, oldest first, created up to
-   * `createdBefore` (a key condition on the time-ordered id: no Scan, no filter, no tenant needed).
-   * Reads a page of `pageSize` at a time, only as far as the caller iterates.
-   */
-  async *activeExecutions(query: ActiveQuery): AsyncGenerator<ActiveExecution, void, undefined> {
-    const index = INDEXES.byActivity;
-    const lo = query.fromId ?? idBoundAt(0, 'min');
-    const hi = idBoundAt(query.createdBefore, 'max');
-    // A position newer than the bound (the bound moved back): nothing to read from there.
-    if (lo > hi) return;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const result = await this.query(
-        {
-          TableName: this.table,
-          IndexName: index.name,
-          KeyConditionExpression: '#pk = :pk AND #id BETWEEN :lo AND :hi',
-          ExpressionAttributeNames: { '#pk': index.partitionKey, '#id': INDEX_SORT_KEY },
-          ExpressionAttributeValues: {
-            ':pk': activeKey(query.shard),
-            ':lo': lo,
-            ':hi': hi,
-          },
-          ScanIndexForward: true,
-          Limit: query.pageSize,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        },
-        false,
-      );
-      for (const item of result.Items ?? []) {
-        yield {
-          tenant: item.tenant as string,
-          id: item.id as string,
-          taskId: item.task_id as string,
-          status: item.status as ExecutionStatus,
-          executionArn: item.execution_arn as string,
-          followUp: item.sk === FOLLOW_UP_SK,
-        };
-      }
-      startKey = result.LastEvaluatedKey;
-    } while (startKey);
-  }
-
-  /** Where the reconciler stopped in each shard (empty when it has not stopped anywhere). */
-  async reconcilePositions(): Promise<ReconcilePositions> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.table, Key: RECONCILER_KEY, ConsistentRead: true }),
-    );
-    const positions = Item?.positions;
-    return positions !== null && typeof positions === 'object' ? (positions as ReconcilePositions) : {};
-  }
-
-  /** Records where the reconciler stopped in each shard, for its next run. */
-  async saveReconcilePositions(positions: ReconcilePositions, now: string): Promise<void> {
-    await this.client.send(
-      new PutCommand({ TableName: this.table, Item: { ...RECONCILER_KEY, positions, updated_at: now } }),
-    );
   }
 
   /**

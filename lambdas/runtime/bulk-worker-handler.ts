@@ -2,7 +2,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { deployedTasks } from '../api/deployed-tasks.js';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { BulkStore } from '../repository/bulk-store.js';
-import { AdmissionStore } from '../repository/admission-store.js';
+import { tenantLimited } from '../repository/tenant-limits.js';
 import { RecoveryStore } from '../repository/recovery-store.js';
 import { CLIENT_CONFIG } from '../shared/client-config.js';
 import { documentClient } from '../shared/dynamodb-client.js';
@@ -20,7 +20,6 @@ const prefix = requireEnv('STATE_MACHINE_ARN_PREFIX');
 // BULK_LIMITS.itemConcurrency calls at once) paces itself to the account's quotas.
 const sfn = new SFNClient({ ...CLIENT_CONFIG, maxAttempts: 5, retryMode: 'adaptive' });
 
-const admission = new AdmissionStore(documentClient, repositoryOptions);
 
 const deps: BulkWorkerDeps = {
   store: new BulkStore(documentClient, repositoryOptions),
@@ -31,7 +30,7 @@ const deps: BulkWorkerDeps = {
     stateMachineArn: (taskId) => `${prefix}${taskId}`,
     // The task catalogue's deployed tasks (TASK_IDS): retry and replay need them, as their routes do.
     tasks: deployedTasks(),
-    limited: (tenant) => admission.limited(tenant),
+    limited: (tenant) => tenantLimited(documentClient, repositoryOptions.tableName, tenant),
   },
   send: bulkSender(sqs, requireEnv('BULK_QUEUE_URL')),
   logger,

@@ -8,7 +8,7 @@ import {
 import { canonicalJson } from '../domain/canonical-json.js';
 import { callbackHash, isCallbackToken, tokenMatches, type CallbackLookup } from '../domain/callbacks.js';
 import { ConflictError, GoneError, NotFoundError, ServiceUnavailableError, type DomainError } from '../domain/errors.js';
-import { START_EXECUTION_FAILED, type ExecutionRecord, type Metadata } from '../domain/execution.js';
+import type { ExecutionRecord, Metadata } from '../domain/execution.js';
 import { newExecutionId } from '../domain/ids.js';
 import type { CallbackStore } from '../repository/callback-store.js';
 import type { CreateStore } from '../repository/create-store.js';
@@ -17,7 +17,7 @@ import type { Logger } from '../shared/logger.js';
 import { stepAt, type TaskOutline } from '../tasks/task-catalogue.js';
 import { progress } from './progression.js';
 import { countTransition } from './execution-metrics.js';
-import { planTransition } from '../domain/transition.js';
+import { unstartedFailure } from '../domain/transition.js';
 import { errorName } from '../shared/dependency-errors.js';
 
 /** What starting, resuming and cancelling need. */
@@ -163,15 +163,7 @@ export async function startExecution(
     if (errorName(error) === 'ExecutionAlreadyExists') return created;
     deps.logger.error('StartExecution failed; failing the execution', { execution_id: startedId, error });
     const cause = errorName(error) || 'Error';
-    const planned = planTransition(
-      created.record,
-      {
-        type: 'error',
-        error: { name: START_EXECUTION_FAILED, message: `Step Functions refused to start the execution (${cause}).` },
-        output: { name: START_EXECUTION_FAILED, cause },
-      },
-      new Date().toISOString(),
-    );
+    const planned = unstartedFailure(created.record, cause, new Date().toISOString());
     // One conditional write, not `progress`'s read-and-retry loop: nothing runs this execution
     // (Step Functions refused it), so a lost race is to a concurrent retry of this same request
     // (same Idempotency-Key), whose outcome stands.

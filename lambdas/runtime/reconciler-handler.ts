@@ -2,7 +2,7 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { stateMachineArnResolver } from '../api/context.js';
 import { AdmissionStore } from '../repository/admission-store.js';
 import { documentClient } from '../shared/dynamodb-client.js';
-import { repository } from '../shared/dynamodb.js';
+import { ReconcileStore } from '../repository/reconcile-store.js';
 import { repositoryOptions } from '../shared/repository-options.js';
 import { intEnv } from '../shared/env.js';
 import { createLogger, logged } from '../shared/logger.js';
@@ -11,6 +11,8 @@ import { sfn } from '../shared/sfn.js';
 import { reconcile, type ReconcileOptions, type ReconcileSummary } from './reconciler.js';
 
 const logger = createLogger('reconciler');
+// The reconciler's own store: records, their family and the scan of active ones, without the lists.
+const repository = new ReconcileStore(documentClient, repositoryOptions);
 const admission = { store: new AdmissionStore(documentClient, repositoryOptions), sfn, logger, stateMachineArn: stateMachineArnResolver() };
 const options: ReconcileOptions = {
   minAgeMs: intEnv('RECONCILE_MIN_AGE_SECONDS', 60) * 1000,

@@ -4,7 +4,7 @@ import type { ExecutionError } from '../domain/execution.js';
 import { RETRY_NOT_STARTED, isEarlierAttempt, planRetryLapsed } from '../domain/recovery.js';
 import { idTimestamp } from '../domain/ids.js';
 import { isTerminal } from '../domain/status.js';
-import type { ActiveExecution, ExecutionsRepository } from '../repository/executions-repository.js';
+import type { ActiveExecution, ReconcileStore } from '../repository/reconcile-store.js';
 import { ACTIVE_SHARDS } from '../repository/keys.js';
 import { reconcileHeld, repairTenant, type AdmissionDeps } from './admission.js';
 import { hasFamily, settleFamily } from './family.js';
@@ -31,7 +31,7 @@ export interface ReconcileOptions {
 /** What the reconciler needs: the status-change dependencies, a clock and the time left. */
 export interface ReconcileDeps extends StatusChangeDeps {
   /** The whole repository: the reconciler queries the `by-activity` index and keeps its positions. */
-  readonly repository: ExecutionsRepository;
+  readonly repository: ReconcileStore;
   /**
    * The current time in ms since the epoch.
    * @default Date.now

@@ -1,6 +1,6 @@
 import { stateMachineArnResolver } from '../api/context.js';
 import { deployedTasks } from '../api/deployed-tasks.js';
-import { AdmissionStore } from '../repository/admission-store.js';
+import { tenantLimited } from '../repository/tenant-limits.js';
 import { ScheduleStore } from '../repository/schedule-store.js';
 import { documentClient } from '../shared/dynamodb-client.js';
 import { createLogger, logged } from '../shared/logger.js';
@@ -11,7 +11,6 @@ import { runSchedule, type ScheduleRunDeps, type ScheduleRunOutcome } from './sc
 import type { ScheduleRunEvent } from './schedule-sync.js';
 
 const logger = createLogger('schedule-run');
-const admission = new AdmissionStore(documentClient, repositoryOptions);
 const deps: ScheduleRunDeps = {
   repository: createStore(),
   schedules: new ScheduleStore(documentClient, repositoryOptions),
@@ -19,7 +18,7 @@ const deps: ScheduleRunDeps = {
   logger,
   stateMachineArn: stateMachineArnResolver(),
   tasks: deployedTasks(),
-  limited: (tenant) => admission.limited(tenant),
+  limited: (tenant) => tenantLimited(documentClient, repositoryOptions.tableName, tenant),
 };
 
 /**

@@ -480,6 +480,8 @@ describe('every route, its successes and its errors, against the document', () =
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
     await expectStatus(429, 'POST /executions', { body: { task_id: 'test-noop', input: { n: 2 } }, auth: tiny });
     await expectStatus(429, 'POST /executions/{id}/replay', { path: { id: done.id }, auth: tiny });
+    // A batch counts its items: refused whole, before any is created.
+    await expectStatus(429, 'POST /executions/batch', { body: { items: [{ task_id: 'test-noop', input: { n: 3 } }] }, auth: tiny });
     const reads: Array<[string, Request]> = [
       ['GET /executions', {}],
       ['GET /executions/{id}', { path: { id: done.id } }],

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../../../lambdas/domain/errors.js';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { idTimestamp, newExecutionId, transitionSeq } from '../../../lambdas/domain/ids.js';
-import { initTransition, planTransition } from '../../../lambdas/domain/transition.js';
+import { initTransition, planTransition, unstartedFailure } from '../../../lambdas/domain/transition.js';
+import { START_EXECUTION_FAILED } from '../../../lambdas/domain/execution.js';
 
 const CREATED = '2025-01-02T03:04:05.000Z';
 const NOW = '2025-01-02T03:10:00.000Z';
@@ -469,6 +470,26 @@ describe('planTransition of nested work', () => {
   it.each(['queued', 'awaiting_input', 'succeeded', 'failed', 'cancelled'] as const)('refuses init_branch and finish_branch while %s', (status) => {
     expect(() => planTransition(record({ status }), { type: 'init_branch', scope: 'm[0]' }, NOW)).toThrow(ConflictError);
     expect(() => planTransition(record({ status }), { type: 'finish_branch', scope: 'm[0]' }, NOW)).toThrow(ConflictError);
+  });
+});
+
+describe('unstartedFailure', () => {
+  it('plans exactly what planTransition plans for the error of an execution Step Functions refused to start (row ids aside: each is new)', () => {
+    const queued = record({ status: 'queued', transitionCount: 1, stepIndex: 0, stepsCompleted: 0 });
+    const planned = planTransition(
+      queued,
+      {
+        type: 'error',
+        error: { name: START_EXECUTION_FAILED, message: 'Step Functions refused to start the execution (ThrottlingException).' },
+        output: { name: START_EXECUTION_FAILED, cause: 'ThrottlingException' },
+      },
+      NOW,
+    );
+
+    const written = unstartedFailure(queued, 'ThrottlingException', NOW);
+
+    expect({ ...written, row: { ...written.row, id: undefined } }).toEqual({ ...planned, row: { ...planned.row, id: undefined } });
+    expect(transitionSeq(written.row.id)).toBe(2);
   });
 });
 
