@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, GetCommand, PutCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { dependencyUnavailable } from '../domain/errors.js';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { matchesMetadata, type MetadataFilter } from '../domain/metadata-filter.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
@@ -9,11 +8,11 @@ import type { ExecutionStatus } from '../domain/status.js';
 import type { RepositoryOptions } from './execution-store.js';
 import { FamilyStore } from './family-store.js';
 import { fromItem, fromRowItem, type Item } from './items.js';
+import { readRecords } from './record-batch.js';
 import {
   FOLLOW_UP_SK,
   GROUP_INDEX,
   INDEXES,
-  META_SK,
   INDEX_SORT_KEY,
   PARENT_INDEX,
   scheduleGroupKey,
@@ -64,9 +63,6 @@ export interface ExecutionQuery {
   /** Only the executions of this batch (the `by-group` index; status and task become filters). */
   readonly batchId?: string;
 }
-
-/** How often a page of a tag's executions asks again for the records BatchGetItem left unprocessed. */
-const BATCH_GET_ATTEMPTS = 4;
 
 /** What to list of one execution's transitions. */
 export interface TransitionQuery {
@@ -301,19 +297,9 @@ export class ExecutionsRepository extends FamilyStore {
     return { items, nextCursor: next ? encodeCursor({ scope, key: next as Record<string, string> }, this.secret) : null };
   }
 
-  /** The records of `ids` (of one tenant) that exist, by id: BatchGetItem, asked again for what it leaves unprocessed. */
-  private async records(tenant: string, ids: readonly string[]): Promise<Map<string, ExecutionRecord>> {
-    const found = new Map<string, ExecutionRecord>();
-    let keys: Array<Record<string, unknown>> = ids.map((id) => ({ pk: executionPk(tenant, id), sk: META_SK }));
-    for (let attempt = 1; keys.length > 0; attempt++) {
-      if (attempt > BATCH_GET_ATTEMPTS) throw dependencyUnavailable();
-      // Backs off before asking again: unprocessed keys mean the table throttled the read.
-      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      const { Responses, UnprocessedKeys } = await this.client.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys } } }));
-      for (const item of Responses?.[this.table] ?? []) found.set(item.id as string, fromItem(item));
-      keys = (UnprocessedKeys?.[this.table]?.Keys as Array<Record<string, unknown>> | undefined) ?? [];
-    }
-    return found;
+  /** The records of `ids` (of one tenant) that exist, by id (see {@link readRecords}). */
+  private records(tenant: string, ids: readonly string[]): Promise<Map<string, ExecutionRecord>> {
+    return readRecords(this.client, this.table, tenant, ids);
   }
 
   /** One page of an execution's transition rows, by `seq`. */
