@@ -283,7 +283,7 @@ export class ExecutionsRepository extends FamilyStore {
       query.cursor !== undefined,
     );
     const ids = (result.Items ?? []).map((item) => item.sk as string);
-    const records = await this.records(query.tenant, ids);
+    const records = await readRecords(this.client, this.table, query.tenant, ids);
     const items = ids.flatMap((id) => {
       const record = records.get(id);
       if (!record || !tags.every((tag) => record.tags?.includes(tag))) return [];
@@ -295,11 +295,6 @@ export class ExecutionsRepository extends FamilyStore {
     });
     const next = result.LastEvaluatedKey;
     return { items, nextCursor: next ? encodeCursor({ scope, key: next as Record<string, string> }, this.secret) : null };
-  }
-
-  /** The records of `ids` (of one tenant) that exist, by id (see {@link readRecords}). */
-  private records(tenant: string, ids: readonly string[]): Promise<Map<string, ExecutionRecord>> {
-    return readRecords(this.client, this.table, tenant, ids);
   }
 
   /** One page of an execution's transition rows, by `seq`. */
