@@ -295,6 +295,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       .addOption(new Option('--status <status>', 'only executions in this status').choices(STATUSES))
       .option('--created-after <time>', 'only executions created at or after (ISO 8601)', instant)
       .option('--created-before <time>', 'only executions created at or before (ISO 8601)', instant)
+      .option('--tag <tag>', 'only executions carrying this tag (read from the tag index)')
       .option('--all', 'with no other filter: every execution of the tenant')
       .option('--reason <text>', name === 'cancel' ? 'each cancel\'s reason' : 'why (kept with the job)')
       .option('--max-items <n>', 'act on at most this many (default 10000)', positiveInteger(100_000))
@@ -302,7 +303,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       .option('--wait', 'follow the job until it ends, and exit with its outcome')
       .option('--timeout <seconds>', 'with --wait: give up after this long (exit 6)', positiveInteger(86_400))
       .action(action(async (client, { json }, flags: {
-        task?: string; status?: (typeof STATUSES)[number]; createdAfter?: string; createdBefore?: string; all?: boolean;
+        task?: string; status?: (typeof STATUSES)[number]; createdAfter?: string; createdBefore?: string; tag?: string; all?: boolean;
         reason?: string; maxItems?: number; idempotencyKey?: string; wait?: boolean; timeout?: number;
       }) => {
         const filter = {
@@ -310,9 +311,10 @@ export async function main(argv: readonly string[]): Promise<number> {
           ...(flags.status ? { status: flags.status } : {}),
           ...(flags.createdAfter ? { created_after: flags.createdAfter } : {}),
           ...(flags.createdBefore ? { created_before: flags.createdBefore } : {}),
+          ...(flags.tag ? { tag: flags.tag } : {}),
         };
         if (Object.keys(filter).length === 0 && !flags.all) {
-          throw new UsageError(`Name a filter (--task, --status, --created-after, --created-before), or --all to ${everything}.`);
+          throw new UsageError(`Name a filter (--task, --status, --created-after, --created-before, --tag), or --all to ${everything}.`);
         }
         const body: BulkActionBody = { action: name, filter, ...(flags.reason ? { reason: flags.reason } : {}), ...(flags.maxItems ? { max_items: flags.maxItems } : {}) };
         let job = await client.bulk.create(body, flags.idempotencyKey ? { idempotencyKey: flags.idempotencyKey } : {});

@@ -45,6 +45,8 @@ export interface BulkActionBody {
     /** ISO 8601. */
     readonly created_after?: string;
     readonly created_before?: string;
+    /** Only executions carrying this tag. */
+    readonly tag?: string;
   };
   readonly reason?: string | null;
   readonly max_items?: number;

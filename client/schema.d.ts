@@ -1375,6 +1375,8 @@ export interface components {
              * @description Created at or before.
              */
             created_before: string | null;
+            /** @description Only executions carrying this tag (read from the tag index). */
+            tag: string | null;
         };
         /** @description Its counts so far. */
         BulkProgress: {
@@ -3571,6 +3573,7 @@ export interface operations {
                         status?: "queued" | "running" | "awaiting_input" | "succeeded" | "failed" | "cancelled";
                         created_after?: string;
                         created_before?: string;
+                        tag?: string;
                     };
                     /** @description Why (each cancel's reason). */
                     reason?: string | null;

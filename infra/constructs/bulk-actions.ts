@@ -39,10 +39,18 @@ export interface BulkActionsProps {
  * The partition keys the worker touches besides bulk items: execution records and their rows
  * (`EXEC#`: what a cancel or a retry writes, and a replay's new execution), the Idempotency-Keys of
  * replays (`IDEM#`: one per job and execution, so a page done again replays nothing twice) and the
- * tenant-scoped index partitions it reads matches from (`T#`). It also reads (only) a tenant's
- * concurrency limits (`LIMITS#`): a replay of a limited tenant waits for admission, as a create does.
+ * tenant-scoped index partitions it reads matches from (`T#`). See {@link BULK_WORKER_READ_KEYS}
+ * for what it only reads.
  */
 export const BULK_WORKER_EXECUTION_KEYS = ['EXEC#*', 'IDEM#*', 'T#*'] as const;
+
+/**
+ * What the worker only reads (GetItem, Query, BatchGetItem): a tenant's concurrency limits
+ * (`LIMITS#`: a replay of a limited tenant waits for admission, as a create does), the tag index
+ * items (`TAG#`: a job filtered by tag queries its tag's items) and, in batches, the records those
+ * items name (`EXEC#`: one BatchGetItem per page).
+ */
+export const BULK_WORKER_READ_KEYS = ['LIMITS#*', 'TAG#*', 'EXEC#*'] as const;
 
 /**
  * Bulk actions, done page by page (docs/architecture.md "Bulk actions"): a queue whose messages
@@ -104,7 +112,7 @@ export class BulkActions extends Construct {
     });
     grantTableAccess(this.workerFunction, props.table, 'manage', BULK_LEADING_KEYS);
     grantTableAccess(this.workerFunction, props.table, 'write', BULK_WORKER_EXECUTION_KEYS);
-    grantTableAccess(this.workerFunction, props.table, 'read', ['LIMITS#*']);
+    grantTableAccess(this.workerFunction, props.table, 'read', BULK_WORKER_READ_KEYS);
     grantExecutionAction(this.workerFunction, props.stateMachines, 'states:StopExecution', 'bulk cancel');
     grantExecutionAction(this.workerFunction, props.stateMachines, 'states:RedriveExecution', 'bulk retry from the failed step');
     // Replay starts new executions of these state machines, named exactly (no wildcard).

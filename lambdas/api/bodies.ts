@@ -383,6 +383,7 @@ export function bulkActionSchema(taskIds: ReadonlySet<string>): BodyObjectSchema
           status: { enum: EXECUTION_STATUSES },
           created_after: BODY_TIMESTAMP,
           created_before: BODY_TIMESTAMP,
+          tag: { type: 'string', pattern: TAG_PATTERN },
         },
         additionalProperties: false,
       },
@@ -441,7 +442,7 @@ export interface BulkActionFields {
 /**
  * Body of `POST /bulk-actions`, for a deployment of the tasks `taskIds`: checked against its JSON
  * Schema by the validator task inputs use; by hand only what a schema cannot say (a timestamp that
- * names no instant, `created_after` later than `created_before`). `tag` is not a filter (yet).
+ * names no instant, `created_after` later than `created_before`).
  */
 export function bulkActionBody(taskIds: ReadonlySet<string>) {
   const schema = bulkActionSchema(taskIds);
@@ -471,6 +472,7 @@ export function bulkActionBody(taskIds: ReadonlySet<string>) {
           ...(typeof filter.status === 'string' ? { status: filter.status as BulkFilter['status'] } : {}),
           ...(createdAfter === undefined ? {} : { createdAfter }),
           ...(createdBefore === undefined ? {} : { createdBefore }),
+          ...(typeof filter.tag === 'string' ? { tag: filter.tag } : {}),
         },
         ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
         maxItems: typeof body.max_items === 'number' ? body.max_items : BULK_LIMITS.defaultMaxItems,

@@ -370,6 +370,7 @@ export const RESPONSE_SCHEMAS: Readonly<Record<ResponseSchemaName, JsonSchema>> 
     status: nullable({ enum: [...EXECUTION_STATUSES] }, 'Only executions in this status when read.'),
     created_after: nullable({ type: 'string', format: 'date-time' }, 'Created at or after.'),
     created_before: nullable({ type: 'string', format: 'date-time' }, 'Created at or before.'),
+    tag: nullable({ type: 'string' }, 'Only executions carrying this tag (read from the tag index).'),
   }),
   BulkProgress: object<BulkProgress>('Its counts so far.', {
     matched: integer('Executions matched and handled.'),

@@ -53,6 +53,8 @@ export interface BulkFilter {
   /** Inclusive bounds on creation time, ms since the epoch. */
   readonly createdAfter?: number;
   readonly createdBefore?: number;
+  /** Only executions carrying this tag: read from the tag index (`TAG_PATTERN`, lambdas/domain/tags.ts). */
+  readonly tag?: string;
 }
 
 /** Counts of a job's items so far. */
@@ -215,6 +217,7 @@ export interface BulkJobView {
     readonly status: ExecutionStatus | null;
     readonly created_after: string | null;
     readonly created_before: string | null;
+    readonly tag: string | null;
   };
   readonly reason: string | null;
   readonly max_items: number;
@@ -253,6 +256,7 @@ export function toBulkJobView(job: BulkJob, apiBaseUrl: string): BulkJobView {
       status: job.filter.status ?? null,
       created_after: iso(job.filter.createdAfter),
       created_before: iso(job.filter.createdBefore),
+      tag: job.filter.tag ?? null,
     },
     reason: job.reason ?? null,
     max_items: job.maxItems,

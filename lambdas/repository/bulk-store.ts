@@ -22,7 +22,8 @@ import { IdempotencyMismatchError, NotFoundError, ResourceConflictError, depende
 import type { ExecutionRecord } from '../domain/execution.js';
 import { idBoundAt } from '../domain/ids.js';
 import { DAY_SECONDS, cancellationCodes, fromItem, type Item } from './items.js';
-import { INDEXES, INDEX_SORT_KEY, META_SK, executionPk, statusKey, taskKey, tenantKey } from './keys.js';
+import { INDEXES, INDEX_SORT_KEY, META_SK, executionPk, statusKey, tagPk, taskKey, tenantKey } from './keys.js';
+import { readRecords } from './record-batch.js';
 
 /** Partition of a tenant's jobs, its count of active jobs and its Idempotency-Keys of jobs. */
 export const bulkPk = (tenant: string): string => `BULK#${tenant}`;
@@ -64,20 +65,31 @@ export interface MatchPage {
 }
 
 /**
- * Where a job's executions are read from: one index partition, ordered by execution id, and what a
- * filter expression must still check. Every filter is served by an index (never a Scan); a tag
- * source (`TAG#<tenant>#<tag>` items, sorted by execution id) is added here.
+ * Where a job's executions are read from: one partition, ordered by execution id. Every filter is
+ * served by an index (never a Scan): a tag by the tag index (`TAG#<tenant>#<tag>` items of the
+ * table itself, sorted by execution id), else status, task or tenant by their index.
  */
 export interface MatchSource {
-  readonly index: string;
+  /** The index read; absent for a tag, whose items are the table's own (`pk`, sorted by `sk`). */
+  readonly index?: string;
   readonly partitionKey: string;
   readonly partition: string;
-  /** Attributes the Query filters on (the index does not key them). */
+  /**
+   * What the records must still match (the partition does not key them): a filter expression on an
+   * index; on the records a tag source reads, checked in memory.
+   */
   readonly filters: Readonly<Record<string, string>>;
 }
 
-/** The index a job's filter reads: status first (the narrowest), else task, else every execution of the tenant. */
+/** The partition a job's filter reads: a tag first (the index items of one tag), then status (the narrowest index), else task, else every execution of the tenant. */
 export function matchSource(tenant: string, filter: BulkFilter): MatchSource {
+  if (filter.tag) {
+    return {
+      partitionKey: 'pk',
+      partition: tagPk(tenant, filter.tag),
+      filters: { ...(filter.status ? { status: filter.status } : {}), ...(filter.taskId ? { task_id: filter.taskId } : {}) },
+    };
+  }
   if (filter.status) {
     return {
       index: INDEXES.byStatus.name,
@@ -116,6 +128,7 @@ function jobItem(job: BulkJob): Item {
       ...(job.filter.status === undefined ? {} : { status: job.filter.status }),
       ...(job.filter.createdAfter === undefined ? {} : { created_after: job.filter.createdAfter }),
       ...(job.filter.createdBefore === undefined ? {} : { created_before: job.filter.createdBefore }),
+      ...(job.filter.tag === undefined ? {} : { tag: job.filter.tag }),
     },
     ...(job.reason === undefined ? {} : { reason: job.reason }),
     max_items: job.maxItems,
@@ -144,6 +157,7 @@ function fromJobItem(item: Item): BulkJob {
       ...(typeof filter.status === 'string' ? { status: filter.status as BulkFilter['status'] } : {}),
       ...(typeof filter.created_after === 'number' ? { createdAfter: filter.created_after } : {}),
       ...(typeof filter.created_before === 'number' ? { createdBefore: filter.created_before } : {}),
+      ...(typeof filter.tag === 'string' ? { tag: filter.tag } : {}),
     },
     ...(typeof item.reason === 'string' ? { reason: item.reason } : {}),
     maxItems: num(item.max_items),
@@ -545,13 +559,15 @@ export class BulkStore {
    * The next page of executions a job's filter matches, oldest first, from after `after` (an
    * execution id) up to `upperMs` (an id bound: creation time), at most `limit` read. One Query of
    * one index (see {@link matchSource}); a filter the index does not key is a filter expression,
-   * so a page may hold fewer than it read.
+   * so a page may hold fewer than it read. A tag's page is one Query of its index items and one
+   * BatchGetItem of their records (see {@link BulkStore.tagged}).
    */
   async matches(tenant: string, filter: BulkFilter, after: string | undefined, upperMs: number, limit: number): Promise<MatchPage> {
     const source = matchSource(tenant, filter);
     const lo = idBoundAt(filter.createdAfter ?? 0, 'min');
     const hi = idBoundAt(upperMs, 'max');
     if (limit <= 0 || lo > hi || (after !== undefined && after >= hi)) return { records: [], more: false };
+    if (source.index === undefined) return this.tagged(tenant, filter, source.partition, after, lo, hi, limit);
     const names: Record<string, string> = { '#pk': source.partitionKey, '#id': INDEX_SORT_KEY };
     const values: Record<string, unknown> = { ':pk': source.partition, ':lo': lo, ':hi': hi };
     const filters: string[] = [];
@@ -577,6 +593,36 @@ export class BulkStore {
     const { Items, LastEvaluatedKey } = await this.client.send(new QueryCommand(input));
     const records = (Items ?? []).map(fromItem);
     const lastId = (LastEvaluatedKey?.[INDEX_SORT_KEY] as string | undefined) ?? records.at(-1)?.id;
+    return { records, ...(lastId ? { lastId } : {}), more: LastEvaluatedKey !== undefined };
+  }
+
+  /**
+   * A page of a tag's executions: a Query of the tag's index items (by execution id, within
+   * `lo`..`hi`, after `after`, at most `limit`), then one BatchGetItem of their records. Kept: a
+   * record that still exists, still has the tag (an index item may be stale: the tag was removed,
+   * the record expired) and matches the filter's status and task. The cursor moves past every item
+   * read, kept or not, so a page of stale items still moves the job on.
+   */
+  private async tagged(tenant: string, filter: BulkFilter, partition: string, after: string | undefined, lo: string, hi: string, limit: number): Promise<MatchPage> {
+    const { Items = [], LastEvaluatedKey } = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+        ExpressionAttributeValues: { ':pk': partition, ':lo': lo, ':hi': hi },
+        ScanIndexForward: true,
+        Limit: limit,
+        ...(after !== undefined && after >= lo ? { ExclusiveStartKey: { pk: partition, sk: after } } : {}),
+      }),
+    );
+    const ids = Items.map((item) => item.sk as string);
+    const found = ids.length > 0 ? await readRecords(this.client, this.table, tenant, ids) : new Map<string, ExecutionRecord>();
+    const records = ids.flatMap((id) => {
+      const record = found.get(id);
+      if (!record || !record.tags?.includes(filter.tag!)) return [];
+      if ((filter.status && record.status !== filter.status) || (filter.taskId && record.taskId !== filter.taskId)) return [];
+      return [record];
+    });
+    const lastId = (LastEvaluatedKey?.sk as string | undefined) ?? ids.at(-1);
     return { records, ...(lastId ? { lastId } : {}), more: LastEvaluatedKey !== undefined };
   }
 

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, GetCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { dependencyUnavailable } from '../domain/errors.js';
+import { GetCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { matchesMetadata, type MetadataFilter } from '../domain/metadata-filter.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
@@ -9,10 +8,10 @@ import type { ExecutionStatus } from '../domain/status.js';
 import type { RepositoryOptions } from './execution-store.js';
 import { ReconcileStore } from './reconcile-store.js';
 import { fromItem, fromRowItem, type Item } from './items.js';
+import { readRecords } from './record-batch.js';
 import {
   GROUP_INDEX,
   INDEXES,
-  META_SK,
   INDEX_SORT_KEY,
   PARENT_INDEX,
   scheduleGroupKey,
@@ -63,9 +62,6 @@ export interface ExecutionQuery {
   /** Only the executions of this batch (the `by-group` index; status and task become filters). */
   readonly batchId?: string;
 }
-
-/** How often a page of a tag's executions asks again for the records BatchGetItem left unprocessed. */
-const BATCH_GET_ATTEMPTS = 4;
 
 /** What to list of one execution's transitions. */
 export interface TransitionQuery {
@@ -193,7 +189,7 @@ export class ExecutionsRepository extends ReconcileStore {
       query.cursor !== undefined,
     );
     const ids = (result.Items ?? []).map((item) => item.sk as string);
-    const records = await this.records(query.tenant, ids);
+    const records = await readRecords(this.client, this.table, query.tenant, ids);
     const items = ids.flatMap((id) => {
       const record = records.get(id);
       if (!record || !tags.every((tag) => record.tags?.includes(tag))) return [];
@@ -205,21 +201,6 @@ export class ExecutionsRepository extends ReconcileStore {
     });
     const next = result.LastEvaluatedKey;
     return { items, nextCursor: next ? encodeCursor({ scope, key: next as Record<string, string> }, this.secret) : null };
-  }
-
-  /** The records of `ids` (of one tenant) that exist, by id: BatchGetItem, asked again for what it leaves unprocessed. */
-  private async records(tenant: string, ids: readonly string[]): Promise<Map<string, ExecutionRecord>> {
-    const found = new Map<string, ExecutionRecord>();
-    let keys: Array<Record<string, unknown>> = ids.map((id) => ({ pk: executionPk(tenant, id), sk: META_SK }));
-    for (let attempt = 1; keys.length > 0; attempt++) {
-      if (attempt > BATCH_GET_ATTEMPTS) throw dependencyUnavailable();
-      // Backs off before asking again: unprocessed keys mean the table throttled the read.
-      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      const { Responses, UnprocessedKeys } = await this.client.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys } } }));
-      for (const item of Responses?.[this.table] ?? []) found.set(item.id as string, fromItem(item));
-      keys = (UnprocessedKeys?.[this.table]?.Keys as Array<Record<string, unknown>> | undefined) ?? [];
-    }
-    return found;
   }
 
   /** One page of an execution's transition rows, by `seq`. */

@@ -105,6 +105,19 @@ describe('bulk worker', () => {
     for (const statement of deletes) expect(JSON.stringify(statement.Condition)).not.toContain('EXEC#');
   });
 
+  it('reads tag index items (TAG#) and batches of records (EXEC#) to match a tag, with no write on TAG#', () => {
+    const statements = statementsOfFunction(template, workerId).filter((statement) => actionsOf([statement]).some((action) => action.startsWith('dynamodb:')));
+    const keysOf = (statement: (typeof statements)[number]) =>
+      (statement.Condition as { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': string[] } })['ForAllValues:StringLike']['dynamodb:LeadingKeys'];
+    const batchGets = statements.filter((statement) => allows([statement], 'dynamodb:BatchGetItem'));
+    expect(batchGets).toHaveLength(1);
+    expect(keysOf(batchGets[0]!)).toEqual(['LIMITS#*', 'TAG#*', 'EXEC#*']);
+    expect(allows(batchGets, 'dynamodb:Query')).toBe(true);
+    expect(allows(batchGets, 'dynamodb:PutItem')).toBe(false);
+    const tagged = statements.filter((statement) => keysOf(statement).some((key) => key.startsWith('TAG')));
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem']) expect(allows(tagged, action), action).toBe(false);
+  });
+
   it('bundles the task catalogue and knows the deployed task ids (a replay starts its task\'s first step)', () => {
     expect(variablesOf(workerId).TASK_IDS).toBe([...runtime.stateMachines.keys()].join(','));
     expect(JSON.stringify((functions[workerId] as { Metadata?: unknown } | undefined)?.Metadata)).toContain('task-catalogue');

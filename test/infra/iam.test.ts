@@ -232,6 +232,14 @@ describe('IAM least privilege', () => {
     );
   });
 
+  it('the bulk worker reads the tag index (TAG#) and records in batches, and only reads them', () => {
+    const reading = statementsOf('bulkWorker').filter((statement) => allows([statement], 'dynamodb:BatchGetItem'));
+    expect(reading.map((statement) => JSON.stringify(statement.Condition))).toEqual([
+      JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LIMITS#*', 'TAG#*', 'EXEC#*'] } }),
+    ]);
+    expect(actionsOf(reading).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+  });
+
   it('DynamoDB grants are scoped to the executions table and its indexes', () => {
     const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
     const authorizerRole = roleOf('authorizer');

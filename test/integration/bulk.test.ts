@@ -183,8 +183,36 @@ describe('bulk cancel on the local stack', () => {
     expect(rest.progress.succeeded).toBe(250 - stopped.progress.succeeded);
   }, 300_000);
 
+  it('a cancel by tag cancels only the executions created with that tag (read from the tag index), leaving the others alone', async () => {
+    const since = new Date().toISOString();
+    const tag = `bulk-${Date.now()}`;
+    const replies = await Promise.all(
+      Array.from({ length: 6 }, (_, index) =>
+        api<Execution>('POST', '/executions', { task_id: TASK, input: { n: index }, ...(index % 2 === 0 ? { tags: [tag, 'other'] } : {}) }),
+      ),
+    );
+    for (const reply of replies) expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+    const ids = replies.map((reply) => reply.body.id);
+    const tagged = ids.filter((_, index) => index % 2 === 0);
+    const untagged = ids.filter((_, index) => index % 2 === 1);
+    await waitUntilAll(ids, 'awaiting_input', since);
+    // The stream consumer writes the tag index asynchronously: wait until it lists the three.
+    for (const deadline = Date.now() + 15_000; (await listAll(`tag=${tag}`)).length < tagged.length && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+
+    const done = await settled((await accept({ action: 'cancel', filter: { tag, status: 'awaiting_input' } })).id);
+    expect(done).toMatchObject({ status: 'succeeded', progress: { matched: 3, succeeded: 3, failed: 0, skipped: 0 } });
+    expect(new Set((await allItems(done.id)).items.map((item) => item.execution_id))).toEqual(new Set(tagged));
+    for (const id of tagged) expect((await api<Execution>('GET', `/executions/${id}`)).body.status).toBe('cancelled');
+    for (const id of untagged) expect((await api<Execution>('GET', `/executions/${id}`)).body.status).toBe('awaiting_input');
+
+    // Clean up: the untagged ones.
+    await settled((await accept({ action: 'cancel', filter: { task_id: TASK, status: 'awaiting_input', created_after: since } })).id);
+  }, 120_000);
+
   it('refuses a bad filter with a 400 and another tenant\'s or an unknown job with a 404', async () => {
-    expect((await api('POST', '/bulk-actions', { action: 'cancel', filter: { tag: 'x' } })).status).toBe(400);
+    expect((await api('POST', '/bulk-actions', { action: 'cancel', filter: { tag: 'a#b' } })).status).toBe(400);
     expect((await api('POST', '/bulk-actions', { action: 'rerun', filter: {} })).status).toBe(400);
     expect((await api('GET', '/bulk-actions/bulk_0190d7a45b3c7d2e8f1a2b3c4d5e6f70')).status).toBe(404);
     expect((await api('GET', '/bulk-actions/nope/items')).status).toBe(404);

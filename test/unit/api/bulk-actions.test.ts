@@ -58,6 +58,13 @@ describe('POST /bulk-actions', () => {
     expect(job).toMatchObject({ action, status: 'queued', filter: { task_id: 'sample-pipeline', status: 'failed' } });
   });
 
+  it('accepts a tag filter, kept with the job and shown in its view', async () => {
+    const job = await accept({ action: 'cancel', filter: { tag: 'nightly-2026.03', status: 'running' } });
+    expect(job.filter).toEqual({ task_id: null, status: 'running', created_after: null, created_before: null, tag: 'nightly-2026.03' });
+    const stored = await call('GET /bulk-actions/{id}', { pathParameters: { id: job.id } });
+    expect(parse<BulkJobView>(stored).body.filter.tag).toBe('nightly-2026.03');
+  });
+
   it('defaults max_items to 10,000 and accepts an empty filter and null reason', async () => {
     const job = await accept({ action: 'cancel', filter: {}, reason: null });
     expect(job).toMatchObject({ max_items: BULK_LIMITS.defaultMaxItems, reason: null });
@@ -76,7 +83,10 @@ describe('POST /bulk-actions', () => {
     ['an action of the wrong case', { action: 'Retry', filter: {} }, '/action'],
     ['no filter', { action: 'cancel' }, '/filter'],
     ['a filter that is no object', { action: 'cancel', filter: 'all' }, '/filter'],
-    ['a tag filter (not offered yet)', { action: 'cancel', filter: { tag: 'x' } }, '/filter'],
+    ['a tag with a # (it separates the tag index\'s keys)', { action: 'cancel', filter: { tag: 'a#b' } }, '/filter/tag'],
+    ['an empty tag', { action: 'cancel', filter: { tag: '' } }, '/filter/tag'],
+    ['a tag over 64 characters', { action: 'cancel', filter: { tag: 'x'.repeat(65) } }, '/filter/tag'],
+    ['a list of tags', { action: 'cancel', filter: { tag: ['a'] } }, '/filter/tag'],
     ['a __proto__ key in the filter', { action: 'cancel', filter: JSON.parse('{"__proto__":{"status":"running"}}') as unknown }, '/filter'],
     ['a constructor key in the body', JSON.parse('{"action":"cancel","filter":{},"constructor":1}') as unknown, ''],
     ['an unknown task', { action: 'cancel', filter: { task_id: 'no-such-task' } }, '/filter/task_id'],

@@ -1,5 +1,5 @@
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NO_PROGRESS, newBulkJobId, type BulkJob } from '../../../lambdas/domain/bulk.js';
@@ -254,6 +254,11 @@ describe('which executions match', () => {
     expect(matchSource('t', {})).toEqual({ index: 'by-tenant', partitionKey: 'tenant_key', partition: 'T#t', filters: {} });
   });
 
+  it('reads a tag\'s index items (the table\'s own, no index) for a tag, status and task then checked on the records', () => {
+    expect(matchSource('t', { tag: 'nightly', status: 'failed', taskId: 'x' })).toEqual({ partitionKey: 'pk', partition: 'TAG#t#nightly', filters: { status: 'failed', task_id: 'x' } });
+    expect(matchSource('t', { tag: 'nightly' })).toEqual({ partitionKey: 'pk', partition: 'TAG#t#nightly', filters: {} });
+  });
+
   it('pages through an index oldest first from the cursor, within the created range and the snapshot bound, never with a Scan', async () => {
     const records = [10, 20, 30, 40, 50].map((offset) => executionRecord({ tenant: TENANT, id: newExecutionId(NOW + offset), status: 'running' }));
     for (const record of records) table.put(recordItem(record));
@@ -284,6 +289,72 @@ describe('which executions match', () => {
     expect(page.records).toEqual([]);
     expect(page.lastId).toBe(records[0]!.id);
     expect(page.more).toBe(true);
+  });
+
+  describe('by tag', () => {
+    /** Stores `record` and, when `indexed`, its item in the index of `tag` (a stale one when the record lacks the tag). */
+    function tagged(offset: number, fields: Partial<Parameters<typeof executionRecord>[0]> = {}, tag = 'nightly') {
+      const record = executionRecord({ tenant: TENANT, id: newExecutionId(NOW + offset), status: 'running', tags: [tag], ...fields });
+      table.put(recordItem(record));
+      table.put({ pk: `TAG#${TENANT}#${tag}`, sk: record.id, tenant: TENANT, id: record.id });
+      return record;
+    }
+
+    it('pages through the tag\'s items oldest first within the created range and the snapshot bound, reading records in one BatchGetItem per page', async () => {
+      const records = [10, 20, 30, 40, 50].map((offset) => tagged(offset));
+      tagged(15, {}, 'weekly');
+      table.put(recordItem(executionRecord({ tenant: TENANT, id: newExecutionId(NOW + 25), status: 'running' })));
+      const filter = { tag: 'nightly', createdAfter: NOW + 20 };
+      const first = await store.matches(TENANT, filter, undefined, NOW + 45, 2);
+      expect(first.records.map((record) => record.id)).toEqual([records[1]!.id, records[2]!.id]);
+      expect(first.lastId).toBe(records[2]!.id);
+      expect(first.more).toBe(true);
+      const second = await store.matches(TENANT, filter, first.lastId, NOW + 45, 2);
+      expect(second.records.map((record) => record.id)).toEqual([records[3]!.id]);
+      expect(second.more).toBe(false);
+      const queries = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
+      expect(queries).toHaveLength(2);
+      for (const query of queries) {
+        expect(query.IndexName).toBeUndefined();
+        expect(query.ExpressionAttributeValues?.[':pk']).toBe(`TAG#${TENANT}#nightly`);
+        expect(query.Limit).toBe(2);
+      }
+      expect(queries[1]!.ExclusiveStartKey).toEqual({ pk: `TAG#${TENANT}#nightly`, sk: records[2]!.id });
+      expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(2);
+    });
+
+    it('drops stale items (the record gone, or without the tag now) and still moves past them', async () => {
+      // An index item whose record expired.
+      const gone = newExecutionId(NOW + 1);
+      table.put({ pk: `TAG#${TENANT}#nightly`, sk: gone, tenant: TENANT, id: gone });
+      const untagged = tagged(2);
+      table.put(recordItem({ ...untagged, tags: ['other'] }));
+      const kept = tagged(3);
+      const page = await store.matches(TENANT, { tag: 'nightly' }, undefined, NOW + 10, 2);
+      expect(page.records).toEqual([]);
+      expect(page.lastId).toBe(untagged.id);
+      expect(page.more).toBe(true);
+      const next = await store.matches(TENANT, { tag: 'nightly' }, page.lastId, NOW + 10, 2);
+      expect(next.records.map((record) => record.id)).toEqual([kept.id]);
+      expect(next.more).toBe(false);
+    });
+
+    it('keeps only the records in the filter\'s status and of its task', async () => {
+      const match = tagged(1, { status: 'failed', taskId: 'sample-pipeline' });
+      tagged(2, { status: 'running', taskId: 'sample-pipeline' });
+      tagged(3, { status: 'failed', taskId: 'sample-approval' });
+      const page = await store.matches(TENANT, { tag: 'nightly', status: 'failed', taskId: 'sample-pipeline' }, undefined, NOW + 10, 10);
+      expect(page.records.map((record) => record.id)).toEqual([match.id]);
+      expect(page.more).toBe(false);
+      // The status index is not read: the tag's partition is.
+      for (const call of ddb.commandCalls(QueryCommand)) expect(call.args[0].input.IndexName).toBeUndefined();
+    });
+
+    it('reads no record when the tag has no item in range', async () => {
+      tagged(1, {}, 'weekly');
+      expect(await store.matches(TENANT, { tag: 'nightly' }, undefined, NOW + 10, 10)).toEqual({ records: [], more: false });
+      expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(0);
+    });
   });
 
   it('reads nothing for an empty range or a spent limit', async () => {

@@ -152,6 +152,25 @@ describe('processing a job page by page', () => {
     expect(await store.get(TENANT, job.id)).toMatchObject({ status: 'succeeded', limitReached: true, progress: { matched: 5 } });
   });
 
+  it('a cancel job by tag cancels only the executions carrying the tag, skipping stale index items, page after page', async () => {
+    const all = executions(9);
+    const tagged = all.filter((_, index) => index % 2 === 0);
+    const indexItem = (record: ExecutionRecord) => table.put({ pk: `TAG#${TENANT}#nightly`, sk: record.id, tenant: TENANT, id: record.id });
+    for (const record of tagged) {
+      seed(table, { ...record, tags: ['nightly'] });
+      indexItem(record);
+    }
+    // A stale item: the tag was removed from this execution after it was indexed.
+    indexItem(all[1]!);
+    const job = await acceptedJob({ filter: { tag: 'nightly' } });
+    const results = await drain({ tenant: TENANT, jobId: job.id, version: 0 });
+    expect(results).toEqual(['processed', 'finished']);
+    expect(all.map(statusOf)).toEqual(all.map((_, index) => (index % 2 === 0 ? 'cancelled' : 'running')));
+    expect(sfn).toHaveReceivedCommandTimes(StopExecutionCommand, tagged.length);
+    expect(table.partition(bulkItemsPk(TENANT, job.id)).map((item) => item.sk)).toEqual(tagged.map((record) => record.id));
+    expect(await store.get(TENANT, job.id)).toMatchObject({ status: 'succeeded', filter: { tag: 'nightly' }, progress: { matched: 5, succeeded: 5 } });
+  });
+
   it('a job with nothing to match succeeds with zero counts', async () => {
     const job = await acceptedJob();
     expect(await drain({ tenant: TENANT, jobId: job.id, version: 0 })).toEqual(['finished']);
