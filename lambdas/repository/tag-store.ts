@@ -52,8 +52,11 @@ export class TagStore extends ExecutionStore {
       const values: Record<string, unknown> = {};
       // The list as read (DynamoDB compares lists element by element), or none.
       let condition = 'attribute_exists(pk) AND ';
-      if (before.length === 0) condition += 'attribute_not_exists(#tags)';
-      else {
+      // No tags: none stored, or an empty list (a create may store one).
+      if (before.length === 0) {
+        condition += '(attribute_not_exists(#tags) OR size(#tags) = :none)';
+        values[':none'] = 0;
+      } else {
         values[':old'] = before;
         condition += '#tags = :old';
       }

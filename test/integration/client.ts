@@ -26,6 +26,10 @@ export interface Execution {
   readonly events_url: string;
   readonly created_at: string;
   readonly completed_at: string | null;
+  /** The schedule it is a run of, or null. */
+  readonly schedule_id: string | null;
+  /** The execution it replays, or null. */
+  readonly replayed_from: string | null;
 }
 
 /** Transition as the API returns it. */
