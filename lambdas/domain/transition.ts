@@ -110,6 +110,16 @@ export interface PlannedTransition {
   readonly callback?: CallbackLookup & { readonly hash: string };
 }
 
+/** Row `seq` of `record`, written at `now`; `fields` say what it records. Every row is built here. */
+const rowOf = (record: ExecutionRecord, seq: number, now: string, fields: Omit<TransitionRecord, 'id' | 'executionId' | 'taskId' | 'seq' | 'createdAt'>): TransitionRecord => ({
+  id: newTransitionId(seq, Date.parse(now)),
+  executionId: record.id,
+  taskId: record.taskId,
+  seq,
+  ...fields,
+  createdAt: now,
+});
+
 function nextStepOf(type: TransitionType, record: ExecutionRecord, step: StepRef | undefined): number | null {
   switch (type) {
     case 'start':
@@ -209,11 +219,7 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
   if (request.message !== undefined) patch.progressMessage = request.message;
 
   const step = request.step ?? null;
-  const row: TransitionRecord = {
-    id: newTransitionId(seq, Date.parse(now)),
-    executionId: record.id,
-    taskId: record.taskId,
-    seq,
+  const row = rowOf(record, seq, now, {
     type: request.type,
     from: record.status,
     to,
@@ -224,9 +230,8 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
     nextStep: nested ? record.stepIndex : nextStepOf(request.type, record, request.step),
     output: request.output ?? null,
     metadata: request.metadata ?? {},
-    createdAt: now,
     ...(request.callback ? { callbackNonce: request.callback.nonce } : {}),
-  };
+  });
   const lookup = request.callback?.lookup;
   return {
     record: { ...record, ...patch },
@@ -244,11 +249,7 @@ export function planTransition(record: ExecutionRecord, request: TransitionReque
 
 /** The `init` row every new execution starts with. */
 export function initTransition(record: ExecutionRecord): TransitionRecord {
-  return {
-    id: newTransitionId(1, Date.parse(record.createdAt)),
-    executionId: record.id,
-    taskId: record.taskId,
-    seq: 1,
+  return rowOf(record, 1, record.createdAt, {
     type: 'init',
     from: null,
     to: 'queued',
@@ -257,8 +258,7 @@ export function initTransition(record: ExecutionRecord): TransitionRecord {
     nextStep: 0,
     output: record.input,
     metadata: record.metadata,
-    createdAt: record.createdAt,
-  };
+  });
 }
 
 /**
@@ -270,15 +270,11 @@ export function initTransition(record: ExecutionRecord): TransitionRecord {
 export function unstartedFailure(record: ExecutionRecord, cause: string, now: string): PlannedTransition {
   const seq = record.transitionCount + 1;
   const error: ExecutionError = { name: START_EXECUTION_FAILED, message: `Step Functions refused to start the execution (${cause}).` };
-  const patch = { status: 'failed' as const, transitionCount: seq, updatedAt: now, completedAt: now, error, waitToken: undefined };
+  const patch = { status: 'failed' as const, transitionCount: seq, updatedAt: now, completedAt: now, error };
   return {
     record: { ...record, ...patch },
     patch,
-    row: {
-      id: newTransitionId(seq, Date.parse(now)),
-      executionId: record.id,
-      taskId: record.taskId,
-      seq,
+    row: rowOf(record, seq, now, {
       type: 'error',
       from: record.status,
       to: 'failed',
@@ -287,8 +283,7 @@ export function unstartedFailure(record: ExecutionRecord, cause: string, now: st
       nextStep: null,
       output: { name: START_EXECUTION_FAILED, cause },
       metadata: {},
-      createdAt: now,
-    },
+    }),
     expectStepsPending: false,
   };
 }

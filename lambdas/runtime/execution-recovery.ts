@@ -12,10 +12,13 @@ export interface RecoveryDeps extends ControlDeps {
   readonly repository: RecoveryStore;
 }
 
-/** Step Functions' answers that refuse a redrive for good (for this request): nothing was redriven. */
-const REFUSALS = new Set(['ExecutionNotRedrivable', 'ExecutionDoesNotExist', 'InvalidArn', 'ValidationException']);
+/**
+ * Step Functions' answers that refuse a redrive for good (for this request): nothing was redriven.
+ * Any other answer under 500 (a malformed ARN, a validation error) is a refusal too.
+ */
+const REFUSALS = new Set(['ExecutionNotRedrivable', 'ExecutionDoesNotExist']);
 /** Refusals that may pass later (a quota, throttling): 503, retry later. */
-const BUSY = new Set(['ExecutionLimitExceeded', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
+const BUSY = new Set(['ExecutionLimitExceeded', 'ThrottlingException', 'TooManyRequestsException']);
 
 /** How many times the record is read again to close a refused retry when something else wrote first. */
 const CLOSE_ATTEMPTS = 3;

@@ -248,9 +248,12 @@ async function runCase(request: FuzzRequest): Promise<void> {
       if (typeof item?.execution?.id === 'string') known.get(tenant)!.push(item.execution.id);
     }
   }
-  if (status === 201 && typeof view.id === 'string' && text !== undefined) {
+  // A replay without metadata keeps the original's (POST /executions/{id}/replay): only what was sent is known.
+  const sentBody = status === 201 && text !== undefined ? (JSON.parse(wellFormed(text)) as { metadata?: unknown } | null) : null;
+  const metadataKnown = route !== 'POST /executions/{id}/replay' || (sentBody?.metadata ?? null) !== null;
+  if (status === 201 && typeof view.id === 'string' && text !== undefined && metadataKnown) {
     // What the service parsed: the body as sent, lone surrogates replaced as fetch sends them.
-    const sent = (JSON.parse(wellFormed(text)) as { metadata?: unknown }).metadata;
+    const sent = sentBody?.metadata;
     sentMetadata.set(view.id, JSON.stringify(sent ?? {}));
     storedTexts.push(wellFormed(text));
   }
