@@ -50,14 +50,11 @@ export class TagStore extends ExecutionStore {
       const record = await this.get(tenant, id);
       const before = record.tags ?? [];
       const values: Record<string, unknown> = {};
-      // The list as read (DynamoDB compares lists element by element), or none.
       let condition = 'attribute_exists(pk) AND ';
-      // No tags: none stored, or an empty list (a create may store one).
-      if (before.length === 0) {
-        condition += '(attribute_not_exists(#tags) OR size(#tags) = :none)';
-        values[':none'] = 0;
-      } else {
-        values[':old'] = before;
+      // The list as read (an empty one too: a create may store one), or none.
+      if (record.tags === undefined) condition += 'attribute_not_exists(#tags)';
+      else {
+        values[':old'] = record.tags;
         condition += '#tags = :old';
       }
       if (next.length > 0) values[':tags'] = next;

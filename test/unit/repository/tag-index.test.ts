@@ -178,6 +178,16 @@ describe('replacing tags', () => {
     expect(indexedTags(record.id, ['a'])).toEqual([]);
   });
 
+  it('tags an execution stored with an empty tag list (a create may store one) at the first attempt', async () => {
+    const record = executionRecord();
+    table.put({ ...recordItem(record), tags: [] });
+
+    const updated = await store.setTags(TENANT, record.id, ['a']);
+
+    expect(updated.tags).toEqual(['a']);
+    expect(indexedTags(record.id, ['a'])).toEqual(['a']);
+  });
+
   it('answers 404 for another tenant\'s execution and writes nothing', async () => {
     const record = executionRecord({ tenant: 'someone-else' });
     table.put(recordItem(record));
