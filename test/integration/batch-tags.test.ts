@@ -180,12 +180,12 @@ describe('metadata_filter (Julep)', () => {
   it('keeps the executions whose metadata has every key and value, page by page', async () => {
     const marker = `m-${Date.now()}`;
     const since = new Date(Date.now() - 1000).toISOString();
-    const created = await Promise.all([0, 1, 2, 3].map((n) => start('test-list', { n }, { marker, parity: n % 2 })));
+    const created = await Promise.all([0, 1, 2, 3].map((n) => start('test-noop', { n }, { marker, parity: n % 2 })));
     await waitFor(created[3]!.id, (execution) => execution.status === 'succeeded');
     const filter = encodeURIComponent(JSON.stringify({ marker, parity: 1 }));
 
-    // Bounded to this test's executions by time: other tests list test-list's too.
-    const matched = await readAll(`/tasks/test-list/executions?metadata_filter=${filter}&created_after=${since}`, 2);
+    // Bounded to this test's executions by time: other tests start test-noop's too.
+    const matched = await readAll(`/tasks/test-noop/executions?metadata_filter=${filter}&created_after=${since}`, 2);
 
     expect(matched.ids.sort()).toEqual([created[1]!.id, created[3]!.id].sort());
     expect((await api('GET', `/executions?metadata_filter=${encodeURIComponent('{"a":')}`)).status).toBe(400);

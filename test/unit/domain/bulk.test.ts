@@ -123,7 +123,7 @@ describe('the job view', () => {
       id,
       status: 'queued',
       action: 'cancel',
-      filter: { task_id: 'sample-pipeline', status: null, created_after: '2026-02-01T00:00:00.000Z', created_before: null },
+      filter: { task_id: 'sample-pipeline', status: null, created_after: '2026-02-01T00:00:00.000Z', created_before: null, tag: null },
       reason: null,
       max_items: 10,
       progress: NO_PROGRESS,
