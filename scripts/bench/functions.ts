@@ -114,6 +114,7 @@ export const LOAD_ENV: Readonly<Record<string, string>> = {
   TASK_IDS: defaultTasks.map((task) => task.id).join(','),
   WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-deliveries',
   WEBHOOK_DEAD_LETTER_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-dead-letters',
+  BULK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-bulk-pages',
   SCHEDULE_GROUP: 'Bench-schedules',
   SCHEDULE_TARGET_ARN: 'arn:aws:lambda:us-east-1:000000000000:function:Bench-ScheduleRun',
   SCHEDULE_ROLE_ARN: 'arn:aws:iam::000000000000:role/Bench-SchedulerInvoke',
