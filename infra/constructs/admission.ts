@@ -3,14 +3,13 @@ import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-clo
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ADMISSION_STREAM_FILTERS } from '../../lambdas/runtime/admission-filters.js';
 import { acknowledge } from './nag.js';
 import { ServiceFunction } from './service-function.js';
+import { tableStream } from './table-stream.js';
 import { grantTableAccess } from './table-access.js';
 
 /** Props of {@link Admission}. */
@@ -61,18 +60,8 @@ export class Admission extends Construct {
       'This queue IS a dead-letter queue: the on-failure destination of the admission stream mapping, which cdk-nag does not ' +
         'recognise as a DLQ use. The reconciler repairs what a lost batch left (slots, placements, starts).',
     );
-    this.handler.addEventSource(
-      new DynamoEventSource(props.table, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
-        // No batching window: a freed slot is taken up as soon as its change is read.
-        bisectBatchOnError: true,
-        retryAttempts: 10,
-        maxRecordAge: Duration.hours(24),
-        onFailure: new SqsDlq(this.lostChanges),
-        filters: ADMISSION_STREAM_FILTERS.map((pattern) => FilterCriteria.filter(pattern)),
-      }),
-    );
+    // No batching window: a freed slot is taken up as soon as its change is read.
+    this.handler.addEventSource(tableStream(props.table, this.lostChanges, ADMISSION_STREAM_FILTERS, false));
     // A missed run is no loss: the next one finds the same due work.
     this.handler.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(2) });
     this.schedule = new Rule(this, 'Schedule', {

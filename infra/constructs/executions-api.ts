@@ -185,6 +185,20 @@ const BATCH_ROUTE: RouteKey = 'POST /executions/batch';
 /** Timeout of the batch function: API Gateway's longest integration (29 s as CDK sets it). */
 export const BATCH_FUNCTION_TIMEOUT = Duration.seconds(29);
 
+/** The handler module of each route group, under `lambdas/`. */
+const ENTRIES: Readonly<Record<RouteGroup, string>> = {
+  create: 'api/executions-create.ts',
+  batch: 'api/executions-batch.ts',
+  read: 'api/executions-read.ts',
+  events: 'api/executions-events.ts',
+  control: 'api/executions-control.ts',
+  recovery: 'api/executions-recovery.ts',
+  webhooks: 'api/webhooks.ts',
+  bulk: 'api/bulk-actions.ts',
+  schedules: 'api/schedules.ts',
+  catalogue: 'api/catalogue.ts',
+};
+
 /** The resume link route: public (the token is the credential) and throttled on its own. */
 const CALLBACK_ROUTE: RouteKey = 'POST /callbacks/{token}';
 
@@ -286,7 +300,7 @@ export class ExecutionsApi extends Construct {
     // Reading executions needs only the deployed task ids (TASK_IDS), no catalogue.
     const make = (group: RouteGroup, environment: Readonly<Record<string, string>>, extra: Partial<ServiceFunctionProps> = {}) =>
       new ServiceFunction(this, `${group.charAt(0).toUpperCase()}${group.slice(1)}Function`, {
-        entry: group === 'catalogue' || group === 'webhooks' || group === 'schedules' ? `api/${group}.ts` : group === 'bulk' ? 'api/bulk-actions.ts' : `api/executions-${group}.ts`,
+        entry: ENTRIES[group],
         description: DESCRIPTIONS[group],
         environment,
         ...(group === 'read' ? { timeout: READ_FUNCTION_TIMEOUT } : group === 'events' || group === 'webhooks' || group === 'bulk' ? {} : { taskCatalogue: props.taskCatalogue }),

@@ -1,14 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { FilterRule } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { META_SK } from '../../lambdas/repository/keys.js';
 import { acknowledge } from './nag.js';
 import { ServiceFunction } from './service-function.js';
 import { grantTagItems } from './table-access.js';
+import { EXECUTION_RECORDS, tableStream } from './table-stream.js';
 
 /** Props of {@link TagIndex}. */
 export interface TagIndexProps {
@@ -51,23 +50,13 @@ export class TagIndex extends Construct {
       timeout: Duration.seconds(30),
     });
     grantTagItems(this.indexFunction, props.table);
-    const executionRecords = { Keys: { sk: { S: FilterRule.isEqual(META_SK) } } };
     this.indexFunction.addEventSource(
-      new DynamoEventSource(props.table, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
-        maxBatchingWindow: Duration.seconds(1),
-        bisectBatchOnError: true,
-        retryAttempts: 10,
-        maxRecordAge: Duration.hours(24),
-        onFailure: new SqsDlq(this.lostChanges),
-        // Filters look at leaves: `tags` is a list of `{ S: tag }` objects, so the pattern names the
-        // strings in it (a list of objects matches when one of its elements does).
-        filters: [
-          FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { ...executionRecords, NewImage: { tags: { L: { S: FilterRule.exists() } } } } }),
-          FilterCriteria.filter({ eventName: FilterRule.isEqual('REMOVE'), dynamodb: { ...executionRecords, OldImage: { tags: { L: { S: FilterRule.exists() } } } } }),
-        ],
-      }),
+      // Filters look at leaves: `tags` is a list of `{ S: tag }` objects, so the pattern names the
+      // strings in it (a list of objects matches when one of its elements does).
+      tableStream(props.table, this.lostChanges, [
+        { eventName: FilterRule.isEqual('INSERT'), dynamodb: { ...EXECUTION_RECORDS, NewImage: { tags: { L: { S: FilterRule.exists() } } } } },
+        { eventName: FilterRule.isEqual('REMOVE'), dynamodb: { ...EXECUTION_RECORDS, OldImage: { tags: { L: { S: FilterRule.exists() } } } } },
+      ]),
     );
     this.lostChangesAlarm = new Alarm(this.lostChanges, 'Alarm', {
       alarmDescription:

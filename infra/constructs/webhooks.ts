@@ -3,15 +3,15 @@ import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-clo
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { FilterRule } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_RETRY_SECONDS, MAX_RETRY_SECONDS, MAX_RETRY_WAITS } from '../../lambdas/domain/webhooks.js';
-import { META_SK } from '../../lambdas/repository/keys.js';
 import { acknowledge } from './nag.js';
 import { ServiceFunction } from './service-function.js';
 import { grantWebhookItems } from './table-access.js';
+import { EXECUTION_RECORDS, tableStream } from './table-stream.js';
 
 /** Props of {@link Webhooks}. */
 export interface WebhooksProps {
@@ -113,22 +113,12 @@ export class Webhooks extends Construct {
     // Writes each message's delivery item before queueing it (the redrive's record of what is owed).
     grantWebhookItems(this.dispatchFunction, props.table, 'write');
     this.queue.grantSendMessages(this.dispatchFunction);
-    const executionRecords = { Keys: { sk: { S: FilterRule.isEqual(META_SK) } } };
     this.dispatchFunction.addEventSource(
-      new DynamoEventSource(props.table, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
-        maxBatchingWindow: Duration.seconds(1),
-        bisectBatchOnError: true,
-        retryAttempts: 10,
-        maxRecordAge: Duration.hours(24),
-        onFailure: new SqsDlq(this.lostChanges),
-        // A step's progress (running → running) is no event: only changes with another status on either side invoke.
-        filters: [
-          FilterCriteria.filter({ dynamodb: { ...executionRecords, NewImage: { status: { S: FilterRule.notEquals('running') } } } }),
-          FilterCriteria.filter({ dynamodb: { ...executionRecords, OldImage: { status: { S: FilterRule.notEquals('running') } } } }),
-        ],
-      }),
+      // A step's progress (running → running) is no event: only changes with another status on either side invoke.
+      tableStream(props.table, this.lostChanges, [
+        { dynamodb: { ...EXECUTION_RECORDS, NewImage: { status: { S: FilterRule.notEquals('running') } } } },
+        { dynamodb: { ...EXECUTION_RECORDS, OldImage: { status: { S: FilterRule.notEquals('running') } } } },
+      ]),
     );
 
     this.deliverFunction = new ServiceFunction(this, 'Deliver', {

@@ -113,7 +113,7 @@ export class AdmissionStore extends ExecutionStore {
     return readTenantLimits(this.client, this.table, tenant);
   }
 
-  /** Whether a tenant has any limit (see {@link tenantLimited}). One read. */
+  /** Whether a tenant has a limit of some scope (see {@link tenantLimited}). One read. */
   limited(tenant: string): Promise<boolean> {
     return tenantLimited(this.client, this.table, tenant);
   }

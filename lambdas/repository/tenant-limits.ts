@@ -20,7 +20,7 @@ export async function readTenantLimits(client: DynamoDBDocumentClient, table: st
 }
 
 /**
- * Whether a tenant has any concurrency limit: what a caller outside the API (which has no
+ * Whether a tenant has a concurrency limit of some scope: what a caller outside the API (which has no
  * authorizer's word) passes to `startExecution` as `limited`. One read.
  */
 export async function tenantLimited(client: DynamoDBDocumentClient, table: string, tenant: string): Promise<boolean> {
