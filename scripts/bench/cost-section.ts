@@ -4,19 +4,11 @@ import { scheduledPolls } from './operations.js';
 import type { CostMeasurement } from './cost-meter.js';
 import { PRICE_REGION, PRICES, PRICES_CHECKED, type Prices } from './prices.js';
 
-/** A budget the section proposes (`npm run bench -- --check` holds it). */
-export interface CostBudget {
-  readonly budget: string;
-  readonly measured: string;
-  readonly ok: boolean;
-}
-
 /** The cost section of docs/performance.md, from one measurement. */
 export interface CostSection {
   readonly title: string;
   readonly body: string;
   readonly rows: readonly CostRow[];
-  readonly budgets: readonly CostBudget[];
 }
 
 const invocationsOf = (usage: ExecutionUsage) => usage.functions.reduce((sum, fn) => sum + fn.invocations, 0);
@@ -64,11 +56,6 @@ export function costSection(measurement: CostMeasurement, prices: Prices = PRICE
   const hold = { seconds: MAX_WAIT_SECONDS, readsPerHold: 1 + scheduledPolls(MAX_WAIT_SECONDS * 1000) };
   const waiting = measurement.executions[0] ? waitingHour(measurement.executions[0].poll, hold) : undefined;
   const waitingCost = waiting ? { ours: totalOf(costPerMillion(waiting.ours, prices)), naive: totalOf(costPerMillion(waiting.naive, prices)) } : undefined;
-  const budgets = rows.map((row) => ({
-    budget: `${row.task}: cost per execution ≤ the naive design's`,
-    measured: `${dollars(totalOf(row.ours))} vs ${dollars(totalOf(row.naive))} per million`,
-    ok: totalOf(row.ours) <= totalOf(row.naive),
-  }));
   const body = `US dollars per million executions of each example task, on-demand prices of ${PRICE_REGION} read on ${PRICES_CHECKED} (all in \`scripts/bench/prices.ts\`, each with its source), times the operations counted while the local stack ran one execution of each task with a caller that waits as this service's clients are told to: \`GET /executions/{id}\` with \`Prefer: wait=25\` and the last ETag, again after each answer, until the end (a wait resumed at once). No free tier, no volume tier.
 
 ${table}
@@ -100,5 +87,5 @@ How each figure is counted:
 Prices (${PRICE_REGION}, read ${PRICES_CHECKED}):
 
 ${priceList}`;
-  return { title: 'Cost per million executions', body, rows, budgets };
+  return { title: 'Cost per million executions', body, rows };
 }
