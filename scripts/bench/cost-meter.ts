@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { LambdaHost, invocations } from '../../local/lambda-host.js';
 import { LocalStepFunctions } from '../../local/step-functions.js';
 import { DEFAULT_TASKS_MODULE, loadTasksModule } from '../../infra/tasks-module.js';
-import { billedMilliseconds, billedSqsRequests, meteredApiRequests, type Architecture, type CallerReads, type ExecutionUsage, type FunctionUsage, type MeasuredExecution } from './cost-model.js';
+import { billedMilliseconds, billedSqsRequests, meteredApiRequests, s3RequestTier, type Architecture, type CallerReads, type ExecutionUsage, type FunctionUsage, type MeasuredExecution } from './cost-model.js';
 import type { MeteredStack, Operation } from './local-stack.js';
 
 /** One function invocation the local stack ran. */
@@ -118,18 +118,31 @@ export async function installCostMeters(metered: MeteredStack): Promise<void> {
   if (!prototype || !handle) throw new Error('the AWS SDK request handler has no handle(): the S3 and SQS meters cannot be installed');
   prototype.handle = async function meteredHandle(this: unknown, request: SdkHttpRequest, options?: unknown): Promise<unknown> {
     if (invocations.getStore()) {
-      const host = `${request.hostname}:${request.port ?? (request.protocol === 'https:' ? 443 : 80)}`;
-      if (host === hostOf(process.env.AWS_ENDPOINT_URL_SQS)) {
+      const port = String(request.port ?? (request.protocol === 'https:' ? 443 : 80));
+      const endpoint = (url: string | undefined) => {
+        const host = hostOf(url);
+        if (!host || !host.endsWith(`:${port}`)) return undefined;
+        const name = host.slice(0, -(port.length + 1));
+        // Path-style (`<endpoint>/<bucket>/<key>`) or virtual-hosted (`<bucket>.<endpoint>/<key>`).
+        return request.hostname === name ? 'path' : request.hostname.endsWith(`.${name}`) ? 'virtual' : undefined;
+      };
+      const s3 = endpoint(process.env.AWS_ENDPOINT_URL_S3);
+      if (endpoint(process.env.AWS_ENDPOINT_URL_SQS) === 'path') {
         awsRequests.push({ service: 'sqs', units: billedSqsRequests(bodyBytes(request.body)) });
-      } else if (host === hostOf(process.env.AWS_ENDPOINT_URL_S3)) {
-        const method = request.method.toUpperCase();
-        const listing = method === 'GET' && (request.query?.['list-type'] !== undefined || request.path.split('/').filter(Boolean).length <= 1);
-        // DELETE is free; GET and HEAD of an object are the cheap tier; PUT, COPY, POST and LIST the dear one.
-        if (method !== 'DELETE') awsRequests.push({ service: (method === 'GET' || method === 'HEAD') && !listing ? 's3-read' : 's3-write', units: 1 });
+      } else if (s3) {
+        const tier = s3RequestTier(request.method, request.path, request.query ?? {}, s3 === 'virtual');
+        if (tier !== 'free') awsRequests.push({ service: tier === 'read' ? 's3-read' : 's3-write', units: 1 });
       }
     }
     return handle.call(this, request, options);
   };
+}
+
+/** The S3 and SQS requests counted so far (a copy), by price tier. */
+export function countedAwsRequests(): Readonly<Record<AwsRequest['service'], number>> {
+  const counted = { 's3-write': 0, 's3-read': 0, sqs: 0 };
+  for (const request of awsRequests) counted[request.service] += request.units;
+  return counted;
 }
 
 const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);

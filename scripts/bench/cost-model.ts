@@ -68,6 +68,20 @@ export function billedSqsRequests(bytes: number): number {
   return Math.max(1, Math.ceil(bytes / (64 * 1024)));
 }
 
+/**
+ * The S3 price tier of one request: DELETE is free; GET and HEAD of an object are the read tier;
+ * PUT, COPY, POST and LIST (a GET of the bucket itself) the write tier. `bucketInHost` for a
+ * virtual-hosted request (`<bucket>.<endpoint>`), whose path holds only the key.
+ */
+export function s3RequestTier(method: string, path: string, query: Readonly<Record<string, unknown>>, bucketInHost: boolean): 'read' | 'write' | 'free' {
+  const verb = method.toUpperCase();
+  if (verb === 'DELETE') return 'free';
+  if (verb === 'HEAD') return 'read';
+  if (verb !== 'GET') return 'write';
+  const keySegments = path.split('/').filter(Boolean).length - (bucketInHost ? 0 : 1);
+  return query['list-type'] !== undefined || keySegments <= 0 ? 'write' : 'read';
+}
+
 /** GB-seconds of a function's usage: configured memory (MB / 1,024) × billed seconds. */
 export function gbSeconds(fn: FunctionUsage): number {
   return (fn.memoryMb / 1024) * (fn.billedMs / 1000);

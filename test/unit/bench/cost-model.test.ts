@@ -11,6 +11,7 @@ import {
   ourUsage,
   totalOf,
   waitingHour,
+  s3RequestTier,
   type Breakdown,
   type CallerReads,
   type ExecutionUsage,
@@ -155,5 +156,23 @@ describe('costTable', () => {
     expect(chart).toContain('xychart-beta');
     expect(chart).toContain('x-axis ["document-pipeline", "document-pipeline (naive)"]');
     expect(chart).toContain('bar [1.00, 2.00]');
+  });
+});
+
+describe('s3RequestTier', () => {
+  it('prices object reads in the read tier, writes and listings in the write tier, and deletes at nothing', () => {
+    expect(s3RequestTier('GET', '/payloads/exec/1/output.json', {}, false)).toBe('read');
+    expect(s3RequestTier('HEAD', '/payloads/exec/1/output.json', {}, false)).toBe('read');
+    expect(s3RequestTier('PUT', '/payloads/exec/1/output.json', {}, false)).toBe('write');
+    expect(s3RequestTier('POST', '/payloads/exec/1/output.json', { uploads: '' }, false)).toBe('write');
+    expect(s3RequestTier('DELETE', '/payloads/exec/1/output.json', {}, false)).toBe('free');
+    // A GET of the bucket itself is a LIST.
+    expect(s3RequestTier('GET', '/payloads', { 'list-type': '2' }, false)).toBe('write');
+    expect(s3RequestTier('GET', '/payloads/', {}, false)).toBe('write');
+  });
+
+  it('reads the key from the path alone when the bucket is in the host name', () => {
+    expect(s3RequestTier('GET', '/output.json', {}, true)).toBe('read');
+    expect(s3RequestTier('GET', '/', {}, true)).toBe('write');
   });
 });
