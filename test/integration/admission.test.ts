@@ -149,6 +149,16 @@ describe('limits set on a tenant that already has a key', () => {
   }, 60_000);
 });
 
+describe('the keys CLI refusing a limit', () => {
+  it('names the text it refuses and says what parseArgs found, without a stack trace', async () => {
+    await expect(keysCli('concurrency', 'set', '--tenant', 'flow-typo', '--limit', 'abc')).rejects.toThrow(/The tenant limit must be a whole number from 1 to 100000, not "abc"\./);
+    const negative = keysCli('concurrency', 'set', '--tenant', 'flow-typo', '--limit', '-1');
+    await expect(negative).rejects.toThrow(/Option '--limit' argument is ambiguous/);
+    await expect(negative).rejects.not.toThrow(/node:internal|ERR_PARSE_ARGS/);
+    expect(await keysCli('concurrency', 'show', '--tenant', 'flow-typo')).toContain('no limit');
+  }, 30_000);
+});
+
 describe('cancelling a queued execution', () => {
   it('cancels it where it waits and frees nothing it did not hold: the next one still waits for the running one', async () => {
     const call = await limitedTenant('flow-cancel', '--limit', '1');
