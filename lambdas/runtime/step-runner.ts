@@ -12,6 +12,9 @@ import { progress } from './progression.js';
 import { ExecutionEndedError, StepOutputTooLargeError, guarded, type StepAddress, type StepPayload } from './payload.js';
 import { scopeLevels, type ScopeLevel } from './scope.js';
 
+/** How often a step's progress reports are written at most (the latest of a window wins). */
+export const PROGRESS_WINDOW_MS = 1_000;
+
 /** What the step runner needs. */
 export interface StepRunnerDeps {
   readonly repository: RuntimeStore;
@@ -252,6 +255,16 @@ export async function runStep(deps: StepRunnerDeps, payload: StepPayload): Promi
   const { record } = prepared;
   const { task, step, index, topIndex, nested } = recording.located as LocatedStep<LambdaStep, TaskDefinition>;
 
+  // Progress is written at most once per window, its latest value last: a step that ends sooner
+  // writes none, as its ending transition resets the progress anyway (capacity per execution).
+  let latest: (() => Promise<void>) | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let writing: Promise<void> | undefined;
+  const flush = () => {
+    timer = undefined;
+    writing = latest?.();
+    latest = undefined;
+  };
   const context: StepContext = {
     executionId: record.id,
     taskId: task.id,
@@ -263,17 +276,29 @@ export async function runStep(deps: StepRunnerDeps, payload: StepPayload): Promi
       // counts say how far the top-level step is, so its own fraction is only logged.
       if (nested) return logger.info('nested step progress', { fraction, message });
       const clamped = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
-      try {
-        await deps.repository.updateProgress(record, topIndex, clamped, message?.slice(0, 200), new Date().toISOString());
-      } catch (error) {
-        // Progress is advisory: losing one update must not fail the step.
-        logger.warn('progress update failed', { error });
-      }
+      const at = new Date().toISOString();
+      latest = async () => {
+        try {
+          await deps.repository.updateProgress(record, topIndex, clamped, message?.slice(0, 200), at);
+        } catch (error) {
+          // Progress is advisory: losing one update must not fail the step.
+          logger.warn('progress update failed', { error });
+        }
+      };
+      timer ??= setTimeout(flush, PROGRESS_WINDOW_MS);
     },
   };
   logger.info('step started', { attempt: payload.attempt });
-  // The handler's own errors pass through unchanged: they are the step's failure, shown to callers.
-  const output = (await step.run(payload.input, context)) ?? null;
+  let output: unknown;
+  try {
+    // The handler's own errors pass through unchanged: they are the step's failure, shown to callers.
+    output = (await step.run(payload.input, context)) ?? null;
+  } finally {
+    clearTimeout(timer);
+    latest = undefined;
+    // A write under way lands before the step's own transition, never after it.
+    await writing;
+  }
   // Refused before it is recorded: the next state's payload would exceed Step Functions' quota.
   const bytes = jsonBytes(output);
   if (bytes > MAX_PAYLOAD_BYTES) throw new StepOutputTooLargeError(step.name, bytes);

@@ -8,7 +8,11 @@ export interface StepContext {
   readonly stepName: string;
   /** How many times Step Functions has retried this step (0 on the first attempt). */
   readonly attempt: number;
-  /** Records how far this step is (0..1) with an optional message; shown in the execution's progress. */
+  /**
+   * Records how far this step is (0..1) with an optional message; shown in the execution's progress.
+   * Written at most once a second (the latest report of each second, about a second late); a step
+   * that ends sooner writes none, its end showing it done.
+   */
   reportProgress(fraction: number, message?: string): Promise<void>;
 }
 

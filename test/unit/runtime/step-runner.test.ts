@@ -1,10 +1,10 @@
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { MAX_PAYLOAD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-limits.js';
 import { ExecutionEndedError, StepOutputTooLargeError, StepRuntimeError } from '../../../lambdas/runtime/payload.js';
-import { resolveStep, runStep, type StepRunnerDeps } from '../../../lambdas/runtime/step-runner.js';
+import { PROGRESS_WINDOW_MS, resolveStep, runStep, type StepRunnerDeps } from '../../../lambdas/runtime/step-runner.js';
 import { repository } from '../../../lambdas/shared/dynamodb.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import {
@@ -26,6 +26,10 @@ let table: FakeTable;
 let unit: UnitTask;
 let logger: SpyLogger;
 let deps: StepRunnerDeps;
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 beforeEach(() => {
   ddb.reset();
@@ -225,10 +229,12 @@ describe('runStep', () => {
   });
 
   it('does not fail the step when a progress report cannot be stored', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const record = runningAtFirstStep();
     ddb.on(UpdateCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     unit.first.mockImplementation(async (_input, context) => {
       await context.reportProgress(0.5, 'half way');
+      await vi.advanceTimersByTimeAsync(PROGRESS_WINDOW_MS);
       return { doubled: 4 };
     });
 
@@ -243,8 +249,11 @@ describe('runStep', () => {
   it('stores progress clamped to 0..1 with the message cut to 200 characters, only while the step is current', async () => {
     const record = runningAtFirstStep();
     let stored: unknown;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     unit.first.mockImplementation(async (_input, context) => {
       await context.reportProgress(1.7, 'x'.repeat(300));
+      await vi.advanceTimersByTimeAsync(PROGRESS_WINDOW_MS);
+      await vi.waitFor(() => expect(storedRecord(table, record)).toHaveProperty('step_fraction', 1));
       stored = storedRecord(table, record);
       return { doubled: 4 };
     });
@@ -258,6 +267,43 @@ describe('runStep', () => {
     expect(stored).toMatchObject({ step_fraction: 1, progress_message: 'x'.repeat(200) });
     expect(storedRecord(table, record)).toMatchObject({ step_fraction: 0 });
     expect(storedRecord(table, record).progress_message).toBeUndefined();
+  });
+
+  it('writes only the latest progress of a window, and none for a step that ends within it', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const record = runningAtFirstStep();
+    unit.first.mockImplementation(async (_input, context) => {
+      await context.reportProgress(0.2, 'a fifth');
+      await context.reportProgress(0.4, 'two fifths');
+      await vi.advanceTimersByTimeAsync(PROGRESS_WINDOW_MS);
+      await context.reportProgress(0.9, 'nearly done');
+      return { doubled: 4 };
+    });
+
+    await runStep(deps, stepPayload(record, 0, { n: 2 }));
+
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      ExpressionAttributeValues: expect.objectContaining({ ':f': 0.4, ':m': 'two fifths' }),
+    });
+    // Nothing is written after the step's own transition: its timer died with the step.
+    await vi.advanceTimersByTimeAsync(PROGRESS_WINDOW_MS * 2);
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(storedRows(table, record).map((row) => row.type)).toEqual(['init', 'start', 'step']);
+  });
+
+  it('drops a pending progress report when the step throws', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const record = runningAtFirstStep();
+    unit.first.mockImplementation(async (_input, context) => {
+      await context.reportProgress(0.5, 'half way');
+      throw new Error('the document is unreadable');
+    });
+
+    await expect(runStep(deps, stepPayload(record, 0, { n: 2 }))).rejects.toThrow('the document is unreadable');
+    await vi.advanceTimersByTimeAsync(PROGRESS_WINDOW_MS * 2);
+
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 0);
   });
 
   it('hides an infrastructure failure behind a generic StepRuntimeError and logs the details', async () => {
