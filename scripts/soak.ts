@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -43,6 +44,8 @@ const { values } = parseArgs({
     function: { type: 'string', multiple: true, default: [] },
     json: { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
+    // Renders reports saved with --json (a soak, then a list run) instead of running anything.
+    from: { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -64,6 +67,9 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const API_KEY = 'soak-local-key';
 /** The tenant the local development key belongs to (local/stack.ts). */
 const TENANT = 'default';
+/** Retries of a create answered 503 or 429, at most, before it counts as refused. */
+const CREATE_RETRIES = 10;
+let createRetries = 0;
 const log = (message: string) => process.stderr.write(`[soak] ${message}\n`);
 
 /** What one execution did. */
@@ -104,6 +110,8 @@ export interface SoakReport {
     readonly otherTerminal: number;
     readonly stuck: number;
     readonly createRefused: number;
+    /** Creates answered 503 or 429 and retried with their Idempotency-Key. */
+    readonly createRetries: number;
     readonly seconds: number;
     readonly perSecond: number;
     readonly deadlineSeconds: number;
@@ -144,7 +152,7 @@ function alive(pid: number): boolean {
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** Calls the stack's API as the soak's key; a network error answers status 0. */
-async function api(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+async function api(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; retryAfter?: string }> {
   try {
     const response = await fetch(`${url}${path}`, {
       method,
@@ -153,7 +161,8 @@ async function api(url: string, method: string, path: string, body?: unknown, he
       signal: AbortSignal.timeout(60_000),
     });
     const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    const retryAfter = response.headers.get('retry-after');
+    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, ...(retryAfter ? { retryAfter } : {}) };
   } catch (error) {
     return { status: 0, body: { error: (error as Error).message } };
   }
@@ -168,9 +177,19 @@ async function runExecutions(url: string, input: unknown, onSettled: () => void)
   const started = performance.now();
   const one = async (): Promise<Outcome> => {
     const t0 = performance.now();
-    const created = await api(url, 'POST', `/tasks/${values.task}/executions`, { input });
+    // As a careful client does: an Idempotency-Key, so a create answered 503 or 429 (or lost on the
+    // way) is retried safely after the Retry-After it was given; every retry is counted.
+    const key = randomUUID();
+    let created = await api(url, 'POST', `/tasks/${values.task}/executions`, { input }, { 'idempotency-key': key });
+    let retries = 0;
+    while ((created.status === 503 || created.status === 429 || created.status === 0) && retries < CREATE_RETRIES && !interrupted) {
+      retries++;
+      await sleep(Math.min(10_000, 1000 * Number(created.retryAfter ?? 1)));
+      created = await api(url, 'POST', `/tasks/${values.task}/executions`, { input }, { 'idempotency-key': key });
+    }
     const createMs = performance.now() - t0;
-    if (created.status !== 201) return { status: 'create-refused', createMs, stuck: false, detail: `${created.status} ${JSON.stringify(created.body).slice(0, 300)}` };
+    createRetries += retries;
+    if (created.status !== 201 && created.status !== 200) return { status: 'create-refused', createMs, stuck: false, detail: `${created.status} ${JSON.stringify(created.body).slice(0, 300)}` };
     const id = String(created.body.id);
     let view = created.body;
     // Held GETs (Prefer: wait) answer on each change, so following an execution costs a few requests, not a poll every few ms.
@@ -321,7 +340,7 @@ async function main(): Promise<SoakReport> {
   if (outcomes.length < executions) failures.push(`only ${outcomes.length} of ${executions} executions ran (interrupted)`);
   if (otherTerminal.length > 0) failures.push(`${otherTerminal.length} execution(s) ended other than ${expected}`);
   if (stuck.length > 0) failures.push(`${stuck.length} execution(s) stuck (not terminal ${values['deadline-seconds']} s after create)`);
-  if (refused.length > 0) failures.push(`${refused.length} create(s) refused`);
+  if (refused.length > 0) failures.push(`${refused.length} create(s) refused (after ${CREATE_RETRIES} retries each)`);
   const stackVerdict = judgeGrowth(stackSamples, executions, criterion);
   const javaVerdict = judgeGrowth(javaSamples, executions, criterion);
   if (stackVerdict.grew === true) failures.push(`the stack process's memory grew after warm-up (${(stackVerdict.growthKb / 1024).toFixed(0)} MiB, ${stackVerdict.growthPercent.toFixed(0)} %)`);
@@ -379,6 +398,7 @@ async function main(): Promise<SoakReport> {
       otherTerminal: otherTerminal.length,
       stuck: stuck.length,
       createRefused: refused.length,
+      createRetries,
       seconds,
       perSecond: reached.length / seconds,
       deadlineSeconds: positive('deadline-seconds'),
@@ -412,6 +432,17 @@ async function oneSucceeded(url: string, input: unknown): Promise<string> {
   }
 }
 
+const performanceFile = join(ROOT, 'docs', 'performance.md');
+if (values.from.length > 0) {
+  // Each file's last line is a report (`npm run soak -- --json > file`): the first with executions, and the first with a list.
+  const reports = values.from.map((file) => JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1)!) as SoakReport);
+  const soaked = reports.find((entry) => entry.executions.requested > 0) ?? reports[0]!;
+  const text = renderSoakSection(soaked, reports.find((entry) => entry.list) ?? soaked);
+  console.log(text);
+  if (values.write) writeFileSync(performanceFile, withSoakSection(readFileSync(performanceFile, 'utf8'), text));
+  process.exit(0);
+}
+
 let report: SoakReport;
 try {
   report = await main();
@@ -427,9 +458,8 @@ const section = renderSoakSection(report);
 if (values.json) console.log(JSON.stringify(report));
 else console.log(section);
 if (values.write) {
-  const file = join(ROOT, 'docs', 'performance.md');
-  writeFileSync(file, withSoakSection(readFileSync(file, 'utf8'), section));
-  log(`wrote the "Soak and scale" section of ${file}`);
+  writeFileSync(performanceFile, withSoakSection(readFileSync(performanceFile, 'utf8'), section));
+  log(`wrote the "Soak and scale" section of ${performanceFile}`);
 }
 log(report.ok ? 'ok: every execution reached its status, nothing grew, the stack is stopped' : `FAILED: ${report.failures.join('; ')}`);
 process.exit(report.ok ? 0 : 1);

@@ -17,14 +17,15 @@ function spread<T>(samples: readonly T[], rows = 10): T[] {
 }
 
 /** The "Soak and scale" section of docs/performance.md (also what `npm run soak` prints). */
-export function renderSoakSection(report: SoakReport): string {
-  const { executions: e, memory, list } = report;
+export function renderSoakSection(report: SoakReport, listRun: SoakReport = report): string {
+  const { executions: e, memory } = report;
+  const { list } = listRun;
   const criterion = memory.criterion;
   const timeline = spread(memory.stack.samples.map((sample, i): [MemorySample, MemorySample | undefined] => [sample, memory.dynamodb.samples[i]]));
   const parts = [
     `## ${SOAK_SECTION_TITLE}`,
     `Written by \`npm run soak -- --write\` on ${report.date.slice(0, 16).replace('T', ' ')} UTC: ${report.machine.cores} cores (${report.machine.cpu}), ${report.machine.memoryGiB} GiB, Node.js ${report.machine.node}, shared with other work. Command: \`${report.command}\`. \`npm run bench\` keeps this section as it finds it; only the soak rewrites it.`,
-    `The soak starts the local stack as \`npm start\` does, as a separate process (\`local/start.ts --json\`, DynamoDB Local in memory), runs ${e.requested} executions of \`${report.task}\` through its HTTP API with ${report.concurrency} in flight (each caller creates one, follows it with held GETs, \`Prefer: wait\`, until it is terminal, then creates the next), and stops the stack at the end, on failure and on Ctrl-C. Create latency: \`POST /tasks/{id}/executions\` to its 201, at the caller. Completion: \`completed_at − created_at\` of the record (the service's clock). Stuck: not terminal ${e.deadlineSeconds} s after its create.`,
+    `The soak starts the local stack as \`npm start\` does, as a separate process (\`local/start.ts --json\`, DynamoDB Local in memory), runs ${e.requested} executions of \`${report.task}\` through its HTTP API with ${report.concurrency} in flight (each caller creates one, follows it with held GETs, \`Prefer: wait\`, until it is terminal, then creates the next), and stops the stack at the end, on failure and on Ctrl-C. Create latency: \`POST /tasks/{id}/executions\` to its 201, at the caller, retries included (a create answered 503 or 429 is retried after its \`Retry-After\` with the same \`Idempotency-Key\`, at most 10 times, as a careful client does; ${e.createRetries} retries in this run). Completion: \`completed_at − created_at\` of the record (the service's clock). Stuck: not terminal ${e.deadlineSeconds} s after its create.`,
     table(
       ['executions', 'reached `' + e.expected + '`', 'other terminal status', 'stuck', 'create refused', 'seconds', 'executions / s', 'create p50', 'create p99', 'completion p50', 'completion p99', 'completion max'],
       [[e.requested, e.reachedExpected, e.otherTerminal, e.stuck, e.createRefused, e.seconds.toFixed(1), e.perSecond.toFixed(2), ms(report.createLatency.p50), ms(report.createLatency.p99), ms(report.completionLatency.p50), ms(report.completionLatency.p99), ms(report.completionLatency.max)]],
@@ -47,7 +48,7 @@ export function renderSoakSection(report: SoakReport): string {
   ];
   if (list) {
     parts.push(
-      `List flatness: ${list.loaded.records} terminal records of the tenant (${list.loaded.failed} \`failed\`, the rest \`succeeded\`) loaded straight into the table with BatchWriteItem in ${list.loaded.seconds.toFixed(1)} s: copies of an execution the stack ran, re-keyed through the repository's own item functions, each with its \`init\` row as create writes it (${list.loaded.items} items; \`scripts/soak/load-records.ts\`). Then each list is paged from the first page to the last (\`limit=${list.pageSize}\`, following \`next_cursor\`), one request at a time. Flatness ratio: the median latency of the last tenth of the pages over that of the first tenth (at least 3 pages each); 1 is flat; the soak fails above ${list.maxFlatness}.`,
+      `List flatness${listRun === report ? '' : ` (a run of its own: \`${listRun.command}\` on ${listRun.date.slice(0, 16).replace('T', ' ')} UTC, same machine; result ${listRun.ok ? 'ok' : `**failed**: ${listRun.failures.join('; ')}`})`}: ${list.loaded.records} terminal records of the tenant (${list.loaded.failed} \`failed\`, the rest \`succeeded\`) loaded straight into the table with BatchWriteItem in ${list.loaded.seconds.toFixed(1)} s: copies of an execution the stack ran, re-keyed through the repository's own item functions, each with its \`init\` row as create writes it (${list.loaded.items} items; \`scripts/soak/load-records.ts\`). Then each list is paged from the first page to the last (\`limit=${list.pageSize}\`, following \`next_cursor\`), one request at a time. Flatness ratio: the median latency of the last tenth of the pages over that of the first tenth (at least 3 pages each); 1 is flat; the soak fails above ${list.maxFlatness}.`,
       table(
         ['list', 'items', 'pages', 'first page', 'middle page', 'last page', 'first tenth (median)', 'last tenth (median)', 'flatness ratio', 'p50', 'p99'],
         list.runs.map((run) => [`\`GET /executions?${run.query}\``, run.items, run.flatness.pages, ms(run.flatness.first), ms(run.flatness.middle), ms(run.flatness.last), ms(run.flatness.headMedian), ms(run.flatness.tailMedian), `${run.flatness.ratio.toFixed(2)}×`, ms(run.flatness.p50), ms(run.flatness.p99)]),
