@@ -46,6 +46,8 @@ const { values } = parseArgs({
     write: { type: 'boolean', default: false },
     // Renders reports saved with --json (a soak, then a list run) instead of running anything.
     from: { type: 'string', multiple: true, default: [] },
+    // A paragraph of the runner's reading of the figures, added to the section (repeatable).
+    note: { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -437,7 +439,7 @@ if (values.from.length > 0) {
   // Each file's last line is a report (`npm run soak -- --json > file`): the first with executions, and the first with a list.
   const reports = values.from.map((file) => JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1)!) as SoakReport);
   const soaked = reports.find((entry) => entry.executions.requested > 0) ?? reports[0]!;
-  const text = renderSoakSection(soaked, reports.find((entry) => entry.list) ?? soaked);
+  const text = renderSoakSection(soaked, reports.find((entry) => entry.list) ?? soaked, values.note);
   console.log(text);
   if (values.write) writeFileSync(performanceFile, withSoakSection(readFileSync(performanceFile, 'utf8'), text));
   process.exit(0);
@@ -454,7 +456,7 @@ try {
   process.exit(1);
 }
 if (interrupted) await new Promise(() => undefined);
-const section = renderSoakSection(report);
+const section = renderSoakSection(report, report, values.note);
 if (values.json) console.log(JSON.stringify(report));
 else console.log(section);
 if (values.write) {

@@ -51,17 +51,22 @@ const taskEvents = (attempts: number, callback = false) => EVENTS.taskEntry + at
 const ownAttempts = (retry: LambdaStep['retry']) => 1 + TRANSIENT_RETRIES + (retry ? retry.maxAttempts : 0);
 /** A Task state of the service's own functions: the first attempt, Lambda's refusals, then `States.TaskFailed`. */
 const SERVICE_TASK = taskEvents(1 + TRANSIENT_RETRIES + SERVICE_RETRIES);
-/** The recorder's Task after a step whose work ran elsewhere. */
-const RECORD = SERVICE_TASK;
 
 /** Worst-case events of each step, and the items counted for each inline map (its `maxItems`, else 1). */
-interface Counting {
+export interface Counting {
   /** Items assumed per map, by name (the check's search for the items that fit overrides one). */
   readonly items: ReadonlyMap<string, number>;
+  /** Every Task state succeeds at its first attempt (a run without failures), instead of the worst case. */
+  readonly firstAttempts?: boolean;
 }
 
 function itemsOf(step: MapStep, counting: Counting): number {
   return counting.items.get(step.name) ?? step.maxItems ?? 1;
+}
+
+/** Events of an execution of a sequence (the task's steps), with `counting`'s items and attempts. */
+export function executionEvents(steps: readonly Step[], counting: Counting): number {
+  return EVENTS.execution + sequenceEvents(steps, counting);
 }
 
 /** Worst-case events of a sequence of steps in the history it runs in. */
@@ -71,18 +76,21 @@ function sequenceEvents(steps: readonly Step[], counting: Counting): number {
 
 /** Worst-case events a step adds to the history it runs in (its nested steps included, unless they run as child executions). */
 export function stepEvents(step: Step, counting: Counting = { items: new Map() }): number {
+  const first = counting.firstAttempts === true;
+  const RECORD = first ? taskEvents(1) : SERVICE_TASK;
+  const CALLBACK = taskEvents(first ? 1 : 1 + TRANSIENT_RETRIES + SERVICE_RETRIES, true);
   switch (step.kind) {
     case 'step':
-      return taskEvents(ownAttempts(step.retry));
+      return taskEvents(first ? 1 : ownAttempts(step.retry));
     case 'invoke':
-      return taskEvents(ownAttempts(step.retry)) + RECORD;
+      return taskEvents(first ? 1 : ownAttempts(step.retry)) + RECORD;
     case 'wait':
-      return taskEvents(1 + TRANSIENT_RETRIES + SERVICE_RETRIES, true);
+      return CALLBACK;
     case 'run-task':
       // The child execution has a history of its own: here only the callback Task and the record.
-      return taskEvents(1 + TRANSIENT_RETRIES + SERVICE_RETRIES, true) + RECORD;
+      return CALLBACK + RECORD;
     case 'sleep':
-      return SERVICE_TASK + EVENTS.wait;
+      return RECORD + EVENTS.wait;
     case 'parallel':
       return EVENTS.parallel + step.branches.reduce((sum, branch) => sum + sequenceEvents(branch, counting), 0) + RECORD;
     case 'choice': {

@@ -17,7 +17,7 @@ function spread<T>(samples: readonly T[], rows = 10): T[] {
 }
 
 /** The "Soak and scale" section of docs/performance.md (also what `npm run soak` prints). */
-export function renderSoakSection(report: SoakReport, listRun: SoakReport = report): string {
+export function renderSoakSection(report: SoakReport, listRun: SoakReport = report, notes: readonly string[] = []): string {
   const { executions: e, memory } = report;
   const { list } = listRun;
   const criterion = memory.criterion;
@@ -58,5 +58,6 @@ export function renderSoakSection(report: SoakReport, listRun: SoakReport = repo
   parts.push(
     `Stack stopped in ${report.stopped.seconds.toFixed(1)} s: Node.js process ${report.stopped.stack ? 'exited' : '**still running**'}, DynamoDB Local ${report.stopped.dynamodb ? 'exited' : '**still running**'}. Result: ${report.ok ? 'ok' : `**failed**: ${report.failures.join('; ')}`}.`,
   );
+  parts.push(...notes.map((note) => `Reading: ${note}`));
   return `${parts.join('\n\n')}\n`;
 }
