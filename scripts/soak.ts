@@ -46,6 +46,8 @@ const { values } = parseArgs({
     write: { type: 'boolean', default: false },
     // Renders reports saved with --json (a soak, then a list run) instead of running anything.
     from: { type: 'string', multiple: true, default: [] },
+    // Appends everything the stack prints (the functions' log lines, the gateway's errors) to this file.
+    'stack-log': { type: 'string' },
     // A paragraph of the runner's reading of the figures, added to the section (repeatable).
     note: { type: 'string', multiple: true, default: [] },
   },
@@ -293,13 +295,19 @@ async function main(): Promise<SoakReport> {
   const criterion = { ...DEFAULT_GROWTH, warmupFraction: positive('warmup-fraction'), percent: positive('growth-percent'), mib: positive('growth-mib') };
   localDir = mkdtempSync(join(tmpdir(), 'soak-local-'));
   const stackArgs = [
-    '--port', '0', '--quiet',
+    '--port', '0',
+    // The stack's own log lines (a gateway error, an integration timeout) only when they are kept.
+    ...(values['stack-log'] ? [] : ['--quiet']),
     ...(values.template ? ['--template', resolve(values.template)] : []),
     ...(values.tasks ? ['--tasks', resolve(values.tasks)] : []),
     ...values.function.flatMap((fn) => ['--function', fn]),
   ];
   log(`starting the local stack (node --import tsx local/start.ts --json ${stackArgs.join(' ')})…`);
-  spawned = spawnLocalStack(stackArgs, { env: { LOCAL_DIR: localDir, LOCAL_API_KEY: API_KEY }, timeoutMs: 300_000 });
+  spawned = spawnLocalStack(stackArgs, {
+    env: { LOCAL_DIR: localDir, LOCAL_API_KEY: API_KEY },
+    timeoutMs: 300_000,
+    ...(values['stack-log'] ? { outputFile: resolve(values['stack-log']) } : {}),
+  });
   const ready = await spawned.ready;
   readyLine = ready;
   log(`ready in ${ready.seconds} s: ${ready.url} (stack pid ${ready.pid}, DynamoDB Local pid ${ready.dynamodbPid})`);
