@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +17,7 @@ import { measureCosts, type CostMeasurement } from './bench/cost-meter.js';
 import { costSection } from './bench/cost-section.js';
 import { DEFAULT_TASKS_MODULE, loadTasksModule } from '../infra/tasks-module.js';
 import { dropMetricLines } from '../test/support/metric-lines.js';
+import { soakSection } from './soak/performance-section.js';
 import { endToEnd, latencies, transactionCeiling, type LatencyReport, type ThroughputPoint } from './bench/throughput.js';
 
 /**
@@ -366,9 +367,12 @@ section(
 );
 
 const missed = budgets.filter((budget) => budget.ok === false);
+const performanceFile = join(ROOT, 'docs', 'performance.md');
+// The "Soak and scale" section is written by `npm run soak -- --write` (far longer than a bench run): kept as found.
+const soak = existsSync(performanceFile) ? soakSection(readFileSync(performanceFile, 'utf8')) : '';
 writeFileSync(
-  join(ROOT, 'docs', 'performance.md'),
-  `# Performance\n\nWritten by \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${cpus().length} cores, Node.js ${process.version}). Run it again to refresh; \`npm run bench -- --check\` fails when a budget is missed. Timings on this shared machine are noisy: runs are interleaved and reported as medians with their spread.\n\n${sections.join('\n')}`,
+  performanceFile,
+  `# Performance\n\nWritten by \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${cpus().length} cores, Node.js ${process.version}). Run it again to refresh; \`npm run bench -- --check\` fails when a budget is missed. Timings on this shared machine are noisy: runs are interleaved and reported as medians with their spread.\n\n${sections.join('\n')}${soak ? `\n${soak}` : ''}`,
 );
 console.log(`\nWrote docs/performance.md. ${missed.length === 0 ? 'Every budget holds.' : `${missed.length} budget(s) missed.`}`);
 if (values.check && missed.length > 0) process.exit(1);

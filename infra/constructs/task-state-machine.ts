@@ -46,6 +46,7 @@ import {
   type WaitStep,
 } from '../../lambdas/tasks/dsl.js';
 import { CHILD_ERRORS, CHILD_START_FINAL_ERRORS } from '../../lambdas/domain/children.js';
+import { checkHistoryEvents, checkMaxItems, SERVICE_RETRIES, TRANSIENT_RETRIES } from './history-events.js';
 import { acknowledge, acknowledgeWildcardResources, flattenCfnReference } from './nag.js';
 
 /** Props of {@link TaskStateMachine}. */
@@ -105,7 +106,7 @@ const LAMBDA_TRANSIENT_RETRY: Readonly<RetryProps> = {
   interval: Duration.seconds(2),
   backoffRate: 2,
   maxDelay: Duration.seconds(60),
-  maxAttempts: 8,
+  maxAttempts: TRANSIENT_RETRIES,
   jitterStrategy: JitterType.FULL,
 };
 
@@ -209,6 +210,9 @@ export class TaskStateMachine extends Construct {
     const { task } = props;
     // A task built without defineTask is checked here too: the timeout must let its longest step finish.
     checkExecutionTimeout(task);
+    // Step Functions' 25,000 history events per execution: a task that could pass it is refused here, with the numbers.
+    checkMaxItems(task);
+    checkHistoryEvents(task);
     if (props.stateMachineName.length > 80) {
       throw new Error(`State machine name is longer than 80 characters: ${props.stateMachineName}`);
     }
@@ -359,7 +363,7 @@ export class TaskStateMachine extends Construct {
       });
     } else if (!retry) {
       // The service's own functions are idempotent: a failed attempt to record (e.g. a throttled write) is retried.
-      state.addRetry({ errors: [...serviceRetryErrors], maxAttempts: 3, interval: Duration.seconds(1), backoffRate: 2 });
+      state.addRetry({ errors: [...serviceRetryErrors], maxAttempts: SERVICE_RETRIES, interval: Duration.seconds(1), backoffRate: 2 });
     }
     // No catch: an error the retriers leave fails the execution AT this state, with the state's
     // own error and cause (what a catch into a Fail state with `$.Error`/`$.Cause` also gave). A

@@ -183,6 +183,14 @@ export interface MapOptions {
    * @default false
    */
   readonly distributed?: boolean;
+  /**
+   * The most items the array can hold, declared for the synth's check of the Step Functions
+   * history limit (25,000 events per execution; an inline map's items are all in the execution's
+   * history). Not enforced at run time. Without it an inline map's item count is unknown: the check
+   * counts one item (see "History limit" in docs/tasks.md).
+   * @default - undeclared
+   */
+  readonly maxItems?: number;
 }
 
 /** Steps run for each element of an array; the output is the array of results, in item order. */
@@ -192,6 +200,8 @@ export interface MapStep {
   readonly items?: string;
   readonly maxConcurrency: number;
   readonly distributed: boolean;
+  /** See {@link MapOptions.maxItems}; checked at synth (`infra/constructs/history-events.ts`). */
+  readonly maxItems?: number;
   readonly steps: readonly Step[];
 }
 
@@ -380,6 +390,7 @@ export function map(name: string, options: MapOptions, steps: readonly Step[]): 
     ...(options.items === undefined ? {} : { items: dottedPath(options.items, `Map ${name}: items`) }),
     maxConcurrency: positiveInteger(options.maxConcurrency ?? 10, `Map ${name}: maxConcurrency`, limit),
     distributed,
+    maxItems: options.maxItems,
     steps,
   };
 }
