@@ -30,6 +30,9 @@ export type BodyLimits = Partial<Readonly<Record<RouteKey, number>>>;
  */
 export const MAX_JSON_DEPTH = 100;
 
+/** How long before the function's timeout a request still running is answered 503. */
+export const DEADLINE_MARGIN_MS = 250;
+
 /** True when `value` nests arrays/objects more than `max` levels deep (iterative: no recursion to overflow). */
 function nestedDeeperThan(value: unknown, max: number): boolean {
   const pending: Array<readonly [unknown, number]> = [[value, 1]];
@@ -191,10 +194,8 @@ function isJson(contentType: string): boolean {
  * empty body leaves `event.json` undefined.
  */
 export function parseJsonBody(event: ApiEvent, limits: BodyLimits = {}): void {
-  if (event.body === undefined || event.body === null || event.body === '') return;
-  const bytes = event.isBase64Encoded
-    ? Buffer.from(event.body, 'base64')
-    : Buffer.from(event.body, 'utf8');
+  if (!event.body) return;
+  const bytes = Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
   const maxBytes = limits[event.routeKey as RouteKey] ?? MAX_BODY_BYTES;
   if (bytes.length > maxBytes) {
     throw new PayloadTooLargeError(`The body is ${bytes.length} bytes; at most ${maxBytes} are accepted.`);
@@ -244,6 +245,7 @@ function toResult(response: ApiResponse, limited?: Record<string, string>): APIG
 export function httpHandler(routes: Partial<Record<RouteKey, Route>>, logger: Logger, bodyLimits?: BodyLimits) {
   // Three steps in a fixed order need no middleware engine: plain calls keep the bundles smaller.
   return logged(requestKeys, async (event: ApiEvent, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       authenticate(event);
       parseJsonBody(event, bodyLimits);
@@ -253,9 +255,21 @@ export function httpHandler(routes: Partial<Record<RouteKey, Route>>, logger: Lo
           ? new NotFoundError(`No route ${event.requestContext.http.method} ${event.rawPath.slice(0, 200)}.`)
           : new MethodNotAllowedError(`${event.routeKey} is not served here.`);
       }
-      return toResult(await route(event, context), event.rateLimit);
+      // A function that runs out of time is a 500 at API Gateway: answer 503 just before that
+      // (a create is then only safe to retry with an Idempotency-Key, as the problem says).
+      return toResult(
+        await Promise.race([
+          route(event, context),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(reject, context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS, dependencyUnavailable());
+          }),
+        ]),
+        event.rateLimit,
+      );
     } catch (error) {
       return problemJson(logger, event, error);
+    } finally {
+      clearTimeout(timer);
     }
   });
 }

@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { handler as catalogueHandler } from '../../../lambdas/api/catalogue.js';
 import { handler as controlHandler } from '../../../lambdas/api/executions-control.js';
 import { handler as readHandler } from '../../../lambdas/api/executions-read.js';
-import { MAX_JSON_DEPTH, httpHandler, json, tenantOf } from '../../../lambdas/api/http.js';
+import { DEADLINE_MARGIN_MS, MAX_JSON_DEPTH, httpHandler, json, tenantOf } from '../../../lambdas/api/http.js';
 import { RETRY_AFTER_SECONDS, ServiceUnavailableError, UnauthorizedError } from '../../../lambdas/domain/errors.js';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
@@ -193,6 +193,17 @@ describe('a dependency that fails for now', () => {
     expect(response.headers?.['retry-after']).toBe(String(RETRY_AFTER_SECONDS));
     expect(problem.detail).toContain('Idempotency-Key');
     expect(response.body).not.toContain(error.message);
+  });
+
+  it('answers 503 with Retry-After just before the function would time out, instead of the 500 API Gateway gives a timed-out function', async () => {
+    const stuck = httpHandler({ 'GET /executions': () => new Promise<never>(() => undefined) }, spyLogger());
+    const started = Date.now();
+
+    const response = await stuck(apiEvent('GET /executions'), { ...lambdaContext(), getRemainingTimeInMillis: () => DEADLINE_MARGIN_MS + 100 });
+
+    expectProblem(response, 503);
+    expect(response.headers?.['retry-after']).toBe(String(RETRY_AFTER_SECONDS));
+    expect(Date.now() - started).toBeLessThan(DEADLINE_MARGIN_MS + 100);
   });
 
   it('sends Retry-After with every 503, also a deliberate one', async () => {
