@@ -388,6 +388,8 @@ function exampleExecution(context: Context): CreatedExecutionView {
     status: 'running',
     input: examples?.[0] ?? {},
     output: null,
+    input_url: null,
+    output_url: null,
     error: null,
     error_details: null,
     metadata: { team: 'reports' },
