@@ -1,5 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { isPayloadReference, mustOffload, tenantPrefix, type PayloadReference } from '../domain/payload-limits.js';
+import { createHash } from 'node:crypto';
+import { isPayloadReference, mustOffload, payloadKey, tenantPrefix, type PayloadReference } from '../domain/payload-limits.js';
 
 /** A reference that names an object outside its tenant's keys, or one the bucket no longer holds. */
 export class PayloadReferenceError extends Error {
@@ -28,6 +29,16 @@ export class PayloadStore {
     await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }));
     const reference: PayloadReference = { $payload: { key, bytes } };
     return reference;
+  }
+
+  /**
+   * An execution input as the record and the state machine carry it. The key is the tenant and the
+   * SHA-256 of the JSON, so the same input always gives the same reference: an Idempotency-Key
+   * replay still matches its first request, and a retried create rewrites the same object.
+   */
+  offloadInput(value: unknown, tenant: string): Promise<unknown> {
+    const digest = createHash('sha256').update(JSON.stringify(value ?? null)).digest('hex');
+    return this.offload(value, payloadKey(tenant, 'inputs', digest));
   }
 
   /**
