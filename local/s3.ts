@@ -14,8 +14,9 @@ export interface LocalS3 {
 }
 
 /**
- * The credentials s3rver knows (its one account): it checks every request's SigV4 signature and a
- * presigned link's `X-Amz-Expires` as S3 does, so the functions sign with these.
+ * The credentials s3rver knows (its one account). It refuses requests signed with any other access
+ * key and presigned links past their `X-Amz-Date` + `X-Amz-Expires`, as S3 does; it does not
+ * recompute SigV4 signatures (s3rver 3.7 checks V2 signatures only), so a tampered link is not refused locally.
  */
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 

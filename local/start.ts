@@ -185,6 +185,7 @@ try {
     dynamodbPid: stack.dynamoDbPid,
     sqs: stack.sqsEndpoint,
     scheduler: stack.schedulerEndpoint,
+    s3: stack.s3Endpoint,
   };
   // The keys CLI finds this stack here.
   writeStackState(state);
