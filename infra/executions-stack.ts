@@ -249,12 +249,14 @@ export class ExecutionsStack extends Stack {
     });
     const { httpApi, eventsStreamUrl } = api;
     // Large payloads: the steps read their inputs and write their outputs, the create function
-    // writes large inputs, the read function signs the links to them (docs/architecture.md).
+    // (and the recovery function, for a replay's new input) writes large inputs, the read function
+    // signs the links to them (docs/architecture.md).
     for (const fn of runtime.stepFunctions.values()) {
       payloads.grantRead(fn);
       payloads.grantWrite(fn);
     }
     payloads.grantWrite(api.functions.create);
+    payloads.grantWrite(api.functions.recovery);
     payloads.grantRead(api.functions.read);
     // As the streaming events function: the API's id (a Ref), which the local stack replaces with its gateway's URL.
     webhooks.linkTo(`https://${httpApi.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`);

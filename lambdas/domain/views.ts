@@ -259,7 +259,7 @@ export function consoleUrl(region: string, executionArn: string): string {
 
 /** A value as a view shows it: an offloaded value's reference never leaves the service (its link stands for it). */
 export function inlineValue(value: unknown): unknown {
-  return isPayloadReference(value) ? null : (value ?? null);
+  return isPayloadReference(value) ? null : value ?? null;
 }
 
 /**
