@@ -249,7 +249,8 @@ export class ExecutionsStack extends Stack {
     });
     const { httpApi, eventsStreamUrl } = api;
     // Large payloads: the steps read their inputs and write their outputs, the create function
-    // (and the recovery function, for a replay's new input) writes large inputs, the read function
+    // (and the recovery function, for a replay's new input; the control function, for a resume
+    // input) writes large inputs, the read function
     // signs the links to them (docs/architecture.md).
     for (const fn of runtime.stepFunctions.values()) {
       payloads.grantRead(fn);
@@ -257,6 +258,7 @@ export class ExecutionsStack extends Stack {
     }
     payloads.grantWrite(api.functions.create);
     payloads.grantWrite(api.functions.recovery);
+    payloads.grantWrite(api.functions.control);
     payloads.grantRead(api.functions.read);
     // As the streaming events function: the API's id (a Ref), which the local stack replaces with its gateway's URL.
     webhooks.linkTo(`https://${httpApi.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`);

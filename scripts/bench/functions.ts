@@ -33,7 +33,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'batch', entry: 'api/executions-batch.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
   { name: 'read', entry: 'api/executions-read.ts', clients: ['dynamodb', 's3'] },
   { name: 'events', entry: 'api/executions-events.ts', clients: ['dynamodb'] },
-  { name: 'control', entry: 'api/executions-control.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
+  { name: 'control', entry: 'api/executions-control.ts', clients: ['dynamodb', 'sfn', 's3'], tasks: 'catalogue' },
   { name: 'recovery', entry: 'api/executions-recovery.ts', clients: ['dynamodb', 'sfn', 's3'], tasks: 'catalogue' },
   { name: 'catalogue', entry: 'api/catalogue.ts', clients: [], tasks: 'catalogue', document: true },
   { name: 'dashboard', entry: 'api/dashboard.ts', clients: [], page: true },

@@ -330,10 +330,10 @@ describe('IAM least privilege: roles and wildcards', () => {
     }
   });
 
-  it('every other wildcard resource is a table index, an execution of this stack\'s state machines, a function qualifier, (child start, scheduled runs) this stack\'s state machines by name, (schedules) this stack\'s schedule group, or (steps, create, recovery, read) the payload bucket\'s objects', () => {
+  it('every other wildcard resource is a table index, an execution of this stack\'s state machines, a function qualifier, (child start, scheduled runs) this stack\'s state machines by name, (schedules) this stack\'s schedule group, or (steps, create, recovery, control, read) the payload bucket\'s objects', () => {
     const [bucketId] = onlyResource(template, 'AWS::S3::Bucket');
     const payloadObjects = `<${bucketId}.Arn>/*`;
-    const payloadRoles = new Set([...STEP_FUNCTIONS, 'create', 'recovery', 'read'].map(roleOf));
+    const payloadRoles = new Set([...STEP_FUNCTIONS, 'create', 'recovery', 'control', 'read'].map(roleOf));
     const group = childOf(stack, 'Schedules', Schedules).group;
     const groupSchedules = `arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${stack.resolve(group.scheduleGroupName) as string}/*`;
     const tableIndexes = `<${tableId}.Arn>/index/*`;

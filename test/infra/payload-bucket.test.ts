@@ -55,9 +55,9 @@ describe('payload bucket', () => {
     expect(bucket.DeletionPolicy).toBe('Retain');
   });
 
-  it('lets the step functions, the create function and the recovery function (a replay\'s new input) write objects, and nobody else', () => {
+  it('lets the step functions, the create function, the recovery function (a replay\'s new input) and the control function (a resume input) write objects, and nobody else', () => {
     expect(steps.length).toBeGreaterThan(0);
-    expect(grantsOf('s3:PutObject').roles).toEqual(rolesOf([...steps, api.functions.create, api.functions.recovery]));
+    expect(grantsOf('s3:PutObject').roles).toEqual(rolesOf([...steps, api.functions.create, api.functions.recovery, api.functions.control]));
   });
 
   it('lets the step functions and the read function (which signs the links) read objects, and nobody else', () => {

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { defineTask, step } from '../../lambdas/tasks/dsl.js';
+import { defineTask, step, waitForInput } from '../../lambdas/tasks/dsl.js';
 
 /** What each step of `test-large-output` hands on: the text, and the steps that saw it whole. */
 interface Large {
@@ -16,7 +16,8 @@ function seenBy(name: string, input: Large): Large {
 /**
  * Large payloads through the local stack: `test-large-output` returns `kb` KiB of text from its first
  * step and hands it through two more (each far over Step Functions' 256 KB state limit: offloaded to
- * the payload bucket); `test-large-input` takes an input of any size up to 5 MiB and answers its length.
+ * the payload bucket); `test-large-input` takes an input of any size up to 5 MiB and answers its length;
+ * `test-large-resume` waits for a resume input and answers its text's length.
  */
 export const payloadTasks = [
   defineTask({
@@ -38,5 +39,16 @@ export const payloadTasks = [
     input: z.strictObject({ blob: z.string() }),
     examples: [{ blob: 'abc' }],
     steps: [step('measure', (input: { blob: string }) => ({ length: input.blob.length, head: input.blob.slice(0, 8) }), { retry: false })],
+  }),
+  defineTask({
+    id: 'test-large-resume',
+    description: 'Waits for a resume input, then answers the length of its text.',
+    kind: 'test',
+    input: z.strictObject({}),
+    examples: [{}],
+    steps: [
+      waitForInput('hold', { timeoutSeconds: 600 }),
+      step('measure', (input: { blob: string }) => ({ length: input.blob.length }), { retry: false }),
+    ],
   }),
 ];

@@ -80,6 +80,22 @@ describe('large payloads through S3', () => {
     for (const item of await storedItems(done.id)) expect(item.length).toBeLessThan(8 * 1024);
   }, 90_000);
 
+  it('passes a 200 KiB resume input to the next step by reference, and links to it from the resume row', async () => {
+    const created = await start('test-large-resume', {});
+    await waitForStatus(created.id, 'awaiting_input', 30_000);
+    const blob = 'r'.repeat(200 * 1024);
+
+    const resumed = await api<Execution>('POST', `/executions/${created.id}/resume`, { input: { blob } });
+    const done = await waitForStatus(created.id, 'succeeded', 30_000);
+
+    expect(resumed.status).toBe(200);
+    expect(done.output).toEqual({ length: blob.length });
+    const row = (await transitions(created.id)).find((candidate) => candidate.type === 'resume')!;
+    expect(row.output).toBeNull();
+    expect(((await (await fetch(row.output_url!)).json()) as { blob: string }).blob).toBe(blob);
+    for (const item of await storedItems(created.id)) expect(item.length).toBeLessThan(8 * 1024);
+  }, 90_000);
+
   it('refuses an input over 5 MiB with 413 problem+json naming both sizes', async () => {
     const blob = 'z'.repeat(MAX_CREATE_INPUT_BYTES);
     const reply = await api<{ status: number; detail: string }>('POST', '/tasks/test-large-input/executions', { input: { blob } });
