@@ -14,7 +14,7 @@ const tasksAlias = (module: string) => ({ '#tasks': fileURLToPath(new URL(module
 const taskIds = (tasks: readonly TaskDefinition[]) => tasks.map((task) => task.id).join(',');
 
 /** Environment of the functions under unit and in-process fuzz tests (read at module load). */
-const UNIT_ENV = { TABLE_NAME: 'executions-test', CURSOR_SECRET: 'test-secret', STATE_MACHINE_ARN_PREFIX: 'arn:aws:states:us-east-1:123456789012:stateMachine:Test-', TASK_IDS: taskIds(unitTasks), AWS_REGION: 'us-east-1', LOG_LEVEL: 'error', WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/deliveries', BULK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bulk-pages',
+const UNIT_ENV = { TABLE_NAME: 'executions-test', PAYLOAD_BUCKET: 'payloads-test', AWS_ACCESS_KEY_ID: 'unit-test', AWS_SECRET_ACCESS_KEY: 'unit-test', CURSOR_SECRET: 'test-secret', STATE_MACHINE_ARN_PREFIX: 'arn:aws:states:us-east-1:123456789012:stateMachine:Test-', TASK_IDS: taskIds(unitTasks), AWS_REGION: 'us-east-1', LOG_LEVEL: 'error', WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/deliveries', BULK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bulk-pages',
   SCHEDULE_GROUP: 'Test-schedules',
   SCHEDULE_TARGET_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:Test-ScheduleRun',
   SCHEDULE_ROLE_ARN: 'arn:aws:iam::123456789012:role/Test-SchedulerInvoke',

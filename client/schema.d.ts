@@ -716,10 +716,20 @@ export interface components {
              * @enum {unknown}
              */
             status: "queued" | "running" | "awaiting_input" | "succeeded" | "failed" | "cancelled";
-            /** @description Its input, as sent. */
+            /** @description Its input, as sent; null when larger than 64 KiB (then input_url links to it). */
             input: unknown;
-            /** @description Its output once it succeeded. */
+            /** @description Its output once it succeeded; null when larger than 64 KiB (then output_url links to it). */
             output: unknown;
+            /**
+             * Format: uri
+             * @description A presigned link (valid 15 minutes) to an input larger than 64 KiB, from GET /executions/{id} and the lists; else null.
+             */
+            input_url: string | null;
+            /**
+             * Format: uri
+             * @description A presigned link (valid 15 minutes) to an output larger than 64 KiB, from GET /executions/{id} and the lists; else null.
+             */
+            output_url: string | null;
             /** @description Why it failed, in words. */
             error: string | null;
             /** @description Why it failed, as data. */
@@ -832,10 +842,20 @@ export interface components {
              * @enum {unknown}
              */
             status: "queued" | "running" | "awaiting_input" | "succeeded" | "failed" | "cancelled";
-            /** @description Its input, as sent. */
+            /** @description Its input, as sent; null when larger than 64 KiB (then input_url links to it). */
             input: unknown;
-            /** @description Its output once it succeeded. */
+            /** @description Its output once it succeeded; null when larger than 64 KiB (then output_url links to it). */
             output: unknown;
+            /**
+             * Format: uri
+             * @description A presigned link (valid 15 minutes) to an input larger than 64 KiB, from GET /executions/{id} and the lists; else null.
+             */
+            input_url: string | null;
+            /**
+             * Format: uri
+             * @description A presigned link (valid 15 minutes) to an output larger than 64 KiB, from GET /executions/{id} and the lists; else null.
+             */
+            output_url: string | null;
             /** @description Why it failed, in words. */
             error: string | null;
             /** @description Why it failed, as data. */
@@ -970,8 +990,13 @@ export interface components {
             step: components["schemas"]["StepRef"] | null;
             /** @description Where nested work ran (map[3]/branch[1]). */
             scope: string | null;
-            /** @description A step output, resume input or error. */
+            /** @description A step output, resume input or error; null when larger than 64 KiB (then output_url links to it). */
             output: unknown;
+            /**
+             * Format: uri
+             * @description A presigned link (valid 15 minutes) to a value larger than 64 KiB; else null.
+             */
+            output_url: string | null;
             /** @description Metadata, as sent. */
             metadata: Record<string, unknown>;
             current: components["schemas"]["WorkflowPosition"];
@@ -1753,7 +1778,7 @@ export interface components {
                 } & components["schemas"]["Problem"];
             };
         };
-        /** @description Over 256 KB (an input: 250 KiB); over 10 MB API Gateway answers itself. */
+        /** @description Over 256 KB (a create: 5 MiB of input; a resume or a scheduled input: 250 KiB); over 10 MB API Gateway answers itself. */
         PayloadTooLarge: {
             headers: {
                 [name: string]: unknown;
@@ -2104,6 +2129,8 @@ export interface operations {
                      *         "max_summary_words": 40
                      *       },
                      *       "output": null,
+                     *       "input_url": null,
+                     *       "output_url": null,
                      *       "error": null,
                      *       "error_details": null,
                      *       "metadata": {
@@ -2370,6 +2397,8 @@ export interface operations {
                      *         "max_summary_words": 40
                      *       },
                      *       "output": null,
+                     *       "input_url": null,
+                     *       "output_url": null,
                      *       "error": null,
                      *       "error_details": null,
                      *       "metadata": {
@@ -2561,6 +2590,8 @@ export interface operations {
                      *         "max_summary_words": 40
                      *       },
                      *       "output": null,
+                     *       "input_url": null,
+                     *       "output_url": null,
                      *       "error": null,
                      *       "error_details": null,
                      *       "metadata": {
@@ -3190,6 +3221,8 @@ export interface operations {
                      *         "max_summary_words": 40
                      *       },
                      *       "output": null,
+                     *       "input_url": null,
+                     *       "output_url": null,
                      *       "error": null,
                      *       "error_details": null,
                      *       "metadata": {

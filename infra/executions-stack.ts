@@ -8,6 +8,7 @@ import { BulkActions } from './constructs/bulk-actions.js';
 import { ExecutionsApi, type ApiAuth } from './constructs/executions-api.js';
 import { ExecutionsTable } from './constructs/executions-table.js';
 import { OperationsDashboard } from './constructs/operations-dashboard.js';
+import { PayloadBucket } from './constructs/payload-bucket.js';
 import { Reconciler } from './constructs/reconciler.js';
 import { StatusEvents } from './constructs/status-events.js';
 import { TASKS_MODULE_CONTEXT } from './constructs/service-function.js';
@@ -183,8 +184,11 @@ export class ExecutionsStack extends Stack {
     const { table } = new ExecutionsTable(this, 'Executions', {
       removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
+    const payloads = new PayloadBucket(this, 'Payloads', { retentionDays, removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN });
     const environment = {
       TABLE_NAME: table.tableName,
+      // The bucket of offloaded payloads; only the functions granted below may read or write it.
+      PAYLOAD_BUCKET: payloads.bucket.bucketName,
       RETENTION_DAYS: String(retentionDays),
       // Cursors are signed with the stack's own UUID: unique per deployment, never in source code.
       CURSOR_SECRET: Fn.select(2, Fn.split('/', Aws.STACK_ID)),
@@ -247,7 +251,7 @@ export class ExecutionsStack extends Stack {
       taskIds: [...runtime.stateMachines.keys()].join(','),
       taskCatalogue,
     });
-    const { httpApi, eventsStreamUrl } = new ExecutionsApi(this, 'Api', {
+    const api = new ExecutionsApi(this, 'Api', {
       table,
       stateMachines: runtime.stateMachines,
       auth: props.auth ?? 'api-key',
@@ -268,6 +272,19 @@ export class ExecutionsStack extends Stack {
       bulkQueue: bulk.queue,
       schedules,
     });
+    const { httpApi, eventsStreamUrl } = api;
+    // Large payloads: the steps read their inputs and write their outputs, the create function
+    // (and the recovery function, for a replay's new input; the control function, for a resume
+    // input) writes large inputs, the read function
+    // signs the links to them (docs/architecture.md).
+    for (const fn of runtime.stepFunctions.values()) {
+      payloads.grantRead(fn);
+      payloads.grantWrite(fn);
+    }
+    payloads.grantWrite(api.functions.create);
+    payloads.grantWrite(api.functions.recovery);
+    payloads.grantWrite(api.functions.control);
+    payloads.grantRead(api.functions.read);
     // As the streaming events function: the API's id (a Ref), which the local stack replaces with its gateway's URL.
     webhooks.linkTo(`https://${httpApi.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`);
     alarms.notifyAlarmsIn(this);

@@ -16,6 +16,7 @@ import { LambdaHost } from './lambda-host.js';
 import { installAwsLambdaShim, streamingUrlListener } from './response-streaming.js';
 import { LocalScheduler } from './scheduler.js';
 import { startLocalScheduler, type LocalEventBridgeScheduler } from './eventbridge-scheduler.js';
+import { LOCAL_S3_CREDENTIALS, startS3 } from './s3.js';
 import { startSqs } from './sqs.js';
 import { AwsServiceError, LocalStepFunctions } from './step-functions.js';
 import { loadStackModel, localFunctionUrls, type LocalQueueAddress } from './template.js';
@@ -36,6 +37,11 @@ export interface LocalStackOptions {
    * process was running end FAILED with `ExecutionLost` (see `LocalStepFunctions.recover`).
    */
   readonly stepFunctionsJournal?: string;
+  /**
+   * Keep the local S3 server's objects (offloaded payloads) in this directory, as `dataDir` keeps
+   * DynamoDB's; without it they live in a temporary directory removed at stop.
+   */
+  readonly s3DataDir?: string;
   /**
    * The tasks module the caller expects (absolute path): a template synthesized with another one is
    * refused. The functions always run the template's own tasks module.
@@ -111,6 +117,8 @@ export interface LocalStack {
   readonly streamingUrls: readonly string[];
   /** The local SQS endpoint (`AWS_ENDPOINT_URL_SQS`); it serves the template's queues (none: it runs idle). */
   readonly sqsEndpoint: string;
+  /** The local S3 server (`AWS_ENDPOINT_URL_S3`, s3rver in this process): the payload bucket. */
+  readonly s3Endpoint: string;
   /** The template's SQS queues by logical id, e.g. to read a dead-letter queue in a test. */
   readonly queues: Readonly<Record<string, LocalQueueAddress>>;
   /** Runs the template's event source mappings (SQS queues and DynamoDB streams to functions). */
@@ -307,8 +315,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     Object.assign(process.env, {
       AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      // s3rver refuses access keys other than its one account's; the other local services take any key.
+      AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamo.endpoint,
       AWS_ENDPOINT_URL_SFN: stepFunctionsEndpoint,
@@ -323,6 +332,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stackId: `arn:aws:cloudformation:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stack/${stackName}/${randomUUID()}`,
       sqsEndpoint: sqs.endpoint,
     });
+    // The payload bucket's S3 server, in this process (it dies with it), its buckets created at
+    // start; before the functions load, as they read the endpoint. Stopped after the event source
+    // mappings, with SQS: functions may call it until then.
+    const s3 = await startS3(loaded.buckets, options.s3DataDir);
+    stopping.push(() => s3.stop());
+    process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
     // Each streaming Function URL on a port of its own, open before the functions read their
     // environment (a token's events_url names the URL); it answers once the stack is ready.
     const streamingServers = new Map<string, StreamingServer>();
@@ -448,6 +463,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       schedulerEndpoint: eventBridgeScheduler.endpoint,
       streamingUrls,
       sqsEndpoint: sqs.endpoint,
+      s3Endpoint: s3.endpoint,
       queues: Object.fromEntries(sqs.queues),
       eventSourceMappings,
       stop,

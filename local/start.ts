@@ -152,6 +152,8 @@ try {
     ...(values.persist
       ? {
           dataDir: join(LOCAL_DIR, 'dynamodb'),
+          // Offloaded payloads, kept with the records that reference them.
+          s3DataDir: join(LOCAL_DIR, 's3'),
           stepFunctionsJournal: join(LOCAL_DIR, 'step-functions', 'executions.jsonl'),
           // With the data: a schedule whose item is gone would only fire into runs that are skipped.
           schedulerFile: join(LOCAL_DIR, 'scheduler', 'schedules.json'),
@@ -183,6 +185,7 @@ try {
     dynamodbPid: stack.dynamoDbPid,
     sqs: stack.sqsEndpoint,
     scheduler: stack.schedulerEndpoint,
+    s3: stack.s3Endpoint,
   };
   // The keys CLI finds this stack here.
   writeStackState(state);
@@ -214,6 +217,7 @@ Async executions service running locally (ready in ${seconds} s)
   API             ${stack.url}
 ${stack.streamingUrls.map((url) => `  Events stream   ${url}/executions/{id}/events   (Function URL, streamed)\n`).join('')}  API key         ${apiKey}   (tenant "default"; set LOCAL_API_KEY to change it)
   DynamoDB Local  ${stack.dynamoDbEndpoint}${values.persist ? ` (data in ${join(LOCAL_DIR, 'dynamodb')})` : ' (in memory)'}
+  S3 (s3rver)     ${stack.s3Endpoint}${values.persist ? ` (payloads in ${join(LOCAL_DIR, 's3')})` : ' (payloads in a temporary directory)'}
   Step Functions  ${stack.stepFunctionsEndpoint}
   Scheduler       ${stack.schedulerEndpoint} (EventBridge Scheduler: ${stack.eventBridgeScheduler.size} schedule${stack.eventBridgeScheduler.size === 1 ? '' : 's'}${values.persist ? '' : ', in memory'}${schedulerTimeScale === 1 ? '' : `; its clock runs ${schedulerTimeScale}× real time`})
 ${sqsLine}${schedules.join('\n')}

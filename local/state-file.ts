@@ -27,6 +27,8 @@ export interface LocalStackState {
   readonly sqs?: string;
   /** The local EventBridge Scheduler endpoint (absent in files written before it existed). */
   readonly scheduler?: string;
+  /** The local S3 server's endpoint (the payload bucket; absent in files written before it existed). */
+  readonly s3?: string;
 }
 
 /**

@@ -29,6 +29,28 @@ interface HistoryEvent {
   readonly stateName?: string;
 }
 
+/** Step Functions' quota on a state's input and output: 256 KiB of UTF-8 JSON. */
+export const STATE_DATA_LIMIT_BYTES = 256 * 1024;
+
+/** The error a task throws when it passed {@link STATE_DATA_LIMIT_BYTES}: the run is already aborted. */
+class DataLimitExceededError extends Error {
+  override readonly name = 'States.DataLimitExceeded';
+}
+
+/**
+ * Fails the execution with `States.DataLimitExceeded`, as Step Functions does, when a task's input
+ * or result is larger than {@link STATE_DATA_LIMIT_BYTES}: a terminal error no Retry or Catch
+ * (not even `States.ALL`) handles, so the run is aborted rather than thrown into its handlers.
+ */
+function checkStateData(execution: Execution, stateName: string, what: 'input' | 'output', value: unknown): void {
+  const bytes = Buffer.byteLength(JSON.stringify(value ?? null));
+  if (bytes <= STATE_DATA_LIMIT_BYTES) return;
+  const cause = `The state/task '${stateName}' ${what === 'input' ? 'received an input' : 'returned a result'} of ${bytes} bytes, which exceeds the maximum number of bytes service limit (${STATE_DATA_LIMIT_BYTES}).`;
+  execution.terminalFailure = { error: 'States.DataLimitExceeded', cause };
+  execution.abort?.();
+  throw new DataLimitExceededError(cause);
+}
+
 interface Execution {
   readonly executionArn: string;
   readonly stateMachineArn: string;
@@ -41,6 +63,8 @@ interface Execution {
   error?: string;
   cause?: string;
   abort?: () => void;
+  /** A failure no Retry or Catch handles (`States.DataLimitExceeded`): the run is aborted and ends FAILED with it. */
+  terminalFailure?: { readonly error: string; readonly cause: string };
   readonly history: HistoryEvent[];
   /** Times it was redriven (RedriveExecution), and when last. */
   redriveCount: number;
@@ -456,6 +480,7 @@ export class LocalStepFunctions {
     execution: Execution,
     error: unknown,
   ): [Exclude<ExecutionStatus, 'RUNNING'>, { error?: string; cause?: string }] {
+    if (execution.terminalFailure) return ['FAILED', execution.terminalFailure];
     if (error instanceof Error && error.name === 'ExecutionAbortedError') {
       return ['ABORTED', { ...(execution.error ? { error: execution.error } : {}), ...(execution.cause ? { cause: execution.cause } : {}) }];
     }
@@ -512,9 +537,11 @@ export class LocalStepFunctions {
       else if (source === '$$.State.Name') setPath(payload, path, stateName);
       else if (source === '$$.Task.Token' && token) setPath(payload, path, token);
     }
+    checkStateData(execution, stateName, 'input', payload);
     try {
       const output = await this.invokeResource(execution, resource, payload, token, Number(state.TimeoutSeconds ?? 0));
       execution.attempts.delete(key);
+      checkStateData(execution, stateName, 'output', output);
       return output;
     } catch (error) {
       if (error instanceof LambdaInvocationError) {

@@ -125,6 +125,18 @@ export interface LocalStackModel {
   readonly eventSourceMappings: readonly LocalEventSourceMapping[];
   /** The names of the EventBridge Scheduler schedule groups (`AWS::Scheduler::ScheduleGroup`): the local Scheduler's groups. */
   readonly scheduleGroups: readonly string[];
+  /** The names of the S3 buckets (`AWS::S3::Bucket`): what the local S3 server creates. */
+  readonly buckets: readonly string[];
+}
+
+/**
+ * The name a bucket without `BucketName` gets locally: as CloudFormation's generated names, from
+ * the stack and the logical id, in the characters S3 allows (lowercase letters, digits, hyphens;
+ * 3 to 63 of them).
+ */
+export function localBucketName(stackName: string, logicalId: string): string {
+  const name = `${stackName}-${logicalId}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63).replace(/^-+|-+$/g, '');
+  return name.length >= 3 ? name : `${name}-s3`.replace(/^-+/, 'b');
 }
 
 /** Where an SQS queue of the template lives locally. */
@@ -286,6 +298,12 @@ class Resolver {
           const name = typeof props.RoleName === 'string' ? props.RoleName : `${env.stackName}-${id}`;
           this.refs.set(id, name);
           this.attributes.set(id, { Arn: `arn:aws:iam::${env.account}:role/${name}`, RoleId: name });
+          break;
+        }
+        case 'AWS::S3::Bucket': {
+          const name = typeof props.BucketName === 'string' ? props.BucketName : localBucketName(env.stackName, id);
+          this.refs.set(id, name);
+          this.attributes.set(id, { Arn: `arn:aws:s3:::${name}`, DomainName: `${name}.s3.amazonaws.com` });
           break;
         }
         case 'AWS::Scheduler::ScheduleGroup': {
@@ -455,6 +473,7 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
   const rules: LocalRule[] = [];
   const schedules: LocalSchedule[] = [];
   const scheduleGroups: string[] = [];
+  const buckets: string[] = [];
   const streamingUrls: LocalStreamingUrl[] = [];
   const tasksModules = new Set<string>();
   const taskCatalogues = new Set<string>();
@@ -481,6 +500,9 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
         break;
       case 'AWS::Scheduler::ScheduleGroup':
         scheduleGroups.push(resolver.resolve({ Ref: id }) as string);
+        break;
+      case 'AWS::S3::Bucket':
+        buckets.push(resolver.resolve({ Ref: id }) as string);
         break;
       case 'AWS::Lambda::EventSourceMapping':
         mappingResources.push([id, props]);
@@ -586,7 +608,7 @@ export function loadStackModel(templatePath: string, env: LocalEnvironment): Loc
   if (openApiDocument && !existsSync(openApiDocument)) throw new Error(`${templatePath}: its OpenAPI document ${openApiDocument} is missing; synthesize it again`);
   const queues = orderQueues(queueResources.map(([id, props]) => localQueue(id, props, resolver, env)));
   const eventSourceMappings = mappingResources.map(([id, props]) => eventSourceMapping(id, props, { resolver, functions, queues, tableStreams }));
-  return { tables, ttlAttributes, functions, tasksModule, taskCatalogue, ...(openApiDocument ? { openApiDocument } : {}), stateMachines, routes, rules, schedules, streamingUrls, queues, eventSourceMappings, scheduleGroups };
+  return { tables, ttlAttributes, functions, tasksModule, taskCatalogue, ...(openApiDocument ? { openApiDocument } : {}), stateMachines, routes, rules, schedules, streamingUrls, queues, eventSourceMappings, scheduleGroups, buckets };
 }
 
 /** Queue properties that are `CreateQueue` attributes of the same name (numbers and booleans as strings). */

@@ -11,7 +11,10 @@ import {
   taskOf,
   type ControlDeps,
 } from '../runtime/execution-control.js';
+import { requireEnv } from '../shared/env.js';
+import { PayloadStore } from '../shared/payload-store.js';
 import { repositoryOptions } from '../shared/repository-options.js';
+import { s3 } from '../shared/s3.js';
 import { callbackStore } from '../shared/stores.js';
 import { addLogKeys, createLogger } from '../shared/logger.js';
 import { sfn } from '../shared/sfn.js';
@@ -28,6 +31,7 @@ const logger = createLogger('executions-control');
 const deps: ControlDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
 const TASKS = deployedTasks();
 const CALLBACK_KEY = callbackKey(repositoryOptions.cursorSecret);
+const payloads = new PayloadStore(s3, requireEnv('PAYLOAD_BUCKET'));
 
 async function load(event: ApiEvent) {
   const record = await repository.get(tenantOf(event), executionIdOf(param(event, 'id')));
@@ -48,7 +52,8 @@ async function resume(event: ApiEvent, input: unknown) {
   const record = await load(event);
   const task = taskOf(TASKS, record);
   checkResumeInput(task, record, input, '/input');
-  const resumed = await resumeExecution(deps, record, task, input ?? null);
+  // Over the offload threshold the resume input goes to the payload bucket: the row and the next state carry its reference.
+  const resumed = await resumeExecution(deps, record, task, await payloads.offloadInput(input ?? null, record.tenant));
   logger.info('execution resumed', { execution_id: record.id });
   return json(200, toExecutionView(resumed, linksOf(event, REGION)));
 }
@@ -74,7 +79,7 @@ async function callback(event: ApiEvent) {
   const task = TASKS.get(record.taskId);
   if (!task) throw deadLink();
   checkResumeInput(task, record, event.json, '');
-  const resumed = await resumeByLink(deps, waiting, task, event.json ?? null);
+  const resumed = await resumeByLink(deps, waiting, task, await payloads.offloadInput(event.json ?? null, record.tenant));
   logger.info('execution resumed through its link', { execution_id: record.id });
   // What the link's holder may see: that it worked, and where. The execution itself is its tenant's.
   return json(200, { resumed: true, execution_id: resumed.id, step: { index: record.stepIndex, name: record.stepName } } satisfies CallbackResultView);

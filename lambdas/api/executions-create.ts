@@ -1,12 +1,15 @@
 import { startTimeOf } from '../domain/admission.js';
 import { NotFoundError } from '../domain/errors.js';
-import { checkPayload } from '../domain/payload-limits.js';
+import { MAX_CREATE_INPUT_BYTES, checkCreateInput } from '../domain/payload-limits.js';
 import { toExecutionView, type CreatedExecutionView } from '../domain/views.js';
 import { newWebhookSecret } from '../domain/webhooks.js';
 import { checkWebhookUrl, policyFromEnv, systemResolver } from '../webhooks/address.js';
 import { startExecution, type CreateDeps } from '../runtime/execution-control.js';
 import { createStore } from '../shared/stores.js';
 import { addLogKeys, createLogger } from '../shared/logger.js';
+import { requireEnv } from '../shared/env.js';
+import { PayloadStore } from '../shared/payload-store.js';
+import { s3 } from '../shared/s3.js';
 import { sfn } from '../shared/sfn.js';
 import { REGION, stateMachineArnResolver } from './context.js';
 import { deployedTasks } from './deployed-tasks.js';
@@ -21,6 +24,9 @@ const logger = createLogger('executions-create');
 const deps: CreateDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
 const TASKS = deployedTasks();
 const POLICY = policyFromEnv();
+const payloads = new PayloadStore(s3, requireEnv('PAYLOAD_BUCKET'));
+/** A create's body: the largest input and room for the rest of the fields (metadata, tags, webhook). */
+const MAX_CREATE_BODY_BYTES = MAX_CREATE_INPUT_BYTES + 64 * 1024;
 
 async function create(event: ApiEvent, taskId: string, { input, metadata = {}, webhook_url, tags, priority, concurrency_key, start_at, delay_seconds }: CreateFields) {
   // Counted first: a create refused for its input still costs a call (and an idempotent replay is a call too).
@@ -29,14 +35,15 @@ async function create(event: ApiEvent, taskId: string, { input, metadata = {}, w
   if (!task) throw new NotFoundError(`No task ${taskId.slice(0, 64)} exists. GET /tasks lists them.`);
   // A valid input goes on exactly as sent (JSON Schema checks; it does not transform).
   validateWith(task.input, input, '/input', `input of task ${task.id}`);
-  checkPayload(input, 'The input');
+  checkCreateInput(input);
   const webhookUrl = webhook_url === undefined ? undefined : await checkWebhookUrl(webhook_url, '/webhook_url', POLICY, systemResolver);
   const tenant = tenantOf(event);
   addLogKeys({ task_id: task.id });
   const { record, replayed } = await startExecution(deps, {
     tenant,
     task,
-    input,
+    // Over the offload threshold the input goes to the payload bucket; the record and the state machine carry its reference.
+    input: await payloads.offloadInput(input, tenant),
     metadata,
     idempotencyKey: idempotencyKeyOf(event.headers),
     ...(webhookUrl ? { webhook: { url: webhookUrl, secret: newWebhookSecret() } } : {}),
@@ -49,6 +56,7 @@ async function create(event: ApiEvent, taskId: string, { input, metadata = {}, w
     limited: limitedTenant(event),
   });
   const view: CreatedExecutionView = {
+    // An offloaded input shows as null without a link: the caller has just sent it (GET /executions/{id} links to it).
     ...toExecutionView(record, linksOf(event, REGION)),
     // Shown in the create response only (a replay of it too, from the stored record): what signs this execution's webhooks.
     ...(record.webhookSecret ? { webhook_secret: record.webhookSecret } : {}),
@@ -69,4 +77,4 @@ const routes: Record<string, Route> = {
 };
 
 /** Lambda entry of the create routes. */
-export const handler = httpHandler(routes, logger);
+export const handler = httpHandler(routes, logger, { 'POST /tasks/{task_id}/executions': MAX_CREATE_BODY_BYTES, 'POST /executions': MAX_CREATE_BODY_BYTES });

@@ -7,6 +7,9 @@ import { QueueReader } from '../repository/queue-reader.js';
 import { documentClient } from '../shared/dynamodb-client.js';
 import { repository } from '../shared/dynamodb.js';
 import { repositoryOptions } from '../shared/repository-options.js';
+import { requireEnv } from '../shared/env.js';
+import { PayloadLinks } from '../shared/payload-links.js';
+import { s3 } from '../shared/s3.js';
 import { createLogger } from '../shared/logger.js';
 import { entityTag, ifNoneMatchOf, matchesCurrent, type NoneMatchCondition } from './conditional.js';
 import { REGION, deployedTaskIds } from './context.js';
@@ -19,20 +22,27 @@ import { queueViewOf } from './queue-view.js';
 const logger = createLogger('executions-read');
 const queue = new QueueReader(documentClient, repositoryOptions.tableName);
 const CALLBACK_KEY = callbackKey(repositoryOptions.cursorSecret);
+const payloadLinks = new PayloadLinks(s3, requireEnv('PAYLOAD_BUCKET'));
 
 /**
  * The view of a row, with the resume link of a `wait` row minted from its nonce: an absolute URL
  * on the base the caller reached the API at, as `status_url` (so the wait function needs no URL
  * of the API, which would tie the runtime to the API in the stack).
  */
-function transitionView(event: ApiEvent, tenant: string): (row: TransitionRecord) => TransitionView {
+function transitionView(event: ApiEvent, tenant: string, outputUrls?: ReadonlyMap<TransitionRecord, string | null>): (row: TransitionRecord) => TransitionView {
   const base = linksOf(event, REGION).apiBaseUrl;
   return (row) => {
+    const outputUrl = outputUrls?.get(row) ?? null;
     const nonce = row.type === 'wait' ? row.callbackNonce : undefined;
-    if (nonce === undefined || !row.step) return toTransitionView(row);
+    if (nonce === undefined || !row.step) return toTransitionView(row, null, outputUrl);
     const token = callbackToken(CALLBACK_KEY, { tenant, executionId: row.executionId, stepIndex: row.step.index, nonce });
-    return toTransitionView(row, `${base}${callbackPath(token)}`);
+    return toTransitionView(row, `${base}${callbackPath(token)}`, outputUrl);
   };
+}
+
+/** The presigned links of rows whose values were offloaded (signed locally: no request to S3). */
+async function rowUrls(rows: readonly TransitionRecord[]): Promise<Map<TransitionRecord, string | null>> {
+  return new Map(await Promise.all(rows.map(async (row) => [row, await payloadLinks.urlOf(row.output)] as const)));
 }
 /** From the stack, not the task registry: importing the registry would bundle every schema. */
 const TASK_IDS = deployedTaskIds();
@@ -43,7 +53,8 @@ const listExecutions: Route = async (event) => {
   const params = executionListParams(event.queryStringParameters, taskId);
   const page = await repository.list({ tenant: tenantOf(event), ...params });
   const links = linksOf(event, REGION);
-  return json(200, { items: page.items.map((record) => toExecutionView(record, links)), next_cursor: page.nextCursor } satisfies Page<ExecutionView>);
+  const items = await Promise.all(page.items.map(async (record) => toExecutionView(record, links, await payloadLinks.of(record))));
+  return json(200, { items, next_cursor: page.nextCursor } satisfies Page<ExecutionView>);
 };
 
 /** The execution's view as the JSON text a 200 sends, and the entity tag of that text. */
@@ -52,11 +63,18 @@ interface Representation {
   readonly etag: string;
   /** A finished execution never changes again. */
   readonly final: boolean;
+  /** The text with the presigned links of offloaded values, minted when it is sent. */
+  readonly send: () => Promise<string>;
 }
 
 function representationOf(record: ExecutionRecord, links: ViewLinks, waiting: QueueView | null): Representation {
+  // The tag is taken without the presigned links: they change every second they are minted, the execution does not.
   const text = JSON.stringify({ ...toExecutionView(record, links), queue: waiting } satisfies ExecutionView);
-  return { text, etag: entityTag(text, record.transitionCount), final: isTerminal(record.status) };
+  const send = async () => {
+    const urls = await payloadLinks.of(record);
+    return urls.input || urls.output ? JSON.stringify({ ...toExecutionView(record, links, urls), queue: waiting } satisfies ExecutionView) : text;
+  };
+  return { text, etag: entityTag(text, record.transitionCount), final: isTerminal(record.status), send };
 }
 
 /** The execution with where it waits (`queue`), from one GetItem; a queued one in its tenant's queue reads its position too. */
@@ -93,7 +111,7 @@ const readExecution: Route = async (event, context) => {
   }
   headers.etag = current.etag;
   if (condition && matchesCurrent(condition, current.etag)) return { status: 304, headers };
-  return { status: 200, text: current.text, headers };
+  return { status: 200, text: await current.send(), headers };
 };
 
 const routes: Record<string, Route> = {
@@ -110,11 +128,16 @@ const routes: Record<string, Route> = {
     if (page.items.length === 0) await repository.get(tenant, executionId);
     // Rows never change, but a page grows and its cursor moves as rows are added: the tag is the
     // page's own text. It saves the caller the body, not the read.
+    // The tag is the page without the presigned links (which change every second they are minted).
     const text = JSON.stringify({ items: page.items.map(transitionView(event, tenant)), next_cursor: page.nextCursor } satisfies Page<TransitionView>);
     const etag = entityTag(text);
     const condition = ifNoneMatchOf(event.headers);
     if (condition && matchesCurrent(condition, etag)) return { status: 304, headers: { etag } };
-    return { status: 200, text, headers: { etag } };
+    const urls = await rowUrls(page.items);
+    const linked = [...urls.values()].some((url) => url !== null)
+      ? JSON.stringify({ items: page.items.map(transitionView(event, tenant, urls)), next_cursor: page.nextCursor } satisfies Page<TransitionView>)
+      : text;
+    return { status: 200, text: linked, headers: { etag } };
   },
   'GET /executions/{id}/transitions/{transition_id}': async (event) => {
     const tenant = tenantOf(event);
@@ -122,7 +145,7 @@ const routes: Record<string, Route> = {
     const transitionId = param(event, 'transition_id');
     const row = await repository.findTransition(tenant, executionId, transitionSeqOf(transitionId));
     if (!row || row.id !== transitionId) throw new NotFoundError(`No transition ${transitionId} in execution ${executionId}.`);
-    return json(200, transitionView(event, tenant)(row));
+    return json(200, transitionView(event, tenant, await rowUrls([row]))(row));
   },
 };
 

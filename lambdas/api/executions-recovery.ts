@@ -1,11 +1,14 @@
-import { checkPayload } from '../domain/payload-limits.js';
+import { MAX_CREATE_INPUT_BYTES, checkCreateInput } from '../domain/payload-limits.js';
 import { toExecutionView, type CreatedExecutionView } from '../domain/views.js';
 import { replayExecution, retryExecution, type RecoveryDeps } from '../runtime/execution-recovery.js';
 import { taskOf } from '../runtime/execution-control.js';
 import { RecoveryStore } from '../repository/recovery-store.js';
 import { documentClient } from '../shared/dynamodb-client.js';
 import { addLogKeys, createLogger } from '../shared/logger.js';
+import { requireEnv } from '../shared/env.js';
+import { PayloadStore } from '../shared/payload-store.js';
 import { repositoryOptions } from '../shared/repository-options.js';
+import { s3 } from '../shared/s3.js';
 import { sfn } from '../shared/sfn.js';
 import { REGION, stateMachineArnResolver } from './context.js';
 import { deployedTasks } from './deployed-tasks.js';
@@ -20,6 +23,7 @@ const repository = new RecoveryStore(documentClient, repositoryOptions);
 const logger = createLogger('executions-recovery');
 const deps: RecoveryDeps = { repository, sfn, logger, stateMachineArn: stateMachineArnResolver() };
 const TASKS = deployedTasks();
+const payloads = new PayloadStore(s3, requireEnv('PAYLOAD_BUCKET'));
 
 async function load(event: ApiEvent) {
   const record = await repository.get(tenantOf(event), executionIdOf(param(event, 'id')));
@@ -39,14 +43,16 @@ async function retry(event: ApiEvent) {
 
 /** `POST /executions/{id}/replay`: a new execution of the same task and input (or the body's), linked by `replayed_from`. */
 async function replay(event: ApiEvent) {
-  const overrides = event.json === undefined ? {} : bodyOf(replayBody, event.json);
+  let overrides = event.json === undefined ? {} : bodyOf(replayBody, event.json);
   // A replay creates an execution: it counts against the key's create limit, as a create does.
   await rateLimit(event, 'create');
   const record = await load(event);
   const task = taskOf(TASKS, record);
   if (Object.hasOwn(overrides, 'input')) {
     validateWith(task.input, overrides.input, '/input', `input of task ${task.id}`);
-    checkPayload(overrides.input, 'The input');
+    checkCreateInput(overrides.input);
+    // As a create's: over the offload threshold the new input goes to the payload bucket.
+    overrides = { ...overrides, input: await payloads.offloadInput(overrides.input, record.tenant) };
   }
   const { record: started, replayed } = await replayExecution(deps, record, task, overrides, idempotencyKeyOf(event.headers), limitedTenant(event));
   const view: CreatedExecutionView = toExecutionView(started, linksOf(event, REGION));
@@ -60,4 +66,4 @@ const routes: Record<string, Route> = {
 };
 
 /** Lambda entry of the retry and replay routes. */
-export const handler = httpHandler(routes, logger);
+export const handler = httpHandler(routes, logger, { 'POST /executions/{id}/replay': MAX_CREATE_INPUT_BYTES + 64 * 1024 });

@@ -316,7 +316,7 @@ function problemResponses(auth: OpenApiOptions['auth']) {
       content: problemContent(new GoneError('The wait expired first.')),
     },
     PayloadTooLarge: {
-      description: 'Over 256 KB (an input: 250 KiB); over 10 MB API Gateway answers itself.',
+      description: 'Over 256 KB (a create: 5 MiB of input; a resume or a scheduled input: 250 KiB); over 10 MB API Gateway answers itself.',
       content: { ...problemContent(new PayloadTooLargeError('The body is too large.')), ...gatewayContent('Request Entity Too Large') },
     },
     UnsupportedMediaType: {
@@ -388,6 +388,8 @@ function exampleExecution(context: Context): CreatedExecutionView {
     status: 'running',
     input: examples?.[0] ?? {},
     output: null,
+    input_url: null,
+    output_url: null,
     error: null,
     error_details: null,
     metadata: { team: 'reports' },

@@ -33,3 +33,70 @@ export function checkPayload(value: unknown, what: string): void {
     throw new PayloadTooLargeError(`${what} is ${bytes} bytes of JSON; a step takes at most ${MAX_PAYLOAD_BYTES}.`);
   }
 }
+
+/**
+ * Above this many bytes of JSON a value is not carried inline but written to the payload bucket
+ * (S3), and the state, the record and the transition rows carry a {@link PayloadReference}: 64 KiB.
+ * Chosen well under {@link STATES_PAYLOAD_QUOTA_BYTES} so that a state holding a few inline values
+ * (a parallel's branches, a step's envelope) stays under it, and so that an execution record with
+ * an inline input and an inline output (128 KiB) keeps far from DynamoDB's 400 KB item limit.
+ */
+export const OFFLOAD_THRESHOLD_BYTES = 64 * 1024;
+
+/**
+ * The most JSON an execution input may be at create: 5 MiB. It is written to S3 and the execution
+ * carries a reference; API Gateway's HTTP API takes bodies up to 10 MB and Lambda's synchronous
+ * request up to 6 MB, so 5 MiB leaves room for the rest of the body and its base64 encoding is not used.
+ */
+export const MAX_CREATE_INPUT_BYTES = 5 * 1024 * 1024;
+
+/** What the state, the record and the rows carry in place of an offloaded value. */
+export interface PayloadReference {
+  readonly $payload: {
+    /** The object's key in the payload bucket: `<tenant>/<execution or input id>/<what>`. */
+    readonly key: string;
+    /** Size of the value's JSON in UTF-8. */
+    readonly bytes: number;
+  };
+}
+
+/** Whether `value` has the shape of a {@link PayloadReference} (exactly one `$payload` key holding a key and a size). */
+export function isPayloadReference(value: unknown): value is PayloadReference {
+  // Short on purpose: every function that shows an execution bundles it.
+  const inner = (value as { $payload?: { key?: unknown; bytes?: unknown } } | null)?.$payload;
+  return typeof inner?.key === 'string' && typeof inner.bytes === 'number' && Object.keys(value as object).length === 1;
+}
+
+/**
+ * Whether a value must go to the payload bucket: larger than {@link OFFLOAD_THRESHOLD_BYTES}, or
+ * shaped like a reference (a caller's or a handler's value that merely looks like one is stored as
+ * data, so nothing can pass a forged reference along).
+ */
+export function mustOffload(value: unknown, bytes: number = jsonBytes(value)): boolean {
+  return bytes > OFFLOAD_THRESHOLD_BYTES || isPayloadReference(value);
+}
+
+/** The prefix of every key a tenant's values are stored under; a reference outside it is refused. */
+export function tenantPrefix(tenant: string): string {
+  return `${encodeURIComponent(tenant)}/`;
+}
+
+/**
+ * The key of an offloaded value: `<tenant>/<owner>/<what>`, each part URI-encoded. A step's output
+ * key is fixed by its execution and step, so a retried step overwrites its own object.
+ */
+export function payloadKey(tenant: string, owner: string, what: string): string {
+  return `${tenantPrefix(tenant)}${encodeURIComponent(owner)}/${encodeURIComponent(what)}.json`;
+}
+
+/**
+ * Refuses an execution input larger than {@link MAX_CREATE_INPUT_BYTES}.
+ * @throws PayloadTooLargeError (413) naming both sizes, in bytes.
+ */
+export function checkCreateInput(value: unknown): number {
+  const bytes = jsonBytes(value);
+  if (bytes > MAX_CREATE_INPUT_BYTES) {
+    throw new PayloadTooLargeError(`The input is ${bytes} bytes of JSON; an execution takes at most ${MAX_CREATE_INPUT_BYTES}.`);
+  }
+  return bytes;
+}

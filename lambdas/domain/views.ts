@@ -1,3 +1,4 @@
+import { isPayloadReference } from './payload-limits.js';
 import type { ProblemDetails } from './errors.js';
 import type { ExecutionError, ExecutionRecord, Metadata, TransitionRecord } from './execution.js';
 import type { ExecutionStatus, TransitionType } from './status.js';
@@ -19,8 +20,17 @@ export interface ExecutionView {
   readonly id: string;
   readonly task_id: string;
   readonly status: ExecutionStatus;
+  /** The input as sent; null when it was larger than the offload threshold (then `input_url` links to it). */
   readonly input: unknown;
+  /** The result; null until it succeeds, and null when larger than the offload threshold (then `output_url` links to it). */
   readonly output: unknown;
+  /**
+   * A presigned link (15 minutes, answered by S3) to the input when it was offloaded to the payload
+   * bucket, minted by `GET /executions/{id}` and the list routes; null otherwise.
+   */
+  readonly input_url: string | null;
+  /** The same for the output: a presigned link when the output was offloaded, else null. */
+  readonly output_url: string | null;
   /** Why it failed, in words (Julep's `error` is a string); null unless it failed. */
   readonly error: string | null;
   /** The same failure as data: its name, message and the step that failed. */
@@ -102,7 +112,10 @@ export interface TransitionView {
   readonly step: { readonly index: number; readonly name: string } | null;
   /** Where nested work ran (`summarize[3]/both[1]`: map items and branches from the top level); null at the top level. */
   readonly scope: string | null;
+  /** The row's value (a step's output, a resume input); null when offloaded (then `output_url` links to it). */
   readonly output: unknown;
+  /** A presigned link (15 minutes) to the row's value when it was offloaded to the payload bucket, else null. */
+  readonly output_url: string | null;
   readonly metadata: Metadata;
   readonly current: WorkflowPosition;
   readonly next: WorkflowPosition | null;
@@ -225,6 +238,12 @@ export function progressOf(record: ExecutionRecord): Progress {
   };
 }
 
+/** Presigned links of a view's offloaded values, minted by the adapter (signing needs the S3 client). */
+export interface PayloadUrlsView {
+  readonly input?: string | null;
+  readonly output?: string | null;
+}
+
 /** Builds links that depend on where the service is deployed. */
 export interface ViewLinks {
   /** Base URL of the API as the caller reached it, without a trailing slash. */
@@ -238,14 +257,24 @@ export function consoleUrl(region: string, executionArn: string): string {
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 }
 
-/** The API view of an execution record; the wait token never appears in it. */
-export function toExecutionView(record: ExecutionRecord, links: ViewLinks): ExecutionView {
+/** A value as a view shows it: an offloaded value's reference never leaves the service (its link stands for it). */
+export function inlineValue(value: unknown): unknown {
+  return isPayloadReference(value) ? null : value ?? null;
+}
+
+/**
+ * The API view of an execution record; the wait token never appears in it. `urls` are the
+ * presigned links of its offloaded input and output, where the caller can mint them.
+ */
+export function toExecutionView(record: ExecutionRecord, links: ViewLinks, urls: PayloadUrlsView = {}): ExecutionView {
   return {
     id: record.id,
     task_id: record.taskId,
     status: record.status,
-    input: record.input,
-    output: record.output ?? null,
+    input: inlineValue(record.input),
+    output: inlineValue(record.output),
+    input_url: urls.input ?? null,
+    output_url: urls.output ?? null,
     // A failure without a message still shows as a failure: Julep clients test `error`.
     error: record.error ? record.error.message || record.error.name : null,
     error_details: record.error ?? null,
@@ -279,7 +308,7 @@ export function toExecutionView(record: ExecutionRecord, links: ViewLinks): Exec
  * `current.step` is the step's index within that branch, and it has no `next`. `callbackUrl` is the
  * resume link of a `wait` row (minted by the caller, which holds the key: the row has its nonce only).
  */
-export function toTransitionView(row: TransitionRecord, callbackUrl: string | null = null): TransitionView {
+export function toTransitionView(row: TransitionRecord, callbackUrl: string | null = null, outputUrl: string | null = null): TransitionView {
   const scopeId = row.scope === undefined ? row.executionId : `${row.executionId}/${row.scope}`;
   const position = (step: number): WorkflowPosition => ({
     workflow: row.taskId,
@@ -295,7 +324,8 @@ export function toTransitionView(row: TransitionRecord, callbackUrl: string | nu
     to: row.to,
     step: row.step,
     scope: row.scope ?? null,
-    output: row.output,
+    output: inlineValue(row.output),
+    output_url: outputUrl,
     metadata: row.metadata,
     current: position(row.scope === undefined ? row.currentStep : (row.step?.index ?? 0)),
     // What runs next inside a branch is up to Step Functions: a nested row names no next position.

@@ -1,6 +1,6 @@
 import { AlreadyRecordedError } from '../domain/errors.js';
 import type { ExecutionRecord } from '../domain/execution.js';
-import { MAX_PAYLOAD_BYTES, jsonBytes } from '../domain/payload-limits.js';
+import { payloadKey } from '../domain/payload-limits.js';
 import { isTerminal } from '../domain/status.js';
 import type { TransitionRequest } from '../domain/transition.js';
 import type { ExecutionStore } from '../repository/execution-store.js';
@@ -9,7 +9,8 @@ import type { Logger } from '../shared/logger.js';
 import { sequencesOf, type LambdaStep, type StepContext, type StepShape, type TaskDefinition, type TaskShape } from '../tasks/dsl.js';
 import { stepAt } from '../tasks/task-catalogue.js';
 import { progress } from './progression.js';
-import { ExecutionEndedError, StepOutputTooLargeError, guarded, type StepAddress, type StepPayload } from './payload.js';
+import type { PayloadStore } from '../shared/payload-store.js';
+import { ExecutionEndedError, guarded, type StepAddress, type StepPayload } from './payload.js';
 import { scopeLevels, type ScopeLevel } from './scope.js';
 
 /** How often a step's progress reports are written at most (the latest of a window wins). */
@@ -20,6 +21,8 @@ export interface StepRunnerDeps {
   readonly repository: RuntimeStore;
   readonly tasks: ReadonlyMap<string, TaskDefinition>;
   readonly logger: Logger;
+  /** Reads the step's input when it arrives as a reference, and writes its output when large. */
+  readonly payloads: PayloadStore;
 }
 
 /** A step of a task and where it sits. */
@@ -288,19 +291,24 @@ export async function runStep(deps: StepRunnerDeps, payload: StepPayload): Promi
       timer ??= setTimeout(flush, PROGRESS_WINDOW_MS);
     },
   };
+  // The handler sees plain values only: an offloaded input is read back from the payload bucket.
+  const input = await guarded(logger, () => deps.payloads.resolve(payload.input, record.tenant));
   logger.info('step started', { attempt: payload.attempt });
   let output: unknown;
   try {
     // The handler's own errors pass through unchanged: they are the step's failure, shown to callers.
-    output = (await step.run(payload.input, context)) ?? null;
+    output = (await step.run(input, context)) ?? null;
   } finally {
     clearTimeout(timer);
     latest = undefined;
     // A write under way lands before the step's own transition, never after it.
     await writing;
   }
-  // Refused before it is recorded: the next state's payload would exceed Step Functions' quota.
-  const bytes = jsonBytes(output);
-  if (bytes > MAX_PAYLOAD_BYTES) throw new StepOutputTooLargeError(step.name, bytes);
-  return guarded(logger, () => recording.finish(record, output));
+  // A large output goes to the payload bucket before it is recorded: the row, the record and the
+  // next state carry its reference (Step Functions' 256 KB state quota, DynamoDB's 400 KB item).
+  // The key is the step's place, so a retried attempt overwrites its own object.
+  const place = recording.levels.at(-1)?.path;
+  const key = payloadKey(record.tenant, record.id, place ? `${place}/${step.name}` : step.name);
+  const carried = await guarded(logger, () => deps.payloads.offload(output, key));
+  return guarded(logger, () => recording.finish(record, carried));
 }

@@ -75,7 +75,7 @@ export async function bundle(name: string, entry: string | { readonly contents: 
 }
 
 /** The AWS SDK clients a function constructs; its floor constructs exactly these. */
-export type Client = 'dynamodb' | 'sfn' | 'sqs' | 'scheduler';
+export type Client = 'dynamodb' | 'sfn' | 'sqs' | 'scheduler' | 's3';
 
 /** Writes and bundles the floor of a function: a handler that only imports and constructs its clients. */
 export async function floorBundle(name: string, clients: readonly Client[], outDir: string): Promise<Bundle> {
@@ -90,6 +90,7 @@ export async function floorBundle(name: string, clients: readonly Client[], outD
     ...(clients.includes('sfn') ? ["import { SFNClient } from '@aws-sdk/client-sfn';", 'const sfn = new SFNClient({});'] : []),
     ...(clients.includes('sqs') ? ["import { SQSClient } from '@aws-sdk/client-sqs';", 'const sqs = new SQSClient({});'] : []),
     ...(clients.includes('scheduler') ? ["import { SchedulerClient } from '@aws-sdk/client-scheduler';", 'const scheduler = new SchedulerClient({});'] : []),
+    ...(clients.includes('s3') ? ["import { S3Client } from '@aws-sdk/client-s3';", 'const s3 = new S3Client({});'] : []),
     `export const handler = async () => [${clients.map((client) => (client === 'dynamodb' ? 'ddb' : client)).join(', ')}].length;`,
   ];
   return bundle(name, { contents: `${lines.join('\n')}\n` }, outDir);

@@ -29,12 +29,12 @@ export interface FunctionSpec {
 
 /** The service's own functions (infra/), as the benchmark measures them; each Lambda step adds one ({@link stepFunctionsOf}). */
 export const FUNCTIONS: readonly FunctionSpec[] = [
-  { name: 'create', entry: 'api/executions-create.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
+  { name: 'create', entry: 'api/executions-create.ts', clients: ['dynamodb', 'sfn', 's3'], tasks: 'catalogue' },
   { name: 'batch', entry: 'api/executions-batch.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
-  { name: 'read', entry: 'api/executions-read.ts', clients: ['dynamodb'] },
+  { name: 'read', entry: 'api/executions-read.ts', clients: ['dynamodb', 's3'] },
   { name: 'events', entry: 'api/executions-events.ts', clients: ['dynamodb'] },
-  { name: 'control', entry: 'api/executions-control.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
-  { name: 'recovery', entry: 'api/executions-recovery.ts', clients: ['dynamodb', 'sfn'], tasks: 'catalogue' },
+  { name: 'control', entry: 'api/executions-control.ts', clients: ['dynamodb', 'sfn', 's3'], tasks: 'catalogue' },
+  { name: 'recovery', entry: 'api/executions-recovery.ts', clients: ['dynamodb', 'sfn', 's3'], tasks: 'catalogue' },
   { name: 'catalogue', entry: 'api/catalogue.ts', clients: [], tasks: 'catalogue', document: true },
   { name: 'dashboard', entry: 'api/dashboard.ts', clients: [], page: true },
   { name: 'authorizer', entry: 'api/authorizer.ts', clients: ['dynamodb'] },
@@ -81,7 +81,7 @@ export async function stepFunctionsOf(tasksModulePath: string, dir: string): Pro
   const { path, tasks, taskExports } = await loadTasksModule(tasksModulePath);
   return tasks.flatMap((task) => {
     const tasksModule = stepTasksModule(dir, task, taskExports) ?? path;
-    return lambdaStepsOf(task).map((step) => ({ name: `step:${task.id}/${step.name}`, entry: 'runtime/step-handler.ts', clients: ['dynamodb'] as const, tasks: 'code' as const, tasksModule }));
+    return lambdaStepsOf(task).map((step) => ({ name: `step:${task.id}/${step.name}`, entry: 'runtime/step-handler.ts', clients: ['dynamodb', 's3'] as const, tasks: 'code' as const, tasksModule }));
   });
 }
 
@@ -107,6 +107,7 @@ export async function bundleFunctions(specs: readonly FunctionSpec[], outDir: st
 /** Environment a bundle of the default tasks needs to load (its module scope reads these, as at a cold start). */
 export const LOAD_ENV: Readonly<Record<string, string>> = {
   TABLE_NAME: 'bench',
+  PAYLOAD_BUCKET: 'bench-payloads',
   API_BASE_URL: 'https://bench.execute-api.us-east-1.amazonaws.com',
   CURSOR_SECRET: 'bench',
   STATE_MACHINE_ARN_PREFIX: 'arn:aws:states:us-east-1:000000000000:stateMachine:Bench-',

@@ -2,6 +2,7 @@ import { SFNClient, SendTaskSuccessCommand, StartExecutionCommand, StopExecution
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
@@ -71,6 +72,8 @@ const sfnMock = mockClient(SFNClient);
 mockClient(SQSClient).on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
 // EventBridge Scheduler takes every schedule: the fuzz probes the API's checks and the table, not Scheduler.
 mockClient(SchedulerClient).resolves({ ScheduleArn: 'arn:aws:scheduler:us-east-1:123456789012:schedule/Test-schedules/x' });
+// The payload bucket takes every large input (the fuzz probes the API; the offload has its own property test).
+mockClient(S3Client).resolves({});
 /** A fresh table per route keeps every case fast (the fake scans its items) and each run's checks its own. */
 let table = new FakeTable();
 

@@ -330,7 +330,10 @@ describe('IAM least privilege: roles and wildcards', () => {
     }
   });
 
-  it('every other wildcard resource is a table index, an execution of this stack\'s state machines, a function qualifier, (child start, scheduled runs) this stack\'s state machines by name, or (schedules) this stack\'s schedule group', () => {
+  it('every other wildcard resource is a table index, an execution of this stack\'s state machines, a function qualifier, (child start, scheduled runs) this stack\'s state machines by name, (schedules) this stack\'s schedule group, or (steps, create, recovery, control, read) the payload bucket\'s objects', () => {
+    const [bucketId] = onlyResource(template, 'AWS::S3::Bucket');
+    const payloadObjects = `<${bucketId}.Arn>/*`;
+    const payloadRoles = new Set([...STEP_FUNCTIONS, 'create', 'recovery', 'control', 'read'].map(roleOf));
     const group = childOf(stack, 'Schedules', Schedules).group;
     const groupSchedules = `arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${stack.resolve(group.scheduleGroupName) as string}/*`;
     const tableIndexes = `<${tableId}.Arn>/index/*`;
@@ -350,6 +353,7 @@ describe('IAM least privilege: roles and wildcards', () => {
         resource === tableIndexes ||
         (resource === stackMachines && (role === roleOf('childStart') || role === roleOf('scheduleRun'))) ||
         (resource === groupSchedules && role === roleOf('schedules')) ||
+        (resource === payloadObjects && payloadRoles.has(role)) ||
         functionQualifiers.includes(resource) ||
         (execution !== null && machines.some((machine) => execution[1] === `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}`));
       expect(ok, `${role}: ${resource}`).toBe(true);

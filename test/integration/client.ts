@@ -14,6 +14,10 @@ export interface Execution {
   readonly status: string;
   readonly input: unknown;
   readonly output: unknown;
+  /** A presigned link to an offloaded input (over 64 KiB), else null. */
+  readonly input_url: string | null;
+  /** A presigned link to an offloaded output, else null. */
+  readonly output_url: string | null;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly error: string | null;
   readonly error_details: { name: string; message: string; step?: { index: number; name: string } } | null;
@@ -40,6 +44,8 @@ export interface Transition {
   readonly from: string | null;
   readonly to: string;
   readonly output: unknown;
+  /** A presigned link to an offloaded value, else null. */
+  readonly output_url: string | null;
   readonly step: { readonly index: number; readonly name: string } | null;
   /** Where a nested row ran (`map[3]/branch[1]`); null at the top level. */
   readonly scope: string | null;

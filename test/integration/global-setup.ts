@@ -36,6 +36,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     baseUrl: string;
     sfnEndpoint: string;
+    /** The local S3 server (s3rver) holding the payload bucket. */
+    s3Endpoint: string;
     dynamoDbEndpoint: string;
     tableName: string;
     apiKey: string;
@@ -93,6 +95,7 @@ export async function setup(project: TestProject): Promise<void> {
   const ready = await stack.ready;
   project.provide('baseUrl', ready.url);
   project.provide('sfnEndpoint', ready.sfn);
+  project.provide('s3Endpoint', ready.s3 ?? '');
   project.provide('dynamoDbEndpoint', ready.dynamodb);
   project.provide('tableName', ready.table);
   project.provide('apiKey', API_KEY);

@@ -153,9 +153,13 @@ async function expectStatus(status: number, routeKey: string, request: Request =
 
 const UNKNOWN_ID = '01900000-0000-7000-8000-000000000000';
 const TOO_LARGE = JSON.stringify({ input: { text: 'x'.repeat(300_000) } });
-/** A body over 256 KB and a body not declared as JSON, answered before anything else: 413 and 415. */
+/** Over a create's or a replay's body limit (5 MiB of input and 64 KiB), under API Gateway's 10 MB. */
+const TOO_LARGE_INPUT = JSON.stringify({ input: { text: 'x'.repeat(5 * 1024 * 1024 + 70 * 1024) } });
+/** Routes that take an execution input of up to 5 MiB (docs/contract.md, Large payloads). */
+const LARGE_INPUT_ROUTES = new Set(['POST /tasks/{task_id}/executions', 'POST /executions', 'POST /executions/{id}/replay']);
+/** A body over the route's limit (256 KB, or a create's) and a body not declared as JSON, answered before anything else: 413 and 415. */
 async function bodyErrors(routeKey: string, path: Record<string, string> = {}, auth: Request['auth'] = 'key'): Promise<void> {
-  await expectStatus(413, routeKey, { path, raw: TOO_LARGE, auth });
+  await expectStatus(413, routeKey, { path, raw: LARGE_INPUT_ROUTES.has(routeKey) ? TOO_LARGE_INPUT : TOO_LARGE, auth });
   await expectStatus(415, routeKey, { path, raw: 'hello', contentType: 'text/plain', auth });
 }
 

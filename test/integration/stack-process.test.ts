@@ -167,6 +167,33 @@ describe('DynamoDB Local never outlives its stack', () => {
   }, 90_000);
 });
 
+describe('the S3 server never outlives its stack', () => {
+  /** Whether anything still answers at `endpoint`. */
+  const answers = (endpoint: string) =>
+    fetch(endpoint, { signal: AbortSignal.timeout(2_000) }).then(
+      () => true,
+      () => false,
+    );
+
+  it('answers while the stack runs, and is gone after Ctrl-C (SIGINT) and after kill -9 alike', async () => {
+    const clean = spawnStack(localDir());
+    const running = await clean.ready;
+    expect(running.s3).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await answers(running.s3!)).toBe(true);
+    clean.child.kill('SIGINT');
+    expect((await clean.exited).code).toBe(0);
+    expect(await answers(running.s3!)).toBe(false);
+
+    const killed = spawnStack(localDir());
+    const ready = await killed.ready;
+    expect(await answers(ready.s3!)).toBe(true);
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    // In the stack's own process: nothing of it can survive the process.
+    expect(await answers(ready.s3!)).toBe(false);
+  }, 120_000);
+});
+
 /** Calls a stack started here as tenant `default`. */
 async function call<T>(url: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const response = await fetch(`${url}${path}`, {

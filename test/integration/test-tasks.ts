@@ -4,6 +4,7 @@ import * as z from 'zod/mini';
 import { defineTask, map, parallel, step, waitForInput } from '../../lambdas/tasks/dsl.js';
 import { tasks as sampleTasks } from '../support/sample-tasks.js';
 import { flowTasks } from './flow-tasks.js';
+import { payloadTasks } from './payload-tasks.js';
 
 /**
  * The integration suite's tasks module: the global setup synthesizes the test stack with it and
@@ -12,6 +13,7 @@ import { flowTasks } from './flow-tasks.js';
 export const tasks = [
   ...sampleTasks,
   ...flowTasks,
+  ...payloadTasks,
   defineTask({
     id: 'test-noop',
     description: 'One trivial step (paging tests).',
@@ -175,15 +177,6 @@ export const tasks = [
       ),
       step('after', (input: unknown) => input),
     ],
-  }),
-  defineTask({
-    id: 'test-large-output',
-    description: 'A step that returns `kb` KiB of text: over 250 it exceeds the step payload limit.',
-    kind: 'test',
-    input: z.strictObject({ kb: z.int().check(z.minimum(1), z.maximum(1024)) }),
-    examples: [{ kb: 1 }],
-    // The default retry policy (States.ALL): the refusal must still not be retried.
-    steps: [step('summarize', (input: { kb: number }) => ({ text: 'x'.repeat(input.kb * 1024) }))],
   }),
   defineTask({
     id: 'test-step-environment',

@@ -1,3 +1,4 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, SendTaskSuccessCommand, StopExecutionCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -7,7 +8,7 @@ import { ROUTES } from '../../../lambdas/api/routes.js';
 import { callbackHash, callbackToken } from '../../../lambdas/domain/callbacks.js';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
-import { MAX_PAYLOAD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-limits.js';
+import { MAX_PAYLOAD_BYTES, OFFLOAD_THRESHOLD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-limits.js';
 import type { ExecutionView } from '../../../lambdas/domain/views.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { apiEvent, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
@@ -15,12 +16,14 @@ import { CALLBACK_KEY, awaitingReviewRecord, executionRecord, seed, storeCallbac
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
+const s3 = mockClient(S3Client);
 
 let table: FakeTable;
 
 beforeEach(() => {
   ddb.reset();
   sfn.reset();
+  s3.reset();
   table = new FakeTable().install(ddb);
   sfn.on(SendTaskSuccessCommand).resolves({});
   sfn.on(StopExecutionCommand).resolves({ stopDate: new Date() });
@@ -204,6 +207,30 @@ describe('POST /executions/{id}/resume', () => {
     expect(problem.detail).toBe(`The resume input is ${MAX_PAYLOAD_BYTES + 1} bytes of JSON; a step takes at most ${MAX_PAYLOAD_BYTES}.`);
     expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
     expect(storedRecord(table, record)).toMatchObject({ status: 'awaiting_input', wait_token: 'token-1', transition_count: 1 });
+  });
+
+  it('writes a resume input over the offload threshold to the payload bucket: the resume row and the next state get its reference', async () => {
+    const record = storeRecord({ taskId: 'wait-first', status: 'awaiting_input', stepName: 'gate', totalSteps: 2, waitToken: 'token-1' });
+    const input = { text: 'x'.repeat(OFFLOAD_THRESHOLD_BYTES * 2) };
+
+    const response = parse<ExecutionView>(await call('POST /executions/{id}/resume', record.id, { body: { input } }));
+
+    expect(response.status).toBe(200);
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: 'payloads-test', Body: JSON.stringify(input) });
+    const sent = JSON.parse(sfn.commandCalls(SendTaskSuccessCommand)[0]!.args[0].input.output!) as { $payload: { key: string; bytes: number } };
+    expect(sent.$payload).toMatchObject({ bytes: jsonBytes(input) });
+    const resumeRow = storedRows(table, record).find((row) => row.type === 'resume');
+    expect(String(resumeRow?.output).length).toBeLessThan(1_000);
+    expect(JSON.parse(String(resumeRow?.output))).toEqual(sent);
+  });
+
+  it('keeps a small resume input inline, calling no S3', async () => {
+    const record = storeRecord({ taskId: 'wait-first', status: 'awaiting_input', stepName: 'gate', totalSteps: 2, waitToken: 'token-1' });
+
+    await call('POST /executions/{id}/resume', record.id, { body: { input: { ok: true } } });
+
+    expect(JSON.parse(sfn.commandCalls(SendTaskSuccessCommand)[0]!.args[0].input.output!)).toEqual({ ok: true });
+    expect(s3).not.toHaveReceivedAnyCommand();
   });
 
   it('answers 400 without a body', async () => {

@@ -1,12 +1,13 @@
 import { lookup } from 'node:dns/promises';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../lambdas/api/executions-create.js';
 import { handler as read } from '../../../lambdas/api/executions-read.js';
-import { MAX_BODY_BYTES } from '../../../lambdas/api/http.js';
-import { MAX_PAYLOAD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-limits.js';
+import { createHash } from 'node:crypto';
+import { MAX_CREATE_INPUT_BYTES, OFFLOAD_THRESHOLD_BYTES, jsonBytes, payloadKey } from '../../../lambdas/domain/payload-limits.js';
 import { idTimestamp } from '../../../lambdas/domain/ids.js';
 import type { ExecutionView } from '../../../lambdas/domain/views.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
@@ -15,6 +16,7 @@ import { STATE_MACHINE_ARN_PREFIX, TENANT, executionArnFor, storedRecord, stored
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
+const s3 = mockClient(S3Client);
 
 /** An input of `unit-echo` (test/support/unit-tasks.ts: it takes any text) whose JSON is exactly `bytes` long. */
 function textInputOf(bytes: number): { text: string } {
@@ -26,6 +28,7 @@ let table: FakeTable;
 beforeEach(() => {
   ddb.reset();
   sfn.reset();
+  s3.reset();
   table = new FakeTable().install(ddb);
   sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:started', startDate: new Date() });
 });
@@ -233,32 +236,68 @@ describe('POST /tasks/{task_id}/executions', () => {
     expect(dataCalls(ddb)).toEqual([]);
   });
 
-  it('answers 413 for a body over 256 KiB', async () => {
-    const body = JSON.stringify({ input: { ...INPUT, padding: 'x'.repeat(MAX_BODY_BYTES) } });
+  it('answers 413 for a body over the 5 MiB input and its 64 KiB of room', async () => {
+    const body = JSON.stringify({ input: { ...INPUT, padding: 'x'.repeat(MAX_CREATE_INPUT_BYTES + 64 * 1024) } });
 
     const problem = expectProblem(await createForTask('sample-pipeline', { body }), 413);
 
     expect(problem.type).toBe('/problems/payload-too-large');
     expect(ddb).not.toHaveReceivedAnyCommand();
+    expect(s3).not.toHaveReceivedAnyCommand();
   });
 
-  it('answers 413 naming both sizes for an input over the 250 KiB step payload limit, though its body is under 256 KiB', async () => {
-    const input = textInputOf(MAX_PAYLOAD_BYTES + 1);
-    expect(JSON.stringify({ input }).length).toBeLessThan(MAX_BODY_BYTES);
+  it('answers 413 naming both sizes for an input over 5 MiB, though its body is under the body limit', async () => {
+    const input = textInputOf(MAX_CREATE_INPUT_BYTES + 1);
 
     const problem = expectProblem(await createForTask('unit-echo', { body: { input } }), 413);
 
-    expect(problem.detail).toBe(`The input is ${MAX_PAYLOAD_BYTES + 1} bytes of JSON; a step takes at most ${MAX_PAYLOAD_BYTES}.`);
+    expect(problem.detail).toBe(`The input is ${MAX_CREATE_INPUT_BYTES + 1} bytes of JSON; an execution takes at most ${MAX_CREATE_INPUT_BYTES}.`);
     // Nothing but the rate counter: a refused request still counts against the limit.
     expect(dataCalls(ddb)).toEqual([]);
+    expect(s3).not.toHaveReceivedAnyCommand();
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
-  it('starts an execution whose input is exactly the 250 KiB step payload limit', async () => {
-    const response = await createForTask('unit-echo', { body: { input: textInputOf(MAX_PAYLOAD_BYTES) } });
+  it('writes a 5 MiB input to the payload bucket under its hash; the record and the state machine get only the reference', async () => {
+    const input = textInputOf(MAX_CREATE_INPUT_BYTES);
+    const text = JSON.stringify(input);
+    const key = payloadKey(TENANT, 'inputs', createHash('sha256').update(text).digest('hex'));
 
-    expect(parse<ExecutionView>(response).status).toBe(201);
-    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    const response = parse<ExecutionView>(await createForTask('unit-echo', { body: { input } }));
+
+    expect(response.status).toBe(201);
+    // The caller has just sent it: the answer shows neither the bytes nor a link.
+    expect(response.body).toMatchObject({ input: null, input_url: null, output: null, output_url: null });
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: 'payloads-test', Key: key, Body: text });
+    const reference = { $payload: { key, bytes: text.length } };
+    const started = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
+    expect(JSON.parse(started.input!)).toMatchObject({ input: reference });
+    expect(started.input!.length).toBeLessThan(1_000);
+    expect(JSON.parse(String(storedRecord(table, { tenant: TENANT, id: response.body.id })?.input))).toEqual(reference);
+  });
+
+  it('keeps an input of exactly the offload threshold inline, calling no S3', async () => {
+    const input = textInputOf(OFFLOAD_THRESHOLD_BYTES);
+
+    const response = parse<ExecutionView>(await createForTask('unit-echo', { body: { input } }));
+
+    expect(response.status).toBe(201);
+    expect(response.body.input).toEqual(input);
+    expect(s3).not.toHaveReceivedAnyCommand();
+  });
+
+  it('replays a large input\'s create with the same Idempotency-Key as the same execution (the reference is the same)', async () => {
+    const input = textInputOf(OFFLOAD_THRESHOLD_BYTES * 2);
+    const headers = { 'idempotency-key': 'big-1' };
+
+    const first = parse<ExecutionView>(await createForTask('unit-echo', { body: { input }, headers }));
+    const second = parse<ExecutionView>(await createForTask('unit-echo', { body: { input }, headers }));
+
+    expect([first.status, second.status]).toEqual([201, 200]);
+    expect(second.body.id).toBe(first.body.id);
+    // A replay of a still-queued execution starts it again: with the same input text, so Step Functions takes it as the same start.
+    const inputs = sfn.commandCalls(StartExecutionCommand).map((call) => call.args[0].input.input);
+    expect(new Set(inputs).size).toBe(1);
   });
 
   it('answers 415 for a body that is not declared as JSON', async () => {

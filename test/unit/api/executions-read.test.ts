@@ -11,7 +11,7 @@ import { newExecutionId, newTransitionId } from '../../../lambdas/domain/ids.js'
 import type { ExecutionView, TransitionView } from '../../../lambdas/domain/views.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { API_BASE_URL, apiEvent, dataCalls, expectProblem, lambdaContext, parse, type RequestOptions } from '../support/api-events.js';
-import { CALLBACK_KEY, executionRecord, seed, transitionRecord } from '../support/records.js';
+import { CALLBACK_KEY, TENANT, executionRecord, seed, transitionRecord } from '../support/records.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
@@ -323,6 +323,7 @@ describe('GET /executions/{id}/transitions', () => {
       step: { index: 0, name: 'extract' },
       scope: null,
       output: { pages: 3 },
+      output_url: null,
       metadata: {},
       current: { workflow: 'sample-pipeline', step: 0, scope_id: record.id },
       next: { workflow: 'sample-pipeline', step: 1, scope_id: record.id },
@@ -494,5 +495,61 @@ describe('GET /executions/{id}/transitions/{transition_id}', () => {
 
     const problem = expectProblem(response, 400);
     expect(problem.errors?.[0]?.path).toBe('path.transition_id');
+  });
+});
+
+describe('offloaded payloads', () => {
+  const TENANT_PREFIX = `${TENANT}/`;
+  const inputRef = { $payload: { key: `${TENANT_PREFIX}inputs/abc.json`, bytes: 5_000_000 } };
+  const outputRef = { $payload: { key: `${TENANT_PREFIX}e/finish.json`, bytes: 2_097_160 } };
+
+  function storeOffloaded(): ExecutionRecord {
+    const record = storeExecution(5, { status: 'succeeded', input: inputRef, output: outputRef, completedAt: '2026-01-02T03:06:00.000Z' });
+    seed(table, record, [
+      transitionRecord(record),
+      transitionRecord(record, { seq: 2, type: 'step', from: 'running', to: 'running', step: { index: 0, name: 'extract' }, currentStep: 0, nextStep: 1, output: outputRef }),
+    ]);
+    return record;
+  }
+
+  it('shows an offloaded input and output as null with presigned 15-minute links, never the reference', async () => {
+    const record = storeOffloaded();
+
+    const { status, body, response } = await get<ExecutionView>('GET /executions/{id}', { pathParameters: { id: record.id } });
+
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ input: null, output: null });
+    const inputUrl = new URL(body.input_url!);
+    const outputUrl = new URL(body.output_url!);
+    expect(inputUrl.pathname).toContain('inputs/abc.json');
+    expect(outputUrl.pathname).toContain('e/finish.json');
+    expect(outputUrl.href).toContain('payloads-test');
+    expect(outputUrl.searchParams.get('X-Amz-Expires')).toBe('900');
+    expect(String(response.body)).not.toContain('$payload');
+  });
+
+  it('keeps the ETag of an execution across reads though its links are minted anew', async () => {
+    const record = storeOffloaded();
+
+    const first = await get<ExecutionView>('GET /executions/{id}', { pathParameters: { id: record.id } });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const second = await get<ExecutionView>('GET /executions/{id}', { pathParameters: { id: record.id } });
+    const conditional = await get('GET /executions/{id}', { pathParameters: { id: record.id }, headers: { 'if-none-match': String(first.response.headers?.etag) } });
+
+    expect(second.body.output_url).not.toBe(first.body.output_url);
+    expect(second.response.headers?.etag).toBe(first.response.headers?.etag);
+    expect(conditional.status).toBe(304);
+  });
+
+  it('links to offloaded outputs in lists and transitions', async () => {
+    const record = storeOffloaded();
+
+    const list = await get<Page<ExecutionView>>('GET /executions');
+    const rows = await get<Page<TransitionView>>('GET /executions/{id}/transitions', { pathParameters: { id: record.id } });
+
+    expect(list.body.items.find((item) => item.id === record.id)).toMatchObject({ output: null, output_url: expect.stringContaining('finish.json') });
+    expect(rows.body.items[1]).toMatchObject({ output: null, output_url: expect.stringContaining('finish.json') });
+    // The init row holds the input: offloaded too.
+    expect(rows.body.items[0]).toMatchObject({ type: 'init', output: null, output_url: expect.stringContaining('inputs/abc.json') });
   });
 });

@@ -16,6 +16,7 @@ import { FakeTable } from '../support/fake-dynamodb.js';
 import { captureLines, directiveOf, metricValues, type CapturedLines } from '../support/log-lines.js';
 import { STATE_MACHINE_ARN_PREFIX, TENANT, awaitingReviewRecord, executionRecord, seed, spyLogger, storedRecord, storedRows, transitionRecord } from '../support/records.js';
 import { stepPayload, unitRecord, unitTask } from '../support/unit-task.js';
+import { unusedPayloads } from '../support/payloads.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sfn = mockClient(SFNClient);
@@ -85,9 +86,9 @@ describe('execution metrics', () => {
     const record = unitRecord();
     seed(table, record, [transitionRecord(record)]);
 
-    await runStep({ repository, tasks: unit.tasks, logger: spyLogger() }, stepPayload(record, 0, { n: 2 }));
+    await runStep({ repository, tasks: unit.tasks, logger: spyLogger(), payloads: unusedPayloads() }, stepPayload(record, 0, { n: 2 }));
     // A retried invocation finds the step recorded: nothing starts twice.
-    await runStep({ repository, tasks: unit.tasks, logger: spyLogger() }, stepPayload(record, 0, { n: 2 }));
+    await runStep({ repository, tasks: unit.tasks, logger: spyLogger(), payloads: unusedPayloads() }, stepPayload(record, 0, { n: 2 }));
 
     expect(metricValues(lines.metrics)).toEqual([{ ExecutionsStarted: 1 }]);
     expect(directiveOf(lines.metrics[0]!)).toMatchObject({ Namespace: 'AsyncExecutions', Dimensions: [['TaskId'], []] });
@@ -175,7 +176,7 @@ describe('execution metrics', () => {
     const queued = unitRecord();
     seed(table, queued, [transitionRecord(queued)]);
 
-    await runStep({ repository, tasks: unit.tasks, logger: spyLogger() }, stepPayload(queued, 0, { n: 2 }));
+    await runStep({ repository, tasks: unit.tasks, logger: spyLogger(), payloads: unusedPayloads() }, stepPayload(queued, 0, { n: 2 }));
     await applyStatusChange(statusDeps(), statusChange(record, 'SUCCEEDED'));
     await cancelExecution(deps, waiting, undefined);
     for (const status of ['FAILED', 'ABORTED'] as const) {

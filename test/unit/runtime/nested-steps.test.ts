@@ -21,6 +21,7 @@ import {
   type SpyLogger,
 } from '../support/records.js';
 import { itemOf, namedPayload, nestedRecord, nestedTask, stepPayload, type NestedTask } from '../support/unit-task.js';
+import { unusedPayloads } from '../support/payloads.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 
@@ -34,7 +35,7 @@ beforeEach(() => {
   table = new FakeTable().install(ddb);
   nested = nestedTask();
   logger = spyLogger();
-  deps = { repository, tasks: nested.tasks, logger };
+  deps = { repository, tasks: nested.tasks, logger, payloads: unusedPayloads() };
 });
 
 /** A started unit-nested execution at top-level step `stepIndex` (init and start rows stored). */

@@ -18,6 +18,7 @@ import {
   transitionRecord,
 } from '../support/records.js';
 import { itemOf, nestedRecord, nestedTask, recordPayload, sleepPayload, type NestedTask } from '../support/unit-task.js';
+import { unusedPayloads } from '../support/payloads.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const NOW = '2026-03-04T05:06:07.000Z';
@@ -31,7 +32,7 @@ beforeEach(() => {
   ddb.reset();
   table = new FakeTable().install(ddb);
   nested = nestedTask();
-  deps = { repository, tasks: nested.tasks, logger: spyLogger() };
+  deps = { repository, tasks: nested.tasks, logger: spyLogger(), payloads: unusedPayloads() };
   // Only the clock: the retry pauses of lost races still run on real timers.
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(new Date(NOW));

@@ -2,8 +2,10 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand,
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
-import { MAX_PAYLOAD_BYTES, jsonBytes } from '../../../lambdas/domain/payload-limits.js';
-import { ExecutionEndedError, StepOutputTooLargeError, StepRuntimeError } from '../../../lambdas/runtime/payload.js';
+import { GetObjectCommand, PutObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
+import { OFFLOAD_THRESHOLD_BYTES, jsonBytes, payloadKey } from '../../../lambdas/domain/payload-limits.js';
+import { ExecutionEndedError, StepRuntimeError } from '../../../lambdas/runtime/payload.js';
+import { PayloadStore } from '../../../lambdas/shared/payload-store.js';
 import { PROGRESS_WINDOW_MS, resolveStep, runStep, type StepRunnerDeps } from '../../../lambdas/runtime/step-runner.js';
 import { repository } from '../../../lambdas/shared/dynamodb.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
@@ -21,6 +23,10 @@ import {
 import { stepPayload, unitRecord, unitTask, type UnitTask } from '../support/unit-task.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
+const s3 = mockClient(S3Client);
+
+/** An S3 GetObject body holding `text`: the one method of the SDK's stream the store reads. */
+const bodyOf = (text: string) => ({ transformToString: () => Promise.resolve(text) }) as unknown as GetObjectCommandOutput['Body'];
 
 let table: FakeTable;
 let unit: UnitTask;
@@ -33,10 +39,11 @@ afterEach(() => {
 
 beforeEach(() => {
   ddb.reset();
+  s3.reset();
   table = new FakeTable().install(ddb);
   unit = unitTask();
   logger = spyLogger();
-  deps = { repository, tasks: unit.tasks, logger };
+  deps = { repository, tasks: unit.tasks, logger, payloads: new PayloadStore(new S3Client({ region: 'us-east-1' }), 'payloads') };
 });
 
 /** A unit-task execution that has started and is at step 0 (init + start rows). */
@@ -319,29 +326,74 @@ describe('runStep', () => {
     expect(unit.first).not.toHaveBeenCalled();
   });
 
-  it('refuses an output over the 250 KiB step payload limit with StepOutputTooLarge naming the step and both sizes, recording nothing', async () => {
+  it('writes an output over the offload threshold to the payload bucket and records and returns only its reference', async () => {
     const record = runningAtFirstStep();
-    unit.first.mockResolvedValue({ text: 'x'.repeat(300 * 1024) });
+    const output = { text: 'x'.repeat(2 * 1024 * 1024) };
+    unit.first.mockResolvedValue(output);
 
-    const run = runStep(deps, stepPayload(record, 0, { n: 2 }));
+    const carried = await runStep(deps, stepPayload(record, 0, { n: 2 }));
 
-    await expect(run).rejects.toBeInstanceOf(StepOutputTooLargeError);
-    await expect(run).rejects.toMatchObject({
-      name: 'StepOutputTooLarge',
-      message: 'Step "first" returned 300.1 KB of JSON; the limit is 250 KB.',
-    });
-    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
-    expect(storedRecord(table, record)).toMatchObject({ status: 'running', steps_completed: 0 });
+    const key = payloadKey(record.tenant, record.id, 'first');
+    expect(carried).toEqual({ $payload: { key, bytes: jsonBytes(output) } });
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: 'payloads', Key: key, Body: JSON.stringify(output) });
+    const row = storedRows(table, record).find((item) => item.type === 'step');
+    expect(storedPayload(row?.output)).toEqual(carried);
+    expect(JSON.stringify(row).length).toBeLessThan(2_000);
+    expect(storedRecord(table, record)).toMatchObject({ steps_completed: 1 });
   });
 
-  it('records an output of exactly the 250 KiB step payload limit', async () => {
+  it('keeps an output of exactly the offload threshold inline, writing nothing to S3', async () => {
     const record = runningAtFirstStep();
-    const output = { text: 'x'.repeat(MAX_PAYLOAD_BYTES - jsonBytes({ text: '' })) };
+    const output = { text: 'x'.repeat(OFFLOAD_THRESHOLD_BYTES - jsonBytes({ text: '' })) };
     unit.first.mockResolvedValue(output);
 
     await expect(runStep(deps, stepPayload(record, 0, { n: 2 }))).resolves.toEqual(output);
 
-    expect(storedRecord(table, record)).toMatchObject({ steps_completed: 1 });
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('offloads a small output that merely looks like a reference, so no handler can forge one', async () => {
+    const record = runningAtFirstStep();
+    const forged = { $payload: { key: 'other-tenant/x/y.json', bytes: 1 } };
+    unit.first.mockResolvedValue(forged);
+
+    const carried = await runStep(deps, stepPayload(record, 0, { n: 2 }));
+
+    expect(carried).toEqual({ $payload: { key: payloadKey(record.tenant, record.id, 'first'), bytes: jsonBytes(forged) } });
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Body: JSON.stringify(forged) });
+  });
+
+  it('hands the handler the plain value of an input that arrives as a reference', async () => {
+    const record = runningAtFirstStep();
+    const input = { n: 2, pad: 'y'.repeat(100_000) };
+    const key = payloadKey(record.tenant, record.id, 'input');
+    s3.on(GetObjectCommand, { Bucket: 'payloads', Key: key }).resolves({ Body: bodyOf(JSON.stringify(input)) });
+    unit.first.mockResolvedValue({ ok: true });
+
+    await runStep(deps, stepPayload(record, 0, { $payload: { key, bytes: jsonBytes(input) } }));
+
+    expect(unit.first).toHaveBeenCalledWith(input, expect.anything());
+  });
+
+  it('refuses a reference to another tenant’s object without reading it or running the handler', async () => {
+    const record = runningAtFirstStep();
+
+    const run = runStep(deps, stepPayload(record, 0, { $payload: { key: 'someone-else/e/input.json', bytes: 10 } }));
+
+    await expect(run).rejects.toBeInstanceOf(StepRuntimeError);
+    expect(s3).not.toHaveReceivedCommand(GetObjectCommand);
+    expect(unit.first).not.toHaveBeenCalled();
+  });
+
+  it('fails the attempt with a runtime error, recording nothing, when the bucket refuses the write', async () => {
+    const record = runningAtFirstStep();
+    unit.first.mockResolvedValue({ text: 'x'.repeat(OFFLOAD_THRESHOLD_BYTES) });
+    s3.on(PutObjectCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
+
+    await expect(runStep(deps, stepPayload(record, 0, { n: 2 }))).rejects.toBeInstanceOf(StepRuntimeError);
+
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(storedRecord(table, record)).toMatchObject({ status: 'running', steps_completed: 0 });
   });
 
   it('lets a failing handler fail the attempt without recording a step', async () => {
