@@ -37,7 +37,8 @@ describe('async-executions/client against the local stack', () => {
 
   it('waits through progress reports with held GETs, each change reported once', async () => {
     const api = client();
-    const { id } = await api.executions.create('test-slow', { input: { ms: 1500 } });
+    // Progress is written at most once a second: 4 s of work gives about three running updates.
+    const { id } = await api.executions.create('test-slow', { input: { ms: 4000 } });
     const seen: string[] = [];
 
     const done = await api.executions.waitFor(id, { onProgress: (execution) => seen.push(`${execution.status} ${execution.progress.percentage}`), timeoutMs: 30_000 });
