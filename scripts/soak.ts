@@ -20,38 +20,59 @@ import { DEFAULT_GROWTH, flatness, judgeGrowth, summarizeLatencies, type Flatnes
  * got stuck or could not be created, the stack's memory grew after warm-up, a list lost or repeated
  * records or its pages slowed past --max-flatness, or the stack did not stop.
  */
-const { values } = parseArgs({
-  options: {
-    executions: { type: 'string', default: '5000' },
-    concurrency: { type: 'string', default: '50' },
-    task: { type: 'string', default: 'document-pipeline' },
-    // The execution input as JSON; the task's first example (GET /tasks/{id}) by default.
-    input: { type: 'string' },
-    // The terminal status every execution must reach.
-    expect: { type: 'string', default: 'succeeded' },
-    // An execution not terminal this long after its create is stuck.
-    'deadline-seconds': { type: 'string', default: '300' },
-    'sample-ms': { type: 'string', default: '1000' },
-    'warmup-fraction': { type: 'string', default: String(DEFAULT_GROWTH.warmupFraction) },
-    'growth-percent': { type: 'string', default: String(DEFAULT_GROWTH.percent) },
-    'growth-mib': { type: 'string', default: String(DEFAULT_GROWTH.mib) },
-    'list-records': { type: 'string', default: '0' },
-    'page-size': { type: 'string', default: '100' },
-    'max-flatness': { type: 'string', default: '2' },
-    // Passed on to local/start.ts: another template or tasks module, stand-ins of invoked functions.
-    template: { type: 'string' },
-    tasks: { type: 'string' },
-    function: { type: 'string', multiple: true, default: [] },
-    json: { type: 'boolean', default: false },
-    write: { type: 'boolean', default: false },
-    // Renders reports saved with --json (a soak, then a list run) instead of running anything.
-    from: { type: 'string', multiple: true, default: [] },
-    // Appends everything the stack prints (the functions' log lines, the gateway's errors) to this file.
-    'stack-log': { type: 'string' },
-    // A paragraph of the runner's reading of the figures, added to the section (repeatable).
-    note: { type: 'string', multiple: true, default: [] },
-  },
-});
+const USAGE = `Usage: npm run soak -- [--executions 5000] [--concurrency 50] [--task document-pipeline] [--input JSON]
+  [--expect succeeded] [--deadline-seconds 300] [--list-records 0] [--page-size 100] [--max-flatness 2]
+  [--sample-ms 1000] [--warmup-fraction F] [--growth-percent P] [--growth-mib M]
+  [--tasks module] [--template file] [--function name=module] [--stack-log file]
+  [--json] [--write] [--from report.json ...] [--note text ...]`;
+
+const { values } = parsedArgs();
+
+/** The options, or the usage on standard error and exit 2 for an unknown or malformed one (exit 0 for --help). */
+function parsedArgs() {
+  try {
+    return parseOptions();
+  } catch (error) {
+    const help = process.argv.includes('--help') || process.argv.includes('-h');
+    process.stderr.write(`${help ? '' : `${error instanceof Error ? error.message : String(error)}\n`}${USAGE}\n`);
+    process.exit(help ? 0 : 2);
+  }
+}
+
+function parseOptions() {
+  return parseArgs({
+    options: {
+      executions: { type: 'string', default: '5000' },
+      concurrency: { type: 'string', default: '50' },
+      task: { type: 'string', default: 'document-pipeline' },
+      // The execution input as JSON; the task's first example (GET /tasks/{id}) by default.
+      input: { type: 'string' },
+      // The terminal status every execution must reach.
+      expect: { type: 'string', default: 'succeeded' },
+      // An execution not terminal this long after its create is stuck.
+      'deadline-seconds': { type: 'string', default: '300' },
+      'sample-ms': { type: 'string', default: '1000' },
+      'warmup-fraction': { type: 'string', default: String(DEFAULT_GROWTH.warmupFraction) },
+      'growth-percent': { type: 'string', default: String(DEFAULT_GROWTH.percent) },
+      'growth-mib': { type: 'string', default: String(DEFAULT_GROWTH.mib) },
+      'list-records': { type: 'string', default: '0' },
+      'page-size': { type: 'string', default: '100' },
+      'max-flatness': { type: 'string', default: '2' },
+      // Passed on to local/start.ts: another template or tasks module, stand-ins of invoked functions.
+      template: { type: 'string' },
+      tasks: { type: 'string' },
+      function: { type: 'string', multiple: true, default: [] },
+      json: { type: 'boolean', default: false },
+      write: { type: 'boolean', default: false },
+      // Renders reports saved with --json (a soak, then a list run) instead of running anything.
+      from: { type: 'string', multiple: true, default: [] },
+      // Appends everything the stack prints (the functions' log lines, the gateway's errors) to this file.
+      'stack-log': { type: 'string' },
+      // A paragraph of the runner's reading of the figures, added to the section (repeatable).
+      note: { type: 'string', multiple: true, default: [] },
+    },
+  });
+}
 
 /** A whole number option, at least `min`. */
 function count(name: keyof typeof values, min: number): number {
