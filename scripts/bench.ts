@@ -45,7 +45,14 @@ const BUDGET = {
   webhookLatencyP95Ms: 2000,
   /** DynamoDB writes concurrency limits may add to an execution of a tenant without limits (issue 13). */
   unlimitedExtraWrites: 2,
+  /** Capacity units of a document-pipeline execution, create to end (issue 14: half of {@link PIPELINE_CAPACITY_BEFORE}). */
+  pipelineCapacity: 45,
 } as const;
+/**
+ * Capacity units of a document-pipeline execution measured before issue 14's index redesign (the
+ * by-tenant, by-task and by-status indexes projecting ALL), kept as the reference the budget halves.
+ */
+const PIPELINE_CAPACITY_BEFORE = 91;
 /** A tasks module with a heavy import in one task, whose step function bundles are reported. */
 const SPLIT_TASKS = 'scripts/bench/reference/split-tasks/index.ts';
 
@@ -223,7 +230,7 @@ section(
     ]),
   )}
 
-Steps run counts nested steps (each writes one \`step\` row). Lost races: transactions DynamoDB cancelled because another writer of the same execution won (the loser re-reads and retries, at most 29 times with jittered pauses); batch-summarize runs 10 map items at once. Transactions count the ones that were written.`,
+Steps run counts nested steps (each writes one \`step\` row). Lost races: transactions DynamoDB cancelled because another writer of the same execution won (the loser re-reads and retries, at most 29 times with jittered pauses); batch-summarize runs 10 map items at once. Transactions count the ones that were written. Capacity units are DynamoDB Local's report (\`ReturnConsumedCapacity: INDEXES\`: table and each index), with a transaction's table units raised to DynamoDB's 2 per item where DynamoDB Local reports fewer (it reports 2 in all for a transaction none of whose items changes an index). Reference: a document-pipeline execution cost ${PIPELINE_CAPACITY_BEFORE} capacity units before issue 14's index redesign (docs/architecture.md, "Indexes and what a write costs").`,
 );
 section(
   'State transitions per step, by construct',
@@ -260,6 +267,11 @@ check(
 check('zero Scans', String(operations.scans), operations.scans === 0);
 
 const pipeline = operations.executions.find((execution) => execution.task === 'document-pipeline')!;
+check(
+  `capacity units per document-pipeline execution ≤ ${BUDGET.pipelineCapacity}`,
+  `${pipeline.capacity} (before issue 14's index redesign: ${PIPELINE_CAPACITY_BEFORE})`,
+  pipeline.capacity <= BUDGET.pipelineCapacity,
+);
 const writesPerExecution = pipeline.transactions + pipeline.otherWrites;
 const ideal = ceiling / writesPerExecution;
 section(
