@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, StreamViewType, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { ADMISSION_INDEX, DUE_INDEX, GROUP_INDEX, INDEXES, INDEX_SORT_KEY, PARENT_INDEX } from '../../lambdas/repository/keys.js';
+import { ADMISSION_INDEX, COMPLETED_INDEX, DUE_INDEX, GROUP_INDEX, INDEXES, INDEX_SORT_KEY, PARENT_INDEX } from '../../lambdas/repository/keys.js';
 
 /** Props of {@link ExecutionsTable}. */
 export interface ExecutionsTableProps {
@@ -26,7 +26,8 @@ export interface ExecutionsTableProps {
  * holds the webhook deliveries not settled yet, by when their message is due back; by group (sparse,
  * projecting everything) holds the executions of each batch and the runs of each recurring
  * schedule, by id; by admission (sparse) holds held executions by stage: delayed, queued per tenant,
- * holding a slot. Its stream carries new and old images, which the webhooks, admission and the tag
+ * holding a slot; by completed (by tenant, sparse by its sort key `completed_at`, projecting
+ * everything) holds ended executions by when they ended. Its stream carries new and old images, which the webhooks, admission and the tag
  * index's writer read. Tag index items (`TAG#<tenant>#<tag>`, one per execution) live in the table
  * itself, not in an index.
  */
@@ -69,6 +70,13 @@ export class ExecutionsTable extends Construct {
           indexName: GROUP_INDEX.name,
           partitionKey: { name: GROUP_INDEX.partitionKey, type: AttributeType.STRING },
           sortKey: { name: GROUP_INDEX.sortKey, type: AttributeType.STRING },
+          projectionType: ProjectionType.ALL,
+        },
+        {
+          // ALL at the cost of one index write per execution: it enters in its last transaction.
+          indexName: COMPLETED_INDEX.name,
+          partitionKey: { name: COMPLETED_INDEX.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: COMPLETED_INDEX.sortKey, type: AttributeType.STRING },
           projectionType: ProjectionType.ALL,
         },
         {

@@ -68,6 +68,8 @@ export interface ExecutionListParams extends PageParams {
   readonly metadataFilter?: MetadataFilter;
   /** Only the executions of this batch (`by-group`). */
   readonly batchId?: string;
+  /** `completed_at`: ended executions by when they ended (not with parent, schedule, batch or tag). */
+  readonly sortBy?: 'completed_at';
 }
 
 type Query = Readonly<Record<string, string | undefined>>;
@@ -230,17 +232,23 @@ function executionFilters() {
   } as const;
 }
 
+/**
+ * The orders of an executions list: by creation, or (ended executions only) by `completed_at`.
+ * `updated_at` and `started_at` are refused: docs/architecture.md, "Indexes and what a write costs".
+ */
+const EXECUTION_SORTS = ['created_at', 'completed_at'] as const;
+
 /** The query of `GET /executions`. */
 export const EXECUTION_LIST_QUERY = /* @__PURE__ */ (() =>
   ({
-    ...pageQuery(['created_at'], LIMIT.default, 'desc'),
+    ...pageQuery(EXECUTION_SORTS, LIMIT.default, 'desc'),
     ...executionFilters(),
     task_id: { type: 'string', minLength: 1, maxLength: 64 },
   }) as const satisfies QuerySchema)();
 
 /** The query of Julep's `GET /tasks/{task_id}/executions`: its task is the path's (a `task_id` parameter is a 400), and a page holds Julep's 100 by default. */
 export const TASK_EXECUTION_LIST_QUERY = /* @__PURE__ */ (() =>
-  ({ ...pageQuery(['created_at'], LIMIT.julepDefault, 'desc'), ...executionFilters() }) as const satisfies QuerySchema)();
+  ({ ...pageQuery(EXECUTION_SORTS, LIMIT.julepDefault, 'desc'), ...executionFilters() }) as const satisfies QuerySchema)();
 
 /** The query of `GET /executions/{id}/transitions`. */
 export const TRANSITION_LIST_QUERY = /* @__PURE__ */ (() =>
@@ -284,7 +292,7 @@ function pageParams(reader: PageReader): PageParams {
 
 /**
  * Query of an executions list. Executions are ordered by creation (their ids are time-ordered;
- * `parent_id`'s children by their `created_at`); `sort_by` accepts `created_at` only. Defaults: newest first, {@link LIMIT}`.default` per page, or
+ * `parent_id`'s children by their `created_at`); `sort_by=completed_at` lists ended executions by when they ended. Defaults: newest first, {@link LIMIT}`.default` per page, or
  * `julepDefault` on Julep's route, `GET /tasks/{task_id}/executions`, whose task is `fixedTaskId`.
  */
 export function executionListParams(query: Query | undefined, fixedTaskId?: string): ExecutionListParams {
@@ -326,11 +334,15 @@ export function executionListParams(query: Query | undefined, fixedTaskId?: stri
   }
   if (batchId && (parentId || scheduleId)) reader.fail('batch_id', 'cannot be combined with parent_id or schedule_id');
   if (tags && (batchId || parentId || scheduleId)) reader.fail('tag', 'cannot be combined with batch_id, schedule_id or parent_id');
+  // Checked against the enum by pageParams.
+  const byCompletion = reader.raw('sort_by') === 'completed_at';
+  if (byCompletion && (tags || batchId || parentId || scheduleId)) reader.fail('sort_by', 'completed_at cannot be combined with tag, batch_id, schedule_id or parent_id');
   reader.done();
   return {
     ...(tags ? { tags } : {}),
     ...(metadataFilter?.length ? { metadataFilter } : {}),
     ...(batchId ? { batchId } : {}),
+    ...(byCompletion ? { sortBy: 'completed_at' as const } : {}),
     ...page,
     ...(status ? { status } : {}),
     ...(taskId ? { taskId } : {}),

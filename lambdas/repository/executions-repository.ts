@@ -10,6 +10,7 @@ import { ReconcileStore } from './reconcile-store.js';
 import { fromItem, fromRowItem, type Item } from './items.js';
 import { readRecords } from './record-batch.js';
 import {
+  COMPLETED_INDEX,
   GROUP_INDEX,
   INDEXES,
   INDEX_SORT_KEY,
@@ -61,6 +62,12 @@ export interface ExecutionQuery {
   readonly metadataFilter?: MetadataFilter;
   /** Only the executions of this batch (the `by-group` index; status and task become filters). */
   readonly batchId?: string;
+  /**
+   * The order: by creation (the default) or, ended executions only, by `completed_at` (the
+   * `by-completed` index; status, task and creation time become filters). Not with the parent,
+   * schedule, batch or tag lists.
+   */
+  readonly sortBy?: 'created_at' | 'completed_at';
 }
 
 /** What to list of one execution's transitions. */
@@ -101,22 +108,32 @@ export class ExecutionsRepository extends ReconcileStore {
    */
   async list(query: ExecutionQuery): Promise<Page<ExecutionRecord>> {
     if (query.tags && query.tags.length > 0) return this.listByTags(query, query.tags);
-    const grouped = query.parentId !== undefined || query.scheduleId !== undefined || query.batchId !== undefined;
-    const { index, partition, sortKey } = query.parentId
-      ? { index: PARENT_INDEX, partition: parentKey(query.tenant, query.parentId), sortKey: PARENT_INDEX.sortKey }
-      : query.scheduleId
-        ? { index: GROUP_INDEX, partition: scheduleGroupKey(query.tenant, query.scheduleId), sortKey: GROUP_INDEX.sortKey }
-        : query.batchId
-          ? { index: GROUP_INDEX, partition: batchGroupKey(query.tenant, query.batchId), sortKey: GROUP_INDEX.sortKey }
-        : query.status
-          ? { index: INDEXES.byStatus, partition: statusKey(query.tenant, query.status), sortKey: INDEX_SORT_KEY }
-          : query.taskId
-            ? { index: INDEXES.byTask, partition: taskKey(query.tenant, query.taskId), sortKey: INDEX_SORT_KEY }
-            : { index: INDEXES.byTenant, partition: tenantKey(query.tenant), sortKey: INDEX_SORT_KEY };
+    const byCompletion = query.sortBy === 'completed_at';
+    const grouped = byCompletion || query.parentId !== undefined || query.scheduleId !== undefined || query.batchId !== undefined;
+    const { index, partition, sortKey } = byCompletion
+      ? { index: COMPLETED_INDEX, partition: tenantKey(query.tenant), sortKey: COMPLETED_INDEX.sortKey }
+      : query.parentId
+        ? { index: PARENT_INDEX, partition: parentKey(query.tenant, query.parentId), sortKey: PARENT_INDEX.sortKey }
+        : query.scheduleId
+          ? { index: GROUP_INDEX, partition: scheduleGroupKey(query.tenant, query.scheduleId), sortKey: GROUP_INDEX.sortKey }
+          : query.batchId
+            ? { index: GROUP_INDEX, partition: batchGroupKey(query.tenant, query.batchId), sortKey: GROUP_INDEX.sortKey }
+            : query.status
+              ? { index: INDEXES.byStatus, partition: statusKey(query.tenant, query.status), sortKey: INDEX_SORT_KEY }
+              : query.taskId
+                ? { index: INDEXES.byTask, partition: taskKey(query.tenant, query.taskId), sortKey: INDEX_SORT_KEY }
+                : { index: INDEXES.byTenant, partition: tenantKey(query.tenant), sortKey: INDEX_SORT_KEY };
     const names: Record<string, string> = { '#pk': index.partitionKey };
     const values: Record<string, unknown> = { ':pk': partition };
     let condition = '#pk = :pk';
-    if (query.createdAfter !== undefined || query.createdBefore !== undefined) {
+    const filters: string[] = [];
+    if (byCompletion && (query.createdAfter !== undefined || query.createdBefore !== undefined)) {
+      // Sorted by completion: the creation range filters what a page reads.
+      names['#created_at'] = 'created_at';
+      values[':lo'] = new Date(query.createdAfter ?? 0).toISOString();
+      values[':hi'] = query.createdBefore === undefined ? '9999-12-31T23:59:59.999Z' : new Date(query.createdBefore).toISOString();
+      filters.push('#created_at BETWEEN :lo AND :hi');
+    } else if (query.createdAfter !== undefined || query.createdBefore !== undefined) {
       const sortName = sortKey === INDEX_SORT_KEY ? '#id' : '#created_at';
       names[sortName] = sortKey;
       // Ids carry their creation time (UUIDv7); `created_at` is ISO 8601 text of 4-digit years,
@@ -138,7 +155,6 @@ export class ExecutionsRepository extends ReconcileStore {
       ExpressionAttributeValues: values,
       ScanIndexForward: query.direction === 'asc',
     };
-    const filters: string[] = [];
     if (grouped && query.status) {
       names['#status'] = 'status';
       values[':status'] = query.status;
@@ -268,7 +284,7 @@ export class ExecutionsRepository extends ReconcileStore {
   /** The ExclusiveStartKey that resumes a query right after `item`. */
   private keyOf(item: Item, indexName: string | undefined): Record<string, string> {
     const key: Record<string, string> = { pk: item.pk as string, sk: item.sk as string };
-    for (const sparse of [PARENT_INDEX, GROUP_INDEX]) {
+    for (const sparse of [PARENT_INDEX, GROUP_INDEX, COMPLETED_INDEX]) {
       if (indexName !== sparse.name) continue;
       key[sparse.partitionKey] = item[sparse.partitionKey] as string;
       key[sparse.sortKey] = item[sparse.sortKey] as string;

@@ -51,6 +51,16 @@ export const PARENT_INDEX = { name: 'by-parent', partitionKey: 'parent_key', sor
  */
 export const GROUP_INDEX = { name: 'by-group', partitionKey: 'group_key', sortKey: 'id' } as const;
 
+/**
+ * A tenant's ended executions by when they ended (`GET /executions?sort_by=completed_at`). Keyed by
+ * the same `tenant_key` as `by-tenant`, and sparse by its sort key: DynamoDB indexes an item only
+ * when it has both keys, and `completed_at` is set by the transaction that ends an execution (and
+ * removed by one that retries it), so no write path names this index. Projects ALL: a record does
+ * not change once it has ended, so an execution is written to it once, in its last transaction.
+ * Kept out of {@link INDEXES}, as {@link PARENT_INDEX} is.
+ */
+export const COMPLETED_INDEX = { name: 'by-completed', partitionKey: 'tenant_key', sortKey: 'completed_at' } as const;
+
 /** `by-group` partition of a tenant's runs of one schedule. */
 export function scheduleGroupKey(tenant: string, scheduleId: string): string {
   return `T#${tenant}#SCHEDULE#${scheduleId}`;

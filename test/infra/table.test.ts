@@ -25,7 +25,7 @@ describe('executions table', () => {
   it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id, by-parent, by-due, by-group (a batch\'s executions and a schedule\'s runs, sorted by id) and by-admission', () => {
     const [, table] = onlyResource(template, TABLE);
     const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
-    expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-activity', 'by-admission', 'by-due', 'by-group', 'by-parent', 'by-status', 'by-task', 'by-tenant']);
+    expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-activity', 'by-admission', 'by-completed', 'by-due', 'by-group', 'by-parent', 'by-status', 'by-task', 'by-tenant']);
     expect(indexes.find((index) => index.IndexName === 'by-group')).toMatchObject({
       KeySchema: [
         { AttributeName: 'group_key', KeyType: 'HASH' },
@@ -50,6 +50,19 @@ describe('executions table', () => {
         AttributeDefinitions: Match.arrayWith([{ AttributeName: attribute, AttributeType: 'S' }]),
       });
     }
+  });
+
+  it('has a by-completed index keyed by tenant_key, sparse by its sort key completed_at, projecting everything (an ended execution enters once)', () => {
+    const [, table] = onlyResource(template, TABLE);
+    const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
+    expect(indexes.find((index) => index.IndexName === 'by-completed')).toEqual({
+      IndexName: 'by-completed',
+      KeySchema: [
+        { AttributeName: 'tenant_key', KeyType: 'HASH' },
+        { AttributeName: 'completed_at', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    });
   });
 
   it('has a sparse by-admission index (held executions by stage) that projects only what admission reads', () => {

@@ -65,6 +65,41 @@ describe('listing executions', () => {
     expect(aliased.body.items).toHaveLength(5);
   });
 
+  it('sorts by completed_at both ways, page by page, with the task and status filters on both routes', async () => {
+    await Promise.all(ids.map((id) => waitFor(id, (execution) => execution.status === 'succeeded')));
+    const completedAt = async (path: string, direction: 'asc' | 'desc') => {
+      const seen: Array<{ id: string; completed_at: string | null }> = [];
+      let cursor: string | null = null;
+      do {
+        const reply: { status: number; body: Page } = await api<Page>('GET', `${path}&limit=7&direction=${direction}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        expect(reply.status).toBe(200);
+        seen.push(...reply.body.items.map((item) => ({ id: item.id, completed_at: item.completed_at })));
+        cursor = reply.body.next_cursor;
+      } while (cursor);
+      return seen;
+    };
+
+    for (const path of ['/tasks/test-list/executions?sort_by=completed_at', '/executions?sort_by=completed_at&task_id=test-list&status=succeeded']) {
+      const ascending = await completedAt(path, 'asc');
+      const descending = await completedAt(path, 'desc');
+      for (const [order, list] of [['asc', ascending], ['desc', descending]] as const) {
+        expect([...list.map((item) => item.id)].sort(), `${path} ${order}`).toEqual(ids);
+        const times = list.map((item) => item.completed_at!);
+        expect(times, `${path} ${order}`).toEqual([...times].sort((a, b) => (order === 'asc' ? a.localeCompare(b) : b.localeCompare(a))));
+      }
+    }
+    const running = await api<Page>('GET', '/executions?sort_by=completed_at&task_id=test-list&status=running');
+    expect(running.body.items).toEqual([]);
+  }, 60_000);
+
+  it('refuses orders it has no index for, and sort_by=completed_at with a tag list', async () => {
+    for (const query of ['sort_by=updated_at', 'sort_by=started_at', 'sort_by=completed_at&tag=x']) {
+      const reply = await api<{ errors: Array<{ path: string }> }>('GET', `/executions?${query}`);
+      expect(reply.status, query).toBe(400);
+      expect(reply.body.errors.map((error) => error.path), query).toEqual(['query.sort_by']);
+    }
+  });
+
   it('filters by creation time', async () => {
     const middle = (await api<Execution>('GET', `/executions/${ids[125]!}`)).body.created_at;
 

@@ -23,6 +23,7 @@ import {
 } from '../../../lambdas/domain/errors.js';
 import type { ExecutionRecord, TransitionRecord } from '../../../lambdas/domain/execution.js';
 import { idBoundAt, newExecutionId, transitionSeq } from '../../../lambdas/domain/ids.js';
+import { planRetry } from '../../../lambdas/domain/recovery.js';
 import { planTransition } from '../../../lambdas/domain/transition.js';
 import { CreateStore } from '../../../lambdas/repository/create-store.js';
 import { ExecutionsRepository, type ExecutionQuery } from '../../../lambdas/repository/executions-repository.js';
@@ -461,6 +462,18 @@ describe('applyTransition', () => {
     expect(transactItems()[1]?.Put?.Item).toMatchObject({ sk: 'TR#0000000004', type: 'finish', to: 'succeeded', step: null, next_step: null });
   });
 
+  it('writes no key of its own for by-completed: ending sets completed_at (its sort key), a retry removes it', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    const failed = planTransition(running, { type: 'error', error: { name: 'E', message: 'm' } }, NOW).record;
+
+    await repository.applyTransition(running, planTransition(running, { type: 'finish', result: { summary: 'ok' } }, NOW));
+    await repository.applyTransition(failed, planRetry(failed, NOW));
+
+    expect(transactItems(0)[0]?.Update?.UpdateExpression).toContain('#completed_at = :completed_at');
+    expect(transactItems(1)[0]?.Update?.UpdateExpression).toMatch(/ REMOVE .*#completed_at/);
+    expect(JSON.stringify([transactItems(0), transactItems(1)])).not.toContain('completed_key');
+  });
+
   it('stores a large final output gzipped', async () => {
     ddb.on(TransactWriteCommand).resolves({});
     const planned = planTransition(running, { type: 'finish', result: { text: 'y'.repeat(10_000) } }, NOW);
@@ -755,6 +768,42 @@ describe('list', () => {
       ScanIndexForward: false,
       Limit: 20,
     });
+  });
+
+  it('queries the by-completed index by completion time when sorted by completed_at, filtering status, task and creation time', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+
+    await repository.list({ ...base, sortBy: 'completed_at', status: 'failed', taskId: TASK, createdAfter: Date.parse('2026-01-01T00:00:00.000Z'), direction: 'asc' });
+
+    expect(queryInput()).toEqual({
+      TableName: 't',
+      IndexName: 'by-completed',
+      KeyConditionExpression: '#pk = :pk',
+      FilterExpression: '#created_at BETWEEN :lo AND :hi AND #status = :status AND #task_id = :task_id',
+      ExpressionAttributeNames: { '#pk': 'tenant_key', '#created_at': 'created_at', '#status': 'status', '#task_id': 'task_id' },
+      ExpressionAttributeValues: {
+        ':pk': `T#${TENANT}`,
+        ':lo': '2026-01-01T00:00:00.000Z',
+        ':hi': '9999-12-31T23:59:59.999Z',
+        ':status': 'failed',
+        ':task_id': TASK,
+      },
+      ScanIndexForward: true,
+      Limit: 20,
+    });
+  });
+
+  it('resumes a by-completed page after its last item, by that item\'s completion key', async () => {
+    const [a, b, c] = records(3).map((r, index) => ({ ...r, status: 'succeeded' as const, completedAt: `2026-03-0${index + 1}T00:00:00.000Z` }));
+    const item = (r: ExecutionRecord): Item => ({ ...storedItem(r), completed_at: r.completedAt });
+    ddb.on(QueryCommand).resolvesOnce({ Items: [item(a!), item(b!)], LastEvaluatedKey: { pk: 'x', sk: 'y' } }).resolvesOnce({ Items: [item(c!)] });
+
+    const first = await repository.list({ ...base, sortBy: 'completed_at', limit: 2, direction: 'asc' });
+    const second = await repository.list({ ...base, sortBy: 'completed_at', limit: 2, direction: 'asc', cursor: first.nextCursor! });
+
+    expect(first.items.map((r) => r.id)).toEqual([a!.id, b!.id]);
+    expect(second.items.map((r) => r.id)).toEqual([c!.id]);
+    expect(queryInput(1).ExclusiveStartKey).toEqual({ pk: `EXEC#${TENANT}#${b!.id}`, sk: 'META', tenant_key: `T#${TENANT}`, completed_at: b!.completedAt });
   });
 
   it('queries the by-task index when a task is given, oldest first for asc', async () => {

@@ -43,10 +43,11 @@ const INDEX_PARTITION_KEYS: Readonly<Record<string, string>> = {
   'by-due': 'due_key',
   'by-group': 'group_key',
   'by-admission': 'admission_key',
+  'by-completed': 'tenant_key',
 };
 
 /** Index name → sort key attribute, for the indexes that do not sort by `id`. */
-const INDEX_SORT_KEYS: Readonly<Record<string, string>> = { 'by-parent': 'created_at', 'by-due': 'due_at', 'by-admission': 'admission_sort' };
+const INDEX_SORT_KEYS: Readonly<Record<string, string>> = { 'by-completed': 'completed_at', 'by-parent': 'created_at', 'by-due': 'due_at', 'by-admission': 'admission_sort' };
 
 /** Non-key attributes of indexes that do not project ALL (the keys are always projected). */
 const INDEX_INCLUDES: Readonly<Record<string, readonly string[]>> = {
@@ -406,7 +407,8 @@ export class FakeTable {
     const names = input.ExpressionAttributeNames;
     const values = input.ExpressionAttributeValues;
     const matching = [...this.items.values()]
-      .filter((item) => indexKey === undefined || item[indexKey] !== undefined)
+      // An index holds an item only when it has both keys (by-completed is sparse by its sort key).
+      .filter((item) => indexKey === undefined || (item[indexKey] !== undefined && item[sortKey] !== undefined))
       .filter((item) => evaluate(input.KeyConditionExpression, item, names, values))
       .sort((a, b) => {
         const left = `${String(a[sortKey])}\u0000${String(a.pk)}`;
