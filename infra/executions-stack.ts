@@ -46,6 +46,16 @@ export interface ExecutionsStackProps extends StackProps {
    */
   readonly functions?: Readonly<Record<string, IFunction>>;
   /**
+   * Reserved concurrency by Lambda step (`'<task id>/<step name>'`), e.g.
+   * `{ 'document-pipeline/extract': 200 }`: that step always has so many concurrent executions,
+   * whatever else the account runs (API functions, held GETs, other steps), and never more. Size it
+   * as executions per second × the step's duration in seconds (docs/capacity.md). Lambda refuses
+   * reservations that leave the account less than 100 unreserved.
+   * @default - none: every step function shares the account's unreserved concurrency
+   * @throws at synth when a key names no Lambda step, or a value is not a positive integer.
+   */
+  readonly stepConcurrency?: Readonly<Record<string, number>>;
+  /**
    * Days finished executions are kept before TTL removes them.
    * @default 90
    */
@@ -77,6 +87,18 @@ export interface ExecutionsStackProps extends StackProps {
    * @default 75
    */
   readonly createRateLimit?: number;
+  /**
+   * Steady-state requests per second of the API's stage: every route without a limit of its own
+   * (reads, resumes, cancels, lists…). API Gateway's account quota (10,000 per second in most
+   * regions) is shared by every API of the account and region (docs/capacity.md).
+   * @default 1000
+   */
+  readonly apiRateLimit?: number;
+  /**
+   * Burst of the API's stage (the account's burst is 5,000 in most regions).
+   * @default 2000
+   */
+  readonly apiBurstLimit?: number;
   /**
    * Burst of each of the two create routes; the default keeps both together within the smallest
    * `StartExecution` bucket (800).
@@ -185,6 +207,7 @@ export class ExecutionsStack extends Stack {
       ...(taskExports ? { taskExports } : {}),
       ...(props.stepGrants ? { stepGrants: props.stepGrants } : {}),
       ...(props.functions ? { functions: props.functions } : {}),
+      ...(props.stepConcurrency ? { stepConcurrency: props.stepConcurrency } : {}),
     });
     new StatusEvents(this, 'StatusEvents', {
       table,
@@ -232,6 +255,8 @@ export class ExecutionsStack extends Stack {
       environment,
       taskCatalogue,
       openApiDocument,
+      rateLimit: props.apiRateLimit,
+      burstLimit: props.apiBurstLimit,
       createRateLimit: props.createRateLimit,
       createBurstLimit: props.createBurstLimit,
       callbackRateLimit: props.callbackRateLimit,

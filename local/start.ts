@@ -37,7 +37,7 @@ function synthIfStale(template: string, tasksModule: string): void {
   if (sameTasks && existsSync(template) && statSync(template).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
   console.log(`cdk.out is missing or stale: synthesizing (${SYNTH_ESTIMATE})…`);
   const since = Date.now();
-  const result = spawnSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '-c', `${TASKS_CONTEXT_KEY}=${tasksModule}`], {
+  const result = spawnSync(join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '-c', `${TASKS_CONTEXT_KEY}=${tasksModule}`, '-c', '@aws-cdk/core:stackResourceLimit=0'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',

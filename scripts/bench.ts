@@ -13,6 +13,8 @@ import { measureOperations, scheduledPolls, type OperationReport } from './bench
 import { METRICS_WRITER_SECTION } from './bench/metrics-writer.js';
 import { measureWebhooks, type WebhooksReport } from './bench/webhooks.js';
 import { measureAdmission, type AdmissionReport } from './bench/admission.js';
+import { measureCosts, type CostMeasurement } from './bench/cost-meter.js';
+import { costSection } from './bench/cost-section.js';
 import { DEFAULT_TASKS_MODULE, loadTasksModule } from '../infra/tasks-module.js';
 import { dropMetricLines } from '../test/support/metric-lines.js';
 import { endToEnd, latencies, transactionCeiling, type LatencyReport, type ThroughputPoint } from './bench/throughput.js';
@@ -180,8 +182,11 @@ let costs: ReturnType<typeof constructCosts>;
 let events: EventsReport;
 let webhooks: WebhooksReport;
 let admission: AdmissionReport;
+let dollarCosts: CostMeasurement;
 try {
   operations = await measureOperations(metered);
+  console.log('Cost: one execution of each example task, metered…');
+  dollarCosts = await measureCosts(metered);
   ceiling = await transactionCeiling(metered, 8, Math.min(SECONDS, 4));
   for (const concurrency of [1, 8, 32]) {
     console.log(`Throughput at concurrency ${concurrency} for ${SECONDS} s…`);
@@ -325,6 +330,9 @@ check(
   admission.unlimited.extraWritesPerExecution.toFixed(1),
   admission.unlimited.extraWritesPerExecution <= BUDGET.unlimitedExtraWrites,
 );
+
+const cost = costSection(dollarCosts);
+section(cost.title, cost.body);
 
 const at8 = points.find((point) => point.concurrency === 8)!;
 check(

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { assertLimit, type ConcurrencyLimits } from '../lambdas/domain/admission.js';
+import { assertLimit, MAX_LIMIT, type ConcurrencyLimits } from '../lambdas/domain/admission.js';
 import { assertTenant, newApiKey } from '../lambdas/domain/api-keys.js';
 import { AdmissionStore } from '../lambdas/repository/admission-store.js';
 import { formatRate, parseRate, type RateClass, type RateLimit } from '../lambdas/domain/rate-limits.js';
@@ -31,7 +31,9 @@ Where: the running local stack (default when npm start is running), or a deploye
   --table <TableName output of the stack>  (AWS credentials and region from the environment)
   --endpoint <url>                          a DynamoDB endpoint (e.g. a local stack's)`;
 
-const { values, positionals } = parseArgs({
+// A malformed command line (an unknown option, a value starting with "-" such as --limit -1) is
+// the user's mistake: say what parseArgs found, as every other refusal here, not a stack trace.
+const { values, positionals } = parseArgsOrExit({
   allowPositionals: true,
   options: {
     tenant: { type: 'string' },
@@ -46,6 +48,15 @@ const { values, positionals } = parseArgs({
     help: { type: 'boolean', short: 'h' },
   },
 });
+
+function parseArgsOrExit<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    process.exit(1);
+  }
+}
 
 async function target(): Promise<{ client: DynamoDBClient; table: string; where: string }> {
   if (values.table) {
@@ -164,7 +175,11 @@ async function main(): Promise<void> {
 
 /** The limits a `concurrency set` asks for. */
 function limitsOf(): ConcurrencyLimits {
-  const number = (text: string, what: string) => assertLimit(Number(text), what);
+  // Number() would turn "abc" into NaN and "" into 0 before the check names them: refuse the text itself.
+  const number = (text: string, what: string) => {
+    if (!/^\d+$/.test(text)) throw new Error(`${what} must be a whole number from 1 to ${MAX_LIMIT}, not "${text}".`);
+    return assertLimit(Number(text), what);
+  };
   const tasks: Record<string, number> = {};
   for (const entry of values['task-limit'] ?? []) {
     const [taskId, count] = entry.split('=');

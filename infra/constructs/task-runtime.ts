@@ -47,6 +47,14 @@ export interface TaskRuntimeProps {
    * @throws at synth when a key names no Lambda step of the tasks.
    */
   readonly stepGrants?: Readonly<Record<string, (fn: IFunction) => void>>;
+  /**
+   * Reserved concurrency by Lambda step (`'<task id>/<step name>'`), e.g.
+   * `{ 'document-pipeline/extract': 200 }`: the step always has that many concurrent executions,
+   * whatever else the account runs, and never more (docs/capacity.md).
+   * @default - none: every step function shares the account's unreserved concurrency
+   * @throws at synth when a key names no Lambda step of the tasks, or a value is not a positive integer.
+   */
+  readonly stepConcurrency?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -85,6 +93,13 @@ export class TaskRuntime extends Construct {
     const unknown = Object.keys(props.stepGrants ?? {}).filter((key) => !steps.some((candidate) => candidate.key === key));
     if (unknown.length > 0) {
       throw new Error(`stepGrants names no Lambda step: ${unknown.join(', ')} (the Lambda steps are ${steps.map((candidate) => candidate.key).join(', ') || 'none'})`);
+    }
+    const unknownConcurrency = Object.keys(props.stepConcurrency ?? {}).filter((key) => !steps.some((candidate) => candidate.key === key));
+    if (unknownConcurrency.length > 0) {
+      throw new Error(`stepConcurrency names no Lambda step: ${unknownConcurrency.join(', ')} (the Lambda steps are ${steps.map((candidate) => candidate.key).join(', ') || 'none'})`);
+    }
+    for (const [key, reserved] of Object.entries(props.stepConcurrency ?? {})) {
+      if (!Number.isInteger(reserved) || reserved < 1) throw new Error(`stepConcurrency of ${key} must be a positive integer, got ${reserved}`);
     }
     const ids = new Map<string, string>();
     for (const { task, step, key } of steps) {
@@ -149,6 +164,7 @@ export class TaskRuntime extends Construct {
           table: props.table,
           environment: props.environment,
           ...(bundledTasksModule === undefined ? {} : { bundledTasksModule }),
+          ...(props.stepConcurrency?.[key] === undefined ? {} : { reservedConcurrency: props.stepConcurrency[key] }),
         });
         props.stepGrants?.[key]?.(fn);
         functions.set(step, fn);

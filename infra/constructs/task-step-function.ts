@@ -25,6 +25,13 @@ export interface TaskStepFunctionProps {
    * @default - the scope's tasks module, whole
    */
   readonly bundledTasksModule?: string;
+  /**
+   * Concurrent executions reserved for this step's function: always available to it, and its
+   * ceiling (docs/capacity.md). Lambda refuses a reservation that leaves the account less than 100
+   * unreserved.
+   * @default - none: the function shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /** `<task id>/<step name>`: how a Lambda step is named in `stepGrants`, `TaskRuntime.stepFunctions` and its function's metadata. */
@@ -81,6 +88,7 @@ export class TaskStepFunction extends ServiceFunction {
       timeout: Duration.seconds(Math.min(900, Math.max(step.timeoutSeconds + 5, MIN_TIMEOUT_SECONDS))),
       memorySize: config.memoryMb,
       runsTasks: true,
+      ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
       ...(props.bundledTasksModule === undefined ? {} : { bundledTasksModule: props.bundledTasksModule }),
     });
     grantTableAccess(this, props.table, 'write');

@@ -84,7 +84,7 @@ export const startTimeOf = (startAt: string | undefined, delaySeconds: number | 
       ? Date.parse(startAt)
       : NaN
     : now + (delaySeconds ?? 0) * 1000;
-  if (!(at - now <= MAX_DELAY_SECONDS * 1000)) throw new ValidationError('Give start_at (a real date-time at most 365 days ahead) or delay_seconds, not both.');
+  if (!(at - now <= MAX_DELAY_SECONDS * 1000)) throw new ValidationError('start_at must be a real date-time at most 365 days ahead, and not come with delay_seconds.');
   return at > now ? new Date(at).toISOString() : undefined;
 };
 

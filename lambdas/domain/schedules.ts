@@ -275,7 +275,7 @@ export function checkScheduleSpec(fields: ScheduleSpecFields, now: Date = new Da
   const errors: FieldError[] = [];
   let expression = '';
   if ((fields.cron === undefined) === (fields.rate === undefined)) {
-    errors.push({ path: '', message: 'give exactly one of "cron" and "rate"' });
+    errors.push({ path: '', message: 'must have exactly one of "cron" and "rate"' });
   } else {
     const parsed = fields.cron !== undefined ? parseCron(fields.cron) : parseRate(fields.rate!);
     if ('errors' in parsed) errors.push(...parsed.errors);

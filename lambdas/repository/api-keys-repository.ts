@@ -97,7 +97,10 @@ export class ApiKeysRepository {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: item.pk, sk: KEY_SK },
-          UpdateExpression: limited ? 'SET limited = :yes' : 'REMOVE limited',
+          // LIMITED is one of DynamoDB's reserved words: named through a placeholder, or every
+          // update is refused (ValidationException), so no key of a tenant would learn its limits.
+          UpdateExpression: limited ? 'SET #limited = :yes' : 'REMOVE #limited',
+          ExpressionAttributeNames: { '#limited': 'limited' },
           ...(limited ? { ExpressionAttributeValues: { ':yes': true } } : {}),
         }),
       );

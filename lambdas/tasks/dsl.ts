@@ -602,7 +602,7 @@ export function defineTask<S extends z.ZodMiniType>(definition: TaskDefinition<S
   checkSequence(definition.id, definition.steps, 'the task', 0, names);
   checkStateNames(definition.id, names);
   checkExecutionTimeout(definition);
-  if (definition.examples.length === 0) throw new Error(`Task ${definition.id} needs at least one example input`);
+  if (!definition.examples?.length) throw new Error(`Task ${definition.id} needs at least one example input`);
   for (const example of definition.examples) {
     if (!definition.input.safeParse(example).success) {
       throw new Error(`Task ${definition.id}: example ${JSON.stringify(example)} does not match its input schema`);

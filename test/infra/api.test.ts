@@ -118,6 +118,21 @@ describe('create route throttling', () => {
     }
     expect(customStage.Properties?.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 });
   });
+
+  it('takes the stage\'s limits from the stack props apiRateLimit and apiBurstLimit, leaving the create routes\' own', () => {
+    const { template: custom } = synthService({ apiRateLimit: 4000, apiBurstLimit: 5000 });
+    const [, customStage] = onlyResource(custom, 'AWS::ApiGatewayV2::Stage');
+
+    expect(customStage.Properties?.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 4000, ThrottlingBurstLimit: 5000 });
+    for (const key of ROUTES.create) {
+      expect((customStage.Properties?.RouteSettings as Record<string, unknown>)[key], key).toEqual({ ThrottlingRateLimit: 75, ThrottlingBurstLimit: 400 });
+    }
+  });
+
+  it('refuses a stage limit API Gateway would not take, at synth', () => {
+    expect(() => synthService({ apiRateLimit: 0 })).toThrow('The rate limit of the stage must be a positive number, got 0');
+    expect(() => synthService({ apiBurstLimit: 1.5 })).toThrow('The burst limit of the stage must be a positive integer, got 1.5');
+  });
 });
 
 describe('per-key rate limits', () => {

@@ -177,6 +177,34 @@ describe('stepGrants', () => {
   });
 });
 
+describe('stepConcurrency', () => {
+  const reservedOf = (template: Template, stack: Stack, fn: IFunction) =>
+    resourcesOf(template, 'AWS::Lambda::Function')[logicalIdOf(stack, fn)]?.Properties?.ReservedConcurrentExecutions;
+
+  it('reserves the given concurrency for each named step\'s function, and for no other step', () => {
+    const { stack, template, runtime } = synth(TASKS, { stepConcurrency: { 'configured/fetch': 200, 'plain/only': 5 } });
+
+    expect(reservedOf(template, stack, runtime.stepFunctions.get('configured/fetch')!)).toBe(200);
+    expect(reservedOf(template, stack, runtime.stepFunctions.get('plain/only')!)).toBe(5);
+    for (const key of ['configured/store', 'configured/tiny']) expect(reservedOf(template, stack, runtime.stepFunctions.get(key)!), key).toBeUndefined();
+  });
+
+  it('reserves nothing for any step function by default', () => {
+    const { stack, template, runtime } = synth(TASKS);
+    for (const [key, fn] of runtime.stepFunctions) expect(reservedOf(template, stack, fn), key).toBeUndefined();
+  });
+
+  it('throws at synth for a key that names no Lambda step, naming it and the steps', () => {
+    expect(() => synth(TASKS, { stepConcurrency: { 'configured/approve': 10 } })).toThrow(
+      'stepConcurrency names no Lambda step: configured/approve (the Lambda steps are configured/fetch, configured/store, configured/tiny, plain/only)',
+    );
+  });
+
+  it.each([0, -3, 2.5, Number.NaN])('throws at synth for a reservation of %s', (reserved) => {
+    expect(() => synth(TASKS, { stepConcurrency: { 'plain/only': reserved } })).toThrow(`stepConcurrency of plain/only must be a positive integer, got ${reserved}`);
+  });
+});
+
 describe('invalid step options fail the synth, naming task and step', () => {
   it.each<[string, StepOptions, string]>([
     ['memory out of range', { memoryMb: 64 }, 'Task bad-task, step bad-step: memoryMb must be an integer from 128 to 10240, got 64'],

@@ -132,6 +132,33 @@ describe('a tenant limit of 2 with 10 creates', () => {
   }, 150_000);
 });
 
+describe('limits set on a tenant that already has a key', () => {
+  it('marks its keys, so its creates beyond the limit are held, and clear unmarks them', async () => {
+    const key = (await keysCli('create', '--tenant', 'flow-late')).trim().split('\n').at(-1)!;
+    const set = await keysCli('concurrency', 'set', '--tenant', 'flow-late', '--limit', '1');
+    expect(set).toContain('1 running in all (1 API key marked)');
+    const call = (method: string, path: string, body?: unknown) => api<Queued>(method, path, body, { authorization: `Bearer ${key}` });
+
+    const running = await createAs(call, { input: slow(2500) });
+    const held = await createAs(call, {});
+
+    expect(held.status).toBe('queued');
+    await waitAs(call, held.id, 'succeeded');
+    expect(Date.parse((await readAs(call, held.id)).started_at!)).toBeGreaterThanOrEqual(Date.parse((await readAs(call, running.id)).completed_at!));
+    expect(await keysCli('concurrency', 'clear', '--tenant', 'flow-late')).toContain('no limit (1 API key marked)');
+  }, 60_000);
+});
+
+describe('the keys CLI refusing a limit', () => {
+  it('names the text it refuses and says what parseArgs found, without a stack trace', async () => {
+    await expect(keysCli('concurrency', 'set', '--tenant', 'flow-typo', '--limit', 'abc')).rejects.toThrow(/The tenant limit must be a whole number from 1 to 100000, not "abc"\./);
+    const negative = keysCli('concurrency', 'set', '--tenant', 'flow-typo', '--limit', '-1');
+    await expect(negative).rejects.toThrow(/Option '--limit' argument is ambiguous/);
+    await expect(negative).rejects.not.toThrow(/node:internal|ERR_PARSE_ARGS/);
+    expect(await keysCli('concurrency', 'show', '--tenant', 'flow-typo')).toContain('no limit');
+  }, 30_000);
+});
+
 describe('cancelling a queued execution', () => {
   it('cancels it where it waits and frees nothing it did not hold: the next one still waits for the running one', async () => {
     const call = await limitedTenant('flow-cancel', '--limit', '1');

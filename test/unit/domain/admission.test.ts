@@ -36,6 +36,12 @@ describe('startTimeOf', () => {
   ])('refuses %s with a 400', (_case, startAt, delay) => {
     expect(() => startTimeOf(startAt, delay, NOW)).toThrow(ValidationError);
   });
+
+  it('states the rule for a lone start_at it refuses, rather than reading as if delay_seconds came with it', () => {
+    for (const startAt of ['2027-03-05T05:06:07Z', '2026-02-30T00:00:00Z']) {
+      expect(() => startTimeOf(startAt, undefined, NOW)).toThrow(/^start_at must be a real date-time at most 365 days ahead/);
+    }
+  });
 });
 
 describe('queue order keys', () => {

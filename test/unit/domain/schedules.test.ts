@@ -136,7 +136,7 @@ describe('checkScheduleSpec', () => {
 
   it('takes exactly one of cron and rate, UTC by default', () => {
     expect(checkScheduleSpec({ rate: 'rate(5 minutes)' }, now)).toEqual({ spec: { expression: 'rate(5 minutes)', timezone: 'UTC' } });
-    expect(checkScheduleSpec({}, now)).toEqual({ errors: [{ path: '', message: 'give exactly one of "cron" and "rate"' }] });
+    expect(checkScheduleSpec({}, now)).toEqual({ errors: [{ path: '', message: 'must have exactly one of "cron" and "rate"' }] });
     expect(checkScheduleSpec({ cron: '0 9 ? * MON-FRI *', rate: 'rate(5 minutes)' }, now)).toMatchObject({ errors: [{ path: '' }] });
   });
 

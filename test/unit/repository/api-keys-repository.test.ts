@@ -216,12 +216,12 @@ describe('markLimited', () => {
     ddb.on(UpdateCommand).resolves({});
 
     expect(await keys.markLimited('acme', true)).toBe(2);
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { Key: { pk: `APIKEY#${HASH}`, sk: 'APIKEY' }, UpdateExpression: 'SET limited = :yes', ExpressionAttributeValues: { ':yes': true } });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { Key: { pk: `APIKEY#${HASH}`, sk: 'APIKEY' }, UpdateExpression: 'SET #limited = :yes', ExpressionAttributeNames: { '#limited': 'limited' }, ExpressionAttributeValues: { ':yes': true } });
     expect(ddb).not.toHaveReceivedCommandWith(UpdateCommand, { Key: { pk: `APIKEY#${'c'.repeat(64)}`, sk: 'APIKEY' } });
 
     ddb.resetHistory();
     await keys.markLimited('acme', false);
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { Key: { pk: `APIKEY#${HASH}`, sk: 'APIKEY' }, UpdateExpression: 'REMOVE limited' });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { Key: { pk: `APIKEY#${HASH}`, sk: 'APIKEY' }, UpdateExpression: 'REMOVE #limited', ExpressionAttributeNames: { '#limited': 'limited' } });
   });
 
   it('reads the mark back with the key: the authorizer learns it from the one GetItem it makes', async () => {

@@ -131,6 +131,11 @@ describe('defineTask', () => {
     expect(() => defineTask(definition({ examples: [] }))).toThrow('Task sample-task needs at least one example input');
   });
 
+  it('says what is missing when a JavaScript author leaves out examples altogether', () => {
+    const { examples: _omitted, ...withoutExamples } = definition();
+    expect(() => defineTask(withoutExamples as unknown as Parameters<typeof defineTask>[0])).toThrow('Task sample-task needs at least one example input');
+  });
+
   it('records the file that defined the task, beside it: the definition is unchanged, and other objects have no site', () => {
     const valid = definition();
 
