@@ -149,7 +149,8 @@ export class AdmissionStore extends ExecutionStore {
       ExpressionAttributeNames: { '#pk': INDEXES.byTenant.partitionKey },
       ExpressionAttributeValues: { ':pk': LIMITS_PARTITION },
     });
-    return items.map((item) => item.tenant as string);
+    // The index holds keys only; its sort key is the tenant's name.
+    return items.map((item) => item[INDEX_SORT_KEY] as string);
   }
 
   /** Where a record stands in admission; undefined for a record that was never held (or is gone). */

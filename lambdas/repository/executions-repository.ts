@@ -4,7 +4,7 @@ import { matchesMetadata, type MetadataFilter } from '../domain/metadata-filter.
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { idBoundAt } from '../domain/ids.js';
-import type { ExecutionStatus } from '../domain/status.js';
+import { isTerminal, type ExecutionStatus } from '../domain/status.js';
 import type { RepositoryOptions } from './execution-store.js';
 import { ReconcileStore } from './reconcile-store.js';
 import { fromItem, fromRowItem, type Item } from './items.js';
@@ -14,7 +14,11 @@ import {
   GROUP_INDEX,
   INDEXES,
   INDEX_SORT_KEY,
+  META_SK,
+  OPEN_INDEX,
   PARENT_INDEX,
+  STARTED_INDEX,
+  openKey,
   scheduleGroupKey,
   TRANSITION_PREFIX,
   executionPk,
@@ -63,11 +67,12 @@ export interface ExecutionQuery {
   /** Only the executions of this batch (the `by-group` index; status and task become filters). */
   readonly batchId?: string;
   /**
-   * The order: by creation (the default) or, ended executions only, by `completed_at` (the
-   * `by-completed` index; status, task and creation time become filters). Not with the parent,
-   * schedule, batch or tag lists.
+   * The order: by creation (the default); ended executions only, by `completed_at` (the
+   * `by-completed-keys` index); started executions only, by `started_at` (`by-started`). Status,
+   * task and creation time filter the records those read. Not with the parent, schedule, batch or
+   * tag lists.
    */
-  readonly sortBy?: 'created_at' | 'completed_at';
+  readonly sortBy?: 'created_at' | 'completed_at' | 'started_at';
 }
 
 /** What to list of one execution's transitions. */
@@ -81,6 +86,11 @@ export interface TransitionQuery {
 }
 
 
+
+/** Index items a list reads per Query: one BatchGetItem reads at most 100 records. */
+const LIST_READ_MAX = 100;
+/** Queries a page of a list of keys makes at most (beyond those an offset needs); then it may be short. */
+const LIST_ROUNDS = 10;
 
 function scopeOf(parts: readonly unknown[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 16);
@@ -103,37 +113,22 @@ export class ExecutionsRepository extends ReconcileStore {
   /**
    * One page of a tenant's executions, newest or oldest first, optionally by task, status, time, or
    * parent or schedule. Children of a parent come from `by-parent` (by `created_at`), a schedule's
-   * runs from `by-group` (by id); status and task filter those;
-   * otherwise the index is chosen from the status and task (status + task filters by task).
+   * or a batch's from `by-group` (by id), each one Query of an index projecting everything; status
+   * and task filter those. The other lists read an index of keys ({@link listByKeys}).
    */
   async list(query: ExecutionQuery): Promise<Page<ExecutionRecord>> {
     if (query.tags && query.tags.length > 0) return this.listByTags(query, query.tags);
-    const byCompletion = query.sortBy === 'completed_at';
-    const grouped = byCompletion || query.parentId !== undefined || query.scheduleId !== undefined || query.batchId !== undefined;
-    const { index, partition, sortKey } = byCompletion
-      ? { index: COMPLETED_INDEX, partition: tenantKey(query.tenant), sortKey: COMPLETED_INDEX.sortKey }
-      : query.parentId
-        ? { index: PARENT_INDEX, partition: parentKey(query.tenant, query.parentId), sortKey: PARENT_INDEX.sortKey }
-        : query.scheduleId
-          ? { index: GROUP_INDEX, partition: scheduleGroupKey(query.tenant, query.scheduleId), sortKey: GROUP_INDEX.sortKey }
-          : query.batchId
-            ? { index: GROUP_INDEX, partition: batchGroupKey(query.tenant, query.batchId), sortKey: GROUP_INDEX.sortKey }
-            : query.status
-              ? { index: INDEXES.byStatus, partition: statusKey(query.tenant, query.status), sortKey: INDEX_SORT_KEY }
-              : query.taskId
-                ? { index: INDEXES.byTask, partition: taskKey(query.tenant, query.taskId), sortKey: INDEX_SORT_KEY }
-                : { index: INDEXES.byTenant, partition: tenantKey(query.tenant), sortKey: INDEX_SORT_KEY };
+    if (query.parentId === undefined && query.scheduleId === undefined && query.batchId === undefined) return this.listByKeys(query);
+    const { index, partition, sortKey } = query.parentId
+      ? { index: PARENT_INDEX, partition: parentKey(query.tenant, query.parentId), sortKey: PARENT_INDEX.sortKey }
+      : query.scheduleId
+        ? { index: GROUP_INDEX, partition: scheduleGroupKey(query.tenant, query.scheduleId), sortKey: GROUP_INDEX.sortKey }
+        : { index: GROUP_INDEX, partition: batchGroupKey(query.tenant, query.batchId!), sortKey: GROUP_INDEX.sortKey };
     const names: Record<string, string> = { '#pk': index.partitionKey };
     const values: Record<string, unknown> = { ':pk': partition };
     let condition = '#pk = :pk';
     const filters: string[] = [];
-    if (byCompletion && (query.createdAfter !== undefined || query.createdBefore !== undefined)) {
-      // Sorted by completion: the creation range filters what a page reads.
-      names['#created_at'] = 'created_at';
-      values[':lo'] = new Date(query.createdAfter ?? 0).toISOString();
-      values[':hi'] = query.createdBefore === undefined ? '9999-12-31T23:59:59.999Z' : new Date(query.createdBefore).toISOString();
-      filters.push('#created_at BETWEEN :lo AND :hi');
-    } else if (query.createdAfter !== undefined || query.createdBefore !== undefined) {
+    if (query.createdAfter !== undefined || query.createdBefore !== undefined) {
       const sortName = sortKey === INDEX_SORT_KEY ? '#id' : '#created_at';
       names[sortName] = sortKey;
       // Ids carry their creation time (UUIDv7); `created_at` is ISO 8601 text of 4-digit years,
@@ -155,12 +150,12 @@ export class ExecutionsRepository extends ReconcileStore {
       ExpressionAttributeValues: values,
       ScanIndexForward: query.direction === 'asc',
     };
-    if (grouped && query.status) {
+    if (query.status) {
       names['#status'] = 'status';
       values[':status'] = query.status;
       filters.push('#status = :status');
     }
-    if (query.taskId && (query.status || grouped)) {
+    if (query.taskId) {
       names['#task_id'] = 'task_id';
       values[':task_id'] = query.taskId;
       filters.push('#task_id = :task_id');
@@ -170,6 +165,91 @@ export class ExecutionsRepository extends ReconcileStore {
     const scope = scopeOf(['executions', query.tenant, index.name, partition, condition, values, query.direction, filter ?? null]);
     const page = await this.page(input, scope, query, filter ? (item) => matchesMetadata(fromItem(item).metadata, filter) : undefined);
     return { items: page.items.map(fromItem), nextCursor: page.nextCursor };
+  }
+
+  /**
+   * A page of a list served by an index of keys: by creation, `by-tenant-keys`, or `by-task-keys`
+   * with a task, or with an ended status `by-ended`, or with an active status the tenant's range of
+   * `by-open` (the record says which status); by end, `by-completed-keys`; by start, `by-started`.
+   * Each round is one Query (at most `limit` items, 100 at most) and one BatchGetItem of their
+   * records ({@link readRecords}), so items are complete and current. What the index does not key
+   * (an active status; a task with a status; the creation range when sorted by end or start;
+   * metadata) is checked on the records read: such a page reads `limit` index items once and may
+   * hold fewer (even none) while `next_cursor` goes on. An offset is skipped by reading on.
+   */
+  private async listByKeys(query: ExecutionQuery): Promise<Page<ExecutionRecord>> {
+    const { tenant, status, taskId } = query;
+    const bySort = query.sortBy === 'completed_at' ? COMPLETED_INDEX : query.sortBy === 'started_at' ? STARTED_INDEX : undefined;
+    const open = !bySort && status !== undefined && !isTerminal(status);
+    const ranged = query.createdAfter !== undefined || query.createdBefore !== undefined;
+    const lo = idBoundAt(query.createdAfter ?? 0, 'min');
+    const hi = idBoundAt(query.createdBefore ?? 2 ** 48 - 1, 'max');
+    const source = bySort
+      ? { name: bySort.name, partitionKey: bySort.partitionKey, partition: tenantKey(tenant), sortKey: bySort.sortKey, prefix: undefined }
+      : open
+        ? { name: OPEN_INDEX.name, partitionKey: OPEN_INDEX.partitionKey, partition: openKey(tenant), sortKey: OPEN_INDEX.sortKey, prefix: `${tenant}#` }
+        : status
+          ? { name: INDEXES.byStatus.name, partitionKey: INDEXES.byStatus.partitionKey, partition: statusKey(tenant, status), sortKey: INDEX_SORT_KEY, prefix: '' }
+          : taskId
+            ? { name: INDEXES.byTask.name, partitionKey: INDEXES.byTask.partitionKey, partition: taskKey(tenant, taskId), sortKey: INDEX_SORT_KEY, prefix: '' }
+            : { name: INDEXES.byTenant.name, partitionKey: INDEXES.byTenant.partitionKey, partition: tenantKey(tenant), sortKey: INDEX_SORT_KEY, prefix: '' };
+    const names: Record<string, string> = { '#pk': source.partitionKey };
+    const values: Record<string, unknown> = { ':pk': source.partition };
+    let condition = '#pk = :pk';
+    if (source.prefix !== undefined && (ranged || open)) {
+      // Keyed by id (within the tenant's prefix in `by-open`): the creation range is a key condition.
+      names['#sort'] = source.sortKey;
+      values[':lo'] = source.prefix + lo;
+      values[':hi'] = source.prefix + hi;
+      condition += ' AND #sort BETWEEN :lo AND :hi';
+    }
+    const filter = query.metadataFilter;
+    const keep = (record: ExecutionRecord): boolean =>
+      (status === undefined || record.status === status) &&
+      (taskId === undefined || record.taskId === taskId) &&
+      (!ranged || (Date.parse(record.createdAt) >= (query.createdAfter ?? 0) && Date.parse(record.createdAt) <= (query.createdBefore ?? Number.MAX_SAFE_INTEGER))) &&
+      (!filter || matchesMetadata(record.metadata, filter));
+    // Whether `keep` can drop a record the index holds (then a page is read once, and may be short).
+    const filtered = bySort !== undefined ? status !== undefined || taskId !== undefined || ranged : open || (status !== undefined && taskId !== undefined);
+    const scope = scopeOf(['executions', tenant, source.name, source.partition, condition, values, query.direction, status ?? null, taskId ?? null, filter ?? null]);
+    let startKey: Record<string, unknown> | undefined = query.cursor ? decodeCursor(query.cursor, this.secret, scope) : undefined;
+    let skip = query.offset ?? 0;
+    const items: ExecutionRecord[] = [];
+    const prefix = executionPk(tenant, '');
+    // Index entries without a record (being created, or expiring) are read past, within a bound.
+    let rounds = LIST_ROUNDS + Math.ceil(skip / LIST_READ_MAX);
+    do {
+      const result = await this.query(
+        {
+          TableName: this.table,
+          IndexName: source.name,
+          KeyConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ScanIndexForward: query.direction === 'asc',
+          Limit: Math.min(LIST_READ_MAX, skip + query.limit - items.length),
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        },
+        query.cursor !== undefined,
+      );
+      // Execution records only (`by-open` also holds follow-up items), by id (derived from the key).
+      let ids = (result.Items ?? []).filter((item) => item.sk === META_SK).map((item) => (item.pk as string).slice(prefix.length));
+      if (!filtered && !filter) {
+        // Nothing to check but existence: skip the offset without reading those records.
+        const skipped = Math.min(skip, ids.length);
+        skip -= skipped;
+        ids = ids.slice(skipped);
+      }
+      const records = ids.length > 0 ? await readRecords(this.client, this.table, tenant, ids) : new Map<string, ExecutionRecord>();
+      for (const id of ids) {
+        const record = records.get(id);
+        if (!record || !keep(record)) continue;
+        if (skip > 0) skip--;
+        else if (items.length < query.limit) items.push(record);
+      }
+      startKey = result.LastEvaluatedKey;
+    } while (startKey && --rounds > 0 && (skip > 0 || (items.length < query.limit && !filtered && !filter)));
+    return { items, nextCursor: startKey ? encodeCursor({ scope, key: startKey as Record<string, string> }, this.secret) : null };
   }
 
   /**
@@ -284,16 +364,10 @@ export class ExecutionsRepository extends ReconcileStore {
   /** The ExclusiveStartKey that resumes a query right after `item`. */
   private keyOf(item: Item, indexName: string | undefined): Record<string, string> {
     const key: Record<string, string> = { pk: item.pk as string, sk: item.sk as string };
-    for (const sparse of [PARENT_INDEX, GROUP_INDEX, COMPLETED_INDEX]) {
+    for (const sparse of [PARENT_INDEX, GROUP_INDEX]) {
       if (indexName !== sparse.name) continue;
       key[sparse.partitionKey] = item[sparse.partitionKey] as string;
       key[sparse.sortKey] = item[sparse.sortKey] as string;
-      return key;
-    }
-    const index = Object.values(INDEXES).find((candidate) => candidate.name === indexName);
-    if (index) {
-      key[index.partitionKey] = item[index.partitionKey] as string;
-      key[INDEX_SORT_KEY] = item[INDEX_SORT_KEY] as string;
     }
     return key;
   }
