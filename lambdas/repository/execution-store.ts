@@ -9,7 +9,7 @@ import { isTerminal } from '../domain/status.js';
 import type { PlannedTransition } from '../domain/transition.js';
 import { isDependencyUnavailable } from '../shared/dependency-errors.js';
 import { encodePayload } from './codec.js';
-import { INDEXES, META_SK, OPEN_INDEX, executionPk, markerSk, statusKey } from './keys.js';
+import { INDEXES, META_SK, OPEN_KEY, OPEN_SORT, executionPk, markerSk, statusKey } from './keys.js';
 import { DAY_SECONDS, attributeOf, ROW_EXTRA_SECONDS, cancellationCodes, epochSeconds, fromItem, rowItem } from './items.js';
 
 /** Settings of the repository. */
@@ -102,8 +102,8 @@ export class ExecutionStore {
       names['#status_key'] = INDEXES.byStatus.partitionKey;
       values[':status_key'] = statusKey(before.tenant, planned.record.status);
       sets.push('#status_key = :status_key');
-      names['#open_key'] = OPEN_INDEX.partitionKey;
-      names['#open_sort'] = OPEN_INDEX.sortKey;
+      names['#open_key'] = OPEN_KEY;
+      names['#open_sort'] = OPEN_SORT;
       removes.push('#open_key', '#open_sort');
     }
     if (planned.record.completedAt && !before.completedAt) {

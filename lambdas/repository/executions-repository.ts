@@ -112,117 +112,63 @@ export class ExecutionsRepository extends ReconcileStore {
 
   /**
    * One page of a tenant's executions, newest or oldest first, optionally by task, status, time, or
-   * parent or schedule. Children of a parent come from `by-parent` (by `created_at`), a schedule's
-   * or a batch's from `by-group` (by id), each one Query of an index projecting everything; status
-   * and task filter those. The other lists read an index of keys ({@link listByKeys}).
+   * parent, schedule or batch. Each round is one Query of one index and, for an index of keys, one
+   * BatchGetItem of the records it names ({@link readRecords}), so items are complete and current:
+   * children of a parent come from `by-parent` (by `created_at`), a schedule's or a batch's
+   * executions from `by-group` (by id), both projecting everything; otherwise by creation from
+   * `by-tenant-keys`, or `by-task-keys` with a task, or with an ended status `by-ended`, or with an
+   * active status the tenant's range of `by-open` (the record says which status); by end from
+   * `by-completed-keys`, by start from `by-started`. What the index does not key (an active status;
+   * a task with a status, a parent, a schedule or a batch; the creation range when sorted by end or
+   * start; metadata) is checked on the records read: such a page reads `limit` index items once and
+   * may hold fewer (even none) while `next_cursor` goes on. An offset is skipped by reading on.
    */
   async list(query: ExecutionQuery): Promise<Page<ExecutionRecord>> {
     if (query.tags && query.tags.length > 0) return this.listByTags(query, query.tags);
-    if (query.parentId === undefined && query.scheduleId === undefined && query.batchId === undefined) return this.listByKeys(query);
-    const { index, partition, sortKey } = query.parentId
-      ? { index: PARENT_INDEX, partition: parentKey(query.tenant, query.parentId), sortKey: PARENT_INDEX.sortKey }
-      : query.scheduleId
-        ? { index: GROUP_INDEX, partition: scheduleGroupKey(query.tenant, query.scheduleId), sortKey: GROUP_INDEX.sortKey }
-        : { index: GROUP_INDEX, partition: batchGroupKey(query.tenant, query.batchId!), sortKey: GROUP_INDEX.sortKey };
+    const { tenant, status, taskId, metadataFilter: filter, parentId } = query;
+    const group = query.scheduleId ? scheduleGroupKey(tenant, query.scheduleId) : query.batchId && batchGroupKey(tenant, query.batchId);
+    const grouped = parentId ? PARENT_INDEX : group ? GROUP_INDEX : undefined;
+    const sorted = grouped ? undefined : query.sortBy === 'completed_at' ? COMPLETED_INDEX : query.sortBy === 'started_at' ? STARTED_INDEX : undefined;
+    const open = !grouped && !sorted && status !== undefined && !isTerminal(status);
+    const index = grouped ?? sorted ?? (open ? OPEN_INDEX : status ? INDEXES.byStatus : taskId ? INDEXES.byTask : INDEXES.byTenant);
+    const partition = parentId
+      ? parentKey(tenant, parentId)
+      : group || (sorted ? tenantKey(tenant) : open ? openKey(tenant) : status ? statusKey(tenant, status) : taskId ? taskKey(tenant, taskId) : tenantKey(tenant));
+    const ranged = query.createdAfter !== undefined || query.createdBefore !== undefined;
+    const after = query.createdAfter ?? 0;
+    const before = query.createdBefore ?? 2 ** 48 - 1;
     const names: Record<string, string> = { '#pk': index.partitionKey };
     const values: Record<string, unknown> = { ':pk': partition };
     let condition = '#pk = :pk';
-    const filters: string[] = [];
-    if (query.createdAfter !== undefined || query.createdBefore !== undefined) {
-      const sortName = sortKey === INDEX_SORT_KEY ? '#id' : '#created_at';
-      names[sortName] = sortKey;
-      // Ids carry their creation time (UUIDv7); `created_at` is ISO 8601 text of 4-digit years,
-      // which sorts as time does (an open end is the last such text, not Date's largest year, '+275760…').
-      values[':lo'] = sortKey === INDEX_SORT_KEY ? idBoundAt(query.createdAfter ?? 0, 'min') : new Date(query.createdAfter ?? 0).toISOString();
-      values[':hi'] =
-        sortKey === INDEX_SORT_KEY
-          ? idBoundAt(query.createdBefore ?? 2 ** 48 - 1, 'max')
-          : query.createdBefore === undefined
-            ? '9999-12-31T23:59:59.999Z'
-            : new Date(query.createdBefore).toISOString();
-      condition += ` AND ${sortName} BETWEEN :lo AND :hi`;
-    }
-    const input: QueryCommandInput = {
-      TableName: this.table,
-      IndexName: index.name,
-      KeyConditionExpression: condition,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ScanIndexForward: query.direction === 'asc',
-    };
-    if (query.status) {
-      names['#status'] = 'status';
-      values[':status'] = query.status;
-      filters.push('#status = :status');
-    }
-    if (query.taskId) {
-      names['#task_id'] = 'task_id';
-      values[':task_id'] = query.taskId;
-      filters.push('#task_id = :task_id');
-    }
-    if (filters.length > 0) input.FilterExpression = filters.join(' AND ');
-    const filter = query.metadataFilter;
-    const scope = scopeOf(['executions', query.tenant, index.name, partition, condition, values, query.direction, filter ?? null]);
-    const page = await this.page(input, scope, query, filter ? (item) => matchesMetadata(fromItem(item).metadata, filter) : undefined);
-    return { items: page.items.map(fromItem), nextCursor: page.nextCursor };
-  }
-
-  /**
-   * A page of a list served by an index of keys: by creation, `by-tenant-keys`, or `by-task-keys`
-   * with a task, or with an ended status `by-ended`, or with an active status the tenant's range of
-   * `by-open` (the record says which status); by end, `by-completed-keys`; by start, `by-started`.
-   * Each round is one Query (at most `limit` items, 100 at most) and one BatchGetItem of their
-   * records ({@link readRecords}), so items are complete and current. What the index does not key
-   * (an active status; a task with a status; the creation range when sorted by end or start;
-   * metadata) is checked on the records read: such a page reads `limit` index items once and may
-   * hold fewer (even none) while `next_cursor` goes on. An offset is skipped by reading on.
-   */
-  private async listByKeys(query: ExecutionQuery): Promise<Page<ExecutionRecord>> {
-    const { tenant, status, taskId } = query;
-    const bySort = query.sortBy === 'completed_at' ? COMPLETED_INDEX : query.sortBy === 'started_at' ? STARTED_INDEX : undefined;
-    const open = !bySort && status !== undefined && !isTerminal(status);
-    const ranged = query.createdAfter !== undefined || query.createdBefore !== undefined;
-    const lo = idBoundAt(query.createdAfter ?? 0, 'min');
-    const hi = idBoundAt(query.createdBefore ?? 2 ** 48 - 1, 'max');
-    const source = bySort
-      ? { name: bySort.name, partitionKey: bySort.partitionKey, partition: tenantKey(tenant), sortKey: bySort.sortKey, prefix: undefined }
-      : open
-        ? { name: OPEN_INDEX.name, partitionKey: OPEN_INDEX.partitionKey, partition: openKey(tenant), sortKey: OPEN_INDEX.sortKey, prefix: `${tenant}#` }
-        : status
-          ? { name: INDEXES.byStatus.name, partitionKey: INDEXES.byStatus.partitionKey, partition: statusKey(tenant, status), sortKey: INDEX_SORT_KEY, prefix: '' }
-          : taskId
-            ? { name: INDEXES.byTask.name, partitionKey: INDEXES.byTask.partitionKey, partition: taskKey(tenant, taskId), sortKey: INDEX_SORT_KEY, prefix: '' }
-            : { name: INDEXES.byTenant.name, partitionKey: INDEXES.byTenant.partitionKey, partition: tenantKey(tenant), sortKey: INDEX_SORT_KEY, prefix: '' };
-    const names: Record<string, string> = { '#pk': source.partitionKey };
-    const values: Record<string, unknown> = { ':pk': source.partition };
-    let condition = '#pk = :pk';
-    if (source.prefix !== undefined && (ranged || open)) {
-      // Keyed by id (within the tenant's prefix in `by-open`): the creation range is a key condition.
-      names['#sort'] = source.sortKey;
-      values[':lo'] = source.prefix + lo;
-      values[':hi'] = source.prefix + hi;
+    if (!sorted && (ranged || open)) {
+      // Keyed by id (after the tenant's prefix in `by-open`) or, children, by `created_at`: the
+      // creation range is a key condition. `created_at` is ISO 8601 text of 4-digit years, which sorts
+      // as time does (an open end is the last such text, not Date's largest year, '+275760…').
+      const prefix = open ? `${tenant}#` : '';
+      names['#sort'] = parentId ? PARENT_INDEX.sortKey : open ? OPEN_INDEX.sortKey : INDEX_SORT_KEY;
+      values[':lo'] = parentId ? new Date(after).toISOString() : prefix + idBoundAt(after, 'min');
+      values[':hi'] = parentId ? (query.createdBefore === undefined ? '9999-12-31T23:59:59.999Z' : new Date(before).toISOString()) : prefix + idBoundAt(before, 'max');
       condition += ' AND #sort BETWEEN :lo AND :hi';
     }
-    const filter = query.metadataFilter;
-    const keep = (record: ExecutionRecord): boolean =>
-      (status === undefined || record.status === status) &&
-      (taskId === undefined || record.taskId === taskId) &&
-      (!ranged || (Date.parse(record.createdAt) >= (query.createdAfter ?? 0) && Date.parse(record.createdAt) <= (query.createdBefore ?? Number.MAX_SAFE_INTEGER))) &&
+    const keep = (record: ExecutionRecord, at = Date.parse(record.createdAt)): boolean =>
+      (!status || record.status === status) &&
+      (!taskId || record.taskId === taskId) &&
+      (!sorted || (at >= after && at <= before)) &&
       (!filter || matchesMetadata(record.metadata, filter));
-    // Whether `keep` can drop a record the index holds (then a page is read once, and may be short).
-    const filtered = bySort !== undefined ? status !== undefined || taskId !== undefined || ranged : open || (status !== undefined && taskId !== undefined);
-    const scope = scopeOf(['executions', tenant, source.name, source.partition, condition, values, query.direction, status ?? null, taskId ?? null, filter ?? null]);
+    // Whether `keep` can drop a record the index holds: then a page reads once, and may be short.
+    const short = !!filter || (sorted ? !!status || !!taskId || ranged : grouped ? !!status || !!taskId : open || (!!status && !!taskId));
+    const scope = scopeOf(['executions', tenant, index.name, partition, condition, values, query.direction, status ?? null, taskId ?? null, filter ?? null]);
     let startKey: Record<string, unknown> | undefined = query.cursor ? decodeCursor(query.cursor, this.secret, scope) : undefined;
     let skip = query.offset ?? 0;
-    const items: ExecutionRecord[] = [];
-    const prefix = executionPk(tenant, '');
     // Index entries without a record (being created, or expiring) are read past, within a bound.
     let rounds = LIST_ROUNDS + Math.ceil(skip / LIST_READ_MAX);
+    const items: ExecutionRecord[] = [];
+    const prefix = executionPk(tenant, '');
     do {
       const result = await this.query(
         {
           TableName: this.table,
-          IndexName: source.name,
+          IndexName: index.name,
           KeyConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -232,15 +178,20 @@ export class ExecutionsRepository extends ReconcileStore {
         },
         query.cursor !== undefined,
       );
-      // Execution records only (`by-open` also holds follow-up items), by id (derived from the key).
-      let ids = (result.Items ?? []).filter((item) => item.sk === META_SK).map((item) => (item.pk as string).slice(prefix.length));
-      if (!filtered && !filter) {
-        // Nothing to check but existence: skip the offset without reading those records.
+      // Execution records only (`by-open` also holds follow-up items), by id (from the table key).
+      const found = (result.Items ?? []).filter((item) => item.sk === META_SK);
+      let ids = found.map((item) => (item.pk as string).slice(prefix.length));
+      if (!short) {
+        // Nothing to check but existence: an offset is skipped without reading those records.
         const skipped = Math.min(skip, ids.length);
         skip -= skipped;
         ids = ids.slice(skipped);
       }
-      const records = ids.length > 0 ? await readRecords(this.client, this.table, tenant, ids) : new Map<string, ExecutionRecord>();
+      const records = grouped
+        ? new Map(found.map((item) => [item.id as string, fromItem(item)]))
+        : ids.length > 0
+          ? await readRecords(this.client, this.table, tenant, ids)
+          : new Map<string, ExecutionRecord>();
       for (const id of ids) {
         const record = records.get(id);
         if (!record || !keep(record)) continue;
@@ -248,7 +199,7 @@ export class ExecutionsRepository extends ReconcileStore {
         else if (items.length < query.limit) items.push(record);
       }
       startKey = result.LastEvaluatedKey;
-    } while (startKey && --rounds > 0 && (skip > 0 || (items.length < query.limit && !filtered && !filter)));
+    } while (startKey && --rounds > 0 && (skip > 0 || (items.length < query.limit && !short)));
     return { items, nextCursor: startKey ? encodeCursor({ scope, key: startKey as Record<string, string> }, this.secret) : null };
   }
 
@@ -328,14 +279,9 @@ export class ExecutionsRepository extends ReconcileStore {
   /**
    * Runs a paged Query: one Query per page when reading by cursor. With an offset it reads and
    * drops `offset` items first (Julep-style paging), continuing across DynamoDB pages as needed.
-   * A filtered query may return a short page; its cursor then continues after what was read.
+   * Each Query asks for what the page still needs, so its last key is where the next page starts.
    */
-  private async page(
-    input: QueryCommandInput,
-    scope: string,
-    query: { readonly limit: number; readonly cursor?: string; readonly offset?: number },
-    keep?: (item: Item) => boolean,
-  ): Promise<Page<Item>> {
+  private async page(input: QueryCommandInput, scope: string, query: { readonly limit: number; readonly cursor?: string; readonly offset?: number }): Promise<Page<Item>> {
     let startKey: Record<string, unknown> | undefined = query.cursor
       ? decodeCursor(query.cursor, this.secret, scope)
       : undefined;
@@ -349,26 +295,10 @@ export class ExecutionsRepository extends ReconcileStore {
       }, query.cursor !== undefined);
       for (const item of result.Items ?? []) {
         if (skip > 0) skip--;
-        else if (items.length < query.limit && (!keep || keep(item))) items.push(item);
+        else items.push(item);
       }
       startKey = result.LastEvaluatedKey;
-      // A filtered page (DynamoDB's filter, or `keep`) reads `limit` items once: it may come back short.
-    } while (startKey && (skip > 0 || (items.length < query.limit && !input.FilterExpression && !keep)));
-
-    if (!startKey) return { items, nextCursor: null };
-    const last = items.at(-1);
-    const resumeAt = items.length === query.limit && last ? this.keyOf(last, input.IndexName) : startKey;
-    return { items, nextCursor: encodeCursor({ scope, key: resumeAt as Record<string, string> }, this.secret) };
-  }
-
-  /** The ExclusiveStartKey that resumes a query right after `item`. */
-  private keyOf(item: Item, indexName: string | undefined): Record<string, string> {
-    const key: Record<string, string> = { pk: item.pk as string, sk: item.sk as string };
-    for (const sparse of [PARENT_INDEX, GROUP_INDEX]) {
-      if (indexName !== sparse.name) continue;
-      key[sparse.partitionKey] = item[sparse.partitionKey] as string;
-      key[sparse.sortKey] = item[sparse.sortKey] as string;
-    }
-    return key;
+    } while (startKey && (skip > 0 || items.length < query.limit));
+    return { items, nextCursor: startKey ? encodeCursor({ scope, key: startKey as Record<string, string> }, this.secret) : null };
   }
 }

@@ -29,6 +29,11 @@ export const INDEXES = {
 /** Sort key attribute shared by every index of {@link INDEXES}. */
 export const INDEX_SORT_KEY = 'id';
 
+/** Partition key attribute of {@link OPEN_INDEX} (the functions that only write it need not bundle the index). */
+export const OPEN_KEY = 'open_key';
+/** Sort key attribute of {@link OPEN_INDEX}. */
+export const OPEN_SORT = 'open_sort';
+
 /**
  * Executions that are not ended yet (and follow-up items, see {@link FOLLOW_UP_SK}), by tenant:
  * partition `A#<shard of the tenant>` ({@link openKey}), sort `<tenant>#<execution id>`
@@ -41,8 +46,8 @@ export const INDEX_SORT_KEY = 'id';
  */
 export const OPEN_INDEX = {
   name: 'by-open',
-  partitionKey: 'open_key',
-  sortKey: 'open_sort',
+  partitionKey: OPEN_KEY,
+  sortKey: OPEN_SORT,
   include: ['tenant', 'execution_arn', 'task_id'],
 } as const;
 

@@ -964,29 +964,32 @@ describe('list', () => {
     expect(second).toEqual({ items: [c], nextCursor: null });
   });
 
-  it('lists the children of a parent from by-parent, status and task as filters, the time range on created_at', async () => {
-    ddb.on(QueryCommand).resolves({ Items: [] });
+  it('lists the children of a parent from by-parent (one Query, no BatchGetItem: it projects everything), status and task checked on the items, the time range on created_at', async () => {
+    const [a, b, c] = records(3, { status: 'running' });
+    ddb.on(QueryCommand).resolves({ Items: [storedItem(c!), storedItem({ ...b!, status: 'queued' }), storedItem({ ...a!, taskId: 'other-task' })], LastEvaluatedKey: indexKey(a!) });
     const after = Date.parse('2025-01-01T00:00:00.000Z');
     const before = Date.parse('2025-01-31T23:59:59.999Z');
 
-    await repository.list({ ...base, parentId: ID, status: 'running', taskId: TASK, createdAfter: after, createdBefore: before });
+    const page = await repository.list({ ...base, parentId: ID, status: 'running', taskId: TASK, createdAfter: after, createdBefore: before });
 
     expect(queryInput()).toEqual({
       TableName: 't',
       IndexName: 'by-parent',
-      KeyConditionExpression: '#pk = :pk AND #created_at BETWEEN :lo AND :hi',
-      FilterExpression: '#status = :status AND #task_id = :task_id',
-      ExpressionAttributeNames: { '#pk': 'parent_key', '#created_at': 'created_at', '#status': 'status', '#task_id': 'task_id' },
+      KeyConditionExpression: '#pk = :pk AND #sort BETWEEN :lo AND :hi',
+      ExpressionAttributeNames: { '#pk': 'parent_key', '#sort': 'created_at' },
       ExpressionAttributeValues: {
         ':pk': `T#${TENANT}#PARENT#${ID}`,
         ':lo': '2025-01-01T00:00:00.000Z',
         ':hi': '2025-01-31T23:59:59.999Z',
-        ':status': 'running',
-        ':task_id': TASK,
       },
       ScanIndexForward: false,
       Limit: 20,
     });
+    // Filtered: one Query, a short page, a cursor that goes on.
+    expect(page.items.map((r) => r.id)).toEqual([c!.id]);
+    expect(page.nextCursor).toEqual(expect.any(String));
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
+    expect(ddb).not.toHaveReceivedCommand(BatchGetCommand);
   });
 
   it('lists the children of a parent without a filter, and leaves the open end of their time range unbounded', async () => {
@@ -1010,17 +1013,13 @@ describe('list', () => {
   it('continues a page of children after the last one, with the by-parent keys in the cursor', async () => {
     const [a, b] = records(2);
     const child = (r: ExecutionRecord) => ({ ...storedItem(r), parent_key: `T#${TENANT}#PARENT#${ID}` });
-    ddb.on(QueryCommand).resolvesOnce({ Items: [child(a!)], LastEvaluatedKey: { pk: 'x' } }).resolves({ Items: [child(b!)] });
+    const last = { pk: `EXEC#${TENANT}#${a!.id}`, sk: 'META', parent_key: `T#${TENANT}#PARENT#${ID}`, created_at: a!.createdAt };
+    ddb.on(QueryCommand).resolvesOnce({ Items: [child(a!)], LastEvaluatedKey: last }).resolves({ Items: [child(b!)] });
 
     const first = await repository.list({ ...base, parentId: ID, limit: 1 });
     const second = await repository.list({ ...base, parentId: ID, limit: 1, cursor: first.nextCursor ?? undefined });
 
-    expect(queryInput(1).ExclusiveStartKey).toEqual({
-      pk: `EXEC#${TENANT}#${a!.id}`,
-      sk: 'META',
-      parent_key: `T#${TENANT}#PARENT#${ID}`,
-      created_at: a!.createdAt,
-    });
+    expect(queryInput(1).ExclusiveStartKey).toEqual(last);
     expect(second.items.map((item) => item.id)).toEqual([b!.id]);
     // A cursor continues only its own query: not the tenant's list.
     await expect(repository.list({ ...base, cursor: first.nextCursor ?? undefined })).rejects.toBeInstanceOf(ValidationError);
