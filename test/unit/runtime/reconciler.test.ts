@@ -331,6 +331,24 @@ describe('reconcile: bounded work', () => {
     expect(describedArns()).toEqual(records.slice(0, 2).map((r) => r.executionArn));
   });
 
+  it('continues across the tenants that share a shard: its position is <tenant>#<id>', async () => {
+    const base = Date.parse('2026-01-02T03:00:00.000Z');
+    const [first, second] = [0, 1].map((n) => {
+      const tenant = Array.from({ length: 500 }, (_, i) => `shard-two-${n}-${i}`).find((name) => activeShard(name) === 2)!;
+      return seeded({ tenant, id: newExecutionId(base + (1 - n) * 1000) });
+    }).sort((a, b) => `${a!.tenant}#${a!.id}`.localeCompare(`${b!.tenant}#${b!.id}`));
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+    const options = { ...OPTIONS, maxChecks: ACTIVE_SHARDS };
+
+    await reconcile(deps, options);
+    expect(describedArns()).toEqual([first!.executionArn]);
+    expect(await repository.reconcilePositions()).toEqual({ '2': `${first!.tenant}#${first!.id}` });
+
+    sfn.resetHistory();
+    await reconcile(deps, options);
+    expect(describedArns()).toEqual([second!.executionArn]);
+  });
+
   it('does not write its positions when nothing changed', async () => {
     seeded();
     sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
