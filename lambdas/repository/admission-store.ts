@@ -96,7 +96,7 @@ function stageOf(key: unknown): HeldStage | undefined {
 /**
  * Concurrency limits, queues, slots and delayed starts (docs/architecture.md, "Admission"), in the
  * executions table:
- * - a tenant's limits: one item (`limitsKey`), listed through `by-tenant` (partition `LIMITS`);
+ * - a tenant's limits: one item (`limitsKey`), listed through `by-tenant-keys` (partition `LIMITS`);
  * - its counters of running executions: one item per scope (`countersPk`, sort key = the scope),
  *   `running` and `version`, changed only in the same transaction as the record that takes or gives
  *   back the slot, so a counter equals its holders at every commit;

@@ -23,7 +23,7 @@ export interface ApiKeyRecord {
 export type LimitsChange = Partial<Record<RateClass, RateLimit | null>>;
 
 const KEY_SK = 'APIKEY';
-/** Every key sits in this partition of the by-tenant index: keys are few, and listing them is an admin task. */
+/** Every key sits in this partition of the by-tenant-keys index (keys only: each item is read after): keys are few, and listing them is an admin task. */
 const KEYS_PARTITION = 'APIKEYS';
 
 /** Partition key prefix of API key items (the authorizer may read nothing else). */

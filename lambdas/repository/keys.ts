@@ -131,11 +131,11 @@ export function idempotencyPk(tenant: string, keyHash: string): string {
   return `IDEM#${tenant}#${keyHash}`;
 }
 
-/** `by-tenant` partition of a tenant's executions. */
+/** `by-tenant-keys` (and `by-completed-keys`, `by-started`) partition of a tenant's executions. */
 export function tenantKey(tenant: string): string {
   return `T#${tenant}`;
 }
-/** `by-task` partition of a tenant's executions of one task. */
+/** `by-task-keys` partition of a tenant's executions of one task. */
 export function taskKey(tenant: string, taskId: string): string {
   return `T#${tenant}#TASK#${taskId}`;
 }
