@@ -2012,7 +2012,7 @@ export interface operations {
                 /** @description The previous page's next_cursor. */
                 cursor?: string;
                 /** @description The order. */
-                sort_by?: "created_at";
+                sort_by?: "created_at" | "started_at" | "completed_at";
                 /** @description The direction. */
                 direction?: "asc" | "desc";
                 /** @description Only this status (pending, completed: aliases). */
@@ -2192,7 +2192,7 @@ export interface operations {
                 /** @description The previous page's next_cursor. */
                 cursor?: string;
                 /** @description The order. */
-                sort_by?: "created_at";
+                sort_by?: "created_at" | "started_at" | "completed_at";
                 /** @description The direction. */
                 direction?: "asc" | "desc";
                 /** @description Only this status (pending, completed: aliases). */

@@ -47,10 +47,11 @@ export const BULK_WORKER_EXECUTION_KEYS = ['EXEC#*', 'IDEM#*', 'T#*'] as const;
 /**
  * What the worker only reads (GetItem, Query, BatchGetItem): a tenant's concurrency limits
  * (`LIMITS#`: a replay of a limited tenant waits for admission, as a create does), the tag index
- * items (`TAG#`: a job filtered by tag queries its tag's items) and, in batches, the records those
- * items name (`EXEC#`: one BatchGetItem per page).
+ * items (`TAG#`: a job filtered by tag queries its tag's items), the tenant's shard of the `by-open`
+ * index (`A#`: a job filtered by an active status) and, in batches, the records those items name
+ * (`EXEC#`: one BatchGetItem per page).
  */
-export const BULK_WORKER_READ_KEYS = ['LIMITS#*', 'TAG#*', 'EXEC#*'] as const;
+export const BULK_WORKER_READ_KEYS = ['LIMITS#*', 'TAG#*', 'A#*', 'EXEC#*'] as const;
 
 /**
  * Bulk actions, done page by page (docs/architecture.md "Bulk actions"): a queue whose messages

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, StreamViewType, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { ADMISSION_INDEX, DUE_INDEX, GROUP_INDEX, INDEXES, INDEX_SORT_KEY, PARENT_INDEX } from '../../lambdas/repository/keys.js';
+import { ADMISSION_INDEX, COMPLETED_INDEX, DUE_INDEX, GROUP_INDEX, INDEXES, INDEX_SORT_KEY, OPEN_INDEX, PARENT_INDEX, STARTED_INDEX } from '../../lambdas/repository/keys.js';
 
 /** Props of {@link ExecutionsTable}. */
 export interface ExecutionsTableProps {
@@ -20,15 +20,18 @@ export interface ExecutionsTableProps {
 /**
  * The single table of the service: execution records, their transition rows (same partition) and
  * idempotency keys; on-demand, point-in-time recovery, encrypted, TTL on `expires_at`. Its indexes
- * (by tenant, by task, by status, projecting everything; by activity, sparse, projecting what the
- * reconciler reads) all sort by execution id, which is time-ordered; by parent (sparse, the
- * children of an execution, projecting everything) sorts by `created_at`; by due (sparse, keys only)
- * holds the webhook deliveries not settled yet, by when their message is due back; by group (sparse,
+ * (docs/architecture.md, "Indexes and what a write costs"): by tenant and by task (keys only, by
+ * execution id, which is time-ordered); by ended status (sparse: ended executions only, keys only);
+ * by open (sparse: executions not ended yet and follow-up items, by tenant shard then tenant and id,
+ * projecting what the reconciler reads); by completed and by started (by tenant, sparse by their
+ * sort keys `completed_at` and `started_at`, keys only); by parent (sparse, the children of an
+ * execution, projecting everything) sorted by `created_at`; by due (sparse, keys only) holds the
+ * webhook deliveries not settled yet, by when their message is due back; by group (sparse,
  * projecting everything) holds the executions of each batch and the runs of each recurring
- * schedule, by id; by admission (sparse) holds held executions by stage: delayed, queued per tenant,
- * holding a slot. Its stream carries new and old images, which the webhooks, admission and the tag
- * index's writer read. Tag index items (`TAG#<tenant>#<tag>`, one per execution) live in the table
- * itself, not in an index.
+ * schedule, by id; by admission (sparse) holds held executions by stage: delayed, queued per
+ * tenant, holding a slot. Its stream carries new and old images, which the webhooks, admission and
+ * the tag index's writer read. Tag index items (`TAG#<tenant>#<tag>`, one per execution) live in
+ * the table itself, not in an index.
  */
 export class ExecutionsTable extends Construct {
   /** The table. */
@@ -49,14 +52,22 @@ export class ExecutionsTable extends Construct {
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       globalSecondaryIndexes: [
+        // Keys only: a list reads its page's records after the Query, so each is written once, at
+        // create (docs/architecture.md, "Indexes and what a write costs").
         ...Object.values(INDEXES).map((index) => ({
           indexName: index.name,
           partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
           sortKey,
-          ...('include' in index
-            ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] }
-            : { projectionType: ProjectionType.ALL }),
+          projectionType: ProjectionType.KEYS_ONLY,
         })),
+        {
+          // What the reconciler reads without the record; never the status, which every step changes.
+          indexName: OPEN_INDEX.name,
+          partitionKey: { name: OPEN_INDEX.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: OPEN_INDEX.sortKey, type: AttributeType.STRING },
+          projectionType: ProjectionType.INCLUDE,
+          nonKeyAttributes: [...OPEN_INDEX.include],
+        },
         {
           indexName: PARENT_INDEX.name,
           partitionKey: { name: PARENT_INDEX.partitionKey, type: AttributeType.STRING },
@@ -71,6 +82,13 @@ export class ExecutionsTable extends Construct {
           sortKey: { name: GROUP_INDEX.sortKey, type: AttributeType.STRING },
           projectionType: ProjectionType.ALL,
         },
+        // Sparse by their sort keys, keys only: an execution enters each once.
+        ...[COMPLETED_INDEX, STARTED_INDEX].map((index) => ({
+          indexName: index.name,
+          partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: index.sortKey, type: AttributeType.STRING },
+          projectionType: ProjectionType.KEYS_ONLY,
+        })),
         {
           indexName: DUE_INDEX.name,
           partitionKey: { name: DUE_INDEX.partitionKey, type: AttributeType.STRING },

@@ -52,7 +52,7 @@ function wholeSeconds(duration: Duration): boolean {
 /**
  * Heals executions whose state machine ended without the record following (a lost or failed
  * status-change event): an EventBridge schedule runs a function that reads the non-terminal
- * executions from the sparse `by-activity` index and checks each against Step Functions
+ * executions from the sparse `by-open` index and checks each against Step Functions
  * (`lambdas/runtime/reconciler.ts`), and does the family follow-ups a lost event left undone. It
  * may write records, and describe, answer the task tokens of and stop executions of this service's
  * state machines, nothing else.

@@ -27,7 +27,7 @@ export function grantTableAccess(grantee: IGrantable, table: ITableV2, level: ke
   acknowledgeWildcardResources(
     grantee,
     resources,
-    '`<table>/index/*` names the indexes of this one table only (by-tenant, by-task, by-status, and any added later), ' +
+    '`<table>/index/*` names the indexes of this one table only (by-tenant-keys, by-task-keys, by-ended, by-open, and the others), ' +
       'which the repository queries; no other table is reachable, and no Scan is granted.',
   );
 }

@@ -68,6 +68,8 @@ export interface ExecutionListParams extends PageParams {
   readonly metadataFilter?: MetadataFilter;
   /** Only the executions of this batch (`by-group`). */
   readonly batchId?: string;
+  /** `completed_at`: ended executions by when they ended; `started_at`: started ones by when they started (not with parent, schedule, batch or tag). */
+  readonly sortBy?: 'completed_at' | 'started_at';
 }
 
 type Query = Readonly<Record<string, string | undefined>>;
@@ -230,17 +232,29 @@ function executionFilters() {
   } as const;
 }
 
+/**
+ * The orders of an executions list: by creation, or (started executions only) by `started_at`, or
+ * (ended executions only) by `completed_at`. `updated_at` is refused ({@link REFUSED_SORTS}).
+ */
+const EXECUTION_SORTS = ['created_at', 'started_at', 'completed_at'] as const;
+
+/** Orders refused with the reason (docs/architecture.md, "Indexes and what a write costs"). */
+const REFUSED_SORTS: Readonly<Record<string, string>> = {
+  updated_at:
+    'updated_at is not offered: every status change and progress report would move the execution in an index sorted by it (about 24 more DynamoDB capacity units per document-pipeline execution); sort by created_at, started_at or completed_at',
+};
+
 /** The query of `GET /executions`. */
 export const EXECUTION_LIST_QUERY = /* @__PURE__ */ (() =>
   ({
-    ...pageQuery(['created_at'], LIMIT.default, 'desc'),
+    ...pageQuery(EXECUTION_SORTS, LIMIT.default, 'desc'),
     ...executionFilters(),
     task_id: { type: 'string', minLength: 1, maxLength: 64 },
   }) as const satisfies QuerySchema)();
 
 /** The query of Julep's `GET /tasks/{task_id}/executions`: its task is the path's (a `task_id` parameter is a 400), and a page holds Julep's 100 by default. */
 export const TASK_EXECUTION_LIST_QUERY = /* @__PURE__ */ (() =>
-  ({ ...pageQuery(['created_at'], LIMIT.julepDefault, 'desc'), ...executionFilters() }) as const satisfies QuerySchema)();
+  ({ ...pageQuery(EXECUTION_SORTS, LIMIT.julepDefault, 'desc'), ...executionFilters() }) as const satisfies QuerySchema)();
 
 /** The query of `GET /executions/{id}/transitions`. */
 export const TRANSITION_LIST_QUERY = /* @__PURE__ */ (() =>
@@ -267,12 +281,14 @@ export const BULK_LIST_QUERY = /* @__PURE__ */ (() =>
 /** What reading the paging parameters takes of a reader (of any list's query: each holds them). */
 type PageReader = Pick<QueryReader<PageQuery>, 'integer' | 'string' | 'oneOf' | 'fail' | 'schema'>;
 
-function pageParams(reader: PageReader): PageParams {
+function pageParams(reader: PageReader, refusedSorts: Readonly<Record<string, string>> = {}): PageParams {
   const limit = reader.integer('limit') ?? reader.schema.limit.default;
   const offset = reader.integer('offset');
   const cursor = reader.string('cursor');
   if (offset && cursor) reader.fail('offset', 'cannot be combined with cursor');
-  reader.oneOf('sort_by');
+  const sortBy = reader.string('sort_by');
+  if (sortBy !== undefined && Object.hasOwn(refusedSorts, sortBy)) reader.fail('sort_by', refusedSorts[sortBy]!);
+  else reader.oneOf('sort_by');
   const direction = reader.oneOf<Direction>('direction') ?? reader.schema.direction.default;
   return {
     limit,
@@ -284,13 +300,13 @@ function pageParams(reader: PageReader): PageParams {
 
 /**
  * Query of an executions list. Executions are ordered by creation (their ids are time-ordered;
- * `parent_id`'s children by their `created_at`); `sort_by` accepts `created_at` only. Defaults: newest first, {@link LIMIT}`.default` per page, or
+ * `parent_id`'s children by their `created_at`); `sort_by=completed_at` lists ended executions by when they ended, `sort_by=started_at` started ones by when they started. Defaults: newest first, {@link LIMIT}`.default` per page, or
  * `julepDefault` on Julep's route, `GET /tasks/{task_id}/executions`, whose task is `fixedTaskId`.
  */
 export function executionListParams(query: Query | undefined, fixedTaskId?: string): ExecutionListParams {
   // Julep's route declares no `task_id`, so the reader reads it only on the other.
   const reader = new QueryReader(query ?? {}, (fixedTaskId === undefined ? EXECUTION_LIST_QUERY : TASK_EXECUTION_LIST_QUERY) as typeof EXECUTION_LIST_QUERY);
-  const page = pageParams(reader);
+  const page = pageParams(reader, REFUSED_SORTS);
   const rawStatus = reader.string('status');
   const status = rawStatus === undefined ? undefined : parseStatus(rawStatus);
   if (rawStatus !== undefined && status === undefined) {
@@ -326,11 +342,16 @@ export function executionListParams(query: Query | undefined, fixedTaskId?: stri
   }
   if (batchId && (parentId || scheduleId)) reader.fail('batch_id', 'cannot be combined with parent_id or schedule_id');
   if (tags && (batchId || parentId || scheduleId)) reader.fail('tag', 'cannot be combined with batch_id, schedule_id or parent_id');
+  // Checked against the enum by pageParams.
+  const rawSort = reader.raw('sort_by');
+  const sortBy = rawSort === 'completed_at' || rawSort === 'started_at' ? rawSort : undefined;
+  if (sortBy && (tags || batchId || parentId || scheduleId)) reader.fail('sort_by', `${sortBy} cannot be combined with tag, batch_id, schedule_id or parent_id`);
   reader.done();
   return {
     ...(tags ? { tags } : {}),
     ...(metadataFilter?.length ? { metadataFilter } : {}),
     ...(batchId ? { batchId } : {}),
+    ...(sortBy ? { sortBy } : {}),
     ...page,
     ...(status ? { status } : {}),
     ...(taskId ? { taskId } : {}),

@@ -96,7 +96,7 @@ function stageOf(key: unknown): HeldStage | undefined {
 /**
  * Concurrency limits, queues, slots and delayed starts (docs/architecture.md, "Admission"), in the
  * executions table:
- * - a tenant's limits: one item (`limitsKey`), listed through `by-tenant` (partition `LIMITS`);
+ * - a tenant's limits: one item (`limitsKey`), listed through `by-tenant-keys` (partition `LIMITS`);
  * - its counters of running executions: one item per scope (`countersPk`, sort key = the scope),
  *   `running` and `version`, changed only in the same transaction as the record that takes or gives
  *   back the slot, so a counter equals its holders at every commit;
@@ -149,7 +149,8 @@ export class AdmissionStore extends ExecutionStore {
       ExpressionAttributeNames: { '#pk': INDEXES.byTenant.partitionKey },
       ExpressionAttributeValues: { ':pk': LIMITS_PARTITION },
     });
-    return items.map((item) => item.tenant as string);
+    // The index holds keys only; its sort key is the tenant's name.
+    return items.map((item) => item[INDEX_SORT_KEY] as string);
   }
 
   /** Where a record stands in admission; undefined for a record that was never held (or is gone). */

@@ -23,7 +23,7 @@ export interface ApiKeyRecord {
 export type LimitsChange = Partial<Record<RateClass, RateLimit | null>>;
 
 const KEY_SK = 'APIKEY';
-/** Every key sits in this partition of the by-tenant index: keys are few, and listing them is an admin task. */
+/** Every key sits in this partition of the by-tenant-keys index (keys only: each item is read after): keys are few, and listing them is an admin task. */
 const KEYS_PARTITION = 'APIKEYS';
 
 /** Partition key prefix of API key items (the authorizer may read nothing else). */
@@ -127,7 +127,11 @@ export class ApiKeysRepository {
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );
-      records.push(...(result.Items ?? []));
+      // The index holds keys only: read each key's item (a few, for the keys CLI).
+      for (const key of result.Items ?? []) {
+        const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: key.pk, sk: key.sk } }));
+        if (Item) records.push(Item);
+      }
       startKey = result.LastEvaluatedKey;
     } while (startKey);
     return tenant === undefined ? records : records.filter((record) => record.tenant === tenant);
@@ -195,7 +199,9 @@ export class ApiKeysRepository {
         ExpressionAttributeValues: { ':pk': KEYS_PARTITION, ':id': keyId },
       }),
     );
-    const item = Items?.[0];
+    const key = Items?.[0];
+    // The index holds keys only: the item itself is read by them.
+    const item = key && (await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }))).Item;
     if (!item) throw new NotFoundError(`No API key ${keyId}.`);
     return item;
   }

@@ -21,8 +21,9 @@ import { decodeCursor, encodeCursor, invalidCursor } from '../domain/cursor.js';
 import { IdempotencyMismatchError, NotFoundError, ResourceConflictError, dependencyUnavailable, type ProblemDetails } from '../domain/errors.js';
 import type { ExecutionRecord } from '../domain/execution.js';
 import { idBoundAt } from '../domain/ids.js';
-import { DAY_SECONDS, cancellationCodes, fromItem, type Item } from './items.js';
-import { INDEXES, INDEX_SORT_KEY, META_SK, executionPk, statusKey, tagPk, taskKey, tenantKey } from './keys.js';
+import { isTerminal } from '../domain/status.js';
+import { DAY_SECONDS, cancellationCodes, type Item } from './items.js';
+import { INDEXES, INDEX_SORT_KEY, META_SK, OPEN_INDEX, executionPk, openKey, statusKey, tagPk, taskKey, tenantKey } from './keys.js';
 import { readRecords } from './record-batch.js';
 
 /** Partition of a tenant's jobs, its count of active jobs and its Idempotency-Keys of jobs. */
@@ -67,41 +68,39 @@ export interface MatchPage {
 /**
  * Where a job's executions are read from: one partition, ordered by execution id. Every filter is
  * served by an index (never a Scan): a tag by the tag index (`TAG#<tenant>#<tag>` items of the
- * table itself, sorted by execution id), else status, task or tenant by their index.
+ * table itself, sorted by execution id), else an ended status by `by-ended`, an active status by the
+ * tenant's range of `by-open` (sorted by `<tenant>#<id>`), else task or tenant by their index. The
+ * indexes hold keys (and what the reconciler reads): a page's records are read after the Query.
  */
 export interface MatchSource {
   /** The index read; absent for a tag, whose items are the table's own (`pk`, sorted by `sk`). */
   readonly index?: string;
   readonly partitionKey: string;
   readonly partition: string;
-  /**
-   * What the records must still match (the partition does not key them): a filter expression on an
-   * index; on the records a tag source reads, checked in memory.
-   */
+  /** The index's sort key attribute: the execution id, after {@link prefix}. */
+  readonly sortKey: string;
+  /** What precedes the execution id in the sort key (`<tenant>#` in `by-open`, else nothing). */
+  readonly prefix: string;
+  /** What the records must still match (the partition does not key them), checked on the records read. */
   readonly filters: Readonly<Record<string, string>>;
 }
 
 /** The partition a job's filter reads: a tag first (the index items of one tag), then status (the narrowest index), else task, else every execution of the tenant. */
 export function matchSource(tenant: string, filter: BulkFilter): MatchSource {
+  const task: Record<string, string> = filter.taskId ? { task_id: filter.taskId } : {};
   if (filter.tag) {
-    return {
-      partitionKey: 'pk',
-      partition: tagPk(tenant, filter.tag),
-      filters: { ...(filter.status ? { status: filter.status } : {}), ...(filter.taskId ? { task_id: filter.taskId } : {}) },
-    };
+    return { partitionKey: 'pk', partition: tagPk(tenant, filter.tag), sortKey: 'sk', prefix: '', filters: { ...(filter.status ? { status: filter.status } : {}), ...task } };
+  }
+  if (filter.status && !isTerminal(filter.status)) {
+    return { index: OPEN_INDEX.name, partitionKey: OPEN_INDEX.partitionKey, partition: openKey(tenant), sortKey: OPEN_INDEX.sortKey, prefix: `${tenant}#`, filters: { status: filter.status, ...task } };
   }
   if (filter.status) {
-    return {
-      index: INDEXES.byStatus.name,
-      partitionKey: INDEXES.byStatus.partitionKey,
-      partition: statusKey(tenant, filter.status),
-      filters: filter.taskId ? { task_id: filter.taskId } : {},
-    };
+    return { index: INDEXES.byStatus.name, partitionKey: INDEXES.byStatus.partitionKey, partition: statusKey(tenant, filter.status), sortKey: INDEX_SORT_KEY, prefix: '', filters: { status: filter.status, ...task } };
   }
   if (filter.taskId) {
-    return { index: INDEXES.byTask.name, partitionKey: INDEXES.byTask.partitionKey, partition: taskKey(tenant, filter.taskId), filters: {} };
+    return { index: INDEXES.byTask.name, partitionKey: INDEXES.byTask.partitionKey, partition: taskKey(tenant, filter.taskId), sortKey: INDEX_SORT_KEY, prefix: '', filters: {} };
   }
-  return { index: INDEXES.byTenant.name, partitionKey: INDEXES.byTenant.partitionKey, partition: tenantKey(tenant), filters: {} };
+  return { index: INDEXES.byTenant.name, partitionKey: INDEXES.byTenant.partitionKey, partition: tenantKey(tenant), sortKey: INDEX_SORT_KEY, prefix: '', filters: {} };
 }
 
 /** An Idempotency-Key of a job request: the key's hash and the request's. */
@@ -558,9 +557,9 @@ export class BulkStore {
   /**
    * The next page of executions a job's filter matches, oldest first, from after `after` (an
    * execution id) up to `upperMs` (an id bound: creation time), at most `limit` read. One Query of
-   * one index (see {@link matchSource}); a filter the index does not key is a filter expression,
-   * so a page may hold fewer than it read. A tag's page is one Query of its index items and one
-   * BatchGetItem of their records (see {@link BulkStore.tagged}).
+   * one index (see {@link matchSource}) and one BatchGetItem of the records it names; a filter the
+   * index does not key is checked on those records (a record that changed since still counts as it
+   * is now), so a page may hold fewer than it read. A tag's page is read alike ({@link BulkStore.tagged}).
    */
   async matches(tenant: string, filter: BulkFilter, after: string | undefined, upperMs: number, limit: number): Promise<MatchPage> {
     const source = matchSource(tenant, filter);
@@ -568,31 +567,32 @@ export class BulkStore {
     const hi = idBoundAt(upperMs, 'max');
     if (limit <= 0 || lo > hi || (after !== undefined && after >= hi)) return { records: [], more: false };
     if (source.index === undefined) return this.tagged(tenant, filter, source.partition, after, lo, hi, limit);
-    const names: Record<string, string> = { '#pk': source.partitionKey, '#id': INDEX_SORT_KEY };
-    const values: Record<string, unknown> = { ':pk': source.partition, ':lo': lo, ':hi': hi };
-    const filters: string[] = [];
-    for (const [attribute, value] of Object.entries(source.filters)) {
-      names[`#f_${attribute}`] = attribute;
-      values[`:f_${attribute}`] = value;
-      filters.push(`#f_${attribute} = :f_${attribute}`);
-    }
     const input: QueryCommandInput = {
       TableName: this.table,
       IndexName: source.index,
-      KeyConditionExpression: '#pk = :pk AND #id BETWEEN :lo AND :hi',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
+      KeyConditionExpression: '#pk = :pk AND #sort BETWEEN :lo AND :hi',
+      ExpressionAttributeNames: { '#pk': source.partitionKey, '#sort': source.sortKey },
+      ExpressionAttributeValues: { ':pk': source.partition, ':lo': source.prefix + lo, ':hi': source.prefix + hi },
       ScanIndexForward: true,
       Limit: limit,
-      ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
       // The position after `after` in this index: every key of an index item is derived from its id.
       ...(after !== undefined && after >= lo
-        ? { ExclusiveStartKey: { pk: executionPk(tenant, after), sk: META_SK, [source.partitionKey]: source.partition, [INDEX_SORT_KEY]: after } }
+        ? { ExclusiveStartKey: { pk: executionPk(tenant, after), sk: META_SK, [source.partitionKey]: source.partition, [source.sortKey]: source.prefix + after } }
         : {}),
     };
-    const { Items, LastEvaluatedKey } = await this.client.send(new QueryCommand(input));
-    const records = (Items ?? []).map(fromItem);
-    const lastId = (LastEvaluatedKey?.[INDEX_SORT_KEY] as string | undefined) ?? records.at(-1)?.id;
+    const { Items = [], LastEvaluatedKey } = await this.client.send(new QueryCommand(input));
+    const idOf = (item: Record<string, unknown>): string => (item[source.sortKey] as string).slice(source.prefix.length);
+    // Execution records only (`by-open` also holds follow-up items).
+    const ids = Items.filter((item) => item.sk === META_SK).map(idOf);
+    const found = ids.length > 0 ? await readRecords(this.client, this.table, tenant, ids) : new Map<string, ExecutionRecord>();
+    const records = ids.flatMap((id) => {
+      const record = found.get(id);
+      if (!record) return [];
+      if ((source.filters.status && record.status !== source.filters.status) || (source.filters.task_id && record.taskId !== source.filters.task_id)) return [];
+      return [record];
+    });
+    const last = LastEvaluatedKey ?? Items.at(-1);
+    const lastId = last ? idOf(last) : undefined;
     return { records, ...(lastId ? { lastId } : {}), more: LastEvaluatedKey !== undefined };
   }
 

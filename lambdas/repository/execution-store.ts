@@ -9,7 +9,7 @@ import { isTerminal } from '../domain/status.js';
 import type { PlannedTransition } from '../domain/transition.js';
 import { isDependencyUnavailable } from '../shared/dependency-errors.js';
 import { encodePayload } from './codec.js';
-import { INDEXES, META_SK, executionPk, markerSk, statusKey } from './keys.js';
+import { INDEXES, META_SK, OPEN_KEY, OPEN_SORT, executionPk, markerSk, statusKey } from './keys.js';
 import { DAY_SECONDS, attributeOf, ROW_EXTRA_SECONDS, cancellationCodes, epochSeconds, fromItem, rowItem } from './items.js';
 
 /** Settings of the repository. */
@@ -97,15 +97,14 @@ export class ExecutionStore {
         sets.push(`${name} = :${attribute}`);
       }
     }
-    if (planned.patch.status !== undefined && planned.patch.status !== before.status) {
+    if (isTerminal(planned.record.status) && planned.record.status !== before.status) {
+      // Into sparse `by-ended`, and out of `by-open`, in the transaction that ends the execution.
       names['#status_key'] = INDEXES.byStatus.partitionKey;
-      values[':status_key'] = statusKey(before.tenant, planned.patch.status);
+      values[':status_key'] = statusKey(before.tenant, planned.record.status);
       sets.push('#status_key = :status_key');
-    }
-    if (isTerminal(planned.record.status) && !isTerminal(before.status)) {
-      // Out of `by-activity` in the same transaction that ends the execution.
-      names['#active_key'] = INDEXES.byActivity.partitionKey;
-      removes.push('#active_key');
+      names['#open_key'] = OPEN_KEY;
+      names['#open_sort'] = OPEN_SORT;
+      removes.push('#open_key', '#open_sort');
     }
     if (planned.record.completedAt && !before.completedAt) {
       names['#expires_at'] = 'expires_at';

@@ -4,16 +4,21 @@ import { matchesMetadata, type MetadataFilter } from '../domain/metadata-filter.
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
 import { idBoundAt } from '../domain/ids.js';
-import type { ExecutionStatus } from '../domain/status.js';
+import { isTerminal, type ExecutionStatus } from '../domain/status.js';
 import type { RepositoryOptions } from './execution-store.js';
 import { ReconcileStore } from './reconcile-store.js';
 import { fromItem, fromRowItem, type Item } from './items.js';
 import { readRecords } from './record-batch.js';
 import {
+  COMPLETED_INDEX,
   GROUP_INDEX,
   INDEXES,
   INDEX_SORT_KEY,
+  META_SK,
+  OPEN_INDEX,
   PARENT_INDEX,
+  STARTED_INDEX,
+  openKey,
   scheduleGroupKey,
   TRANSITION_PREFIX,
   executionPk,
@@ -61,6 +66,13 @@ export interface ExecutionQuery {
   readonly metadataFilter?: MetadataFilter;
   /** Only the executions of this batch (the `by-group` index; status and task become filters). */
   readonly batchId?: string;
+  /**
+   * The order: by creation (the default); ended executions only, by `completed_at` (the
+   * `by-completed-keys` index); started executions only, by `started_at` (`by-started`). Status,
+   * task and creation time filter the records those read. Not with the parent, schedule, batch or
+   * tag lists.
+   */
+  readonly sortBy?: 'created_at' | 'completed_at' | 'started_at';
 }
 
 /** What to list of one execution's transitions. */
@@ -74,6 +86,11 @@ export interface TransitionQuery {
 }
 
 
+
+/** Index items a list reads per Query: one BatchGetItem reads at most 100 records. */
+const LIST_READ_MAX = 100;
+/** Queries a page of a list of keys makes at most (beyond those an offset needs); then it may be short. */
+const LIST_ROUNDS = 10;
 
 function scopeOf(parts: readonly unknown[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 16);
@@ -95,65 +112,95 @@ export class ExecutionsRepository extends ReconcileStore {
 
   /**
    * One page of a tenant's executions, newest or oldest first, optionally by task, status, time, or
-   * parent or schedule. Children of a parent come from `by-parent` (by `created_at`), a schedule's
-   * runs from `by-group` (by id); status and task filter those;
-   * otherwise the index is chosen from the status and task (status + task filters by task).
+   * parent, schedule or batch. Each round is one Query of one index and, for an index of keys, one
+   * BatchGetItem of the records it names ({@link readRecords}), so items are complete and current:
+   * children of a parent come from `by-parent` (by `created_at`), a schedule's or a batch's
+   * executions from `by-group` (by id), both projecting everything; otherwise by creation from
+   * `by-tenant-keys`, or `by-task-keys` with a task, or with an ended status `by-ended`, or with an
+   * active status the tenant's range of `by-open` (the record says which status); by end from
+   * `by-completed-keys`, by start from `by-started`. What the index does not key (an active status;
+   * a task with a status, a parent, a schedule or a batch; the creation range when sorted by end or
+   * start; metadata) is checked on the records read: such a page reads `limit` index items once and
+   * may hold fewer (even none) while `next_cursor` goes on. An offset is skipped by reading on.
    */
   async list(query: ExecutionQuery): Promise<Page<ExecutionRecord>> {
     if (query.tags && query.tags.length > 0) return this.listByTags(query, query.tags);
-    const grouped = query.parentId !== undefined || query.scheduleId !== undefined || query.batchId !== undefined;
-    const { index, partition, sortKey } = query.parentId
-      ? { index: PARENT_INDEX, partition: parentKey(query.tenant, query.parentId), sortKey: PARENT_INDEX.sortKey }
-      : query.scheduleId
-        ? { index: GROUP_INDEX, partition: scheduleGroupKey(query.tenant, query.scheduleId), sortKey: GROUP_INDEX.sortKey }
-        : query.batchId
-          ? { index: GROUP_INDEX, partition: batchGroupKey(query.tenant, query.batchId), sortKey: GROUP_INDEX.sortKey }
-        : query.status
-          ? { index: INDEXES.byStatus, partition: statusKey(query.tenant, query.status), sortKey: INDEX_SORT_KEY }
-          : query.taskId
-            ? { index: INDEXES.byTask, partition: taskKey(query.tenant, query.taskId), sortKey: INDEX_SORT_KEY }
-            : { index: INDEXES.byTenant, partition: tenantKey(query.tenant), sortKey: INDEX_SORT_KEY };
+    const { tenant, status, taskId, metadataFilter: filter, parentId } = query;
+    const group = query.scheduleId ? scheduleGroupKey(tenant, query.scheduleId) : query.batchId && batchGroupKey(tenant, query.batchId);
+    const grouped = parentId ? PARENT_INDEX : group ? GROUP_INDEX : undefined;
+    const sorted = grouped ? undefined : query.sortBy === 'completed_at' ? COMPLETED_INDEX : query.sortBy === 'started_at' ? STARTED_INDEX : undefined;
+    const open = !grouped && !sorted && status !== undefined && !isTerminal(status);
+    const index = grouped ?? sorted ?? (open ? OPEN_INDEX : status ? INDEXES.byStatus : taskId ? INDEXES.byTask : INDEXES.byTenant);
+    const partition = parentId
+      ? parentKey(tenant, parentId)
+      : group || (sorted ? tenantKey(tenant) : open ? openKey(tenant) : status ? statusKey(tenant, status) : taskId ? taskKey(tenant, taskId) : tenantKey(tenant));
+    const ranged = query.createdAfter !== undefined || query.createdBefore !== undefined;
+    const after = query.createdAfter ?? 0;
+    const before = query.createdBefore ?? 2 ** 48 - 1;
     const names: Record<string, string> = { '#pk': index.partitionKey };
     const values: Record<string, unknown> = { ':pk': partition };
     let condition = '#pk = :pk';
-    if (query.createdAfter !== undefined || query.createdBefore !== undefined) {
-      const sortName = sortKey === INDEX_SORT_KEY ? '#id' : '#created_at';
-      names[sortName] = sortKey;
-      // Ids carry their creation time (UUIDv7); `created_at` is ISO 8601 text of 4-digit years,
-      // which sorts as time does (an open end is the last such text, not Date's largest year, '+275760…').
-      values[':lo'] = sortKey === INDEX_SORT_KEY ? idBoundAt(query.createdAfter ?? 0, 'min') : new Date(query.createdAfter ?? 0).toISOString();
-      values[':hi'] =
-        sortKey === INDEX_SORT_KEY
-          ? idBoundAt(query.createdBefore ?? 2 ** 48 - 1, 'max')
-          : query.createdBefore === undefined
-            ? '9999-12-31T23:59:59.999Z'
-            : new Date(query.createdBefore).toISOString();
-      condition += ` AND ${sortName} BETWEEN :lo AND :hi`;
+    if (!sorted && (ranged || open)) {
+      // Keyed by id (after the tenant's prefix in `by-open`) or, children, by `created_at`: the
+      // creation range is a key condition. `created_at` is ISO 8601 text of 4-digit years, which sorts
+      // as time does (an open end is the last such text, not Date's largest year, '+275760…').
+      const prefix = open ? `${tenant}#` : '';
+      names['#sort'] = parentId ? PARENT_INDEX.sortKey : open ? OPEN_INDEX.sortKey : INDEX_SORT_KEY;
+      values[':lo'] = parentId ? new Date(after).toISOString() : prefix + idBoundAt(after, 'min');
+      values[':hi'] = parentId ? (query.createdBefore === undefined ? '9999-12-31T23:59:59.999Z' : new Date(before).toISOString()) : prefix + idBoundAt(before, 'max');
+      condition += ' AND #sort BETWEEN :lo AND :hi';
     }
-    const input: QueryCommandInput = {
-      TableName: this.table,
-      IndexName: index.name,
-      KeyConditionExpression: condition,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ScanIndexForward: query.direction === 'asc',
-    };
-    const filters: string[] = [];
-    if (grouped && query.status) {
-      names['#status'] = 'status';
-      values[':status'] = query.status;
-      filters.push('#status = :status');
-    }
-    if (query.taskId && (query.status || grouped)) {
-      names['#task_id'] = 'task_id';
-      values[':task_id'] = query.taskId;
-      filters.push('#task_id = :task_id');
-    }
-    if (filters.length > 0) input.FilterExpression = filters.join(' AND ');
-    const filter = query.metadataFilter;
-    const scope = scopeOf(['executions', query.tenant, index.name, partition, condition, values, query.direction, filter ?? null]);
-    const page = await this.page(input, scope, query, filter ? (item) => matchesMetadata(fromItem(item).metadata, filter) : undefined);
-    return { items: page.items.map(fromItem), nextCursor: page.nextCursor };
+    const keep = (record: ExecutionRecord, at = Date.parse(record.createdAt)): boolean =>
+      (!status || record.status === status) &&
+      (!taskId || record.taskId === taskId) &&
+      (!sorted || (at >= after && at <= before)) &&
+      (!filter || matchesMetadata(record.metadata, filter));
+    // Whether `keep` can drop a record the index holds: then a page reads once, and may be short.
+    const short = !!filter || (sorted ? !!status || !!taskId || ranged : grouped ? !!status || !!taskId : open || (!!status && !!taskId));
+    const scope = scopeOf(['executions', tenant, index.name, partition, condition, values, query.direction, status ?? null, taskId ?? null, filter ?? null]);
+    let startKey: Record<string, unknown> | undefined = query.cursor ? decodeCursor(query.cursor, this.secret, scope) : undefined;
+    let skip = query.offset ?? 0;
+    // Index entries without a record (being created, or expiring) are read past, within a bound.
+    let rounds = LIST_ROUNDS + Math.ceil(skip / LIST_READ_MAX);
+    const items: ExecutionRecord[] = [];
+    const prefix = executionPk(tenant, '');
+    do {
+      const result = await this.query(
+        {
+          TableName: this.table,
+          IndexName: index.name,
+          KeyConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ScanIndexForward: query.direction === 'asc',
+          Limit: Math.min(LIST_READ_MAX, skip + query.limit - items.length),
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        },
+        query.cursor !== undefined,
+      );
+      // Execution records only (`by-open` also holds follow-up items), by id (from the table key).
+      const found = (result.Items ?? []).filter((item) => item.sk === META_SK);
+      let ids = found.map((item) => (item.pk as string).slice(prefix.length));
+      if (!short) {
+        // Nothing to check but existence: an offset is skipped without reading those records.
+        const skipped = Math.min(skip, ids.length);
+        skip -= skipped;
+        ids = ids.slice(skipped);
+      }
+      const records = grouped
+        ? new Map(found.map((item) => [item.id as string, fromItem(item)]))
+        : ids.length > 0
+          ? await readRecords(this.client, this.table, tenant, ids)
+          : new Map<string, ExecutionRecord>();
+      for (const id of ids) {
+        const record = records.get(id);
+        if (!record || !keep(record)) continue;
+        if (skip > 0) skip--;
+        else if (items.length < query.limit) items.push(record);
+      }
+      startKey = result.LastEvaluatedKey;
+    } while (startKey && --rounds > 0 && (skip > 0 || (items.length < query.limit && !short)));
+    return { items, nextCursor: startKey ? encodeCursor({ scope, key: startKey as Record<string, string> }, this.secret) : null };
   }
 
   /**
@@ -232,14 +279,9 @@ export class ExecutionsRepository extends ReconcileStore {
   /**
    * Runs a paged Query: one Query per page when reading by cursor. With an offset it reads and
    * drops `offset` items first (Julep-style paging), continuing across DynamoDB pages as needed.
-   * A filtered query may return a short page; its cursor then continues after what was read.
+   * Each Query asks for what the page still needs, so its last key is where the next page starts.
    */
-  private async page(
-    input: QueryCommandInput,
-    scope: string,
-    query: { readonly limit: number; readonly cursor?: string; readonly offset?: number },
-    keep?: (item: Item) => boolean,
-  ): Promise<Page<Item>> {
+  private async page(input: QueryCommandInput, scope: string, query: { readonly limit: number; readonly cursor?: string; readonly offset?: number }): Promise<Page<Item>> {
     let startKey: Record<string, unknown> | undefined = query.cursor
       ? decodeCursor(query.cursor, this.secret, scope)
       : undefined;
@@ -253,32 +295,10 @@ export class ExecutionsRepository extends ReconcileStore {
       }, query.cursor !== undefined);
       for (const item of result.Items ?? []) {
         if (skip > 0) skip--;
-        else if (items.length < query.limit && (!keep || keep(item))) items.push(item);
+        else items.push(item);
       }
       startKey = result.LastEvaluatedKey;
-      // A filtered page (DynamoDB's filter, or `keep`) reads `limit` items once: it may come back short.
-    } while (startKey && (skip > 0 || (items.length < query.limit && !input.FilterExpression && !keep)));
-
-    if (!startKey) return { items, nextCursor: null };
-    const last = items.at(-1);
-    const resumeAt = items.length === query.limit && last ? this.keyOf(last, input.IndexName) : startKey;
-    return { items, nextCursor: encodeCursor({ scope, key: resumeAt as Record<string, string> }, this.secret) };
-  }
-
-  /** The ExclusiveStartKey that resumes a query right after `item`. */
-  private keyOf(item: Item, indexName: string | undefined): Record<string, string> {
-    const key: Record<string, string> = { pk: item.pk as string, sk: item.sk as string };
-    for (const sparse of [PARENT_INDEX, GROUP_INDEX]) {
-      if (indexName !== sparse.name) continue;
-      key[sparse.partitionKey] = item[sparse.partitionKey] as string;
-      key[sparse.sortKey] = item[sparse.sortKey] as string;
-      return key;
-    }
-    const index = Object.values(INDEXES).find((candidate) => candidate.name === indexName);
-    if (index) {
-      key[index.partitionKey] = item[index.partitionKey] as string;
-      key[INDEX_SORT_KEY] = item[INDEX_SORT_KEY] as string;
-    }
-    return key;
+    } while (startKey && (skip > 0 || items.length < query.limit));
+    return { items, nextCursor: startKey ? encodeCursor({ scope, key: startKey as Record<string, string> }, this.secret) : null };
   }
 }

@@ -5,7 +5,7 @@ import { EXECUTION_STATUSES, isTerminal, type ExecutionStatus } from '../domain/
 import { initTransition } from '../domain/transition.js';
 import type { ReadOptions, TransactItems } from './execution-store.js';
 import { ROW_EXTRA_SECONDS, epochSeconds, fromItem, rowItem, str, toItem, type Item } from './items.js';
-import { FOLLOW_UP_SK, INDEXES, META_SK, PARENT_INDEX, activeKey, activeShard, executionPk, parentKey } from './keys.js';
+import { FOLLOW_UP_SK, META_SK, OPEN_INDEX, PARENT_INDEX, executionPk, openKey, openSort, parentKey } from './keys.js';
 import { RuntimeStore } from './runtime-store.js';
 
 /** A child of an execution, as the `by-parent` index lists it. */
@@ -141,16 +141,18 @@ export class FamilyStore extends RuntimeStore {
       Update: {
         TableName: this.table,
         Key: { pk: executionPk(of.tenant, of.id), sk: FOLLOW_UP_SK },
-        UpdateExpression: 'SET #active_key = :active_key, #id = :id, #tenant = :tenant, #task_id = :task_id, #expires_at = :expires_at',
+        UpdateExpression: 'SET #open_key = :open_key, #open_sort = :open_sort, #id = :id, #tenant = :tenant, #task_id = :task_id, #expires_at = :expires_at',
         ExpressionAttributeNames: {
-          '#active_key': INDEXES.byActivity.partitionKey,
+          '#open_key': OPEN_INDEX.partitionKey,
+          '#open_sort': OPEN_INDEX.sortKey,
           '#id': 'id',
           '#tenant': 'tenant',
           '#task_id': 'task_id',
           '#expires_at': 'expires_at',
         },
         ExpressionAttributeValues: {
-          ':active_key': activeKey(activeShard(of.id)),
+          ':open_key': openKey(of.tenant),
+          ':open_sort': openSort(of.tenant, of.id),
           ':id': of.id,
           ':tenant': of.tenant,
           ':task_id': of.taskId,
@@ -209,9 +211,9 @@ export class FamilyStore extends RuntimeStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: executionPk(record.tenant, record.id), sk: FOLLOW_UP_SK },
-          UpdateExpression: 'SET #settled_at = :now REMOVE #active_key',
+          UpdateExpression: 'SET #settled_at = :now REMOVE #open_key, #open_sort',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#settled_at': 'settled_at', '#active_key': INDEXES.byActivity.partitionKey },
+          ExpressionAttributeNames: { '#settled_at': 'settled_at', '#open_key': OPEN_INDEX.partitionKey, '#open_sort': OPEN_INDEX.sortKey },
           ExpressionAttributeValues: { ':now': now },
         }),
       );

@@ -1,8 +1,8 @@
 import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { ExecutionRecord, TransitionRecord } from '../domain/execution.js';
-import { isTerminal, type ExecutionStatus } from '../domain/status.js';
+import type { ExecutionStatus } from '../domain/status.js';
 import { decodeMetadata, decodePayload, encodePayload } from './codec.js';
-import { INDEXES, META_SK, activeKey, activeShard, executionPk, statusKey, taskKey, tenantKey, transitionSk } from './keys.js';
+import { INDEXES, META_SK, OPEN_KEY, OPEN_SORT, executionPk, openKey, openSort, taskKey, tenantKey, transitionSk } from './keys.js';
 
 // How records and rows look in the table, shared by the repository's classes.
 
@@ -89,9 +89,9 @@ export function toItem(record: ExecutionRecord): Item {
     group_key: record.batchId ? `T#${record.tenant}#BATCH#${record.batchId}` : record.scheduleId && `T#${record.tenant}#SCHEDULE#${record.scheduleId}`,
     [INDEXES.byTenant.partitionKey]: tenantKey(record.tenant),
     [INDEXES.byTask.partitionKey]: taskKey(record.tenant, record.taskId),
-    [INDEXES.byStatus.partitionKey]: statusKey(record.tenant, record.status),
-    // Sparse: only executions that can still change are in `by-activity`.
-    [INDEXES.byActivity.partitionKey]: isTerminal(record.status) ? undefined : activeKey(activeShard(record.id)),
+    // A new record (the only one written whole) has not ended: it is in sparse `by-open`, not in `by-ended`.
+    [OPEN_KEY]: openKey(record.tenant),
+    [OPEN_SORT]: openSort(record.tenant, record.id),
   };
 }
 

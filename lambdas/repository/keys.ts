@@ -8,31 +8,48 @@ export const MARKER_PREFIX = 'MARK#';
 export const IDEMPOTENCY_SK = 'IDEMPOTENCY';
 
 /**
- * Global secondary indexes of the table; every one sorts by execution id (UUIDv7 = creation time).
- * An index without `include` projects ALL attributes; one with `include` projects the keys plus
- * those attributes only.
+ * Global secondary indexes of the table keyed by `id` (UUIDv7 = creation time). Keys only: a list
+ * page reads the page's records with one BatchGetItem after the Query (`readRecords`), so each is
+ * written once, when the execution is created, and never again (an index of keys only is not
+ * written when none of its keys change). New names (`-keys`): a projection cannot change in place.
  */
 export const INDEXES = {
-  /** All executions of a tenant. */
-  byTenant: { name: 'by-tenant', partitionKey: 'tenant_key' },
+  /** All executions of a tenant (also the API keys' and the tenants-with-limits partitions). */
+  byTenant: { name: 'by-tenant-keys', partitionKey: 'tenant_key' },
   /** Executions of one task. */
-  byTask: { name: 'by-task', partitionKey: 'task_key' },
-  /** Executions in one status. */
-  byStatus: { name: 'by-status', partitionKey: 'status_key' },
+  byTask: { name: 'by-task-keys', partitionKey: 'task_key' },
   /**
-   * Executions that are not terminal yet, across tenants, for the reconciler. Sparse: `active_key`
-   * is set on create and removed by the transaction that makes the record terminal. Sharded
-   * ({@link ACTIVE_SHARDS}) so no single index partition takes every write.
+   * ENDED executions by terminal status. Sparse: `status_key` is set by the transaction that ends
+   * an execution and removed by the retry that reopens it, so an execution is written to it once.
+   * Active statuses are listed from {@link OPEN_INDEX}.
    */
-  byActivity: {
-    name: 'by-activity',
-    partitionKey: 'active_key',
-    include: ['tenant', 'status', 'execution_arn', 'task_id'],
-  },
+  byStatus: { name: 'by-ended', partitionKey: 'status_key' },
 } as const;
 
 /** Sort key attribute shared by every index of {@link INDEXES}. */
 export const INDEX_SORT_KEY = 'id';
+
+/** Partition key attribute of {@link OPEN_INDEX} (the functions that only write it need not bundle the index). */
+export const OPEN_KEY = 'open_key';
+/** Sort key attribute of {@link OPEN_INDEX}. */
+export const OPEN_SORT = 'open_sort';
+
+/**
+ * Executions that are not ended yet (and follow-up items, see {@link FOLLOW_UP_SK}), by tenant:
+ * partition `A#<shard of the tenant>` ({@link openKey}), sort `<tenant>#<execution id>`
+ * ({@link openSort}), so one tenant's open executions are one key range of one partition, by id.
+ * Sparse: both keys are put at create, removed by the transaction that ends the execution and put
+ * back by a retry; nothing else changes them or the projected attributes, so an execution costs it
+ * one put and one delete. Serves the reconciler (every shard) and lists and bulk actions by an
+ * active status (the tenant's range; the status is read from the records). Projects what the
+ * reconciler reads without the record: not the status, which changes at every step.
+ */
+export const OPEN_INDEX = {
+  name: 'by-open',
+  partitionKey: OPEN_KEY,
+  sortKey: OPEN_SORT,
+  include: ['tenant', 'execution_arn', 'task_id'],
+} as const;
 
 /**
  * The children of an execution (`GET /executions?parent_id=`), sparse: only child executions have
@@ -51,6 +68,20 @@ export const PARENT_INDEX = { name: 'by-parent', partitionKey: 'parent_key', sor
  */
 export const GROUP_INDEX = { name: 'by-group', partitionKey: 'group_key', sortKey: 'id' } as const;
 
+/**
+ * A tenant's ended executions by when they ended (`GET /executions?sort_by=completed_at`). Keyed by
+ * the same `tenant_key` as `by-tenant-keys`, and sparse by its sort key: DynamoDB indexes an item
+ * only when it has both keys, and `completed_at` is set by the transaction that ends an execution
+ * (and removed by one that retries it), so no write path names this index. Keys only.
+ */
+export const COMPLETED_INDEX = { name: 'by-completed-keys', partitionKey: 'tenant_key', sortKey: 'completed_at' } as const;
+
+/**
+ * A tenant's started executions by when they started (`GET /executions?sort_by=started_at`), sparse
+ * by its sort key `started_at`, set once by the first step. Keys only.
+ */
+export const STARTED_INDEX = { name: 'by-started', partitionKey: 'tenant_key', sortKey: 'started_at' } as const;
+
 /** `by-group` partition of a tenant's runs of one schedule. */
 export function scheduleGroupKey(tenant: string, scheduleId: string): string {
   return `T#${tenant}#SCHEDULE#${scheduleId}`;
@@ -64,7 +95,7 @@ export function parentKey(tenant: string, parentId: string): string {
 /**
  * Sort key of an execution's follow-up item, in its partition: present while the execution owes its
  * family something once it ends (answer the parent's `runTask` state, cancel its children). It
- * carries `active_key`, so the reconciler finds follow-ups a lost event left undone; settling them
+ * carries the `by-open` keys, so the reconciler finds follow-ups a lost event left undone; settling them
  * removes the key.
  */
 export const FOLLOW_UP_SK = 'FOLLOW_UP';
@@ -100,35 +131,45 @@ export function idempotencyPk(tenant: string, keyHash: string): string {
   return `IDEM#${tenant}#${keyHash}`;
 }
 
-/** `by-tenant` partition of a tenant's executions. */
+/** `by-tenant-keys` (and `by-completed-keys`, `by-started`) partition of a tenant's executions. */
 export function tenantKey(tenant: string): string {
   return `T#${tenant}`;
 }
-/** `by-task` partition of a tenant's executions of one task. */
+/** `by-task-keys` partition of a tenant's executions of one task. */
 export function taskKey(tenant: string, taskId: string): string {
   return `T#${tenant}#TASK#${taskId}`;
 }
-/** `by-status` partition of a tenant's executions in one status. */
+/** `by-ended` partition of a tenant's ended executions in one (terminal) status. */
 export function statusKey(tenant: string, status: string): string {
   return `T#${tenant}#STATUS#${status}`;
 }
 
-/** Number of partitions of the `by-activity` index. */
+/** Number of partitions of the `by-open` index (and of `by-due`, and of the delayed stage of `by-admission`). */
 export const ACTIVE_SHARDS = 8;
 
-/** The `by-activity` shard of an execution: FNV-1a of its id, modulo {@link ACTIVE_SHARDS}. */
-export function activeShard(executionId: string): number {
+/** The shard of a string (an execution id, a tenant): FNV-1a of it, modulo {@link ACTIVE_SHARDS}. */
+export function activeShard(value: string): number {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < executionId.length; i++) {
-    hash ^= executionId.charCodeAt(i);
+  for (let i = 0; i < value.length; i++) {
+    hash ^= value.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return hash % ACTIVE_SHARDS;
 }
 
-/** `by-activity` partition key of shard `shard` (0 ≤ shard < {@link ACTIVE_SHARDS}). */
+/** `by-open` partition key of shard `shard` (0 ≤ shard < {@link ACTIVE_SHARDS}). */
 export function activeKey(shard: number): string {
-  return `ACTIVE#${shard}`;
+  return `A#${shard}`;
+}
+
+/** `by-open` partition of a tenant's open executions: the shard of the tenant. */
+export function openKey(tenant: string): string {
+  return activeKey(activeShard(tenant));
+}
+
+/** `by-open` sort key of an execution: `<tenant>#<id>` (a tenant name has no `#`). */
+export function openSort(tenant: string, executionId: string): string {
+  return `${tenant}#${executionId}`;
 }
 
 /**
@@ -148,7 +189,7 @@ export function dueKey(messageId: string): string {
  * Held work (docs/architecture.md, "Admission"), sparse: an execution that waits for its start
  * time or for a slot, or holds a slot, is in exactly one partition of this index at a time, its
  * stage named by the partition:
- * - `D#<shard>` ({@link delayedKey}): delayed, sorted by start time then id, sharded as `by-activity`;
+ * - `D#<shard>` ({@link delayedKey}): delayed, sorted by start time then id, sharded by execution id;
  * - `Q#<tenant>` ({@link queueKey}): in its tenant's queue, sorted by priority then id (`queueSort`);
  * - `S#<tenant>` ({@link slotKey}): admitted, holding a slot until it ends and the slot is released.
  * One index for the three stages: CloudFormation adds one index per table update, and a record
@@ -173,7 +214,7 @@ export const slotKey = (tenant: string): string => `S#${tenant}`;
 export const countersPk = (tenant: string): string => `SLOTS#${tenant}`;
 /** Key of a tenant's concurrency limits. */
 export const limitsKey = (tenant: string): { pk: string; sk: string } => ({ pk: `LIMITS#${tenant}`, sk: 'LIMITS' });
-/** Every limits item sits in this partition of `by-tenant` (by tenant name, as `id`): the tenants with limits. */
+/** Every limits item sits in this partition of `by-tenant-keys` (by tenant name, as `id`): the tenants with limits. */
 export const LIMITS_PARTITION = 'LIMITS';
 
 /** `by-group` partition ({@link GROUP_INDEX}) of a tenant's executions of one batch (`GET /executions?batch_id=`). */

@@ -1,37 +1,37 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { idBoundAt } from '../domain/ids.js';
-import type { ExecutionStatus } from '../domain/status.js';
+import { idTimestamp } from '../domain/ids.js';
 import { FamilyStore } from './family-store.js';
-import { FOLLOW_UP_SK, INDEXES, INDEX_SORT_KEY, activeKey } from './keys.js';
+import { FOLLOW_UP_SK, OPEN_INDEX, activeKey } from './keys.js';
 
 /**
- * An execution that is not terminal, as the `by-activity` index projects it; or (`followUp`) the
- * follow-up item of an execution that may owe its family something once it ends, which carries
- * neither status nor ARN.
+ * An execution that is not terminal, as the `by-open` index projects it (not its status: read the
+ * record for that); or (`followUp`) the follow-up item of an execution that may owe its family
+ * something once it ends, which carries no ARN.
  */
 export interface ActiveExecution {
   readonly tenant: string;
   readonly id: string;
   readonly taskId: string;
-  readonly status: ExecutionStatus;
   readonly executionArn: string;
   /** True for a follow-up item (see `FOLLOW_UP_SK`) rather than the record itself. */
   readonly followUp: boolean;
+  /** Its place in the shard (`<tenant>#<id>`): where a run that stops after it starts again. */
+  readonly position: string;
 }
 
-/** What {@link ExecutionsRepository.activeExecutions} reads from one shard of `by-activity`. */
+/** What {@link ExecutionsRepository.activeExecutions} reads from one shard of `by-open`. */
 export interface ActiveQuery {
   /** The shard, 0 ≤ shard < `ACTIVE_SHARDS`. */
   readonly shard: number;
-  /** Only executions created at or before this time, ms since the epoch (a key bound on the id). */
+  /** Only executions created at or before this time, ms since the epoch (read and skipped otherwise). */
   readonly createdBefore: number;
-  /** Start at this execution id (inclusive) instead of the oldest. */
-  readonly fromId?: string;
+  /** Start at this position (inclusive, see {@link ActiveExecution.position}) instead of the start. */
+  readonly from?: string;
   /** Items per Query. */
   readonly pageSize: number;
 }
 
-/** Where the reconciler stopped in each `by-activity` shard: the last execution id it checked. */
+/** Where the reconciler stopped in each `by-open` shard: the position of the last item it checked. */
 export type ReconcilePositions = Readonly<Record<string, string>>;
 
 /** Key of the item holding the reconciler's positions (no tenant: it is the service's own). */
@@ -44,29 +44,21 @@ const RECONCILER_KEY = { pk: 'RECONCILER', sk: 'POSITIONS' } as const;
  */
 export class ReconcileStore extends FamilyStore {
   /**
-   * The executions of one `by-activity` shard that are not terminal, oldest first, created up to
-   * `createdBefore` (a key condition on the time-ordered id: no Scan, no filter, no tenant needed).
-   * Reads a page of `pageSize` at a time, only as far as the caller iterates.
+   * The executions (and follow-up items) of one `by-open` shard, by tenant then id, from `from`
+   * (inclusive), created up to `createdBefore` (the shard is sorted by tenant first, so younger ones
+   * are read and skipped; the index holds only executions that have not ended). Reads a page of
+   * `pageSize` at a time, only as far as the caller iterates.
    */
   async *activeExecutions(query: ActiveQuery): AsyncGenerator<ActiveExecution, void, undefined> {
-    const index = INDEXES.byActivity;
-    const lo = query.fromId ?? idBoundAt(0, 'min');
-    const hi = idBoundAt(query.createdBefore, 'max');
-    // A position newer than the bound (the bound moved back): nothing to read from there.
-    if (lo > hi) return;
     let startKey: Record<string, unknown> | undefined;
     do {
       const result = await this.query(
         {
           TableName: this.table,
-          IndexName: index.name,
-          KeyConditionExpression: '#pk = :pk AND #id BETWEEN :lo AND :hi',
-          ExpressionAttributeNames: { '#pk': index.partitionKey, '#id': INDEX_SORT_KEY },
-          ExpressionAttributeValues: {
-            ':pk': activeKey(query.shard),
-            ':lo': lo,
-            ':hi': hi,
-          },
+          IndexName: OPEN_INDEX.name,
+          KeyConditionExpression: query.from === undefined ? '#pk = :pk' : '#pk = :pk AND #sort >= :from',
+          ExpressionAttributeNames: { '#pk': OPEN_INDEX.partitionKey, ...(query.from === undefined ? {} : { '#sort': OPEN_INDEX.sortKey }) },
+          ExpressionAttributeValues: { ':pk': activeKey(query.shard), ...(query.from === undefined ? {} : { ':from': query.from }) },
           ScanIndexForward: true,
           Limit: query.pageSize,
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
@@ -74,13 +66,16 @@ export class ReconcileStore extends FamilyStore {
         false,
       );
       for (const item of result.Items ?? []) {
+        const position = item[OPEN_INDEX.sortKey] as string;
+        const id = position.slice(position.indexOf('#') + 1);
+        if (idTimestamp(id) > query.createdBefore) continue;
         yield {
           tenant: item.tenant as string,
-          id: item.id as string,
+          id,
           taskId: item.task_id as string,
-          status: item.status as ExecutionStatus,
           executionArn: item.execution_arn as string,
           followUp: item.sk === FOLLOW_UP_SK,
+          position,
         };
       }
       startKey = result.LastEvaluatedKey;

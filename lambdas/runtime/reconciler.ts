@@ -30,7 +30,7 @@ export interface ReconcileOptions {
 
 /** What the reconciler needs: the status-change dependencies, a clock and the time left. */
 export interface ReconcileDeps extends StatusChangeDeps {
-  /** The whole repository: the reconciler queries the `by-activity` index and keeps its positions. */
+  /** The whole repository: the reconciler queries the `by-open` index and keeps its positions. */
   readonly repository: ReconcileStore;
   /**
    * The current time in ms since the epoch.
@@ -194,9 +194,12 @@ async function check(deps: ReconcileDeps, candidate: ActiveExecution, now: numbe
     const outcome = await settleFamily(deps, candidate.tenant, candidate.id);
     return outcome === 'active' ? 'running' : outcome === 'settled' ? 'settled' : 'unchanged';
   }
+  // The index does not carry the status (it changes at every step): the record says it.
+  const record = await deps.repository.find(candidate.tenant, candidate.id);
+  if (!record || isTerminal(record.status)) return 'unchanged';
   // Held for admission: waiting is no loss (and needs no Step Functions call); a lost placement or
   // start is made now.
-  if (candidate.status === 'queued' && deps.admission && (await reconcileHeld(deps.admission, candidate.tenant, candidate.id))) return 'held';
+  if (record.status === 'queued' && deps.admission && (await reconcileHeld(deps.admission, candidate.tenant, candidate.id))) return 'held';
   let described: DescribeExecutionCommandOutput;
   try {
     described = await deps.sfn.send(new DescribeExecutionCommand({ executionArn: candidate.executionArn }));
@@ -227,8 +230,9 @@ async function check(deps: ReconcileDeps, candidate: ActiveExecution, now: numbe
  * child whose end was recorded still answers its parent, and a parent's children are still
  * cancelled, when the event that should have done it was lost or kept failing.
  *
- * Candidates come from the sparse, sharded `by-activity` index (no Scan, no list of tenants),
- * oldest first and only older than `minAgeMs`. Each shard gets an equal share of `maxChecks`; where
+ * Candidates come from the sparse, sharded `by-open` index (no Scan, no list of tenants), by
+ * tenant then oldest first, and only older than `minAgeMs`; each candidate's record is read
+ * (strongly consistent) for its status, which the index does not carry. Each shard gets an equal share of `maxChecks`; where
  * a shard's share runs out the run records its position, and the next run continues from there, so
  * every candidate is reached however many long-running executions there are.
  */
@@ -245,19 +249,20 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   for (let shard = 0; shard < ACTIVE_SHARDS && !stoppedEarly; shard++) {
     const from = positions[shard];
     let last: string | undefined;
+    let lastId: string | undefined;
     let exhausted = true;
     let shardChecks = 0;
     try {
       for await (const candidate of deps.repository.activeExecutions({
         shard,
         createdBefore: now - options.minAgeMs,
-        ...(from === undefined ? {} : { fromId: from }),
+        ...(from === undefined ? {} : { from }),
         pageSize: options.pageSize ?? 100,
       })) {
         // The position is inclusive: that execution was checked by the previous run.
-        if (candidate.id === from) continue;
+        if (candidate.position === from) continue;
         // A follow-up item right after its own record (same id): that check did what it could.
-        if (candidate.followUp && candidate.id === last) continue;
+        if (candidate.followUp && candidate.id === lastId) continue;
         if (shardChecks >= perShard || outOfTime()) {
           exhausted = false;
           stoppedEarly ||= outOfTime();
@@ -286,7 +291,8 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
           counts.errors++;
           logger.error('reconciling an execution failed', { error });
         }
-        last = candidate.id;
+        last = candidate.position;
+        lastId = candidate.id;
       }
     } catch (error) {
       // The index could not be read (e.g. throttled): leave this shard's position for the next run.

@@ -42,10 +42,22 @@ export interface MeteredStack {
   stop(): Promise<void>;
 }
 
-function capacityOf(output: unknown): number {
+interface Consumed {
+  readonly CapacityUnits?: number;
+  readonly Table?: { readonly CapacityUnits?: number };
+}
+
+/**
+ * Capacity units of one call as DynamoDB bills them. DynamoDB Local reports a transaction's table
+ * units as 2 in all when none of its items changes an index (two 1 KB puts: 2, where DynamoDB bills
+ * 2 per item and KB, 4), so a transaction's table units are at least 2 per item (`transactItems`).
+ */
+export function capacityOf(output: unknown, transactItems = 0): number {
   const consumed = (output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
-  const list = Array.isArray(consumed) ? consumed : consumed ? [consumed] : [];
-  return list.reduce((sum: number, item: { CapacityUnits?: number }) => sum + (item.CapacityUnits ?? 0), 0);
+  const list: Consumed[] = Array.isArray(consumed) ? consumed : consumed ? [consumed as Consumed] : [];
+  const reported = list.reduce((sum, item) => sum + (item.CapacityUnits ?? 0), 0);
+  const table = list.reduce((sum, item) => sum + (item.Table?.CapacityUnits ?? 0), 0);
+  return reported + Math.max(0, 2 * transactItems - table);
 }
 
 /**
@@ -74,7 +86,7 @@ export async function startMeteredStack(): Promise<MeteredStack> {
       });
       try {
         const result = await next(args);
-        operations.push(operation(capacityOf(result.output)));
+        operations.push(operation(capacityOf(result.output, (args.input as { TransactItems?: unknown[] }).TransactItems?.length)));
         return result;
       } catch (error) {
         failures.push(operation(0));

@@ -159,6 +159,7 @@ export async function measureOperations(metered: MeteredStack, options: Operatio
   await measure('GET /executions (page of 20)', 'api/executions-read.ts', 'GET', '/executions?limit=20');
   await measure('GET /tasks/{task_id}/executions', 'api/executions-read.ts', 'GET', '/tasks/document-pipeline/executions');
   await measure('GET /executions?status=succeeded', 'api/executions-read.ts', 'GET', '/executions?status=succeeded');
+  await measure('GET /executions?sort_by=completed_at', 'api/executions-read.ts', 'GET', '/executions?sort_by=completed_at');
   await measure('GET /executions/{id}/transitions', 'api/executions-read.ts', 'GET', `/executions/${id}/transitions`);
   const waiting = await api<{ id: string }>('POST', '/tasks/approval-flow/executions', { input: { title: 'T', body: 'B' } });
   await until(async () => (await status(waiting.body.id)) === 'awaiting_input', 'awaiting_input');

@@ -111,7 +111,7 @@ describe('bulk worker', () => {
       (statement.Condition as { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': string[] } })['ForAllValues:StringLike']['dynamodb:LeadingKeys'];
     const batchGets = statements.filter((statement) => allows([statement], 'dynamodb:BatchGetItem'));
     expect(batchGets).toHaveLength(1);
-    expect(keysOf(batchGets[0]!)).toEqual(['LIMITS#*', 'TAG#*', 'EXEC#*']);
+    expect(keysOf(batchGets[0]!)).toEqual(['LIMITS#*', 'TAG#*', 'A#*', 'EXEC#*']);
     expect(allows(batchGets, 'dynamodb:Query')).toBe(true);
     expect(allows(batchGets, 'dynamodb:PutItem')).toBe(false);
     const tagged = statements.filter((statement) => keysOf(statement).some((key) => key.startsWith('TAG')));

@@ -235,7 +235,7 @@ describe('IAM least privilege', () => {
   it('the bulk worker reads the tag index (TAG#) and records in batches, and only reads them', () => {
     const reading = statementsOf('bulkWorker').filter((statement) => allows([statement], 'dynamodb:BatchGetItem'));
     expect(reading.map((statement) => JSON.stringify(statement.Condition))).toEqual([
-      JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LIMITS#*', 'TAG#*', 'EXEC#*'] } }),
+      JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LIMITS#*', 'TAG#*', 'A#*', 'EXEC#*'] } }),
     ]);
     expect(actionsOf(reading).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
   });

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { INDEXES, INDEX_SORT_KEY, PARENT_INDEX } from '../../lambdas/repository/keys.js';
+import { INDEXES, INDEX_SORT_KEY, OPEN_INDEX, PARENT_INDEX } from '../../lambdas/repository/keys.js';
 import { allows, onlyResource, resourcesOf, statementsOfFunction, synthService } from './support.js';
 
 const { template } = synthService();
@@ -22,10 +22,21 @@ describe('executions table', () => {
     });
   });
 
-  it('has exactly the by-tenant, by-task, by-status and by-activity indexes, each sorted by id, by-parent, by-due, by-group (a batch\'s executions and a schedule\'s runs, sorted by id) and by-admission', () => {
+  it('has exactly the by-tenant-keys, by-task-keys and by-ended indexes (keys only, sorted by id), by-open, by-completed-keys, by-started, by-parent, by-due, by-group and by-admission', () => {
     const [, table] = onlyResource(template, TABLE);
     const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
-    expect(indexes.map((index) => index.IndexName).sort()).toEqual(['by-activity', 'by-admission', 'by-due', 'by-group', 'by-parent', 'by-status', 'by-task', 'by-tenant']);
+    expect(indexes.map((index) => index.IndexName).sort()).toEqual([
+      'by-admission',
+      'by-completed-keys',
+      'by-due',
+      'by-ended',
+      'by-group',
+      'by-open',
+      'by-parent',
+      'by-started',
+      'by-task-keys',
+      'by-tenant-keys',
+    ]);
     expect(indexes.find((index) => index.IndexName === 'by-group')).toMatchObject({
       KeySchema: [
         { AttributeName: 'group_key', KeyType: 'HASH' },
@@ -41,13 +52,31 @@ describe('executions table', () => {
         { AttributeName: partitionKey, KeyType: 'HASH' },
         { AttributeName: 'id', KeyType: 'RANGE' },
       ]);
+      expect(index?.Projection, name).toEqual({ ProjectionType: 'KEYS_ONLY' });
     }
-    for (const name of ['by-tenant', 'by-task', 'by-status']) {
-      expect(indexes.find((index) => index.IndexName === name)?.Projection, name).toEqual({ ProjectionType: 'ALL' });
-    }
-    for (const attribute of ['tenant_key', 'task_key', 'status_key', 'active_key', 'id']) {
+    expect(Object.values(INDEXES).map((index) => [index.name, index.partitionKey])).toEqual([
+      ['by-tenant-keys', 'tenant_key'],
+      ['by-task-keys', 'task_key'],
+      ['by-ended', 'status_key'],
+    ]);
+    for (const attribute of ['tenant_key', 'task_key', 'status_key', 'open_key', 'open_sort', 'started_at', 'completed_at', 'id']) {
       template.hasResourceProperties(TABLE, {
         AttributeDefinitions: Match.arrayWith([{ AttributeName: attribute, AttributeType: 'S' }]),
+      });
+    }
+  });
+
+  it('has by-completed-keys and by-started keyed by tenant_key, sparse by their sort keys completed_at and started_at, keys only (an execution enters each once)', () => {
+    const [, table] = onlyResource(template, TABLE);
+    const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[];
+    for (const [name, sortKey] of [['by-completed-keys', 'completed_at'], ['by-started', 'started_at']] as const) {
+      expect(indexes.find((index) => index.IndexName === name)).toEqual({
+        IndexName: name,
+        KeySchema: [
+          { AttributeName: 'tenant_key', KeyType: 'HASH' },
+          { AttributeName: sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
       });
     }
   });
@@ -77,18 +106,18 @@ describe('executions table', () => {
     expect(index?.Projection).toEqual({ ProjectionType: 'ALL' });
   });
 
-  it('has a sparse by-activity index keyed by active_key that projects only what the reconciler reads', () => {
+  it('has a sparse by-open index keyed by the tenant\'s shard and <tenant>#<id>, projecting what the reconciler reads but not the status', () => {
     const [, table] = onlyResource(template, TABLE);
     const indexes = table.Properties?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: { ProjectionType: string; NonKeyAttributes?: string[] } }[];
-    const index = indexes.find((candidate) => candidate.IndexName === 'by-activity');
+    const index = indexes.find((candidate) => candidate.IndexName === 'by-open');
 
     expect(index?.KeySchema).toEqual([
-      { AttributeName: 'active_key', KeyType: 'HASH' },
-      { AttributeName: 'id', KeyType: 'RANGE' },
+      { AttributeName: 'open_key', KeyType: 'HASH' },
+      { AttributeName: 'open_sort', KeyType: 'RANGE' },
     ]);
     expect(index?.Projection.ProjectionType).toBe('INCLUDE');
-    expect([...(index?.Projection.NonKeyAttributes ?? [])].sort()).toEqual(['execution_arn', 'status', 'task_id', 'tenant']);
-    expect(INDEXES.byActivity.partitionKey).toBe('active_key');
+    expect([...(index?.Projection.NonKeyAttributes ?? [])].sort()).toEqual(['execution_arn', 'task_id', 'tenant']);
+    expect(OPEN_INDEX).toMatchObject({ partitionKey: 'open_key', sortKey: 'open_sort' });
   });
 
   it('has a sparse by-parent index of the children of an execution, sorted by created_at, projecting everything', () => {

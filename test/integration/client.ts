@@ -29,6 +29,7 @@ export interface Execution {
   readonly status_url: string;
   readonly events_url: string;
   readonly created_at: string;
+  readonly started_at: string | null;
   readonly completed_at: string | null;
   /** The schedule it is a run of, or null. */
   readonly schedule_id: string | null;

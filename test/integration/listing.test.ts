@@ -65,6 +65,72 @@ describe('listing executions', () => {
     expect(aliased.body.items).toHaveLength(5);
   });
 
+  it.each(['completed_at', 'started_at'] as const)('sorts by %s both ways, page by page, with the task and status filters on both routes', async (order) => {
+    await Promise.all(ids.map((id) => waitFor(id, (execution) => execution.status === 'succeeded')));
+    const sorted = async (path: string, direction: 'asc' | 'desc') => {
+      const seen: Array<{ id: string; at: string | null }> = [];
+      let cursor: string | null = null;
+      do {
+        const reply: { status: number; body: Page } = await api<Page>('GET', `${path}&limit=7&direction=${direction}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        expect(reply.status).toBe(200);
+        seen.push(...reply.body.items.map((item) => ({ id: item.id, at: item[order] })));
+        cursor = reply.body.next_cursor;
+      } while (cursor);
+      return seen;
+    };
+
+    for (const path of [`/tasks/test-list/executions?sort_by=${order}`, `/executions?sort_by=${order}&task_id=test-list&status=succeeded`]) {
+      const ascending = await sorted(path, 'asc');
+      const descending = await sorted(path, 'desc');
+      for (const [direction, list] of [['asc', ascending], ['desc', descending]] as const) {
+        expect([...list.map((item) => item.id)].sort(), `${path} ${direction}`).toEqual(ids);
+        const times = list.map((item) => item.at!);
+        expect(times, `${path} ${direction}`).toEqual([...times].sort((a, b) => (direction === 'asc' ? a.localeCompare(b) : b.localeCompare(a))));
+      }
+    }
+    const running = await api<Page>('GET', `/executions?sort_by=${order}&task_id=test-list&status=running`);
+    expect(running.body.items).toEqual([]);
+  }, 60_000);
+
+  it('refuses sort_by=updated_at saying why, and completed_at or started_at with a tag list', async () => {
+    for (const query of ['sort_by=updated_at', 'sort_by=completed_at&tag=x', 'sort_by=started_at&tag=x']) {
+      const reply = await api<{ errors: Array<{ path: string }>; detail: string }>('GET', `/executions?${query}`);
+      expect(reply.status, query).toBe(400);
+      expect(reply.body.errors.map((error) => error.path), query).toEqual(['query.sort_by']);
+    }
+    const refused = await api<{ detail: string }>('GET', '/executions?sort_by=updated_at');
+    expect(refused.body.detail).toContain('every status change and progress report would move the execution');
+  });
+
+  it('lists by an active status (by-open) and by an ended one (by-ended), both ways, page by page, with and without the task', async () => {
+    const since = new Date(Date.now() - 1000).toISOString();
+    const held = (await Promise.all(Array.from({ length: 23 }, (_, n) => start('test-list-hold', { n })))).map((execution) => execution.id).sort();
+    await Promise.all(held.map((id) => waitFor(id, (execution) => execution.status === 'awaiting_input')));
+    const mine = new Set(held);
+    const window = `created_after=${encodeURIComponent(since)}`;
+
+    for (const direction of ['asc', 'desc'] as const) {
+      const expected = direction === 'asc' ? held : [...held].reverse();
+      expect(await readAll(`/executions?status=awaiting_input&task_id=test-list-hold`, 5, direction), direction).toEqual(expected);
+      expect(await readAll(`/tasks/test-list-hold/executions?status=awaiting_input&${window}`, 7, direction), direction).toEqual(expected);
+      // Other tenants' and tasks' open executions share the index; the tenant's range holds only its own.
+      expect((await readAll(`/executions?status=awaiting_input&${window}`, 100, direction)).filter((id) => mine.has(id)), direction).toEqual(expected);
+    }
+    expect((await api<Page>('GET', '/executions?status=running&task_id=test-list-hold')).body.items).toEqual([]);
+    expect((await api<Page>('GET', '/executions?status=awaiting_input&task_id=test-list')).body.items).toEqual([]);
+
+    // Cancelled: each leaves by-open and enters by-ended in the same write.
+    for (const id of held.slice(0, 11)) expect((await api('POST', `/executions/${id}/cancel`, { reason: 'listing test' })).status).toBe(200);
+    await Promise.all(held.slice(0, 11).map((id) => waitFor(id, (execution) => execution.status === 'cancelled')));
+    for (const direction of ['asc', 'desc'] as const) {
+      const cancelled = held.slice(0, 11);
+      const waiting = held.slice(11);
+      expect(await readAll('/executions?status=cancelled&task_id=test-list-hold', 4, direction)).toEqual(direction === 'asc' ? cancelled : [...cancelled].reverse());
+      expect(await readAll('/executions?status=awaiting_input&task_id=test-list-hold', 4, direction)).toEqual(direction === 'asc' ? waiting : [...waiting].reverse());
+    }
+    for (const id of held.slice(11)) await api('POST', `/executions/${id}/cancel`, { reason: 'listing test' });
+  }, 120_000);
+
   it('filters by creation time', async () => {
     const middle = (await api<Execution>('GET', `/executions/${ids[125]!}`)).body.created_at;
 

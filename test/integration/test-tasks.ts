@@ -126,6 +126,14 @@ export const tasks = [
     steps: [waitForInput('hold', { timeoutSeconds: 3600 })],
   }),
   defineTask({
+    id: 'test-list-hold',
+    description: 'One long wait; only the listing tests create it (lists by an active status).',
+    kind: 'test',
+    input: z.strictObject({ n: z.int() }),
+    examples: [{ n: 1 }],
+    steps: [waitForInput('hold', { timeoutSeconds: 3600 })],
+  }),
+  defineTask({
     id: 'test-bulk-cli',
     description: 'One long wait; only the CLI\'s bulk test creates it.',
     kind: 'test',

@@ -422,7 +422,7 @@ function queryValue(name: string, taskIds: readonly string[]): fc.Arbitrary<Quer
         { weight: 2, arbitrary: fc.oneof(text(60), fc.base64String({ maxLength: 80 }), fc.constantFrom('a.b', 'a.b.c', '.', 'W10.AAAAAAAAAAAAAAAAAAAAAA'), huge(2000, 4000)) },
       );
     case 'sort_by':
-      return fc.oneof(fc.constantFrom('created_at', 'seq', 'updated_at', 'id', '', 'CREATED_AT', 'created_at,seq'), text(16));
+      return fc.oneof(fc.constantFrom('created_at', 'completed_at', 'started_at', 'seq', 'updated_at', 'id', '', 'CREATED_AT', 'created_at,seq', 'completed_at,created_at'), text(16));
     case 'direction':
       return fc.oneof(fc.constantFrom('asc', 'desc', 'ASC', '', 'up', 'asc,desc'), text(8));
     case 'status':

@@ -2,7 +2,7 @@ import { matchesMetadata, parseMetadataFilter, type MetadataFilter } from '../..
 import { PUBLIC_ROUTES, type RouteKey } from '../../../lambdas/api/routes.js';
 import { EXECUTION_STATUSES, TERMINAL_STATUSES, parseStatus, TRANSITION_TABLE, TRANSITION_TYPES, type ExecutionStatus, type TransitionType } from '../../../lambdas/domain/status.js';
 import { decodePayload } from '../../../lambdas/repository/codec.js';
-import { activeKey, activeShard, executionPk, statusKey, taskKey, tenantKey, transitionSk } from '../../../lambdas/repository/keys.js';
+import { openKey, openSort, executionPk, statusKey, taskKey, tenantKey, transitionSk } from '../../../lambdas/repository/keys.js';
 
 /** A response as both layers see it. */
 export interface Reply {
@@ -301,10 +301,11 @@ export function storedViolations(items: readonly Item[]): string[] {
     if (pk !== executionPk(tenant, id)) found.push(`${pk}: record of ${tenant}/${id}`);
     if (record.tenant_key !== tenantKey(tenant)) found.push(`${pk}: tenant_key ${String(record.tenant_key)}`);
     if (record.task_key !== taskKey(tenant, String(record.task_id))) found.push(`${pk}: task_key ${String(record.task_key)}`);
-    if (record.status_key !== statusKey(tenant, status)) found.push(`${pk}: status_key ${String(record.status_key)} for status ${status}`);
-    // The reconciler's sparse index holds exactly the executions that are not terminal yet.
-    const activeKeyWanted = TERMINAL_STATUSES.has(status) ? undefined : activeKey(activeShard(id));
-    if (record.active_key !== activeKeyWanted) found.push(`${pk}: active_key ${String(record.active_key)} for status ${status}`);
+    // Sparse by-ended holds exactly the ended executions, by-open exactly the others.
+    const ended = TERMINAL_STATUSES.has(status);
+    if (record.status_key !== (ended ? statusKey(tenant, status) : undefined)) found.push(`${pk}: status_key ${String(record.status_key)} for status ${status}`);
+    if (record.open_key !== (ended ? undefined : openKey(tenant))) found.push(`${pk}: open_key ${String(record.open_key)} for status ${status}`);
+    if (record.open_sort !== (ended ? undefined : openSort(tenant, id))) found.push(`${pk}: open_sort ${String(record.open_sort)} for status ${status}`);
     if (!decodes(record.input) || !decodes(record.output) || !decodes(record.metadata)) found.push(`${pk}: a payload does not decode`);
     const terminal = TERMINAL_STATUSES.has(status);
     if (terminal && typeof record.completed_at !== 'string') found.push(`${pk}: ${status} without completed_at`);

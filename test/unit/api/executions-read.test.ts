@@ -119,7 +119,7 @@ describe('GET /executions', () => {
     expect(status).toBe(200);
     expect(body.items.map((item) => item.id)).toEqual([c!.id, b!.id, a!.id]);
     expect(body.next_cursor).toBeNull();
-    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'by-tenant', Limit: 20, ScanIndexForward: false });
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'by-tenant-keys', Limit: 20, ScanIndexForward: false });
   });
 
   it('lists oldest first with direction=asc', async () => {
@@ -271,7 +271,7 @@ describe('GET /tasks/{task_id}/executions', () => {
 
     expect(status).toBe(200);
     expect(body.items.map((item) => item.id)).toEqual([approval.id]);
-    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'by-task' });
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'by-task-keys' });
   });
 
   it("returns up to 100 by default, as Julep's SDK does not page on its own (it returned 20 of 27), while GET /executions keeps 20", async () => {
@@ -282,7 +282,7 @@ describe('GET /tasks/{task_id}/executions', () => {
 
     expect(julep.body.items).toHaveLength(stored.length);
     expect(julep.body.next_cursor).toBeNull();
-    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'by-task', Limit: LIMIT.julepDefault });
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'by-task-keys', Limit: LIMIT.julepDefault });
     expect(convenience.body.items).toHaveLength(LIMIT.default);
     expect(convenience.body.next_cursor).toEqual(expect.any(String));
   });

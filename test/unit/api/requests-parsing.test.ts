@@ -57,6 +57,39 @@ describe('executionListParams', () => {
     });
   });
 
+  it('sorts by completed_at with the status, task and creation filters, on both list routes', () => {
+    expect(executionListParams({ sort_by: 'completed_at', status: 'failed', task_id: 'sample-approval' })).toEqual({
+      limit: LIMIT.default,
+      direction: 'desc',
+      sortBy: 'completed_at',
+      status: 'failed',
+      taskId: 'sample-approval',
+    });
+    expect(executionListParams({ sort_by: 'completed_at', direction: 'asc' }, 'sample-pipeline')).toMatchObject({ sortBy: 'completed_at', direction: 'asc', taskId: 'sample-pipeline' });
+    // The default order is creation, said or not.
+    expect(executionListParams({ sort_by: 'created_at' })).not.toHaveProperty('sortBy');
+  });
+
+  it('sorts by started_at too, on both list routes', () => {
+    expect(executionListParams({ sort_by: 'started_at', status: 'running' })).toEqual({ limit: LIMIT.default, direction: 'desc', sortBy: 'started_at', status: 'running' });
+    expect(executionListParams({ sort_by: 'started_at', direction: 'asc' }, 'sample-pipeline')).toMatchObject({ sortBy: 'started_at', direction: 'asc', taskId: 'sample-pipeline' });
+  });
+
+  it('refuses sort_by=completed_at or started_at with a tag, batch, schedule or parent list', () => {
+    for (const order of ['completed_at', 'started_at']) {
+      for (const query of [{ tag: 'a' }, { batch_id: '0b7c5a4e-7f4e-4f5e-8f4e-3c2d1b0a9f8e' }, { schedule_id: `sch_${'a'.repeat(32)}` }, { parent_id: '01900000-0000-7000-8000-000000000000' }]) {
+        expect(() => executionListParams({ sort_by: order, ...query }), JSON.stringify(query)).toThrow(ValidationError);
+      }
+    }
+  });
+
+  it('refuses sort_by=updated_at saying why: every update would move the execution in such an index', () => {
+    const errors = fieldErrors(() => executionListParams({ sort_by: 'updated_at' }));
+    expect(errors).toEqual([{ path: 'query.sort_by', message: expect.stringContaining('every status change and progress report would move the execution') }]);
+    expect(errors[0]!.message).toContain('sort by created_at, started_at or completed_at');
+    expect(fieldErrors(() => executionListParams({ sort_by: 'name' }))).toEqual([{ path: 'query.sort_by', message: 'must be one of "created_at", "started_at", "completed_at"' }]);
+  });
+
   it('takes the task from the path and rejects it as a query parameter then', () => {
     expect(executionListParams({}, 'sample-pipeline')).toMatchObject({ taskId: 'sample-pipeline' });
     expect(fieldErrors(() => executionListParams({ task_id: 'x' }, 'sample-pipeline'))).toEqual([

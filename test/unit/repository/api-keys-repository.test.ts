@@ -15,7 +15,8 @@ const NOW = '2026-02-03T04:05:06.000Z';
 /** A stored key item as the repository writes it. */
 function keyItem(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    pk: `APIKEY#${HASH}`,
+    // One item per hash: another key id gets another hash.
+    pk: overrides.id === undefined ? `APIKEY#${HASH}` : `APIKEY#${String(overrides.id)}`,
     sk: 'APIKEY',
     id: 'k000000001',
     tenant: 'acme',
@@ -26,10 +27,10 @@ function keyItem(overrides: Record<string, unknown> = {}): Record<string, unknow
   };
 }
 
-/** The Query every listing and revocation sends to the by-tenant index. */
+/** The Query every listing and revocation sends to the by-tenant-keys index. */
 const LIST_QUERY = {
   TableName: TABLE,
-  IndexName: 'by-tenant',
+  IndexName: 'by-tenant-keys',
   KeyConditionExpression: '#pk = :pk',
   ExpressionAttributeNames: { '#pk': 'tenant_key' },
   ExpressionAttributeValues: { ':pk': 'APIKEYS' },
@@ -37,13 +38,29 @@ const LIST_QUERY = {
 
 let keys: ApiKeysRepository;
 
+/**
+ * The index holds keys only, so the repository reads each key's item after the Query: a GetItem
+ * answers with the item (of that pk) a Query of this test answered with, as the table would.
+ */
+function servesItemsOfQueries(): void {
+  ddb.on(GetCommand).callsFake(async (input: { Key: { pk: string; sk: string } }) => {
+    for (const call of ddb.commandCalls(QueryCommand)) {
+      const output = (await call.returnValue) as { Items?: Record<string, unknown>[] } | undefined;
+      const item = output?.Items?.find((candidate) => candidate.pk === input.Key.pk && candidate.sk === input.Key.sk);
+      if (item) return { Item: item };
+    }
+    return {};
+  });
+}
+
 beforeEach(() => {
   ddb.reset();
+  servesItemsOfQueries();
   keys = new ApiKeysRepository(DynamoDBDocumentClient.from(new DynamoDBClient({})), TABLE);
 });
 
 describe('put', () => {
-  it('stores the hash as the key of a new item, never the key, in the APIKEYS partition of the by-tenant index', async () => {
+  it('stores the hash as the key of a new item, never the key, in the APIKEYS partition of the by-tenant-keys index', async () => {
     ddb.on(PutCommand).resolves({});
 
     await keys.put(HASH, { keyId: 'k000000001', tenant: 'acme', name: 'ci', createdAt: CREATED });
@@ -107,7 +124,7 @@ describe('findActive', () => {
 });
 
 describe('list', () => {
-  it('queries the APIKEYS partition of the by-tenant index and returns every key, revoked ones marked', async () => {
+  it('queries the APIKEYS partition of the by-tenant-keys index and returns every key, revoked ones marked', async () => {
     ddb.on(QueryCommand).resolves({
       Items: [keyItem(), keyItem({ pk: 'APIKEY#b', id: 'k000000002', tenant: 'beta', name: 'ops', revoked_at: NOW })],
     });
@@ -171,11 +188,13 @@ describe('revoke', () => {
     expect(revoked).toEqual<ApiKeyRecord>({ keyId: 'k000000001', tenant: 'acme', name: 'ci', createdAt: CREATED, revokedAt: NOW });
     expect(ddb).toHaveReceivedCommandExactlyOnceWith(QueryCommand, {
       TableName: TABLE,
-      IndexName: 'by-tenant',
+      IndexName: 'by-tenant-keys',
       KeyConditionExpression: '#pk = :pk AND #id = :id',
       ExpressionAttributeNames: { '#pk': 'tenant_key', '#id': 'id' },
       ExpressionAttributeValues: { ':pk': 'APIKEYS', ':id': 'k000000001' },
     });
+    // The index holds keys only: the item is read by them, strongly consistent.
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, { TableName: TABLE, Key: { pk: `APIKEY#${HASH}`, sk: 'APIKEY' }, ConsistentRead: true });
     expect(ddb).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, {
       TableName: TABLE,
       Key: { pk: `APIKEY#${HASH}`, sk: 'APIKEY' },

@@ -6,6 +6,7 @@ import { NO_PROGRESS, newBulkJobId, type BulkJob } from '../../../lambdas/domain
 import { IdempotencyMismatchError, NotFoundError, ResourceConflictError, ServiceUnavailableError, ValidationError } from '../../../lambdas/domain/errors.js';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
 import { BULK_ACTIVE_PK, BulkStore, bulkItemsPk, bulkPk, matchSource, queuedJob } from '../../../lambdas/repository/bulk-store.js';
+import { activeShard } from '../../../lambdas/repository/keys.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { unusedPlaceholders } from '../support/expression-names.js';
 import { executionRecord, recordItem } from '../support/records.js';
@@ -248,15 +249,43 @@ describe('item results', () => {
 });
 
 describe('which executions match', () => {
-  it('reads the status index for a status (the task as a filter), the task index for a task, else the tenant\'s', () => {
-    expect(matchSource('t', { status: 'running', taskId: 'x' })).toEqual({ index: 'by-status', partitionKey: 'status_key', partition: 'T#t#STATUS#running', filters: { task_id: 'x' } });
-    expect(matchSource('t', { taskId: 'x' })).toEqual({ index: 'by-task', partitionKey: 'task_key', partition: 'T#t#TASK#x', filters: {} });
-    expect(matchSource('t', {})).toEqual({ index: 'by-tenant', partitionKey: 'tenant_key', partition: 'T#t', filters: {} });
+  it('reads by-ended for an ended status, the tenant\'s range of by-open for an active one (status and task checked on the records), the task index for a task, else the tenant\'s', () => {
+    expect(matchSource('t', { status: 'failed', taskId: 'x' })).toEqual({
+      index: 'by-ended',
+      partitionKey: 'status_key',
+      partition: 'T#t#STATUS#failed',
+      sortKey: 'id',
+      prefix: '',
+      filters: { status: 'failed', task_id: 'x' },
+    });
+    expect(matchSource('t', { status: 'running', taskId: 'x' })).toEqual({
+      index: 'by-open',
+      partitionKey: 'open_key',
+      partition: `A#${activeShard('t')}`,
+      sortKey: 'open_sort',
+      prefix: 't#',
+      filters: { status: 'running', task_id: 'x' },
+    });
+    expect(matchSource('t', { taskId: 'x' })).toEqual({ index: 'by-task-keys', partitionKey: 'task_key', partition: 'T#t#TASK#x', sortKey: 'id', prefix: '', filters: {} });
+    expect(matchSource('t', {})).toEqual({ index: 'by-tenant-keys', partitionKey: 'tenant_key', partition: 'T#t', sortKey: 'id', prefix: '', filters: {} });
   });
 
   it('reads a tag\'s index items (the table\'s own, no index) for a tag, status and task then checked on the records', () => {
-    expect(matchSource('t', { tag: 'nightly', status: 'failed', taskId: 'x' })).toEqual({ partitionKey: 'pk', partition: 'TAG#t#nightly', filters: { status: 'failed', task_id: 'x' } });
-    expect(matchSource('t', { tag: 'nightly' })).toEqual({ partitionKey: 'pk', partition: 'TAG#t#nightly', filters: {} });
+    expect(matchSource('t', { tag: 'nightly', status: 'failed', taskId: 'x' })).toMatchObject({ partitionKey: 'pk', partition: 'TAG#t#nightly', filters: { status: 'failed', task_id: 'x' } });
+    expect(matchSource('t', { tag: 'nightly' })).toMatchObject({ partitionKey: 'pk', partition: 'TAG#t#nightly', filters: {} });
+    expect(matchSource('t', { tag: 'nightly' }).index).toBeUndefined();
+  });
+
+  it('pages through the ended executions of a status in by-ended, reading their records, and skips one retried since', async () => {
+    const records = [10, 20, 30, 40].map((offset) => executionRecord({ tenant: TENANT, id: newExecutionId(NOW + offset), status: 'failed', completedAt: ISO }));
+    for (const record of records) table.put(recordItem(record));
+    // Retried since its index item was read: stale in the index (as an index lags), live on the record.
+    table.put({ ...recordItem(records[1]!), status: 'running' });
+    table.put(recordItem(executionRecord({ tenant: TENANT, id: newExecutionId(NOW + 25), status: 'succeeded', completedAt: ISO })));
+    const page = await store.matches(TENANT, { status: 'failed' }, undefined, NOW + 100, 10);
+    expect(page.records.map((record) => record.id)).toEqual([records[0]!.id, records[2]!.id, records[3]!.id]);
+    for (const call of ddb.commandCalls(QueryCommand)) expect(call.args[0].input.IndexName).toBe('by-ended');
+    expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(1);
   });
 
   it('pages through an index oldest first from the cursor, within the created range and the snapshot bound, never with a Scan', async () => {
@@ -269,7 +298,19 @@ describe('which executions match', () => {
     const second = await store.matches(TENANT, { status: 'running', createdAfter: NOW + 20 }, first.lastId, NOW + 45, 2);
     expect(second.records.map((record) => record.id)).toEqual([records[3]!.id]);
     expect(second.more).toBe(false);
-    for (const call of ddb.commandCalls(QueryCommand)) expect(call.args[0].input.IndexName).toBe('by-status');
+    for (const call of ddb.commandCalls(QueryCommand)) expect(call.args[0].input.IndexName).toBe('by-open');
+  });
+
+  it('reads only its own tenant\'s range of a by-open shard, whatever other tenants share the shard', async () => {
+    // Another tenant in the same shard (`A#<shard of the tenant>`), with ids inside the range.
+    const other = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'].map((letter) => `other-${letter}`).find((name) => activeShard(name) === activeShard(TENANT))!;
+    const mine = executionRecord({ tenant: TENANT, id: newExecutionId(NOW + 2), status: 'running' });
+    table.put(recordItem(mine));
+    table.put(recordItem(executionRecord({ tenant: other, id: newExecutionId(NOW + 1), status: 'running' })));
+    table.put(recordItem(executionRecord({ tenant: other, id: newExecutionId(NOW + 3), status: 'running' })));
+    const page = await store.matches(TENANT, { status: 'running' }, undefined, NOW + 10, 10);
+    expect(page.records.map((record) => record.id)).toEqual([mine.id]);
+    expect(page.more).toBe(false);
   });
 
   it('continues after an execution that has left the index partition since (it was cancelled)', async () => {

@@ -5,6 +5,7 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -23,6 +24,7 @@ import {
 } from '../../../lambdas/domain/errors.js';
 import type { ExecutionRecord, TransitionRecord } from '../../../lambdas/domain/execution.js';
 import { idBoundAt, newExecutionId, transitionSeq } from '../../../lambdas/domain/ids.js';
+import { planRetry } from '../../../lambdas/domain/recovery.js';
 import { planTransition } from '../../../lambdas/domain/transition.js';
 import { CreateStore } from '../../../lambdas/repository/create-store.js';
 import { ExecutionsRepository, type ExecutionQuery } from '../../../lambdas/repository/executions-repository.js';
@@ -94,8 +96,10 @@ function storedItem(r: ExecutionRecord): Item {
     ...(r.cancelReason === undefined ? {} : { cancel_reason: r.cancelReason }),
     tenant_key: `T#${r.tenant}`,
     task_key: `T#${r.tenant}#TASK#${r.taskId}`,
-    status_key: `T#${r.tenant}#STATUS#${r.status}`,
-    ...(['succeeded', 'failed', 'cancelled'].includes(r.status) ? {} : { active_key: `ACTIVE#${activeShard(r.id)}` }),
+    // Sparse: an ended execution is in by-ended, the others in their tenant's range of by-open.
+    ...(['succeeded', 'failed', 'cancelled'].includes(r.status)
+      ? { status_key: `T#${r.tenant}#STATUS#${r.status}` }
+      : { open_key: `A#${activeShard(r.tenant)}`, open_sort: `${r.tenant}#${r.id}` }),
   };
 }
 
@@ -434,7 +438,7 @@ describe('applyTransition', () => {
     expect(transactItems()).toHaveLength(2);
   });
 
-  it('moves the record to its new status index and sets the output, completion and expiry on finish', async () => {
+  it('puts the record in by-ended, takes it out of by-open and sets the output, completion and expiry on finish', async () => {
     ddb.on(TransactWriteCommand).resolves({});
     const planned = planTransition(running, { type: 'finish', result: { summary: 'ok' } }, NOW);
 
@@ -444,11 +448,12 @@ describe('applyTransition', () => {
     expect(update?.UpdateExpression).toContain('#status_key = :status_key');
     expect(update?.UpdateExpression).toContain('#completed_at = :completed_at');
     expect(update?.UpdateExpression).toContain('#expires_at = :expires_at');
-    expect(update?.UpdateExpression).toMatch(/ REMOVE #progress_message, #active_key$/);
+    expect(update?.UpdateExpression).toMatch(/ REMOVE #progress_message, #open_key, #open_sort$/);
     expect(update?.ExpressionAttributeNames).toMatchObject({
       '#status_key': 'status_key',
       '#expires_at': 'expires_at',
-      '#active_key': 'active_key',
+      '#open_key': 'open_key',
+      '#open_sort': 'open_sort',
     });
     expect(update?.ExpressionAttributeValues).toMatchObject({
       ':status': 'succeeded',
@@ -459,6 +464,18 @@ describe('applyTransition', () => {
       ':expires_at': Date.parse(NOW) / 1000 + 90 * DAY,
     });
     expect(transactItems()[1]?.Put?.Item).toMatchObject({ sk: 'TR#0000000004', type: 'finish', to: 'succeeded', step: null, next_step: null });
+  });
+
+  it('writes no key of its own for by-completed: ending sets completed_at (its sort key), a retry removes it', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    const failed = planTransition(running, { type: 'error', error: { name: 'E', message: 'm' } }, NOW).record;
+
+    await repository.applyTransition(running, planTransition(running, { type: 'finish', result: { summary: 'ok' } }, NOW));
+    await repository.applyTransition(failed, planRetry(failed, NOW));
+
+    expect(transactItems(0)[0]?.Update?.UpdateExpression).toContain('#completed_at = :completed_at');
+    expect(transactItems(1)[0]?.Update?.UpdateExpression).toMatch(/ REMOVE .*#completed_at/);
+    expect(JSON.stringify([transactItems(0), transactItems(1)])).not.toContain('completed_key');
   });
 
   it('stores a large final output gzipped', async () => {
@@ -481,10 +498,9 @@ describe('applyTransition', () => {
 
     const waitUpdate = transactItems(0)[0]?.Update;
     expect(waitUpdate?.UpdateExpression).toContain('#wait_token = :wait_token');
-    expect(waitUpdate?.ExpressionAttributeValues).toMatchObject({
-      ':wait_token': 'token-123',
-      ':status_key': `T#${TENANT}#STATUS#awaiting_input`,
-    });
+    expect(waitUpdate?.ExpressionAttributeValues).toMatchObject({ ':wait_token': 'token-123', ':status': 'awaiting_input' });
+    // Not ended: no by-ended key, and no index key written at all (by-open's keys stay as they are).
+    expect(waitUpdate?.UpdateExpression).not.toMatch(/status_key|open_key|open_sort/);
     expect(JSON.stringify(transactItems(0)[1]?.Put?.Item)).not.toContain('token-123');
     const resumeUpdate = transactItems(1)[0]?.Update;
     expect(resumeUpdate?.UpdateExpression).toMatch(/ REMOVE .*#wait_token/);
@@ -495,30 +511,33 @@ describe('applyTransition', () => {
   it.each([
     ['error', { type: 'error', error: { name: 'E', message: 'm' } }],
     ['cancel', { type: 'cancel', reason: 'stop' }],
-  ] as const)('takes the record out of the by-activity index in the same transaction on %s', async (_type, request) => {
+  ] as const)('takes the record out of by-open and into by-ended in the same transaction on %s', async (_type, request) => {
     ddb.on(TransactWriteCommand).resolves({});
     const queued = record();
 
-    await repository.applyTransition(queued, planTransition(queued, request, NOW));
+    const ended = await repository.applyTransition(queued, planTransition(queued, request, NOW));
 
     expect(transactItems()).toHaveLength(2);
     const update = transactItems()[0]?.Update;
-    expect(update?.UpdateExpression).toMatch(/ REMOVE .*#active_key/);
-    expect(update?.ExpressionAttributeNames).toMatchObject({ '#active_key': 'active_key' });
+    expect(update?.UpdateExpression).toMatch(/ REMOVE .*#open_key, #open_sort/);
+    expect(update?.ExpressionAttributeNames).toMatchObject({ '#open_key': 'open_key', '#open_sort': 'open_sort', '#status_key': 'status_key' });
+    expect(update?.ExpressionAttributeValues).toMatchObject({ ':status_key': `T#${TENANT}#STATUS#${ended.status}` });
   });
 
   it.each([
     ['start', record(), { type: 'start', step: { index: 0, name: 'extract' } }],
     ['step', running, { type: 'step', step: { index: 1, name: 'transform' } }],
     ['wait', running, { type: 'wait', step: { index: 1, name: 'transform' }, waitToken: 't' }],
-  ] as const)('keeps the record in the by-activity index on %s', async (_type, before, request) => {
+  ] as const)('writes no index key on %s: the record stays in by-open, out of by-ended, and no keys-only index is written', async (_type, before, request) => {
     ddb.on(TransactWriteCommand).resolves({});
 
     await repository.applyTransition(before, planTransition(before, request, NOW));
 
     const update = transactItems()[0]?.Update;
-    expect(update?.UpdateExpression).not.toContain('active_key');
-    expect(JSON.stringify(update?.ExpressionAttributeNames)).not.toContain('active_key');
+    for (const key of ['open_key', 'open_sort', 'status_key', 'tenant_key', 'task_key']) {
+      expect(update?.UpdateExpression).not.toContain(key);
+      expect(JSON.stringify(update?.ExpressionAttributeNames)).not.toContain(key);
+    }
   });
 
   it('maps a failed condition to a conflict', async () => {
@@ -738,7 +757,18 @@ describe('replaceWaitToken', () => {
 describe('list', () => {
   const base: ExecutionQuery = { tenant: TENANT, limit: 20, direction: 'desc' };
 
-  it('queries the by-tenant index newest first when nothing is filtered', async () => {
+  beforeEach(() => {
+    // The indexes of keys name records; BatchGetItem answers with the records (of those keys) a
+    // Query of this test answered with, as the table would.
+    ddb.on(BatchGetCommand).callsFake(async (input: { RequestItems: Record<string, { Keys: Item[] }> }) => {
+      const [table, { Keys }] = Object.entries(input.RequestItems)[0]!;
+      const items: Item[] = [];
+      for (const call of ddb.commandCalls(QueryCommand)) items.push(...(((await call.returnValue) as { Items?: Item[] } | undefined)?.Items ?? []));
+      return { Responses: { [table]: Keys.flatMap((key) => items.filter((item) => item.pk === key.pk && item.sk === key.sk).slice(0, 1)) } };
+    });
+  });
+
+  it('queries the by-tenant-keys index newest first when nothing is filtered, then reads the page\'s records in one BatchGetItem', async () => {
     const [a, b] = records(2);
     ddb.on(QueryCommand).resolves({ Items: [storedItem(b!), storedItem(a!)] });
 
@@ -746,9 +776,12 @@ describe('list', () => {
 
     expect(page).toEqual({ items: [b, a], nextCursor: null });
     expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
+    expect(ddb).toHaveReceivedCommandExactlyOnceWith(BatchGetCommand, {
+      RequestItems: { t: { Keys: [b!, a!].map((r) => ({ pk: `EXEC#${TENANT}#${r.id}`, sk: 'META' })) } },
+    });
     expect(queryInput()).toEqual({
       TableName: 't',
-      IndexName: 'by-tenant',
+      IndexName: 'by-tenant-keys',
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: { '#pk': 'tenant_key' },
       ExpressionAttributeValues: { ':pk': `T#${TENANT}` },
@@ -757,49 +790,126 @@ describe('list', () => {
     });
   });
 
-  it('queries the by-task index when a task is given, oldest first for asc', async () => {
+  it.each([
+    ['completed_at', 'by-completed-keys'],
+    ['started_at', 'by-started'],
+  ] as const)('queries the tenant\'s entries of the %s order in %s, checking status, task and creation time on the records read', async (sortBy, index) => {
+    const inRange = Date.parse('2026-01-01T00:00:00.000Z');
+    const at = (ms: number) => new Date(ms).toISOString();
+    const wanted = record({ id: newExecutionId(inRange + 1000), createdAt: at(inRange + 1000), status: 'failed', completedAt: NOW, startedAt: NOW });
+    const others = [
+      record({ id: newExecutionId(inRange + 2000), createdAt: at(inRange + 2000), status: 'succeeded', completedAt: NOW, startedAt: NOW }),
+      record({ id: newExecutionId(inRange + 3000), createdAt: at(inRange + 3000), status: 'failed', taskId: 'other-task', completedAt: NOW, startedAt: NOW }),
+      record({ id: newExecutionId(inRange - 1000), createdAt: at(inRange - 1000), status: 'failed', completedAt: NOW, startedAt: NOW }),
+    ];
+    ddb.on(QueryCommand).resolves({ Items: [wanted, ...others].map(storedItem), LastEvaluatedKey: { pk: 'x', sk: 'META' } });
+
+    const page = await repository.list({ ...base, sortBy, status: 'failed', taskId: TASK, createdAfter: inRange, direction: 'asc' });
+
+    expect(queryInput()).toEqual({
+      TableName: 't',
+      IndexName: index,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'tenant_key' },
+      ExpressionAttributeValues: { ':pk': `T#${TENANT}` },
+      ScanIndexForward: true,
+      Limit: 20,
+    });
+    // Filtered on the records: one Query, a short page, and a cursor that goes on.
+    expect(page.items.map((r) => r.id)).toEqual([wanted.id]);
+    expect(page.nextCursor).toEqual(expect.any(String));
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
+  });
+
+  it('resumes a by-completed-keys page after the last entry the Query read', async () => {
+    const [a, b, c] = records(3).map((r, index) => ({ ...r, status: 'succeeded' as const, completedAt: `2026-03-0${index + 1}T00:00:00.000Z` }));
+    const item = (r: ExecutionRecord): Item => ({ ...storedItem(r), completed_at: r.completedAt });
+    const last = { pk: `EXEC#${TENANT}#${b!.id}`, sk: 'META', tenant_key: `T#${TENANT}`, completed_at: b!.completedAt };
+    ddb.on(QueryCommand).resolvesOnce({ Items: [item(a!), item(b!)], LastEvaluatedKey: last }).resolvesOnce({ Items: [item(c!)] });
+
+    const first = await repository.list({ ...base, sortBy: 'completed_at', limit: 2, direction: 'asc' });
+    const second = await repository.list({ ...base, sortBy: 'completed_at', limit: 2, direction: 'asc', cursor: first.nextCursor! });
+
+    expect(first.items.map((r) => r.id)).toEqual([a!.id, b!.id]);
+    expect(second.items.map((r) => r.id)).toEqual([c!.id]);
+    expect(queryInput(1).ExclusiveStartKey).toEqual(last);
+  });
+
+  it('queries the by-task-keys index when a task is given, oldest first for asc', async () => {
     ddb.on(QueryCommand).resolves({ Items: [] });
 
     await repository.list({ ...base, taskId: TASK, direction: 'asc' });
 
     expect(queryInput()).toMatchObject({
-      IndexName: 'by-task',
+      IndexName: 'by-task-keys',
       ExpressionAttributeNames: { '#pk': 'task_key' },
       ExpressionAttributeValues: { ':pk': `T#${TENANT}#TASK#${TASK}` },
       ScanIndexForward: true,
     });
     expect(queryInput()).not.toHaveProperty('FilterExpression');
+    expect(ddb).not.toHaveReceivedCommand(BatchGetCommand);
   });
 
-  it('queries the by-status index when a status is given', async () => {
-    ddb.on(QueryCommand).resolves({ Items: [] });
+  it('queries the sparse by-ended index for an ended status, and drops a record retried since', async () => {
+    const [a, b] = records(2, { status: 'failed', completedAt: NOW });
+    ddb.on(QueryCommand).resolves({ Items: [storedItem(b!), { ...storedItem(a!), status: 'running' }] });
 
-    await repository.list({ ...base, status: 'awaiting_input' });
+    const page = await repository.list({ ...base, status: 'failed' });
 
     expect(queryInput()).toMatchObject({
-      IndexName: 'by-status',
+      IndexName: 'by-ended',
       ExpressionAttributeNames: { '#pk': 'status_key' },
-      ExpressionAttributeValues: { ':pk': `T#${TENANT}#STATUS#awaiting_input` },
+      ExpressionAttributeValues: { ':pk': `T#${TENANT}#STATUS#failed` },
       ScanIndexForward: false,
     });
     expect(queryInput()).not.toHaveProperty('FilterExpression');
+    expect(page.items.map((r) => r.id)).toEqual([b!.id]);
   });
 
-  it('queries by status and filters by task when both are given', async () => {
-    ddb.on(QueryCommand).resolves({ Items: [] });
+  it.each(['queued', 'running', 'awaiting_input'] as const)('reads the tenant\'s range of its by-open shard for the active status %s, keeping the records in that status', async (status) => {
+    const [a, b] = records(2, { status });
+    const [other] = records(1, { status: status === 'running' ? 'queued' : 'running' });
+    ddb.on(QueryCommand).resolves({ Items: [storedItem(b!), storedItem(other!), storedItem(a!)] });
 
-    await repository.list({ ...base, status: 'running', taskId: TASK });
+    const page = await repository.list({ ...base, status });
 
     expect(queryInput()).toEqual({
       TableName: 't',
-      IndexName: 'by-status',
-      KeyConditionExpression: '#pk = :pk',
-      FilterExpression: '#task_id = :task_id',
-      ExpressionAttributeNames: { '#pk': 'status_key', '#task_id': 'task_id' },
-      ExpressionAttributeValues: { ':pk': `T#${TENANT}#STATUS#running`, ':task_id': TASK },
+      IndexName: 'by-open',
+      KeyConditionExpression: '#pk = :pk AND #sort BETWEEN :lo AND :hi',
+      ExpressionAttributeNames: { '#pk': 'open_key', '#sort': 'open_sort' },
+      ExpressionAttributeValues: { ':pk': `A#${activeShard(TENANT)}`, ':lo': `${TENANT}#${idBoundAt(0, 'min')}`, ':hi': `${TENANT}#${idBoundAt(2 ** 48 - 1, 'max')}` },
       ScanIndexForward: false,
       Limit: 20,
     });
+    expect(page.items.map((r) => r.id)).toEqual([b!.id, a!.id]);
+  });
+
+  it('keeps only execution records from by-open (not the follow-up items it also holds), each once', async () => {
+    const [a] = records(1, { status: 'running' });
+    ddb.on(QueryCommand).resolves({ Items: [storedItem(a!), { ...storedItem(a!), sk: 'FOLLOW_UP' }] });
+
+    const page = await repository.list({ ...base, status: 'running' });
+
+    expect(page.items.map((r) => r.id)).toEqual([a!.id]);
+  });
+
+  it('reads the status\'s index and checks the task on the records when both are given', async () => {
+    const [a, b] = records(2, { status: 'succeeded', completedAt: NOW });
+    ddb.on(QueryCommand).resolves({ Items: [storedItem(b!), storedItem({ ...a!, taskId: 'other-task' })] });
+
+    const page = await repository.list({ ...base, status: 'succeeded', taskId: TASK });
+
+    expect(queryInput()).toEqual({
+      TableName: 't',
+      IndexName: 'by-ended',
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'status_key' },
+      ExpressionAttributeValues: { ':pk': `T#${TENANT}#STATUS#succeeded` },
+      ScanIndexForward: false,
+      Limit: 20,
+    });
+    expect(page.items.map((r) => r.id)).toEqual([b!.id]);
   });
 
   it('turns created_after and created_before into a BETWEEN on id bounds', async () => {
@@ -810,8 +920,8 @@ describe('list', () => {
     await repository.list({ ...base, createdAfter: after, createdBefore: before });
 
     expect(queryInput()).toMatchObject({
-      KeyConditionExpression: '#pk = :pk AND #id BETWEEN :lo AND :hi',
-      ExpressionAttributeNames: { '#pk': 'tenant_key', '#id': 'id' },
+      KeyConditionExpression: '#pk = :pk AND #sort BETWEEN :lo AND :hi',
+      ExpressionAttributeNames: { '#pk': 'tenant_key', '#sort': 'id' },
       ExpressionAttributeValues: { ':pk': `T#${TENANT}`, ':lo': idBoundAt(after, 'min'), ':hi': idBoundAt(before, 'max') },
     });
   });
@@ -847,36 +957,39 @@ describe('list', () => {
     expect(first.nextCursor).not.toContain(b!.id);
     expect(queryInput(0)).not.toHaveProperty('ExclusiveStartKey');
     expect(ddb).toHaveReceivedNthCommandWith(QueryCommand, 2, {
-      IndexName: 'by-tenant',
+      IndexName: 'by-tenant-keys',
       Limit: 2,
       ExclusiveStartKey: { pk: `EXEC#${TENANT}#${b!.id}`, sk: 'META', tenant_key: `T#${TENANT}`, id: b!.id },
     });
     expect(second).toEqual({ items: [c], nextCursor: null });
   });
 
-  it('lists the children of a parent from by-parent, status and task as filters, the time range on created_at', async () => {
-    ddb.on(QueryCommand).resolves({ Items: [] });
+  it('lists the children of a parent from by-parent (one Query, no BatchGetItem: it projects everything), status and task checked on the items, the time range on created_at', async () => {
+    const [a, b, c] = records(3, { status: 'running' });
+    ddb.on(QueryCommand).resolves({ Items: [storedItem(c!), storedItem({ ...b!, status: 'queued' }), storedItem({ ...a!, taskId: 'other-task' })], LastEvaluatedKey: indexKey(a!) });
     const after = Date.parse('2025-01-01T00:00:00.000Z');
     const before = Date.parse('2025-01-31T23:59:59.999Z');
 
-    await repository.list({ ...base, parentId: ID, status: 'running', taskId: TASK, createdAfter: after, createdBefore: before });
+    const page = await repository.list({ ...base, parentId: ID, status: 'running', taskId: TASK, createdAfter: after, createdBefore: before });
 
     expect(queryInput()).toEqual({
       TableName: 't',
       IndexName: 'by-parent',
-      KeyConditionExpression: '#pk = :pk AND #created_at BETWEEN :lo AND :hi',
-      FilterExpression: '#status = :status AND #task_id = :task_id',
-      ExpressionAttributeNames: { '#pk': 'parent_key', '#created_at': 'created_at', '#status': 'status', '#task_id': 'task_id' },
+      KeyConditionExpression: '#pk = :pk AND #sort BETWEEN :lo AND :hi',
+      ExpressionAttributeNames: { '#pk': 'parent_key', '#sort': 'created_at' },
       ExpressionAttributeValues: {
         ':pk': `T#${TENANT}#PARENT#${ID}`,
         ':lo': '2025-01-01T00:00:00.000Z',
         ':hi': '2025-01-31T23:59:59.999Z',
-        ':status': 'running',
-        ':task_id': TASK,
       },
       ScanIndexForward: false,
       Limit: 20,
     });
+    // Filtered: one Query, a short page, a cursor that goes on.
+    expect(page.items.map((r) => r.id)).toEqual([c!.id]);
+    expect(page.nextCursor).toEqual(expect.any(String));
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
+    expect(ddb).not.toHaveReceivedCommand(BatchGetCommand);
   });
 
   it('lists the children of a parent without a filter, and leaves the open end of their time range unbounded', async () => {
@@ -900,33 +1013,29 @@ describe('list', () => {
   it('continues a page of children after the last one, with the by-parent keys in the cursor', async () => {
     const [a, b] = records(2);
     const child = (r: ExecutionRecord) => ({ ...storedItem(r), parent_key: `T#${TENANT}#PARENT#${ID}` });
-    ddb.on(QueryCommand).resolvesOnce({ Items: [child(a!)], LastEvaluatedKey: { pk: 'x' } }).resolves({ Items: [child(b!)] });
+    const last = { pk: `EXEC#${TENANT}#${a!.id}`, sk: 'META', parent_key: `T#${TENANT}#PARENT#${ID}`, created_at: a!.createdAt };
+    ddb.on(QueryCommand).resolvesOnce({ Items: [child(a!)], LastEvaluatedKey: last }).resolves({ Items: [child(b!)] });
 
     const first = await repository.list({ ...base, parentId: ID, limit: 1 });
     const second = await repository.list({ ...base, parentId: ID, limit: 1, cursor: first.nextCursor ?? undefined });
 
-    expect(queryInput(1).ExclusiveStartKey).toEqual({
-      pk: `EXEC#${TENANT}#${a!.id}`,
-      sk: 'META',
-      parent_key: `T#${TENANT}#PARENT#${ID}`,
-      created_at: a!.createdAt,
-    });
+    expect(queryInput(1).ExclusiveStartKey).toEqual(last);
     expect(second.items.map((item) => item.id)).toEqual([b!.id]);
     // A cursor continues only its own query: not the tenant's list.
     await expect(repository.list({ ...base, cursor: first.nextCursor ?? undefined })).rejects.toBeInstanceOf(ValidationError);
   });
 
   it('puts the index keys of the query into the cursor key', async () => {
-    const [a, b] = records(2, { status: 'running' });
+    const [a, b] = records(2, { status: 'failed', completedAt: NOW });
     ddb.on(QueryCommand).resolvesOnce({ Items: [storedItem(a!)], LastEvaluatedKey: indexKey(a!, 'status_key') }).resolves({ Items: [storedItem(b!)] });
 
-    const first = await repository.list({ ...base, status: 'running', limit: 1 });
-    await repository.list({ ...base, status: 'running', limit: 1, cursor: first.nextCursor ?? undefined });
+    const first = await repository.list({ ...base, status: 'failed', limit: 1 });
+    await repository.list({ ...base, status: 'failed', limit: 1, cursor: first.nextCursor ?? undefined });
 
     expect(queryInput(1).ExclusiveStartKey).toEqual({
       pk: `EXEC#${TENANT}#${a!.id}`,
       sk: 'META',
-      status_key: `T#${TENANT}#STATUS#running`,
+      status_key: `T#${TENANT}#STATUS#failed`,
       id: a!.id,
     });
   });
@@ -1119,7 +1228,11 @@ describe('listTransitions', () => {
   });
 
   it('refuses a cursor of another execution or of the executions list', async () => {
-    ddb.on(QueryCommand).resolves({ Items: [storedRow(1)], LastEvaluatedKey: { pk: PK, sk: 'TR#0000000001' } });
+    ddb
+      .on(QueryCommand)
+      .resolvesOnce({ Items: [storedRow(1)], LastEvaluatedKey: { pk: PK, sk: 'TR#0000000001' } })
+      .resolves({ Items: [storedItem(record())], LastEvaluatedKey: { pk: PK, sk: 'META' } });
+    ddb.on(BatchGetCommand).resolves({ Responses: { t: [storedItem(record())] } });
     const { nextCursor } = await repository.listTransitions({ ...base, limit: 1 });
     const executions = await repository.list({ tenant: TENANT, limit: 1, direction: 'asc' });
 
@@ -1211,12 +1324,12 @@ describe('findStepRow', () => {
   });
 });
 
-describe('by-activity shards', () => {
+describe('by-open shards', () => {
   it('puts every id in one of the shards, always the same one', () => {
     const id = newExecutionId();
 
     expect(activeShard(id)).toBe(activeShard(id));
-    expect(activeKey(activeShard(id))).toMatch(/^ACTIVE#[0-7]$/);
+    expect(activeKey(activeShard(id))).toMatch(/^A#[0-7]$/);
     expect(ACTIVE_SHARDS).toBe(8);
   });
 
@@ -1230,25 +1343,26 @@ describe('by-activity shards', () => {
     for (const count of counts) expect(count).toBeLessThan(1150);
   });
 
-  it('puts a new record in its shard of the by-activity index', async () => {
+  it('puts a new record in its tenant\'s shard of the by-open index, sorted by <tenant>#<id>, and not in by-ended', async () => {
     ddb.on(TransactWriteCommand).resolves({});
 
     await creator.create(record());
 
-    expect(transactItems()[0]?.Put?.Item).toMatchObject({ active_key: `ACTIVE#${activeShard(ID)}` });
+    const item = transactItems()[0]?.Put?.Item;
+    expect(item).toMatchObject({ open_key: `A#${activeShard(TENANT)}`, open_sort: `${TENANT}#${ID}` });
+    expect(item?.status_key).toBeUndefined();
   });
 });
 
 describe('activeExecutions', () => {
   const cutoff = Date.parse(NOW);
-  const projectedItem = (r: ExecutionRecord): Item => ({
+  const projectedItem = (r: ExecutionRecord, sk = 'META'): Item => ({
     pk: `EXEC#${r.tenant}#${r.id}`,
-    sk: 'META',
-    id: r.id,
-    active_key: `ACTIVE#${activeShard(r.id)}`,
+    sk,
+    open_key: `A#${activeShard(r.tenant)}`,
+    open_sort: `${r.tenant}#${r.id}`,
     tenant: r.tenant,
     task_id: r.taskId,
-    status: r.status,
     execution_arn: r.executionArn,
   });
 
@@ -1261,70 +1375,73 @@ describe('activeExecutions', () => {
     return items;
   }
 
-  it('queries one shard of by-activity oldest first, bounded by creation time, and maps the projected attributes', async () => {
+  it('queries one shard of by-open in key order and maps the projected attributes (the id from the sort key)', async () => {
     const [first, second] = records(2, { status: 'running' });
-    ddb.on(QueryCommand).resolves({ Items: [projectedItem(first!), projectedItem(second!)] });
+    ddb.on(QueryCommand).resolves({ Items: [projectedItem(first!), projectedItem(second!, 'FOLLOW_UP')] });
 
     const items = await collect(repository.activeExecutions({ shard: 3, createdBefore: cutoff, pageSize: 50 }));
 
     expect(queryInput()).toEqual({
       TableName: 't',
-      IndexName: 'by-activity',
-      KeyConditionExpression: '#pk = :pk AND #id BETWEEN :lo AND :hi',
-      ExpressionAttributeNames: { '#pk': 'active_key', '#id': 'id' },
-      ExpressionAttributeValues: { ':pk': 'ACTIVE#3', ':lo': idBoundAt(0, 'min'), ':hi': idBoundAt(cutoff, 'max') },
+      IndexName: 'by-open',
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'open_key' },
+      ExpressionAttributeValues: { ':pk': 'A#3' },
       ScanIndexForward: true,
       Limit: 50,
     });
-    expect(items).toEqual([first, second].map((r) => ({
-      tenant: TENANT,
-      id: r!.id,
-      taskId: TASK,
-      status: 'running',
-      executionArn: r!.executionArn,
-      followUp: false,
-    })));
+    expect(items).toEqual([
+      { tenant: TENANT, id: first!.id, taskId: TASK, executionArn: first!.executionArn, followUp: false, position: `${TENANT}#${first!.id}` },
+      { tenant: TENANT, id: second!.id, taskId: TASK, executionArn: second!.executionArn, followUp: true, position: `${TENANT}#${second!.id}` },
+    ]);
   });
 
-  it('starts at a given id, inclusive', async () => {
+  it('skips executions created after the bound (the shard is sorted by tenant first)', async () => {
+    const old = record({ id: newExecutionId(cutoff - 60_000) });
+    const young = record({ id: newExecutionId(cutoff + 60_000) });
+    ddb.on(QueryCommand).resolves({ Items: [projectedItem(young), projectedItem(old)] });
+
+    const items = (await collect(repository.activeExecutions({ shard: 0, createdBefore: cutoff, pageSize: 10 }))) as { id: string }[];
+
+    expect(items.map((item) => item.id)).toEqual([old.id]);
+  });
+
+  it('starts at a given position, inclusive', async () => {
     ddb.on(QueryCommand).resolves({ Items: [] });
 
-    await collect(repository.activeExecutions({ shard: 0, createdBefore: cutoff, fromId: ID, pageSize: 10 }));
+    await collect(repository.activeExecutions({ shard: 0, createdBefore: cutoff, from: `${TENANT}#${ID}`, pageSize: 10 }));
 
-    expect(queryInput().ExpressionAttributeValues?.[':lo']).toBe(ID);
+    expect(queryInput()).toMatchObject({
+      KeyConditionExpression: '#pk = :pk AND #sort >= :from',
+      ExpressionAttributeNames: { '#pk': 'open_key', '#sort': 'open_sort' },
+      ExpressionAttributeValues: { ':pk': 'A#0', ':from': `${TENANT}#${ID}` },
+    });
   });
 
   it('reads further pages only as far as the caller iterates', async () => {
     const [first, second, third] = records(3);
     ddb
       .on(QueryCommand)
-      .resolvesOnce({ Items: [projectedItem(first!)], LastEvaluatedKey: { pk: 'a', sk: 'META', active_key: 'ACTIVE#1', id: first!.id } })
-      .resolvesOnce({ Items: [projectedItem(second!)], LastEvaluatedKey: { pk: 'b', sk: 'META', active_key: 'ACTIVE#1', id: second!.id } })
+      .resolvesOnce({ Items: [projectedItem(first!)], LastEvaluatedKey: { pk: 'a', sk: 'META', open_key: 'A#1', open_sort: `${TENANT}#${first!.id}` } })
+      .resolvesOnce({ Items: [projectedItem(second!)], LastEvaluatedKey: { pk: 'b', sk: 'META', open_key: 'A#1', open_sort: `${TENANT}#${second!.id}` } })
       .resolvesOnce({ Items: [projectedItem(third!)] });
 
     const two = await collect(repository.activeExecutions({ shard: 1, createdBefore: cutoff, pageSize: 1 }), 2);
 
     expect(two).toHaveLength(2);
     expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
-    expect(queryInput(1).ExclusiveStartKey).toEqual({ pk: 'a', sk: 'META', active_key: 'ACTIVE#1', id: first!.id });
+    expect(queryInput(1).ExclusiveStartKey).toEqual({ pk: 'a', sk: 'META', open_key: 'A#1', open_sort: `${TENANT}#${first!.id}` });
   });
 
   it('reads every page to the end when iterated fully', async () => {
     const [first, second] = records(2);
     ddb
       .on(QueryCommand)
-      .resolvesOnce({ Items: [projectedItem(first!)], LastEvaluatedKey: { pk: 'a', sk: 'META', active_key: 'ACTIVE#1', id: first!.id } })
+      .resolvesOnce({ Items: [projectedItem(first!)], LastEvaluatedKey: { pk: 'a', sk: 'META', open_key: 'A#1', open_sort: `${TENANT}#${first!.id}` } })
       .resolvesOnce({ Items: [projectedItem(second!)] });
 
     expect(await collect(repository.activeExecutions({ shard: 1, createdBefore: cutoff, pageSize: 1 }))).toHaveLength(2);
     expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
-  });
-
-  it('reads nothing when the start id is newer than the time bound', async () => {
-    const newer = newExecutionId(cutoff + 60_000);
-
-    expect(await collect(repository.activeExecutions({ shard: 0, createdBefore: cutoff, fromId: newer, pageSize: 10 }))).toEqual([]);
-    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
   });
 
   it('maps throttling to a 503', async () => {

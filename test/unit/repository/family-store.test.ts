@@ -7,7 +7,7 @@ import { ConflictError } from '../../../lambdas/domain/errors.js';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { ExecutionsRepository } from '../../../lambdas/repository/executions-repository.js';
 import { FamilyStore } from '../../../lambdas/repository/family-store.js';
-import { activeKey, activeShard } from '../../../lambdas/repository/keys.js';
+import { activeShard, openKey, openSort } from '../../../lambdas/repository/keys.js';
 import { FakeTable } from '../support/fake-dynamodb.js';
 import { TENANT, executionPk, executionRecord, seed, storedRecord, storedRows, transitionRecord } from '../support/records.js';
 
@@ -56,17 +56,19 @@ describe('createChild', () => {
       parent_token: 'token-0',
       parent_attempt: 0,
       parent_key: `T#${TENANT}#PARENT#${parent.id}`,
-      active_key: activeKey(activeShard(child.id)),
+      open_key: openKey(TENANT),
+      open_sort: openSort(TENANT, child.id),
     });
     expect(storedRows(table, child).map((row) => row.type)).toEqual(['init']);
     expect(table.item(executionPk(TENANT, child.id), 'FOLLOW_UP')).toMatchObject({
       id: child.id,
       tenant: TENANT,
       task_id: 'unit-echo',
-      active_key: activeKey(activeShard(child.id)),
+      open_key: openKey(TENANT),
+      open_sort: openSort(TENANT, child.id),
     });
     expect(storedRecord(table, parent)).toMatchObject({ child_count: 1, status: 'running', transition_count: 2 });
-    expect(table.item(executionPk(TENANT, parent.id), 'FOLLOW_UP')).toMatchObject({ id: parent.id, active_key: activeKey(activeShard(parent.id)) });
+    expect(table.item(executionPk(TENANT, parent.id), 'FOLLOW_UP')).toMatchObject({ id: parent.id, open_key: openKey(TENANT), open_sort: openSort(TENANT, parent.id) });
   });
 
   it('counts every child of a parent', async () => {
@@ -186,7 +188,8 @@ describe('settled', () => {
     await store.settled(child, '2026-01-02T04:00:00.000Z');
 
     const item = table.item(executionPk(TENANT, child.id), 'FOLLOW_UP');
-    expect(item).not.toHaveProperty('active_key');
+    expect(item).not.toHaveProperty('open_key');
+    expect(item).not.toHaveProperty('open_sort');
     expect(item).toMatchObject({ id: child.id, settled_at: '2026-01-02T04:00:00.000Z' });
   });
 
@@ -207,7 +210,7 @@ describe('the reconciler\'s index', () => {
     const repository = new ExecutionsRepository(client, OPTIONS);
 
     const found = [];
-    for await (const item of repository.activeExecutions({ shard: activeShard(parent.id), createdBefore: Date.now(), pageSize: 10 })) {
+    for await (const item of repository.activeExecutions({ shard: activeShard(TENANT), createdBefore: Date.now(), pageSize: 10 })) {
       if (item.id === parent.id) found.push(item);
     }
 

@@ -1,6 +1,6 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
@@ -275,7 +275,7 @@ describe('listing by metadata filter and batch', () => {
 
     expect([first, second, third].map((page) => page.items.length)).toEqual([1, 1, 0]);
     expect(third.nextCursor).toBeNull();
-    for (const call of ddb.calls()) expect((call.args[0].input as { Limit?: number }).Limit).toBe(2);
+    for (const call of ddb.commandCalls(QueryCommand)) expect(call.args[0].input.Limit).toBe(2);
   });
 
   it('lists a batch\'s executions from the by-group index, page by page', async () => {

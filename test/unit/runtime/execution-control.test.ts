@@ -167,7 +167,7 @@ describe('startExecution', () => {
         status: 'failed',
         error: { name: 'StartExecutionFailed', message: `Step Functions refused to start the execution (${name}).` },
       });
-      expect(stored.active_key).toBeUndefined();
+      expect(stored.open_key).toBeUndefined();
       const rows = storedRows(table, { tenant: TENANT, id });
       expect(rows.map((row) => [row.type, row.from, row.to])).toEqual([
         ['init', null, 'queued'],
@@ -191,7 +191,7 @@ describe('startExecution', () => {
     expect(error).toBeInstanceOf(ServiceUnavailableError);
     const queued = table.all().filter((item) => item.sk === 'META');
     expect(queued).toHaveLength(1);
-    expect(queued[0]).toMatchObject({ status: 'queued', active_key: expect.stringMatching(/^ACTIVE#[0-7]$/) });
+    expect(queued[0]).toMatchObject({ status: 'queued', open_key: expect.stringMatching(/^A#[0-7]$/) });
   });
 
   it('returns the first execution for a repeated Idempotency-Key with the same request, starting it only once', async () => {
@@ -332,7 +332,7 @@ describe('resumeExecution', () => {
       const stored = storedRecord(table, record);
       expect(stored).toMatchObject({ status: 'failed', error: { step: { index: 1, name: 'review' } } });
       expect(stored.wait_token).toBeUndefined();
-      expect(stored.active_key).toBeUndefined();
+      expect(stored.open_key).toBeUndefined();
     },
   );
 

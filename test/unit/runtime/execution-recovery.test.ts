@@ -49,7 +49,7 @@ beforeEach(() => {
 const FAILURE = { name: 'AnalyzerDown', message: 'the analyzer is down', step: { index: 1, name: 'analyze' } };
 const ENDED = '2026-01-02T03:05:00.000Z';
 
-/** A sample-pipeline execution that failed at its second step, stored as the error left it (TTL set, out of `by-activity`). */
+/** A sample-pipeline execution that failed at its second step, stored as the error left it (TTL set, out of `by-open`). */
 function failedAtAnalyze(overrides: Partial<ExecutionRecord> = {}): ExecutionRecord {
   const record = executionRecord({
     status: 'failed',
@@ -79,9 +79,10 @@ describe('retryExecution', () => {
     expect(retried.error).toBeUndefined();
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
     const stored = storedRecord(table, record);
-    expect(stored).toMatchObject({ status: 'running', redrive_count: 1, transition_count: 5, status_key: 'T#default#STATUS#running' });
-    // A running record is in the reconciler's index again and never expires by TTL.
-    expect(stored.active_key).toMatch(/^ACTIVE#\d$/);
+    expect(stored).toMatchObject({ status: 'running', redrive_count: 1, transition_count: 5 });
+    // A running record is in the reconciler's index again (out of by-ended) and never expires by TTL.
+    expect(stored.open_key).toMatch(/^A#\d$/);
+    expect(stored.status_key).toBeUndefined();
     expect(stored).not.toHaveProperty('expires_at');
     expect(stored).not.toHaveProperty('completed_at');
     expect(stored).not.toHaveProperty('error');
@@ -135,7 +136,7 @@ describe('retryExecution', () => {
     expect(stored.error).toMatchObject({ name: RETRY_REFUSED, step: FAILURE.step });
     expect((stored.error as { message: string }).message).toContain(name);
     expect((stored.error as { message: string }).message).toContain(FAILURE.message);
-    expect(stored.active_key).toBeUndefined();
+    expect(stored.open_key).toBeUndefined();
     expect(stored.expires_at).toEqual(expect.any(Number));
     expect(storedRows(table, record).slice(-2).map((row) => `${row.type}:${row.from}->${row.to}`)).toEqual(['retry:failed->running', 'error:running->failed']);
     // Retried again later, it counts from Step Functions' count.

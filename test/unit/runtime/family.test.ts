@@ -98,7 +98,7 @@ describe('a child ends: its parent is answered', () => {
 
     expect(stored(child).status).toBe('succeeded');
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-a', output: '{"text":"HELLO"}' });
-    expect(followUp(child)).not.toHaveProperty('active_key');
+    expect(followUp(child)).not.toHaveProperty('open_key');
   });
 
   it('answers SendTaskFailure with the child\'s error name and message when it fails', async () => {
@@ -164,7 +164,7 @@ describe('a child ends: its parent is answered', () => {
     sfn.on(SendTaskSuccessCommand).rejects(error);
 
     await expect(applyStatusChange(statusChangeDeps(), detailOf(child, { status: 'SUCCEEDED', output: '{}' }))).resolves.toBe(true);
-    expect(followUp(child)).not.toHaveProperty('active_key');
+    expect(followUp(child)).not.toHaveProperty('open_key');
   });
 
   it('fails the event (for its retry) when the answer cannot be sent now, leaving the follow-up for the reconciler', async () => {
@@ -173,7 +173,7 @@ describe('a child ends: its parent is answered', () => {
 
     await expect(applyStatusChange(statusChangeDeps(), detailOf(child, { status: 'SUCCEEDED', output: '{}' }))).rejects.toThrow('Rate exceeded');
     expect(stored(child).status).toBe('succeeded');
-    expect(followUp(child)).toHaveProperty('active_key');
+    expect(followUp(child)).toHaveProperty('open_key');
   });
 
   it('leaves an execution without a family alone: no answer, no index read', async () => {
@@ -207,7 +207,7 @@ describe('a parent ends: its children are cancelled', () => {
     const stopped = sfn.commandCalls(StopExecutionCommand).map((call) => call.args[0].input.executionArn);
     expect(stopped).toEqual(expect.arrayContaining([parent.executionArn, running.executionArn, waiting.executionArn, queued.executionArn]));
     expect(stopped).not.toContain(done.executionArn);
-    expect(followUp(parent)).not.toHaveProperty('active_key');
+    expect(followUp(parent)).not.toHaveProperty('open_key');
   });
 
   it('cancels its children when it fails, and when it times out', async () => {
@@ -268,7 +268,7 @@ describe('a parent ends: its children are cancelled', () => {
     await settleFamily(deps, TENANT, parent.id);
 
     expect(stored(child).status).toBe('running');
-    expect(followUp(parent)).not.toHaveProperty('active_key');
+    expect(followUp(parent)).not.toHaveProperty('open_key');
   });
 
   it('cancels the children the lagging index lists, then fails (for a retry) until it lists them all', async () => {
@@ -282,12 +282,12 @@ describe('a parent ends: its children are cancelled', () => {
 
     await expect(settleFamily(deps, TENANT, parent.id)).rejects.toThrow(/2 children, 1 listed/);
     expect(stored(listed).status).toBe('cancelled');
-    expect(followUp(parent)).toHaveProperty('active_key');
+    expect(followUp(parent)).toHaveProperty('open_key');
 
     table.put(lateItem);
     await expect(settleFamily(deps, TENANT, parent.id)).resolves.toBe('settled');
     expect(stored(late).status).toBe('cancelled');
-    expect(followUp(parent)).not.toHaveProperty('active_key');
+    expect(followUp(parent)).not.toHaveProperty('open_key');
   });
 
   it('reaches grandchildren by the same mechanism: the cancelled child\'s own end cancels its children', async () => {
@@ -314,15 +314,15 @@ describe('settleFamily', () => {
 
     expect(await settleFamily(deps, TENANT, child.id)).toBe('active');
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
-    expect(followUp(child)).toHaveProperty('active_key');
+    expect(followUp(child)).toHaveProperty('open_key');
   });
 
   it('settles the follow-up item of a record that no longer exists (removed by TTL)', async () => {
     const id = childExecutionId(parent.id, 'expired');
-    table.put({ pk: executionPk(TENANT, id), sk: 'FOLLOW_UP', id, tenant: TENANT, task_id: 'unit-echo', active_key: 'ACTIVE#0' });
+    table.put({ pk: executionPk(TENANT, id), sk: 'FOLLOW_UP', id, tenant: TENANT, task_id: 'unit-echo', open_key: 'A#0', open_sort: `${TENANT}#${id}` });
 
     expect(await settleFamily(deps, TENANT, id)).toBe('missing');
-    expect(table.item(executionPk(TENANT, id), 'FOLLOW_UP')).not.toHaveProperty('active_key');
+    expect(table.item(executionPk(TENANT, id), 'FOLLOW_UP')).not.toHaveProperty('open_key');
   });
 });
 
@@ -332,8 +332,8 @@ describe('the reconciler heals lost follow-ups', () => {
 
   it('answers the parent of a child whose end was recorded but whose answer was lost', async () => {
     const child = await childOf(parent, 'a');
-    // Its end recorded (so out of by-activity), and the answer to its parent lost.
-    const { active_key: _active, ...ended } = stored(child);
+    // Its end recorded (so out of by-open), and the answer to its parent lost.
+    const { open_key: _open, open_sort: _sort, ...ended } = stored(child);
     table.put({ ...ended, status: 'succeeded', output: '{"n":2}' });
     sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
 
@@ -341,13 +341,13 @@ describe('the reconciler heals lost follow-ups', () => {
 
     expect(summary).toMatchObject({ settled: 1, errors: 0 });
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-a', output: '{"n":2}' });
-    expect(followUp(child)).not.toHaveProperty('active_key');
+    expect(followUp(child)).not.toHaveProperty('open_key');
   });
 
   it('cancels the children of a parent whose end was recorded but whose event was lost', async () => {
     const child = await childOf(parent, 'a');
-    // Cancelled through the API (so out of by-activity), and its ABORTED event lost.
-    const { active_key: _active, ...ended } = stored(parent);
+    // Cancelled through the API (so out of by-open), and its ABORTED event lost.
+    const { open_key: _open, open_sort: _sort, ...ended } = stored(parent);
     table.put({ ...ended, status: 'cancelled', completed_at: '2026-01-02T03:30:00.000Z' });
     sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
 
@@ -356,7 +356,7 @@ describe('the reconciler heals lost follow-ups', () => {
     expect(summary).toMatchObject({ errors: 0 });
     expect(summary.settled).toBeGreaterThanOrEqual(1);
     expect(stored(child).status).toBe('cancelled');
-    expect(followUp(parent)).not.toHaveProperty('active_key');
+    expect(followUp(parent)).not.toHaveProperty('open_key');
   });
 
   it('leaves the follow-up of an execution that still runs, and checks it without Step Functions', async () => {

@@ -1,13 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ExecutionRecord } from '../../../lambdas/domain/execution.js';
 import { newExecutionId } from '../../../lambdas/domain/ids.js';
 import { AdmissionStore } from '../../../lambdas/repository/admission-store.js';
-import { ACTIVE_SHARDS, activeShard } from '../../../lambdas/repository/keys.js';
+import { ACTIVE_SHARDS, activeShard, executionPk } from '../../../lambdas/repository/keys.js';
 import { handler } from '../../../lambdas/runtime/reconciler-handler.js';
 import { reconcile, type ReconcileDeps, type ReconcileOptions } from '../../../lambdas/runtime/reconciler.js';
 import { repository } from '../../../lambdas/shared/dynamodb.js';
@@ -90,23 +90,23 @@ function namedError(name: string): Error {
   return Object.assign(new Error(`${name} from Step Functions`), { name });
 }
 
-/** An id created at `at` that falls in shard `shard` of by-activity. */
-function idInShard(shard: number, at: number): string {
-  for (;;) {
-    const id = newExecutionId(at);
-    if (activeShard(id) === shard) return id;
+/** A tenant whose executions fall in shard `shard` of by-open (the shard of the tenant). */
+function tenantInShard(shard: number): string {
+  for (let n = 0; ; n++) {
+    if (activeShard(`tenant-${n}`) === shard) return `tenant-${n}`;
   }
 }
 
 function inShard(shard: number, count: number): ExecutionRecord[] {
   const base = Date.parse('2026-01-02T03:00:00.000Z');
-  return Array.from({ length: count }, (_, i) => seeded({ id: idInShard(shard, base + i * 1000) }));
+  const tenant = tenantInShard(shard);
+  return Array.from({ length: count }, (_, i) => seeded({ tenant, id: newExecutionId(base + i * 1000) }));
 }
 
 const describedArns = () => sfn.commandCalls(DescribeExecutionCommand).map((call) => call.args[0].input.executionArn);
 
 describe('reconcile: ended state machines', () => {
-  it('heals a running record whose state machine SUCCEEDED with a finish carrying the output, and takes it out of by-activity', async () => {
+  it('heals a running record whose state machine SUCCEEDED with a finish carrying the output, and takes it out of by-open', async () => {
     const record = seeded();
     onDescribe(record, 'SUCCEEDED', { output: JSON.stringify({ summary: 'done' }), outputDetails: { included: true } });
 
@@ -115,7 +115,7 @@ describe('reconcile: ended state machines', () => {
     expect(summary).toMatchObject({ checked: 1, healed: 1, errors: 0 });
     const stored = storedRecord(table, record);
     expect(stored).toMatchObject({ status: 'succeeded', transition_count: 4, completed_at: expect.any(String) });
-    expect(stored.active_key).toBeUndefined();
+    expect(stored.open_key).toBeUndefined();
     expect(storedPayload(stored.output)).toEqual({ summary: 'done' });
     expect(storedRows(table, record).at(-1)).toMatchObject({ seq: 4, type: 'finish', from: 'running', to: 'succeeded' });
     expect(logger.warn).toHaveBeenCalledWith('record healed from Step Functions: its status event was lost');
@@ -222,7 +222,7 @@ describe('reconcile: executions that are fine', () => {
     expect(storedRecord(table, fresh).status).toBe('running');
   });
 
-  it('never sees terminal executions: they are not in by-activity', async () => {
+  it('never sees terminal executions: they are not in by-open', async () => {
     seeded({ status: 'succeeded', completedAt: '2026-01-02T03:10:00.000Z' });
     seeded({ status: 'failed', completedAt: '2026-01-02T03:10:00.000Z' });
     seeded({ status: 'cancelled', completedAt: '2026-01-02T03:10:00.000Z' });
@@ -233,18 +233,30 @@ describe('reconcile: executions that are fine', () => {
     expect(sfn).not.toHaveReceivedCommand(DescribeExecutionCommand);
   });
 
-  it('finds candidates by querying each shard of by-activity, never by Scan', async () => {
-    seeded();
+  it('finds candidates by querying each shard of by-open, never by Scan, and reads each candidate\'s record consistently for its status', async () => {
+    const record = seeded();
     sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
 
     await reconcile(deps, OPTIONS);
 
     const queries = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
     expect(queries).toHaveLength(ACTIVE_SHARDS);
-    expect(queries.map((query) => query.IndexName)).toEqual(new Array(ACTIVE_SHARDS).fill('by-activity'));
+    expect(queries.map((query) => query.IndexName)).toEqual(new Array(ACTIVE_SHARDS).fill('by-open'));
     expect(queries.map((query) => query.ExpressionAttributeValues?.[':pk'])).toEqual(
-      Array.from({ length: ACTIVE_SHARDS }, (_, shard) => `ACTIVE#${shard}`),
+      Array.from({ length: ACTIVE_SHARDS }, (_, shard) => `A#${shard}`),
     );
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, { Key: { pk: executionPk(record.tenant, record.id), sk: 'META' }, ConsistentRead: true });
+  });
+
+  it('leaves alone a candidate whose record has ended since the index was read (the index lags), without asking Step Functions', async () => {
+    const record = seeded();
+    // Still in by-open as the index was read; the record itself has ended.
+    table.put({ ...storedRecord(table, record), status: 'succeeded', completed_at: '2026-01-02T03:10:00.000Z' });
+
+    const summary = await reconcile(deps, OPTIONS);
+
+    expect(summary).toMatchObject({ checked: 1, unchanged: 1 });
+    expect(sfn).not.toHaveReceivedCommand(DescribeExecutionCommand);
   });
 });
 
@@ -262,7 +274,7 @@ describe('reconcile: executions Step Functions does not know', () => {
       error: { name: 'ExecutionNotStarted', message: expect.stringContaining('never started') },
       completed_at: expect.any(String),
     });
-    expect(stored.active_key).toBeUndefined();
+    expect(stored.open_key).toBeUndefined();
     expect(storedRows(table, record).map((row) => [row.type, row.from, row.to])).toEqual([
       ['init', null, 'queued'],
       ['error', 'queued', 'failed'],
@@ -304,7 +316,7 @@ describe('reconcile: bounded work', () => {
 
     expect(first.checked).toBe(2);
     expect(describedArns()).toEqual(records.slice(0, 2).map((r) => r.executionArn));
-    expect(await repository.reconcilePositions()).toEqual({ '2': records[1]!.id });
+    expect(await repository.reconcilePositions()).toEqual({ '2': `${records[1]!.tenant}#${records[1]!.id}` });
 
     sfn.resetHistory();
     const second = await reconcile(deps, options);
@@ -317,6 +329,24 @@ describe('reconcile: bounded work', () => {
     await reconcile(deps, options);
 
     expect(describedArns()).toEqual(records.slice(0, 2).map((r) => r.executionArn));
+  });
+
+  it('continues across the tenants that share a shard: its position is <tenant>#<id>', async () => {
+    const base = Date.parse('2026-01-02T03:00:00.000Z');
+    const [first, second] = [0, 1].map((n) => {
+      const tenant = Array.from({ length: 500 }, (_, i) => `shard-two-${n}-${i}`).find((name) => activeShard(name) === 2)!;
+      return seeded({ tenant, id: newExecutionId(base + (1 - n) * 1000) });
+    }).sort((a, b) => `${a!.tenant}#${a!.id}`.localeCompare(`${b!.tenant}#${b!.id}`));
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+    const options = { ...OPTIONS, maxChecks: ACTIVE_SHARDS };
+
+    await reconcile(deps, options);
+    expect(describedArns()).toEqual([first!.executionArn]);
+    expect(await repository.reconcilePositions()).toEqual({ '2': `${first!.tenant}#${first!.id}` });
+
+    sfn.resetHistory();
+    await reconcile(deps, options);
+    expect(describedArns()).toEqual([second!.executionArn]);
   });
 
   it('does not write its positions when nothing changed', async () => {
@@ -354,7 +384,7 @@ describe('reconcile: bounded work', () => {
   it('counts an index it cannot read as an error and still reads the other shards', async () => {
     seeded();
     sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
-    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'ACTIVE#0' } }).rejects(namedError('InternalServerError'));
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'A#0' } }).rejects(namedError('InternalServerError'));
 
     const summary = await reconcile(deps, OPTIONS);
 

@@ -64,8 +64,10 @@ describe('beginWait', () => {
       transition_count: 4,
       step_index: 1,
       step_name: 'approve',
-      status_key: `T#${record.tenant}#STATUS#awaiting_input`,
     });
+    // Still open: in by-open (the record says its status), not in the sparse by-ended.
+    expect(storedRecord(table, record).status_key).toBeUndefined();
+    expect(storedRecord(table, record).open_key).toEqual(expect.any(String));
     const wait = storedRows(table, record)[3];
     expect(wait).toMatchObject({ seq: 4, type: 'wait', from: 'running', to: 'awaiting_input', step: { index: 1, name: 'approve' } });
     expect(storedPayload(wait?.output)).toEqual({ prompt: 'Approve?', input: { doubled: 4 }, timeout_seconds: 3600 });

@@ -35,32 +35,45 @@ const metadata = { httpStatusCode: 200 };
 
 /** Index name → partition key attribute (mirrors the table's GSIs). */
 const INDEX_PARTITION_KEYS: Readonly<Record<string, string>> = {
-  'by-tenant': 'tenant_key',
-  'by-task': 'task_key',
-  'by-status': 'status_key',
-  'by-activity': 'active_key',
+  'by-tenant-keys': 'tenant_key',
+  'by-task-keys': 'task_key',
+  'by-ended': 'status_key',
+  'by-open': 'open_key',
   'by-parent': 'parent_key',
   'by-due': 'due_key',
   'by-group': 'group_key',
   'by-admission': 'admission_key',
+  'by-completed-keys': 'tenant_key',
+  'by-started': 'tenant_key',
 };
 
 /** Index name → sort key attribute, for the indexes that do not sort by `id`. */
-const INDEX_SORT_KEYS: Readonly<Record<string, string>> = { 'by-parent': 'created_at', 'by-due': 'due_at', 'by-admission': 'admission_sort' };
-
-/** Non-key attributes of indexes that do not project ALL (the keys are always projected). */
-const INDEX_INCLUDES: Readonly<Record<string, readonly string[]>> = {
-  'by-activity': ['tenant', 'status', 'execution_arn', 'task_id'],
-  // Keys only: its own keys are added by projection below.
-  'by-due': ['due_at'],
-  'by-admission': ['admission_sort', 'id', 'tenant', 'task_id', 'status', 'priority', 'concurrency_key', 'slot'],
+const INDEX_SORT_KEYS: Readonly<Record<string, string>> = {
+  'by-completed-keys': 'completed_at',
+  'by-started': 'started_at',
+  'by-open': 'open_sort',
+  'by-parent': 'created_at',
+  'by-due': 'due_at',
+  'by-admission': 'admission_sort',
 };
 
-/** What an index returns of an item: everything, or its keys and included attributes. */
+/** Non-key attributes of indexes that do not project ALL (an empty list: keys only). */
+const INDEX_INCLUDES: Readonly<Record<string, readonly string[]>> = {
+  'by-tenant-keys': [],
+  'by-task-keys': [],
+  'by-ended': [],
+  'by-completed-keys': [],
+  'by-started': [],
+  'by-open': ['tenant', 'execution_arn', 'task_id'],
+  'by-due': [],
+  'by-admission': ['id', 'tenant', 'task_id', 'status', 'priority', 'concurrency_key', 'slot'],
+};
+
+/** What an index returns of an item: everything, or the table's and the index's keys and its included attributes. */
 function projected(item: Item, indexName: string | undefined): Item {
   const include = indexName === undefined ? undefined : INDEX_INCLUDES[indexName];
   if (!include) return item;
-  const keys = ['pk', 'sk', 'id', INDEX_PARTITION_KEYS[indexName!]!, ...include];
+  const keys = ['pk', 'sk', INDEX_PARTITION_KEYS[indexName!]!, INDEX_SORT_KEYS[indexName!] ?? 'id', ...include];
   return Object.fromEntries(Object.entries(item).filter(([name]) => keys.includes(name)));
 }
 
@@ -173,6 +186,12 @@ export function evaluate(expression: string | undefined, item: Item | undefined,
       const left = operand(match[1]!, item, names, values);
       const right = operand(match[2]!, item, names, values);
       return typeof left === typeof right && left !== undefined && right !== undefined && (left as number) <= (right as number);
+    }
+    match = /^(\S+)\s*>=\s*(\S+)$/.exec(clause);
+    if (match) {
+      const left = operand(match[1]!, item, names, values);
+      const right = operand(match[2]!, item, names, values);
+      return typeof left === typeof right && left !== undefined && right !== undefined && (left as number) >= (right as number);
     }
     match = /^(\S+)\s*<\s*(\S+)$/.exec(clause);
     if (match) {
@@ -406,7 +425,8 @@ export class FakeTable {
     const names = input.ExpressionAttributeNames;
     const values = input.ExpressionAttributeValues;
     const matching = [...this.items.values()]
-      .filter((item) => indexKey === undefined || item[indexKey] !== undefined)
+      // An index holds an item only when it has both keys (by-completed is sparse by its sort key).
+      .filter((item) => indexKey === undefined || (item[indexKey] !== undefined && item[sortKey] !== undefined))
       .filter((item) => evaluate(input.KeyConditionExpression, item, names, values))
       .sort((a, b) => {
         const left = `${String(a[sortKey])}\u0000${String(a.pk)}`;

@@ -3,7 +3,7 @@ import { callbackHash, callbackKey, callbackToken } from '../../../lambdas/domai
 import type { ExecutionRecord, TransitionRecord } from '../../../lambdas/domain/execution.js';
 import { newExecutionId, newTransitionId } from '../../../lambdas/domain/ids.js';
 import { TERMINAL_STATUSES } from '../../../lambdas/domain/status.js';
-import { activeKey, activeShard } from '../../../lambdas/repository/keys.js';
+import { openKey, openSort } from '../../../lambdas/repository/keys.js';
 import type { Logger } from '../../../lambdas/shared/logger.js';
 import type { FakeTable, Item } from './fake-dynamodb.js';
 
@@ -92,8 +92,10 @@ export function recordItem(record: ExecutionRecord): Item {
     replayed_from: record.replayedFrom,
     tenant_key: `T#${record.tenant}`,
     task_key: `T#${record.tenant}#TASK#${record.taskId}`,
-    status_key: `T#${record.tenant}#STATUS#${record.status}`,
-    active_key: TERMINAL_STATUSES.has(record.status) ? undefined : activeKey(activeShard(record.id)),
+    // Sparse: ended executions are in by-ended, the others in by-open.
+    status_key: TERMINAL_STATUSES.has(record.status) ? `T#${record.tenant}#STATUS#${record.status}` : undefined,
+    open_key: TERMINAL_STATUSES.has(record.status) ? undefined : openKey(record.tenant),
+    open_sort: TERMINAL_STATUSES.has(record.status) ? undefined : openSort(record.tenant, record.id),
   };
 }
 
