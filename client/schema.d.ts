@@ -286,7 +286,7 @@ export interface paths {
         put?: never;
         /**
          * Retry a failed execution from the step that failed
-         * @description Failed only (else 409); completed steps keep their results and do not run again (Step Functions RedriveExecution: within 14 days of the failure, same definition and input). 409 when Step Functions refuses; the execution stays failed.
+         * @description Failed only (else 409); completed steps keep their results and do not run again (Step Functions RedriveExecution: within 14 days of the failure, same definition and input). 409 when Step Functions refuses; the execution stays failed. No body (an empty object is accepted); any field is a 400: replay to change the input.
          */
         post: operations["retryExecution"];
         delete?: never;

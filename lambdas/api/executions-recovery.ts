@@ -1,3 +1,4 @@
+import { ValidationError } from '../domain/errors.js';
 import { MAX_CREATE_INPUT_BYTES, checkCreateInput } from '../domain/payload-limits.js';
 import { toExecutionView, type CreatedExecutionView } from '../domain/views.js';
 import { replayExecution, retryExecution, type RecoveryDeps } from '../runtime/execution-recovery.js';
@@ -33,6 +34,13 @@ async function load(event: ApiEvent) {
 
 /** `POST /executions/{id}/retry`: a failed execution resumes from the step that failed. No body. */
 async function retry(event: ApiEvent) {
+  // Fields a caller sends expecting them to matter (a new input) must not be dropped in silence.
+  const body = event.json;
+  if (body !== undefined && (typeof body !== 'object' || body === null || Object.keys(body).length > 0)) {
+    throw new ValidationError('A retry takes no body: it runs the failed step again on its recorded input. Replay the execution to change its input.', [
+      { path: '', message: 'must be empty' },
+    ]);
+  }
   const record = await load(event);
   // Its task must still be deployed: Step Functions redrives the same state machine.
   taskOf(TASKS, record);

@@ -655,7 +655,8 @@ function operations(context: Context): { readonly [K in DocumentedRoute]: Operat
       summary: 'Retry a failed execution from the step that failed',
       description:
         'Failed only (else 409); completed steps keep their results and do not run again (Step Functions RedriveExecution: ' +
-        'within 14 days of the failure, same definition and input). 409 when Step Functions refuses; the execution stays failed.',
+        'within 14 days of the failure, same definition and input). 409 when Step Functions refuses; the execution stays failed. ' +
+        'No body (an empty object is accepted); any field is a 400: replay to change the input.',
       parameters: ID,
       answers: { 200: jsonAnswer('The execution, running again.', 'Execution') },
       problems: ['BadRequest', 'Unauthorized', 'NotFound', 'Conflict', 'ServiceUnavailable'],

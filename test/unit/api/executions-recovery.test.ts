@@ -63,3 +63,20 @@ describe('POST /executions/{id}/replay with a new input', () => {
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 });
+
+describe('POST /executions/{id}/retry with a body', () => {
+  const retry = (id: string, body: unknown) => handler(apiEvent('POST /executions/{id}/retry', { pathParameters: { id }, body }), lambdaContext());
+
+  it.each([
+    ['a new input', { input: { text: 'b' } }],
+    ['a prototype-named key', JSON.parse('{"__proto__": {"text": "b"}}') as unknown],
+    ['a list', [1]],
+    ['a number', 42],
+  ])('refuses %s with 400 naming replay, reading and retrying nothing', async (_what, body) => {
+    const problem = expectProblem(await retry(ended().id, body), 400);
+
+    expect(problem.detail).toContain('Replay');
+    expect(ddb).not.toHaveReceivedAnyCommand();
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+});
