@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, ProjectionType, StreamViewType, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, type GlobalSecondaryIndexPropsV2, StreamViewType, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { ADMISSION_INDEX, COMPLETED_INDEX, DUE_INDEX, GROUP_INDEX, INDEXES, INDEX_SORT_KEY, OPEN_INDEX, PARENT_INDEX, STARTED_INDEX } from '../../lambdas/repository/keys.js';
 
@@ -39,7 +39,6 @@ export class ExecutionsTable extends Construct {
 
   constructor(scope: Construct, id: string, props: ExecutionsTableProps = {}) {
     super(scope, id);
-    const sortKey = { name: INDEX_SORT_KEY, type: AttributeType.STRING };
     this.table = new TableV2(this, 'Table', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       sortKey: { name: 'sk', type: AttributeType.STRING },
@@ -54,55 +53,33 @@ export class ExecutionsTable extends Construct {
       globalSecondaryIndexes: [
         // Keys only: a list reads its page's records after the Query, so each is written once, at
         // create (docs/architecture.md, "Indexes and what a write costs").
-        ...Object.values(INDEXES).map((index) => ({
-          indexName: index.name,
-          partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
-          sortKey,
-          projectionType: ProjectionType.KEYS_ONLY,
-        })),
-        {
-          // What the reconciler reads without the record; never the status, which every step changes.
-          indexName: OPEN_INDEX.name,
-          partitionKey: { name: OPEN_INDEX.partitionKey, type: AttributeType.STRING },
-          sortKey: { name: OPEN_INDEX.sortKey, type: AttributeType.STRING },
-          projectionType: ProjectionType.INCLUDE,
-          nonKeyAttributes: [...OPEN_INDEX.include],
-        },
-        {
-          indexName: PARENT_INDEX.name,
-          partitionKey: { name: PARENT_INDEX.partitionKey, type: AttributeType.STRING },
-          sortKey: { name: PARENT_INDEX.sortKey, type: AttributeType.STRING },
-          projectionType: ProjectionType.ALL,
-        },
-        {
-          // ALL, so a page of a batch or a schedule's runs is one Query; its cost is one more index
-          // write per write of such a record (docs/architecture.md), and none for the others (sparse).
-          indexName: GROUP_INDEX.name,
-          partitionKey: { name: GROUP_INDEX.partitionKey, type: AttributeType.STRING },
-          sortKey: { name: GROUP_INDEX.sortKey, type: AttributeType.STRING },
-          projectionType: ProjectionType.ALL,
-        },
+        ...Object.values(INDEXES).map((index) => gsi({ ...index, sortKey: INDEX_SORT_KEY }, ProjectionType.KEYS_ONLY)),
+        // What the reconciler reads without the record; never the status, which every step changes.
+        gsi(OPEN_INDEX, ProjectionType.INCLUDE),
+        gsi(PARENT_INDEX, ProjectionType.ALL),
+        // ALL, so a page of a batch or a schedule's runs is one Query; its cost is one more index
+        // write per write of such a record (docs/architecture.md), and none for the others (sparse).
+        gsi(GROUP_INDEX, ProjectionType.ALL),
         // Sparse by their sort keys, keys only: an execution enters each once.
-        ...[COMPLETED_INDEX, STARTED_INDEX].map((index) => ({
-          indexName: index.name,
-          partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
-          sortKey: { name: index.sortKey, type: AttributeType.STRING },
-          projectionType: ProjectionType.KEYS_ONLY,
-        })),
-        {
-          indexName: DUE_INDEX.name,
-          partitionKey: { name: DUE_INDEX.partitionKey, type: AttributeType.STRING },
-          sortKey: { name: DUE_INDEX.sortKey, type: AttributeType.STRING },
-          projectionType: ProjectionType.KEYS_ONLY,
-        },
-        {
-          indexName: ADMISSION_INDEX.name,
-          partitionKey: { name: ADMISSION_INDEX.partitionKey, type: AttributeType.STRING },
-          sortKey: { name: ADMISSION_INDEX.sortKey, type: AttributeType.STRING },
-          projectionType: ProjectionType.INCLUDE,
-          nonKeyAttributes: [...ADMISSION_INDEX.include],
-        },
+        gsi(COMPLETED_INDEX, ProjectionType.KEYS_ONLY),
+        gsi(STARTED_INDEX, ProjectionType.KEYS_ONLY),
+        gsi(DUE_INDEX, ProjectionType.KEYS_ONLY),
+        gsi(ADMISSION_INDEX, ProjectionType.INCLUDE),
       ],
     });
   }
+}
+
+/** One index of the table: string keys, and with INCLUDE the index's own `include` list. */
+function gsi(
+  index: { readonly name: string; readonly partitionKey: string; readonly sortKey: string; readonly include?: readonly string[] },
+  projectionType: ProjectionType,
+): GlobalSecondaryIndexPropsV2 {
+  return {
+    indexName: index.name,
+    partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+    sortKey: { name: index.sortKey, type: AttributeType.STRING },
+    projectionType,
+    ...(projectionType === ProjectionType.INCLUDE ? { nonKeyAttributes: [...(index.include ?? [])] } : {}),
+  };
 }
