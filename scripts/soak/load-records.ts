@@ -3,7 +3,7 @@ import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand } f
 import type { ExecutionRecord } from '../../lambdas/domain/execution.js';
 import { newExecutionId, newTransitionId } from '../../lambdas/domain/ids.js';
 import { epochSeconds, fromItem, fromRowItem, rowItem, toItem, type Item } from '../../lambdas/repository/items.js';
-import { META_SK, TRANSITION_PREFIX, executionPk } from '../../lambdas/repository/keys.js';
+import { INDEXES, META_SK, OPEN_KEY, OPEN_SORT, TRANSITION_PREFIX, executionPk, statusKey } from '../../lambdas/repository/keys.js';
 
 /** Where the records go: the local stack's DynamoDB Local and table. */
 export interface RecordTarget {
@@ -92,8 +92,15 @@ export async function loadRecords(target: RecordTarget, templateId: string, coun
           : {}),
       };
       const created = epochSeconds(record.createdAt);
+      // toItem files a record as create does (open); an ended copy is filed as its ending transaction
+      // files it: out of `by-open`, into `by-ended` under its status.
+      const { [OPEN_KEY]: _openKey, [OPEN_SORT]: _openSort, ...ended } = toItem(record);
       return [
-        { ...toItem(record), ...(recordExpiry === undefined ? {} : { expires_at: created + recordExpiry }) },
+        {
+          ...ended,
+          [INDEXES.byStatus.partitionKey]: statusKey(record.tenant, record.status),
+          ...(recordExpiry === undefined ? {} : { expires_at: created + recordExpiry }),
+        },
         rowItem(target.tenant, { ...initRow, id: newTransitionId(initRow.seq, createdMs), executionId: id, createdAt: record.createdAt }, created + rowExpiry),
       ];
     };
