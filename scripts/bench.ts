@@ -333,7 +333,7 @@ check(
   admission.unlimited.extraWritesPerExecution <= BUDGET.unlimitedExtraWrites,
 );
 
-const cost = costSection(dollarCosts);
+const cost = costSection(dollarCosts, undefined, { task: 'document-pipeline', before: PIPELINE_CAPACITY_BEFORE, now: pipeline.capacity });
 section(cost.title, cost.body);
 
 const at8 = points.find((point) => point.concurrency === 8)!;

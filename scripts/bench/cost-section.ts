@@ -15,8 +15,21 @@ const invocationsOf = (usage: ExecutionUsage) => usage.functions.reduce((sum, fn
 const gbSecondsOf = (usage: ExecutionUsage) => usage.functions.reduce((sum, fn) => sum + gbSeconds(fn), 0);
 const round = (value: number) => String(Math.round(value * 10) / 10);
 
+/** A task's capacity units per execution before this release's index redesign (recorded) and now (measured). */
+export interface IndexRedesign {
+  readonly task: string;
+  readonly before: number;
+  readonly now: number;
+}
+
+/** What the index redesign saves, which both columns above share: the units it removed, all of them index writes. */
+function redesignNote({ task, before, now }: IndexRedesign, prices: Prices): string {
+  const saved = ((before - now) * prices.dynamoDbWriteRequestUnit.usd) / prices.dynamoDbWriteRequestUnit.per * 1_000_000;
+  return `Both columns share this release's DynamoDB design, so the table does not show its largest saving: a ${task} execution took ${before} capacity units before the index redesign (recorded) and ${now} now (measured in this run); the ${before - now} units it removed are all index writes, ${dollars(saved)} per million executions at the write price above, on top of the rows of both designs.`;
+}
+
 /** Renders the measured costs: the dollar table, its chart, the counts behind it and the prices used. */
-export function costSection(measurement: CostMeasurement, prices: Prices = PRICES): CostSection {
+export function costSection(measurement: CostMeasurement, prices: Prices = PRICES, redesign?: IndexRedesign): CostSection {
   const rows: CostRow[] = measurement.executions.map((execution) => ({
     task: execution.task,
     ours: costPerMillion(ourUsage(execution), prices),
@@ -67,6 +80,8 @@ ${
       ? `Waiting is where the two callers differ most, and not in this service's favour: a caller waiting an hour on an execution that does not change (a wait for a human) costs ${dollars(waitingCost.ours)} per million such hours with held GETs (${Math.ceil(3600 / hold.seconds)} GETs of ${hold.seconds} s, each billed for its whole hold in Lambda duration and reading the record ${hold.readsPerHold} times) against ${dollars(waitingCost.naive)} with the naive caller's ${Math.ceil(3_600_000 / NAIVE.pollIntervalMs)} polls (each priced as the plain GET measured for ${measurement.executions[0]!.task}). A held GET answers a change within a second with one request instead of one a second, but Lambda bills the held second as it bills work: webhooks are the cheaper way to wait long (a held event stream is billed for its hold as well).`
       : ''
   }
+
+${redesign ? redesignNote(redesign, prices) : ''}
 
 What each execution used (children of \`research-agent\` included: they are executions it starts):
 

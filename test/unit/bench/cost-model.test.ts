@@ -17,6 +17,7 @@ import {
   type ExecutionUsage,
   type MeasuredExecution,
 } from '../../../scripts/bench/cost-model.js';
+import { costSection } from '../../../scripts/bench/cost-section.js';
 import type { Prices } from '../../../scripts/bench/prices.js';
 
 // Round test prices, so every expectation below is computed by hand and no price update breaks it.
@@ -174,5 +175,18 @@ describe('s3RequestTier', () => {
   it('reads the key from the path alone when the bucket is in the host name', () => {
     expect(s3RequestTier('GET', '/output.json', {}, true)).toBe('read');
     expect(s3RequestTier('GET', '/', {}, true)).toBe('write');
+  });
+});
+
+describe('costSection', () => {
+  it('prices the units the index redesign removed at the write price, as a saving both columns share', () => {
+    const measurement = { executions: [{ ...measured, task: 'document-pipeline' }], failedWrites: 0, failedInvocations: 0 };
+
+    const section = costSection(measurement, PRICES, { task: 'document-pipeline', before: 91, now: 43 });
+
+    // 48 write units × $1 per million units × 1e6 executions
+    expect(section.body).toContain('took 91 capacity units before the index redesign (recorded) and 43 now');
+    expect(section.body).toContain('$48.00 per million executions');
+    expect(costSection(measurement, PRICES).body).not.toContain('index redesign (recorded)');
   });
 });
