@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { spawnLocalStack, stopLocalStack, type LocalStackReady, type SpawnedLocalStack } from '../local/spawn-stack.js';
 import { loadRecords, type LoadedRecords } from './soak/load-records.js';
 import { withSoakSection } from './soak/performance-section.js';
-import { renderSoakSection } from './soak/render.js';
+import { renderSoakSection, soakOutcomeLine } from './soak/render.js';
 import { DEFAULT_GROWTH, flatness, judgeGrowth, summarizeLatencies, type Flatness, type GrowthVerdict, type LatencySummary, type MemorySample } from './soak/stats.js';
 
 /**
@@ -492,5 +492,5 @@ if (values.write) {
   writeFileSync(performanceFile, withSoakSection(readFileSync(performanceFile, 'utf8'), section));
   log(`wrote the "Soak and scale" section of ${performanceFile}`);
 }
-log(report.ok ? 'ok: every execution reached its status, nothing grew, the stack is stopped' : `FAILED: ${report.failures.join('; ')}`);
+log(soakOutcomeLine(report));
 process.exit(report.ok ? 0 : 1);

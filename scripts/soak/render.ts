@@ -10,6 +10,20 @@ const table = (head: readonly string[], rows: ReadonlyArray<readonly (string | n
 const verdictText = (verdict: GrowthVerdict) =>
   verdict.grew === undefined ? `no verdict (${verdict.samples} samples after warm-up)` : verdict.grew ? '**grew**' : 'no growth';
 
+/**
+ * The soak's last line. A run too short to judge memory (fewer post-warm-up samples than the
+ * criterion needs) says so instead of claiming that nothing grew: it only proved the executions.
+ */
+export function soakOutcomeLine(report: Pick<SoakReport, 'ok' | 'failures' | 'memory'>): string {
+  if (!report.ok) return `FAILED: ${report.failures.join('; ')}`;
+  const { verdict } = report.memory.stack;
+  const memory =
+    verdict.grew === undefined
+      ? `the stack's memory was not judged (${verdict.samples} samples after warm-up, ${report.memory.criterion.minSamples} needed: run longer)`
+      : "the stack's memory did not grow";
+  return `ok: every execution reached its status, ${memory}, the stack is stopped`;
+}
+
 /** About ten evenly spaced samples of the run, the first and last included. */
 function spread<T>(samples: readonly T[], rows = 10): T[] {
   if (samples.length <= rows) return [...samples];
