@@ -54,7 +54,8 @@ export function readStackState(file = STATE_FILE): LocalStackState | undefined {
   }
 }
 
-function processExists(pid: number): boolean {
+/** Whether a process with this id exists (EPERM: it does, but belongs to someone else). */
+export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

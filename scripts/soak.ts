@@ -4,6 +4,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnLocalStack, stopLocalStack, type LocalStackReady, type SpawnedLocalStack } from '../local/spawn-stack.js';
+import { processExists } from '../local/state-file.js';
 import { loadRecords, type LoadedRecords } from './soak/load-records.js';
 import { withSoakSection } from './soak/performance-section.js';
 import { renderSoakSection, soakOutcomeLine } from './soak/render.js';
@@ -165,15 +166,6 @@ function rssKb(pid: number): number | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** Calls the stack's API as the soak's key; a network error answers status 0. */
@@ -283,11 +275,11 @@ async function stopStack(ready: LocalStackReady | undefined): Promise<{ stack: b
   const since = performance.now();
   if (spawned) await stopLocalStack(spawned);
   const javaPid = ready?.dynamodbPid;
-  for (let waited = 0; javaPid !== undefined && alive(javaPid) && waited < 10_000; waited += 100) await sleep(100);
+  for (let waited = 0; javaPid !== undefined && processExists(javaPid) && waited < 10_000; waited += 100) await sleep(100);
   if (localDir) rmSync(localDir, { recursive: true, force: true });
   return {
     stack: spawned === undefined || spawned.child.exitCode !== null || spawned.child.signalCode !== null,
-    dynamodb: javaPid === undefined || !alive(javaPid),
+    dynamodb: javaPid === undefined || !processExists(javaPid),
     seconds: (performance.now() - since) / 1000,
   };
 }
